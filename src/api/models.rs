@@ -1,0 +1,459 @@
+//! Serde models of the OpenAI Admin API objects for Workload Identity
+//! Federation, projects and project service accounts, and of the token
+//! exchange. Shared by the client and the emulator so the two cannot drift.
+//! Shapes follow `shared/openai-wif-api.md` §2, §3, §6.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value as Json};
+
+pub const OBJECT_PROVIDER: &str = "organization.workload_identity_provider";
+pub const OBJECT_PROVIDER_DELETED: &str = "organization.workload_identity_provider.deleted";
+pub const OBJECT_RULE: &str = "organization.workload_identity_federation_rule";
+pub const OBJECT_RULE_DELETED: &str = "organization.workload_identity_federation_rule.deleted";
+pub const OBJECT_PROJECT: &str = "organization.project";
+pub const OBJECT_SERVICE_ACCOUNT: &str = "organization.project.service_account";
+pub const OBJECT_SERVICE_ACCOUNT_DELETED: &str = "organization.project.service_account.deleted";
+
+/// Documented limits (§7). The provider's plan-time checks default to these.
+pub const MAX_PROVIDERS_PER_ORG: usize = 50;
+pub const MAX_RULES_PER_PROVIDER: usize = 50;
+pub const MAX_ATTRIBUTE_TRANSFORMATIONS: usize = 20;
+pub const MAX_TRANSFORMATION_ATTRIBUTE_LEN: usize = 256;
+pub const MAX_TRANSFORMATION_EXPRESSION_LEN: usize = 4096;
+pub const LIST_LIMIT_MAX: u32 = 100;
+pub const LIST_LIMIT_DEFAULT: u32 = 20;
+
+pub const GRANT_TYPE_TOKEN_EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
+pub const TOKEN_TYPE_JWT: &str = "urn:ietf:params:oauth:token-type:jwt";
+pub const TOKEN_TYPE_ID_TOKEN: &str = "urn:ietf:params:oauth:token-type:id_token";
+pub const TOKEN_TYPE_ACCESS_TOKEN: &str = "urn:ietf:params:oauth:token-type:access_token";
+
+// ---------------------------------------------------------------- common
+
+/// `{"object":"list","data":[...],"first_id","last_id","has_more"}` (§3.3).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ListPage<T> {
+    pub object: String,
+    pub data: Vec<T>,
+    pub first_id: Option<String>,
+    pub last_id: Option<String>,
+    pub has_more: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum SortOrder {
+    Asc,
+    #[default]
+    Desc,
+}
+
+/// Query parameters shared by every list endpoint.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ListParams {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub after: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order: Option<SortOrder>,
+}
+
+/// `{"object": "...deleted", "id": "...", "deleted": true}` (§3.4).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Deleted {
+    pub object: String,
+    pub id: String,
+    pub deleted: bool,
+}
+
+/// The Admin API error envelope (§8): `{"error":{"message","type","param","code"}}`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ErrorEnvelope {
+    pub error: ErrorBody,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    pub message: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub param: Option<String>,
+    pub code: Option<String>,
+}
+
+// ---------------------------------------------------------------- providers
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AttributeTransformation {
+    pub attribute: String,
+    pub expression: String,
+}
+
+/// Where signing keys come from (§4.5). Discriminated by `type`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Verification {
+    /// `discovery_url: null` means `<issuer>/.well-known/openid-configuration`.
+    Discovery {
+        #[serde(default)]
+        discovery_url: Option<String>,
+    },
+    UploadedJwks {
+        jwks: Map<String, Json>,
+    },
+}
+
+impl Default for Verification {
+    fn default() -> Self {
+        Verification::Discovery {
+            discovery_url: None,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct WorkloadIdentityProvider {
+    pub object: String,
+    pub id: String,
+    pub name: String,
+    pub description: Option<String>,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub issuer: String,
+    pub audience: String,
+    pub enabled: bool,
+    pub verification: Verification,
+    #[serde(default)]
+    pub attribute_transformations: Vec<AttributeTransformation>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct CreateProviderRequest {
+    pub name: String,
+    pub issuer: String,
+    pub audience: String,
+    /// Always `"oidc"`; the schema lists it as required (§10).
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verification: Option<Verification>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attribute_transformations: Option<Vec<AttributeTransformation>>,
+}
+
+/// Partial update (POST): absent fields keep their stored value.
+/// `description` is tri-state: absent, `null` (clear), or a string.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct UpdateProviderRequest {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub audience: Option<String>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "double_option"
+    )]
+    pub description: Option<Option<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verification: Option<Verification>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attribute_transformations: Option<Vec<AttributeTransformation>>,
+}
+
+// ---------------------------------------------------------------- federation rules
+
+/// `{"type":"service_account_default"}` or `{"type":"restricted","scopes":[...]}` (§4.4).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Permissions {
+    ServiceAccountDefault,
+    Restricted { scopes: Vec<String> },
+}
+
+impl Default for Permissions {
+    fn default() -> Self {
+        Permissions::ServiceAccountDefault
+    }
+}
+
+/// Matcher values are JSON scalars (string, bool or number), kept as JSON so
+/// their type survives a round trip.
+pub type AttributeMatchers = Map<String, Json>;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FederationRule {
+    pub object: String,
+    pub id: String,
+    pub workload_identity_provider_id: String,
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub enabled: bool,
+    pub project_id: String,
+    pub service_account_id: String,
+    pub attribute_matchers: AttributeMatchers,
+    pub permissions: Permissions,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct CreateRuleRequest {
+    pub project_id: String,
+    pub service_account_id: String,
+    pub attribute_matchers: AttributeMatchers,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub permissions: Option<Permissions>,
+}
+
+/// Partial update (POST). `project_id`/`service_account_id` cannot change.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct UpdateRuleRequest {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attribute_matchers: Option<AttributeMatchers>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "double_option"
+    )]
+    pub name: Option<Option<String>>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "double_option"
+    )]
+    pub description: Option<Option<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub permissions: Option<Permissions>,
+}
+
+/// Rule list query: the common params plus the `service_account_id` filter.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ListRulesParams {
+    #[serde(flatten)]
+    pub page: ListParams,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service_account_id: Option<String>,
+}
+
+// ---------------------------------------------------------------- projects
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Project {
+    pub object: String,
+    pub id: String,
+    pub name: String,
+    pub created_at: i64,
+    #[serde(default)]
+    pub archived_at: Option<i64>,
+    pub status: String,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct CreateProjectRequest {
+    pub name: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ServiceAccount {
+    pub object: String,
+    pub id: String,
+    pub name: String,
+    pub role: String,
+    pub created_at: i64,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct CreateServiceAccountRequest {
+    pub name: String,
+    /// Create the account without an API key (keyless, for WIF).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub create_service_account_only: bool,
+}
+
+/// Create response: the account, plus an `api_key` unless
+/// `create_service_account_only` was set.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CreatedServiceAccount {
+    pub object: String,
+    pub id: String,
+    pub name: String,
+    pub role: String,
+    pub created_at: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_key: Option<ServiceAccountApiKey>,
+}
+
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+pub struct ServiceAccountApiKey {
+    pub object: String,
+    pub value: String,
+    pub name: String,
+    pub created_at: i64,
+    pub id: String,
+}
+
+impl std::fmt::Debug for ServiceAccountApiKey {
+    // The key value is a secret: never print it.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServiceAccountApiKey")
+            .field("id", &self.id)
+            .field("value", &"***")
+            .finish()
+    }
+}
+
+// ---------------------------------------------------------------- token exchange
+
+/// Token exchange request body (§6.1). JSON, no Authorization header.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+pub struct TokenExchangeRequest {
+    pub grant_type: String,
+    pub subject_token_type: String,
+    pub subject_token: String,
+    pub identity_provider_id: String,
+    pub service_account_id: String,
+}
+
+impl std::fmt::Debug for TokenExchangeRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenExchangeRequest")
+            .field("identity_provider_id", &self.identity_provider_id)
+            .field("service_account_id", &self.service_account_id)
+            .field("subject_token", &"***")
+            .finish()
+    }
+}
+
+/// Success response (§6.3). `scope` only for restricted permissions.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+pub struct TokenExchangeResponse {
+    pub access_token: String,
+    pub issued_token_type: String,
+    pub token_type: String,
+    pub expires_in: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+}
+
+impl std::fmt::Debug for TokenExchangeResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenExchangeResponse")
+            .field("access_token", &"***")
+            .field("expires_in", &self.expires_in)
+            .field("scope", &self.scope)
+            .finish()
+    }
+}
+
+/// OAuth error body (§6.4): `{"error": "...", "error_description": "..."}`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OAuthError {
+    pub error: String,
+    #[serde(default)]
+    pub error_description: Option<String>,
+}
+
+/// Serde helper for tri-state fields: absent / `null` / value.
+mod double_option {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<S, T>(value: &Option<Option<T>>, s: S) -> Result<S::Ok, S::Error>
+    where
+        S: Serializer,
+        T: Serialize,
+    {
+        match value {
+            Some(inner) => inner.serialize(s),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+    where
+        D: Deserializer<'de>,
+        T: Deserialize<'de>,
+    {
+        Option::<T>::deserialize(d).map(Some)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn verification_union_round_trips() {
+        let d: Verification =
+            serde_json::from_value(json!({"type":"discovery","discovery_url":null})).unwrap();
+        assert_eq!(
+            d,
+            Verification::Discovery {
+                discovery_url: None
+            }
+        );
+        let j: Verification =
+            serde_json::from_value(json!({"type":"uploaded_jwks","jwks":{"keys":[]}})).unwrap();
+        assert!(matches!(j, Verification::UploadedJwks { .. }));
+        assert_eq!(
+            serde_json::to_value(&j).unwrap(),
+            json!({"type":"uploaded_jwks","jwks":{"keys":[]}})
+        );
+    }
+
+    #[test]
+    fn update_description_is_tri_state() {
+        let absent = UpdateProviderRequest::default();
+        assert_eq!(serde_json::to_value(&absent).unwrap(), json!({}));
+        let clear = UpdateProviderRequest {
+            description: Some(None),
+            ..Default::default()
+        };
+        assert_eq!(
+            serde_json::to_value(&clear).unwrap(),
+            json!({"description": null})
+        );
+        let parsed: UpdateProviderRequest =
+            serde_json::from_value(json!({"description": null})).unwrap();
+        assert_eq!(parsed.description, Some(None));
+        let parsed: UpdateProviderRequest = serde_json::from_value(json!({})).unwrap();
+        assert_eq!(parsed.description, None);
+    }
+
+    #[test]
+    fn permissions_union() {
+        let r: Permissions =
+            serde_json::from_value(json!({"type":"restricted","scopes":["api.model.read"]}))
+                .unwrap();
+        assert_eq!(
+            r,
+            Permissions::Restricted {
+                scopes: vec!["api.model.read".into()]
+            }
+        );
+        assert_eq!(
+            serde_json::to_value(Permissions::ServiceAccountDefault).unwrap(),
+            json!({"type":"service_account_default"})
+        );
+    }
+}
