@@ -1,1 +1,32 @@
-fn main() {}
+//! `terraform-provider-openai`: the plugin binary Terraform launches.
+
+use std::process::ExitCode;
+
+use terraform_provider_openai::framework::ProviderService;
+use terraform_provider_openai::openai::OpenAiProvider;
+use terraform_provider_openai::{logging, plugin};
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let debug = std::env::args().skip(1).any(|a| a == "--debug");
+    if !debug {
+        if let Err(e) = plugin::check_magic_cookie() {
+            eprintln!("{e}");
+            return ExitCode::FAILURE;
+        }
+    }
+    logging::init();
+    let service = ProviderService::new(OpenAiProvider);
+    let config = plugin::ServeConfig {
+        provider_address: "registry.terraform.io/openai-wif/openai".to_string(),
+        debug,
+    };
+    match plugin::serve(service, config).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("provider stopped: {e:#}");
+            eprintln!("Error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
