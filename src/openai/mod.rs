@@ -2,14 +2,21 @@
 //! the per-process state they share (listing cache, limit ledger).
 
 pub mod config;
+pub mod errors;
+pub mod inventory;
+pub mod limits;
+pub mod resources;
 pub mod validate;
+pub mod values;
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
 
+use crate::api::error::ApiError;
+use crate::api::{Client, ClientConfig};
 use crate::codec::Value;
-use crate::framework::{self, Diagnostics, Schema};
+use crate::framework::{self, Diagnostic, Diagnostics, Schema};
 
 /// The provider type; registered resources are listed in [`OpenAiProvider::resources`].
 #[derive(Default)]
@@ -21,15 +28,60 @@ pub struct OpenAi(Arc<Inner>);
 
 pub struct Inner {
     pub settings: config::Settings,
+    client: Client,
+    pub inventory: inventory::Inventory,
+    pub ledger: limits::Ledger,
+}
+
+impl std::ops::Deref for OpenAi {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
 }
 
 impl OpenAi {
-    pub fn new(settings: config::Settings) -> Self {
-        OpenAi(Arc::new(Inner { settings }))
+    pub fn new(settings: config::Settings) -> Result<Self, ApiError> {
+        let client = Client::new(ClientConfig {
+            base_url: settings.base_url.clone(),
+            admin_key: settings.admin_key.clone(),
+            token_exchange_url: settings.token_exchange_url.clone(),
+            request_timeout: settings.request_timeout,
+            max_retries: settings.max_retries,
+            ..ClientConfig::default()
+        })?;
+        Ok(OpenAi(Arc::new(Inner {
+            settings,
+            client,
+            inventory: Default::default(),
+            ledger: Default::default(),
+        })))
     }
 
     pub fn settings(&self) -> &config::Settings {
         &self.0.settings
+    }
+
+    /// The Admin API client; an error diagnostic when no admin key is set,
+    /// so the key is only demanded by operations that need it.
+    pub fn client(&self) -> Result<&Client, Diagnostics> {
+        if self.0.settings.admin_key.is_none() {
+            return Err(Diagnostic::error(
+                "Missing OpenAI Admin API key",
+                format!(
+                    "This operation calls the OpenAI Admin API, which needs an Admin API key. \
+                     Set admin_api_key in the provider block or the {} environment variable.",
+                    config::ENV_ADMIN_KEY
+                ),
+            )
+            .into());
+        }
+        Ok(&self.0.client)
+    }
+
+    /// The client for calls that need no admin key (the token exchange).
+    pub fn exchange_client(&self) -> &Client {
+        &self.0.client
     }
 }
 
@@ -66,10 +118,22 @@ impl framework::Provider for OpenAiProvider {
             admin_key_set = settings.admin_key.is_some(),
             "provider configured"
         );
-        Some(OpenAi::new(settings))
+        match OpenAi::new(settings) {
+            Ok(data) => Some(data),
+            Err(e) => {
+                diags.error(
+                    "Cannot set up the OpenAI API client",
+                    format!("{e}. Check base_url and token_exchange_url."),
+                );
+                None
+            }
+        }
     }
 
     fn resources(&self) -> Vec<Box<dyn framework::Resource<OpenAi>>> {
-        Vec::new()
+        vec![
+            Box::new(resources::workload_identity_provider::WorkloadIdentityProviderResource),
+            Box::new(resources::service_account_mapping::ServiceAccountMappingResource),
+        ]
     }
 }

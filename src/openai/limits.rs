@@ -1,0 +1,209 @@
+//! Plan-time enforcement of OpenAI's limits: at most N workload identity
+//! providers per organization and M mappings per provider (50 and 50 by
+//! default). The ledger counts, per process:
+//!
+//!   existing (the inventory's baseline, read once from the API)
+//!   + creates planned here − baseline objects planned or applied away here.
+//!
+//! Terraform plans in parallel and in no fixed order, so a create that would
+//! pass the limit waits briefly for destroys still being planned before it
+//! fails (see [`Ledger::admit`]).
+//!
+//! A mapping whose provider id is unknown (the provider is created in the same
+//! run) is counted in a pool for "new providers": since a mapping is planned
+//! after the provider it references, the pool may hold at most M mappings per
+//! provider created so far in this run. How the pool splits between several
+//! new providers can only be checked by the API at apply.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use tokio::sync::Notify;
+
+/// What is being counted.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Scope {
+    Providers,
+    /// Mappings of one existing provider.
+    Mappings(String),
+    /// Mappings of providers not created yet.
+    NewProviderMappings,
+}
+
+#[derive(Default)]
+struct Tally {
+    creates: usize,
+    removed: BTreeSet<String>,
+}
+
+/// The outcome of a refused create, for the diagnostic.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Exceeded {
+    pub limit: usize,
+    pub existing: usize,
+    pub creates: usize,
+    pub removals: usize,
+}
+
+impl Exceeded {
+    pub fn adds(&self) -> isize {
+        self.creates as isize - self.removals as isize
+    }
+}
+
+pub struct Ledger {
+    tallies: Mutex<HashMap<Scope, Tally>>,
+    changed: Notify,
+    /// How long a refused create waits for further plan activity.
+    pub settle: Duration,
+}
+
+impl Default for Ledger {
+    fn default() -> Self {
+        Ledger {
+            tallies: Mutex::default(),
+            changed: Notify::new(),
+            settle: Duration::from_millis(1500),
+        }
+    }
+}
+
+impl Ledger {
+    fn with<R>(&self, f: impl FnOnce(&mut HashMap<Scope, Tally>) -> R) -> R {
+        f(&mut self.tallies.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// Records that an object with this id goes away in this run (a planned
+    /// destroy or replacement, or an applied delete). Only ids in the
+    /// baseline count; `baseline` is the scope's baseline id set.
+    pub fn remove(&self, scope: Scope, id: &str, baseline: &BTreeSet<String>) {
+        if baseline.contains(id) {
+            self.with(|t| t.entry(scope).or_default().removed.insert(id.to_string()));
+            self.changed.notify_waiters();
+        }
+    }
+
+    pub fn creates(&self, scope: &Scope) -> usize {
+        self.with(|t| t.get(scope).map_or(0, |x| x.creates))
+    }
+
+    /// Counts one planned create in `scope`, where `existing` objects were
+    /// there at baseline. Fails if the count would pass `limit`, after
+    /// waiting while other plan calls keep arriving (they may be destroys).
+    pub async fn admit(&self, scope: Scope, existing: usize, limit: usize) -> Result<(), Exceeded> {
+        let check = |count_self: bool| {
+            self.with(|t| {
+                let tally = t.entry(scope.clone()).or_default();
+                let removals = tally.removed.len();
+                let creates = tally.creates + 1;
+                let total = (existing + creates).saturating_sub(removals);
+                if total <= limit {
+                    if count_self {
+                        tally.creates += 1;
+                    }
+                    Ok(())
+                } else {
+                    Err(Exceeded {
+                        limit,
+                        existing,
+                        creates,
+                        removals,
+                    })
+                }
+            })
+        };
+        loop {
+            // Register interest before checking, so a change in between wakes us.
+            let notified = self.changed.notified();
+            match check(true) {
+                Ok(()) => {
+                    self.changed.notify_waiters();
+                    return Ok(());
+                }
+                Err(e) => {
+                    if tokio::time::timeout(self.settle, notified).await.is_err() {
+                        return Err(e);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Signals plan activity that is neither a create nor a removal, so
+    /// waiting creates keep waiting while the plan is still moving.
+    pub fn touch(&self) {
+        self.changed.notify_waiters();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    fn ids(n: usize) -> BTreeSet<String> {
+        (0..n).map(|i| format!("id{i}")).collect()
+    }
+
+    fn fast() -> Ledger {
+        Ledger {
+            settle: Duration::from_millis(50),
+            ..Ledger::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn creates_up_to_the_limit_pass_and_the_next_fails() {
+        let l = fast();
+        for _ in 0..3 {
+            l.admit(Scope::Providers, 47, 50).await.unwrap();
+        }
+        let e = l.admit(Scope::Providers, 47, 50).await.unwrap_err();
+        assert_eq!(
+            e,
+            Exceeded {
+                limit: 50,
+                existing: 47,
+                creates: 4,
+                removals: 0
+            }
+        );
+        assert_eq!(l.creates(&Scope::Providers), 3);
+    }
+
+    #[tokio::test]
+    async fn removals_of_baseline_objects_make_room() {
+        let l = fast();
+        let base = ids(50);
+        l.remove(Scope::Providers, "id3", &base);
+        l.remove(Scope::Providers, "id3", &base); // counted once
+        l.remove(Scope::Providers, "not-in-baseline", &base);
+        l.admit(Scope::Providers, 50, 50).await.unwrap();
+        assert!(l.admit(Scope::Providers, 50, 50).await.is_err());
+    }
+
+    #[tokio::test]
+    async fn a_refused_create_waits_for_a_destroy_planned_concurrently() {
+        let l = Arc::new(Ledger {
+            settle: Duration::from_secs(5),
+            ..Ledger::default()
+        });
+        let base = ids(50);
+        let waiter = {
+            let l = l.clone();
+            tokio::spawn(async move { l.admit(Scope::Providers, 50, 50).await })
+        };
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        l.remove(Scope::Providers, "id0", &base);
+        waiter.await.unwrap().unwrap();
+    }
+
+    #[tokio::test]
+    async fn scopes_are_counted_apart() {
+        let l = fast();
+        l.admit(Scope::Mappings("a".into()), 50 - 1, 50).await.unwrap();
+        l.admit(Scope::Mappings("b".into()), 50 - 1, 50).await.unwrap();
+        assert!(l.admit(Scope::Mappings("a".into()), 49, 50).await.is_err());
+    }
+}

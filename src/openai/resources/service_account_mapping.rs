@@ -1,0 +1,427 @@
+//! Resource `openai_service_account_mapping`: which token claims may act as
+//! which project service account (the API's "federation rule").
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+
+use crate::api::models::{
+    AttributeMatchers, CreateRuleRequest, FederationRule, Permissions, UpdateRuleRequest,
+};
+use crate::codec::{Path, Type, Value};
+use crate::framework::{Attribute, Diagnostics, IdentitySchema, PlanCtx, Resource, Schema, attr};
+use crate::openai::OpenAi;
+use crate::openai::errors::api_error;
+use crate::openai::limits::Scope;
+use crate::openai::values::{bool_attr, elements, from_json, int, object, opt_string, str_attr, string, to_json};
+
+pub const TYPE_NAME: &str = "openai_service_account_mapping";
+
+const ATTRIBUTES: &[&str] = &[
+    "workload_identity_provider_id",
+    "project_id",
+    "service_account_id",
+    "attribute_matchers",
+    "name",
+    "description",
+    "enabled",
+    "scopes",
+];
+
+pub struct ServiceAccountMappingResource;
+
+pub fn schema() -> Schema {
+    Schema::new(
+        "A service account mapping (an OpenAI federation rule): tokens from a workload identity \
+         provider whose claims match `attribute_matchers` may be exchanged for access tokens of \
+         one project service account. At most 50 per provider.",
+    )
+    .attribute(
+        Attribute::computed("id", Type::String)
+            .use_state_for_unknown()
+            .description("The mapping's id (`wifr_...`)."),
+    )
+    .attribute(
+        Attribute::required("workload_identity_provider_id", Type::String)
+            .requires_replace()
+            .description("The workload identity provider this mapping belongs to. Changing it replaces the mapping."),
+    )
+    .attribute(
+        Attribute::required("project_id", Type::String)
+            .requires_replace()
+            .description("The project of the service account (`proj_...`). Changing it replaces the mapping."),
+    )
+    .attribute(
+        Attribute::required("service_account_id", Type::String)
+            .requires_replace()
+            .description("The project service account tokens act as (`svc_acct_...`). Changing it replaces the mapping."),
+    )
+    .attribute(Attribute::required("attribute_matchers", Type::Dynamic).description(
+        "The claims a token must carry, as an object of claim name to value, e.g. \
+         `{ repository = \"my-org/my-repo\", ref = \"refs/heads/main\" }`. All must match. \
+         Values may be strings, booleans or numbers and keep their type. A string ending in a \
+         single `*` after a non-empty prefix matches by prefix. Names starting with `openai.` \
+         refer to the provider's attribute transformations. Must not be empty.",
+    ))
+    .attribute(Attribute::optional("name", Type::String).description("A name, unique within the provider."))
+    .attribute(Attribute::optional("description", Type::String).description("A description."))
+    .attribute(
+        Attribute::optional_computed("enabled", Type::Bool)
+            .default(Value::Bool(true))
+            .description("Whether the mapping is used in token exchanges. Defaults to `true`."),
+    )
+    .attribute(Attribute::optional("scopes", Type::Set(Box::new(Type::String))).description(
+        "Restricts the exchanged tokens to these permission scopes (e.g. `api.model.request`). \
+         Omit it for the service account's default permissions; an empty set is not allowed.",
+    ))
+    .attribute(
+        Attribute::computed("created_at", Type::Number)
+            .use_state_for_unknown()
+            .description("Creation time, Unix seconds."),
+    )
+    .attribute(Attribute::computed("updated_at", Type::Number).description("Last update time, Unix seconds."))
+}
+
+/// The matchers as JSON, with their types. `None` when not (yet) known.
+fn matchers_json(v: &Value) -> Option<serde_json::Map<String, serde_json::Value>> {
+    match to_json(attr(v, "attribute_matchers"))? {
+        serde_json::Value::Object(m) => Some(m),
+        _ => None,
+    }
+}
+
+pub fn validate_config(config: &Value, diags: &mut Diagnostics) {
+    let path = |n: &str| Path::root().attr(n);
+    for name in ["workload_identity_provider_id", "project_id", "service_account_id"] {
+        if str_attr(config, name) == Some("") {
+            diags.attribute_error(path(name), format!("Empty {name}"), format!("{name} must not be empty."));
+        }
+    }
+    let matchers = attr(config, "attribute_matchers");
+    let inner = match matchers {
+        Value::Dynamic(_, inner) => inner.as_ref(),
+        other => other,
+    };
+    match inner {
+        Value::Unknown | Value::Null => {}
+        Value::Object(m) | Value::Map(m) => {
+            if m.is_empty() {
+                diags.attribute_error(
+                    path("attribute_matchers"),
+                    "Empty attribute_matchers",
+                    "A mapping must match at least one claim, e.g. { sub = \"repo:my-org/my-repo:ref:refs/heads/main\" }. \
+                     An empty set of matchers would admit every token of the issuer.",
+                );
+            }
+            for (k, v) in m {
+                let at = path("attribute_matchers").key(k.clone());
+                if k.is_empty() {
+                    diags.attribute_error(at.clone(), "Empty claim name", "Claim names must not be empty.");
+                }
+                match v {
+                    Value::String(s) => {
+                        if let Err(why) = check_wildcard(s) {
+                            diags.attribute_error(at, "Invalid matcher value", why);
+                        }
+                    }
+                    Value::Bool(_) | Value::Number(_) | Value::Unknown => {}
+                    Value::Null => diags.attribute_error(
+                        at,
+                        "Null matcher value",
+                        format!("The value for claim {k:?} is null. Give a string, boolean or number."),
+                    ),
+                    _ => diags.attribute_error(
+                        at,
+                        "Invalid matcher value",
+                        format!("The value for claim {k:?} must be a string, boolean or number, not a collection."),
+                    ),
+                }
+            }
+        }
+        _ => diags.attribute_error(
+            path("attribute_matchers"),
+            "Invalid attribute_matchers",
+            "attribute_matchers must be an object of claim name to value, e.g. { repository = \"my-org/my-repo\" }.",
+        ),
+    }
+    if let Value::Set(xs) | Value::List(xs) = attr(config, "scopes") {
+        if xs.is_empty() {
+            diags.attribute_error(
+                path("scopes"),
+                "Empty scopes",
+                "scopes must list at least one scope. Omit scopes to keep the service account's default permissions.",
+            );
+        }
+        if xs.iter().any(|s| matches!(s, Value::String(s) if s.is_empty())) {
+            diags.attribute_error(path("scopes"), "Empty scope", "Scopes must not be empty strings.");
+        }
+    }
+}
+
+/// Only a single trailing `*` after a non-empty prefix is a wildcard.
+fn check_wildcard(s: &str) -> Result<(), String> {
+    match s.find('*') {
+        None => Ok(()),
+        Some(i) if i == s.len() - 1 && i > 0 => Ok(()),
+        Some(_) => Err(format!(
+            "{s:?} uses `*` where it is not supported. Only a single trailing `*` after a non-empty \
+             prefix is allowed, e.g. \"repo:my-org/*\"."
+        )),
+    }
+}
+
+fn permissions_of(v: &Value) -> Permissions {
+    let scopes: Vec<String> = elements(attr(v, "scopes"))
+        .iter()
+        .filter_map(|s| match s {
+            Value::String(s) => Some(s.clone()),
+            _ => None,
+        })
+        .collect();
+    if attr(v, "scopes").is_null() || scopes.is_empty() {
+        Permissions::ServiceAccountDefault
+    } else {
+        let mut scopes = scopes;
+        scopes.sort();
+        Permissions::Restricted { scopes }
+    }
+}
+
+/// The state for an API object. Matchers keep the prior value (and its
+/// type, e.g. a map(string) from a variable) when they mean the same JSON.
+pub fn state_from_api(r: &FederationRule, prior: &Value) -> Value {
+    let api_matchers = serde_json::Value::Object(r.attribute_matchers.clone());
+    let matchers = match matchers_json(prior) {
+        Some(p) if serde_json::Value::Object(p) == api_matchers => attr(prior, "attribute_matchers").clone(),
+        _ => {
+            let (ty, v) = from_json(&api_matchers);
+            Value::Dynamic(ty, Box::new(v))
+        }
+    };
+    let scopes = match &r.permissions {
+        Permissions::ServiceAccountDefault => Value::Null,
+        Permissions::Restricted { scopes } => Value::Set(scopes.iter().map(string).collect()),
+    };
+    object([
+        ("id", string(&r.id)),
+        ("workload_identity_provider_id", string(&r.workload_identity_provider_id)),
+        ("project_id", string(&r.project_id)),
+        ("service_account_id", string(&r.service_account_id)),
+        ("attribute_matchers", matchers),
+        ("name", opt_string(r.name.clone())),
+        ("description", opt_string(r.description.clone())),
+        ("enabled", Value::Bool(r.enabled)),
+        ("scopes", scopes),
+        ("created_at", int(r.created_at)),
+        ("updated_at", int(r.updated_at)),
+    ])
+}
+
+fn required_str(v: &Value, name: &str) -> String {
+    str_attr(v, name).unwrap_or_default().to_string()
+}
+
+fn matchers_of(v: &Value) -> AttributeMatchers {
+    matchers_json(v).unwrap_or_default()
+}
+
+#[async_trait]
+impl Resource<OpenAi> for ServiceAccountMappingResource {
+    fn type_name(&self) -> &'static str {
+        TYPE_NAME
+    }
+
+    fn schema(&self) -> Schema {
+        schema()
+    }
+
+    fn identity_schema(&self) -> Option<IdentitySchema> {
+        Some(
+            IdentitySchema::default()
+                .required("workload_identity_provider_id", "The provider's id (`wip_...`).")
+                .required("id", "The mapping's id (`wifr_...`)."),
+        )
+    }
+
+    fn identity_of(&self, state: &Value) -> Option<Value> {
+        Some(object([
+            ("workload_identity_provider_id", string(str_attr(state, "workload_identity_provider_id")?)),
+            ("id", string(str_attr(state, "id")?)),
+        ]))
+    }
+
+    async fn validate(&self, config: &Value, diags: &mut Diagnostics) {
+        validate_config(config, diags);
+    }
+
+    fn normalize_plan(&self, prior: &Value, planned: &mut Value) {
+        // Same JSON, different spelling (e.g. map(string) vs object): no change.
+        if let (Some(p), Some(n)) = (matchers_json(prior), matchers_json(planned))
+            && p == n
+        {
+            crate::framework::set_attr(planned, "attribute_matchers", attr(prior, "attribute_matchers").clone());
+        }
+    }
+
+    async fn modify_plan(&self, data: Option<&OpenAi>, plan: &mut PlanCtx) {
+        let Some(data) = data else { return };
+        if plan.is_destroy() || plan.is_replace() {
+            if let (Some(pid), Some(id)) = (
+                str_attr(&plan.prior, "workload_identity_provider_id"),
+                str_attr(&plan.prior, "id"),
+            ) {
+                data.mapping_going_away(pid, id).await;
+            }
+        }
+        if plan.is_create() {
+            data.admit_mapping(plan).await;
+        } else if !plan.is_destroy() && !plan.is_replace() {
+            data.ledger.touch();
+        }
+    }
+
+    async fn create(&self, data: &OpenAi, planned: &Value) -> Result<Value, Diagnostics> {
+        let pid = required_str(planned, "workload_identity_provider_id");
+        let req = CreateRuleRequest {
+            project_id: required_str(planned, "project_id"),
+            service_account_id: required_str(planned, "service_account_id"),
+            attribute_matchers: matchers_of(planned),
+            name: str_attr(planned, "name").map(str::to_string),
+            description: str_attr(planned, "description").map(str::to_string),
+            enabled: bool_attr(planned, "enabled"),
+            permissions: Some(permissions_of(planned)),
+        };
+        let r = data
+            .client()?
+            .create_rule(&pid, &req)
+            .await
+            .map_err(|e| api_error("create the service account mapping", &e, ATTRIBUTES))?;
+        data.inventory.put_rule(r.clone()).await;
+        Ok(state_from_api(&r, planned))
+    }
+
+    async fn read(&self, data: &OpenAi, state: &Value) -> Result<Option<Value>, Diagnostics> {
+        let pid = required_str(state, "workload_identity_provider_id");
+        let id = required_str(state, "id");
+        let found = data
+            .inventory
+            .rule(data.client()?, &pid, &id)
+            .await
+            .map_err(|e| api_error("read service account mappings", &e, &[]))?;
+        Ok(found.map(|r| state_from_api(&r, state)))
+    }
+
+    async fn update(&self, data: &OpenAi, prior: &Value, planned: &Value) -> Result<Value, Diagnostics> {
+        let changed = |n: &str| attr(prior, n) != attr(planned, n);
+        let req = UpdateRuleRequest {
+            attribute_matchers: changed("attribute_matchers").then(|| matchers_of(planned)),
+            name: changed("name").then(|| str_attr(planned, "name").map(str::to_string)),
+            description: changed("description").then(|| str_attr(planned, "description").map(str::to_string)),
+            enabled: if changed("enabled") { bool_attr(planned, "enabled") } else { None },
+            permissions: changed("scopes").then(|| permissions_of(planned)),
+        };
+        let pid = required_str(prior, "workload_identity_provider_id");
+        let id = required_str(prior, "id");
+        let r = data
+            .client()?
+            .update_rule(&pid, &id, &req)
+            .await
+            .map_err(|e| api_error("update the service account mapping", &e, ATTRIBUTES))?;
+        data.inventory.put_rule(r.clone()).await;
+        Ok(state_from_api(&r, planned))
+    }
+
+    async fn delete(&self, data: &OpenAi, prior: &Value) -> Result<(), Diagnostics> {
+        let pid = required_str(prior, "workload_identity_provider_id");
+        let id = required_str(prior, "id");
+        match data.client()?.delete_rule(&pid, &id).await {
+            Ok(_) => {}
+            Err(e) if e.is_not_found() => {}
+            Err(e) => return Err(api_error("delete the service account mapping", &e, &[])),
+        }
+        data.inventory.remove_rule(&pid, &id).await;
+        data.mapping_going_away(&pid, &id).await;
+        Ok(())
+    }
+
+    async fn import(&self, _data: &OpenAi, id: &str) -> Result<Value, Diagnostics> {
+        let Some((pid, rid)) = id.split_once('/').filter(|(p, r)| !p.is_empty() && !r.is_empty() && !r.contains('/')) else {
+            let mut d = Diagnostics::new();
+            d.error(
+                "Invalid import ID",
+                format!("Expected \"<workload identity provider id>/<mapping id>\", e.g. \"wip_abc/wifr_def\", got {id:?}."),
+            );
+            return Err(d);
+        };
+        let mut m: BTreeMap<String, Value> =
+            schema().attributes.iter().map(|a| (a.name.to_string(), Value::Null)).collect();
+        m.insert("id".into(), string(rid));
+        m.insert("workload_identity_provider_id".into(), string(pid));
+        Ok(Value::Object(m))
+    }
+
+    async fn import_by_identity(&self, data: &OpenAi, identity: &Value) -> Result<Value, Diagnostics> {
+        let id = format!(
+            "{}/{}",
+            str_attr(identity, "workload_identity_provider_id").unwrap_or_default(),
+            str_attr(identity, "id").unwrap_or_default()
+        );
+        self.import(data, &id).await
+    }
+}
+
+impl OpenAi {
+    /// Counts a planned mapping create against its provider's limit.
+    async fn admit_mapping(&self, plan: &mut PlanCtx) {
+        let Ok(client) = self.client() else { return };
+        let limit = self.settings().max_mappings_per_provider;
+        let (scope, existing, limit) = match plan.planned_attr("workload_identity_provider_id") {
+            Value::String(pid) => {
+                let existing = match self.inventory.rules(client, pid, |s| s.map_or(0, |s| s.baseline.len())).await {
+                    Ok(n) => n,
+                    Err(e) => {
+                        plan.diags.extend(api_error("count existing service account mappings", &e, &[]));
+                        return;
+                    }
+                };
+                (Scope::Mappings(pid.clone()), existing, limit)
+            }
+            _ => {
+                // The provider is created in this run: its mappings share a
+                // pool of `limit` per provider created so far.
+                let new_providers = self.ledger.creates(&Scope::Providers);
+                if new_providers == 0 {
+                    return;
+                }
+                (Scope::NewProviderMappings, 0, limit * new_providers)
+            }
+        };
+        if let Err(x) = self.ledger.admit(scope.clone(), existing, limit).await {
+            let which = match &scope {
+                Scope::Mappings(pid) => format!("workload identity provider {pid}"),
+                _ => "the workload identity provider(s) created in this plan".to_string(),
+            };
+            let per = self.settings().max_mappings_per_provider;
+            plan.diags.error(
+                "Service account mapping limit exceeded",
+                format!(
+                    "This plan would give {which} more than {per} service account mappings \
+                     (limit {limit} here): {} exist, and this plan adds {} ({} created, {} \
+                     destroyed). Nothing was created. Remove mappings you no longer need, or, \
+                     if OpenAI raised your limit, set max_mappings_per_provider in the provider block.",
+                    x.existing,
+                    x.adds(),
+                    x.creates,
+                    x.removals
+                ),
+            );
+        }
+    }
+
+    async fn mapping_going_away(&self, pid: &str, id: &str) {
+        let Ok(client) = self.client() else { return };
+        if let Ok(Some(baseline)) = self.inventory.rules(client, pid, |s| s.map(|s| s.baseline.clone())).await {
+            self.ledger.remove(Scope::Mappings(pid.to_string()), id, &baseline);
+        }
+    }
+}
