@@ -6,19 +6,22 @@ use terraform_provider_openai::framework::ProviderService;
 use terraform_provider_openai::openai::OpenAiProvider;
 use terraform_provider_openai::{logging, plugin};
 
+/// The registry address examples use (`source = "openai-wif/openai"`).
+const ADDRESS: &str = "registry.terraform.io/openai-wif/openai";
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let debug = std::env::args().skip(1).any(|a| a == "--debug");
-    if !debug {
-        if let Err(e) = plugin::check_magic_cookie() {
-            eprintln!("{e}");
-            return ExitCode::FAILURE;
-        }
+    if !debug
+        && let Err(e) = plugin::check_magic_cookie(&plugin::PluginEnv::from_process(), ADDRESS)
+    {
+        eprintln!("{e}");
+        return ExitCode::FAILURE;
     }
     logging::init();
     let service = ProviderService::new(OpenAiProvider);
     let config = plugin::ServeConfig {
-        provider_address: "registry.terraform.io/openai-wif/openai".to_string(),
+        provider_address: ADDRESS.to_string(),
         debug,
     };
     match plugin::serve(service, config).await {
