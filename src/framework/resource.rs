@@ -50,7 +50,7 @@ pub struct ListedItem {
 
 /// A managed resource type.
 #[async_trait]
-pub trait Resource<D>: Send + Sync {
+pub trait Resource<D: Sync>: Send + Sync {
     fn type_name(&self) -> &'static str;
     fn schema(&self) -> Schema;
 
@@ -143,7 +143,7 @@ pub trait Resource<D>: Send + Sync {
 
 /// A data source.
 #[async_trait]
-pub trait DataSource<D>: Send + Sync {
+pub trait DataSource<D: Sync>: Send + Sync {
     fn type_name(&self) -> &'static str;
     fn schema(&self) -> Schema;
     async fn validate(&self, _config: &Value, _diags: &mut Diagnostics) {}
@@ -162,7 +162,7 @@ pub struct Opened {
 
 /// An ephemeral resource (protocol 6.7): never stored in state or plan.
 #[async_trait]
-pub trait EphemeralResource<D>: Send + Sync {
+pub trait EphemeralResource<D: Sync>: Send + Sync {
     fn type_name(&self) -> &'static str;
     fn schema(&self) -> Schema;
     async fn validate(&self, _config: &Value, _diags: &mut Diagnostics) {}

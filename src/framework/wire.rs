@@ -21,7 +21,7 @@ fn codec_diag(what: &str, e: CodecError) -> Diagnostic {
     if e.path().is_empty() {
         d
     } else {
-        d.at(e.path().clone())
+        d.at(e.full_path().clone())
     }
 }
 

@@ -190,11 +190,10 @@ fn permissions_of(v: &Value) -> Permissions {
 /// The state for an API object. Matchers keep the prior value (and its
 /// type, e.g. a map(string) from a variable) when they mean the same JSON.
 pub fn state_from_api(r: &FederationRule, prior: &Value) -> Value {
-    let api_matchers = serde_json::Value::Object(r.attribute_matchers.clone());
     let matchers = match matchers_json(prior) {
-        Some(p) if serde_json::Value::Object(p) == api_matchers => attr(prior, "attribute_matchers").clone(),
+        Some(p) if p == r.attribute_matchers => attr(prior, "attribute_matchers").clone(),
         _ => {
-            let (ty, v) = from_json(&api_matchers);
+            let (ty, v) = from_json(&serde_json::Value::Object(r.attribute_matchers.clone()));
             Value::Dynamic(ty, Box::new(v))
         }
     };
