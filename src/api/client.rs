@@ -296,16 +296,16 @@ impl Client {
                 match backoff.delay(retry, server_delay(&r.headers, SystemTime::now())) {
                     Some(delay) => Assessment::Retry {
                         delay,
-                        maybe_committed: r.status != StatusCode::TOO_MANY_REQUESTS,
+                        maybe_committed: may_have_taken_effect(outcome),
                     },
                     None => Assessment::Final,
                 }
             }
             Outcome::Reply(_) => Assessment::Final,
             Outcome::Transport(e) if e.is_builder() => Assessment::Final,
-            Outcome::Transport(e) => Assessment::Retry {
+            Outcome::Transport(_) => Assessment::Retry {
                 delay: backoff.delay(retry, None).unwrap_or_default(),
-                maybe_committed: !e.is_connect(),
+                maybe_committed: may_have_taken_effect(outcome),
             },
         }
     }
@@ -346,6 +346,17 @@ impl Client {
     pub(super) async fn call<T: DeserializeOwned>(&self, req: &Request) -> Result<T, ApiError> {
         let run = self.run(req).await;
         admin_result(req, run.outcome, run.attempts)
+    }
+}
+
+/// Whether a failed attempt may still have been carried out by the server.
+/// Only a 429 (rate limited before any work), a failure to connect, or a
+/// request that could not even be built prove that nothing happened; a 5xx,
+/// a 408 or a connection lost after sending leave it open.
+pub(super) fn may_have_taken_effect(outcome: &Outcome) -> bool {
+    match outcome {
+        Outcome::Reply(r) => r.status.is_server_error() || r.status == StatusCode::REQUEST_TIMEOUT,
+        Outcome::Transport(e) => !(e.is_connect() || e.is_builder()),
     }
 }
 

@@ -17,7 +17,9 @@ use reqwest::StatusCode;
 use reqwest::header::{DATE, HeaderMap};
 use serde::de::DeserializeOwned;
 
-use super::client::{Assessment, Client, Outcome, Request, admin_result, decode, log_retry};
+use super::client::{
+    Assessment, Client, Outcome, Request, admin_result, decode, log_retry, may_have_taken_effect,
+};
 use super::error::ApiError;
 use super::models::{
     CreateRuleRequest, CreatedServiceAccount, FederationRule, Permissions, Project,
@@ -143,14 +145,23 @@ impl Client {
                     let Outcome::Reply(reply) = &outcome else {
                         unreachable!("success is always a reply")
                     };
-                    return decode(req, reply);
+                    return match decode(req, reply) {
+                        Ok(created) => Ok(created),
+                        // The object was made even though its answer is
+                        // unreadable: hand back the stored one if we can.
+                        Err(e) => match self.recover(req, what, started, &find).await {
+                            Ok(Some(found)) => Ok(found),
+                            _ => Err(e),
+                        },
+                    };
                 }
                 Assessment::Final => {
                     // A conflict right after a lost attempt is most likely
-                    // that attempt's object colliding with our resend.
+                    // that attempt's object colliding with our resend; a
+                    // 5xx with a too-long Retry-After may have done the work.
                     let conflict =
                         matches!(&outcome, Outcome::Reply(r) if r.status == StatusCode::CONFLICT);
-                    if ambiguous && conflict {
+                    if (ambiguous && conflict) || may_have_taken_effect(&outcome) {
                         if let Some(found) = self.recover(req, what, started, &find).await? {
                             return Ok(found);
                         }
