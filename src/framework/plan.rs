@@ -188,7 +188,10 @@ mod tests {
     fn prior() -> Value {
         obj(&[
             ("id", s("x1")),
-            ("updated_at", Value::Number(crate::codec::Number::from_i64(5))),
+            (
+                "updated_at",
+                Value::Number(crate::codec::Number::from_i64(5)),
+            ),
             ("name", s("a")),
             ("parent", s("p")),
             ("enabled", Value::Bool(true)),

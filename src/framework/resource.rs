@@ -80,8 +80,7 @@ pub trait Resource<D: Sync>: Send + Sync {
     /// Returns `None` when the remote object no longer exists.
     async fn read(&self, data: &D, state: &Value) -> Result<Option<Value>, Diagnostics>;
 
-    async fn update(&self, data: &D, prior: &Value, planned: &Value)
-    -> Result<Value, Diagnostics>;
+    async fn update(&self, data: &D, prior: &Value, planned: &Value) -> Result<Value, Diagnostics>;
 
     async fn delete(&self, data: &D, prior: &Value) -> Result<(), Diagnostics>;
 

@@ -39,26 +39,32 @@ impl<P: Provider> ProviderService<P> {
         let resources = provider
             .resources()
             .into_iter()
-            .map(|r| (r.type_name().to_string(), {
-                let s = r.schema();
-                (r, s)
-            }))
+            .map(|r| {
+                (r.type_name().to_string(), {
+                    let s = r.schema();
+                    (r, s)
+                })
+            })
             .collect();
         let data_sources = provider
             .data_sources()
             .into_iter()
-            .map(|d| (d.type_name().to_string(), {
-                let s = d.schema();
-                (d, s)
-            }))
+            .map(|d| {
+                (d.type_name().to_string(), {
+                    let s = d.schema();
+                    (d, s)
+                })
+            })
             .collect();
         let ephemerals = provider
             .ephemeral_resources()
             .into_iter()
-            .map(|e| (e.type_name().to_string(), {
-                let s = e.schema();
-                (e, s)
-            }))
+            .map(|e| {
+                (e.type_name().to_string(), {
+                    let s = e.schema();
+                    (e, s)
+                })
+            })
             .collect();
         ProviderService {
             provider_schema: provider.schema(),
@@ -111,7 +117,11 @@ impl<P: Provider> ProviderService<P> {
         })
     }
 
-    fn identity_value(&self, r: &dyn Resource<P::Data>, state: &Value) -> Option<pb::ResourceIdentityData> {
+    fn identity_value(
+        &self,
+        r: &dyn Resource<P::Data>,
+        state: &Value,
+    ) -> Option<pb::ResourceIdentityData> {
         let schema = r.identity_schema()?;
         if !state.is_wholly_known() || state.is_null() {
             return None;
@@ -130,9 +140,7 @@ fn respond<T: WithDiagnostics>(r: Result<T, Diagnostics>) -> T {
 }
 
 fn timestamp(t: SystemTime) -> prost_types::Timestamp {
-    let d = t
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .unwrap_or_default();
+    let d = t.duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default();
     prost_types::Timestamp {
         seconds: d.as_secs() as i64,
         nanos: d.subsec_nanos() as i32,
@@ -160,23 +168,31 @@ impl<P: Provider> GrpcProvider for ProviderService<P> {
             resources: self
                 .resources
                 .keys()
-                .map(|n| m::ResourceMetadata { type_name: n.clone() })
+                .map(|n| m::ResourceMetadata {
+                    type_name: n.clone(),
+                })
                 .collect(),
             data_sources: self
                 .data_sources
                 .keys()
-                .map(|n| m::DataSourceMetadata { type_name: n.clone() })
+                .map(|n| m::DataSourceMetadata {
+                    type_name: n.clone(),
+                })
                 .collect(),
             ephemeral_resources: self
                 .ephemerals
                 .keys()
-                .map(|n| m::EphemeralMetadata { type_name: n.clone() })
+                .map(|n| m::EphemeralMetadata {
+                    type_name: n.clone(),
+                })
                 .collect(),
             list_resources: self
                 .resources
                 .iter()
                 .filter(|(_, (r, _))| r.supports_list())
-                .map(|(n, _)| m::ListResourceMetadata { type_name: n.clone() })
+                .map(|(n, _)| m::ListResourceMetadata {
+                    type_name: n.clone(),
+                })
                 .collect(),
             ..Default::default()
         }))
@@ -220,11 +236,17 @@ impl<P: Provider> GrpcProvider for ProviderService<P> {
     ) -> RpcResult<pb::validate_provider_config::Response> {
         let req = request.into_inner();
         let body = async {
-            let config = decode(req.config.as_ref(), &self.provider_schema.object_type(), "provider configuration")
-                .map_err(Diagnostics::from)?;
+            let config = decode(
+                req.config.as_ref(),
+                &self.provider_schema.object_type(),
+                "provider configuration",
+            )
+            .map_err(Diagnostics::from)?;
             let mut diags = Diagnostics::new();
             self.provider.validate(&config, &mut diags).await;
-            Ok(pb::validate_provider_config::Response::from_diagnostics(diags))
+            Ok(pb::validate_provider_config::Response::from_diagnostics(
+                diags,
+            ))
         };
         Ok(Response::new(
             guard("ValidateProviderConfig", async { respond(body.await) })
@@ -244,7 +266,9 @@ impl<P: Provider> GrpcProvider for ProviderService<P> {
             let config = decode(req.config.as_ref(), &schema.object_type(), "configuration")?;
             let mut diags = Diagnostics::new();
             r.validate(&config, &mut diags).await;
-            Ok(pb::validate_resource_config::Response::from_diagnostics(diags))
+            Ok(pb::validate_resource_config::Response::from_diagnostics(
+                diags,
+            ))
         };
         Ok(Response::new(
             guard("ValidateResourceConfig", async { respond(body.await) })
@@ -567,9 +591,9 @@ impl<P: Provider> GrpcProvider for ProviderService<P> {
         &self,
         _request: Request<pb::move_resource_state::Request>,
     ) -> RpcResult<pb::move_resource_state::Response> {
-        Ok(Response::new(WithDiagnostics::from_diagnostics(unsupported(
-            "moving state between resource types",
-        ))))
+        Ok(Response::new(WithDiagnostics::from_diagnostics(
+            unsupported("moving state between resource types"),
+        )))
     }
 
     async fn read_data_source(
@@ -600,9 +624,9 @@ impl<P: Provider> GrpcProvider for ProviderService<P> {
         &self,
         _request: Request<pb::generate_resource_config::Request>,
     ) -> RpcResult<pb::generate_resource_config::Response> {
-        Ok(Response::new(WithDiagnostics::from_diagnostics(unsupported(
-            "provider-side configuration generation",
-        ))))
+        Ok(Response::new(WithDiagnostics::from_diagnostics(
+            unsupported("provider-side configuration generation"),
+        )))
     }
 
     async fn validate_ephemeral_resource_config(
@@ -619,9 +643,11 @@ impl<P: Provider> GrpcProvider for ProviderService<P> {
             Ok(pb::validate_ephemeral_resource_config::Response::from_diagnostics(diags))
         };
         Ok(Response::new(
-            guard("ValidateEphemeralResourceConfig", async { respond(body.await) })
-                .instrument(span)
-                .await,
+            guard("ValidateEphemeralResourceConfig", async {
+                respond(body.await)
+            })
+            .instrument(span)
+            .await,
         ))
     }
 
@@ -710,17 +736,28 @@ impl<P: Provider> GrpcProvider for ProviderService<P> {
                 .identity_schema()
                 .filter(|_| r.supports_list())
                 .ok_or_else(|| unknown_type("list resource", &req.type_name))?;
-            let config = decode(req.config.as_ref(), &r.list_schema().object_type(), "list configuration")?;
+            let config = decode(
+                req.config.as_ref(),
+                &r.list_schema().object_type(),
+                "list configuration",
+            )?;
             let data = self.require_data()?;
             let items = r.list(&data, &config).await?;
-            let limit = usize::try_from(req.limit).ok().filter(|l| *l > 0).unwrap_or(usize::MAX);
+            let limit = usize::try_from(req.limit)
+                .ok()
+                .filter(|l| *l > 0)
+                .unwrap_or(usize::MAX);
             items
                 .into_iter()
                 .take(limit)
                 .map(|item| {
                     Ok(pb::list_resource::Event {
                         identity: Some(pb::ResourceIdentityData {
-                            identity_data: Some(encode(&item.identity, &ischema.object_type(), "identity")?),
+                            identity_data: Some(encode(
+                                &item.identity,
+                                &ischema.object_type(),
+                                "identity",
+                            )?),
                         }),
                         display_name: item.display_name,
                         resource_object: if req.include_resource_object {
@@ -757,7 +794,11 @@ impl<P: Provider> GrpcProvider for ProviderService<P> {
             if !r.supports_list() {
                 return Err(unknown_type("list resource", &req.type_name));
             }
-            decode(req.config.as_ref(), &r.list_schema().object_type(), "list configuration")?;
+            decode(
+                req.config.as_ref(),
+                &r.list_schema().object_type(),
+                "list configuration",
+            )?;
             Ok(pb::validate_list_resource_config::Response::default())
         };
         Ok(Response::new(
@@ -790,14 +831,18 @@ impl<P: Provider> GrpcProvider for ProviderService<P> {
         &self,
         _request: Request<pb::validate_state_store::Request>,
     ) -> RpcResult<pb::validate_state_store::Response> {
-        Ok(Response::new(WithDiagnostics::from_diagnostics(unsupported("state storage"))))
+        Ok(Response::new(WithDiagnostics::from_diagnostics(
+            unsupported("state storage"),
+        )))
     }
 
     async fn configure_state_store(
         &self,
         _request: Request<pb::configure_state_store::Request>,
     ) -> RpcResult<pb::configure_state_store::Response> {
-        Ok(Response::new(WithDiagnostics::from_diagnostics(unsupported("state storage"))))
+        Ok(Response::new(WithDiagnostics::from_diagnostics(
+            unsupported("state storage"),
+        )))
     }
 
     type ReadStateBytesStream = BoxStream<pb::read_state_bytes::Response>;
@@ -806,7 +851,8 @@ impl<P: Provider> GrpcProvider for ProviderService<P> {
         &self,
         _request: Request<pb::read_state_bytes::Request>,
     ) -> RpcResult<Self::ReadStateBytesStream> {
-        let r: pb::read_state_bytes::Response = WithDiagnostics::from_diagnostics(unsupported("state storage"));
+        let r: pb::read_state_bytes::Response =
+            WithDiagnostics::from_diagnostics(unsupported("state storage"));
         Ok(Response::new(Box::pin(futures_util::stream::iter([Ok(r)]))))
     }
 
@@ -814,42 +860,54 @@ impl<P: Provider> GrpcProvider for ProviderService<P> {
         &self,
         _request: Request<Streaming<pb::write_state_bytes::RequestChunk>>,
     ) -> RpcResult<pb::write_state_bytes::Response> {
-        Ok(Response::new(WithDiagnostics::from_diagnostics(unsupported("state storage"))))
+        Ok(Response::new(WithDiagnostics::from_diagnostics(
+            unsupported("state storage"),
+        )))
     }
 
     async fn lock_state(
         &self,
         _request: Request<pb::lock_state::Request>,
     ) -> RpcResult<pb::lock_state::Response> {
-        Ok(Response::new(WithDiagnostics::from_diagnostics(unsupported("state storage"))))
+        Ok(Response::new(WithDiagnostics::from_diagnostics(
+            unsupported("state storage"),
+        )))
     }
 
     async fn unlock_state(
         &self,
         _request: Request<pb::unlock_state::Request>,
     ) -> RpcResult<pb::unlock_state::Response> {
-        Ok(Response::new(WithDiagnostics::from_diagnostics(unsupported("state storage"))))
+        Ok(Response::new(WithDiagnostics::from_diagnostics(
+            unsupported("state storage"),
+        )))
     }
 
     async fn get_states(
         &self,
         _request: Request<pb::get_states::Request>,
     ) -> RpcResult<pb::get_states::Response> {
-        Ok(Response::new(WithDiagnostics::from_diagnostics(unsupported("state storage"))))
+        Ok(Response::new(WithDiagnostics::from_diagnostics(
+            unsupported("state storage"),
+        )))
     }
 
     async fn delete_state(
         &self,
         _request: Request<pb::delete_state::Request>,
     ) -> RpcResult<pb::delete_state::Response> {
-        Ok(Response::new(WithDiagnostics::from_diagnostics(unsupported("state storage"))))
+        Ok(Response::new(WithDiagnostics::from_diagnostics(
+            unsupported("state storage"),
+        )))
     }
 
     async fn plan_action(
         &self,
         _request: Request<pb::plan_action::Request>,
     ) -> RpcResult<pb::plan_action::Response> {
-        Ok(Response::new(WithDiagnostics::from_diagnostics(unsupported("actions"))))
+        Ok(Response::new(WithDiagnostics::from_diagnostics(
+            unsupported("actions"),
+        )))
     }
 
     type InvokeActionStream = BoxStream<pb::invoke_action::Event>;
@@ -865,14 +923,18 @@ impl<P: Provider> GrpcProvider for ProviderService<P> {
                 },
             )),
         };
-        Ok(Response::new(Box::pin(futures_util::stream::iter([Ok(event)]))))
+        Ok(Response::new(Box::pin(futures_util::stream::iter([Ok(
+            event,
+        )]))))
     }
 
     async fn validate_action_config(
         &self,
         _request: Request<pb::validate_action_config::Request>,
     ) -> RpcResult<pb::validate_action_config::Response> {
-        Ok(Response::new(WithDiagnostics::from_diagnostics(unsupported("actions"))))
+        Ok(Response::new(WithDiagnostics::from_diagnostics(
+            unsupported("actions"),
+        )))
     }
 
     async fn stop_provider(
@@ -894,4 +956,3 @@ fn capabilities() -> pb::ServerCapabilities {
         generate_resource_config: false,
     }
 }
-

@@ -48,10 +48,12 @@ pub fn schema() -> Schema {
                  exchange needs none."
             )),
     )
-    .attribute(Attribute::optional("base_url", Type::String).description(format!(
-        "Base URL of the OpenAI API. May also be set with `{ENV_BASE_URL}`. Defaults to \
+    .attribute(
+        Attribute::optional("base_url", Type::String).description(format!(
+            "Base URL of the OpenAI API. May also be set with `{ENV_BASE_URL}`. Defaults to \
          `{DEFAULT_BASE_URL}`. Must be https, except on loopback hosts (the local emulator)."
-    )))
+        )),
+    )
     .attribute(
         Attribute::optional("token_exchange_url", Type::String).description(format!(
             "URL of the OAuth token exchange endpoint. May also be set with \
@@ -65,18 +67,18 @@ pub fn schema() -> Schema {
              {DEFAULT_TIMEOUT_SECONDS}."
         )),
     )
-    .attribute(Attribute::optional("max_retries", Type::Number).description(format!(
-        "How many times a failed request that is safe to repeat is retried (0 to 20), \
-         with exponential backoff. Defaults to {DEFAULT_MAX_RETRIES}."
-    )))
     .attribute(
-        Attribute::optional("max_workload_identity_providers", Type::Number).description(
-            format!(
-                "The most workload identity providers the organization may have. Plans that \
+        Attribute::optional("max_retries", Type::Number).description(format!(
+            "How many times a failed request that is safe to repeat is retried (0 to 20), \
+         with exponential backoff. Defaults to {DEFAULT_MAX_RETRIES}."
+        )),
+    )
+    .attribute(
+        Attribute::optional("max_workload_identity_providers", Type::Number).description(format!(
+            "The most workload identity providers the organization may have. Plans that \
                  would exceed it fail before anything is created. Defaults to OpenAI's limit, \
                  {MAX_PROVIDERS_PER_ORG}; raise it only if OpenAI raised the limit for you."
-            ),
-        ),
+        )),
     )
     .attribute(
         Attribute::optional("max_mappings_per_provider", Type::Number).description(format!(
@@ -172,7 +174,14 @@ pub fn resolve(
         Ok(Settings {
             admin_key: string_setting(config, "admin_api_key", env, ENV_ADMIN_KEY)?
                 .map(Secret::from),
-            base_url: url_setting(config, "base_url", env, ENV_BASE_URL, DEFAULT_BASE_URL, diags)?,
+            base_url: url_setting(
+                config,
+                "base_url",
+                env,
+                ENV_BASE_URL,
+                DEFAULT_BASE_URL,
+                diags,
+            )?,
             token_exchange_url: url_setting(
                 config,
                 "token_exchange_url",

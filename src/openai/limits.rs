@@ -202,8 +202,12 @@ mod tests {
     #[tokio::test]
     async fn scopes_are_counted_apart() {
         let l = fast();
-        l.admit(Scope::Mappings("a".into()), 50 - 1, 50).await.unwrap();
-        l.admit(Scope::Mappings("b".into()), 50 - 1, 50).await.unwrap();
+        l.admit(Scope::Mappings("a".into()), 50 - 1, 50)
+            .await
+            .unwrap();
+        l.admit(Scope::Mappings("b".into()), 50 - 1, 50)
+            .await
+            .unwrap();
         assert!(l.admit(Scope::Mappings("a".into()), 49, 50).await.is_err());
     }
 }

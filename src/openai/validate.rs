@@ -60,10 +60,22 @@ mod tests {
 
     #[test]
     fn other_urls_are_refused_with_a_reason() {
-        assert!(https_url("http://api.openai.com/v1").unwrap_err().contains("uses http"));
+        assert!(
+            https_url("http://api.openai.com/v1")
+                .unwrap_err()
+                .contains("uses http")
+        );
         assert!(https_url("ftp://x").unwrap_err().contains("scheme"));
-        assert!(https_url("api.openai.com").unwrap_err().contains("not an absolute URL"));
-        assert!(https_url("https://u:p@x.com").unwrap_err().contains("credentials"));
+        assert!(
+            https_url("api.openai.com")
+                .unwrap_err()
+                .contains("not an absolute URL")
+        );
+        assert!(
+            https_url("https://u:p@x.com")
+                .unwrap_err()
+                .contains("credentials")
+        );
         // A private address is not loopback.
         assert!(https_url("http://10.0.0.1/v1").is_err());
     }

@@ -13,7 +13,9 @@ use crate::framework::{Attribute, Diagnostics, IdentitySchema, PlanCtx, Resource
 use crate::openai::OpenAi;
 use crate::openai::errors::api_error;
 use crate::openai::limits::Scope;
-use crate::openai::values::{bool_attr, elements, from_json, int, object, opt_string, str_attr, string, to_json};
+use crate::openai::values::{
+    bool_attr, elements, from_json, int, object, opt_string, str_attr, string, to_json,
+};
 
 pub const TYPE_NAME: &str = "openai_service_account_mapping";
 
@@ -92,9 +94,17 @@ fn matchers_json(v: &Value) -> Option<serde_json::Map<String, serde_json::Value>
 
 pub fn validate_config(config: &Value, diags: &mut Diagnostics) {
     let path = |n: &str| Path::root().attr(n);
-    for name in ["workload_identity_provider_id", "project_id", "service_account_id"] {
+    for name in [
+        "workload_identity_provider_id",
+        "project_id",
+        "service_account_id",
+    ] {
         if str_attr(config, name) == Some("") {
-            diags.attribute_error(path(name), format!("Empty {name}"), format!("{name} must not be empty."));
+            diags.attribute_error(
+                path(name),
+                format!("Empty {name}"),
+                format!("{name} must not be empty."),
+            );
         }
     }
     let matchers = attr(config, "attribute_matchers");
@@ -152,8 +162,15 @@ pub fn validate_config(config: &Value, diags: &mut Diagnostics) {
                 "scopes must list at least one scope. Omit scopes to keep the service account's default permissions.",
             );
         }
-        if xs.iter().any(|s| matches!(s, Value::String(s) if s.is_empty())) {
-            diags.attribute_error(path("scopes"), "Empty scope", "Scopes must not be empty strings.");
+        if xs
+            .iter()
+            .any(|s| matches!(s, Value::String(s) if s.is_empty()))
+        {
+            diags.attribute_error(
+                path("scopes"),
+                "Empty scope",
+                "Scopes must not be empty strings.",
+            );
         }
     }
 }
@@ -203,7 +220,10 @@ pub fn state_from_api(r: &FederationRule, prior: &Value) -> Value {
     };
     object([
         ("id", string(&r.id)),
-        ("workload_identity_provider_id", string(&r.workload_identity_provider_id)),
+        (
+            "workload_identity_provider_id",
+            string(&r.workload_identity_provider_id),
+        ),
         ("project_id", string(&r.project_id)),
         ("service_account_id", string(&r.service_account_id)),
         ("attribute_matchers", matchers),
@@ -237,14 +257,20 @@ impl Resource<OpenAi> for ServiceAccountMappingResource {
     fn identity_schema(&self) -> Option<IdentitySchema> {
         Some(
             IdentitySchema::default()
-                .required("workload_identity_provider_id", "The provider's id (`wip_...`).")
+                .required(
+                    "workload_identity_provider_id",
+                    "The provider's id (`wip_...`).",
+                )
                 .required("id", "The mapping's id (`wifr_...`)."),
         )
     }
 
     fn identity_of(&self, state: &Value) -> Option<Value> {
         Some(object([
-            ("workload_identity_provider_id", string(str_attr(state, "workload_identity_provider_id")?)),
+            (
+                "workload_identity_provider_id",
+                string(str_attr(state, "workload_identity_provider_id")?),
+            ),
             ("id", string(str_attr(state, "id")?)),
         ]))
     }
@@ -258,7 +284,11 @@ impl Resource<OpenAi> for ServiceAccountMappingResource {
         if let (Some(p), Some(n)) = (matchers_json(prior), matchers_json(planned))
             && p == n
         {
-            crate::framework::set_attr(planned, "attribute_matchers", attr(prior, "attribute_matchers").clone());
+            crate::framework::set_attr(
+                planned,
+                "attribute_matchers",
+                attr(prior, "attribute_matchers").clone(),
+            );
         }
     }
 
@@ -310,13 +340,23 @@ impl Resource<OpenAi> for ServiceAccountMappingResource {
         Ok(found.map(|r| state_from_api(&r, state)))
     }
 
-    async fn update(&self, data: &OpenAi, prior: &Value, planned: &Value) -> Result<Value, Diagnostics> {
+    async fn update(
+        &self,
+        data: &OpenAi,
+        prior: &Value,
+        planned: &Value,
+    ) -> Result<Value, Diagnostics> {
         let changed = |n: &str| attr(prior, n) != attr(planned, n);
         let req = UpdateRuleRequest {
             attribute_matchers: changed("attribute_matchers").then(|| matchers_of(planned)),
             name: changed("name").then(|| str_attr(planned, "name").map(str::to_string)),
-            description: changed("description").then(|| str_attr(planned, "description").map(str::to_string)),
-            enabled: if changed("enabled") { bool_attr(planned, "enabled") } else { None },
+            description: changed("description")
+                .then(|| str_attr(planned, "description").map(str::to_string)),
+            enabled: if changed("enabled") {
+                bool_attr(planned, "enabled")
+            } else {
+                None
+            },
             permissions: changed("scopes").then(|| permissions_of(planned)),
         };
         let pid = required_str(prior, "workload_identity_provider_id");
@@ -344,7 +384,10 @@ impl Resource<OpenAi> for ServiceAccountMappingResource {
     }
 
     async fn import(&self, _data: &OpenAi, id: &str) -> Result<Value, Diagnostics> {
-        let Some((pid, rid)) = id.split_once('/').filter(|(p, r)| !p.is_empty() && !r.is_empty() && !r.contains('/')) else {
+        let Some((pid, rid)) = id
+            .split_once('/')
+            .filter(|(p, r)| !p.is_empty() && !r.is_empty() && !r.contains('/'))
+        else {
             let mut d = Diagnostics::new();
             d.error(
                 "Invalid import ID",
@@ -352,14 +395,21 @@ impl Resource<OpenAi> for ServiceAccountMappingResource {
             );
             return Err(d);
         };
-        let mut m: BTreeMap<String, Value> =
-            schema().attributes.iter().map(|a| (a.name.to_string(), Value::Null)).collect();
+        let mut m: BTreeMap<String, Value> = schema()
+            .attributes
+            .iter()
+            .map(|a| (a.name.to_string(), Value::Null))
+            .collect();
         m.insert("id".into(), string(rid));
         m.insert("workload_identity_provider_id".into(), string(pid));
         Ok(Value::Object(m))
     }
 
-    async fn import_by_identity(&self, data: &OpenAi, identity: &Value) -> Result<Value, Diagnostics> {
+    async fn import_by_identity(
+        &self,
+        data: &OpenAi,
+        identity: &Value,
+    ) -> Result<Value, Diagnostics> {
         let id = format!(
             "{}/{}",
             str_attr(identity, "workload_identity_provider_id").unwrap_or_default(),
@@ -376,10 +426,18 @@ impl OpenAi {
         let limit = self.settings().max_mappings_per_provider;
         let (scope, existing, limit) = match plan.planned_attr("workload_identity_provider_id") {
             Value::String(pid) => {
-                let existing = match self.inventory.rules(client, pid, |s| s.map_or(0, |s| s.baseline.len())).await {
+                let existing = match self
+                    .inventory
+                    .rules(client, pid, |s| s.map_or(0, |s| s.baseline.len()))
+                    .await
+                {
                     Ok(n) => n,
                     Err(e) => {
-                        plan.diags.extend(api_error("count existing service account mappings", &e, &[]));
+                        plan.diags.extend(api_error(
+                            "count existing service account mappings",
+                            &e,
+                            &[],
+                        ));
                         return;
                     }
                 };
@@ -419,8 +477,13 @@ impl OpenAi {
 
     async fn mapping_going_away(&self, pid: &str, id: &str) {
         let Ok(client) = self.client() else { return };
-        if let Ok(Some(baseline)) = self.inventory.rules(client, pid, |s| s.map(|s| s.baseline.clone())).await {
-            self.ledger.remove(Scope::Mappings(pid.to_string()), id, &baseline);
+        if let Ok(Some(baseline)) = self
+            .inventory
+            .rules(client, pid, |s| s.map(|s| s.baseline.clone()))
+            .await
+        {
+            self.ledger
+                .remove(Scope::Mappings(pid.to_string()), id, &baseline);
         }
     }
 }

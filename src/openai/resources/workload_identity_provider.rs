@@ -73,29 +73,35 @@ pub fn schema() -> Schema {
             ),
     )
     .attribute(
-        Attribute::optional("attribute_transformations", Type::List(Box::new(transformation_type())))
-            .description(format!(
-                "Up to {MAX_ATTRIBUTE_TRANSFORMATIONS} CEL transformations deriving attributes \
+        Attribute::optional(
+            "attribute_transformations",
+            Type::List(Box::new(transformation_type())),
+        )
+        .description(format!(
+            "Up to {MAX_ATTRIBUTE_TRANSFORMATIONS} CEL transformations deriving attributes \
                  from the token, each `{{ attribute = \"openai.<name>\", expression = \"<CEL over \
                  assertion>\" }}`. Mappings match derived attributes by their `openai.` name."
-            )),
+        )),
     )
     .attribute(Attribute::optional("jwks_json", Type::String).description(
         "A JSON Web Key Set (public keys only) used to verify tokens instead of OIDC discovery, \
          as a JSON string with a non-empty `keys` array, each key with a unique `kid`. \
          Conflicts with `discovery_url`. Compared semantically: reformatting is no change.",
     ))
-    .attribute(Attribute::optional("discovery_url", Type::String).description(
-        "A custom OIDC discovery URL (https, no credentials, port, query or fragment). \
+    .attribute(
+        Attribute::optional("discovery_url", Type::String).description(
+            "A custom OIDC discovery URL (https, no credentials, port, query or fragment). \
          Conflicts with `jwks_json`. With neither, discovery from the issuer is used.",
-    ))
+        ),
+    )
     .attribute(
         Attribute::computed("created_at", Type::Number)
             .use_state_for_unknown()
             .description("Creation time, Unix seconds."),
     )
     .attribute(
-        Attribute::computed("updated_at", Type::Number).description("Last update time, Unix seconds."),
+        Attribute::computed("updated_at", Type::Number)
+            .description("Last update time, Unix seconds."),
     )
 }
 
@@ -104,7 +110,11 @@ pub fn validate_config(config: &Value, diags: &mut Diagnostics) {
     let path = |n: &str| Path::root().attr(n);
     for name in ["name", "audience"] {
         if str_attr(config, name) == Some("") {
-            diags.attribute_error(path(name), format!("Empty {name}"), format!("{name} must not be empty."));
+            diags.attribute_error(
+                path(name),
+                format!("Empty {name}"),
+                format!("{name} must not be empty."),
+            );
         }
     }
     if let Some(issuer) = str_attr(config, "issuer")
@@ -115,8 +125,9 @@ pub fn validate_config(config: &Value, diags: &mut Diagnostics) {
     if let Some(url) = str_attr(config, "discovery_url") {
         match https_url(url) {
             Err(why) => diags.attribute_error(path("discovery_url"), "Invalid discovery_url", why),
-            Ok(u) if !crate::openai::validate::is_loopback(&u)
-                && (u.port().is_some() || u.query().is_some() || u.fragment().is_some()) =>
+            Ok(u)
+                if !crate::openai::validate::is_loopback(&u)
+                    && (u.port().is_some() || u.query().is_some() || u.fragment().is_some()) =>
             {
                 diags.attribute_error(
                     path("discovery_url"),
@@ -185,8 +196,8 @@ pub fn validate_config(config: &Value, diags: &mut Diagnostics) {
 /// A JWKS as the API accepts it: an object with a non-empty `keys` array of
 /// public keys, each with a unique non-empty `kid`.
 pub fn check_jwks(text: &str) -> Result<serde_json::Map<String, serde_json::Value>, String> {
-    let v: serde_json::Value = serde_json::from_str(text)
-        .map_err(|e| format!("jwks_json is not valid JSON: {e}."))?;
+    let v: serde_json::Value =
+        serde_json::from_str(text).map_err(|e| format!("jwks_json is not valid JSON: {e}."))?;
     let serde_json::Value::Object(obj) = v else {
         return Err("jwks_json must be a JSON object like {\"keys\": [...]}.".into());
     };
@@ -204,12 +215,21 @@ pub fn check_jwks(text: &str) -> Result<serde_json::Map<String, serde_json::Valu
         match key.get("kid").and_then(|k| k.as_str()) {
             Some(kid) if !kid.is_empty() => {
                 if !kids.insert(kid.to_string()) {
-                    return Err(format!("keys[{i}] repeats the kid {kid:?}; every kid must be unique."));
+                    return Err(format!(
+                        "keys[{i}] repeats the kid {kid:?}; every kid must be unique."
+                    ));
                 }
             }
-            _ => return Err(format!("keys[{i}] has no \"kid\"; every key needs a unique non-empty kid.")),
+            _ => {
+                return Err(format!(
+                    "keys[{i}] has no \"kid\"; every key needs a unique non-empty kid."
+                ));
+            }
         }
-        if let Some(private) = ["d", "p", "q", "dp", "dq", "qi", "k"].iter().find(|f| key.contains_key(**f)) {
+        if let Some(private) = ["d", "p", "q", "dp", "dq", "qi", "k"]
+            .iter()
+            .find(|f| key.contains_key(**f))
+        {
             return Err(format!(
                 "keys[{i}] contains private key material (\"{private}\"). Upload public keys only."
             ));
@@ -257,7 +277,9 @@ pub fn state_from_api(p: &WorkloadIdentityProvider, prior: &Value) -> Value {
             };
             (string(text), Value::Null)
         }
-        Verification::Discovery { discovery_url } => (Value::Null, opt_string(discovery_url.clone())),
+        Verification::Discovery { discovery_url } => {
+            (Value::Null, opt_string(discovery_url.clone()))
+        }
     };
     object([
         ("id", string(&p.id)),
@@ -374,7 +396,12 @@ impl Resource<OpenAi> for WorkloadIdentityProviderResource {
         Ok(found.map(|p| state_from_api(&p, state)))
     }
 
-    async fn update(&self, data: &OpenAi, prior: &Value, planned: &Value) -> Result<Value, Diagnostics> {
+    async fn update(
+        &self,
+        data: &OpenAi,
+        prior: &Value,
+        planned: &Value,
+    ) -> Result<Value, Diagnostics> {
         let changed = |n: &str| attr(prior, n) != attr(planned, n);
         let req = UpdateProviderRequest {
             name: changed("name").then(|| required_str(planned, "name")),
@@ -382,7 +409,11 @@ impl Resource<OpenAi> for WorkloadIdentityProviderResource {
             audience: changed("audience").then(|| required_str(planned, "audience")),
             description: changed("description")
                 .then(|| str_attr(planned, "description").map(str::to_string)),
-            enabled: if changed("enabled") { bool_attr(planned, "enabled") } else { None },
+            enabled: if changed("enabled") {
+                bool_attr(planned, "enabled")
+            } else {
+                None
+            },
             verification: (changed("jwks_json") || changed("discovery_url"))
                 .then(|| verification_of(planned)),
             attribute_transformations: changed("attribute_transformations")
@@ -426,18 +457,28 @@ impl Resource<OpenAi> for WorkloadIdentityProviderResource {
             let mut d = Diagnostics::new();
             d.error(
                 "Invalid import ID",
-                format!("Expected a workload identity provider id like \"wip_abc123\", got {id:?}."),
+                format!(
+                    "Expected a workload identity provider id like \"wip_abc123\", got {id:?}."
+                ),
             );
             return Err(d);
         }
-        let mut m: BTreeMap<String, Value> =
-            schema().attributes.iter().map(|a| (a.name.to_string(), Value::Null)).collect();
+        let mut m: BTreeMap<String, Value> = schema()
+            .attributes
+            .iter()
+            .map(|a| (a.name.to_string(), Value::Null))
+            .collect();
         m.insert("id".into(), string(id));
         Ok(Value::Object(m))
     }
 
-    async fn import_by_identity(&self, data: &OpenAi, identity: &Value) -> Result<Value, Diagnostics> {
-        self.import(data, str_attr(identity, "id").unwrap_or_default()).await
+    async fn import_by_identity(
+        &self,
+        data: &OpenAi,
+        identity: &Value,
+    ) -> Result<Value, Diagnostics> {
+        self.import(data, str_attr(identity, "id").unwrap_or_default())
+            .await
     }
 }
 
@@ -448,7 +489,11 @@ impl OpenAi {
         let baseline = match self.inventory.providers(client, |s| s.baseline.len()).await {
             Ok(n) => n,
             Err(e) => {
-                plan.diags.extend(api_error("count existing workload identity providers", &e, &[]));
+                plan.diags.extend(api_error(
+                    "count existing workload identity providers",
+                    &e,
+                    &[],
+                ));
                 return;
             }
         };
@@ -472,7 +517,11 @@ impl OpenAi {
 
     async fn provider_going_away(&self, id: &str) {
         let Ok(client) = self.client() else { return };
-        if let Ok(baseline) = self.inventory.providers(client, |s| s.baseline.clone()).await {
+        if let Ok(baseline) = self
+            .inventory
+            .providers(client, |s| s.baseline.clone())
+            .await
+        {
             self.ledger.remove(Scope::Providers, id, &baseline);
         }
     }

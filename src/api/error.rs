@@ -1,0 +1,401 @@
+//! Typed errors of the Admin API client and of the token exchange. Their
+//! `Display` is written to be shown to a Terraform user as is: what failed,
+//! on which endpoint, the server's own words, and what to do.
+
+use reqwest::{Method, StatusCode};
+
+/// Environment variable the provider reads the admin key from.
+pub const ADMIN_KEY_ENV: &str = "OPENAI_ADMIN_KEY";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// Raised only when an Admin API method is called, so configurations that
+    /// use nothing but the token exchange need no admin key.
+    #[error(
+        "no OpenAI Admin API key is configured: set `admin_api_key` in the provider block \
+         or the environment variable {ADMIN_KEY_ENV}"
+    )]
+    MissingAdminKey,
+
+    #[error("invalid OpenAI API client configuration: {0}")]
+    Config(String),
+
+    /// An id argument was empty: sending it would address a different
+    /// endpoint (the collection) instead of failing.
+    #[error("the {what} id is empty: an OpenAI object id is required here")]
+    EmptyId { what: &'static str },
+
+    /// Any non-2xx answer from the Admin API.
+    #[error("{}", status_message(*.status, message, code.as_deref(), param.as_deref(), request_id.as_deref(), method, path))]
+    Status {
+        status: StatusCode,
+        message: String,
+        /// The envelope's `type` (e.g. `invalid_request_error`); `None` when
+        /// the body was not an OpenAI error envelope.
+        kind: Option<String>,
+        param: Option<String>,
+        code: Option<String>,
+        request_id: Option<String>,
+        method: Method,
+        path: String,
+    },
+
+    /// The request never got a complete answer (connect failure, reset,
+    /// timeout), even after retries.
+    #[error(
+        "could not complete {method} {path} against the OpenAI Admin API after {attempts} \
+         attempt(s): {detail}; check the provider's base URL and network access"
+    )]
+    Transport {
+        method: Method,
+        path: String,
+        attempts: u32,
+        detail: String,
+        #[source]
+        source: reqwest::Error,
+    },
+
+    /// A 2xx answer whose body is not what the endpoint documents. The body
+    /// itself is not included: it may hold secrets (a new API key).
+    #[error(
+        "OpenAI Admin API returned an unexpected response body for {method} {path} \
+         (HTTP {status}{}): {source}",
+        request_id.as_deref().map(|r| format!(", request id: {r}")).unwrap_or_default()
+    )]
+    Decode {
+        method: Method,
+        path: String,
+        status: StatusCode,
+        request_id: Option<String>,
+        #[source]
+        source: serde_json::Error,
+    },
+
+    /// A list endpoint claimed more pages but gave no usable cursor.
+    #[error("OpenAI Admin API pagination of {endpoint} cannot continue: {detail}")]
+    Pagination { endpoint: String, detail: String },
+
+    /// A create got no definite answer and the follow-up search for the
+    /// object it may have made failed too, so retrying could duplicate it.
+    #[error(
+        "{method} {path} may or may not have created {what}: the response was lost and \
+         looking for the object failed ({source}); check in the OpenAI dashboard before \
+         retrying, and import the object if it exists"
+    )]
+    CreateOutcomeUnknown {
+        method: Method,
+        path: String,
+        what: String,
+        #[source]
+        source: Box<ApiError>,
+    },
+}
+
+impl ApiError {
+    pub fn status(&self) -> Option<StatusCode> {
+        match self {
+            ApiError::Status { status, .. } => Some(*status),
+            ApiError::Decode { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    /// The object does not exist (or belongs to another organization).
+    pub fn is_not_found(&self) -> bool {
+        self.status() == Some(StatusCode::NOT_FOUND) && matches!(self, ApiError::Status { .. })
+    }
+
+    pub fn is_conflict(&self) -> bool {
+        self.status() == Some(StatusCode::CONFLICT) && matches!(self, ApiError::Status { .. })
+    }
+
+    /// A documented limit (50 providers per organization, 50 rules per
+    /// provider) was reached.
+    pub fn is_limit_exceeded(&self) -> bool {
+        matches!(self, ApiError::Status { code: Some(code), .. } if code == "limit_exceeded")
+    }
+
+    pub fn request_id(&self) -> Option<&str> {
+        match self {
+            ApiError::Status { request_id, .. } | ApiError::Decode { request_id, .. } => {
+                request_id.as_deref()
+            }
+            _ => None,
+        }
+    }
+
+    /// The request parameter the API blamed, if any.
+    pub fn param(&self) -> Option<&str> {
+        match self {
+            ApiError::Status { param, .. } => param.as_deref(),
+            _ => None,
+        }
+    }
+}
+
+fn status_message(
+    status: StatusCode,
+    message: &str,
+    code: Option<&str>,
+    param: Option<&str>,
+    request_id: Option<&str>,
+    method: &Method,
+    path: &str,
+) -> String {
+    let mut out = format!("OpenAI Admin API returned {status} for {method} {path}: ");
+    if let Some(code) = code {
+        out.push_str(code);
+        out.push_str(": ");
+    }
+    out.push_str(message);
+    let extras: Vec<String> = [
+        param.map(|p| format!("param: {p}")),
+        request_id.map(|r| format!("request id: {r}")),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    if !extras.is_empty() {
+        out.push_str(&format!(" ({})", extras.join(", ")));
+    }
+    match status {
+        StatusCode::UNAUTHORIZED => out.push_str(&format!(
+            "; check that `admin_api_key` (or {ADMIN_KEY_ENV}) holds a valid Admin API key"
+        )),
+        StatusCode::FORBIDDEN => out.push_str(
+            "; the admin key's owner needs permission to manage this organization's \
+             Workload Identity Federation settings",
+        ),
+        _ => {}
+    }
+    out
+}
+
+/// Failures of the token exchange (`POST <token_exchange_url>`).
+#[derive(Debug, thiserror::Error)]
+pub enum ExchangeError {
+    /// The token endpoint refused with an OAuth error body
+    /// (`{"error": "...", "error_description": "..."}`).
+    #[error("{}", oauth_message(url, *.status, error, error_description.as_deref(), request_id.as_deref()))]
+    OAuth {
+        url: String,
+        status: StatusCode,
+        error: String,
+        error_description: Option<String>,
+        request_id: Option<String>,
+    },
+
+    /// A non-2xx answer without an OAuth error body.
+    #[error(
+        "token exchange at {url} failed with HTTP {status}{}{}",
+        detail.as_deref().map(|d| format!(": {d}")).unwrap_or_default(),
+        request_id.as_deref().map(|r| format!(" (request id: {r})")).unwrap_or_default()
+    )]
+    Status {
+        url: String,
+        status: StatusCode,
+        detail: Option<String>,
+        request_id: Option<String>,
+    },
+
+    #[error(
+        "could not reach the token exchange endpoint {url} after {attempts} attempt(s): \
+         {detail}; check `token_exchange_url` and network access"
+    )]
+    Transport {
+        url: String,
+        attempts: u32,
+        detail: String,
+        #[source]
+        source: reqwest::Error,
+    },
+
+    /// A 2xx answer that is not a token response.
+    #[error(
+        "token exchange at {url} returned an unexpected response body (HTTP {status}{}): {source}",
+        request_id.as_deref().map(|r| format!(", request id: {r}")).unwrap_or_default()
+    )]
+    Decode {
+        url: String,
+        status: StatusCode,
+        request_id: Option<String>,
+        #[source]
+        source: serde_json::Error,
+    },
+
+    #[error("invalid token exchange configuration: {0}")]
+    Config(String),
+}
+
+impl ExchangeError {
+    /// The OAuth `error` code (`invalid_grant`, `invalid_subject_token`, ...).
+    pub fn oauth_error(&self) -> Option<&str> {
+        match self {
+            ExchangeError::OAuth { error, .. } => Some(error),
+            _ => None,
+        }
+    }
+}
+
+fn oauth_message(
+    url: &str,
+    status: StatusCode,
+    error: &str,
+    description: Option<&str>,
+    request_id: Option<&str>,
+) -> String {
+    let mut out = format!("token exchange at {url} was refused with HTTP {status}: {error}");
+    if let Some(d) = description {
+        out.push_str(": ");
+        out.push_str(d);
+    }
+    if let Some(r) = request_id {
+        out.push_str(&format!(" (request id: {r})"));
+    }
+    let hint = match error {
+        "invalid_grant" => Some(
+            "check identity_provider_id and service_account_id, that the provider is enabled, \
+             and that exactly one enabled federation rule matches the token's claims",
+        ),
+        "invalid_subject_token" => Some(
+            "check the subject token: issuer and audience must equal the provider's, it must \
+             be unexpired and signed by a key the provider trusts",
+        ),
+        "invalid_request" => Some("the request is missing a field or uses an unsupported value"),
+        _ => None,
+    };
+    if let Some(hint) = hint {
+        out.push_str("; ");
+        out.push_str(hint);
+    }
+    out
+}
+
+/// An error and its causes on one line, for messages that must stand alone.
+pub(crate) fn chain(err: &dyn std::error::Error) -> String {
+    let mut out = err.to_string();
+    let mut cur = err.source();
+    while let Some(cause) = cur {
+        let text = cause.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        cur = cause.source();
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn conflict() -> ApiError {
+        ApiError::Status {
+            status: StatusCode::CONFLICT,
+            message: "Organization already has 50 workload identity providers.".into(),
+            kind: Some("invalid_request_error".into()),
+            param: Some("name".into()),
+            code: Some("limit_exceeded".into()),
+            request_id: Some("req_123".into()),
+            method: Method::POST,
+            path: "/organization/workload_identity_providers".into(),
+        }
+    }
+
+    #[test]
+    fn status_display_is_a_ready_diagnostic() {
+        assert_eq!(
+            conflict().to_string(),
+            "OpenAI Admin API returned 409 Conflict for POST \
+             /organization/workload_identity_providers: limit_exceeded: Organization already \
+             has 50 workload identity providers. (param: name, request id: req_123)"
+        );
+    }
+
+    #[test]
+    fn status_display_omits_absent_parts() {
+        let e = ApiError::Status {
+            status: StatusCode::NOT_FOUND,
+            message: "No such provider.".into(),
+            kind: None,
+            param: None,
+            code: None,
+            request_id: None,
+            method: Method::GET,
+            path: "/organization/workload_identity_providers/wip_1".into(),
+        };
+        assert_eq!(
+            e.to_string(),
+            "OpenAI Admin API returned 404 Not Found for GET \
+             /organization/workload_identity_providers/wip_1: No such provider."
+        );
+        assert!(e.is_not_found());
+        assert!(!e.is_conflict());
+        assert!(!e.is_limit_exceeded());
+    }
+
+    #[test]
+    fn predicates() {
+        let e = conflict();
+        assert!(e.is_conflict());
+        assert!(e.is_limit_exceeded());
+        assert!(!e.is_not_found());
+        assert_eq!(e.request_id(), Some("req_123"));
+        assert!(!ApiError::MissingAdminKey.is_not_found());
+    }
+
+    #[test]
+    fn unauthorized_says_what_to_fix() {
+        let e = ApiError::Status {
+            status: StatusCode::UNAUTHORIZED,
+            message: "Incorrect API key provided.".into(),
+            kind: Some("invalid_request_error".into()),
+            param: None,
+            code: Some("invalid_api_key".into()),
+            request_id: None,
+            method: Method::GET,
+            path: "/organization/projects".into(),
+        };
+        let text = e.to_string();
+        assert!(text.contains("401 Unauthorized"), "{text}");
+        assert!(text.contains("admin_api_key"), "{text}");
+        assert!(text.contains(ADMIN_KEY_ENV), "{text}");
+    }
+
+    #[test]
+    fn missing_key_names_both_settings() {
+        let text = ApiError::MissingAdminKey.to_string();
+        assert!(text.contains("`admin_api_key`"));
+        assert!(text.contains("OPENAI_ADMIN_KEY"));
+    }
+
+    #[test]
+    fn oauth_display_keeps_code_and_description() {
+        let e = ExchangeError::OAuth {
+            url: "https://auth.openai.com/oauth/token".into(),
+            status: StatusCode::BAD_REQUEST,
+            error: "invalid_grant".into(),
+            error_description: Some("Identity was rejected.".into()),
+            request_id: Some("req_9".into()),
+        };
+        let text = e.to_string();
+        assert!(
+            text.starts_with(
+                "token exchange at https://auth.openai.com/oauth/token was refused with HTTP \
+                 400 Bad Request: invalid_grant: Identity was rejected. (request id: req_9)"
+            ),
+            "{text}"
+        );
+        assert_eq!(e.oauth_error(), Some("invalid_grant"));
+    }
+
+    #[test]
+    fn chain_joins_distinct_causes() {
+        #[derive(Debug, thiserror::Error)]
+        #[error("outer")]
+        struct Outer(#[source] std::io::Error);
+        let e = Outer(std::io::Error::other("inner cause"));
+        assert_eq!(chain(&e), "outer: inner cause");
+    }
+}
