@@ -20,15 +20,19 @@ use crate::proto::tfplugin6 as pb;
 use crate::proto::tfplugin6::provider_server::Provider as GrpcProvider;
 
 type RpcResult<T> = Result<Response<T>, Status>;
+type Registered<T> = (Box<T>, Schema);
+type ResourceEntry<D> = Registered<dyn Resource<D>>;
+type DataSourceEntry<D> = Registered<dyn DataSource<D>>;
+type EphemeralEntry<D> = Registered<dyn EphemeralResource<D>>;
 type BoxStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send + 'static>>;
 
 /// Serves a [`Provider`] over the plugin protocol.
 pub struct ProviderService<P: Provider> {
     provider: P,
     provider_schema: Schema,
-    resources: BTreeMap<String, (Box<dyn Resource<P::Data>>, Schema)>,
-    data_sources: BTreeMap<String, (Box<dyn DataSource<P::Data>>, Schema)>,
-    ephemerals: BTreeMap<String, (Box<dyn EphemeralResource<P::Data>>, Schema)>,
+    resources: BTreeMap<String, ResourceEntry<P::Data>>,
+    data_sources: BTreeMap<String, DataSourceEntry<P::Data>>,
+    ephemerals: BTreeMap<String, EphemeralEntry<P::Data>>,
     /// Set by ConfigureProvider; `None` before, or when the configuration
     /// holds values not known until apply.
     data: RwLock<Option<P::Data>>,
@@ -80,25 +84,19 @@ impl<P: Provider> ProviderService<P> {
         self.data.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
-    fn resource(&self, name: &str) -> Result<&(Box<dyn Resource<P::Data>>, Schema), Diagnostics> {
+    fn resource(&self, name: &str) -> Result<&ResourceEntry<P::Data>, Diagnostics> {
         self.resources
             .get(name)
             .ok_or_else(|| unknown_type("resource", name))
     }
 
-    fn data_source(
-        &self,
-        name: &str,
-    ) -> Result<&(Box<dyn DataSource<P::Data>>, Schema), Diagnostics> {
+    fn data_source(&self, name: &str) -> Result<&DataSourceEntry<P::Data>, Diagnostics> {
         self.data_sources
             .get(name)
             .ok_or_else(|| unknown_type("data source", name))
     }
 
-    fn ephemeral(
-        &self,
-        name: &str,
-    ) -> Result<&(Box<dyn EphemeralResource<P::Data>>, Schema), Diagnostics> {
+    fn ephemeral(&self, name: &str) -> Result<&EphemeralEntry<P::Data>, Diagnostics> {
         self.ephemerals
             .get(name)
             .ok_or_else(|| unknown_type("ephemeral resource", name))
