@@ -91,6 +91,30 @@ output "echo" {
 }
 
 #[test]
+fn local_modules_are_installed_with_get_instead_of_init() {
+    for tf in terraform_binaries() {
+        let wd = Workdir::new(&tf);
+        wd.write("child/main.tf", r#"output "doubled" { value = 21 * 2 }"#);
+        wd.write_main(
+            r#"
+module "child" {
+  source = "./child"
+}
+output "answer" {
+  value = module.child.doubled
+}
+"#,
+        );
+        wd.validate()
+            .assert_code(1)
+            .assert_output_contains_words("Module not installed");
+        wd.get().assert_success();
+        wd.apply().assert_success();
+        assert_eq!(wd.output("answer"), 42, "{tf}");
+    }
+}
+
+#[test]
 fn invalid_configuration_fails_with_exit_code_1() {
     for tf in terraform_binaries() {
         let wd = Workdir::new(&tf);

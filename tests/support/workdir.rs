@@ -5,9 +5,10 @@
 //! `plugin-cache/`, `home/` (HOME, so no user config leaks in).
 //!
 //! Sequence with dev_overrides: do NOT run `init` for a configuration whose only
-//! provider is the overridden one. Terraform 1.0.3 (and 1.11) `init` then tries
-//! the registry and fails offline; 1.15.5 `init` succeeds but is unnecessary.
-//! `validate`, `plan`, `apply` work directly on every version.
+//! provider is the overridden one. Terraform 1.0.3 (and 1.11) `init` then asks
+//! the registry for it and fails offline; 1.15.5 `init` succeeds but is not needed.
+//! `validate`, `plan`, `apply` work directly on every version. A configuration
+//! with local modules needs `get` first (installs modules only, on every version).
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -177,6 +178,12 @@ impl Workdir {
     /// provider is the dev-overridden one; see the module docs.
     pub fn init(&self) -> TfOutput {
         self.run(&["init", "-input=false"])
+    }
+
+    /// `get`: installs modules without touching providers, so it is the offline-safe
+    /// replacement for `init` when a configuration uses local modules.
+    pub fn get(&self) -> TfOutput {
+        self.run(&["get"])
     }
 
     pub fn validate(&self) -> TfOutput {
