@@ -88,7 +88,7 @@ terraform {
         let out = wd.validate();
         out.assert_failure();
         out.assert_output_contains_words("Invalid base_url");
-        out.assert_output_contains_words("Only https is accepted, except for loopback hosts");
+        out.assert_output_contains_words("uses http. Only https is accepted");
         out.assert_output_contains_words("Invalid max_retries");
         out.assert_output_contains_words("max_retries must be a whole number from 0 to 20, got 99");
         // Terraform points at the attribute's line in the configuration.
