@@ -175,17 +175,14 @@ pub struct UpdateProviderRequest {
 // ---------------------------------------------------------------- federation rules
 
 /// `{"type":"service_account_default"}` or `{"type":"restricted","scopes":[...]}` (§4.4).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Permissions {
+    #[default]
     ServiceAccountDefault,
-    Restricted { scopes: Vec<String> },
-}
-
-impl Default for Permissions {
-    fn default() -> Self {
-        Permissions::ServiceAccountDefault
-    }
+    Restricted {
+        scopes: Vec<String>,
+    },
 }
 
 /// Matcher values are JSON scalars (string, bool or number), kept as JSON so
