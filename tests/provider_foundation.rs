@@ -43,7 +43,10 @@ fn schema_marks_the_admin_key_sensitive_and_describes_every_attribute() {
     let schemas = out.json();
     let provider = &schemas["provider_schemas"]["registry.terraform.io/openai-wif/openai"];
     let block = &provider["provider"]["block"];
-    assert_eq!(block["attributes"]["admin_api_key"]["sensitive"], true, "{out}");
+    assert_eq!(
+        block["attributes"]["admin_api_key"]["sensitive"], true,
+        "{out}"
+    );
     for (name, a) in block["attributes"].as_object().unwrap() {
         assert!(
             a["description"].as_str().is_some_and(|d| !d.is_empty()),

@@ -130,6 +130,55 @@ impl Emulator {
         format!("http://{}/oauth/token", self.addr)
     }
 
+    /// Calls the emulator's Admin API directly (as a user editing things by
+    /// hand would): `path` is below `/v1`. Returns the status and JSON body.
+    #[allow(dead_code)]
+    pub fn call(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> (u16, serde_json::Value) {
+        let url = format!("{}{}", self.base_url(), path);
+        let key = self.admin_key.clone();
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("HTTP method");
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        rt.block_on(async move {
+            let mut req = reqwest::Client::new()
+                .request(method, &url)
+                .bearer_auth(key);
+            if let Some(b) = body {
+                req = req.json(&b);
+            }
+            let resp = req.send().await.unwrap_or_else(|e| panic!("{url}: {e}"));
+            let status = resp.status().as_u16();
+            let text = resp.text().await.unwrap_or_default();
+            (
+                status,
+                serde_json::from_str(&text).unwrap_or(serde_json::Value::Null),
+            )
+        })
+    }
+
+    /// Like [`Emulator::call`], panicking unless the call succeeded.
+    #[allow(dead_code)]
+    pub fn ok(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> serde_json::Value {
+        let (status, v) = self.call(method, path, body);
+        assert!(
+            (200..300).contains(&status),
+            "{method} {path} -> {status}: {v}"
+        );
+        v
+    }
+
     pub fn admin_key(&self) -> &str {
         &self.admin_key
     }
