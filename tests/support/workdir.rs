@@ -288,10 +288,16 @@ impl TfOutput {
         self
     }
 
-    /// Diagnostics wrap lines at ~78 columns; this joins all whitespace runs so
-    /// a phrase matches wherever Terraform broke the line.
+    /// Diagnostics wrap lines at ~78 columns inside a box drawn with `│`;
+    /// this drops the box and joins all whitespace runs so a phrase matches
+    /// wherever Terraform broke the line.
     pub fn output_contains_words(&self, phrase: &str) -> bool {
-        let squash = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
+        let squash = |s: &str| {
+            s.split_whitespace()
+                .filter(|w| *w != "│")
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
         let phrase = squash(phrase);
         squash(&self.stdout).contains(&phrase) || squash(&self.stderr).contains(&phrase)
     }
