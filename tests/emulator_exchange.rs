@@ -267,6 +267,15 @@ async fn refusals_of_the_subject_token() {
     let mut c = good_claims();
     c.as_object_mut().unwrap().remove("sub");
     assert_refused(&ex(e.mint(c).await).await, "invalid_subject_token", "'sub'");
+    for claim in ["iss", "aud", "exp", "iat"] {
+        let mut c = good_claims();
+        c[claim] = Value::Null;
+        assert_refused(
+            &ex(e.mint(c).await).await,
+            "invalid_subject_token",
+            &format!("'{claim}'"),
+        );
+    }
 
     assert_refused(
         &ex(e.mint_with(good_claims(), "?kid=rotated-away").await).await,
