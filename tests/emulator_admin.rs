@@ -447,6 +447,18 @@ async fn unknown_ids_are_404() {
         None,
     );
 
+    // Wrong methods get the envelope too.
+    let resp = e
+        .http
+        .patch(e.url(&format!("{PROVIDERS}/{a}")))
+        .bearer_auth(emulator_support::ADMIN_KEY)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 405);
+    let v: Value = resp.json().await.unwrap();
+    assert_eq!(v["error"]["code"], "method_not_allowed");
+
     // Unknown URLs are 404 too.
     let (s, v) = e.get("/v1/organization/nothing_here").await;
     assert_eq!(s, 404);

@@ -267,6 +267,15 @@ async fn refusals_of_the_subject_token() {
     let mut c = good_claims();
     c.as_object_mut().unwrap().remove("sub");
     assert_refused(&ex(e.mint(c).await).await, "invalid_subject_token", "'sub'");
+    for claim in ["iss", "aud", "exp", "iat"] {
+        let mut c = good_claims();
+        c[claim] = Value::Null;
+        assert_refused(
+            &ex(e.mint(c).await).await,
+            "invalid_subject_token",
+            &format!("'{claim}'"),
+        );
+    }
 
     assert_refused(
         &ex(e.mint_with(good_claims(), "?kid=rotated-away").await).await,
@@ -448,5 +457,113 @@ async fn access_tokens_are_not_admin_keys() {
             .as_str()
             .unwrap()
             .contains("access tokens")
+    );
+}
+
+/// A stand-in external issuer whose JWKS the test can swap, counting fetches.
+mod fake_issuer {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{Arc, Mutex};
+
+    use axum::routing::get;
+    use axum::{Json, Router};
+    use serde_json::{Value, json};
+
+    #[derive(Default)]
+    pub struct Issuer {
+        pub jwks: Mutex<Value>,
+        pub fetches: AtomicUsize,
+    }
+
+    impl Issuer {
+        pub fn fetches(&self) -> usize {
+            self.fetches.load(Ordering::SeqCst)
+        }
+    }
+
+    /// Serves discovery + JWKS on a free port; returns (issuer URL, state).
+    pub async fn start(jwks: Value) -> (String, Arc<Issuer>) {
+        let state = Arc::new(Issuer {
+            jwks: Mutex::new(jwks),
+            fetches: AtomicUsize::new(0),
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let jwks_uri = format!("{url}/keys");
+        let s = state.clone();
+        let app = Router::new()
+            .route(
+                "/.well-known/openid-configuration",
+                get(move || async move { Json(json!({"issuer": "x", "jwks_uri": jwks_uri})) }),
+            )
+            .route(
+                "/keys",
+                get(move || async move {
+                    s.fetches.fetch_add(1, Ordering::SeqCst);
+                    let v = s.jwks.lock().unwrap().clone();
+                    Json(v)
+                }),
+            );
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        (url, state)
+    }
+}
+
+#[tokio::test]
+async fn discovery_is_cached_and_refreshed_once_on_unknown_kid() {
+    let s = setup().await;
+    let old = SigningKey::generate_rsa("old").unwrap();
+    let new = SigningKey::generate_rsa("new").unwrap();
+    let (issuer_url, issuer) = fake_issuer::start(old.jwks()).await;
+    let p =
+        s.e.provider(json!({"name": "ext", "issuer": issuer_url, "audience": AUD}))
+            .await;
+    let pid = p["id"].as_str().unwrap();
+    s.e.rule(pid, json!({"project_id": s.project, "service_account_id": s.account, "attribute_matchers": {"sub": "w"}}))
+        .await;
+    let token = |key: &SigningKey| {
+        key.sign(
+            &json!({"iss": issuer_url, "aud": AUD, "sub": "w", "iat": now(), "exp": now() + 300}),
+        )
+        .unwrap()
+    };
+
+    let (status, v) = s.e.exchange(pid, &s.account, &token(&old)).await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(issuer.fetches(), 1);
+    // Served from the cache.
+    let (status, _) = s.e.exchange(pid, &s.account, &token(&old)).await;
+    assert_eq!(status, 200);
+    assert_eq!(issuer.fetches(), 1);
+
+    // Key rotation: the unknown kid triggers one refresh, which finds it.
+    *issuer.jwks.lock().unwrap() = new.jwks();
+    let (status, v) = s.e.exchange(pid, &s.account, &token(&new)).await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(issuer.fetches(), 2);
+
+    // A kid that is gone for good: one refresh, then refused.
+    let reply = s.e.exchange(pid, &s.account, &token(&old)).await;
+    assert_refused(&reply, "invalid_subject_token", "unknown kid");
+    assert_eq!(issuer.fetches(), 3);
+}
+
+#[tokio::test]
+async fn unreachable_discovery_is_a_provider_problem() {
+    let s = setup().await;
+    // Nothing listens on port 1.
+    let p =
+        s.e.provider(json!({"name": "down", "issuer": "http://127.0.0.1:1", "audience": AUD}))
+            .await;
+    let pid = p["id"].as_str().unwrap();
+    let key = SigningKey::generate_rsa("k").unwrap();
+    let token = key
+        .sign(&json!({"iss": "http://127.0.0.1:1", "aud": AUD, "sub": "w", "iat": now(), "exp": now() + 300}))
+        .unwrap();
+    let reply = s.e.exchange(pid, &s.account, &token).await;
+    assert_refused(
+        &reply,
+        "invalid_grant",
+        "could not fetch the OIDC discovery document",
     );
 }

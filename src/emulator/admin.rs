@@ -48,6 +48,7 @@ pub fn routes(app: Arc<App>) -> Router<Arc<App>> {
         .route(PROJECT, get(get_project))
         .route(ACCOUNTS, get(list_accounts).post(create_account))
         .route(ACCOUNT, get(get_account).delete(delete_account))
+        .method_not_allowed_fallback(method_not_allowed)
         // Layers run bottom-up on the way in: stats, then latency/faults, then auth.
         .layer(middleware::from_fn_with_state(
             app.clone(),
@@ -55,6 +56,10 @@ pub fn routes(app: Arc<App>) -> Router<Arc<App>> {
         ))
         .layer(middleware::from_fn_with_state(app.clone(), faults::inject))
         .layer(middleware::from_fn_with_state(app, stats::count))
+}
+
+async fn method_not_allowed(req: Request) -> ApiError {
+    ApiError::method_not_allowed(req.method().as_str(), req.uri().path())
 }
 
 /// Constant-time comparison, so response timing does not leak the key.

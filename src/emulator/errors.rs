@@ -132,6 +132,16 @@ impl ApiError {
         )
     }
 
+    pub fn method_not_allowed(method: &str, path: &str) -> Self {
+        Self::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            TYPE_INVALID_REQUEST,
+            Some("method_not_allowed"),
+            None,
+            format!("Method {method} is not allowed on {path}."),
+        )
+    }
+
     pub fn limit_exceeded(message: impl Into<String>) -> Self {
         Self::new(
             StatusCode::CONFLICT,
@@ -195,19 +205,19 @@ impl IntoResponse for ApiError {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum OAuthCode {
     /// Missing or unsupported request fields.
-    InvalidRequest,
+    Request,
     /// Unknown/disabled provider, no or ambiguous matching rule.
-    InvalidGrant,
+    Grant,
     /// Malformed token, bad signature, wrong iss/aud, expired, unknown kid.
-    InvalidSubjectToken,
+    SubjectToken,
 }
 
 impl OAuthCode {
     pub fn as_str(self) -> &'static str {
         match self {
-            OAuthCode::InvalidRequest => "invalid_request",
-            OAuthCode::InvalidGrant => "invalid_grant",
-            OAuthCode::InvalidSubjectToken => "invalid_subject_token",
+            OAuthCode::Request => "invalid_request",
+            OAuthCode::Grant => "invalid_grant",
+            OAuthCode::SubjectToken => "invalid_subject_token",
         }
     }
 }
@@ -223,19 +233,19 @@ pub struct ExchangeError {
 impl ExchangeError {
     pub fn request(description: impl Into<String>) -> Self {
         ExchangeError {
-            code: OAuthCode::InvalidRequest,
+            code: OAuthCode::Request,
             description: description.into(),
         }
     }
     pub fn grant(description: impl Into<String>) -> Self {
         ExchangeError {
-            code: OAuthCode::InvalidGrant,
+            code: OAuthCode::Grant,
             description: description.into(),
         }
     }
     pub fn subject(description: impl Into<String>) -> Self {
         ExchangeError {
-            code: OAuthCode::InvalidSubjectToken,
+            code: OAuthCode::SubjectToken,
             description: description.into(),
         }
     }

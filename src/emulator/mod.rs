@@ -16,21 +16,40 @@
 //! the built-in OIDC issuer ([`oidc`]), `GET /_emulator/stats` and
 //! `POST /_emulator/stats/reset` ([`stats`]), `GET|POST /_emulator/faults` ([`faults`]).
 //! Every response carries an `x-request-id: req_…` header.
+//!
+//! Behaviour follows `shared/openai-wif-api.md` and its decision table. Where
+//! even that is silent, the emulator takes the stricter reading (so a client
+//! that passes here will not be surprised by the real API):
+//! - unknown body fields → 400 `unknown_parameter` (so `type` on a provider
+//!   update, or `project_id` on a rule update, is refused);
+//! - a rule naming a missing project, or a service account outside that
+//!   project → 400 `invalid_value` naming `project_id` / `service_account_id`
+//!   (the URL was right, the body was not);
+//! - `after` naming an id never in the list → 400 (param `after`); a *deleted*
+//!   object's id still works as a cursor;
+//! - empty `attribute_matchers`, an empty rule `name`, two transformations of
+//!   one attribute, a JWK without `kty` → 400;
+//! - CEL is not compiled at create time (§4.2): bad expressions refuse the
+//!   exchange instead;
+//! - error `code`s: `missing_required_parameter`, `invalid_type`,
+//!   `invalid_value`, `unknown_parameter`, `invalid_json` (400), `invalid_api_key`
+//!   (401), `not_found`/`unknown_url` (404), `method_not_allowed` (405),
+//!   `conflict`/`limit_exceeded` (409), `rate_limit_exceeded` (429).
 
-pub mod admin;
-pub mod cel;
-pub mod errors;
-pub mod faults;
-pub mod keys;
-pub mod matching;
-pub mod oauth;
+mod admin;
+mod cel;
+mod errors;
+mod faults;
+mod keys;
+mod matching;
+mod oauth;
 pub mod oidc;
-pub mod pagination;
-pub mod persist;
-pub mod server;
-pub mod stats;
-pub mod store;
-pub mod validate;
+mod pagination;
+mod persist;
+mod server;
+mod stats;
+mod store;
+mod validate;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -92,7 +111,7 @@ impl EmulatorConfig {
 }
 
 /// Shared state of one running emulator.
-pub struct App {
+pub(crate) struct App {
     admin_key: Secret,
     // std mutex: held only for synchronous store access, never across an await.
     data: Mutex<Data>,

@@ -5,7 +5,8 @@
 //! - `GET  /.well-known/openid-configuration`: issuer and `jwks_uri`;
 //! - `GET  /jwks`: the public RSA key;
 //! - `POST /token`: body = a JSON object of claims; `iss`, `iat` and `exp`
-//!   (now + 600 s) are filled in unless given; returns `{"token": "<RS256 JWT>"}`.
+//!   (now + 600 s) are filled in unless given, and claims given as `null` are
+//!   left out; returns `{"token": "<RS256 JWT>"}`.
 //!   Query `kid=<other>` puts another kid in the header and `no_kid=true`
 //!   leaves it out (for testing unknown/missing kid handling).
 //!
@@ -183,12 +184,12 @@ impl SigningKey {
 }
 
 /// The built-in issuer: its URL and signing key.
-pub struct Issuer {
+pub(crate) struct Issuer {
     pub url: String,
     pub key: SigningKey,
 }
 
-pub async fn discovery(State(app): State<Arc<App>>) -> Response {
+pub(crate) async fn discovery(State(app): State<Arc<App>>) -> Response {
     let issuer = &app.issuer;
     Json(json!({
         "issuer": issuer.url,
@@ -200,11 +201,15 @@ pub async fn discovery(State(app): State<Arc<App>>) -> Response {
     .into_response()
 }
 
-pub async fn jwks(State(app): State<Arc<App>>) -> Response {
+pub(crate) async fn jwks(State(app): State<Arc<App>>) -> Response {
     Json(app.issuer.key.jwks()).into_response()
 }
 
-pub async fn mint(State(app): State<Arc<App>>, RawQuery(query): RawQuery, body: Bytes) -> Response {
+pub(crate) async fn mint(
+    State(app): State<Arc<App>>,
+    RawQuery(query): RawQuery,
+    body: Bytes,
+) -> Response {
     let mut claims = match validate::body_object(&body) {
         Ok(c) => c,
         Err(e) => return e.into_response(),
@@ -215,6 +220,8 @@ pub async fn mint(State(app): State<Arc<App>>, RawQuery(query): RawQuery, body: 
         .or_insert_with(|| Json_::String(app.issuer.url.clone()));
     claims.entry("iat").or_insert_with(|| json!(now));
     claims.entry("exp").or_insert_with(|| json!(now + 600));
+    // `null` means "leave this claim out" (to test missing-claim handling).
+    claims.retain(|_, v| !v.is_null());
 
     let mut header =
         json!({"alg": app.issuer.key.alg(), "typ": "JWT", "kid": app.issuer.key.kid()});

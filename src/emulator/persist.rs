@@ -78,7 +78,7 @@ pub fn encode(oidc_key_pkcs8: &str, data: &Data) -> Vec<u8> {
         oidc_key_pkcs8: &'a str,
         data: &'a Data,
     }
-    serde_json::to_vec_pretty(&Borrowed {
+    serde_json::to_vec(&Borrowed {
         version: VERSION,
         oidc_key_pkcs8,
         data,
