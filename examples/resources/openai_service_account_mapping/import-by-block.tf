@@ -1,0 +1,4 @@
+import {
+  to = openai_service_account_mapping.deploy
+  id = "wip_abc123/wifr_def456"
+}

@@ -1,0 +1,4 @@
+import {
+  to = openai_workload_identity_provider.github
+  id = "wip_abc123"
+}
