@@ -107,3 +107,73 @@ fn a_missing_admin_key_is_only_reported_when_the_admin_api_is_needed() {
     // No key anywhere, nothing needs the Admin API: fine.
     wd.plan_detailed().assert_code(2);
 }
+
+#[test]
+fn provider_configuration_unknown_at_plan_time_does_not_crash() {
+    let tf = tf_latest();
+    let wd = Workdir::new(&tf);
+    wd.write_main(
+        r#"
+terraform {
+  required_providers {
+    openai = { source = "openai-wif/openai" }
+  }
+}
+resource "terraform_data" "url" {
+  input = "http://127.0.0.1:9/v1"
+}
+provider "openai" {
+  base_url = terraform_data.url.output
+}
+resource "openai_workload_identity_provider" "x" {
+  name     = "x"
+  issuer   = "https://token.actions.githubusercontent.com"
+  audience = "https://api.openai.com/v1"
+}
+"#,
+    );
+    let plan = wd.plan_detailed();
+    plan.assert_code(2);
+    plan.assert_output_contains_words("2 to add");
+}
+
+#[test]
+fn provider_logs_reach_terraform_at_their_level_without_secrets() {
+    let tf = tf_latest();
+    let mut wd = Workdir::new(&tf);
+    let log = wd.dir().join("tf.log");
+    wd.env("TF_LOG_PROVIDER", "DEBUG")
+        .env("TF_LOG_PATH", log.to_str().unwrap())
+        .env("OPENAI_ADMIN_KEY", "sk-admin-never-log-me")
+        // Nothing listens there: the test never reaches a real API.
+        .env("OPENAI_BASE_URL", "http://127.0.0.1:9/v1");
+    wd.write_main(
+        r#"
+terraform {
+  required_providers {
+    openai = { source = "openai-wif/openai" }
+  }
+}
+provider "openai" {}
+resource "openai_workload_identity_provider" "x" {
+  name     = "x"
+  issuer   = "https://token.actions.githubusercontent.com"
+  audience = "https://api.openai.com/v1"
+}
+"#,
+    );
+    // The plan itself fails (no API on that port), which is fine here.
+    wd.run(&["plan", "-input=false"]);
+    let text = std::fs::read_to_string(&log).expect("TF_LOG_PATH written");
+    // Terraform re-logs our JSON lines through its provider logger.
+    assert!(
+        text.lines()
+            .any(|l| l.contains("[INFO]") && l.contains("provider configured")),
+        "no provider INFO line in the log:\n{}",
+        &text[..text.len().min(4000)]
+    );
+    assert!(
+        !text.contains("sk-admin-never-log-me"),
+        "the admin key leaked into the log"
+    );
+}
