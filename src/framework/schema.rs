@@ -151,6 +151,20 @@ impl Schema {
         self.attributes.iter().find(|a| a.name == name)
     }
 
+    /// An object of this schema with every attribute null except `known`:
+    /// the minimal state an import hands to `read`.
+    pub fn stub(&self, known: &[(&str, Value)]) -> Value {
+        let mut m: std::collections::BTreeMap<String, Value> = self
+            .attributes
+            .iter()
+            .map(|a| (a.name.to_string(), Value::Null))
+            .collect();
+        for (k, v) in known {
+            m.insert(k.to_string(), v.clone());
+        }
+        Value::Object(m)
+    }
+
     /// The object type that `DynamicValue`s of this schema encode (§3.2).
     pub fn object_type(&self) -> Type {
         Type::Object(

@@ -1,8 +1,6 @@
 //! Resource `openai_service_account_mapping`: which token claims may act as
 //! which project service account (the API's "federation rule").
 
-use std::collections::BTreeMap;
-
 use async_trait::async_trait;
 
 use crate::api::models::{
@@ -395,14 +393,10 @@ impl Resource<OpenAi> for ServiceAccountMappingResource {
             );
             return Err(d);
         };
-        let mut m: BTreeMap<String, Value> = schema()
-            .attributes
-            .iter()
-            .map(|a| (a.name.to_string(), Value::Null))
-            .collect();
-        m.insert("id".into(), string(rid));
-        m.insert("workload_identity_provider_id".into(), string(pid));
-        Ok(Value::Object(m))
+        Ok(schema().stub(&[
+            ("id", string(rid)),
+            ("workload_identity_provider_id", string(pid)),
+        ]))
     }
 
     async fn import_by_identity(

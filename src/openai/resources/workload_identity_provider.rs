@@ -463,13 +463,7 @@ impl Resource<OpenAi> for WorkloadIdentityProviderResource {
             );
             return Err(d);
         }
-        let mut m: BTreeMap<String, Value> = schema()
-            .attributes
-            .iter()
-            .map(|a| (a.name.to_string(), Value::Null))
-            .collect();
-        m.insert("id".into(), string(id));
-        Ok(Value::Object(m))
+        Ok(schema().stub(&[("id", string(id))]))
     }
 
     async fn import_by_identity(
