@@ -259,3 +259,43 @@ fn import_by_id_and_by_import_block() {
     wd3.apply().assert_success();
     assert_eq!(count(&emu, "/organization/workload_identity_providers"), 1);
 }
+
+#[test]
+fn jwks_json_diffs_semantically() {
+    let tf = tf_latest();
+    let emu = Emulator::start();
+    let mut wd = Workdir::new(&tf);
+    wd.use_emulator(&emu);
+    let with_jwks = |jwks: &str| {
+        format!(
+            r#"
+terraform {{
+  required_providers {{
+    openai = {{ source = "openai-wif/openai" }}
+  }}
+}}
+resource "openai_workload_identity_provider" "k8s" {{
+  name      = "cluster"
+  issuer    = "https://kubernetes.example.com"
+  audience  = "https://api.openai.com/v1"
+  jwks_json = {jwks}
+}}
+"#
+        )
+    };
+    wd.write_main(&with_jwks(
+        r#"jsonencode({ keys = [{ kid = "k1", kty = "RSA", alg = "RS256", use = "sig", n = "sXch", e = "AQAB" }] })"#,
+    ));
+    wd.apply().assert_success();
+    wd.plan_detailed().assert_code(0);
+    // Same keys, other key order and whitespace: no change.
+    wd.write_main(&with_jwks(
+        "<<-EOT\n    {\n      \"keys\": [ { \"e\": \"AQAB\", \"n\": \"sXch\", \"use\": \"sig\", \"alg\": \"RS256\", \"kty\": \"RSA\", \"kid\": \"k1\" } ]\n    }\n  EOT",
+    ));
+    wd.plan_detailed().assert_code(0);
+    // A real change to the keys is a change.
+    wd.write_main(&with_jwks(
+        r#"jsonencode({ keys = [{ kid = "k2", kty = "RSA", alg = "RS256", use = "sig", n = "sXch", e = "AQAB" }] })"#,
+    ));
+    wd.plan_detailed().assert_code(2);
+}
