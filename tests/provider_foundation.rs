@@ -24,7 +24,7 @@ fn every_terraform_version_validates_plans_and_applies_with_the_provider() {
     for tf in terraform_binaries() {
         let wd = Workdir::new(&tf);
         wd.write_main(PROVIDER_ONLY);
-        // dev_overrides: `init` is not needed (and fails offline on 1.0.3).
+        wd.init().assert_success();
         wd.validate().assert_success();
         wd.plan_detailed().assert_code(2);
         wd.apply().assert_success();

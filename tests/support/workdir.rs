@@ -2,13 +2,12 @@
 //!
 //! Layout inside one temp dir (removed on drop):
 //! `work/` (the configuration, Terraform's cwd), `cli.tfrc`, `data/` (TF_DATA_DIR),
-//! `plugin-cache/`, `home/` (HOME, so no user config leaks in).
+//! `plugin-cache/`, `home/` (HOME, so no user config leaks in), `mirror/`.
 //!
-//! Sequence with dev_overrides: do NOT run `init` for a configuration whose only
-//! provider is the overridden one. Terraform 1.0.3 (and 1.11) `init` then asks
-//! the registry for it and fails offline; 1.15.5 `init` succeeds but is not needed.
-//! `validate`, `plan`, `apply` work directly on every version. A configuration
-//! with local modules needs `get` first (installs modules only, on every version).
+//! The CLI config overrides our provider with dev_overrides (so every command
+//! runs the freshly built binary) and also lists it in a filesystem mirror, so
+//! `init` resolves it offline on every version (1.0.3 insists on finding it).
+//! `init` is optional: `validate`, `plan`, `apply` work without it.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -63,10 +62,28 @@ impl Workdir {
         for sub in ["work", "data", "plugin-cache", "home"] {
             std::fs::create_dir(root.path().join(sub)).expect("creating workdir subfolder");
         }
+        // dev_overrides serves plan/apply; the filesystem mirror (a link to
+        // the same binary) lets `init` resolve our provider offline too,
+        // which Terraform 1.0.3 insists on.
+        let mirror = root.path().join("mirror");
+        let platform_dir = mirror
+            .join("registry.terraform.io")
+            .join(PROVIDER_SOURCE)
+            .join(env!("CARGO_PKG_VERSION"))
+            .join(platform());
+        std::fs::create_dir_all(&platform_dir).expect("creating provider mirror");
+        #[cfg(unix)]
+        std::os::unix::fs::symlink(
+            dir.join("terraform-provider-openai"),
+            platform_dir.join("terraform-provider-openai"),
+        )
+        .expect("linking provider into mirror");
         let cli_config = format!(
-            "provider_installation {{\n  dev_overrides {{\n    {} = {}\n  }}\n  direct {{}}\n}}\n",
-            hcl_string(PROVIDER_SOURCE),
-            hcl_string(&dir.to_string_lossy()),
+            "provider_installation {{\n  dev_overrides {{\n    {src} = {dir}\n  }}\n  filesystem_mirror {{\n    path    = {mirror}\n    include = [{full}]\n  }}\n  direct {{\n    exclude = [{full}]\n  }}\n}}\n",
+            src = hcl_string(PROVIDER_SOURCE),
+            dir = hcl_string(&dir.to_string_lossy()),
+            mirror = hcl_string(&mirror.to_string_lossy()),
+            full = hcl_string(&format!("registry.terraform.io/{PROVIDER_SOURCE}")),
         );
         std::fs::write(root.path().join("cli.tfrc"), cli_config).expect("writing cli.tfrc");
         Self {
@@ -354,4 +371,16 @@ fn hcl_string(s: &str) -> String {
         .replace("${", "$${")
         .replace("%{", "%%{");
     format!("\"{escaped}\"")
+}
+
+/// Terraform's name for this machine's platform, e.g. `linux_amd64`.
+fn platform() -> String {
+    let arch = match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        "arm" => "arm",
+        "x86" => "386",
+        other => other,
+    };
+    format!("{}_{arch}", std::env::consts::OS)
 }
