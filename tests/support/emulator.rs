@@ -139,7 +139,28 @@ impl Emulator {
         path: &str,
         body: Option<serde_json::Value>,
     ) -> (u16, serde_json::Value) {
-        let url = format!("{}{}", self.base_url(), path);
+        self.request(method, &format!("{}{}", self.base_url(), path), body)
+    }
+
+    /// Calls one of the emulator's own `/_emulator/...` endpoints (stats,
+    /// faults, the test OIDC issuer). Returns the status and JSON body.
+    #[allow(dead_code)]
+    pub fn control(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> (u16, serde_json::Value) {
+        self.request(method, &format!("{}{}", self.url(), path), body)
+    }
+
+    fn request(
+        &self,
+        method: &str,
+        url: &str,
+        body: Option<serde_json::Value>,
+    ) -> (u16, serde_json::Value) {
+        let url = url.to_string();
         let key = self.admin_key.clone();
         let method = reqwest::Method::from_bytes(method.as_bytes()).expect("HTTP method");
         let rt = tokio::runtime::Builder::new_current_thread()
