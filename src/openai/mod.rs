@@ -2,6 +2,7 @@
 //! the per-process state they share (listing cache, limit ledger).
 
 pub mod config;
+pub mod data_sources;
 pub mod errors;
 pub mod inventory;
 pub mod limits;
@@ -18,7 +19,8 @@ use crate::api::{Client, ClientConfig};
 use crate::codec::Value;
 use crate::framework::{self, Diagnostic, Diagnostics, Schema};
 
-/// The provider type; registered resources are listed in [`OpenAiProvider::resources`].
+/// The provider type; registered objects are listed in [`OpenAiProvider::resources`]
+/// and [`OpenAiProvider::data_sources`].
 #[derive(Default)]
 pub struct OpenAiProvider;
 
@@ -134,6 +136,19 @@ impl framework::Provider for OpenAiProvider {
         vec![
             Box::new(resources::workload_identity_provider::WorkloadIdentityProviderResource),
             Box::new(resources::service_account_mapping::ServiceAccountMappingResource),
+            Box::new(resources::project_service_account::ProjectServiceAccountResource),
+        ]
+    }
+
+    fn data_sources(&self) -> Vec<Box<dyn framework::DataSource<OpenAi>>> {
+        use data_sources::*;
+        vec![
+            Box::new(workload_identity_provider::WorkloadIdentityProviderDataSource),
+            Box::new(workload_identity_providers::WorkloadIdentityProvidersDataSource),
+            Box::new(service_account_mappings::ServiceAccountMappingsDataSource),
+            Box::new(project::ProjectDataSource),
+            Box::new(project_service_account::ProjectServiceAccountDataSource),
+            Box::new(workload_identity_limits::WorkloadIdentityLimitsDataSource),
         ]
     }
 }

@@ -1,4 +1,5 @@
 //! Managed resources, one file each.
 
+pub mod project_service_account;
 pub mod service_account_mapping;
 pub mod workload_identity_provider;

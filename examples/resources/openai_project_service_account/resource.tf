@@ -1,0 +1,28 @@
+data "openai_project" "production" {
+  name = "Production"
+}
+
+# A keyless service account: no API key is ever created for it.
+resource "openai_project_service_account" "deployer" {
+  project_id = data.openai_project.production.id
+  name       = "github-deployer"
+}
+
+resource "openai_workload_identity_provider" "github" {
+  name     = "github-actions"
+  issuer   = "https://token.actions.githubusercontent.com"
+  audience = "https://api.openai.com/v1"
+}
+
+# Workflows on main of my-org/my-repo act as the service account.
+resource "openai_service_account_mapping" "deploy" {
+  workload_identity_provider_id = openai_workload_identity_provider.github.id
+  project_id                    = openai_project_service_account.deployer.project_id
+  service_account_id            = openai_project_service_account.deployer.id
+  name                          = "main-deploy"
+
+  attribute_matchers = {
+    repository = "my-org/my-repo"
+    ref        = "refs/heads/main"
+  }
+}
