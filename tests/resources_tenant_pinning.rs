@@ -233,7 +233,7 @@ resource "openai_workload_identity_provider" "gha" {{
     ));
     let out = wd.plan_detailed();
     assert_refused(&out);
-    out.assert_output_contains_words("The provider is created in this run");
+    out.assert_output_contains_words("The mapping's provider is created in this run");
     // apply stops at the same plan: neither object exists.
     wd.apply().assert_failure();
     assert!(org.providers().is_empty());

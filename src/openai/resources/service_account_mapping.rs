@@ -545,7 +545,8 @@ impl OpenAi {
             _ => {}
         }
         let writes = plan.is_create() || plan.is_update() || plan.is_replace();
-        let (candidates, issuer_changes) = match plan.planned_attr("workload_identity_provider_id")
+        let (candidates, provider_changes) = match plan
+            .planned_attr("workload_identity_provider_id")
         {
             Value::String(pid) => match self.planned_issuers.changed(pid) {
                 Some(new_issuer) => (vec![new_issuer], true),
@@ -596,14 +597,15 @@ impl OpenAi {
             .collect::<Vec<_>>()
             .join("\n\n");
         let at = Path::root().attr("attribute_matchers");
-        if writes || issuer_changes {
+        if writes || provider_changes {
             if !plan
                 .planned_attr("workload_identity_provider_id")
                 .is_known()
             {
                 detail.push_str(
-                    "\n\nThe provider is created in this run; every workload identity provider \
-                     this plan creates has a shared issuer. Nothing was created.",
+                    "\n\nThe mapping's provider is created in this run, so its id is not known \
+                     yet; the mapping is unpinned under the issuer of every workload identity \
+                     provider this plan creates. Nothing was created.",
                 );
             }
             plan.diags
@@ -614,7 +616,10 @@ impl OpenAi {
             plan.diags.push(
                 Diagnostic::warning(
                     tenant_pinning::SUMMARY,
-                    format!("{detail}\n\nThis existing mapping is left unchanged by this plan, but any change to it will be refused until it is pinned."),
+                    format!(
+                        "{detail}\n\nThis existing mapping is left unchanged by this plan, but \
+                         any change to it will be refused until it is pinned."
+                    ),
                 )
                 .at(at),
             );
