@@ -125,7 +125,8 @@ pub trait Resource<D: Sync>: Send + Sync {
         false
     }
 
-    /// Lists existing objects for `terraform query`.
+    /// Lists existing objects for `terraform query`. Diagnostic paths are
+    /// relative to [`Resource::list_schema`].
     async fn list(&self, _data: &D, _config: &Value) -> Result<Vec<ListedItem>, Diagnostics> {
         Err(Diagnostic::error(
             format!("{} cannot be listed", self.type_name()),
@@ -133,6 +134,10 @@ pub trait Resource<D: Sync>: Send + Sync {
         )
         .into())
     }
+
+    /// Static checks of a `list` block's `config` (may hold unknowns).
+    /// Paths are relative to [`Resource::list_schema`].
+    async fn validate_list(&self, _config: &Value, _diags: &mut Diagnostics) {}
 
     /// The schema of the `config` block of a `list` block.
     fn list_schema(&self) -> Schema {

@@ -132,6 +132,19 @@ impl<P: Provider> ProviderService<P> {
     }
 }
 
+/// Terraform wraps a list resource's schema as the `config` block of the
+/// `list` block, so paths relative to that schema get a `config` step in front.
+fn in_list_config(diags: Diagnostics) -> Diagnostics {
+    let mut out = Diagnostics::new();
+    for mut d in diags {
+        if let Some(p) = d.path.as_mut() {
+            p.prepend(codec::PathStep::Attr("config".to_string()));
+        }
+        out.push(d);
+    }
+    out
+}
+
 /// Wraps the result of an RPC body whose errors are diagnostics.
 fn respond<T: WithDiagnostics>(r: Result<T, Diagnostics>) -> T {
     r.unwrap_or_else(T::from_diagnostics)
@@ -738,9 +751,10 @@ impl<P: Provider> GrpcProvider for ProviderService<P> {
                 req.config.as_ref(),
                 &r.list_schema().object_type(),
                 "list configuration",
-            )?;
+            )
+            .map_err(|d| in_list_config(d.into()))?;
             let data = self.require_data()?;
-            let items = r.list(&data, &config).await?;
+            let items = r.list(&data, &config).await.map_err(in_list_config)?;
             let limit = usize::try_from(req.limit)
                 .ok()
                 .filter(|l| *l > 0)
@@ -792,12 +806,19 @@ impl<P: Provider> GrpcProvider for ProviderService<P> {
             if !r.supports_list() {
                 return Err(unknown_type("list resource", &req.type_name));
             }
-            decode(
+            let config = decode(
                 req.config.as_ref(),
                 &r.list_schema().object_type(),
                 "list configuration",
-            )?;
-            Ok(pb::validate_list_resource_config::Response::default())
+            )
+            .map_err(|d| in_list_config(d.into()))?;
+            let mut diags = Diagnostics::new();
+            r.validate_list(&config, &mut diags).await;
+            Ok(
+                pb::validate_list_resource_config::Response::from_diagnostics(in_list_config(
+                    diags,
+                )),
+            )
         };
         Ok(Response::new(
             guard("ValidateListResourceConfig", async { respond(body.await) }).await,

@@ -7,6 +7,7 @@ pub mod errors;
 pub mod inventory;
 pub mod limits;
 pub mod resources;
+pub mod tenant_pinning;
 pub mod validate;
 pub mod values;
 
@@ -33,6 +34,8 @@ pub struct Inner {
     client: Client,
     pub inventory: inventory::Inventory,
     pub ledger: limits::Ledger,
+    /// Issuers of providers planned in this process, for the tenant-pinning guard.
+    pub planned_issuers: tenant_pinning::PlannedIssuers,
 }
 
 impl std::ops::Deref for OpenAi {
@@ -57,6 +60,7 @@ impl OpenAi {
             client,
             inventory: Default::default(),
             ledger: Default::default(),
+            planned_issuers: Default::default(),
         })))
     }
 

@@ -7,7 +7,9 @@ use crate::api::models::{
     AttributeMatchers, CreateRuleRequest, FederationRule, Permissions, UpdateRuleRequest,
 };
 use crate::codec::{Path, Type, Value};
-use crate::framework::{Attribute, Diagnostics, IdentitySchema, PlanCtx, Resource, Schema, attr};
+use crate::framework::{
+    Attribute, Diagnostic, Diagnostics, IdentitySchema, ListedItem, PlanCtx, Resource, Schema, attr,
+};
 use crate::openai::OpenAi;
 use crate::openai::errors::api_error;
 use crate::openai::limits::Scope;
@@ -73,6 +75,14 @@ pub fn schema() -> Schema {
     .attribute(Attribute::optional("scopes", Type::Set(Box::new(Type::String))).description(
         "Restricts the exchanged tokens to these permission scopes (e.g. `api.model.request`). \
          Omit it for the service account's default permissions; an empty set is not allowed.",
+    ))
+    .attribute(Attribute::optional("allow_unpinned_shared_issuer", Type::Bool).description(
+        "Set to `true` to allow this mapping although its provider's issuer is shared by everyone \
+         (GitHub Actions, Google, GitLab.com, HCP Terraform) and none of `attribute_matchers` pins \
+         the token to your organization, project or account. Dangerous: such a mapping lets \
+         workloads of every tenant of that issuer (e.g. workflows in any GitHub repository) act \
+         as the service account. Defaults to `false`, which fails the plan for such a mapping. \
+         Checked by this provider only; never sent to OpenAI.",
     ))
     .attribute(
         Attribute::computed("created_at", Type::Number)
@@ -229,6 +239,13 @@ pub fn state_from_api(r: &FederationRule, prior: &Value) -> Value {
         ("description", opt_string(r.description.clone())),
         ("enabled", Value::Bool(r.enabled)),
         ("scopes", scopes),
+        (
+            "allow_unpinned_shared_issuer",
+            match attr(prior, "allow_unpinned_shared_issuer") {
+                Value::Bool(b) => Value::Bool(*b),
+                _ => Value::Null,
+            },
+        ),
         ("created_at", int(r.created_at)),
         ("updated_at", int(r.updated_at)),
     ])
@@ -300,6 +317,9 @@ impl Resource<OpenAi> for ServiceAccountMappingResource {
                 data.mapping_going_away(pid, id).await;
             }
         }
+        if !plan.is_destroy() {
+            data.guard_tenant_pinning(plan).await;
+        }
         if plan.is_create() {
             data.admit_mapping(plan).await;
         } else if !plan.is_destroy() && !plan.is_replace() {
@@ -359,6 +379,25 @@ impl Resource<OpenAi> for ServiceAccountMappingResource {
         };
         let pid = required_str(prior, "workload_identity_provider_id");
         let id = required_str(prior, "id");
+        if req == UpdateRuleRequest::default() {
+            // Only provider-side arguments (the guard switch) changed.
+            let found = data
+                .inventory
+                .rule(data.client()?, &pid, &id)
+                .await
+                .map_err(|e| api_error("read the service account mapping", &e, &[]))?;
+            return match found {
+                Some(r) => Ok(state_from_api(&r, planned)),
+                None => Err(Diagnostic::error(
+                    "Service account mapping not found",
+                    format!(
+                        "Mapping {id} of workload identity provider {pid} no longer exists. \
+                         Run terraform plan again to create it anew."
+                    ),
+                )
+                .into()),
+            };
+        }
         let r = data
             .client()?
             .update_rule(&pid, &id, &req)
@@ -399,6 +438,78 @@ impl Resource<OpenAi> for ServiceAccountMappingResource {
         ]))
     }
 
+    fn supports_list(&self) -> bool {
+        true
+    }
+
+    fn list_schema(&self) -> Schema {
+        Schema::new("Lists the service account mappings of one workload identity provider.")
+            .attribute(
+                Attribute::required("workload_identity_provider_id", Type::String)
+                    .description("The provider whose mappings to list (`wip_...`)."),
+            )
+            .attribute(
+                Attribute::optional("service_account_id", Type::String)
+                    .description("Only list mappings to this service account (`svc_acct_...`)."),
+            )
+    }
+
+    async fn validate_list(&self, config: &Value, diags: &mut Diagnostics) {
+        for (name, fix) in [
+            (
+                "workload_identity_provider_id",
+                "Give the id of the provider whose mappings to list (`wip_...`).",
+            ),
+            (
+                "service_account_id",
+                "Give a service account id (`svc_acct_...`), or omit it to list the mappings of every service account.",
+            ),
+        ] {
+            if str_attr(config, name) == Some("") {
+                diags.attribute_error(
+                    Path::root().attr(name),
+                    format!("Empty {name}"),
+                    format!("{name} must not be empty. {fix}"),
+                );
+            }
+        }
+    }
+
+    async fn list(&self, data: &OpenAi, config: &Value) -> Result<Vec<ListedItem>, Diagnostics> {
+        let pid = str_attr(config, "workload_identity_provider_id").unwrap_or_default();
+        let account = str_attr(config, "service_account_id");
+        let rules = data
+            .inventory
+            .rules(data.client()?, pid, |s| {
+                s.map(|s| s.objects.values().cloned().collect::<Vec<_>>())
+            })
+            .await
+            .map_err(|e| api_error("list service account mappings", &e, &[]))?;
+        let Some(rules) = rules else {
+            return Err(Diagnostic::error(
+                "Workload identity provider not found",
+                format!(
+                    "There is no workload identity provider {pid:?} in this organization. \
+                     Check workload_identity_provider_id in the list block's config."
+                ),
+            )
+            .at(Path::root().attr("workload_identity_provider_id"))
+            .into());
+        };
+        Ok(rules
+            .into_iter()
+            .filter(|r| account.is_none_or(|a| r.service_account_id == a))
+            .filter_map(|r| {
+                let state = state_from_api(&r, &Value::Null);
+                Some(ListedItem {
+                    display_name: r.name.clone().unwrap_or_else(|| r.id.clone()),
+                    identity: self.identity_of(&state)?,
+                    state,
+                })
+            })
+            .collect())
+    }
+
     async fn import_by_identity(
         &self,
         data: &OpenAi,
@@ -414,6 +525,107 @@ impl Resource<OpenAi> for ServiceAccountMappingResource {
 }
 
 impl OpenAi {
+    /// The tenant-pinning guard ([`crate::openai::tenant_pinning`]): a mapping
+    /// on a shared issuer must match a claim naming the tenant.
+    ///
+    /// Which issuer applies: the provider's planned new issuer when this run
+    /// changes it, else the provider's current issuer. When the provider id is
+    /// not known yet (the provider is created in this run), the issuers of the
+    /// providers this process planned to create are the candidates: if the
+    /// mapping is unpinned under every one of them it is refused now;
+    /// otherwise the check waits for the plan Terraform makes again during
+    /// apply, just before creating the mapping, when the id is known.
+    async fn guard_tenant_pinning(&self, plan: &mut PlanCtx) {
+        use crate::openai::tenant_pinning::{self, Verdict};
+        if plan.planned.is_null() {
+            return;
+        }
+        match plan.planned_attr("allow_unpinned_shared_issuer") {
+            Value::Bool(true) | Value::Unknown => return,
+            _ => {}
+        }
+        let writes = plan.is_create() || plan.is_update() || plan.is_replace();
+        let (candidates, provider_changes) = match plan
+            .planned_attr("workload_identity_provider_id")
+        {
+            Value::String(pid) => match self.planned_issuers.changed(pid) {
+                Some(new_issuer) => (vec![new_issuer], true),
+                None => {
+                    let Ok(client) = self.client() else { return };
+                    match self.inventory.provider(client, pid).await {
+                        Ok(Some(p)) => (vec![Some(p.issuer)], false),
+                        // The API refuses mappings of a missing provider.
+                        Ok(None) => return,
+                        Err(e) => {
+                            if writes {
+                                plan.diags.extend(api_error(
+                                    "look up the issuer of the mapping's workload identity provider",
+                                    &e,
+                                    &[],
+                                ));
+                            }
+                            return;
+                        }
+                    }
+                }
+            },
+            Value::Unknown => (self.planned_issuers.created(), true),
+            _ => return,
+        };
+        let matchers = plan.planned_attr("attribute_matchers").clone();
+        let mut refused: Vec<(&'static tenant_pinning::SharedIssuer, String)> = Vec::new();
+        for issuer in &candidates {
+            let Some(issuer) = issuer else { return };
+            let Some(shared) = tenant_pinning::shared_issuer(issuer) else {
+                return;
+            };
+            match tenant_pinning::check(shared, &matchers) {
+                Verdict::Unpinned => {
+                    if !refused.iter().any(|(_, i)| i == issuer) {
+                        refused.push((shared, issuer.clone()));
+                    }
+                }
+                Verdict::Pinned | Verdict::Undecided => return,
+            }
+        }
+        if refused.is_empty() {
+            return;
+        }
+        let mut detail = refused
+            .iter()
+            .map(|(shared, issuer)| tenant_pinning::explain(shared, issuer))
+            .collect::<Vec<_>>()
+            .join("\n\n");
+        let at = Path::root().attr("attribute_matchers");
+        if writes || provider_changes {
+            if !plan
+                .planned_attr("workload_identity_provider_id")
+                .is_known()
+            {
+                detail.push_str(
+                    "\n\nThe mapping's provider is created in this run, so its id is not known \
+                     yet; the mapping is unpinned under the issuer of every workload identity \
+                     provider this plan creates. Nothing was created.",
+                );
+            }
+            plan.diags
+                .push(Diagnostic::error(tenant_pinning::SUMMARY, detail).at(at));
+        } else {
+            // An existing mapping that this plan leaves alone (e.g. imported, or
+            // made before this check existed): warn rather than block every plan.
+            plan.diags.push(
+                Diagnostic::warning(
+                    tenant_pinning::SUMMARY,
+                    format!(
+                        "{detail}\n\nThis existing mapping is left unchanged by this plan, but \
+                         any change to it will be refused until it is pinned."
+                    ),
+                )
+                .at(at),
+            );
+        }
+    }
+
     /// Counts a planned mapping create against its provider's limit.
     async fn admit_mapping(&self, plan: &mut PlanCtx) {
         let Ok(client) = self.client() else { return };

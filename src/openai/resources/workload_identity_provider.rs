@@ -11,7 +11,7 @@ use crate::api::models::{
 };
 use crate::codec::{Path, Type, Value};
 use crate::framework::{
-    Attribute, Diagnostics, IdentitySchema, PlanCtx, Resource, Schema, attr, set_attr,
+    Attribute, Diagnostics, IdentitySchema, ListedItem, PlanCtx, Resource, Schema, attr, set_attr,
 };
 use crate::openai::OpenAi;
 use crate::openai::errors::api_error;
@@ -355,6 +355,7 @@ impl Resource<OpenAi> for WorkloadIdentityProviderResource {
 
     async fn modify_plan(&self, data: Option<&OpenAi>, plan: &mut PlanCtx) {
         let Some(data) = data else { return };
+        record_planned_issuer(data, plan);
         if plan.is_create() {
             data.admit_provider(plan).await;
         } else if plan.is_destroy() {
@@ -466,6 +467,40 @@ impl Resource<OpenAi> for WorkloadIdentityProviderResource {
         Ok(schema().stub(&[("id", string(id))]))
     }
 
+    fn supports_list(&self) -> bool {
+        true
+    }
+
+    fn list_schema(&self) -> Schema {
+        Schema::new("Lists the workload identity providers of the organization.").attribute(
+            Attribute::optional("name_prefix", Type::String)
+                .description("Only list providers whose name starts with this text."),
+        )
+    }
+
+    async fn list(&self, data: &OpenAi, config: &Value) -> Result<Vec<ListedItem>, Diagnostics> {
+        let prefix = str_attr(config, "name_prefix").unwrap_or_default();
+        let providers = data
+            .inventory
+            .providers(data.client()?, |s| {
+                s.objects.values().cloned().collect::<Vec<_>>()
+            })
+            .await
+            .map_err(|e| api_error("list workload identity providers", &e, &[]))?;
+        Ok(providers
+            .into_iter()
+            .filter(|p| p.name.starts_with(prefix))
+            .filter_map(|p| {
+                let state = state_from_api(&p, &Value::Null);
+                Some(ListedItem {
+                    display_name: p.name.clone(),
+                    identity: self.identity_of(&state)?,
+                    state,
+                })
+            })
+            .collect())
+    }
+
     async fn import_by_identity(
         &self,
         data: &OpenAi,
@@ -473,6 +508,20 @@ impl Resource<OpenAi> for WorkloadIdentityProviderResource {
     ) -> Result<Value, Diagnostics> {
         self.import(data, str_attr(identity, "id").unwrap_or_default())
             .await
+    }
+}
+
+/// Tells the tenant-pinning guard which issuer a provider will have after
+/// this run, for the mappings planned after it.
+fn record_planned_issuer(data: &OpenAi, plan: &PlanCtx) {
+    let issuer = str_attr(&plan.planned, "issuer").map(str::to_string);
+    if plan.is_create() {
+        data.planned_issuers.record_create(issuer);
+    } else if !plan.is_destroy()
+        && plan.planned_attr("issuer") != plan.prior_attr("issuer")
+        && let Some(id) = str_attr(&plan.prior, "id")
+    {
+        data.planned_issuers.record_change(id, issuer);
     }
 }
 
