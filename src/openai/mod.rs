@@ -2,10 +2,12 @@
 //! the per-process state they share (listing cache, limit ledger).
 
 pub mod config;
+pub mod ephemeral;
 pub mod errors;
 pub mod inventory;
 pub mod limits;
 pub mod resources;
+pub mod subject_token;
 pub mod validate;
 pub mod values;
 
@@ -135,5 +137,11 @@ impl framework::Provider for OpenAiProvider {
             Box::new(resources::workload_identity_provider::WorkloadIdentityProviderResource),
             Box::new(resources::service_account_mapping::ServiceAccountMappingResource),
         ]
+    }
+
+    fn ephemeral_resources(&self) -> Vec<Box<dyn framework::EphemeralResource<OpenAi>>> {
+        vec![Box::new(
+            ephemeral::workload_identity_token::WorkloadIdentityTokenEphemeral,
+        )]
     }
 }
