@@ -3,10 +3,12 @@
 
 pub mod config;
 pub mod data_sources;
+pub mod ephemeral;
 pub mod errors;
 pub mod inventory;
 pub mod limits;
 pub mod resources;
+pub mod subject_token;
 pub mod tenant_pinning;
 pub mod validate;
 pub mod values;
@@ -154,5 +156,11 @@ impl framework::Provider for OpenAiProvider {
             Box::new(project_service_account::ProjectServiceAccountDataSource),
             Box::new(workload_identity_limits::WorkloadIdentityLimitsDataSource),
         ]
+    }
+
+    fn ephemeral_resources(&self) -> Vec<Box<dyn framework::EphemeralResource<OpenAi>>> {
+        vec![Box::new(
+            ephemeral::workload_identity_token::WorkloadIdentityTokenEphemeral,
+        )]
     }
 }

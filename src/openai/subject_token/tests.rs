@@ -1,0 +1,406 @@
+//! Request shapes and errors of each fetcher, against a loopback stand-in
+//! that records what it was asked and answers with a canned response.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use axum::extract::Request;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+
+use super::*;
+
+/// A syntactically valid JWT (header `{"alg":"none"}`), never verified here.
+const JWT: &str = "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.c2ln";
+
+#[derive(Clone, Debug)]
+struct Seen {
+    method: String,
+    path: String,
+    query: HashMap<String, String>,
+    headers: HashMap<String, String>,
+}
+
+/// A loopback HTTP server answering every request with `status` and `body`.
+struct StandIn {
+    addr: std::net::SocketAddr,
+    seen: Arc<Mutex<Vec<Seen>>>,
+}
+
+impl StandIn {
+    async fn start(status: u16, body: &'static str) -> StandIn {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let record = Arc::clone(&seen);
+        let app = axum::Router::new().fallback(move |req: Request| {
+            let record = Arc::clone(&record);
+            async move {
+                let uri = req.uri().clone();
+                record.lock().unwrap().push(Seen {
+                    method: req.method().to_string(),
+                    path: uri.path().to_owned(),
+                    query: url::form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
+                        .into_owned()
+                        .collect(),
+                    headers: req
+                        .headers()
+                        .iter()
+                        .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_owned()))
+                        .collect(),
+                });
+                (StatusCode::from_u16(status).unwrap(), body).into_response()
+            }
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        StandIn { addr, seen }
+    }
+
+    fn only_request(&self) -> Seen {
+        let seen = self.seen.lock().unwrap();
+        assert_eq!(seen.len(), 1, "{seen:?}");
+        seen[0].clone()
+    }
+}
+
+fn env_of(pairs: &[(&str, String)]) -> impl Fn(&str) -> Option<String> + Sync + use<> {
+    let map: HashMap<String, String> = pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.clone()))
+        .collect();
+    move |k: &str| map.get(k).cloned()
+}
+
+fn platform(platform: Platform, audience: &str, client_id: Option<&str>) -> Source {
+    Source::Platform {
+        platform,
+        audience: audience.to_owned(),
+        client_id: client_id.map(str::to_owned),
+    }
+}
+
+const T: Duration = Duration::from_secs(5);
+
+#[tokio::test]
+async fn github_actions_request_shape() {
+    let s = StandIn::start(
+        200,
+        r#"{"count":1,"value":"eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.c2ln"}"#,
+    )
+    .await;
+    let env = env_of(&[
+        (
+            ENV_GITHUB_REQUEST_URL,
+            format!("http://{}/_apis/token?api-version=2.0", s.addr),
+        ),
+        (ENV_GITHUB_REQUEST_TOKEN, "req-token-123".to_owned()),
+    ]);
+    let got = fetch(
+        &platform(Platform::GithubActions, "https://aud.example", None),
+        &env,
+        T,
+    )
+    .await
+    .unwrap();
+    assert_eq!(got.token.expose(), JWT);
+    assert_eq!(got.token_type, TOKEN_TYPE_JWT);
+    let r = s.only_request();
+    assert_eq!(r.method, "GET");
+    assert_eq!(r.path, "/_apis/token");
+    assert_eq!(r.query["api-version"], "2.0");
+    assert_eq!(r.query["audience"], "https://aud.example");
+    assert_eq!(r.headers["authorization"], "bearer req-token-123");
+}
+
+#[tokio::test]
+async fn github_actions_errors_name_the_variable_and_hide_the_request_token() {
+    let env = env_of(&[]);
+    let e = fetch(
+        &platform(Platform::GithubActions, DEFAULT_AUDIENCE, None),
+        &env,
+        T,
+    )
+    .await
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains(ENV_GITHUB_REQUEST_URL), "{e}");
+    assert!(e.contains("id-token: write"), "{e}");
+
+    let env = env_of(&[(ENV_GITHUB_REQUEST_URL, "http://127.0.0.1:1/x".to_owned())]);
+    let e = fetch(
+        &platform(Platform::GithubActions, DEFAULT_AUDIENCE, None),
+        &env,
+        T,
+    )
+    .await
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains(ENV_GITHUB_REQUEST_TOKEN), "{e}");
+
+    // A refusal that echoes the request token is not quoted.
+    let s = StandIn::start(401, "bad token req-token-123").await;
+    let env = env_of(&[
+        (
+            ENV_GITHUB_REQUEST_URL,
+            format!("http://{}/t?sig=secretsig", s.addr),
+        ),
+        (ENV_GITHUB_REQUEST_TOKEN, "req-token-123".to_owned()),
+    ]);
+    let e = fetch(
+        &platform(Platform::GithubActions, DEFAULT_AUDIENCE, None),
+        &env,
+        T,
+    )
+    .await
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("HTTP 401"), "{e}");
+    assert!(!e.contains("req-token-123"), "{e}");
+    assert!(!e.contains("secretsig"), "the query is not shown: {e}");
+
+    // A refusal that does not is quoted, to help.
+    let s = StandIn::start(400, "audience not allowed").await;
+    let env = env_of(&[
+        (ENV_GITHUB_REQUEST_URL, format!("http://{}/t", s.addr)),
+        (ENV_GITHUB_REQUEST_TOKEN, "req-token-123".to_owned()),
+    ]);
+    let e = fetch(
+        &platform(Platform::GithubActions, DEFAULT_AUDIENCE, None),
+        &env,
+        T,
+    )
+    .await
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("HTTP 400: audience not allowed"), "{e}");
+
+    // A success without "value".
+    let s = StandIn::start(200, r#"{"count":0}"#).await;
+    let env = env_of(&[
+        (ENV_GITHUB_REQUEST_URL, format!("http://{}/t", s.addr)),
+        (ENV_GITHUB_REQUEST_TOKEN, "req-token-123".to_owned()),
+    ]);
+    let e = fetch(
+        &platform(Platform::GithubActions, DEFAULT_AUDIENCE, None),
+        &env,
+        T,
+    )
+    .await
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("no \"value\" field"), "{e}");
+}
+
+#[tokio::test]
+async fn gcp_request_shape_and_id_token_type() {
+    let s = StandIn::start(200, "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.c2ln\n").await;
+    let env = env_of(&[(ENV_GCE_METADATA_HOST, s.addr.to_string())]);
+    let got = fetch(
+        &platform(Platform::Gcp, "https://aud.example", None),
+        &env,
+        T,
+    )
+    .await
+    .unwrap();
+    assert_eq!(got.token.expose(), JWT);
+    assert_eq!(got.token_type, TOKEN_TYPE_ID_TOKEN);
+    let r = s.only_request();
+    assert_eq!(r.method, "GET");
+    assert_eq!(r.path, GCP_IDENTITY_PATH);
+    assert_eq!(r.query["audience"], "https://aud.example");
+    assert_eq!(r.query["format"], "full");
+    assert_eq!(r.headers["metadata-flavor"], "Google");
+}
+
+#[tokio::test]
+async fn gcp_errors() {
+    let s = StandIn::start(404, "no service account").await;
+    let env = env_of(&[(ENV_GCE_METADATA_HOST, s.addr.to_string())]);
+    let e = fetch(&platform(Platform::Gcp, DEFAULT_AUDIENCE, None), &env, T)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("Google Cloud metadata server"), "{e}");
+    assert!(e.contains("HTTP 404: no service account"), "{e}");
+    assert!(e.contains("GCE_METADATA_HOST"), "{e}");
+
+    // Nothing listens on port 1.
+    let env = env_of(&[(ENV_GCE_METADATA_HOST, "127.0.0.1:1".to_owned())]);
+    let e = fetch(&platform(Platform::Gcp, DEFAULT_AUDIENCE, None), &env, T)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, FetchError::Transport { .. }), "{e}");
+    assert!(e.to_string().contains("127.0.0.1:1"), "{e}");
+
+    // Something that is not a JWT.
+    let s = StandIn::start(200, "<html>login</html>").await;
+    let env = env_of(&[(ENV_GCE_METADATA_HOST, s.addr.to_string())]);
+    let e = fetch(&platform(Platform::Gcp, DEFAULT_AUDIENCE, None), &env, T)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("not a JWT"), "{e}");
+    assert!(!e.contains("login"), "the body is not quoted: {e}");
+}
+
+#[tokio::test]
+async fn azure_request_shape() {
+    let s = StandIn::start(
+        200,
+        r#"{"access_token":"eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.c2ln","expires_in":"3599","token_type":"Bearer"}"#,
+    )
+    .await;
+    let env = env_of(&[(ENV_AZURE_IMDS_ENDPOINT, format!("http://{}/", s.addr))]);
+    let got = fetch(
+        &platform(Platform::Azure, "api://my-app", Some("client-1")),
+        &env,
+        T,
+    )
+    .await
+    .unwrap();
+    assert_eq!(got.token.expose(), JWT);
+    assert_eq!(got.token_type, TOKEN_TYPE_JWT);
+    let r = s.only_request();
+    assert_eq!(r.method, "GET");
+    assert_eq!(r.path, AZURE_TOKEN_PATH);
+    assert_eq!(r.query["api-version"], "2018-02-01");
+    assert_eq!(r.query["resource"], "api://my-app");
+    assert_eq!(r.query["client_id"], "client-1");
+    assert_eq!(r.headers["metadata"], "true");
+}
+
+#[tokio::test]
+async fn azure_errors() {
+    let s = StandIn::start(
+        400,
+        r#"{"error":"invalid_request","error_description":"Identity not found"}"#,
+    )
+    .await;
+    let env = env_of(&[(ENV_AZURE_IMDS_ENDPOINT, format!("http://{}", s.addr))]);
+    let e = fetch(&platform(Platform::Azure, "api://x", None), &env, T)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("Azure Instance Metadata Service"), "{e}");
+    assert!(e.contains("Identity not found"), "{e}");
+    assert!(e.contains("client_id"), "{e}");
+    // Without client_id the query has none.
+    assert!(!s.only_request().query.contains_key("client_id"));
+
+    let env = env_of(&[(ENV_AZURE_IMDS_ENDPOINT, "not a url".to_owned())]);
+    let e = fetch(&platform(Platform::Azure, "api://x", None), &env, T)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains(ENV_AZURE_IMDS_ENDPOINT), "{e}");
+}
+
+#[tokio::test]
+async fn kubernetes_reads_the_overridden_file_and_names_the_default() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("token");
+    std::fs::write(&path, format!("{JWT}\n")).unwrap();
+    let env = env_of(&[(ENV_K8S_TOKEN_FILE, path.display().to_string())]);
+    let got = fetch(
+        &platform(Platform::Kubernetes, DEFAULT_AUDIENCE, None),
+        &env,
+        T,
+    )
+    .await
+    .unwrap();
+    assert_eq!(got.token.expose(), JWT);
+    assert_eq!(got.token_type, TOKEN_TYPE_JWT);
+
+    let missing = dir.path().join("missing");
+    let env = env_of(&[(ENV_K8S_TOKEN_FILE, missing.display().to_string())]);
+    let e = fetch(
+        &platform(Platform::Kubernetes, DEFAULT_AUDIENCE, None),
+        &env,
+        T,
+    )
+    .await
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains(&missing.display().to_string()), "{e}");
+    assert!(e.contains(ENV_K8S_TOKEN_FILE), "{e}");
+
+    // Outside a pod the default path is missing; the message says how to change it.
+    if !Path::new(DEFAULT_K8S_TOKEN_FILE).exists() {
+        let env = env_of(&[]);
+        let e = fetch(
+            &platform(Platform::Kubernetes, DEFAULT_AUDIENCE, None),
+            &env,
+            T,
+        )
+        .await
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains(DEFAULT_K8S_TOKEN_FILE), "{e}");
+        assert!(e.contains(ENV_K8S_TOKEN_FILE), "{e}");
+        assert!(e.contains("subject_token_file"), "{e}");
+    }
+}
+
+#[tokio::test]
+async fn aws_reads_the_web_identity_token_file() {
+    let env = env_of(&[]);
+    let e = fetch(&platform(Platform::Aws, DEFAULT_AUDIENCE, None), &env, T)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains(ENV_AWS_TOKEN_FILE), "{e}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("token");
+    std::fs::write(&path, JWT).unwrap();
+    let env = env_of(&[(ENV_AWS_TOKEN_FILE, path.display().to_string())]);
+    let got = fetch(&platform(Platform::Aws, DEFAULT_AUDIENCE, None), &env, T)
+        .await
+        .unwrap();
+    assert_eq!(got.token.expose(), JWT);
+}
+
+#[tokio::test]
+async fn files_must_hold_one_jwt() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = env_of(&[]);
+    let empty = dir.path().join("empty");
+    std::fs::write(&empty, "  \n").unwrap();
+    let e = fetch(&Source::File(empty), &env, T).await.unwrap_err();
+    assert!(matches!(e, FetchError::Empty { .. }), "{e}");
+
+    let big = dir.path().join("big");
+    std::fs::write(&big, vec![b'a'; 70 * 1024]).unwrap();
+    let e = fetch(&Source::File(big), &env, T).await.unwrap_err();
+    assert!(matches!(e, FetchError::TooLarge { .. }), "{e}");
+
+    let other = dir.path().join("other");
+    std::fs::write(&other, "sk-not-a-jwt").unwrap();
+    let e = fetch(&Source::File(other), &env, T)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("not a JWT"), "{e}");
+    assert!(
+        !e.contains("sk-not-a-jwt"),
+        "the content is not quoted: {e}"
+    );
+
+    let e = fetch(&Source::Inline(Secret::new("a.b")), &env, T)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("subject_token"), "{e}");
+}
+
+#[test]
+fn platform_names_round_trip() {
+    for p in Platform::ALL {
+        assert_eq!(Platform::parse(p.name()), Some(p));
+    }
+    assert_eq!(Platform::parse("GitHub"), None);
+    assert_eq!(
+        Platform::allowed_names(),
+        r#""github_actions", "kubernetes", "gcp", "azure", "aws""#
+    );
+}
