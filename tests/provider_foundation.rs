@@ -53,7 +53,11 @@ fn schema_marks_the_admin_key_sensitive_and_describes_every_attribute() {
             "provider attribute {name} has no description"
         );
     }
-    for kind in ["resource_schemas"] {
+    for kind in [
+        "resource_schemas",
+        "data_source_schemas",
+        "ephemeral_resource_schemas",
+    ] {
         for (rname, s) in provider[kind].as_object().unwrap() {
             for (aname, a) in s["block"]["attributes"].as_object().unwrap() {
                 assert!(

@@ -28,7 +28,16 @@ const DEFAULT_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// Environment prefixes never inherited from the test process, so a developer's
 /// own Terraform settings or real OpenAI credentials cannot leak into tests.
-const SCRUBBED_PREFIXES: &[&str] = &["TF_", "OPENAI_", "CHECKPOINT_"];
+// Also the platforms' token sources, so a test run inside a real CI job
+// (GitHub Actions, a cloud VM) cannot pick up that platform's identity.
+const SCRUBBED_PREFIXES: &[&str] = &[
+    "TF_",
+    "OPENAI_",
+    "CHECKPOINT_",
+    "ACTIONS_ID_TOKEN_",
+    "GCE_METADATA_",
+    "AWS_WEB_IDENTITY_",
+];
 /// Debug knobs that are still passed through when set.
 const PASSED_THROUGH: &[&str] = &["TF_LOG", "TF_LOG_PATH", "TF_LOG_CORE", "TF_LOG_PROVIDER"];
 
