@@ -107,3 +107,40 @@ fn write_all(out: &Path, pages: &[Page]) -> Result<String, WriteError> {
         pages.len()
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn writes_pages_and_removes_only_stale_generated_ones() {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = tmp.path();
+        for rel in ["resources/gone.md", "guides/keep.md", "resources/notes.txt"] {
+            std::fs::create_dir_all(out.join(rel).parent().unwrap()).unwrap();
+            std::fs::write(out.join(rel), "old").unwrap();
+        }
+        let pages = [
+            Page {
+                path: "index.md".into(),
+                content: "index\n".into(),
+            },
+            Page {
+                path: "data-sources/lookup.md".into(),
+                content: "lookup\n".into(),
+            },
+        ];
+        let summary = write_all(out, &pages).unwrap();
+        assert_eq!(summary, "tfdocs: 2 pages, 2 written, 1 removed");
+        assert!(!out.join("resources/gone.md").exists());
+        assert!(out.join("guides/keep.md").exists());
+        assert!(out.join("resources/notes.txt").exists());
+        assert_eq!(
+            std::fs::read_to_string(out.join("data-sources/lookup.md")).unwrap(),
+            "lookup\n"
+        );
+        // Unchanged pages are not rewritten.
+        let again = write_all(out, &pages).unwrap();
+        assert_eq!(again, "tfdocs: 2 pages, 0 written, 0 removed");
+    }
+}

@@ -318,3 +318,205 @@ fn finish(mut out: String) -> String {
     out.push('\n');
     out
 }
+
+#[cfg(test)]
+mod tests {
+    //! A made-up provider with one object of each kind: pages are laid out
+    //! by kind and name, whatever the provider registers.
+
+    use async_trait::async_trait;
+    use terraform_provider_openai::codec::{Type, Value};
+    use terraform_provider_openai::framework::{
+        Attribute, DataSource, Diagnostic, Diagnostics, EphemeralResource, Opened, Resource,
+    };
+
+    use super::*;
+
+    fn unused<T>() -> Result<T, Diagnostics> {
+        Err(Diagnostic::error("unused", "docs never call this").into())
+    }
+
+    struct Thing;
+    #[async_trait]
+    impl Resource<()> for Thing {
+        fn type_name(&self) -> &'static str {
+            "fake_thing"
+        }
+        fn schema(&self) -> Schema {
+            Schema::new("A thing.").attribute(Attribute::computed("id", Type::String))
+        }
+        async fn create(&self, _: &(), _: &Value) -> Result<Value, Diagnostics> {
+            unused()
+        }
+        async fn read(&self, _: &(), _: &Value) -> Result<Option<Value>, Diagnostics> {
+            unused()
+        }
+        async fn update(&self, _: &(), _: &Value, _: &Value) -> Result<Value, Diagnostics> {
+            unused()
+        }
+        async fn delete(&self, _: &(), _: &Value) -> Result<(), Diagnostics> {
+            unused()
+        }
+    }
+
+    struct Lookup;
+    #[async_trait]
+    impl DataSource<()> for Lookup {
+        fn type_name(&self) -> &'static str {
+            "fake_lookup"
+        }
+        fn schema(&self) -> Schema {
+            Schema::new("Looks a thing up.")
+                .attribute(Attribute::required("name", Type::String).description("Its name."))
+        }
+        async fn read(&self, _: &(), _: &Value) -> Result<Value, Diagnostics> {
+            unused()
+        }
+    }
+
+    struct Token;
+    #[async_trait]
+    impl EphemeralResource<()> for Token {
+        fn type_name(&self) -> &'static str {
+            "fake_token"
+        }
+        fn schema(&self) -> Schema {
+            Schema::new("A short-lived token.").attribute(
+                Attribute::computed("value", Type::String)
+                    .sensitive()
+                    .description("The token."),
+            )
+        }
+        async fn open(&self, _: &(), _: &Value) -> Result<Opened, Diagnostics> {
+            unused()
+        }
+    }
+
+    struct Fake;
+    #[async_trait]
+    impl Provider for Fake {
+        type Data = ();
+        fn type_name(&self) -> &'static str {
+            "fake"
+        }
+        fn schema(&self) -> Schema {
+            Schema::new("The fake provider.")
+        }
+        async fn configure(&self, _: &Value, _: &str, _: &mut Diagnostics) -> Option<()> {
+            Some(())
+        }
+        fn resources(&self) -> Vec<Box<dyn Resource<()>>> {
+            vec![Box::new(Thing)]
+        }
+        fn data_sources(&self) -> Vec<Box<dyn DataSource<()>>> {
+            vec![Box::new(Lookup)]
+        }
+        fn ephemeral_resources(&self) -> Vec<Box<dyn EphemeralResource<()>>> {
+            vec![Box::new(Token)]
+        }
+    }
+
+    fn write(root: &Path, rel: &str, text: &str) {
+        let path = root.join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+
+    #[test]
+    fn every_kind_gets_its_page_with_examples_and_templates() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path();
+        write(
+            root,
+            "examples/provider/provider.tf",
+            "provider \"fake\" {}\n",
+        );
+        write(
+            root,
+            "examples/resources/fake_thing/resource.tf",
+            "# thing\n",
+        );
+        write(
+            root,
+            "examples/resources/fake_thing/import.sh",
+            "terraform import fake_thing.x 1\n",
+        );
+        write(
+            root,
+            "examples/data-sources/fake_lookup/zz-more.tf",
+            "# second\n",
+        );
+        write(
+            root,
+            "examples/data-sources/fake_lookup/data-source.tf",
+            "# first\n",
+        );
+        write(
+            root,
+            "examples/ephemeral-resources/fake_token/ephemeral-resource.tf",
+            "# token\n",
+        );
+        write(
+            root,
+            "templates/data-sources/lookup.md",
+            "Hand-written note.\n",
+        );
+        let sources = Sources {
+            examples: root.join("examples"),
+            templates: root.join("templates"),
+        };
+
+        let pages = all(&Fake, "Fake", &sources).unwrap();
+        let paths: Vec<String> = pages.iter().map(|p| p.path.display().to_string()).collect();
+        assert_eq!(
+            paths,
+            [
+                "index.md",
+                "resources/thing.md",
+                "data-sources/lookup.md",
+                "ephemeral-resources/token.md"
+            ]
+        );
+        let page = |i: usize| pages[i].content.as_str();
+
+        assert!(page(0).starts_with("---\npage_title: \"Fake Provider\"\n"));
+        assert!(page(0).contains("```terraform\nprovider \"fake\" {}\n```"));
+        assert!(page(0).contains("The provider block takes no arguments."));
+
+        assert!(page(1).contains("# fake_thing (Resource)"));
+        assert!(page(1).contains("## Import\n\nWith the `terraform import` command:"));
+
+        let lookup = page(2);
+        assert!(
+            lookup.contains("page_title: \"fake_lookup Data Source - terraform-provider-fake\"")
+        );
+        let first = lookup.find("# first").unwrap();
+        let second = lookup.find("# second").unwrap();
+        let note = lookup.find("Hand-written note.").unwrap();
+        let schema = lookup.find("## Schema").unwrap();
+        assert!(first < second && second < note && note < schema, "{lookup}");
+        assert!(lookup.contains("- `name` (String) Its name."));
+        assert!(!lookup.contains("## Import"));
+
+        let token = page(3);
+        assert!(token.contains("# fake_token (Ephemeral Resource)"));
+        assert!(token.contains("```terraform\n# token\n```"));
+        assert!(token.contains("### Read-Only\n\n- `value` (String, Sensitive) The token."));
+    }
+
+    #[test]
+    fn objects_without_examples_still_get_a_page() {
+        let tmp = tempfile::tempdir().unwrap();
+        let sources = Sources {
+            examples: tmp.path().join("examples"),
+            templates: tmp.path().join("templates"),
+        };
+        let pages = all(&Fake, "Fake", &sources).unwrap();
+        assert_eq!(pages.len(), 4);
+        assert!(
+            pages
+                .iter()
+                .all(|p| !p.content.contains("## Example Usage"))
+        );
+    }
+}
