@@ -8,7 +8,7 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use terraform_provider_openai::framework::{IdentitySchema, Provider, Schema};
+use terraform_provider_openai::framework::{IdentitySchema, Mode, Provider, Schema};
 
 use crate::schema_md;
 
@@ -183,6 +183,19 @@ fn object_page(
         Some(attrs) => push_paragraph(&mut out, &attrs),
         None => push_paragraph(&mut out, "This object has no attributes."),
     }
+    if object.kind == Kind::Resource
+        && object
+            .schema
+            .attributes
+            .iter()
+            .any(|a| !a.is_computed() || a.mode == Mode::OptionalComputed)
+        && !object.schema.attributes.iter().any(|a| a.requires_replace)
+    {
+        push_paragraph(
+            &mut out,
+            "Every argument can be changed in place; none forces a replacement.",
+        );
+    }
     if let Some(ids) = object
         .identity
         .as_ref()
@@ -192,7 +205,7 @@ fn object_page(
         push_paragraph(
             &mut out,
             "The attributes that name one remote object, for `import` blocks with \
-             `identity` (Terraform 1.12 and later) and `terraform query`.",
+             `identity` (Terraform 1.12 and later).",
         );
         push_paragraph(&mut out, &ids);
     }
