@@ -1,3 +1,11 @@
+resource "openai_workload_identity_provider" "github" {
+  name     = "github-actions"
+  issuer   = "https://token.actions.githubusercontent.com"
+  audience = "https://api.openai.com/v1"
+}
+
+# Only the deploy workflow on main of one repository may act as this
+# service account.
 resource "openai_service_account_mapping" "deploy" {
   workload_identity_provider_id = openai_workload_identity_provider.github.id
   project_id                    = "proj_abc"
@@ -13,4 +21,20 @@ resource "openai_service_account_mapping" "deploy" {
 
   # Omit for the service account's default permissions.
   scopes = ["api.model.request", "api.vector_store.read"]
+}
+
+# Any pull request workflow of the repository, read-only.
+resource "openai_service_account_mapping" "pull_requests" {
+  workload_identity_provider_id = openai_workload_identity_provider.github.id
+  project_id                    = "proj_abc"
+  service_account_id            = "svc_acct_review"
+  name                          = "pull-requests"
+
+  attribute_matchers = {
+    repository = "my-org/my-repo"
+    event_name = "pull_request"
+    ref        = "refs/pull/*"
+  }
+
+  scopes = ["api.model.read"]
 }

@@ -1,0 +1,82 @@
+# Applies the module against the emulator. Run with the provider pointed at it
+# and a project + service account that exist there (see README.md, Testing):
+#   terraform test -var project_id=proj_... -var service_account_id=svc_acct_...
+
+variables {
+  repository = "my-org/my-repo"
+  branch     = "main"
+}
+
+run "pins_repository_and_branch" {
+  assert {
+    condition     = startswith(output.workload_identity_provider_id, "wip_")
+    error_message = "The module should create a workload identity provider."
+  }
+  assert {
+    condition     = startswith(output.mapping_id, "wifr_")
+    error_message = "The module should create a mapping."
+  }
+  assert {
+    condition     = output.attribute_matchers == { repository = "my-org/my-repo", ref = "refs/heads/main" }
+    error_message = "Unexpected matchers: ${jsonencode(output.attribute_matchers)}"
+  }
+  assert {
+    condition     = openai_workload_identity_provider.this[0].issuer == "https://token.actions.githubusercontent.com"
+    error_message = "The provider should trust GitHub's issuer."
+  }
+}
+
+run "adds_environment_and_workflow" {
+  variables {
+    environment   = "production"
+    workflow_file = ".github/workflows/deploy.yml"
+    scopes        = ["api.model.request"]
+  }
+
+  assert {
+    condition = output.attribute_matchers == {
+      repository   = "my-org/my-repo"
+      ref          = "refs/heads/main"
+      environment  = "production"
+      workflow_ref = "my-org/my-repo/.github/workflows/deploy.yml@refs/heads/main"
+    }
+    error_message = "Unexpected matchers: ${jsonencode(output.attribute_matchers)}"
+  }
+  assert {
+    condition     = openai_service_account_mapping.this.scopes == toset(["api.model.request"])
+    error_message = "The mapping should be restricted to the given scopes."
+  }
+}
+
+run "environment_only_matches_the_workflow_on_any_ref" {
+  variables {
+    branch        = null
+    environment   = "production"
+    workflow_file = ".github/workflows/deploy.yml"
+  }
+
+  assert {
+    condition     = output.attribute_matchers.workflow_ref == "my-org/my-repo/.github/workflows/deploy.yml@*"
+    error_message = "Without a branch the workflow is matched by prefix."
+  }
+}
+
+run "refuses_the_repository_alone" {
+  command = plan
+
+  variables {
+    branch = null
+  }
+
+  expect_failures = [openai_service_account_mapping.this]
+}
+
+run "refuses_a_wildcard_repository" {
+  command = plan
+
+  variables {
+    repository = "my-org/*"
+  }
+
+  expect_failures = [var.repository]
+}
