@@ -13,6 +13,30 @@ pub fn str_attr<'a>(v: &'a Value, name: &str) -> Option<&'a str> {
     }
 }
 
+/// A string attribute the schema requires (empty when absent, which the
+/// framework's type checks rule out for required attributes).
+pub fn required_str(v: &Value, name: &str) -> String {
+    str_attr(v, name).unwrap_or_default().to_string()
+}
+
+/// Splits a two-part import ID `PARENT/CHILD`, or explains the expected
+/// `format` (e.g. `"<project id>/<service account id>"`, example `"proj_abc/svc_acct_def"`).
+pub fn split_import_id<'a>(
+    id: &'a str,
+    format: &str,
+    example: &str,
+) -> Result<(&'a str, &'a str), crate::framework::Diagnostics> {
+    id.split_once('/')
+        .filter(|(p, c)| !p.is_empty() && !c.is_empty() && !c.contains('/'))
+        .ok_or_else(|| {
+            crate::framework::Diagnostic::error(
+                "Invalid import ID",
+                format!("Expected \"{format}\", e.g. \"{example}\", got {id:?}."),
+            )
+            .into()
+        })
+}
+
 pub fn bool_attr(v: &Value, name: &str) -> Option<bool> {
     match attr(v, name) {
         Value::Bool(b) => Some(*b),

@@ -12,7 +12,7 @@ use crate::codec::{Path, Type, Value};
 use crate::framework::{Attribute, Diagnostic, Diagnostics, IdentitySchema, Resource, Schema};
 use crate::openai::OpenAi;
 use crate::openai::errors::api_error;
-use crate::openai::values::{int, object, str_attr, string};
+use crate::openai::values::{int, object, required_str, split_import_id, str_attr, string};
 
 pub const TYPE_NAME: &str = "openai_project_service_account";
 
@@ -70,10 +70,6 @@ pub fn state_from_api(sa: &ServiceAccount, project_id: &str) -> Value {
         ("role", string(&sa.role)),
         ("created_at", int(sa.created_at)),
     ])
-}
-
-fn required_str(v: &Value, name: &str) -> String {
-    str_attr(v, name).unwrap_or_default().to_string()
 }
 
 fn validate_config(config: &Value, diags: &mut Diagnostics) {
@@ -201,19 +197,11 @@ impl Resource<OpenAi> for ProjectServiceAccountResource {
     }
 
     async fn import(&self, _data: &OpenAi, id: &str) -> Result<Value, Diagnostics> {
-        let Some((pid, sid)) = id
-            .split_once('/')
-            .filter(|(p, s)| !p.is_empty() && !s.is_empty() && !s.contains('/'))
-        else {
-            return Err(Diagnostic::error(
-                "Invalid import ID",
-                format!(
-                    "Expected \"<project id>/<service account id>\", e.g. \
-                     \"proj_abc/svc_acct_def\", got {id:?}."
-                ),
-            )
-            .into());
-        };
+        let (pid, sid) = split_import_id(
+            id,
+            "<project id>/<service account id>",
+            "proj_abc/svc_acct_def",
+        )?;
         Ok(schema().stub(&[("id", string(sid)), ("project_id", string(pid))]))
     }
 

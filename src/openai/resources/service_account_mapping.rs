@@ -14,7 +14,8 @@ use crate::openai::OpenAi;
 use crate::openai::errors::api_error;
 use crate::openai::limits::Scope;
 use crate::openai::values::{
-    bool_attr, elements, from_json, int, object, opt_string, str_attr, string, to_json,
+    bool_attr, elements, from_json, int, object, opt_string, required_str, split_import_id,
+    str_attr, string, to_json,
 };
 
 pub const TYPE_NAME: &str = "openai_service_account_mapping";
@@ -251,10 +252,6 @@ pub fn state_from_api(r: &FederationRule, prior: &Value) -> Value {
     ])
 }
 
-fn required_str(v: &Value, name: &str) -> String {
-    str_attr(v, name).unwrap_or_default().to_string()
-}
-
 fn matchers_of(v: &Value) -> AttributeMatchers {
     matchers_json(v).unwrap_or_default()
 }
@@ -421,17 +418,11 @@ impl Resource<OpenAi> for ServiceAccountMappingResource {
     }
 
     async fn import(&self, _data: &OpenAi, id: &str) -> Result<Value, Diagnostics> {
-        let Some((pid, rid)) = id
-            .split_once('/')
-            .filter(|(p, r)| !p.is_empty() && !r.is_empty() && !r.contains('/'))
-        else {
-            let mut d = Diagnostics::new();
-            d.error(
-                "Invalid import ID",
-                format!("Expected \"<workload identity provider id>/<mapping id>\", e.g. \"wip_abc/wifr_def\", got {id:?}."),
-            );
-            return Err(d);
-        };
+        let (pid, rid) = split_import_id(
+            id,
+            "<workload identity provider id>/<mapping id>",
+            "wip_abc/wifr_def",
+        )?;
         Ok(schema().stub(&[
             ("id", string(rid)),
             ("workload_identity_provider_id", string(pid)),

@@ -17,7 +17,9 @@ use crate::openai::OpenAi;
 use crate::openai::errors::api_error;
 use crate::openai::limits::Scope;
 use crate::openai::validate::https_url;
-use crate::openai::values::{bool_attr, elements, int, object, opt_string, str_attr, string};
+use crate::openai::values::{
+    bool_attr, elements, int, object, opt_string, required_str, str_attr, string,
+};
 
 pub const TYPE_NAME: &str = "openai_workload_identity_provider";
 
@@ -315,10 +317,6 @@ fn verification_of(v: &Value) -> Verification {
             discovery_url: url.map(str::to_string),
         },
     }
-}
-
-fn required_str(v: &Value, name: &str) -> String {
-    str_attr(v, name).unwrap_or_default().to_string()
 }
 
 #[async_trait]
