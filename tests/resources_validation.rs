@@ -157,3 +157,38 @@ fn mapping_rules() {
     ))
     .assert_success();
 }
+
+#[test]
+fn values_unknown_during_validation_do_not_conflict() {
+    // A module choosing the key source through variables: during validation
+    // every variable is unknown, which must not read as "both set".
+    let tf = tf_latest();
+    let wd = Workdir::new(&tf);
+    wd.write_main(
+        r#"
+terraform {
+  required_providers {
+    openai = { source = "openai-wif/openai" }
+  }
+}
+variable "jwks" {
+  type    = string
+  default = null
+}
+variable "discovery_url" {
+  type    = string
+  default = null
+}
+resource "openai_workload_identity_provider" "x" {
+  name          = "n"
+  issuer        = "https://i.example.com"
+  audience      = "a"
+  jwks_json     = var.jwks
+  discovery_url = var.discovery_url
+}
+"#,
+    );
+    wd.validate().assert_success();
+    // No admin key: the plan needs no API call for a create.
+    wd.plan_detailed().assert_code(2);
+}

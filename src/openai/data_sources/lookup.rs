@@ -68,7 +68,6 @@ fn capitalize(s: &str) -> String {
 pub fn validate_key(config: &Value, what: &str, diags: &mut Diagnostics) {
     let id = attr(config, "id");
     let name = attr(config, "name");
-    let set = |v: &Value| !v.is_null();
     for n in ["id", "name"] {
         if str_attr(config, n) == Some("") {
             diags.attribute_error(
@@ -78,7 +77,8 @@ pub fn validate_key(config: &Value, what: &str, diags: &mut Diagnostics) {
             );
         }
     }
-    if set(id) && set(name) && (id.is_known() || name.is_known()) {
+    // Both known and set conflict; an unknown one may still turn out null.
+    if id.is_present() && name.is_present() {
         diags.attribute_error(
             Path::root().attr("name"),
             "Conflicting lookup arguments",

@@ -192,7 +192,7 @@ pub fn validate_config(config: &Value, diags: &mut Diagnostics) {
     // Known only when the source is known; with an unknown source, wait.
     let source_known = !matches!(source, Value::Unknown);
     if source_known
-        && !attr(config, "audience").is_null()
+        && attr(config, "audience").is_present()
         && !platform.is_some_and(Platform::requests_audience)
     {
         diags.attribute_error(
@@ -203,7 +203,7 @@ pub fn validate_config(config: &Value, diags: &mut Diagnostics) {
              remove audience.",
         );
     }
-    if source_known && !attr(config, "client_id").is_null() && platform != Some(Platform::Azure) {
+    if source_known && attr(config, "client_id").is_present() && platform != Some(Platform::Azure) {
         diags.attribute_error(
             path("client_id"),
             "client_id has no effect here",

@@ -140,7 +140,9 @@ pub fn validate_config(config: &Value, diags: &mut Diagnostics) {
             Ok(_) => {}
         }
     }
-    if !attr(config, "jwks_json").is_null() && !attr(config, "discovery_url").is_null() {
+    // Only values known now can conflict: a module may choose one of the two
+    // with conditionals on variables that are unknown during validation.
+    if attr(config, "jwks_json").is_present() && attr(config, "discovery_url").is_present() {
         diags.attribute_error(
             path("discovery_url"),
             "Conflicting key sources",
