@@ -76,7 +76,6 @@ pub(super) struct Inner {
 }
 
 /// One request, ready to be sent as many times as the retry policy allows.
-#[derive(Debug)]
 pub(super) struct Request {
     pub method: Method,
     pub url: Url,
@@ -85,6 +84,17 @@ pub(super) struct Request {
     pub body: Option<Vec<u8>>,
     /// Whether to send the admin key.
     pub admin: bool,
+}
+
+impl std::fmt::Debug for Request {
+    // The body may hold a subject token: show its size only.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Request")
+            .field("method", &self.method)
+            .field("path", &self.path)
+            .field("body_len", &self.body.as_ref().map(Vec::len))
+            .finish()
+    }
 }
 
 impl Request {
@@ -108,11 +118,20 @@ impl Request {
 }
 
 /// A complete HTTP answer (status, headers, whole body).
-#[derive(Debug)]
 pub(super) struct Reply {
     pub status: StatusCode,
     pub headers: HeaderMap,
     pub body: Vec<u8>,
+}
+
+impl std::fmt::Debug for Reply {
+    // The body may hold an access token: show its size only.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Reply")
+            .field("status", &self.status)
+            .field("body_len", &self.body.len())
+            .finish()
+    }
 }
 
 impl Reply {

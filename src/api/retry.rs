@@ -86,7 +86,11 @@ fn header_str<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
 
 fn parse_millis(value: &str) -> Option<Duration> {
     let ms: f64 = value.parse().ok()?;
-    (ms.is_finite() && ms >= 0.0).then(|| Duration::from_secs_f64(ms / 1000.0))
+    // try_: a huge value (e.g. from a misbehaving proxy) must not panic;
+    // such a hint is ignored and the usual backoff applies.
+    (ms.is_finite() && ms >= 0.0)
+        .then(|| Duration::try_from_secs_f64(ms / 1000.0).ok())
+        .flatten()
 }
 
 /// `Retry-After: <seconds>` or `Retry-After: <HTTP-date>` (RFC 9110 §10.2.3).
@@ -101,6 +105,12 @@ pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn absurd_retry_after_ms_is_ignored_not_a_panic() {
+        assert_eq!(parse_millis("1e30"), None);
+        assert_eq!(parse_millis("1500"), Some(Duration::from_millis(1500)));
+    }
+
     use super::*;
     use rand::SeedableRng;
     use rand::rngs::StdRng;

@@ -323,14 +323,14 @@ async fn get(
             .map_err(|e| FetchError::Transport {
                 what,
                 url: shown.clone(),
-                detail: error_chain(&e),
+                detail: error_chain(&e.without_url()),
                 hint,
             })?;
     let status = response.status();
     let body = response.bytes().await.map_err(|e| FetchError::Transport {
         what,
         url: shown.clone(),
-        detail: error_chain(&e),
+        detail: error_chain(&e.without_url()),
         hint,
     })?;
     if !status.is_success() {

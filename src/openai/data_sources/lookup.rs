@@ -170,6 +170,7 @@ mod tests {
             config(Value::Unknown, Value::Null),
             // Either may still resolve to null.
             config(Value::Unknown, Value::Unknown),
+            config(string("a"), Value::Unknown),
         ] {
             let mut d = Diagnostics::new();
             validate_key(&c, "project", &mut d);
@@ -183,9 +184,6 @@ mod tests {
         validate_key(&config(string("a"), string("b")), "project", &mut d);
         assert_eq!(paths(&d), vec![Some(Path::root().attr("name"))]);
         let mut d = Diagnostics::new();
-        validate_key(&config(string("a"), Value::Unknown), "project", &mut d);
-        assert_eq!(paths(&d), vec![Some(Path::root().attr("name"))]);
-        let mut d = Diagnostics::new();
         validate_key(&config(Value::Null, Value::Null), "project", &mut d);
         assert_eq!(paths(&d), vec![Some(Path::root().attr("id"))]);
     }
@@ -195,5 +193,7 @@ mod tests {
         let c = config(Value::Null, string("ci"));
         assert_eq!(key(&c, "x").unwrap(), Key::Name("ci"));
         assert!(key(&config(Value::Null, Value::Null), "x").is_err());
+        // Both set once known (at read time) is still refused.
+        assert!(key(&config(string("a"), string("b")), "x").is_err());
     }
 }

@@ -286,6 +286,10 @@ fn rfc3339(unix_secs: i64) -> String {
         .unwrap_or_else(|| unix_secs.to_string())
 }
 
+/// The longest access token lifetime OpenAI documents (one hour), with room
+/// to spare; anything longer reported by a server is treated as this.
+const MAX_TOKEN_LIFETIME_SECS: i64 = 24 * 3600;
+
 /// When to renew a token issued at `issued` that lives `lifetime`: at 80 %
 /// of its life, and at least [`RENEW_MARGIN_MIN`] before it ends (but not
 /// before it was issued).
@@ -362,7 +366,10 @@ impl EphemeralResource<OpenAi> for WorkloadIdentityTokenEphemeral {
             )
             .into());
         }
-        let lifetime = Duration::from_secs(response.expires_in.max(0) as u64);
+        // OpenAI access tokens live at most an hour (§6.3); clamping also
+        // keeps `issued + lifetime` from overflowing on a nonsense answer.
+        let lifetime =
+            Duration::from_secs(response.expires_in.clamp(0, MAX_TOKEN_LIFETIME_SECS) as u64);
         let expires_at = unix(issued + lifetime);
         tracing::info!(
             workload_identity_provider_id = %req.provider_id,
