@@ -80,6 +80,17 @@ fn provider_limit_counts_existing_objects_and_fails_at_plan() {
     wd.apply().assert_success();
     assert_eq!(provider_count(&emu), 50);
     wd.plan_detailed().assert_code(0);
+
+    // At the limit, replacing one (Terraform's own -replace) is net zero.
+    let out = wd.run(&[
+        "apply",
+        "-input=false",
+        "-auto-approve",
+        "-replace=openai_workload_identity_provider.p[1]",
+    ]);
+    out.assert_success();
+    out.assert_output_contains_words("1 added, 0 changed, 1 destroyed");
+    assert_eq!(provider_count(&emu), 50);
 }
 
 #[test]

@@ -19,6 +19,9 @@ pub struct PlanCtx {
     pub planned: Value,
     pub requires_replace: Vec<Path>,
     pub diags: Diagnostics,
+    /// On the create half of a replacement Terraform decided on itself
+    /// (`-replace`, a tainted object): the identity of the object replaced.
+    pub replaced_identity: Option<Value>,
 }
 
 impl PlanCtx {
@@ -81,6 +84,7 @@ pub fn plan_generic(schema: &Schema, prior: &Value, config: &Value, proposed: &V
         planned: proposed.clone(),
         requires_replace: Vec::new(),
         diags: Diagnostics::new(),
+        replaced_identity: None,
     };
     if config.is_null() {
         ctx.planned = Value::Null;

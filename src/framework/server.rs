@@ -483,6 +483,19 @@ impl<P: Provider> GrpcProvider for ProviderService<P> {
             let proposed = decode(req.proposed_new_state.as_ref(), &ty, "proposed state")?;
             let config = decode(req.config.as_ref(), &ty, "configuration")?;
             let mut ctx = plan_generic(schema, &prior, &config, &proposed);
+            // A create that carries a prior identity is the second half of a
+            // replacement (Terraform sends the first call's planned identity).
+            if prior.is_null()
+                && let (Some(ischema), Some(dv)) = (
+                    r.identity_schema(),
+                    req.prior_identity
+                        .as_ref()
+                        .and_then(|i| i.identity_data.as_ref()),
+                )
+            {
+                ctx.replaced_identity =
+                    decode(Some(dv), &ischema.object_type(), "prior identity").ok();
+            }
             if !ctx.planned.is_null() {
                 r.normalize_plan(&prior, &mut ctx.planned);
                 finish_plan(schema, &mut ctx);
@@ -492,7 +505,8 @@ impl<P: Provider> GrpcProvider for ProviderService<P> {
             if ctx.diags.has_errors() {
                 return Err(ctx.diags);
             }
-            let planned_identity = if ctx.is_replace() || ctx.planned.is_null() {
+            // A new object's identity is known only after apply.
+            let planned_identity = if ctx.is_replace() || ctx.planned.is_null() || prior.is_null() {
                 None
             } else {
                 self.identity_value(r.as_ref(), &ctx.planned)

@@ -306,13 +306,21 @@ impl Resource<OpenAi> for ServiceAccountMappingResource {
 
     async fn modify_plan(&self, data: Option<&OpenAi>, plan: &mut PlanCtx) {
         let Some(data) = data else { return };
-        if plan.is_destroy() || plan.is_replace() {
-            if let (Some(pid), Some(id)) = (
-                str_attr(&plan.prior, "workload_identity_provider_id"),
-                str_attr(&plan.prior, "id"),
-            ) {
-                data.mapping_going_away(pid, id).await;
-            }
+        // What goes away: the prior object of a destroy or of a replacement
+        // we asked for, or the object whose identity a create replaces
+        // (`-replace`, tainted objects).
+        let gone = if plan.is_destroy() || plan.is_replace() {
+            Some(&plan.prior)
+        } else {
+            plan.replaced_identity.as_ref()
+        };
+        if let Some(gone) = gone
+            && let (Some(pid), Some(id)) = (
+                str_attr(gone, "workload_identity_provider_id"),
+                str_attr(gone, "id"),
+            )
+        {
+            data.mapping_going_away(pid, id).await;
         }
         if !plan.is_destroy() {
             data.guard_tenant_pinning(plan).await;

@@ -357,6 +357,15 @@ impl Resource<OpenAi> for WorkloadIdentityProviderResource {
         let Some(data) = data else { return };
         record_planned_issuer(data, plan);
         if plan.is_create() {
+            // The create half of `-replace` or a tainted object: the old
+            // provider goes away in the same run.
+            if let Some(old) = plan
+                .replaced_identity
+                .as_ref()
+                .and_then(|i| str_attr(i, "id"))
+            {
+                data.provider_going_away(old).await;
+            }
             data.admit_provider(plan).await;
         } else if plan.is_destroy() {
             if let Some(id) = str_attr(&plan.prior, "id") {
