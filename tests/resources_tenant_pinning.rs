@@ -345,3 +345,34 @@ resource "openai_workload_identity_provider" "p" {{
     assert_refused(&wd.plan_detailed());
     assert_eq!(org.providers()[0]["issuer"], "https://gitlab.example.com");
 }
+
+#[test]
+fn an_issuer_unknown_at_plan_is_still_checked_before_an_unpinned_mapping_stays() {
+    let tf = tf_latest();
+    let org = Org::new();
+    let wd = org.workdir(&tf);
+    // The new issuer comes from a value known only during apply.
+    let config = |issuer: &str| {
+        format!(
+            r#"{HEADER}
+resource "terraform_data" "issuer" {{
+  input = "{issuer}"
+}}
+resource "openai_workload_identity_provider" "p" {{
+  name     = "p"
+  issuer   = terraform_data.issuer.output
+  audience = "https://api.openai.com/v1"
+}}
+{}"#,
+            org.mapping("m", "openai_workload_identity_provider.p.id", UNPINNED)
+        )
+    };
+    wd.write_main(&config("https://gitlab.example.com"));
+    wd.apply().assert_success();
+    wd.write_main(&config(GITHUB));
+    // The plan cannot know the issuer, so the mapping is planned for an
+    // update, and the check runs when apply plans it again.
+    let out = wd.apply();
+    out.assert_failure();
+    out.assert_output_contains_words("Service account mapping not pinned to your tenant");
+}

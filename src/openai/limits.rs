@@ -21,6 +21,13 @@ use std::time::Duration;
 
 use tokio::sync::Notify;
 
+/// Added to limit errors: a create waits for destroys planned in the same
+/// run only while Terraform can still plan them; when its parallel slots are
+/// all taken by waiting creates, the destroys come too late.
+pub const PARALLELISM_HINT: &str = "If this plan also destroys or replaces such objects, \
+     Terraform may not have planned those yet: with many creates and destroys in one run, \
+     retry with -parallelism greater than the number of creates.";
+
 /// What is being counted.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Scope {

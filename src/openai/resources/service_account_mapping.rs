@@ -574,7 +574,17 @@ impl OpenAi {
         let matchers = plan.planned_attr("attribute_matchers").clone();
         let mut refused: Vec<(&'static tenant_pinning::SharedIssuer, String)> = Vec::new();
         for issuer in &candidates {
-            let Some(issuer) = issuer else { return };
+            let Some(issuer) = issuer else {
+                // The issuer is not known until apply. Creates and updates are
+                // planned again during apply, with it known; an unchanged
+                // mapping is not, so plan an update (a new `updated_at`) to
+                // have the check run then too. Shared issuers are fixed URLs,
+                // so an unknown issuer is almost always a private one.
+                if !writes {
+                    plan.set_planned("updated_at", Value::Unknown);
+                }
+                return;
+            };
             let Some(shared) = tenant_pinning::shared_issuer(issuer) else {
                 return;
             };
@@ -670,11 +680,12 @@ impl OpenAi {
                     "This plan would give {which} more than {per} service account mappings \
                      (limit {limit} here): {} exist, and this plan adds {} ({} created, {} \
                      destroyed). Nothing was created. Remove mappings you no longer need, or, \
-                     if OpenAI raised your limit, set max_mappings_per_provider in the provider block.",
+                     if OpenAI raised your limit, set max_mappings_per_provider in the provider block. {}",
                     x.existing,
                     x.adds(),
                     x.creates,
-                    x.removals
+                    x.removals,
+                    crate::openai::limits::PARALLELISM_HINT
                 ),
             );
         }

@@ -557,11 +557,12 @@ impl OpenAi {
                     "This plan would give the organization more than {limit} workload identity \
                      providers: {} exist, and this plan adds {} ({} created, {} destroyed). \
                      Nothing was created. Remove providers you no longer need, or, if OpenAI \
-                     raised your limit, set max_workload_identity_providers in the provider block.",
+                     raised your limit, set max_workload_identity_providers in the provider block. {}",
                     x.existing,
                     x.adds(),
                     x.creates,
-                    x.removals
+                    x.removals,
+                    crate::openai::limits::PARALLELISM_HINT
                 ),
             );
         }
