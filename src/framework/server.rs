@@ -145,6 +145,11 @@ fn in_list_config(diags: Diagnostics) -> Diagnostics {
     out
 }
 
+/// The answer of an RPC for a feature this provider does not offer.
+fn refuse<T: WithDiagnostics>(what: &str) -> RpcResult<T> {
+    Ok(Response::new(T::from_diagnostics(unsupported(what))))
+}
+
 /// Wraps the result of an RPC body whose errors are diagnostics.
 fn respond<T: WithDiagnostics>(r: Result<T, Diagnostics>) -> T {
     r.unwrap_or_else(T::from_diagnostics)
@@ -616,9 +621,7 @@ impl<P: Provider> GrpcProvider for ProviderService<P> {
         &self,
         _request: Request<pb::move_resource_state::Request>,
     ) -> RpcResult<pb::move_resource_state::Response> {
-        Ok(Response::new(WithDiagnostics::from_diagnostics(
-            unsupported("moving state between resource types"),
-        )))
+        refuse("moving state between resource types")
     }
 
     async fn read_data_source(
@@ -649,9 +652,7 @@ impl<P: Provider> GrpcProvider for ProviderService<P> {
         &self,
         _request: Request<pb::generate_resource_config::Request>,
     ) -> RpcResult<pb::generate_resource_config::Response> {
-        Ok(Response::new(WithDiagnostics::from_diagnostics(
-            unsupported("provider-side configuration generation"),
-        )))
+        refuse("provider-side configuration generation")
     }
 
     async fn validate_ephemeral_resource_config(
@@ -864,18 +865,14 @@ impl<P: Provider> GrpcProvider for ProviderService<P> {
         &self,
         _request: Request<pb::validate_state_store::Request>,
     ) -> RpcResult<pb::validate_state_store::Response> {
-        Ok(Response::new(WithDiagnostics::from_diagnostics(
-            unsupported("state storage"),
-        )))
+        refuse("state storage")
     }
 
     async fn configure_state_store(
         &self,
         _request: Request<pb::configure_state_store::Request>,
     ) -> RpcResult<pb::configure_state_store::Response> {
-        Ok(Response::new(WithDiagnostics::from_diagnostics(
-            unsupported("state storage"),
-        )))
+        refuse("state storage")
     }
 
     type ReadStateBytesStream = BoxStream<pb::read_state_bytes::Response>;
@@ -893,54 +890,42 @@ impl<P: Provider> GrpcProvider for ProviderService<P> {
         &self,
         _request: Request<Streaming<pb::write_state_bytes::RequestChunk>>,
     ) -> RpcResult<pb::write_state_bytes::Response> {
-        Ok(Response::new(WithDiagnostics::from_diagnostics(
-            unsupported("state storage"),
-        )))
+        refuse("state storage")
     }
 
     async fn lock_state(
         &self,
         _request: Request<pb::lock_state::Request>,
     ) -> RpcResult<pb::lock_state::Response> {
-        Ok(Response::new(WithDiagnostics::from_diagnostics(
-            unsupported("state storage"),
-        )))
+        refuse("state storage")
     }
 
     async fn unlock_state(
         &self,
         _request: Request<pb::unlock_state::Request>,
     ) -> RpcResult<pb::unlock_state::Response> {
-        Ok(Response::new(WithDiagnostics::from_diagnostics(
-            unsupported("state storage"),
-        )))
+        refuse("state storage")
     }
 
     async fn get_states(
         &self,
         _request: Request<pb::get_states::Request>,
     ) -> RpcResult<pb::get_states::Response> {
-        Ok(Response::new(WithDiagnostics::from_diagnostics(
-            unsupported("state storage"),
-        )))
+        refuse("state storage")
     }
 
     async fn delete_state(
         &self,
         _request: Request<pb::delete_state::Request>,
     ) -> RpcResult<pb::delete_state::Response> {
-        Ok(Response::new(WithDiagnostics::from_diagnostics(
-            unsupported("state storage"),
-        )))
+        refuse("state storage")
     }
 
     async fn plan_action(
         &self,
         _request: Request<pb::plan_action::Request>,
     ) -> RpcResult<pb::plan_action::Response> {
-        Ok(Response::new(WithDiagnostics::from_diagnostics(
-            unsupported("actions"),
-        )))
+        refuse("actions")
     }
 
     type InvokeActionStream = BoxStream<pb::invoke_action::Event>;
@@ -965,9 +950,7 @@ impl<P: Provider> GrpcProvider for ProviderService<P> {
         &self,
         _request: Request<pb::validate_action_config::Request>,
     ) -> RpcResult<pb::validate_action_config::Response> {
-        Ok(Response::new(WithDiagnostics::from_diagnostics(
-            unsupported("actions"),
-        )))
+        refuse("actions")
     }
 
     async fn stop_provider(
