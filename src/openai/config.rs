@@ -274,14 +274,62 @@ mod tests {
         let mut d = Diagnostics::new();
         let c = config(&[
             ("base_url", Value::String("http://api.openai.com/v1".into())),
+            ("token_exchange_url", Value::String("ftp://auth".into())),
+            (
+                "request_timeout_seconds",
+                Value::Number(Number::from_i64(0)),
+            ),
             ("max_retries", Value::Number(Number::from_i64(-1))),
+            (
+                "max_workload_identity_providers",
+                Value::Number(Number::parse("1.5").unwrap()),
+            ),
+            (
+                "max_mappings_per_provider",
+                Value::Number(Number::from_i64(0)),
+            ),
         ]);
         assert!(resolve(&c, &no_env, &mut d).is_none());
-        let paths: Vec<String> = d
+        let got: Vec<(String, String, String)> = d
             .iter()
-            .map(|x| x.path.as_ref().unwrap().to_string())
+            .map(|x| {
+                (
+                    x.path.as_ref().unwrap().to_string(),
+                    x.summary.clone(),
+                    x.detail.clone(),
+                )
+            })
             .collect();
-        assert_eq!(paths, vec!["base_url", "max_retries"]);
+        let expected = [
+            ("base_url", "uses http. Only https is accepted"),
+            ("token_exchange_url", "uses the scheme \"ftp\""),
+            ("request_timeout_seconds", "from 1 to 600, got 0"),
+            ("max_retries", "from 0 to 20, got -1"),
+            (
+                "max_workload_identity_providers",
+                "whole number from 1 to 100000, got 1.5",
+            ),
+            ("max_mappings_per_provider", "from 1 to 100000, got 0"),
+        ];
+        assert_eq!(got.len(), expected.len(), "{got:?}");
+        for ((path, summary, detail), (want_path, want_detail)) in got.iter().zip(expected) {
+            assert_eq!(path, want_path);
+            assert_eq!(summary, &format!("Invalid {want_path}"));
+            assert!(detail.contains(want_detail), "{path}: {detail}");
+        }
+    }
+
+    #[test]
+    fn a_bad_url_from_the_environment_says_where_it_came_from() {
+        let env = |k: &str| (k == ENV_BASE_URL).then(|| "http://example.com/v1".to_string());
+        let mut d = Diagnostics::new();
+        assert!(resolve(&config(&[]), &env, &mut d).is_none());
+        let diag = d.iter().next().unwrap();
+        assert_eq!(diag.path.as_ref().unwrap().to_string(), "base_url");
+        assert!(
+            diag.detail
+                .contains("from the OPENAI_BASE_URL environment variable")
+        );
     }
 
     #[test]
