@@ -1,20 +1,176 @@
-//! terraform-provider-openai: a Terraform/OpenTofu provider for OpenAI Workload
-//! Identity Federation, written against the plugin protocol directly.
-//!
-//! Layers (arrows only point down):
-//! - [`plugin`]: go-plugin handshake, AutoMTLS, gRPC services (transport only).
-//! - [`framework`]: resource/data-source traits and the `tfplugin6.Provider` service.
-//! - [`codec`]: cty types and values, msgpack/JSON `DynamicValue`s.
-//! - [`openai`]: the provider itself: config, resources, data sources, limits.
-//! - [`api`]: typed OpenAI Admin API client and the models shared with the emulator.
-//! - [`emulator`]: a local Admin API + token exchange server for tests and demos.
+//! terraform-provider-openai: the Terraform/OpenTofu provider for OpenAI
+//! Workload Identity Federation. Its configuration, resources, data sources
+//! and ephemeral resources, and the per-process state they share (listing
+//! cache, limit ledger, tenant-pinning guard). It sits on [`tfplugin`] for
+//! the protocol and on [`openai_admin`] for the API; see ARCHITECTURE.md.
 
-pub mod api;
-pub mod codec;
-pub mod emulator;
-pub mod framework;
-pub mod logging;
-pub mod openai;
-pub mod plugin;
-pub mod proto;
-pub mod secret;
+pub mod config;
+pub mod data_sources;
+pub mod ephemeral;
+pub mod errors;
+pub mod inventory;
+pub mod limits;
+pub mod resources;
+pub mod subject_token;
+pub mod tenant_pinning;
+pub mod validate;
+pub mod values;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use openai_admin::error::ApiError;
+use openai_admin::{Client, ClientConfig};
+use tfplugin::codec::Value;
+use tfplugin::framework::{self, Diagnostic, Diagnostics, Schema};
+
+/// Logs of these crates are the provider's own: `@module` `openai`, level
+/// from `TF_LOG_PROVIDER_OPENAI`.
+pub const LOG_IDENTITY: tfplugin::logging::LogIdentity = tfplugin::logging::LogIdentity {
+    name: "openai",
+    targets: &["terraform_provider_openai", "openai_admin"],
+};
+
+/// The provider type; registered objects are listed in [`OpenAiProvider::resources`]
+/// and [`OpenAiProvider::data_sources`].
+#[derive(Default)]
+pub struct OpenAiProvider;
+
+/// What resources receive once the provider is configured.
+#[derive(Clone)]
+pub struct OpenAi(Arc<Inner>);
+
+pub struct Inner {
+    pub settings: config::Settings,
+    client: Client,
+    pub inventory: inventory::Inventory,
+    pub ledger: limits::Ledger,
+    /// Issuers of providers planned in this process, for the tenant-pinning guard.
+    pub planned_issuers: tenant_pinning::PlannedIssuers,
+}
+
+impl std::ops::Deref for OpenAi {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+impl OpenAi {
+    pub fn new(settings: config::Settings) -> Result<Self, ApiError> {
+        let client = Client::new(ClientConfig {
+            base_url: settings.base_url.clone(),
+            admin_key: settings.admin_key.clone(),
+            token_exchange_url: settings.token_exchange_url.clone(),
+            request_timeout: settings.request_timeout,
+            max_retries: settings.max_retries,
+            ..ClientConfig::default()
+        })?;
+        Ok(OpenAi(Arc::new(Inner {
+            settings,
+            client,
+            inventory: Default::default(),
+            ledger: Default::default(),
+            planned_issuers: Default::default(),
+        })))
+    }
+
+    pub fn settings(&self) -> &config::Settings {
+        &self.0.settings
+    }
+
+    /// The Admin API client; an error diagnostic when no admin key is set,
+    /// so the key is only demanded by operations that need it.
+    pub fn client(&self) -> Result<&Client, Diagnostics> {
+        if self.0.settings.admin_key.is_none() {
+            return Err(Diagnostic::error(
+                "Missing OpenAI Admin API key",
+                format!(
+                    "This operation calls the OpenAI Admin API, which needs an Admin API key. \
+                     Set admin_api_key in the provider block or the {} environment variable.",
+                    config::ENV_ADMIN_KEY
+                ),
+            )
+            .into());
+        }
+        Ok(&self.0.client)
+    }
+
+    /// The client for calls that need no admin key (the token exchange).
+    pub fn exchange_client(&self) -> &Client {
+        &self.0.client
+    }
+}
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok()
+}
+
+#[async_trait]
+impl framework::Provider for OpenAiProvider {
+    type Data = OpenAi;
+
+    fn type_name(&self) -> &'static str {
+        "openai"
+    }
+
+    fn schema(&self) -> Schema {
+        config::schema()
+    }
+
+    async fn validate(&self, config: &Value, diags: &mut Diagnostics) {
+        config::resolve(config, &env, diags);
+    }
+
+    async fn configure(
+        &self,
+        config: &Value,
+        terraform_version: &str,
+        diags: &mut Diagnostics,
+    ) -> Option<OpenAi> {
+        let settings = config::resolve(config, &env, diags)?;
+        tracing::info!(
+            terraform_version,
+            base_url = %settings.base_url,
+            admin_key_set = settings.admin_key.is_some(),
+            "provider configured"
+        );
+        match OpenAi::new(settings) {
+            Ok(data) => Some(data),
+            Err(e) => {
+                diags.error(
+                    "Cannot set up the OpenAI API client",
+                    format!("{e}. Check base_url and token_exchange_url."),
+                );
+                None
+            }
+        }
+    }
+
+    fn resources(&self) -> Vec<Box<dyn framework::Resource<OpenAi>>> {
+        vec![
+            Box::new(resources::workload_identity_provider::WorkloadIdentityProviderResource),
+            Box::new(resources::service_account_mapping::ServiceAccountMappingResource),
+            Box::new(resources::project_service_account::ProjectServiceAccountResource),
+        ]
+    }
+
+    fn data_sources(&self) -> Vec<Box<dyn framework::DataSource<OpenAi>>> {
+        use data_sources::*;
+        vec![
+            Box::new(workload_identity_provider::WorkloadIdentityProviderDataSource),
+            Box::new(workload_identity_providers::WorkloadIdentityProvidersDataSource),
+            Box::new(service_account_mappings::ServiceAccountMappingsDataSource),
+            Box::new(project::ProjectDataSource),
+            Box::new(project_service_account::ProjectServiceAccountDataSource),
+            Box::new(workload_identity_limits::WorkloadIdentityLimitsDataSource),
+        ]
+    }
+
+    fn ephemeral_resources(&self) -> Vec<Box<dyn framework::EphemeralResource<OpenAi>>> {
+        vec![Box::new(
+            ephemeral::workload_identity_token::WorkloadIdentityTokenEphemeral,
+        )]
+    }
+}

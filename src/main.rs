@@ -2,9 +2,9 @@
 
 use std::process::ExitCode;
 
-use terraform_provider_openai::framework::ProviderService;
-use terraform_provider_openai::openai::OpenAiProvider;
-use terraform_provider_openai::{logging, plugin};
+use terraform_provider_openai::OpenAiProvider;
+use tfplugin::framework::ProviderService;
+use tfplugin::{logging, plugin};
 
 /// The registry address examples use (`source = "openai-wif/openai"`).
 const ADDRESS: &str = "registry.terraform.io/openai-wif/openai";
@@ -18,7 +18,7 @@ async fn main() -> ExitCode {
         eprintln!("{e}");
         return ExitCode::FAILURE;
     }
-    logging::init();
+    logging::init(terraform_provider_openai::LOG_IDENTITY);
     let service = ProviderService::new(OpenAiProvider);
     let config = plugin::ServeConfig {
         provider_address: ADDRESS.to_string(),

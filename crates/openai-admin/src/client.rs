@@ -1,0 +1,585 @@
+//! The Admin API client: its configuration, the HTTP transport (timeouts,
+//! auth header, logging), and the retry loop idempotent requests go through.
+//! Typed endpoint methods live in `endpoints.rs`, the duplicate-safe create
+//! loop in `recovery.rs`, the token exchange in `exchange.rs`.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue};
+use reqwest::{Method, StatusCode};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use url::Url;
+
+use crate::error::{ADMIN_KEY_ENV, ApiError, chain};
+use crate::models::ErrorEnvelope;
+use crate::recovery::ServerClock;
+use crate::retry::{Backoff, is_retryable_status, server_delay};
+use crate::secret::Secret;
+
+pub const DEFAULT_BASE_URL: &str = "https://api.openai.com/v1";
+pub const DEFAULT_TOKEN_EXCHANGE_URL: &str = "https://auth.openai.com/oauth/token";
+pub const DEFAULT_MAX_RETRIES: u32 = 4;
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Header the API puts its request id in; quoted in every error.
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
+
+#[derive(Clone, Debug)]
+pub struct ClientConfig {
+    /// Admin API root including the version, e.g. `https://api.openai.com/v1`
+    /// or `http://127.0.0.1:8080/v1` for the emulator.
+    pub base_url: Url,
+    /// Needed only by Admin API methods; the token exchange works without it.
+    pub admin_key: Option<Secret>,
+    /// Full URL of the OAuth token endpoint.
+    pub token_exchange_url: Url,
+    /// Whole-request bound: connect, send, and read the full response.
+    pub request_timeout: Duration,
+    pub connect_timeout: Duration,
+    /// Retries after the first attempt (so at most `max_retries + 1` sends).
+    pub max_retries: u32,
+    pub backoff: Backoff,
+    pub user_agent: String,
+}
+
+impl Default for ClientConfig {
+    fn default() -> Self {
+        ClientConfig {
+            base_url: Url::parse(DEFAULT_BASE_URL).expect("valid constant URL"),
+            admin_key: None,
+            token_exchange_url: Url::parse(DEFAULT_TOKEN_EXCHANGE_URL).expect("valid constant URL"),
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            max_retries: DEFAULT_MAX_RETRIES,
+            backoff: Backoff::default(),
+            user_agent: concat!("terraform-provider-openai/", env!("CARGO_PKG_VERSION")).into(),
+        }
+    }
+}
+
+/// A cheap-to-clone handle; clones share one connection pool.
+#[derive(Clone, Debug)]
+pub struct Client {
+    pub(super) inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+pub(super) struct Inner {
+    http: reqwest::Client,
+    pub(super) config: ClientConfig,
+    /// `Bearer <admin key>`, marked sensitive; `None` when no key is set.
+    auth: Option<HeaderValue>,
+    pub(super) clock: ServerClock,
+}
+
+/// One request, ready to be sent as many times as the retry policy allows.
+pub(super) struct Request {
+    pub method: Method,
+    pub url: Url,
+    /// Path below the base URL, for logs and error messages.
+    pub path: String,
+    pub body: Option<Vec<u8>>,
+    /// Whether to send the admin key.
+    pub admin: bool,
+}
+
+impl std::fmt::Debug for Request {
+    // The body may hold a subject token: show its size only.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Request")
+            .field("method", &self.method)
+            .field("path", &self.path)
+            .field("body_len", &self.body.as_ref().map(Vec::len))
+            .finish()
+    }
+}
+
+impl Request {
+    pub fn query(mut self, pairs: &[(&str, String)]) -> Self {
+        if !pairs.is_empty() {
+            let mut q = self.url.query_pairs_mut();
+            for (k, v) in pairs {
+                q.append_pair(k, v);
+            }
+        }
+        self
+    }
+
+    pub fn json(mut self, body: &impl Serialize) -> Result<Self, ApiError> {
+        let bytes = serde_json::to_vec(body).map_err(|e| {
+            ApiError::Config(format!("could not encode the body of {}: {e}", self.path))
+        })?;
+        self.body = Some(bytes);
+        Ok(self)
+    }
+}
+
+/// A complete HTTP answer (status, headers, whole body).
+pub(super) struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl std::fmt::Debug for Reply {
+    // The body may hold an access token: show its size only.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Reply")
+            .field("status", &self.status)
+            .field("body_len", &self.body.len())
+            .finish()
+    }
+}
+
+impl Reply {
+    pub fn request_id(&self) -> Option<String> {
+        self.headers
+            .get(REQUEST_ID_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    }
+}
+
+/// How one send ended.
+#[derive(Debug)]
+pub(super) enum Outcome {
+    Reply(Reply),
+    Transport(reqwest::Error),
+}
+
+/// What the retry policy makes of one outcome.
+#[derive(Debug)]
+pub(super) enum Assessment {
+    Success,
+    /// Not worth retrying: hand the outcome to the caller.
+    Final,
+    Retry {
+        delay: Duration,
+        /// The server may have carried the request out (5xx, 408, or the
+        /// connection died after the request went out). Only a 429 or a
+        /// failure to connect prove nothing happened.
+        maybe_committed: bool,
+    },
+}
+
+/// The end of an idempotent request's retry loop.
+#[derive(Debug)]
+pub(super) struct Run {
+    pub outcome: Outcome,
+    pub attempts: u32,
+    /// An earlier attempt may have taken effect although it failed.
+    pub maybe_committed_earlier: bool,
+}
+
+impl Client {
+    pub fn new(config: ClientConfig) -> Result<Client, ApiError> {
+        check_url("base_url", &config.base_url)?;
+        check_url("token_exchange_url", &config.token_exchange_url)?;
+        let auth = match &config.admin_key {
+            Some(key) if !key.expose().trim().is_empty() => {
+                let mut value = HeaderValue::from_str(&format!("Bearer {}", key.expose().trim()))
+                    .map_err(|_| {
+                    ApiError::Config(format!(
+                        "the admin API key contains characters that cannot be sent in an \
+                             HTTP header; check `admin_api_key` or {ADMIN_KEY_ENV} for stray \
+                             quotes or line breaks"
+                    ))
+                })?;
+                value.set_sensitive(true);
+                Some(value)
+            }
+            _ => None,
+        };
+        let http = reqwest::Client::builder()
+            .user_agent(config.user_agent.clone())
+            .connect_timeout(config.connect_timeout)
+            .timeout(config.request_timeout)
+            // A redirected POST could be replayed as something else; the API
+            // does not redirect, so treat any redirect as the final answer.
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| ApiError::Config(format!("cannot build HTTP client: {}", chain(&e))))?;
+        Ok(Client {
+            inner: Arc::new(Inner {
+                http,
+                config,
+                auth,
+                clock: ServerClock::default(),
+            }),
+        })
+    }
+
+    pub fn config(&self) -> &ClientConfig {
+        &self.inner.config
+    }
+
+    /// Whether Admin API methods can be called at all.
+    pub fn has_admin_key(&self) -> bool {
+        self.inner.auth.is_some()
+    }
+
+    /// A request to the Admin API below `base_url`. Fails with
+    /// [`ApiError::MissingAdminKey`] when no key is configured, before
+    /// anything is sent.
+    pub(super) fn admin_request(
+        &self,
+        method: Method,
+        segments: &[&str],
+    ) -> Result<Request, ApiError> {
+        if self.inner.auth.is_none() {
+            return Err(ApiError::MissingAdminKey);
+        }
+        let mut url = self.inner.config.base_url.clone();
+        url.set_query(None);
+        url.set_fragment(None);
+        url.path_segments_mut()
+            .map_err(|()| ApiError::Config("base_url cannot hold a path".into()))?
+            .pop_if_empty()
+            .extend(segments);
+        Ok(Request {
+            method,
+            url,
+            path: format!("/{}", segments.join("/")),
+            body: None,
+            admin: true,
+        })
+    }
+
+    /// Sends once and reads the whole body, so a body cut short counts as a
+    /// transport failure like any other.
+    pub(super) async fn send_once(&self, req: &Request, attempt: u32) -> Outcome {
+        let mut builder = self
+            .inner
+            .http
+            .request(req.method.clone(), req.url.clone())
+            .header(ACCEPT, "application/json");
+        if let (true, Some(auth)) = (req.admin, &self.inner.auth) {
+            builder = builder.header(AUTHORIZATION, auth.clone());
+        }
+        if let Some(body) = &req.body {
+            builder = builder
+                .header(CONTENT_TYPE, "application/json")
+                .body(body.clone());
+        }
+        let started = Instant::now();
+        let result = match builder.send().await {
+            Ok(resp) => {
+                let status = resp.status();
+                let headers = resp.headers().clone();
+                resp.bytes().await.map(|body| Reply {
+                    status,
+                    headers,
+                    body: body.to_vec(),
+                })
+            }
+            Err(e) => Err(e),
+        };
+        let elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        match result {
+            Ok(reply) => {
+                self.inner.clock.observe(&reply.headers);
+                tracing::debug!(
+                    method = %req.method,
+                    path = %req.path,
+                    status = reply.status.as_u16(),
+                    attempt,
+                    request_id = reply.request_id().as_deref().unwrap_or("-"),
+                    elapsed_ms,
+                    "openai api response"
+                );
+                Outcome::Reply(reply)
+            }
+            Err(e) => {
+                tracing::debug!(
+                    method = %req.method,
+                    path = %req.path,
+                    attempt,
+                    elapsed_ms,
+                    error = %chain(&e),
+                    "openai api request failed"
+                );
+                Outcome::Transport(e)
+            }
+        }
+    }
+
+    /// Retry number `retry` (0 = first retry) would follow this outcome?
+    pub(super) fn assess(&self, outcome: &Outcome, retry: u32) -> Assessment {
+        let backoff = &self.inner.config.backoff;
+        match outcome {
+            Outcome::Reply(r) if r.status.is_success() => Assessment::Success,
+            Outcome::Reply(r) if is_retryable_status(r.status) => {
+                match backoff.delay(retry, server_delay(&r.headers, SystemTime::now())) {
+                    Some(delay) => Assessment::Retry {
+                        delay,
+                        maybe_committed: may_have_taken_effect(outcome),
+                    },
+                    None => Assessment::Final,
+                }
+            }
+            Outcome::Reply(_) => Assessment::Final,
+            Outcome::Transport(e) if e.is_builder() => Assessment::Final,
+            Outcome::Transport(_) => Assessment::Retry {
+                delay: backoff.delay(retry, None).unwrap_or_default(),
+                maybe_committed: may_have_taken_effect(outcome),
+            },
+        }
+    }
+
+    pub(super) fn max_retries(&self) -> u32 {
+        self.inner.config.max_retries
+    }
+
+    /// Sends an idempotent request, retrying per policy; returns the last
+    /// outcome, successful or not.
+    pub(super) async fn run(&self, req: &Request) -> Run {
+        let mut attempt = 0;
+        let mut maybe_committed_earlier = false;
+        loop {
+            let outcome = self.send_once(req, attempt).await;
+            match self.assess(&outcome, attempt) {
+                Assessment::Retry {
+                    delay,
+                    maybe_committed,
+                } if attempt < self.max_retries() => {
+                    maybe_committed_earlier |= maybe_committed;
+                    log_retry(req, attempt, delay);
+                    tokio::time::sleep(delay).await;
+                    attempt += 1;
+                }
+                _ => {
+                    return Run {
+                        outcome,
+                        attempts: attempt + 1,
+                        maybe_committed_earlier,
+                    };
+                }
+            }
+        }
+    }
+
+    /// Sends an idempotent Admin API request and decodes a 2xx body as `T`.
+    pub(super) async fn call<T: DeserializeOwned>(&self, req: &Request) -> Result<T, ApiError> {
+        let run = self.run(req).await;
+        admin_result(req, run.outcome, run.attempts)
+    }
+}
+
+/// Whether a failed attempt may still have been carried out by the server.
+/// Only a 429 (rate limited before any work), a failure to connect, or a
+/// request that could not even be built prove that nothing happened; a 5xx,
+/// a 408 or a connection lost after sending leave it open.
+pub(super) fn may_have_taken_effect(outcome: &Outcome) -> bool {
+    match outcome {
+        Outcome::Reply(r) => r.status.is_server_error() || r.status == StatusCode::REQUEST_TIMEOUT,
+        Outcome::Transport(e) => !(e.is_connect() || e.is_builder()),
+    }
+}
+
+pub(super) fn log_retry(req: &Request, attempt: u32, delay: Duration) {
+    tracing::debug!(
+        method = %req.method,
+        path = %req.path,
+        attempt,
+        delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
+        "retrying openai api request"
+    );
+}
+
+/// Turns a final outcome into the caller's result.
+pub(super) fn admin_result<T: DeserializeOwned>(
+    req: &Request,
+    outcome: Outcome,
+    attempts: u32,
+) -> Result<T, ApiError> {
+    match outcome {
+        Outcome::Reply(reply) if reply.status.is_success() => decode(req, &reply),
+        Outcome::Reply(reply) => Err(status_error(req, &reply)),
+        Outcome::Transport(source) => Err(ApiError::Transport {
+            method: req.method.clone(),
+            path: req.path.clone(),
+            attempts,
+            detail: chain(&source),
+            source,
+        }),
+    }
+}
+
+pub(super) fn decode<T: DeserializeOwned>(req: &Request, reply: &Reply) -> Result<T, ApiError> {
+    serde_json::from_slice(&reply.body).map_err(|source| ApiError::Decode {
+        method: req.method.clone(),
+        path: req.path.clone(),
+        status: reply.status,
+        request_id: reply.request_id(),
+        source,
+    })
+}
+
+/// A non-2xx reply as [`ApiError::Status`], from the OpenAI error envelope
+/// when there is one, else from a short excerpt of the body (a proxy's
+/// error page, say).
+pub(super) fn status_error(req: &Request, reply: &Reply) -> ApiError {
+    let (message, kind, param, code) = match serde_json::from_slice::<ErrorEnvelope>(&reply.body) {
+        Ok(ErrorEnvelope { error }) => (error.message, Some(error.kind), error.param, error.code),
+        Err(_) => (
+            body_excerpt(&reply.body)
+                .or_else(|| reply.status.canonical_reason().map(str::to_owned))
+                .unwrap_or_else(|| "no error message".into()),
+            None,
+            None,
+            None,
+        ),
+    };
+    ApiError::Status {
+        status: reply.status,
+        message,
+        kind,
+        param,
+        code,
+        request_id: reply.request_id(),
+        method: req.method.clone(),
+        path: req.path.clone(),
+    }
+}
+
+/// The start of a body as one line of text, or `None` when it is empty.
+pub(super) fn body_excerpt(body: &[u8]) -> Option<String> {
+    const MAX_CHARS: usize = 200;
+    let text = String::from_utf8_lossy(body);
+    let line = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if line.is_empty() {
+        return None;
+    }
+    if line.chars().count() > MAX_CHARS {
+        Some(format!(
+            "{}…",
+            line.chars().take(MAX_CHARS).collect::<String>()
+        ))
+    } else {
+        Some(line)
+    }
+}
+
+fn check_url(field: &str, url: &Url) -> Result<(), ApiError> {
+    let ok = matches!(url.scheme(), "http" | "https") && url.has_host() && !url.cannot_be_a_base();
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::Config(format!(
+            "`{field}` must be an absolute http(s) URL, got {url}"
+        )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(base: &str, key: Option<&str>) -> ClientConfig {
+        ClientConfig {
+            base_url: Url::parse(base).unwrap(),
+            admin_key: key.map(Secret::from),
+            ..ClientConfig::default()
+        }
+    }
+
+    #[test]
+    fn admin_paths_keep_the_base_path_and_encode_ids() {
+        let c = Client::new(config("http://127.0.0.1:9/v1", Some("k"))).unwrap();
+        let r = c
+            .admin_request(Method::GET, &["organization", "projects", "a/b?c"])
+            .unwrap()
+            .query(&[("after", "x y".into())]);
+        assert_eq!(
+            r.url.as_str(),
+            "http://127.0.0.1:9/v1/organization/projects/a%2Fb%3Fc?after=x+y"
+        );
+        assert_eq!(r.path, "/organization/projects/a/b?c");
+
+        let c = Client::new(config("http://127.0.0.1:9/v1/", Some("k"))).unwrap();
+        let r = c.admin_request(Method::GET, &["organization"]).unwrap();
+        assert_eq!(r.url.as_str(), "http://127.0.0.1:9/v1/organization");
+    }
+
+    #[test]
+    fn missing_or_blank_key_fails_only_admin_requests() {
+        for key in [None, Some(""), Some("  ")] {
+            let c = Client::new(config("http://127.0.0.1:9/v1", key)).unwrap();
+            assert!(!c.has_admin_key());
+            let err = c.admin_request(Method::GET, &["organization"]).unwrap_err();
+            assert!(matches!(err, ApiError::MissingAdminKey));
+        }
+    }
+
+    #[test]
+    fn key_with_a_line_break_is_a_config_error_without_the_key() {
+        let err = Client::new(config("http://127.0.0.1:9/v1", Some("sk-a\nb"))).unwrap_err();
+        assert!(matches!(err, ApiError::Config(_)));
+        assert!(!err.to_string().contains("sk-a"));
+    }
+
+    #[test]
+    fn rejects_non_http_urls() {
+        let err = Client::new(config("ftp://example.com/v1", None)).unwrap_err();
+        assert!(err.to_string().contains("base_url"), "{err}");
+    }
+
+    #[test]
+    fn debug_never_shows_the_key() {
+        let c = Client::new(config("http://127.0.0.1:9/v1", Some("sk-admin-secret"))).unwrap();
+        let text = format!("{c:?}");
+        assert!(!text.contains("sk-admin-secret"), "{text}");
+    }
+
+    #[test]
+    fn excerpt_is_one_bounded_line() {
+        assert_eq!(body_excerpt(b"  \n "), None);
+        assert_eq!(
+            body_excerpt(b"<html>\n  Bad   gateway\n</html>").as_deref(),
+            Some("<html> Bad gateway </html>")
+        );
+        let long = "x".repeat(500);
+        assert_eq!(body_excerpt(long.as_bytes()).unwrap().chars().count(), 201);
+    }
+
+    #[test]
+    fn status_error_reads_the_envelope() {
+        let req = Request {
+            method: Method::POST,
+            url: Url::parse("http://h/v1/x").unwrap(),
+            path: "/x".into(),
+            body: None,
+            admin: true,
+        };
+        let mut headers = HeaderMap::new();
+        headers.insert(REQUEST_ID_HEADER, HeaderValue::from_static("req_1"));
+        let reply = Reply {
+            status: StatusCode::BAD_REQUEST,
+            headers,
+            body: br#"{"error":{"message":"issuer is required","type":"invalid_request_error","param":"issuer","code":null}}"#
+                .to_vec(),
+        };
+        match status_error(&req, &reply) {
+            ApiError::Status {
+                status,
+                message,
+                kind,
+                param,
+                code,
+                request_id,
+                ..
+            } => {
+                assert_eq!(status, StatusCode::BAD_REQUEST);
+                assert_eq!(message, "issuer is required");
+                assert_eq!(kind.as_deref(), Some("invalid_request_error"));
+                assert_eq!(param.as_deref(), Some("issuer"));
+                assert_eq!(code, None);
+                assert_eq!(request_id.as_deref(), Some("req_1"));
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+}

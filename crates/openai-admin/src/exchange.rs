@@ -1,0 +1,77 @@
+//! The token exchange: trade an external OIDC token for a short-lived OpenAI
+//! access token (`shared/openai-wif-api.md` §6). JSON body, no
+//! `Authorization` header, OAuth-style errors.
+
+use reqwest::Method;
+
+use crate::client::{Client, Outcome, Request, body_excerpt};
+use crate::error::{ExchangeError, chain};
+use crate::models::{OAuthError, TokenExchangeRequest, TokenExchangeResponse};
+
+impl Client {
+    /// Retried on 429, 5xx and connection failures like an idempotent
+    /// request: an exchange mints a token but creates no object, so a repeat
+    /// cannot duplicate anything.
+    pub async fn exchange_token(
+        &self,
+        body: &TokenExchangeRequest,
+    ) -> Result<TokenExchangeResponse, ExchangeError> {
+        let url = self.inner.config.token_exchange_url.clone();
+        let url_text = url.to_string();
+        let bytes = serde_json::to_vec(body).map_err(|e| {
+            ExchangeError::Config(format!("could not encode the token exchange request: {e}"))
+        })?;
+        let req = Request {
+            method: Method::POST,
+            path: url.path().to_owned(),
+            url,
+            body: Some(bytes),
+            admin: false,
+        };
+        let run = self.run(&req).await;
+        match run.outcome {
+            Outcome::Reply(reply) if reply.status.is_success() => {
+                serde_json::from_slice(&reply.body).map_err(|source| ExchangeError::Decode {
+                    url: url_text,
+                    status: reply.status,
+                    request_id: reply.request_id(),
+                    source,
+                })
+            }
+            Outcome::Reply(reply) => {
+                let request_id = reply.request_id();
+                match serde_json::from_slice::<OAuthError>(&reply.body) {
+                    Ok(oauth) if !oauth.error.is_empty() => Err(ExchangeError::OAuth {
+                        url: url_text,
+                        status: reply.status,
+                        error: oauth.error,
+                        error_description: oauth.error_description,
+                        request_id,
+                    }),
+                    _ => Err(ExchangeError::Status {
+                        url: url_text,
+                        status: reply.status,
+                        detail: if echoes_secret(&reply.body, &body.subject_token) {
+                            None
+                        } else {
+                            body_excerpt(&reply.body)
+                        },
+                        request_id,
+                    }),
+                }
+            }
+            Outcome::Transport(source) => Err(ExchangeError::Transport {
+                url: url_text,
+                attempts: run.attempts,
+                detail: chain(&source),
+                source,
+            }),
+        }
+    }
+}
+
+/// Whether an error body repeats the subject token; such a body is never
+/// quoted in an error message.
+fn echoes_secret(reply_body: &[u8], secret: &str) -> bool {
+    !secret.is_empty() && String::from_utf8_lossy(reply_body).contains(secret)
+}

@@ -1,0 +1,23 @@
+//! openai-admin: the OpenAI Admin API (workload identity providers, federation
+//! rules, projects, project service accounts) and the workload identity token
+//! exchange: typed models, shared with the emulator, and the client with its
+//! retries, pagination and lost-create recovery. It knows nothing of Terraform.
+
+// `ApiError::Status` keeps every diagnostic field inline (status, message,
+// type, param, code, request id, endpoint) so callers can match on them;
+// errors are the cold path, so their size does not matter.
+#![allow(clippy::result_large_err)]
+
+pub mod client;
+mod endpoints;
+pub mod error;
+mod exchange;
+pub mod models;
+pub mod pagination;
+mod recovery;
+pub mod retry;
+pub mod secret;
+
+pub use client::{Client, ClientConfig};
+pub use error::{ApiError, ExchangeError};
+pub use secret::Secret;

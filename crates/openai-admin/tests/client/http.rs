@@ -1,0 +1,447 @@
+//! The Admin API client's requests and answers: typed errors, pagination,
+//! the admin key, and the token exchange, against a fake server.
+
+use crate::support::*;
+use axum::http::Method;
+use openai_admin::models::*;
+use openai_admin::{ApiError, Client, ExchangeError};
+
+const PROVIDERS: &str = "/organization/workload_identity_providers";
+
+fn exchange_request(subject_token: &str) -> TokenExchangeRequest {
+    TokenExchangeRequest {
+        grant_type: GRANT_TYPE_TOKEN_EXCHANGE.into(),
+        subject_token_type: TOKEN_TYPE_JWT.into(),
+        subject_token: subject_token.into(),
+        identity_provider_id: "wip_1".into(),
+        service_account_id: "svc_acct_1".into(),
+    }
+}
+
+// ------------------------------------------------------------ typed errors
+
+#[tokio::test]
+async fn not_found_is_typed_with_message_code_and_request_id() {
+    let api = FakeApi::start().await;
+
+    let err = api.client().get_provider("wip_nope").await.unwrap_err();
+
+    assert!(err.is_not_found());
+    match &err {
+        ApiError::Status {
+            status,
+            message,
+            kind,
+            code,
+            request_id,
+            method,
+            path,
+            ..
+        } => {
+            assert_eq!(status.as_u16(), 404);
+            assert_eq!(message, "No such workload identity provider.");
+            assert_eq!(kind.as_deref(), Some("invalid_request_error"));
+            assert_eq!(code.as_deref(), Some("not_found"));
+            assert_eq!(request_id.as_deref(), Some("req_1"));
+            assert_eq!(*method, Method::GET);
+            assert_eq!(path, "/organization/workload_identity_providers/wip_nope");
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    assert_eq!(
+        err.to_string(),
+        "OpenAI Admin API returned 404 Not Found for GET \
+         /organization/workload_identity_providers/wip_nope: not_found: No such workload \
+         identity provider. (request id: req_1)"
+    );
+}
+
+#[tokio::test]
+async fn bad_request_names_the_param() {
+    let api = FakeApi::start().await;
+    let mut req = provider_request("prod");
+    req.issuer.clear();
+
+    let err = api.client().create_provider(&req).await.unwrap_err();
+
+    match &err {
+        ApiError::Status { status, param, .. } => {
+            assert_eq!(status.as_u16(), 400);
+            assert_eq!(param.as_deref(), Some("issuer"));
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    assert!(
+        err.to_string()
+            .contains("(param: issuer, request id: req_1)"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn conflict_is_typed_and_limit_exceeded_is_recognised() {
+    let api = FakeApi::start().await;
+    api.seed_provider("prod");
+    let client = api.client();
+
+    let err = client
+        .create_provider(&provider_request("prod"))
+        .await
+        .unwrap_err();
+    assert!(err.is_conflict());
+    assert!(!err.is_limit_exceeded());
+
+    api.fault(
+        Method::POST,
+        PROVIDERS,
+        Fault::Reply {
+            status: 409,
+            headers: vec![],
+            body: r#"{"error":{"message":"Organization already has 50 workload identity providers.","type":"invalid_request_error","param":null,"code":"limit_exceeded"}}"#.into(),
+        },
+    );
+    let err = client
+        .create_provider(&provider_request("other"))
+        .await
+        .unwrap_err();
+    assert!(err.is_conflict());
+    assert!(err.is_limit_exceeded());
+    assert!(
+        err.to_string()
+            .contains("409 Conflict for POST /organization/workload_identity_providers: limit_exceeded: Organization already has 50"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn provider_with_rules_cannot_be_deleted() {
+    let api = FakeApi::start().await;
+    let p = api.seed_provider("prod");
+    api.seed_rule(&p.id, rule_request("svc_acct_1"), now());
+
+    let err = api.client().delete_provider(&p.id).await.unwrap_err();
+
+    assert!(err.is_conflict(), "{err}");
+    assert_eq!(api.providers().len(), 1);
+}
+
+#[tokio::test]
+async fn a_non_json_error_body_becomes_the_message() {
+    let api = FakeApi::start().await;
+    let mut config = api.config();
+    config.max_retries = 0;
+    api.fault(
+        Method::GET,
+        "/organization/projects/proj_1",
+        Fault::Reply {
+            status: 502,
+            headers: vec![],
+            body: "<html>\n<h1>502 Bad Gateway</h1>\n</html>".into(),
+        },
+    );
+
+    let err = Client::new(config)
+        .unwrap()
+        .get_project("proj_1")
+        .await
+        .unwrap_err();
+
+    match &err {
+        ApiError::Status { message, kind, .. } => {
+            assert_eq!(message, "<html> <h1>502 Bad Gateway</h1> </html>");
+            assert_eq!(*kind, None);
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn an_unexpected_success_body_is_a_decode_error_naming_the_endpoint() {
+    let api = FakeApi::start().await;
+    api.fault(
+        Method::GET,
+        "/organization/projects/proj_1",
+        Fault::Reply {
+            status: 200,
+            headers: vec![],
+            body: r#"{"unexpected": true}"#.into(),
+        },
+    );
+
+    let err = api.client().get_project("proj_1").await.unwrap_err();
+
+    assert!(matches!(err, ApiError::Decode { .. }), "{err:?}");
+    assert!(
+        err.to_string()
+            .contains("unexpected response body for GET /organization/projects/proj_1"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn any_2xx_is_success() {
+    let api = FakeApi::start().await;
+    let p = api.seed_project("p");
+    let path = format!("/organization/projects/{}", p.id);
+    api.fault(
+        Method::GET,
+        &path,
+        Fault::Reply {
+            status: 201,
+            headers: vec![],
+            body: serde_json::to_string(&p).unwrap(),
+        },
+    );
+    assert_eq!(api.client().get_project(&p.id).await.unwrap(), p);
+
+    let sa_path = format!("/organization/projects/{}/service_accounts/svc_1", p.id);
+    api.fault(
+        Method::DELETE,
+        &sa_path,
+        Fault::Reply {
+            status: 204,
+            headers: vec![],
+            body: String::new(),
+        },
+    );
+    let deleted = api
+        .client()
+        .delete_service_account(&p.id, "svc_1")
+        .await
+        .unwrap();
+    assert_eq!(deleted.id, "svc_1");
+    assert_eq!(deleted.object, OBJECT_SERVICE_ACCOUNT_DELETED);
+}
+
+#[tokio::test]
+async fn empty_ids_are_refused_before_sending() {
+    let api = FakeApi::start().await;
+
+    let err = api.client().get_rule("wip_1", "").await.unwrap_err();
+
+    assert!(matches!(err, ApiError::EmptyId { .. }), "{err:?}");
+    assert!(api.requests().is_empty());
+}
+
+// ------------------------------------------------------------ pagination
+
+#[tokio::test]
+async fn list_all_walks_every_page() {
+    let api = FakeApi::start().await;
+    for i in 0..250 {
+        api.seed_provider(&format!("p{i:03}"));
+    }
+
+    let all = api.client().list_all_providers().await.unwrap();
+
+    assert_eq!(all.len(), 250);
+    let mut ids: Vec<_> = all.iter().map(|p| p.id.clone()).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 250);
+
+    let lists: Vec<_> = api
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == Method::GET && r.path == PROVIDERS)
+        .collect();
+    assert_eq!(lists.len(), 3);
+    assert_eq!(lists[0].query.as_deref(), Some("limit=100"));
+    // Each next page starts after the previous page's last id.
+    assert_eq!(
+        lists[1].query.as_deref(),
+        Some(format!("after={}&limit=100", all[99].id).as_str())
+    );
+    assert_eq!(
+        lists[2].query.as_deref(),
+        Some(format!("after={}&limit=100", all[199].id).as_str())
+    );
+}
+
+#[tokio::test]
+async fn one_page_and_filtered_rule_listing() {
+    let api = FakeApi::start().await;
+    let p = api.seed_provider("prod");
+    for sa in ["svc_a", "svc_b", "svc_a"] {
+        api.seed_rule(&p.id, rule_request(sa), now());
+    }
+    let client = api.client();
+
+    let page = client
+        .list_rules(
+            &p.id,
+            &ListRulesParams {
+                page: ListParams {
+                    limit: Some(2),
+                    order: Some(SortOrder::Asc),
+                    after: None,
+                },
+                service_account_id: None,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(page.data.len(), 2);
+    assert!(page.has_more);
+    assert_eq!(page.data[0].service_account_id, "svc_a");
+
+    let only_a = client.list_all_rules(&p.id, Some("svc_a")).await.unwrap();
+    assert_eq!(only_a.len(), 2);
+    assert!(only_a.iter().all(|r| r.service_account_id == "svc_a"));
+    let last = api.requests().pop().unwrap();
+    assert!(
+        last.query
+            .unwrap_or_default()
+            .contains("service_account_id=svc_a")
+    );
+}
+
+// ------------------------------------------------------------ admin key
+
+#[tokio::test]
+async fn admin_requests_carry_the_bearer_key() {
+    let api = FakeApi::start().await;
+
+    api.client().list_all_projects().await.unwrap();
+
+    let req = api.requests().pop().unwrap();
+    assert_eq!(req.authorization, Some(format!("Bearer {ADMIN_KEY}")));
+}
+
+#[tokio::test]
+async fn missing_admin_key_fails_only_when_an_admin_method_is_called() {
+    let api = FakeApi::start().await;
+    let mut config = api.config();
+    config.admin_key = None;
+
+    // Building the client and exchanging tokens need no admin key.
+    let client = Client::new(config).unwrap();
+    let token = client
+        .exchange_token(&exchange_request(GOOD_SUBJECT_TOKEN))
+        .await
+        .unwrap();
+    assert_eq!(token.expires_in, 3600);
+
+    let err = client.list_all_providers().await.unwrap_err();
+    assert!(matches!(err, ApiError::MissingAdminKey), "{err:?}");
+    assert!(err.to_string().contains("admin_api_key"));
+    assert!(err.to_string().contains("OPENAI_ADMIN_KEY"));
+    // Only the exchange reached the server.
+    let paths: Vec<_> = api.requests().into_iter().map(|r| r.path).collect();
+    assert_eq!(paths, ["/oauth/token"]);
+}
+
+#[tokio::test]
+async fn a_rejected_admin_key_says_what_to_fix() {
+    let api = FakeApi::start().await;
+    let mut config = api.config();
+    config.admin_key = Some("sk-wrong".into());
+
+    let err = Client::new(config)
+        .unwrap()
+        .list_all_projects()
+        .await
+        .unwrap_err();
+
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(401));
+    let text = err.to_string();
+    assert!(text.contains("admin_api_key"), "{text}");
+    assert!(!text.contains("sk-wrong"), "{text}");
+}
+
+// ------------------------------------------------------------ token exchange
+
+#[tokio::test]
+async fn exchange_sends_no_authorization_header() {
+    let api = FakeApi::start().await;
+
+    let token = api
+        .client()
+        .exchange_token(&exchange_request(GOOD_SUBJECT_TOKEN))
+        .await
+        .unwrap();
+
+    assert_eq!(token.access_token, "wif-access-token");
+    assert_eq!(token.token_type, "Bearer");
+    let req = api.requests().pop().unwrap();
+    assert_eq!(req.path, "/oauth/token");
+    assert_eq!(req.authorization, None);
+    // Debug output never shows the token.
+    assert!(!format!("{token:?}").contains("wif-access-token"));
+}
+
+#[tokio::test]
+async fn exchange_refusal_keeps_the_oauth_error_and_description() {
+    let api = FakeApi::start().await;
+
+    let err = api
+        .client()
+        .exchange_token(&exchange_request("some-other-token"))
+        .await
+        .unwrap_err();
+
+    match &err {
+        ExchangeError::OAuth {
+            status,
+            error,
+            error_description,
+            request_id,
+            ..
+        } => {
+            assert_eq!(status.as_u16(), 400);
+            assert_eq!(error, "invalid_grant");
+            assert_eq!(
+                error_description.as_deref(),
+                Some("No enabled federation rule matches the token.")
+            );
+            assert_eq!(request_id.as_deref(), Some("req_1"));
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    let text = err.to_string();
+    assert!(
+        text.contains("invalid_grant: No enabled federation rule matches the token."),
+        "{text}"
+    );
+    assert!(!text.contains("some-other-token"), "{text}");
+    // A refusal is final: not retried.
+    assert_eq!(api.requests().len(), 1);
+}
+
+#[tokio::test]
+async fn exchange_is_retried_after_a_rate_limit() {
+    let api = FakeApi::start().await;
+    api.fault(Method::POST, "/oauth/token", Fault::status(429));
+
+    api.client()
+        .exchange_token(&exchange_request(GOOD_SUBJECT_TOKEN))
+        .await
+        .unwrap();
+
+    assert_eq!(api.count(Method::POST, "/oauth/token"), 2);
+}
+
+#[tokio::test]
+async fn exchange_error_body_echoing_the_subject_token_is_not_quoted() {
+    let api = FakeApi::start().await;
+    let mut config = api.config();
+    config.max_retries = 0;
+    api.fault(
+        Method::POST,
+        "/oauth/token",
+        Fault::Reply {
+            status: 500,
+            headers: vec![],
+            body: format!("internal error while handling {GOOD_SUBJECT_TOKEN}"),
+        },
+    );
+
+    let err = Client::new(config)
+        .unwrap()
+        .exchange_token(&exchange_request(GOOD_SUBJECT_TOKEN))
+        .await
+        .unwrap_err();
+
+    assert!(matches!(err, ExchangeError::Status { .. }), "{err:?}");
+    assert!(!err.to_string().contains(GOOD_SUBJECT_TOKEN), "{err}");
+}

@@ -1,0 +1,581 @@
+//! Retries and duplicate-safe creates of the Admin API client, against a
+//! fake server that fails, stalls or loses answers on command.
+
+use std::time::{Duration, Instant};
+
+use crate::support::*;
+use axum::http::Method;
+use openai_admin::models::*;
+use openai_admin::{ApiError, Client};
+
+const PROVIDERS: &str = "/organization/workload_identity_providers";
+
+fn provider_path(id: &str) -> String {
+    format!("{PROVIDERS}/{id}")
+}
+
+fn rules_path(provider_id: &str) -> String {
+    format!("{PROVIDERS}/{provider_id}/federation_rules")
+}
+
+// ------------------------------------------------------------ idempotent requests
+
+#[tokio::test]
+async fn get_is_retried_after_503_until_it_succeeds() {
+    let api = FakeApi::start().await;
+    let p = api.seed_provider("prod");
+    let path = provider_path(&p.id);
+    api.fault_n(2, Method::GET, &path, Fault::status(503));
+
+    let got = api.client().get_provider(&p.id).await.unwrap();
+
+    assert_eq!(got, p);
+    assert_eq!(api.count(Method::GET, &path), 3);
+}
+
+#[tokio::test]
+async fn gives_up_after_max_retries_with_the_last_status() {
+    let api = FakeApi::start().await;
+    let p = api.seed_provider("prod");
+    let path = provider_path(&p.id);
+    api.fault_n(10, Method::GET, &path, Fault::status(502));
+
+    let err = api.client().get_provider(&p.id).await.unwrap_err();
+
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(502), "{err}");
+    // max_retries = 3 in the test config: one attempt plus three retries.
+    assert_eq!(api.count(Method::GET, &path), 4);
+}
+
+#[tokio::test]
+async fn retry_after_seconds_is_waited_for() {
+    let api = FakeApi::start().await;
+    let p = api.seed_provider("prod");
+    let path = provider_path(&p.id);
+    api.fault(
+        Method::GET,
+        &path,
+        Fault::Reply {
+            status: 429,
+            headers: vec![("retry-after", "1".into())],
+            body: r#"{"error":{"message":"Rate limit reached.","type":"rate_limit_error","param":null,"code":null}}"#.into(),
+        },
+    );
+
+    let started = Instant::now();
+    api.client().get_provider(&p.id).await.unwrap();
+
+    assert!(started.elapsed() >= Duration::from_secs(1));
+    assert_eq!(api.count(Method::GET, &path), 2);
+}
+
+#[tokio::test]
+async fn retry_after_ms_is_preferred_over_retry_after() {
+    let api = FakeApi::start().await;
+    let p = api.seed_provider("prod");
+    let path = provider_path(&p.id);
+    api.fault(
+        Method::GET,
+        &path,
+        Fault::Reply {
+            status: 429,
+            headers: vec![
+                ("retry-after", "30".into()),
+                ("retry-after-ms", "300".into()),
+            ],
+            body: String::new(),
+        },
+    );
+
+    let started = Instant::now();
+    // Waiting the 30 s of Retry-After would trip this guard.
+    tokio::time::timeout(Duration::from_secs(20), api.client().get_provider(&p.id))
+        .await
+        .expect("Retry-After-Ms should win over Retry-After")
+        .unwrap();
+
+    assert!(started.elapsed() >= Duration::from_millis(300));
+    assert_eq!(api.count(Method::GET, &path), 2);
+}
+
+#[tokio::test]
+async fn a_retry_after_beyond_the_limit_fails_at_once() {
+    let api = FakeApi::start().await;
+    let p = api.seed_provider("prod");
+    let path = provider_path(&p.id);
+    api.fault(
+        Method::GET,
+        &path,
+        Fault::Reply {
+            status: 429,
+            headers: vec![("retry-after", "3600".into())],
+            body: r#"{"error":{"message":"Quota exhausted.","type":"rate_limit_error","param":null,"code":null}}"#.into(),
+        },
+    );
+
+    let err = api.client().get_provider(&p.id).await.unwrap_err();
+
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(429));
+    assert!(err.to_string().contains("Quota exhausted."), "{err}");
+    assert_eq!(api.count(Method::GET, &path), 1);
+}
+
+#[tokio::test]
+async fn conflicts_and_bad_requests_are_not_retried() {
+    let api = FakeApi::start().await;
+    api.seed_provider("prod");
+    let client = api.client();
+
+    let err = client
+        .create_provider(&provider_request("prod"))
+        .await
+        .unwrap_err();
+    assert!(err.is_conflict(), "{err}");
+    assert_eq!(api.count(Method::POST, PROVIDERS), 1);
+
+    let mut bad = provider_request("other");
+    bad.issuer.clear();
+    let err = client.create_provider(&bad).await.unwrap_err();
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(400));
+    assert_eq!(api.count(Method::POST, PROVIDERS), 2);
+}
+
+#[tokio::test]
+async fn dropped_connections_are_retried() {
+    let (addr, connections) = dropping_server(
+        2,
+        r#"{"object":"organization.project","id":"proj_1","name":"p","created_at":1,"status":"active"}"#,
+    )
+    .await;
+    let api = FakeApi::start().await;
+    let mut config = api.config();
+    config.base_url = url::Url::parse(&format!("http://{addr}/v1")).unwrap();
+
+    let project = Client::new(config)
+        .unwrap()
+        .get_project("proj_1")
+        .await
+        .unwrap();
+
+    assert_eq!(project.id, "proj_1");
+    assert_eq!(*connections.lock().unwrap(), 3);
+}
+
+#[tokio::test]
+async fn failing_to_connect_ends_in_a_transport_error() {
+    // Bind and drop a listener to find a port nobody listens on.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let api = FakeApi::start().await;
+    let mut config = api.config();
+    config.base_url = url::Url::parse(&format!("http://127.0.0.1:{port}/v1")).unwrap();
+
+    let err = Client::new(config)
+        .unwrap()
+        .get_project("proj_1")
+        .await
+        .unwrap_err();
+
+    match &err {
+        ApiError::Transport { attempts, path, .. } => {
+            assert_eq!(*attempts, 4);
+            assert_eq!(path, "/organization/projects/proj_1");
+        }
+        other => panic!("expected a transport error, got {other:?}"),
+    }
+    assert!(err.to_string().contains("base URL"), "{err}");
+}
+
+#[tokio::test]
+async fn update_is_retried_after_a_5xx() {
+    let api = FakeApi::start().await;
+    let p = api.seed_provider("prod");
+    let path = provider_path(&p.id);
+    api.fault(Method::POST, &path, Fault::status(500));
+
+    let updated = api
+        .client()
+        .update_provider(
+            &p.id,
+            &UpdateProviderRequest {
+                enabled: Some(false),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+
+    assert!(!updated.enabled);
+    assert_eq!(api.count(Method::POST, &path), 2);
+}
+
+#[tokio::test]
+async fn delete_whose_answer_was_lost_then_404_counts_as_deleted() {
+    let api = FakeApi::start().await;
+    let p = api.seed_provider("prod");
+    let path = provider_path(&p.id);
+    api.fault(Method::DELETE, &path, Fault::CommitThenStatus(502));
+
+    let deleted = api.client().delete_provider(&p.id).await.unwrap();
+
+    assert_eq!(deleted.id, p.id);
+    assert!(deleted.deleted);
+    assert_eq!(deleted.object, OBJECT_PROVIDER_DELETED);
+    assert!(api.providers().is_empty());
+    assert_eq!(api.count(Method::DELETE, &path), 2);
+}
+
+#[tokio::test]
+async fn delete_of_a_missing_object_is_not_found() {
+    let api = FakeApi::start().await;
+    let path = provider_path("wip_missing");
+
+    let err = api
+        .client()
+        .delete_provider("wip_missing")
+        .await
+        .unwrap_err();
+
+    assert!(err.is_not_found(), "{err}");
+    assert_eq!(api.count(Method::DELETE, &path), 1);
+}
+
+#[tokio::test]
+async fn delete_after_a_rate_limit_then_404_is_still_not_found() {
+    // A 429 proves the first attempt did nothing, so a 404 afterwards is real.
+    let api = FakeApi::start().await;
+    let path = provider_path("wip_missing");
+    api.fault(Method::DELETE, &path, Fault::status(429));
+
+    let err = api
+        .client()
+        .delete_provider("wip_missing")
+        .await
+        .unwrap_err();
+
+    assert!(err.is_not_found(), "{err}");
+    assert_eq!(api.count(Method::DELETE, &path), 2);
+}
+
+// ------------------------------------------------------------ creates
+
+#[tokio::test]
+async fn lost_provider_create_returns_the_one_object_it_made() {
+    let api = FakeApi::start().await;
+    api.fault(Method::POST, PROVIDERS, Fault::CommitThenStatus(502));
+
+    let created = api
+        .client()
+        .create_provider(&provider_request("prod"))
+        .await
+        .unwrap();
+
+    let stored = api.providers();
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored[0], created);
+    // Found by the lookup: the create was not sent again.
+    assert_eq!(api.count(Method::POST, PROVIDERS), 1);
+    assert!(api.count(Method::GET, PROVIDERS) >= 1);
+}
+
+#[tokio::test]
+async fn timed_out_provider_create_is_found_not_duplicated() {
+    let api = FakeApi::start().await;
+    api.fault(
+        Method::POST,
+        PROVIDERS,
+        Fault::CommitThenStall(Duration::from_secs(3)),
+    );
+    let mut config = api.config();
+    config.request_timeout = Duration::from_millis(500);
+
+    let created = Client::new(config)
+        .unwrap()
+        .create_provider(&provider_request("prod"))
+        .await
+        .unwrap();
+
+    let stored = api.providers();
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored[0].id, created.id);
+    assert_eq!(api.count(Method::POST, PROVIDERS), 1);
+}
+
+#[tokio::test]
+async fn create_that_did_not_happen_is_sent_again_once() {
+    let api = FakeApi::start().await;
+    // 503 without committing: the lookup finds nothing, so the create is resent.
+    api.fault(Method::POST, PROVIDERS, Fault::status(503));
+
+    let created = api
+        .client()
+        .create_provider(&provider_request("prod"))
+        .await
+        .unwrap();
+
+    assert_eq!(api.providers(), vec![created]);
+    assert_eq!(api.count(Method::POST, PROVIDERS), 2);
+    assert!(api.count(Method::GET, PROVIDERS) >= 1);
+}
+
+#[tokio::test]
+async fn rate_limited_create_is_retried_without_a_lookup() {
+    let api = FakeApi::start().await;
+    api.fault(
+        Method::POST,
+        PROVIDERS,
+        Fault::Reply {
+            status: 429,
+            headers: vec![("retry-after-ms", "10".into())],
+            body: String::new(),
+        },
+    );
+
+    api.client()
+        .create_provider(&provider_request("prod"))
+        .await
+        .unwrap();
+
+    assert_eq!(api.providers().len(), 1);
+    assert_eq!(api.count(Method::POST, PROVIDERS), 2);
+    assert_eq!(api.count(Method::GET, PROVIDERS), 0);
+}
+
+#[tokio::test]
+async fn unnamed_rule_whose_body_broke_off_is_found() {
+    let api = FakeApi::start().await;
+    let p = api.seed_provider("prod");
+    let path = rules_path(&p.id);
+    api.fault(Method::POST, &path, Fault::CommitThenBreak);
+
+    let created = api
+        .client()
+        .create_rule(&p.id, &rule_request("svc_acct_1"))
+        .await
+        .unwrap();
+
+    assert_eq!(api.rules(), vec![created]);
+    assert_eq!(api.count(Method::POST, &path), 1);
+    // The lookup asked only for the rule's service account.
+    let lookup = api
+        .requests()
+        .into_iter()
+        .find(|r| r.method == Method::GET && r.path == path)
+        .expect("a lookup");
+    assert!(
+        lookup
+            .query
+            .unwrap_or_default()
+            .contains("service_account_id=svc_acct_1")
+    );
+}
+
+#[tokio::test]
+async fn lost_unnamed_rule_create_never_adopts_an_older_identical_rule() {
+    let api = FakeApi::start().await;
+    let p = api.seed_provider("prod");
+    let path = rules_path(&p.id);
+    let old = api.seed_rule(&p.id, rule_request("svc_acct_1"), now() - 3600);
+    // Not committed: the only identical rule is the old one.
+    api.fault(Method::POST, &path, Fault::status(502));
+
+    let created = api
+        .client()
+        .create_rule(&p.id, &rule_request("svc_acct_1"))
+        .await
+        .unwrap();
+
+    assert_ne!(created.id, old.id);
+    assert_eq!(api.rules().len(), 2);
+    assert_eq!(api.count(Method::POST, &path), 2);
+}
+
+#[tokio::test]
+async fn lost_unnamed_rule_create_picks_the_new_rule_beside_an_old_one() {
+    let api = FakeApi::start().await;
+    let p = api.seed_provider("prod");
+    let path = rules_path(&p.id);
+    let old = api.seed_rule(&p.id, rule_request("svc_acct_1"), now() - 3600);
+    api.fault(Method::POST, &path, Fault::CommitThenStatus(500));
+
+    let created = api
+        .client()
+        .create_rule(&p.id, &rule_request("svc_acct_1"))
+        .await
+        .unwrap();
+
+    let rules = api.rules();
+    assert_eq!(rules.len(), 2);
+    assert_ne!(created.id, old.id);
+    assert!(rules.contains(&created));
+    assert_eq!(api.count(Method::POST, &path), 1);
+}
+
+#[tokio::test]
+async fn lost_named_rule_create_is_found_by_name() {
+    let api = FakeApi::start().await;
+    let p = api.seed_provider("prod");
+    let path = rules_path(&p.id);
+    api.fault(Method::POST, &path, Fault::CommitThenStatus(504));
+    let mut req = rule_request("svc_acct_1");
+    req.name = Some("deploy".into());
+
+    let created = api.client().create_rule(&p.id, &req).await.unwrap();
+
+    assert_eq!(created.name.as_deref(), Some("deploy"));
+    assert_eq!(api.rules(), vec![created]);
+    assert_eq!(api.count(Method::POST, &path), 1);
+}
+
+#[tokio::test]
+async fn lost_service_account_and_project_creates_are_found_by_name() {
+    let api = FakeApi::start().await;
+    let client = api.client();
+
+    api.fault(
+        Method::POST,
+        "/organization/projects",
+        Fault::CommitThenStatus(502),
+    );
+    let project = client
+        .create_project(&CreateProjectRequest { name: "wif".into() })
+        .await
+        .unwrap();
+    assert_eq!(api.state.lock().unwrap().projects, vec![project.clone()]);
+
+    let sa_path = format!("/organization/projects/{}/service_accounts", project.id);
+    api.fault(Method::POST, &sa_path, Fault::CommitThenStatus(500));
+    let sa = client
+        .create_service_account(
+            &project.id,
+            &CreateServiceAccountRequest {
+                name: "deployer".into(),
+                create_service_account_only: false,
+            },
+        )
+        .await
+        .unwrap();
+
+    let stored = api.state.lock().unwrap().service_accounts.clone();
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored[0].1.id, sa.id);
+    // The key is shown only in the lost answer; a found account has none.
+    assert!(sa.api_key.is_none());
+    assert_eq!(api.count(Method::POST, &sa_path), 1);
+}
+
+#[tokio::test]
+async fn create_whose_lookup_fails_reports_an_unknown_outcome() {
+    let api = FakeApi::start().await;
+    api.fault(Method::POST, PROVIDERS, Fault::CommitThenStatus(502));
+    api.fault(Method::GET, PROVIDERS, Fault::status(403));
+
+    let err = api
+        .client()
+        .create_provider(&provider_request("prod"))
+        .await
+        .unwrap_err();
+
+    assert!(
+        matches!(err, ApiError::CreateOutcomeUnknown { .. }),
+        "{err:?}"
+    );
+    let text = err.to_string();
+    assert!(text.contains("\"prod\""), "{text}");
+    assert!(text.contains("import"), "{text}");
+    // Never resent blindly.
+    assert_eq!(api.count(Method::POST, PROVIDERS), 1);
+}
+
+#[tokio::test]
+async fn lost_create_with_no_retries_left_is_still_found() {
+    let api = FakeApi::start().await;
+    api.fault(Method::POST, PROVIDERS, Fault::CommitThenStatus(502));
+    let mut config = api.config();
+    config.max_retries = 0;
+
+    let created = Client::new(config)
+        .unwrap()
+        .create_provider(&provider_request("prod"))
+        .await
+        .unwrap();
+
+    assert_eq!(api.providers(), vec![created]);
+}
+
+#[tokio::test]
+async fn conflict_on_a_resent_create_returns_the_object_the_lost_attempt_made() {
+    // The first attempt commits but its answer is lost, and the object is
+    // not yet visible to the lookup (slow replication): the resend then
+    // collides with it. That 409 must resolve to the object, not an error.
+    let api = FakeApi::start().await;
+    api.fault(Method::POST, PROVIDERS, Fault::CommitThenStatus(502));
+    api.fault(
+        Method::GET,
+        PROVIDERS,
+        Fault::Reply {
+            status: 200,
+            headers: vec![],
+            body: r#"{"object":"list","data":[],"first_id":null,"last_id":null,"has_more":false}"#
+                .into(),
+        },
+    );
+
+    let created = api
+        .client()
+        .create_provider(&provider_request("prod"))
+        .await
+        .unwrap();
+
+    assert_eq!(api.providers(), vec![created]);
+    assert_eq!(api.count(Method::POST, PROVIDERS), 2);
+}
+
+#[tokio::test]
+async fn create_answered_with_an_unreadable_body_returns_the_stored_object() {
+    let api = FakeApi::start().await;
+    api.fault(
+        Method::POST,
+        PROVIDERS,
+        Fault::CommitThenReply {
+            status: 200,
+            headers: vec![],
+            body: "{\"truncated\":".into(),
+        },
+    );
+
+    let created = api
+        .client()
+        .create_provider(&provider_request("prod"))
+        .await
+        .unwrap();
+
+    assert_eq!(api.providers(), vec![created]);
+    assert_eq!(api.count(Method::POST, PROVIDERS), 1);
+}
+
+#[tokio::test]
+async fn create_failing_with_a_too_long_retry_after_still_looks_for_its_object() {
+    let api = FakeApi::start().await;
+    api.fault(
+        Method::POST,
+        PROVIDERS,
+        Fault::CommitThenReply {
+            status: 503,
+            headers: vec![("retry-after", "3600".into())],
+            body: String::new(),
+        },
+    );
+
+    let created = api
+        .client()
+        .create_provider(&provider_request("prod"))
+        .await
+        .unwrap();
+
+    assert_eq!(api.providers(), vec![created]);
+    assert_eq!(api.count(Method::POST, PROVIDERS), 1);
+}

@@ -1,0 +1,266 @@
+//! The Admin API routes under `/v1/organization`: workload identity
+//! providers, federation rules, projects and project service accounts.
+//! Every route needs `Authorization: Bearer <admin key>`.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, Request, State};
+use axum::http::header::AUTHORIZATION;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+
+use super::errors::ApiError;
+use super::pagination::parse_list_query;
+use super::{App, faults, stats, validate};
+use openai_admin::models::{
+    CreatedServiceAccount, Deleted, FederationRule, ListPage, Project, ServiceAccount,
+    WorkloadIdentityProvider,
+};
+
+type Reply<T> = Result<Json<T>, ApiError>;
+
+pub fn routes(app: Arc<App>) -> Router<Arc<App>> {
+    const PROVIDERS: &str = "/v1/organization/workload_identity_providers";
+    const PROVIDER: &str = "/v1/organization/workload_identity_providers/{id}";
+    const RULES: &str = "/v1/organization/workload_identity_providers/{id}/federation_rules";
+    const RULE: &str =
+        "/v1/organization/workload_identity_providers/{id}/federation_rules/{rule_id}";
+    const PROJECTS: &str = "/v1/organization/projects";
+    const PROJECT: &str = "/v1/organization/projects/{id}";
+    const ACCOUNTS: &str = "/v1/organization/projects/{id}/service_accounts";
+    const ACCOUNT: &str = "/v1/organization/projects/{id}/service_accounts/{sa_id}";
+
+    Router::new()
+        .route(PROVIDERS, get(list_providers).post(create_provider))
+        .route(
+            PROVIDER,
+            get(get_provider)
+                .post(update_provider)
+                .delete(delete_provider),
+        )
+        .route(RULES, get(list_rules).post(create_rule))
+        .route(RULE, get(get_rule).post(update_rule).delete(delete_rule))
+        .route(PROJECTS, get(list_projects).post(create_project))
+        .route(PROJECT, get(get_project))
+        .route(ACCOUNTS, get(list_accounts).post(create_account))
+        .route(ACCOUNT, get(get_account).delete(delete_account))
+        .method_not_allowed_fallback(method_not_allowed)
+        // Layers run bottom-up on the way in: stats, then latency/faults, then auth.
+        .layer(middleware::from_fn_with_state(
+            app.clone(),
+            require_admin_key,
+        ))
+        .layer(middleware::from_fn_with_state(app.clone(), faults::inject))
+        .layer(middleware::from_fn_with_state(app, stats::count))
+}
+
+async fn method_not_allowed(req: Request) -> ApiError {
+    ApiError::method_not_allowed(req.method().as_str(), req.uri().path())
+}
+
+/// Constant-time comparison, so response timing does not leak the key.
+fn same_secret(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
+}
+
+async fn require_admin_key(State(app): State<Arc<App>>, req: Request, next: Next) -> Response {
+    let presented = req
+        .headers()
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            let (scheme, token) = v.split_once(' ')?;
+            scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+        })
+        .filter(|t| !t.is_empty());
+    let error = match presented {
+        Some(token) if same_secret(token, app.admin_key.expose()) => return next.run(req).await,
+        None => ApiError::unauthorized(
+            "You didn't provide an API key. Send your admin API key in an Authorization header using Bearer auth (Authorization: Bearer YOUR_ADMIN_KEY).",
+            None,
+        ),
+        Some(token) if app.is_access_token(token) => ApiError::unauthorized(
+            "Workload identity federation access tokens cannot call Admin API endpoints; use an admin API key.",
+            Some("invalid_api_key"),
+        ),
+        Some(_) => ApiError::unauthorized(
+            "Incorrect API key provided. Admin API endpoints need an admin API key.",
+            Some("invalid_api_key"),
+        ),
+    };
+    error.into_response()
+}
+
+// ---------------------------------------------------------------- providers
+
+async fn create_provider(
+    State(app): State<Arc<App>>,
+    body: Bytes,
+) -> Reply<WorkloadIdentityProvider> {
+    let req = validate::create_provider(&validate::body_object(&body)?)?;
+    app.write(|d, now| d.create_provider(req, now))
+        .await
+        .map(Json)
+}
+
+async fn list_providers(
+    State(app): State<Arc<App>>,
+    RawQuery(query): RawQuery,
+) -> Reply<ListPage<WorkloadIdentityProvider>> {
+    let (params, _) = parse_list_query(query.as_deref())?;
+    app.with_data(|d| d.list_providers(&params)).map(Json)
+}
+
+async fn get_provider(
+    State(app): State<Arc<App>>,
+    Path(id): Path<String>,
+) -> Reply<WorkloadIdentityProvider> {
+    app.with_data(|d| d.get_provider(&id)).map(Json)
+}
+
+async fn update_provider(
+    State(app): State<Arc<App>>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Reply<WorkloadIdentityProvider> {
+    let req = validate::update_provider(&validate::body_object(&body)?)?;
+    app.write(|d, now| d.update_provider(&id, req, now))
+        .await
+        .map(Json)
+}
+
+async fn delete_provider(State(app): State<Arc<App>>, Path(id): Path<String>) -> Reply<Deleted> {
+    app.write(|d, _| d.delete_provider(&id)).await.map(Json)
+}
+
+// ---------------------------------------------------------------- federation rules
+
+async fn create_rule(
+    State(app): State<Arc<App>>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Reply<FederationRule> {
+    let req = validate::create_rule(&validate::body_object(&body)?)?;
+    app.write(|d, now| d.create_rule(&id, req, now))
+        .await
+        .map(Json)
+}
+
+async fn list_rules(
+    State(app): State<Arc<App>>,
+    Path(id): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Reply<ListPage<FederationRule>> {
+    let (params, rest) = parse_list_query(query.as_deref())?;
+    let mut service_account_id = None;
+    for (k, v) in rest {
+        if k == "service_account_id" {
+            if v.is_empty() {
+                return Err(ApiError::invalid_value(
+                    "service_account_id",
+                    "'service_account_id' must be a non-empty service account id.",
+                ));
+            }
+            service_account_id = Some(v);
+        }
+    }
+    app.with_data(|d| d.list_rules(&id, &params, service_account_id.as_deref()))
+        .map(Json)
+}
+
+async fn get_rule(
+    State(app): State<Arc<App>>,
+    Path((id, rule_id)): Path<(String, String)>,
+) -> Reply<FederationRule> {
+    app.with_data(|d| d.get_rule(&id, &rule_id)).map(Json)
+}
+
+async fn update_rule(
+    State(app): State<Arc<App>>,
+    Path((id, rule_id)): Path<(String, String)>,
+    body: Bytes,
+) -> Reply<FederationRule> {
+    let req = validate::update_rule(&validate::body_object(&body)?)?;
+    app.write(|d, now| d.update_rule(&id, &rule_id, req, now))
+        .await
+        .map(Json)
+}
+
+async fn delete_rule(
+    State(app): State<Arc<App>>,
+    Path((id, rule_id)): Path<(String, String)>,
+) -> Reply<Deleted> {
+    app.write(|d, _| d.delete_rule(&id, &rule_id))
+        .await
+        .map(Json)
+}
+
+// ---------------------------------------------------------------- projects
+
+async fn create_project(State(app): State<Arc<App>>, body: Bytes) -> Reply<Project> {
+    let req = validate::create_project(&validate::body_object(&body)?)?;
+    app.write(|d, now| Ok(d.create_project(req, now)))
+        .await
+        .map(Json)
+}
+
+async fn list_projects(
+    State(app): State<Arc<App>>,
+    RawQuery(query): RawQuery,
+) -> Reply<ListPage<Project>> {
+    // `include_archived` is accepted and ignored: projects are never archived here.
+    let (params, _) = parse_list_query(query.as_deref())?;
+    app.with_data(|d| d.list_projects(&params)).map(Json)
+}
+
+async fn get_project(State(app): State<Arc<App>>, Path(id): Path<String>) -> Reply<Project> {
+    app.with_data(|d| d.get_project(&id)).map(Json)
+}
+
+// ---------------------------------------------------------------- service accounts
+
+async fn create_account(
+    State(app): State<Arc<App>>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Reply<CreatedServiceAccount> {
+    let req = validate::create_service_account(&validate::body_object(&body)?)?;
+    app.write(|d, now| d.create_service_account(&id, req, now))
+        .await
+        .map(Json)
+}
+
+async fn list_accounts(
+    State(app): State<Arc<App>>,
+    Path(id): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Reply<ListPage<ServiceAccount>> {
+    let (params, _) = parse_list_query(query.as_deref())?;
+    app.with_data(|d| d.list_service_accounts(&id, &params))
+        .map(Json)
+}
+
+async fn get_account(
+    State(app): State<Arc<App>>,
+    Path((id, sa_id)): Path<(String, String)>,
+) -> Reply<ServiceAccount> {
+    app.with_data(|d| d.get_service_account(&id, &sa_id))
+        .map(Json)
+}
+
+async fn delete_account(
+    State(app): State<Arc<App>>,
+    Path((id, sa_id)): Path<(String, String)>,
+) -> Reply<Deleted> {
+    app.write(|d, _| d.delete_service_account(&id, &sa_id))
+        .await
+        .map(Json)
+}

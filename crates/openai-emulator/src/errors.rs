@@ -1,0 +1,262 @@
+//! Error responses of the emulator: the Admin API error envelope (§8) and the
+//! OAuth error body of the token exchange (§6.4).
+
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+
+use openai_admin::models::{ErrorBody, ErrorEnvelope, OAuthError};
+
+pub const TYPE_INVALID_REQUEST: &str = "invalid_request_error";
+pub const TYPE_SERVER: &str = "server_error";
+pub const TYPE_RATE_LIMIT: &str = "rate_limit_error";
+
+/// One Admin API failure, rendered as `{"error":{"message","type","param","code"}}`.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[error("{status} {kind}: {message}")]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub kind: &'static str,
+    pub message: String,
+    pub param: Option<String>,
+    pub code: Option<&'static str>,
+}
+
+impl ApiError {
+    fn new(
+        status: StatusCode,
+        kind: &'static str,
+        code: Option<&'static str>,
+        param: Option<String>,
+        message: impl Into<String>,
+    ) -> Self {
+        ApiError {
+            status,
+            kind,
+            message: message.into(),
+            param,
+            code,
+        }
+    }
+
+    /// A required field is absent.
+    pub fn missing(param: impl Into<String>) -> Self {
+        let param = param.into();
+        let message = format!("Missing required parameter: '{param}'.");
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            TYPE_INVALID_REQUEST,
+            Some("missing_required_parameter"),
+            Some(param),
+            message,
+        )
+    }
+
+    /// A field has the wrong JSON type.
+    pub fn invalid_type(param: impl Into<String>, expected: &str) -> Self {
+        let param = param.into();
+        let message = format!("Invalid type for '{param}': expected {expected}.");
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            TYPE_INVALID_REQUEST,
+            Some("invalid_type"),
+            Some(param),
+            message,
+        )
+    }
+
+    /// A field the endpoint does not accept.
+    pub fn unknown_param(param: impl Into<String>, hint: &str) -> Self {
+        let param = param.into();
+        let message = format!("Unrecognized request argument supplied: '{param}'. {hint}")
+            .trim_end()
+            .to_owned();
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            TYPE_INVALID_REQUEST,
+            Some("unknown_parameter"),
+            Some(param),
+            message,
+        )
+    }
+
+    /// A field has the right type but a value the API refuses.
+    pub fn invalid_value(param: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            TYPE_INVALID_REQUEST,
+            Some("invalid_value"),
+            Some(param.into()),
+            message,
+        )
+    }
+
+    /// The body is not JSON (or not an object).
+    pub fn bad_json(message: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            TYPE_INVALID_REQUEST,
+            Some("invalid_json"),
+            None,
+            message,
+        )
+    }
+
+    pub fn unauthorized(message: impl Into<String>, code: Option<&'static str>) -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            TYPE_INVALID_REQUEST,
+            code,
+            None,
+            message,
+        )
+    }
+
+    /// Unknown or foreign id: never reveals whether it exists elsewhere.
+    pub fn not_found(what: &str, id: &str) -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            TYPE_INVALID_REQUEST,
+            Some("not_found"),
+            None,
+            format!("No {what} found with id '{id}'."),
+        )
+    }
+
+    pub fn unknown_url(method: &str, path: &str) -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            TYPE_INVALID_REQUEST,
+            Some("unknown_url"),
+            None,
+            format!("Invalid URL ({method} {path})."),
+        )
+    }
+
+    pub fn method_not_allowed(method: &str, path: &str) -> Self {
+        Self::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            TYPE_INVALID_REQUEST,
+            Some("method_not_allowed"),
+            None,
+            format!("Method {method} is not allowed on {path}."),
+        )
+    }
+
+    pub fn limit_exceeded(message: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::CONFLICT,
+            TYPE_INVALID_REQUEST,
+            Some("limit_exceeded"),
+            None,
+            message,
+        )
+    }
+
+    pub fn conflict(param: Option<&str>, message: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::CONFLICT,
+            TYPE_INVALID_REQUEST,
+            Some("conflict"),
+            param.map(str::to_owned),
+            message,
+        )
+    }
+
+    pub fn server(status: StatusCode, message: impl Into<String>) -> Self {
+        Self::new(status, TYPE_SERVER, None, None, message)
+    }
+
+    pub fn rate_limited() -> Self {
+        Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            TYPE_RATE_LIMIT,
+            Some("rate_limit_exceeded"),
+            None,
+            "Rate limit reached for requests (emulated). Retry after 1 second.",
+        )
+    }
+
+    pub fn envelope(&self) -> ErrorEnvelope {
+        ErrorEnvelope {
+            error: ErrorBody {
+                message: self.message.clone(),
+                kind: self.kind.to_owned(),
+                param: self.param.clone(),
+                code: self.code.map(str::to_owned),
+            },
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut response = (self.status, axum::Json(self.envelope())).into_response();
+        if self.status == StatusCode::TOO_MANY_REQUESTS {
+            // Integer seconds (§8), plus the millisecond hint OpenAI also sends.
+            let headers = response.headers_mut();
+            headers.insert("retry-after", HeaderValue::from_static("1"));
+            headers.insert("retry-after-ms", HeaderValue::from_static("1000"));
+        }
+        response
+    }
+}
+
+/// OAuth error codes used by the token exchange (decision table).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OAuthCode {
+    /// Missing or unsupported request fields.
+    Request,
+    /// Unknown/disabled provider, no or ambiguous matching rule.
+    Grant,
+    /// Malformed token, bad signature, wrong iss/aud, expired, unknown kid.
+    SubjectToken,
+}
+
+impl OAuthCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OAuthCode::Request => "invalid_request",
+            OAuthCode::Grant => "invalid_grant",
+            OAuthCode::SubjectToken => "invalid_subject_token",
+        }
+    }
+}
+
+/// A refused token exchange: HTTP 400 `{"error","error_description"}`.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[error("{}: {description}", code.as_str())]
+pub struct ExchangeError {
+    pub code: OAuthCode,
+    pub description: String,
+}
+
+impl ExchangeError {
+    pub fn request(description: impl Into<String>) -> Self {
+        ExchangeError {
+            code: OAuthCode::Request,
+            description: description.into(),
+        }
+    }
+    pub fn grant(description: impl Into<String>) -> Self {
+        ExchangeError {
+            code: OAuthCode::Grant,
+            description: description.into(),
+        }
+    }
+    pub fn subject(description: impl Into<String>) -> Self {
+        ExchangeError {
+            code: OAuthCode::SubjectToken,
+            description: description.into(),
+        }
+    }
+}
+
+impl IntoResponse for ExchangeError {
+    fn into_response(self) -> Response {
+        let body = OAuthError {
+            error: self.code.as_str().to_owned(),
+            error_description: Some(self.description),
+        };
+        (StatusCode::BAD_REQUEST, axum::Json(body)).into_response()
+    }
+}

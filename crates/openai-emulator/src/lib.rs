@@ -1,0 +1,342 @@
+//! A local emulator of the OpenAI Admin API (workload identity providers,
+//! federation rules, projects, project service accounts) and of the WIF token
+//! exchange, for tests, demos and offline module tests.
+//!
+//! ```no_run
+//! # async fn demo() -> anyhow::Result<()> {
+//! use openai_emulator::{EmulatorConfig, start};
+//! let emu = start(EmulatorConfig::new("sk-admin-test")).await?;
+//! println!("Admin API at {}", emu.api_base());
+//! emu.shutdown().await;
+//! # Ok(()) }
+//! ```
+//!
+//! Routes: the Admin API under `/v1` (see [`admin`]), the exchange at
+//! `POST /oauth/token` (see [`oauth`]), and test helpers under `/_emulator`:
+//! the built-in OIDC issuer ([`oidc`]), `GET /_emulator/stats` and
+//! `POST /_emulator/stats/reset` ([`stats`]), `GET|POST /_emulator/faults` ([`faults`]).
+//! Every response carries an `x-request-id: req_…` header.
+//!
+//! Behaviour follows `shared/openai-wif-api.md` and its decision table. Where
+//! even that is silent, the emulator takes the stricter reading (so a client
+//! that passes here will not be surprised by the real API):
+//! - unknown body fields → 400 `unknown_parameter` (so `type` on a provider
+//!   update, or `project_id` on a rule update, is refused);
+//! - a rule naming a missing project, or a service account outside that
+//!   project → 400 `invalid_value` naming `project_id` / `service_account_id`
+//!   (the URL was right, the body was not);
+//! - `after` naming an id never in the list → 400 (param `after`); a *deleted*
+//!   object's id still works as a cursor;
+//! - empty `attribute_matchers`, an empty rule `name`, two transformations of
+//!   one attribute, a JWK without `kty` → 400;
+//! - CEL is not compiled at create time (§4.2): bad expressions refuse the
+//!   exchange instead;
+//! - error `code`s: `missing_required_parameter`, `invalid_type`,
+//!   `invalid_value`, `unknown_parameter`, `invalid_json` (400), `invalid_api_key`
+//!   (401), `not_found`/`unknown_url` (404), `method_not_allowed` (405),
+//!   `conflict`/`limit_exceeded` (409), `rate_limit_exceeded` (429).
+
+mod admin;
+mod cel;
+mod errors;
+mod faults;
+mod keys;
+mod matching;
+mod oauth;
+pub mod oidc;
+mod pagination;
+mod persist;
+mod server;
+mod stats;
+mod store;
+mod validate;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use anyhow::Context as _;
+use axum::Router;
+use axum::extract::Request;
+use axum::http::{HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as B64;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tracing::Instrument as _;
+
+use errors::ApiError;
+use oidc::{Issuer, SigningKey};
+use openai_admin::secret::Secret;
+use store::Data;
+
+/// Kid of the built-in issuer's key.
+pub const BUILTIN_KID: &str = "emulator-key-1";
+
+/// How to run the emulator (the binary's flags map one to one).
+#[derive(Clone, Debug)]
+pub struct EmulatorConfig {
+    /// Address to bind; port 0 picks a free port.
+    pub listen: SocketAddr,
+    /// The only bearer accepted by the Admin API.
+    pub admin_key: Secret,
+    /// Persist the organization here (loaded at start, rewritten after each write).
+    pub state_file: Option<PathBuf>,
+    /// Delay added to every Admin API request.
+    pub latency: Duration,
+    /// Fraction (0..=1) of Admin API requests that fail (see [`faults`]).
+    pub fault_rate: f64,
+    /// Seed of the fault RNG.
+    pub fault_seed: u64,
+}
+
+impl EmulatorConfig {
+    /// Loopback, a free port, no state file, no latency, no faults.
+    pub fn new(admin_key: impl Into<Secret>) -> Self {
+        EmulatorConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            admin_key: admin_key.into(),
+            state_file: None,
+            latency: Duration::ZERO,
+            fault_rate: 0.0,
+            fault_seed: 0,
+        }
+    }
+}
+
+/// Shared state of one running emulator.
+pub(crate) struct App {
+    admin_key: Secret,
+    // std mutex: held only for synchronous store access, never across an await.
+    data: Mutex<Data>,
+    // Serialises writes so the state file always reflects the latest one.
+    write_lock: tokio::sync::Mutex<()>,
+    state_file: Option<PathBuf>,
+    oidc_key_pkcs8: String,
+    issuer: Issuer,
+    keys: keys::KeyCache,
+    faults: faults::Faults,
+    stats: stats::Stats,
+    latency: Duration,
+    /// Access tokens issued by the exchange → their expiry (Unix seconds).
+    issued: Mutex<HashMap<String, i64>>,
+}
+
+/// Current time in Unix seconds.
+pub fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+fn random_hex32() -> String {
+    format!("{:032x}", rand::random::<u128>())
+}
+
+impl App {
+    fn with_data<R>(&self, f: impl FnOnce(&Data) -> R) -> R {
+        f(&self.data.lock().expect("store lock"))
+    }
+
+    /// Applies one write and, with `--state`, persists the result before
+    /// answering. `f` must leave the data untouched when it fails.
+    async fn write<R>(
+        &self,
+        f: impl FnOnce(&mut Data, i64) -> Result<R, ApiError>,
+    ) -> Result<R, ApiError> {
+        let _serial = self.write_lock.lock().await;
+        let (result, snapshot) = {
+            let mut data = self.data.lock().expect("store lock");
+            let result = f(&mut data, now())?;
+            let snapshot = self
+                .state_file
+                .as_ref()
+                .map(|_| persist::encode(&self.oidc_key_pkcs8, &data));
+            (result, snapshot)
+        };
+        if let (Some(path), Some(bytes)) = (self.state_file.clone(), snapshot) {
+            let outcome = tokio::task::spawn_blocking(move || persist::write_atomic(&path, &bytes))
+                .await
+                .map_err(|e| e.to_string())
+                .and_then(|r| r.map_err(|e| e.to_string()));
+            if let Err(e) = outcome {
+                tracing::error!(error = %e, "could not persist emulator state");
+                return Err(ApiError::server(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    format!("The change was applied in memory but could not be saved: {e}"),
+                ));
+            }
+        }
+        Ok(result)
+    }
+
+    fn issue_access_token(&self, expires_at: i64) -> String {
+        let token = format!("wifat_{}{}", random_hex32(), random_hex32());
+        let mut issued = self.issued.lock().expect("issued lock");
+        let now = now();
+        issued.retain(|_, exp| *exp > now);
+        issued.insert(token.clone(), expires_at);
+        token
+    }
+
+    fn is_access_token(&self, token: &str) -> bool {
+        self.issued.lock().expect("issued lock").contains_key(token)
+    }
+}
+
+/// A running emulator. Dropping it stops the server too.
+pub struct RunningEmulator {
+    addr: SocketAddr,
+    shutdown: watch::Sender<bool>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl RunningEmulator {
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://ADDR` (no trailing slash).
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// `http://ADDR/v1`, the Admin API base.
+    pub fn api_base(&self) -> String {
+        format!("{}/v1", self.base_url())
+    }
+
+    /// `http://ADDR/oauth/token`.
+    pub fn token_url(&self) -> String {
+        format!("{}/oauth/token", self.base_url())
+    }
+
+    /// `http://ADDR/_emulator/oidc`, the built-in issuer (`iss` of its tokens).
+    pub fn issuer_url(&self) -> String {
+        format!("{}/_emulator/oidc", self.base_url())
+    }
+
+    /// Stops accepting, closes open connections and waits for the server task.
+    pub async fn shutdown(mut self) {
+        let _ = self.shutdown.send(true);
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for RunningEmulator {
+    fn drop(&mut self) {
+        let _ = self.shutdown.send(true);
+    }
+}
+
+async fn request_id(req: Request, next: Next) -> Response {
+    let id = format!("req_{}", random_hex32());
+    let span = tracing::debug_span!("request", request_id = %id, method = %req.method(), path = %req.uri().path());
+    let mut response = next.run(req).instrument(span).await;
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert("x-request-id", value);
+    }
+    response
+}
+
+async fn unknown_route(req: Request) -> Response {
+    ApiError::unknown_url(req.method().as_str(), req.uri().path()).into_response()
+}
+
+fn router(app: Arc<App>) -> Router {
+    let counted_token = Router::new()
+        .route("/oauth/token", post(oauth::token))
+        .layer(middleware::from_fn_with_state(app.clone(), stats::count));
+    let helpers = Router::new()
+        .route(
+            "/_emulator/oidc/.well-known/openid-configuration",
+            get(oidc::discovery),
+        )
+        .route("/_emulator/oidc/jwks", get(oidc::jwks))
+        .route("/_emulator/oidc/token", post(oidc::mint))
+        .route("/_emulator/stats", get(stats::get))
+        .route("/_emulator/stats/reset", post(stats::reset))
+        .route(
+            "/_emulator/faults",
+            get(faults::get_rate).post(faults::set_rate),
+        );
+    Router::new()
+        .merge(admin::routes(app.clone()))
+        .merge(counted_token)
+        .merge(helpers)
+        .fallback(unknown_route)
+        .layer(middleware::from_fn(request_id))
+        .with_state(app)
+}
+
+async fn signing_key(stored: Option<&str>) -> anyhow::Result<SigningKey> {
+    match stored {
+        Some(b64) => {
+            let der = B64
+                .decode(b64)
+                .context("the state file's oidc_key_pkcs8 is not base64")?;
+            Ok(SigningKey::from_rsa_pkcs8(BUILTIN_KID, &der)?)
+        }
+        // RSA generation takes a moment: keep it off the async threads.
+        None => Ok(tokio::task::spawn_blocking(|| SigningKey::generate_rsa(BUILTIN_KID)).await??),
+    }
+}
+
+/// Binds, loads `--state` if any, and serves in a background task.
+pub async fn start(config: EmulatorConfig) -> anyhow::Result<RunningEmulator> {
+    let fault_rate = faults::check_rate(config.fault_rate)?;
+    let loaded = match &config.state_file {
+        Some(path) => persist::load(path)?,
+        None => None,
+    };
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("could not listen on {}", config.listen))?;
+    let addr = listener.local_addr()?;
+
+    let key = signing_key(loaded.as_ref().map(|s| s.oidc_key_pkcs8.as_str())).await?;
+    let oidc_key_pkcs8 = B64.encode(key.rsa_pkcs8().context("the built-in key exports")?);
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .context("could not build the HTTP client for OIDC discovery")?;
+    let app = Arc::new(App {
+        admin_key: config.admin_key,
+        data: Mutex::new(loaded.map(|s| s.data).unwrap_or_default()),
+        write_lock: tokio::sync::Mutex::new(()),
+        state_file: config.state_file.clone(),
+        oidc_key_pkcs8,
+        issuer: Issuer {
+            url: format!("http://{addr}/_emulator/oidc"),
+            key,
+        },
+        keys: keys::KeyCache::new(http),
+        faults: faults::Faults::new(fault_rate, config.fault_seed),
+        stats: stats::Stats::default(),
+        latency: config.latency,
+        issued: Mutex::new(HashMap::new()),
+    });
+    // Persist right away so the issuer key survives a restart with no writes.
+    if let Some(path) = &config.state_file {
+        let bytes = app.with_data(|d| persist::encode(&app.oidc_key_pkcs8, d));
+        persist::write_atomic(path, &bytes)?;
+    }
+
+    let (shutdown, shutdown_rx) = watch::channel(false);
+    let task = tokio::spawn(server::accept_loop(listener, router(app), shutdown_rx));
+    tracing::info!(%addr, "emulator listening");
+    Ok(RunningEmulator {
+        addr,
+        shutdown,
+        task: Some(task),
+    })
+}

@@ -1,0 +1,91 @@
+//! `openai-emulator`: a local OpenAI Admin API + token exchange for tests.
+//! Prints `listening on http://ADDR` as its first stdout line, then serves
+//! until Ctrl-C or SIGTERM.
+
+use std::io::Write as _;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Parser;
+use openai_admin::secret::Secret;
+use openai_emulator::{EmulatorConfig, start};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "openai-emulator",
+    about = "Local emulator of the OpenAI Admin API (workload identity federation) and token exchange"
+)]
+struct Args {
+    /// Address to listen on; port 0 picks a free port.
+    #[arg(long, default_value = "127.0.0.1:0")]
+    listen: SocketAddr,
+    /// The admin key the Admin API accepts as `Authorization: Bearer <KEY>`.
+    #[arg(long)]
+    admin_key: String,
+    /// Persist all objects in this JSON file (created if missing).
+    #[arg(long)]
+    state: Option<PathBuf>,
+    /// Delay added to every Admin API request, in milliseconds.
+    #[arg(long, default_value_t = 0)]
+    latency_ms: u64,
+    /// Fraction (0..1) of Admin API requests that fail (500/502/503/429, reset, lost response).
+    #[arg(long, default_value_t = 0.0)]
+    fault_rate: f64,
+    /// Seed for the fault sequence.
+    #[arg(long, default_value_t = 0)]
+    fault_seed: u64,
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+
+    let emulator = start(EmulatorConfig {
+        listen: args.listen,
+        admin_key: Secret::new(args.admin_key),
+        state_file: args.state,
+        latency: Duration::from_millis(args.latency_ms),
+        fault_rate: args.fault_rate,
+        fault_seed: args.fault_seed,
+    })
+    .await?;
+
+    let mut stdout = std::io::stdout().lock();
+    writeln!(stdout, "listening on {}", emulator.base_url())?;
+    stdout.flush()?;
+    drop(stdout);
+
+    wait_for_signal().await;
+    emulator.shutdown().await;
+    Ok(())
+}

@@ -1,0 +1,387 @@
+//! `POST /oauth/token`: the WIF token exchange (§6).
+//!
+//! Order of checks: request fields → provider (exists, enabled) → subject
+//! token header (`kid`, supported `alg`) → key (uploaded JWKS or discovery) →
+//! signature → claims (`iss`, `aud`, `sub`, `exp`, `iat`; `nbf` if present) →
+//! service account → mapping resolution. Refusals are HTTP 400 with the OAuth
+//! codes of the decision table and a description naming the failed check.
+//!
+//! Choices where §6 is silent (safer readings):
+//! - `exp` has no leeway (a token is expired at `exp`); `iat`/`nbf` may be at
+//!   most 60 s in the future (clock skew between issuer and emulator).
+//! - Failing to fetch discovery/JWKS is `invalid_grant` (a provider
+//!   configuration problem, not a property of the token).
+//! - Issued access tokens are opaque random strings; they are remembered only
+//!   so the Admin API can say why it refuses one.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use jsonwebtoken::jwk::Jwk;
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use serde_json::{Map, Value as Json_};
+
+use super::errors::ExchangeError;
+use super::{App, matching};
+use openai_admin::models::{
+    GRANT_TYPE_TOKEN_EXCHANGE, Permissions, TOKEN_TYPE_ACCESS_TOKEN, TOKEN_TYPE_ID_TOKEN,
+    TOKEN_TYPE_JWT, TokenExchangeResponse,
+};
+
+/// Access tokens live at most one hour (§6.3).
+const MAX_LIFETIME_SECS: i64 = 3600;
+/// Allowed clock skew for `iat`/`nbf` in the future.
+const FUTURE_SKEW_SECS: i64 = 60;
+
+pub async fn token(State(app): State<Arc<App>>, body: Bytes) -> Response {
+    match exchange(&app, &body).await {
+        Ok(resp) => {
+            tracing::info!(scope = ?resp.scope, expires_in = resp.expires_in, "token exchange succeeded");
+            Json(resp).into_response()
+        }
+        Err(e) => {
+            tracing::info!(error = e.code.as_str(), description = %e.description, "token exchange refused");
+            e.into_response()
+        }
+    }
+}
+
+fn field<'a>(body: &'a Map<String, Json_>, name: &str) -> Result<&'a str, ExchangeError> {
+    match body.get(name) {
+        Some(Json_::String(s)) if !s.is_empty() => Ok(s),
+        Some(Json_::String(_)) | None | Some(Json_::Null) => Err(ExchangeError::request(format!(
+            "missing required parameter '{name}'"
+        ))),
+        Some(_) => Err(ExchangeError::request(format!(
+            "parameter '{name}' must be a string"
+        ))),
+    }
+}
+
+fn supported_alg(alg: &str) -> Option<Algorithm> {
+    Some(match alg {
+        "RS256" => Algorithm::RS256,
+        "RS384" => Algorithm::RS384,
+        "RS512" => Algorithm::RS512,
+        "ES256" => Algorithm::ES256,
+        "ES384" => Algorithm::ES384,
+        _ => return None,
+    })
+}
+
+/// Reads the JOSE header without trusting it yet: returns (alg, kid).
+fn header(token: &str) -> Result<(Algorithm, String), ExchangeError> {
+    let parts: Vec<&str> = token.split('.').collect();
+    if parts.len() != 3 {
+        return Err(ExchangeError::subject(
+            "malformed subject token: a JWT has three dot-separated parts",
+        ));
+    }
+    let header: Json_ = B64
+        .decode(parts[0])
+        .ok()
+        .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+        .ok_or_else(|| {
+            ExchangeError::subject("malformed subject token: the header is not base64url JSON")
+        })?;
+    let alg = header.get("alg").and_then(Json_::as_str).ok_or_else(|| {
+        ExchangeError::subject("malformed subject token: the header has no 'alg'")
+    })?;
+    let alg = supported_alg(alg).ok_or_else(|| {
+        ExchangeError::subject(format!(
+            "unsupported alg '{alg}' in the subject token header; use RS256, RS384, RS512, ES256 or ES384"
+        ))
+    })?;
+    let kid = match header.get("kid") {
+        Some(Json_::String(k)) if !k.is_empty() => k.clone(),
+        _ => {
+            return Err(ExchangeError::subject(
+                "the subject token header has no 'kid'; the issuer must name its signing key",
+            ));
+        }
+    };
+    Ok((alg, kid))
+}
+
+fn verify_signature(
+    token: &str,
+    alg: Algorithm,
+    kid: &str,
+    jwk: Json_,
+) -> Result<Map<String, Json_>, ExchangeError> {
+    if let Some(key_alg) = jwk.get("alg").and_then(Json_::as_str) {
+        if key_alg != format!("{alg:?}") {
+            return Err(ExchangeError::subject(format!(
+                "the subject token's alg {alg:?} does not match the alg {key_alg} of key '{kid}'"
+            )));
+        }
+    }
+    let unusable = |e: String| {
+        ExchangeError::grant(format!(
+            "key '{kid}' of the provider's JWKS is not a usable public key: {e}"
+        ))
+    };
+    let jwk: Jwk = serde_json::from_value(jwk).map_err(|e| unusable(e.to_string()))?;
+    let key = DecodingKey::from_jwk(&jwk).map_err(|e| unusable(e.to_string()))?;
+    // Only the signature is checked here; claims are checked below so each
+    // failure gets its own description.
+    let mut validation = Validation::new(alg);
+    validation.required_spec_claims.clear();
+    validation.validate_exp = false;
+    validation.validate_aud = false;
+    validation.leeway = 0;
+    match jsonwebtoken::decode::<Json_>(token, &key, &validation) {
+        Ok(data) => match data.claims {
+            Json_::Object(map) => Ok(map),
+            _ => Err(ExchangeError::subject(
+                "malformed subject token: the payload is not a JSON object",
+            )),
+        },
+        Err(e) => {
+            use jsonwebtoken::errors::ErrorKind;
+            Err(match e.kind() {
+                ErrorKind::InvalidSignature => ExchangeError::subject(format!(
+                    "bad signature: the subject token does not verify with key '{kid}'"
+                )),
+                ErrorKind::InvalidAlgorithm | ErrorKind::InvalidAlgorithmName => {
+                    ExchangeError::subject(format!(
+                        "the subject token's alg {alg:?} cannot be used with key '{kid}'"
+                    ))
+                }
+                _ => ExchangeError::subject(format!("malformed subject token: {e}")),
+            })
+        }
+    }
+}
+
+fn numeric_claim(claims: &Map<String, Json_>, name: &str) -> Result<i64, ExchangeError> {
+    match claims.get(name) {
+        None => Err(missing_claim(name)),
+        Some(v) => v
+            .as_f64()
+            .map(|f| f.floor() as i64)
+            .ok_or_else(|| ExchangeError::subject(format!("claim '{name}' must be a number"))),
+    }
+}
+
+fn missing_claim(name: &str) -> ExchangeError {
+    ExchangeError::subject(format!(
+        "the subject token is missing the required claim '{name}'"
+    ))
+}
+
+fn same_issuer(a: &str, b: &str) -> bool {
+    a.trim_end_matches('/') == b.trim_end_matches('/')
+}
+
+/// Checks the standard claims; returns `exp`.
+fn check_claims(
+    claims: &Map<String, Json_>,
+    issuer: &str,
+    audience: &str,
+    now: i64,
+) -> Result<i64, ExchangeError> {
+    for required in ["iss", "aud", "sub", "exp", "iat"] {
+        if !claims.contains_key(required) {
+            return Err(missing_claim(required));
+        }
+    }
+    let iss = claims["iss"]
+        .as_str()
+        .ok_or_else(|| ExchangeError::subject("claim 'iss' must be a string"))?;
+    if !same_issuer(iss, issuer) {
+        return Err(ExchangeError::subject(format!(
+            "issuer mismatch: token iss '{iss}' does not match the provider's issuer '{issuer}'"
+        )));
+    }
+    let aud = &claims["aud"];
+    let aud_ok = match aud {
+        Json_::String(s) => s == audience,
+        Json_::Array(items) => items.iter().any(|a| a.as_str() == Some(audience)),
+        _ => {
+            return Err(ExchangeError::subject(
+                "claim 'aud' must be a string or an array of strings",
+            ));
+        }
+    };
+    if !aud_ok {
+        return Err(ExchangeError::subject(format!(
+            "audience mismatch: token aud {aud} does not contain '{audience}'"
+        )));
+    }
+    match &claims["sub"] {
+        Json_::String(s) if !s.is_empty() => {}
+        _ => {
+            return Err(ExchangeError::subject(
+                "claim 'sub' must be a non-empty string",
+            ));
+        }
+    }
+    let exp = numeric_claim(claims, "exp")?;
+    if exp <= now {
+        return Err(ExchangeError::subject(format!(
+            "subject token expired at {exp} (now {now})"
+        )));
+    }
+    let iat = numeric_claim(claims, "iat")?;
+    if iat > now + FUTURE_SKEW_SECS {
+        return Err(ExchangeError::subject(format!(
+            "subject token iat {iat} is in the future (now {now})"
+        )));
+    }
+    if claims.contains_key("nbf") {
+        let nbf = numeric_claim(claims, "nbf")?;
+        if nbf > now + FUTURE_SKEW_SECS {
+            return Err(ExchangeError::subject(format!(
+                "subject token is not valid before {nbf} (now {now})"
+            )));
+        }
+    }
+    Ok(exp)
+}
+
+async fn exchange(app: &App, body: &[u8]) -> Result<TokenExchangeResponse, ExchangeError> {
+    let body: Map<String, Json_> = match serde_json::from_slice(body) {
+        Ok(Json_::Object(map)) => map,
+        _ => {
+            return Err(ExchangeError::request(
+                "the request body must be a JSON object (Content-Type: application/json) with grant_type, subject_token_type, subject_token, identity_provider_id and service_account_id",
+            ));
+        }
+    };
+    let grant_type = field(&body, "grant_type")?;
+    let subject_token_type = field(&body, "subject_token_type")?;
+    let subject_token = field(&body, "subject_token")?;
+    let provider_id = field(&body, "identity_provider_id")?;
+    let service_account_id = field(&body, "service_account_id")?;
+    if grant_type != GRANT_TYPE_TOKEN_EXCHANGE {
+        return Err(ExchangeError::request(format!(
+            "unsupported grant_type '{grant_type}'; use '{GRANT_TYPE_TOKEN_EXCHANGE}'"
+        )));
+    }
+    if subject_token_type != TOKEN_TYPE_JWT && subject_token_type != TOKEN_TYPE_ID_TOKEN {
+        return Err(ExchangeError::request(format!(
+            "unsupported subject_token_type '{subject_token_type}'; use '{TOKEN_TYPE_JWT}' or '{TOKEN_TYPE_ID_TOKEN}'"
+        )));
+    }
+
+    let provider = app.with_data(|d| d.provider(provider_id).cloned());
+    let provider = provider.ok_or_else(|| {
+        ExchangeError::grant(format!(
+            "workload identity provider '{provider_id}' not found"
+        ))
+    })?;
+    if !provider.enabled {
+        return Err(ExchangeError::grant(format!(
+            "workload identity provider '{provider_id}' is disabled"
+        )));
+    }
+
+    let (alg, kid) = header(subject_token)?;
+    let jwk = app.keys.find(&provider, &kid).await?;
+    let claims = verify_signature(subject_token, alg, &kid, jwk)?;
+    let now = super::now();
+    let exp = check_claims(&claims, &provider.issuer, &provider.audience, now)?;
+
+    let (account_exists, rules) = app.with_data(|d| {
+        (
+            d.service_account(service_account_id).is_some(),
+            d.rules_for(provider_id, service_account_id),
+        )
+    });
+    if !account_exists {
+        return Err(ExchangeError::grant(format!(
+            "service account '{service_account_id}' does not exist"
+        )));
+    }
+    let claims = Json_::Object(claims);
+    let rule = matching::resolve(
+        &rules,
+        &provider.attribute_transformations,
+        &claims,
+        provider_id,
+        service_account_id,
+    )?;
+
+    let expires_in = (exp - now).min(MAX_LIFETIME_SECS);
+    let access_token = app.issue_access_token(now + expires_in);
+    let scope = match &rule.permissions {
+        Permissions::Restricted { scopes } => Some(scopes.join(" ")),
+        Permissions::ServiceAccountDefault => None,
+    };
+    Ok(TokenExchangeResponse {
+        access_token,
+        issued_token_type: TOKEN_TYPE_ACCESS_TOKEN.to_owned(),
+        token_type: "Bearer".to_owned(),
+        expires_in,
+        scope,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn claims(v: Json_) -> Map<String, Json_> {
+        v.as_object().unwrap().clone()
+    }
+
+    #[test]
+    fn claim_checks() {
+        let now = 1_000;
+        let good = json!({"iss":"https://i/","aud":["x","a"],"sub":"s","exp":2000,"iat":900});
+        assert_eq!(
+            check_claims(&claims(good.clone()), "https://i", "a", now),
+            Ok(2000)
+        );
+        let mut c = claims(good.clone());
+        c.insert("aud".into(), json!("b"));
+        assert!(
+            check_claims(&c, "https://i", "a", now)
+                .unwrap_err()
+                .description
+                .contains("audience mismatch")
+        );
+        let mut c = claims(good.clone());
+        c.insert("exp".into(), json!(1000));
+        assert!(
+            check_claims(&c, "https://i", "a", now)
+                .unwrap_err()
+                .description
+                .contains("expired")
+        );
+        let mut c = claims(good);
+        c.remove("iat");
+        assert!(
+            check_claims(&c, "https://i", "a", now)
+                .unwrap_err()
+                .description
+                .contains("'iat'")
+        );
+    }
+
+    #[test]
+    fn header_requires_kid_and_supported_alg() {
+        let h = |v: Json_| format!("{}.e30.sig", B64.encode(v.to_string()));
+        assert!(header(&h(json!({"alg":"RS256","kid":"k"}))).is_ok());
+        assert!(
+            header(&h(json!({"alg":"HS256","kid":"k"})))
+                .unwrap_err()
+                .description
+                .contains("unsupported alg")
+        );
+        assert!(
+            header(&h(json!({"alg":"RS256"})))
+                .unwrap_err()
+                .description
+                .contains("kid")
+        );
+        assert!(header("nope").is_err());
+    }
+}

@@ -1,0 +1,719 @@
+//! Request-body validation: turns raw JSON into the shared request models,
+//! refusing anything the documented schema (§2, §4, §7) forbids with a 400
+//! that names the offending `param`.
+//!
+//! Bodies are read as untyped JSON first so every error can name its field
+//! (serde's own messages cannot). Unknown fields are refused (400
+//! `unknown_parameter`), like the real API does for unrecognized arguments; it
+//! also catches client typos that would otherwise be silently ignored.
+
+use std::collections::HashSet;
+use std::net::IpAddr;
+
+use serde_json::{Map, Value as Json};
+
+use super::errors::ApiError;
+use openai_admin::models::{
+    AttributeMatchers, AttributeTransformation, CreateProjectRequest, CreateProviderRequest,
+    CreateRuleRequest, CreateServiceAccountRequest, MAX_ATTRIBUTE_TRANSFORMATIONS,
+    MAX_TRANSFORMATION_ATTRIBUTE_LEN, MAX_TRANSFORMATION_EXPRESSION_LEN, Permissions,
+    UpdateProviderRequest, UpdateRuleRequest, Verification,
+};
+
+/// JWK members that carry private or symmetric key material (RFC 7518 §6).
+const PRIVATE_JWK_MEMBERS: &[&str] = &["d", "p", "q", "dp", "dq", "qi", "oth", "k"];
+
+/// Parses a request body as a JSON object.
+pub fn body_object(bytes: &[u8]) -> Result<Map<String, Json>, ApiError> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError::bad_json(
+            "The request body is empty; send a JSON object.",
+        ));
+    }
+    match serde_json::from_slice::<Json>(bytes) {
+        Ok(Json::Object(map)) => Ok(map),
+        Ok(_) => Err(ApiError::bad_json(
+            "The request body must be a JSON object.",
+        )),
+        Err(e) => Err(ApiError::bad_json(format!(
+            "We could not parse the JSON body of your request ({e}). Send valid JSON."
+        ))),
+    }
+}
+
+fn join(prefix: &str, key: &str) -> String {
+    if prefix.is_empty() {
+        key.to_owned()
+    } else {
+        format!("{prefix}.{key}")
+    }
+}
+
+fn only_known(
+    obj: &Map<String, Json>,
+    prefix: &str,
+    allowed: &[&str],
+    hint: &str,
+) -> Result<(), ApiError> {
+    match obj.keys().find(|k| !allowed.contains(&k.as_str())) {
+        Some(k) => Err(ApiError::unknown_param(join(prefix, k), hint)),
+        None => Ok(()),
+    }
+}
+
+/// A required, non-empty string.
+fn required_string(obj: &Map<String, Json>, prefix: &str, key: &str) -> Result<String, ApiError> {
+    let param = join(prefix, key);
+    match obj.get(key) {
+        None => Err(ApiError::missing(param)),
+        Some(v) => non_empty_string(v, &param),
+    }
+}
+
+fn non_empty_string(v: &Json, param: &str) -> Result<String, ApiError> {
+    match v {
+        Json::String(s) if s.is_empty() => Err(ApiError::invalid_value(
+            param,
+            format!("'{param}' must not be empty."),
+        )),
+        Json::String(s) => Ok(s.clone()),
+        _ => Err(ApiError::invalid_type(param, "a string")),
+    }
+}
+
+/// An optional string; `null` is refused (create bodies are not nullable).
+fn optional_string(
+    obj: &Map<String, Json>,
+    prefix: &str,
+    key: &str,
+) -> Result<Option<String>, ApiError> {
+    match obj.get(key) {
+        None => Ok(None),
+        Some(Json::String(s)) => Ok(Some(s.clone())),
+        Some(_) => Err(ApiError::invalid_type(join(prefix, key), "a string")),
+    }
+}
+
+/// Tri-state: absent, `null` (clear), or a string.
+fn nullable_string(
+    obj: &Map<String, Json>,
+    prefix: &str,
+    key: &str,
+) -> Result<Option<Option<String>>, ApiError> {
+    match obj.get(key) {
+        None => Ok(None),
+        Some(Json::Null) => Ok(Some(None)),
+        Some(Json::String(s)) => Ok(Some(Some(s.clone()))),
+        Some(_) => Err(ApiError::invalid_type(
+            join(prefix, key),
+            "a string or null",
+        )),
+    }
+}
+
+fn optional_bool(obj: &Map<String, Json>, key: &str) -> Result<Option<bool>, ApiError> {
+    match obj.get(key) {
+        None => Ok(None),
+        Some(Json::Bool(b)) => Ok(Some(*b)),
+        Some(_) => Err(ApiError::invalid_type(key, "a boolean")),
+    }
+}
+
+/// An optional non-empty string (update bodies: `minLength: 1`, not nullable).
+fn optional_non_empty(
+    obj: &Map<String, Json>,
+    prefix: &str,
+    key: &str,
+) -> Result<Option<String>, ApiError> {
+    match obj.get(key) {
+        None => Ok(None),
+        Some(v) => non_empty_string(v, &join(prefix, key)).map(Some),
+    }
+}
+
+// ---------------------------------------------------------------- providers
+
+const PROVIDER_CREATE_FIELDS: &[&str] = &[
+    "name",
+    "issuer",
+    "audience",
+    "type",
+    "description",
+    "enabled",
+    "verification",
+    "attribute_transformations",
+];
+
+const PROVIDER_UPDATE_FIELDS: &[&str] = &[
+    "name",
+    "issuer",
+    "audience",
+    "description",
+    "enabled",
+    "verification",
+    "attribute_transformations",
+];
+
+pub fn create_provider(obj: &Map<String, Json>) -> Result<CreateProviderRequest, ApiError> {
+    only_known(obj, "", PROVIDER_CREATE_FIELDS, "")?;
+    let name = required_string(obj, "", "name")?;
+    let issuer = required_string(obj, "", "issuer")?;
+    let audience = required_string(obj, "", "audience")?;
+    // `type` is listed as required with default "oidc": absent means "oidc".
+    let kind = match obj.get("type") {
+        None => "oidc".to_owned(),
+        Some(Json::String(s)) if s == "oidc" => s.clone(),
+        Some(Json::String(s)) => {
+            return Err(ApiError::invalid_value(
+                "type",
+                format!("Invalid 'type' value '{s}': the only supported provider type is 'oidc'."),
+            ));
+        }
+        Some(_) => return Err(ApiError::invalid_type("type", "the string \"oidc\"")),
+    };
+    Ok(CreateProviderRequest {
+        name,
+        issuer,
+        audience,
+        kind,
+        description: optional_string(obj, "", "description")?,
+        enabled: optional_bool(obj, "enabled")?,
+        verification: obj.get("verification").map(verification).transpose()?,
+        attribute_transformations: obj
+            .get("attribute_transformations")
+            .map(transformations)
+            .transpose()?,
+    })
+}
+
+pub fn update_provider(obj: &Map<String, Json>) -> Result<UpdateProviderRequest, ApiError> {
+    only_known(
+        obj,
+        "",
+        PROVIDER_UPDATE_FIELDS,
+        "A provider's 'type' cannot be changed.",
+    )?;
+    Ok(UpdateProviderRequest {
+        name: optional_non_empty(obj, "", "name")?,
+        issuer: optional_non_empty(obj, "", "issuer")?,
+        audience: optional_non_empty(obj, "", "audience")?,
+        description: nullable_string(obj, "", "description")?,
+        enabled: optional_bool(obj, "enabled")?,
+        verification: obj.get("verification").map(verification).transpose()?,
+        attribute_transformations: obj
+            .get("attribute_transformations")
+            .map(transformations)
+            .transpose()?,
+    })
+}
+
+fn transformations(v: &Json) -> Result<Vec<AttributeTransformation>, ApiError> {
+    const P: &str = "attribute_transformations";
+    let Json::Array(items) = v else {
+        return Err(ApiError::invalid_type(P, "an array"));
+    };
+    if items.len() > MAX_ATTRIBUTE_TRANSFORMATIONS {
+        return Err(ApiError::invalid_value(
+            P,
+            format!(
+                "'{P}' has {} items; at most {MAX_ATTRIBUTE_TRANSFORMATIONS} are allowed per provider.",
+                items.len()
+            ),
+        ));
+    }
+    let mut seen = HashSet::new();
+    let mut out = Vec::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        let prefix = format!("{P}[{i}]");
+        let Json::Object(obj) = item else {
+            return Err(ApiError::invalid_type(prefix, "an object"));
+        };
+        only_known(obj, &prefix, &["attribute", "expression"], "")?;
+        let attribute = required_string(obj, &prefix, "attribute")?;
+        let expression = required_string(obj, &prefix, "expression")?;
+        let attr_param = format!("{prefix}.attribute");
+        if attribute.chars().count() > MAX_TRANSFORMATION_ATTRIBUTE_LEN {
+            return Err(ApiError::invalid_value(
+                attr_param,
+                format!(
+                    "'{prefix}.attribute' is longer than {MAX_TRANSFORMATION_ATTRIBUTE_LEN} characters."
+                ),
+            ));
+        }
+        if expression.chars().count() > MAX_TRANSFORMATION_EXPRESSION_LEN {
+            return Err(ApiError::invalid_value(
+                format!("{prefix}.expression"),
+                format!(
+                    "'{prefix}.expression' is longer than {MAX_TRANSFORMATION_EXPRESSION_LEN} characters."
+                ),
+            ));
+        }
+        // The API stores the full name (§4.2); requiring the prefix is the
+        // inferred, safer reading (a bare name could never be matched).
+        if !attribute.starts_with("openai.") || attribute.len() == "openai.".len() {
+            return Err(ApiError::invalid_value(
+                attr_param,
+                format!(
+                    "Transformation attribute '{attribute}' must start with 'openai.' followed by a name, e.g. 'openai.subject'."
+                ),
+            ));
+        }
+        // Inferred: two transformations of one attribute would make matching
+        // ambiguous, so the second is refused.
+        if !seen.insert(attribute.clone()) {
+            return Err(ApiError::invalid_value(
+                attr_param,
+                format!("Transformation attribute '{attribute}' is defined more than once."),
+            ));
+        }
+        // CEL is deliberately not compiled here: per §4.2 unsupported syntax
+        // fails mapping resolution at exchange time, not at create time.
+        out.push(AttributeTransformation {
+            attribute,
+            expression,
+        });
+    }
+    Ok(out)
+}
+
+fn verification(v: &Json) -> Result<Verification, ApiError> {
+    const P: &str = "verification";
+    let Json::Object(obj) = v else {
+        return Err(ApiError::invalid_type(P, "an object"));
+    };
+    // `type` defaults per variant (§2.1); infer it from the fields when absent.
+    let kind = match obj.get("type") {
+        Some(Json::String(s)) => s.as_str(),
+        Some(_) => return Err(ApiError::invalid_type("verification.type", "a string")),
+        None if obj.contains_key("jwks") => "uploaded_jwks",
+        None => "discovery",
+    };
+    match kind {
+        "discovery" => {
+            only_known(
+                obj,
+                P,
+                &["type", "discovery_url"],
+                "Custom discovery and uploaded JWKS are mutually exclusive.",
+            )?;
+            let discovery_url = match obj.get("discovery_url") {
+                None | Some(Json::Null) => None,
+                Some(Json::String(s)) => {
+                    check_discovery_url(s)?;
+                    Some(s.clone())
+                }
+                Some(_) => {
+                    return Err(ApiError::invalid_type(
+                        "verification.discovery_url",
+                        "a string or null",
+                    ));
+                }
+            };
+            Ok(Verification::Discovery { discovery_url })
+        }
+        "uploaded_jwks" => {
+            only_known(
+                obj,
+                P,
+                &["type", "jwks"],
+                "Custom discovery and uploaded JWKS are mutually exclusive.",
+            )?;
+            let jwks = match obj.get("jwks") {
+                None => return Err(ApiError::missing("verification.jwks")),
+                Some(Json::Object(m)) => m.clone(),
+                Some(_) => return Err(ApiError::invalid_type("verification.jwks", "an object")),
+            };
+            check_jwks(&jwks)?;
+            Ok(Verification::UploadedJwks { jwks })
+        }
+        other => Err(ApiError::invalid_value(
+            "verification.type",
+            format!("Invalid verification type '{other}': use 'discovery' or 'uploaded_jwks'."),
+        )),
+    }
+}
+
+/// §4.5: public HTTPS, no credentials, no custom port, no query, no fragment.
+/// Plain `http` (and any port) is accepted for loopback hosts only, so local
+/// tests can point discovery at the emulator's built-in issuer.
+fn check_discovery_url(raw: &str) -> Result<(), ApiError> {
+    const P: &str = "verification.discovery_url";
+    let bad = |why: &str| {
+        ApiError::invalid_value(
+            P,
+            format!(
+                "Invalid discovery_url '{raw}': {why}. Use a public https URL such as https://issuer.example.com/.well-known/openid-configuration."
+            ),
+        )
+    };
+    let url = url::Url::parse(raw).map_err(|e| bad(&format!("not a URL ({e})")))?;
+    let host = url.host_str().ok_or_else(|| bad("it has no host"))?;
+    let loopback = is_loopback_host(host);
+    match url.scheme() {
+        "https" => {}
+        "http" if loopback => {}
+        _ => return Err(bad("the scheme must be https")),
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(bad("it must not contain credentials"));
+    }
+    if url.port().is_some() && !loopback {
+        return Err(bad("it must not use a custom port"));
+    }
+    if url.query().is_some() {
+        return Err(bad("it must not contain a query string"));
+    }
+    if url.fragment().is_some() {
+        return Err(bad("it must not contain a fragment"));
+    }
+    if !loopback && is_private_ip(host) {
+        return Err(bad("the host must be public"));
+    }
+    Ok(())
+}
+
+fn is_loopback_host(host: &str) -> bool {
+    if host.eq_ignore_ascii_case("localhost") {
+        return true;
+    }
+    let trimmed = host.trim_start_matches('[').trim_end_matches(']');
+    trimmed
+        .parse::<IpAddr>()
+        .map(|ip| ip.is_loopback())
+        .unwrap_or(false)
+}
+
+fn is_private_ip(host: &str) -> bool {
+    let trimmed = host.trim_start_matches('[').trim_end_matches(']');
+    match trimmed.parse::<IpAddr>() {
+        Ok(IpAddr::V4(ip)) => ip.is_private() || ip.is_link_local() || ip.is_unspecified(),
+        Ok(IpAddr::V6(ip)) => ip.is_unspecified() || (ip.segments()[0] & 0xfe00) == 0xfc00,
+        Err(_) => false,
+    }
+}
+
+/// §4.5: non-empty `keys`, each with a unique non-empty `kid`, no private parts.
+fn check_jwks(jwks: &Map<String, Json>) -> Result<(), ApiError> {
+    let keys = match jwks.get("keys") {
+        None => return Err(ApiError::missing("verification.jwks.keys")),
+        Some(Json::Array(keys)) => keys,
+        Some(_) => {
+            return Err(ApiError::invalid_type("verification.jwks.keys", "an array"));
+        }
+    };
+    if keys.is_empty() {
+        return Err(ApiError::invalid_value(
+            "verification.jwks.keys",
+            "The uploaded JWKS must contain at least one key in 'keys'.",
+        ));
+    }
+    let mut kids = HashSet::new();
+    for (i, key) in keys.iter().enumerate() {
+        let prefix = format!("verification.jwks.keys[{i}]");
+        let Json::Object(key) = key else {
+            return Err(ApiError::invalid_type(prefix, "a JWK object"));
+        };
+        match key.get("kty") {
+            Some(Json::String(s)) if !s.is_empty() => {}
+            Some(Json::String(_)) | None => {
+                return Err(ApiError::invalid_value(
+                    format!("{prefix}.kty"),
+                    format!("Key {i} of the uploaded JWKS has no 'kty'."),
+                ));
+            }
+            Some(_) => return Err(ApiError::invalid_type(format!("{prefix}.kty"), "a string")),
+        }
+        let kid = match key.get("kid") {
+            Some(Json::String(s)) if !s.is_empty() => s,
+            Some(Json::String(_)) | None => {
+                return Err(ApiError::invalid_value(
+                    format!("{prefix}.kid"),
+                    format!("Key {i} of the uploaded JWKS needs a non-empty 'kid'."),
+                ));
+            }
+            Some(_) => return Err(ApiError::invalid_type(format!("{prefix}.kid"), "a string")),
+        };
+        if !kids.insert(kid.clone()) {
+            return Err(ApiError::invalid_value(
+                format!("{prefix}.kid"),
+                format!(
+                    "The uploaded JWKS has more than one key with kid '{kid}'; kids must be unique."
+                ),
+            ));
+        }
+        if let Some(member) = PRIVATE_JWK_MEMBERS.iter().find(|m| key.contains_key(**m)) {
+            return Err(ApiError::invalid_value(
+                format!("{prefix}.{member}"),
+                format!(
+                    "Key '{kid}' of the uploaded JWKS contains private key material ('{member}'); upload public keys only."
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------- federation rules
+
+const RULE_CREATE_FIELDS: &[&str] = &[
+    "project_id",
+    "service_account_id",
+    "attribute_matchers",
+    "name",
+    "description",
+    "enabled",
+    "permissions",
+];
+
+const RULE_UPDATE_FIELDS: &[&str] = &[
+    "attribute_matchers",
+    "name",
+    "description",
+    "enabled",
+    "permissions",
+];
+
+pub fn create_rule(obj: &Map<String, Json>) -> Result<CreateRuleRequest, ApiError> {
+    only_known(obj, "", RULE_CREATE_FIELDS, "")?;
+    let project_id = required_string(obj, "", "project_id")?;
+    let service_account_id = required_string(obj, "", "service_account_id")?;
+    let attribute_matchers = match obj.get("attribute_matchers") {
+        None => return Err(ApiError::missing("attribute_matchers")),
+        Some(v) => matchers(v)?,
+    };
+    let name = optional_string(obj, "", "name")?;
+    if name.as_deref() == Some("") {
+        return Err(empty_rule_name());
+    }
+    Ok(CreateRuleRequest {
+        project_id,
+        service_account_id,
+        attribute_matchers,
+        name,
+        description: optional_string(obj, "", "description")?,
+        enabled: optional_bool(obj, "enabled")?,
+        permissions: obj.get("permissions").map(permissions).transpose()?,
+    })
+}
+
+pub fn update_rule(obj: &Map<String, Json>) -> Result<UpdateRuleRequest, ApiError> {
+    only_known(
+        obj,
+        "",
+        RULE_UPDATE_FIELDS,
+        "A rule's project_id and service_account_id cannot be changed; create a new rule instead.",
+    )?;
+    let name = nullable_string(obj, "", "name")?;
+    if matches!(&name, Some(Some(s)) if s.is_empty()) {
+        return Err(empty_rule_name());
+    }
+    Ok(UpdateRuleRequest {
+        attribute_matchers: obj.get("attribute_matchers").map(matchers).transpose()?,
+        name,
+        description: nullable_string(obj, "", "description")?,
+        enabled: optional_bool(obj, "enabled")?,
+        permissions: obj.get("permissions").map(permissions).transpose()?,
+    })
+}
+
+/// Inferred: an empty name cannot be meaningfully unique, so it is refused.
+fn empty_rule_name() -> ApiError {
+    ApiError::invalid_value(
+        "name",
+        "'name' must not be empty; omit it (or send null on update) for an unnamed rule.",
+    )
+}
+
+fn matchers(v: &Json) -> Result<AttributeMatchers, ApiError> {
+    const P: &str = "attribute_matchers";
+    let Json::Object(map) = v else {
+        return Err(ApiError::invalid_type(
+            P,
+            "an object of claim names to values",
+        ));
+    };
+    // Inferred (§4.1): an empty map would match every token of the provider.
+    if map.is_empty() {
+        return Err(ApiError::invalid_value(
+            P,
+            "'attribute_matchers' must contain at least one claim; an empty map would match every token.",
+        ));
+    }
+    for (key, value) in map {
+        let param = format!("{P}.{key}");
+        if key.is_empty() {
+            return Err(ApiError::invalid_value(
+                P,
+                "Matcher keys must be non-empty claim names.",
+            ));
+        }
+        match value {
+            Json::String(s) => check_wildcard(s, &param)?,
+            Json::Bool(_) | Json::Number(_) => {}
+            _ => {
+                return Err(ApiError::invalid_type(param, "a string, boolean or number"));
+            }
+        }
+    }
+    Ok(map.clone())
+}
+
+/// §4.1: only a single trailing `*` after a non-empty prefix.
+fn check_wildcard(value: &str, param: &str) -> Result<(), ApiError> {
+    let stars = value.matches('*').count();
+    if stars == 0 {
+        return Ok(());
+    }
+    let ok = stars == 1 && value.ends_with('*') && value.len() > 1;
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::invalid_value(
+            param,
+            format!(
+                "Unsupported wildcard in '{value}': only a single trailing '*' after a non-empty prefix is allowed (e.g. 'repo:my-org/*')."
+            ),
+        ))
+    }
+}
+
+fn permissions(v: &Json) -> Result<Permissions, ApiError> {
+    const P: &str = "permissions";
+    let Json::Object(obj) = v else {
+        return Err(ApiError::invalid_type(P, "an object"));
+    };
+    match obj.get("type") {
+        None => Err(ApiError::missing("permissions.type")),
+        Some(Json::String(t)) if t == "service_account_default" => {
+            only_known(
+                obj,
+                P,
+                &["type"],
+                "Only restricted permissions take scopes.",
+            )?;
+            Ok(Permissions::ServiceAccountDefault)
+        }
+        Some(Json::String(t)) if t == "restricted" => {
+            only_known(obj, P, &["type", "scopes"], "")?;
+            let scopes = match obj.get("scopes") {
+                None => return Err(ApiError::missing("permissions.scopes")),
+                Some(Json::Array(items)) => items,
+                Some(_) => {
+                    return Err(ApiError::invalid_type(
+                        "permissions.scopes",
+                        "an array of strings",
+                    ));
+                }
+            };
+            if scopes.is_empty() {
+                return Err(ApiError::invalid_value(
+                    "permissions.scopes",
+                    "Restricted permissions need at least one scope in 'scopes'.",
+                ));
+            }
+            let scopes = scopes
+                .iter()
+                .enumerate()
+                .map(|(i, s)| non_empty_string(s, &format!("permissions.scopes[{i}]")))
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(Permissions::Restricted { scopes })
+        }
+        Some(Json::String(t)) => Err(ApiError::invalid_value(
+            "permissions.type",
+            format!(
+                "Invalid permissions type '{t}': use 'service_account_default' or 'restricted'."
+            ),
+        )),
+        Some(_) => Err(ApiError::invalid_type("permissions.type", "a string")),
+    }
+}
+
+// ---------------------------------------------------------------- projects
+
+pub fn create_project(obj: &Map<String, Json>) -> Result<CreateProjectRequest, ApiError> {
+    only_known(obj, "", &["name"], "")?;
+    Ok(CreateProjectRequest {
+        name: required_string(obj, "", "name")?,
+    })
+}
+
+pub fn create_service_account(
+    obj: &Map<String, Json>,
+) -> Result<CreateServiceAccountRequest, ApiError> {
+    only_known(obj, "", &["name", "create_service_account_only"], "")?;
+    Ok(CreateServiceAccountRequest {
+        name: required_string(obj, "", "name")?,
+        create_service_account_only: optional_bool(obj, "create_service_account_only")?
+            .unwrap_or(false),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn obj(v: Json) -> Map<String, Json> {
+        v.as_object().unwrap().clone()
+    }
+
+    #[test]
+    fn wildcard_shapes() {
+        assert!(check_wildcard("repo:my-org/*", "p").is_ok());
+        assert!(check_wildcard("exact", "p").is_ok());
+        for bad in ["*", "repo:*:prod", "repo/*/main", "a**", "*a"] {
+            assert!(check_wildcard(bad, "p").is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn discovery_urls() {
+        for ok in [
+            "https://issuer.example.com",
+            "https://issuer.example.com/.well-known/openid-configuration",
+            "http://127.0.0.1:8080/_emulator/oidc",
+            "http://localhost:9/x",
+        ] {
+            assert!(check_discovery_url(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "http://issuer.example.com",
+            "https://u:p@issuer.example.com",
+            "https://issuer.example.com:8443",
+            "https://issuer.example.com/?a=b",
+            "https://issuer.example.com/#f",
+            "https://10.0.0.1/",
+            "not a url",
+        ] {
+            assert!(check_discovery_url(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn jwks_checks_name_the_param() {
+        let err = check_jwks(&obj(
+            json!({"keys": [{"kty":"RSA","kid":"a","n":"x","e":"AQAB","d":"s"}]}),
+        ))
+        .unwrap_err();
+        assert_eq!(err.param.as_deref(), Some("verification.jwks.keys[0].d"));
+        let err = check_jwks(&obj(
+            json!({"keys": [{"kty":"RSA","kid":"a"},{"kty":"RSA","kid":"a"}]}),
+        ))
+        .unwrap_err();
+        assert_eq!(err.param.as_deref(), Some("verification.jwks.keys[1].kid"));
+        let err = check_jwks(&obj(json!({"keys": []}))).unwrap_err();
+        assert_eq!(err.param.as_deref(), Some("verification.jwks.keys"));
+    }
+
+    #[test]
+    fn provider_create_requires_fields_in_order() {
+        let err = create_provider(&obj(json!({"issuer":"https://i","audience":"a"}))).unwrap_err();
+        assert_eq!(err.param.as_deref(), Some("name"));
+        assert_eq!(err.code, Some("missing_required_parameter"));
+        let err = create_provider(&obj(json!({"name":"","issuer":"https://i","audience":"a"})))
+            .unwrap_err();
+        assert_eq!(err.param.as_deref(), Some("name"));
+        let err = create_provider(&obj(json!({"name":"n","issuer":7,"audience":"a"}))).unwrap_err();
+        assert_eq!(err.code, Some("invalid_type"));
+    }
+}

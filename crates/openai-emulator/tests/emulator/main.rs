@@ -1,0 +1,9 @@
+//! The emulator over real HTTP on loopback: every Admin API endpoint and
+//! error, the token exchange, scripted and random faults, and persistence.
+
+mod support;
+
+mod admin;
+mod exchange;
+mod faults;
+mod persist;

@@ -1,0 +1,16 @@
+//! The resource framework: traits for resources, data sources and ephemeral
+//! resources, the generic planner, and the gRPC service that dispatches to
+//! them. It knows nothing of any particular provider.
+
+pub mod diagnostics;
+pub mod plan;
+pub mod resource;
+pub mod schema;
+pub mod server;
+mod wire;
+
+pub use diagnostics::{Diagnostic, Diagnostics, Severity};
+pub use plan::{PlanCtx, attr, set_attr};
+pub use resource::{DataSource, EphemeralResource, ListedItem, Opened, Provider, Resource};
+pub use schema::{Attribute, IdentitySchema, Mode, Schema};
+pub use server::ProviderService;

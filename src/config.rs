@@ -1,0 +1,342 @@
+//! The `provider "openai" {}` block: its schema, validation and the settings
+//! it resolves to (configuration first, then environment, then defaults).
+
+use std::time::Duration;
+
+use url::Url;
+
+use super::validate::https_url;
+use openai_admin::models::{MAX_PROVIDERS_PER_ORG, MAX_RULES_PER_PROVIDER};
+use openai_admin::secret::Secret;
+use tfplugin::codec::{Path, Type, Value};
+use tfplugin::framework::{Attribute, Diagnostics, Schema, attr};
+
+pub const DEFAULT_BASE_URL: &str = "https://api.openai.com/v1";
+pub const DEFAULT_TOKEN_EXCHANGE_URL: &str = "https://auth.openai.com/oauth/token";
+pub const DEFAULT_TIMEOUT_SECONDS: i64 = 30;
+pub const DEFAULT_MAX_RETRIES: i64 = 4;
+
+pub const ENV_ADMIN_KEY: &str = "OPENAI_ADMIN_KEY";
+pub const ENV_BASE_URL: &str = "OPENAI_BASE_URL";
+pub const ENV_TOKEN_EXCHANGE_URL: &str = "OPENAI_TOKEN_EXCHANGE_URL";
+
+/// What the provider block resolves to.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// Absent until something needs the Admin API; then a clear error.
+    pub admin_key: Option<Secret>,
+    pub base_url: Url,
+    pub token_exchange_url: Url,
+    pub request_timeout: Duration,
+    pub max_retries: u32,
+    pub max_providers: usize,
+    pub max_mappings_per_provider: usize,
+}
+
+pub fn schema() -> Schema {
+    Schema::new(
+        "The OpenAI provider manages Workload Identity Federation: trusted OIDC issuers \
+         and the service account mappings that let workloads exchange their own tokens \
+         for short-lived OpenAI access tokens.",
+    )
+    .attribute(
+        Attribute::optional("admin_api_key", Type::String)
+            .sensitive()
+            .description(format!(
+                "An OpenAI Admin API key. May also be set with the `{ENV_ADMIN_KEY}` environment \
+                 variable. Needed only by operations that call the Admin API; the token \
+                 exchange needs none."
+            )),
+    )
+    .attribute(
+        Attribute::optional("base_url", Type::String).description(format!(
+            "Base URL of the OpenAI API. May also be set with `{ENV_BASE_URL}`. Defaults to \
+         `{DEFAULT_BASE_URL}`. Must be https, except on loopback hosts (the local emulator)."
+        )),
+    )
+    .attribute(
+        Attribute::optional("token_exchange_url", Type::String).description(format!(
+            "URL of the OAuth token exchange endpoint. May also be set with \
+             `{ENV_TOKEN_EXCHANGE_URL}`. Defaults to `{DEFAULT_TOKEN_EXCHANGE_URL}`. Must be \
+             https, except on loopback hosts."
+        )),
+    )
+    .attribute(
+        Attribute::optional("request_timeout_seconds", Type::Number).description(format!(
+            "Timeout of one HTTP request, in seconds (1 to 600). Defaults to \
+             {DEFAULT_TIMEOUT_SECONDS}."
+        )),
+    )
+    .attribute(
+        Attribute::optional("max_retries", Type::Number).description(format!(
+            "How many times a failed request that is safe to repeat is retried (0 to 20), \
+         with exponential backoff. Defaults to {DEFAULT_MAX_RETRIES}."
+        )),
+    )
+    .attribute(
+        Attribute::optional("max_workload_identity_providers", Type::Number).description(format!(
+            "The most workload identity providers the organization may have. Plans that \
+                 would exceed it fail before anything is created. Defaults to OpenAI's limit, \
+                 {MAX_PROVIDERS_PER_ORG}; raise it only if OpenAI raised the limit for you."
+        )),
+    )
+    .attribute(
+        Attribute::optional("max_mappings_per_provider", Type::Number).description(format!(
+            "The most service account mappings one workload identity provider may have. Plans \
+             that would exceed it fail before anything is created. Defaults to OpenAI's limit, \
+             {MAX_RULES_PER_PROVIDER}."
+        )),
+    )
+}
+
+/// A string attribute, else the environment variable. `Err(())` = unknown.
+fn string_setting(
+    config: &Value,
+    name: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+    env_name: &str,
+) -> Result<Option<String>, ()> {
+    match attr(config, name) {
+        Value::Unknown => Err(()),
+        Value::String(s) => Ok(Some(s.clone())),
+        _ => Ok(env(env_name).filter(|s| !s.is_empty())),
+    }
+}
+
+/// A whole-number attribute within bounds, with a diagnostic on that path.
+fn int_setting(
+    config: &Value,
+    name: &str,
+    range: std::ops::RangeInclusive<i64>,
+    default: i64,
+    diags: &mut Diagnostics,
+) -> Result<i64, ()> {
+    match attr(config, name) {
+        Value::Unknown => Err(()),
+        Value::Number(n) => match n.as_i64().filter(|i| range.contains(i)) {
+            Some(i) => Ok(i),
+            None => {
+                diags.attribute_error(
+                    Path::root().attr(name),
+                    format!("Invalid {name}"),
+                    format!(
+                        "{name} must be a whole number from {} to {}, got {n}.",
+                        range.start(),
+                        range.end()
+                    ),
+                );
+                Ok(default)
+            }
+        },
+        _ => Ok(default),
+    }
+}
+
+fn url_setting(
+    config: &Value,
+    name: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+    env_name: &str,
+    default: &str,
+    diags: &mut Diagnostics,
+) -> Result<Url, ()> {
+    let (value, from_env) = match string_setting(config, name, env, env_name)? {
+        Some(v) if matches!(attr(config, name), Value::String(_)) => (v, false),
+        Some(v) => (v, true),
+        None => (default.to_string(), false),
+    };
+    match https_url(&value) {
+        Ok(u) => Ok(u),
+        Err(why) => {
+            let source = if from_env {
+                format!(" (from the {env_name} environment variable)")
+            } else {
+                String::new()
+            };
+            diags.attribute_error(
+                Path::root().attr(name),
+                format!("Invalid {name}"),
+                format!("{why}{source}"),
+            );
+            Ok(Url::parse(default).expect("default URL is valid"))
+        }
+    }
+}
+
+/// Resolves the settings. Returns `None` when some value is not known yet
+/// (the block depends on another resource) or when `diags` holds errors.
+pub fn resolve(
+    config: &Value,
+    env: &dyn Fn(&str) -> Option<String>,
+    diags: &mut Diagnostics,
+) -> Option<Settings> {
+    let resolved = (|| -> Result<Settings, ()> {
+        Ok(Settings {
+            admin_key: string_setting(config, "admin_api_key", env, ENV_ADMIN_KEY)?
+                .map(Secret::from),
+            base_url: url_setting(
+                config,
+                "base_url",
+                env,
+                ENV_BASE_URL,
+                DEFAULT_BASE_URL,
+                diags,
+            )?,
+            token_exchange_url: url_setting(
+                config,
+                "token_exchange_url",
+                env,
+                ENV_TOKEN_EXCHANGE_URL,
+                DEFAULT_TOKEN_EXCHANGE_URL,
+                diags,
+            )?,
+            request_timeout: Duration::from_secs(int_setting(
+                config,
+                "request_timeout_seconds",
+                1..=600,
+                DEFAULT_TIMEOUT_SECONDS,
+                diags,
+            )? as u64),
+            max_retries: int_setting(config, "max_retries", 0..=20, DEFAULT_MAX_RETRIES, diags)?
+                as u32,
+            max_providers: int_setting(
+                config,
+                "max_workload_identity_providers",
+                1..=100_000,
+                MAX_PROVIDERS_PER_ORG as i64,
+                diags,
+            )? as usize,
+            max_mappings_per_provider: int_setting(
+                config,
+                "max_mappings_per_provider",
+                1..=100_000,
+                MAX_RULES_PER_PROVIDER as i64,
+                diags,
+            )? as usize,
+        })
+    })();
+    match resolved {
+        Ok(s) if !diags.has_errors() => Some(s),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+    use tfplugin::codec::Number;
+
+    fn config(pairs: &[(&str, Value)]) -> Value {
+        let mut m: BTreeMap<String, Value> = schema()
+            .attributes
+            .iter()
+            .map(|a| (a.name.to_string(), Value::Null))
+            .collect();
+        for (k, v) in pairs {
+            m.insert(k.to_string(), v.clone());
+        }
+        Value::Object(m)
+    }
+
+    fn no_env(_: &str) -> Option<String> {
+        None
+    }
+
+    #[test]
+    fn defaults_apply_and_the_admin_key_is_optional() {
+        let mut d = Diagnostics::new();
+        let s = resolve(&config(&[]), &no_env, &mut d).unwrap();
+        assert!(d.is_empty());
+        assert!(s.admin_key.is_none());
+        assert_eq!(s.base_url.as_str(), "https://api.openai.com/v1");
+        assert_eq!(s.token_exchange_url.as_str(), DEFAULT_TOKEN_EXCHANGE_URL);
+        assert_eq!(s.max_providers, 50);
+        assert_eq!(s.max_mappings_per_provider, 50);
+        assert_eq!(s.request_timeout, Duration::from_secs(30));
+    }
+
+    #[test]
+    fn environment_fills_in_unset_attributes() {
+        let env = |k: &str| match k {
+            ENV_ADMIN_KEY => Some("sk-admin".to_string()),
+            ENV_BASE_URL => Some("http://127.0.0.1:9/v1".to_string()),
+            _ => None,
+        };
+        let mut d = Diagnostics::new();
+        let s = resolve(&config(&[]), &env, &mut d).unwrap();
+        assert_eq!(s.admin_key.unwrap().expose(), "sk-admin");
+        assert_eq!(s.base_url.as_str(), "http://127.0.0.1:9/v1");
+    }
+
+    #[test]
+    fn bad_values_name_the_attribute() {
+        let mut d = Diagnostics::new();
+        let c = config(&[
+            ("base_url", Value::String("http://api.openai.com/v1".into())),
+            ("token_exchange_url", Value::String("ftp://auth".into())),
+            (
+                "request_timeout_seconds",
+                Value::Number(Number::from_i64(0)),
+            ),
+            ("max_retries", Value::Number(Number::from_i64(-1))),
+            (
+                "max_workload_identity_providers",
+                Value::Number(Number::parse("1.5").unwrap()),
+            ),
+            (
+                "max_mappings_per_provider",
+                Value::Number(Number::from_i64(0)),
+            ),
+        ]);
+        assert!(resolve(&c, &no_env, &mut d).is_none());
+        let got: Vec<(String, String, String)> = d
+            .iter()
+            .map(|x| {
+                (
+                    x.path.as_ref().unwrap().to_string(),
+                    x.summary.clone(),
+                    x.detail.clone(),
+                )
+            })
+            .collect();
+        let expected = [
+            ("base_url", "uses http. Only https is accepted"),
+            ("token_exchange_url", "uses the scheme \"ftp\""),
+            ("request_timeout_seconds", "from 1 to 600, got 0"),
+            ("max_retries", "from 0 to 20, got -1"),
+            (
+                "max_workload_identity_providers",
+                "whole number from 1 to 100000, got 1.5",
+            ),
+            ("max_mappings_per_provider", "from 1 to 100000, got 0"),
+        ];
+        assert_eq!(got.len(), expected.len(), "{got:?}");
+        for ((path, summary, detail), (want_path, want_detail)) in got.iter().zip(expected) {
+            assert_eq!(path, want_path);
+            assert_eq!(summary, &format!("Invalid {want_path}"));
+            assert!(detail.contains(want_detail), "{path}: {detail}");
+        }
+    }
+
+    #[test]
+    fn a_bad_url_from_the_environment_says_where_it_came_from() {
+        let env = |k: &str| (k == ENV_BASE_URL).then(|| "http://example.com/v1".to_string());
+        let mut d = Diagnostics::new();
+        assert!(resolve(&config(&[]), &env, &mut d).is_none());
+        let diag = d.iter().next().unwrap();
+        assert_eq!(diag.path.as_ref().unwrap().to_string(), "base_url");
+        assert!(
+            diag.detail
+                .contains("from the OPENAI_BASE_URL environment variable")
+        );
+    }
+
+    #[test]
+    fn unknown_values_defer_configuration_without_errors() {
+        let mut d = Diagnostics::new();
+        let c = config(&[("admin_api_key", Value::Unknown)]);
+        assert!(resolve(&c, &no_env, &mut d).is_none());
+        assert!(d.is_empty());
+    }
+}

@@ -1,0 +1,71 @@
+//! Data source `openai_workload_identity_provider`: one existing provider,
+//! chosen by id or by name (names are unique in the organization).
+
+use async_trait::async_trait;
+
+use super::lookup::{self, Argument, Key};
+use crate::OpenAi;
+use crate::errors::api_error;
+use crate::resources::workload_identity_provider as resource;
+use tfplugin::codec::Value;
+use tfplugin::framework::{DataSource, Diagnostics, Mode, Schema};
+
+pub const TYPE_NAME: &str = "openai_workload_identity_provider";
+
+const WHAT: &str = "workload identity provider";
+
+pub struct WorkloadIdentityProviderDataSource;
+
+pub fn schema() -> Schema {
+    lookup::from_resource(
+        &resource::schema(),
+        "An existing workload identity provider, looked up by `id` or by `name` (set exactly \
+         one). Its attributes are those of the `openai_workload_identity_provider` resource.",
+        &[
+            Argument {
+                name: "id",
+                mode: Mode::OptionalComputed,
+                description: "The provider's id (`wip_...`). Set this or `name`.",
+            },
+            Argument {
+                name: "name",
+                mode: Mode::OptionalComputed,
+                description: "The provider's name (unique in the organization). Set this or `id`.",
+            },
+        ],
+    )
+}
+
+#[async_trait]
+impl DataSource<OpenAi> for WorkloadIdentityProviderDataSource {
+    fn type_name(&self) -> &'static str {
+        TYPE_NAME
+    }
+
+    fn schema(&self) -> Schema {
+        schema()
+    }
+
+    async fn validate(&self, config: &Value, diags: &mut Diagnostics) {
+        lookup::validate_key(config, WHAT, diags);
+    }
+
+    async fn read(&self, data: &OpenAi, config: &Value) -> Result<Value, Diagnostics> {
+        let key = lookup::key(config, WHAT)?;
+        let client = data.client()?;
+        // Served from the per-process listing, like the resource's reads.
+        let found = match key {
+            Key::Id(id) => data.inventory.provider(client, id).await,
+            Key::Name(name) => {
+                data.inventory
+                    .providers(client, |s| {
+                        s.objects.values().find(|p| p.name == name).cloned()
+                    })
+                    .await
+            }
+        }
+        .map_err(|e| api_error("list workload identity providers", &e, &[]))?;
+        let p = found.ok_or_else(|| key.not_found(WHAT, "in the organization"))?;
+        Ok(resource::state_from_api(&p, &Value::Null))
+    }
+}

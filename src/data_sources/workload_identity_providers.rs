@@ -1,0 +1,60 @@
+//! Data source `openai_workload_identity_providers`: every provider of the
+//! organization.
+
+use async_trait::async_trait;
+
+use crate::OpenAi;
+use crate::errors::api_error;
+use crate::resources::workload_identity_provider as resource;
+use tfplugin::codec::{Type, Value};
+use tfplugin::framework::{Attribute, DataSource, Diagnostics, Schema};
+
+pub const TYPE_NAME: &str = "openai_workload_identity_providers";
+
+pub struct WorkloadIdentityProvidersDataSource;
+
+pub fn schema() -> Schema {
+    Schema::new("All workload identity providers of the organization.").attribute(
+        Attribute::computed(
+            "providers",
+            Type::List(Box::new(resource::schema().object_type())),
+        )
+        .description(
+            "The providers, oldest first (by `created_at`, then `id`), so that a new provider \
+             is appended and existing indices stay put. Each has the attributes of the \
+             `openai_workload_identity_provider` resource: `id`, `name`, `issuer`, `audience`, \
+             `description`, `enabled`, `attribute_transformations`, `jwks_json`, \
+             `discovery_url`, `created_at`, `updated_at`.",
+        ),
+    )
+}
+
+#[async_trait]
+impl DataSource<OpenAi> for WorkloadIdentityProvidersDataSource {
+    fn type_name(&self) -> &'static str {
+        TYPE_NAME
+    }
+
+    fn schema(&self) -> Schema {
+        schema()
+    }
+
+    async fn read(&self, data: &OpenAi, _config: &Value) -> Result<Value, Diagnostics> {
+        let mut all = data
+            .inventory
+            .providers(data.client()?, |s| {
+                s.objects.values().cloned().collect::<Vec<_>>()
+            })
+            .await
+            .map_err(|e| api_error("list workload identity providers", &e, &[]))?;
+        all.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+        let providers = all
+            .iter()
+            .map(|p| resource::state_from_api(p, &Value::Null))
+            .collect();
+        Ok(crate::values::object([(
+            "providers",
+            Value::List(providers),
+        )]))
+    }
+}

@@ -1,0 +1,440 @@
+//! Ephemeral resource `openai_workload_identity_token`: exchanges a
+//! workload's external OIDC token for a short-lived OpenAI access token, for
+//! other providers' configuration or write-only arguments. Terraform keeps
+//! ephemeral results out of plan and state; this file keeps the subject and
+//! access tokens out of logs and out of the private bytes.
+//!
+//! Renewal. OpenAI access tokens cannot be refreshed or extended (§6.3: no
+//! refresh token), and Terraform's RenewEphemeralResource cannot hand a new
+//! value to blocks that already received the old one. A re-exchange at
+//! renewal would therefore mint a token nobody receives, and would need the
+//! subject token (a secret) kept in the private bytes or fetched again. So
+//! renewal does not exchange: `renew_at` is set shortly before expiry (80 % of
+//! the lifetime, at least 60 s before the end) and renewal only reports when
+//! the token expires, as a warning and a WARN log line, then stops. The
+//! private bytes hold non-secret facts only (ids and expiry time); close has
+//! nothing to revoke, since the token endpoint offers no revocation.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use super::refusal;
+use crate::OpenAi;
+use crate::subject_token::{self, DEFAULT_AUDIENCE, Platform, Source};
+use crate::values::{opt_string, str_attr, string};
+use openai_admin::models::{GRANT_TYPE_TOKEN_EXCHANGE, TokenExchangeRequest};
+use openai_admin::secret::Secret;
+use tfplugin::codec::{Path, Type, Value};
+use tfplugin::framework::{
+    Attribute, Diagnostic, Diagnostics, EphemeralResource, Opened, Schema, attr, set_attr,
+};
+
+pub const TYPE_NAME: &str = "openai_workload_identity_token";
+
+/// The three mutually exclusive ways to give the subject token.
+const SOURCES: [&str; 3] = [
+    "subject_token",
+    "subject_token_file",
+    "subject_token_source",
+];
+/// Renew no later than this before expiry...
+const RENEW_MARGIN_MIN: Duration = Duration::from_secs(60);
+/// ...and no later than this fraction of the lifetime (1/5 = at 80 %).
+const RENEW_MARGIN_DIVISOR: u32 = 5;
+
+pub struct WorkloadIdentityTokenEphemeral;
+
+pub fn schema() -> Schema {
+    Schema::new(
+        "Exchanges a workload's OIDC token (from GitHub Actions, Kubernetes, Google Cloud, \
+         Azure, AWS, a file or a variable) for a short-lived OpenAI access token, without any \
+         API key. Use the result in other providers' configuration or in write-only arguments; \
+         Terraform never stores it in plan or state. Needs Terraform 1.10 or later.",
+    )
+    .attribute(
+        Attribute::required("workload_identity_provider_id", Type::String)
+            .description("The workload identity provider that trusts the token's issuer (`wip_...`)."),
+    )
+    .attribute(
+        Attribute::required("service_account_id", Type::String)
+            .description("The project service account to act as (`svc_acct_...`). A service account mapping must bind it to the provider."),
+    )
+    .attribute(
+        Attribute::optional("subject_token", Type::String)
+            .sensitive()
+            .description(
+                "The subject token itself (a JWT). Pass it from an ephemeral or sensitive variable. \
+                 Exactly one of `subject_token`, `subject_token_file` and `subject_token_source` must be set.",
+            ),
+    )
+    .attribute(Attribute::optional("subject_token_file", Type::String).description(
+        "Path of a file holding the subject token, read when the resource is opened \
+         (e.g. a Kubernetes projected token at a custom path).",
+    ))
+    .attribute(Attribute::optional("subject_token_source", Type::String).description(format!(
+        "Fetch the subject token from the platform: one of {}. \
+         `github_actions` requests a token for `audience` with `ACTIONS_ID_TOKEN_REQUEST_URL` and \
+         `ACTIONS_ID_TOKEN_REQUEST_TOKEN` (the workflow needs `permissions: id-token: write`); \
+         `kubernetes` reads `{}` (or the file named by `{}`); \
+         `gcp` asks the metadata server (`{}`, host overridable with `{}`) for an ID token for `audience`; \
+         `azure` asks the Instance Metadata Service (`{}`, overridable with `{}`) for a managed identity token for the resource `audience`; \
+         `aws` reads the file named by `{}`.",
+        Platform::allowed_names(),
+        subject_token::DEFAULT_K8S_TOKEN_FILE,
+        subject_token::ENV_K8S_TOKEN_FILE,
+        subject_token::DEFAULT_GCE_METADATA_HOST,
+        subject_token::ENV_GCE_METADATA_HOST,
+        subject_token::DEFAULT_AZURE_IMDS_ENDPOINT,
+        subject_token::ENV_AZURE_IMDS_ENDPOINT,
+        subject_token::ENV_AWS_TOKEN_FILE,
+    )))
+    .attribute(Attribute::optional("audience", Type::String).description(format!(
+        "The audience to request the subject token for, with `subject_token_source` \
+         `github_actions`, `gcp` or `azure` (for Azure, the Entra application ID URI). It must \
+         equal the workload identity provider's audience. Defaults to `{DEFAULT_AUDIENCE}`."
+    )))
+    .attribute(Attribute::optional("client_id", Type::String).description(
+        "With `subject_token_source = \"azure\"`: the client id of a user-assigned managed \
+         identity. Omit it for the system-assigned identity.",
+    ))
+    .attribute(
+        Attribute::computed("access_token", Type::String)
+            .sensitive()
+            .description("The OpenAI access token, for `Authorization: Bearer` on the OpenAI API. It cannot call the Admin API."),
+    )
+    .attribute(Attribute::computed("expires_at", Type::String).description(
+        "When the access token expires (RFC 3339, UTC). At most one hour after the exchange, \
+         and never after the subject token expires. It cannot be renewed: runs that outlive it \
+         must fetch a new one.",
+    ))
+    .attribute(Attribute::computed("scope", Type::String).description(
+        "The space-separated permission scopes the token is restricted to, or null when the \
+         mapping keeps the service account's default permissions.",
+    ))
+    .attribute(Attribute::computed("token_type", Type::String).description("The token type, `Bearer`."))
+}
+
+/// Counts how many of the subject token sources are set: (known set, unknown).
+fn sources_set(config: &Value) -> (Vec<&'static str>, usize) {
+    let mut set = Vec::new();
+    let mut unknown = 0;
+    for name in SOURCES {
+        match attr(config, name) {
+            Value::Null => {}
+            Value::Unknown => unknown += 1,
+            _ => set.push(name),
+        }
+    }
+    (set, unknown)
+}
+
+pub fn validate_config(config: &Value, diags: &mut Diagnostics) {
+    let path = |n: &str| Path::root().attr(n);
+    for name in [
+        "workload_identity_provider_id",
+        "service_account_id",
+        "subject_token",
+        "subject_token_file",
+        "audience",
+        "client_id",
+    ] {
+        if str_attr(config, name).is_some_and(|s| s.trim().is_empty()) {
+            diags.attribute_error(
+                path(name),
+                format!("Empty {name}"),
+                format!("{name} must not be empty; remove it or give a value."),
+            );
+        }
+    }
+
+    let (set, unknown) = sources_set(config);
+    if set.len() > 1 {
+        for name in &set {
+            diags.attribute_error(
+                path(name),
+                "Conflicting subject token sources",
+                format!(
+                    "Only one of subject_token, subject_token_file and subject_token_source may be set; \
+                     this configuration sets {}. Keep the one that provides the workload's token.",
+                    set.join(" and ")
+                ),
+            );
+        }
+    } else if set.is_empty() && unknown == 0 {
+        diags.error(
+            "Missing subject token",
+            "Set exactly one of subject_token (the token itself), subject_token_file (a file \
+             holding it) or subject_token_source (fetch it from the platform, e.g. \
+             \"github_actions\").",
+        );
+    }
+
+    let source = attr(config, "subject_token_source");
+    let platform = match source {
+        Value::String(name) => match Platform::parse(name) {
+            Some(p) => Some(p),
+            None => {
+                diags.attribute_error(
+                    path("subject_token_source"),
+                    "Unknown subject_token_source",
+                    format!(
+                        "\"{name}\" is not a supported subject token source. Allowed values: {}.",
+                        Platform::allowed_names()
+                    ),
+                );
+                None
+            }
+        },
+        _ => None,
+    };
+    // Known only when the source is known; with an unknown source, wait.
+    let source_known = !matches!(source, Value::Unknown);
+    if source_known
+        && attr(config, "audience").is_present()
+        && !platform.is_some_and(Platform::requests_audience)
+    {
+        diags.attribute_error(
+            path("audience"),
+            "audience has no effect here",
+            "audience is used only with subject_token_source \"github_actions\", \"gcp\" or \"azure\", \
+             which mint a token for it. Other tokens carry the audience they were issued with; \
+             remove audience.",
+        );
+    }
+    if source_known && attr(config, "client_id").is_present() && platform != Some(Platform::Azure) {
+        diags.attribute_error(
+            path("client_id"),
+            "client_id has no effect here",
+            "client_id selects a user-assigned managed identity with subject_token_source = \"azure\" only; remove it.",
+        );
+    }
+}
+
+/// The configuration of one open, all known.
+struct Request {
+    provider_id: String,
+    service_account_id: String,
+    source: Source,
+}
+
+fn request_of(config: &Value) -> Result<Request, Diagnostics> {
+    let mut diags = Diagnostics::new();
+    validate_config(config, &mut diags);
+    if !config.is_wholly_known() {
+        diags.error(
+            "Configuration not yet known",
+            "The ephemeral resource was opened with values known only after apply. Make its \
+             arguments depend only on values known at plan time.",
+        );
+    }
+    if diags.has_errors() {
+        return Err(diags);
+    }
+    let text = |n: &str| str_attr(config, n).map(str::to_owned);
+    let source = if let Some(token) = text("subject_token") {
+        Source::Inline(Secret::new(token.trim()))
+    } else if let Some(file) = text("subject_token_file") {
+        Source::File(file.into())
+    } else {
+        // validate_config guarantees a known platform here.
+        let platform = text("subject_token_source")
+            .as_deref()
+            .and_then(Platform::parse)
+            .ok_or_else(|| {
+                Diagnostics::from(Diagnostic::error(
+                    "Missing subject token",
+                    "Set one subject token source.",
+                ))
+            })?;
+        Source::Platform {
+            platform,
+            audience: text("audience").unwrap_or_else(|| DEFAULT_AUDIENCE.to_owned()),
+            client_id: text("client_id"),
+        }
+    };
+    Ok(Request {
+        provider_id: text("workload_identity_provider_id").unwrap_or_default(),
+        service_account_id: text("service_account_id").unwrap_or_default(),
+        source,
+    })
+}
+
+/// What renew and close get back: no secrets, only what a message needs.
+#[derive(Debug, PartialEq, Serialize, Deserialize)]
+struct Private {
+    workload_identity_provider_id: String,
+    service_account_id: String,
+    /// Unix seconds.
+    expires_at: i64,
+}
+
+fn unix(t: SystemTime) -> i64 {
+    t.duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+fn rfc3339(unix_secs: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(unix_secs)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_else(|| unix_secs.to_string())
+}
+
+/// The longest access token lifetime OpenAI documents (one hour), with room
+/// to spare; anything longer reported by a server is treated as this.
+const MAX_TOKEN_LIFETIME_SECS: i64 = 24 * 3600;
+
+/// When to renew a token issued at `issued` that lives `lifetime`: at 80 %
+/// of its life, and at least [`RENEW_MARGIN_MIN`] before it ends (but not
+/// before it was issued).
+fn renew_at(issued: SystemTime, lifetime: Duration) -> SystemTime {
+    let margin = (lifetime / RENEW_MARGIN_DIVISOR).max(RENEW_MARGIN_MIN);
+    issued + lifetime.saturating_sub(margin)
+}
+
+#[async_trait]
+impl EphemeralResource<OpenAi> for WorkloadIdentityTokenEphemeral {
+    fn type_name(&self) -> &'static str {
+        TYPE_NAME
+    }
+
+    fn schema(&self) -> Schema {
+        schema()
+    }
+
+    async fn validate(&self, config: &Value, diags: &mut Diagnostics) {
+        validate_config(config, diags);
+    }
+
+    async fn open(&self, data: &OpenAi, config: &Value) -> Result<Opened, Diagnostics> {
+        let req = request_of(config)?;
+        let env = |name: &str| std::env::var(name).ok();
+        let subject = subject_token::fetch(&req.source, &env, data.settings().request_timeout)
+            .await
+            .map_err(|e| {
+                let at = match &req.source {
+                    Source::Inline(_) => "subject_token",
+                    Source::File(_) => "subject_token_file",
+                    Source::Platform { .. } => "subject_token_source",
+                };
+                Diagnostics::from(
+                    Diagnostic::error("Cannot get the subject token", format!("{e}."))
+                        .at(Path::root().attr(at)),
+                )
+            })?;
+
+        // The lifetime counts from before the request, so expires_at errs early.
+        let issued = SystemTime::now();
+        let response = data
+            .exchange_client()
+            .exchange_token(&TokenExchangeRequest {
+                grant_type: GRANT_TYPE_TOKEN_EXCHANGE.to_owned(),
+                subject_token_type: subject.token_type.to_owned(),
+                subject_token: subject.token.expose().to_owned(),
+                identity_provider_id: req.provider_id.clone(),
+                service_account_id: req.service_account_id.clone(),
+            })
+            .await
+            .map_err(|e| {
+                let (audience_requested, audience) = match &req.source {
+                    Source::Platform {
+                        platform, audience, ..
+                    } if platform.requests_audience() => (true, Some(audience.as_str())),
+                    _ => (false, None),
+                };
+                refusal::diagnostic(
+                    &e,
+                    &refusal::Context {
+                        audience_requested,
+                        audience,
+                        subject_token: subject.token.expose(),
+                    },
+                )
+            })?;
+
+        let access_token = Secret::new(response.access_token);
+        if access_token.is_empty() {
+            return Err(Diagnostic::error(
+                "Token exchange returned no access token",
+                "The token endpoint answered with an empty access_token. Check token_exchange_url.",
+            )
+            .into());
+        }
+        // OpenAI access tokens live at most an hour (§6.3); clamping also
+        // keeps `issued + lifetime` from overflowing on a nonsense answer.
+        let lifetime =
+            Duration::from_secs(response.expires_in.clamp(0, MAX_TOKEN_LIFETIME_SECS) as u64);
+        let expires_at = unix(issued + lifetime);
+        tracing::info!(
+            workload_identity_provider_id = %req.provider_id,
+            service_account_id = %req.service_account_id,
+            expires_at = %rfc3339(expires_at),
+            scope = ?response.scope,
+            "exchanged the subject token for an OpenAI access token"
+        );
+
+        let mut result = config.clone();
+        set_attr(&mut result, "access_token", string(access_token.expose()));
+        set_attr(&mut result, "expires_at", string(rfc3339(expires_at)));
+        set_attr(
+            &mut result,
+            "scope",
+            opt_string(response.scope.filter(|s| !s.is_empty())),
+        );
+        set_attr(&mut result, "token_type", string(response.token_type));
+        let private = Private {
+            workload_identity_provider_id: req.provider_id,
+            service_account_id: req.service_account_id,
+            expires_at,
+        };
+        Ok(Opened {
+            result,
+            renew_at: Some(renew_at(issued, lifetime)),
+            private: serde_json::to_vec(&private).unwrap_or_default(),
+        })
+    }
+
+    async fn renew(
+        &self,
+        _data: &OpenAi,
+        private: &[u8],
+    ) -> Result<(Option<SystemTime>, Vec<u8>), Diagnostics> {
+        let Ok(p) = serde_json::from_slice::<Private>(private) else {
+            return Err(Diagnostic::error(
+                "Cannot renew the OpenAI access token",
+                "Terraform handed back renewal data this provider did not write. This is a bug; please report it.",
+            )
+            .into());
+        };
+        let when = rfc3339(p.expires_at);
+        tracing::warn!(
+            workload_identity_provider_id = %p.workload_identity_provider_id,
+            service_account_id = %p.service_account_id,
+            expires_at = %when,
+            "the OpenAI access token cannot be renewed and expires soon"
+        );
+        // A warning with no next renewal: Terraform stops renewing and keeps
+        // the value, which stays valid until it expires.
+        Err(Diagnostic::warning(
+            "OpenAI access token expires soon",
+            format!(
+                "The access token of {TYPE_NAME} (workload identity provider {}, service account {}) \
+                 expires at {when}. OpenAI access tokens cannot be renewed, and Terraform cannot \
+                 pass a new one to blocks already using this one: API calls made with it after \
+                 that time fail. Split long runs, or give a subject token that lives longer \
+                 (the access token lives at most one hour, and never past the subject token).",
+                p.workload_identity_provider_id, p.service_account_id
+            ),
+        )
+        .into())
+    }
+}
+
+#[cfg(test)]
+mod tests;

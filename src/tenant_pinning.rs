@@ -1,0 +1,627 @@
+//! The tenant-pinning guard. Some OIDC issuers are shared by everyone: any
+//! GitHub user can run a workflow that gets a token from GitHub's issuer, any
+//! Google account can get an ID token from Google, and so on. A mapping on
+//! such an issuer that matches no claim naming *your* organization, project or
+//! account (e.g. only `ref = "refs/heads/main"`) lets every tenant of that
+//! issuer act as the service account. This module holds the one table of
+//! shared issuers and the claims that pin a token to a tenant, the check of a
+//! mapping's matchers against it, and the per-process record of issuers
+//! planned in this run (for mappings whose provider is not created yet).
+//!
+//! How a value pins:
+//! * [`Pin::Exact`]: an exact value (a non-empty string without the trailing
+//!   `*` wildcard, or a number) names one tenant. Booleans never pin.
+//! * [`Pin::Owner`]: the value must start with `prefix` followed by a
+//!   non-empty owner and then `end`. An exact value pins as soon as the owner
+//!   part is non-empty; a wildcard pins only when the owner is complete before
+//!   the `*`: `repo:my-org/*` pins `my-org`, but `repo:my-org*` also matches
+//!   `repo:my-org-evil/...` and does not pin.
+//!
+//! Keys starting with `openai.` are values the provider's CEL transformations
+//! compute; what they contain cannot be proven here, so they never pin.
+//!
+//! Claims deliberately left out: GitHub `job_workflow_ref` (names a reusable
+//! workflow, which workflows of any owner may call), `actor`/`actor_id` (the
+//! user's workflows in any repository carry them); Google `azp` (the OAuth
+//! client, which any Google user of that client gets tokens for); GitLab
+//! `user_*` and `ci_config_ref_uri`; HCP Terraform workspace and project
+//! *names* (unique only within an organization).
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use tfplugin::codec::Value;
+
+/// How a matcher value on a claim pins the token to one tenant.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Pin {
+    Exact,
+    Owner {
+        prefix: &'static str,
+        /// Names the owner part in messages, e.g. `OWNER`.
+        placeholder: &'static str,
+        end: char,
+    },
+}
+
+/// One claim that can pin, and how.
+#[derive(Clone, Copy, Debug)]
+pub struct PinningClaim {
+    pub claim: &'static str,
+    pub pin: Pin,
+}
+
+/// An issuer whose tokens anyone can obtain.
+#[derive(Debug)]
+pub struct SharedIssuer {
+    /// Human name, e.g. "GitHub Actions".
+    pub name: &'static str,
+    /// The issuer URL as the issuer writes it in `iss`.
+    pub issuer: &'static str,
+    /// Who can get tokens from it, completing "… could act as the service account".
+    pub anyone: &'static str,
+    pub claims: &'static [PinningClaim],
+    /// A matcher to suggest, in HCL.
+    pub example: &'static str,
+}
+
+const fn exact(claim: &'static str) -> PinningClaim {
+    PinningClaim {
+        claim,
+        pin: Pin::Exact,
+    }
+}
+
+const fn owner(
+    claim: &'static str,
+    prefix: &'static str,
+    placeholder: &'static str,
+    end: char,
+) -> PinningClaim {
+    PinningClaim {
+        claim,
+        pin: Pin::Owner {
+            prefix,
+            placeholder,
+            end,
+        },
+    }
+}
+
+/// The table. Keep it the only place that names shared issuers.
+pub static SHARED_ISSUERS: &[SharedIssuer] = &[
+    SharedIssuer {
+        name: "GitHub Actions",
+        issuer: "https://token.actions.githubusercontent.com",
+        anyone: "workflows in any repository on GitHub",
+        claims: &[
+            owner("repository", "", "OWNER", '/'),
+            exact("repository_owner"),
+            exact("repository_id"),
+            exact("repository_owner_id"),
+            exact("enterprise"),
+            exact("enterprise_id"),
+            // The caller's own workflow file: OWNER/REPO/.github/workflows/...
+            owner("workflow_ref", "", "OWNER", '/'),
+            // The default subject and the custom subject templates whose first
+            // claim names the repository or its owner.
+            owner("sub", "repo:", "OWNER", '/'),
+            owner("sub", "repository:", "OWNER", '/'),
+            owner("sub", "repository_owner:", "OWNER", ':'),
+            owner("sub", "repository_owner_id:", "ID", ':'),
+            owner("sub", "repository_id:", "ID", ':'),
+        ],
+        example: "repository = \"my-org/my-repo\"",
+    },
+    SharedIssuer {
+        name: "Google",
+        issuer: "https://accounts.google.com",
+        anyone: "any Google account or Google Cloud service account",
+        claims: &[exact("sub"), exact("email"), exact("hd")],
+        example: "sub = \"<the service account's numeric unique ID>\"",
+    },
+    SharedIssuer {
+        name: "GitLab.com",
+        issuer: "https://gitlab.com",
+        anyone: "CI/CD jobs of any project on GitLab.com",
+        claims: &[
+            owner("namespace_path", "", "GROUP", '/'),
+            exact("namespace_id"),
+            owner("project_path", "", "GROUP", '/'),
+            exact("project_id"),
+            owner("sub", "project_path:", "GROUP", '/'),
+        ],
+        example: "project_path = \"my-group/my-project\"",
+    },
+    SharedIssuer {
+        name: "HCP Terraform",
+        issuer: "https://app.terraform.io",
+        anyone: "runs of any organization on HCP Terraform",
+        claims: &[
+            exact("terraform_organization_name"),
+            exact("terraform_organization_id"),
+            exact("terraform_project_id"),
+            exact("terraform_workspace_id"),
+            owner("sub", "organization:", "ORG", ':'),
+        ],
+        example: "terraform_organization_name = \"my-org\"",
+    },
+];
+
+/// The form issuers are compared in: host (lower case, no trailing dot) plus
+/// non-default port and path, without trailing slashes, scheme, query or
+/// fragment. Comparing loosely errs towards treating an issuer as shared: a
+/// spelling that differs only in ways a URL normaliser might erase must not
+/// get around the guard.
+fn issuer_key(issuer: &str) -> String {
+    let trimmed = issuer.trim();
+    match url::Url::parse(trimmed) {
+        Ok(u) if u.host_str().is_some() => {
+            let host = u.host_str().unwrap_or_default().trim_end_matches('.');
+            let port = u
+                .port()
+                .filter(|p| *p != 443 && *p != 80)
+                .map(|p| format!(":{p}"))
+                .unwrap_or_default();
+            format!(
+                "{}{port}{}",
+                host.to_ascii_lowercase(),
+                u.path().trim_end_matches('/')
+            )
+        }
+        _ => {
+            let lower = trimmed.to_ascii_lowercase();
+            let rest = lower
+                .strip_prefix("https://")
+                .or_else(|| lower.strip_prefix("http://"))
+                .unwrap_or(&lower);
+            rest.trim_end_matches('/').to_string()
+        }
+    }
+}
+
+/// The shared issuer `issuer` denotes, if any.
+pub fn shared_issuer(issuer: &str) -> Option<&'static SharedIssuer> {
+    let key = issuer_key(issuer);
+    SHARED_ISSUERS.iter().find(|s| issuer_key(s.issuer) == key)
+}
+
+/// Whether one known matcher value pins under one rule.
+fn value_pins(pin: Pin, v: &Value) -> bool {
+    match (pin, v) {
+        (Pin::Exact, Value::Number(_)) => true,
+        (Pin::Exact, Value::String(s)) => !s.is_empty() && !s.ends_with('*'),
+        (Pin::Owner { prefix, end, .. }, Value::String(s)) => {
+            let (fixed, wildcard) = match s.strip_suffix('*') {
+                Some(f) => (f, true),
+                None => (s.as_str(), false),
+            };
+            let Some(rest) = fixed.strip_prefix(prefix) else {
+                return false;
+            };
+            match rest.find(end) {
+                Some(i) => i > 0,
+                // No end yet: only an exact value is limited to this owner.
+                None => !wildcard && !rest.is_empty(),
+            }
+        }
+        _ => false,
+    }
+}
+
+/// The outcome of checking a mapping's matchers against a shared issuer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    Pinned,
+    Unpinned,
+    /// Depends on values not known until apply.
+    Undecided,
+}
+
+/// Checks `attribute_matchers` (an object or map value, possibly wrapped in
+/// a dynamic value or unknown) against `issuer`'s pinning claims.
+pub fn check(issuer: &SharedIssuer, matchers: &Value) -> Verdict {
+    let inner = match matchers {
+        Value::Dynamic(_, inner) => inner.as_ref(),
+        other => other,
+    };
+    let entries = match inner {
+        Value::Object(m) | Value::Map(m) => m,
+        Value::Unknown => return Verdict::Undecided,
+        _ => return Verdict::Unpinned,
+    };
+    let mut undecided = false;
+    for (key, value) in entries {
+        let value = match value {
+            Value::Dynamic(_, v) => v.as_ref(),
+            v => v,
+        };
+        for rule in issuer.claims.iter().filter(|c| c.claim == key) {
+            if value == &Value::Unknown {
+                undecided = true;
+            } else if value_pins(rule.pin, value) {
+                return Verdict::Pinned;
+            }
+        }
+    }
+    if undecided {
+        Verdict::Undecided
+    } else {
+        Verdict::Unpinned
+    }
+}
+
+/// The error detail for an unpinned mapping on `shared` (configured as
+/// `configured_issuer`).
+pub fn explain(shared: &SharedIssuer, configured_issuer: &str) -> String {
+    // One entry per claim, listing its accepted forms.
+    let mut entries: Vec<(&str, Vec<String>)> = Vec::new();
+    for c in shared.claims {
+        let form = match c.pin {
+            Pin::Exact => None,
+            Pin::Owner {
+                prefix,
+                placeholder,
+                end,
+            } => Some(format!("\"{prefix}{placeholder}{end}...\"")),
+        };
+        match entries.iter_mut().find(|(n, _)| *n == c.claim) {
+            Some((_, forms)) => forms.extend(form),
+            None => entries.push((c.claim, form.into_iter().collect())),
+        }
+    }
+    let names = entries
+        .iter()
+        .map(|(name, forms)| match forms.as_slice() {
+            [] => format!("`{name}`"),
+            _ => format!("`{name}` ({})", forms.join(" or ")),
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!(
+        "The mapping's workload identity provider trusts {configured_issuer:?}, the {} issuer, \
+         which is shared: {} can obtain tokens from it. None of attribute_matchers pins the token \
+         to your tenant, so all of them could act as this service account. Add a matcher on one \
+         of {names}, e.g. {}. A trailing `*` pins only after the whole owner, e.g. \"my-org/*\", \
+         not \"my-org*\". Matchers on `openai.` attributes do not count: what a transformation \
+         computes cannot be checked here. If admitting every tenant is really intended, set \
+         allow_unpinned_shared_issuer = true on the mapping.",
+        shared.name, shared.anyone, shared.example,
+    )
+}
+
+pub const SUMMARY: &str = "Service account mapping not pinned to your tenant";
+
+/// Issuers of workload identity providers planned by this process: the guard
+/// uses them when a mapping's provider id is not known yet (the provider is
+/// created in this run), or when a provider's issuer changes in this run.
+#[derive(Default)]
+pub struct PlannedIssuers {
+    inner: Mutex<Planned>,
+}
+
+#[derive(Default)]
+struct Planned {
+    /// Issuers of providers planned for creation; `None` when not yet known.
+    created: Vec<Option<String>>,
+    /// New issuers of existing providers whose issuer changes, by id.
+    changed: HashMap<String, Option<String>>,
+}
+
+impl PlannedIssuers {
+    fn with<R>(&self, f: impl FnOnce(&mut Planned) -> R) -> R {
+        f(&mut self.inner.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    pub fn record_create(&self, issuer: Option<String>) {
+        self.with(|p| p.created.push(issuer));
+    }
+
+    pub fn record_change(&self, id: &str, issuer: Option<String>) {
+        self.with(|p| p.changed.insert(id.to_string(), issuer));
+    }
+
+    pub fn created(&self) -> Vec<Option<String>> {
+        self.with(|p| p.created.clone())
+    }
+
+    /// `Some(new issuer, None if unknown)` when this run changes the issuer.
+    pub fn changed(&self, id: &str) -> Option<Option<String>> {
+        self.with(|p| p.changed.get(id).cloned())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+    use tfplugin::codec::{Number, Type};
+
+    fn github() -> &'static SharedIssuer {
+        shared_issuer("https://token.actions.githubusercontent.com").unwrap()
+    }
+
+    fn matchers(pairs: &[(&str, Value)]) -> Value {
+        let m: BTreeMap<String, Value> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect();
+        let ty = Type::Object(
+            m.iter()
+                .map(|(k, v)| {
+                    let t = match v {
+                        Value::Number(_) => Type::Number,
+                        Value::Bool(_) => Type::Bool,
+                        _ => Type::String,
+                    };
+                    (k.clone(), t)
+                })
+                .collect(),
+        );
+        Value::Dynamic(ty, Box::new(Value::Object(m)))
+    }
+
+    fn s(v: &str) -> Value {
+        Value::String(v.into())
+    }
+
+    fn verdict(issuer: &str, key: &str, v: Value) -> Verdict {
+        check(shared_issuer(issuer).unwrap(), &matchers(&[(key, v)]))
+    }
+
+    #[test]
+    fn shared_issuers_are_found_however_they_are_spelled() {
+        for spelling in [
+            "https://token.actions.githubusercontent.com",
+            "https://token.actions.githubusercontent.com/",
+            "https://token.actions.githubusercontent.com//",
+            "https://TOKEN.actions.githubusercontent.com",
+            "https://token.actions.githubusercontent.com.:443/",
+            "https://token.actions.githubusercontent.com/?x=1",
+            "http://token.actions.githubusercontent.com",
+            "token.actions.githubusercontent.com",
+        ] {
+            assert_eq!(
+                shared_issuer(spelling).map(|s| s.name),
+                Some("GitHub Actions"),
+                "{spelling}"
+            );
+        }
+        assert_eq!(
+            shared_issuer("https://accounts.google.com/").unwrap().name,
+            "Google"
+        );
+        assert_eq!(
+            shared_issuer("https://gitlab.com").unwrap().name,
+            "GitLab.com"
+        );
+        assert_eq!(
+            shared_issuer("https://app.terraform.io/").unwrap().name,
+            "HCP Terraform"
+        );
+    }
+
+    #[test]
+    fn tenant_specific_issuers_are_not_shared() {
+        for issuer in [
+            // GitHub's per-enterprise issuer and GHE.com / self-hosted issuers.
+            "https://token.actions.githubusercontent.com/my-enterprise",
+            "https://token.actions.my-company.ghe.com",
+            "https://gitlab.example.com",
+            "https://tfe.example.com",
+            "https://oidc.eks.us-east-1.amazonaws.com/id/ABC",
+            "https://token.actions.githubusercontent.com:8443",
+            "http://127.0.0.1:1234/_emulator/oidc",
+        ] {
+            assert!(shared_issuer(issuer).is_none(), "{issuer}");
+        }
+    }
+
+    #[test]
+    fn github_pinning_claims() {
+        let gh = "https://token.actions.githubusercontent.com";
+        for (k, v) in [
+            ("repository", "my-org/my-repo"),
+            ("repository", "my-org/*"),
+            ("repository_owner", "my-org"),
+            ("repository_id", "123"),
+            ("repository_owner_id", "456"),
+            ("enterprise", "my-ent"),
+            ("enterprise_id", "7"),
+            (
+                "workflow_ref",
+                "my-org/app/.github/workflows/deploy.yml@refs/heads/main",
+            ),
+            ("workflow_ref", "my-org/*"),
+            ("sub", "repo:my-org/my-repo:ref:refs/heads/main"),
+            ("sub", "repo:my-org/*"),
+            ("sub", "repo:my-org/my-repo:*"),
+            ("sub", "repository_owner:my-org:environment:prod"),
+            ("sub", "repository_owner_id:456:*"),
+            ("sub", "repository_id:123:*"),
+        ] {
+            assert_eq!(verdict(gh, k, s(v)), Verdict::Pinned, "{k} = {v:?}");
+        }
+        assert_eq!(
+            verdict(gh, "repository_id", Value::Number(Number::from_i64(123))),
+            Verdict::Pinned
+        );
+    }
+
+    #[test]
+    fn github_values_that_do_not_pin() {
+        let gh = "https://token.actions.githubusercontent.com";
+        for (k, v) in [
+            ("ref", "refs/heads/main"),
+            ("environment", "production"),
+            (
+                "job_workflow_ref",
+                "my-org/shared/.github/workflows/x.yml@refs/heads/main",
+            ),
+            ("actor", "octocat"),
+            ("repository", "my-org*"),
+            ("repository", ""),
+            ("repository_owner", "my-org*"),
+            ("repository_id", "12*"),
+            ("sub", "repo:*"),
+            ("sub", "repo:my-org*"),
+            ("sub", "repo:/x"),
+            ("sub", "repo:"),
+            ("sub", "ref:refs/heads/main"),
+            (
+                "sub",
+                "job_workflow_ref:my-org/shared/.github/workflows/x.yml@refs/heads/main",
+            ),
+            ("sub", "repository_owner:my-org*"),
+            ("openai.repository", "my-org/my-repo"),
+            ("Repository", "my-org/my-repo"),
+        ] {
+            assert_eq!(verdict(gh, k, s(v)), Verdict::Unpinned, "{k} = {v:?}");
+        }
+        assert_eq!(
+            verdict(gh, "repository_owner", Value::Bool(true)),
+            Verdict::Unpinned
+        );
+        assert_eq!(
+            verdict(gh, "sub", Value::Number(Number::from_i64(1))),
+            Verdict::Unpinned
+        );
+    }
+
+    #[test]
+    fn one_pinning_matcher_is_enough() {
+        let m = matchers(&[
+            ("ref", s("refs/heads/main")),
+            ("repository", s("my-org/my-repo")),
+        ]);
+        assert_eq!(check(github(), &m), Verdict::Pinned);
+        let m = matchers(&[("ref", s("refs/heads/main")), ("environment", s("prod"))]);
+        assert_eq!(check(github(), &m), Verdict::Unpinned);
+    }
+
+    #[test]
+    fn unknown_values_leave_the_verdict_open() {
+        assert_eq!(check(github(), &Value::Unknown), Verdict::Undecided);
+        let m = Value::Object(BTreeMap::from([
+            ("repository".to_string(), Value::Unknown),
+            ("ref".to_string(), s("refs/heads/main")),
+        ]));
+        assert_eq!(check(github(), &m), Verdict::Undecided);
+        // An unknown on a claim that cannot pin changes nothing.
+        let m = Value::Object(BTreeMap::from([
+            ("ref".to_string(), Value::Unknown),
+            ("environment".to_string(), s("prod")),
+        ]));
+        assert_eq!(check(github(), &m), Verdict::Unpinned);
+        // A pinning value decides even next to unknowns.
+        let m = Value::Object(BTreeMap::from([
+            ("repository".to_string(), Value::Unknown),
+            ("repository_owner".to_string(), s("my-org")),
+        ]));
+        assert_eq!(check(github(), &m), Verdict::Pinned);
+    }
+
+    #[test]
+    fn maps_of_strings_are_checked_too() {
+        let m = Value::Map(BTreeMap::from([(
+            "repository".to_string(),
+            s("my-org/my-repo"),
+        )]));
+        assert_eq!(check(github(), &m), Verdict::Pinned);
+    }
+
+    #[test]
+    fn google_gitlab_and_hcp_terraform() {
+        let g = "https://accounts.google.com";
+        assert_eq!(verdict(g, "sub", s("112233445566")), Verdict::Pinned);
+        assert_eq!(
+            verdict(g, "email", s("ci@my-project.iam.gserviceaccount.com")),
+            Verdict::Pinned
+        );
+        assert_eq!(verdict(g, "hd", s("example.com")), Verdict::Pinned);
+        assert_eq!(verdict(g, "sub", s("1122*")), Verdict::Unpinned);
+        assert_eq!(verdict(g, "email", s("ci@*")), Verdict::Unpinned);
+        assert_eq!(verdict(g, "azp", s("112233445566")), Verdict::Unpinned);
+        assert_eq!(
+            verdict(g, "email_verified", Value::Bool(true)),
+            Verdict::Unpinned
+        );
+
+        let gl = "https://gitlab.com";
+        for (k, v) in [
+            ("namespace_path", "my-group"),
+            ("namespace_path", "my-group/*"),
+            ("namespace_id", "42"),
+            ("project_path", "my-group/my-project"),
+            ("project_id", "99"),
+            (
+                "sub",
+                "project_path:my-group/my-project:ref_type:branch:ref:main",
+            ),
+            ("sub", "project_path:my-group/*"),
+        ] {
+            assert_eq!(verdict(gl, k, s(v)), Verdict::Pinned, "{k} = {v:?}");
+        }
+        for (k, v) in [
+            ("namespace_path", "my-group*"),
+            ("project_path", "my-group*"),
+            ("sub", "project_path:my-group*"),
+            ("sub", "project_path:*"),
+            ("ref", "main"),
+            ("user_login", "someone"),
+        ] {
+            assert_eq!(verdict(gl, k, s(v)), Verdict::Unpinned, "{k} = {v:?}");
+        }
+
+        let tfc = "https://app.terraform.io";
+        for (k, v) in [
+            ("terraform_organization_name", "my-org"),
+            ("terraform_organization_id", "org-abc"),
+            ("terraform_workspace_id", "ws-abc"),
+            ("terraform_project_id", "prj-abc"),
+            (
+                "sub",
+                "organization:my-org:project:Default Project:workspace:ws:run_phase:apply",
+            ),
+            ("sub", "organization:my-org:*"),
+        ] {
+            assert_eq!(verdict(tfc, k, s(v)), Verdict::Pinned, "{k} = {v:?}");
+        }
+        for (k, v) in [
+            ("terraform_workspace_name", "prod"),
+            ("terraform_project_name", "Default Project"),
+            ("terraform_run_phase", "apply"),
+            ("sub", "organization:my-org*"),
+            ("sub", "organization:*"),
+            ("terraform_organization_name", "my-*"),
+        ] {
+            assert_eq!(verdict(tfc, k, s(v)), Verdict::Unpinned, "{k} = {v:?}");
+        }
+    }
+
+    #[test]
+    fn explanation_names_the_issuer_the_claims_and_the_fix() {
+        let text = explain(github(), "https://token.actions.githubusercontent.com/");
+        assert!(text.contains("\"https://token.actions.githubusercontent.com/\""));
+        assert!(text.contains("GitHub Actions"));
+        assert!(text.contains("`repository_owner`"));
+        assert!(text.contains("`sub` (\"repo:OWNER/...\" or \"repository:OWNER/...\""));
+        assert!(text.contains("`repository` (\"OWNER/...\")"));
+        assert!(text.contains("repository = \"my-org/my-repo\""));
+        assert!(text.contains("allow_unpinned_shared_issuer = true"));
+    }
+
+    #[test]
+    fn planned_issuers_are_recorded() {
+        let p = PlannedIssuers::default();
+        p.record_create(Some("https://gitlab.com".into()));
+        p.record_create(None);
+        p.record_change("wip_1", Some("https://accounts.google.com".into()));
+        assert_eq!(p.created(), vec![Some("https://gitlab.com".into()), None]);
+        assert_eq!(
+            p.changed("wip_1"),
+            Some(Some("https://accounts.google.com".into()))
+        );
+        assert_eq!(p.changed("wip_2"), None);
+    }
+}

@@ -1,0 +1,118 @@
+//! Small conversions between framework values and plain Rust values, for the
+//! resource files. Kept here so each resource reads as its domain logic.
+
+use std::collections::BTreeMap;
+
+use tfplugin::codec::{Number, Value};
+use tfplugin::framework::attr;
+
+pub fn str_attr<'a>(v: &'a Value, name: &str) -> Option<&'a str> {
+    match attr(v, name) {
+        Value::String(s) => Some(s),
+        _ => None,
+    }
+}
+
+/// A string attribute the schema requires (empty when absent, which the
+/// framework's type checks rule out for required attributes).
+pub fn required_str(v: &Value, name: &str) -> String {
+    str_attr(v, name).unwrap_or_default().to_string()
+}
+
+/// Splits a two-part import ID `PARENT/CHILD`, or explains the expected
+/// `format` (e.g. `"<project id>/<service account id>"`, example `"proj_abc/svc_acct_def"`).
+pub fn split_import_id<'a>(
+    id: &'a str,
+    format: &str,
+    example: &str,
+) -> Result<(&'a str, &'a str), tfplugin::framework::Diagnostics> {
+    id.split_once('/')
+        .filter(|(p, c)| !p.is_empty() && !c.is_empty() && !c.contains('/'))
+        .ok_or_else(|| {
+            tfplugin::framework::Diagnostic::error(
+                "Invalid import ID",
+                format!("Expected \"{format}\", e.g. \"{example}\", got {id:?}."),
+            )
+            .into()
+        })
+}
+
+pub fn bool_attr(v: &Value, name: &str) -> Option<bool> {
+    match attr(v, name) {
+        Value::Bool(b) => Some(*b),
+        _ => None,
+    }
+}
+
+pub fn string(s: impl Into<String>) -> Value {
+    Value::String(s.into())
+}
+
+pub fn opt_string(s: Option<impl Into<String>>) -> Value {
+    s.map_or(Value::Null, string)
+}
+
+pub fn int(i: i64) -> Value {
+    Value::Number(Number::from_i64(i))
+}
+
+pub fn object<const N: usize>(pairs: [(&str, Value); N]) -> Value {
+    Value::Object(pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect())
+}
+
+/// Elements of a list or set value (empty for null or other values).
+pub fn elements(v: &Value) -> &[Value] {
+    match v {
+        Value::List(xs) | Value::Set(xs) | Value::Tuple(xs) => xs,
+        _ => &[],
+    }
+}
+
+/// A JSON value as a cty value, with the cty type it naturally has
+/// (objects for JSON objects, tuples for arrays). Used for `dynamic` slots.
+pub fn from_json(j: &serde_json::Value) -> (tfplugin::codec::Type, Value) {
+    use tfplugin::codec::Type;
+    match j {
+        serde_json::Value::Null => (Type::Dynamic, Value::Null),
+        serde_json::Value::Bool(b) => (Type::Bool, Value::Bool(*b)),
+        serde_json::Value::Number(n) => (
+            Type::Number,
+            Value::Number(Number::parse(&n.to_string()).unwrap_or_else(|_| Number::from_i64(0))),
+        ),
+        serde_json::Value::String(s) => (Type::String, Value::String(s.clone())),
+        serde_json::Value::Array(xs) => {
+            let (tys, vals): (Vec<_>, Vec<_>) = xs.iter().map(from_json).unzip();
+            (Type::Tuple(tys), Value::Tuple(vals))
+        }
+        serde_json::Value::Object(m) => {
+            let mut tys = BTreeMap::new();
+            let mut vals = BTreeMap::new();
+            for (k, v) in m {
+                let (t, v) = from_json(v);
+                tys.insert(k.clone(), t);
+                vals.insert(k.clone(), v);
+            }
+            (Type::Object(tys), Value::Object(vals))
+        }
+    }
+}
+
+/// A known cty value as JSON; `None` for unknowns or values JSON cannot hold.
+pub fn to_json(v: &Value) -> Option<serde_json::Value> {
+    Some(match v {
+        Value::Null => serde_json::Value::Null,
+        Value::Unknown => return None,
+        Value::String(s) => serde_json::Value::String(s.clone()),
+        Value::Bool(b) => serde_json::Value::Bool(*b),
+        Value::Number(n) => serde_json::from_str(&n.to_string()).ok()?,
+        Value::List(xs) | Value::Set(xs) | Value::Tuple(xs) => {
+            serde_json::Value::Array(xs.iter().map(to_json).collect::<Option<_>>()?)
+        }
+        Value::Map(m) | Value::Object(m) => serde_json::Value::Object(
+            m.iter()
+                .map(|(k, v)| Some((k.clone(), to_json(v)?)))
+                .collect::<Option<_>>()?,
+        ),
+        Value::Dynamic(_, inner) => to_json(inner)?,
+    })
+}

@@ -1,0 +1,598 @@
+//! Acceptance: the ephemeral resource `openai_workload_identity_token` driven
+//! by real Terraform (1.15.5; ephemeral resources need 1.10+) against the
+//! emulator and its built-in OIDC issuer. Platform token sources are played
+//! by loopback stand-ins. No admin key is given: the exchange needs none.
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
+use std::sync::{Arc, Mutex};
+use std::thread;
+
+use crate::support::{Emulator, TfOutput, Workdir, tf_latest};
+use serde_json::{Value, json};
+
+const AUD: &str = "https://api.openai.com/v1";
+
+/// A project, a keyless service account, a provider trusting the built-in
+/// issuer, and a mapping for `repository = "my-org/my-repo"`.
+struct Wif {
+    provider: String,
+    account: String,
+}
+
+fn setup(emu: &Emulator, scopes: Option<&[&str]>) -> Wif {
+    let project = emu.ok("POST", "/organization/projects", Some(json!({"name": "p"})))["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let account = emu.ok(
+        "POST",
+        &format!("/organization/projects/{project}/service_accounts"),
+        Some(json!({"name": "ci", "create_service_account_only": true})),
+    )["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let provider = emu.ok(
+        "POST",
+        "/organization/workload_identity_providers",
+        Some(
+            json!({"name": "builtin", "issuer": format!("{}/_emulator/oidc", emu.url()),
+                    "audience": AUD, "type": "oidc"}),
+        ),
+    )["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let permissions = match scopes {
+        Some(s) => json!({"type": "restricted", "scopes": s}),
+        None => json!({"type": "service_account_default"}),
+    };
+    emu.ok(
+        "POST",
+        &format!("/organization/workload_identity_providers/{provider}/federation_rules"),
+        Some(json!({"project_id": project, "service_account_id": account,
+                    "attribute_matchers": {"repository": "my-org/my-repo"},
+                    "permissions": permissions})),
+    );
+    Wif { provider, account }
+}
+
+/// Runs one HTTP request against the emulator root (outside `/v1`).
+fn emulator_request(url: String, body: Option<Value>) -> Value {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async move {
+        let client = reqwest::Client::new();
+        let req = match body {
+            Some(b) => client.post(&url).json(&b),
+            None => client.get(&url),
+        };
+        let resp = req.send().await.unwrap_or_else(|e| panic!("{url}: {e}"));
+        assert!(resp.status().is_success(), "{url}: {}", resp.status());
+        resp.json().await.unwrap()
+    })
+}
+
+/// A subject token from the emulator's built-in issuer.
+fn mint(emu_url: &str, claims: Value) -> String {
+    emulator_request(format!("{emu_url}/_emulator/oidc/token"), Some(claims))["token"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+fn good_claims() -> Value {
+    json!({"sub": "repo:my-org/my-repo", "aud": AUD, "repository": "my-org/my-repo"})
+}
+
+/// How many token exchanges the emulator has answered.
+fn exchanges(emu: &Emulator) -> u64 {
+    let stats = emulator_request(format!("{}/_emulator/stats", emu.url()), None);
+    stats["by_route"]["POST /oauth/token"].as_u64().unwrap_or(0)
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+/// A workdir pointed at the emulator with no admin key.
+fn workdir(emu: &Emulator) -> Workdir {
+    let mut wd = Workdir::new(&tf_latest());
+    wd.env("OPENAI_BASE_URL", &emu.base_url())
+        .env("OPENAI_TOKEN_EXCHANGE_URL", &emu.token_url());
+    wd
+}
+
+/// A configuration with the ephemeral resource; `source` holds its subject
+/// token arguments, `extra` any further blocks.
+fn config(wif: &Wif, source: &str, extra: &str) -> String {
+    format!(
+        r#"
+terraform {{
+  required_providers {{
+    openai = {{ source = "openai-wif/openai" }}
+  }}
+}}
+
+variable "tok" {{
+  type      = string
+  default   = null
+  sensitive = true
+  ephemeral = true
+}}
+
+ephemeral "openai_workload_identity_token" "t" {{
+  workload_identity_provider_id = "{provider}"
+  service_account_id            = "{account}"
+  {source}
+}}
+{extra}
+"#,
+        provider = wif.provider,
+        account = wif.account,
+    )
+}
+
+/// Consumes the token in a provisioner (which accepts ephemeral values) and
+/// writes only non-secret facts about it to `used.txt`. `sleep` keeps the
+/// token open for that many seconds.
+fn consumer(sleep: u32) -> String {
+    format!(
+        r#"
+resource "terraform_data" "use" {{
+  provisioner "local-exec" {{
+    command = "sleep {sleep}; [ \"$${{TOKEN%%_*}}\" = wifat ] && printf '%s|%s|%s' \"$EXPIRES\" \"$SCOPE\" \"$TYPE\" > used.txt"
+    environment = {{
+      TOKEN   = ephemeral.openai_workload_identity_token.t.access_token
+      EXPIRES = ephemeral.openai_workload_identity_token.t.expires_at
+      SCOPE   = coalesce(ephemeral.openai_workload_identity_token.t.scope, "unrestricted")
+      TYPE    = ephemeral.openai_workload_identity_token.t.token_type
+    }}
+  }}
+}}
+"#
+    )
+}
+
+/// Whether `text` holds an emulator access token (`wifat_` + 64 hex digits).
+fn has_access_token(text: &str) -> bool {
+    text.match_indices("wifat_").any(|(i, m)| {
+        let rest = &text.as_bytes()[i + m.len()..];
+        rest.len() >= 64 && rest[..64].iter().all(u8::is_ascii_hexdigit)
+    })
+}
+
+/// Fails if `text` (named `what`) holds either token.
+#[track_caller]
+fn assert_no_tokens(what: &str, text: &str, subject_token: &str) {
+    assert!(
+        !text.contains(subject_token),
+        "{what} contains the subject token"
+    );
+    assert!(
+        !has_access_token(text),
+        "{what} contains an access token (wifat_...)"
+    );
+}
+
+#[test]
+fn the_access_token_detector_detects() {
+    let token = format!("wifat_{}", "0123456789abcdef".repeat(4));
+    assert!(has_access_token(&format!("x {token} y")));
+    assert!(!has_access_token("wifat_ short"));
+}
+
+#[test]
+fn exchange_feeds_a_consumer_and_no_token_is_stored_or_logged() {
+    let emu = Emulator::start();
+    let wif = setup(&emu, Some(&["api.model.request", "api.model.read"]));
+    let token = mint(&emu.url(), good_claims());
+    let mut wd = workdir(&emu);
+    let log = wd.dir().join("trace.log");
+    wd.env("TF_VAR_tok", &token)
+        .env("TF_LOG", "trace")
+        .env("TF_LOG_PATH", log.to_str().unwrap());
+    wd.write_main(&config(&wif, "subject_token = var.tok", &consumer(0)));
+
+    wd.validate().assert_success();
+    let before = exchanges(&emu);
+    let plan = wd.run(&["plan", "-input=false", "-out=tfplan"]);
+    plan.assert_success();
+    plan.assert_output_contains_words("ephemeral.openai_workload_identity_token.t: Opening");
+    assert_eq!(exchanges(&emu), before + 1, "plan opens the resource once");
+
+    // The saved plan (a zip) and its JSON rendering hold no token.
+    let unzip = std::process::Command::new("unzip")
+        .args(["-p", "tfplan"])
+        .current_dir(wd.dir())
+        .output()
+        .expect("unzip runs");
+    assert!(unzip.status.success(), "unzip -p tfplan failed");
+    assert!(!unzip.stdout.is_empty());
+    assert_no_tokens(
+        "the saved plan",
+        &String::from_utf8_lossy(&unzip.stdout),
+        &token,
+    );
+    let shown = wd.run(&["show", "-json", "tfplan"]);
+    shown.assert_success();
+    assert_no_tokens("show -json tfplan", &shown.stdout, &token);
+
+    // Ephemeral variables are given again at apply; the token is exchanged again.
+    wd.run(&["apply", "-input=false", "tfplan"])
+        .assert_success();
+    assert_eq!(exchanges(&emu), before + 2);
+    let used = wd.read("used.txt");
+    let parts: Vec<&str> = used.split('|').collect();
+    assert_eq!(parts.len(), 3, "{used}");
+    let expires =
+        time::OffsetDateTime::parse(parts[0], &time::format_description::well_known::Rfc3339)
+            .unwrap_or_else(|e| panic!("expires_at {:?} is not RFC 3339: {e}", parts[0]));
+    // The minted subject token lives 600 s; the access token never longer.
+    let left = expires.unix_timestamp() - now();
+    assert!(left > 0 && left <= 600, "expires_at is {left} s away");
+    assert_eq!(parts[1], "api.model.request api.model.read");
+    assert_eq!(parts[2], "Bearer");
+
+    let state = wd.read("terraform.tfstate");
+    assert!(state.contains("terraform_data"), "state written: {state}");
+    assert_no_tokens("terraform.tfstate", &state, &token);
+    let resources = serde_json::from_str::<Value>(&state).unwrap()["resources"].clone();
+    let types: Vec<&str> = resources
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r["type"].as_str())
+        .collect();
+    assert_eq!(
+        types,
+        ["terraform_data"],
+        "ephemeral resources never reach state"
+    );
+
+    let logs = std::fs::read_to_string(&log).expect("TF_LOG_PATH written");
+    // The provider did log the exchange (so the log was captured), without tokens.
+    assert!(
+        logs.contains("exchanged the subject token for an OpenAI access token"),
+        "no exchange line in the trace log"
+    );
+    assert_no_tokens("the TF_LOG=trace log", &logs, &token);
+}
+
+#[test]
+fn refusals_name_the_cause() {
+    let emu = Emulator::start();
+    let wif = setup(&emu, None);
+    let mut wd = workdir(&emu);
+    wd.write_main(&config(&wif, "subject_token = var.tok", ""));
+    let mut plan_with = |claims: Value| -> TfOutput {
+        let token = mint(&emu.url(), claims);
+        wd.env("TF_VAR_tok", &token);
+        let out = wd.run(&["plan", "-input=false"]);
+        out.assert_failure();
+        assert!(!out.stdout.contains(&token) && !out.stderr.contains(&token));
+        out
+    };
+
+    let mut foreign = good_claims();
+    foreign["repository"] = json!("evil/repo");
+    let out = plan_with(foreign);
+    out.assert_output_contains_words(
+        "Token exchange refused: No service account mapping matches the token",
+    );
+    out.assert_output_contains_words("OAuth error: invalid_grant");
+    out.assert_output_contains_words("evil/repo");
+
+    let mut wrong_audience = good_claims();
+    wrong_audience["aud"] = json!("https://wrong.example");
+    let out = plan_with(wrong_audience);
+    out.assert_output_contains_words("Token exchange refused: Subject token audience mismatch");
+    out.assert_output_contains_words("OAuth error: invalid_subject_token");
+    out.assert_output_contains_words("https://wrong.example");
+
+    let mut expired = good_claims();
+    expired["exp"] = json!(now() - 300);
+    expired["iat"] = json!(now() - 900);
+    let out = plan_with(expired);
+    out.assert_output_contains_words("Token exchange refused: Subject token expired");
+    out.assert_output_contains_words("exp");
+}
+
+#[test]
+fn validation_requires_exactly_one_known_source() {
+    let emu = Emulator::start();
+    let wif = Wif {
+        provider: "wip_x".into(),
+        account: "svc_acct_x".into(),
+    };
+    let wd = workdir(&emu);
+
+    wd.write_main(&config(&wif, "", ""));
+    let out = wd.validate();
+    out.assert_failure();
+    out.assert_output_contains_words("Missing subject token");
+
+    wd.write_main(&config(
+        &wif,
+        "subject_token_file = \"/t\"\n  subject_token_source = \"kubernetes\"",
+        "",
+    ));
+    let out = wd.validate();
+    out.assert_failure();
+    out.assert_output_contains_words("Conflicting subject token sources");
+    out.assert_output_contains_words("subject_token_file and subject_token_source");
+
+    wd.write_main(&config(&wif, "subject_token_source = \"jenkins\"", ""));
+    let out = wd.validate();
+    out.assert_failure();
+    out.assert_output_contains_words("Unknown subject_token_source");
+    out.assert_output_contains_words(r#""github_actions", "kubernetes", "gcp", "azure", "aws""#);
+    assert_eq!(exchanges(&emu), 0, "validation never exchanges");
+}
+
+#[test]
+fn schema_marks_tokens_sensitive_and_describes_every_attribute() {
+    let emu = Emulator::start();
+    let wd = workdir(&emu);
+    wd.write_main(&config(
+        &Wif {
+            provider: "wip_x".into(),
+            account: "svc_acct_x".into(),
+        },
+        "subject_token_source = \"kubernetes\"",
+        "",
+    ));
+    let out = wd.run(&["providers", "schema", "-json"]);
+    out.assert_success();
+    let schema = &out.json()["provider_schemas"]["registry.terraform.io/openai-wif/openai"]["ephemeral_resource_schemas"]
+        ["openai_workload_identity_token"]["block"];
+    let attrs = schema["attributes"]
+        .as_object()
+        .expect("ephemeral schema served");
+    for name in ["access_token", "subject_token"] {
+        assert_eq!(attrs[name]["sensitive"], true, "{name}");
+    }
+    for (name, a) in attrs {
+        assert!(
+            a["description"].as_str().is_some_and(|d| !d.is_empty()),
+            "{name} has no description"
+        );
+    }
+}
+
+#[test]
+fn subject_token_file_and_kubernetes_source() {
+    let emu = Emulator::start();
+    let wif = setup(&emu, None);
+    let mut wd = workdir(&emu);
+    let file = wd.dir().join("token.jwt");
+    std::fs::write(&file, format!("{}\n", mint(&emu.url(), good_claims()))).unwrap();
+
+    wd.write_main(&config(
+        &wif,
+        &format!("subject_token_file = {:?}", file.to_str().unwrap()),
+        "",
+    ));
+    let before = exchanges(&emu);
+    wd.plan_detailed().assert_code(0);
+    assert_eq!(exchanges(&emu), before + 1);
+
+    wd.env("OPENAI_WIF_K8S_TOKEN_FILE", file.to_str().unwrap());
+    wd.write_main(&config(&wif, "subject_token_source = \"kubernetes\"", ""));
+    wd.plan_detailed().assert_code(0);
+    assert_eq!(exchanges(&emu), before + 2);
+
+    // A missing file is named, on the argument that chose it.
+    wd.env("OPENAI_WIF_K8S_TOKEN_FILE", "/nonexistent/k8s-token");
+    let out = wd.run(&["plan", "-input=false"]);
+    out.assert_failure();
+    out.assert_output_contains_words("Cannot get the subject token");
+    out.assert_output_contains_words("/nonexistent/k8s-token");
+    out.assert_output_contains_words("OPENAI_WIF_K8S_TOKEN_FILE");
+}
+
+/// One request a stand-in received.
+#[derive(Clone, Debug)]
+struct Seen {
+    target: String,
+    headers: Vec<(String, String)>,
+}
+
+impl Seen {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn query(&self, name: &str) -> Option<String> {
+        let url = url::Url::parse(&format!("http://x{}", self.target)).ok()?;
+        url.query_pairs()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
+    }
+}
+
+/// A loopback HTTP/1.1 server playing a platform's token endpoint: every
+/// GET is recorded and answered by `respond` with (status, body).
+struct StandIn {
+    addr: String,
+    seen: Arc<Mutex<Vec<Seen>>>,
+}
+
+impl StandIn {
+    fn start(respond: impl Fn(&Seen) -> (u16, String) + Send + 'static) -> StandIn {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let record = Arc::clone(&seen);
+        thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut line = String::new();
+                if reader.read_line(&mut line).is_err() {
+                    continue;
+                }
+                let target = line.split_whitespace().nth(1).unwrap_or("/").to_owned();
+                let mut headers = Vec::new();
+                loop {
+                    let mut h = String::new();
+                    if reader.read_line(&mut h).unwrap_or(0) == 0 || h.trim().is_empty() {
+                        break;
+                    }
+                    if let Some((k, v)) = h.trim_end().split_once(':') {
+                        headers.push((k.trim().to_owned(), v.trim().to_owned()));
+                    }
+                }
+                let req = Seen { target, headers };
+                record.lock().unwrap().push(req.clone());
+                let (status, body) = respond(&req);
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 {status} X\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+            }
+        });
+        StandIn { addr, seen }
+    }
+
+    fn requests(&self) -> Vec<Seen> {
+        self.seen.lock().unwrap().clone()
+    }
+}
+
+#[test]
+fn github_actions_source_against_a_stand_in() {
+    let emu = Emulator::start();
+    let wif = setup(&emu, None);
+    let emu_url = emu.url();
+    // Like GitHub: checks the bearer, mints for the requested audience.
+    let gh = StandIn::start(move |req| {
+        if req.header("authorization") != Some("bearer gh-request-token") {
+            return (401, "bad credentials".into());
+        }
+        let mut claims = good_claims();
+        claims["aud"] = json!(req.query("audience").unwrap_or_default());
+        (
+            200,
+            json!({"count": 1, "value": mint(&emu_url, claims)}).to_string(),
+        )
+    });
+    let mut wd = workdir(&emu);
+    wd.env(
+        "ACTIONS_ID_TOKEN_REQUEST_URL",
+        &format!("http://{}/token?api-version=2.0", gh.addr),
+    )
+    .env("ACTIONS_ID_TOKEN_REQUEST_TOKEN", "gh-request-token");
+
+    wd.write_main(&config(
+        &wif,
+        "subject_token_source = \"github_actions\"",
+        "",
+    ));
+    let before = exchanges(&emu);
+    wd.plan_detailed().assert_code(0);
+    assert_eq!(exchanges(&emu), before + 1);
+    let req = &gh.requests()[0];
+    assert!(req.target.starts_with("/token?"), "{req:?}");
+    assert_eq!(req.query("api-version").as_deref(), Some("2.0"));
+    assert_eq!(
+        req.query("audience").as_deref(),
+        Some(AUD),
+        "default audience"
+    );
+
+    // Another audience flows to the token, and the refusal points at it.
+    wd.write_main(&config(
+        &wif,
+        "subject_token_source = \"github_actions\"\n  audience = \"https://other.example\"",
+        "",
+    ));
+    let out = wd.run(&["plan", "-input=false"]);
+    out.assert_failure();
+    out.assert_output_contains_words("Subject token audience mismatch");
+    out.assert_output_contains_words(r#"requested for the audience "https://other.example""#);
+    out.assert_output_contains_words("audience = \"https://other.example\"");
+
+    // Outside GitHub Actions the missing variable is named.
+    let mut outside = workdir(&emu);
+    outside.env("ACTIONS_ID_TOKEN_REQUEST_URL", "");
+    outside.write_main(&config(
+        &wif,
+        "subject_token_source = \"github_actions\"",
+        "",
+    ));
+    let out = outside.run(&["plan", "-input=false"]);
+    out.assert_failure();
+    out.assert_output_contains_words("ACTIONS_ID_TOKEN_REQUEST_URL is not set");
+}
+
+#[test]
+fn gcp_source_against_a_stand_in_metadata_server() {
+    let emu = Emulator::start();
+    let wif = setup(&emu, None);
+    let emu_url = emu.url();
+    let metadata = StandIn::start(move |req| {
+        if req.header("metadata-flavor") != Some("Google") {
+            return (403, "missing Metadata-Flavor".into());
+        }
+        let mut claims = good_claims();
+        claims["aud"] = json!(req.query("audience").unwrap_or_default());
+        (200, mint(&emu_url, claims))
+    });
+    let mut wd = workdir(&emu);
+    wd.env("GCE_METADATA_HOST", &metadata.addr);
+    wd.write_main(&config(&wif, "subject_token_source = \"gcp\"", ""));
+    let before = exchanges(&emu);
+    wd.plan_detailed().assert_code(0);
+    assert_eq!(exchanges(&emu), before + 1);
+    let req = &metadata.requests()[0];
+    assert!(
+        req.target
+            .starts_with("/computeMetadata/v1/instance/service-accounts/default/identity?"),
+        "{req:?}"
+    );
+    assert_eq!(req.query("audience").as_deref(), Some(AUD));
+    assert_eq!(req.query("format").as_deref(), Some("full"));
+}
+
+#[test]
+fn renewal_reports_the_expiry_without_exchanging_again() {
+    let emu = Emulator::start();
+    let wif = setup(&emu, None);
+    // A subject token living 75 s gives an access token that Terraform is
+    // asked to renew 60 s before its end, i.e. within ~15 s; the consumer
+    // keeps the token open for 20 s, so renewal happens during apply.
+    let mut claims = good_claims();
+    claims["exp"] = json!(now() + 75);
+    let token = mint(&emu.url(), claims);
+    let mut wd = workdir(&emu);
+    let log = wd.dir().join("trace.log");
+    wd.env("TF_VAR_tok", &token)
+        .env("TF_LOG", "trace")
+        .env("TF_LOG_PATH", log.to_str().unwrap());
+    wd.write_main(&config(&wif, "subject_token = var.tok", &consumer(20)));
+    let before = exchanges(&emu);
+    let out = wd.apply();
+    out.assert_success();
+    out.assert_output_contains_words("ephemeral.openai_workload_identity_token.t: Renewing");
+    // Plan and apply each open once; renewal adds no exchange.
+    assert_eq!(exchanges(&emu), before + 2);
+    let logs = std::fs::read_to_string(&log).unwrap();
+    assert!(logs.contains("RenewEphemeralResource"));
+    assert!(
+        logs.lines().any(|l| l.contains("[WARN]")
+            && l.contains("the OpenAI access token cannot be renewed and expires soon")),
+        "no renewal warning in the log"
+    );
+    assert_no_tokens("the TF_LOG=trace log", &logs, &token);
+}

@@ -1,0 +1,365 @@
+//! The reusable modules under examples/modules, against a live emulator:
+//! - their own `terraform test` files pass (and really created, then
+//!   destroyed, objects in the emulator);
+//! - applied as a root configuration, the mapping they create admits a token
+//!   with the claims their platform issues and refuses one that differs in
+//!   the pinned claim, through a real token exchange.
+
+use std::path::{Path, PathBuf};
+
+use crate::support::{Emulator, Workdir, tf_latest};
+use serde_json::{Value, json};
+
+const REPO: &str = env!("CARGO_MANIFEST_DIR");
+const AUDIENCE: &str = "https://api.openai.com/v1";
+
+fn module_dir(name: &str) -> PathBuf {
+    Path::new(REPO).join("examples/modules").join(name)
+}
+
+/// Copies a module (with its tests/) into the workdir's configuration folder.
+fn copy_module(name: &str, wd: &Workdir) {
+    fn copy(src: &Path, dst: &Path) {
+        std::fs::create_dir_all(dst).unwrap();
+        for entry in std::fs::read_dir(src).unwrap().map(Result::unwrap) {
+            let name = entry.file_name();
+            if name == ".terraform" || name.to_string_lossy().contains(".tfstate") {
+                continue;
+            }
+            if entry.path().is_dir() {
+                copy(&entry.path(), &dst.join(&name));
+            } else {
+                std::fs::copy(entry.path(), dst.join(&name)).unwrap();
+            }
+        }
+    }
+    copy(&module_dir(name), &wd.dir());
+}
+
+fn project_and_account(emu: &Emulator) -> (String, String) {
+    let p = emu.ok(
+        "POST",
+        "/organization/projects",
+        Some(json!({"name": "modules"})),
+    );
+    let pid = p["id"].as_str().unwrap().to_string();
+    let sa = emu.ok(
+        "POST",
+        &format!("/organization/projects/{pid}/service_accounts"),
+        Some(json!({"name": "workload", "create_service_account_only": true})),
+    );
+    (pid, sa["id"].as_str().unwrap().to_string())
+}
+
+/// A plain HTTP call outside the Admin API (emulator helpers, the exchange).
+fn http(method: &str, url: &str, body: Option<Value>) -> (u16, Value) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let mut req = reqwest::Client::new().request(method, url);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.unwrap_or_else(|e| panic!("{url}: {e}"));
+        let status = resp.status().as_u16();
+        let text = resp.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    })
+}
+
+fn provider_count(emu: &Emulator) -> usize {
+    emu.ok(
+        "GET",
+        "/organization/workload_identity_providers?limit=100",
+        None,
+    )["data"]
+        .as_array()
+        .unwrap()
+        .len()
+}
+
+/// Runs the module's `terraform test` files against a fresh emulator.
+fn run_module_tests(name: &str) {
+    let tf = tf_latest();
+    let emu = Emulator::start();
+    let (pid, sa) = project_and_account(&emu);
+    let mut wd = Workdir::new(&tf);
+    wd.use_emulator(&emu);
+    copy_module(name, &wd);
+
+    let out = wd.run(&[
+        "test",
+        "-no-color",
+        "-var",
+        &format!("project_id={pid}"),
+        "-var",
+        &format!("service_account_id={sa}"),
+    ]);
+    out.assert_success();
+    assert!(
+        out.stdout.contains(" passed, 0 failed"),
+        "no passing summary:\n{out}"
+    );
+
+    let (_, stats) = http("GET", &format!("{}/_emulator/stats", emu.url()), None);
+    let created = stats["by_route"]["POST /v1/organization/workload_identity_providers"]
+        .as_u64()
+        .unwrap_or(0);
+    assert!(
+        created >= 1,
+        "the tests created no provider in the emulator: {stats}"
+    );
+    assert_eq!(
+        provider_count(&emu),
+        0,
+        "terraform test should destroy what it created"
+    );
+}
+
+#[test]
+fn github_actions_module_tests_pass() {
+    run_module_tests("github-actions");
+}
+
+#[test]
+fn kubernetes_module_tests_pass() {
+    run_module_tests("kubernetes");
+}
+
+#[test]
+fn aws_module_tests_pass() {
+    run_module_tests("aws");
+}
+
+#[test]
+fn azure_module_tests_pass() {
+    run_module_tests("azure");
+}
+
+#[test]
+fn gcp_module_tests_pass() {
+    run_module_tests("gcp");
+}
+
+/// One module applied for real, then exercised with tokens.
+struct Scenario<'a> {
+    module: &'a str,
+    /// Module inputs besides project_id / service_account_id.
+    vars: Vec<(&'a str, String)>,
+    /// Claims of a token the workload would present (iss/iat/exp are added
+    /// by the emulator's issuer unless given).
+    claims: Value,
+    /// The pinned claim changed: must be refused.
+    wrong: (&'a str, Value),
+}
+
+fn exchange(emu: &Emulator, token: &str, provider_id: &str, account: &str) -> (u16, Value) {
+    http(
+        "POST",
+        &emu.token_url(),
+        Some(json!({
+            "grant_type": "urn:ietf:params:oauth:grant-type:token-exchange",
+            "subject_token_type": "urn:ietf:params:oauth:token-type:jwt",
+            "subject_token": token,
+            "identity_provider_id": provider_id,
+            "service_account_id": account,
+        })),
+    )
+}
+
+fn mint(emu: &Emulator, claims: &Value) -> String {
+    let (status, body) = http(
+        "POST",
+        &format!("{}/_emulator/oidc/token", emu.url()),
+        Some(claims.clone()),
+    );
+    assert_eq!(status, 200, "minting a token failed: {body}");
+    body["token"].as_str().unwrap().to_string()
+}
+
+fn run_exchange_scenario(emu: &Emulator, s: Scenario) {
+    let tf = tf_latest();
+    let (pid, sa) = project_and_account(emu);
+    let mut wd = Workdir::new(&tf);
+    wd.use_emulator(emu);
+    wd.env("TF_VAR_project_id", &pid)
+        .env("TF_VAR_service_account_id", &sa);
+    for (k, v) in &s.vars {
+        wd.env(&format!("TF_VAR_{k}"), v);
+    }
+    copy_module(s.module, &wd);
+    wd.apply().assert_success();
+    let provider_id = wd.output("workload_identity_provider_id");
+    let provider_id = provider_id.as_str().unwrap();
+    assert_eq!(wd.output("service_account_id"), json!(sa));
+
+    let good = mint(emu, &s.claims);
+    let (status, body) = exchange(emu, &good, provider_id, &sa);
+    assert_eq!(
+        status, 200,
+        "{}: a token with the workload's claims {} was refused: {body}",
+        s.module, s.claims
+    );
+    assert!(
+        body["access_token"].as_str().is_some_and(|t| !t.is_empty()),
+        "{body}"
+    );
+
+    let mut wrong_claims = s.claims.clone();
+    wrong_claims[s.wrong.0] = s.wrong.1.clone();
+    let bad = mint(emu, &wrong_claims);
+    let (status, body) = exchange(emu, &bad, provider_id, &sa);
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant")),
+        "{}: a token with {}={} should be refused: {body}",
+        s.module,
+        s.wrong.0,
+        s.wrong.1
+    );
+
+    wd.destroy().assert_success();
+}
+
+#[test]
+fn github_actions_module_admits_only_the_pinned_workflow() {
+    let emu = Emulator::start();
+    let issuer = format!("{}/_emulator/oidc", emu.url());
+    run_exchange_scenario(
+        &emu,
+        Scenario {
+            module: "github-actions",
+            vars: vec![
+                ("issuer", issuer),
+                ("repository", "my-org/my-repo".into()),
+                ("branch", "main".into()),
+                ("environment", "production".into()),
+                ("workflow_file", ".github/workflows/deploy.yml".into()),
+            ],
+            claims: json!({
+                "aud": AUDIENCE,
+                "sub": "repo:my-org/my-repo:environment:production",
+                "repository": "my-org/my-repo",
+                "repository_owner": "my-org",
+                "ref": "refs/heads/main",
+                "environment": "production",
+                "workflow_ref": "my-org/my-repo/.github/workflows/deploy.yml@refs/heads/main",
+                "event_name": "push",
+            }),
+            wrong: ("ref", json!("refs/heads/feature")),
+        },
+    );
+}
+
+#[test]
+fn kubernetes_module_admits_only_the_pinned_service_account() {
+    let emu = Emulator::start();
+    // The cluster's keys are uploaded: here, the emulator issuer's public key,
+    // with tokens claiming the cluster's issuer.
+    let (_, jwks) = http("GET", &format!("{}/_emulator/oidc/jwks", emu.url()), None);
+    let issuer = "https://kubernetes.example.com";
+    run_exchange_scenario(
+        &emu,
+        Scenario {
+            module: "kubernetes",
+            vars: vec![
+                ("issuer", issuer.into()),
+                ("jwks_json", jwks.to_string()),
+                ("namespace", "payments".into()),
+                ("kubernetes_service_account", "invoice-writer".into()),
+            ],
+            claims: json!({
+                "iss": issuer,
+                "aud": [AUDIENCE],
+                "sub": "system:serviceaccount:payments:invoice-writer",
+            }),
+            wrong: ("sub", json!("system:serviceaccount:payments:other")),
+        },
+    );
+}
+
+#[test]
+fn aws_module_admits_only_the_pinned_role() {
+    let emu = Emulator::start();
+    let issuer = format!("{}/_emulator/oidc", emu.url());
+    run_exchange_scenario(
+        &emu,
+        Scenario {
+            module: "aws",
+            vars: vec![
+                ("issuer", issuer),
+                (
+                    "role_arn",
+                    "arn:aws:iam::123456789012:role/OpenAIWifRole".into(),
+                ),
+            ],
+            claims: json!({
+                "aud": AUDIENCE,
+                "sub": "arn:aws:iam::123456789012:role/OpenAIWifRole",
+            }),
+            wrong: ("sub", json!("arn:aws:iam::123456789012:role/Other")),
+        },
+    );
+}
+
+#[test]
+fn azure_module_admits_only_the_pinned_identity() {
+    let emu = Emulator::start();
+    let issuer = format!("{}/_emulator/oidc", emu.url());
+    let audience = "api://99999999-8888-7777-6666-555555555555";
+    run_exchange_scenario(
+        &emu,
+        Scenario {
+            module: "azure",
+            vars: vec![
+                ("issuer", issuer),
+                ("tenant_id", "11111111-2222-3333-4444-555555555555".into()),
+                (
+                    "managed_identity_client_id",
+                    "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee".into(),
+                ),
+                ("audience", audience.into()),
+            ],
+            claims: json!({
+                "aud": audience,
+                "sub": "00000000-1111-2222-3333-444444444444",
+                "tid": "11111111-2222-3333-4444-555555555555",
+                "appid": "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee",
+            }),
+            wrong: ("appid", json!("ffffffff-bbbb-cccc-dddd-eeeeeeeeeeee")),
+        },
+    );
+}
+
+#[test]
+fn gcp_module_admits_only_the_pinned_google_service_account() {
+    let emu = Emulator::start();
+    let issuer = format!("{}/_emulator/oidc", emu.url());
+    run_exchange_scenario(
+        &emu,
+        Scenario {
+            module: "gcp",
+            vars: vec![
+                ("issuer", issuer),
+                (
+                    "google_service_account_unique_id",
+                    "109876543210987654321".into(),
+                ),
+                (
+                    "google_service_account_email",
+                    "openai-wif@my-project.iam.gserviceaccount.com".into(),
+                ),
+            ],
+            claims: json!({
+                "aud": AUDIENCE,
+                "sub": "109876543210987654321",
+                "email": "openai-wif@my-project.iam.gserviceaccount.com",
+                "email_verified": true,
+            }),
+            wrong: ("sub", json!("100000000000000000000")),
+        },
+    );
+}

@@ -1,0 +1,215 @@
+//! Every example under examples/ is formatted and passes `terraform validate`
+//! with the newest Terraform, and every registered object has an example in
+//! the registry layout (the docs generator shows them).
+
+use std::path::{Path, PathBuf};
+
+use crate::support::{Workdir, tf_latest};
+use terraform_provider_openai::OpenAiProvider;
+use tfplugin::framework::Provider as _;
+
+const REPO: &str = env!("CARGO_MANIFEST_DIR");
+
+fn examples() -> PathBuf {
+    Path::new(REPO).join("examples")
+}
+
+/// Folders holding `.tf` files, relative to examples/ (module tests excluded:
+/// they are `.tftest.hcl`, run by tests/examples_modules.rs).
+fn config_dirs(root: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let mut has_tf = false;
+        for entry in std::fs::read_dir(&dir).unwrap().map(Result::unwrap) {
+            let path = entry.path();
+            if path.is_dir() {
+                if path.file_name().is_some_and(|n| n != ".terraform") {
+                    stack.push(path);
+                }
+            } else if path.extension().is_some_and(|e| e == "tf") {
+                has_tf = true;
+            }
+        }
+        if has_tf {
+            out.push(dir.strip_prefix(root).unwrap().to_path_buf());
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Copies `src` into `dst`, skipping Terraform's working files.
+fn copy_tree(src: &Path, dst: &Path) {
+    std::fs::create_dir_all(dst).unwrap();
+    for entry in std::fs::read_dir(src).unwrap().map(Result::unwrap) {
+        let path = entry.path();
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name == ".terraform" || name.contains(".tfstate") || name == ".terraform.lock.hcl" {
+            continue;
+        }
+        if path.is_dir() {
+            copy_tree(&path, &dst.join(&*name));
+        } else {
+            std::fs::copy(&path, dst.join(&*name)).unwrap();
+        }
+    }
+}
+
+#[test]
+fn every_registered_object_has_an_example() {
+    let provider = OpenAiProvider;
+    let mut wanted: Vec<PathBuf> = Vec::new();
+    for r in provider.resources() {
+        wanted.push(
+            Path::new("resources")
+                .join(r.type_name())
+                .join("resource.tf"),
+        );
+    }
+    for d in provider.data_sources() {
+        wanted.push(
+            Path::new("data-sources")
+                .join(d.type_name())
+                .join("data-source.tf"),
+        );
+    }
+    for e in provider.ephemeral_resources() {
+        wanted.push(
+            Path::new("ephemeral-resources")
+                .join(e.type_name())
+                .join("ephemeral-resource.tf"),
+        );
+    }
+    wanted.push(PathBuf::from("provider/provider.tf"));
+    let missing: Vec<String> = wanted
+        .iter()
+        .filter(|p| !examples().join(p).is_file())
+        .map(|p| format!("examples/{}", p.display()))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "registered objects without an example (the docs show it as Example Usage):\n{}",
+        missing.join("\n")
+    );
+}
+
+#[test]
+fn examples_are_formatted() {
+    let tf = tf_latest();
+    let wd = Workdir::new(&tf);
+    let root = examples();
+    let out = wd.run(&[
+        "fmt",
+        "-check",
+        "-recursive",
+        "-diff",
+        &root.to_string_lossy(),
+    ]);
+    assert!(
+        out.success(),
+        "examples/ is not formatted; run `terraform fmt -recursive examples`:\n{out}"
+    );
+}
+
+#[test]
+fn every_example_validates() {
+    let tf = tf_latest();
+    let dirs = config_dirs(&examples());
+    assert!(
+        dirs.iter().any(|d| d.starts_with("modules")),
+        "no modules found under examples/modules: {dirs:?}"
+    );
+    let mut failures = Vec::new();
+    for rel in &dirs {
+        // A fresh copy of the whole tree per folder keeps relative module
+        // sources working and leaves the repository untouched.
+        let wd = Workdir::new(&tf);
+        copy_tree(&examples(), &wd.dir().join("examples"));
+        let dir = wd.dir().join("examples").join(rel);
+        let sources: String = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(Result::unwrap)
+            .filter(|e| e.path().extension().is_some_and(|x| x == "tf"))
+            .map(|e| std::fs::read_to_string(e.path()).unwrap())
+            .collect();
+        // Registry examples leave out the terraform block; a real
+        // configuration would have it.
+        if !sources.contains("required_providers") {
+            std::fs::write(
+                dir.join("zz_required_providers.tf"),
+                format!(
+                    "terraform {{\n  required_providers {{\n    openai = {{ source = \"{}\" }}\n  }}\n}}\n",
+                    crate::support::PROVIDER_SOURCE
+                ),
+            )
+            .unwrap();
+        }
+        let chdir = format!("-chdir=examples/{}", rel.display());
+        if sources.contains("module \"") {
+            let got = wd.run(&[&chdir, "get"]);
+            if !got.success() {
+                failures.push(format!("examples/{}: get failed:\n{got}", rel.display()));
+                continue;
+            }
+        }
+        let out = wd.run(&[&chdir, "validate", "-no-color"]);
+        if !out.success() {
+            failures.push(format!("examples/{}:\n{out}", rel.display()));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} example folders fail `terraform validate`:\n\n{}",
+        failures.len(),
+        dirs.len(),
+        failures.join("\n\n")
+    );
+}
+
+/// Each module has the files a reusable module needs, a `terraform test`
+/// file, and a README that documents every input.
+#[test]
+fn modules_are_complete() {
+    let modules = examples().join("modules");
+    let mut problems = Vec::new();
+    let mut count = 0;
+    for entry in std::fs::read_dir(&modules).unwrap().map(Result::unwrap) {
+        let dir = entry.path();
+        if !dir.is_dir() {
+            continue;
+        }
+        count += 1;
+        let name = dir.file_name().unwrap().to_string_lossy().into_owned();
+        for file in ["variables.tf", "main.tf", "outputs.tf", "README.md"] {
+            if !dir.join(file).is_file() {
+                problems.push(format!("{name}: no {file}"));
+            }
+        }
+        let has_test = std::fs::read_dir(dir.join("tests")).is_ok_and(|rd| {
+            rd.map(Result::unwrap)
+                .any(|e| e.file_name().to_string_lossy().ends_with(".tftest.hcl"))
+        });
+        if !has_test {
+            problems.push(format!("{name}: no tests/*.tftest.hcl"));
+        }
+        let (Ok(vars), Ok(readme)) = (
+            std::fs::read_to_string(dir.join("variables.tf")),
+            std::fs::read_to_string(dir.join("README.md")),
+        ) else {
+            continue;
+        };
+        for var in vars
+            .lines()
+            .filter_map(|l| l.strip_prefix("variable \""))
+            .filter_map(|l| l.split('"').next())
+        {
+            if !readme.contains(&format!("`{var}`")) {
+                problems.push(format!("{name}: README.md does not document `{var}`"));
+            }
+        }
+    }
+    assert!(count >= 5, "expected at least 5 modules, found {count}");
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}

@@ -1,0 +1,118 @@
+//! The protocol's RPCs this provider does not serve answer promptly with an
+//! empty result or a clear "not supported" diagnostic: no panic, no hang,
+//! no gRPC error Terraform would show as a crashed plugin.
+
+use futures_util::StreamExt;
+use terraform_provider_openai::OpenAiProvider;
+use tfplugin::framework::ProviderService;
+use tfplugin::proto::tfplugin6 as pb;
+use tfplugin::proto::tfplugin6::provider_server::Provider as _;
+use tonic::Request;
+
+fn service() -> ProviderService<OpenAiProvider> {
+    ProviderService::new(OpenAiProvider)
+}
+
+fn assert_not_supported(diags: &[pb::Diagnostic], what: &str) {
+    assert_eq!(diags.len(), 1, "{diags:?}");
+    assert_eq!(diags[0].severity, pb::diagnostic::Severity::Error as i32);
+    assert!(diags[0].summary.contains("not supported"), "{diags:?}");
+    assert!(diags[0].detail.contains(what), "{diags:?}");
+}
+
+#[tokio::test]
+async fn unserved_rpcs_answer_with_a_diagnostic() {
+    let s = service();
+    let r = s
+        .lock_state(Request::new(pb::lock_state::Request::default()))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_not_supported(&r.diagnostics, "state storage");
+    let r = s
+        .move_resource_state(Request::new(pb::move_resource_state::Request::default()))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_not_supported(&r.diagnostics, "moving state");
+    let r = s
+        .plan_action(Request::new(pb::plan_action::Request::default()))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_not_supported(&r.diagnostics, "actions");
+
+    let events: Vec<_> = s
+        .invoke_action(Request::new(pb::invoke_action::Request::default()))
+        .await
+        .unwrap()
+        .into_inner()
+        .collect()
+        .await;
+    assert_eq!(events.len(), 1);
+    match &events[0].as_ref().unwrap().r#type {
+        Some(pb::invoke_action::event::Type::Completed(c)) => {
+            assert_not_supported(&c.diagnostics, "actions")
+        }
+        other => panic!("unexpected event {other:?}"),
+    }
+    let chunks: Vec<_> = s
+        .read_state_bytes(Request::new(pb::read_state_bytes::Request::default()))
+        .await
+        .unwrap()
+        .into_inner()
+        .collect()
+        .await;
+    assert_eq!(chunks.len(), 1);
+    assert_not_supported(&chunks[0].as_ref().unwrap().diagnostics, "state storage");
+}
+
+#[tokio::test]
+async fn functions_are_an_empty_list_and_calls_explain_themselves() {
+    let s = service();
+    let r = s
+        .get_functions(Request::new(pb::get_functions::Request::default()))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(r.functions.is_empty() && r.diagnostics.is_empty());
+    let r = s
+        .call_function(Request::new(pb::call_function::Request {
+            name: "nope".into(),
+            ..Default::default()
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(r.error.unwrap().text.contains("no function named \"nope\""));
+}
+
+#[tokio::test]
+async fn unknown_type_names_get_a_diagnostic_naming_them() {
+    let s = service();
+    let r = s
+        .validate_resource_config(Request::new(pb::validate_resource_config::Request {
+            type_name: "openai_nope".into(),
+            ..Default::default()
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(r.diagnostics.len(), 1);
+    assert!(r.diagnostics[0].summary.contains("openai_nope"), "{r:?}");
+    // Apply before ConfigureProvider: a diagnostic, not a panic.
+    let r = s
+        .apply_resource_change(Request::new(pb::apply_resource_change::Request {
+            type_name: "openai_workload_identity_provider".into(),
+            ..Default::default()
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(
+        r.diagnostics
+            .iter()
+            .any(|d| d.summary.contains("Provider not configured")),
+        "{r:?}"
+    );
+}

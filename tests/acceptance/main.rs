@@ -1,0 +1,24 @@
+//! Acceptance tests of the provider: real Terraform CLIs (installed by
+//! `scripts/install-terraform`) drive the freshly built provider against the
+//! emulator on loopback. One binary, so the shared support compiles once.
+
+mod support;
+
+mod data_sources;
+mod docs_guides;
+mod ephemeral_token;
+mod examples_modules;
+mod examples_validate;
+mod framework_rpcs;
+mod harness_smoke;
+mod keyless_end_to_end;
+mod plugin_transport;
+mod provider_foundation;
+mod release_mirror;
+mod resources_identity_query;
+mod resources_lifecycle;
+mod resources_limits;
+mod resources_refresh_cost;
+mod resources_tenant_pinning;
+mod resources_validation;
+mod service_account_resource;

@@ -1,0 +1,299 @@
+//! Acceptance: both WIF resources driven by real Terraform against the emulator.
+
+use crate::support::{Emulator, Workdir, terraform_binaries, tf_latest};
+use serde_json::json;
+
+/// A project and a keyless service account to map tokens to.
+fn project_and_account(emu: &Emulator) -> (String, String) {
+    let p = emu.ok(
+        "POST",
+        "/organization/projects",
+        Some(json!({"name": "demo"})),
+    );
+    let pid = p["id"].as_str().unwrap().to_string();
+    let sa = emu.ok(
+        "POST",
+        &format!("/organization/projects/{pid}/service_accounts"),
+        Some(json!({"name": "ci", "create_service_account_only": true})),
+    );
+    (pid, sa["id"].as_str().unwrap().to_string())
+}
+
+fn config(pid: &str, sa: &str, description: &str, extra_mapping: &str) -> String {
+    format!(
+        r#"
+terraform {{
+  required_providers {{
+    openai = {{ source = "openai-wif/openai" }}
+  }}
+}}
+
+resource "openai_workload_identity_provider" "gha" {{
+  name        = "github-actions"
+  issuer      = "https://token.actions.githubusercontent.com"
+  audience    = "https://api.openai.com/v1"
+  description = "{description}"
+  attribute_transformations = [
+    {{ attribute = "openai.repository", expression = "assertion.repository" }},
+  ]
+}}
+
+resource "openai_service_account_mapping" "main" {{
+  workload_identity_provider_id = openai_workload_identity_provider.gha.id
+  project_id                    = "{pid}"
+  service_account_id            = "{sa}"
+  name                          = "main-deploy"
+  attribute_matchers = {{
+    repository     = "my-org/my-repo"
+    ref            = "refs/heads/main"
+    run_attempt    = 1
+    email_verified = true
+  }}
+  scopes = ["api.model.request", "api.model.read"]
+  {extra_mapping}
+}}
+
+output "provider_id" {{
+  value = openai_workload_identity_provider.gha.id
+}}
+output "mapping_id" {{
+  value = openai_service_account_mapping.main.id
+}}
+"#
+    )
+}
+
+fn count(emu: &Emulator, path: &str) -> usize {
+    emu.ok("GET", &format!("{path}?limit=100"), None)["data"]
+        .as_array()
+        .unwrap()
+        .len()
+}
+
+#[test]
+fn create_update_drift_delete_by_hand_and_destroy() {
+    let tf = tf_latest();
+    let emu = Emulator::start();
+    let (pid, sa) = project_and_account(&emu);
+    let mut wd = Workdir::new(&tf);
+    wd.use_emulator(&emu);
+    wd.write_main(&config(&pid, &sa, "v1", ""));
+
+    wd.validate().assert_success();
+    wd.plan_detailed().assert_code(2);
+    wd.apply().assert_success();
+    // No perpetual diff: defaults, number and bool matcher values, set order.
+    wd.plan_detailed().assert_code(0);
+    let provider_id = wd.output("provider_id").as_str().unwrap().to_string();
+    let mapping_id = wd.output("mapping_id").as_str().unwrap().to_string();
+    let rule = emu.ok(
+        "GET",
+        &format!(
+            "/organization/workload_identity_providers/{provider_id}/federation_rules/{mapping_id}"
+        ),
+        None,
+    );
+    // Matcher values keep their JSON types on the API side.
+    assert_eq!(rule["attribute_matchers"]["run_attempt"], json!(1));
+    assert_eq!(rule["attribute_matchers"]["email_verified"], json!(true));
+    assert_eq!(rule["permissions"]["type"], "restricted");
+
+    // Update in place.
+    wd.write_main(&config(&pid, &sa, "v2", ""));
+    let plan = wd.plan_detailed();
+    plan.assert_code(2);
+    plan.assert_output_contains_words("1 to change, 0 to destroy");
+    wd.apply().assert_success();
+    wd.plan_detailed().assert_code(0);
+    let p = emu.ok(
+        "GET",
+        &format!("/organization/workload_identity_providers/{provider_id}"),
+        None,
+    );
+    assert_eq!(p["description"], "v2");
+
+    // Drift by hand shows in plan (exit 2) and apply repairs it.
+    emu.ok(
+        "POST",
+        &format!("/organization/workload_identity_providers/{provider_id}"),
+        Some(json!({"audience": "changed-by-hand"})),
+    );
+    wd.plan_detailed().assert_code(2);
+    wd.apply().assert_success();
+    let p = emu.ok(
+        "GET",
+        &format!("/organization/workload_identity_providers/{provider_id}"),
+        None,
+    );
+    assert_eq!(p["audience"], "https://api.openai.com/v1");
+    wd.plan_detailed().assert_code(0);
+
+    // Deleted by hand: the plan re-creates it.
+    emu.ok(
+        "DELETE",
+        &format!(
+            "/organization/workload_identity_providers/{provider_id}/federation_rules/{mapping_id}"
+        ),
+        None,
+    );
+    let plan = wd.plan_detailed();
+    plan.assert_code(2);
+    plan.assert_output_contains_words("1 to add, 0 to change, 0 to destroy");
+    wd.apply().assert_success();
+    wd.plan_detailed().assert_code(0);
+
+    // Replacement: the service account cannot change in place.
+    let sa2 = emu.ok(
+        "POST",
+        &format!("/organization/projects/{pid}/service_accounts"),
+        Some(json!({"name": "other", "create_service_account_only": true})),
+    )["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    wd.write_main(&config(&pid, &sa2, "v2", ""));
+    let plan = wd.plan_detailed();
+    plan.assert_code(2);
+    plan.assert_output_contains_words("must be replaced");
+    wd.apply().assert_success();
+    wd.plan_detailed().assert_code(0);
+
+    // Destroy takes mappings first, then the provider, in one run.
+    wd.destroy().assert_success();
+    assert_eq!(count(&emu, "/organization/workload_identity_providers"), 0);
+}
+
+#[test]
+fn lifecycle_basics_on_every_terraform_version() {
+    for tf in terraform_binaries() {
+        let emu = Emulator::start();
+        let (pid, sa) = project_and_account(&emu);
+        let mut wd = Workdir::new(&tf);
+        wd.use_emulator(&emu);
+        wd.write_main(&config(&pid, &sa, "v1", ""));
+        wd.apply().assert_success();
+        wd.plan_detailed().assert_code(0);
+        wd.write_main(&config(&pid, &sa, "v2", ""));
+        wd.apply().assert_success();
+        wd.plan_detailed().assert_code(0);
+        wd.destroy().assert_success();
+        assert_eq!(
+            count(&emu, "/organization/workload_identity_providers"),
+            0,
+            "{tf}"
+        );
+    }
+}
+
+#[test]
+fn import_by_id_and_by_import_block() {
+    let tf = tf_latest();
+    let emu = Emulator::start();
+    let (pid, sa) = project_and_account(&emu);
+    // Made by hand, e.g. in the dashboard.
+    let p = emu.ok(
+        "POST",
+        "/organization/workload_identity_providers",
+        Some(json!({
+            "name": "github-actions", "issuer": "https://token.actions.githubusercontent.com",
+            "audience": "https://api.openai.com/v1", "type": "oidc", "description": "v1",
+            "attribute_transformations": [{"attribute": "openai.repository", "expression": "assertion.repository"}]
+        })),
+    );
+    let provider_id = p["id"].as_str().unwrap();
+    let r = emu.ok(
+        "POST",
+        &format!("/organization/workload_identity_providers/{provider_id}/federation_rules"),
+        Some(json!({
+            "project_id": pid, "service_account_id": sa, "name": "main-deploy",
+            "attribute_matchers": {"repository": "my-org/my-repo", "ref": "refs/heads/main", "run_attempt": 1, "email_verified": true},
+            "permissions": {"type": "restricted", "scopes": ["api.model.read", "api.model.request"]}
+        })),
+    );
+    let mapping_id = r["id"].as_str().unwrap();
+
+    // `terraform import` by id.
+    let mut wd = Workdir::new(&tf);
+    wd.use_emulator(&emu);
+    wd.write_main(&config(&pid, &sa, "v1", ""));
+    wd.run(&[
+        "import",
+        "-input=false",
+        "openai_workload_identity_provider.gha",
+        provider_id,
+    ])
+    .assert_success();
+    wd.run(&[
+        "import",
+        "-input=false",
+        "openai_service_account_mapping.main",
+        &format!("{provider_id}/{mapping_id}"),
+    ])
+    .assert_success();
+    wd.plan_detailed().assert_code(0);
+
+    // A malformed import id is refused with the expected format.
+    let mut wd2 = Workdir::new(&tf);
+    wd2.use_emulator(&emu);
+    wd2.write_main(&config(&pid, &sa, "v1", ""));
+    let out = wd2.run(&[
+        "import",
+        "-input=false",
+        "openai_service_account_mapping.main",
+        mapping_id,
+    ]);
+    out.assert_failure();
+    out.assert_output_contains_words("Invalid import ID");
+
+    // `import {}` blocks (Terraform >= 1.5).
+    let mut wd3 = Workdir::new(&tf);
+    wd3.use_emulator(&emu);
+    wd3.write_main(&format!(
+        "{}\nimport {{\n  to = openai_workload_identity_provider.gha\n  id = \"{provider_id}\"\n}}\nimport {{\n  to = openai_service_account_mapping.main\n  id = \"{provider_id}/{mapping_id}\"\n}}\n",
+        config(&pid, &sa, "v1", "")
+    ));
+    let plan = wd3.plan_detailed();
+    plan.assert_output_contains_words("2 to import, 0 to add, 0 to change, 0 to destroy");
+    wd3.apply().assert_success();
+    assert_eq!(count(&emu, "/organization/workload_identity_providers"), 1);
+}
+
+#[test]
+fn jwks_json_diffs_semantically() {
+    let tf = tf_latest();
+    let emu = Emulator::start();
+    let mut wd = Workdir::new(&tf);
+    wd.use_emulator(&emu);
+    let with_jwks = |jwks: &str| {
+        format!(
+            r#"
+terraform {{
+  required_providers {{
+    openai = {{ source = "openai-wif/openai" }}
+  }}
+}}
+resource "openai_workload_identity_provider" "k8s" {{
+  name      = "cluster"
+  issuer    = "https://kubernetes.example.com"
+  audience  = "https://api.openai.com/v1"
+  jwks_json = {jwks}
+}}
+"#
+        )
+    };
+    wd.write_main(&with_jwks(
+        r#"jsonencode({ keys = [{ kid = "k1", kty = "RSA", alg = "RS256", use = "sig", n = "sXch", e = "AQAB" }] })"#,
+    ));
+    wd.apply().assert_success();
+    wd.plan_detailed().assert_code(0);
+    // Same keys, other key order and whitespace: no change.
+    wd.write_main(&with_jwks(
+        "<<-EOT\n    {\n      \"keys\": [ { \"e\": \"AQAB\", \"n\": \"sXch\", \"use\": \"sig\", \"alg\": \"RS256\", \"kty\": \"RSA\", \"kid\": \"k1\" } ]\n    }\n  EOT",
+    ));
+    wd.plan_detailed().assert_code(0);
+    // A real change to the keys is a change.
+    wd.write_main(&with_jwks(
+        r#"jsonencode({ keys = [{ kid = "k2", kty = "RSA", alg = "RS256", use = "sig", n = "sXch", e = "AQAB" }] })"#,
+    ));
+    wd.plan_detailed().assert_code(2);
+}

@@ -1,0 +1,239 @@
+//! Acceptance: the 50x50 limits fail at plan time, before anything is created,
+//! counting existing objects, creates and destroys in the same run.
+
+use crate::support::{Emulator, Workdir, tf_latest};
+use serde_json::json;
+
+const HEADER: &str = r#"
+terraform {
+  required_providers {
+    openai = { source = "openai-wif/openai" }
+  }
+}
+"#;
+
+fn providers(n: usize) -> String {
+    format!(
+        r#"{HEADER}
+resource "openai_workload_identity_provider" "p" {{
+  count    = {n}
+  name     = "tf-${{count.index}}"
+  issuer   = "https://issuer-${{count.index}}.example.com"
+  audience = "https://api.openai.com/v1"
+}}
+"#
+    )
+}
+
+fn create_providers_by_hand(emu: &Emulator, n: usize) -> Vec<String> {
+    (0..n)
+        .map(|i| {
+            emu.ok(
+                "POST",
+                "/organization/workload_identity_providers",
+                Some(
+                    json!({"name": format!("hand-{i}"), "issuer": "https://h.example.com",
+                            "audience": "a", "type": "oidc"}),
+                ),
+            )["id"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect()
+}
+
+fn provider_count(emu: &Emulator) -> usize {
+    emu.ok(
+        "GET",
+        "/organization/workload_identity_providers?limit=100",
+        None,
+    )["data"]
+        .as_array()
+        .unwrap()
+        .len()
+}
+
+#[test]
+fn provider_limit_counts_existing_objects_and_fails_at_plan() {
+    let tf = tf_latest();
+    let emu = Emulator::start();
+    create_providers_by_hand(&emu, 48);
+    let mut wd = Workdir::new(&tf);
+    wd.use_emulator(&emu);
+
+    wd.write_main(&providers(3));
+    let out = wd.plan_detailed();
+    out.assert_code(1);
+    out.assert_output_contains_words("Workload identity provider limit exceeded");
+    out.assert_output_contains_words(
+        "more than 50 workload identity providers: 48 exist, and this plan adds 3",
+    );
+    // apply stops at the same plan-time check: nothing is created.
+    wd.apply().assert_failure();
+    assert_eq!(provider_count(&emu), 48);
+
+    // Exactly 50 applies.
+    wd.write_main(&providers(2));
+    wd.apply().assert_success();
+    assert_eq!(provider_count(&emu), 50);
+    wd.plan_detailed().assert_code(0);
+
+    // At the limit, replacing one (Terraform's own -replace) is net zero.
+    let out = wd.run(&[
+        "apply",
+        "-input=false",
+        "-auto-approve",
+        "-replace=openai_workload_identity_provider.p[1]",
+    ]);
+    out.assert_success();
+    out.assert_output_contains_words("1 added, 0 changed, 1 destroyed");
+    assert_eq!(provider_count(&emu), 50);
+}
+
+#[test]
+fn destroys_planned_in_the_same_run_make_room() {
+    let tf = tf_latest();
+    let emu = Emulator::start();
+    create_providers_by_hand(&emu, 47);
+    let mut wd = Workdir::new(&tf);
+    wd.use_emulator(&emu);
+    // 47 + 3 = 50.
+    wd.write_main(&format!(
+        r#"{HEADER}
+resource "openai_workload_identity_provider" "old" {{
+  count    = 3
+  name     = "old-${{count.index}}"
+  issuer   = "https://old.example.com"
+  audience = "a"
+}}
+"#
+    ));
+    wd.apply().assert_success();
+    assert_eq!(provider_count(&emu), 50);
+    // Swap the 3 for 3 others: destroys and creates in one plan stay at 50.
+    wd.write_main(&format!(
+        r#"{HEADER}
+resource "openai_workload_identity_provider" "new" {{
+  count    = 3
+  name     = "new-${{count.index}}"
+  issuer   = "https://new.example.com"
+  audience = "a"
+}}
+"#
+    ));
+    let plan = wd.plan_detailed();
+    plan.assert_code(2);
+    plan.assert_output_contains_words("3 to add, 0 to change, 3 to destroy");
+    let swap = wd.read("main.tf");
+    // One more than that is refused.
+    wd.write_main(&format!(
+        r#"{HEADER}
+resource "openai_workload_identity_provider" "new" {{
+  count    = 4
+  name     = "new-${{count.index}}"
+  issuer   = "https://new.example.com"
+  audience = "a"
+}}
+"#
+    ));
+    let out = wd.plan_detailed();
+    out.assert_code(1);
+    out.assert_output_contains_words("50 exist, and this plan adds 1 (4 created, 3 destroyed)");
+    // The swap itself also applies (apply re-plans in a new process).
+    wd.write_main(&swap);
+    wd.apply().assert_success();
+    assert_eq!(provider_count(&emu), 50);
+    wd.plan_detailed().assert_code(0);
+}
+
+fn mappings(pid_expr: &str, project: &str, sa: &str, n: usize) -> String {
+    format!(
+        r#"
+resource "openai_service_account_mapping" "m" {{
+  count                         = {n}
+  workload_identity_provider_id = {pid_expr}
+  project_id                    = "{project}"
+  service_account_id            = "{sa}"
+  attribute_matchers            = {{ sub = "repo:my-org/r${{count.index}}:ref:refs/heads/main" }}
+}}
+"#
+    )
+}
+
+#[test]
+fn mapping_limit_per_provider_for_existing_and_new_providers() {
+    let tf = tf_latest();
+    let emu = Emulator::start();
+    let project = emu.ok("POST", "/organization/projects", Some(json!({"name": "p"})))["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let sa = emu.ok(
+        "POST",
+        &format!("/organization/projects/{project}/service_accounts"),
+        Some(json!({"name": "sa", "create_service_account_only": true})),
+    )["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let wip = create_providers_by_hand(&emu, 1).remove(0);
+    for i in 0..49 {
+        emu.ok(
+            "POST",
+            &format!("/organization/workload_identity_providers/{wip}/federation_rules"),
+            Some(json!({"project_id": project, "service_account_id": sa,
+                        "attribute_matchers": {"sub": format!("hand-{i}")}})),
+        );
+    }
+    let mut wd = Workdir::new(&tf);
+    wd.use_emulator(&emu);
+    wd.write_main(&format!(
+        "{HEADER}{}",
+        mappings(&format!("\"{wip}\""), &project, &sa, 2)
+    ));
+    let out = wd.plan_detailed();
+    out.assert_code(1);
+    out.assert_output_contains_words("Service account mapping limit exceeded");
+    out.assert_output_contains_words("49 exist, and this plan adds 2");
+    wd.write_main(&format!(
+        "{HEADER}{}",
+        mappings(&format!("\"{wip}\""), &project, &sa, 1)
+    ));
+    wd.apply().assert_success();
+
+    // A provider created in the same run: its id is unknown at plan time,
+    // and 51 mappings for it are still refused at plan.
+    let mut wd2 = Workdir::new(&tf);
+    wd2.use_emulator(&emu);
+    let new_provider = r#"
+resource "openai_workload_identity_provider" "fresh" {
+  name     = "fresh"
+  issuer   = "https://fresh.example.com"
+  audience = "a"
+}
+"#;
+    wd2.write_main(&format!(
+        "{HEADER}{new_provider}{}",
+        mappings(
+            "openai_workload_identity_provider.fresh.id",
+            &project,
+            &sa,
+            51
+        )
+    ));
+    let out = wd2.plan_detailed();
+    out.assert_code(1);
+    out.assert_output_contains_words("created in this plan");
+    assert_eq!(provider_count(&emu), 1);
+    wd2.write_main(&format!(
+        "{HEADER}{new_provider}{}",
+        mappings(
+            "openai_workload_identity_provider.fresh.id",
+            &project,
+            &sa,
+            50
+        )
+    ));
+    wd2.apply().assert_success();
+}

@@ -1,0 +1,376 @@
+//! Acceptance: the tenant-pinning guard. A mapping on an issuer shared by
+//! everyone (here GitHub Actions) that matches no claim naming the tenant is
+//! refused at plan, before anything is created.
+
+use crate::support::{Emulator, Workdir, terraform_binaries, tf_latest};
+use serde_json::json;
+
+const HEADER: &str = r#"
+terraform {
+  required_providers {
+    openai = { source = "openai-wif/openai" }
+  }
+}
+"#;
+
+const GITHUB: &str = "https://token.actions.githubusercontent.com";
+
+struct Org {
+    emu: Emulator,
+    project: String,
+    account: String,
+}
+
+impl Org {
+    fn new() -> Self {
+        let emu = Emulator::start();
+        let project = emu.ok("POST", "/organization/projects", Some(json!({"name": "p"})))["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let account = emu.ok(
+            "POST",
+            &format!("/organization/projects/{project}/service_accounts"),
+            Some(json!({"name": "ci", "create_service_account_only": true})),
+        )["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        Org {
+            emu,
+            project,
+            account,
+        }
+    }
+
+    /// A provider made outside Terraform, so its id is known at plan time.
+    fn provider_by_hand(&self, name: &str, issuer: &str) -> String {
+        self.emu.ok(
+            "POST",
+            "/organization/workload_identity_providers",
+            Some(json!({"name": name, "issuer": issuer, "audience": "https://api.openai.com/v1", "type": "oidc"})),
+        )["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
+    fn rule_by_hand(&self, provider: &str, matchers: serde_json::Value) -> String {
+        self.emu.ok(
+            "POST",
+            &format!("/organization/workload_identity_providers/{provider}/federation_rules"),
+            Some(
+                json!({"project_id": self.project, "service_account_id": self.account,
+                        "attribute_matchers": matchers}),
+            ),
+        )["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
+    fn mapping(&self, name: &str, provider_expr: &str, body: &str) -> String {
+        format!(
+            r#"
+resource "openai_service_account_mapping" "{name}" {{
+  workload_identity_provider_id = {provider_expr}
+  project_id                    = "{}"
+  service_account_id            = "{}"
+{body}
+}}
+"#,
+            self.project, self.account
+        )
+    }
+
+    fn rules(&self, provider: &str) -> Vec<serde_json::Value> {
+        self.emu.ok(
+            "GET",
+            &format!(
+                "/organization/workload_identity_providers/{provider}/federation_rules?limit=100"
+            ),
+            None,
+        )["data"]
+            .as_array()
+            .unwrap()
+            .clone()
+    }
+
+    fn providers(&self) -> Vec<serde_json::Value> {
+        self.emu.ok(
+            "GET",
+            "/organization/workload_identity_providers?limit=100",
+            None,
+        )["data"]
+            .as_array()
+            .unwrap()
+            .clone()
+    }
+
+    fn workdir(&self, tf: &crate::support::TerraformBin) -> Workdir {
+        let mut wd = Workdir::new(tf);
+        wd.use_emulator(&self.emu);
+        wd
+    }
+}
+
+const UNPINNED: &str = r#"  attribute_matchers = { ref = "refs/heads/main" }"#;
+const PINNED: &str =
+    r#"  attribute_matchers = { ref = "refs/heads/main", repository = "my-org/my-repo" }"#;
+
+#[track_caller]
+fn assert_refused(out: &crate::support::TfOutput) {
+    out.assert_code(1);
+    out.assert_output_contains_words("Error: Service account mapping not pinned to your tenant");
+    out.assert_output_contains_words("the GitHub Actions issuer, which is shared");
+    out.assert_output_contains_words("e.g. repository = \"my-org/my-repo\"");
+    out.assert_output_contains_words("set allow_unpinned_shared_issuer = true on the mapping");
+    // The error points at the matchers.
+    out.assert_output_contains_words("attribute_matchers = { ref = \"refs/heads/main\" }");
+}
+
+#[test]
+fn unpinned_mapping_on_a_shared_issuer_is_refused_on_every_terraform_version() {
+    for tf in terraform_binaries() {
+        let org = Org::new();
+        // A trailing slash does not get around the table.
+        let wip = org.provider_by_hand("gha", &format!("{GITHUB}/"));
+        let wd = org.workdir(&tf);
+        wd.write_main(&format!(
+            "{HEADER}{}",
+            org.mapping("m", &format!("\"{wip}\""), UNPINNED)
+        ));
+        let out = wd.plan_detailed();
+        assert_refused(&out);
+        out.assert_output_contains_words(&format!("trusts \"{GITHUB}/\""));
+        wd.apply().assert_failure();
+        assert!(org.rules(&wip).is_empty(), "{tf}");
+    }
+}
+
+#[test]
+fn pinned_allowed_and_non_shared_mappings_apply() {
+    let tf = tf_latest();
+    let org = Org::new();
+    let gha = org.provider_by_hand("gha", GITHUB);
+    let own = org.provider_by_hand("own", "https://gitlab.example.com");
+    let wd = org.workdir(&tf);
+
+    // Pinned by repository: applies, and plans clean afterwards.
+    let pinned = org.mapping("pinned", &format!("\"{gha}\""), PINNED);
+    wd.write_main(&format!("{HEADER}{pinned}"));
+    wd.apply().assert_success();
+    wd.plan_detailed().assert_code(0);
+    assert_eq!(org.rules(&gha).len(), 1);
+
+    // Changing it to an unpinned one is refused too, and nothing changes.
+    wd.write_main(&format!(
+        "{HEADER}{}",
+        org.mapping("pinned", &format!("\"{gha}\""), UNPINNED)
+    ));
+    assert_refused(&wd.plan_detailed());
+    assert_eq!(
+        org.rules(&gha)[0]["attribute_matchers"]["repository"],
+        "my-org/my-repo"
+    );
+
+    // Explicitly allowed: applies, plans clean, and the switch stays in
+    // Terraform (the API object has no such field).
+    let allowed = org.mapping(
+        "allowed",
+        &format!("\"{gha}\""),
+        &format!("{UNPINNED}\n  allow_unpinned_shared_issuer = true"),
+    );
+    // A tenant-specific issuer is not affected.
+    let other = org.mapping("other", &format!("\"{own}\""), UNPINNED);
+    wd.write_main(&format!("{HEADER}{pinned}{allowed}{other}"));
+    wd.apply().assert_success();
+    wd.plan_detailed().assert_code(0);
+    assert_eq!(org.rules(&gha).len(), 2);
+    assert_eq!(org.rules(&own).len(), 1);
+    let state = wd.state();
+    let allowed_state = state["values"]["root_module"]["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["address"] == "openai_service_account_mapping.allowed")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        allowed_state["values"]["allow_unpinned_shared_issuer"],
+        json!(true)
+    );
+
+    // Turning the switch off again is refused: the mapping is still unpinned.
+    let not_allowed = org.mapping("allowed", &format!("\"{gha}\""), UNPINNED);
+    wd.write_main(&format!("{HEADER}{pinned}{not_allowed}{other}"));
+    assert_refused(&wd.plan_detailed());
+
+    wd.write_main(&format!("{HEADER}{pinned}{allowed}{other}"));
+    wd.destroy().assert_success();
+    assert!(org.rules(&gha).is_empty());
+}
+
+#[test]
+fn provider_created_in_the_same_run_with_a_shared_issuer_is_refused_at_plan() {
+    let tf = tf_latest();
+    let org = Org::new();
+    let wd = org.workdir(&tf);
+    let provider = format!(
+        r#"
+resource "openai_workload_identity_provider" "gha" {{
+  name     = "gha"
+  issuer   = "{GITHUB}"
+  audience = "https://api.openai.com/v1"
+}}
+"#
+    );
+    wd.write_main(&format!(
+        "{HEADER}{provider}{}",
+        org.mapping("m", "openai_workload_identity_provider.gha.id", UNPINNED)
+    ));
+    let out = wd.plan_detailed();
+    assert_refused(&out);
+    out.assert_output_contains_words("The mapping's provider is created in this run");
+    // apply stops at the same plan: neither object exists.
+    wd.apply().assert_failure();
+    assert!(org.providers().is_empty());
+
+    // Pinned, the same configuration applies.
+    wd.write_main(&format!(
+        "{HEADER}{provider}{}",
+        org.mapping("m", "openai_workload_identity_provider.gha.id", PINNED)
+    ));
+    wd.apply().assert_success();
+    wd.plan_detailed().assert_code(0);
+}
+
+#[test]
+fn undecided_at_plan_is_refused_during_apply_before_the_mapping_is_created() {
+    let tf = tf_latest();
+    let org = Org::new();
+    let wd = org.workdir(&tf);
+    // Two new providers, one shared and one not: at plan time the mapping's
+    // provider id is unknown, so which issuer applies is not known either.
+    wd.write_main(&format!(
+        r#"{HEADER}
+resource "openai_workload_identity_provider" "gha" {{
+  name     = "gha"
+  issuer   = "{GITHUB}"
+  audience = "https://api.openai.com/v1"
+}}
+resource "openai_workload_identity_provider" "own" {{
+  name     = "own"
+  issuer   = "https://gitlab.example.com"
+  audience = "https://api.openai.com/v1"
+}}
+{}"#,
+        org.mapping("m", "openai_workload_identity_provider.gha.id", UNPINNED)
+    ));
+    wd.plan_detailed().assert_code(2);
+    let out = wd.apply();
+    assert_refused(&out);
+    // The providers were created; the mapping never was.
+    let providers = org.providers();
+    assert_eq!(providers.len(), 2);
+    for p in &providers {
+        assert!(org.rules(p["id"].as_str().unwrap()).is_empty());
+    }
+}
+
+#[test]
+fn existing_unpinned_mapping_warns_and_any_change_to_it_is_refused() {
+    let tf = tf_latest();
+    let org = Org::new();
+    let wip = org.provider_by_hand("gha", GITHUB);
+    // Made before this check existed, or by hand.
+    let rule = org.rule_by_hand(&wip, json!({"ref": "refs/heads/main"}));
+    let wd = org.workdir(&tf);
+    let import = format!(
+        "import {{\n  to = openai_service_account_mapping.m\n  id = \"{wip}/{rule}\"\n}}\n"
+    );
+    wd.write_main(&format!(
+        "{HEADER}{import}{}",
+        org.mapping("m", &format!("\"{wip}\""), UNPINNED)
+    ));
+    let out = wd.apply();
+    out.assert_success();
+    out.assert_output_contains_words("Warning: Service account mapping not pinned to your tenant");
+    out.assert_output_contains_words("This existing mapping is left unchanged by this plan");
+    let out = wd.plan_detailed();
+    out.assert_code(0);
+    out.assert_output_contains_words("Warning: Service account mapping not pinned to your tenant");
+
+    // A change to it is refused until it is pinned.
+    wd.write_main(&format!(
+        "{HEADER}{}",
+        org.mapping(
+            "m",
+            &format!("\"{wip}\""),
+            &format!("{UNPINNED}\n  description = \"edited\"")
+        )
+    ));
+    assert_refused(&wd.plan_detailed());
+    // Pinning it is the fix.
+    wd.write_main(&format!(
+        "{HEADER}{}",
+        org.mapping("m", &format!("\"{wip}\""), PINNED)
+    ));
+    wd.apply().assert_success();
+    wd.plan_detailed().assert_code(0);
+}
+
+#[test]
+fn changing_a_providers_issuer_to_a_shared_one_is_refused_for_its_unpinned_mappings() {
+    let tf = tf_latest();
+    let org = Org::new();
+    let wd = org.workdir(&tf);
+    let config = |issuer: &str| {
+        format!(
+            r#"{HEADER}
+resource "openai_workload_identity_provider" "p" {{
+  name     = "p"
+  issuer   = "{issuer}"
+  audience = "https://api.openai.com/v1"
+}}
+{}"#,
+            org.mapping("m", "openai_workload_identity_provider.p.id", UNPINNED)
+        )
+    };
+    wd.write_main(&config("https://gitlab.example.com"));
+    wd.apply().assert_success();
+    wd.write_main(&config(GITHUB));
+    assert_refused(&wd.plan_detailed());
+    assert_eq!(org.providers()[0]["issuer"], "https://gitlab.example.com");
+}
+
+#[test]
+fn an_issuer_unknown_at_plan_is_still_checked_before_an_unpinned_mapping_stays() {
+    let tf = tf_latest();
+    let org = Org::new();
+    let wd = org.workdir(&tf);
+    // The new issuer comes from a value known only during apply.
+    let config = |issuer: &str| {
+        format!(
+            r#"{HEADER}
+resource "terraform_data" "issuer" {{
+  input = "{issuer}"
+}}
+resource "openai_workload_identity_provider" "p" {{
+  name     = "p"
+  issuer   = terraform_data.issuer.output
+  audience = "https://api.openai.com/v1"
+}}
+{}"#,
+            org.mapping("m", "openai_workload_identity_provider.p.id", UNPINNED)
+        )
+    };
+    wd.write_main(&config("https://gitlab.example.com"));
+    wd.apply().assert_success();
+    wd.write_main(&config(GITHUB));
+    // The plan cannot know the issuer, so the mapping is planned for an
+    // update, and the check runs when apply plans it again.
+    let out = wd.apply();
+    out.assert_failure();
+    out.assert_output_contains_words("Service account mapping not pinned to your tenant");
+}

@@ -1,0 +1,481 @@
+//! Acceptance: `openai_project_service_account` (keyless) driven by real
+//! Terraform against the emulator, alone and in a complete keyless setup.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use crate::support::{Emulator, Workdir, terraform_binaries, tf_latest};
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::response::Response;
+use serde_json::{Value as Json, json};
+
+const HEADER: &str = r#"
+terraform {
+  required_providers {
+    openai = { source = "openai-wif/openai" }
+  }
+}
+"#;
+
+/// One request that went through the [`Recorder`].
+#[derive(Clone, Debug)]
+struct Exchange {
+    method: String,
+    path: String,
+    request: Json,
+    response: Json,
+}
+
+struct Shared {
+    target: String,
+    client: reqwest::Client,
+    log: Mutex<Vec<Exchange>>,
+    /// Adds an `api_key` to service account create responses, as a server
+    /// ignoring `create_service_account_only` would.
+    inject_api_key: AtomicBool,
+}
+
+/// A loopback proxy in front of the emulator that records request and
+/// response bodies, to see exactly what the provider asked for.
+struct Recorder {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    _runtime: tokio::runtime::Runtime,
+}
+
+impl Recorder {
+    fn start(emu: &Emulator) -> Self {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let shared = Arc::new(Shared {
+            target: emu.url(),
+            client: reqwest::Client::new(),
+            log: Mutex::new(Vec::new()),
+            inject_api_key: AtomicBool::new(false),
+        });
+        let listener = runtime
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .unwrap();
+        let addr = listener.local_addr().unwrap();
+        let app = axum::Router::new()
+            .fallback(forward)
+            .with_state(shared.clone());
+        runtime.spawn(async move { axum::serve(listener, app).await });
+        Recorder {
+            addr,
+            shared,
+            _runtime: runtime,
+        }
+    }
+
+    fn base_url(&self) -> String {
+        format!("http://{}/v1", self.addr)
+    }
+
+    fn exchanges(&self) -> Vec<Exchange> {
+        self.shared.log.lock().unwrap().clone()
+    }
+}
+
+async fn forward(State(s): State<Arc<Shared>>, req: Request) -> Response {
+    let (parts, body) = req.into_parts();
+    let body = axum::body::to_bytes(body, 1 << 20).await.unwrap();
+    let path = parts.uri.path().to_string();
+    let url = format!(
+        "{}{}",
+        s.target,
+        parts.uri.path_and_query().map_or("/", |p| p.as_str())
+    );
+    let mut out = s.client.request(parts.method.clone(), url);
+    for (k, v) in &parts.headers {
+        if k != "host" && k != "content-length" {
+            out = out.header(k, v);
+        }
+    }
+    let resp = out.body(body.to_vec()).send().await.unwrap();
+    let status = resp.status();
+    let headers = resp.headers().clone();
+    let mut reply = resp.bytes().await.unwrap().to_vec();
+    if s.inject_api_key.load(Ordering::SeqCst)
+        && parts.method == "POST"
+        && path.ends_with("/service_accounts")
+        && status.is_success()
+    {
+        let mut v: Json = serde_json::from_slice(&reply).unwrap();
+        v["api_key"] = json!({"object": "organization.project.service_account.api_key",
+            "value": "sk-svcacct-injected", "name": "Secret Key", "created_at": 1, "id": "key_injected"});
+        reply = serde_json::to_vec(&v).unwrap();
+    }
+    s.log.lock().unwrap().push(Exchange {
+        method: parts.method.to_string(),
+        path,
+        request: serde_json::from_slice(&body).unwrap_or(Json::Null),
+        response: serde_json::from_slice(&reply).unwrap_or(Json::Null),
+    });
+    let mut r = Response::builder().status(status);
+    for (k, v) in &headers {
+        if k != "content-length" && k != "transfer-encoding" && k != "connection" {
+            r = r.header(k, v);
+        }
+    }
+    r.body(Body::from(reply)).unwrap()
+}
+
+fn id(v: &Json) -> &str {
+    v["id"].as_str().expect("object has an id")
+}
+
+fn project(emu: &Emulator, name: &str) -> String {
+    id(&emu.ok(
+        "POST",
+        "/organization/projects",
+        Some(json!({"name": name})),
+    ))
+    .to_string()
+}
+
+fn accounts(emu: &Emulator, pid: &str) -> Vec<Json> {
+    emu.ok(
+        "GET",
+        &format!("/organization/projects/{pid}/service_accounts?limit=100"),
+        None,
+    )["data"]
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+fn account_config(pid: &str, name: &str) -> String {
+    format!(
+        r#"{HEADER}
+resource "openai_project_service_account" "ci" {{
+  project_id = "{pid}"
+  name       = "{name}"
+}}
+
+output "id" {{ value = openai_project_service_account.ci.id }}
+output "account" {{ value = openai_project_service_account.ci }}
+"#
+    )
+}
+
+#[test]
+fn keyless_create_replace_recreate_and_destroy() {
+    let tf = tf_latest();
+    let emu = Emulator::start();
+    let recorder = Recorder::start(&emu);
+    let pid = project(&emu, "keyless");
+    let mut wd = Workdir::new(&tf);
+    wd.env("OPENAI_BASE_URL", &recorder.base_url())
+        .env("OPENAI_ADMIN_KEY", emu.admin_key());
+    wd.write_main(&account_config(&pid, "ci"));
+
+    wd.validate().assert_success();
+    wd.apply().assert_success();
+    let sid = wd.output("id").as_str().unwrap().to_string();
+
+    // The create asked for a keyless account, and no key came back.
+    let creates: Vec<Exchange> = recorder
+        .exchanges()
+        .into_iter()
+        .filter(|e| e.method == "POST" && e.path.ends_with("/service_accounts"))
+        .collect();
+    assert_eq!(creates.len(), 1, "{creates:#?}");
+    assert_eq!(
+        creates[0].path,
+        format!("/v1/organization/projects/{pid}/service_accounts")
+    );
+    assert_eq!(
+        creates[0].request,
+        json!({"name": "ci", "create_service_account_only": true})
+    );
+    assert_eq!(creates[0].response["id"], json!(sid));
+    assert!(
+        creates[0].response.get("api_key").is_none(),
+        "{:#}",
+        creates[0].response
+    );
+
+    // It exists, and the state holds exactly its attributes: no key.
+    let sa = emu.ok(
+        "GET",
+        &format!("/organization/projects/{pid}/service_accounts/{sid}"),
+        None,
+    );
+    assert_eq!(sa["name"], "ci");
+    assert_eq!(
+        wd.output("account"),
+        json!({"id": sid, "project_id": pid, "name": "ci", "role": sa["role"], "created_at": sa["created_at"]})
+    );
+    let state_text = wd.read("terraform.tfstate");
+    assert!(!state_text.contains("api_key") && !state_text.contains("sk-"));
+    wd.plan_detailed().assert_code(0);
+
+    // A new name replaces the account: the API has no rename.
+    wd.write_main(&account_config(&pid, "ci-renamed"));
+    let plan = wd.plan_detailed();
+    plan.assert_code(2);
+    plan.assert_output_contains_words("must be replaced");
+    plan.assert_output_contains_words("1 to add, 0 to change, 1 to destroy");
+    wd.apply().assert_success();
+    let sid2 = wd.output("id").as_str().unwrap().to_string();
+    assert_ne!(sid, sid2);
+    let (status, _) = emu.call(
+        "GET",
+        &format!("/organization/projects/{pid}/service_accounts/{sid}"),
+        None,
+    );
+    assert_eq!(status, 404, "the old account was deleted");
+    let names: Vec<Json> = accounts(&emu, &pid)
+        .iter()
+        .map(|a| a["name"].clone())
+        .collect();
+    assert_eq!(names, vec![json!("ci-renamed")]);
+    wd.plan_detailed().assert_code(0);
+
+    // Deleted by hand: the next plan creates it again.
+    emu.ok(
+        "DELETE",
+        &format!("/organization/projects/{pid}/service_accounts/{sid2}"),
+        None,
+    );
+    let plan = wd.plan_detailed();
+    plan.assert_code(2);
+    plan.assert_output_contains_words("1 to add, 0 to change, 0 to destroy");
+    wd.apply().assert_success();
+    let sid3 = wd.output("id").as_str().unwrap().to_string();
+    assert_ne!(sid3, sid2);
+    assert_eq!(accounts(&emu, &pid).len(), 1);
+    wd.plan_detailed().assert_code(0);
+    // Every create through the provider was keyless.
+    for e in recorder
+        .exchanges()
+        .iter()
+        .filter(|e| e.method == "POST" && e.path.ends_with("/service_accounts"))
+    {
+        assert_eq!(
+            e.request["create_service_account_only"],
+            json!(true),
+            "{e:?}"
+        );
+        assert!(e.response.get("api_key").is_none(), "{e:?}");
+    }
+
+    wd.destroy().assert_success();
+    assert!(accounts(&emu, &pid).is_empty());
+}
+
+#[test]
+fn an_account_created_with_a_key_anyway_is_deleted_and_the_create_fails() {
+    let tf = tf_latest();
+    let emu = Emulator::start();
+    let recorder = Recorder::start(&emu);
+    recorder.shared.inject_api_key.store(true, Ordering::SeqCst);
+    let pid = project(&emu, "keyless");
+    let mut wd = Workdir::new(&tf);
+    wd.env("OPENAI_BASE_URL", &recorder.base_url())
+        .env("OPENAI_ADMIN_KEY", emu.admin_key());
+    wd.write_main(&account_config(&pid, "ci"));
+
+    let out = wd.apply();
+    out.assert_failure();
+    out.assert_output_contains_words("OpenAI created an API key for a keyless service account");
+    out.assert_output_contains_words("It was deleted again.");
+    assert!(
+        !out.stdout.contains("sk-svcacct-injected") && !out.stderr.contains("sk-svcacct-injected")
+    );
+    assert!(
+        accounts(&emu, &pid).is_empty(),
+        "the account with a key is gone"
+    );
+    let state = wd.run(&["state", "list"]);
+    assert!(
+        !state.stdout.contains("openai_project_service_account"),
+        "{state}"
+    );
+}
+
+#[test]
+fn import_by_id_by_block_and_by_identity() {
+    let tf = tf_latest();
+    let emu = Emulator::start();
+    let pid = project(&emu, "imports");
+    let sid = id(&emu.ok(
+        "POST",
+        &format!("/organization/projects/{pid}/service_accounts"),
+        Some(json!({"name": "ci", "create_service_account_only": true})),
+    ))
+    .to_string();
+
+    // `terraform import` by id.
+    let mut wd = Workdir::new(&tf);
+    wd.use_emulator(&emu);
+    wd.write_main(&account_config(&pid, "ci"));
+    wd.run(&[
+        "import",
+        "-input=false",
+        "openai_project_service_account.ci",
+        &format!("{pid}/{sid}"),
+    ])
+    .assert_success();
+    wd.plan_detailed().assert_code(0);
+    assert_eq!(
+        wd.state()["values"]["root_module"]["resources"][0]["values"]["id"],
+        json!(sid)
+    );
+
+    // Malformed ids are refused with the expected format.
+    for bad in [sid.as_str(), "/svc_acct_x", "proj_x/", "a/b/c"] {
+        let mut wd = Workdir::new(&tf);
+        wd.use_emulator(&emu);
+        wd.write_main(&account_config(&pid, "ci"));
+        let out = wd.run(&[
+            "import",
+            "-input=false",
+            "openai_project_service_account.ci",
+            bad,
+        ]);
+        out.assert_failure();
+        out.assert_output_contains_words("Invalid import ID");
+        out.assert_output_contains_words("Expected \"<project id>/<service account id>\"");
+    }
+
+    // An `import {}` block with the id.
+    let mut wd = Workdir::new(&tf);
+    wd.use_emulator(&emu);
+    wd.write_main(&format!(
+        "{}\nimport {{\n  to = openai_project_service_account.ci\n  id = \"{pid}/{sid}\"\n}}\n",
+        account_config(&pid, "ci")
+    ));
+    let plan = wd.plan_detailed();
+    plan.assert_output_contains_words("1 to import, 0 to add, 0 to change, 0 to destroy");
+    wd.apply().assert_success();
+    wd.plan_detailed().assert_code(0);
+
+    // An `import {}` block with the identity.
+    let mut wd = Workdir::new(&tf);
+    wd.use_emulator(&emu);
+    wd.write_main(&format!(
+        "{}\nimport {{\n  to       = openai_project_service_account.ci\n  identity = {{\n    project_id = \"{pid}\"\n    id         = \"{sid}\"\n  }}\n}}\n",
+        account_config(&pid, "ci")
+    ));
+    let plan = wd.plan_detailed();
+    plan.assert_output_contains_words("1 to import, 0 to add, 0 to change, 0 to destroy");
+    wd.apply().assert_success();
+    wd.plan_detailed().assert_code(0);
+    // Nothing was created along the way.
+    assert_eq!(accounts(&emu, &pid).len(), 1);
+}
+
+fn keyless_setup(issuer: &str) -> String {
+    format!(
+        r#"{HEADER}
+data "openai_project" "app" {{
+  name = "keyless-app"
+}}
+
+resource "openai_project_service_account" "ci" {{
+  project_id = data.openai_project.app.id
+  name       = "ci"
+}}
+
+resource "openai_workload_identity_provider" "issuer" {{
+  name     = "ci-issuer"
+  issuer   = "{issuer}"
+  audience = "https://api.openai.com/v1"
+}}
+
+resource "openai_service_account_mapping" "ci" {{
+  workload_identity_provider_id = openai_workload_identity_provider.issuer.id
+  project_id                    = openai_project_service_account.ci.project_id
+  service_account_id            = openai_project_service_account.ci.id
+  attribute_matchers = {{
+    sub = "repo:my-org/my-repo:ref:refs/heads/main"
+  }}
+}}
+
+output "service_account_id" {{ value = openai_project_service_account.ci.id }}
+output "provider_id" {{ value = openai_workload_identity_provider.issuer.id }}
+"#
+    )
+}
+
+/// Mints a token at the emulator's built-in issuer and exchanges it.
+fn exchange(emu: &Emulator, provider_id: &str, service_account_id: &str) -> (u16, Json) {
+    let url = emu.url();
+    let token_url = emu.token_url();
+    let (pid, sid) = (provider_id.to_string(), service_account_id.to_string());
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(async move {
+            let c = reqwest::Client::new();
+            let minted: Json = c
+                .post(format!("{url}/_emulator/oidc/token"))
+                .json(&json!({"sub": "repo:my-org/my-repo:ref:refs/heads/main", "aud": "https://api.openai.com/v1"}))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            let resp = c
+                .post(token_url)
+                .json(&json!({
+                    "grant_type": "urn:ietf:params:oauth:grant-type:token-exchange",
+                    "subject_token_type": "urn:ietf:params:oauth:token-type:jwt",
+                    "subject_token": minted["token"],
+                    "identity_provider_id": pid,
+                    "service_account_id": sid,
+                }))
+                .send()
+                .await
+                .unwrap();
+            let status = resp.status().as_u16();
+            (status, resp.json().await.unwrap_or(Json::Null))
+        })
+}
+
+#[test]
+fn a_complete_keyless_setup_with_only_this_provider() {
+    for tf in terraform_binaries() {
+        let emu = Emulator::start();
+        let pid = project(&emu, "keyless-app");
+        let mut wd = Workdir::new(&tf);
+        wd.use_emulator(&emu);
+        wd.write_main(&keyless_setup(&format!("{}/_emulator/oidc", emu.url())));
+        wd.apply().assert_success();
+        wd.plan_detailed().assert_code(0);
+
+        let sid = wd
+            .output("service_account_id")
+            .as_str()
+            .unwrap()
+            .to_string();
+        let provider_id = wd.output("provider_id").as_str().unwrap().to_string();
+        assert_eq!(accounts(&emu, &pid).len(), 1, "{tf}");
+        let rules = emu.ok(
+            "GET",
+            &format!("/organization/workload_identity_providers/{provider_id}/federation_rules"),
+            None,
+        );
+        assert_eq!(rules["data"][0]["service_account_id"], json!(sid), "{tf}");
+        assert_eq!(rules["data"][0]["project_id"], json!(pid), "{tf}");
+
+        // The keyless account is usable: a workload token exchanges for an access token.
+        let (status, body) = exchange(&emu, &provider_id, &sid);
+        assert_eq!(status, 200, "{tf}: {body}");
+        assert!(body["access_token"].as_str().is_some_and(|t| !t.is_empty()));
+
+        wd.destroy().assert_success();
+        assert!(accounts(&emu, &pid).is_empty(), "{tf}");
+        let providers = emu.ok("GET", "/organization/workload_identity_providers", None);
+        assert_eq!(providers["data"], json!([]), "{tf}");
+    }
+}

@@ -1,0 +1,233 @@
+//! A running `openai-emulator` on a free loopback port, stopped on drop.
+//!
+//! Contract with the binary: started as
+//! `openai-emulator --listen 127.0.0.1:0 --admin-key KEY [extra args]`, its first
+//! stdout line is `listening on http://ADDR`.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex, mpsc};
+use std::thread;
+use std::time::Duration;
+
+use rand::Rng;
+use rand::distr::Alphanumeric;
+
+const STARTUP_TIMEOUT: Duration = Duration::from_secs(30);
+const READY_PREFIX: &str = "listening on http://";
+
+pub struct Emulator {
+    child: Child,
+    addr: String,
+    admin_key: String,
+    logs: Arc<Mutex<String>>,
+}
+
+impl Emulator {
+    /// Starts the cargo-built emulator with a fresh random admin key.
+    pub fn start() -> Self {
+        Self::start_with_args(&[])
+    }
+
+    /// Like [`Emulator::start`], appending `extra` to the command line.
+    pub fn start_with_args(extra: &[&str]) -> Self {
+        Self::spawn(&super::workspace_bin("openai-emulator"), extra)
+    }
+
+    /// Starts `program` under the emulator's command-line contract (lets the
+    /// harness itself be tested with a stand-in).
+    pub fn spawn(program: &Path, extra: &[&str]) -> Self {
+        let admin_key = format!("sk-admin-test-{}", random_token(24));
+        let mut child = Command::new(program)
+            .args(["--listen", "127.0.0.1:0", "--admin-key", &admin_key])
+            .args(extra)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start emulator {}: {e}", program.display()));
+
+        // Everything the emulator prints is kept, and shown if the test fails.
+        let logs = Arc::new(Mutex::new(String::new()));
+        let (ready_tx, ready_rx) = mpsc::channel::<String>();
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let stdout_logs = Arc::clone(&logs);
+        thread::spawn(move || {
+            let mut lines = BufReader::new(stdout).lines();
+            if let Some(Ok(first)) = lines.next() {
+                append(&stdout_logs, &first);
+                let _ = ready_tx.send(first);
+            }
+            for line in lines.map_while(Result::ok) {
+                append(&stdout_logs, &line);
+            }
+        });
+        let stderr = child.stderr.take().expect("stderr is piped");
+        let stderr_logs = Arc::clone(&logs);
+        thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                append(&stderr_logs, &line);
+            }
+        });
+
+        let first = match ready_rx.recv_timeout(STARTUP_TIMEOUT) {
+            Ok(line) => line,
+            Err(err) => {
+                let why = match err {
+                    mpsc::RecvTimeoutError::Timeout => {
+                        format!("printed nothing within {STARTUP_TIMEOUT:?}")
+                    }
+                    mpsc::RecvTimeoutError::Disconnected => {
+                        "closed stdout without printing a line".to_string()
+                    }
+                };
+                let _ = child.kill();
+                let status = child.wait().map(|s| s.to_string()).unwrap_or_default();
+                // Give the stderr reader a moment to collect the last lines.
+                thread::sleep(Duration::from_millis(100));
+                panic!(
+                    "emulator {} {why} (expected `{READY_PREFIX}ADDR` first; {status}).\n--- output ---\n{}",
+                    program.display(),
+                    logs.lock().map(|l| l.clone()).unwrap_or_default()
+                );
+            }
+        };
+        let addr = first
+            .trim()
+            .strip_prefix(READY_PREFIX)
+            .map(|a| a.trim_end_matches('/').to_string())
+            .unwrap_or_else(|| {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("emulator's first stdout line is {first:?}, expected `{READY_PREFIX}ADDR`")
+            });
+        Self {
+            child,
+            addr,
+            admin_key,
+            logs,
+        }
+    }
+
+    /// `HOST:PORT` the emulator listens on.
+    pub fn addr(&self) -> &str {
+        &self.addr
+    }
+
+    /// `http://ADDR`, the server root.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// `http://ADDR/v1`, the API base URL (like `https://api.openai.com/v1`).
+    pub fn base_url(&self) -> String {
+        format!("http://{}/v1", self.addr)
+    }
+
+    /// `http://ADDR/oauth/token`, the token exchange endpoint.
+    pub fn token_url(&self) -> String {
+        format!("http://{}/oauth/token", self.addr)
+    }
+
+    /// Calls the emulator's Admin API directly (as a user editing things by
+    /// hand would): `path` is below `/v1`. Returns the status and JSON body.
+    pub fn call(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> (u16, serde_json::Value) {
+        self.request(method, &format!("{}{}", self.base_url(), path), body)
+    }
+
+    /// Calls one of the emulator's own `/_emulator/...` endpoints (stats,
+    /// faults, the test OIDC issuer). Returns the status and JSON body.
+    pub fn control(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> (u16, serde_json::Value) {
+        self.request(method, &format!("{}{}", self.url(), path), body)
+    }
+
+    fn request(
+        &self,
+        method: &str,
+        url: &str,
+        body: Option<serde_json::Value>,
+    ) -> (u16, serde_json::Value) {
+        let url = url.to_string();
+        let key = self.admin_key.clone();
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("HTTP method");
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        rt.block_on(async move {
+            let mut req = reqwest::Client::new()
+                .request(method, &url)
+                .bearer_auth(key);
+            if let Some(b) = body {
+                req = req.json(&b);
+            }
+            let resp = req.send().await.unwrap_or_else(|e| panic!("{url}: {e}"));
+            let status = resp.status().as_u16();
+            let text = resp.text().await.unwrap_or_default();
+            (
+                status,
+                serde_json::from_str(&text).unwrap_or(serde_json::Value::Null),
+            )
+        })
+    }
+
+    /// Like [`Emulator::call`], panicking unless the call succeeded.
+    pub fn ok(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> serde_json::Value {
+        let (status, v) = self.call(method, path, body);
+        assert!(
+            (200..300).contains(&status),
+            "{method} {path} -> {status}: {v}"
+        );
+        v
+    }
+
+    pub fn admin_key(&self) -> &str {
+        &self.admin_key
+    }
+
+    /// Everything the emulator printed so far (stdout and stderr, line-interleaved).
+    pub fn logs(&self) -> String {
+        self.logs.lock().map(|l| l.clone()).unwrap_or_default()
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if thread::panicking() {
+            eprintln!("--- emulator at {} printed ---\n{}", self.addr, self.logs());
+        }
+    }
+}
+
+fn append(logs: &Mutex<String>, line: &str) {
+    if let Ok(mut logs) = logs.lock() {
+        logs.push_str(line);
+        logs.push('\n');
+    }
+}
+
+fn random_token(len: usize) -> String {
+    rand::rng()
+        .sample_iter(&Alphanumeric)
+        .take(len)
+        .map(char::from)
+        .collect()
+}

@@ -1,0 +1,372 @@
+//! A throwaway Terraform working directory wired to our provider via dev_overrides.
+//!
+//! Layout inside one temp dir (removed on drop):
+//! `work/` (the configuration, Terraform's cwd), `cli.tfrc`, `data/` (TF_DATA_DIR),
+//! `plugin-cache/`, `home/` (HOME, so no user config leaks in), `mirror/`.
+//!
+//! The CLI config overrides our provider with dev_overrides (so every command
+//! runs the freshly built binary) and also lists it in a filesystem mirror, so
+//! `init` resolves it offline on every version (1.0.3 insists on finding it).
+//! `init` is optional: `validate`, `plan`, `apply` work without it.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use tempfile::TempDir;
+
+use super::emulator::Emulator;
+use super::process::{Captured, run_captured, strip_ansi};
+use super::terraform::TerraformBin;
+
+/// The provider source address our configurations use in `required_providers`.
+pub const PROVIDER_SOURCE: &str = "openai-wif/openai";
+
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// Environment prefixes never inherited from the test process, so a developer's
+/// own Terraform settings or real OpenAI credentials cannot leak into tests.
+// Also the platforms' token sources, so a test run inside a real CI job
+// (GitHub Actions, a cloud VM) cannot pick up that platform's identity.
+const SCRUBBED_PREFIXES: &[&str] = &[
+    "TF_",
+    "OPENAI_",
+    "CHECKPOINT_",
+    "ACTIONS_ID_TOKEN_",
+    "GCE_METADATA_",
+    "AWS_WEB_IDENTITY_",
+];
+/// Debug knobs that are still passed through when set.
+const PASSED_THROUGH: &[&str] = &["TF_LOG", "TF_LOG_PATH", "TF_LOG_CORE", "TF_LOG_PROVIDER"];
+
+/// Directory holding the `terraform-provider-openai` binary Cargo built for this test run.
+pub fn provider_dir() -> PathBuf {
+    Path::new(env!("CARGO_BIN_EXE_terraform-provider-openai"))
+        .parent()
+        .expect("provider binary has a parent directory")
+        .to_path_buf()
+}
+
+pub struct Workdir {
+    root: TempDir,
+    tf: TerraformBin,
+    env: BTreeMap<String, String>,
+    timeout: Duration,
+}
+
+impl Workdir {
+    /// A workdir whose CLI config points `openai-wif/openai` at the cargo-built provider.
+    pub fn new(tf: &TerraformBin) -> Self {
+        Self::with_provider_dir(tf, &provider_dir())
+    }
+
+    /// Like [`Workdir::new`] with the provider binary taken from `dir`.
+    pub fn with_provider_dir(tf: &TerraformBin, dir: &Path) -> Self {
+        let root = tempfile::Builder::new()
+            .prefix("tf-harness-")
+            .tempdir()
+            .expect("creating temp dir for Terraform workdir");
+        for sub in ["work", "data", "plugin-cache", "home"] {
+            std::fs::create_dir(root.path().join(sub)).expect("creating workdir subfolder");
+        }
+        // dev_overrides serves plan/apply; the filesystem mirror (a link to
+        // the same binary) lets `init` resolve our provider offline too,
+        // which Terraform 1.0.3 insists on.
+        let mirror = root.path().join("mirror");
+        let platform_dir = mirror
+            .join("registry.terraform.io")
+            .join(PROVIDER_SOURCE)
+            .join(env!("CARGO_PKG_VERSION"))
+            .join(platform());
+        std::fs::create_dir_all(&platform_dir).expect("creating provider mirror");
+        #[cfg(unix)]
+        std::os::unix::fs::symlink(
+            dir.join("terraform-provider-openai"),
+            platform_dir.join("terraform-provider-openai"),
+        )
+        .expect("linking provider into mirror");
+        let cli_config = format!(
+            "provider_installation {{\n  dev_overrides {{\n    {src} = {dir}\n  }}\n  filesystem_mirror {{\n    path    = {mirror}\n    include = [{full}]\n  }}\n  direct {{\n    exclude = [{full}]\n  }}\n}}\n",
+            src = hcl_string(PROVIDER_SOURCE),
+            dir = hcl_string(&dir.to_string_lossy()),
+            mirror = hcl_string(&mirror.to_string_lossy()),
+            full = hcl_string(&format!("registry.terraform.io/{PROVIDER_SOURCE}")),
+        );
+        std::fs::write(root.path().join("cli.tfrc"), cli_config).expect("writing cli.tfrc");
+        Self {
+            root,
+            tf: tf.clone(),
+            env: BTreeMap::new(),
+            timeout: DEFAULT_TIMEOUT,
+        }
+    }
+
+    /// The configuration directory (Terraform's working directory).
+    pub fn dir(&self) -> PathBuf {
+        self.root.path().join("work")
+    }
+
+    pub fn cli_config_path(&self) -> PathBuf {
+        self.root.path().join("cli.tfrc")
+    }
+
+    /// Writes `contents` to `rel` under the configuration directory, creating folders.
+    pub fn write(&self, rel: &str, contents: &str) -> &Self {
+        let path = self.dir().join(rel);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).expect("creating config subfolder");
+        }
+        std::fs::write(&path, contents)
+            .unwrap_or_else(|e| panic!("writing {}: {e}", path.display()));
+        self
+    }
+
+    pub fn write_main(&self, contents: &str) -> &Self {
+        self.write("main.tf", contents)
+    }
+
+    pub fn read(&self, rel: &str) -> String {
+        let path = self.dir().join(rel);
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
+    }
+
+    /// Sets an environment variable for every command run in this workdir.
+    pub fn env(&mut self, key: &str, value: &str) -> &mut Self {
+        self.env.insert(key.to_string(), value.to_string());
+        self
+    }
+
+    /// Points the provider at `emulator` through OPENAI_BASE_URL and OPENAI_ADMIN_KEY.
+    pub fn use_emulator(&mut self, emulator: &Emulator) -> &mut Self {
+        self.env("OPENAI_BASE_URL", &emulator.base_url());
+        self.env("OPENAI_ADMIN_KEY", emulator.admin_key())
+    }
+
+    /// The command `run` would execute, for cases that need more control.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(self.tf.path());
+        cmd.args(args).current_dir(self.dir());
+        for (key, _) in std::env::vars_os() {
+            let key = key.to_string_lossy();
+            if SCRUBBED_PREFIXES.iter().any(|p| key.starts_with(p))
+                && !PASSED_THROUGH.contains(&key.as_ref())
+            {
+                cmd.env_remove(key.as_ref());
+            }
+        }
+        let root = self.root.path();
+        cmd.env("TF_CLI_CONFIG_FILE", root.join("cli.tfrc"))
+            .env("TF_DATA_DIR", root.join("data"))
+            .env("TF_PLUGIN_CACHE_DIR", root.join("plugin-cache"))
+            .env("HOME", root.join("home"))
+            .env("CHECKPOINT_DISABLE", "1")
+            .env("TF_IN_AUTOMATION", "1")
+            .env("TF_INPUT", "0")
+            .envs(&self.env);
+        cmd
+    }
+
+    /// Runs `terraform ARGS` here and captures the result; never panics on a non-zero exit.
+    pub fn run(&self, args: &[&str]) -> TfOutput {
+        let captured: Captured = run_captured(self.command(args), self.timeout);
+        let command = format!("{} {}", self.tf, args.join(" "));
+        let Some(status) = captured.status else {
+            panic!(
+                "`{command}` in {} did not finish within {:?} and was killed\n--- stdout ---\n{}\n--- stderr ---\n{}",
+                self.dir().display(),
+                self.timeout,
+                captured.stdout,
+                captured.stderr
+            );
+        };
+        TfOutput {
+            command,
+            dir: self.dir(),
+            // A death by signal has no code; -1 never collides with Terraform's 0/1/2.
+            code: status.code().unwrap_or(-1),
+            stdout: strip_ansi(&captured.stdout),
+            stderr: strip_ansi(&captured.stderr),
+        }
+    }
+
+    /// `init -input=false`. Not needed (and failing on old versions) when the only
+    /// provider is the dev-overridden one; see the module docs.
+    pub fn init(&self) -> TfOutput {
+        self.run(&["init", "-input=false"])
+    }
+
+    /// `get`: installs modules without touching providers, so it is the offline-safe
+    /// replacement for `init` when a configuration uses local modules.
+    pub fn get(&self) -> TfOutput {
+        self.run(&["get"])
+    }
+
+    pub fn validate(&self) -> TfOutput {
+        self.run(&["validate"])
+    }
+
+    /// `plan -detailed-exitcode`: 0 = no changes, 1 = error, 2 = changes pending.
+    pub fn plan_detailed(&self) -> TfOutput {
+        self.run(&["plan", "-input=false", "-detailed-exitcode"])
+    }
+
+    pub fn apply(&self) -> TfOutput {
+        self.run(&["apply", "-input=false", "-auto-approve"])
+    }
+
+    pub fn destroy(&self) -> TfOutput {
+        self.run(&["destroy", "-input=false", "-auto-approve"])
+    }
+
+    /// All root outputs as `{name: {value, type, sensitive}}`.
+    pub fn outputs(&self) -> serde_json::Value {
+        self.run(&["output", "-json"]).assert_success().json()
+    }
+
+    /// The value of one root output; panics if it does not exist.
+    pub fn output(&self, name: &str) -> serde_json::Value {
+        let outputs = self.outputs();
+        outputs
+            .get(name)
+            .and_then(|o| o.get("value"))
+            .cloned()
+            .unwrap_or_else(|| panic!("no output {name:?} in {outputs}"))
+    }
+
+    /// The state as `terraform show -json` renders it.
+    pub fn state(&self) -> serde_json::Value {
+        self.run(&["show", "-json"]).assert_success().json()
+    }
+}
+
+/// The outcome of one Terraform command, with colour codes stripped.
+#[derive(Clone, Debug)]
+pub struct TfOutput {
+    pub command: String,
+    pub dir: PathBuf,
+    /// Exit code; -1 if killed by a signal.
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl TfOutput {
+    pub fn success(&self) -> bool {
+        self.code == 0
+    }
+
+    #[track_caller]
+    pub fn assert_success(&self) -> &Self {
+        self.assert_code(0)
+    }
+
+    #[track_caller]
+    pub fn assert_failure(&self) -> &Self {
+        assert!(self.code != 0, "expected failure, got success:\n{self}");
+        self
+    }
+
+    #[track_caller]
+    pub fn assert_code(&self, code: i32) -> &Self {
+        assert_eq!(self.code, code, "unexpected exit code:\n{self}");
+        self
+    }
+
+    pub fn stdout_contains(&self, needle: &str) -> bool {
+        self.stdout.contains(needle)
+    }
+
+    pub fn stderr_contains(&self, needle: &str) -> bool {
+        self.stderr.contains(needle)
+    }
+
+    #[track_caller]
+    pub fn assert_stdout_contains(&self, needle: &str) -> &Self {
+        assert!(
+            self.stdout_contains(needle),
+            "stdout lacks {needle:?}:\n{self}"
+        );
+        self
+    }
+
+    /// Diagnostics wrap lines at ~78 columns inside a box drawn with `│`;
+    /// this drops the box and joins all whitespace runs so a phrase matches
+    /// wherever Terraform broke the line.
+    pub fn output_contains_words(&self, phrase: &str) -> bool {
+        let squash = |s: &str| {
+            s.split_whitespace()
+                .filter(|w| *w != "│")
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        let phrase = squash(phrase);
+        squash(&self.stdout).contains(&phrase) || squash(&self.stderr).contains(&phrase)
+    }
+
+    #[track_caller]
+    pub fn assert_output_contains_words(&self, phrase: &str) -> &Self {
+        assert!(
+            self.output_contains_words(phrase),
+            "output lacks {phrase:?}:\n{self}"
+        );
+        self
+    }
+
+    /// stdout parsed as one JSON document.
+    #[track_caller]
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{self}"))
+    }
+
+    /// stdout parsed as JSON lines (the `-json` streaming UI of plan/apply).
+    #[track_caller]
+    pub fn json_lines(&self) -> Vec<serde_json::Value> {
+        self.stdout
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| {
+                serde_json::from_str(l)
+                    .unwrap_or_else(|e| panic!("line {l:?} is not JSON ({e}):\n{self}"))
+            })
+            .collect()
+    }
+}
+
+impl fmt::Display for TfOutput {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "`{}` in {} exited with {}",
+            self.command,
+            self.dir.display(),
+            self.code
+        )?;
+        writeln!(f, "--- stdout ---\n{}", self.stdout.trim_end())?;
+        write!(f, "--- stderr ---\n{}", self.stderr.trim_end())
+    }
+}
+
+/// A quoted HCL string literal, escaping what HCL would otherwise interpret.
+fn hcl_string(s: &str) -> String {
+    let escaped = s
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace("${", "$${")
+        .replace("%{", "%%{");
+    format!("\"{escaped}\"")
+}
+
+/// Terraform's name for this machine's platform, e.g. `linux_amd64`.
+fn platform() -> String {
+    let arch = match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        "arm" => "arm",
+        "x86" => "386",
+        other => other,
+    };
+    format!("{}_{arch}", std::env::consts::OS)
+}
