@@ -13,6 +13,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     tonic_prost_build::configure()
         .build_client(true)
         .build_server(true)
+        // No `connect()` helpers: they need tonic's channel feature, which only
+        // tests (with their own clients) enable.
+        .build_transport(false)
         .compile_fds(fds)?;
     Ok(())
 }

@@ -11,6 +11,7 @@ mod error;
 mod handshake;
 mod incoming;
 mod listener;
+mod routes;
 mod server;
 mod services;
 mod tls;

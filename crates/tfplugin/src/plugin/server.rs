@@ -11,6 +11,7 @@ use super::env::{CLIENT_CERT_KEY, PROTOCOL_VERSIONS_KEY, PluginEnv};
 use super::handshake::{HandshakeLine, check_magic_cookie, negotiate_protocol_version};
 use super::incoming::incoming;
 use super::listener::{Network, PluginListener};
+use super::routes::Routes;
 use super::services::{Broker, Controller, ShutdownSignal, Stdio};
 use super::tls::{AutoMtls, auto_mtls};
 use crate::proto::plugin::grpc_broker_server::GrpcBrokerServer;
@@ -113,19 +114,20 @@ impl PluginServer {
 
         let (connections, accept_task) = incoming(self.listener, self.tls.map(|t| t.config));
 
-        let serve = Server::builder()
-            .add_service(health_service)
-            .add_service(GrpcControllerServer::new(Controller {
+        let routes = Routes::default()
+            .add(health_service)
+            .add(GrpcControllerServer::new(Controller {
                 shutdown: shutdown.clone(),
             }))
-            .add_service(GrpcStdioServer::new(Stdio {
+            .add(GrpcStdioServer::new(Stdio {
                 shutdown: shutdown.clone(),
             }))
-            .add_service(GrpcBrokerServer::new(Broker {
+            .add(GrpcBrokerServer::new(Broker {
                 shutdown: shutdown.clone(),
             }))
-            .add_service(provider)
-            .serve_with_incoming_shutdown(connections, shutdown.wait());
+            .add(provider);
+        let serve =
+            Server::builder().serve_with_incoming_shutdown(routes, connections, shutdown.wait());
         tokio::pin!(serve);
 
         let finished = tokio::select! {
