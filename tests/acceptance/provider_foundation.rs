@@ -1,7 +1,7 @@
 //! The provider binary loads into real Terraform (1.15.5 and 1.0.3) over
 //! protocol 6 with AutoMTLS, and its own configuration is validated.
 
-use crate::support::{Workdir, terraform_binaries, tf_latest};
+use crate::support::{Workdir, tf_latest};
 
 const PROVIDER_ONLY: &str = r#"
 terraform {
@@ -17,9 +17,8 @@ output "ok" {
 }
 "#;
 
-#[test]
-fn every_terraform_version_validates_plans_and_applies_with_the_provider() {
-    for tf in terraform_binaries() {
+tftest! {
+    fn every_terraform_version_validates_plans_and_applies_with_the_provider(tf) {
         let wd = Workdir::new(&tf);
         wd.write_main(PROVIDER_ONLY);
         wd.init().assert_success();
@@ -67,9 +66,8 @@ fn schema_marks_the_admin_key_sensitive_and_describes_every_attribute() {
     }
 }
 
-#[test]
-fn bad_provider_settings_are_reported_on_their_attribute() {
-    for tf in terraform_binaries() {
+tftest! {
+    fn bad_provider_settings_are_reported_on_their_attribute(tf) {
         let wd = Workdir::new(&tf);
         wd.write_main(
             r#"
