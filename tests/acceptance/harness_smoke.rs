@@ -29,7 +29,7 @@ fn pinned_versions_are_installed_and_report_their_version() {
 
 tftest! {
     fn locals_and_outputs_go_through_the_whole_lifecycle(tf) {
-        let wd = Workdir::new(&tf);
+        let wd = Workdir::new(tf);
         wd.write_main(
             r#"
 locals {
@@ -56,7 +56,7 @@ tftest! {
             eprintln!("skipped on {tf}: it has no terraform_data");
             return;
         }
-        let wd = Workdir::new(&tf);
+        let wd = Workdir::new(tf);
         wd.write_main(
             r#"
 resource "terraform_data" "box" {
@@ -89,7 +89,7 @@ output "echo" {
 
 tftest! {
     fn local_modules_are_installed_with_get_instead_of_init(tf) {
-        let wd = Workdir::new(&tf);
+        let wd = Workdir::new(tf);
         wd.write("child/main.tf", r#"output "doubled" { value = 21 * 2 }"#);
         wd.write_main(
             r#"
@@ -112,7 +112,7 @@ output "answer" {
 
 tftest! {
     fn invalid_configuration_fails_with_exit_code_1(tf) {
-        let wd = Workdir::new(&tf);
+        let wd = Workdir::new(tf);
         wd.write_main(r#"output "x" { value = local.missing }"#);
         let out = wd.validate();
         out.assert_code(1);
@@ -126,7 +126,7 @@ tftest! {
 
 tftest! {
     fn workdir_env_reaches_terraform(tf) {
-        let mut wd = Workdir::new(&tf);
+        let mut wd = Workdir::new(tf);
         wd.env("TF_VAR_name", "from-env");
         wd.write_main(
             r#"

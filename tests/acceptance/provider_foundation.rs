@@ -19,7 +19,7 @@ output "ok" {
 
 tftest! {
     fn every_terraform_version_validates_plans_and_applies_with_the_provider(tf) {
-        let wd = Workdir::new(&tf);
+        let wd = Workdir::new(tf);
         wd.write_main(PROVIDER_ONLY);
         wd.init().assert_success();
         wd.validate().assert_success();
@@ -68,7 +68,7 @@ fn schema_marks_the_admin_key_sensitive_and_describes_every_attribute() {
 
 tftest! {
     fn bad_provider_settings_are_reported_on_their_attribute(tf) {
-        let wd = Workdir::new(&tf);
+        let wd = Workdir::new(tf);
         wd.write_main(
             r#"
 provider "openai" {

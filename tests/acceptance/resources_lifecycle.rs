@@ -167,7 +167,7 @@ tftest! {
     fn lifecycle_basics_on_every_terraform_version(tf) {
         let emu = Emulator::start();
         let (pid, sa) = project_and_account(&emu);
-        let mut wd = Workdir::new(&tf);
+        let mut wd = Workdir::new(tf);
         wd.use_emulator(&emu);
         wd.write_main(&config(&pid, &sa, "v1", ""));
         wd.apply().assert_success();

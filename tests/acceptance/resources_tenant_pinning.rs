@@ -134,7 +134,7 @@ tftest! {
         let org = Org::new();
         // A trailing slash does not get around the table.
         let wip = org.provider_by_hand("gha", &format!("{GITHUB}/"));
-        let wd = org.workdir(&tf);
+        let wd = org.workdir(tf);
         wd.write_main(&format!(
             "{HEADER}{}",
             org.mapping("m", &format!("\"{wip}\""), UNPINNED)

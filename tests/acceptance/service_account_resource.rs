@@ -446,7 +446,7 @@ tftest! {
     fn a_complete_keyless_setup_with_only_this_provider(tf) {
         let emu = Emulator::start();
         let pid = project(&emu, "keyless-app");
-        let mut wd = Workdir::new(&tf);
+        let mut wd = Workdir::new(tf);
         wd.use_emulator(&emu);
         wd.write_main(&keyless_setup(&format!("{}/_emulator/oidc", emu.url())));
         wd.apply().assert_success();
