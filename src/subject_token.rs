@@ -52,15 +52,17 @@ pub enum Platform {
     Gcp,
     Azure,
     Aws,
+    Spiffe,
 }
 
 impl Platform {
-    pub const ALL: [Platform; 5] = [
+    pub const ALL: [Platform; 6] = [
         Platform::GithubActions,
         Platform::Kubernetes,
         Platform::Gcp,
         Platform::Azure,
         Platform::Aws,
+        Platform::Spiffe,
     ];
 
     /// The name used in `subject_token_source`.
@@ -71,6 +73,7 @@ impl Platform {
             Platform::Gcp => "gcp",
             Platform::Azure => "azure",
             Platform::Aws => "aws",
+            Platform::Spiffe => "spiffe",
         }
     }
 
@@ -94,7 +97,11 @@ impl Platform {
     pub fn requests_audience(self) -> bool {
         matches!(
             self,
-            Platform::GithubActions | Platform::Gcp | Platform::Azure | Platform::Aws
+            Platform::GithubActions
+                | Platform::Gcp
+                | Platform::Azure
+                | Platform::Aws
+                | Platform::Spiffe
         )
     }
 
@@ -118,6 +125,8 @@ pub enum Source {
         audience: String,
         /// Azure only: the client id of a user-assigned managed identity.
         client_id: Option<String>,
+        /// SPIFFE only: which of the workload's identities to ask for.
+        spiffe_id: Option<String>,
     },
 }
 
@@ -191,6 +200,19 @@ pub enum FetchError {
         reason: String,
     },
 
+    #[error("the {what} at {url} refused: {detail}; {hint}")]
+    Refused {
+        what: &'static str,
+        url: String,
+        detail: String,
+        hint: &'static str,
+    },
+
+    #[error(
+        "spiffe_id {id:?} is not a SPIFFE ID ({reason}); it looks like spiffe://example.org/ci"
+    )]
+    BadSpiffeId { id: String, reason: String },
+
     #[error("cannot set up the HTTP client: {0}")]
     Client(String),
 }
@@ -211,6 +233,7 @@ pub async fn fetch(
             platform,
             audience,
             client_id,
+            spiffe_id,
         } => {
             let token = match platform {
                 Platform::GithubActions => github_actions(env, audience, timeout).await?,
@@ -218,6 +241,9 @@ pub async fn fetch(
                 Platform::Gcp => gcp(env, audience, timeout).await?,
                 Platform::Azure => azure(env, audience, client_id.as_deref(), timeout).await?,
                 Platform::Aws => aws(env, audience, timeout).await?,
+                Platform::Spiffe => {
+                    spiffe::jwt_svid(env, audience, spiffe_id.as_deref(), timeout).await?
+                }
             };
             (
                 token,
@@ -585,6 +611,7 @@ async fn azure(
 }
 
 mod aws;
+mod spiffe;
 
 #[cfg(test)]
 mod tests;

@@ -252,6 +252,7 @@ fn request_of(config: &Value) -> Result<Request, Diagnostics> {
             platform,
             audience: text("audience").unwrap_or_else(|| DEFAULT_AUDIENCE.to_owned()),
             client_id: text("client_id"),
+            spiffe_id: None,
         }
     };
     Ok(Request {

@@ -76,6 +76,7 @@ fn platform(platform: Platform, audience: &str, client_id: Option<&str>) -> Sour
         platform,
         audience: audience.to_owned(),
         client_id: client_id.map(str::to_owned),
+        spiffe_id: None,
     }
 }
 
@@ -482,6 +483,75 @@ fn platform_names_round_trip() {
     assert_eq!(Platform::parse("GitHub"), None);
     assert_eq!(
         Platform::allowed_names(),
-        r#""github_actions", "kubernetes", "gcp", "azure", "aws""#
+        r#""github_actions", "kubernetes", "gcp", "azure", "aws", "spiffe""#
     );
+}
+
+fn spiffe_source(audience: &str, spiffe_id: Option<&str>) -> Source {
+    Source::Platform {
+        platform: Platform::Spiffe,
+        audience: audience.to_owned(),
+        client_id: None,
+        spiffe_id: spiffe_id.map(str::to_owned),
+    }
+}
+
+#[tokio::test]
+async fn spiffe_fetches_a_jwt_svid_for_the_audience_from_the_workload_api() {
+    let dir = tempfile::tempdir().unwrap();
+    let socket = dir.path().join("agent.sock");
+    let mut config = openai_emulator::EmulatorConfig::new("sk-admin-spiffe");
+    config.spiffe_socket = Some(socket.clone());
+    let emu = openai_emulator::start(config).await.unwrap();
+    let env = env_of(&[(
+        spiffe::ENV_ENDPOINT_SOCKET,
+        format!("unix://{}", socket.display()),
+    )]);
+
+    let got = fetch(&spiffe_source("https://api.openai.com/v1", None), &env, T)
+        .await
+        .unwrap();
+    assert_eq!(got.token_type, TOKEN_TYPE_JWT);
+    let claims = claims_of(got.token.expose());
+    assert_eq!(claims["sub"], openai_emulator::spiffe::DEFAULT_SPIFFE_ID);
+    assert_eq!(
+        claims["aud"],
+        serde_json::json!(["https://api.openai.com/v1"])
+    );
+    assert_eq!(claims["iss"], emu.issuer_url());
+
+    // Asking for the workload's own identity by name works; another is refused.
+    let own = spiffe_source("a", Some(openai_emulator::spiffe::DEFAULT_SPIFFE_ID));
+    fetch(&own, &env, T).await.unwrap();
+    let other = spiffe_source("a", Some("spiffe://example.org/someone-else"));
+    let e = fetch(&other, &env, T).await.unwrap_err().to_string();
+    assert!(e.contains("SPIFFE Workload API"), "{e}");
+    assert!(e.contains("refused"), "{e}");
+    assert!(e.contains("spiffe://example.org/someone-else"), "{e}");
+
+    let bad = spiffe_source("a", Some("not-a-spiffe-id"));
+    let e = fetch(&bad, &env, T).await.unwrap_err().to_string();
+    assert!(
+        e.contains("spiffe_id \"not-a-spiffe-id\" is not a SPIFFE ID"),
+        "{e}"
+    );
+}
+
+#[tokio::test]
+async fn spiffe_errors_name_the_socket_variable_or_the_unreachable_socket() {
+    let e = fetch(&spiffe_source("a", None), &env_of(&[]), T)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains(spiffe::ENV_ENDPOINT_SOCKET), "{e}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let missing = format!("unix://{}", dir.path().join("none.sock").display());
+    let env = env_of(&[(spiffe::ENV_ENDPOINT_SOCKET, missing.clone())]);
+    let e = fetch(&spiffe_source("a", None), &env, T)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains(&missing), "{e}");
+    assert!(e.contains("SPIRE agent"), "{e}");
 }

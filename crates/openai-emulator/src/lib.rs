@@ -48,6 +48,7 @@ pub mod oidc;
 mod pagination;
 mod persist;
 mod server;
+pub mod spiffe;
 mod stats;
 mod store;
 mod validate;
@@ -97,6 +98,10 @@ pub struct EmulatorConfig {
     pub fault_seed: u64,
     /// `sub` of the tokens the AWS STS stand-in issues (see [`aws_sts`]).
     pub aws_role_arn: String,
+    /// Serve the SPIFFE Workload API stand-in on this unix socket (see [`spiffe`]).
+    pub spiffe_socket: Option<PathBuf>,
+    /// `sub` of the JWT-SVIDs the stand-in issues.
+    pub spiffe_id: String,
 }
 
 impl EmulatorConfig {
@@ -110,6 +115,8 @@ impl EmulatorConfig {
             fault_rate: 0.0,
             fault_seed: 0,
             aws_role_arn: aws_sts::DEFAULT_ROLE_ARN.to_owned(),
+            spiffe_socket: None,
+            spiffe_id: spiffe::DEFAULT_SPIFFE_ID.to_owned(),
         }
     }
 }
@@ -129,6 +136,7 @@ pub(crate) struct App {
     stats: stats::Stats,
     latency: Duration,
     aws_role_arn: String,
+    spiffe_id: String,
     /// Access tokens issued by the exchange → their expiry (Unix seconds).
     issued: Mutex<HashMap<String, i64>>,
 }
@@ -201,6 +209,7 @@ pub struct RunningEmulator {
     addr: SocketAddr,
     shutdown: watch::Sender<bool>,
     task: Option<JoinHandle<()>>,
+    spiffe: Option<spiffe::SocketServer>,
 }
 
 impl RunningEmulator {
@@ -233,6 +242,9 @@ impl RunningEmulator {
         let _ = self.shutdown.send(true);
         if let Some(task) = self.task.take() {
             let _ = task.await;
+        }
+        if let Some(mut spiffe) = self.spiffe.take() {
+            let _ = (&mut spiffe.task).await;
         }
     }
 }
@@ -332,6 +344,7 @@ pub async fn start(config: EmulatorConfig) -> anyhow::Result<RunningEmulator> {
         stats: stats::Stats::default(),
         latency: config.latency,
         aws_role_arn: config.aws_role_arn,
+        spiffe_id: config.spiffe_id,
         issued: Mutex::new(HashMap::new()),
     });
     // Persist right away so the issuer key survives a restart with no writes.
@@ -341,11 +354,16 @@ pub async fn start(config: EmulatorConfig) -> anyhow::Result<RunningEmulator> {
     }
 
     let (shutdown, shutdown_rx) = watch::channel(false);
+    let spiffe = match &config.spiffe_socket {
+        Some(path) => Some(spiffe::serve(path, app.clone(), shutdown_rx.clone())?),
+        None => None,
+    };
     let task = tokio::spawn(server::accept_loop(listener, router(app), shutdown_rx));
     tracing::info!(%addr, "emulator listening");
     Ok(RunningEmulator {
         addr,
         shutdown,
         task: Some(task),
+        spiffe,
     })
 }

@@ -38,6 +38,12 @@ struct Args {
     /// `sub` of the tokens the AWS STS stand-in (`/_emulator/aws/sts`) issues.
     #[arg(long, default_value = openai_emulator::aws_sts::DEFAULT_ROLE_ARN)]
     aws_role_arn: String,
+    /// Also serve a SPIFFE Workload API stand-in on this unix socket.
+    #[arg(long)]
+    spiffe_socket: Option<PathBuf>,
+    /// `sub` of the JWT-SVIDs the SPIFFE stand-in issues.
+    #[arg(long, default_value = openai_emulator::spiffe::DEFAULT_SPIFFE_ID)]
+    spiffe_id: String,
 }
 
 async fn wait_for_signal() {
@@ -81,6 +87,8 @@ async fn main() -> anyhow::Result<()> {
         fault_rate: args.fault_rate,
         fault_seed: args.fault_seed,
         aws_role_arn: args.aws_role_arn,
+        spiffe_socket: args.spiffe_socket,
+        spiffe_id: args.spiffe_id,
     })
     .await?;
 
