@@ -524,11 +524,11 @@ impl Resource<OpenAi> for ServiceAccountMappingResource {
                 .filter(|r| account.is_none_or(|a| r.service_account_id == a))
                 .filter_map(|r| {
                     let state = state_from_api(&r, &Value::Null);
-                    Some(ListedItem {
-                        display_name: r.name.clone().unwrap_or_else(|| r.id.clone()),
-                        identity: self.identity_of(&state)?,
+                    Some(ListedItem::new(
+                        r.name.clone().unwrap_or_else(|| r.id.clone()),
+                        self.identity_of(&state)?,
                         state,
-                    })
+                    ))
                 })
                 .collect(),
         ))

@@ -522,11 +522,11 @@ impl Resource<OpenAi> for WorkloadIdentityProviderResource {
                 .filter(|p| p.name.starts_with(prefix))
                 .filter_map(|p| {
                     let state = state_from_api(&p, &Value::Null);
-                    Some(ListedItem {
-                        display_name: p.name.clone(),
-                        identity: self.identity_of(&state)?,
+                    Some(ListedItem::new(
+                        p.name.clone(),
+                        self.identity_of(&state)?,
                         state,
-                    })
+                    ))
                 })
                 .collect(),
         ))

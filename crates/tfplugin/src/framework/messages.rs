@@ -373,10 +373,24 @@ impl ListRequest {
 
 /// One item found by a list resource.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct ListedItem {
+    /// What `terraform query` shows for the item.
     pub display_name: String,
+    /// Conforms to the resource's identity schema.
     pub identity: Value,
+    /// The item's whole state, sent when Terraform asks for it.
     pub state: Value,
+}
+
+impl ListedItem {
+    pub fn new(display_name: impl Into<String>, identity: Value, state: Value) -> Self {
+        ListedItem {
+            display_name: display_name.into(),
+            identity,
+            state,
+        }
+    }
 }
 
 #[derive(Clone, Debug)]

@@ -6,19 +6,22 @@
 //! Every call that carries something from Terraform takes one request struct
 //! from [`super::messages`] and answers with one response struct; both are
 //! `#[non_exhaustive]`, so the framework can pass more later without breaking
-//! an implementation. Two shapes, by what the call is for:
+//! an implementation. Requests are owned: take fields out of them freely.
+//! Two shapes, by what the call is for:
 //!
-//! - Operations that produce something (configure excepted, below: create,
-//!   read, update, delete, import, upgrade, list, data source read, ephemeral
-//!   open/renew/close) return `Result<XResponse, Diagnostics>`. `Err` is the
-//!   common failure, so `?` works on anything that yields diagnostics; the
-//!   framework then reports the state that is true (nothing for a failed
-//!   create, the prior object for a failed update or delete). The response's
-//!   own `diagnostics` carry warnings of a success, or errors of a failure
-//!   that still reports the response's state.
-//! - Hooks that refine an answer the framework already has (validation,
+//! - Operations that produce an object (create, read, update, delete,
+//!   import, upgrade, list, data source read, ephemeral open/renew/close)
+//!   return `Result<XResponse, Diagnostics>`. `Err` is the usual failure, so
+//!   `?` works on anything that yields diagnostics; the framework then
+//!   reports the state that is true (nothing for a failed create, the prior
+//!   object for a failed update or delete). A response's own `diagnostics`
+//!   carry the warnings of a success, or the errors of a failure that still
+//!   has a state to report (a create that left an object behind).
+//! - Hooks that refine an answer the framework already holds (validation,
 //!   provider configuration, plan changes) get it as `&mut`: a
-//!   [`ValidateResponse`], a [`ConfigureResponse`] or the [`PlanCtx`].
+//!   [`ValidateResponse`], a [`ConfigureResponse`] (which may stay without
+//!   data and without errors while the configuration is unknown) or the
+//!   [`PlanCtx`], which holds the plan's request and answer together.
 //!
 //! `D` is the provider's configured data (e.g. an API client). It is a
 //! separate argument, not a request field, because it comes from the

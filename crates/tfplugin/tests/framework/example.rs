@@ -341,10 +341,12 @@ impl Resource<Arc<Journal>> for Thing {
             .unwrap()
             .values()
             .filter(|t| text(t, "name").unwrap_or_default().starts_with(prefix))
-            .map(|t| ListedItem {
-                display_name: text(t, "name").unwrap_or_default().to_string(),
-                identity: self.identity_of(t).unwrap(),
-                state: t.clone(),
+            .map(|t| {
+                ListedItem::new(
+                    text(t, "name").unwrap_or_default(),
+                    self.identity_of(t).unwrap(),
+                    t.clone(),
+                )
             })
             .collect();
         Ok(ListResponse::new(items))

@@ -4,7 +4,7 @@
 //! One module per RPC family; each handler turns a protocol request into a
 //! [`super::messages`] request, calls the trait, and builds the protocol
 //! response. What every RPC shares (its tracing span, the panic guard, and
-//! turning `Err` diagnostics into the response) is [`serve`], applied to
+//! turning `Err` diagnostics into the response) is `serve`, applied to
 //! every handler by the `provider_service!` table below.
 
 mod apply;
