@@ -247,4 +247,28 @@ async fn list_streams_one_event_per_item_with_identity() {
         .await;
     assert_eq!(events.len(), 1, "limit");
     assert!(events[0].resource_object.is_none());
+
+    // Warnings travel with the first item: every event needs an identity.
+    let events: Vec<_> = list("warn:a", false, 0)
+        .await
+        .unwrap()
+        .into_inner()
+        .map(|e| e.unwrap())
+        .collect()
+        .await;
+    assert_eq!(events.len(), 2);
+    assert_eq!(
+        summaries(&events[0].diagnostic),
+        [(WARNING, "Listed with a warning".to_string())]
+    );
+    assert!(events[1].diagnostic.is_empty());
+    assert!(events.iter().all(|e| e.identity.is_some()));
+    // With nothing listed there is no event to carry them.
+    let events: Vec<_> = list("warn:zz", false, 0)
+        .await
+        .unwrap()
+        .into_inner()
+        .collect()
+        .await;
+    assert!(events.is_empty(), "{events:?}");
 }

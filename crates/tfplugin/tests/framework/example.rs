@@ -7,7 +7,8 @@
 //!   Its plan sets the private bytes `plan:<name>`, its create `created:<id>`;
 //!   update and read leave them as they came. A name picks a misbehaviour:
 //!   `fail` (create fails), `warn` (create succeeds with a warning),
-//!   `half` (create fails but reports the object), `panic`.
+//!   `half` (create fails but reports the object), `panic`. A list
+//!   `name_prefix` starting with `warn:` lists with a warning.
 //! - `example_lookup` (data source): finds a thing by `name`.
 //! - `example_token` (ephemeral): `value`; private bytes `open:<n>`, then
 //!   `renewed:<n>`.
@@ -335,6 +336,14 @@ impl Resource<Arc<Journal>> for Thing {
         req: ListRequest,
     ) -> Result<ListResponse, Diagnostics> {
         let prefix = text(&req.config, "name_prefix").unwrap_or_default();
+        let mut diags = Diagnostics::new();
+        let prefix = match prefix.strip_prefix("warn:") {
+            Some(rest) => {
+                diags.warning("Listed with a warning", "The prefix `warn:` always warns.");
+                rest
+            }
+            None => prefix,
+        };
         let items = data
             .things
             .lock()
@@ -349,7 +358,7 @@ impl Resource<Arc<Journal>> for Thing {
                 )
             })
             .collect();
-        Ok(ListResponse::new(items))
+        Ok(ListResponse::new(items).with_diagnostics(diags))
     }
 }
 

@@ -335,3 +335,36 @@ async fn import_by_id_and_by_identity() {
     assert_eq!(imported.private, b"by-identity");
     assert_eq!(identity_value(imported.identity.as_ref()), id_object("t8"));
 }
+
+#[tokio::test]
+async fn stored_states_of_the_current_version_upgrade_and_others_explain_themselves() {
+    let (s, _) = configured().await;
+    let upgrade = |version: i64| {
+        s.upgrade_resource_state(Request::new(pb::upgrade_resource_state::Request {
+            type_name: THING.into(),
+            version,
+            raw_state: Some(pb::RawState {
+                // An attribute the schema no longer has is dropped.
+                json: br#"{"id":"t1","name":"a","note":null,"gone":1}"#.to_vec(),
+                ..Default::default()
+            }),
+        }))
+    };
+    let r = upgrade(0).await.unwrap().into_inner();
+    assert!(r.diagnostics.is_empty(), "{:?}", r.diagnostics);
+    assert_eq!(
+        undv(r.upgraded_state.as_ref(), &thing_type()),
+        thing(Some("t1"), "a", None)
+    );
+
+    let r = upgrade(3).await.unwrap().into_inner();
+    assert_eq!(
+        summaries(&r.diagnostics),
+        [(ERROR, "Cannot upgrade example_thing state".to_string())]
+    );
+    assert!(
+        r.diagnostics[0].detail.contains("schema version 3"),
+        "{:?}",
+        r.diagnostics
+    );
+}
