@@ -89,10 +89,12 @@ impl Platform {
 
     /// Whether the platform mints a token for a requested audience (the
     /// others hand out a token whose audience was fixed when it was issued).
+    /// AWS does so through outbound federation; its EKS token file, which
+    /// wins when present, carries a fixed audience.
     pub fn requests_audience(self) -> bool {
         matches!(
             self,
-            Platform::GithubActions | Platform::Gcp | Platform::Azure
+            Platform::GithubActions | Platform::Gcp | Platform::Azure | Platform::Aws
         )
     }
 
@@ -215,7 +217,7 @@ pub async fn fetch(
                 Platform::Kubernetes => kubernetes(env).await?,
                 Platform::Gcp => gcp(env, audience, timeout).await?,
                 Platform::Azure => azure(env, audience, client_id.as_deref(), timeout).await?,
-                Platform::Aws => aws(env).await?,
+                Platform::Aws => aws(env, audience, timeout).await?,
             };
             (
                 token,
@@ -482,19 +484,20 @@ async fn kubernetes(env: Env<'_>) -> Result<Secret, FetchError> {
     read_token_file(&path, hint).await
 }
 
-/// AWS: the web identity token file named by the standard variable.
-async fn aws(env: Env<'_>) -> Result<Secret, FetchError> {
-    let path = require(
-        env,
-        ENV_AWS_TOKEN_FILE,
-        "it names the web identity token file (set for EKS pods with IAM roles for service \
-         accounts); elsewhere use subject_token_file or subject_token",
-    )?;
-    read_token_file(
-        Path::new(&path),
-        format!("the path comes from {ENV_AWS_TOKEN_FILE}; check it"),
-    )
-    .await
+/// AWS: on EKS with IAM roles for service accounts, the web identity token
+/// file named by the standard variable; anywhere else, a token for
+/// `audience` from IAM outbound identity federation (see [`aws`]).
+async fn aws(env: Env<'_>, audience: &str, timeout: Duration) -> Result<Secret, FetchError> {
+    match lookup(env, ENV_AWS_TOKEN_FILE) {
+        Some(path) => {
+            read_token_file(
+                Path::new(&path),
+                format!("the path comes from {ENV_AWS_TOKEN_FILE}; check it"),
+            )
+            .await
+        }
+        None => aws::outbound(env, audience, timeout).await,
+    }
 }
 
 /// Google Cloud: an ID token for `audience` from the metadata server.
@@ -580,6 +583,8 @@ async fn azure(
     .await?;
     json_string_field(&body, "access_token", WHAT, &raw)
 }
+
+mod aws;
 
 #[cfg(test)]
 mod tests;

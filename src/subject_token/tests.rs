@@ -342,22 +342,103 @@ async fn kubernetes_reads_the_overridden_file_and_names_the_default() {
 }
 
 #[tokio::test]
-async fn aws_reads_the_web_identity_token_file() {
-    let env = env_of(&[]);
-    let e = fetch(&platform(Platform::Aws, DEFAULT_AUDIENCE, None), &env, T)
-        .await
-        .unwrap_err()
-        .to_string();
-    assert!(e.contains(ENV_AWS_TOKEN_FILE), "{e}");
-
+async fn aws_reads_the_web_identity_token_file_when_one_is_named() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("token");
     std::fs::write(&path, JWT).unwrap();
-    let env = env_of(&[(ENV_AWS_TOKEN_FILE, path.display().to_string())]);
+    // The file wins over outbound federation, whose endpoint is unreachable here.
+    let env = env_of(&[
+        (ENV_AWS_TOKEN_FILE, path.display().to_string()),
+        (aws::ENV_REGION, "us-east-1".to_owned()),
+        (aws::ENV_ENDPOINT_URL_STS, "http://127.0.0.1:9".to_owned()),
+    ]);
     let got = fetch(&platform(Platform::Aws, DEFAULT_AUDIENCE, None), &env, T)
         .await
         .unwrap();
     assert_eq!(got.token.expose(), JWT);
+}
+
+/// The claims of a JWT, unverified.
+fn claims_of(jwt: &str) -> serde_json::Value {
+    use base64::Engine as _;
+    let payload = jwt.split('.').nth(1).expect("a JWT has a payload");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .expect("base64url payload");
+    serde_json::from_slice(&bytes).expect("JSON claims")
+}
+
+#[tokio::test]
+async fn aws_without_a_token_file_asks_sts_for_a_token_for_the_audience() {
+    let emu = openai_emulator::start(openai_emulator::EmulatorConfig::new("sk-admin-aws"))
+        .await
+        .unwrap();
+    let sts = format!("{}/_emulator/aws/sts", emu.base_url());
+    let env = env_of(&[
+        (aws::ENV_REGION, "eu-west-1".to_owned()),
+        (aws::ENV_ENDPOINT_URL_STS, sts.clone()),
+        ("AWS_ACCESS_KEY_ID", "AKIDEMULATED".to_owned()),
+        ("AWS_SECRET_ACCESS_KEY", "not-a-real-secret".to_owned()),
+    ]);
+    let got = fetch(
+        &platform(Platform::Aws, "https://api.openai.com/v1", None),
+        &env,
+        T,
+    )
+    .await
+    .unwrap();
+    assert_eq!(got.token_type, TOKEN_TYPE_JWT);
+    let claims = claims_of(got.token.expose());
+    assert_eq!(claims["aud"], "https://api.openai.com/v1");
+    assert_eq!(claims["sub"], openai_emulator::aws_sts::DEFAULT_ROLE_ARN);
+    assert_eq!(claims["iss"], emu.issuer_url());
+
+    // AWS_ENDPOINT_URL is the fallback when no STS-specific endpoint is set.
+    let env = env_of(&[
+        (aws::ENV_REGION, "eu-west-1".to_owned()),
+        (aws::ENV_ENDPOINT_URL, sts),
+        ("AWS_ACCESS_KEY_ID", "AKIDEMULATED".to_owned()),
+        ("AWS_SECRET_ACCESS_KEY", "not-a-real-secret".to_owned()),
+    ]);
+    let got = fetch(&platform(Platform::Aws, "aud-2", None), &env, T)
+        .await
+        .unwrap();
+    assert_eq!(claims_of(got.token.expose())["aud"], "aud-2");
+}
+
+#[tokio::test]
+async fn aws_sts_refusals_name_the_service_and_its_error_code() {
+    // A stand-in answering like STS does when outbound federation is off.
+    let sts = StandIn::start(
+        403,
+        "<ErrorResponse><Error><Type>Sender</Type>\
+         <Code>OutboundWebIdentityFederationDisabled</Code>\
+         <Message>Outbound web identity federation is disabled</Message></Error>\
+         <RequestId>r-1</RequestId></ErrorResponse>",
+    )
+    .await;
+    let env = env_of(&[
+        (aws::ENV_REGION, "us-east-1".to_owned()),
+        (aws::ENV_ENDPOINT_URL_STS, format!("http://{}", sts.addr)),
+        ("AWS_ACCESS_KEY_ID", "AKIDEMULATED".to_owned()),
+        ("AWS_SECRET_ACCESS_KEY", "secret-never-shown".to_owned()),
+    ]);
+    let e = fetch(&platform(Platform::Aws, DEFAULT_AUDIENCE, None), &env, T)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("AWS STS GetWebIdentityToken"), "{e}");
+    assert!(e.contains("HTTP 403"), "{e}");
+    assert!(e.contains("OutboundWebIdentityFederationDisabled"), "{e}");
+    assert!(e.contains("enable-outbound-web-identity-federation"), "{e}");
+    assert!(!e.contains("secret-never-shown"), "{e}");
+    let seen = sts.only_request();
+    assert_eq!(seen.method, "POST");
+    assert!(
+        seen.headers["authorization"].starts_with("AWS4-HMAC-SHA256 Credential=AKIDEMULATED/"),
+        "{:?}",
+        seen.headers
+    );
 }
 
 #[tokio::test]

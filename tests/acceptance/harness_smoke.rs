@@ -27,10 +27,9 @@ fn pinned_versions_are_installed_and_report_their_version() {
     }
 }
 
-#[test]
-fn locals_and_outputs_go_through_the_whole_lifecycle() {
-    for tf in terraform_binaries() {
-        let wd = Workdir::new(&tf);
+tftest! {
+    fn locals_and_outputs_go_through_the_whole_lifecycle(tf) {
+        let wd = Workdir::new(tf);
         wd.write_main(
             r#"
 locals {
@@ -51,13 +50,13 @@ output "greeting" {
     }
 }
 
-#[test]
-fn terraform_data_is_created_and_read_back() {
-    for tf in terraform_binaries()
-        .into_iter()
-        .filter(|t| t.has_terraform_data())
-    {
-        let wd = Workdir::new(&tf);
+tftest! {
+    fn terraform_data_is_created_and_read_back(tf) {
+        if !tf.has_terraform_data() {
+            eprintln!("skipped on {tf}: it has no terraform_data");
+            return;
+        }
+        let wd = Workdir::new(tf);
         wd.write_main(
             r#"
 resource "terraform_data" "box" {
@@ -88,10 +87,9 @@ output "echo" {
     }
 }
 
-#[test]
-fn local_modules_are_installed_with_get_instead_of_init() {
-    for tf in terraform_binaries() {
-        let wd = Workdir::new(&tf);
+tftest! {
+    fn local_modules_are_installed_with_get_instead_of_init(tf) {
+        let wd = Workdir::new(tf);
         wd.write("child/main.tf", r#"output "doubled" { value = 21 * 2 }"#);
         wd.write_main(
             r#"
@@ -112,10 +110,9 @@ output "answer" {
     }
 }
 
-#[test]
-fn invalid_configuration_fails_with_exit_code_1() {
-    for tf in terraform_binaries() {
-        let wd = Workdir::new(&tf);
+tftest! {
+    fn invalid_configuration_fails_with_exit_code_1(tf) {
+        let wd = Workdir::new(tf);
         wd.write_main(r#"output "x" { value = local.missing }"#);
         let out = wd.validate();
         out.assert_code(1);
@@ -127,10 +124,9 @@ fn invalid_configuration_fails_with_exit_code_1() {
     }
 }
 
-#[test]
-fn workdir_env_reaches_terraform() {
-    for tf in terraform_binaries() {
-        let mut wd = Workdir::new(&tf);
+tftest! {
+    fn workdir_env_reaches_terraform(tf) {
+        let mut wd = Workdir::new(tf);
         wd.env("TF_VAR_name", "from-env");
         wd.write_main(
             r#"
@@ -219,4 +215,24 @@ fn emulator_helper_explains_an_emulator_that_exits_early() {
 #[should_panic(expected = "expected `listening on http://ADDR`")]
 fn emulator_helper_rejects_an_unexpected_first_line() {
     Emulator::spawn(fake_emulator(), &["--mode", "garbage"]);
+}
+
+#[test]
+fn each_terraform_runs_every_version_and_names_the_ones_that_failed() {
+    let all = terraform_binaries();
+    let oldest = tf_oldest();
+    let seen = std::sync::Mutex::new(Vec::new());
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        crate::support::on_each_terraform(|tf| {
+            seen.lock().unwrap().push(tf.to_string());
+            assert!(*tf != oldest, "deliberate failure on {tf}");
+        })
+    }));
+    let message = *outcome
+        .expect_err("a failing version fails the test")
+        .downcast::<String>()
+        .expect("a formatted message");
+    assert_eq!(message, format!("failed on {oldest}"));
+    let seen = seen.into_inner().unwrap();
+    assert_eq!(seen.len(), all.len(), "every version ran: {seen:?}");
 }

@@ -2,6 +2,7 @@
 //! `scripts/install-terraform`) drive the freshly built provider against the
 //! emulator on loopback. One binary, so the shared support compiles once.
 
+#[macro_use]
 mod support;
 
 mod data_sources;

@@ -1,7 +1,7 @@
 //! The provider binary loads into real Terraform (1.15.5 and 1.0.3) over
 //! protocol 6 with AutoMTLS, and its own configuration is validated.
 
-use crate::support::{Workdir, terraform_binaries, tf_latest};
+use crate::support::{Workdir, tf_latest};
 
 const PROVIDER_ONLY: &str = r#"
 terraform {
@@ -17,10 +17,9 @@ output "ok" {
 }
 "#;
 
-#[test]
-fn every_terraform_version_validates_plans_and_applies_with_the_provider() {
-    for tf in terraform_binaries() {
-        let wd = Workdir::new(&tf);
+tftest! {
+    fn every_terraform_version_validates_plans_and_applies_with_the_provider(tf) {
+        let wd = Workdir::new(tf);
         wd.write_main(PROVIDER_ONLY);
         wd.init().assert_success();
         wd.validate().assert_success();
@@ -67,10 +66,9 @@ fn schema_marks_the_admin_key_sensitive_and_describes_every_attribute() {
     }
 }
 
-#[test]
-fn bad_provider_settings_are_reported_on_their_attribute() {
-    for tf in terraform_binaries() {
-        let wd = Workdir::new(&tf);
+tftest! {
+    fn bad_provider_settings_are_reported_on_their_attribute(tf) {
+        let wd = Workdir::new(tf);
         wd.write_main(
             r#"
 provider "openai" {

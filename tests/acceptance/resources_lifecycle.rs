@@ -1,6 +1,6 @@
 //! Acceptance: both WIF resources driven by real Terraform against the emulator.
 
-use crate::support::{Emulator, Workdir, terraform_binaries, tf_latest};
+use crate::support::{Emulator, Workdir, tf_latest};
 use serde_json::json;
 
 /// A project and a keyless service account to map tokens to.
@@ -163,12 +163,11 @@ fn create_update_drift_delete_by_hand_and_destroy() {
     assert_eq!(count(&emu, "/organization/workload_identity_providers"), 0);
 }
 
-#[test]
-fn lifecycle_basics_on_every_terraform_version() {
-    for tf in terraform_binaries() {
+tftest! {
+    fn lifecycle_basics_on_every_terraform_version(tf) {
         let emu = Emulator::start();
         let (pid, sa) = project_and_account(&emu);
-        let mut wd = Workdir::new(&tf);
+        let mut wd = Workdir::new(tf);
         wd.use_emulator(&emu);
         wd.write_main(&config(&pid, &sa, "v1", ""));
         wd.apply().assert_success();

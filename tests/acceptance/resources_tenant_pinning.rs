@@ -2,7 +2,7 @@
 //! everyone (here GitHub Actions) that matches no claim naming the tenant is
 //! refused at plan, before anything is created.
 
-use crate::support::{Emulator, Workdir, terraform_binaries, tf_latest};
+use crate::support::{Emulator, Workdir, tf_latest};
 use serde_json::json;
 
 const HEADER: &str = r#"
@@ -129,13 +129,12 @@ fn assert_refused(out: &crate::support::TfOutput) {
     out.assert_output_contains_words("attribute_matchers = { ref = \"refs/heads/main\" }");
 }
 
-#[test]
-fn unpinned_mapping_on_a_shared_issuer_is_refused_on_every_terraform_version() {
-    for tf in terraform_binaries() {
+tftest! {
+    fn unpinned_mapping_on_a_shared_issuer_is_refused_on_every_terraform_version(tf) {
         let org = Org::new();
         // A trailing slash does not get around the table.
         let wip = org.provider_by_hand("gha", &format!("{GITHUB}/"));
-        let wd = org.workdir(&tf);
+        let wd = org.workdir(tf);
         wd.write_main(&format!(
             "{HEADER}{}",
             org.mapping("m", &format!("\"{wip}\""), UNPINNED)

@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-use crate::support::{Emulator, Workdir, terraform_binaries, tf_latest};
+use crate::support::{Emulator, Workdir, tf_latest};
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::response::Response;
@@ -442,12 +442,11 @@ fn exchange(emu: &Emulator, provider_id: &str, service_account_id: &str) -> (u16
         })
 }
 
-#[test]
-fn a_complete_keyless_setup_with_only_this_provider() {
-    for tf in terraform_binaries() {
+tftest! {
+    fn a_complete_keyless_setup_with_only_this_provider(tf) {
         let emu = Emulator::start();
         let pid = project(&emu, "keyless-app");
-        let mut wd = Workdir::new(&tf);
+        let mut wd = Workdir::new(tf);
         wd.use_emulator(&emu);
         wd.write_main(&keyless_setup(&format!("{}/_emulator/oidc", emu.url())));
         wd.apply().assert_success();

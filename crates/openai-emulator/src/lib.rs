@@ -37,6 +37,7 @@
 //!   `conflict`/`limit_exceeded` (409), `rate_limit_exceeded` (429).
 
 mod admin;
+pub mod aws_sts;
 mod cel;
 mod errors;
 mod faults;
@@ -94,6 +95,8 @@ pub struct EmulatorConfig {
     pub fault_rate: f64,
     /// Seed of the fault RNG.
     pub fault_seed: u64,
+    /// `sub` of the tokens the AWS STS stand-in issues (see [`aws_sts`]).
+    pub aws_role_arn: String,
 }
 
 impl EmulatorConfig {
@@ -106,6 +109,7 @@ impl EmulatorConfig {
             latency: Duration::ZERO,
             fault_rate: 0.0,
             fault_seed: 0,
+            aws_role_arn: aws_sts::DEFAULT_ROLE_ARN.to_owned(),
         }
     }
 }
@@ -124,6 +128,7 @@ pub(crate) struct App {
     faults: faults::Faults,
     stats: stats::Stats,
     latency: Duration,
+    aws_role_arn: String,
     /// Access tokens issued by the exchange → their expiry (Unix seconds).
     issued: Mutex<HashMap<String, i64>>,
 }
@@ -263,6 +268,9 @@ fn router(app: Arc<App>) -> Router {
         )
         .route("/_emulator/oidc/jwks", get(oidc::jwks))
         .route("/_emulator/oidc/token", post(oidc::mint))
+        // The SDKs post to the endpoint URL's path, with or without a slash.
+        .route("/_emulator/aws/sts", post(aws_sts::get_web_identity_token))
+        .route("/_emulator/aws/sts/", post(aws_sts::get_web_identity_token))
         .route("/_emulator/stats", get(stats::get))
         .route("/_emulator/stats/reset", post(stats::reset))
         .route(
@@ -323,6 +331,7 @@ pub async fn start(config: EmulatorConfig) -> anyhow::Result<RunningEmulator> {
         faults: faults::Faults::new(fault_rate, config.fault_seed),
         stats: stats::Stats::default(),
         latency: config.latency,
+        aws_role_arn: config.aws_role_arn,
         issued: Mutex::new(HashMap::new()),
     });
     // Persist right away so the issuer key survives a restart with no writes.

@@ -35,6 +35,9 @@ struct Args {
     /// Seed for the fault sequence.
     #[arg(long, default_value_t = 0)]
     fault_seed: u64,
+    /// `sub` of the tokens the AWS STS stand-in (`/_emulator/aws/sts`) issues.
+    #[arg(long, default_value = openai_emulator::aws_sts::DEFAULT_ROLE_ARN)]
+    aws_role_arn: String,
 }
 
 async fn wait_for_signal() {
@@ -77,6 +80,7 @@ async fn main() -> anyhow::Result<()> {
         latency: Duration::from_millis(args.latency_ms),
         fault_rate: args.fault_rate,
         fault_seed: args.fault_seed,
+        aws_role_arn: args.aws_role_arn,
     })
     .await?;
 

@@ -35,3 +35,41 @@ pub fn workspace_bin(name: &str) -> std::path::PathBuf {
     );
     path
 }
+
+/// Runs `body` once on each CLI under test ([`terraform_binaries`]), all of
+/// them even when one fails, then fails naming every version that failed
+/// (each failure's own panic message is printed above). Use it through
+/// [`tftest!`].
+pub fn on_each_terraform(body: impl Fn(&TerraformBin)) {
+    let mut failed = Vec::new();
+    for tf in terraform_binaries() {
+        eprintln!("--- on {tf}");
+        let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| body(&tf)));
+        if run.is_err() {
+            failed.push(tf.to_string());
+        }
+    }
+    assert!(failed.is_empty(), "failed on {}", failed.join(", "));
+}
+
+/// A test whose body runs on every Terraform (and OpenTofu) CLI under test,
+/// with `tf: &TerraformBin` in scope:
+///
+/// ```ignore
+/// tftest! {
+///     /// What the test shows.
+///     fn plans_are_clean(tf) {
+///         let wd = Workdir::new(tf);
+///         // ...
+///     }
+/// }
+/// ```
+macro_rules! tftest {
+    ($(#[$meta:meta])* fn $name:ident($tf:ident) $body:block) => {
+        $(#[$meta])*
+        #[test]
+        fn $name() {
+            $crate::support::on_each_terraform(|$tf: &$crate::support::TerraformBin| $body);
+        }
+    };
+}
