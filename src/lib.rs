@@ -22,8 +22,10 @@ use async_trait::async_trait;
 
 use openai_admin::error::ApiError;
 use openai_admin::{Client, ClientConfig};
-use tfplugin::codec::Value;
-use tfplugin::framework::{self, Diagnostic, Diagnostics, Schema};
+use tfplugin::framework::{
+    self, ConfigureRequest, ConfigureResponse, Diagnostic, Diagnostics, Schema, ValidateRequest,
+    ValidateResponse,
+};
 
 /// Logs of these crates are the provider's own: `@module` `openai`, level
 /// from `TF_LOG_PROVIDER_OPENAI`.
@@ -119,24 +121,23 @@ impl framework::Provider for OpenAiProvider {
         config::schema()
     }
 
-    async fn validate(&self, config: &Value, diags: &mut Diagnostics) {
-        config::resolve(config, &env, diags);
+    async fn validate(&self, req: ValidateRequest, resp: &mut ValidateResponse) {
+        config::resolve(&req.config, &env, &mut resp.diagnostics);
     }
 
-    async fn configure(
-        &self,
-        config: &Value,
-        terraform_version: &str,
-        diags: &mut Diagnostics,
-    ) -> Option<OpenAi> {
-        let settings = config::resolve(config, &env, diags)?;
+    async fn configure(&self, req: ConfigureRequest, resp: &mut ConfigureResponse<OpenAi>) {
+        let (config, terraform_version) = (&req.config, req.terraform_version.as_str());
+        let diags = &mut resp.diagnostics;
+        let Some(settings) = config::resolve(config, &env, diags) else {
+            return;
+        };
         tracing::info!(
             terraform_version,
             base_url = %settings.base_url,
             admin_key_set = settings.admin_key.is_some(),
             "provider configured"
         );
-        match OpenAi::new(settings) {
+        resp.data = match OpenAi::new(settings) {
             Ok(data) => Some(data),
             Err(e) => {
                 diags.error(
@@ -145,7 +146,7 @@ impl framework::Provider for OpenAiProvider {
                 );
                 None
             }
-        }
+        };
     }
 
     fn resources(&self) -> Vec<Box<dyn framework::Resource<OpenAi>>> {

@@ -10,7 +10,10 @@ use crate::errors::api_error;
 use crate::values::{int, object, string};
 use openai_admin::models::Project;
 use tfplugin::codec::{Type, Value};
-use tfplugin::framework::{Attribute, DataSource, Diagnostic, Diagnostics, Schema};
+use tfplugin::framework::{
+    Attribute, DataSource, Diagnostic, Diagnostics, ReadDataSourceRequest, ReadDataSourceResponse,
+    Schema, ValidateRequest, ValidateResponse,
+};
 
 pub const TYPE_NAME: &str = "openai_project";
 
@@ -59,11 +62,17 @@ impl DataSource<OpenAi> for ProjectDataSource {
         schema()
     }
 
-    async fn validate(&self, config: &Value, diags: &mut Diagnostics) {
+    async fn validate(&self, req: ValidateRequest, resp: &mut ValidateResponse) {
+        let (config, diags) = (&req.config, &mut resp.diagnostics);
         lookup::validate_key(config, WHAT, diags);
     }
 
-    async fn read(&self, data: &OpenAi, config: &Value) -> Result<Value, Diagnostics> {
+    async fn read(
+        &self,
+        data: &OpenAi,
+        req: ReadDataSourceRequest,
+    ) -> Result<ReadDataSourceResponse, Diagnostics> {
+        let config = &req.config;
         let key = lookup::key(config, WHAT)?;
         let client = data.client()?;
         let within = "in the organization";
@@ -90,7 +99,7 @@ impl DataSource<OpenAi> for ProjectDataSource {
                 }
             }
         };
-        Ok(state(&project))
+        Ok(ReadDataSourceResponse::new(state(&project)))
     }
 }
 

@@ -10,8 +10,11 @@ use crate::errors::api_error;
 use crate::resources::project_service_account as resource;
 use crate::values::str_attr;
 use openai_admin::models::ServiceAccount;
-use tfplugin::codec::{Path, Value};
-use tfplugin::framework::{DataSource, Diagnostic, Diagnostics, Mode, Schema};
+use tfplugin::codec::Path;
+use tfplugin::framework::{
+    DataSource, Diagnostic, Diagnostics, Mode, ReadDataSourceRequest, ReadDataSourceResponse,
+    Schema, ValidateRequest, ValidateResponse,
+};
 
 pub const TYPE_NAME: &str = "openai_project_service_account";
 
@@ -54,7 +57,8 @@ impl DataSource<OpenAi> for ProjectServiceAccountDataSource {
         schema()
     }
 
-    async fn validate(&self, config: &Value, diags: &mut Diagnostics) {
+    async fn validate(&self, req: ValidateRequest, resp: &mut ValidateResponse) {
+        let (config, diags) = (&req.config, &mut resp.diagnostics);
         lookup::validate_key(config, WHAT, diags);
         if str_attr(config, "project_id") == Some("") {
             diags.attribute_error(
@@ -65,7 +69,12 @@ impl DataSource<OpenAi> for ProjectServiceAccountDataSource {
         }
     }
 
-    async fn read(&self, data: &OpenAi, config: &Value) -> Result<Value, Diagnostics> {
+    async fn read(
+        &self,
+        data: &OpenAi,
+        req: ReadDataSourceRequest,
+    ) -> Result<ReadDataSourceResponse, Diagnostics> {
+        let config = &req.config;
         let key = lookup::key(config, WHAT)?;
         let pid = str_attr(config, "project_id").unwrap_or_default();
         let client = data.client()?;
@@ -103,7 +112,9 @@ impl DataSource<OpenAi> for ProjectServiceAccountDataSource {
                 }
             }
         };
-        Ok(resource::state_from_api(&account, pid))
+        Ok(ReadDataSourceResponse::new(resource::state_from_api(
+            &account, pid,
+        )))
     }
 }
 

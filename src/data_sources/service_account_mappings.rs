@@ -16,7 +16,10 @@ use crate::resources::service_account_mapping as resource;
 use crate::values::{object, str_attr, string};
 use openai_admin::models::FederationRule;
 use tfplugin::codec::{Path, Type, Value};
-use tfplugin::framework::{Attribute, DataSource, Diagnostic, Diagnostics, Schema};
+use tfplugin::framework::{
+    Attribute, DataSource, Diagnostic, Diagnostics, ReadDataSourceRequest, ReadDataSourceResponse,
+    Schema, ValidateRequest, ValidateResponse,
+};
 
 pub const TYPE_NAME: &str = "openai_service_account_mappings";
 
@@ -86,7 +89,8 @@ impl DataSource<OpenAi> for ServiceAccountMappingsDataSource {
         schema()
     }
 
-    async fn validate(&self, config: &Value, diags: &mut Diagnostics) {
+    async fn validate(&self, req: ValidateRequest, resp: &mut ValidateResponse) {
+        let (config, diags) = (&req.config, &mut resp.diagnostics);
         for name in ["workload_identity_provider_id", "service_account_id"] {
             if str_attr(config, name) == Some("") {
                 diags.attribute_error(
@@ -98,7 +102,12 @@ impl DataSource<OpenAi> for ServiceAccountMappingsDataSource {
         }
     }
 
-    async fn read(&self, data: &OpenAi, config: &Value) -> Result<Value, Diagnostics> {
+    async fn read(
+        &self,
+        data: &OpenAi,
+        req: ReadDataSourceRequest,
+    ) -> Result<ReadDataSourceResponse, Diagnostics> {
+        let config = &req.config;
         let pid = str_attr(config, "workload_identity_provider_id").unwrap_or_default();
         let sa = str_attr(config, "service_account_id");
         // One listing per provider per process, shared with the resources.
@@ -122,13 +131,13 @@ impl DataSource<OpenAi> for ServiceAccountMappingsDataSource {
         };
         rules.retain(|r| sa.is_none_or(|sa| r.service_account_id == sa));
         rules.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
-        Ok(object([
+        Ok(ReadDataSourceResponse::new(object([
             ("workload_identity_provider_id", string(pid)),
             ("service_account_id", crate::values::opt_string(sa)),
             (
                 "mappings",
                 Value::List(rules.iter().map(mapping_object).collect()),
             ),
-        ]))
+        ])))
     }
 }

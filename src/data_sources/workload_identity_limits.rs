@@ -14,7 +14,9 @@ use crate::OpenAi;
 use crate::errors::api_error;
 use crate::values::{int, object, string};
 use tfplugin::codec::{Type, Value};
-use tfplugin::framework::{Attribute, DataSource, Diagnostics, Schema};
+use tfplugin::framework::{
+    Attribute, DataSource, Diagnostics, ReadDataSourceRequest, ReadDataSourceResponse, Schema,
+};
 
 pub const TYPE_NAME: &str = "openai_workload_identity_limits";
 
@@ -80,7 +82,11 @@ impl DataSource<OpenAi> for WorkloadIdentityLimitsDataSource {
         schema()
     }
 
-    async fn read(&self, data: &OpenAi, _config: &Value) -> Result<Value, Diagnostics> {
+    async fn read(
+        &self,
+        data: &OpenAi,
+        _req: ReadDataSourceRequest,
+    ) -> Result<ReadDataSourceResponse, Diagnostics> {
         let client = data.client()?;
         let max_providers = data.settings().max_providers;
         let max_mappings = data.settings().max_mappings_per_provider;
@@ -123,7 +129,7 @@ impl DataSource<OpenAi> for WorkloadIdentityLimitsDataSource {
                 ])
             })
             .collect();
-        Ok(object([
+        Ok(ReadDataSourceResponse::new(object([
             ("max_workload_identity_providers", count(max_providers)),
             ("workload_identity_providers", count(providers.len())),
             (
@@ -132,6 +138,6 @@ impl DataSource<OpenAi> for WorkloadIdentityLimitsDataSource {
             ),
             ("max_mappings_per_provider", count(max_mappings)),
             ("providers", Value::List(usage)),
-        ]))
+        ])))
     }
 }

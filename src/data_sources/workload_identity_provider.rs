@@ -8,7 +8,10 @@ use crate::OpenAi;
 use crate::errors::api_error;
 use crate::resources::workload_identity_provider as resource;
 use tfplugin::codec::Value;
-use tfplugin::framework::{DataSource, Diagnostics, Mode, Schema};
+use tfplugin::framework::{
+    DataSource, Diagnostics, Mode, ReadDataSourceRequest, ReadDataSourceResponse, Schema,
+    ValidateRequest, ValidateResponse,
+};
 
 pub const TYPE_NAME: &str = "openai_workload_identity_provider";
 
@@ -46,11 +49,17 @@ impl DataSource<OpenAi> for WorkloadIdentityProviderDataSource {
         schema()
     }
 
-    async fn validate(&self, config: &Value, diags: &mut Diagnostics) {
+    async fn validate(&self, req: ValidateRequest, resp: &mut ValidateResponse) {
+        let (config, diags) = (&req.config, &mut resp.diagnostics);
         lookup::validate_key(config, WHAT, diags);
     }
 
-    async fn read(&self, data: &OpenAi, config: &Value) -> Result<Value, Diagnostics> {
+    async fn read(
+        &self,
+        data: &OpenAi,
+        req: ReadDataSourceRequest,
+    ) -> Result<ReadDataSourceResponse, Diagnostics> {
+        let config = &req.config;
         let key = lookup::key(config, WHAT)?;
         let client = data.client()?;
         // Served from the per-process listing, like the resource's reads.
@@ -66,6 +75,9 @@ impl DataSource<OpenAi> for WorkloadIdentityProviderDataSource {
         }
         .map_err(|e| api_error("list workload identity providers", &e, &[]))?;
         let p = found.ok_or_else(|| key.not_found(WHAT, "in the organization"))?;
-        Ok(resource::state_from_api(&p, &Value::Null))
+        Ok(ReadDataSourceResponse::new(resource::state_from_api(
+            &p,
+            &Value::Null,
+        )))
     }
 }

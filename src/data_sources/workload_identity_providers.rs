@@ -7,7 +7,9 @@ use crate::OpenAi;
 use crate::errors::api_error;
 use crate::resources::workload_identity_provider as resource;
 use tfplugin::codec::{Type, Value};
-use tfplugin::framework::{Attribute, DataSource, Diagnostics, Schema};
+use tfplugin::framework::{
+    Attribute, DataSource, Diagnostics, ReadDataSourceRequest, ReadDataSourceResponse, Schema,
+};
 
 pub const TYPE_NAME: &str = "openai_workload_identity_providers";
 
@@ -39,7 +41,11 @@ impl DataSource<OpenAi> for WorkloadIdentityProvidersDataSource {
         schema()
     }
 
-    async fn read(&self, data: &OpenAi, _config: &Value) -> Result<Value, Diagnostics> {
+    async fn read(
+        &self,
+        data: &OpenAi,
+        _req: ReadDataSourceRequest,
+    ) -> Result<ReadDataSourceResponse, Diagnostics> {
         let mut all = data
             .inventory
             .providers(data.client()?, |s| {
@@ -52,9 +58,9 @@ impl DataSource<OpenAi> for WorkloadIdentityProvidersDataSource {
             .iter()
             .map(|p| resource::state_from_api(p, &Value::Null))
             .collect();
-        Ok(crate::values::object([(
+        Ok(ReadDataSourceResponse::new(crate::values::object([(
             "providers",
             Value::List(providers),
-        )]))
+        )])))
     }
 }

@@ -28,7 +28,8 @@ use openai_admin::models::{GRANT_TYPE_TOKEN_EXCHANGE, TokenExchangeRequest};
 use openai_admin::secret::Secret;
 use tfplugin::codec::{Path, Type, Value};
 use tfplugin::framework::{
-    Attribute, Diagnostic, Diagnostics, EphemeralResource, Opened, Schema, attr, set_attr,
+    Attribute, Diagnostic, Diagnostics, EphemeralResource, OpenRequest, OpenResponse, RenewRequest,
+    RenewResponse, Schema, ValidateRequest, ValidateResponse, attr, set_attr,
 };
 
 pub const TYPE_NAME: &str = "openai_workload_identity_token";
@@ -309,11 +310,13 @@ impl EphemeralResource<OpenAi> for WorkloadIdentityTokenEphemeral {
         schema()
     }
 
-    async fn validate(&self, config: &Value, diags: &mut Diagnostics) {
+    async fn validate(&self, req: ValidateRequest, resp: &mut ValidateResponse) {
+        let (config, diags) = (&req.config, &mut resp.diagnostics);
         validate_config(config, diags);
     }
 
-    async fn open(&self, data: &OpenAi, config: &Value) -> Result<Opened, Diagnostics> {
+    async fn open(&self, data: &OpenAi, req: OpenRequest) -> Result<OpenResponse, Diagnostics> {
+        let config = &req.config;
         let req = request_of(config)?;
         let env = |name: &str| std::env::var(name).ok();
         let subject = subject_token::fetch(&req.source, &env, data.settings().request_timeout)
@@ -394,18 +397,13 @@ impl EphemeralResource<OpenAi> for WorkloadIdentityTokenEphemeral {
             service_account_id: req.service_account_id,
             expires_at,
         };
-        Ok(Opened {
-            result,
-            renew_at: Some(renew_at(issued, lifetime)),
-            private: serde_json::to_vec(&private).unwrap_or_default(),
-        })
+        Ok(OpenResponse::new(result)
+            .with_renew_at(renew_at(issued, lifetime))
+            .with_private(serde_json::to_vec(&private).unwrap_or_default()))
     }
 
-    async fn renew(
-        &self,
-        _data: &OpenAi,
-        private: &[u8],
-    ) -> Result<(Option<SystemTime>, Vec<u8>), Diagnostics> {
+    async fn renew(&self, _data: &OpenAi, req: RenewRequest) -> Result<RenewResponse, Diagnostics> {
+        let private = req.private.as_slice();
         let Ok(p) = serde_json::from_slice::<Private>(private) else {
             return Err(Diagnostic::error(
                 "Cannot renew the OpenAI access token",

@@ -12,7 +12,12 @@ use crate::errors::api_error;
 use crate::values::{int, object, required_str, split_import_id, str_attr, string};
 use openai_admin::models::{CreateServiceAccountRequest, ServiceAccount};
 use tfplugin::codec::{Path, Type, Value};
-use tfplugin::framework::{Attribute, Diagnostic, Diagnostics, IdentitySchema, Resource, Schema};
+use tfplugin::framework::{
+    Attribute, CreateRequest, CreateResponse, DeleteRequest, DeleteResponse, Diagnostic,
+    Diagnostics, IdentitySchema, ImportByIdentityRequest, ImportRequest, ImportResponse,
+    ReadRequest, ReadResponse, Resource, Schema, UpdateRequest, UpdateResponse, ValidateRequest,
+    ValidateResponse,
+};
 
 pub const TYPE_NAME: &str = "openai_project_service_account";
 
@@ -109,11 +114,17 @@ impl Resource<OpenAi> for ProjectServiceAccountResource {
         ]))
     }
 
-    async fn validate(&self, config: &Value, diags: &mut Diagnostics) {
+    async fn validate(&self, req: ValidateRequest, resp: &mut ValidateResponse) {
+        let (config, diags) = (&req.config, &mut resp.diagnostics);
         validate_config(config, diags);
     }
 
-    async fn create(&self, data: &OpenAi, planned: &Value) -> Result<Value, Diagnostics> {
+    async fn create(
+        &self,
+        data: &OpenAi,
+        req: CreateRequest,
+    ) -> Result<CreateResponse, Diagnostics> {
+        let planned = &req.planned;
         let pid = required_str(planned, "project_id");
         let req = CreateServiceAccountRequest {
             name: required_str(planned, "name"),
@@ -157,16 +168,17 @@ impl Resource<OpenAi> for ProjectServiceAccountResource {
             role: created.role,
             created_at: created.created_at,
         };
-        Ok(state_from_api(&sa, &pid))
+        Ok(CreateResponse::new(state_from_api(&sa, &pid)))
     }
 
-    async fn read(&self, data: &OpenAi, state: &Value) -> Result<Option<Value>, Diagnostics> {
+    async fn read(&self, data: &OpenAi, req: ReadRequest) -> Result<ReadResponse, Diagnostics> {
+        let state = &req.state;
         let pid = required_str(state, "project_id");
         let id = required_str(state, "id");
         match data.client()?.get_service_account(&pid, &id).await {
-            Ok(sa) => Ok(Some(state_from_api(&sa, &pid))),
+            Ok(sa) => Ok(ReadResponse::new(Some(state_from_api(&sa, &pid)))),
             // Gone (or its project is): Terraform plans to create it again.
-            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) if e.is_not_found() => Ok(ReadResponse::new(None)),
             Err(e) => Err(api_error("read the project service account", &e, &[])),
         }
     }
@@ -174,9 +186,8 @@ impl Resource<OpenAi> for ProjectServiceAccountResource {
     async fn update(
         &self,
         _data: &OpenAi,
-        _prior: &Value,
-        _planned: &Value,
-    ) -> Result<Value, Diagnostics> {
+        _req: UpdateRequest,
+    ) -> Result<UpdateResponse, Diagnostics> {
         // Every argument requires replacement, so Terraform never asks.
         Err(Diagnostic::error(
             "Project service accounts cannot be updated in place",
@@ -186,36 +197,49 @@ impl Resource<OpenAi> for ProjectServiceAccountResource {
         .into())
     }
 
-    async fn delete(&self, data: &OpenAi, prior: &Value) -> Result<(), Diagnostics> {
+    async fn delete(
+        &self,
+        data: &OpenAi,
+        req: DeleteRequest,
+    ) -> Result<DeleteResponse, Diagnostics> {
+        let prior = &req.prior;
         let pid = required_str(prior, "project_id");
         let id = required_str(prior, "id");
         match data.client()?.delete_service_account(&pid, &id).await {
-            Ok(_) => Ok(()),
-            Err(e) if e.is_not_found() => Ok(()),
+            Ok(_) => Ok(DeleteResponse::new()),
+            Err(e) if e.is_not_found() => Ok(DeleteResponse::new()),
             Err(e) => Err(api_error("delete the project service account", &e, &[])),
         }
     }
 
-    async fn import(&self, _data: &OpenAi, id: &str) -> Result<Value, Diagnostics> {
+    async fn import(
+        &self,
+        _data: &OpenAi,
+        req: ImportRequest,
+    ) -> Result<ImportResponse, Diagnostics> {
+        let id = req.id.as_str();
         let (pid, sid) = split_import_id(
             id,
             "<project id>/<service account id>",
             "proj_abc/svc_acct_def",
         )?;
-        Ok(schema().stub(&[("id", string(sid)), ("project_id", string(pid))]))
+        Ok(ImportResponse::new(
+            schema().stub(&[("id", string(sid)), ("project_id", string(pid))]),
+        ))
     }
 
     async fn import_by_identity(
         &self,
         data: &OpenAi,
-        identity: &Value,
-    ) -> Result<Value, Diagnostics> {
+        req: ImportByIdentityRequest,
+    ) -> Result<ImportResponse, Diagnostics> {
+        let identity = &req.identity;
         let id = format!(
             "{}/{}",
             str_attr(identity, "project_id").unwrap_or_default(),
             str_attr(identity, "id").unwrap_or_default()
         );
-        self.import(data, &id).await
+        self.import(data, ImportRequest::new(id)).await
     }
 }
 

@@ -15,7 +15,10 @@ use openai_admin::models::{
 };
 use tfplugin::codec::{Path, Type, Value};
 use tfplugin::framework::{
-    Attribute, Diagnostic, Diagnostics, IdentitySchema, ListedItem, PlanCtx, Resource, Schema, attr,
+    Attribute, CreateRequest, CreateResponse, DeleteRequest, DeleteResponse, Diagnostic,
+    Diagnostics, IdentitySchema, ImportByIdentityRequest, ImportRequest, ImportResponse,
+    ListRequest, ListResponse, ListedItem, PlanCtx, ReadRequest, ReadResponse, Resource, Schema,
+    UpdateRequest, UpdateResponse, ValidateRequest, ValidateResponse, attr,
 };
 
 pub const TYPE_NAME: &str = "openai_service_account_mapping";
@@ -287,11 +290,13 @@ impl Resource<OpenAi> for ServiceAccountMappingResource {
         ]))
     }
 
-    async fn validate(&self, config: &Value, diags: &mut Diagnostics) {
+    async fn validate(&self, req: ValidateRequest, resp: &mut ValidateResponse) {
+        let (config, diags) = (&req.config, &mut resp.diagnostics);
         validate_config(config, diags);
     }
 
-    fn normalize_plan(&self, prior: &Value, planned: &mut Value) {
+    fn normalize_plan(&self, plan: &mut PlanCtx) {
+        let (prior, planned) = (&plan.prior, &mut plan.planned);
         // Same JSON, different spelling (e.g. map(string) vs object): no change.
         if let (Some(p), Some(n)) = (matchers_json(prior), matchers_json(planned))
             && p == n
@@ -332,7 +337,12 @@ impl Resource<OpenAi> for ServiceAccountMappingResource {
         }
     }
 
-    async fn create(&self, data: &OpenAi, planned: &Value) -> Result<Value, Diagnostics> {
+    async fn create(
+        &self,
+        data: &OpenAi,
+        req: CreateRequest,
+    ) -> Result<CreateResponse, Diagnostics> {
+        let planned = &req.planned;
         let pid = required_str(planned, "workload_identity_provider_id");
         let req = CreateRuleRequest {
             project_id: required_str(planned, "project_id"),
@@ -349,10 +359,11 @@ impl Resource<OpenAi> for ServiceAccountMappingResource {
             .await
             .map_err(|e| api_error("create the service account mapping", &e, ATTRIBUTES))?;
         data.inventory.put_rule(r.clone()).await;
-        Ok(state_from_api(&r, planned))
+        Ok(CreateResponse::new(state_from_api(&r, planned)))
     }
 
-    async fn read(&self, data: &OpenAi, state: &Value) -> Result<Option<Value>, Diagnostics> {
+    async fn read(&self, data: &OpenAi, req: ReadRequest) -> Result<ReadResponse, Diagnostics> {
+        let state = &req.state;
         let pid = required_str(state, "workload_identity_provider_id");
         let id = required_str(state, "id");
         let found = data
@@ -360,15 +371,15 @@ impl Resource<OpenAi> for ServiceAccountMappingResource {
             .rule(data.client()?, &pid, &id)
             .await
             .map_err(|e| api_error("read service account mappings", &e, &[]))?;
-        Ok(found.map(|r| state_from_api(&r, state)))
+        Ok(ReadResponse::new(found.map(|r| state_from_api(&r, state))))
     }
 
     async fn update(
         &self,
         data: &OpenAi,
-        prior: &Value,
-        planned: &Value,
-    ) -> Result<Value, Diagnostics> {
+        req: UpdateRequest,
+    ) -> Result<UpdateResponse, Diagnostics> {
+        let (prior, planned) = (&req.prior, &req.planned);
         let changed = |n: &str| attr(prior, n) != attr(planned, n);
         let req = UpdateRuleRequest {
             attribute_matchers: changed("attribute_matchers").then(|| matchers_of(planned)),
@@ -392,7 +403,7 @@ impl Resource<OpenAi> for ServiceAccountMappingResource {
                 .await
                 .map_err(|e| api_error("read the service account mapping", &e, &[]))?;
             return match found {
-                Some(r) => Ok(state_from_api(&r, planned)),
+                Some(r) => Ok(UpdateResponse::new(state_from_api(&r, planned))),
                 None => Err(Diagnostic::error(
                     "Service account mapping not found",
                     format!(
@@ -409,10 +420,15 @@ impl Resource<OpenAi> for ServiceAccountMappingResource {
             .await
             .map_err(|e| api_error("update the service account mapping", &e, ATTRIBUTES))?;
         data.inventory.put_rule(r.clone()).await;
-        Ok(state_from_api(&r, planned))
+        Ok(UpdateResponse::new(state_from_api(&r, planned)))
     }
 
-    async fn delete(&self, data: &OpenAi, prior: &Value) -> Result<(), Diagnostics> {
+    async fn delete(
+        &self,
+        data: &OpenAi,
+        req: DeleteRequest,
+    ) -> Result<DeleteResponse, Diagnostics> {
+        let prior = &req.prior;
         let pid = required_str(prior, "workload_identity_provider_id");
         let id = required_str(prior, "id");
         match data.client()?.delete_rule(&pid, &id).await {
@@ -422,19 +438,24 @@ impl Resource<OpenAi> for ServiceAccountMappingResource {
         }
         data.inventory.remove_rule(&pid, &id).await;
         data.mapping_going_away(&pid, &id).await;
-        Ok(())
+        Ok(DeleteResponse::new())
     }
 
-    async fn import(&self, _data: &OpenAi, id: &str) -> Result<Value, Diagnostics> {
+    async fn import(
+        &self,
+        _data: &OpenAi,
+        req: ImportRequest,
+    ) -> Result<ImportResponse, Diagnostics> {
+        let id = req.id.as_str();
         let (pid, rid) = split_import_id(
             id,
             "<workload identity provider id>/<mapping id>",
             "wip_abc/wifr_def",
         )?;
-        Ok(schema().stub(&[
+        Ok(ImportResponse::new(schema().stub(&[
             ("id", string(rid)),
             ("workload_identity_provider_id", string(pid)),
-        ]))
+        ])))
     }
 
     fn supports_list(&self) -> bool {
@@ -453,7 +474,8 @@ impl Resource<OpenAi> for ServiceAccountMappingResource {
             )
     }
 
-    async fn validate_list(&self, config: &Value, diags: &mut Diagnostics) {
+    async fn validate_list(&self, req: ValidateRequest, resp: &mut ValidateResponse) {
+        let (config, diags) = (&req.config, &mut resp.diagnostics);
         for (name, fix) in [
             (
                 "workload_identity_provider_id",
@@ -474,7 +496,8 @@ impl Resource<OpenAi> for ServiceAccountMappingResource {
         }
     }
 
-    async fn list(&self, data: &OpenAi, config: &Value) -> Result<Vec<ListedItem>, Diagnostics> {
+    async fn list(&self, data: &OpenAi, req: ListRequest) -> Result<ListResponse, Diagnostics> {
+        let config = &req.config;
         let pid = str_attr(config, "workload_identity_provider_id").unwrap_or_default();
         let account = str_attr(config, "service_account_id");
         let rules = data
@@ -495,31 +518,34 @@ impl Resource<OpenAi> for ServiceAccountMappingResource {
             .at(Path::root().attr("workload_identity_provider_id"))
             .into());
         };
-        Ok(rules
-            .into_iter()
-            .filter(|r| account.is_none_or(|a| r.service_account_id == a))
-            .filter_map(|r| {
-                let state = state_from_api(&r, &Value::Null);
-                Some(ListedItem {
-                    display_name: r.name.clone().unwrap_or_else(|| r.id.clone()),
-                    identity: self.identity_of(&state)?,
-                    state,
+        Ok(ListResponse::new(
+            rules
+                .into_iter()
+                .filter(|r| account.is_none_or(|a| r.service_account_id == a))
+                .filter_map(|r| {
+                    let state = state_from_api(&r, &Value::Null);
+                    Some(ListedItem::new(
+                        r.name.clone().unwrap_or_else(|| r.id.clone()),
+                        self.identity_of(&state)?,
+                        state,
+                    ))
                 })
-            })
-            .collect())
+                .collect(),
+        ))
     }
 
     async fn import_by_identity(
         &self,
         data: &OpenAi,
-        identity: &Value,
-    ) -> Result<Value, Diagnostics> {
+        req: ImportByIdentityRequest,
+    ) -> Result<ImportResponse, Diagnostics> {
+        let identity = &req.identity;
         let id = format!(
             "{}/{}",
             str_attr(identity, "workload_identity_provider_id").unwrap_or_default(),
             str_attr(identity, "id").unwrap_or_default()
         );
-        self.import(data, &id).await
+        self.import(data, ImportRequest::new(id)).await
     }
 }
 

@@ -16,7 +16,10 @@ use openai_admin::models::{
 };
 use tfplugin::codec::{Path, Type, Value};
 use tfplugin::framework::{
-    Attribute, Diagnostics, IdentitySchema, ListedItem, PlanCtx, Resource, Schema, attr, set_attr,
+    Attribute, CreateRequest, CreateResponse, DeleteRequest, DeleteResponse, Diagnostics,
+    IdentitySchema, ImportByIdentityRequest, ImportRequest, ImportResponse, ListRequest,
+    ListResponse, ListedItem, PlanCtx, ReadRequest, ReadResponse, Resource, Schema, UpdateRequest,
+    UpdateResponse, ValidateRequest, ValidateResponse, attr, set_attr,
 };
 
 pub const TYPE_NAME: &str = "openai_workload_identity_provider";
@@ -337,11 +340,13 @@ impl Resource<OpenAi> for WorkloadIdentityProviderResource {
         Some(object([("id", string(str_attr(state, "id")?))]))
     }
 
-    async fn validate(&self, config: &Value, diags: &mut Diagnostics) {
+    async fn validate(&self, req: ValidateRequest, resp: &mut ValidateResponse) {
+        let (config, diags) = (&req.config, &mut resp.diagnostics);
         validate_config(config, diags);
     }
 
-    fn normalize_plan(&self, prior: &Value, planned: &mut Value) {
+    fn normalize_plan(&self, plan: &mut PlanCtx) {
+        let (prior, planned) = (&plan.prior, &mut plan.planned);
         if let (Some(p), Some(n)) = (str_attr(prior, "jwks_json"), str_attr(planned, "jwks_json"))
             && p != n
             && json_equal(p, n)
@@ -374,7 +379,12 @@ impl Resource<OpenAi> for WorkloadIdentityProviderResource {
         }
     }
 
-    async fn create(&self, data: &OpenAi, planned: &Value) -> Result<Value, Diagnostics> {
+    async fn create(
+        &self,
+        data: &OpenAi,
+        req: CreateRequest,
+    ) -> Result<CreateResponse, Diagnostics> {
+        let planned = &req.planned;
         let req = CreateProviderRequest {
             name: required_str(planned, "name"),
             issuer: required_str(planned, "issuer"),
@@ -391,25 +401,26 @@ impl Resource<OpenAi> for WorkloadIdentityProviderResource {
             .await
             .map_err(|e| api_error("create the workload identity provider", &e, ATTRIBUTES))?;
         data.inventory.put_provider(p.clone()).await;
-        Ok(state_from_api(&p, planned))
+        Ok(CreateResponse::new(state_from_api(&p, planned)))
     }
 
-    async fn read(&self, data: &OpenAi, state: &Value) -> Result<Option<Value>, Diagnostics> {
+    async fn read(&self, data: &OpenAi, req: ReadRequest) -> Result<ReadResponse, Diagnostics> {
+        let state = &req.state;
         let id = required_str(state, "id");
         let found = data
             .inventory
             .provider(data.client()?, &id)
             .await
             .map_err(|e| api_error("read workload identity providers", &e, &[]))?;
-        Ok(found.map(|p| state_from_api(&p, state)))
+        Ok(ReadResponse::new(found.map(|p| state_from_api(&p, state))))
     }
 
     async fn update(
         &self,
         data: &OpenAi,
-        prior: &Value,
-        planned: &Value,
-    ) -> Result<Value, Diagnostics> {
+        req: UpdateRequest,
+    ) -> Result<UpdateResponse, Diagnostics> {
+        let (prior, planned) = (&req.prior, &req.planned);
         let changed = |n: &str| attr(prior, n) != attr(planned, n);
         let req = UpdateProviderRequest {
             name: changed("name").then(|| required_str(planned, "name")),
@@ -434,10 +445,15 @@ impl Resource<OpenAi> for WorkloadIdentityProviderResource {
             .await
             .map_err(|e| api_error("update the workload identity provider", &e, ATTRIBUTES))?;
         data.inventory.put_provider(p.clone()).await;
-        Ok(state_from_api(&p, planned))
+        Ok(UpdateResponse::new(state_from_api(&p, planned)))
     }
 
-    async fn delete(&self, data: &OpenAi, prior: &Value) -> Result<(), Diagnostics> {
+    async fn delete(
+        &self,
+        data: &OpenAi,
+        req: DeleteRequest,
+    ) -> Result<DeleteResponse, Diagnostics> {
+        let prior = &req.prior;
         let id = required_str(prior, "id");
         match data.client()?.delete_provider(&id).await {
             Ok(_) => {}
@@ -457,10 +473,15 @@ impl Resource<OpenAi> for WorkloadIdentityProviderResource {
         }
         data.inventory.remove_provider(&id).await;
         data.provider_going_away(&id).await;
-        Ok(())
+        Ok(DeleteResponse::new())
     }
 
-    async fn import(&self, _data: &OpenAi, id: &str) -> Result<Value, Diagnostics> {
+    async fn import(
+        &self,
+        _data: &OpenAi,
+        req: ImportRequest,
+    ) -> Result<ImportResponse, Diagnostics> {
+        let id = req.id.as_str();
         if id.is_empty() || id.contains('/') {
             let mut d = Diagnostics::new();
             d.error(
@@ -471,7 +492,7 @@ impl Resource<OpenAi> for WorkloadIdentityProviderResource {
             );
             return Err(d);
         }
-        Ok(schema().stub(&[("id", string(id))]))
+        Ok(ImportResponse::new(schema().stub(&[("id", string(id))])))
     }
 
     fn supports_list(&self) -> bool {
@@ -485,7 +506,8 @@ impl Resource<OpenAi> for WorkloadIdentityProviderResource {
         )
     }
 
-    async fn list(&self, data: &OpenAi, config: &Value) -> Result<Vec<ListedItem>, Diagnostics> {
+    async fn list(&self, data: &OpenAi, req: ListRequest) -> Result<ListResponse, Diagnostics> {
+        let config = &req.config;
         let prefix = str_attr(config, "name_prefix").unwrap_or_default();
         let providers = data
             .inventory
@@ -494,27 +516,33 @@ impl Resource<OpenAi> for WorkloadIdentityProviderResource {
             })
             .await
             .map_err(|e| api_error("list workload identity providers", &e, &[]))?;
-        Ok(providers
-            .into_iter()
-            .filter(|p| p.name.starts_with(prefix))
-            .filter_map(|p| {
-                let state = state_from_api(&p, &Value::Null);
-                Some(ListedItem {
-                    display_name: p.name.clone(),
-                    identity: self.identity_of(&state)?,
-                    state,
+        Ok(ListResponse::new(
+            providers
+                .into_iter()
+                .filter(|p| p.name.starts_with(prefix))
+                .filter_map(|p| {
+                    let state = state_from_api(&p, &Value::Null);
+                    Some(ListedItem::new(
+                        p.name.clone(),
+                        self.identity_of(&state)?,
+                        state,
+                    ))
                 })
-            })
-            .collect())
+                .collect(),
+        ))
     }
 
     async fn import_by_identity(
         &self,
         data: &OpenAi,
-        identity: &Value,
-    ) -> Result<Value, Diagnostics> {
-        self.import(data, str_attr(identity, "id").unwrap_or_default())
-            .await
+        req: ImportByIdentityRequest,
+    ) -> Result<ImportResponse, Diagnostics> {
+        let identity = &req.identity;
+        self.import(
+            data,
+            ImportRequest::new(str_attr(identity, "id").unwrap_or_default()),
+        )
+        .await
     }
 }
 

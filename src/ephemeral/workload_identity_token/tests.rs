@@ -267,7 +267,7 @@ async fn open_exchanges_and_private_bytes_hold_no_secret() {
         .await;
     let before = unix(SystemTime::now());
     let opened = WorkloadIdentityTokenEphemeral
-        .open(&s.data(), &s.config(&token))
+        .open(&s.data(), OpenRequest::new(s.config(&token)))
         .await
         .unwrap();
     let access = str_attr(&opened.result, "access_token").unwrap().to_owned();
@@ -303,7 +303,7 @@ async fn open_exchanges_and_private_bytes_hold_no_secret() {
 
     // Renewal does not exchange again: it warns about the expiry and stops.
     let d = WorkloadIdentityTokenEphemeral
-        .renew(&s.data(), &opened.private)
+        .renew(&s.data(), RenewRequest::new(opened.private.clone()))
         .await
         .unwrap_err();
     let all: Vec<_> = d.iter().collect();
@@ -317,7 +317,7 @@ async fn open_exchanges_and_private_bytes_hold_no_secret() {
     assert!(!all[0].detail.contains(&access));
 
     let d = WorkloadIdentityTokenEphemeral
-        .renew(&s.data(), b"garbage")
+        .renew(&s.data(), RenewRequest::new(b"garbage".to_vec()))
         .await
         .unwrap_err();
     assert!(d.has_errors());
@@ -330,7 +330,7 @@ async fn default_permissions_give_a_null_scope() {
         .mint(json!({"sub": "x", "aud": DEFAULT_AUDIENCE, "repository": "my-org/my-repo"}))
         .await;
     let opened = WorkloadIdentityTokenEphemeral
-        .open(&s.data(), &s.config(&token))
+        .open(&s.data(), OpenRequest::new(s.config(&token)))
         .await
         .unwrap();
     assert_eq!(attr(&opened.result, "scope"), &Value::Null);
@@ -343,7 +343,7 @@ async fn refusals_become_diagnostics_without_tokens() {
         .mint(json!({"sub": "x", "aud": DEFAULT_AUDIENCE, "repository": "evil/repo"}))
         .await;
     let d = WorkloadIdentityTokenEphemeral
-        .open(&s.data(), &s.config(&token))
+        .open(&s.data(), OpenRequest::new(s.config(&token)))
         .await
         .err()
         .unwrap();
@@ -370,7 +370,7 @@ async fn refusals_become_diagnostics_without_tokens() {
         string("wip_nope"),
     );
     let d = WorkloadIdentityTokenEphemeral
-        .open(&s.data(), &cfg)
+        .open(&s.data(), OpenRequest::new(cfg))
         .await
         .err()
         .unwrap();
@@ -402,7 +402,7 @@ async fn subject_token_file_errors_point_at_the_argument() {
         ("token_type", Value::Null),
     ]);
     let d = WorkloadIdentityTokenEphemeral
-        .open(&s.data(), &cfg)
+        .open(&s.data(), OpenRequest::new(cfg))
         .await
         .err()
         .unwrap();

@@ -338,9 +338,12 @@ mod tests {
     //! by kind and name, whatever the provider registers.
 
     use async_trait::async_trait;
-    use tfplugin::codec::{Type, Value};
+    use tfplugin::codec::Type;
     use tfplugin::framework::{
-        Attribute, DataSource, Diagnostic, Diagnostics, EphemeralResource, Opened, Resource,
+        Attribute, ConfigureRequest, ConfigureResponse, CreateRequest, CreateResponse, DataSource,
+        DeleteRequest, DeleteResponse, Diagnostic, Diagnostics, EphemeralResource, OpenRequest,
+        OpenResponse, ReadDataSourceRequest, ReadDataSourceResponse, ReadRequest, ReadResponse,
+        Resource, UpdateRequest, UpdateResponse,
     };
 
     use super::*;
@@ -358,16 +361,16 @@ mod tests {
         fn schema(&self) -> Schema {
             Schema::new("A thing.").attribute(Attribute::computed("id", Type::String))
         }
-        async fn create(&self, _: &(), _: &Value) -> Result<Value, Diagnostics> {
+        async fn create(&self, _: &(), _: CreateRequest) -> Result<CreateResponse, Diagnostics> {
             unused()
         }
-        async fn read(&self, _: &(), _: &Value) -> Result<Option<Value>, Diagnostics> {
+        async fn read(&self, _: &(), _: ReadRequest) -> Result<ReadResponse, Diagnostics> {
             unused()
         }
-        async fn update(&self, _: &(), _: &Value, _: &Value) -> Result<Value, Diagnostics> {
+        async fn update(&self, _: &(), _: UpdateRequest) -> Result<UpdateResponse, Diagnostics> {
             unused()
         }
-        async fn delete(&self, _: &(), _: &Value) -> Result<(), Diagnostics> {
+        async fn delete(&self, _: &(), _: DeleteRequest) -> Result<DeleteResponse, Diagnostics> {
             unused()
         }
     }
@@ -382,7 +385,11 @@ mod tests {
             Schema::new("Looks a thing up.")
                 .attribute(Attribute::required("name", Type::String).description("Its name."))
         }
-        async fn read(&self, _: &(), _: &Value) -> Result<Value, Diagnostics> {
+        async fn read(
+            &self,
+            _: &(),
+            _: ReadDataSourceRequest,
+        ) -> Result<ReadDataSourceResponse, Diagnostics> {
             unused()
         }
     }
@@ -400,7 +407,7 @@ mod tests {
                     .description("The token."),
             )
         }
-        async fn open(&self, _: &(), _: &Value) -> Result<Opened, Diagnostics> {
+        async fn open(&self, _: &(), _: OpenRequest) -> Result<OpenResponse, Diagnostics> {
             unused()
         }
     }
@@ -415,8 +422,8 @@ mod tests {
         fn schema(&self) -> Schema {
             Schema::new("The fake provider.")
         }
-        async fn configure(&self, _: &Value, _: &str, _: &mut Diagnostics) -> Option<()> {
-            Some(())
+        async fn configure(&self, _: ConfigureRequest, resp: &mut ConfigureResponse<()>) {
+            resp.data = Some(());
         }
         fn resources(&self) -> Vec<Box<dyn Resource<()>>> {
             vec![Box::new(Thing)]

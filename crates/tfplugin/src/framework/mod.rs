@@ -1,8 +1,10 @@
 //! The resource framework: traits for resources, data sources and ephemeral
-//! resources, the generic planner, and the gRPC service that dispatches to
-//! them. It knows nothing of any particular provider.
+//! resources, their request/response structs, the generic planner, and the
+//! gRPC service that dispatches to them. It knows nothing of any particular
+//! provider.
 
 pub mod diagnostics;
+pub mod messages;
 pub mod plan;
 pub mod resource;
 pub mod schema;
@@ -10,7 +12,8 @@ pub mod server;
 mod wire;
 
 pub use diagnostics::{Diagnostic, Diagnostics, Severity};
+pub use messages::*;
 pub use plan::{PlanCtx, attr, set_attr};
-pub use resource::{DataSource, EphemeralResource, ListedItem, Opened, Provider, Resource};
+pub use resource::{DataSource, EphemeralResource, Provider, Resource};
 pub use schema::{Attribute, IdentitySchema, Mode, Schema};
 pub use server::ProviderService;

@@ -8,8 +8,12 @@ use super::diagnostics::Diagnostics;
 use super::schema::{Mode, Schema};
 use crate::codec::{Path, Value};
 
-/// One PlanResourceChange call, as resources see it.
+/// One PlanResourceChange call, as resources see it: the request (prior,
+/// config, private bytes, identity) and the answer being built (planned
+/// value, replacement paths, planned private bytes, diagnostics) in one, as
+/// the hooks read both.
 #[derive(Debug)]
+#[non_exhaustive]
 pub struct PlanCtx {
     /// Null when creating.
     pub prior: Value,
@@ -22,6 +26,14 @@ pub struct PlanCtx {
     /// On the create half of a replacement Terraform decided on itself
     /// (`-replace`, a tainted object): the identity of the object replaced.
     pub replaced_identity: Option<Value>,
+    /// The identity Terraform sent (the stored one, or on the create half of
+    /// a replacement the first half's planned one).
+    pub prior_identity: Option<Value>,
+    /// The private bytes stored with the prior state (or planned by the
+    /// first half of a replacement).
+    pub prior_private: Vec<u8>,
+    /// The private bytes apply will receive; starts as `prior_private`.
+    pub planned_private: Vec<u8>,
 }
 
 impl PlanCtx {
@@ -85,6 +97,9 @@ pub fn plan_generic(schema: &Schema, prior: &Value, config: &Value, proposed: &V
         requires_replace: Vec::new(),
         diags: Diagnostics::new(),
         replaced_identity: None,
+        prior_identity: None,
+        prior_private: Vec::new(),
+        planned_private: Vec::new(),
     };
     if config.is_null() {
         ctx.planned = Value::Null;

@@ -1,15 +1,52 @@
 //! The traits a provider implements. Adding a resource means one file that
 //! implements [`Resource`] and one registration line in the provider's list.
 //!
-//! `D` is the provider's configured data (e.g. an API client), handed to
-//! every call that may talk to the outside world. It is `None` before
-//! `ConfigureProvider`, or when the provider configuration is not yet known.
-
-use std::time::SystemTime;
+//! # Calls
+//!
+//! Every call that carries something from Terraform takes one request struct
+//! from [`super::messages`] and answers with one response struct; both are
+//! `#[non_exhaustive]`, so the framework can pass more later without breaking
+//! an implementation. Requests are owned: take fields out of them freely.
+//! Two shapes, by what the call is for:
+//!
+//! - Operations that produce an object (create, read, update, delete,
+//!   import, upgrade, list, data source read, ephemeral open/renew/close)
+//!   return `Result<XResponse, Diagnostics>`. `Err` is the usual failure, so
+//!   `?` works on anything that yields diagnostics; the framework then
+//!   reports the state that is true (nothing for a failed create, the prior
+//!   object for a failed update or delete). A response's own `diagnostics`
+//!   carry the warnings of a success, or the errors of a failure that still
+//!   has a state to report (a create that left an object behind).
+//! - Hooks that refine an answer the framework already holds (validation,
+//!   provider configuration, plan changes) get it as `&mut`: a
+//!   [`ValidateResponse`], a [`ConfigureResponse`] (which may stay without
+//!   data and without errors while the configuration is unknown) or the
+//!   [`PlanCtx`], which holds the plan's request and answer together.
+//!
+//! `D` is the provider's configured data (e.g. an API client). It is a
+//! separate argument, not a request field, because it comes from the
+//! provider, not from Terraform: calls that must talk to the outside world
+//! get `&D` (they fail with "Provider not configured" before the framework
+//! calls them otherwise), `modify_plan` gets `Option<&D>` since plans are
+//! made before the provider configuration is known.
+//!
+//! # Optional capabilities
+//!
+//! Import, import by identity, identity, list, plan changes and state
+//! upgrades are defaulted methods rather than separate traits. A Go provider
+//! opts in by implementing an extra interface the framework finds with a
+//! type assertion; a `Box<dyn Resource<D>>` cannot be asked whether it also
+//! implements another trait, so separate traits would need one `as_x()`
+//! accessor per capability anyway. The defaults are the "not offered"
+//! answer: a diagnostic naming the type and what to do instead, no identity
+//! (`identity_schema` is `None`), no list (`supports_list` is false), the
+//! plan left as the framework made it, and states of the current schema
+//! version only.
 
 use async_trait::async_trait;
 
 use super::diagnostics::{Diagnostic, Diagnostics};
+use super::messages::*;
 use super::plan::PlanCtx;
 use super::schema::{IdentitySchema, Schema};
 use crate::codec::Value;
@@ -23,15 +60,11 @@ pub trait Provider: Send + Sync + 'static {
     fn type_name(&self) -> &'static str;
     fn schema(&self) -> Schema;
     /// Checks the configuration (which may hold unknown values).
-    async fn validate(&self, _config: &Value, _diags: &mut Diagnostics) {}
-    /// Builds the data resources use. Returns `None` with errors in `diags`
-    /// when the configuration is invalid.
-    async fn configure(
-        &self,
-        config: &Value,
-        terraform_version: &str,
-        diags: &mut Diagnostics,
-    ) -> Option<Self::Data>;
+    async fn validate(&self, _req: ValidateRequest, _resp: &mut ValidateResponse) {}
+    /// Builds the data resources use: sets `resp.data`, or leaves it `None`
+    /// with errors in `resp.diagnostics` when the configuration is invalid
+    /// (or without, when it is not known yet).
+    async fn configure(&self, req: ConfigureRequest, resp: &mut ConfigureResponse<Self::Data>);
     fn resources(&self) -> Vec<Box<dyn Resource<Self::Data>>>;
     fn data_sources(&self) -> Vec<Box<dyn DataSource<Self::Data>>> {
         Vec::new()
@@ -39,13 +72,6 @@ pub trait Provider: Send + Sync + 'static {
     fn ephemeral_resources(&self) -> Vec<Box<dyn EphemeralResource<Self::Data>>> {
         Vec::new()
     }
-}
-
-/// One item found by a list resource (`terraform query`).
-pub struct ListedItem {
-    pub display_name: String,
-    pub identity: Value,
-    pub state: Value,
 }
 
 /// A managed resource type.
@@ -65,27 +91,29 @@ pub trait Resource<D: Sync>: Send + Sync {
     }
 
     /// Static checks of a configuration, which may hold unknowns. No API calls.
-    async fn validate(&self, _config: &Value, _diags: &mut Diagnostics) {}
+    async fn validate(&self, _req: ValidateRequest, _resp: &mut ValidateResponse) {}
 
     /// Rewrites the planned value before change detection, e.g. to keep the
-    /// prior spelling of a semantically equal value. `prior` is null on create.
-    fn normalize_plan(&self, _prior: &Value, _planned: &mut Value) {}
+    /// prior spelling of a semantically equal value. `plan.prior` is null on
+    /// create; replacement and computed values are not worked out yet.
+    fn normalize_plan(&self, _plan: &mut PlanCtx) {}
 
     /// Last word on a plan (after defaults, replacement and computed values
-    /// were worked out): cross-object checks, extra diagnostics.
+    /// were worked out): cross-object checks, extra diagnostics, planned
+    /// private bytes.
     async fn modify_plan(&self, _data: Option<&D>, _plan: &mut PlanCtx) {}
 
-    async fn create(&self, data: &D, planned: &Value) -> Result<Value, Diagnostics>;
+    async fn create(&self, data: &D, req: CreateRequest) -> Result<CreateResponse, Diagnostics>;
 
-    /// Returns `None` when the remote object no longer exists.
-    async fn read(&self, data: &D, state: &Value) -> Result<Option<Value>, Diagnostics>;
+    /// Answers [`ReadResponse::new`]`(None)` when the remote object no longer exists.
+    async fn read(&self, data: &D, req: ReadRequest) -> Result<ReadResponse, Diagnostics>;
 
-    async fn update(&self, data: &D, prior: &Value, planned: &Value) -> Result<Value, Diagnostics>;
+    async fn update(&self, data: &D, req: UpdateRequest) -> Result<UpdateResponse, Diagnostics>;
 
-    async fn delete(&self, data: &D, prior: &Value) -> Result<(), Diagnostics>;
+    async fn delete(&self, data: &D, req: DeleteRequest) -> Result<DeleteResponse, Diagnostics>;
 
     /// Builds a minimal state from an import ID; `read` fills in the rest.
-    async fn import(&self, _data: &D, _id: &str) -> Result<Value, Diagnostics> {
+    async fn import(&self, _data: &D, _req: ImportRequest) -> Result<ImportResponse, Diagnostics> {
         Err(Diagnostic::error(
             format!("{} does not support import", self.type_name()),
             "Create the object with Terraform instead.",
@@ -94,7 +122,11 @@ pub trait Resource<D: Sync>: Send + Sync {
     }
 
     /// Builds a minimal state from an identity (`import { identity = {...} }`).
-    async fn import_by_identity(&self, _data: &D, _identity: &Value) -> Result<Value, Diagnostics> {
+    async fn import_by_identity(
+        &self,
+        _data: &D,
+        _req: ImportByIdentityRequest,
+    ) -> Result<ImportResponse, Diagnostics> {
         Err(Diagnostic::error(
             format!("{} does not support import by identity", self.type_name()),
             "Use an import ID instead.",
@@ -103,17 +135,17 @@ pub trait Resource<D: Sync>: Send + Sync {
     }
 
     /// Upgrades a stored state of an older schema version. The default
-    /// accepts states of the current version only; `state` was decoded from
-    /// JSON with the current schema, ignoring attributes that no longer exist.
-    fn upgrade_state(&self, version: i64, state: Value) -> Result<Value, Diagnostics> {
+    /// accepts states of the current version only.
+    fn upgrade_state(&self, req: UpgradeStateRequest) -> Result<UpgradeStateResponse, Diagnostics> {
         let current = self.schema().version;
-        if version == current {
-            Ok(state)
+        if req.version == current {
+            Ok(UpgradeStateResponse::new(req.state))
         } else {
             Err(Diagnostic::error(
                 format!("Cannot upgrade {} state", self.type_name()),
                 format!(
-                    "The state was written with schema version {version}; this provider knows version {current} only."
+                    "The state was written with schema version {}; this provider knows version {current} only.",
+                    req.version
                 ),
             )
             .into())
@@ -127,7 +159,7 @@ pub trait Resource<D: Sync>: Send + Sync {
 
     /// Lists existing objects for `terraform query`. Diagnostic paths are
     /// relative to [`Resource::list_schema`].
-    async fn list(&self, _data: &D, _config: &Value) -> Result<Vec<ListedItem>, Diagnostics> {
+    async fn list(&self, _data: &D, _req: ListRequest) -> Result<ListResponse, Diagnostics> {
         Err(Diagnostic::error(
             format!("{} cannot be listed", self.type_name()),
             "This resource type has no list support.",
@@ -137,7 +169,7 @@ pub trait Resource<D: Sync>: Send + Sync {
 
     /// Static checks of a `list` block's `config` (may hold unknowns).
     /// Paths are relative to [`Resource::list_schema`].
-    async fn validate_list(&self, _config: &Value, _diags: &mut Diagnostics) {}
+    async fn validate_list(&self, _req: ValidateRequest, _resp: &mut ValidateResponse) {}
 
     /// The schema of the `config` block of a `list` block.
     fn list_schema(&self) -> Schema {
@@ -150,18 +182,12 @@ pub trait Resource<D: Sync>: Send + Sync {
 pub trait DataSource<D: Sync>: Send + Sync {
     fn type_name(&self) -> &'static str;
     fn schema(&self) -> Schema;
-    async fn validate(&self, _config: &Value, _diags: &mut Diagnostics) {}
-    /// Returns the whole object: configuration plus computed attributes.
-    async fn read(&self, data: &D, config: &Value) -> Result<Value, Diagnostics>;
-}
-
-/// What opening an ephemeral resource produced.
-pub struct Opened {
-    pub result: Value,
-    /// When Terraform should call `renew`, if ever.
-    pub renew_at: Option<SystemTime>,
-    /// Opaque bytes handed back to `renew` and `close`.
-    pub private: Vec<u8>,
+    async fn validate(&self, _req: ValidateRequest, _resp: &mut ValidateResponse) {}
+    async fn read(
+        &self,
+        data: &D,
+        req: ReadDataSourceRequest,
+    ) -> Result<ReadDataSourceResponse, Diagnostics>;
 }
 
 /// An ephemeral resource (protocol 6.7): never stored in state or plan.
@@ -169,17 +195,13 @@ pub struct Opened {
 pub trait EphemeralResource<D: Sync>: Send + Sync {
     fn type_name(&self) -> &'static str;
     fn schema(&self) -> Schema;
-    async fn validate(&self, _config: &Value, _diags: &mut Diagnostics) {}
-    async fn open(&self, data: &D, config: &Value) -> Result<Opened, Diagnostics>;
-    /// Returns the next renewal time and new private bytes.
-    async fn renew(
-        &self,
-        _data: &D,
-        _private: &[u8],
-    ) -> Result<(Option<SystemTime>, Vec<u8>), Diagnostics> {
-        Ok((None, Vec::new()))
+    async fn validate(&self, _req: ValidateRequest, _resp: &mut ValidateResponse) {}
+    async fn open(&self, data: &D, req: OpenRequest) -> Result<OpenResponse, Diagnostics>;
+    /// The default asks for no further renewal.
+    async fn renew(&self, _data: &D, _req: RenewRequest) -> Result<RenewResponse, Diagnostics> {
+        Ok(RenewResponse::new())
     }
-    async fn close(&self, _data: &D, _private: &[u8]) -> Result<(), Diagnostics> {
-        Ok(())
+    async fn close(&self, _data: &D, _req: CloseRequest) -> Result<CloseResponse, Diagnostics> {
+        Ok(CloseResponse::new())
     }
 }

@@ -110,6 +110,19 @@ where
     T: WithDiagnostics,
     F: Future<Output = T>,
 {
+    guard_with(rpc, T::from_diagnostics, fut).await
+}
+
+/// Like [`guard`], for answers that are not one response message (a stream's
+/// events): `on_panic` builds the answer from the diagnostic.
+pub async fn guard_with<T, F>(
+    rpc: &'static str,
+    on_panic: impl FnOnce(Diagnostics) -> T,
+    fut: F,
+) -> T
+where
+    F: Future<Output = T>,
+{
     match AssertUnwindSafe(fut).catch_unwind().await {
         Ok(r) => r,
         Err(panic) => {
@@ -119,7 +132,7 @@ where
                 .or_else(|| panic.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "unknown panic".to_string());
             tracing::error!(tf_rpc = rpc, "panic in RPC handler: {msg}");
-            T::from_diagnostics(
+            on_panic(
                 Diagnostic::error(
                     "Provider internal error",
                     format!(

@@ -1,16 +1,14 @@
-//! The protocol's RPCs this provider does not serve answer promptly with an
+//! The protocol's RPCs the framework does not serve answer promptly with an
 //! empty result or a clear "not supported" diagnostic: no panic, no hang,
 //! no gRPC error Terraform would show as a crashed plugin.
 
 use futures_util::StreamExt;
-use terraform_provider_openai::OpenAiProvider;
-use tfplugin::framework::ProviderService;
 use tfplugin::proto::tfplugin6 as pb;
 use tfplugin::proto::tfplugin6::provider_server::Provider as _;
 use tonic::Request;
 
-fn service() -> ProviderService<OpenAiProvider> {
-    ProviderService::new(OpenAiProvider)
+fn service() -> crate::support::Service {
+    crate::support::service().0
 }
 
 fn assert_not_supported(diags: &[pb::Diagnostic], what: &str) {
@@ -92,18 +90,18 @@ async fn unknown_type_names_get_a_diagnostic_naming_them() {
     let s = service();
     let r = s
         .validate_resource_config(Request::new(pb::validate_resource_config::Request {
-            type_name: "openai_nope".into(),
+            type_name: "example_nope".into(),
             ..Default::default()
         }))
         .await
         .unwrap()
         .into_inner();
     assert_eq!(r.diagnostics.len(), 1);
-    assert!(r.diagnostics[0].summary.contains("openai_nope"), "{r:?}");
+    assert!(r.diagnostics[0].summary.contains("example_nope"), "{r:?}");
     // Apply before ConfigureProvider: a diagnostic, not a panic.
     let r = s
         .apply_resource_change(Request::new(pb::apply_resource_change::Request {
-            type_name: "openai_workload_identity_provider".into(),
+            type_name: "example_thing".into(),
             ..Default::default()
         }))
         .await

@@ -35,7 +35,7 @@ use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
 use tower::service_fn;
 
-const ADDRESS: &str = "registry.terraform.io/openai-wif/openai";
+const ADDRESS: &str = "registry.terraform.io/example/example";
 
 /// Upper bound for "the server stops"; only there so a regression fails
 /// instead of hanging the test run.

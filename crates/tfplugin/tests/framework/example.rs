@@ -1,0 +1,455 @@
+//! `example`: a tiny in-memory provider with one object of each kind, for
+//! driving the framework through its gRPC service in process. Every call
+//! writes what its request carried to a [`Journal`] the test can read.
+//!
+//! - `example_thing` (resource): `id` (computed), `name` (required), `note`
+//!   (optional). Identity `{ id }`, import by ID and identity, listable.
+//!   Its plan sets the private bytes `plan:<name>`, its create `created:<id>`;
+//!   update and read leave them as they came. A name picks a misbehaviour:
+//!   `fail` (create fails), `warn` (create succeeds with a warning),
+//!   `half` (create fails but reports the object), `panic`. A list
+//!   `name_prefix` starting with `warn:` lists with a warning.
+//! - `example_lookup` (data source): finds a thing by `name`.
+//! - `example_token` (ephemeral): `value`; private bytes `open:<n>`, then
+//!   `renewed:<n>`.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use async_trait::async_trait;
+use tfplugin::codec::{Path, Type, Value};
+use tfplugin::framework::*;
+
+pub const THING: &str = "example_thing";
+pub const LOOKUP: &str = "example_lookup";
+pub const TOKEN: &str = "example_token";
+
+/// What one call's request carried.
+#[derive(Clone, Debug)]
+pub struct Call {
+    pub op: &'static str,
+    pub config: Value,
+    pub prior: Value,
+    pub planned: Value,
+    pub private: Vec<u8>,
+    pub identity: Option<Value>,
+}
+
+impl Call {
+    fn new(op: &'static str) -> Self {
+        Call {
+            op,
+            config: Value::Null,
+            prior: Value::Null,
+            planned: Value::Null,
+            private: Vec::new(),
+            identity: None,
+        }
+    }
+}
+
+/// The provider's "remote API" and the record of every call.
+#[derive(Default)]
+pub struct Journal {
+    calls: Mutex<Vec<Call>>,
+    things: Mutex<BTreeMap<String, Value>>,
+    next_id: AtomicU64,
+}
+
+impl Journal {
+    fn record(&self, call: Call) {
+        self.calls.lock().unwrap().push(call);
+    }
+
+    /// The calls of one kind (`plan`, `create`, `read`, ...), oldest first.
+    pub fn calls(&self, op: &str) -> Vec<Call> {
+        self.calls
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|c| c.op == op)
+            .cloned()
+            .collect()
+    }
+
+    /// The one call of a kind; panics unless there is exactly one.
+    pub fn only(&self, op: &str) -> Call {
+        let calls = self.calls(op);
+        assert_eq!(calls.len(), 1, "{op} calls: {calls:?}");
+        calls.into_iter().next().unwrap()
+    }
+
+    pub fn thing(&self, id: &str) -> Option<Value> {
+        self.things.lock().unwrap().get(id).cloned()
+    }
+}
+
+pub struct ExampleProvider {
+    pub journal: Arc<Journal>,
+}
+
+impl ExampleProvider {
+    pub fn new() -> (Self, Arc<Journal>) {
+        let journal = Arc::new(Journal::default());
+        (
+            ExampleProvider {
+                journal: journal.clone(),
+            },
+            journal,
+        )
+    }
+}
+
+fn text<'a>(v: &'a Value, name: &str) -> Option<&'a str> {
+    attr(v, name).as_str()
+}
+
+#[async_trait]
+impl Provider for ExampleProvider {
+    type Data = Arc<Journal>;
+
+    fn type_name(&self) -> &'static str {
+        "example"
+    }
+
+    fn schema(&self) -> Schema {
+        Schema::new("The example provider.")
+            .attribute(Attribute::optional("greeting", Type::String).description("Any text."))
+    }
+
+    async fn validate(&self, req: ValidateRequest, resp: &mut ValidateResponse) {
+        if text(&req.config, "greeting") == Some("") {
+            resp.diagnostics.attribute_error(
+                Path::root().attr("greeting"),
+                "Empty greeting",
+                "Set greeting to some text, or leave it out.",
+            );
+        }
+    }
+
+    async fn configure(&self, req: ConfigureRequest, resp: &mut ConfigureResponse<Arc<Journal>>) {
+        let mut call = Call::new("configure");
+        call.config = req.config.clone();
+        self.journal.record(call);
+        if !req.config.is_wholly_known() {
+            return;
+        }
+        if req.terraform_version.is_empty() {
+            resp.diagnostics.warning(
+                "No Terraform version",
+                "The client did not say its version.",
+            );
+        }
+        resp.data = Some(self.journal.clone());
+    }
+
+    fn resources(&self) -> Vec<Box<dyn Resource<Arc<Journal>>>> {
+        vec![Box::new(Thing)]
+    }
+
+    fn data_sources(&self) -> Vec<Box<dyn DataSource<Arc<Journal>>>> {
+        vec![Box::new(Lookup)]
+    }
+
+    fn ephemeral_resources(&self) -> Vec<Box<dyn EphemeralResource<Arc<Journal>>>> {
+        vec![Box::new(Token)]
+    }
+}
+
+pub fn thing_schema() -> Schema {
+    Schema::new("A thing kept in memory.")
+        .attribute(Attribute::computed("id", Type::String).use_state_for_unknown())
+        .attribute(Attribute::required("name", Type::String))
+        .attribute(Attribute::optional("note", Type::String))
+}
+
+pub fn thing_identity() -> IdentitySchema {
+    IdentitySchema::default().required("id", "The thing's id.")
+}
+
+struct Thing;
+
+#[async_trait]
+impl Resource<Arc<Journal>> for Thing {
+    fn type_name(&self) -> &'static str {
+        THING
+    }
+
+    fn schema(&self) -> Schema {
+        thing_schema()
+    }
+
+    fn identity_schema(&self) -> Option<IdentitySchema> {
+        Some(thing_identity())
+    }
+
+    fn identity_of(&self, state: &Value) -> Option<Value> {
+        Some(Value::object([("id", Value::string(text(state, "id")?))]))
+    }
+
+    async fn validate(&self, req: ValidateRequest, resp: &mut ValidateResponse) {
+        if text(&req.config, "name") == Some("") {
+            resp.diagnostics.attribute_error(
+                Path::root().attr("name"),
+                "Empty name",
+                "Give the thing a name.",
+            );
+        }
+    }
+
+    async fn modify_plan(&self, data: Option<&Arc<Journal>>, plan: &mut PlanCtx) {
+        let Some(journal) = data else { return };
+        journal.record(Call {
+            op: "plan",
+            config: plan.config.clone(),
+            prior: plan.prior.clone(),
+            planned: plan.planned.clone(),
+            private: plan.prior_private.clone(),
+            identity: plan.prior_identity.clone(),
+        });
+        if let Some(name) = text(&plan.planned, "name") {
+            plan.planned_private = format!("plan:{name}").into_bytes();
+        }
+    }
+
+    async fn create(
+        &self,
+        data: &Arc<Journal>,
+        req: CreateRequest,
+    ) -> Result<CreateResponse, Diagnostics> {
+        data.record(Call {
+            op: "create",
+            config: req.config.clone(),
+            planned: req.planned.clone(),
+            private: req.private.clone(),
+            identity: req.identity.clone(),
+            ..Call::new("create")
+        });
+        let name = text(&req.planned, "name").unwrap_or_default();
+        if name == "fail" {
+            return Err(
+                Diagnostic::error("Create refused", "The name `fail` always fails.").into(),
+            );
+        }
+        if name == "panic" {
+            panic!("the name `panic` panics");
+        }
+        let id = format!("t{}", data.next_id.fetch_add(1, Ordering::Relaxed) + 1);
+        let mut state = req.planned.clone();
+        set_attr(&mut state, "id", Value::string(&id));
+        data.things
+            .lock()
+            .unwrap()
+            .insert(id.clone(), state.clone());
+        let resp = CreateResponse::new(state).with_private(format!("created:{id}").into_bytes());
+        let mut diags = Diagnostics::new();
+        match name {
+            "warn" => diags.warning("Created with a warning", "The name `warn` always warns."),
+            "half" => diags.error("Half created", "The object exists but is not finished."),
+            _ => {}
+        }
+        Ok(resp.with_diagnostics(diags))
+    }
+
+    async fn read(
+        &self,
+        data: &Arc<Journal>,
+        req: ReadRequest,
+    ) -> Result<ReadResponse, Diagnostics> {
+        data.record(Call {
+            prior: req.state.clone(),
+            private: req.private.clone(),
+            identity: req.identity.clone(),
+            ..Call::new("read")
+        });
+        let id = text(&req.state, "id").unwrap_or_default();
+        Ok(ReadResponse::new(data.thing(id)))
+    }
+
+    async fn update(
+        &self,
+        data: &Arc<Journal>,
+        req: UpdateRequest,
+    ) -> Result<UpdateResponse, Diagnostics> {
+        data.record(Call {
+            op: "update",
+            config: req.config.clone(),
+            prior: req.prior.clone(),
+            planned: req.planned.clone(),
+            private: req.private.clone(),
+            identity: req.identity.clone(),
+        });
+        let id = text(&req.prior, "id").unwrap_or_default().to_string();
+        data.things.lock().unwrap().insert(id, req.planned.clone());
+        Ok(UpdateResponse::new(req.planned))
+    }
+
+    async fn delete(
+        &self,
+        data: &Arc<Journal>,
+        req: DeleteRequest,
+    ) -> Result<DeleteResponse, Diagnostics> {
+        data.record(Call {
+            prior: req.prior.clone(),
+            private: req.private.clone(),
+            identity: req.identity.clone(),
+            ..Call::new("delete")
+        });
+        let id = text(&req.prior, "id").unwrap_or_default();
+        data.things.lock().unwrap().remove(id);
+        Ok(DeleteResponse::new())
+    }
+
+    async fn import(
+        &self,
+        _data: &Arc<Journal>,
+        req: ImportRequest,
+    ) -> Result<ImportResponse, Diagnostics> {
+        Ok(ImportResponse::new(
+            thing_schema().stub(&[("id", Value::string(req.id))]),
+        ))
+    }
+
+    async fn import_by_identity(
+        &self,
+        data: &Arc<Journal>,
+        req: ImportByIdentityRequest,
+    ) -> Result<ImportResponse, Diagnostics> {
+        let id = text(&req.identity, "id").unwrap_or_default();
+        let imported = self.import(data, ImportRequest::new(id)).await?;
+        Ok(imported.with_private(b"by-identity".to_vec()))
+    }
+
+    fn supports_list(&self) -> bool {
+        true
+    }
+
+    fn list_schema(&self) -> Schema {
+        Schema::new("Lists things.").attribute(Attribute::optional("name_prefix", Type::String))
+    }
+
+    async fn list(
+        &self,
+        data: &Arc<Journal>,
+        req: ListRequest,
+    ) -> Result<ListResponse, Diagnostics> {
+        let prefix = text(&req.config, "name_prefix").unwrap_or_default();
+        let mut diags = Diagnostics::new();
+        let prefix = match prefix.strip_prefix("warn:") {
+            Some(rest) => {
+                diags.warning("Listed with a warning", "The prefix `warn:` always warns.");
+                rest
+            }
+            None => prefix,
+        };
+        let items = data
+            .things
+            .lock()
+            .unwrap()
+            .values()
+            .filter(|t| text(t, "name").unwrap_or_default().starts_with(prefix))
+            .map(|t| {
+                ListedItem::new(
+                    text(t, "name").unwrap_or_default(),
+                    self.identity_of(t).unwrap(),
+                    t.clone(),
+                )
+            })
+            .collect();
+        Ok(ListResponse::new(items).with_diagnostics(diags))
+    }
+}
+
+struct Lookup;
+
+#[async_trait]
+impl DataSource<Arc<Journal>> for Lookup {
+    fn type_name(&self) -> &'static str {
+        LOOKUP
+    }
+
+    fn schema(&self) -> Schema {
+        Schema::new("Finds a thing by name.")
+            .attribute(Attribute::required("name", Type::String))
+            .attribute(Attribute::computed("id", Type::String))
+    }
+
+    async fn read(
+        &self,
+        data: &Arc<Journal>,
+        req: ReadDataSourceRequest,
+    ) -> Result<ReadDataSourceResponse, Diagnostics> {
+        let name = text(&req.config, "name").unwrap_or_default();
+        let found = data
+            .things
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|(_, t)| text(t, "name") == Some(name))
+            .map(|(id, _)| id.clone());
+        let Some(id) = found else {
+            return Err(
+                Diagnostic::error("No such thing", format!("No thing is named {name:?}."))
+                    .at(Path::root().attr("name"))
+                    .into(),
+            );
+        };
+        let mut state = req.config;
+        set_attr(&mut state, "id", Value::string(id));
+        Ok(ReadDataSourceResponse::new(state))
+    }
+}
+
+struct Token;
+
+#[async_trait]
+impl EphemeralResource<Arc<Journal>> for Token {
+    fn type_name(&self) -> &'static str {
+        TOKEN
+    }
+
+    fn schema(&self) -> Schema {
+        Schema::new("A short-lived value.")
+            .attribute(Attribute::computed("value", Type::String).sensitive())
+    }
+
+    async fn open(
+        &self,
+        data: &Arc<Journal>,
+        req: OpenRequest,
+    ) -> Result<OpenResponse, Diagnostics> {
+        let n = data.next_id.fetch_add(1, Ordering::Relaxed) + 1;
+        let mut result = req.config;
+        set_attr(&mut result, "value", Value::string(format!("token-{n}")));
+        Ok(OpenResponse::new(result)
+            .with_renew_at(SystemTime::now() + Duration::from_secs(60))
+            .with_private(format!("open:{n}").into_bytes()))
+    }
+
+    async fn renew(
+        &self,
+        data: &Arc<Journal>,
+        req: RenewRequest,
+    ) -> Result<RenewResponse, Diagnostics> {
+        data.record(Call {
+            private: req.private.clone(),
+            ..Call::new("renew")
+        });
+        let n = String::from_utf8_lossy(&req.private).replace("open:", "");
+        Ok(RenewResponse::new().with_private(format!("renewed:{n}").into_bytes()))
+    }
+
+    async fn close(
+        &self,
+        data: &Arc<Journal>,
+        req: CloseRequest,
+    ) -> Result<CloseResponse, Diagnostics> {
+        data.record(Call {
+            private: req.private,
+            ..Call::new("close")
+        });
+        Ok(CloseResponse::new())
+    }
+}

@@ -1,0 +1,11 @@
+//! Tests of tfplugin against `example`, a tiny in-memory provider: the
+//! framework's RPCs driven in process, and the plugin transport. One binary,
+//! so the test provider compiles once.
+
+mod example;
+mod support;
+
+mod data_and_ephemeral;
+mod plugin_transport;
+mod request_flow;
+mod unserved_rpcs;
