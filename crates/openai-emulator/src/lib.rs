@@ -13,8 +13,18 @@
 //!
 //! Routes: the Admin API under `/v1` (see [`admin`]), the exchange at
 //! `POST /oauth/token` (see [`oauth`]), and test helpers under `/_emulator`:
-//! the built-in OIDC issuer ([`oidc`]), `GET /_emulator/stats` and
-//! `POST /_emulator/stats/reset` ([`stats`]), `GET|POST /_emulator/faults` ([`faults`]).
+//! - the built-in OIDC issuer ([`oidc`]);
+//! - `GET /_emulator/stats`, `POST /_emulator/stats/reset`, the request log
+//!   `GET /_emulator/requests` and `POST /_emulator/requests/reset` ([`stats`]);
+//! - the random fault rate `GET|POST /_emulator/faults` and scripted faults
+//!   `GET|POST|DELETE /_emulator/faults/script` ([`faults`]);
+//! - the clock offset `GET|POST /_emulator/clock` ([`clock`]).
+//!
+//! Tests in Rust can use the same knobs on [`RunningEmulator`]:
+//! [`script`](RunningEmulator::script), [`requests`](RunningEmulator::requests),
+//! [`set_clock_offset`](RunningEmulator::set_clock_offset), plus
+//! [`organization`](RunningEmulator::organization) (what is stored) and
+//! [`mint`](RunningEmulator::mint) (a token from the built-in issuer).
 //! Every response carries an `x-request-id: req_…` header.
 //!
 //! Behaviour follows `shared/openai-wif-api.md` and its decision table. Where
@@ -38,6 +48,7 @@
 
 mod admin;
 mod cel;
+mod clock;
 mod errors;
 mod faults;
 mod keys;
@@ -54,6 +65,7 @@ mod validate;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -73,8 +85,13 @@ use tracing::Instrument as _;
 
 use errors::ApiError;
 use oidc::{Issuer, SigningKey};
+use openai_admin::models::{FederationRule, Project, ServiceAccount, WorkloadIdentityProvider};
 use openai_admin::secret::Secret;
+use serde_json::Value as Json_;
 use store::Data;
+
+pub use faults::{BadRule, FaultAction, FaultRule};
+pub use stats::{Credential, MAX_LOGGED, RecordedRequest};
 
 /// Kid of the built-in issuer's key.
 pub const BUILTIN_KID: &str = "emulator-key-1";
@@ -126,6 +143,22 @@ pub(crate) struct App {
     latency: Duration,
     /// Access tokens issued by the exchange → their expiry (Unix seconds).
     issued: Mutex<HashMap<String, i64>>,
+    /// Seconds the emulator's clock is ahead of real time (see [`clock`]).
+    clock_offset: AtomicI64,
+}
+
+/// The id of one request, in its extensions, for the request log.
+#[derive(Clone, Debug)]
+pub(crate) struct RequestId(pub String);
+
+/// What the emulator stores, in creation order, as the API shows it.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Organization {
+    pub providers: Vec<WorkloadIdentityProvider>,
+    pub rules: Vec<FederationRule>,
+    pub projects: Vec<Project>,
+    /// (project id, account).
+    pub service_accounts: Vec<(String, ServiceAccount)>,
 }
 
 /// Current time in Unix seconds.
@@ -141,6 +174,23 @@ fn random_hex32() -> String {
 }
 
 impl App {
+    /// The emulator's clock in Unix seconds (real time plus the test offset).
+    fn now(&self) -> i64 {
+        now() + self.clock_offset()
+    }
+
+    fn clock_offset(&self) -> i64 {
+        self.clock_offset.load(Ordering::Relaxed)
+    }
+
+    fn set_clock_offset(&self, secs: i64) {
+        self.clock_offset.store(secs, Ordering::Relaxed);
+    }
+
+    fn is_admin_key(&self, token: &str) -> bool {
+        admin::same_secret(token, self.admin_key.expose())
+    }
+
     fn with_data<R>(&self, f: impl FnOnce(&Data) -> R) -> R {
         f(&self.data.lock().expect("store lock"))
     }
@@ -154,7 +204,7 @@ impl App {
         let _serial = self.write_lock.lock().await;
         let (result, snapshot) = {
             let mut data = self.data.lock().expect("store lock");
-            let result = f(&mut data, now())?;
+            let result = f(&mut data, self.now())?;
             let snapshot = self
                 .state_file
                 .as_ref()
@@ -180,7 +230,7 @@ impl App {
     fn issue_access_token(&self, expires_at: i64) -> String {
         let token = format!("wifat_{}{}", random_hex32(), random_hex32());
         let mut issued = self.issued.lock().expect("issued lock");
-        let now = now();
+        let now = self.now();
         issued.retain(|_, exp| *exp > now);
         issued.insert(token.clone(), expires_at);
         token
@@ -194,6 +244,7 @@ impl App {
 /// A running emulator. Dropping it stops the server too.
 pub struct RunningEmulator {
     addr: SocketAddr,
+    app: Arc<App>,
     shutdown: watch::Sender<bool>,
     task: Option<JoinHandle<()>>,
 }
@@ -223,6 +274,63 @@ impl RunningEmulator {
         format!("{}/_emulator/oidc", self.base_url())
     }
 
+    /// Appends scripted fault rules (see [`faults`]); a bad rule adds none.
+    pub fn script(&self, rules: impl IntoIterator<Item = FaultRule>) -> Result<(), BadRule> {
+        let rules: Vec<FaultRule> = rules.into_iter().collect();
+        faults::check_rules(&rules)?;
+        self.app.faults.add_rules(rules);
+        Ok(())
+    }
+
+    /// The scripted rules not used up yet.
+    pub fn pending_script(&self) -> Vec<FaultRule> {
+        self.app.faults.pending_rules()
+    }
+
+    /// Drops every pending scripted rule.
+    pub fn clear_script(&self) {
+        self.app.faults.clear_rules();
+    }
+
+    /// The request log, oldest first (see [`stats`]).
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        self.app.stats.requests()
+    }
+
+    /// Empties the request log.
+    pub fn clear_requests(&self) {
+        self.app.stats.clear_requests();
+    }
+
+    /// Shifts the emulator's clock `secs` from real time (see [`clock`]).
+    pub fn set_clock_offset(&self, secs: i64) {
+        self.app.set_clock_offset(secs);
+    }
+
+    /// Everything stored, read directly (not a request: nothing is logged).
+    pub fn organization(&self) -> Organization {
+        self.app.with_data(|d| Organization {
+            providers: d.providers.iter().map(|e| e.obj.clone()).collect(),
+            rules: d.rules.iter().map(|e| e.obj.clone()).collect(),
+            projects: d.projects.iter().map(|e| e.obj.clone()).collect(),
+            service_accounts: d
+                .service_accounts
+                .iter()
+                .map(|e| (e.obj.project_id.clone(), e.obj.account.clone()))
+                .collect(),
+        })
+    }
+
+    /// A token from the built-in issuer with these claims, as
+    /// `POST /_emulator/oidc/token` mints it (`iss`, `iat`, `exp` filled in
+    /// unless given; `null` claims left out).
+    pub fn mint(&self, claims: Json_) -> anyhow::Result<String> {
+        let Json_::Object(claims) = claims else {
+            anyhow::bail!("the claims to mint must be a JSON object");
+        };
+        Ok(oidc::mint_token(&self.app, claims, None)?)
+    }
+
     /// Stops accepting, closes open connections and waits for the server task.
     pub async fn shutdown(mut self) {
         let _ = self.shutdown.send(true);
@@ -238,12 +346,37 @@ impl Drop for RunningEmulator {
     }
 }
 
-async fn request_id(req: Request, next: Next) -> Response {
+async fn request_id(
+    axum::extract::State(app): axum::extract::State<Arc<App>>,
+    mut req: Request,
+    next: Next,
+) -> Response {
     let id = format!("req_{}", random_hex32());
     let span = tracing::debug_span!("request", request_id = %id, method = %req.method(), path = %req.uri().path());
+    req.extensions_mut().insert(RequestId(id.clone()));
     let mut response = next.run(req).instrument(span).await;
     if let Ok(value) = HeaderValue::from_str(&id) {
         response.headers_mut().insert("x-request-id", value);
+    }
+    // hyper dates responses by real time; a shifted clock shows in `Date` too.
+    let offset = app.clock_offset();
+    if offset != 0 {
+        let (real, by) = (
+            SystemTime::now(),
+            Duration::from_secs(offset.unsigned_abs()),
+        );
+        let shifted = if offset > 0 {
+            real.checked_add(by)
+        } else {
+            real.checked_sub(by)
+        };
+        if let Some(value) =
+            shifted.and_then(|t| HeaderValue::from_str(&httpdate::fmt_http_date(t)).ok())
+        {
+            response
+                .headers_mut()
+                .insert(axum::http::header::DATE, value);
+        }
     }
     response
 }
@@ -255,6 +388,10 @@ async fn unknown_route(req: Request) -> Response {
 fn router(app: Arc<App>) -> Router {
     let counted_token = Router::new()
         .route("/oauth/token", post(oauth::token))
+        .layer(middleware::from_fn_with_state(
+            app.clone(),
+            faults::inject_scripted,
+        ))
         .layer(middleware::from_fn_with_state(app.clone(), stats::count));
     let helpers = Router::new()
         .route(
@@ -265,16 +402,25 @@ fn router(app: Arc<App>) -> Router {
         .route("/_emulator/oidc/token", post(oidc::mint))
         .route("/_emulator/stats", get(stats::get))
         .route("/_emulator/stats/reset", post(stats::reset))
+        .route("/_emulator/requests", get(stats::get_requests))
+        .route("/_emulator/requests/reset", post(stats::reset_requests))
         .route(
             "/_emulator/faults",
             get(faults::get_rate).post(faults::set_rate),
-        );
+        )
+        .route(
+            "/_emulator/faults/script",
+            get(faults::get_script)
+                .post(faults::add_script)
+                .delete(faults::clear_script),
+        )
+        .route("/_emulator/clock", get(clock::get).post(clock::set));
     Router::new()
         .merge(admin::routes(app.clone()))
         .merge(counted_token)
         .merge(helpers)
         .fallback(unknown_route)
-        .layer(middleware::from_fn(request_id))
+        .layer(middleware::from_fn_with_state(app.clone(), request_id))
         .with_state(app)
 }
 
@@ -324,6 +470,7 @@ pub async fn start(config: EmulatorConfig) -> anyhow::Result<RunningEmulator> {
         stats: stats::Stats::default(),
         latency: config.latency,
         issued: Mutex::new(HashMap::new()),
+        clock_offset: AtomicI64::new(0),
     });
     // Persist right away so the issuer key survives a restart with no writes.
     if let Some(path) = &config.state_file {
@@ -332,10 +479,15 @@ pub async fn start(config: EmulatorConfig) -> anyhow::Result<RunningEmulator> {
     }
 
     let (shutdown, shutdown_rx) = watch::channel(false);
-    let task = tokio::spawn(server::accept_loop(listener, router(app), shutdown_rx));
+    let task = tokio::spawn(server::accept_loop(
+        listener,
+        router(app.clone()),
+        shutdown_rx,
+    ));
     tracing::info!(%addr, "emulator listening");
     Ok(RunningEmulator {
         addr,
+        app,
         shutdown,
         task: Some(task),
     })

@@ -317,7 +317,7 @@ async fn exchange(app: &App, body: &[u8]) -> Result<TokenExchangeResponse, Excha
     let (alg, kid) = header(subject_token)?;
     let jwk = app.keys.find(&provider, &kid).await?;
     let claims = verify_signature(subject_token, alg, &kid, jwk)?;
-    let now = super::now();
+    let now = app.now();
     let exp = check_claims(&claims, &provider.issuer, &provider.audience, now)?;
 
     let (account_exists, rules) = app.with_data(|d| {
