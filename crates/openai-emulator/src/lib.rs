@@ -11,20 +11,51 @@
 //! # Ok(()) }
 //! ```
 //!
-//! Routes: the Admin API under `/v1` (see [`admin`]), the exchange at
-//! `POST /oauth/token` (see [`oauth`]), and test helpers under `/_emulator`:
+//! Routes: the Admin API under `/v1` (module `admin`), the exchange at
+//! `POST /oauth/token` (module `oauth`), and test helpers under `/_emulator`:
 //! - the built-in OIDC issuer ([`oidc`]);
-//! - `GET /_emulator/stats`, `POST /_emulator/stats/reset`, the request log
-//!   `GET /_emulator/requests` and `POST /_emulator/requests/reset` ([`stats`]);
-//! - the random fault rate `GET|POST /_emulator/faults` and scripted faults
-//!   `GET|POST|DELETE /_emulator/faults/script` ([`faults`]);
-//! - the clock offset `GET|POST /_emulator/clock` ([`clock`]).
+//! - counters: `GET /_emulator/stats`, `POST /_emulator/stats/reset`;
+//! - the request log: `GET /_emulator/requests`, `POST /_emulator/requests/reset`;
+//! - the random fault rate: `GET|POST /_emulator/faults`;
+//! - scripted faults: `GET|POST|DELETE /_emulator/faults/script`;
+//! - the clock offset: `GET|POST /_emulator/clock`.
 //!
-//! Tests in Rust can use the same knobs on [`RunningEmulator`]:
-//! [`script`](RunningEmulator::script), [`requests`](RunningEmulator::requests),
-//! [`set_clock_offset`](RunningEmulator::set_clock_offset), plus
-//! [`organization`](RunningEmulator::organization) (what is stored) and
-//! [`mint`](RunningEmulator::mint) (a token from the built-in issuer).
+//! **Random faults** (`--fault-rate F`, [`EmulatorConfig::fault_rate`]):
+//! that fraction of Admin API requests fail with 500, 502 (HTML body), 503,
+//! 429 (with `Retry-After`), a connection reset, or a lost response (the
+//! write commits, then the connection resets). Seeded, so deterministic for
+//! one request order. The token exchange never gets random faults.
+//!
+//! **Scripted faults** make requests misbehave exactly as told, on the
+//! Admin API and the token exchange: `POST /_emulator/faults/script
+//! {"rules": [...]}` (or [`RunningEmulator::script`]) appends [`FaultRule`]s
+//! `{"method", "path", "times", "action"}`. `path` is the exact request path
+//! or the route template (`/v1/organization/projects/{id}`); a request takes
+//! the first matching rule in the order added, whose `times` (default 1)
+//! counts down; unmatched requests are handled normally. The actions
+//! ([`FaultAction`], `{"type": ...}`): `status`, `reply` (exact status,
+//! headers, body), `drop` (connection reset), `delay` — none of which
+//! handle the request first — and `commit_then_status`, `commit_then_reply`,
+//! `commit_then_drop`, `commit_then_delay`, `commit_then_truncate` (body
+//! broken off halfway), which do. `GET` lists the rules not used up, `DELETE`
+//! drops them. A bad rule is refused with 400 naming it (`rules[1].times`),
+//! and then none of the script is added.
+//!
+//! **Request log**: every Admin API and token request, oldest first, as a
+//! [`RecordedRequest`] (method, path, query, route template, request id, and
+//! which [`Credential`] the `Authorization` header held: never its value).
+//! The newest [`MAX_LOGGED`] are kept. `/_emulator` requests are not logged
+//! or counted. `POST /_emulator/stats/reset` empties the log too.
+//!
+//! **Clock**: `POST /_emulator/clock {"offset_secs": N}` (or
+//! [`RunningEmulator::set_clock_offset`]) shifts the emulator's time for
+//! `created_at`/`updated_at`, the exchange's claim checks, minted tokens and
+//! the `Date` header, e.g. to make an object an hour old.
+//!
+//! From Rust the same knobs are on [`RunningEmulator`], plus
+//! [`organization`](RunningEmulator::organization) (what is stored, read
+//! without a request) and [`mint`](RunningEmulator::mint) (a token from the
+//! built-in issuer).
 //! Every response carries an `x-request-id: req_…` header.
 //!
 //! Behaviour follows `shared/openai-wif-api.md` and its decision table. Where
@@ -107,7 +138,7 @@ pub struct EmulatorConfig {
     pub state_file: Option<PathBuf>,
     /// Delay added to every Admin API request.
     pub latency: Duration,
-    /// Fraction (0..=1) of Admin API requests that fail (see [`faults`]).
+    /// Fraction (0..=1) of Admin API requests that fail (see the crate docs).
     pub fault_rate: f64,
     /// Seed of the fault RNG.
     pub fault_seed: u64,
@@ -274,7 +305,7 @@ impl RunningEmulator {
         format!("{}/_emulator/oidc", self.base_url())
     }
 
-    /// Appends scripted fault rules (see [`faults`]); a bad rule adds none.
+    /// Appends scripted fault rules (see the crate docs); a bad rule adds none.
     pub fn script(&self, rules: impl IntoIterator<Item = FaultRule>) -> Result<(), BadRule> {
         let rules: Vec<FaultRule> = rules.into_iter().collect();
         faults::check_rules(&rules)?;
@@ -292,7 +323,7 @@ impl RunningEmulator {
         self.app.faults.clear_rules();
     }
 
-    /// The request log, oldest first (see [`stats`]).
+    /// The request log, oldest first.
     pub fn requests(&self) -> Vec<RecordedRequest> {
         self.app.stats.requests()
     }
@@ -302,7 +333,7 @@ impl RunningEmulator {
         self.app.stats.clear_requests();
     }
 
-    /// Shifts the emulator's clock `secs` from real time (see [`clock`]).
+    /// Shifts the emulator's clock `secs` from real time (negative: the past).
     pub fn set_clock_offset(&self, secs: i64) {
         self.app.set_clock_offset(secs);
     }
