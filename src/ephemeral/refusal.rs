@@ -1,10 +1,13 @@
 //! Turning a refused token exchange into a diagnostic that names the likely
-//! cause and what to change. The cause is read from the server's
-//! `error_description` (the emulator words each failed check as below; the
-//! real service documents only the categories, §6.4), so unknown wording
-//! still yields a diagnostic with the OAuth code and the server's text.
+//! cause and what to change. The cause is the shared
+//! [`openai_admin::refusal::Reason`] read from the OAuth code and the start of
+//! the server's `error_description` (the emulator words its refusals that
+//! way; the real service documents only the three codes), so wording it does
+//! not know still yields a diagnostic with the OAuth code, advice for that
+//! code, and the server's text.
 
 use openai_admin::error::ExchangeError;
+use openai_admin::refusal::{OAuthCode, Reason};
 use tfplugin::codec::Path;
 use tfplugin::framework::{Diagnostic, Diagnostics};
 
@@ -25,135 +28,152 @@ struct Cause {
     attribute: Option<&'static str>,
 }
 
-fn classify(code: &str, description: &str, ctx: &Context<'_>) -> Option<Cause> {
-    let d = description.to_ascii_lowercase();
-    // Mapping failures quote claim values, which could contain any word, so
-    // they are recognised first and by how they begin.
-    let has = |s: &str| d.contains(s);
-    let starts = |s: &str| d.starts_with(s);
-    let cause = |summary, advice: &str, attribute| Cause {
+fn cause(summary: &'static str, advice: &str, attribute: Option<&'static str>) -> Cause {
+    Cause {
         summary,
         advice: advice.to_owned(),
         attribute,
-    };
-    Some(if starts("ambiguous") || has("ambiguous mapping") {
-        cause(
+    }
+}
+
+/// The cause and advice for each shared reason. Exhaustive on purpose: a new
+/// reason needs advice before the provider builds.
+fn explain(reason: Reason, ctx: &Context<'_>) -> Cause {
+    use Reason::*;
+    match reason {
+        AmbiguousMapping => cause(
             "Several service account mappings match",
             "More than one enabled mapping for this service account matches the token's claims, \
              and OpenAI never merges them. Make the mappings' attribute_matchers mutually \
              exclusive, or disable all but one.",
             None,
-        )
-    } else if starts("every federation rule") {
-        cause(
+        ),
+        RulesDisabled => cause(
             "Service account mapping disabled",
             "The only mappings between this workload identity provider and service account are \
              disabled. Enable one (`enabled = true` on openai_service_account_mapping).",
             None,
-        )
-    } else if starts("no federation rule binds") {
-        cause(
+        ),
+        NoRule => cause(
             "No service account mapping for this service account",
             "No mapping binds this service account to the workload identity provider. Create an \
              openai_service_account_mapping for this pair, or check service_account_id.",
             Some("service_account_id"),
-        )
-    } else if starts("no enabled federation rule")
-        || starts("mapping resolution failed")
-        || has("no matching mapping")
-    {
-        cause(
+        ),
+        NoMatchingRule | MappingFailed => cause(
             "No service account mapping matches the token",
             "The token's claims do not satisfy the attribute_matchers of any enabled mapping \
              for this service account (the server's description below says which claim \
              differs). Run from the workload the mapping describes, or widen the mapping.",
             None,
-        )
-    } else if has("audience mismatch") {
-        let advice = match (ctx.audience_requested, ctx.audience) {
-            (true, Some(aud)) => format!(
-                "The subject token was requested for the audience \"{aud}\", but the workload \
-                 identity provider expects another one. Set `audience` to the provider's audience, \
-                 or change the provider's audience."
-            ),
-            _ => "The token's `aud` claim does not contain the workload identity provider's \
-                  audience. Issue the token for that audience (e.g. the `audience` of a \
-                  Kubernetes projected volume), or change the provider's audience."
-                .to_owned(),
-        };
-        Cause {
-            summary: "Subject token audience mismatch",
-            advice,
-            attribute: ctx.audience_requested.then_some("audience"),
+        ),
+        AudienceMismatch => {
+            let advice = match (ctx.audience_requested, ctx.audience) {
+                (true, Some(aud)) => format!(
+                    "The subject token was requested for the audience \"{aud}\", but the workload \
+                     identity provider expects another one. Set `audience` to the provider's \
+                     audience, or change the provider's audience."
+                ),
+                _ => "The token's `aud` claim does not contain the workload identity provider's \
+                      audience. Issue the token for that audience (e.g. the `audience` of a \
+                      Kubernetes projected volume), or change the provider's audience."
+                    .to_owned(),
+            };
+            Cause {
+                summary: "Subject token audience mismatch",
+                advice,
+                attribute: ctx.audience_requested.then_some("audience"),
+            }
         }
-    } else if has("issuer mismatch") {
-        cause(
+        IssuerMismatch => cause(
             "Subject token issuer mismatch",
             "The token's `iss` claim is not the workload identity provider's issuer. Use a token \
              from the issuer the provider trusts, or fix the provider's `issuer`.",
             None,
-        )
-    } else if has("expired") {
-        cause(
+        ),
+        Expired => cause(
             "Subject token expired",
             "The subject token's `exp` is in the past. Fetch a fresh token (projected and CI \
              tokens are short-lived) and run again.",
             None,
-        )
-    } else if has("in the future") || has("not valid before") {
-        cause(
+        ),
+        NotYetValid => cause(
             "Subject token not yet valid",
             "The token's `iat` or `nbf` lies in the future: the issuer's clock and OpenAI's \
              disagree. Check the clock of the machine that issued the token.",
             None,
-        )
-    } else if has("unknown kid") || has("bad signature") || has("does not verify") {
-        cause(
+        ),
+        UnknownKid | BadSignature | KeyAlgMismatch | MissingKid | UnsupportedAlg => cause(
             "Subject token signature cannot be verified",
             "The token is not signed by a key the workload identity provider trusts (unknown \
-             `kid` or bad signature). Check that the provider's issuer, discovery URL or \
-             uploaded JWKS belong to the system that issued the token; after a key rotation, \
-             upload the new JWKS.",
+             `kid`, a key of another algorithm, or a bad signature). Check that the provider's \
+             issuer, discovery URL or uploaded JWKS belong to the system that issued the token; \
+             after a key rotation, upload the new JWKS.",
             None,
-        )
-    } else if has("workload identity provider") && has("disabled") {
-        cause(
+        ),
+        MalformedToken | MissingClaim | InvalidClaim => cause(
+            "Subject token malformed",
+            "The subject token is not a JWT with the standard claims (`iss`, `aud`, `sub`, \
+             `exp`, `iat`). Check that the subject token source yields the workload's OIDC \
+             identity token itself, not another credential or a response wrapping it.",
+            None,
+        ),
+        ProviderDisabled => cause(
             "Workload identity provider disabled",
             "The workload identity provider is disabled. Enable it (`enabled = true` on \
              openai_workload_identity_provider).",
             Some("workload_identity_provider_id"),
-        )
-    } else if has("workload identity provider") && has("not found") {
-        cause(
+        ),
+        UnknownProvider => cause(
             "Unknown workload identity provider",
             "No workload identity provider with this id exists in the organization. Check \
              workload_identity_provider_id (it looks like `wip_...`).",
             Some("workload_identity_provider_id"),
-        )
-    } else if has("service account") && has("does not exist") {
-        cause(
+        ),
+        UnknownServiceAccount => cause(
             "Unknown service account",
             "No project service account with this id exists. Check service_account_id (it \
              looks like `svc_acct_...`).",
             Some("service_account_id"),
-        )
-    } else if has("could not fetch") || has("jwks") && has("no 'keys'") {
-        cause(
+        ),
+        KeysUnavailable => cause(
             "Workload identity provider keys unavailable",
-            "OpenAI could not fetch the provider's OIDC discovery document or JWKS. Check the \
-             provider's issuer or discovery_url is public and serves them.",
+            "OpenAI could not fetch or use the provider's OIDC discovery document or JWKS. Check \
+             that the provider's issuer or discovery_url is public and serves them, and that \
+             its keys are valid public keys.",
             None,
-        )
-    } else if code == "invalid_request" {
-        cause(
-            "Token exchange request rejected",
-            "The token endpoint rejected the request itself. Check token_exchange_url points at \
-             OpenAI's token endpoint; if it does, this is likely a provider bug.",
-            None,
-        )
-    } else {
-        return None;
-    })
+        ),
+        BadRequest => request_rejected(),
+    }
+}
+
+fn request_rejected() -> Cause {
+    cause(
+        "Token exchange request rejected",
+        "The token endpoint rejected the request itself. Check token_exchange_url points at \
+         OpenAI's token endpoint; if it does, this is likely a provider bug.",
+        None,
+    )
+}
+
+/// Advice for a refusal whose wording is unknown, by its OAuth code alone.
+fn generic_advice(code: Option<OAuthCode>) -> &'static str {
+    match code {
+        Some(OAuthCode::InvalidGrant) => {
+            "OpenAI refused the grant. Check workload_identity_provider_id and \
+             service_account_id, that the provider is enabled, and that exactly one enabled \
+             service account mapping matches the token's claims."
+        }
+        Some(OAuthCode::InvalidSubjectToken) => {
+            "OpenAI did not accept the subject token. Check that it is a current token from \
+             the issuer the workload identity provider trusts, issued for the provider's \
+             audience."
+        }
+        _ => {
+            "OpenAI refused to exchange the subject token. Check the token, the workload \
+             identity provider and the service account mapping."
+        }
+    }
 }
 
 /// The diagnostic for a failed exchange. Never quotes the subject token.
@@ -184,7 +204,14 @@ pub fn diagnostic(e: &ExchangeError, ctx: &Context<'_>) -> Diagnostics {
             .map(|r| format!(" (request id: {r})"))
             .unwrap_or_default()
     );
-    let d = match classify(error, description, ctx) {
+    let code = OAuthCode::parse(error);
+    let known = match e.refusal_reason() {
+        Some(reason) => Some(explain(reason, ctx)),
+        // Any wording: the request itself was refused.
+        None if code == Some(OAuthCode::InvalidRequest) => Some(request_rejected()),
+        None => None,
+    };
+    let d = match known {
         Some(c) => {
             let d = Diagnostic::error(
                 format!("Token exchange refused: {}", c.summary),
@@ -197,10 +224,7 @@ pub fn diagnostic(e: &ExchangeError, ctx: &Context<'_>) -> Diagnostics {
         }
         None => Diagnostic::error(
             "Token exchange refused",
-            format!(
-                "OpenAI refused to exchange the subject token. Check the token, the workload \
-                 identity provider and the service account mapping.\n\n{server}"
-            ),
+            format!("{}\n\n{server}", generic_advice(code)),
         ),
     };
     d.into()
@@ -235,97 +259,174 @@ mod tests {
         all.into_iter().next().unwrap()
     }
 
-    /// The emulator's wording of each refusal maps to its cause.
+    fn refused_for(reason: Reason, details: &str) -> ExchangeError {
+        refused(reason.code().as_str(), &reason.describe(details))
+    }
+
+    /// Every shared reason, worded as the emulator words it, maps to its cause.
     #[test]
     fn causes() {
         let cases = [
             (
-                "invalid_subject_token",
-                "audience mismatch: token aud \"x\" does not contain 'y'",
+                Reason::AudienceMismatch,
+                "token aud \"x\" does not contain 'y'",
                 "audience mismatch",
             ),
             (
-                "invalid_subject_token",
-                "issuer mismatch: token iss 'a' does not match the provider's issuer 'b'",
+                Reason::IssuerMismatch,
+                "token iss 'a' does not match the provider's issuer 'b'",
                 "issuer mismatch",
             ),
+            (Reason::Expired, "exp 1 is not after now (2)", "expired"),
             (
-                "invalid_subject_token",
-                "subject token expired at 1 (now 2)",
-                "expired",
+                Reason::NotYetValid,
+                "iat 9 is in the future (now 2)",
+                "not yet valid",
             ),
             (
-                "invalid_subject_token",
-                "unknown kid: no key with kid 'k' in the JWKS published through u",
+                Reason::UnknownKid,
+                "no key with kid 'k' in the JWKS published through u",
                 "signature cannot be verified",
             ),
             (
-                "invalid_subject_token",
-                "bad signature: the subject token does not verify with key 'k'",
+                Reason::BadSignature,
+                "the subject token does not verify with key 'k'",
                 "signature cannot be verified",
             ),
             (
-                "invalid_grant",
-                "no enabled federation rule for service account 's' matches the token's claims (rule r: claim 'repository' is \"evil/repo\", expected \"my-org/my-repo\")",
+                Reason::KeyAlgMismatch,
+                "the subject token's alg RS256 does not match the alg ES256 of key 'k'",
+                "signature cannot be verified",
+            ),
+            (
+                Reason::MissingKid,
+                "the subject token header has no 'kid'",
+                "signature cannot be verified",
+            ),
+            (
+                Reason::UnsupportedAlg,
+                "'HS256' in the subject token header",
+                "signature cannot be verified",
+            ),
+            (
+                Reason::MalformedToken,
+                "a JWT has three dot-separated parts",
+                "Subject token malformed",
+            ),
+            (
+                Reason::MissingClaim,
+                "the subject token is missing the required claim 'sub'",
+                "Subject token malformed",
+            ),
+            (
+                Reason::InvalidClaim,
+                "claim 'exp' must be a number",
+                "Subject token malformed",
+            ),
+            (
+                Reason::NoMatchingRule,
+                "none of the enabled federation rules for service account 's' matches the token's claims (rule r: claim 'repository' is \"evil/repo\", expected \"my-org/my-repo\")",
+                "No service account mapping matches",
+            ),
+            // Claim values quote arbitrary text, even other reasons' leads.
+            (
+                Reason::NoMatchingRule,
+                "none of the enabled federation rules for service account 's' matches the token's claims (rule r: claim 'ref' is \"subject token expired: audience mismatch\", expected \"main\")",
                 "No service account mapping matches",
             ),
             (
-                "invalid_grant",
-                "no enabled federation rule for service account 's' matches the token's claims (rule r: claim 'ref' is \"expired-audience mismatch\", expected \"main\")",
+                Reason::MappingFailed,
+                "for service account 's': rule r: attribute transformation for 'openai.x' failed",
                 "No service account mapping matches",
             ),
             (
-                "invalid_grant",
-                "ambiguous mapping: 2 enabled federation rules for service account 's' match",
+                Reason::AmbiguousMapping,
+                "2 enabled federation rules for service account 's' match",
                 "Several service account mappings match",
             ),
             (
-                "invalid_grant",
-                "workload identity provider 'wip_1' is disabled",
+                Reason::ProviderDisabled,
+                "'wip_1' is disabled",
                 "provider disabled",
             ),
             (
-                "invalid_grant",
-                "every federation rule for service account 's' under workload identity provider 'p' is disabled",
+                Reason::RulesDisabled,
+                "service account 's' has federation rules under workload identity provider 'p', but all of them are disabled",
                 "mapping disabled",
             ),
             (
-                "invalid_grant",
-                "workload identity provider 'wip_1' not found",
+                Reason::UnknownProvider,
+                "'wip_1' not found in this organization",
                 "Unknown workload identity provider",
             ),
             (
-                "invalid_grant",
-                "service account 's' does not exist",
+                Reason::UnknownServiceAccount,
+                "'s' does not exist",
                 "Unknown service account",
             ),
             (
-                "invalid_grant",
-                "no federation rule binds service account 's' to workload identity provider 'p'",
+                Reason::NoRule,
+                "service account 's' has no federation rule under workload identity provider 'p'",
                 "No service account mapping for this service account",
             ),
             (
-                "invalid_request",
+                Reason::KeysUnavailable,
+                "could not fetch the JWKS from u: HTTP 404",
+                "keys unavailable",
+            ),
+            (
+                Reason::BadRequest,
                 "missing required parameter 'subject_token'",
                 "request rejected",
             ),
         ];
-        for (code, description, expect) in cases {
-            let d = one(diagnostic(&refused(code, description), &ctx()));
+        for reason in Reason::ALL {
+            assert!(
+                cases.iter().any(|(r, _, _)| *r == reason),
+                "no case for {reason:?}"
+            );
+        }
+        for (reason, details, expect) in cases {
+            let code = reason.code().as_str();
+            let description = reason.describe(details);
+            let d = one(diagnostic(&refused_for(reason, details), &ctx()));
             assert!(d.summary.contains(expect), "{description} -> {}", d.summary);
             assert!(d.detail.contains(code), "{}", d.detail);
-            assert!(d.detail.contains(description), "{}", d.detail);
+            assert!(d.detail.contains(&description), "{}", d.detail);
             assert!(d.detail.contains("req_1"), "{}", d.detail);
         }
+    }
+
+    /// The lead only counts with its own OAuth code, at the start.
+    #[test]
+    fn a_lead_under_another_code_or_inside_the_text_is_not_a_cause() {
+        let d = one(diagnostic(
+            &refused("invalid_grant", &Reason::Expired.describe("at 1")),
+            &ctx(),
+        ));
+        assert_eq!(d.summary, "Token exchange refused");
+        let d = one(diagnostic(
+            &refused("invalid_subject_token", "the token: audience mismatch"),
+            &ctx(),
+        ));
+        assert_eq!(d.summary, "Token exchange refused");
+        assert!(
+            d.detail.contains("the token: audience mismatch"),
+            "{}",
+            d.detail
+        );
+        // Any invalid_request is the request's fault, whatever the wording.
+        let d = one(diagnostic(
+            &refused("invalid_request", "Bad field."),
+            &ctx(),
+        ));
+        assert!(d.summary.contains("request rejected"), "{}", d.summary);
     }
 
     #[test]
     fn attribute_paths_point_at_the_argument_to_fix() {
         let d = one(diagnostic(
-            &refused(
-                "invalid_grant",
-                "workload identity provider 'wip_1' not found",
-            ),
+            &refused_for(Reason::UnknownProvider, "'wip_1' not found"),
             &ctx(),
         ));
         assert_eq!(
@@ -339,10 +440,7 @@ mod tests {
             ..ctx()
         };
         let d = one(diagnostic(
-            &refused(
-                "invalid_subject_token",
-                "audience mismatch: token aud \"https://wrong\"",
-            ),
+            &refused_for(Reason::AudienceMismatch, "token aud \"https://wrong\""),
             &requested,
         ));
         assert_eq!(d.path, Some(Path::root().attr("audience")));
@@ -366,6 +464,15 @@ mod tests {
             ),
             &ctx(),
         ));
+        assert!(!d.detail.contains("eyJ.secret.token"), "{}", d.detail);
+        assert!(d.detail.contains("(none)"), "{}", d.detail);
+
+        // A known reason whose description echoes the token: classified, not quoted.
+        let d = one(diagnostic(
+            &refused_for(Reason::MalformedToken, "eyJ.secret.token"),
+            &ctx(),
+        ));
+        assert!(d.summary.contains("malformed"), "{}", d.summary);
         assert!(!d.detail.contains("eyJ.secret.token"), "{}", d.detail);
         assert!(d.detail.contains("(none)"), "{}", d.detail);
     }

@@ -235,6 +235,20 @@ impl ExchangeError {
             _ => None,
         }
     }
+
+    /// The known cause of an OAuth refusal, read from its code and the start
+    /// of its description (see [`crate::refusal`]); `None` for other errors
+    /// and for wording this crate does not know.
+    pub fn refusal_reason(&self) -> Option<crate::refusal::Reason> {
+        match self {
+            ExchangeError::OAuth {
+                error,
+                error_description: Some(description),
+                ..
+            } => crate::refusal::Reason::classify(error, description),
+            _ => None,
+        }
+    }
 }
 
 fn oauth_message(

@@ -15,6 +15,7 @@ mod exchange;
 pub mod models;
 pub mod pagination;
 mod recovery;
+pub mod refusal;
 pub mod retry;
 pub mod secret;
 

@@ -63,7 +63,7 @@ async fn method_not_allowed(req: Request) -> ApiError {
 }
 
 /// Constant-time comparison, so response timing does not leak the key.
-fn same_secret(a: &str, b: &str) -> bool {
+pub(crate) fn same_secret(a: &str, b: &str) -> bool {
     a.len() == b.len()
         && a.bytes()
             .zip(b.bytes())
@@ -82,7 +82,7 @@ async fn require_admin_key(State(app): State<Arc<App>>, req: Request, next: Next
         })
         .filter(|t| !t.is_empty());
     let error = match presented {
-        Some(token) if same_secret(token, app.admin_key.expose()) => return next.run(req).await,
+        Some(token) if app.is_admin_key(token) => return next.run(req).await,
         None => ApiError::unauthorized(
             "You didn't provide an API key. Send your admin API key in an Authorization header using Bearer auth (Authorization: Bearer YOUR_ADMIN_KEY).",
             None,

@@ -127,7 +127,7 @@ fn answer(app: &App, headers: &HeaderMap, body: &[u8]) -> Result<String, StsErro
         },
     };
 
-    let now = crate::now();
+    let now = app.now();
     let aud = match audiences.as_slice() {
         [one] => json!(one),
         many => json!(many),

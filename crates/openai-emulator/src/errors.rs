@@ -5,6 +5,7 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use openai_admin::models::{ErrorBody, ErrorEnvelope, OAuthError};
+use openai_admin::refusal::Reason;
 
 pub const TYPE_INVALID_REQUEST: &str = "invalid_request_error";
 pub const TYPE_SERVER: &str = "server_error";
@@ -201,52 +202,21 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// OAuth error codes used by the token exchange (decision table).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum OAuthCode {
-    /// Missing or unsupported request fields.
-    Request,
-    /// Unknown/disabled provider, no or ambiguous matching rule.
-    Grant,
-    /// Malformed token, bad signature, wrong iss/aud, expired, unknown kid.
-    SubjectToken,
-}
-
-impl OAuthCode {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            OAuthCode::Request => "invalid_request",
-            OAuthCode::Grant => "invalid_grant",
-            OAuthCode::SubjectToken => "invalid_subject_token",
-        }
-    }
-}
-
-/// A refused token exchange: HTTP 400 `{"error","error_description"}`.
+/// A refused token exchange: HTTP 400 `{"error","error_description"}`, the
+/// code and the description's lead taken from the shared [`Reason`].
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
-#[error("{}: {description}", code.as_str())]
+#[error("{}: {description}", reason.code())]
 pub struct ExchangeError {
-    pub code: OAuthCode,
+    pub reason: Reason,
     pub description: String,
 }
 
 impl ExchangeError {
-    pub fn request(description: impl Into<String>) -> Self {
+    /// `details` follow the reason's lead (ids, claim values, what to fix).
+    pub fn new(reason: Reason, details: impl std::fmt::Display) -> Self {
         ExchangeError {
-            code: OAuthCode::Request,
-            description: description.into(),
-        }
-    }
-    pub fn grant(description: impl Into<String>) -> Self {
-        ExchangeError {
-            code: OAuthCode::Grant,
-            description: description.into(),
-        }
-    }
-    pub fn subject(description: impl Into<String>) -> Self {
-        ExchangeError {
-            code: OAuthCode::SubjectToken,
-            description: description.into(),
+            reason,
+            description: reason.describe(details),
         }
     }
 }
@@ -254,7 +224,7 @@ impl ExchangeError {
 impl IntoResponse for ExchangeError {
     fn into_response(self) -> Response {
         let body = OAuthError {
-            error: self.code.as_str().to_owned(),
+            error: self.reason.code().as_str().to_owned(),
             error_description: Some(self.description),
         };
         (StatusCode::BAD_REQUEST, axum::Json(body)).into_response()

@@ -11,6 +11,7 @@ use serde_json::Value as Json;
 
 use super::errors::ExchangeError;
 use openai_admin::models::{Verification, WorkloadIdentityProvider};
+use openai_admin::refusal::Reason;
 
 const CACHE_TTL: Duration = Duration::from_secs(600);
 const WELL_KNOWN: &str = "/.well-known/openid-configuration";
@@ -65,10 +66,13 @@ impl KeyCache {
                     .map(Vec::as_slice)
                     .unwrap_or_default();
                 find_kid(keys, kid).ok_or_else(|| {
-                    ExchangeError::subject(format!(
-                        "unknown kid: no key with kid '{kid}' in the uploaded JWKS of workload identity provider '{}'",
-                        provider.id
-                    ))
+                    ExchangeError::new(
+                        Reason::UnknownKid,
+                        format!(
+                            "no key with kid '{kid}' in the uploaded JWKS of workload identity provider '{}'",
+                            provider.id
+                        ),
+                    )
                 })
             }
             Verification::Discovery { discovery_url } => {
@@ -94,9 +98,10 @@ impl KeyCache {
                     },
                 );
                 found.ok_or_else(|| {
-                    ExchangeError::subject(format!(
-                        "unknown kid: no key with kid '{kid}' in the JWKS published through {url}"
-                    ))
+                    ExchangeError::new(
+                        Reason::UnknownKid,
+                        format!("no key with kid '{kid}' in the JWKS published through {url}"),
+                    )
                 })
             }
         }
@@ -104,9 +109,12 @@ impl KeyCache {
 
     async fn get_json(&self, url: &str, what: &str) -> Result<Json, ExchangeError> {
         let fail = |why: String| {
-            ExchangeError::grant(format!(
-                "could not fetch the {what} from {url}: {why}; check the provider's issuer or discovery_url"
-            ))
+            ExchangeError::new(
+                Reason::KeysUnavailable,
+                format!(
+                    "could not fetch the {what} from {url}: {why}; check the provider's issuer or discovery_url"
+                ),
+            )
         };
         let response = self
             .http
@@ -128,16 +136,18 @@ impl KeyCache {
             .get_json(discovery_url, "OIDC discovery document")
             .await?;
         let Some(jwks_uri) = doc.get("jwks_uri").and_then(Json::as_str) else {
-            return Err(ExchangeError::grant(format!(
-                "the OIDC discovery document at {discovery_url} has no 'jwks_uri'"
-            )));
+            return Err(ExchangeError::new(
+                Reason::KeysUnavailable,
+                format!("the OIDC discovery document at {discovery_url} has no 'jwks_uri'"),
+            ));
         };
         let jwks = self.get_json(jwks_uri, "JWKS").await?;
         match jwks.get("keys").and_then(Json::as_array) {
             Some(keys) => Ok(keys.clone()),
-            None => Err(ExchangeError::grant(format!(
-                "the JWKS at {jwks_uri} has no 'keys' array"
-            ))),
+            None => Err(ExchangeError::new(
+                Reason::KeysUnavailable,
+                format!("the JWKS at {jwks_uri} has no 'keys' array"),
+            )),
         }
     }
 }

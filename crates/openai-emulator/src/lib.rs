@@ -11,10 +11,51 @@
 //! # Ok(()) }
 //! ```
 //!
-//! Routes: the Admin API under `/v1` (see [`admin`]), the exchange at
-//! `POST /oauth/token` (see [`oauth`]), and test helpers under `/_emulator`:
-//! the built-in OIDC issuer ([`oidc`]), `GET /_emulator/stats` and
-//! `POST /_emulator/stats/reset` ([`stats`]), `GET|POST /_emulator/faults` ([`faults`]).
+//! Routes: the Admin API under `/v1` (module `admin`), the exchange at
+//! `POST /oauth/token` (module `oauth`), and test helpers under `/_emulator`:
+//! - the built-in OIDC issuer ([`oidc`]);
+//! - counters: `GET /_emulator/stats`, `POST /_emulator/stats/reset`;
+//! - the request log: `GET /_emulator/requests`, `POST /_emulator/requests/reset`;
+//! - the random fault rate: `GET|POST /_emulator/faults`;
+//! - scripted faults: `GET|POST|DELETE /_emulator/faults/script`;
+//! - the clock offset: `GET|POST /_emulator/clock`.
+//!
+//! **Random faults** (`--fault-rate F`, [`EmulatorConfig::fault_rate`]):
+//! that fraction of Admin API requests fail with 500, 502 (HTML body), 503,
+//! 429 (with `Retry-After`), a connection reset, or a lost response (the
+//! write commits, then the connection resets). Seeded, so deterministic for
+//! one request order. The token exchange never gets random faults.
+//!
+//! **Scripted faults** make requests misbehave exactly as told, on the
+//! Admin API and the token exchange: `POST /_emulator/faults/script
+//! {"rules": [...]}` (or [`RunningEmulator::script`]) appends [`FaultRule`]s
+//! `{"method", "path", "times", "action"}`. `path` is the exact request path
+//! or the route template (`/v1/organization/projects/{id}`); a request takes
+//! the first matching rule in the order added, whose `times` (default 1)
+//! counts down; unmatched requests are handled normally. The actions
+//! ([`FaultAction`], `{"type": ...}`): `status`, `reply` (exact status,
+//! headers, body), `drop` (connection reset), `delay` — none of which
+//! handle the request first — and `commit_then_status`, `commit_then_reply`,
+//! `commit_then_drop`, `commit_then_delay`, `commit_then_truncate` (body
+//! broken off halfway), which do. `GET` lists the rules not used up, `DELETE`
+//! drops them. A bad rule is refused with 400 naming it (`rules[1].times`),
+//! and then none of the script is added.
+//!
+//! **Request log**: every Admin API and token request, oldest first, as a
+//! [`RecordedRequest`] (method, path, query, route template, request id, and
+//! which [`Credential`] the `Authorization` header held: never its value).
+//! The newest [`MAX_LOGGED`] are kept. `/_emulator` requests are not logged
+//! or counted. `POST /_emulator/stats/reset` empties the log too.
+//!
+//! **Clock**: `POST /_emulator/clock {"offset_secs": N}` (or
+//! [`RunningEmulator::set_clock_offset`]) shifts the emulator's time for
+//! `created_at`/`updated_at`, the exchange's claim checks, minted tokens and
+//! the `Date` header, e.g. to make an object an hour old.
+//!
+//! From Rust the same knobs are on [`RunningEmulator`], plus
+//! [`organization`](RunningEmulator::organization) (what is stored, read
+//! without a request) and [`mint`](RunningEmulator::mint) (a token from the
+//! built-in issuer).
 //! Every response carries an `x-request-id: req_…` header.
 //!
 //! Behaviour follows `shared/openai-wif-api.md` and its decision table. Where
@@ -39,6 +80,7 @@
 mod admin;
 pub mod aws_sts;
 mod cel;
+mod clock;
 mod errors;
 mod faults;
 mod keys;
@@ -56,6 +98,7 @@ mod validate;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -75,8 +118,13 @@ use tracing::Instrument as _;
 
 use errors::ApiError;
 use oidc::{Issuer, SigningKey};
+use openai_admin::models::{FederationRule, Project, ServiceAccount, WorkloadIdentityProvider};
 use openai_admin::secret::Secret;
+use serde_json::Value as Json_;
 use store::Data;
+
+pub use faults::{BadRule, FaultAction, FaultRule};
+pub use stats::{Credential, MAX_LOGGED, RecordedRequest};
 
 /// Kid of the built-in issuer's key.
 pub const BUILTIN_KID: &str = "emulator-key-1";
@@ -92,7 +140,7 @@ pub struct EmulatorConfig {
     pub state_file: Option<PathBuf>,
     /// Delay added to every Admin API request.
     pub latency: Duration,
-    /// Fraction (0..=1) of Admin API requests that fail (see [`faults`]).
+    /// Fraction (0..=1) of Admin API requests that fail (see the crate docs).
     pub fault_rate: f64,
     /// Seed of the fault RNG.
     pub fault_seed: u64,
@@ -139,6 +187,22 @@ pub(crate) struct App {
     spiffe_id: String,
     /// Access tokens issued by the exchange → their expiry (Unix seconds).
     issued: Mutex<HashMap<String, i64>>,
+    /// Seconds the emulator's clock is ahead of real time (see [`clock`]).
+    clock_offset: AtomicI64,
+}
+
+/// The id of one request, in its extensions, for the request log.
+#[derive(Clone, Debug)]
+pub(crate) struct RequestId(pub String);
+
+/// What the emulator stores, in creation order, as the API shows it.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Organization {
+    pub providers: Vec<WorkloadIdentityProvider>,
+    pub rules: Vec<FederationRule>,
+    pub projects: Vec<Project>,
+    /// (project id, account).
+    pub service_accounts: Vec<(String, ServiceAccount)>,
 }
 
 /// Current time in Unix seconds.
@@ -154,6 +218,23 @@ fn random_hex32() -> String {
 }
 
 impl App {
+    /// The emulator's clock in Unix seconds (real time plus the test offset).
+    fn now(&self) -> i64 {
+        now() + self.clock_offset()
+    }
+
+    fn clock_offset(&self) -> i64 {
+        self.clock_offset.load(Ordering::Relaxed)
+    }
+
+    fn set_clock_offset(&self, secs: i64) {
+        self.clock_offset.store(secs, Ordering::Relaxed);
+    }
+
+    fn is_admin_key(&self, token: &str) -> bool {
+        admin::same_secret(token, self.admin_key.expose())
+    }
+
     fn with_data<R>(&self, f: impl FnOnce(&Data) -> R) -> R {
         f(&self.data.lock().expect("store lock"))
     }
@@ -167,7 +248,7 @@ impl App {
         let _serial = self.write_lock.lock().await;
         let (result, snapshot) = {
             let mut data = self.data.lock().expect("store lock");
-            let result = f(&mut data, now())?;
+            let result = f(&mut data, self.now())?;
             let snapshot = self
                 .state_file
                 .as_ref()
@@ -193,7 +274,7 @@ impl App {
     fn issue_access_token(&self, expires_at: i64) -> String {
         let token = format!("wifat_{}{}", random_hex32(), random_hex32());
         let mut issued = self.issued.lock().expect("issued lock");
-        let now = now();
+        let now = self.now();
         issued.retain(|_, exp| *exp > now);
         issued.insert(token.clone(), expires_at);
         token
@@ -207,6 +288,7 @@ impl App {
 /// A running emulator. Dropping it stops the server too.
 pub struct RunningEmulator {
     addr: SocketAddr,
+    app: Arc<App>,
     shutdown: watch::Sender<bool>,
     task: Option<JoinHandle<()>>,
     spiffe: Option<spiffe::SocketServer>,
@@ -237,6 +319,63 @@ impl RunningEmulator {
         format!("{}/_emulator/oidc", self.base_url())
     }
 
+    /// Appends scripted fault rules (see the crate docs); a bad rule adds none.
+    pub fn script(&self, rules: impl IntoIterator<Item = FaultRule>) -> Result<(), BadRule> {
+        let rules: Vec<FaultRule> = rules.into_iter().collect();
+        faults::check_rules(&rules)?;
+        self.app.faults.add_rules(rules);
+        Ok(())
+    }
+
+    /// The scripted rules not used up yet.
+    pub fn pending_script(&self) -> Vec<FaultRule> {
+        self.app.faults.pending_rules()
+    }
+
+    /// Drops every pending scripted rule.
+    pub fn clear_script(&self) {
+        self.app.faults.clear_rules();
+    }
+
+    /// The request log, oldest first.
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        self.app.stats.requests()
+    }
+
+    /// Empties the request log.
+    pub fn clear_requests(&self) {
+        self.app.stats.clear_requests();
+    }
+
+    /// Shifts the emulator's clock `secs` from real time (negative: the past).
+    pub fn set_clock_offset(&self, secs: i64) {
+        self.app.set_clock_offset(secs);
+    }
+
+    /// Everything stored, read directly (not a request: nothing is logged).
+    pub fn organization(&self) -> Organization {
+        self.app.with_data(|d| Organization {
+            providers: d.providers.iter().map(|e| e.obj.clone()).collect(),
+            rules: d.rules.iter().map(|e| e.obj.clone()).collect(),
+            projects: d.projects.iter().map(|e| e.obj.clone()).collect(),
+            service_accounts: d
+                .service_accounts
+                .iter()
+                .map(|e| (e.obj.project_id.clone(), e.obj.account.clone()))
+                .collect(),
+        })
+    }
+
+    /// A token from the built-in issuer with these claims, as
+    /// `POST /_emulator/oidc/token` mints it (`iss`, `iat`, `exp` filled in
+    /// unless given; `null` claims left out).
+    pub fn mint(&self, claims: Json_) -> anyhow::Result<String> {
+        let Json_::Object(claims) = claims else {
+            anyhow::bail!("the claims to mint must be a JSON object");
+        };
+        Ok(oidc::mint_token(&self.app, claims, None)?)
+    }
+
     /// Stops accepting, closes open connections and waits for the server task.
     pub async fn shutdown(mut self) {
         let _ = self.shutdown.send(true);
@@ -255,12 +394,37 @@ impl Drop for RunningEmulator {
     }
 }
 
-async fn request_id(req: Request, next: Next) -> Response {
+async fn request_id(
+    axum::extract::State(app): axum::extract::State<Arc<App>>,
+    mut req: Request,
+    next: Next,
+) -> Response {
     let id = format!("req_{}", random_hex32());
     let span = tracing::debug_span!("request", request_id = %id, method = %req.method(), path = %req.uri().path());
+    req.extensions_mut().insert(RequestId(id.clone()));
     let mut response = next.run(req).instrument(span).await;
     if let Ok(value) = HeaderValue::from_str(&id) {
         response.headers_mut().insert("x-request-id", value);
+    }
+    // hyper dates responses by real time; a shifted clock shows in `Date` too.
+    let offset = app.clock_offset();
+    if offset != 0 {
+        let (real, by) = (
+            SystemTime::now(),
+            Duration::from_secs(offset.unsigned_abs()),
+        );
+        let shifted = if offset > 0 {
+            real.checked_add(by)
+        } else {
+            real.checked_sub(by)
+        };
+        if let Some(value) =
+            shifted.and_then(|t| HeaderValue::from_str(&httpdate::fmt_http_date(t)).ok())
+        {
+            response
+                .headers_mut()
+                .insert(axum::http::header::DATE, value);
+        }
     }
     response
 }
@@ -272,6 +436,10 @@ async fn unknown_route(req: Request) -> Response {
 fn router(app: Arc<App>) -> Router {
     let counted_token = Router::new()
         .route("/oauth/token", post(oauth::token))
+        .layer(middleware::from_fn_with_state(
+            app.clone(),
+            faults::inject_scripted,
+        ))
         .layer(middleware::from_fn_with_state(app.clone(), stats::count));
     let helpers = Router::new()
         .route(
@@ -285,16 +453,25 @@ fn router(app: Arc<App>) -> Router {
         .route("/_emulator/aws/sts/", post(aws_sts::get_web_identity_token))
         .route("/_emulator/stats", get(stats::get))
         .route("/_emulator/stats/reset", post(stats::reset))
+        .route("/_emulator/requests", get(stats::get_requests))
+        .route("/_emulator/requests/reset", post(stats::reset_requests))
         .route(
             "/_emulator/faults",
             get(faults::get_rate).post(faults::set_rate),
-        );
+        )
+        .route(
+            "/_emulator/faults/script",
+            get(faults::get_script)
+                .post(faults::add_script)
+                .delete(faults::clear_script),
+        )
+        .route("/_emulator/clock", get(clock::get).post(clock::set));
     Router::new()
         .merge(admin::routes(app.clone()))
         .merge(counted_token)
         .merge(helpers)
         .fallback(unknown_route)
-        .layer(middleware::from_fn(request_id))
+        .layer(middleware::from_fn_with_state(app.clone(), request_id))
         .with_state(app)
 }
 
@@ -346,6 +523,7 @@ pub async fn start(config: EmulatorConfig) -> anyhow::Result<RunningEmulator> {
         aws_role_arn: config.aws_role_arn,
         spiffe_id: config.spiffe_id,
         issued: Mutex::new(HashMap::new()),
+        clock_offset: AtomicI64::new(0),
     });
     // Persist right away so the issuer key survives a restart with no writes.
     if let Some(path) = &config.state_file {
@@ -358,10 +536,15 @@ pub async fn start(config: EmulatorConfig) -> anyhow::Result<RunningEmulator> {
         Some(path) => Some(spiffe::serve(path, app.clone(), shutdown_rx.clone())?),
         None => None,
     };
-    let task = tokio::spawn(server::accept_loop(listener, router(app), shutdown_rx));
+    let task = tokio::spawn(server::accept_loop(
+        listener,
+        router(app.clone()),
+        shutdown_rx,
+    ));
     tracing::info!(%addr, "emulator listening");
     Ok(RunningEmulator {
         addr,
+        app,
         shutdown,
         task: Some(task),
         spiffe,

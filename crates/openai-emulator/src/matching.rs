@@ -14,6 +14,7 @@ use serde_json::Value as Json;
 use super::cel;
 use super::errors::ExchangeError;
 use openai_admin::models::{AttributeTransformation, FederationRule};
+use openai_admin::refusal::Reason;
 
 /// Text form used for comparison: strings as-is, other scalars as JSON text.
 fn text(v: &Json) -> String {
@@ -125,15 +126,21 @@ pub fn resolve(
     service_account_id: &str,
 ) -> Result<FederationRule, ExchangeError> {
     if rules.is_empty() {
-        return Err(ExchangeError::grant(format!(
-            "no federation rule binds service account '{service_account_id}' to workload identity provider '{provider_id}'"
-        )));
+        return Err(ExchangeError::new(
+            Reason::NoRule,
+            format!(
+                "service account '{service_account_id}' has no federation rule under workload identity provider '{provider_id}'"
+            ),
+        ));
     }
     let enabled: Vec<&FederationRule> = rules.iter().filter(|r| r.enabled).collect();
     if enabled.is_empty() {
-        return Err(ExchangeError::grant(format!(
-            "every federation rule for service account '{service_account_id}' under workload identity provider '{provider_id}' is disabled"
-        )));
+        return Err(ExchangeError::new(
+            Reason::RulesDisabled,
+            format!(
+                "service account '{service_account_id}' has federation rules under workload identity provider '{provider_id}', but all of them are disabled"
+            ),
+        ));
     }
     let mut attrs = Attributes {
         transformations,
@@ -152,22 +159,31 @@ pub fn resolve(
     }
     match matched.as_slice() {
         [one] => Ok((*one).clone()),
-        [] if !failures.is_empty() => Err(ExchangeError::grant(format!(
-            "mapping resolution failed for service account '{service_account_id}': {}",
-            failures.join("; ")
-        ))),
-        [] => Err(ExchangeError::grant(format!(
-            "no enabled federation rule for service account '{service_account_id}' matches the token's claims ({})",
-            reasons.join("; ")
-        ))),
-        many => Err(ExchangeError::grant(format!(
-            "ambiguous mapping: {} enabled federation rules for service account '{service_account_id}' match the token's claims ({}); exactly one must match",
-            many.len(),
-            many.iter()
-                .map(|r| r.id.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ))),
+        [] if !failures.is_empty() => Err(ExchangeError::new(
+            Reason::MappingFailed,
+            format!(
+                "for service account '{service_account_id}': {}",
+                failures.join("; ")
+            ),
+        )),
+        [] => Err(ExchangeError::new(
+            Reason::NoMatchingRule,
+            format!(
+                "none of the enabled federation rules for service account '{service_account_id}' matches the token's claims ({})",
+                reasons.join("; ")
+            ),
+        )),
+        many => Err(ExchangeError::new(
+            Reason::AmbiguousMapping,
+            format!(
+                "{} enabled federation rules for service account '{service_account_id}' match the token's claims ({}); exactly one must match",
+                many.len(),
+                many.iter()
+                    .map(|r| r.id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        )),
     }
 }
 

@@ -4,7 +4,8 @@
 //! token header (`kid`, supported `alg`) → key (uploaded JWKS or discovery) →
 //! signature → claims (`iss`, `aud`, `sub`, `exp`, `iat`; `nbf` if present) →
 //! service account → mapping resolution. Refusals are HTTP 400 with the OAuth
-//! codes of the decision table and a description naming the failed check.
+//! code of a shared [`Reason`] and a description that starts with the
+//! reason's lead, then names the failed check.
 //!
 //! Choices where §6 is silent (safer readings):
 //! - `exp` has no leeway (a token is expired at `exp`); `iat`/`nbf` may be at
@@ -32,6 +33,7 @@ use openai_admin::models::{
     GRANT_TYPE_TOKEN_EXCHANGE, Permissions, TOKEN_TYPE_ACCESS_TOKEN, TOKEN_TYPE_ID_TOKEN,
     TOKEN_TYPE_JWT, TokenExchangeResponse,
 };
+use openai_admin::refusal::Reason;
 
 /// Access tokens live at most one hour (§6.3).
 const MAX_LIFETIME_SECS: i64 = 3600;
@@ -45,7 +47,7 @@ pub async fn token(State(app): State<Arc<App>>, body: Bytes) -> Response {
             Json(resp).into_response()
         }
         Err(e) => {
-            tracing::info!(error = e.code.as_str(), description = %e.description, "token exchange refused");
+            tracing::info!(error = e.reason.code().as_str(), description = %e.description, "token exchange refused");
             e.into_response()
         }
     }
@@ -54,12 +56,14 @@ pub async fn token(State(app): State<Arc<App>>, body: Bytes) -> Response {
 fn field<'a>(body: &'a Map<String, Json_>, name: &str) -> Result<&'a str, ExchangeError> {
     match body.get(name) {
         Some(Json_::String(s)) if !s.is_empty() => Ok(s),
-        Some(Json_::String(_)) | None | Some(Json_::Null) => Err(ExchangeError::request(format!(
-            "missing required parameter '{name}'"
-        ))),
-        Some(_) => Err(ExchangeError::request(format!(
-            "parameter '{name}' must be a string"
-        ))),
+        Some(Json_::String(_)) | None | Some(Json_::Null) => Err(ExchangeError::new(
+            Reason::BadRequest,
+            format!("missing required parameter '{name}'"),
+        )),
+        Some(_) => Err(ExchangeError::new(
+            Reason::BadRequest,
+            format!("parameter '{name}' must be a string"),
+        )),
     }
 }
 
@@ -78,8 +82,9 @@ fn supported_alg(alg: &str) -> Option<Algorithm> {
 fn header(token: &str) -> Result<(Algorithm, String), ExchangeError> {
     let parts: Vec<&str> = token.split('.').collect();
     if parts.len() != 3 {
-        return Err(ExchangeError::subject(
-            "malformed subject token: a JWT has three dot-separated parts",
+        return Err(ExchangeError::new(
+            Reason::MalformedToken,
+            "a JWT has three dot-separated parts",
         ));
     }
     let header: Json_ = B64
@@ -87,20 +92,23 @@ fn header(token: &str) -> Result<(Algorithm, String), ExchangeError> {
         .ok()
         .and_then(|bytes| serde_json::from_slice(&bytes).ok())
         .ok_or_else(|| {
-            ExchangeError::subject("malformed subject token: the header is not base64url JSON")
+            ExchangeError::new(Reason::MalformedToken, "the header is not base64url JSON")
         })?;
-    let alg = header.get("alg").and_then(Json_::as_str).ok_or_else(|| {
-        ExchangeError::subject("malformed subject token: the header has no 'alg'")
-    })?;
+    let alg = header
+        .get("alg")
+        .and_then(Json_::as_str)
+        .ok_or_else(|| ExchangeError::new(Reason::MalformedToken, "the header has no 'alg'"))?;
     let alg = supported_alg(alg).ok_or_else(|| {
-        ExchangeError::subject(format!(
-            "unsupported alg '{alg}' in the subject token header; use RS256, RS384, RS512, ES256 or ES384"
-        ))
+        ExchangeError::new(
+            Reason::UnsupportedAlg,
+            format!("'{alg}' in the subject token header; use RS256, RS384, RS512, ES256 or ES384"),
+        )
     })?;
     let kid = match header.get("kid") {
         Some(Json_::String(k)) if !k.is_empty() => k.clone(),
         _ => {
-            return Err(ExchangeError::subject(
+            return Err(ExchangeError::new(
+                Reason::MissingKid,
                 "the subject token header has no 'kid'; the issuer must name its signing key",
             ));
         }
@@ -116,15 +124,19 @@ fn verify_signature(
 ) -> Result<Map<String, Json_>, ExchangeError> {
     if let Some(key_alg) = jwk.get("alg").and_then(Json_::as_str) {
         if key_alg != format!("{alg:?}") {
-            return Err(ExchangeError::subject(format!(
-                "the subject token's alg {alg:?} does not match the alg {key_alg} of key '{kid}'"
-            )));
+            return Err(ExchangeError::new(
+                Reason::KeyAlgMismatch,
+                format!(
+                    "the subject token's alg {alg:?} does not match the alg {key_alg} of key '{kid}'"
+                ),
+            ));
         }
     }
     let unusable = |e: String| {
-        ExchangeError::grant(format!(
-            "key '{kid}' of the provider's JWKS is not a usable public key: {e}"
-        ))
+        ExchangeError::new(
+            Reason::KeysUnavailable,
+            format!("key '{kid}' of the provider's JWKS is not a usable public key: {e}"),
+        )
     };
     let jwk: Jwk = serde_json::from_value(jwk).map_err(|e| unusable(e.to_string()))?;
     let key = DecodingKey::from_jwk(&jwk).map_err(|e| unusable(e.to_string()))?;
@@ -138,22 +150,25 @@ fn verify_signature(
     match jsonwebtoken::decode::<Json_>(token, &key, &validation) {
         Ok(data) => match data.claims {
             Json_::Object(map) => Ok(map),
-            _ => Err(ExchangeError::subject(
-                "malformed subject token: the payload is not a JSON object",
+            _ => Err(ExchangeError::new(
+                Reason::MalformedToken,
+                "the payload is not a JSON object",
             )),
         },
         Err(e) => {
             use jsonwebtoken::errors::ErrorKind;
             Err(match e.kind() {
-                ErrorKind::InvalidSignature => ExchangeError::subject(format!(
-                    "bad signature: the subject token does not verify with key '{kid}'"
-                )),
+                ErrorKind::InvalidSignature => ExchangeError::new(
+                    Reason::BadSignature,
+                    format!("the subject token does not verify with key '{kid}'"),
+                ),
                 ErrorKind::InvalidAlgorithm | ErrorKind::InvalidAlgorithmName => {
-                    ExchangeError::subject(format!(
-                        "the subject token's alg {alg:?} cannot be used with key '{kid}'"
-                    ))
+                    ExchangeError::new(
+                        Reason::KeyAlgMismatch,
+                        format!("the subject token's alg {alg:?} cannot be used with key '{kid}'"),
+                    )
                 }
-                _ => ExchangeError::subject(format!("malformed subject token: {e}")),
+                _ => ExchangeError::new(Reason::MalformedToken, e),
             })
         }
     }
@@ -162,17 +177,20 @@ fn verify_signature(
 fn numeric_claim(claims: &Map<String, Json_>, name: &str) -> Result<i64, ExchangeError> {
     match claims.get(name) {
         None => Err(missing_claim(name)),
-        Some(v) => v
-            .as_f64()
-            .map(|f| f.floor() as i64)
-            .ok_or_else(|| ExchangeError::subject(format!("claim '{name}' must be a number"))),
+        Some(v) => v.as_f64().map(|f| f.floor() as i64).ok_or_else(|| {
+            ExchangeError::new(
+                Reason::InvalidClaim,
+                format!("claim '{name}' must be a number"),
+            )
+        }),
     }
 }
 
 fn missing_claim(name: &str) -> ExchangeError {
-    ExchangeError::subject(format!(
-        "the subject token is missing the required claim '{name}'"
-    ))
+    ExchangeError::new(
+        Reason::MissingClaim,
+        format!("the subject token is missing the required claim '{name}'"),
+    )
 }
 
 fn same_issuer(a: &str, b: &str) -> bool {
@@ -193,53 +211,60 @@ fn check_claims(
     }
     let iss = claims["iss"]
         .as_str()
-        .ok_or_else(|| ExchangeError::subject("claim 'iss' must be a string"))?;
+        .ok_or_else(|| ExchangeError::new(Reason::InvalidClaim, "claim 'iss' must be a string"))?;
     if !same_issuer(iss, issuer) {
-        return Err(ExchangeError::subject(format!(
-            "issuer mismatch: token iss '{iss}' does not match the provider's issuer '{issuer}'"
-        )));
+        return Err(ExchangeError::new(
+            Reason::IssuerMismatch,
+            format!("token iss '{iss}' does not match the provider's issuer '{issuer}'"),
+        ));
     }
     let aud = &claims["aud"];
     let aud_ok = match aud {
         Json_::String(s) => s == audience,
         Json_::Array(items) => items.iter().any(|a| a.as_str() == Some(audience)),
         _ => {
-            return Err(ExchangeError::subject(
+            return Err(ExchangeError::new(
+                Reason::InvalidClaim,
                 "claim 'aud' must be a string or an array of strings",
             ));
         }
     };
     if !aud_ok {
-        return Err(ExchangeError::subject(format!(
-            "audience mismatch: token aud {aud} does not contain '{audience}'"
-        )));
+        return Err(ExchangeError::new(
+            Reason::AudienceMismatch,
+            format!("token aud {aud} does not contain '{audience}'"),
+        ));
     }
     match &claims["sub"] {
         Json_::String(s) if !s.is_empty() => {}
         _ => {
-            return Err(ExchangeError::subject(
+            return Err(ExchangeError::new(
+                Reason::InvalidClaim,
                 "claim 'sub' must be a non-empty string",
             ));
         }
     }
     let exp = numeric_claim(claims, "exp")?;
     if exp <= now {
-        return Err(ExchangeError::subject(format!(
-            "subject token expired at {exp} (now {now})"
-        )));
+        return Err(ExchangeError::new(
+            Reason::Expired,
+            format!("exp {exp} is not after now ({now})"),
+        ));
     }
     let iat = numeric_claim(claims, "iat")?;
     if iat > now + FUTURE_SKEW_SECS {
-        return Err(ExchangeError::subject(format!(
-            "subject token iat {iat} is in the future (now {now})"
-        )));
+        return Err(ExchangeError::new(
+            Reason::NotYetValid,
+            format!("iat {iat} is in the future (now {now})"),
+        ));
     }
     if claims.contains_key("nbf") {
         let nbf = numeric_claim(claims, "nbf")?;
         if nbf > now + FUTURE_SKEW_SECS {
-            return Err(ExchangeError::subject(format!(
-                "subject token is not valid before {nbf} (now {now})"
-            )));
+            return Err(ExchangeError::new(
+                Reason::NotYetValid,
+                format!("nbf {nbf} is in the future (now {now})"),
+            ));
         }
     }
     Ok(exp)
@@ -249,7 +274,8 @@ async fn exchange(app: &App, body: &[u8]) -> Result<TokenExchangeResponse, Excha
     let body: Map<String, Json_> = match serde_json::from_slice(body) {
         Ok(Json_::Object(map)) => map,
         _ => {
-            return Err(ExchangeError::request(
+            return Err(ExchangeError::new(
+                Reason::BadRequest,
                 "the request body must be a JSON object (Content-Type: application/json) with grant_type, subject_token_type, subject_token, identity_provider_id and service_account_id",
             ));
         }
@@ -260,32 +286,38 @@ async fn exchange(app: &App, body: &[u8]) -> Result<TokenExchangeResponse, Excha
     let provider_id = field(&body, "identity_provider_id")?;
     let service_account_id = field(&body, "service_account_id")?;
     if grant_type != GRANT_TYPE_TOKEN_EXCHANGE {
-        return Err(ExchangeError::request(format!(
-            "unsupported grant_type '{grant_type}'; use '{GRANT_TYPE_TOKEN_EXCHANGE}'"
-        )));
+        return Err(ExchangeError::new(
+            Reason::BadRequest,
+            format!("unsupported grant_type '{grant_type}'; use '{GRANT_TYPE_TOKEN_EXCHANGE}'"),
+        ));
     }
     if subject_token_type != TOKEN_TYPE_JWT && subject_token_type != TOKEN_TYPE_ID_TOKEN {
-        return Err(ExchangeError::request(format!(
-            "unsupported subject_token_type '{subject_token_type}'; use '{TOKEN_TYPE_JWT}' or '{TOKEN_TYPE_ID_TOKEN}'"
-        )));
+        return Err(ExchangeError::new(
+            Reason::BadRequest,
+            format!(
+                "unsupported subject_token_type '{subject_token_type}'; use '{TOKEN_TYPE_JWT}' or '{TOKEN_TYPE_ID_TOKEN}'"
+            ),
+        ));
     }
 
     let provider = app.with_data(|d| d.provider(provider_id).cloned());
     let provider = provider.ok_or_else(|| {
-        ExchangeError::grant(format!(
-            "workload identity provider '{provider_id}' not found"
-        ))
+        ExchangeError::new(
+            Reason::UnknownProvider,
+            format!("'{provider_id}' not found in this organization"),
+        )
     })?;
     if !provider.enabled {
-        return Err(ExchangeError::grant(format!(
-            "workload identity provider '{provider_id}' is disabled"
-        )));
+        return Err(ExchangeError::new(
+            Reason::ProviderDisabled,
+            format!("'{provider_id}' is disabled"),
+        ));
     }
 
     let (alg, kid) = header(subject_token)?;
     let jwk = app.keys.find(&provider, &kid).await?;
     let claims = verify_signature(subject_token, alg, &kid, jwk)?;
-    let now = super::now();
+    let now = app.now();
     let exp = check_claims(&claims, &provider.issuer, &provider.audience, now)?;
 
     let (account_exists, rules) = app.with_data(|d| {
@@ -295,9 +327,10 @@ async fn exchange(app: &App, body: &[u8]) -> Result<TokenExchangeResponse, Excha
         )
     });
     if !account_exists {
-        return Err(ExchangeError::grant(format!(
-            "service account '{service_account_id}' does not exist"
-        )));
+        return Err(ExchangeError::new(
+            Reason::UnknownServiceAccount,
+            format!("'{service_account_id}' does not exist"),
+        ));
     }
     let claims = Json_::Object(claims);
     let rule = matching::resolve(
@@ -342,6 +375,10 @@ mod tests {
         );
         let mut c = claims(good.clone());
         c.insert("aud".into(), json!("b"));
+        assert_eq!(
+            check_claims(&c, "https://i", "a", now).unwrap_err().reason,
+            Reason::AudienceMismatch
+        );
         assert!(
             check_claims(&c, "https://i", "a", now)
                 .unwrap_err()
@@ -350,6 +387,10 @@ mod tests {
         );
         let mut c = claims(good.clone());
         c.insert("exp".into(), json!(1000));
+        assert_eq!(
+            check_claims(&c, "https://i", "a", now).unwrap_err().reason,
+            Reason::Expired
+        );
         assert!(
             check_claims(&c, "https://i", "a", now)
                 .unwrap_err()
@@ -358,6 +399,10 @@ mod tests {
         );
         let mut c = claims(good);
         c.remove("iat");
+        assert_eq!(
+            check_claims(&c, "https://i", "a", now).unwrap_err().reason,
+            Reason::MissingClaim
+        );
         assert!(
             check_claims(&c, "https://i", "a", now)
                 .unwrap_err()
@@ -382,6 +427,10 @@ mod tests {
                 .description
                 .contains("kid")
         );
-        assert!(header("nope").is_err());
+        assert_eq!(
+            header(&h(json!({"alg":"RS256"}))).unwrap_err().reason,
+            Reason::MissingKid
+        );
+        assert_eq!(header("nope").unwrap_err().reason, Reason::MalformedToken);
     }
 }

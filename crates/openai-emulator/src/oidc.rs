@@ -26,7 +26,7 @@ use axum::extract::{RawQuery, State};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
-use serde_json::{Value as Json_, json};
+use serde_json::{Map, Value as Json_, json};
 
 use super::App;
 use super::errors::ApiError;
@@ -210,11 +210,25 @@ pub(crate) async fn mint(
     RawQuery(query): RawQuery,
     body: Bytes,
 ) -> Response {
-    let mut claims = match validate::body_object(&body) {
+    let claims = match validate::body_object(&body) {
         Ok(c) => c,
         Err(e) => return e.into_response(),
     };
-    let now = super::now();
+    match mint_token(&app, claims, query.as_deref()) {
+        Ok(token) => Json(json!({ "token": token })).into_response(),
+        Err(e) => ApiError::server(axum::http::StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
+            .into_response(),
+    }
+}
+
+/// Signs `claims` with the built-in key, filling in `iss`, `iat` and `exp`
+/// unless given; `query` may ask for another `kid` or none (`no_kid=true`).
+pub(crate) fn mint_token(
+    app: &App,
+    mut claims: Map<String, Json_>,
+    query: Option<&str>,
+) -> Result<String, KeyError> {
+    let now = app.now();
     claims
         .entry("iss")
         .or_insert_with(|| Json_::String(app.issuer.url.clone()));
@@ -234,15 +248,9 @@ pub(crate) async fn mint(
             _ => {}
         }
     }
-    match app
-        .issuer
+    app.issuer
         .key
         .sign_with_header(&header, &Json_::Object(claims))
-    {
-        Ok(token) => Json(json!({ "token": token })).into_response(),
-        Err(e) => ApiError::server(axum::http::StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
-            .into_response(),
-    }
 }
 
 #[cfg(test)]

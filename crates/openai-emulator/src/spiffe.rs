@@ -68,7 +68,7 @@ impl SpiffeWorkloadApi for WorkloadApi {
                 request.spiffe_id
             )));
         }
-        let now = crate::now();
+        let now = self.app.now();
         let claims = json!({
             "iss": self.app.issuer.url,
             "sub": spiffe_id,

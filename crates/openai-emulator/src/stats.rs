@@ -1,20 +1,33 @@
-//! Request counters for tests: Admin API and token requests by route
-//! template (`GET /v1/organization/workload_identity_providers/{id}`), and the
-//! faults injected by kind. `/_emulator` routes are not counted.
+//! Request counters and the request log, for tests: Admin API and token
+//! requests by route template
+//! (`GET /v1/organization/workload_identity_providers/{id}`), the faults
+//! injected by kind, and every such request in order. `/_emulator` routes
+//! are neither counted nor logged.
 //!
-//! `GET /_emulator/stats` → `{"requests_total", "by_route", "faults_injected"}`;
-//! `POST /_emulator/stats/reset` zeroes everything.
+//! - `GET /_emulator/stats` → `{"requests_total", "by_route", "faults_injected"}`;
+//! - `GET /_emulator/requests` → `{"requests": [...], "dropped": N}`, oldest
+//!   first: each `{"method", "path", "query", "route", "authorization",
+//!   "request_id"}`, where `authorization` is `null` (no header),
+//!   `"admin_key"`, `"access_token"` (one the exchange issued) or `"other"`:
+//!   never the credential itself. Only the newest [`MAX_LOGGED`] are kept;
+//!   `dropped` counts the older ones;
+//! - `POST /_emulator/requests/reset` empties the log;
+//! - `POST /_emulator/stats/reset` zeroes the counters and empties the log.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex};
 
 use axum::Json;
 use axum::extract::{MatchedPath, Request, State};
+use axum::http::header::AUTHORIZATION;
 use axum::middleware::Next;
 use axum::response::Response;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-use super::App;
+use super::{App, RequestId};
+
+/// How many requests the log keeps (the newest).
+pub const MAX_LOGGED: usize = 10_000;
 
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct Snapshot {
@@ -23,9 +36,43 @@ pub struct Snapshot {
     pub faults_injected: BTreeMap<String, u64>,
 }
 
+/// What a request's `Authorization` header held, without the secret.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Credential {
+    /// `Bearer <the emulator's admin key>`.
+    AdminKey,
+    /// `Bearer <an access token the exchange issued>`.
+    AccessToken,
+    /// Anything else.
+    Other,
+}
+
+/// One logged request.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordedRequest {
+    pub method: String,
+    pub path: String,
+    /// The raw query string, without `?`.
+    pub query: Option<String>,
+    /// The route template the request matched.
+    pub route: String,
+    /// `None`: no `Authorization` header.
+    pub authorization: Option<Credential>,
+    /// The `x-request-id` the response carries.
+    pub request_id: String,
+}
+
+#[derive(Default)]
+struct Log {
+    requests: VecDeque<RecordedRequest>,
+    dropped: u64,
+}
+
 #[derive(Default)]
 pub struct Stats {
     inner: Mutex<Snapshot>,
+    log: Mutex<Log>,
 }
 
 impl Stats {
@@ -40,13 +87,47 @@ impl Stats {
         *s.faults_injected.entry(kind.to_owned()).or_default() += 1;
     }
 
+    fn log(&self, request: RecordedRequest) {
+        let mut log = self.log.lock().expect("log lock");
+        if log.requests.len() == MAX_LOGGED {
+            log.requests.pop_front();
+            log.dropped += 1;
+        }
+        log.requests.push_back(request);
+    }
+
     pub fn snapshot(&self) -> Snapshot {
         self.inner.lock().expect("stats lock").clone()
     }
 
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        let log = self.log.lock().expect("log lock");
+        log.requests.iter().cloned().collect()
+    }
+
+    pub fn clear_requests(&self) {
+        *self.log.lock().expect("log lock") = Log::default();
+    }
+
     pub fn reset(&self) {
         *self.inner.lock().expect("stats lock") = Snapshot::default();
+        self.clear_requests();
     }
+}
+
+fn credential(app: &App, req: &Request) -> Option<Credential> {
+    let value = req.headers().get(AUTHORIZATION)?;
+    let token = value
+        .to_str()
+        .ok()
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim());
+    Some(match token {
+        Some(t) if app.is_admin_key(t) => Credential::AdminKey,
+        Some(t) if app.is_access_token(t) => Credential::AccessToken,
+        _ => Credential::Other,
+    })
 }
 
 /// Middleware on the counted routes (runs after routing, so the template is known).
@@ -58,6 +139,18 @@ pub async fn count(State(app): State<Arc<App>>, req: Request, next: Next) -> Res
         .unwrap_or_else(|| "(unmatched)".to_owned());
     app.stats
         .record_request(format!("{} {template}", req.method()));
+    app.stats.log(RecordedRequest {
+        method: req.method().to_string(),
+        path: req.uri().path().to_owned(),
+        query: req.uri().query().map(str::to_owned),
+        route: template,
+        authorization: credential(&app, &req),
+        request_id: req
+            .extensions()
+            .get::<RequestId>()
+            .map(|id| id.0.clone())
+            .unwrap_or_default(),
+    });
     next.run(req).await
 }
 
@@ -68,4 +161,17 @@ pub async fn get(State(app): State<Arc<App>>) -> Json<Snapshot> {
 pub async fn reset(State(app): State<Arc<App>>) -> Json<Snapshot> {
     app.stats.reset();
     Json(app.stats.snapshot())
+}
+
+pub async fn get_requests(State(app): State<Arc<App>>) -> Json<serde_json::Value> {
+    let log = app.stats.log.lock().expect("log lock");
+    Json(serde_json::json!({
+        "requests": log.requests,
+        "dropped": log.dropped,
+    }))
+}
+
+pub async fn reset_requests(State(app): State<Arc<App>>) -> Json<serde_json::Value> {
+    app.stats.clear_requests();
+    Json(serde_json::json!({ "requests": [], "dropped": 0 }))
 }

@@ -1,31 +1,40 @@
 //! The Admin API client's requests and answers: typed errors, pagination,
-//! the admin key, and the token exchange, against a fake server.
+//! the admin key, and the token exchange, against the emulator.
 
 use crate::support::*;
-use axum::http::Method;
 use openai_admin::models::*;
+use openai_admin::refusal::Reason;
 use openai_admin::{ApiError, Client, ExchangeError};
+use reqwest::Method;
 
 const PROVIDERS: &str = "/organization/workload_identity_providers";
+const PROJECTS: &str = "/organization/projects";
 
-fn exchange_request(subject_token: &str) -> TokenExchangeRequest {
+fn exchange_request(x: &Exchange, subject_token: &str) -> TokenExchangeRequest {
     TokenExchangeRequest {
         grant_type: GRANT_TYPE_TOKEN_EXCHANGE.into(),
         subject_token_type: TOKEN_TYPE_JWT.into(),
         subject_token: subject_token.into(),
-        identity_provider_id: "wip_1".into(),
-        service_account_id: "svc_acct_1".into(),
+        identity_provider_id: x.provider_id.clone(),
+        service_account_id: x.service_account_id.clone(),
     }
+}
+
+/// The request id the emulator gave the last logged request.
+fn last_request_id(api: &Api) -> String {
+    api.requests().pop().expect("a logged request").request_id
 }
 
 // ------------------------------------------------------------ typed errors
 
 #[tokio::test]
 async fn not_found_is_typed_with_message_code_and_request_id() {
-    let api = FakeApi::start().await;
+    let api = Api::start().await;
 
     let err = api.client().get_provider("wip_nope").await.unwrap_err();
 
+    let sent_id = last_request_id(&api);
+    assert!(sent_id.starts_with("req_"), "{sent_id}");
     assert!(err.is_not_found());
     match &err {
         ApiError::Status {
@@ -39,10 +48,13 @@ async fn not_found_is_typed_with_message_code_and_request_id() {
             ..
         } => {
             assert_eq!(status.as_u16(), 404);
-            assert_eq!(message, "No such workload identity provider.");
+            assert_eq!(
+                message,
+                "No workload identity provider found with id 'wip_nope'."
+            );
             assert_eq!(kind.as_deref(), Some("invalid_request_error"));
             assert_eq!(code.as_deref(), Some("not_found"));
-            assert_eq!(request_id.as_deref(), Some("req_1"));
+            assert_eq!(request_id.as_deref(), Some(sent_id.as_str()));
             assert_eq!(*method, Method::GET);
             assert_eq!(path, "/organization/workload_identity_providers/wip_nope");
         }
@@ -50,20 +62,23 @@ async fn not_found_is_typed_with_message_code_and_request_id() {
     }
     assert_eq!(
         err.to_string(),
-        "OpenAI Admin API returned 404 Not Found for GET \
-         /organization/workload_identity_providers/wip_nope: not_found: No such workload \
-         identity provider. (request id: req_1)"
+        format!(
+            "OpenAI Admin API returned 404 Not Found for GET \
+             /organization/workload_identity_providers/wip_nope: not_found: No workload \
+             identity provider found with id 'wip_nope'. (request id: {sent_id})"
+        )
     );
 }
 
 #[tokio::test]
 async fn bad_request_names_the_param() {
-    let api = FakeApi::start().await;
+    let api = Api::start().await;
     let mut req = provider_request("prod");
     req.issuer.clear();
 
     let err = api.client().create_provider(&req).await.unwrap_err();
 
+    let sent_id = last_request_id(&api);
     match &err {
         ApiError::Status { status, param, .. } => {
             assert_eq!(status.as_u16(), 400);
@@ -73,15 +88,15 @@ async fn bad_request_names_the_param() {
     }
     assert!(
         err.to_string()
-            .contains("(param: issuer, request id: req_1)"),
+            .contains(&format!("(param: issuer, request id: {sent_id})")),
         "{err}"
     );
 }
 
 #[tokio::test]
 async fn conflict_is_typed_and_limit_exceeded_is_recognised() {
-    let api = FakeApi::start().await;
-    api.seed_provider("prod");
+    let api = Api::start().await;
+    api.seed_provider("prod").await;
     let client = api.client();
 
     let err = client
@@ -94,11 +109,13 @@ async fn conflict_is_typed_and_limit_exceeded_is_recognised() {
     api.fault(
         Method::POST,
         PROVIDERS,
-        Fault::Reply {
-            status: 409,
-            headers: vec![],
-            body: r#"{"error":{"message":"Organization already has 50 workload identity providers.","type":"invalid_request_error","param":null,"code":"limit_exceeded"}}"#.into(),
-        },
+        FaultAction::reply(
+            409,
+            error_body(
+                "limit_exceeded",
+                "Organization already has 50 workload identity providers.",
+            ),
+        ),
     );
     let err = client
         .create_provider(&provider_request("other"))
@@ -115,9 +132,10 @@ async fn conflict_is_typed_and_limit_exceeded_is_recognised() {
 
 #[tokio::test]
 async fn provider_with_rules_cannot_be_deleted() {
-    let api = FakeApi::start().await;
-    let p = api.seed_provider("prod");
-    api.seed_rule(&p.id, rule_request("svc_acct_1"), now());
+    let api = Api::start().await;
+    let p = api.seed_provider("prod").await;
+    let (project, account) = api.seed_binding().await;
+    api.seed_rule(&p.id, rule_request(&project, &account)).await;
 
     let err = api.client().delete_provider(&p.id).await.unwrap_err();
 
@@ -127,17 +145,13 @@ async fn provider_with_rules_cannot_be_deleted() {
 
 #[tokio::test]
 async fn a_non_json_error_body_becomes_the_message() {
-    let api = FakeApi::start().await;
+    let api = Api::start().await;
     let mut config = api.config();
     config.max_retries = 0;
     api.fault(
         Method::GET,
         "/organization/projects/proj_1",
-        Fault::Reply {
-            status: 502,
-            headers: vec![],
-            body: "<html>\n<h1>502 Bad Gateway</h1>\n</html>".into(),
-        },
+        FaultAction::reply(502, "<html>\n<h1>502 Bad Gateway</h1>\n</html>"),
     );
 
     let err = Client::new(config)
@@ -157,15 +171,11 @@ async fn a_non_json_error_body_becomes_the_message() {
 
 #[tokio::test]
 async fn an_unexpected_success_body_is_a_decode_error_naming_the_endpoint() {
-    let api = FakeApi::start().await;
+    let api = Api::start().await;
     api.fault(
         Method::GET,
         "/organization/projects/proj_1",
-        Fault::Reply {
-            status: 200,
-            headers: vec![],
-            body: r#"{"unexpected": true}"#.into(),
-        },
+        FaultAction::reply(200, r#"{"unexpected": true}"#),
     );
 
     let err = api.client().get_project("proj_1").await.unwrap_err();
@@ -180,30 +190,18 @@ async fn an_unexpected_success_body_is_a_decode_error_naming_the_endpoint() {
 
 #[tokio::test]
 async fn any_2xx_is_success() {
-    let api = FakeApi::start().await;
-    let p = api.seed_project("p");
+    let api = Api::start().await;
+    let p = api.seed_project("p").await;
     let path = format!("/organization/projects/{}", p.id);
     api.fault(
         Method::GET,
         &path,
-        Fault::Reply {
-            status: 201,
-            headers: vec![],
-            body: serde_json::to_string(&p).unwrap(),
-        },
+        FaultAction::reply(201, serde_json::to_string(&p).unwrap()),
     );
     assert_eq!(api.client().get_project(&p.id).await.unwrap(), p);
 
     let sa_path = format!("/organization/projects/{}/service_accounts/svc_1", p.id);
-    api.fault(
-        Method::DELETE,
-        &sa_path,
-        Fault::Reply {
-            status: 204,
-            headers: vec![],
-            body: String::new(),
-        },
-    );
+    api.fault(Method::DELETE, &sa_path, FaultAction::reply(204, ""));
     let deleted = api
         .client()
         .delete_service_account(&p.id, "svc_1")
@@ -215,7 +213,7 @@ async fn any_2xx_is_success() {
 
 #[tokio::test]
 async fn empty_ids_are_refused_before_sending() {
-    let api = FakeApi::start().await;
+    let api = Api::start().await;
 
     let err = api.client().get_rule("wip_1", "").await.unwrap_err();
 
@@ -227,12 +225,13 @@ async fn empty_ids_are_refused_before_sending() {
 
 #[tokio::test]
 async fn list_all_walks_every_page() {
-    let api = FakeApi::start().await;
+    // Projects, since an organization holds at most 50 providers.
+    let api = Api::start().await;
     for i in 0..250 {
-        api.seed_provider(&format!("p{i:03}"));
+        api.seed_project(&format!("p{i:03}")).await;
     }
 
-    let all = api.client().list_all_providers().await.unwrap();
+    let all = api.client().list_all_projects().await.unwrap();
 
     assert_eq!(all.len(), 250);
     let mut ids: Vec<_> = all.iter().map(|p| p.id.clone()).collect();
@@ -243,7 +242,7 @@ async fn list_all_walks_every_page() {
     let lists: Vec<_> = api
         .requests()
         .into_iter()
-        .filter(|r| r.method == Method::GET && r.path == PROVIDERS)
+        .filter(|r| r.method == Method::GET && r.path == PROJECTS)
         .collect();
     assert_eq!(lists.len(), 3);
     assert_eq!(lists[0].query.as_deref(), Some("limit=100"));
@@ -260,10 +259,13 @@ async fn list_all_walks_every_page() {
 
 #[tokio::test]
 async fn one_page_and_filtered_rule_listing() {
-    let api = FakeApi::start().await;
-    let p = api.seed_provider("prod");
-    for sa in ["svc_a", "svc_b", "svc_a"] {
-        api.seed_rule(&p.id, rule_request(sa), now());
+    let api = Api::start().await;
+    let p = api.seed_provider("prod").await;
+    let project = api.seed_project("wif").await.id;
+    let svc_a = api.seed_account(&project, "a").await;
+    let svc_b = api.seed_account(&project, "b").await;
+    for sa in [&svc_a, &svc_b, &svc_a] {
+        api.seed_rule(&p.id, rule_request(&project, sa)).await;
     }
     let client = api.client();
 
@@ -283,16 +285,16 @@ async fn one_page_and_filtered_rule_listing() {
         .unwrap();
     assert_eq!(page.data.len(), 2);
     assert!(page.has_more);
-    assert_eq!(page.data[0].service_account_id, "svc_a");
+    assert_eq!(page.data[0].service_account_id, svc_a);
 
-    let only_a = client.list_all_rules(&p.id, Some("svc_a")).await.unwrap();
+    let only_a = client.list_all_rules(&p.id, Some(&svc_a)).await.unwrap();
     assert_eq!(only_a.len(), 2);
-    assert!(only_a.iter().all(|r| r.service_account_id == "svc_a"));
+    assert!(only_a.iter().all(|r| r.service_account_id == svc_a));
     let last = api.requests().pop().unwrap();
     assert!(
         last.query
             .unwrap_or_default()
-            .contains("service_account_id=svc_a")
+            .contains(&format!("service_account_id={svc_a}"))
     );
 }
 
@@ -300,24 +302,26 @@ async fn one_page_and_filtered_rule_listing() {
 
 #[tokio::test]
 async fn admin_requests_carry_the_bearer_key() {
-    let api = FakeApi::start().await;
+    let api = Api::start().await;
 
     api.client().list_all_projects().await.unwrap();
 
+    // The emulator logs which credential came, never the value: the admin key.
     let req = api.requests().pop().unwrap();
-    assert_eq!(req.authorization, Some(format!("Bearer {ADMIN_KEY}")));
+    assert_eq!(req.authorization, Some(Credential::AdminKey));
 }
 
 #[tokio::test]
 async fn missing_admin_key_fails_only_when_an_admin_method_is_called() {
-    let api = FakeApi::start().await;
+    let api = Api::start().await;
+    let x = api.seed_exchange().await;
     let mut config = api.config();
     config.admin_key = None;
 
     // Building the client and exchanging tokens need no admin key.
     let client = Client::new(config).unwrap();
     let token = client
-        .exchange_token(&exchange_request(GOOD_SUBJECT_TOKEN))
+        .exchange_token(&exchange_request(&x, &api.subject_token(REPOSITORY)))
         .await
         .unwrap();
     assert_eq!(token.expires_in, 3600);
@@ -333,7 +337,7 @@ async fn missing_admin_key_fails_only_when_an_admin_method_is_called() {
 
 #[tokio::test]
 async fn a_rejected_admin_key_says_what_to_fix() {
-    let api = FakeApi::start().await;
+    let api = Api::start().await;
     let mut config = api.config();
     config.admin_key = Some("sk-wrong".into());
 
@@ -353,32 +357,38 @@ async fn a_rejected_admin_key_says_what_to_fix() {
 
 #[tokio::test]
 async fn exchange_sends_no_authorization_header() {
-    let api = FakeApi::start().await;
+    let api = Api::start().await;
+    let x = api.seed_exchange().await;
 
     let token = api
         .client()
-        .exchange_token(&exchange_request(GOOD_SUBJECT_TOKEN))
+        .exchange_token(&exchange_request(&x, &api.subject_token(REPOSITORY)))
         .await
         .unwrap();
 
-    assert_eq!(token.access_token, "wif-access-token");
+    // The emulator's access tokens are `wifat_` and 64 hex digits.
+    assert!(token.access_token.starts_with("wifat_"), "{token:?}");
     assert_eq!(token.token_type, "Bearer");
     let req = api.requests().pop().unwrap();
     assert_eq!(req.path, "/oauth/token");
     assert_eq!(req.authorization, None);
     // Debug output never shows the token.
-    assert!(!format!("{token:?}").contains("wif-access-token"));
+    assert!(!format!("{token:?}").contains(&token.access_token));
 }
 
 #[tokio::test]
 async fn exchange_refusal_keeps_the_oauth_error_and_description() {
-    let api = FakeApi::start().await;
+    let api = Api::start().await;
+    let x = api.seed_exchange().await;
+    // Well signed, but from a repository no mapping accepts.
+    let other_token = api.subject_token("evil/repo");
 
     let err = api
         .client()
-        .exchange_token(&exchange_request("some-other-token"))
+        .exchange_token(&exchange_request(&x, &other_token))
         .await
         .unwrap_err();
+    let sent_id = last_request_id(&api);
 
     match &err {
         ExchangeError::OAuth {
@@ -390,31 +400,36 @@ async fn exchange_refusal_keeps_the_oauth_error_and_description() {
         } => {
             assert_eq!(status.as_u16(), 400);
             assert_eq!(error, "invalid_grant");
-            assert_eq!(
-                error_description.as_deref(),
-                Some("No enabled federation rule matches the token.")
+            let description = error_description.as_deref().unwrap_or_default();
+            assert!(
+                description.starts_with("no enabled federation rule matches: "),
+                "{description}"
             );
-            assert_eq!(request_id.as_deref(), Some("req_1"));
+            assert!(description.contains("evil/repo"), "{description}");
+            assert_eq!(request_id.as_deref(), Some(sent_id.as_str()));
         }
         other => panic!("unexpected {other:?}"),
     }
+    // The shared reason reads back from the code and the description.
+    assert_eq!(err.refusal_reason(), Some(Reason::NoMatchingRule));
     let text = err.to_string();
     assert!(
-        text.contains("invalid_grant: No enabled federation rule matches the token."),
+        text.contains("invalid_grant: no enabled federation rule matches: "),
         "{text}"
     );
-    assert!(!text.contains("some-other-token"), "{text}");
+    assert!(!text.contains(&other_token), "{text}");
     // A refusal is final: not retried.
     assert_eq!(api.requests().len(), 1);
 }
 
 #[tokio::test]
 async fn exchange_is_retried_after_a_rate_limit() {
-    let api = FakeApi::start().await;
-    api.fault(Method::POST, "/oauth/token", Fault::status(429));
+    let api = Api::start().await;
+    let x = api.seed_exchange().await;
+    api.fault(Method::POST, "/oauth/token", status(429));
 
     api.client()
-        .exchange_token(&exchange_request(GOOD_SUBJECT_TOKEN))
+        .exchange_token(&exchange_request(&x, &api.subject_token(REPOSITORY)))
         .await
         .unwrap();
 
@@ -423,25 +438,26 @@ async fn exchange_is_retried_after_a_rate_limit() {
 
 #[tokio::test]
 async fn exchange_error_body_echoing_the_subject_token_is_not_quoted() {
-    let api = FakeApi::start().await;
+    let api = Api::start().await;
+    let x = api.seed_exchange().await;
+    let subject_token = api.subject_token(REPOSITORY);
     let mut config = api.config();
     config.max_retries = 0;
     api.fault(
         Method::POST,
         "/oauth/token",
-        Fault::Reply {
-            status: 500,
-            headers: vec![],
-            body: format!("internal error while handling {GOOD_SUBJECT_TOKEN}"),
-        },
+        FaultAction::reply(
+            500,
+            format!("internal error while handling {subject_token}"),
+        ),
     );
 
     let err = Client::new(config)
         .unwrap()
-        .exchange_token(&exchange_request(GOOD_SUBJECT_TOKEN))
+        .exchange_token(&exchange_request(&x, &subject_token))
         .await
         .unwrap_err();
 
     assert!(matches!(err, ExchangeError::Status { .. }), "{err:?}");
-    assert!(!err.to_string().contains(GOOD_SUBJECT_TOKEN), "{err}");
+    assert!(!err.to_string().contains(&subject_token), "{err}");
 }

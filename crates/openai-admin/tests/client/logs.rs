@@ -1,20 +1,21 @@
-//! The client's debug logs, in a test binary of their own: `tracing`
-//! caches per-callsite interest process-wide, so a thread-local subscriber
-//! is only reliable when no other test runs in the same process.
+//! The client's debug logs, through a thread-local subscriber. `tracing`
+//! caches per-callsite interest process-wide, and another test's thread may
+//! register a callsite while this one installs its subscriber (caching
+//! "never"), so the cache is rebuilt once setup is done.
 
 use crate::support::*;
-use axum::http::Method;
 use openai_admin::models::*;
+use reqwest::Method;
 
 const PROVIDERS: &str = "/organization/workload_identity_providers";
 
-fn exchange_request(subject_token: &str) -> TokenExchangeRequest {
+fn exchange_request(x: &Exchange, subject_token: &str) -> TokenExchangeRequest {
     TokenExchangeRequest {
         grant_type: GRANT_TYPE_TOKEN_EXCHANGE.into(),
         subject_token_type: TOKEN_TYPE_JWT.into(),
         subject_token: subject_token.into(),
-        identity_provider_id: "wip_1".into(),
-        service_account_id: "svc_acct_1".into(),
+        identity_provider_id: x.provider_id.clone(),
+        service_account_id: x.service_account_id.clone(),
     }
 }
 
@@ -42,22 +43,25 @@ async fn debug_logs_show_requests_but_no_secrets() {
         .finish();
     let _guard = tracing::subscriber::set_default(subscriber);
 
-    let api = FakeApi::start().await;
-    let p = api.seed_provider("prod");
-    api.fault(
-        Method::GET,
-        &format!("{PROVIDERS}/{}", p.id),
-        Fault::status(503),
-    );
+    let api = Api::start().await;
+    let p = api.seed_provider("prod").await;
+    let x = api.seed_exchange().await;
+    let good_token = api.subject_token(REPOSITORY);
+    let other_token = api.subject_token("evil/repo");
+    api.fault(Method::GET, &format!("{PROVIDERS}/{}", p.id), status(503));
+    // Every concurrent first registration is long over (the emulator's key
+    // generation alone takes a while): recompute with this subscriber.
+    tracing::callsite::rebuild_interest_cache();
     let client = api.client();
     client.get_provider(&p.id).await.unwrap();
-    client
-        .exchange_token(&exchange_request(GOOD_SUBJECT_TOKEN))
+    let access = client
+        .exchange_token(&exchange_request(&x, &good_token))
         .await
         .unwrap();
-    let _ = client
-        .exchange_token(&exchange_request("other-secret-token"))
+    let refused = client
+        .exchange_token(&exchange_request(&x, &other_token))
         .await;
+    assert!(refused.is_err(), "{refused:?}");
 
     let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
     assert!(text.contains("openai api response"), "{text}");
@@ -68,9 +72,9 @@ async fn debug_logs_show_requests_but_no_secrets() {
     )));
     for secret in [
         ADMIN_KEY,
-        GOOD_SUBJECT_TOKEN,
-        "other-secret-token",
-        "wif-access-token",
+        good_token.as_str(),
+        other_token.as_str(),
+        access.access_token.as_str(),
     ] {
         assert!(!text.contains(secret), "log leaks {secret}:\n{text}");
     }

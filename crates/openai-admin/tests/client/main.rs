@@ -1,5 +1,6 @@
-//! The Admin API client against servers on loopback: retries, Retry-After,
-//! lost creates, typed errors, pagination and logging.
+//! The Admin API client against the emulator on loopback (scripted to
+//! misbehave where a test needs it): retries, Retry-After, lost creates,
+//! typed errors, pagination and logging.
 
 mod support;
 

@@ -1,12 +1,12 @@
-//! Retries and duplicate-safe creates of the Admin API client, against a
-//! fake server that fails, stalls or loses answers on command.
+//! Retries and duplicate-safe creates of the Admin API client, against the
+//! emulator scripted to fail, stall or lose answers.
 
 use std::time::{Duration, Instant};
 
 use crate::support::*;
-use axum::http::Method;
 use openai_admin::models::*;
 use openai_admin::{ApiError, Client};
+use reqwest::Method;
 
 const PROVIDERS: &str = "/organization/workload_identity_providers";
 
@@ -22,10 +22,10 @@ fn rules_path(provider_id: &str) -> String {
 
 #[tokio::test]
 async fn get_is_retried_after_503_until_it_succeeds() {
-    let api = FakeApi::start().await;
-    let p = api.seed_provider("prod");
+    let api = Api::start().await;
+    let p = api.seed_provider("prod").await;
     let path = provider_path(&p.id);
-    api.fault_n(2, Method::GET, &path, Fault::status(503));
+    api.fault_n(2, Method::GET, &path, status(503));
 
     let got = api.client().get_provider(&p.id).await.unwrap();
 
@@ -35,10 +35,10 @@ async fn get_is_retried_after_503_until_it_succeeds() {
 
 #[tokio::test]
 async fn gives_up_after_max_retries_with_the_last_status() {
-    let api = FakeApi::start().await;
-    let p = api.seed_provider("prod");
+    let api = Api::start().await;
+    let p = api.seed_provider("prod").await;
     let path = provider_path(&p.id);
-    api.fault_n(10, Method::GET, &path, Fault::status(502));
+    api.fault_n(10, Method::GET, &path, status(502));
 
     let err = api.client().get_provider(&p.id).await.unwrap_err();
 
@@ -49,17 +49,17 @@ async fn gives_up_after_max_retries_with_the_last_status() {
 
 #[tokio::test]
 async fn retry_after_seconds_is_waited_for() {
-    let api = FakeApi::start().await;
-    let p = api.seed_provider("prod");
+    let api = Api::start().await;
+    let p = api.seed_provider("prod").await;
     let path = provider_path(&p.id);
     api.fault(
         Method::GET,
         &path,
-        Fault::Reply {
-            status: 429,
-            headers: vec![("retry-after", "1".into())],
-            body: r#"{"error":{"message":"Rate limit reached.","type":"rate_limit_error","param":null,"code":null}}"#.into(),
-        },
+        FaultAction::reply(
+            429,
+            r#"{"error":{"message":"Rate limit reached.","type":"rate_limit_error","param":null,"code":null}}"#,
+        )
+        .with_header("retry-after", "1"),
     );
 
     let started = Instant::now();
@@ -71,20 +71,15 @@ async fn retry_after_seconds_is_waited_for() {
 
 #[tokio::test]
 async fn retry_after_ms_is_preferred_over_retry_after() {
-    let api = FakeApi::start().await;
-    let p = api.seed_provider("prod");
+    let api = Api::start().await;
+    let p = api.seed_provider("prod").await;
     let path = provider_path(&p.id);
     api.fault(
         Method::GET,
         &path,
-        Fault::Reply {
-            status: 429,
-            headers: vec![
-                ("retry-after", "30".into()),
-                ("retry-after-ms", "300".into()),
-            ],
-            body: String::new(),
-        },
+        FaultAction::reply(429, "")
+            .with_header("retry-after", "30")
+            .with_header("retry-after-ms", "300"),
     );
 
     let started = Instant::now();
@@ -100,17 +95,17 @@ async fn retry_after_ms_is_preferred_over_retry_after() {
 
 #[tokio::test]
 async fn a_retry_after_beyond_the_limit_fails_at_once() {
-    let api = FakeApi::start().await;
-    let p = api.seed_provider("prod");
+    let api = Api::start().await;
+    let p = api.seed_provider("prod").await;
     let path = provider_path(&p.id);
     api.fault(
         Method::GET,
         &path,
-        Fault::Reply {
-            status: 429,
-            headers: vec![("retry-after", "3600".into())],
-            body: r#"{"error":{"message":"Quota exhausted.","type":"rate_limit_error","param":null,"code":null}}"#.into(),
-        },
+        FaultAction::reply(
+            429,
+            r#"{"error":{"message":"Quota exhausted.","type":"rate_limit_error","param":null,"code":null}}"#,
+        )
+        .with_header("retry-after", "3600"),
     );
 
     let err = api.client().get_provider(&p.id).await.unwrap_err();
@@ -122,8 +117,8 @@ async fn a_retry_after_beyond_the_limit_fails_at_once() {
 
 #[tokio::test]
 async fn conflicts_and_bad_requests_are_not_retried() {
-    let api = FakeApi::start().await;
-    api.seed_provider("prod");
+    let api = Api::start().await;
+    api.seed_provider("prod").await;
     let client = api.client();
 
     let err = client
@@ -141,13 +136,26 @@ async fn conflicts_and_bad_requests_are_not_retried() {
 }
 
 #[tokio::test]
+async fn reset_connections_are_retried() {
+    let api = Api::start().await;
+    let p = api.seed_project("p").await;
+    let path = format!("/organization/projects/{}", p.id);
+    api.fault_n(2, Method::GET, &path, FaultAction::Drop);
+
+    let project = api.client().get_project(&p.id).await.unwrap();
+
+    assert_eq!(project, p);
+    assert_eq!(api.count(Method::GET, &path), 3);
+}
+
+#[tokio::test]
 async fn dropped_connections_are_retried() {
     let (addr, connections) = dropping_server(
         2,
         r#"{"object":"organization.project","id":"proj_1","name":"p","created_at":1,"status":"active"}"#,
     )
     .await;
-    let api = FakeApi::start().await;
+    let api = Api::start().await;
     let mut config = api.config();
     config.base_url = url::Url::parse(&format!("http://{addr}/v1")).unwrap();
 
@@ -169,7 +177,7 @@ async fn failing_to_connect_ends_in_a_transport_error() {
         .local_addr()
         .unwrap()
         .port();
-    let api = FakeApi::start().await;
+    let api = Api::start().await;
     let mut config = api.config();
     config.base_url = url::Url::parse(&format!("http://127.0.0.1:{port}/v1")).unwrap();
 
@@ -191,10 +199,10 @@ async fn failing_to_connect_ends_in_a_transport_error() {
 
 #[tokio::test]
 async fn update_is_retried_after_a_5xx() {
-    let api = FakeApi::start().await;
-    let p = api.seed_provider("prod");
+    let api = Api::start().await;
+    let p = api.seed_provider("prod").await;
     let path = provider_path(&p.id);
-    api.fault(Method::POST, &path, Fault::status(500));
+    api.fault(Method::POST, &path, status(500));
 
     let updated = api
         .client()
@@ -214,10 +222,14 @@ async fn update_is_retried_after_a_5xx() {
 
 #[tokio::test]
 async fn delete_whose_answer_was_lost_then_404_counts_as_deleted() {
-    let api = FakeApi::start().await;
-    let p = api.seed_provider("prod");
+    let api = Api::start().await;
+    let p = api.seed_provider("prod").await;
     let path = provider_path(&p.id);
-    api.fault(Method::DELETE, &path, Fault::CommitThenStatus(502));
+    api.fault(
+        Method::DELETE,
+        &path,
+        FaultAction::CommitThenStatus { status: 502 },
+    );
 
     let deleted = api.client().delete_provider(&p.id).await.unwrap();
 
@@ -230,7 +242,7 @@ async fn delete_whose_answer_was_lost_then_404_counts_as_deleted() {
 
 #[tokio::test]
 async fn delete_of_a_missing_object_is_not_found() {
-    let api = FakeApi::start().await;
+    let api = Api::start().await;
     let path = provider_path("wip_missing");
 
     let err = api
@@ -246,9 +258,9 @@ async fn delete_of_a_missing_object_is_not_found() {
 #[tokio::test]
 async fn delete_after_a_rate_limit_then_404_is_still_not_found() {
     // A 429 proves the first attempt did nothing, so a 404 afterwards is real.
-    let api = FakeApi::start().await;
+    let api = Api::start().await;
     let path = provider_path("wip_missing");
-    api.fault(Method::DELETE, &path, Fault::status(429));
+    api.fault(Method::DELETE, &path, status(429));
 
     let err = api
         .client()
@@ -264,8 +276,12 @@ async fn delete_after_a_rate_limit_then_404_is_still_not_found() {
 
 #[tokio::test]
 async fn lost_provider_create_returns_the_one_object_it_made() {
-    let api = FakeApi::start().await;
-    api.fault(Method::POST, PROVIDERS, Fault::CommitThenStatus(502));
+    let api = Api::start().await;
+    api.fault(
+        Method::POST,
+        PROVIDERS,
+        FaultAction::CommitThenStatus { status: 502 },
+    );
 
     let created = api
         .client()
@@ -283,11 +299,11 @@ async fn lost_provider_create_returns_the_one_object_it_made() {
 
 #[tokio::test]
 async fn timed_out_provider_create_is_found_not_duplicated() {
-    let api = FakeApi::start().await;
+    let api = Api::start().await;
     api.fault(
         Method::POST,
         PROVIDERS,
-        Fault::CommitThenStall(Duration::from_secs(3)),
+        FaultAction::CommitThenDelay { ms: 3000 },
     );
     let mut config = api.config();
     config.request_timeout = Duration::from_millis(500);
@@ -306,9 +322,9 @@ async fn timed_out_provider_create_is_found_not_duplicated() {
 
 #[tokio::test]
 async fn create_that_did_not_happen_is_sent_again_once() {
-    let api = FakeApi::start().await;
+    let api = Api::start().await;
     // 503 without committing: the lookup finds nothing, so the create is resent.
-    api.fault(Method::POST, PROVIDERS, Fault::status(503));
+    api.fault(Method::POST, PROVIDERS, status(503));
 
     let created = api
         .client()
@@ -323,15 +339,11 @@ async fn create_that_did_not_happen_is_sent_again_once() {
 
 #[tokio::test]
 async fn rate_limited_create_is_retried_without_a_lookup() {
-    let api = FakeApi::start().await;
+    let api = Api::start().await;
     api.fault(
         Method::POST,
         PROVIDERS,
-        Fault::Reply {
-            status: 429,
-            headers: vec![("retry-after-ms", "10".into())],
-            body: String::new(),
-        },
+        FaultAction::reply(429, "").with_header("retry-after-ms", "10"),
     );
 
     api.client()
@@ -346,14 +358,15 @@ async fn rate_limited_create_is_retried_without_a_lookup() {
 
 #[tokio::test]
 async fn unnamed_rule_whose_body_broke_off_is_found() {
-    let api = FakeApi::start().await;
-    let p = api.seed_provider("prod");
+    let api = Api::start().await;
+    let p = api.seed_provider("prod").await;
     let path = rules_path(&p.id);
-    api.fault(Method::POST, &path, Fault::CommitThenBreak);
+    let (project, account) = api.seed_binding().await;
+    api.fault(Method::POST, &path, FaultAction::CommitThenTruncate);
 
     let created = api
         .client()
-        .create_rule(&p.id, &rule_request("svc_acct_1"))
+        .create_rule(&p.id, &rule_request(&project, &account))
         .await
         .unwrap();
 
@@ -369,24 +382,23 @@ async fn unnamed_rule_whose_body_broke_off_is_found() {
         lookup
             .query
             .unwrap_or_default()
-            .contains("service_account_id=svc_acct_1")
+            .contains(&format!("service_account_id={account}"))
     );
 }
 
 #[tokio::test]
 async fn lost_unnamed_rule_create_never_adopts_an_older_identical_rule() {
-    let api = FakeApi::start().await;
-    let p = api.seed_provider("prod");
+    let api = Api::start().await;
+    let p = api.seed_provider("prod").await;
     let path = rules_path(&p.id);
-    let old = api.seed_rule(&p.id, rule_request("svc_acct_1"), now() - 3600);
+    let (project, account) = api.seed_binding().await;
+    let req = rule_request(&project, &account);
+    let old = api.seed_old_rule(&p.id, req.clone(), 3600).await;
+    assert!(old.created_at <= now() - 3590, "{old:?}");
     // Not committed: the only identical rule is the old one.
-    api.fault(Method::POST, &path, Fault::status(502));
+    api.fault(Method::POST, &path, status(502));
 
-    let created = api
-        .client()
-        .create_rule(&p.id, &rule_request("svc_acct_1"))
-        .await
-        .unwrap();
+    let created = api.client().create_rule(&p.id, &req).await.unwrap();
 
     assert_ne!(created.id, old.id);
     assert_eq!(api.rules().len(), 2);
@@ -395,17 +407,20 @@ async fn lost_unnamed_rule_create_never_adopts_an_older_identical_rule() {
 
 #[tokio::test]
 async fn lost_unnamed_rule_create_picks_the_new_rule_beside_an_old_one() {
-    let api = FakeApi::start().await;
-    let p = api.seed_provider("prod");
+    let api = Api::start().await;
+    let p = api.seed_provider("prod").await;
     let path = rules_path(&p.id);
-    let old = api.seed_rule(&p.id, rule_request("svc_acct_1"), now() - 3600);
-    api.fault(Method::POST, &path, Fault::CommitThenStatus(500));
+    let (project, account) = api.seed_binding().await;
+    let req = rule_request(&project, &account);
+    let old = api.seed_old_rule(&p.id, req.clone(), 3600).await;
+    assert!(old.created_at <= now() - 3590, "{old:?}");
+    api.fault(
+        Method::POST,
+        &path,
+        FaultAction::CommitThenStatus { status: 500 },
+    );
 
-    let created = api
-        .client()
-        .create_rule(&p.id, &rule_request("svc_acct_1"))
-        .await
-        .unwrap();
+    let created = api.client().create_rule(&p.id, &req).await.unwrap();
 
     let rules = api.rules();
     assert_eq!(rules.len(), 2);
@@ -416,11 +431,16 @@ async fn lost_unnamed_rule_create_picks_the_new_rule_beside_an_old_one() {
 
 #[tokio::test]
 async fn lost_named_rule_create_is_found_by_name() {
-    let api = FakeApi::start().await;
-    let p = api.seed_provider("prod");
+    let api = Api::start().await;
+    let p = api.seed_provider("prod").await;
     let path = rules_path(&p.id);
-    api.fault(Method::POST, &path, Fault::CommitThenStatus(504));
-    let mut req = rule_request("svc_acct_1");
+    let (project, account) = api.seed_binding().await;
+    api.fault(
+        Method::POST,
+        &path,
+        FaultAction::CommitThenStatus { status: 504 },
+    );
+    let mut req = rule_request(&project, &account);
     req.name = Some("deploy".into());
 
     let created = api.client().create_rule(&p.id, &req).await.unwrap();
@@ -432,22 +452,26 @@ async fn lost_named_rule_create_is_found_by_name() {
 
 #[tokio::test]
 async fn lost_service_account_and_project_creates_are_found_by_name() {
-    let api = FakeApi::start().await;
+    let api = Api::start().await;
     let client = api.client();
 
     api.fault(
         Method::POST,
         "/organization/projects",
-        Fault::CommitThenStatus(502),
+        FaultAction::CommitThenStatus { status: 502 },
     );
     let project = client
         .create_project(&CreateProjectRequest { name: "wif".into() })
         .await
         .unwrap();
-    assert_eq!(api.state.lock().unwrap().projects, vec![project.clone()]);
+    assert_eq!(api.projects(), vec![project.clone()]);
 
     let sa_path = format!("/organization/projects/{}/service_accounts", project.id);
-    api.fault(Method::POST, &sa_path, Fault::CommitThenStatus(500));
+    api.fault(
+        Method::POST,
+        &sa_path,
+        FaultAction::CommitThenStatus { status: 500 },
+    );
     let sa = client
         .create_service_account(
             &project.id,
@@ -459,7 +483,7 @@ async fn lost_service_account_and_project_creates_are_found_by_name() {
         .await
         .unwrap();
 
-    let stored = api.state.lock().unwrap().service_accounts.clone();
+    let stored = api.service_accounts();
     assert_eq!(stored.len(), 1);
     assert_eq!(stored[0].1.id, sa.id);
     // The key is shown only in the lost answer; a found account has none.
@@ -469,9 +493,13 @@ async fn lost_service_account_and_project_creates_are_found_by_name() {
 
 #[tokio::test]
 async fn create_whose_lookup_fails_reports_an_unknown_outcome() {
-    let api = FakeApi::start().await;
-    api.fault(Method::POST, PROVIDERS, Fault::CommitThenStatus(502));
-    api.fault(Method::GET, PROVIDERS, Fault::status(403));
+    let api = Api::start().await;
+    api.fault(
+        Method::POST,
+        PROVIDERS,
+        FaultAction::CommitThenStatus { status: 502 },
+    );
+    api.fault(Method::GET, PROVIDERS, status(403));
 
     let err = api
         .client()
@@ -492,8 +520,12 @@ async fn create_whose_lookup_fails_reports_an_unknown_outcome() {
 
 #[tokio::test]
 async fn lost_create_with_no_retries_left_is_still_found() {
-    let api = FakeApi::start().await;
-    api.fault(Method::POST, PROVIDERS, Fault::CommitThenStatus(502));
+    let api = Api::start().await;
+    api.fault(
+        Method::POST,
+        PROVIDERS,
+        FaultAction::CommitThenStatus { status: 502 },
+    );
     let mut config = api.config();
     config.max_retries = 0;
 
@@ -511,17 +543,19 @@ async fn conflict_on_a_resent_create_returns_the_object_the_lost_attempt_made() 
     // The first attempt commits but its answer is lost, and the object is
     // not yet visible to the lookup (slow replication): the resend then
     // collides with it. That 409 must resolve to the object, not an error.
-    let api = FakeApi::start().await;
-    api.fault(Method::POST, PROVIDERS, Fault::CommitThenStatus(502));
+    let api = Api::start().await;
+    api.fault(
+        Method::POST,
+        PROVIDERS,
+        FaultAction::CommitThenStatus { status: 502 },
+    );
     api.fault(
         Method::GET,
         PROVIDERS,
-        Fault::Reply {
-            status: 200,
-            headers: vec![],
-            body: r#"{"object":"list","data":[],"first_id":null,"last_id":null,"has_more":false}"#
-                .into(),
-        },
+        FaultAction::reply(
+            200,
+            r#"{"object":"list","data":[],"first_id":null,"last_id":null,"has_more":false}"#,
+        ),
     );
 
     let created = api
@@ -536,15 +570,11 @@ async fn conflict_on_a_resent_create_returns_the_object_the_lost_attempt_made() 
 
 #[tokio::test]
 async fn create_answered_with_an_unreadable_body_returns_the_stored_object() {
-    let api = FakeApi::start().await;
+    let api = Api::start().await;
     api.fault(
         Method::POST,
         PROVIDERS,
-        Fault::CommitThenReply {
-            status: 200,
-            headers: vec![],
-            body: "{\"truncated\":".into(),
-        },
+        FaultAction::commit_then_reply(200, "{\"truncated\":"),
     );
 
     let created = api
@@ -559,15 +589,11 @@ async fn create_answered_with_an_unreadable_body_returns_the_stored_object() {
 
 #[tokio::test]
 async fn create_failing_with_a_too_long_retry_after_still_looks_for_its_object() {
-    let api = FakeApi::start().await;
+    let api = Api::start().await;
     api.fault(
         Method::POST,
         PROVIDERS,
-        Fault::CommitThenReply {
-            status: 503,
-            headers: vec![("retry-after", "3600".into())],
-            body: String::new(),
-        },
+        FaultAction::commit_then_reply(503, "").with_header("retry-after", "3600"),
     );
 
     let created = api

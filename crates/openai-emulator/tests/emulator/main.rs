@@ -7,3 +7,4 @@ mod admin;
 mod exchange;
 mod faults;
 mod persist;
+mod script;

@@ -183,13 +183,19 @@ pub fn assert_api_error(reply: &Reply, status: u16, code: Option<&str>, param: O
     assert_eq!(e["param"].as_str(), param, "param of {v}");
 }
 
-/// Asserts an OAuth refusal and that its description contains `needle`.
+/// Asserts an OAuth refusal, that its description contains `needle`, and
+/// that it starts with a shared refusal reason's lead (so the provider can
+/// classify it).
 pub fn assert_refused(reply: &Reply, error: &str, needle: &str) {
     let (s, v) = reply;
     assert_eq!(s.as_u16(), 400, "{v}");
     assert_eq!(v["error"], error, "{v}");
     let d = v["error_description"].as_str().unwrap_or_default();
     assert!(d.contains(needle), "description {d:?} lacks {needle:?}");
+    assert!(
+        openai_admin::refusal::Reason::classify(error, d).is_some(),
+        "description {d:?} starts with no shared reason of {error}"
+    );
 }
 
 pub fn now() -> i64 {
