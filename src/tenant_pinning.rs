@@ -49,6 +49,10 @@ pub enum Pin {
 pub struct PinningClaim {
     pub claim: &'static str,
     pub pin: Pin,
+    /// The claim names its tenant by a name that can be given up and
+    /// registered again by someone else (a renamed or deleted organization
+    /// or repository: "repojacking"), not by an immutable id.
+    pub by_name: bool,
 }
 
 /// An issuer whose tokens anyone can obtain.
@@ -63,12 +67,16 @@ pub struct SharedIssuer {
     pub claims: &'static [PinningClaim],
     /// A matcher to suggest, in HCL.
     pub example: &'static str,
+    /// The claims (or claim forms) that pin by immutable id, for the warning
+    /// on a mapping pinned only by names.
+    pub by_id: &'static str,
 }
 
 const fn exact(claim: &'static str) -> PinningClaim {
     PinningClaim {
         claim,
         pin: Pin::Exact,
+        by_name: false,
     }
 }
 
@@ -85,7 +93,13 @@ const fn owner(
             placeholder,
             end,
         },
+        by_name: false,
     }
+}
+
+/// `c`, naming its tenant by a reusable name (see [`PinningClaim::by_name`]).
+const fn name(c: PinningClaim) -> PinningClaim {
+    PinningClaim { by_name: true, ..c }
 }
 
 /// The table. Keep it the only place that names shared issuers.
@@ -95,56 +109,65 @@ pub static SHARED_ISSUERS: &[SharedIssuer] = &[
         issuer: "https://token.actions.githubusercontent.com",
         anyone: "workflows in any repository on GitHub",
         claims: &[
-            owner("repository", "", "OWNER", '/'),
-            exact("repository_owner"),
+            name(owner("repository", "", "OWNER", '/')),
+            name(exact("repository_owner")),
             exact("repository_id"),
             exact("repository_owner_id"),
-            exact("enterprise"),
+            name(exact("enterprise")),
             exact("enterprise_id"),
             // The caller's own workflow file: OWNER/REPO/.github/workflows/...
-            owner("workflow_ref", "", "OWNER", '/'),
+            name(owner("workflow_ref", "", "OWNER", '/')),
             // The default subject and the custom subject templates whose first
-            // claim names the repository or its owner.
-            owner("sub", "repo:", "OWNER", '/'),
-            owner("sub", "repository:", "OWNER", '/'),
-            owner("sub", "repository_owner:", "OWNER", ':'),
+            // claim names the repository or its owner. `repo:` subjects of
+            // repositories created, renamed or transferred since 2026-07-15
+            // carry ids (`repo:OWNER@OWNER_ID/REPO@REPO_ID:...`), which
+            // [`by_id`] recognises.
+            name(owner("sub", "repo:", "OWNER", '/')),
+            name(owner("sub", "repository:", "OWNER", '/')),
+            name(owner("sub", "repository_owner:", "OWNER", ':')),
             owner("sub", "repository_owner_id:", "ID", ':'),
             owner("sub", "repository_id:", "ID", ':'),
         ],
-        example: "repository = \"my-org/my-repo\"",
+        example: "repository_id = \"123456789\"",
+        by_id: "`repository_id` or `repository_owner_id` (the numeric ids GitHub never reuses), \
+                or the immutable subject \"repo:OWNER@OWNER_ID/REPO@REPO_ID:...\"",
     },
     SharedIssuer {
         name: "Google",
         issuer: "https://accounts.google.com",
         anyone: "any Google account or Google Cloud service account",
-        claims: &[exact("sub"), exact("email"), exact("hd")],
+        claims: &[exact("sub"), name(exact("email")), name(exact("hd"))],
         example: "sub = \"<the service account's numeric unique ID>\"",
+        by_id: "`sub`, the account's numeric unique ID (an email address can be deleted and \
+                created again by someone else)",
     },
     SharedIssuer {
         name: "GitLab.com",
         issuer: "https://gitlab.com",
         anyone: "CI/CD jobs of any project on GitLab.com",
         claims: &[
-            owner("namespace_path", "", "GROUP", '/'),
+            name(owner("namespace_path", "", "GROUP", '/')),
             exact("namespace_id"),
-            owner("project_path", "", "GROUP", '/'),
+            name(owner("project_path", "", "GROUP", '/')),
             exact("project_id"),
-            owner("sub", "project_path:", "GROUP", '/'),
+            name(owner("sub", "project_path:", "GROUP", '/')),
         ],
-        example: "project_path = \"my-group/my-project\"",
+        example: "project_id = \"12345678\"",
+        by_id: "`project_id` or `namespace_id` (GitLab's numeric ids)",
     },
     SharedIssuer {
         name: "HCP Terraform",
         issuer: "https://app.terraform.io",
         anyone: "runs of any organization on HCP Terraform",
         claims: &[
-            exact("terraform_organization_name"),
+            name(exact("terraform_organization_name")),
             exact("terraform_organization_id"),
             exact("terraform_project_id"),
             exact("terraform_workspace_id"),
-            owner("sub", "organization:", "ORG", ':'),
+            name(owner("sub", "organization:", "ORG", ':')),
         ],
-        example: "terraform_organization_name = \"my-org\"",
+        example: "terraform_organization_id = \"org-AbCdEf123456\"",
+        by_id: "`terraform_organization_id`, `terraform_project_id` or `terraform_workspace_id`",
     },
 ];
 
@@ -250,6 +273,82 @@ pub fn check(issuer: &SharedIssuer, matchers: &Value) -> Verdict {
         Verdict::Unpinned
     }
 }
+
+/// Whether this pinning value names its tenant by id although its claim is
+/// name-based: GitHub's immutable `repo:OWNER@OWNER_ID/REPO@REPO_ID:...`
+/// subject carries the ids next to the names.
+fn by_id(rule: &PinningClaim, v: &Value) -> bool {
+    if !rule.by_name {
+        return true;
+    }
+    match (rule.pin, v) {
+        (
+            Pin::Owner {
+                prefix: "repo:", ..
+            },
+            Value::String(s),
+        ) => s
+            .strip_prefix("repo:")
+            .and_then(|rest| rest.split(':').next())
+            .is_some_and(|path| {
+                path.split('/')
+                    .next()
+                    .and_then(|owner| owner.split_once('@'))
+                    .is_some_and(|(_, id)| !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()))
+            }),
+        _ => false,
+    }
+}
+
+/// For a pinned mapping: `Some(detail)` of a warning when every matcher
+/// that pins does so by a name another tenant could register after a
+/// rename or deletion, and none by an immutable id. Unknown values give no
+/// warning (they may well be ids).
+pub fn name_only_warning(issuer: &SharedIssuer, matchers: &Value) -> Option<String> {
+    let inner = match matchers {
+        Value::Dynamic(_, inner) => inner.as_ref(),
+        other => other,
+    };
+    let (Value::Object(entries) | Value::Map(entries)) = inner else {
+        return None;
+    };
+    let mut names = Vec::new();
+    for (key, value) in entries {
+        let value = match value {
+            Value::Dynamic(_, v) => v.as_ref(),
+            v => v,
+        };
+        for rule in issuer.claims.iter().filter(|c| c.claim == key) {
+            if value == &Value::Unknown {
+                return None;
+            }
+            if value_pins(rule.pin, value) {
+                if by_id(rule, value) {
+                    return None;
+                }
+                if !names.contains(&key.as_str()) {
+                    names.push(key.as_str());
+                }
+            }
+        }
+    }
+    if names.is_empty() {
+        return None;
+    }
+    let names = names
+        .iter()
+        .map(|n| format!("`{n}`"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    Some(format!(
+        "This mapping pins {} tokens to your tenant only by name ({names}). A name can be \
+         given up (a rename, a transfer, a deletion) and registered again by someone else, whose \
+         workloads would then match. Pin by immutable id as well or instead: {}.",
+        issuer.name, issuer.by_id
+    ))
+}
+
+pub const NAME_ONLY_SUMMARY: &str = "Service account mapping pinned only by name";
 
 /// The error detail for an unpinned mapping on `shared` (configured as
 /// `configured_issuer`).
@@ -607,7 +706,7 @@ mod tests {
         assert!(text.contains("`repository_owner`"));
         assert!(text.contains("`sub` (\"repo:OWNER/...\" or \"repository:OWNER/...\""));
         assert!(text.contains("`repository` (\"OWNER/...\")"));
-        assert!(text.contains("repository = \"my-org/my-repo\""));
+        assert!(text.contains("repository_id = \"123456789\""), "{text}");
         assert!(text.contains("allow_unpinned_shared_issuer = true"));
     }
 
@@ -623,5 +722,60 @@ mod tests {
             Some(Some("https://accounts.google.com".into()))
         );
         assert_eq!(p.changed("wip_2"), None);
+    }
+
+    fn warns(issuer: &str, pairs: &[(&str, Value)]) -> Option<String> {
+        name_only_warning(shared_issuer(issuer).unwrap(), &matchers(pairs))
+    }
+
+    #[test]
+    fn mappings_pinned_only_by_names_are_warned_about() {
+        let gh = "https://token.actions.githubusercontent.com";
+        for (k, v) in [
+            ("repository", "my-org/my-repo"),
+            ("repository_owner", "my-org"),
+            ("sub", "repo:my-org/my-repo:ref:refs/heads/main"),
+            ("sub", "repo:my-org/*"),
+            (
+                "workflow_ref",
+                "my-org/r/.github/workflows/ci.yml@refs/heads/main",
+            ),
+        ] {
+            let w = warns(gh, &[(k, s(v))]).unwrap_or_else(|| panic!("{k}={v} warns"));
+            assert!(w.contains(&format!("`{k}`")), "{w}");
+            assert!(w.contains("repository_id"), "{w}");
+            assert!(w.contains("repo:OWNER@OWNER_ID/REPO@REPO_ID"), "{w}");
+        }
+        // An id beside the name, or instead of it, settles it.
+        for pairs in [
+            vec![
+                ("repository_id", s("123")),
+                ("repository", s("my-org/my-repo")),
+            ],
+            vec![("repository_owner_id", Value::Number(Number::from(42)))],
+            vec![("sub", s("repo:my-org@42/my-repo@7:ref:refs/heads/main"))],
+            vec![("sub", s("repository_owner_id:42:environment:prod"))],
+        ] {
+            assert_eq!(warns(gh, &pairs), None, "{pairs:?}");
+        }
+        // An owner@ without a numeric id is still a name.
+        assert!(warns(gh, &[("sub", s("repo:my-org@x/my-repo:ref:main"))]).is_some());
+        // Unpinned or undecided mappings are the error check's business.
+        assert_eq!(warns(gh, &[("ref", s("refs/heads/main"))]), None);
+        assert_eq!(warns(gh, &[("repository", Value::Unknown)]), None);
+
+        let gl = "https://gitlab.com";
+        let w = warns(gl, &[("project_path", s("my-group/my-project"))]).unwrap();
+        assert!(w.contains("`project_id`"), "{w}");
+        assert_eq!(warns(gl, &[("project_id", s("99"))]), None);
+
+        let tfc = "https://app.terraform.io";
+        let w = warns(tfc, &[("terraform_organization_name", s("my-org"))]).unwrap();
+        assert!(w.contains("`terraform_organization_id`"), "{w}");
+        assert_eq!(warns(tfc, &[("terraform_workspace_id", s("ws-1"))]), None);
+
+        let g = "https://accounts.google.com";
+        assert!(warns(g, &[("email", s("ci@p.iam.gserviceaccount.com"))]).is_some());
+        assert_eq!(warns(g, &[("sub", s("112233445566"))]), None);
     }
 }

@@ -123,7 +123,7 @@ fn assert_refused(out: &crate::support::TfOutput) {
     out.assert_code(1);
     out.assert_output_contains_words("Error: Service account mapping not pinned to your tenant");
     out.assert_output_contains_words("the GitHub Actions issuer, which is shared");
-    out.assert_output_contains_words("e.g. repository = \"my-org/my-repo\"");
+    out.assert_output_contains_words("e.g. repository_id = \"123456789\"");
     out.assert_output_contains_words("set allow_unpinned_shared_issuer = true on the mapping");
     // The error points at the matchers.
     out.assert_output_contains_words("attribute_matchers = { ref = \"refs/heads/main\" }");
