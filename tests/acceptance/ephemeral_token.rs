@@ -21,6 +21,11 @@ struct Wif {
 }
 
 fn setup(emu: &Emulator, scopes: Option<&[&str]>) -> Wif {
+    setup_matching(emu, scopes, json!({"repository": "my-org/my-repo"}))
+}
+
+/// Like [`setup`], with a mapping on `matchers` instead.
+fn setup_matching(emu: &Emulator, scopes: Option<&[&str]>, matchers: Value) -> Wif {
     let project = emu.ok("POST", "/organization/projects", Some(json!({"name": "p"})))["id"]
         .as_str()
         .unwrap()
@@ -52,7 +57,7 @@ fn setup(emu: &Emulator, scopes: Option<&[&str]>) -> Wif {
         "POST",
         &format!("/organization/workload_identity_providers/{provider}/federation_rules"),
         Some(json!({"project_id": project, "service_account_id": account,
-                    "attribute_matchers": {"repository": "my-org/my-repo"},
+                    "attribute_matchers": matchers,
                     "permissions": permissions})),
     );
     Wif { provider, account }
@@ -563,6 +568,131 @@ fn gcp_source_against_a_stand_in_metadata_server() {
     );
     assert_eq!(req.query("audience").as_deref(), Some(AUD));
     assert_eq!(req.query("format").as_deref(), Some("full"));
+}
+
+#[test]
+fn aws_source_reads_the_eks_token_file() {
+    let emu = Emulator::start();
+    let wif = setup(&emu, None);
+    let mut wd = workdir(&emu);
+    let file = wd.dir().join("eks-token");
+    std::fs::write(&file, mint(&emu.url(), good_claims())).unwrap();
+    wd.env("AWS_WEB_IDENTITY_TOKEN_FILE", file.to_str().unwrap())
+        // Outbound federation would fail here: the file must win.
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ENDPOINT_URL_STS", "http://127.0.0.1:9");
+    wd.write_main(&config(&wif, "subject_token_source = \"aws\"", ""));
+    let before = exchanges(&emu);
+    wd.plan_detailed().assert_code(0);
+    assert_eq!(exchanges(&emu), before + 1);
+}
+
+#[test]
+fn aws_source_uses_outbound_federation_through_sts() {
+    let emu = Emulator::start();
+    let role = "arn:aws:iam::123456789012:role/emulated";
+    let wif = setup_matching(&emu, None, json!({"sub": role}));
+    let mut wd = workdir(&emu);
+    wd.env("AWS_REGION", "eu-west-1")
+        .env("AWS_ACCESS_KEY_ID", "AKIDEMULATED")
+        .env("AWS_SECRET_ACCESS_KEY", "emulated-secret-access-key")
+        .env(
+            "AWS_ENDPOINT_URL_STS",
+            &format!("{}/_emulator/aws/sts", emu.url()),
+        );
+    wd.write_main(&config(
+        &wif,
+        "subject_token_source = \"aws\"",
+        &consumer(0),
+    ));
+    let before = exchanges(&emu);
+    wd.apply().assert_success();
+    assert_eq!(
+        exchanges(&emu),
+        before + 2,
+        "apply plans and applies: one exchange each"
+    );
+    assert!(wd.read("used.txt").contains("Bearer"), "the token was used");
+    let state = std::fs::read_to_string(wd.dir().join("terraform.tfstate")).unwrap();
+    assert!(!state.contains("emulated-secret-access-key"));
+
+    // Without credentials STS is never reached, and the failure says why.
+    let mut bare = workdir(&emu);
+    bare.env("AWS_REGION", "eu-west-1").env(
+        "AWS_ENDPOINT_URL_STS",
+        &format!("{}/_emulator/aws/sts", emu.url()),
+    );
+    bare.write_main(&config(&wif, "subject_token_source = \"aws\"", ""));
+    let out = bare.run(&["plan", "-input=false"]);
+    out.assert_failure();
+    out.assert_output_contains_words("Cannot get the subject token");
+    out.assert_output_contains_words("AWS STS GetWebIdentityToken");
+}
+
+#[test]
+fn azure_source_against_a_stand_in_imds() {
+    let emu = Emulator::start();
+    let wif = setup(&emu, None);
+    let emu_url = emu.url();
+    // Like IMDS: wants `Metadata: true`, mints for the requested resource.
+    let imds = StandIn::start(move |req| {
+        if req.header("metadata") != Some("true") {
+            return (400, "Required metadata header not specified".into());
+        }
+        let mut claims = good_claims();
+        claims["aud"] = json!(req.query("resource").unwrap_or_default());
+        let token = mint(&emu_url, claims);
+        (
+            200,
+            json!({"access_token": token, "token_type": "Bearer"}).to_string(),
+        )
+    });
+    let mut wd = workdir(&emu);
+    wd.env(
+        "OPENAI_WIF_AZURE_IMDS_ENDPOINT",
+        &format!("http://{}", imds.addr),
+    );
+    wd.write_main(&config(&wif, "subject_token_source = \"azure\"", ""));
+    let before = exchanges(&emu);
+    wd.plan_detailed().assert_code(0);
+    assert_eq!(exchanges(&emu), before + 1);
+    let req = &imds.requests()[0];
+    assert!(
+        req.target.starts_with("/metadata/identity/oauth2/token?"),
+        "{req:?}"
+    );
+    assert_eq!(req.query("resource").as_deref(), Some(AUD));
+    assert_eq!(req.query("api-version").as_deref(), Some("2018-02-01"));
+}
+
+#[test]
+fn spiffe_source_against_the_emulator_workload_api() {
+    let socket_dir = tempfile::tempdir().unwrap();
+    let socket = socket_dir.path().join("agent.sock");
+    let spiffe_id = "spiffe://example.org/ci";
+    let emu = Emulator::start_with_args(&[
+        "--spiffe-socket",
+        socket.to_str().unwrap(),
+        "--spiffe-id",
+        spiffe_id,
+    ]);
+    let wif = setup_matching(&emu, None, json!({"sub": spiffe_id}));
+    let mut wd = workdir(&emu);
+    wd.env(
+        "SPIFFE_ENDPOINT_SOCKET",
+        &format!("unix://{}", socket.display()),
+    );
+    wd.write_main(&config(&wif, "subject_token_source = \"spiffe\"", ""));
+    let before = exchanges(&emu);
+    wd.plan_detailed().assert_code(0);
+    assert_eq!(exchanges(&emu), before + 1);
+
+    // Outside a SPIFFE workload the missing socket variable is named.
+    let mut outside = workdir(&emu);
+    outside.write_main(&config(&wif, "subject_token_source = \"spiffe\"", ""));
+    let out = outside.run(&["plan", "-input=false"]);
+    out.assert_failure();
+    out.assert_output_contains_words("SPIFFE_ENDPOINT_SOCKET is not set");
 }
 
 #[test]

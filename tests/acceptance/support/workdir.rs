@@ -36,7 +36,8 @@ const SCRUBBED_PREFIXES: &[&str] = &[
     "CHECKPOINT_",
     "ACTIONS_ID_TOKEN_",
     "GCE_METADATA_",
-    "AWS_WEB_IDENTITY_",
+    "AWS_",
+    "SPIFFE_",
 ];
 /// Debug knobs that are still passed through when set.
 const PASSED_THROUGH: &[&str] = &["TF_LOG", "TF_LOG_PATH", "TF_LOG_CORE", "TF_LOG_PROVIDER"];
@@ -164,6 +165,9 @@ impl Workdir {
             .env("CHECKPOINT_DISABLE", "1")
             .env("TF_IN_AUTOMATION", "1")
             .env("TF_INPUT", "0")
+            // The AWS credential and region chains must never reach for a
+            // real instance metadata service from a test.
+            .env("AWS_EC2_METADATA_DISABLED", "true")
             .envs(&self.env);
         cmd
     }
