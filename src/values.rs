@@ -4,7 +4,25 @@
 use std::collections::BTreeMap;
 
 use tfplugin::codec::{Number, Value};
-use tfplugin::framework::attr;
+use tfplugin::framework::model::Model;
+use tfplugin::framework::{Diagnostics, Mode, Schema, attr};
+
+/// `v` as model `M`, or `None` with the reason in `diags` (for methods that
+/// report through `diags` rather than a `Result`).
+pub fn decode<M: Model>(v: &Value, diags: &mut Diagnostics) -> Option<M> {
+    M::from_value(v).map_err(|e| diags.push(e.into())).ok()
+}
+
+/// The attributes a user can set (all but the computed-only ones), except
+/// `local` ones the provider never sends: those an API error's `param` may name.
+pub fn arguments(schema: &Schema, local: &[&str]) -> Vec<&'static str> {
+    schema
+        .attributes
+        .iter()
+        .filter(|a| a.mode != Mode::Computed && !local.contains(&a.name))
+        .map(|a| a.name)
+        .collect()
+}
 
 pub fn str_attr<'a>(v: &'a Value, name: &str) -> Option<&'a str> {
     match attr(v, name) {
@@ -115,4 +133,45 @@ pub fn to_json(v: &Value) -> Option<serde_json::Value> {
         ),
         Value::Dynamic(_, inner) => to_json(inner)?,
     })
+}
+
+/// Helpers for table-driven tests of validation functions.
+#[cfg(test)]
+pub mod testing {
+    use tfplugin::codec::Path;
+    use tfplugin::framework::{Diagnostics, Severity};
+
+    /// One validation rule: what a configuration gets wrong and the single
+    /// error it must produce.
+    pub struct Rule<C> {
+        pub case: &'static str,
+        pub config: C,
+        /// `None` for an error on the whole object.
+        pub path: Option<Path>,
+        pub summary: &'static str,
+        /// A part of the detail that explains this rule.
+        pub detail: &'static str,
+    }
+
+    /// Asserts that `diags` is exactly the error `rule` describes.
+    pub fn assert_rule<C>(rule: &Rule<C>, diags: &Diagnostics) {
+        let all: Vec<_> = diags.iter().collect();
+        assert_eq!(all.len(), 1, "{}: {diags:#?}", rule.case);
+        let d = all[0];
+        assert_eq!(d.severity, Severity::Error, "{}", rule.case);
+        assert_eq!(d.path, rule.path, "{}", rule.case);
+        assert_eq!(d.summary, rule.summary, "{}", rule.case);
+        assert!(
+            d.detail.contains(rule.detail),
+            "{}: {:?} does not contain {:?}",
+            rule.case,
+            d.detail,
+            rule.detail
+        );
+    }
+
+    /// `Path::root().attr(name)`.
+    pub fn at(name: &str) -> Option<Path> {
+        Some(Path::root().attr(name))
+    }
 }

@@ -78,6 +78,12 @@ impl Field<String> {
     pub fn as_deref(&self) -> Option<&str> {
         self.known().map(String::as_str)
     }
+
+    /// The text, or `""` when null or unknown: for attributes a schema
+    /// requires, in values Terraform has made wholly known.
+    pub fn or_empty(&self) -> &str {
+        self.as_deref().unwrap_or_default()
+    }
 }
 
 /// `None` is null.
@@ -87,9 +93,16 @@ impl<T> From<Option<T>> for Field<T> {
     }
 }
 
-/// The elements of a set (in the order received; sets have no order).
-#[derive(Clone, Debug, PartialEq)]
+/// The elements of a set, in the order received. Equality ignores order and
+/// repetition, as for set [`Value`]s.
+#[derive(Clone, Debug)]
 pub struct Set<T>(pub Vec<T>);
+
+impl<T: PartialEq> PartialEq for Set<T> {
+    fn eq(&self, other: &Self) -> bool {
+        self.iter().all(|x| other.contains(x)) && other.iter().all(|y| self.contains(y))
+    }
+}
 
 impl<T> Default for Set<T> {
     fn default() -> Self {
@@ -549,6 +562,13 @@ mod tests {
             Field::Known(Set(vec![Field::Known("a".into()), Field::Unknown]))
         );
         assert_eq!(t.to_value(), v);
+    }
+
+    #[test]
+    fn sets_compare_as_sets() {
+        let s = |xs: &[&str]| Set(xs.iter().map(|x| x.to_string()).collect::<Vec<_>>());
+        assert_eq!(s(&["a", "b"]), s(&["b", "a"]));
+        assert_ne!(s(&["a", "b"]), s(&["a"]));
     }
 
     #[test]
