@@ -347,6 +347,19 @@ pub trait Model: FieldType {
         Self::decode(v, &Path::root())
     }
 
+    /// Like [`Model::from_value`], except that a null object (the prior
+    /// value of a create, the plan of a destroy) reads as all attributes null.
+    fn from_nullable(v: &Value) -> Result<Self, ModelError>
+    where
+        Self: Default,
+    {
+        if v.is_null() {
+            Ok(Self::default())
+        } else {
+            Self::from_value(v)
+        }
+    }
+
     /// The object value, with every attribute.
     fn to_value(&self) -> Value {
         self.encode()
@@ -589,5 +602,9 @@ mod tests {
             Some(Path::root().attr("items").index(0).attr("key"))
         );
         assert!(Thing::from_value(&Value::Null).is_err());
+        assert_eq!(
+            Thing::from_nullable(&Value::Null).unwrap(),
+            Thing::default()
+        );
     }
 }
