@@ -1,16 +1,43 @@
-//! Small conversions between framework values and plain Rust values, for the
-//! resource files. Kept here so each resource reads as its domain logic.
+//! Conversions between framework values and plain Rust values (models,
+//! JSON, import IDs), for the resource files. Kept here so each resource
+//! reads as its domain logic.
 
 use std::collections::BTreeMap;
 
-use tfplugin::codec::{Number, Value};
-use tfplugin::framework::model::Model;
-use tfplugin::framework::{Diagnostics, Mode, Schema, attr};
+use openai_admin::secret::Secret;
+use tfplugin::codec::{Number, Path, Type, Value};
+use tfplugin::framework::model::{FieldType, Model, ModelError};
+use tfplugin::framework::{Diagnostics, Mode, Schema};
 
 /// `v` as model `M`, or `None` with the reason in `diags` (for methods that
 /// report through `diags` rather than a `Result`).
 pub fn decode<M: Model>(v: &Value, diags: &mut Diagnostics) -> Option<M> {
     M::from_value(v).map_err(|e| diags.push(e.into())).ok()
+}
+
+/// A sensitive string attribute's value: a [`Secret`], so that a model's
+/// `Debug` output never shows it.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Sensitive(pub Secret);
+
+impl Sensitive {
+    pub fn expose(&self) -> &str {
+        self.0.expose()
+    }
+}
+
+impl FieldType for Sensitive {
+    fn accepts(ty: &Type) -> bool {
+        String::accepts(ty)
+    }
+
+    fn decode(v: &Value, at: &Path) -> Result<Self, ModelError> {
+        String::decode(v, at).map(|s| Sensitive(Secret::new(s)))
+    }
+
+    fn encode(&self) -> Value {
+        Value::String(self.expose().to_string())
+    }
 }
 
 /// The attributes a user can set (all but the computed-only ones), except
@@ -22,19 +49,6 @@ pub fn arguments(schema: &Schema, local: &[&str]) -> Vec<&'static str> {
         .filter(|a| a.mode != Mode::Computed && !local.contains(&a.name))
         .map(|a| a.name)
         .collect()
-}
-
-pub fn str_attr<'a>(v: &'a Value, name: &str) -> Option<&'a str> {
-    match attr(v, name) {
-        Value::String(s) => Some(s),
-        _ => None,
-    }
-}
-
-/// A string attribute the schema requires (empty when absent, which the
-/// framework's type checks rule out for required attributes).
-pub fn required_str(v: &Value, name: &str) -> String {
-    str_attr(v, name).unwrap_or_default().to_string()
 }
 
 /// Splits a two-part import ID `PARENT/CHILD`, or explains the expected
@@ -53,37 +67,6 @@ pub fn split_import_id<'a>(
             )
             .into()
         })
-}
-
-pub fn bool_attr(v: &Value, name: &str) -> Option<bool> {
-    match attr(v, name) {
-        Value::Bool(b) => Some(*b),
-        _ => None,
-    }
-}
-
-pub fn string(s: impl Into<String>) -> Value {
-    Value::String(s.into())
-}
-
-pub fn opt_string(s: Option<impl Into<String>>) -> Value {
-    s.map_or(Value::Null, string)
-}
-
-pub fn int(i: i64) -> Value {
-    Value::Number(Number::from_i64(i))
-}
-
-pub fn object<const N: usize>(pairs: [(&str, Value); N]) -> Value {
-    Value::Object(pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect())
-}
-
-/// Elements of a list or set value (empty for null or other values).
-pub fn elements(v: &Value) -> &[Value] {
-    match v {
-        Value::List(xs) | Value::Set(xs) | Value::Tuple(xs) => xs,
-        _ => &[],
-    }
 }
 
 /// A JSON value as a cty value, with the cty type it naturally has
