@@ -8,6 +8,8 @@ use openai_admin::error::ExchangeError;
 use tfplugin::codec::Path;
 use tfplugin::framework::{Diagnostic, Diagnostics};
 
+use super::workload_identity_token::TokenModel as M;
+
 /// What the configuration looks like, so advice can point at the right knob.
 pub struct Context<'a> {
     /// Whether the subject token was requested for an audience we chose
@@ -56,7 +58,7 @@ fn classify(code: &str, description: &str, ctx: &Context<'_>) -> Option<Cause> {
             "No service account mapping for this service account",
             "No mapping binds this service account to the workload identity provider. Create an \
              openai_service_account_mapping for this pair, or check service_account_id.",
-            Some("service_account_id"),
+            Some(M::service_account_id),
         )
     } else if starts("no enabled federation rule")
         || starts("mapping resolution failed")
@@ -84,7 +86,7 @@ fn classify(code: &str, description: &str, ctx: &Context<'_>) -> Option<Cause> {
         Cause {
             summary: "Subject token audience mismatch",
             advice,
-            attribute: ctx.audience_requested.then_some("audience"),
+            attribute: ctx.audience_requested.then_some(M::audience),
         }
     } else if has("issuer mismatch") {
         cause(
@@ -121,21 +123,21 @@ fn classify(code: &str, description: &str, ctx: &Context<'_>) -> Option<Cause> {
             "Workload identity provider disabled",
             "The workload identity provider is disabled. Enable it (`enabled = true` on \
              openai_workload_identity_provider).",
-            Some("workload_identity_provider_id"),
+            Some(M::workload_identity_provider_id),
         )
     } else if has("workload identity provider") && has("not found") {
         cause(
             "Unknown workload identity provider",
             "No workload identity provider with this id exists in the organization. Check \
              workload_identity_provider_id (it looks like `wip_...`).",
-            Some("workload_identity_provider_id"),
+            Some(M::workload_identity_provider_id),
         )
     } else if has("service account") && has("does not exist") {
         cause(
             "Unknown service account",
             "No project service account with this id exists. Check service_account_id (it \
              looks like `svc_acct_...`).",
-            Some("service_account_id"),
+            Some(M::service_account_id),
         )
     } else if has("could not fetch") || has("jwks") && has("no 'keys'") {
         cause(
@@ -330,7 +332,7 @@ mod tests {
         ));
         assert_eq!(
             d.path,
-            Some(Path::root().attr("workload_identity_provider_id"))
+            Some(Path::root().attr(M::workload_identity_provider_id))
         );
 
         let requested = Context {
@@ -345,7 +347,7 @@ mod tests {
             ),
             &requested,
         ));
-        assert_eq!(d.path, Some(Path::root().attr("audience")));
+        assert_eq!(d.path, Some(Path::root().attr(M::audience)));
         assert!(d.detail.contains("\"https://wrong\""), "{}", d.detail);
     }
 
