@@ -1,22 +1,54 @@
-//! Small conversions between framework values and plain Rust values, for the
-//! resource files. Kept here so each resource reads as its domain logic.
+//! Conversions between framework values and plain Rust values (models,
+//! JSON, import IDs), for the resource files. Kept here so each resource
+//! reads as its domain logic.
 
 use std::collections::BTreeMap;
 
-use tfplugin::codec::{Number, Value};
-use tfplugin::framework::attr;
+use openai_admin::secret::Secret;
+use tfplugin::codec::{Number, Path, Type, Value};
+use tfplugin::framework::model::{FieldType, Model, ModelError};
+use tfplugin::framework::{Diagnostics, Mode, Schema};
 
-pub fn str_attr<'a>(v: &'a Value, name: &str) -> Option<&'a str> {
-    match attr(v, name) {
-        Value::String(s) => Some(s),
-        _ => None,
+/// `v` as model `M`, or `None` with the reason in `diags` (for methods that
+/// report through `diags` rather than a `Result`).
+pub fn decode<M: Model>(v: &Value, diags: &mut Diagnostics) -> Option<M> {
+    M::from_value(v).map_err(|e| diags.push(e.into())).ok()
+}
+
+/// A sensitive string attribute's value: a [`Secret`], so that a model's
+/// `Debug` output never shows it.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Sensitive(pub Secret);
+
+impl Sensitive {
+    pub fn expose(&self) -> &str {
+        self.0.expose()
     }
 }
 
-/// A string attribute the schema requires (empty when absent, which the
-/// framework's type checks rule out for required attributes).
-pub fn required_str(v: &Value, name: &str) -> String {
-    str_attr(v, name).unwrap_or_default().to_string()
+impl FieldType for Sensitive {
+    fn accepts(ty: &Type) -> bool {
+        String::accepts(ty)
+    }
+
+    fn decode(v: &Value, at: &Path) -> Result<Self, ModelError> {
+        String::decode(v, at).map(|s| Sensitive(Secret::new(s)))
+    }
+
+    fn encode(&self) -> Value {
+        Value::String(self.expose().to_string())
+    }
+}
+
+/// The attributes a user can set (all but the computed-only ones), except
+/// `local` ones the provider never sends: those an API error's `param` may name.
+pub fn arguments(schema: &Schema, local: &[&str]) -> Vec<&'static str> {
+    schema
+        .attributes
+        .iter()
+        .filter(|a| a.mode != Mode::Computed && !local.contains(&a.name))
+        .map(|a| a.name)
+        .collect()
 }
 
 /// Splits a two-part import ID `PARENT/CHILD`, or explains the expected
@@ -35,37 +67,6 @@ pub fn split_import_id<'a>(
             )
             .into()
         })
-}
-
-pub fn bool_attr(v: &Value, name: &str) -> Option<bool> {
-    match attr(v, name) {
-        Value::Bool(b) => Some(*b),
-        _ => None,
-    }
-}
-
-pub fn string(s: impl Into<String>) -> Value {
-    Value::String(s.into())
-}
-
-pub fn opt_string(s: Option<impl Into<String>>) -> Value {
-    s.map_or(Value::Null, string)
-}
-
-pub fn int(i: i64) -> Value {
-    Value::Number(Number::from_i64(i))
-}
-
-pub fn object<const N: usize>(pairs: [(&str, Value); N]) -> Value {
-    Value::Object(pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect())
-}
-
-/// Elements of a list or set value (empty for null or other values).
-pub fn elements(v: &Value) -> &[Value] {
-    match v {
-        Value::List(xs) | Value::Set(xs) | Value::Tuple(xs) => xs,
-        _ => &[],
-    }
 }
 
 /// A JSON value as a cty value, with the cty type it naturally has
@@ -115,4 +116,45 @@ pub fn to_json(v: &Value) -> Option<serde_json::Value> {
         ),
         Value::Dynamic(_, inner) => to_json(inner)?,
     })
+}
+
+/// Helpers for table-driven tests of validation functions.
+#[cfg(test)]
+pub mod testing {
+    use tfplugin::codec::Path;
+    use tfplugin::framework::{Diagnostics, Severity};
+
+    /// One validation rule: what a configuration gets wrong and the single
+    /// error it must produce.
+    pub struct Rule<C> {
+        pub case: &'static str,
+        pub config: C,
+        /// `None` for an error on the whole object.
+        pub path: Option<Path>,
+        pub summary: &'static str,
+        /// A part of the detail that explains this rule.
+        pub detail: &'static str,
+    }
+
+    /// Asserts that `diags` is exactly the error `rule` describes.
+    pub fn assert_rule<C>(rule: &Rule<C>, diags: &Diagnostics) {
+        let all: Vec<_> = diags.iter().collect();
+        assert_eq!(all.len(), 1, "{}: {diags:#?}", rule.case);
+        let d = all[0];
+        assert_eq!(d.severity, Severity::Error, "{}", rule.case);
+        assert_eq!(d.path, rule.path, "{}", rule.case);
+        assert_eq!(d.summary, rule.summary, "{}", rule.case);
+        assert!(
+            d.detail.contains(rule.detail),
+            "{}: {:?} does not contain {:?}",
+            rule.case,
+            d.detail,
+            rule.detail
+        );
+    }
+
+    /// `Path::root().attr(name)`.
+    pub fn at(name: &str) -> Option<Path> {
+        Some(Path::root().attr(name))
+    }
 }

@@ -3,9 +3,13 @@
 //! from a resource's so that a data source's attributes keep the resource's
 //! names and types.
 
-use crate::values::str_attr;
-use tfplugin::codec::{Path, Value};
-use tfplugin::framework::{Attribute, Diagnostic, Diagnostics, Mode, Schema, attr};
+use tfplugin::codec::Path;
+use tfplugin::framework::model::Field;
+use tfplugin::framework::{Attribute, Diagnostic, Diagnostics, Mode, Schema};
+
+/// The names of the two lookup arguments, in every single-object data source.
+pub const ID: &str = "id";
+pub const NAME: &str = "name";
 
 /// How the configuration chose the object.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -17,8 +21,8 @@ pub enum Key<'a> {
 impl Key<'_> {
     pub fn attribute(&self) -> &'static str {
         match self {
-            Key::Id(_) => "id",
-            Key::Name(_) => "name",
+            Key::Id(_) => ID,
+            Key::Name(_) => NAME,
         }
     }
 
@@ -65,11 +69,9 @@ fn capitalize(s: &str) -> String {
 /// Checks that the configuration sets exactly one of `id` and `name`
 /// (`terraform validate`). An unknown value may still turn out null, so it
 /// only counts against the "both" rule when the other is known and set.
-pub fn validate_key(config: &Value, what: &str, diags: &mut Diagnostics) {
-    let id = attr(config, "id");
-    let name = attr(config, "name");
-    for n in ["id", "name"] {
-        if str_attr(config, n) == Some("") {
+pub fn validate_key(id: &Field<String>, name: &Field<String>, what: &str, diags: &mut Diagnostics) {
+    for (n, value) in [(ID, id), (NAME, name)] {
+        if value.as_deref() == Some("") {
             diags.attribute_error(
                 Path::root().attr(n),
                 format!("Empty {n}"),
@@ -80,13 +82,13 @@ pub fn validate_key(config: &Value, what: &str, diags: &mut Diagnostics) {
     // Both known and set conflict; an unknown one may still turn out null.
     if id.is_present() && name.is_present() {
         diags.attribute_error(
-            Path::root().attr("name"),
+            Path::root().attr(NAME),
             "Conflicting lookup arguments",
             format!("Set either id or name to choose the {what}, not both."),
         );
     } else if id.is_null() && name.is_null() {
         diags.attribute_error(
-            Path::root().attr("id"),
+            Path::root().attr(ID),
             "Missing lookup argument",
             format!("Set id or name to choose the {what}."),
         );
@@ -94,13 +96,17 @@ pub fn validate_key(config: &Value, what: &str, diags: &mut Diagnostics) {
 }
 
 /// The key of a wholly known configuration that passed [`validate_key`].
-pub fn key<'a>(config: &'a Value, what: &str) -> Result<Key<'a>, Diagnostics> {
-    match (str_attr(config, "id"), str_attr(config, "name")) {
+pub fn key<'a>(
+    id: &'a Field<String>,
+    name: &'a Field<String>,
+    what: &str,
+) -> Result<Key<'a>, Diagnostics> {
+    match (id.as_deref(), name.as_deref()) {
         (Some(id), None) => Ok(Key::Id(id)),
         (None, Some(name)) => Ok(Key::Name(name)),
         _ => {
             let mut d = Diagnostics::new();
-            validate_key(config, what, &mut d);
+            validate_key(id, name, what, &mut d);
             if !d.has_errors() {
                 d.error(
                     "Missing lookup argument",
@@ -152,48 +158,78 @@ pub fn from_resource(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::values::{object, string};
+    use crate::values::testing::{Rule, assert_rule, at};
 
-    fn config(id: Value, name: Value) -> Value {
-        object([("id", id), ("name", name)])
+    type Args = (Field<String>, Field<String>);
+
+    fn s(v: &str) -> Field<String> {
+        Field::Known(v.to_string())
     }
 
-    fn paths(d: &Diagnostics) -> Vec<Option<Path>> {
-        d.iter().map(|d| d.path.clone()).collect()
+    fn check((id, name): &Args) -> Diagnostics {
+        let mut d = Diagnostics::new();
+        validate_key(id, name, "project", &mut d);
+        d
     }
 
     #[test]
     fn exactly_one_key_is_accepted() {
         for c in [
-            config(string("x"), Value::Null),
-            config(Value::Null, string("x")),
-            config(Value::Unknown, Value::Null),
+            (s("x"), Field::Null),
+            (Field::Null, s("x")),
+            (Field::Unknown, Field::Null),
             // Either may still resolve to null.
-            config(Value::Unknown, Value::Unknown),
-            config(string("a"), Value::Unknown),
+            (Field::Unknown, Field::Unknown),
+            (s("a"), Field::Unknown),
         ] {
-            let mut d = Diagnostics::new();
-            validate_key(&c, "project", &mut d);
+            let d = check(&c);
             assert!(d.is_empty(), "{c:?}: {d:?}");
         }
     }
 
     #[test]
-    fn both_or_neither_is_an_error_on_an_attribute() {
-        let mut d = Diagnostics::new();
-        validate_key(&config(string("a"), string("b")), "project", &mut d);
-        assert_eq!(paths(&d), vec![Some(Path::root().attr("name"))]);
-        let mut d = Diagnostics::new();
-        validate_key(&config(Value::Null, Value::Null), "project", &mut d);
-        assert_eq!(paths(&d), vec![Some(Path::root().attr("id"))]);
+    fn each_rule_fails_with_its_message_on_its_attribute() {
+        let rules: [Rule<Args>; 4] = [
+            Rule {
+                case: "both",
+                config: (s("a"), s("b")),
+                path: at(NAME),
+                summary: "Conflicting lookup arguments",
+                detail: "Set either id or name to choose the project, not both.",
+            },
+            Rule {
+                case: "neither",
+                config: (Field::Null, Field::Null),
+                path: at(ID),
+                summary: "Missing lookup argument",
+                detail: "Set id or name to choose the project.",
+            },
+            Rule {
+                case: "empty id",
+                config: (s(""), Field::Null),
+                path: at(ID),
+                summary: "Empty id",
+                detail: "id must not be empty: give the project's id.",
+            },
+            Rule {
+                case: "empty name",
+                config: (Field::Null, s("")),
+                path: at(NAME),
+                summary: "Empty name",
+                detail: "name must not be empty: give the project's name.",
+            },
+        ];
+        for rule in &rules {
+            assert_rule(rule, &check(&rule.config));
+        }
     }
 
     #[test]
     fn key_reads_the_chosen_argument() {
-        let c = config(Value::Null, string("ci"));
-        assert_eq!(key(&c, "x").unwrap(), Key::Name("ci"));
-        assert!(key(&config(Value::Null, Value::Null), "x").is_err());
+        let (id, name) = (Field::Null, s("ci"));
+        assert_eq!(key(&id, &name, "x").unwrap(), Key::Name("ci"));
+        assert!(key(&Field::Null, &Field::Null, "x").is_err());
         // Both set once known (at read time) is still refused.
-        assert!(key(&config(string("a"), string("b")), "x").is_err());
+        assert!(key(&s("a"), &s("b"), "x").is_err());
     }
 }

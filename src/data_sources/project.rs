@@ -7,9 +7,10 @@ use async_trait::async_trait;
 use super::lookup::{self, Key};
 use crate::OpenAi;
 use crate::errors::api_error;
-use crate::values::{int, object, string};
+use crate::values::decode;
 use openai_admin::models::Project;
-use tfplugin::codec::{Type, Value};
+use tfplugin::codec::Type;
+use tfplugin::framework::model::{Field, Model};
 use tfplugin::framework::{
     Attribute, DataSource, Diagnostic, Diagnostics, ReadDataSourceRequest, ReadDataSourceResponse,
     Schema, ValidateRequest, ValidateResponse,
@@ -19,6 +20,18 @@ pub const TYPE_NAME: &str = "openai_project";
 
 const WHAT: &str = "project";
 
+tfplugin::model! {
+    /// The data source's configuration and result.
+    pub struct ProjectModel {
+        pub id: Field<String>,
+        pub name: Field<String>,
+        pub status: Field<String>,
+        pub created_at: Field<i64>,
+    }
+}
+
+type M = ProjectModel;
+
 pub struct ProjectDataSource;
 
 pub fn schema() -> Schema {
@@ -27,29 +40,30 @@ pub fn schema() -> Schema {
          name searches active projects and fails if several share the name.",
     )
     .attribute(
-        Attribute::optional_computed("id", Type::String)
+        Attribute::optional_computed(M::id, Type::String)
             .description("The project's id (`proj_...`). Set this or `name`."),
     )
     .attribute(
-        Attribute::optional_computed("name", Type::String)
+        Attribute::optional_computed(M::name, Type::String)
             .description("The project's name. Set this or `id`."),
     )
     .attribute(
-        Attribute::computed("status", Type::String)
+        Attribute::computed(M::status, Type::String)
             .description("The project's status: `active` or `archived`."),
     )
     .attribute(
-        Attribute::computed("created_at", Type::Number).description("Creation time, Unix seconds."),
+        Attribute::computed(M::created_at, Type::Number)
+            .description("Creation time, Unix seconds."),
     )
 }
 
-fn state(p: &Project) -> Value {
-    object([
-        ("id", string(&p.id)),
-        ("name", string(&p.name)),
-        ("status", string(&p.status)),
-        ("created_at", int(p.created_at)),
-    ])
+fn state(p: &Project) -> ProjectModel {
+    ProjectModel {
+        id: Field::Known(p.id.clone()),
+        name: Field::Known(p.name.clone()),
+        status: Field::Known(p.status.clone()),
+        created_at: Field::Known(p.created_at),
+    }
 }
 
 #[async_trait]
@@ -63,8 +77,10 @@ impl DataSource<OpenAi> for ProjectDataSource {
     }
 
     async fn validate(&self, req: ValidateRequest, resp: &mut ValidateResponse) {
-        let (config, diags) = (&req.config, &mut resp.diagnostics);
-        lookup::validate_key(config, WHAT, diags);
+        let diags = &mut resp.diagnostics;
+        if let Some(config) = decode::<M>(&req.config, diags) {
+            lookup::validate_key(&config.id, &config.name, WHAT, diags);
+        }
     }
 
     async fn read(
@@ -72,8 +88,8 @@ impl DataSource<OpenAi> for ProjectDataSource {
         data: &OpenAi,
         req: ReadDataSourceRequest,
     ) -> Result<ReadDataSourceResponse, Diagnostics> {
-        let config = &req.config;
-        let key = lookup::key(config, WHAT)?;
+        let config = M::from_value(&req.config)?;
+        let key = lookup::key(&config.id, &config.name, WHAT)?;
         let client = data.client()?;
         let within = "in the organization";
         let project = match key {
@@ -99,7 +115,7 @@ impl DataSource<OpenAi> for ProjectDataSource {
                 }
             }
         };
-        Ok(ReadDataSourceResponse::new(state(&project)))
+        Ok(ReadDataSourceResponse::new(state(&project).to_value()))
     }
 }
 
@@ -113,6 +129,17 @@ fn ambiguous(name: &str, matches: &[Project]) -> Diagnostics {
             ids.join(", ")
         ),
     )
-    .at(tfplugin::codec::Path::root().attr("name"))
+    .at(tfplugin::codec::Path::root().attr(M::name))
     .into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tfplugin::framework::model::schema_mismatches;
+
+    #[test]
+    fn model_matches_schema() {
+        assert_eq!(schema_mismatches::<M>(&schema()), Vec::<String>::new());
+    }
 }

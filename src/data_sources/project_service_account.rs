@@ -7,10 +7,11 @@ use async_trait::async_trait;
 use super::lookup::{self, Argument, Key};
 use crate::OpenAi;
 use crate::errors::api_error;
-use crate::resources::project_service_account as resource;
-use crate::values::str_attr;
+use crate::resources::project_service_account::{self as resource, ServiceAccountModel};
+use crate::values::decode;
 use openai_admin::models::ServiceAccount;
 use tfplugin::codec::Path;
+use tfplugin::framework::model::Model;
 use tfplugin::framework::{
     DataSource, Diagnostic, Diagnostics, Mode, ReadDataSourceRequest, ReadDataSourceResponse,
     Schema, ValidateRequest, ValidateResponse,
@@ -29,17 +30,17 @@ pub fn schema() -> Schema {
          one). Works for any service account, with or without API keys.",
         &[
             Argument {
-                name: "project_id",
+                name: ServiceAccountModel::project_id,
                 mode: Mode::Required,
                 description: "The project to search (`proj_...`).",
             },
             Argument {
-                name: "id",
+                name: ServiceAccountModel::id,
                 mode: Mode::OptionalComputed,
                 description: "The service account's id (`svc_acct_...`). Set this or `name`.",
             },
             Argument {
-                name: "name",
+                name: ServiceAccountModel::name,
                 mode: Mode::OptionalComputed,
                 description: "The service account's name. Set this or `id`.",
             },
@@ -58,14 +59,9 @@ impl DataSource<OpenAi> for ProjectServiceAccountDataSource {
     }
 
     async fn validate(&self, req: ValidateRequest, resp: &mut ValidateResponse) {
-        let (config, diags) = (&req.config, &mut resp.diagnostics);
-        lookup::validate_key(config, WHAT, diags);
-        if str_attr(config, "project_id") == Some("") {
-            diags.attribute_error(
-                Path::root().attr("project_id"),
-                "Empty project_id",
-                "project_id must not be empty: give the project's id (`proj_...`).",
-            );
+        let diags = &mut resp.diagnostics;
+        if let Some(config) = decode(&req.config, diags) {
+            validate_config(&config, diags);
         }
     }
 
@@ -74,9 +70,9 @@ impl DataSource<OpenAi> for ProjectServiceAccountDataSource {
         data: &OpenAi,
         req: ReadDataSourceRequest,
     ) -> Result<ReadDataSourceResponse, Diagnostics> {
-        let config = &req.config;
-        let key = lookup::key(config, WHAT)?;
-        let pid = str_attr(config, "project_id").unwrap_or_default();
+        let config = ServiceAccountModel::from_value(&req.config)?;
+        let key = lookup::key(&config.id, &config.name, WHAT)?;
+        let pid = config.project_id.or_empty();
         let client = data.client()?;
         let within = format!("in project {pid:?} (or the project does not exist)");
         let account = match key {
@@ -112,9 +108,20 @@ impl DataSource<OpenAi> for ProjectServiceAccountDataSource {
                 }
             }
         };
-        Ok(ReadDataSourceResponse::new(resource::state_from_api(
-            &account, pid,
-        )))
+        Ok(ReadDataSourceResponse::new(
+            resource::state_from_api(&account, pid).to_value(),
+        ))
+    }
+}
+
+fn validate_config(config: &ServiceAccountModel, diags: &mut Diagnostics) {
+    lookup::validate_key(&config.id, &config.name, WHAT, diags);
+    if config.project_id.as_deref() == Some("") {
+        diags.attribute_error(
+            Path::root().attr(ServiceAccountModel::project_id),
+            "Empty project_id",
+            "project_id must not be empty: give the project's id (`proj_...`).",
+        );
     }
 }
 
@@ -123,6 +130,40 @@ fn project_not_found(pid: &str) -> Diagnostics {
         "Project not found",
         format!("No project with id {pid:?} exists in the organization. Check project_id."),
     )
-    .at(Path::root().attr("project_id"))
+    .at(Path::root().attr(ServiceAccountModel::project_id))
     .into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::values::testing::{Rule, assert_rule, at};
+    use tfplugin::framework::model::{Field, schema_mismatches};
+
+    /// The data source's attributes are the resource's, so is its model.
+    #[test]
+    fn model_matches_schema() {
+        assert_eq!(
+            schema_mismatches::<ServiceAccountModel>(&schema()),
+            Vec::<String>::new()
+        );
+    }
+
+    #[test]
+    fn empty_project_id_is_refused_on_its_attribute() {
+        let rule = Rule {
+            case: "empty project id",
+            config: ServiceAccountModel {
+                project_id: Field::Known(String::new()),
+                name: Field::Known("ci".into()),
+                ..ServiceAccountModel::default()
+            },
+            path: at(ServiceAccountModel::project_id),
+            summary: "Empty project_id",
+            detail: "project_id must not be empty: give the project's id (`proj_...`).",
+        };
+        let mut d = Diagnostics::new();
+        validate_config(&rule.config, &mut d);
+        assert_rule(&rule, &d);
+    }
 }

@@ -12,10 +12,11 @@ use async_trait::async_trait;
 
 use crate::OpenAi;
 use crate::errors::api_error;
-use crate::resources::service_account_mapping as resource;
-use crate::values::{object, str_attr, string};
+use crate::resources::service_account_mapping::{self as resource, MappingModel};
+use crate::values::decode;
 use openai_admin::models::FederationRule;
 use tfplugin::codec::{Path, Type, Value};
+use tfplugin::framework::model::{Field, FieldType, Model, ModelError};
 use tfplugin::framework::{
     Attribute, DataSource, Diagnostic, Diagnostics, ReadDataSourceRequest, ReadDataSourceResponse,
     Schema, ValidateRequest, ValidateResponse,
@@ -23,8 +24,63 @@ use tfplugin::framework::{
 
 pub const TYPE_NAME: &str = "openai_service_account_mappings";
 
-const MATCHERS: &str = "attribute_matchers";
+tfplugin::model! {
+    /// The data source's configuration and result.
+    pub struct MappingsModel {
+        pub workload_identity_provider_id: Field<String>,
+        pub service_account_id: Field<String>,
+        pub mappings: Field<Vec<MappingEntry>>,
+    }
+}
+
+/// One element of `mappings`: the resource's state of a mapping, except
+/// that the matchers are JSON text.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MappingEntry {
+    /// `attribute_matchers` is null here; the text stands in for it.
+    pub mapping: MappingModel,
+    pub attribute_matchers_json: String,
+}
+
 const MATCHERS_JSON: &str = "attribute_matchers_json";
+
+/// `attrs` with the matchers' JSON text in place of the matchers.
+fn swap_matchers<T>(attrs: &mut BTreeMap<String, T>, json: T) {
+    attrs.remove(MappingModel::attribute_matchers);
+    attrs.insert(MATCHERS_JSON.to_string(), json);
+}
+
+impl FieldType for MappingEntry {
+    fn accepts(ty: &Type) -> bool {
+        let Type::Object(attrs) = ty else {
+            return false;
+        };
+        let mut attrs = attrs.clone();
+        if attrs.remove(MATCHERS_JSON) != Some(Type::String) {
+            return false;
+        }
+        attrs.insert(MappingModel::attribute_matchers.to_string(), Type::Dynamic);
+        MappingModel::accepts(&Type::Object(attrs))
+    }
+
+    fn decode(v: &Value, at: &Path) -> Result<Self, ModelError> {
+        let json: String = tfplugin::framework::model::decode_attr(v, MATCHERS_JSON, at)?;
+        let mut mapping = MappingModel::decode(v, at)?;
+        mapping.attribute_matchers = Field::Null;
+        Ok(MappingEntry {
+            mapping,
+            attribute_matchers_json: json,
+        })
+    }
+
+    fn encode(&self) -> Value {
+        let mut v = self.mapping.to_value();
+        if let Value::Object(m) = &mut v {
+            swap_matchers(m, Value::String(self.attribute_matchers_json.clone()));
+        }
+        v
+    }
+}
 
 pub struct ServiceAccountMappingsDataSource;
 
@@ -33,8 +89,7 @@ fn mapping_type() -> Type {
     let Type::Object(mut attrs) = resource::schema().object_type() else {
         unreachable!("a schema's type is an object type")
     };
-    attrs.remove(MATCHERS);
-    attrs.insert(MATCHERS_JSON.to_string(), Type::String);
+    swap_matchers(&mut attrs, Type::String);
     Type::Object(attrs)
 }
 
@@ -44,16 +99,20 @@ pub fn schema() -> Schema {
          of one service account.",
     )
     .attribute(
-        Attribute::required("workload_identity_provider_id", Type::String)
+        Attribute::required(MappingsModel::workload_identity_provider_id, Type::String)
             .description("The provider whose mappings to list (`wip_...`)."),
     )
     .attribute(
-        Attribute::optional("service_account_id", Type::String).description(
+        Attribute::optional(MappingsModel::service_account_id, Type::String).description(
             "Only mappings to this service account (`svc_acct_...`). Omit for all mappings.",
         ),
     )
     .attribute(
-        Attribute::computed("mappings", Type::List(Box::new(mapping_type()))).description(
+        Attribute::computed(
+            MappingsModel::mappings,
+            Type::List(Box::new(mapping_type())),
+        )
+        .description(
             "The mappings, oldest first (by `created_at`, then `id`). Each has the attributes \
              of the `openai_service_account_mapping` resource (`id`, \
              `workload_identity_provider_id`, `project_id`, `service_account_id`, `name`, \
@@ -67,16 +126,16 @@ pub fn schema() -> Schema {
 }
 
 /// One list element: the resource's state of the mapping, matchers as JSON.
-fn mapping_object(r: &FederationRule) -> Value {
-    let mut v = resource::state_from_api(r, &Value::Null);
+fn mapping_entry(r: &FederationRule) -> MappingEntry {
+    let mut mapping = resource::state_from_api(r, &MappingModel::default());
+    mapping.attribute_matchers = Field::Null;
     // Sorted keys: the same matchers always give the same text.
     let sorted: BTreeMap<&String, &serde_json::Value> = r.attribute_matchers.iter().collect();
-    let json = serde_json::to_string(&sorted).unwrap_or_else(|_| "{}".to_string());
-    if let Value::Object(m) = &mut v {
-        m.remove(MATCHERS);
-        m.insert(MATCHERS_JSON.to_string(), string(json));
+    MappingEntry {
+        mapping,
+        attribute_matchers_json: serde_json::to_string(&sorted)
+            .unwrap_or_else(|_| "{}".to_string()),
     }
-    v
 }
 
 #[async_trait]
@@ -90,15 +149,9 @@ impl DataSource<OpenAi> for ServiceAccountMappingsDataSource {
     }
 
     async fn validate(&self, req: ValidateRequest, resp: &mut ValidateResponse) {
-        let (config, diags) = (&req.config, &mut resp.diagnostics);
-        for name in ["workload_identity_provider_id", "service_account_id"] {
-            if str_attr(config, name) == Some("") {
-                diags.attribute_error(
-                    Path::root().attr(name),
-                    format!("Empty {name}"),
-                    format!("{name} must not be empty; omit it instead."),
-                );
-            }
+        let diags = &mut resp.diagnostics;
+        if let Some(config) = decode(&req.config, diags) {
+            validate_config(&config, diags);
         }
     }
 
@@ -107,9 +160,9 @@ impl DataSource<OpenAi> for ServiceAccountMappingsDataSource {
         data: &OpenAi,
         req: ReadDataSourceRequest,
     ) -> Result<ReadDataSourceResponse, Diagnostics> {
-        let config = &req.config;
-        let pid = str_attr(config, "workload_identity_provider_id").unwrap_or_default();
-        let sa = str_attr(config, "service_account_id");
+        let config = MappingsModel::from_value(&req.config)?;
+        let pid = config.workload_identity_provider_id.or_empty();
+        let sa = config.service_account_id.as_deref();
         // One listing per provider per process, shared with the resources.
         let rules = data
             .inventory
@@ -126,18 +179,51 @@ impl DataSource<OpenAi> for ServiceAccountMappingsDataSource {
                      so it has no mappings to list. Check workload_identity_provider_id."
                 ),
             )
-            .at(Path::root().attr("workload_identity_provider_id"))
+            .at(Path::root().attr(MappingsModel::workload_identity_provider_id))
             .into());
         };
         rules.retain(|r| sa.is_none_or(|sa| r.service_account_id == sa));
         rules.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
-        Ok(ReadDataSourceResponse::new(object([
-            ("workload_identity_provider_id", string(pid)),
-            ("service_account_id", crate::values::opt_string(sa)),
-            (
-                "mappings",
-                Value::List(rules.iter().map(mapping_object).collect()),
-            ),
-        ])))
+        let result = MappingsModel {
+            workload_identity_provider_id: Field::Known(pid.to_string()),
+            service_account_id: sa.map(str::to_string).into(),
+            mappings: Field::Known(rules.iter().map(mapping_entry).collect()),
+        };
+        Ok(ReadDataSourceResponse::new(result.to_value()))
+    }
+}
+
+fn validate_config(config: &MappingsModel, diags: &mut Diagnostics) {
+    for (name, value) in [
+        (
+            MappingsModel::workload_identity_provider_id,
+            &config.workload_identity_provider_id,
+        ),
+        (
+            MappingsModel::service_account_id,
+            &config.service_account_id,
+        ),
+    ] {
+        if value.as_deref() == Some("") {
+            diags.attribute_error(
+                Path::root().attr(name),
+                format!("Empty {name}"),
+                format!("{name} must not be empty; omit it instead."),
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tfplugin::framework::model::schema_mismatches;
+
+    #[test]
+    fn model_matches_schema() {
+        assert_eq!(
+            schema_mismatches::<MappingsModel>(&schema()),
+            Vec::<String>::new()
+        );
     }
 }

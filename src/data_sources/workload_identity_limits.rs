@@ -5,15 +5,13 @@
 //! Counts come from the per-process inventory: one provider listing plus one
 //! mapping listing per provider, shared with the resources' own reads.
 
-use std::collections::BTreeMap;
-
 use async_trait::async_trait;
 use futures_util::{StreamExt as _, TryStreamExt as _};
 
 use crate::OpenAi;
 use crate::errors::api_error;
-use crate::values::{int, object, string};
-use tfplugin::codec::{Type, Value};
+use tfplugin::codec::Type;
+use tfplugin::framework::model::{Field, Model};
 use tfplugin::framework::{
     Attribute, DataSource, Diagnostics, ReadDataSourceRequest, ReadDataSourceResponse, Schema,
 };
@@ -23,16 +21,40 @@ pub const TYPE_NAME: &str = "openai_workload_identity_limits";
 /// How many providers' mappings are listed at once.
 const PARALLEL_LISTINGS: usize = 4;
 
+tfplugin::model! {
+    /// The data source's result.
+    pub struct LimitsModel {
+        pub max_workload_identity_providers: Field<i64>,
+        pub workload_identity_providers: Field<i64>,
+        pub providers_remaining: Field<i64>,
+        pub max_mappings_per_provider: Field<i64>,
+        pub providers: Field<Vec<ProviderUsage>>,
+    }
+}
+
+tfplugin::model! {
+    /// One provider's use of its mapping limit (always known).
+    pub struct ProviderUsage {
+        pub id: String,
+        pub name: String,
+        pub mappings: i64,
+        pub max_mappings: i64,
+        pub mappings_remaining: i64,
+    }
+}
+
+type M = LimitsModel;
+
 pub struct WorkloadIdentityLimitsDataSource;
 
 fn usage_type() -> Type {
-    Type::Object(BTreeMap::from([
-        ("id".to_string(), Type::String),
-        ("name".to_string(), Type::String),
-        ("mappings".to_string(), Type::Number),
-        ("max_mappings".to_string(), Type::Number),
-        ("mappings_remaining".to_string(), Type::Number),
-    ]))
+    Type::object([
+        (ProviderUsage::id, Type::String),
+        (ProviderUsage::name, Type::String),
+        (ProviderUsage::mappings, Type::Number),
+        (ProviderUsage::max_mappings, Type::Number),
+        (ProviderUsage::mappings_remaining, Type::Number),
+    ])
 }
 
 pub fn schema() -> Schema {
@@ -43,33 +65,33 @@ pub fn schema() -> Schema {
          which default to OpenAI's documented 50 and 50.",
     )
     .attribute(
-        Attribute::computed("max_workload_identity_providers", Type::Number)
+        Attribute::computed(M::max_workload_identity_providers, Type::Number)
             .description("The most providers the organization may have."),
     )
     .attribute(
-        Attribute::computed("workload_identity_providers", Type::Number)
+        Attribute::computed(M::workload_identity_providers, Type::Number)
             .description("How many providers the organization has."),
     )
     .attribute(
-        Attribute::computed("providers_remaining", Type::Number).description(
+        Attribute::computed(M::providers_remaining, Type::Number).description(
             "How many more providers may be created (never below 0, even when a configured limit \
          is below the current count).",
         ),
     )
     .attribute(
-        Attribute::computed("max_mappings_per_provider", Type::Number)
+        Attribute::computed(M::max_mappings_per_provider, Type::Number)
             .description("The most service account mappings one provider may have."),
     )
     .attribute(
-        Attribute::computed("providers", Type::List(Box::new(usage_type()))).description(
+        Attribute::computed(M::providers, Type::List(Box::new(usage_type()))).description(
             "Per provider, oldest first: `id`, `name`, `mappings` (how many it has), \
              `max_mappings` and `mappings_remaining` (never below 0).",
         ),
     )
 }
 
-fn count(n: usize) -> Value {
-    int(i64::try_from(n).unwrap_or(i64::MAX))
+fn count(n: usize) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
 }
 
 #[async_trait]
@@ -116,28 +138,32 @@ impl DataSource<OpenAi> for WorkloadIdentityLimitsDataSource {
         let usage = providers
             .iter()
             .zip(mapping_counts)
-            .map(|((_, id, name), mappings)| {
-                object([
-                    ("id", string(id)),
-                    ("name", string(name)),
-                    ("mappings", count(mappings)),
-                    ("max_mappings", count(max_mappings)),
-                    (
-                        "mappings_remaining",
-                        count(max_mappings.saturating_sub(mappings)),
-                    ),
-                ])
+            .map(|((_, id, name), mappings)| ProviderUsage {
+                id: id.clone(),
+                name: name.clone(),
+                mappings: count(mappings),
+                max_mappings: count(max_mappings),
+                mappings_remaining: count(max_mappings.saturating_sub(mappings)),
             })
             .collect();
-        Ok(ReadDataSourceResponse::new(object([
-            ("max_workload_identity_providers", count(max_providers)),
-            ("workload_identity_providers", count(providers.len())),
-            (
-                "providers_remaining",
-                count(max_providers.saturating_sub(providers.len())),
-            ),
-            ("max_mappings_per_provider", count(max_mappings)),
-            ("providers", Value::List(usage)),
-        ])))
+        let result = LimitsModel {
+            max_workload_identity_providers: Field::Known(count(max_providers)),
+            workload_identity_providers: Field::Known(count(providers.len())),
+            providers_remaining: Field::Known(count(max_providers.saturating_sub(providers.len()))),
+            max_mappings_per_provider: Field::Known(count(max_mappings)),
+            providers: Field::Known(usage),
+        };
+        Ok(ReadDataSourceResponse::new(result.to_value()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tfplugin::framework::model::schema_mismatches;
+
+    #[test]
+    fn model_matches_schema() {
+        assert_eq!(schema_mismatches::<M>(&schema()), Vec::<String>::new());
     }
 }

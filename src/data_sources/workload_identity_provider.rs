@@ -6,8 +6,9 @@ use async_trait::async_trait;
 use super::lookup::{self, Argument, Key};
 use crate::OpenAi;
 use crate::errors::api_error;
-use crate::resources::workload_identity_provider as resource;
-use tfplugin::codec::Value;
+use crate::resources::workload_identity_provider::{self as resource, ProviderModel};
+use crate::values::decode;
+use tfplugin::framework::model::Model;
 use tfplugin::framework::{
     DataSource, Diagnostics, Mode, ReadDataSourceRequest, ReadDataSourceResponse, Schema,
     ValidateRequest, ValidateResponse,
@@ -26,12 +27,12 @@ pub fn schema() -> Schema {
          one). Its attributes are those of the `openai_workload_identity_provider` resource.",
         &[
             Argument {
-                name: "id",
+                name: ProviderModel::id,
                 mode: Mode::OptionalComputed,
                 description: "The provider's id (`wip_...`). Set this or `name`.",
             },
             Argument {
-                name: "name",
+                name: ProviderModel::name,
                 mode: Mode::OptionalComputed,
                 description: "The provider's name (unique in the organization). Set this or `id`.",
             },
@@ -50,8 +51,10 @@ impl DataSource<OpenAi> for WorkloadIdentityProviderDataSource {
     }
 
     async fn validate(&self, req: ValidateRequest, resp: &mut ValidateResponse) {
-        let (config, diags) = (&req.config, &mut resp.diagnostics);
-        lookup::validate_key(config, WHAT, diags);
+        let diags = &mut resp.diagnostics;
+        if let Some(config) = decode::<ProviderModel>(&req.config, diags) {
+            lookup::validate_key(&config.id, &config.name, WHAT, diags);
+        }
     }
 
     async fn read(
@@ -59,8 +62,8 @@ impl DataSource<OpenAi> for WorkloadIdentityProviderDataSource {
         data: &OpenAi,
         req: ReadDataSourceRequest,
     ) -> Result<ReadDataSourceResponse, Diagnostics> {
-        let config = &req.config;
-        let key = lookup::key(config, WHAT)?;
+        let config = ProviderModel::from_value(&req.config)?;
+        let key = lookup::key(&config.id, &config.name, WHAT)?;
         let client = data.client()?;
         // Served from the per-process listing, like the resource's reads.
         let found = match key {
@@ -75,9 +78,23 @@ impl DataSource<OpenAi> for WorkloadIdentityProviderDataSource {
         }
         .map_err(|e| api_error("list workload identity providers", &e, &[]))?;
         let p = found.ok_or_else(|| key.not_found(WHAT, "in the organization"))?;
-        Ok(ReadDataSourceResponse::new(resource::state_from_api(
-            &p,
-            &Value::Null,
-        )))
+        Ok(ReadDataSourceResponse::new(
+            resource::state_from_api(&p, &ProviderModel::default()).to_value(),
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tfplugin::framework::model::schema_mismatches;
+
+    /// The data source's attributes are the resource's, so is its model.
+    #[test]
+    fn model_matches_schema() {
+        assert_eq!(
+            schema_mismatches::<ProviderModel>(&schema()),
+            Vec::<String>::new()
+        );
     }
 }

@@ -5,20 +5,28 @@ use async_trait::async_trait;
 
 use crate::OpenAi;
 use crate::errors::api_error;
-use crate::resources::workload_identity_provider as resource;
-use tfplugin::codec::{Type, Value};
+use crate::resources::workload_identity_provider::{self as resource, ProviderModel};
+use tfplugin::codec::Type;
+use tfplugin::framework::model::{Field, Model};
 use tfplugin::framework::{
     Attribute, DataSource, Diagnostics, ReadDataSourceRequest, ReadDataSourceResponse, Schema,
 };
 
 pub const TYPE_NAME: &str = "openai_workload_identity_providers";
 
+tfplugin::model! {
+    /// The data source's result.
+    pub struct ProvidersModel {
+        pub providers: Field<Vec<ProviderModel>>,
+    }
+}
+
 pub struct WorkloadIdentityProvidersDataSource;
 
 pub fn schema() -> Schema {
     Schema::new("All workload identity providers of the organization.").attribute(
         Attribute::computed(
-            "providers",
+            ProvidersModel::providers,
             Type::List(Box::new(resource::schema().object_type())),
         )
         .description(
@@ -56,11 +64,25 @@ impl DataSource<OpenAi> for WorkloadIdentityProvidersDataSource {
         all.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
         let providers = all
             .iter()
-            .map(|p| resource::state_from_api(p, &Value::Null))
+            .map(|p| resource::state_from_api(p, &ProviderModel::default()))
             .collect();
-        Ok(ReadDataSourceResponse::new(crate::values::object([(
-            "providers",
-            Value::List(providers),
-        )])))
+        let result = ProvidersModel {
+            providers: Field::Known(providers),
+        };
+        Ok(ReadDataSourceResponse::new(result.to_value()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tfplugin::framework::model::schema_mismatches;
+
+    #[test]
+    fn model_matches_schema() {
+        assert_eq!(
+            schema_mismatches::<ProvidersModel>(&schema()),
+            Vec::<String>::new()
+        );
     }
 }

@@ -11,6 +11,8 @@ use openai_admin::refusal::{OAuthCode, Reason};
 use tfplugin::codec::Path;
 use tfplugin::framework::{Diagnostic, Diagnostics};
 
+use super::workload_identity_token::TokenModel as M;
+
 /// What the configuration looks like, so advice can point at the right knob.
 pub struct Context<'a> {
     /// Whether the subject token was requested for an audience we chose
@@ -58,7 +60,7 @@ fn explain(reason: Reason, ctx: &Context<'_>) -> Cause {
             "No service account mapping for this service account",
             "No mapping binds this service account to the workload identity provider. Create an \
              openai_service_account_mapping for this pair, or check service_account_id.",
-            Some("service_account_id"),
+            Some(M::service_account_id),
         ),
         NoMatchingRule | MappingFailed => cause(
             "No service account mapping matches the token",
@@ -82,7 +84,7 @@ fn explain(reason: Reason, ctx: &Context<'_>) -> Cause {
             Cause {
                 summary: "Subject token audience mismatch",
                 advice,
-                attribute: ctx.audience_requested.then_some("audience"),
+                attribute: ctx.audience_requested.then_some(M::audience),
             }
         }
         IssuerMismatch => cause(
@@ -122,19 +124,19 @@ fn explain(reason: Reason, ctx: &Context<'_>) -> Cause {
             "Workload identity provider disabled",
             "The workload identity provider is disabled. Enable it (`enabled = true` on \
              openai_workload_identity_provider).",
-            Some("workload_identity_provider_id"),
+            Some(M::workload_identity_provider_id),
         ),
         UnknownProvider => cause(
             "Unknown workload identity provider",
             "No workload identity provider with this id exists in the organization. Check \
              workload_identity_provider_id (it looks like `wip_...`).",
-            Some("workload_identity_provider_id"),
+            Some(M::workload_identity_provider_id),
         ),
         UnknownServiceAccount => cause(
             "Unknown service account",
             "No project service account with this id exists. Check service_account_id (it \
              looks like `svc_acct_...`).",
-            Some("service_account_id"),
+            Some(M::service_account_id),
         ),
         KeysUnavailable => cause(
             "Workload identity provider keys unavailable",
@@ -431,7 +433,7 @@ mod tests {
         ));
         assert_eq!(
             d.path,
-            Some(Path::root().attr("workload_identity_provider_id"))
+            Some(Path::root().attr(M::workload_identity_provider_id))
         );
 
         let requested = Context {
@@ -443,7 +445,7 @@ mod tests {
             &refused_for(Reason::AudienceMismatch, "token aud \"https://wrong\""),
             &requested,
         ));
-        assert_eq!(d.path, Some(Path::root().attr("audience")));
+        assert_eq!(d.path, Some(Path::root().attr(M::audience)));
         assert!(d.detail.contains("\"https://wrong\""), "{}", d.detail);
     }
 

@@ -23,23 +23,37 @@ use serde::{Deserialize, Serialize};
 use super::refusal;
 use crate::OpenAi;
 use crate::subject_token::{self, DEFAULT_AUDIENCE, Platform, Source};
-use crate::values::{opt_string, str_attr, string};
+use crate::values::{Sensitive, decode};
 use openai_admin::models::{GRANT_TYPE_TOKEN_EXCHANGE, TokenExchangeRequest};
 use openai_admin::secret::Secret;
-use tfplugin::codec::{Path, Type, Value};
+use tfplugin::codec::{Path, Type};
+use tfplugin::framework::model::{Field, Model};
 use tfplugin::framework::{
     Attribute, Diagnostic, Diagnostics, EphemeralResource, OpenRequest, OpenResponse, RenewRequest,
-    RenewResponse, Schema, ValidateRequest, ValidateResponse, attr, set_attr,
+    RenewResponse, Schema, ValidateRequest, ValidateResponse,
 };
 
 pub const TYPE_NAME: &str = "openai_workload_identity_token";
 
-/// The three mutually exclusive ways to give the subject token.
-const SOURCES: [&str; 3] = [
-    "subject_token",
-    "subject_token_file",
-    "subject_token_source",
-];
+tfplugin::model! {
+    /// The configuration and result. The two tokens are [`Sensitive`], so
+    /// that printing a model cannot show them.
+    pub struct TokenModel {
+        pub workload_identity_provider_id: Field<String>,
+        pub service_account_id: Field<String>,
+        pub subject_token: Field<Sensitive>,
+        pub subject_token_file: Field<String>,
+        pub subject_token_source: Field<String>,
+        pub audience: Field<String>,
+        pub client_id: Field<String>,
+        pub access_token: Field<Sensitive>,
+        pub expires_at: Field<String>,
+        pub scope: Field<String>,
+        pub token_type: Field<String>,
+    }
+}
+
+type M = TokenModel;
 /// Renew no later than this before expiry...
 const RENEW_MARGIN_MIN: Duration = Duration::from_secs(60);
 /// ...and no later than this fraction of the lifetime (1/5 = at 80 %).
@@ -55,26 +69,26 @@ pub fn schema() -> Schema {
          Terraform never stores it in plan or state. Needs Terraform 1.10 or later.",
     )
     .attribute(
-        Attribute::required("workload_identity_provider_id", Type::String)
+        Attribute::required(M::workload_identity_provider_id, Type::String)
             .description("The workload identity provider that trusts the token's issuer (`wip_...`)."),
     )
     .attribute(
-        Attribute::required("service_account_id", Type::String)
+        Attribute::required(M::service_account_id, Type::String)
             .description("The project service account to act as (`svc_acct_...`). A service account mapping must bind it to the provider."),
     )
     .attribute(
-        Attribute::optional("subject_token", Type::String)
+        Attribute::optional(M::subject_token, Type::String)
             .sensitive()
             .description(
                 "The subject token itself (a JWT). Pass it from an ephemeral or sensitive variable. \
                  Exactly one of `subject_token`, `subject_token_file` and `subject_token_source` must be set.",
             ),
     )
-    .attribute(Attribute::optional("subject_token_file", Type::String).description(
+    .attribute(Attribute::optional(M::subject_token_file, Type::String).description(
         "Path of a file holding the subject token, read when the resource is opened \
          (e.g. a Kubernetes projected token at a custom path).",
     ))
-    .attribute(Attribute::optional("subject_token_source", Type::String).description(format!(
+    .attribute(Attribute::optional(M::subject_token_source, Type::String).description(format!(
         "Fetch the subject token from the platform: one of {}. \
          `github_actions` requests a token for `audience` with `ACTIONS_ID_TOKEN_REQUEST_URL` and \
          `ACTIONS_ID_TOKEN_REQUEST_TOKEN` (the workflow needs `permissions: id-token: write`); \
@@ -91,57 +105,74 @@ pub fn schema() -> Schema {
         subject_token::ENV_AZURE_IMDS_ENDPOINT,
         subject_token::ENV_AWS_TOKEN_FILE,
     )))
-    .attribute(Attribute::optional("audience", Type::String).description(format!(
+    .attribute(Attribute::optional(M::audience, Type::String).description(format!(
         "The audience to request the subject token for, with `subject_token_source` \
          `github_actions`, `gcp` or `azure` (for Azure, the Entra application ID URI). It must \
          equal the workload identity provider's audience. Defaults to `{DEFAULT_AUDIENCE}`."
     )))
-    .attribute(Attribute::optional("client_id", Type::String).description(
+    .attribute(Attribute::optional(M::client_id, Type::String).description(
         "With `subject_token_source = \"azure\"`: the client id of a user-assigned managed \
          identity. Omit it for the system-assigned identity.",
     ))
     .attribute(
-        Attribute::computed("access_token", Type::String)
+        Attribute::computed(M::access_token, Type::String)
             .sensitive()
             .description("The OpenAI access token, for `Authorization: Bearer` on the OpenAI API. It cannot call the Admin API."),
     )
-    .attribute(Attribute::computed("expires_at", Type::String).description(
+    .attribute(Attribute::computed(M::expires_at, Type::String).description(
         "When the access token expires (RFC 3339, UTC). At most one hour after the exchange, \
          and never after the subject token expires. It cannot be renewed: runs that outlive it \
          must fetch a new one.",
     ))
-    .attribute(Attribute::computed("scope", Type::String).description(
+    .attribute(Attribute::computed(M::scope, Type::String).description(
         "The space-separated permission scopes the token is restricted to, or null when the \
          mapping keeps the service account's default permissions.",
     ))
-    .attribute(Attribute::computed("token_type", Type::String).description("The token type, `Bearer`."))
+    .attribute(Attribute::computed(M::token_type, Type::String).description("The token type, `Bearer`."))
 }
 
-/// Counts how many of the subject token sources are set: (known set, unknown).
-fn sources_set(config: &Value) -> (Vec<&'static str>, usize) {
+/// Counts how many of the three mutually exclusive subject token sources
+/// are set: (known set, unknown).
+fn sources_set(config: &TokenModel) -> (Vec<&'static str>, usize) {
     let mut set = Vec::new();
     let mut unknown = 0;
-    for name in SOURCES {
-        match attr(config, name) {
-            Value::Null => {}
-            Value::Unknown => unknown += 1,
-            _ => set.push(name),
+    for (name, value) in [
+        (M::subject_token, config.subject_token.as_ref().map(|_| ())),
+        (
+            M::subject_token_file,
+            config.subject_token_file.as_ref().map(|_| ()),
+        ),
+        (
+            M::subject_token_source,
+            config.subject_token_source.as_ref().map(|_| ()),
+        ),
+    ] {
+        match value {
+            Field::Null => {}
+            Field::Unknown => unknown += 1,
+            Field::Known(()) => set.push(name),
         }
     }
     (set, unknown)
 }
 
-pub fn validate_config(config: &Value, diags: &mut Diagnostics) {
+pub fn validate_config(config: &TokenModel, diags: &mut Diagnostics) {
     let path = |n: &str| Path::root().attr(n);
-    for name in [
-        "workload_identity_provider_id",
-        "service_account_id",
-        "subject_token",
-        "subject_token_file",
-        "audience",
-        "client_id",
+    for (name, value) in [
+        (
+            M::workload_identity_provider_id,
+            config.workload_identity_provider_id.as_deref(),
+        ),
+        (M::service_account_id, config.service_account_id.as_deref()),
+        (
+            M::subject_token,
+            config.subject_token.known().map(Sensitive::expose),
+        ),
+        (M::subject_token_file, config.subject_token_file.as_deref()),
+        (M::audience, config.audience.as_deref()),
+        (M::client_id, config.client_id.as_deref()),
     ] {
-        if str_attr(config, name).is_some_and(|s| s.trim().is_empty()) {
+        if value.is_some_and(|s| s.trim().is_empty()) {
             diags.attribute_error(
                 path(name),
                 format!("Empty {name}"),
@@ -172,13 +203,13 @@ pub fn validate_config(config: &Value, diags: &mut Diagnostics) {
         );
     }
 
-    let source = attr(config, "subject_token_source");
+    let source = &config.subject_token_source;
     let platform = match source {
-        Value::String(name) => match Platform::parse(name) {
+        Field::Known(name) => match Platform::parse(name) {
             Some(p) => Some(p),
             None => {
                 diags.attribute_error(
-                    path("subject_token_source"),
+                    path(M::subject_token_source),
                     "Unknown subject_token_source",
                     format!(
                         "\"{name}\" is not a supported subject token source. Allowed values: {}.",
@@ -191,22 +222,22 @@ pub fn validate_config(config: &Value, diags: &mut Diagnostics) {
         _ => None,
     };
     // Known only when the source is known; with an unknown source, wait.
-    let source_known = !matches!(source, Value::Unknown);
+    let source_known = !source.is_unknown();
     if source_known
-        && attr(config, "audience").is_present()
+        && config.audience.is_present()
         && !platform.is_some_and(Platform::requests_audience)
     {
         diags.attribute_error(
-            path("audience"),
+            path(M::audience),
             "audience has no effect here",
             "audience is used only with subject_token_source \"github_actions\", \"gcp\" or \"azure\", \
              which mint a token for it. Other tokens carry the audience they were issued with; \
              remove audience.",
         );
     }
-    if source_known && attr(config, "client_id").is_present() && platform != Some(Platform::Azure) {
+    if source_known && config.client_id.is_present() && platform != Some(Platform::Azure) {
         diags.attribute_error(
-            path("client_id"),
+            path(M::client_id),
             "client_id has no effect here",
             "client_id selects a user-assigned managed identity with subject_token_source = \"azure\" only; remove it.",
         );
@@ -220,10 +251,10 @@ struct Request {
     source: Source,
 }
 
-fn request_of(config: &Value) -> Result<Request, Diagnostics> {
+fn request_of(config: &TokenModel) -> Result<Request, Diagnostics> {
     let mut diags = Diagnostics::new();
     validate_config(config, &mut diags);
-    if !config.is_wholly_known() {
+    if !config.to_value().is_wholly_known() {
         diags.error(
             "Configuration not yet known",
             "The ephemeral resource was opened with values known only after apply. Make its \
@@ -233,14 +264,14 @@ fn request_of(config: &Value) -> Result<Request, Diagnostics> {
     if diags.has_errors() {
         return Err(diags);
     }
-    let text = |n: &str| str_attr(config, n).map(str::to_owned);
-    let source = if let Some(token) = text("subject_token") {
-        Source::Inline(Secret::new(token.trim()))
-    } else if let Some(file) = text("subject_token_file") {
+    let source = if let Some(token) = config.subject_token.known() {
+        Source::Inline(Secret::new(token.expose().trim()))
+    } else if let Some(file) = config.subject_token_file.known() {
         Source::File(file.into())
     } else {
         // validate_config guarantees a known platform here.
-        let platform = text("subject_token_source")
+        let platform = config
+            .subject_token_source
             .as_deref()
             .and_then(Platform::parse)
             .ok_or_else(|| {
@@ -251,14 +282,18 @@ fn request_of(config: &Value) -> Result<Request, Diagnostics> {
             })?;
         Source::Platform {
             platform,
-            audience: text("audience").unwrap_or_else(|| DEFAULT_AUDIENCE.to_owned()),
-            client_id: text("client_id"),
+            audience: config
+                .audience
+                .known()
+                .cloned()
+                .unwrap_or_else(|| DEFAULT_AUDIENCE.to_owned()),
+            client_id: config.client_id.known().cloned(),
             spiffe_id: None,
         }
     };
     Ok(Request {
-        provider_id: text("workload_identity_provider_id").unwrap_or_default(),
-        service_account_id: text("service_account_id").unwrap_or_default(),
+        provider_id: config.workload_identity_provider_id.or_empty().to_owned(),
+        service_account_id: config.service_account_id.or_empty().to_owned(),
         source,
     })
 }
@@ -311,21 +346,24 @@ impl EphemeralResource<OpenAi> for WorkloadIdentityTokenEphemeral {
     }
 
     async fn validate(&self, req: ValidateRequest, resp: &mut ValidateResponse) {
-        let (config, diags) = (&req.config, &mut resp.diagnostics);
-        validate_config(config, diags);
+        let diags = &mut resp.diagnostics;
+        if let Some(config) = decode(&req.config, diags) {
+            validate_config(&config, diags);
+        }
     }
 
     async fn open(&self, data: &OpenAi, req: OpenRequest) -> Result<OpenResponse, Diagnostics> {
-        let config = &req.config;
-        let req = request_of(config)?;
+        // The result echoes the configuration, with the computed attributes set.
+        let mut result = M::from_value(&req.config)?;
+        let req = request_of(&result)?;
         let env = |name: &str| std::env::var(name).ok();
         let subject = subject_token::fetch(&req.source, &env, data.settings().request_timeout)
             .await
             .map_err(|e| {
                 let at = match &req.source {
-                    Source::Inline(_) => "subject_token",
-                    Source::File(_) => "subject_token_file",
-                    Source::Platform { .. } => "subject_token_source",
+                    Source::Inline(_) => M::subject_token,
+                    Source::File(_) => M::subject_token_file,
+                    Source::Platform { .. } => M::subject_token_source,
                 };
                 Diagnostics::from(
                     Diagnostic::error("Cannot get the subject token", format!("{e}."))
@@ -383,21 +421,16 @@ impl EphemeralResource<OpenAi> for WorkloadIdentityTokenEphemeral {
             "exchanged the subject token for an OpenAI access token"
         );
 
-        let mut result = config.clone();
-        set_attr(&mut result, "access_token", string(access_token.expose()));
-        set_attr(&mut result, "expires_at", string(rfc3339(expires_at)));
-        set_attr(
-            &mut result,
-            "scope",
-            opt_string(response.scope.filter(|s| !s.is_empty())),
-        );
-        set_attr(&mut result, "token_type", string(response.token_type));
+        result.access_token = Field::Known(Sensitive(access_token));
+        result.expires_at = Field::Known(rfc3339(expires_at));
+        result.scope = response.scope.filter(|s| !s.is_empty()).into();
+        result.token_type = Field::Known(response.token_type);
         let private = Private {
             workload_identity_provider_id: req.provider_id,
             service_account_id: req.service_account_id,
             expires_at,
         };
-        Ok(OpenResponse::new(result)
+        Ok(OpenResponse::new(result.to_value())
             .with_renew_at(renew_at(issued, lifetime))
             .with_private(serde_json::to_vec(&private).unwrap_or_default()))
     }

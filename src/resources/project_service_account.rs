@@ -9,9 +9,10 @@ use async_trait::async_trait;
 
 use crate::OpenAi;
 use crate::errors::api_error;
-use crate::values::{int, object, required_str, split_import_id, str_attr, string};
+use crate::values::{arguments, decode, split_import_id};
 use openai_admin::models::{CreateServiceAccountRequest, ServiceAccount};
 use tfplugin::codec::{Path, Type, Value};
+use tfplugin::framework::model::{Field, Model};
 use tfplugin::framework::{
     Attribute, CreateRequest, CreateResponse, DeleteRequest, DeleteResponse, Diagnostic,
     Diagnostics, IdentitySchema, ImportByIdentityRequest, ImportRequest, ImportResponse,
@@ -21,7 +22,27 @@ use tfplugin::framework::{
 
 pub const TYPE_NAME: &str = "openai_project_service_account";
 
-const ATTRIBUTES: &[&str] = &["project_id", "name"];
+tfplugin::model! {
+    /// A service account's configuration, plan or state (and the data
+    /// source's, which has the same attributes).
+    pub struct ServiceAccountModel {
+        pub id: Field<String>,
+        pub project_id: Field<String>,
+        pub name: Field<String>,
+        pub role: Field<String>,
+        pub created_at: Field<i64>,
+    }
+}
+
+tfplugin::model! {
+    /// A service account's resource identity.
+    pub struct ServiceAccountIdentity {
+        pub project_id: Field<String>,
+        pub id: Field<String>,
+    }
+}
+
+type M = ServiceAccountModel;
 
 pub struct ProjectServiceAccountResource;
 
@@ -33,12 +54,12 @@ pub fn schema() -> Schema {
          so changing any argument replaces it.",
     )
     .attribute(
-        Attribute::computed("id", Type::String)
+        Attribute::computed(M::id, Type::String)
             .use_state_for_unknown()
             .description("The service account's id (`svc_acct_...`)."),
     )
     .attribute(
-        Attribute::required("project_id", Type::String)
+        Attribute::required(M::project_id, Type::String)
             .requires_replace()
             .description(
                 "The project the service account belongs to (`proj_...`). Changing it replaces \
@@ -46,7 +67,7 @@ pub fn schema() -> Schema {
             ),
     )
     .attribute(
-        Attribute::required("name", Type::String)
+        Attribute::required(M::name, Type::String)
             .requires_replace()
             .description(
                 "The service account's name. OpenAI has no rename, so changing it replaces the \
@@ -54,12 +75,12 @@ pub fn schema() -> Schema {
             ),
     )
     .attribute(
-        Attribute::computed("role", Type::String)
+        Attribute::computed(M::role, Type::String)
             .use_state_for_unknown()
             .description("The service account's role in the project, e.g. `member`."),
     )
     .attribute(
-        Attribute::computed("created_at", Type::Number)
+        Attribute::computed(M::created_at, Type::Number)
             .use_state_for_unknown()
             .description("Creation time, Unix seconds."),
     )
@@ -67,19 +88,19 @@ pub fn schema() -> Schema {
 
 /// The state (and data source result) for an API object. The API object does
 /// not carry its project, so the caller supplies the one it asked about.
-pub fn state_from_api(sa: &ServiceAccount, project_id: &str) -> Value {
-    object([
-        ("id", string(&sa.id)),
-        ("project_id", string(project_id)),
-        ("name", string(&sa.name)),
-        ("role", string(&sa.role)),
-        ("created_at", int(sa.created_at)),
-    ])
+pub fn state_from_api(sa: &ServiceAccount, project_id: &str) -> ServiceAccountModel {
+    ServiceAccountModel {
+        id: Field::Known(sa.id.clone()),
+        project_id: Field::Known(project_id.to_string()),
+        name: Field::Known(sa.name.clone()),
+        role: Field::Known(sa.role.clone()),
+        created_at: Field::Known(sa.created_at),
+    }
 }
 
-fn validate_config(config: &Value, diags: &mut Diagnostics) {
-    for name in ["project_id", "name"] {
-        if str_attr(config, name) == Some("") {
+fn validate_config(config: &ServiceAccountModel, diags: &mut Diagnostics) {
+    for (name, value) in [(M::project_id, &config.project_id), (M::name, &config.name)] {
+        if value.as_deref() == Some("") {
             diags.attribute_error(
                 Path::root().attr(name),
                 format!("Empty {name}"),
@@ -102,21 +123,31 @@ impl Resource<OpenAi> for ProjectServiceAccountResource {
     fn identity_schema(&self) -> Option<IdentitySchema> {
         Some(
             IdentitySchema::default()
-                .required("project_id", "The project's id (`proj_...`).")
-                .required("id", "The service account's id (`svc_acct_...`)."),
+                .required(
+                    ServiceAccountIdentity::project_id,
+                    "The project's id (`proj_...`).",
+                )
+                .required(
+                    ServiceAccountIdentity::id,
+                    "The service account's id (`svc_acct_...`).",
+                ),
         )
     }
 
     fn identity_of(&self, state: &Value) -> Option<Value> {
-        Some(object([
-            ("project_id", string(str_attr(state, "project_id")?)),
-            ("id", string(str_attr(state, "id")?)),
-        ]))
+        let state = M::from_value(state).ok()?;
+        let identity = ServiceAccountIdentity {
+            project_id: Field::Known(state.project_id.into_known()?),
+            id: Field::Known(state.id.into_known()?),
+        };
+        Some(identity.to_value())
     }
 
     async fn validate(&self, req: ValidateRequest, resp: &mut ValidateResponse) {
-        let (config, diags) = (&req.config, &mut resp.diagnostics);
-        validate_config(config, diags);
+        let diags = &mut resp.diagnostics;
+        if let Some(config) = decode(&req.config, diags) {
+            validate_config(&config, diags);
+        }
     }
 
     async fn create(
@@ -124,17 +155,23 @@ impl Resource<OpenAi> for ProjectServiceAccountResource {
         data: &OpenAi,
         req: CreateRequest,
     ) -> Result<CreateResponse, Diagnostics> {
-        let planned = &req.planned;
-        let pid = required_str(planned, "project_id");
+        let planned = M::from_value(&req.planned)?;
+        let pid = planned.project_id.or_empty();
         let req = CreateServiceAccountRequest {
-            name: required_str(planned, "name"),
+            name: planned.name.or_empty().to_string(),
             create_service_account_only: true,
         };
         let client = data.client()?;
         let created = client
-            .create_service_account(&pid, &req)
+            .create_service_account(pid, &req)
             .await
-            .map_err(|e| api_error("create the project service account", &e, ATTRIBUTES))?;
+            .map_err(|e| {
+                api_error(
+                    "create the project service account",
+                    &e,
+                    &arguments(&schema(), &[]),
+                )
+            })?;
         if created.api_key.is_some() {
             // The promise of this resource is that no key exists. The key's
             // value is dropped unseen; the account holding it is removed.
@@ -142,7 +179,7 @@ impl Resource<OpenAi> for ProjectServiceAccountResource {
                 service_account_id = %created.id,
                 "API key issued despite create_service_account_only; deleting the account"
             );
-            let cleanup = match client.delete_service_account(&pid, &created.id).await {
+            let cleanup = match client.delete_service_account(pid, &created.id).await {
                 Ok(_) => "It was deleted again.".to_string(),
                 Err(e) => format!(
                     "Deleting it again failed ({e}); delete service account {} of project {pid} \
@@ -168,15 +205,18 @@ impl Resource<OpenAi> for ProjectServiceAccountResource {
             role: created.role,
             created_at: created.created_at,
         };
-        Ok(CreateResponse::new(state_from_api(&sa, &pid)))
+        Ok(CreateResponse::new(state_from_api(&sa, pid).to_value()))
     }
 
     async fn read(&self, data: &OpenAi, req: ReadRequest) -> Result<ReadResponse, Diagnostics> {
-        let state = &req.state;
-        let pid = required_str(state, "project_id");
-        let id = required_str(state, "id");
-        match data.client()?.get_service_account(&pid, &id).await {
-            Ok(sa) => Ok(ReadResponse::new(Some(state_from_api(&sa, &pid)))),
+        let state = M::from_value(&req.state)?;
+        let pid = state.project_id.or_empty();
+        match data
+            .client()?
+            .get_service_account(pid, state.id.or_empty())
+            .await
+        {
+            Ok(sa) => Ok(ReadResponse::new(Some(state_from_api(&sa, pid).to_value()))),
             // Gone (or its project is): Terraform plans to create it again.
             Err(e) if e.is_not_found() => Ok(ReadResponse::new(None)),
             Err(e) => Err(api_error("read the project service account", &e, &[])),
@@ -202,10 +242,9 @@ impl Resource<OpenAi> for ProjectServiceAccountResource {
         data: &OpenAi,
         req: DeleteRequest,
     ) -> Result<DeleteResponse, Diagnostics> {
-        let prior = &req.prior;
-        let pid = required_str(prior, "project_id");
-        let id = required_str(prior, "id");
-        match data.client()?.delete_service_account(&pid, &id).await {
+        let prior = M::from_value(&req.prior)?;
+        let (pid, id) = (prior.project_id.or_empty(), prior.id.or_empty());
+        match data.client()?.delete_service_account(pid, id).await {
             Ok(_) => Ok(DeleteResponse::new()),
             Err(e) if e.is_not_found() => Ok(DeleteResponse::new()),
             Err(e) => Err(api_error("delete the project service account", &e, &[])),
@@ -217,15 +256,17 @@ impl Resource<OpenAi> for ProjectServiceAccountResource {
         _data: &OpenAi,
         req: ImportRequest,
     ) -> Result<ImportResponse, Diagnostics> {
-        let id = req.id.as_str();
         let (pid, sid) = split_import_id(
-            id,
+            &req.id,
             "<project id>/<service account id>",
             "proj_abc/svc_acct_def",
         )?;
-        Ok(ImportResponse::new(
-            schema().stub(&[("id", string(sid)), ("project_id", string(pid))]),
-        ))
+        let stub = ServiceAccountModel {
+            id: Field::Known(sid.to_string()),
+            project_id: Field::Known(pid.to_string()),
+            ..ServiceAccountModel::default()
+        };
+        Ok(ImportResponse::new(stub.to_value()))
     }
 
     async fn import_by_identity(
@@ -233,11 +274,11 @@ impl Resource<OpenAi> for ProjectServiceAccountResource {
         data: &OpenAi,
         req: ImportByIdentityRequest,
     ) -> Result<ImportResponse, Diagnostics> {
-        let identity = &req.identity;
+        let identity = ServiceAccountIdentity::from_value(&req.identity)?;
         let id = format!(
             "{}/{}",
-            str_attr(identity, "project_id").unwrap_or_default(),
-            str_attr(identity, "id").unwrap_or_default()
+            identity.project_id.or_empty(),
+            identity.id.or_empty()
         );
         self.import(data, ImportRequest::new(id)).await
     }
@@ -246,6 +287,23 @@ impl Resource<OpenAi> for ProjectServiceAccountResource {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::values::testing::{Rule, assert_rule, at};
+    use tfplugin::framework::model::mismatches;
+
+    #[test]
+    fn models_match_their_schemas() {
+        let r = ProjectServiceAccountResource;
+        assert_eq!(
+            mismatches::<M>(&schema().object_type()),
+            Vec::<String>::new()
+        );
+        let identity = r.identity_schema().unwrap().object_type();
+        assert_eq!(
+            mismatches::<ServiceAccountIdentity>(&identity),
+            Vec::<String>::new()
+        );
+        assert_eq!(arguments(&schema(), &[]), [M::project_id, M::name]);
+    }
 
     #[test]
     fn state_carries_the_project_and_no_key() {
@@ -257,15 +315,55 @@ mod tests {
             created_at: 7,
         };
         let state = state_from_api(&sa, "proj_1");
-        assert_eq!(str_attr(&state, "project_id"), Some("proj_1"));
-        assert_eq!(str_attr(&state, "id"), Some("svc_acct_1"));
+        assert_eq!(state.project_id.as_deref(), Some("proj_1"));
+        assert_eq!(state.id.as_deref(), Some("svc_acct_1"));
         // Exactly the schema's attributes: no key slot exists at all.
-        let Value::Object(m) = &state else {
+        let Value::Object(m) = state.to_value() else {
             panic!("object")
         };
         let names: Vec<&str> = m.keys().map(String::as_str).collect();
         let mut expected: Vec<&str> = schema().attributes.iter().map(|a| a.name).collect();
         expected.sort();
         assert_eq!(names, expected);
+    }
+
+    #[test]
+    fn each_rule_fails_with_its_message_on_its_attribute() {
+        let valid = M {
+            project_id: Field::Known("proj_1".into()),
+            name: Field::Known("ci".into()),
+            ..M::default()
+        };
+        let mut d = Diagnostics::new();
+        validate_config(&valid, &mut d);
+        assert!(d.is_empty(), "{d:#?}");
+        let empty = Field::Known(String::new());
+        let rules = [
+            Rule {
+                case: "empty project id",
+                config: M {
+                    project_id: empty.clone(),
+                    ..valid.clone()
+                },
+                path: at(M::project_id),
+                summary: "Empty project_id",
+                detail: "project_id must not be empty.",
+            },
+            Rule {
+                case: "empty name",
+                config: M {
+                    name: empty,
+                    ..valid.clone()
+                },
+                path: at(M::name),
+                summary: "Empty name",
+                detail: "name must not be empty.",
+            },
+        ];
+        for rule in &rules {
+            let mut d = Diagnostics::new();
+            validate_config(&rule.config, &mut d);
+            assert_rule(rule, &d);
+        }
     }
 }

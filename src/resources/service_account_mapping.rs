@@ -6,33 +6,63 @@ use async_trait::async_trait;
 use crate::OpenAi;
 use crate::errors::api_error;
 use crate::limits::Scope;
-use crate::values::{
-    bool_attr, elements, from_json, int, object, opt_string, required_str, split_import_id,
-    str_attr, string, to_json,
-};
+use crate::values::{arguments, decode, from_json, split_import_id, to_json};
 use openai_admin::models::{
     AttributeMatchers, CreateRuleRequest, FederationRule, Permissions, UpdateRuleRequest,
 };
 use tfplugin::codec::{Path, Type, Value};
+use tfplugin::framework::model::{Field, FieldType, Model, Set};
 use tfplugin::framework::{
     Attribute, CreateRequest, CreateResponse, DeleteRequest, DeleteResponse, Diagnostic,
     Diagnostics, IdentitySchema, ImportByIdentityRequest, ImportRequest, ImportResponse,
     ListRequest, ListResponse, ListedItem, PlanCtx, ReadRequest, ReadResponse, Resource, Schema,
-    UpdateRequest, UpdateResponse, ValidateRequest, ValidateResponse, attr,
+    UpdateRequest, UpdateResponse, ValidateRequest, ValidateResponse,
 };
 
 pub const TYPE_NAME: &str = "openai_service_account_mapping";
 
-const ATTRIBUTES: &[&str] = &[
-    "workload_identity_provider_id",
-    "project_id",
-    "service_account_id",
-    "attribute_matchers",
-    "name",
-    "description",
-    "enabled",
-    "scopes",
-];
+tfplugin::model! {
+    /// A mapping's configuration, plan or state.
+    pub struct MappingModel {
+        pub id: Field<String>,
+        pub workload_identity_provider_id: Field<String>,
+        pub project_id: Field<String>,
+        pub service_account_id: Field<String>,
+        /// The raw `dynamic` value: its type is the user's (object, map).
+        pub attribute_matchers: Field<Value>,
+        pub name: Field<String>,
+        pub description: Field<String>,
+        pub enabled: Field<bool>,
+        pub scopes: Field<Set<Field<String>>>,
+        pub allow_unpinned_shared_issuer: Field<bool>,
+        pub created_at: Field<i64>,
+        pub updated_at: Field<i64>,
+    }
+}
+
+tfplugin::model! {
+    /// A mapping's resource identity. Also reads the two ids out of a state.
+    pub struct MappingIdentity {
+        pub workload_identity_provider_id: Field<String>,
+        pub id: Field<String>,
+    }
+}
+
+tfplugin::model! {
+    /// The `config` of a `list` block.
+    pub struct MappingListConfig {
+        pub workload_identity_provider_id: Field<String>,
+        pub service_account_id: Field<String>,
+    }
+}
+
+type M = MappingModel;
+
+/// What an API error may point at: the arguments, less the guard switch the
+/// API never sees.
+fn api_arguments() -> Vec<&'static str> {
+    arguments(&schema(), &[M::allow_unpinned_shared_issuer])
+}
 
 pub struct ServiceAccountMappingResource;
 
@@ -43,44 +73,44 @@ pub fn schema() -> Schema {
          one project service account. At most 50 per provider.",
     )
     .attribute(
-        Attribute::computed("id", Type::String)
+        Attribute::computed(M::id, Type::String)
             .use_state_for_unknown()
             .description("The mapping's id (`wifr_...`)."),
     )
     .attribute(
-        Attribute::required("workload_identity_provider_id", Type::String)
+        Attribute::required(M::workload_identity_provider_id, Type::String)
             .requires_replace()
             .description("The workload identity provider this mapping belongs to. Changing it replaces the mapping."),
     )
     .attribute(
-        Attribute::required("project_id", Type::String)
+        Attribute::required(M::project_id, Type::String)
             .requires_replace()
             .description("The project of the service account (`proj_...`). Changing it replaces the mapping."),
     )
     .attribute(
-        Attribute::required("service_account_id", Type::String)
+        Attribute::required(M::service_account_id, Type::String)
             .requires_replace()
             .description("The project service account tokens act as (`svc_acct_...`). Changing it replaces the mapping."),
     )
-    .attribute(Attribute::required("attribute_matchers", Type::Dynamic).description(
+    .attribute(Attribute::required(M::attribute_matchers, Type::Dynamic).description(
         "The claims a token must carry, as an object of claim name to value, e.g. \
          `{ repository = \"my-org/my-repo\", ref = \"refs/heads/main\" }`. All must match. \
          Values may be strings, booleans or numbers and keep their type. A string ending in a \
          single `*` after a non-empty prefix matches by prefix. Names starting with `openai.` \
          refer to the provider's attribute transformations. Must not be empty.",
     ))
-    .attribute(Attribute::optional("name", Type::String).description("A name, unique within the provider."))
-    .attribute(Attribute::optional("description", Type::String).description("A description."))
+    .attribute(Attribute::optional(M::name, Type::String).description("A name, unique within the provider."))
+    .attribute(Attribute::optional(M::description, Type::String).description("A description."))
     .attribute(
-        Attribute::optional_computed("enabled", Type::Bool)
+        Attribute::optional_computed(M::enabled, Type::Bool)
             .default(Value::Bool(true))
             .description("Whether the mapping is used in token exchanges. Defaults to `true`."),
     )
-    .attribute(Attribute::optional("scopes", Type::Set(Box::new(Type::String))).description(
+    .attribute(Attribute::optional(M::scopes, Type::Set(Box::new(Type::String))).description(
         "Restricts the exchanged tokens to these permission scopes (e.g. `api.model.request`). \
          Omit it for the service account's default permissions; an empty set is not allowed.",
     ))
-    .attribute(Attribute::optional("allow_unpinned_shared_issuer", Type::Bool).description(
+    .attribute(Attribute::optional(M::allow_unpinned_shared_issuer, Type::Bool).description(
         "Set to `true` to allow this mapping although its provider's issuer is shared by everyone \
          (GitHub Actions, Google, GitLab.com, HCP Terraform) and none of `attribute_matchers` pins \
          the token to your organization, project or account. Dangerous: such a mapping lets \
@@ -89,29 +119,32 @@ pub fn schema() -> Schema {
          Checked by this provider only; never sent to OpenAI.",
     ))
     .attribute(
-        Attribute::computed("created_at", Type::Number)
+        Attribute::computed(M::created_at, Type::Number)
             .use_state_for_unknown()
             .description("Creation time, Unix seconds."),
     )
-    .attribute(Attribute::computed("updated_at", Type::Number).description("Last update time, Unix seconds."))
+    .attribute(Attribute::computed(M::updated_at, Type::Number).description("Last update time, Unix seconds."))
 }
 
 /// The matchers as JSON, with their types. `None` when not (yet) known.
-fn matchers_json(v: &Value) -> Option<serde_json::Map<String, serde_json::Value>> {
-    match to_json(attr(v, "attribute_matchers"))? {
+fn matchers_json(m: &Field<Value>) -> Option<serde_json::Map<String, serde_json::Value>> {
+    match to_json(m.known()?)? {
         serde_json::Value::Object(m) => Some(m),
         _ => None,
     }
 }
 
-pub fn validate_config(config: &Value, diags: &mut Diagnostics) {
+pub fn validate_config(config: &MappingModel, diags: &mut Diagnostics) {
     let path = |n: &str| Path::root().attr(n);
-    for name in [
-        "workload_identity_provider_id",
-        "project_id",
-        "service_account_id",
+    for (name, value) in [
+        (
+            M::workload_identity_provider_id,
+            &config.workload_identity_provider_id,
+        ),
+        (M::project_id, &config.project_id),
+        (M::service_account_id, &config.service_account_id),
     ] {
-        if str_attr(config, name) == Some("") {
+        if value.as_deref() == Some("") {
             diags.attribute_error(
                 path(name),
                 format!("Empty {name}"),
@@ -119,24 +152,24 @@ pub fn validate_config(config: &Value, diags: &mut Diagnostics) {
             );
         }
     }
-    let matchers = attr(config, "attribute_matchers");
-    let inner = match matchers {
-        Value::Dynamic(_, inner) => inner.as_ref(),
-        other => other,
+    let inner = match config.attribute_matchers.known() {
+        None => &Value::Null,
+        Some(Value::Dynamic(_, inner)) => inner.as_ref(),
+        Some(other) => other,
     };
     match inner {
         Value::Unknown | Value::Null => {}
         Value::Object(m) | Value::Map(m) => {
             if m.is_empty() {
                 diags.attribute_error(
-                    path("attribute_matchers"),
+                    path(M::attribute_matchers),
                     "Empty attribute_matchers",
                     "A mapping must match at least one claim, e.g. { sub = \"repo:my-org/my-repo:ref:refs/heads/main\" }. \
                      An empty set of matchers would admit every token of the issuer.",
                 );
             }
             for (k, v) in m {
-                let at = path("attribute_matchers").key(k.clone());
+                let at = path(M::attribute_matchers).key(k.clone());
                 if k.is_empty() {
                     diags.attribute_error(at.clone(), "Empty claim name", "Claim names must not be empty.");
                 }
@@ -161,25 +194,22 @@ pub fn validate_config(config: &Value, diags: &mut Diagnostics) {
             }
         }
         _ => diags.attribute_error(
-            path("attribute_matchers"),
+            path(M::attribute_matchers),
             "Invalid attribute_matchers",
             "attribute_matchers must be an object of claim name to value, e.g. { repository = \"my-org/my-repo\" }.",
         ),
     }
-    if let Value::Set(xs) | Value::List(xs) = attr(config, "scopes") {
-        if xs.is_empty() {
+    if let Field::Known(scopes) = &config.scopes {
+        if scopes.is_empty() {
             diags.attribute_error(
-                path("scopes"),
+                path(M::scopes),
                 "Empty scopes",
                 "scopes must list at least one scope. Omit scopes to keep the service account's default permissions.",
             );
         }
-        if xs
-            .iter()
-            .any(|s| matches!(s, Value::String(s) if s.is_empty()))
-        {
+        if scopes.iter().any(|s| s.as_deref() == Some("")) {
             diags.attribute_error(
-                path("scopes"),
+                path(M::scopes),
                 "Empty scope",
                 "Scopes must not be empty strings.",
             );
@@ -199,64 +229,57 @@ fn check_wildcard(s: &str) -> Result<(), String> {
     }
 }
 
-fn permissions_of(v: &Value) -> Permissions {
-    let scopes: Vec<String> = elements(attr(v, "scopes"))
-        .iter()
-        .filter_map(|s| match s {
-            Value::String(s) => Some(s.clone()),
-            _ => None,
-        })
-        .collect();
-    if attr(v, "scopes").is_null() || scopes.is_empty() {
+fn permissions_of(m: &MappingModel) -> Permissions {
+    let mut scopes: Vec<String> = m
+        .scopes
+        .known()
+        .map(|s| s.iter().filter_map(|x| x.known().cloned()).collect())
+        .unwrap_or_default();
+    if scopes.is_empty() {
         Permissions::ServiceAccountDefault
     } else {
-        let mut scopes = scopes;
         scopes.sort();
         Permissions::Restricted { scopes }
     }
 }
 
-/// The state for an API object. Matchers keep the prior value (and its
-/// type, e.g. a map(string) from a variable) when they mean the same JSON.
-pub fn state_from_api(r: &FederationRule, prior: &Value) -> Value {
-    let matchers = match matchers_json(prior) {
-        Some(p) if p == r.attribute_matchers => attr(prior, "attribute_matchers").clone(),
+/// The state for an API object (`prior` is all null when there is none).
+/// Matchers keep the prior value (and its type, e.g. a map(string) from a
+/// variable) when they mean the same JSON.
+pub fn state_from_api(r: &FederationRule, prior: &MappingModel) -> MappingModel {
+    let attribute_matchers = match matchers_json(&prior.attribute_matchers) {
+        Some(p) if p == r.attribute_matchers => prior.attribute_matchers.clone(),
         _ => {
             let (ty, v) = from_json(&serde_json::Value::Object(r.attribute_matchers.clone()));
-            Value::Dynamic(ty, Box::new(v))
+            Field::Known(Value::Dynamic(ty, Box::new(v)))
         }
     };
     let scopes = match &r.permissions {
-        Permissions::ServiceAccountDefault => Value::Null,
-        Permissions::Restricted { scopes } => Value::Set(scopes.iter().map(string).collect()),
+        Permissions::ServiceAccountDefault => Field::Null,
+        Permissions::Restricted { scopes } => Field::Known(Set(scopes
+            .iter()
+            .map(|s| Field::Known(s.clone()))
+            .collect())),
     };
-    object([
-        ("id", string(&r.id)),
-        (
-            "workload_identity_provider_id",
-            string(&r.workload_identity_provider_id),
-        ),
-        ("project_id", string(&r.project_id)),
-        ("service_account_id", string(&r.service_account_id)),
-        ("attribute_matchers", matchers),
-        ("name", opt_string(r.name.clone())),
-        ("description", opt_string(r.description.clone())),
-        ("enabled", Value::Bool(r.enabled)),
-        ("scopes", scopes),
-        (
-            "allow_unpinned_shared_issuer",
-            match attr(prior, "allow_unpinned_shared_issuer") {
-                Value::Bool(b) => Value::Bool(*b),
-                _ => Value::Null,
-            },
-        ),
-        ("created_at", int(r.created_at)),
-        ("updated_at", int(r.updated_at)),
-    ])
+    MappingModel {
+        id: Field::Known(r.id.clone()),
+        workload_identity_provider_id: Field::Known(r.workload_identity_provider_id.clone()),
+        project_id: Field::Known(r.project_id.clone()),
+        service_account_id: Field::Known(r.service_account_id.clone()),
+        attribute_matchers,
+        name: r.name.clone().into(),
+        description: r.description.clone().into(),
+        enabled: Field::Known(r.enabled),
+        scopes,
+        // Never sent to the API: kept as configured, null unless a bool.
+        allow_unpinned_shared_issuer: prior.allow_unpinned_shared_issuer.known().copied().into(),
+        created_at: Field::Known(r.created_at),
+        updated_at: Field::Known(r.updated_at),
+    }
 }
 
-fn matchers_of(v: &Value) -> AttributeMatchers {
-    matchers_json(v).unwrap_or_default()
+fn matchers_of(m: &MappingModel) -> AttributeMatchers {
+    matchers_json(&m.attribute_matchers).unwrap_or_default()
 }
 
 #[async_trait]
@@ -273,39 +296,45 @@ impl Resource<OpenAi> for ServiceAccountMappingResource {
         Some(
             IdentitySchema::default()
                 .required(
-                    "workload_identity_provider_id",
+                    MappingIdentity::workload_identity_provider_id,
                     "The provider's id (`wip_...`).",
                 )
-                .required("id", "The mapping's id (`wifr_...`)."),
+                .required(MappingIdentity::id, "The mapping's id (`wifr_...`)."),
         )
     }
 
     fn identity_of(&self, state: &Value) -> Option<Value> {
-        Some(object([
-            (
-                "workload_identity_provider_id",
-                string(str_attr(state, "workload_identity_provider_id")?),
+        let state = MappingModel::from_value(state).ok()?;
+        let identity = MappingIdentity {
+            workload_identity_provider_id: Field::Known(
+                state.workload_identity_provider_id.into_known()?,
             ),
-            ("id", string(str_attr(state, "id")?)),
-        ]))
+            id: Field::Known(state.id.into_known()?),
+        };
+        Some(identity.to_value())
     }
 
     async fn validate(&self, req: ValidateRequest, resp: &mut ValidateResponse) {
-        let (config, diags) = (&req.config, &mut resp.diagnostics);
-        validate_config(config, diags);
+        let diags = &mut resp.diagnostics;
+        if let Some(config) = decode(&req.config, diags) {
+            validate_config(&config, diags);
+        }
     }
 
-    fn normalize_plan(&self, plan: &mut PlanCtx) {
-        let (prior, planned) = (&plan.prior, &mut plan.planned);
+    fn normalize_plan(&self, ctx: &mut PlanCtx) {
+        // A null prior (a create) or planned value is not an object: nothing to keep.
+        let (Ok(prior), Ok(mut plan)) = (M::from_value(&ctx.prior), M::from_value(&ctx.planned))
+        else {
+            return;
+        };
         // Same JSON, different spelling (e.g. map(string) vs object): no change.
-        if let (Some(p), Some(n)) = (matchers_json(prior), matchers_json(planned))
-            && p == n
+        if let (Some(p), Some(n)) = (
+            matchers_json(&prior.attribute_matchers),
+            matchers_json(&plan.attribute_matchers),
+        ) && p == n
         {
-            tfplugin::framework::set_attr(
-                planned,
-                "attribute_matchers",
-                attr(prior, "attribute_matchers").clone(),
-            );
+            plan.attribute_matchers = prior.attribute_matchers;
+            ctx.planned = plan.to_value();
         }
     }
 
@@ -313,16 +342,17 @@ impl Resource<OpenAi> for ServiceAccountMappingResource {
         let Some(data) = data else { return };
         // What goes away: the prior object of a destroy or of a replacement
         // we asked for, or the object whose identity a create replaces
-        // (`-replace`, tainted objects).
+        // (`-replace`, tainted objects). A state holds the identity's
+        // attributes, so both read as an identity.
         let gone = if plan.is_destroy() || plan.is_replace() {
             Some(&plan.prior)
         } else {
             plan.replaced_identity.as_ref()
         };
-        if let Some(gone) = gone
+        if let Some(gone) = gone.and_then(|v| MappingIdentity::from_value(v).ok())
             && let (Some(pid), Some(id)) = (
-                str_attr(gone, "workload_identity_provider_id"),
-                str_attr(gone, "id"),
+                gone.workload_identity_provider_id.as_deref(),
+                gone.id.as_deref(),
             )
         {
             data.mapping_going_away(pid, id).await;
@@ -342,36 +372,39 @@ impl Resource<OpenAi> for ServiceAccountMappingResource {
         data: &OpenAi,
         req: CreateRequest,
     ) -> Result<CreateResponse, Diagnostics> {
-        let planned = &req.planned;
-        let pid = required_str(planned, "workload_identity_provider_id");
+        let planned = M::from_value(&req.planned)?;
         let req = CreateRuleRequest {
-            project_id: required_str(planned, "project_id"),
-            service_account_id: required_str(planned, "service_account_id"),
-            attribute_matchers: matchers_of(planned),
-            name: str_attr(planned, "name").map(str::to_string),
-            description: str_attr(planned, "description").map(str::to_string),
-            enabled: bool_attr(planned, "enabled"),
-            permissions: Some(permissions_of(planned)),
+            project_id: planned.project_id.or_empty().to_string(),
+            service_account_id: planned.service_account_id.or_empty().to_string(),
+            attribute_matchers: matchers_of(&planned),
+            name: planned.name.known().cloned(),
+            description: planned.description.known().cloned(),
+            enabled: planned.enabled.known().copied(),
+            permissions: Some(permissions_of(&planned)),
         };
         let r = data
             .client()?
-            .create_rule(&pid, &req)
+            .create_rule(planned.workload_identity_provider_id.or_empty(), &req)
             .await
-            .map_err(|e| api_error("create the service account mapping", &e, ATTRIBUTES))?;
+            .map_err(|e| api_error("create the service account mapping", &e, &api_arguments()))?;
         data.inventory.put_rule(r.clone()).await;
-        Ok(CreateResponse::new(state_from_api(&r, planned)))
+        Ok(CreateResponse::new(state_from_api(&r, &planned).to_value()))
     }
 
     async fn read(&self, data: &OpenAi, req: ReadRequest) -> Result<ReadResponse, Diagnostics> {
-        let state = &req.state;
-        let pid = required_str(state, "workload_identity_provider_id");
-        let id = required_str(state, "id");
+        let state = M::from_value(&req.state)?;
         let found = data
             .inventory
-            .rule(data.client()?, &pid, &id)
+            .rule(
+                data.client()?,
+                state.workload_identity_provider_id.or_empty(),
+                state.id.or_empty(),
+            )
             .await
             .map_err(|e| api_error("read service account mappings", &e, &[]))?;
-        Ok(ReadResponse::new(found.map(|r| state_from_api(&r, state))))
+        Ok(ReadResponse::new(
+            found.map(|r| state_from_api(&r, &state).to_value()),
+        ))
     }
 
     async fn update(
@@ -379,31 +412,32 @@ impl Resource<OpenAi> for ServiceAccountMappingResource {
         data: &OpenAi,
         req: UpdateRequest,
     ) -> Result<UpdateResponse, Diagnostics> {
-        let (prior, planned) = (&req.prior, &req.planned);
-        let changed = |n: &str| attr(prior, n) != attr(planned, n);
+        let prior = M::from_value(&req.prior)?;
+        let planned = M::from_value(&req.planned)?;
         let req = UpdateRuleRequest {
-            attribute_matchers: changed("attribute_matchers").then(|| matchers_of(planned)),
-            name: changed("name").then(|| str_attr(planned, "name").map(str::to_string)),
-            description: changed("description")
-                .then(|| str_attr(planned, "description").map(str::to_string)),
-            enabled: if changed("enabled") {
-                bool_attr(planned, "enabled")
+            attribute_matchers: (prior.attribute_matchers != planned.attribute_matchers)
+                .then(|| matchers_of(&planned)),
+            name: (prior.name != planned.name).then(|| planned.name.known().cloned()),
+            description: (prior.description != planned.description)
+                .then(|| planned.description.known().cloned()),
+            enabled: if prior.enabled != planned.enabled {
+                planned.enabled.known().copied()
             } else {
                 None
             },
-            permissions: changed("scopes").then(|| permissions_of(planned)),
+            permissions: (prior.scopes != planned.scopes).then(|| permissions_of(&planned)),
         };
-        let pid = required_str(prior, "workload_identity_provider_id");
-        let id = required_str(prior, "id");
+        let pid = prior.workload_identity_provider_id.or_empty();
+        let id = prior.id.or_empty();
         if req == UpdateRuleRequest::default() {
             // Only provider-side arguments (the guard switch) changed.
             let found = data
                 .inventory
-                .rule(data.client()?, &pid, &id)
+                .rule(data.client()?, pid, id)
                 .await
                 .map_err(|e| api_error("read the service account mapping", &e, &[]))?;
             return match found {
-                Some(r) => Ok(UpdateResponse::new(state_from_api(&r, planned))),
+                Some(r) => Ok(UpdateResponse::new(state_from_api(&r, &planned).to_value())),
                 None => Err(Diagnostic::error(
                     "Service account mapping not found",
                     format!(
@@ -416,11 +450,11 @@ impl Resource<OpenAi> for ServiceAccountMappingResource {
         }
         let r = data
             .client()?
-            .update_rule(&pid, &id, &req)
+            .update_rule(pid, id, &req)
             .await
-            .map_err(|e| api_error("update the service account mapping", &e, ATTRIBUTES))?;
+            .map_err(|e| api_error("update the service account mapping", &e, &api_arguments()))?;
         data.inventory.put_rule(r.clone()).await;
-        Ok(UpdateResponse::new(state_from_api(&r, planned)))
+        Ok(UpdateResponse::new(state_from_api(&r, &planned).to_value()))
     }
 
     async fn delete(
@@ -428,16 +462,16 @@ impl Resource<OpenAi> for ServiceAccountMappingResource {
         data: &OpenAi,
         req: DeleteRequest,
     ) -> Result<DeleteResponse, Diagnostics> {
-        let prior = &req.prior;
-        let pid = required_str(prior, "workload_identity_provider_id");
-        let id = required_str(prior, "id");
-        match data.client()?.delete_rule(&pid, &id).await {
+        let prior = M::from_value(&req.prior)?;
+        let pid = prior.workload_identity_provider_id.or_empty();
+        let id = prior.id.or_empty();
+        match data.client()?.delete_rule(pid, id).await {
             Ok(_) => {}
             Err(e) if e.is_not_found() => {}
             Err(e) => return Err(api_error("delete the service account mapping", &e, &[])),
         }
-        data.inventory.remove_rule(&pid, &id).await;
-        data.mapping_going_away(&pid, &id).await;
+        data.inventory.remove_rule(pid, id).await;
+        data.mapping_going_away(pid, id).await;
         Ok(DeleteResponse::new())
     }
 
@@ -446,16 +480,17 @@ impl Resource<OpenAi> for ServiceAccountMappingResource {
         _data: &OpenAi,
         req: ImportRequest,
     ) -> Result<ImportResponse, Diagnostics> {
-        let id = req.id.as_str();
         let (pid, rid) = split_import_id(
-            id,
+            &req.id,
             "<workload identity provider id>/<mapping id>",
             "wip_abc/wifr_def",
         )?;
-        Ok(ImportResponse::new(schema().stub(&[
-            ("id", string(rid)),
-            ("workload_identity_provider_id", string(pid)),
-        ])))
+        let stub = MappingModel {
+            id: Field::Known(rid.to_string()),
+            workload_identity_provider_id: Field::Known(pid.to_string()),
+            ..MappingModel::default()
+        };
+        Ok(ImportResponse::new(stub.to_value()))
     }
 
     fn supports_list(&self) -> bool {
@@ -465,41 +500,29 @@ impl Resource<OpenAi> for ServiceAccountMappingResource {
     fn list_schema(&self) -> Schema {
         Schema::new("Lists the service account mappings of one workload identity provider.")
             .attribute(
-                Attribute::required("workload_identity_provider_id", Type::String)
-                    .description("The provider whose mappings to list (`wip_...`)."),
+                Attribute::required(
+                    MappingListConfig::workload_identity_provider_id,
+                    Type::String,
+                )
+                .description("The provider whose mappings to list (`wip_...`)."),
             )
             .attribute(
-                Attribute::optional("service_account_id", Type::String)
+                Attribute::optional(MappingListConfig::service_account_id, Type::String)
                     .description("Only list mappings to this service account (`svc_acct_...`)."),
             )
     }
 
     async fn validate_list(&self, req: ValidateRequest, resp: &mut ValidateResponse) {
-        let (config, diags) = (&req.config, &mut resp.diagnostics);
-        for (name, fix) in [
-            (
-                "workload_identity_provider_id",
-                "Give the id of the provider whose mappings to list (`wip_...`).",
-            ),
-            (
-                "service_account_id",
-                "Give a service account id (`svc_acct_...`), or omit it to list the mappings of every service account.",
-            ),
-        ] {
-            if str_attr(config, name) == Some("") {
-                diags.attribute_error(
-                    Path::root().attr(name),
-                    format!("Empty {name}"),
-                    format!("{name} must not be empty. {fix}"),
-                );
-            }
+        let diags = &mut resp.diagnostics;
+        if let Some(config) = decode(&req.config, diags) {
+            validate_list_config(&config, diags);
         }
     }
 
     async fn list(&self, data: &OpenAi, req: ListRequest) -> Result<ListResponse, Diagnostics> {
-        let config = &req.config;
-        let pid = str_attr(config, "workload_identity_provider_id").unwrap_or_default();
-        let account = str_attr(config, "service_account_id");
+        let config = MappingListConfig::from_value(&req.config)?;
+        let pid = config.workload_identity_provider_id.or_empty();
+        let account = config.service_account_id.as_deref();
         let rules = data
             .inventory
             .rules(data.client()?, pid, |s| {
@@ -515,23 +538,22 @@ impl Resource<OpenAi> for ServiceAccountMappingResource {
                      Check workload_identity_provider_id in the list block's config."
                 ),
             )
-            .at(Path::root().attr("workload_identity_provider_id"))
+            .at(Path::root().attr(MappingListConfig::workload_identity_provider_id))
             .into());
         };
-        Ok(ListResponse::new(
-            rules
-                .into_iter()
-                .filter(|r| account.is_none_or(|a| r.service_account_id == a))
-                .filter_map(|r| {
-                    let state = state_from_api(&r, &Value::Null);
-                    Some(ListedItem::new(
-                        r.name.clone().unwrap_or_else(|| r.id.clone()),
-                        self.identity_of(&state)?,
-                        state,
-                    ))
-                })
-                .collect(),
-        ))
+        let items = rules
+            .into_iter()
+            .filter(|r| account.is_none_or(|a| r.service_account_id == a))
+            .filter_map(|r| {
+                let state = state_from_api(&r, &MappingModel::default()).to_value();
+                Some(ListedItem::new(
+                    r.name.clone().unwrap_or_else(|| r.id.clone()),
+                    self.identity_of(&state)?,
+                    state,
+                ))
+            })
+            .collect();
+        Ok(ListResponse::new(items))
     }
 
     async fn import_by_identity(
@@ -539,13 +561,36 @@ impl Resource<OpenAi> for ServiceAccountMappingResource {
         data: &OpenAi,
         req: ImportByIdentityRequest,
     ) -> Result<ImportResponse, Diagnostics> {
-        let identity = &req.identity;
+        let identity = MappingIdentity::from_value(&req.identity)?;
         let id = format!(
             "{}/{}",
-            str_attr(identity, "workload_identity_provider_id").unwrap_or_default(),
-            str_attr(identity, "id").unwrap_or_default()
+            identity.workload_identity_provider_id.or_empty(),
+            identity.id.or_empty()
         );
         self.import(data, ImportRequest::new(id)).await
+    }
+}
+
+fn validate_list_config(config: &MappingListConfig, diags: &mut Diagnostics) {
+    for (name, value, fix) in [
+        (
+            MappingListConfig::workload_identity_provider_id,
+            &config.workload_identity_provider_id,
+            "Give the id of the provider whose mappings to list (`wip_...`).",
+        ),
+        (
+            MappingListConfig::service_account_id,
+            &config.service_account_id,
+            "Give a service account id (`svc_acct_...`), or omit it to list the mappings of every service account.",
+        ),
+    ] {
+        if value.as_deref() == Some("") {
+            diags.attribute_error(
+                Path::root().attr(name),
+                format!("Empty {name}"),
+                format!("{name} must not be empty. {fix}"),
+            );
+        }
     }
 }
 
@@ -562,18 +607,17 @@ impl OpenAi {
     /// apply, just before creating the mapping, when the id is known.
     async fn guard_tenant_pinning(&self, plan: &mut PlanCtx) {
         use crate::tenant_pinning::{self, Verdict};
-        if plan.planned.is_null() {
+        // A destroy plans null, which is no mapping.
+        let Ok(mut planned) = MappingModel::from_value(&plan.planned) else {
             return;
-        }
-        match plan.planned_attr("allow_unpinned_shared_issuer") {
-            Value::Bool(true) | Value::Unknown => return,
+        };
+        match planned.allow_unpinned_shared_issuer {
+            Field::Known(true) | Field::Unknown => return,
             _ => {}
         }
         let writes = plan.is_create() || plan.is_update() || plan.is_replace();
-        let (candidates, provider_changes) = match plan
-            .planned_attr("workload_identity_provider_id")
-        {
-            Value::String(pid) => match self.planned_issuers.changed(pid) {
+        let (candidates, provider_changes) = match &planned.workload_identity_provider_id {
+            Field::Known(pid) => match self.planned_issuers.changed(pid) {
                 Some(new_issuer) => (vec![new_issuer], true),
                 None => {
                     let Ok(client) = self.client() else { return };
@@ -594,10 +638,10 @@ impl OpenAi {
                     }
                 }
             },
-            Value::Unknown => (self.planned_issuers.created(), true),
-            _ => return,
+            Field::Unknown => (self.planned_issuers.created(), true),
+            Field::Null => return,
         };
-        let matchers = plan.planned_attr("attribute_matchers").clone();
+        let matchers = planned.attribute_matchers.encode();
         let mut refused: Vec<(&'static tenant_pinning::SharedIssuer, String)> = Vec::new();
         for issuer in &candidates {
             let Some(issuer) = issuer else {
@@ -607,7 +651,8 @@ impl OpenAi {
                 // have the check run then too. Shared issuers are fixed URLs,
                 // so an unknown issuer is almost always a private one.
                 if !writes {
-                    plan.set_planned("updated_at", Value::Unknown);
+                    planned.updated_at = Field::Unknown;
+                    plan.planned = planned.to_value();
                 }
                 return;
             };
@@ -631,12 +676,9 @@ impl OpenAi {
             .map(|(shared, issuer)| tenant_pinning::explain(shared, issuer))
             .collect::<Vec<_>>()
             .join("\n\n");
-        let at = Path::root().attr("attribute_matchers");
+        let at = Path::root().attr(M::attribute_matchers);
         if writes || provider_changes {
-            if !plan
-                .planned_attr("workload_identity_provider_id")
-                .is_known()
-            {
+            if planned.workload_identity_provider_id.is_unknown() {
                 detail.push_str(
                     "\n\nThe mapping's provider is created in this run, so its id is not known \
                      yet; the mapping is unpinned under the issuer of every workload identity \
@@ -665,11 +707,14 @@ impl OpenAi {
     async fn admit_mapping(&self, plan: &mut PlanCtx) {
         let Ok(client) = self.client() else { return };
         let limit = self.settings().max_mappings_per_provider;
-        let (scope, existing, limit) = match plan.planned_attr("workload_identity_provider_id") {
-            Value::String(pid) => {
+        let pid = MappingModel::from_value(&plan.planned)
+            .ok()
+            .and_then(|m| m.workload_identity_provider_id.into_known());
+        let (scope, existing, limit) = match pid {
+            Some(pid) => {
                 let existing = match self
                     .inventory
-                    .rules(client, pid, |s| s.map_or(0, |s| s.baseline.len()))
+                    .rules(client, &pid, |s| s.map_or(0, |s| s.baseline.len()))
                     .await
                 {
                     Ok(n) => n,
@@ -682,9 +727,9 @@ impl OpenAi {
                         return;
                     }
                 };
-                (Scope::Mappings(pid.clone()), existing, limit)
+                (Scope::Mappings(pid), existing, limit)
             }
-            _ => {
+            None => {
                 // The provider is created in this run: its mappings share a
                 // pool of `limit` per provider created so far.
                 let new_providers = self.ledger.creates(&Scope::Providers);
@@ -727,5 +772,384 @@ impl OpenAi {
             self.ledger
                 .remove(Scope::Mappings(pid.to_string()), id, &baseline);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::values::testing::{Rule, assert_rule, at};
+    use tfplugin::framework::model::mismatches;
+
+    #[test]
+    fn models_match_their_schemas() {
+        let r = ServiceAccountMappingResource;
+        assert_eq!(
+            mismatches::<MappingModel>(&schema().object_type()),
+            Vec::<String>::new()
+        );
+        let identity = r.identity_schema().unwrap().object_type();
+        assert_eq!(
+            mismatches::<MappingIdentity>(&identity),
+            Vec::<String>::new()
+        );
+        let list = r.list_schema().object_type();
+        assert_eq!(mismatches::<MappingListConfig>(&list), Vec::<String>::new());
+    }
+
+    #[test]
+    fn api_errors_may_point_at_the_arguments_sent() {
+        assert_eq!(
+            api_arguments(),
+            [
+                "workload_identity_provider_id",
+                "project_id",
+                "service_account_id",
+                "attribute_matchers",
+                "name",
+                "description",
+                "enabled",
+                "scopes",
+            ]
+        );
+    }
+
+    fn matchers(j: serde_json::Value) -> Field<Value> {
+        let (ty, v) = from_json(&j);
+        Field::Known(Value::Dynamic(ty, Box::new(v)))
+    }
+
+    fn valid() -> MappingModel {
+        MappingModel {
+            workload_identity_provider_id: Field::Known("wip_1".into()),
+            project_id: Field::Known("proj_1".into()),
+            service_account_id: Field::Known("svc_acct_1".into()),
+            attribute_matchers: matchers(serde_json::json!({ "sub": "repo:my-org/*" })),
+            ..MappingModel::default()
+        }
+    }
+
+    /// Validates the configuration as Terraform would send it.
+    fn check(config: &MappingModel) -> Diagnostics {
+        let mut d = Diagnostics::new();
+        validate_config(&M::from_value(&config.to_value()).unwrap(), &mut d);
+        d
+    }
+
+    fn scopes(xs: &[Field<String>]) -> Field<Set<Field<String>>> {
+        Field::Known(Set(xs.to_vec()))
+    }
+
+    #[test]
+    fn valid_configurations_pass() {
+        let known = |s: &str| Field::Known(s.to_string());
+        for (case, config) in [
+            ("trailing wildcard", valid()),
+            (
+                "matchers unknown",
+                MappingModel {
+                    attribute_matchers: Field::Unknown,
+                    ..valid()
+                },
+            ),
+            (
+                "typed values and an unknown one",
+                MappingModel {
+                    attribute_matchers: Field::Known(Value::Dynamic(
+                        Type::object([("a", Type::Bool), ("b", Type::Number), ("c", Type::String)]),
+                        Box::new(Value::object([
+                            ("a", Value::Bool(true)),
+                            ("b", Value::Number(1.into())),
+                            ("c", Value::Unknown),
+                        ])),
+                    )),
+                    ..valid()
+                },
+            ),
+            (
+                "a map",
+                MappingModel {
+                    attribute_matchers: Field::Known(Value::Dynamic(
+                        Type::map(Type::String),
+                        Box::new(Value::map([("sub", Value::string("x"))])),
+                    )),
+                    ..valid()
+                },
+            ),
+            (
+                "scopes",
+                MappingModel {
+                    scopes: scopes(&[known("api.model.request")]),
+                    ..valid()
+                },
+            ),
+            (
+                "scope unknown",
+                MappingModel {
+                    scopes: scopes(&[Field::Unknown]),
+                    ..valid()
+                },
+            ),
+            (
+                "ids unknown",
+                MappingModel {
+                    workload_identity_provider_id: Field::Unknown,
+                    project_id: Field::Unknown,
+                    ..valid()
+                },
+            ),
+        ] {
+            let d = check(&config);
+            assert!(d.is_empty(), "{case}: {d:#?}");
+        }
+    }
+
+    #[test]
+    fn each_rule_fails_with_its_message_on_its_attribute() {
+        let empty = Field::Known(String::new());
+        let m = |k: &str| Path::root().attr(M::attribute_matchers).key(k);
+        let rules = [
+            Rule {
+                case: "empty provider id",
+                config: MappingModel {
+                    workload_identity_provider_id: empty.clone(),
+                    ..valid()
+                },
+                path: at(M::workload_identity_provider_id),
+                summary: "Empty workload_identity_provider_id",
+                detail: "workload_identity_provider_id must not be empty.",
+            },
+            Rule {
+                case: "empty project id",
+                config: MappingModel {
+                    project_id: empty.clone(),
+                    ..valid()
+                },
+                path: at(M::project_id),
+                summary: "Empty project_id",
+                detail: "project_id must not be empty.",
+            },
+            Rule {
+                case: "empty service account id",
+                config: MappingModel {
+                    service_account_id: empty.clone(),
+                    ..valid()
+                },
+                path: at(M::service_account_id),
+                summary: "Empty service_account_id",
+                detail: "service_account_id must not be empty.",
+            },
+            Rule {
+                case: "no matchers",
+                config: MappingModel {
+                    attribute_matchers: matchers(serde_json::json!({})),
+                    ..valid()
+                },
+                path: at(M::attribute_matchers),
+                summary: "Empty attribute_matchers",
+                detail: "at least one claim",
+            },
+            Rule {
+                case: "lone wildcard",
+                config: MappingModel {
+                    attribute_matchers: matchers(serde_json::json!({ "sub": "*" })),
+                    ..valid()
+                },
+                path: Some(m("sub")),
+                summary: "Invalid matcher value",
+                detail: "Only a single trailing `*` after a non-empty prefix is allowed",
+            },
+            Rule {
+                case: "inner wildcard",
+                config: MappingModel {
+                    attribute_matchers: matchers(serde_json::json!({ "sub": "repo:*:main" })),
+                    ..valid()
+                },
+                path: Some(m("sub")),
+                summary: "Invalid matcher value",
+                detail: "\"repo:*:main\" uses `*` where it is not supported",
+            },
+            Rule {
+                case: "two trailing wildcards",
+                config: MappingModel {
+                    attribute_matchers: matchers(serde_json::json!({ "sub": "repo:**" })),
+                    ..valid()
+                },
+                path: Some(m("sub")),
+                summary: "Invalid matcher value",
+                detail: "where it is not supported",
+            },
+            Rule {
+                case: "collection value",
+                config: MappingModel {
+                    attribute_matchers: matchers(serde_json::json!({ "groups": ["a"] })),
+                    ..valid()
+                },
+                path: Some(m("groups")),
+                summary: "Invalid matcher value",
+                detail: "The value for claim \"groups\" must be a string, boolean or number, not a collection.",
+            },
+            Rule {
+                case: "null value",
+                config: MappingModel {
+                    attribute_matchers: Field::Known(Value::Dynamic(
+                        Type::object([("sub", Type::String)]),
+                        Box::new(Value::object([("sub", Value::Null)])),
+                    )),
+                    ..valid()
+                },
+                path: Some(m("sub")),
+                summary: "Null matcher value",
+                detail: "The value for claim \"sub\" is null.",
+            },
+            Rule {
+                case: "empty claim name",
+                config: MappingModel {
+                    attribute_matchers: matchers(serde_json::json!({ "": "x" })),
+                    ..valid()
+                },
+                path: Some(m("")),
+                summary: "Empty claim name",
+                detail: "Claim names must not be empty.",
+            },
+            Rule {
+                case: "not an object",
+                config: MappingModel {
+                    attribute_matchers: matchers(serde_json::json!("sub")),
+                    ..valid()
+                },
+                path: at(M::attribute_matchers),
+                summary: "Invalid attribute_matchers",
+                detail: "attribute_matchers must be an object of claim name to value",
+            },
+            Rule {
+                case: "no scopes",
+                config: MappingModel {
+                    scopes: scopes(&[]),
+                    ..valid()
+                },
+                path: at(M::scopes),
+                summary: "Empty scopes",
+                detail: "Omit scopes to keep the service account's default permissions.",
+            },
+            Rule {
+                case: "empty scope",
+                config: MappingModel {
+                    scopes: scopes(std::slice::from_ref(&empty)),
+                    ..valid()
+                },
+                path: at(M::scopes),
+                summary: "Empty scope",
+                detail: "Scopes must not be empty strings.",
+            },
+        ];
+        for rule in &rules {
+            assert_rule(rule, &check(&rule.config));
+        }
+    }
+
+    #[test]
+    fn list_config_rules() {
+        let valid = MappingListConfig {
+            workload_identity_provider_id: Field::Known("wip_1".into()),
+            service_account_id: Field::Null,
+        };
+        let mut d = Diagnostics::new();
+        validate_list_config(&valid, &mut d);
+        assert!(d.is_empty(), "{d:#?}");
+        let empty = Field::Known(String::new());
+        let rules = [
+            Rule {
+                case: "empty provider id",
+                config: MappingListConfig {
+                    workload_identity_provider_id: empty.clone(),
+                    ..valid.clone()
+                },
+                path: at(MappingListConfig::workload_identity_provider_id),
+                summary: "Empty workload_identity_provider_id",
+                detail: "workload_identity_provider_id must not be empty. Give the id of the provider",
+            },
+            Rule {
+                case: "empty service account id",
+                config: MappingListConfig {
+                    service_account_id: empty,
+                    ..valid.clone()
+                },
+                path: at(MappingListConfig::service_account_id),
+                summary: "Empty service_account_id",
+                detail: "service_account_id must not be empty. Give a service account id",
+            },
+        ];
+        for rule in &rules {
+            let mut d = Diagnostics::new();
+            validate_list_config(&rule.config, &mut d);
+            assert_rule(rule, &d);
+        }
+    }
+
+    fn rule(permissions: Permissions, matchers: serde_json::Value) -> FederationRule {
+        serde_json::from_value(serde_json::json!({
+            "object": "organization.workload_identity_provider.federation_rule",
+            "id": "wifr_1",
+            "workload_identity_provider_id": "wip_1",
+            "project_id": "proj_1",
+            "service_account_id": "svc_acct_1",
+            "attribute_matchers": matchers,
+            "name": null,
+            "description": "d",
+            "enabled": true,
+            "permissions": serde_json::to_value(permissions).unwrap(),
+            "created_at": 1,
+            "updated_at": 2,
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn state_keeps_the_prior_spelling_of_equal_matchers_and_the_guard_switch() {
+        let r = rule(
+            Permissions::Restricted {
+                scopes: vec!["a".into(), "b".into()],
+            },
+            serde_json::json!({ "sub": "x" }),
+        );
+        let prior = MappingModel {
+            attribute_matchers: Field::Known(Value::Dynamic(
+                Type::map(Type::String),
+                Box::new(Value::map([("sub", Value::string("x"))])),
+            )),
+            allow_unpinned_shared_issuer: Field::Known(true),
+            ..valid()
+        };
+        let s = state_from_api(&r, &prior);
+        assert_eq!(s.attribute_matchers, prior.attribute_matchers);
+        assert_eq!(s.allow_unpinned_shared_issuer, Field::Known(true));
+        assert_eq!(s.description, Field::Known("d".into()));
+        assert_eq!(s.name, Field::Null);
+        assert_eq!(
+            s.scopes,
+            scopes(&[Field::Known("b".into()), Field::Known("a".into())])
+        );
+        assert_eq!(permissions_of(&s), r.permissions);
+
+        let fresh = state_from_api(&r, &MappingModel::default());
+        assert_eq!(
+            fresh.attribute_matchers,
+            matchers(serde_json::json!({ "sub": "x" }))
+        );
+        assert_eq!(fresh.allow_unpinned_shared_issuer, Field::Null);
+        let default = rule(
+            Permissions::ServiceAccountDefault,
+            serde_json::json!({ "sub": "x" }),
+        );
+        let s = state_from_api(&default, &MappingModel::default());
+        assert_eq!(s.scopes, Field::Null);
+        assert_eq!(permissions_of(&s), Permissions::ServiceAccountDefault);
+        // The state holds every attribute of the schema.
+        assert!(mismatches::<MappingModel>(&schema().object_type()).is_empty());
+        assert_eq!(
+            s.to_value().as_object().unwrap().len(),
+            schema().attributes.len()
+        );
     }
 }

@@ -1,6 +1,6 @@
 //! Resource `openai_workload_identity_provider`: a trusted OIDC issuer.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use async_trait::async_trait;
 
@@ -8,40 +8,71 @@ use crate::OpenAi;
 use crate::errors::api_error;
 use crate::limits::Scope;
 use crate::validate::https_url;
-use crate::values::{bool_attr, elements, int, object, opt_string, required_str, str_attr, string};
+use crate::values::{arguments, decode};
 use openai_admin::models::{
     AttributeTransformation, CreateProviderRequest, MAX_ATTRIBUTE_TRANSFORMATIONS,
     MAX_TRANSFORMATION_ATTRIBUTE_LEN, MAX_TRANSFORMATION_EXPRESSION_LEN, UpdateProviderRequest,
     Verification, WorkloadIdentityProvider,
 };
 use tfplugin::codec::{Path, Type, Value};
+use tfplugin::framework::model::{Field, Model};
 use tfplugin::framework::{
     Attribute, CreateRequest, CreateResponse, DeleteRequest, DeleteResponse, Diagnostics,
     IdentitySchema, ImportByIdentityRequest, ImportRequest, ImportResponse, ListRequest,
     ListResponse, ListedItem, PlanCtx, ReadRequest, ReadResponse, Resource, Schema, UpdateRequest,
-    UpdateResponse, ValidateRequest, ValidateResponse, attr, set_attr,
+    UpdateResponse, ValidateRequest, ValidateResponse,
 };
 
 pub const TYPE_NAME: &str = "openai_workload_identity_provider";
 
-const ATTRIBUTES: &[&str] = &[
-    "name",
-    "issuer",
-    "audience",
-    "description",
-    "enabled",
-    "attribute_transformations",
-    "jwks_json",
-    "discovery_url",
-];
+tfplugin::model! {
+    /// A provider's configuration, plan or state.
+    pub struct ProviderModel {
+        pub id: Field<String>,
+        pub name: Field<String>,
+        pub issuer: Field<String>,
+        pub audience: Field<String>,
+        pub description: Field<String>,
+        pub enabled: Field<bool>,
+        pub attribute_transformations: Field<Vec<Field<TransformationModel>>>,
+        pub jwks_json: Field<String>,
+        pub discovery_url: Field<String>,
+        pub created_at: Field<i64>,
+        pub updated_at: Field<i64>,
+    }
+}
+
+tfplugin::model! {
+    /// One element of `attribute_transformations`.
+    pub struct TransformationModel {
+        pub attribute: Field<String>,
+        pub expression: Field<String>,
+    }
+}
+
+tfplugin::model! {
+    /// A provider's resource identity.
+    pub struct ProviderIdentity {
+        pub id: Field<String>,
+    }
+}
+
+tfplugin::model! {
+    /// The `config` of a `list` block.
+    pub struct ProviderListConfig {
+        pub name_prefix: Field<String>,
+    }
+}
+
+type M = ProviderModel;
 
 pub struct WorkloadIdentityProviderResource;
 
 fn transformation_type() -> Type {
-    Type::Object(BTreeMap::from([
-        ("attribute".to_string(), Type::String),
-        ("expression".to_string(), Type::String),
-    ]))
+    Type::object([
+        (TransformationModel::attribute, Type::String),
+        (TransformationModel::expression, Type::String),
+    ])
 }
 
 pub fn schema() -> Schema {
@@ -51,25 +82,25 @@ pub fn schema() -> Schema {
          provider's `openai_service_account_mapping`s. At most 50 per organization.",
     )
     .attribute(
-        Attribute::computed("id", Type::String)
+        Attribute::computed(M::id, Type::String)
             .use_state_for_unknown()
             .description("The provider's id (`wip_...`)."),
     )
     .attribute(
-        Attribute::required("name", Type::String)
+        Attribute::required(M::name, Type::String)
             .description("A name, unique in the organization."),
     )
-    .attribute(Attribute::required("issuer", Type::String).description(
+    .attribute(Attribute::required(M::issuer, Type::String).description(
         "The issuer URL, exactly as it appears in the tokens' `iss` claim. Must be an \
          absolute https URL (http only for loopback hosts). It is never normalised: a \
          trailing slash is kept as written.",
     ))
-    .attribute(Attribute::required("audience", Type::String).description(
+    .attribute(Attribute::required(M::audience, Type::String).description(
         "The audience the tokens must carry in `aud`, e.g. `https://api.openai.com/v1`.",
     ))
-    .attribute(Attribute::optional("description", Type::String).description("A description."))
+    .attribute(Attribute::optional(M::description, Type::String).description("A description."))
     .attribute(
-        Attribute::optional_computed("enabled", Type::Bool)
+        Attribute::optional_computed(M::enabled, Type::Bool)
             .default(Value::Bool(true))
             .description(
                 "Whether token exchanges through this provider are allowed. Defaults to `true`.",
@@ -77,7 +108,7 @@ pub fn schema() -> Schema {
     )
     .attribute(
         Attribute::optional(
-            "attribute_transformations",
+            M::attribute_transformations,
             Type::List(Box::new(transformation_type())),
         )
         .description(format!(
@@ -86,33 +117,33 @@ pub fn schema() -> Schema {
                  assertion>\" }}`. Mappings match derived attributes by their `openai.` name."
         )),
     )
-    .attribute(Attribute::optional("jwks_json", Type::String).description(
+    .attribute(Attribute::optional(M::jwks_json, Type::String).description(
         "A JSON Web Key Set (public keys only) used to verify tokens instead of OIDC discovery, \
          as a JSON string with a non-empty `keys` array, each key with a unique `kid`. \
          Conflicts with `discovery_url`. Compared semantically: reformatting is no change.",
     ))
     .attribute(
-        Attribute::optional("discovery_url", Type::String).description(
+        Attribute::optional(M::discovery_url, Type::String).description(
             "A custom OIDC discovery URL (https, no credentials, port, query or fragment). \
          Conflicts with `jwks_json`. With neither, discovery from the issuer is used.",
         ),
     )
     .attribute(
-        Attribute::computed("created_at", Type::Number)
+        Attribute::computed(M::created_at, Type::Number)
             .use_state_for_unknown()
             .description("Creation time, Unix seconds."),
     )
     .attribute(
-        Attribute::computed("updated_at", Type::Number)
+        Attribute::computed(M::updated_at, Type::Number)
             .description("Last update time, Unix seconds."),
     )
 }
 
 /// Checks that need no API call (`terraform validate`).
-pub fn validate_config(config: &Value, diags: &mut Diagnostics) {
+pub fn validate_config(config: &ProviderModel, diags: &mut Diagnostics) {
     let path = |n: &str| Path::root().attr(n);
-    for name in ["name", "audience"] {
-        if str_attr(config, name) == Some("") {
+    for (name, value) in [(M::name, &config.name), (M::audience, &config.audience)] {
+        if value.as_deref() == Some("") {
             diags.attribute_error(
                 path(name),
                 format!("Empty {name}"),
@@ -120,20 +151,20 @@ pub fn validate_config(config: &Value, diags: &mut Diagnostics) {
             );
         }
     }
-    if let Some(issuer) = str_attr(config, "issuer")
+    if let Some(issuer) = config.issuer.as_deref()
         && let Err(why) = https_url(issuer)
     {
-        diags.attribute_error(path("issuer"), "Invalid issuer", why);
+        diags.attribute_error(path(M::issuer), "Invalid issuer", why);
     }
-    if let Some(url) = str_attr(config, "discovery_url") {
+    if let Some(url) = config.discovery_url.as_deref() {
         match https_url(url) {
-            Err(why) => diags.attribute_error(path("discovery_url"), "Invalid discovery_url", why),
+            Err(why) => diags.attribute_error(path(M::discovery_url), "Invalid discovery_url", why),
             Ok(u)
                 if !crate::validate::is_loopback(&u)
                     && (u.port().is_some() || u.query().is_some() || u.fragment().is_some()) =>
             {
                 diags.attribute_error(
-                    path("discovery_url"),
+                    path(M::discovery_url),
                     "Invalid discovery_url",
                     format!("{url:?} must not have a custom port, a query or a fragment."),
                 )
@@ -143,22 +174,25 @@ pub fn validate_config(config: &Value, diags: &mut Diagnostics) {
     }
     // Only values known now can conflict: a module may choose one of the two
     // with conditionals on variables that are unknown during validation.
-    if attr(config, "jwks_json").is_present() && attr(config, "discovery_url").is_present() {
+    if config.jwks_json.is_present() && config.discovery_url.is_present() {
         diags.attribute_error(
-            path("discovery_url"),
+            path(M::discovery_url),
             "Conflicting key sources",
             "Set either jwks_json (uploaded keys) or discovery_url (custom OIDC discovery), not both.",
         );
     }
-    if let Some(jwks) = str_attr(config, "jwks_json")
+    if let Some(jwks) = config.jwks_json.as_deref()
         && let Err(why) = check_jwks(jwks)
     {
-        diags.attribute_error(path("jwks_json"), "Invalid jwks_json", why);
+        diags.attribute_error(path(M::jwks_json), "Invalid jwks_json", why);
     }
-    let transformations = elements(attr(config, "attribute_transformations"));
+    let transformations = config
+        .attribute_transformations
+        .known()
+        .map_or(&[][..], Vec::as_slice);
     if transformations.len() > MAX_ATTRIBUTE_TRANSFORMATIONS {
         diags.attribute_error(
-            path("attribute_transformations"),
+            path(M::attribute_transformations),
             "Too many attribute transformations",
             format!(
                 "A provider may have at most {MAX_ATTRIBUTE_TRANSFORMATIONS} attribute \
@@ -168,28 +202,29 @@ pub fn validate_config(config: &Value, diags: &mut Diagnostics) {
         );
     }
     for (i, t) in transformations.iter().enumerate() {
-        let at = |f: &str| path("attribute_transformations").index(i as i64).attr(f);
-        if let Some(a) = str_attr(t, "attribute") {
+        let Some(t) = t.known() else { continue };
+        let at = |f: &str| path(M::attribute_transformations).index(i as i64).attr(f);
+        if let Some(a) = t.attribute.as_deref() {
             let len = a.chars().count();
             if !(1..=MAX_TRANSFORMATION_ATTRIBUTE_LEN).contains(&len) {
                 diags.attribute_error(
-                    at("attribute"),
+                    at(TransformationModel::attribute),
                     "Invalid transformation attribute",
                     format!("attribute must be 1 to {MAX_TRANSFORMATION_ATTRIBUTE_LEN} characters long, got {len}."),
                 );
             } else if !a.starts_with("openai.") || a.len() == "openai.".len() {
                 diags.attribute_error(
-                    at("attribute"),
+                    at(TransformationModel::attribute),
                     "Invalid transformation attribute",
                     format!("{a:?} must start with \"openai.\" followed by a name, e.g. \"openai.repository\"."),
                 );
             }
         }
-        if let Some(e) = str_attr(t, "expression") {
+        if let Some(e) = t.expression.as_deref() {
             let len = e.chars().count();
             if !(1..=MAX_TRANSFORMATION_EXPRESSION_LEN).contains(&len) {
                 diags.attribute_error(
-                    at("expression"),
+                    at(TransformationModel::expression),
                     "Invalid transformation expression",
                     format!("expression must be 1 to {MAX_TRANSFORMATION_EXPRESSION_LEN} characters long, got {len}."),
                 );
@@ -253,66 +288,71 @@ fn json_equal(a: &str, b: &str) -> bool {
     }
 }
 
-/// The state for an API object, keeping the prior spelling of values the API
-/// only reformats (the JWKS) and null for empty optional collections.
-pub fn state_from_api(p: &WorkloadIdentityProvider, prior: &Value) -> Value {
-    let transformations = if p.attribute_transformations.is_empty()
-        && attr(prior, "attribute_transformations").is_null()
-    {
-        Value::Null
-    } else {
-        Value::List(
-            p.attribute_transformations
-                .iter()
-                .map(|t| {
-                    object([
-                        ("attribute", string(&t.attribute)),
-                        ("expression", string(&t.expression)),
-                    ])
-                })
-                .collect(),
-        )
-    };
+/// The state for an API object (`prior` is all null when there is none),
+/// keeping the prior spelling of values the API only reformats (the JWKS)
+/// and null for empty optional collections.
+pub fn state_from_api(p: &WorkloadIdentityProvider, prior: &ProviderModel) -> ProviderModel {
+    let attribute_transformations =
+        if p.attribute_transformations.is_empty() && prior.attribute_transformations.is_null() {
+            Field::Null
+        } else {
+            Field::Known(
+                p.attribute_transformations
+                    .iter()
+                    .map(|t| {
+                        Field::Known(TransformationModel {
+                            attribute: Field::Known(t.attribute.clone()),
+                            expression: Field::Known(t.expression.clone()),
+                        })
+                    })
+                    .collect(),
+            )
+        };
     let (jwks_json, discovery_url) = match &p.verification {
         Verification::UploadedJwks { jwks } => {
             let api_text = serde_json::to_string(jwks).unwrap_or_default();
-            let text = match str_attr(prior, "jwks_json") {
+            let text = match prior.jwks_json.as_deref() {
                 Some(prior_text) if json_equal(prior_text, &api_text) => prior_text.to_string(),
                 _ => api_text,
             };
-            (string(text), Value::Null)
+            (Field::Known(text), Field::Null)
         }
-        Verification::Discovery { discovery_url } => {
-            (Value::Null, opt_string(discovery_url.clone()))
-        }
+        Verification::Discovery { discovery_url } => (Field::Null, discovery_url.clone().into()),
     };
-    object([
-        ("id", string(&p.id)),
-        ("name", string(&p.name)),
-        ("issuer", string(&p.issuer)),
-        ("audience", string(&p.audience)),
-        ("description", opt_string(p.description.clone())),
-        ("enabled", Value::Bool(p.enabled)),
-        ("attribute_transformations", transformations),
-        ("jwks_json", jwks_json),
-        ("discovery_url", discovery_url),
-        ("created_at", int(p.created_at)),
-        ("updated_at", int(p.updated_at)),
-    ])
+    ProviderModel {
+        id: Field::Known(p.id.clone()),
+        name: Field::Known(p.name.clone()),
+        issuer: Field::Known(p.issuer.clone()),
+        audience: Field::Known(p.audience.clone()),
+        description: p.description.clone().into(),
+        enabled: Field::Known(p.enabled),
+        attribute_transformations,
+        jwks_json,
+        discovery_url,
+        created_at: Field::Known(p.created_at),
+        updated_at: Field::Known(p.updated_at),
+    }
 }
 
-fn transformations_of(v: &Value) -> Vec<AttributeTransformation> {
-    elements(attr(v, "attribute_transformations"))
+fn transformations_of(m: &ProviderModel) -> Vec<AttributeTransformation> {
+    let elements = m
+        .attribute_transformations
+        .known()
+        .map_or(&[][..], Vec::as_slice);
+    elements
         .iter()
-        .map(|t| AttributeTransformation {
-            attribute: str_attr(t, "attribute").unwrap_or_default().to_string(),
-            expression: str_attr(t, "expression").unwrap_or_default().to_string(),
+        .map(|t| {
+            let t = t.known().cloned().unwrap_or_default();
+            AttributeTransformation {
+                attribute: t.attribute.or_empty().to_string(),
+                expression: t.expression.or_empty().to_string(),
+            }
         })
         .collect()
 }
 
-fn verification_of(v: &Value) -> Verification {
-    match (str_attr(v, "jwks_json"), str_attr(v, "discovery_url")) {
+fn verification_of(m: &ProviderModel) -> Verification {
+    match (m.jwks_json.as_deref(), m.discovery_url.as_deref()) {
         (Some(jwks), _) => Verification::UploadedJwks {
             jwks: check_jwks(jwks).unwrap_or_default(),
         },
@@ -333,26 +373,39 @@ impl Resource<OpenAi> for WorkloadIdentityProviderResource {
     }
 
     fn identity_schema(&self) -> Option<IdentitySchema> {
-        Some(IdentitySchema::default().required("id", "The provider's id (`wip_...`)."))
+        Some(
+            IdentitySchema::default()
+                .required(ProviderIdentity::id, "The provider's id (`wip_...`)."),
+        )
     }
 
     fn identity_of(&self, state: &Value) -> Option<Value> {
-        Some(object([("id", string(str_attr(state, "id")?))]))
+        let state = M::from_value(state).ok()?;
+        let identity = ProviderIdentity {
+            id: Field::Known(state.id.into_known()?),
+        };
+        Some(identity.to_value())
     }
 
     async fn validate(&self, req: ValidateRequest, resp: &mut ValidateResponse) {
-        let (config, diags) = (&req.config, &mut resp.diagnostics);
-        validate_config(config, diags);
+        let diags = &mut resp.diagnostics;
+        if let Some(config) = decode(&req.config, diags) {
+            validate_config(&config, diags);
+        }
     }
 
-    fn normalize_plan(&self, plan: &mut PlanCtx) {
-        let (prior, planned) = (&plan.prior, &mut plan.planned);
-        if let (Some(p), Some(n)) = (str_attr(prior, "jwks_json"), str_attr(planned, "jwks_json"))
+    fn normalize_plan(&self, ctx: &mut PlanCtx) {
+        // A null prior (a create) or planned value is not an object: nothing to keep.
+        let (Ok(prior), Ok(mut plan)) = (M::from_value(&ctx.prior), M::from_value(&ctx.planned))
+        else {
+            return;
+        };
+        if let (Some(p), Some(n)) = (prior.jwks_json.as_deref(), plan.jwks_json.as_deref())
             && p != n
             && json_equal(p, n)
         {
-            let keep = string(p);
-            set_attr(planned, "jwks_json", keep);
+            plan.jwks_json = prior.jwks_json;
+            ctx.planned = plan.to_value();
         }
     }
 
@@ -365,14 +418,18 @@ impl Resource<OpenAi> for WorkloadIdentityProviderResource {
             if let Some(old) = plan
                 .replaced_identity
                 .as_ref()
-                .and_then(|i| str_attr(i, "id"))
+                .and_then(|i| ProviderIdentity::from_value(i).ok())
+                .and_then(|i| i.id.into_known())
             {
-                data.provider_going_away(old).await;
+                data.provider_going_away(&old).await;
             }
             data.admit_provider(plan).await;
         } else if plan.is_destroy() {
-            if let Some(id) = str_attr(&plan.prior, "id") {
-                data.provider_going_away(id).await;
+            if let Some(id) = M::from_nullable(&plan.prior)
+                .ok()
+                .and_then(|p| p.id.into_known())
+            {
+                data.provider_going_away(&id).await;
             }
         } else {
             data.ledger.touch();
@@ -384,35 +441,38 @@ impl Resource<OpenAi> for WorkloadIdentityProviderResource {
         data: &OpenAi,
         req: CreateRequest,
     ) -> Result<CreateResponse, Diagnostics> {
-        let planned = &req.planned;
+        let planned = M::from_value(&req.planned)?;
         let req = CreateProviderRequest {
-            name: required_str(planned, "name"),
-            issuer: required_str(planned, "issuer"),
-            audience: required_str(planned, "audience"),
+            name: planned.name.or_empty().to_string(),
+            issuer: planned.issuer.or_empty().to_string(),
+            audience: planned.audience.or_empty().to_string(),
             kind: "oidc".to_string(),
-            description: str_attr(planned, "description").map(str::to_string),
-            enabled: bool_attr(planned, "enabled"),
-            verification: Some(verification_of(planned)),
-            attribute_transformations: Some(transformations_of(planned)),
+            description: planned.description.known().cloned(),
+            enabled: planned.enabled.known().copied(),
+            verification: Some(verification_of(&planned)),
+            attribute_transformations: Some(transformations_of(&planned)),
         };
-        let p = data
-            .client()?
-            .create_provider(&req)
-            .await
-            .map_err(|e| api_error("create the workload identity provider", &e, ATTRIBUTES))?;
+        let p = data.client()?.create_provider(&req).await.map_err(|e| {
+            api_error(
+                "create the workload identity provider",
+                &e,
+                &arguments(&schema(), &[]),
+            )
+        })?;
         data.inventory.put_provider(p.clone()).await;
-        Ok(CreateResponse::new(state_from_api(&p, planned)))
+        Ok(CreateResponse::new(state_from_api(&p, &planned).to_value()))
     }
 
     async fn read(&self, data: &OpenAi, req: ReadRequest) -> Result<ReadResponse, Diagnostics> {
-        let state = &req.state;
-        let id = required_str(state, "id");
+        let state = M::from_value(&req.state)?;
         let found = data
             .inventory
-            .provider(data.client()?, &id)
+            .provider(data.client()?, state.id.or_empty())
             .await
             .map_err(|e| api_error("read workload identity providers", &e, &[]))?;
-        Ok(ReadResponse::new(found.map(|p| state_from_api(&p, state))))
+        Ok(ReadResponse::new(
+            found.map(|p| state_from_api(&p, &state).to_value()),
+        ))
     }
 
     async fn update(
@@ -420,32 +480,41 @@ impl Resource<OpenAi> for WorkloadIdentityProviderResource {
         data: &OpenAi,
         req: UpdateRequest,
     ) -> Result<UpdateResponse, Diagnostics> {
-        let (prior, planned) = (&req.prior, &req.planned);
-        let changed = |n: &str| attr(prior, n) != attr(planned, n);
+        let prior = M::from_value(&req.prior)?;
+        let planned = M::from_value(&req.planned)?;
+        let text = |f: &Field<String>| f.or_empty().to_string();
         let req = UpdateProviderRequest {
-            name: changed("name").then(|| required_str(planned, "name")),
-            issuer: changed("issuer").then(|| required_str(planned, "issuer")),
-            audience: changed("audience").then(|| required_str(planned, "audience")),
-            description: changed("description")
-                .then(|| str_attr(planned, "description").map(str::to_string)),
-            enabled: if changed("enabled") {
-                bool_attr(planned, "enabled")
+            name: (prior.name != planned.name).then(|| text(&planned.name)),
+            issuer: (prior.issuer != planned.issuer).then(|| text(&planned.issuer)),
+            audience: (prior.audience != planned.audience).then(|| text(&planned.audience)),
+            description: (prior.description != planned.description)
+                .then(|| planned.description.known().cloned()),
+            enabled: if prior.enabled != planned.enabled {
+                planned.enabled.known().copied()
             } else {
                 None
             },
-            verification: (changed("jwks_json") || changed("discovery_url"))
-                .then(|| verification_of(planned)),
-            attribute_transformations: changed("attribute_transformations")
-                .then(|| transformations_of(planned)),
+            verification: (prior.jwks_json != planned.jwks_json
+                || prior.discovery_url != planned.discovery_url)
+                .then(|| verification_of(&planned)),
+            attribute_transformations: (prior.attribute_transformations
+                != planned.attribute_transformations)
+                .then(|| transformations_of(&planned)),
         };
-        let id = required_str(prior, "id");
+        let id = prior.id.or_empty();
         let p = data
             .client()?
-            .update_provider(&id, &req)
+            .update_provider(id, &req)
             .await
-            .map_err(|e| api_error("update the workload identity provider", &e, ATTRIBUTES))?;
+            .map_err(|e| {
+                api_error(
+                    "update the workload identity provider",
+                    &e,
+                    &arguments(&schema(), &[]),
+                )
+            })?;
         data.inventory.put_provider(p.clone()).await;
-        Ok(UpdateResponse::new(state_from_api(&p, planned)))
+        Ok(UpdateResponse::new(state_from_api(&p, &planned).to_value()))
     }
 
     async fn delete(
@@ -453,9 +522,9 @@ impl Resource<OpenAi> for WorkloadIdentityProviderResource {
         data: &OpenAi,
         req: DeleteRequest,
     ) -> Result<DeleteResponse, Diagnostics> {
-        let prior = &req.prior;
-        let id = required_str(prior, "id");
-        match data.client()?.delete_provider(&id).await {
+        let prior = M::from_value(&req.prior)?;
+        let id = prior.id.or_empty();
+        match data.client()?.delete_provider(id).await {
             Ok(_) => {}
             Err(e) if e.is_not_found() => {}
             Err(e) => {
@@ -471,8 +540,8 @@ impl Resource<OpenAi> for WorkloadIdentityProviderResource {
                 return Err(d);
             }
         }
-        data.inventory.remove_provider(&id).await;
-        data.provider_going_away(&id).await;
+        data.inventory.remove_provider(id).await;
+        data.provider_going_away(id).await;
         Ok(DeleteResponse::new())
     }
 
@@ -492,7 +561,11 @@ impl Resource<OpenAi> for WorkloadIdentityProviderResource {
             );
             return Err(d);
         }
-        Ok(ImportResponse::new(schema().stub(&[("id", string(id))])))
+        let stub = ProviderModel {
+            id: Field::Known(id.to_string()),
+            ..ProviderModel::default()
+        };
+        Ok(ImportResponse::new(stub.to_value()))
     }
 
     fn supports_list(&self) -> bool {
@@ -501,14 +574,14 @@ impl Resource<OpenAi> for WorkloadIdentityProviderResource {
 
     fn list_schema(&self) -> Schema {
         Schema::new("Lists the workload identity providers of the organization.").attribute(
-            Attribute::optional("name_prefix", Type::String)
+            Attribute::optional(ProviderListConfig::name_prefix, Type::String)
                 .description("Only list providers whose name starts with this text."),
         )
     }
 
     async fn list(&self, data: &OpenAi, req: ListRequest) -> Result<ListResponse, Diagnostics> {
-        let config = &req.config;
-        let prefix = str_attr(config, "name_prefix").unwrap_or_default();
+        let config = ProviderListConfig::from_value(&req.config)?;
+        let prefix = config.name_prefix.or_empty();
         let providers = data
             .inventory
             .providers(data.client()?, |s| {
@@ -516,20 +589,19 @@ impl Resource<OpenAi> for WorkloadIdentityProviderResource {
             })
             .await
             .map_err(|e| api_error("list workload identity providers", &e, &[]))?;
-        Ok(ListResponse::new(
-            providers
-                .into_iter()
-                .filter(|p| p.name.starts_with(prefix))
-                .filter_map(|p| {
-                    let state = state_from_api(&p, &Value::Null);
-                    Some(ListedItem::new(
-                        p.name.clone(),
-                        self.identity_of(&state)?,
-                        state,
-                    ))
-                })
-                .collect(),
-        ))
+        let items = providers
+            .into_iter()
+            .filter(|p| p.name.starts_with(prefix))
+            .filter_map(|p| {
+                let state = state_from_api(&p, &ProviderModel::default()).to_value();
+                Some(ListedItem::new(
+                    p.name.clone(),
+                    self.identity_of(&state)?,
+                    state,
+                ))
+            })
+            .collect();
+        Ok(ListResponse::new(items))
     }
 
     async fn import_by_identity(
@@ -537,24 +609,28 @@ impl Resource<OpenAi> for WorkloadIdentityProviderResource {
         data: &OpenAi,
         req: ImportByIdentityRequest,
     ) -> Result<ImportResponse, Diagnostics> {
-        let identity = &req.identity;
-        self.import(
-            data,
-            ImportRequest::new(str_attr(identity, "id").unwrap_or_default()),
-        )
-        .await
+        let identity = ProviderIdentity::from_value(&req.identity)?;
+        self.import(data, ImportRequest::new(identity.id.or_empty()))
+            .await
     }
 }
 
 /// Tells the tenant-pinning guard which issuer a provider will have after
 /// this run, for the mappings planned after it.
 fn record_planned_issuer(data: &OpenAi, plan: &PlanCtx) {
-    let issuer = str_attr(&plan.planned, "issuer").map(str::to_string);
+    // Null objects (no prior on create, no plan on destroy) read as all null.
+    let (Ok(planned), Ok(prior)) = (
+        M::from_nullable(&plan.planned),
+        M::from_nullable(&plan.prior),
+    ) else {
+        return;
+    };
+    let issuer = planned.issuer.known().cloned();
     if plan.is_create() {
         data.planned_issuers.record_create(issuer);
     } else if !plan.is_destroy()
-        && plan.planned_attr("issuer") != plan.prior_attr("issuer")
-        && let Some(id) = str_attr(&plan.prior, "id")
+        && planned.issuer != prior.issuer
+        && let Some(id) = prior.id.as_deref()
     {
         data.planned_issuers.record_change(id, issuer);
     }
@@ -603,5 +679,426 @@ impl OpenAi {
         {
             self.ledger.remove(Scope::Providers, id, &baseline);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::values::testing::{Rule, assert_rule, at};
+    use tfplugin::framework::model::mismatches;
+    use tfplugin::framework::plan::plan_generic;
+
+    #[test]
+    fn models_match_their_schemas() {
+        let r = WorkloadIdentityProviderResource;
+        assert_eq!(
+            mismatches::<M>(&schema().object_type()),
+            Vec::<String>::new()
+        );
+        assert_eq!(
+            mismatches::<TransformationModel>(&transformation_type()),
+            Vec::<String>::new()
+        );
+        let identity = r.identity_schema().unwrap().object_type();
+        assert_eq!(
+            mismatches::<ProviderIdentity>(&identity),
+            Vec::<String>::new()
+        );
+        let list = r.list_schema().object_type();
+        assert_eq!(
+            mismatches::<ProviderListConfig>(&list),
+            Vec::<String>::new()
+        );
+        assert_eq!(
+            arguments(&schema(), &[]),
+            [
+                "name",
+                "issuer",
+                "audience",
+                "description",
+                "enabled",
+                "attribute_transformations",
+                "jwks_json",
+                "discovery_url",
+            ]
+        );
+    }
+
+    fn s(v: &str) -> Field<String> {
+        Field::Known(v.to_string())
+    }
+
+    fn valid() -> ProviderModel {
+        ProviderModel {
+            name: s("n"),
+            issuer: s("https://i.example.com"),
+            audience: s("a"),
+            ..ProviderModel::default()
+        }
+    }
+
+    fn transformation(attribute: &str, expression: &str) -> Field<TransformationModel> {
+        Field::Known(TransformationModel {
+            attribute: s(attribute),
+            expression: s(expression),
+        })
+    }
+
+    fn with_transformations(ts: Vec<Field<TransformationModel>>) -> ProviderModel {
+        ProviderModel {
+            attribute_transformations: Field::Known(ts),
+            ..valid()
+        }
+    }
+
+    fn with_jwks(jwks: serde_json::Value) -> ProviderModel {
+        ProviderModel {
+            jwks_json: s(&jwks.to_string()),
+            ..valid()
+        }
+    }
+
+    /// Validates the configuration as Terraform would send it.
+    fn check(config: &ProviderModel) -> Diagnostics {
+        let mut d = Diagnostics::new();
+        validate_config(&M::from_value(&config.to_value()).unwrap(), &mut d);
+        d
+    }
+
+    #[test]
+    fn valid_configurations_pass() {
+        let twenty = (0..20)
+            .map(|i| transformation(&format!("openai.a{i}"), "assertion.sub"))
+            .collect();
+        for (case, config) in [
+            ("minimal", valid()),
+            (
+                "trailing slash",
+                ProviderModel {
+                    issuer: s("https://token.actions.githubusercontent.com/"),
+                    ..valid()
+                },
+            ),
+            (
+                "loopback http",
+                ProviderModel {
+                    issuer: s("http://127.0.0.1:8080"),
+                    discovery_url: s("http://localhost:9/.well-known/openid-configuration?x=1"),
+                    ..valid()
+                },
+            ),
+            (
+                "unknown key sources do not conflict",
+                ProviderModel {
+                    jwks_json: Field::Unknown,
+                    discovery_url: Field::Unknown,
+                    ..valid()
+                },
+            ),
+            (
+                "a known and an unknown key source",
+                ProviderModel {
+                    jwks_json: Field::Unknown,
+                    discovery_url: s("https://d.example.com"),
+                    ..valid()
+                },
+            ),
+            (
+                "jwks",
+                with_jwks(serde_json::json!({ "keys": [{ "kid": "a", "kty": "RSA" }] })),
+            ),
+            ("twenty transformations", with_transformations(twenty)),
+            (
+                "unknown transformation parts",
+                with_transformations(vec![
+                    Field::Unknown,
+                    Field::Known(TransformationModel {
+                        attribute: Field::Unknown,
+                        expression: Field::Unknown,
+                    }),
+                ]),
+            ),
+        ] {
+            let d = check(&config);
+            assert!(d.is_empty(), "{case}: {d:#?}");
+        }
+    }
+
+    #[test]
+    fn each_rule_fails_with_its_message_on_its_attribute() {
+        let t = |i: i64, f: &str| {
+            Some(
+                Path::root()
+                    .attr(M::attribute_transformations)
+                    .index(i)
+                    .attr(f),
+            )
+        };
+        let key_sources = ProviderModel {
+            jwks_json: s(r#"{"keys":[{"kid":"a"}]}"#),
+            discovery_url: s("https://d.example.com"),
+            ..valid()
+        };
+        let rules = [
+            Rule {
+                case: "empty name",
+                config: ProviderModel {
+                    name: s(""),
+                    ..valid()
+                },
+                path: at(M::name),
+                summary: "Empty name",
+                detail: "name must not be empty.",
+            },
+            Rule {
+                case: "empty audience",
+                config: ProviderModel {
+                    audience: s(""),
+                    ..valid()
+                },
+                path: at(M::audience),
+                summary: "Empty audience",
+                detail: "audience must not be empty.",
+            },
+            Rule {
+                case: "http issuer",
+                config: ProviderModel {
+                    issuer: s("http://issuer.example.com"),
+                    ..valid()
+                },
+                path: at(M::issuer),
+                summary: "Invalid issuer",
+                detail: "\"http://issuer.example.com\" uses http. Only https is accepted",
+            },
+            Rule {
+                case: "relative issuer",
+                config: ProviderModel {
+                    issuer: s("issuer.example.com"),
+                    ..valid()
+                },
+                path: at(M::issuer),
+                summary: "Invalid issuer",
+                detail: "\"issuer.example.com\" is not an absolute URL",
+            },
+            Rule {
+                case: "other scheme",
+                config: ProviderModel {
+                    issuer: s("ftp://i.example.com"),
+                    ..valid()
+                },
+                path: at(M::issuer),
+                summary: "Invalid issuer",
+                detail: "uses the scheme \"ftp\". Use an https URL.",
+            },
+            Rule {
+                case: "credentials in issuer",
+                config: ProviderModel {
+                    issuer: s("https://u:p@i.example.com"),
+                    ..valid()
+                },
+                path: at(M::issuer),
+                summary: "Invalid issuer",
+                detail: "contains credentials",
+            },
+            Rule {
+                case: "http discovery url",
+                config: ProviderModel {
+                    discovery_url: s("http://d.example.com"),
+                    ..valid()
+                },
+                path: at(M::discovery_url),
+                summary: "Invalid discovery_url",
+                detail: "uses http",
+            },
+            Rule {
+                case: "discovery url with a port",
+                config: ProviderModel {
+                    discovery_url: s("https://d.example.com:8443/x"),
+                    ..valid()
+                },
+                path: at(M::discovery_url),
+                summary: "Invalid discovery_url",
+                detail: "\"https://d.example.com:8443/x\" must not have a custom port, a query or a fragment.",
+            },
+            Rule {
+                case: "discovery url with a query",
+                config: ProviderModel {
+                    discovery_url: s("https://d.example.com/x?a=1"),
+                    ..valid()
+                },
+                path: at(M::discovery_url),
+                summary: "Invalid discovery_url",
+                detail: "must not have a custom port, a query or a fragment.",
+            },
+            Rule {
+                case: "discovery url with a fragment",
+                config: ProviderModel {
+                    discovery_url: s("https://d.example.com/x#f"),
+                    ..valid()
+                },
+                path: at(M::discovery_url),
+                summary: "Invalid discovery_url",
+                detail: "must not have a custom port, a query or a fragment.",
+            },
+            Rule {
+                case: "both key sources",
+                config: key_sources,
+                path: at(M::discovery_url),
+                summary: "Conflicting key sources",
+                detail: "Set either jwks_json (uploaded keys) or discovery_url (custom OIDC discovery), not both.",
+            },
+            Rule {
+                case: "jwks not json",
+                config: ProviderModel {
+                    jwks_json: s("{"),
+                    ..valid()
+                },
+                path: at(M::jwks_json),
+                summary: "Invalid jwks_json",
+                detail: "jwks_json is not valid JSON",
+            },
+            Rule {
+                case: "jwks not an object",
+                config: with_jwks(serde_json::json!([1])),
+                path: at(M::jwks_json),
+                summary: "Invalid jwks_json",
+                detail: "jwks_json must be a JSON object like {\"keys\": [...]}.",
+            },
+            Rule {
+                case: "jwks without keys",
+                config: with_jwks(serde_json::json!({ "k": [] })),
+                path: at(M::jwks_json),
+                summary: "Invalid jwks_json",
+                detail: "jwks_json must have a \"keys\" array.",
+            },
+            Rule {
+                case: "jwks with no key",
+                config: with_jwks(serde_json::json!({ "keys": [] })),
+                path: at(M::jwks_json),
+                summary: "Invalid jwks_json",
+                detail: "jwks_json's \"keys\" array is empty; add at least one public key.",
+            },
+            Rule {
+                case: "key not an object",
+                config: with_jwks(serde_json::json!({ "keys": ["a"] })),
+                path: at(M::jwks_json),
+                summary: "Invalid jwks_json",
+                detail: "keys[0] is not a JSON object.",
+            },
+            Rule {
+                case: "key without kid",
+                config: with_jwks(serde_json::json!({ "keys": [{ "kty": "RSA" }] })),
+                path: at(M::jwks_json),
+                summary: "Invalid jwks_json",
+                detail: "keys[0] has no \"kid\"; every key needs a unique non-empty kid.",
+            },
+            Rule {
+                case: "repeated kid",
+                config: with_jwks(serde_json::json!({ "keys": [{ "kid": "a" }, { "kid": "a" }] })),
+                path: at(M::jwks_json),
+                summary: "Invalid jwks_json",
+                detail: "keys[1] repeats the kid \"a\"; every kid must be unique.",
+            },
+            Rule {
+                case: "private key",
+                config: with_jwks(serde_json::json!({
+                    "keys": [{ "kid": "a", "kty": "RSA", "n": "x", "e": "AQAB", "d": "secret" }]
+                })),
+                path: at(M::jwks_json),
+                summary: "Invalid jwks_json",
+                detail: "keys[0] contains private key material (\"d\"). Upload public keys only.",
+            },
+            Rule {
+                case: "too many transformations",
+                config: with_transformations(
+                    (0..21)
+                        .map(|i| transformation(&format!("openai.a{i}"), "assertion.sub"))
+                        .collect(),
+                ),
+                path: at(M::attribute_transformations),
+                summary: "Too many attribute transformations",
+                detail: "at most 20 attribute transformations; 21 are configured.",
+            },
+            Rule {
+                case: "attribute without prefix",
+                config: with_transformations(vec![transformation(
+                    "repository",
+                    "assertion.repository",
+                )]),
+                path: t(0, TransformationModel::attribute),
+                summary: "Invalid transformation attribute",
+                detail: "\"repository\" must start with \"openai.\" followed by a name",
+            },
+            Rule {
+                case: "attribute is the bare prefix",
+                config: with_transformations(vec![
+                    transformation("openai.x", "assertion.sub"),
+                    transformation("openai.", "assertion.sub"),
+                ]),
+                path: t(1, TransformationModel::attribute),
+                summary: "Invalid transformation attribute",
+                detail: "\"openai.\" must start with \"openai.\" followed by a name",
+            },
+            Rule {
+                case: "attribute empty",
+                config: with_transformations(vec![transformation("", "assertion.sub")]),
+                path: t(0, TransformationModel::attribute),
+                summary: "Invalid transformation attribute",
+                detail: "attribute must be 1 to 256 characters long, got 0.",
+            },
+            Rule {
+                case: "attribute too long",
+                config: with_transformations(vec![transformation(
+                    &format!("openai.{}", "a".repeat(250)),
+                    "assertion.sub",
+                )]),
+                path: t(0, TransformationModel::attribute),
+                summary: "Invalid transformation attribute",
+                detail: "attribute must be 1 to 256 characters long, got 257.",
+            },
+            Rule {
+                case: "expression empty",
+                config: with_transformations(vec![transformation("openai.x", "")]),
+                path: t(0, TransformationModel::expression),
+                summary: "Invalid transformation expression",
+                detail: "expression must be 1 to 4096 characters long, got 0.",
+            },
+            Rule {
+                case: "expression too long",
+                config: with_transformations(vec![transformation("openai.x", &"a".repeat(4097))]),
+                path: t(0, TransformationModel::expression),
+                summary: "Invalid transformation expression",
+                detail: "expression must be 1 to 4096 characters long, got 4097.",
+            },
+        ];
+        for rule in &rules {
+            assert_rule(rule, &check(&rule.config));
+        }
+    }
+
+    #[test]
+    fn an_equal_jwks_keeps_its_prior_spelling() {
+        let prior = ProviderModel {
+            jwks_json: s(r#"{ "keys": [ { "kid": "a" } ] }"#),
+            ..valid()
+        };
+        let normalized = |planned: &ProviderModel| {
+            let planned = planned.to_value();
+            let mut ctx = plan_generic(&schema(), &prior.to_value(), &planned, &planned);
+            WorkloadIdentityProviderResource.normalize_plan(&mut ctx);
+            M::from_value(&ctx.planned).unwrap().jwks_json
+        };
+        let reformatted = ProviderModel {
+            jwks_json: s(r#"{"keys":[{"kid":"a"}]}"#),
+            ..valid()
+        };
+        assert_eq!(normalized(&reformatted), prior.jwks_json);
+        // A different key set stays as planned.
+        let changed = ProviderModel {
+            jwks_json: s(r#"{"keys":[{"kid":"b"}]}"#),
+            ..valid()
+        };
+        assert_eq!(normalized(&changed), changed.jwks_json);
     }
 }

@@ -688,7 +688,7 @@ fn spiffe_source_against_the_emulator_workload_api() {
     assert_eq!(exchanges(&emu), before + 1);
 
     // Outside a SPIFFE workload the missing socket variable is named.
-    let mut outside = workdir(&emu);
+    let outside = workdir(&emu);
     outside.write_main(&config(&wif, "subject_token_source = \"spiffe\"", ""));
     let out = outside.run(&["plan", "-input=false"]);
     out.assert_failure();

@@ -5,89 +5,130 @@ use serde_json::{Value as Json, json};
 
 use super::*;
 use crate::config::Settings;
-use crate::values::object;
+use crate::values::testing::{Rule, assert_rule, at};
 use openai_emulator::{EmulatorConfig, RunningEmulator};
 use tfplugin::codec::Value;
 use tfplugin::framework::Severity;
+use tfplugin::framework::model::schema_mismatches;
 
 const ADMIN: &str = "sk-admin-unit";
 
-fn config(pairs: &[(&str, Value)]) -> Value {
-    let mut v = schema().stub(&[]);
-    for (k, val) in pairs {
-        set_attr(&mut v, k, val.clone());
+fn text(v: &str) -> Field<String> {
+    Field::Known(v.to_string())
+}
+
+fn secret(v: &str) -> Field<Sensitive> {
+    Field::Known(Sensitive(Secret::new(v)))
+}
+
+/// A configuration with both ids and no subject token source.
+fn ids() -> TokenModel {
+    TokenModel {
+        workload_identity_provider_id: text("wip_1"),
+        service_account_id: text("svc_acct_1"),
+        ..TokenModel::default()
     }
-    v
 }
 
-fn ids() -> Vec<(&'static str, Value)> {
-    vec![
-        ("workload_identity_provider_id", string("wip_1")),
-        ("service_account_id", string("svc_acct_1")),
-    ]
-}
-
-fn with(extra: &[(&'static str, Value)]) -> Value {
-    let mut pairs = ids();
-    pairs.extend(extra.iter().cloned());
-    config(&pairs)
-}
-
-fn check(v: &Value) -> Diagnostics {
+/// Validates the configuration as Terraform would send it.
+fn check(config: &TokenModel) -> Diagnostics {
     let mut d = Diagnostics::new();
-    validate_config(v, &mut d);
+    validate_config(&M::from_value(&config.to_value()).unwrap(), &mut d);
     d
 }
 
-fn paths(d: &Diagnostics) -> Vec<String> {
-    d.iter()
-        .map(|d| match &d.path {
-            Some(p) => format!("{p:?}"),
-            None => "-".into(),
-        })
-        .collect()
+#[test]
+fn model_matches_schema() {
+    assert_eq!(schema_mismatches::<M>(&schema()), Vec::<String>::new());
+}
+
+#[test]
+fn printing_a_model_shows_no_token() {
+    let m = TokenModel {
+        subject_token: secret("eyJsubject"),
+        access_token: secret("wifat_access"),
+        ..ids()
+    };
+    let printed = format!("{m:?}");
+    assert!(!printed.contains("eyJsubject"), "{printed}");
+    assert!(!printed.contains("wifat_access"), "{printed}");
+    // The value Terraform gets still carries them.
+    let v = m.to_value();
+    assert_eq!(
+        v.get_attr(M::access_token).and_then(Value::as_str),
+        Some("wifat_access")
+    );
 }
 
 #[test]
 fn exactly_one_source() {
-    let d = check(&with(&[]));
+    let d = check(&ids());
     assert!(d.has_errors());
     assert!(d.iter().any(|d| d.summary == "Missing subject token"));
 
-    let d = check(&with(&[
-        ("subject_token", string("a.b.c")),
-        ("subject_token_file", string("/t")),
-    ]));
+    let d = check(&TokenModel {
+        subject_token: secret("a.b.c"),
+        subject_token_file: text("/t"),
+        ..ids()
+    });
     let conflicts: Vec<_> = d
         .iter()
         .filter(|d| d.summary == "Conflicting subject token sources")
         .collect();
     assert_eq!(conflicts.len(), 2, "{d:?}");
-    assert_eq!(conflicts[0].path, Some(Path::root().attr("subject_token")));
+    assert_eq!(conflicts[0].path, at(M::subject_token));
+    assert_eq!(conflicts[1].path, at(M::subject_token_file));
     assert!(
         conflicts[0]
             .detail
             .contains("subject_token and subject_token_file")
     );
 
-    for one in [
-        ("subject_token", string("a.b.c")),
-        ("subject_token_file", string("/t")),
-        ("subject_token_source", string("kubernetes")),
+    for (case, one) in [
+        (
+            "inline",
+            TokenModel {
+                subject_token: secret("a.b.c"),
+                ..ids()
+            },
+        ),
+        (
+            "file",
+            TokenModel {
+                subject_token_file: text("/t"),
+                ..ids()
+            },
+        ),
+        (
+            "platform",
+            TokenModel {
+                subject_token_source: text("kubernetes"),
+                ..ids()
+            },
+        ),
+        // Unknown values may turn out null or set: no verdict yet.
+        (
+            "unknown",
+            TokenModel {
+                subject_token: Field::Unknown,
+                ..ids()
+            },
+        ),
     ] {
-        let d = check(&with(std::slice::from_ref(&one)));
-        assert!(d.is_empty(), "{one:?}: {d:?}");
+        let d = check(&one);
+        assert!(d.is_empty(), "{case}: {d:?}");
     }
-    // Unknown values may turn out null or set: no verdict yet.
-    assert!(check(&with(&[("subject_token", Value::Unknown)])).is_empty());
 }
 
 #[test]
 fn unknown_source_lists_the_allowed_values() {
-    let d = check(&with(&[("subject_token_source", string("github"))]));
+    let d = check(&TokenModel {
+        subject_token_source: text("github"),
+        ..ids()
+    });
     let all: Vec<_> = d.iter().collect();
     assert_eq!(all.len(), 1, "{d:?}");
-    assert_eq!(all[0].path, Some(Path::root().attr("subject_token_source")));
+    assert_eq!(all[0].path, at(M::subject_token_source));
     assert!(all[0].detail.contains("\"github\""));
     for p in Platform::ALL {
         assert!(all[0].detail.contains(p.name()), "{}", all[0].detail);
@@ -97,41 +138,150 @@ fn unknown_source_lists_the_allowed_values() {
 #[test]
 fn audience_and_client_id_only_where_they_apply() {
     for platform in ["github_actions", "gcp", "azure"] {
-        let d = check(&with(&[
-            ("subject_token_source", string(platform)),
-            ("audience", string("https://x")),
-        ]));
+        let d = check(&TokenModel {
+            subject_token_source: text(platform),
+            audience: text("https://x"),
+            ..ids()
+        });
         assert!(d.is_empty(), "{platform}: {d:?}");
     }
-    let d = check(&with(&[
-        ("subject_token_source", string("kubernetes")),
-        ("audience", string("https://x")),
-    ]));
-    assert_eq!(paths(&d).len(), 1);
-    assert_eq!(
-        d.iter().next().unwrap().path,
-        Some(Path::root().attr("audience"))
-    );
-
-    let d = check(&with(&[
-        ("subject_token", string("a.b.c")),
-        ("client_id", string("c")),
-    ]));
-    assert_eq!(
-        d.iter().next().unwrap().path,
-        Some(Path::root().attr("client_id"))
-    );
-    let d = check(&with(&[
-        ("subject_token_source", string("azure")),
-        ("client_id", string("c")),
-    ]));
+    let d = check(&TokenModel {
+        subject_token_source: text("azure"),
+        client_id: text("c"),
+        ..ids()
+    });
     assert!(d.is_empty(), "{d:?}");
+    // With the source unknown, neither can be judged yet.
+    let d = check(&TokenModel {
+        subject_token_source: Field::Unknown,
+        audience: text("https://x"),
+        client_id: text("c"),
+        ..ids()
+    });
+    assert!(d.is_empty(), "{d:?}");
+}
 
-    let d = check(&with(&[("subject_token", string(" "))]));
-    assert!(
-        d.iter().any(|d| d.summary == "Empty subject_token"),
-        "{d:?}"
-    );
+#[test]
+fn each_rule_fails_with_its_message_on_its_attribute() {
+    let inline = || TokenModel {
+        subject_token: secret("a.b.c"),
+        ..ids()
+    };
+    let rules = [
+        Rule {
+            case: "empty provider id",
+            config: TokenModel {
+                workload_identity_provider_id: text(""),
+                ..inline()
+            },
+            path: at(M::workload_identity_provider_id),
+            summary: "Empty workload_identity_provider_id",
+            detail: "workload_identity_provider_id must not be empty; remove it or give a value.",
+        },
+        Rule {
+            case: "blank service account id",
+            config: TokenModel {
+                service_account_id: text(" "),
+                ..inline()
+            },
+            path: at(M::service_account_id),
+            summary: "Empty service_account_id",
+            detail: "service_account_id must not be empty; remove it or give a value.",
+        },
+        Rule {
+            case: "blank subject token",
+            config: TokenModel {
+                subject_token: secret(" "),
+                ..ids()
+            },
+            path: at(M::subject_token),
+            summary: "Empty subject_token",
+            detail: "subject_token must not be empty",
+        },
+        Rule {
+            case: "empty subject token file",
+            config: TokenModel {
+                subject_token_file: text(""),
+                ..ids()
+            },
+            path: at(M::subject_token_file),
+            summary: "Empty subject_token_file",
+            detail: "subject_token_file must not be empty",
+        },
+        Rule {
+            case: "empty audience",
+            config: TokenModel {
+                subject_token_source: text("gcp"),
+                audience: text(""),
+                ..ids()
+            },
+            path: at(M::audience),
+            summary: "Empty audience",
+            detail: "audience must not be empty",
+        },
+        Rule {
+            case: "empty client id",
+            config: TokenModel {
+                subject_token_source: text("azure"),
+                client_id: text(""),
+                ..ids()
+            },
+            path: at(M::client_id),
+            summary: "Empty client_id",
+            detail: "client_id must not be empty",
+        },
+        Rule {
+            case: "no source",
+            config: ids(),
+            path: None,
+            summary: "Missing subject token",
+            detail: "Set exactly one of subject_token (the token itself), subject_token_file",
+        },
+        Rule {
+            case: "unknown platform",
+            config: TokenModel {
+                subject_token_source: text("github"),
+                ..ids()
+            },
+            path: at(M::subject_token_source),
+            summary: "Unknown subject_token_source",
+            detail: "\"github\" is not a supported subject token source. Allowed values: ",
+        },
+        Rule {
+            case: "audience with a platform that mints no token for it",
+            config: TokenModel {
+                subject_token_source: text("kubernetes"),
+                audience: text("https://x"),
+                ..ids()
+            },
+            path: at(M::audience),
+            summary: "audience has no effect here",
+            detail: "audience is used only with subject_token_source \"github_actions\", \"gcp\" or \"azure\"",
+        },
+        Rule {
+            case: "audience with an inline token",
+            config: TokenModel {
+                audience: text("https://x"),
+                ..inline()
+            },
+            path: at(M::audience),
+            summary: "audience has no effect here",
+            detail: "remove audience.",
+        },
+        Rule {
+            case: "client id without azure",
+            config: TokenModel {
+                client_id: text("c"),
+                ..inline()
+            },
+            path: at(M::client_id),
+            summary: "client_id has no effect here",
+            detail: "client_id selects a user-assigned managed identity with subject_token_source = \"azure\" only; remove it.",
+        },
+    ];
+    for rule in &rules {
+        assert_rule(rule, &check(&rule.config));
+    }
 }
 
 #[test]
@@ -250,12 +400,20 @@ impl Setup {
         .unwrap()
     }
 
+    fn model(&self) -> TokenModel {
+        TokenModel {
+            workload_identity_provider_id: text(&self.provider),
+            service_account_id: text(&self.account),
+            ..TokenModel::default()
+        }
+    }
+
     fn config(&self, token: &str) -> Value {
-        config(&[
-            ("workload_identity_provider_id", string(&self.provider)),
-            ("service_account_id", string(&self.account)),
-            ("subject_token", string(token)),
-        ])
+        TokenModel {
+            subject_token: secret(token),
+            ..self.model()
+        }
+        .to_value()
     }
 }
 
@@ -270,21 +428,23 @@ async fn open_exchanges_and_private_bytes_hold_no_secret() {
         .open(&s.data(), OpenRequest::new(s.config(&token)))
         .await
         .unwrap();
-    let access = str_attr(&opened.result, "access_token").unwrap().to_owned();
+    let result = M::from_value(&opened.result).unwrap();
+    let access = result.access_token.known().unwrap().expose().to_owned();
     assert!(access.starts_with("wifat_"), "{access}");
-    assert_eq!(str_attr(&opened.result, "token_type"), Some("Bearer"));
+    assert_eq!(result.token_type.as_deref(), Some("Bearer"));
     assert_eq!(
-        str_attr(&opened.result, "scope"),
+        result.scope.as_deref(),
         Some("api.model.request api.model.read")
     );
     // Config attributes are echoed unchanged.
     assert_eq!(
-        str_attr(&opened.result, "subject_token"),
+        result.subject_token.known().map(Sensitive::expose),
         Some(token.as_str())
     );
+    assert_eq!(result.workload_identity_provider_id, text(&s.provider));
     // The minted subject token lives 600 s, so the access token does too.
     let expires = time::OffsetDateTime::parse(
-        str_attr(&opened.result, "expires_at").unwrap(),
+        result.expires_at.as_deref().unwrap(),
         &time::format_description::well_known::Rfc3339,
     )
     .unwrap()
@@ -333,7 +493,7 @@ async fn default_permissions_give_a_null_scope() {
         .open(&s.data(), OpenRequest::new(s.config(&token)))
         .await
         .unwrap();
-    assert_eq!(attr(&opened.result, "scope"), &Value::Null);
+    assert_eq!(M::from_value(&opened.result).unwrap().scope, Field::Null);
 }
 
 #[tokio::test]
@@ -363,12 +523,12 @@ async fn refusals_become_diagnostics_without_tokens() {
     assert!(!all[0].detail.contains(&token));
 
     // Unknown provider: points at the argument.
-    let mut cfg = s.config(&token);
-    set_attr(
-        &mut cfg,
-        "workload_identity_provider_id",
-        string("wip_nope"),
-    );
+    let cfg = TokenModel {
+        workload_identity_provider_id: text("wip_nope"),
+        subject_token: secret(&token),
+        ..s.model()
+    }
+    .to_value();
     let d = WorkloadIdentityTokenEphemeral
         .open(&s.data(), OpenRequest::new(cfg))
         .await
@@ -379,28 +539,17 @@ async fn refusals_become_diagnostics_without_tokens() {
         first.summary.contains("Unknown workload identity provider"),
         "{first:?}"
     );
-    assert_eq!(
-        first.path,
-        Some(Path::root().attr("workload_identity_provider_id"))
-    );
+    assert_eq!(first.path, at(M::workload_identity_provider_id));
 }
 
 #[tokio::test]
 async fn subject_token_file_errors_point_at_the_argument() {
     let s = setup(None).await;
-    let cfg = object([
-        ("workload_identity_provider_id", string(&s.provider)),
-        ("service_account_id", string(&s.account)),
-        ("subject_token", Value::Null),
-        ("subject_token_file", string("/nonexistent/openai-token")),
-        ("subject_token_source", Value::Null),
-        ("audience", Value::Null),
-        ("client_id", Value::Null),
-        ("access_token", Value::Null),
-        ("expires_at", Value::Null),
-        ("scope", Value::Null),
-        ("token_type", Value::Null),
-    ]);
+    let cfg = TokenModel {
+        subject_token_file: text("/nonexistent/openai-token"),
+        ..s.model()
+    }
+    .to_value();
     let d = WorkloadIdentityTokenEphemeral
         .open(&s.data(), OpenRequest::new(cfg))
         .await
@@ -413,5 +562,5 @@ async fn subject_token_file_errors_point_at_the_argument() {
         "{}",
         first.detail
     );
-    assert_eq!(first.path, Some(Path::root().attr("subject_token_file")));
+    assert_eq!(first.path, at(M::subject_token_file));
 }

@@ -5,6 +5,7 @@
 
 pub mod diagnostics;
 pub mod messages;
+pub mod model;
 pub mod plan;
 pub mod resource;
 pub mod schema;
