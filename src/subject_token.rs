@@ -33,6 +33,10 @@ pub const DEFAULT_GCE_METADATA_HOST: &str = "metadata.google.internal";
 pub const ENV_AZURE_IMDS_ENDPOINT: &str = "OPENAI_WIF_AZURE_IMDS_ENDPOINT";
 pub const DEFAULT_AZURE_IMDS_ENDPOINT: &str = "http://169.254.169.254";
 pub const ENV_AWS_TOKEN_FILE: &str = "AWS_WEB_IDENTITY_TOKEN_FILE";
+pub use aws::{
+    ENV_ENDPOINT_URL as ENV_AWS_ENDPOINT_URL, ENV_ENDPOINT_URL_STS as ENV_AWS_ENDPOINT_URL_STS,
+};
+pub use spiffe::{ENV_ENDPOINT_SOCKET as ENV_SPIFFE_ENDPOINT_SOCKET, check_spiffe_id};
 
 const GCP_IDENTITY_PATH: &str = "/computeMetadata/v1/instance/service-accounts/default/identity";
 const AZURE_TOKEN_PATH: &str = "/metadata/identity/oauth2/token";
@@ -103,6 +107,20 @@ impl Platform {
                 | Platform::Aws
                 | Platform::Spiffe
         )
+    }
+
+    /// `"github_actions", "gcp", ...`: the sources that use `audience`.
+    pub fn audience_names() -> String {
+        let names: Vec<String> = Platform::ALL
+            .iter()
+            .filter(|p| p.requests_audience())
+            .map(|p| format!("\"{}\"", p.name()))
+            .collect();
+        match names.split_last() {
+            Some((last, [])) => last.clone(),
+            Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+            None => String::new(),
+        }
     }
 
     /// Google's metadata server issues OIDC ID tokens; the exchange is told

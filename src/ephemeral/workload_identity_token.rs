@@ -46,6 +46,7 @@ tfplugin::model! {
         pub subject_token_source: Field<String>,
         pub audience: Field<String>,
         pub client_id: Field<String>,
+        pub spiffe_id: Field<String>,
         pub access_token: Field<Sensitive>,
         pub expires_at: Field<String>,
         pub scope: Field<String>,
@@ -95,7 +96,10 @@ pub fn schema() -> Schema {
          `kubernetes` reads `{}` (or the file named by `{}`); \
          `gcp` asks the metadata server (`{}`, host overridable with `{}`) for an ID token for `audience`; \
          `azure` asks the Instance Metadata Service (`{}`, overridable with `{}`) for a managed identity token for the resource `audience`; \
-         `aws` reads the file named by `{}`.",
+         `aws` reads the file named by `{}` when it is set (EKS), and otherwise asks AWS STS \
+         `GetWebIdentityToken` for a token for `audience` (IAM outbound identity federation, with \
+         the standard AWS credential chain and region; endpoint from `{}` or `{}`); \
+         `spiffe` asks the SPIFFE Workload API at `{}` for a JWT-SVID for `audience`.",
         Platform::allowed_names(),
         subject_token::DEFAULT_K8S_TOKEN_FILE,
         subject_token::ENV_K8S_TOKEN_FILE,
@@ -104,15 +108,24 @@ pub fn schema() -> Schema {
         subject_token::DEFAULT_AZURE_IMDS_ENDPOINT,
         subject_token::ENV_AZURE_IMDS_ENDPOINT,
         subject_token::ENV_AWS_TOKEN_FILE,
+        subject_token::ENV_AWS_ENDPOINT_URL_STS,
+        subject_token::ENV_AWS_ENDPOINT_URL,
+        subject_token::ENV_SPIFFE_ENDPOINT_SOCKET,
     )))
     .attribute(Attribute::optional(M::audience, Type::String).description(format!(
-        "The audience to request the subject token for, with `subject_token_source` \
-         `github_actions`, `gcp` or `azure` (for Azure, the Entra application ID URI). It must \
-         equal the workload identity provider's audience. Defaults to `{DEFAULT_AUDIENCE}`."
+        "The audience to request the subject token for, with `subject_token_source` {} \
+         (for Azure, the Entra application ID URI). It must equal the workload identity \
+         provider's audience. Defaults to `{DEFAULT_AUDIENCE}`.",
+        Platform::audience_names(),
     )))
     .attribute(Attribute::optional(M::client_id, Type::String).description(
         "With `subject_token_source = \"azure\"`: the client id of a user-assigned managed \
          identity. Omit it for the system-assigned identity.",
+    ))
+    .attribute(Attribute::optional(M::spiffe_id, Type::String).description(
+        "With `subject_token_source = \"spiffe\"`: which of the workload's SPIFFE IDs to get \
+         the JWT-SVID for, e.g. `spiffe://example.org/ci`. Omit it for the workload's default \
+         identity.",
     ))
     .attribute(
         Attribute::computed(M::access_token, Type::String)
@@ -171,6 +184,7 @@ pub fn validate_config(config: &TokenModel, diags: &mut Diagnostics) {
         (M::subject_token_file, config.subject_token_file.as_deref()),
         (M::audience, config.audience.as_deref()),
         (M::client_id, config.client_id.as_deref()),
+        (M::spiffe_id, config.spiffe_id.as_deref()),
     ] {
         if value.is_some_and(|s| s.trim().is_empty()) {
             diags.attribute_error(
@@ -230,9 +244,11 @@ pub fn validate_config(config: &TokenModel, diags: &mut Diagnostics) {
         diags.attribute_error(
             path(M::audience),
             "audience has no effect here",
-            "audience is used only with subject_token_source \"github_actions\", \"gcp\" or \"azure\", \
-             which mint a token for it. Other tokens carry the audience they were issued with; \
-             remove audience.",
+            format!(
+                "audience is used only with subject_token_source {}, which mint a token for it. \
+                 Other tokens carry the audience they were issued with; remove audience.",
+                Platform::audience_names()
+            ),
         );
     }
     if source_known && config.client_id.is_present() && platform != Some(Platform::Azure) {
@@ -241,6 +257,19 @@ pub fn validate_config(config: &TokenModel, diags: &mut Diagnostics) {
             "client_id has no effect here",
             "client_id selects a user-assigned managed identity with subject_token_source = \"azure\" only; remove it.",
         );
+    }
+    if source_known && config.spiffe_id.is_present() && platform != Some(Platform::Spiffe) {
+        diags.attribute_error(
+            path(M::spiffe_id),
+            "spiffe_id has no effect here",
+            "spiffe_id selects a SPIFFE identity with subject_token_source = \"spiffe\" only; remove it.",
+        );
+    }
+    if let Some(id) = config.spiffe_id.known()
+        && !id.trim().is_empty()
+        && let Err(why) = subject_token::check_spiffe_id(id)
+    {
+        diags.attribute_error(path(M::spiffe_id), "Invalid spiffe_id", why);
     }
 }
 
@@ -288,7 +317,7 @@ fn request_of(config: &TokenModel) -> Result<Request, Diagnostics> {
                 .cloned()
                 .unwrap_or_else(|| DEFAULT_AUDIENCE.to_owned()),
             client_id: config.client_id.known().cloned(),
-            spiffe_id: None,
+            spiffe_id: config.spiffe_id.known().cloned(),
         }
     };
     Ok(Request {

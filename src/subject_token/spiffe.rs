@@ -14,6 +14,13 @@ use openai_admin::secret::Secret;
 pub const ENV_ENDPOINT_SOCKET: &str = "SPIFFE_ENDPOINT_SOCKET";
 const WHAT: &str = "SPIFFE Workload API";
 
+/// Whether `id` is a SPIFFE ID (`spiffe://TRUST_DOMAIN/PATH`), and why not.
+pub fn check_spiffe_id(id: &str) -> Result<(), String> {
+    SpiffeId::new(id).map(|_| ()).map_err(|e| {
+        format!("{id:?} is not a SPIFFE ID ({e}); it looks like spiffe://example.org/ci.")
+    })
+}
+
 /// Fetches a JWT-SVID for `audience`; of `spiffe_id` when given, otherwise
 /// the workload's default identity.
 pub(super) async fn jwt_svid(

@@ -137,7 +137,7 @@ fn unknown_source_lists_the_allowed_values() {
 
 #[test]
 fn audience_and_client_id_only_where_they_apply() {
-    for platform in ["github_actions", "gcp", "azure"] {
+    for platform in ["github_actions", "gcp", "azure", "aws", "spiffe"] {
         let d = check(&TokenModel {
             subject_token_source: text(platform),
             audience: text("https://x"),
@@ -148,6 +148,12 @@ fn audience_and_client_id_only_where_they_apply() {
     let d = check(&TokenModel {
         subject_token_source: text("azure"),
         client_id: text("c"),
+        ..ids()
+    });
+    assert!(d.is_empty(), "{d:?}");
+    let d = check(&TokenModel {
+        subject_token_source: text("spiffe"),
+        spiffe_id: text("spiffe://example.org/ci"),
         ..ids()
     });
     assert!(d.is_empty(), "{d:?}");
@@ -256,7 +262,7 @@ fn each_rule_fails_with_its_message_on_its_attribute() {
             },
             path: at(M::audience),
             summary: "audience has no effect here",
-            detail: "audience is used only with subject_token_source \"github_actions\", \"gcp\" or \"azure\"",
+            detail: "audience is used only with subject_token_source \"github_actions\", \"gcp\", \"azure\", \"aws\" or \"spiffe\"",
         },
         Rule {
             case: "audience with an inline token",
@@ -277,6 +283,38 @@ fn each_rule_fails_with_its_message_on_its_attribute() {
             path: at(M::client_id),
             summary: "client_id has no effect here",
             detail: "client_id selects a user-assigned managed identity with subject_token_source = \"azure\" only; remove it.",
+        },
+        Rule {
+            case: "spiffe id without spiffe",
+            config: TokenModel {
+                spiffe_id: text("spiffe://example.org/ci"),
+                ..inline()
+            },
+            path: at(M::spiffe_id),
+            summary: "spiffe_id has no effect here",
+            detail: "spiffe_id selects a SPIFFE identity with subject_token_source = \"spiffe\" only",
+        },
+        Rule {
+            case: "spiffe id that is not one",
+            config: TokenModel {
+                subject_token_source: text("spiffe"),
+                spiffe_id: text("example.org/ci"),
+                ..ids()
+            },
+            path: at(M::spiffe_id),
+            summary: "Invalid spiffe_id",
+            detail: "\"example.org/ci\" is not a SPIFFE ID",
+        },
+        Rule {
+            case: "empty spiffe id",
+            config: TokenModel {
+                subject_token_source: text("spiffe"),
+                spiffe_id: text(""),
+                ..ids()
+            },
+            path: at(M::spiffe_id),
+            summary: "Empty spiffe_id",
+            detail: "spiffe_id must not be empty",
         },
     ];
     for rule in &rules {
