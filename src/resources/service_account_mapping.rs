@@ -665,7 +665,22 @@ impl OpenAi {
                         refused.push((shared, issuer.clone()));
                     }
                 }
-                Verdict::Pinned | Verdict::Undecided => return,
+                Verdict::Pinned => {
+                    // Pinned, but maybe only by names someone else could
+                    // register later: say so when the mapping is written
+                    // (not on every plan of an unchanged one).
+                    if writes
+                        && candidates.len() == 1
+                        && let Some(detail) = tenant_pinning::name_only_warning(shared, &matchers)
+                    {
+                        plan.diags.push(
+                            Diagnostic::warning(tenant_pinning::NAME_ONLY_SUMMARY, detail)
+                                .at(Path::root().attr(M::attribute_matchers)),
+                        );
+                    }
+                    return;
+                }
+                Verdict::Undecided => return,
             }
         }
         if refused.is_empty() {

@@ -373,3 +373,41 @@ resource "openai_workload_identity_provider" "p" {{
     out.assert_failure();
     out.assert_output_contains_words("Service account mapping not pinned to your tenant");
 }
+
+#[test]
+fn a_github_mapping_pinned_only_by_name_plans_with_a_warning_naming_repository_id() {
+    let tf = tf_latest();
+    let org = Org::new();
+    let gha = org.provider_by_hand("gha", GITHUB);
+    let wd = org.workdir(&tf);
+
+    // By name only: plans (exit 2, a change) and warns, on the matchers.
+    wd.write_main(&format!(
+        "{HEADER}{}",
+        org.mapping("by_name", &format!("\"{gha}\""), PINNED)
+    ));
+    let out = wd.plan_detailed();
+    out.assert_code(2);
+    out.assert_output_contains_words("Warning: Service account mapping pinned only by name");
+    out.assert_output_contains_words("only by name (`repository`)");
+    out.assert_output_contains_words("`repository_id` or `repository_owner_id`");
+    out.assert_output_contains_words("repo:OWNER@OWNER_ID/REPO@REPO_ID");
+
+    // By id, or by the immutable subject: no warning.
+    for body in [
+        r#"  attribute_matchers = { ref = "refs/heads/main", repository_id = "123456789" }"#,
+        r#"  attribute_matchers = { sub = "repo:my-org@42/my-repo@7:ref:refs/heads/main" }"#,
+    ] {
+        wd.write_main(&format!(
+            "{HEADER}{}",
+            org.mapping("by_id", &format!("\"{gha}\""), body)
+        ));
+        let out = wd.plan_detailed();
+        out.assert_code(2);
+        assert!(
+            !out.output_contains_words("pinned only by name"),
+            "{body}: {out}"
+        );
+    }
+    assert!(org.rules(&gha).is_empty(), "plans write nothing");
+}
