@@ -1,6 +1,7 @@
 //! Where a workload's subject token (the external OIDC JWT traded in the
 //! token exchange) comes from: given inline, read from a file, or fetched
-//! from the platform the workload runs on (`shared/openai-wif-api.md` §5).
+//! from the platform the workload runs on
+//! (`docs/reference/openai-api.md#subject-tokens-per-platform`).
 //!
 //! Every fetcher reads its settings through an `env` lookup (so tests can
 //! supply their own) and fails with an error naming the variable, file or

@@ -4,10 +4,10 @@
 //! ephemeral results out of plan and state; this file keeps the subject and
 //! access tokens out of logs and out of the private bytes.
 //!
-//! Renewal. OpenAI access tokens cannot be refreshed or extended (§6.3: no
-//! refresh token), and Terraform's RenewEphemeralResource cannot hand a new
-//! value to blocks that already received the old one. A re-exchange at
-//! renewal would therefore mint a token nobody receives, and would need the
+//! Renewal. OpenAI access tokens cannot be refreshed or extended
+//! (`docs/reference/openai-api.md#token-exchange-response`: no refresh token), and Terraform's
+//! RenewEphemeralResource cannot hand a new value to blocks that already received the old one. A
+//! re-exchange at renewal would therefore mint a token nobody receives, and would need the
 //! subject token (a secret) kept in the private bytes or fetched again. So
 //! renewal does not exchange: `renew_at` is set shortly before expiry (80 % of
 //! the lifetime, at least 60 s before the end) and renewal only reports when
@@ -437,8 +437,9 @@ impl EphemeralResource<OpenAi> for WorkloadIdentityTokenEphemeral {
             )
             .into());
         }
-        // OpenAI access tokens live at most an hour (§6.3); clamping also
-        // keeps `issued + lifetime` from overflowing on a nonsense answer.
+        // OpenAI access tokens live at most an hour
+        // (`docs/reference/openai-api.md#token-exchange-response`); clamping also keeps
+        // `issued + lifetime` from overflowing on a nonsense answer.
         let lifetime =
             Duration::from_secs(response.expires_in.clamp(0, MAX_TOKEN_LIFETIME_SECS) as u64);
         let expires_at = unix(issued + lifetime);

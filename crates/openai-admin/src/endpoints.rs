@@ -1,6 +1,6 @@
 //! One typed method per Admin API endpoint: workload identity providers,
 //! their federation rules, projects and project service accounts.
-//! Paths follow `shared/openai-wif-api.md` §2; projects and service accounts
+//! Paths follow `docs/reference/openai-api.md#endpoints`; projects and service accounts
 //! follow the general OpenAI Admin API (`/organization/projects/...`).
 
 use reqwest::{Method, StatusCode};

@@ -1,5 +1,5 @@
 //! The token exchange: trade an external OIDC token for a short-lived OpenAI
-//! access token (`shared/openai-wif-api.md` §6). JSON body, no
+//! access token (`docs/reference/openai-api.md#token-exchange`). JSON body, no
 //! `Authorization` header, OAuth-style errors.
 
 use reqwest::Method;

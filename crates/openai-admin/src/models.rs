@@ -1,7 +1,7 @@
 //! Serde models of the OpenAI Admin API objects for Workload Identity
 //! Federation, projects and project service accounts, and of the token
 //! exchange. Shared by the client and the emulator so the two cannot drift.
-//! Shapes follow `shared/openai-wif-api.md` §2, §3, §6.
+//! Shapes follow `docs/reference/openai-api.md#endpoints`, `#objects`, `#token-exchange`.
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value as Json};
@@ -14,7 +14,8 @@ pub const OBJECT_PROJECT: &str = "organization.project";
 pub const OBJECT_SERVICE_ACCOUNT: &str = "organization.project.service_account";
 pub const OBJECT_SERVICE_ACCOUNT_DELETED: &str = "organization.project.service_account.deleted";
 
-/// Documented limits (§7). The provider's plan-time checks default to these.
+/// Documented limits (`docs/reference/openai-api.md#limits`). The provider's plan-time checks
+/// default to these.
 pub const MAX_PROVIDERS_PER_ORG: usize = 50;
 pub const MAX_RULES_PER_PROVIDER: usize = 50;
 pub const MAX_ATTRIBUTE_TRANSFORMATIONS: usize = 20;
@@ -30,7 +31,8 @@ pub const TOKEN_TYPE_ACCESS_TOKEN: &str = "urn:ietf:params:oauth:token-type:acce
 
 // ---------------------------------------------------------------- common
 
-/// `{"object":"list","data":[...],"first_id","last_id","has_more"}` (§3.3).
+/// `{"object":"list","data":[...],"first_id","last_id","has_more"}`
+/// (`docs/reference/openai-api.md#lists-and-pagination`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ListPage<T> {
     pub object: String,
@@ -59,7 +61,8 @@ pub struct ListParams {
     pub order: Option<SortOrder>,
 }
 
-/// `{"object": "...deleted", "id": "...", "deleted": true}` (§3.4).
+/// `{"object": "...deleted", "id": "...", "deleted": true}`
+/// (`docs/reference/openai-api.md#delete-responses`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Deleted {
     pub object: String,
@@ -67,7 +70,8 @@ pub struct Deleted {
     pub deleted: bool,
 }
 
-/// The Admin API error envelope (§8): `{"error":{"message","type","param","code"}}`.
+/// The Admin API error envelope (`docs/reference/openai-api.md#error-envelope`):
+/// `{"error":{"message","type","param","code"}}`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ErrorEnvelope {
     pub error: ErrorBody,
@@ -90,7 +94,8 @@ pub struct AttributeTransformation {
     pub expression: String,
 }
 
-/// Where signing keys come from (§4.5). Discriminated by `type`.
+/// Where signing keys come from (`docs/reference/openai-api.md#key-sources`). Discriminated by
+/// `type`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Verification {
@@ -135,7 +140,8 @@ pub struct CreateProviderRequest {
     pub name: String,
     pub issuer: String,
     pub audience: String,
-    /// Always `"oidc"`; the schema lists it as required (§10).
+    /// Always `"oidc"`; the schema lists it as required
+    /// (`docs/reference/openai-api.md#provider-endpoints`).
     #[serde(rename = "type")]
     pub kind: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -174,7 +180,8 @@ pub struct UpdateProviderRequest {
 
 // ---------------------------------------------------------------- federation rules
 
-/// `{"type":"service_account_default"}` or `{"type":"restricted","scopes":[...]}` (§4.4).
+/// `{"type":"service_account_default"}` or `{"type":"restricted","scopes":[...]}`
+/// (`docs/reference/openai-api.md#permissions-and-scopes`).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Permissions {
@@ -321,7 +328,8 @@ impl std::fmt::Debug for ServiceAccountApiKey {
 
 // ---------------------------------------------------------------- token exchange
 
-/// Token exchange request body (§6.1). JSON, no Authorization header.
+/// Token exchange request body (`docs/reference/openai-api.md#token-exchange-request`). JSON, no
+/// Authorization header.
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
 pub struct TokenExchangeRequest {
     pub grant_type: String,
@@ -341,7 +349,8 @@ impl std::fmt::Debug for TokenExchangeRequest {
     }
 }
 
-/// Success response (§6.3). `scope` only for restricted permissions.
+/// Success response (`docs/reference/openai-api.md#token-exchange-response`). `scope` only for
+/// restricted permissions.
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
 pub struct TokenExchangeResponse {
     pub access_token: String,
@@ -362,7 +371,8 @@ impl std::fmt::Debug for TokenExchangeResponse {
     }
 }
 
-/// OAuth error body (§6.4): `{"error": "...", "error_description": "..."}`.
+/// OAuth error body (`docs/reference/openai-api.md#token-exchange-refusals`):
+/// `{"error": "...", "error_description": "..."}`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct OAuthError {
     pub error: String,

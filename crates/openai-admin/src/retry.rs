@@ -93,7 +93,7 @@ fn parse_millis(value: &str) -> Option<Duration> {
         .flatten()
 }
 
-/// `Retry-After: <seconds>` or `Retry-After: <HTTP-date>` (RFC 9110 §10.2.3).
+/// `Retry-After: <seconds>` or `Retry-After: <HTTP-date>` (RFC 9110 section 10.2.3).
 /// A date in the past means "now".
 pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
     if let Ok(secs) = value.parse::<u64>() {

@@ -1,4 +1,5 @@
-//! A small subset of CEL for provider attribute transformations (§4.2).
+//! A small subset of CEL for provider attribute transformations
+//! (`docs/reference/openai-api.md#attribute-transformations`).
 //!
 //! Supported (enough for every documented example):
 //! - the single variable `assertion` (the verified JWT claims);
@@ -9,9 +10,10 @@
 //!   `==`, `!=`, `&&`, `||`, `!`, parentheses.
 //!
 //! Anything else (functions, macros, methods, ternaries, raw or triple-quoted
-//! strings, comparisons `<`…) is an error, and per §4.2 an error fails mapping
-//! resolution (the token exchange is refused); it is never a create-time error.
-//! Results must be scalars and are stringified (`true` → `"true"`, `7` → `"7"`).
+//! strings, comparisons `<`…) is an error, and per
+//! `docs/reference/openai-api.md#attribute-transformations` an error fails mapping resolution (the
+//! token exchange is refused); it is never a create-time error. Results must be scalars and are
+//! stringified (`true` → `"true"`, `7` → `"7"`).
 
 use serde_json::Value as Json;
 

@@ -1,5 +1,6 @@
-//! Error responses of the emulator: the Admin API error envelope (§8) and the
-//! OAuth error body of the token exchange (§6.4).
+//! Error responses of the emulator: the Admin API error envelope
+//! (`docs/reference/openai-api.md#error-envelope`) and the OAuth error body of the token exchange
+//! (`docs/reference/openai-api.md#token-exchange-refusals`).
 
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -193,7 +194,8 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut response = (self.status, axum::Json(self.envelope())).into_response();
         if self.status == StatusCode::TOO_MANY_REQUESTS {
-            // Integer seconds (§8), plus the millisecond hint OpenAI also sends.
+            // Integer seconds (`docs/reference/openai-api.md#rate-limits-and-retries`), plus the
+            // millisecond hint OpenAI also sends.
             let headers = response.headers_mut();
             headers.insert("retry-after", HeaderValue::from_static("1"));
             headers.insert("retry-after-ms", HeaderValue::from_static("1000"));

@@ -1,7 +1,7 @@
-//! Where a provider's signing keys come from (§4.5): the uploaded JWKS, or
-//! OIDC discovery (`discovery_url`, else `<issuer>/.well-known/openid-configuration`,
-//! then its `jwks_uri`). Discovery results are cached for 600 s; a kid missing
-//! from a cached set triggers one refresh before the token is rejected.
+//! Where a provider's signing keys come from (`docs/reference/openai-api.md#key-sources`): the
+//! uploaded JWKS, or OIDC discovery (`discovery_url`, else
+//! `<issuer>/.well-known/openid-configuration`, then its `jwks_uri`). Discovery results are cached
+//! for 600 s; a kid missing from a cached set triggers one refresh before the token is rejected.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -29,7 +29,8 @@ pub struct KeyCache {
 
 /// The discovery document URL for a provider using discovery.
 pub fn discovery_document_url(issuer: &str, discovery_url: Option<&str>) -> String {
-    // A custom URL may be the base URL or the full well-known URL (§4.5).
+    // A custom URL may be the base URL or the full well-known URL
+    // (`docs/reference/openai-api.md#key-sources`).
     let base = discovery_url.unwrap_or(issuer).trim_end_matches('/');
     if base.ends_with(WELL_KNOWN) {
         base.to_owned()

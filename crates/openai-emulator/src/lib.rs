@@ -58,9 +58,10 @@
 //! built-in issuer).
 //! Every response carries an `x-request-id: req_…` header.
 //!
-//! Behaviour follows `shared/openai-wif-api.md` and its decision table. Where
-//! even that is silent, the emulator takes the stricter reading (so a client
-//! that passes here will not be surprised by the real API):
+//! Behaviour follows `docs/reference/openai-api.md` and its decisions where OpenAI is silent
+//! (`docs/reference/openai-api.md#decisions-where-openai-is-silent`). Where even that is silent,
+//! the emulator takes the stricter reading (so a client that passes here will not be surprised by
+//! the real API):
 //! - unknown body fields → 400 `unknown_parameter` (so `type` on a provider
 //!   update, or `project_id` on a rule update, is refused);
 //! - a rule naming a missing project, or a service account outside that
@@ -70,8 +71,8 @@
 //!   object's id still works as a cursor;
 //! - empty `attribute_matchers`, an empty rule `name`, two transformations of
 //!   one attribute, a JWK without `kty` → 400;
-//! - CEL is not compiled at create time (§4.2): bad expressions refuse the
-//!   exchange instead;
+//! - CEL is not compiled at create time (`docs/reference/openai-api.md#attribute-transformations`):
+//!   bad expressions refuse the exchange instead;
 //! - error `code`s: `missing_required_parameter`, `invalid_type`,
 //!   `invalid_value`, `unknown_parameter`, `invalid_json` (400), `invalid_api_key`
 //!   (401), `not_found`/`unknown_url` (404), `method_not_allowed` (405),

@@ -1,11 +1,13 @@
-//! Mapping resolution for the token exchange (§4.1, §6.2): which federation
-//! rule of (provider, service account) the verified claims select.
+//! Mapping resolution for the token exchange (`docs/reference/openai-api.md#matching-rules`,
+//! `#subject-token-checks`): which federation rule of (provider, service account) the verified
+//! claims select.
 //!
-//! Matching follows the decision table: every matcher must match; string
-//! values match exactly, or by prefix when they end in a single `*` after a
-//! non-empty prefix; non-string claims and values compare by their JSON text;
-//! an array claim matches when any element does; `openai.*` keys come only
-//! from the provider's transformations (evaluated lazily, once per exchange).
+//! Matching follows the decisions in
+//! `docs/reference/openai-api.md#decisions-where-openai-is-silent`: every matcher must match;
+//! string values match exactly, or by prefix when they end in a single `*` after a non-empty
+//! prefix; non-string claims and values compare by their JSON text; an array claim matches when any
+//! element does; `openai.*` keys come only from the provider's transformations (evaluated lazily,
+//! once per exchange).
 
 use std::collections::HashMap;
 

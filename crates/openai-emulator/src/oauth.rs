@@ -1,4 +1,4 @@
-//! `POST /oauth/token`: the WIF token exchange (§6).
+//! `POST /oauth/token`: the WIF token exchange (`docs/reference/openai-api.md#token-exchange`).
 //!
 //! Order of checks: request fields → provider (exists, enabled) → subject
 //! token header (`kid`, supported `alg`) → key (uploaded JWKS or discovery) →
@@ -7,7 +7,8 @@
 //! code of a shared [`Reason`] and a description that starts with the
 //! reason's lead, then names the failed check.
 //!
-//! Choices where §6 is silent (safer readings):
+//! Choices where OpenAI's documentation (`docs/reference/openai-api.md#token-exchange`) is silent
+//! (safer readings):
 //! - `exp` has no leeway (a token is expired at `exp`); `iat`/`nbf` may be at
 //!   most 60 s in the future (clock skew between issuer and emulator).
 //! - Failing to fetch discovery/JWKS is `invalid_grant` (a provider
@@ -35,7 +36,7 @@ use openai_admin::models::{
 };
 use openai_admin::refusal::Reason;
 
-/// Access tokens live at most one hour (§6.3).
+/// Access tokens live at most one hour (`docs/reference/openai-api.md#token-exchange-response`).
 const MAX_LIFETIME_SECS: i64 = 3600;
 /// Allowed clock skew for `iat`/`nbf` in the future.
 const FUTURE_SKEW_SECS: i64 = 60;

@@ -1,4 +1,4 @@
-//! List query parsing and cursor pagination (§3.3).
+//! List query parsing and cursor pagination (`docs/reference/openai-api.md#lists-and-pagination`).
 //!
 //! Objects are ordered by a creation sequence number, which is unique and
 //! follows creation time, so ties on `created_at` still sort deterministically.

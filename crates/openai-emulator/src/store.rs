@@ -173,7 +173,8 @@ impl Data {
             kind: req.kind,
             issuer: req.issuer,
             audience: req.audience,
-            // Decision table: `enabled` defaults to true, `verification` to discovery.
+            // Decided (`docs/reference/openai-api.md#decisions-where-openai-is-silent`): `enabled`
+            // defaults to true, `verification` to discovery.
             enabled: req.enabled.unwrap_or(true),
             verification: req.verification.unwrap_or_default(),
             attribute_transformations: req.attribute_transformations.unwrap_or_default(),

@@ -1,6 +1,6 @@
 //! Request-body validation: turns raw JSON into the shared request models,
-//! refusing anything the documented schema (§2, §4, §7) forbids with a 400
-//! that names the offending `param`.
+//! refusing anything the documented schema (`docs/reference/openai-api.md#endpoints`, `#semantics`,
+//! `#limits`) forbids with a 400 that names the offending `param`.
 //!
 //! Bodies are read as untyped JSON first so every error can name its field
 //! (serde's own messages cannot). Unknown fields are refused (400
@@ -20,7 +20,7 @@ use openai_admin::models::{
     UpdateProviderRequest, UpdateRuleRequest, Verification,
 };
 
-/// JWK members that carry private or symmetric key material (RFC 7518 §6).
+/// JWK members that carry private or symmetric key material (RFC 7518 section 6).
 const PRIVATE_JWK_MEMBERS: &[&str] = &["d", "p", "q", "dp", "dq", "qi", "oth", "k"];
 
 /// Parses a request body as a JSON object.
@@ -248,8 +248,8 @@ fn transformations(v: &Json) -> Result<Vec<AttributeTransformation>, ApiError> {
                 ),
             ));
         }
-        // The API stores the full name (§4.2); requiring the prefix is the
-        // inferred, safer reading (a bare name could never be matched).
+        // The API stores the full name (`docs/reference/openai-api.md#attribute-transformations`);
+        // requiring the prefix is the inferred, safer reading (a bare name could never be matched).
         if !attribute.starts_with("openai.") || attribute.len() == "openai.".len() {
             return Err(ApiError::invalid_value(
                 attr_param,
@@ -266,8 +266,9 @@ fn transformations(v: &Json) -> Result<Vec<AttributeTransformation>, ApiError> {
                 format!("Transformation attribute '{attribute}' is defined more than once."),
             ));
         }
-        // CEL is deliberately not compiled here: per §4.2 unsupported syntax
-        // fails mapping resolution at exchange time, not at create time.
+        // CEL is deliberately not compiled here: per
+        // `docs/reference/openai-api.md#attribute-transformations` unsupported syntax fails mapping
+        // resolution at exchange time, not at create time.
         out.push(AttributeTransformation {
             attribute,
             expression,
@@ -281,7 +282,8 @@ fn verification(v: &Json) -> Result<Verification, ApiError> {
     let Json::Object(obj) = v else {
         return Err(ApiError::invalid_type(P, "an object"));
     };
-    // `type` defaults per variant (§2.1); infer it from the fields when absent.
+    // `type` defaults per variant (`docs/reference/openai-api.md#key-sources`); infer it from the
+    // fields when absent.
     let kind = match obj.get("type") {
         Some(Json::String(s)) => s.as_str(),
         Some(_) => return Err(ApiError::invalid_type("verification.type", "a string")),
@@ -333,8 +335,8 @@ fn verification(v: &Json) -> Result<Verification, ApiError> {
     }
 }
 
-/// §4.5: public HTTPS, no credentials, no custom port, no query, no fragment.
-/// Plain `http` (and any port) is accepted for loopback hosts only, so local
+/// `docs/reference/openai-api.md#key-sources`: public HTTPS, no credentials, no custom port, no
+/// query, no fragment. Plain `http` (and any port) is accepted for loopback hosts only, so local
 /// tests can point discovery at the emulator's built-in issuer.
 fn check_discovery_url(raw: &str) -> Result<(), ApiError> {
     const P: &str = "verification.discovery_url";
@@ -392,7 +394,8 @@ fn is_private_ip(host: &str) -> bool {
     }
 }
 
-/// §4.5: non-empty `keys`, each with a unique non-empty `kid`, no private parts.
+/// `docs/reference/openai-api.md#key-sources`: non-empty `keys`, each with a unique non-empty
+/// `kid`, no private parts.
 fn check_jwks(jwks: &Map<String, Json>) -> Result<(), ApiError> {
     let keys = match jwks.get("keys") {
         None => return Err(ApiError::missing("verification.jwks.keys")),
@@ -532,7 +535,8 @@ fn matchers(v: &Json) -> Result<AttributeMatchers, ApiError> {
             "an object of claim names to values",
         ));
     };
-    // Inferred (§4.1): an empty map would match every token of the provider.
+    // Inferred (`docs/reference/openai-api.md#matching-rules`): an empty map would match every
+    // token of the provider.
     if map.is_empty() {
         return Err(ApiError::invalid_value(
             P,
@@ -558,7 +562,8 @@ fn matchers(v: &Json) -> Result<AttributeMatchers, ApiError> {
     Ok(map.clone())
 }
 
-/// §4.1: only a single trailing `*` after a non-empty prefix.
+/// `docs/reference/openai-api.md#matching-rules`: only a single trailing `*` after a non-empty
+/// prefix.
 fn check_wildcard(value: &str, param: &str) -> Result<(), ApiError> {
     let stars = value.matches('*').count();
     if stars == 0 {

@@ -1,6 +1,6 @@
 //! Logs in the shape Terraform expects from a provider: one hclog-style JSON
-//! object per line on stderr (protocol facts §5.1–§5.3), plus a panic hook
-//! whose `panic: ` line makes Terraform report a crash.
+//! object per line on stderr (`docs/reference/plugin-protocol.md#log-lines`, `#log-levels`,
+//! `#log-fields`), plus a panic hook whose `panic: ` line makes Terraform report a crash.
 //!
 //! Each line has `@level` (`trace`…`error`), `@message`, `@module`,
 //! `@timestamp` (RFC 3339, UTC, exactly six fractional digits), `@caller`

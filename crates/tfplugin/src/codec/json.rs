@@ -1,5 +1,5 @@
 //! `DynamicValue.json`, `RawState.json` and import JSON: values against a type,
-//! as cty writes and (leniently) reads them (protocol facts §3.6).
+//! as cty writes and (leniently) reads them (`docs/reference/plugin-protocol.md#json-values`).
 
 use std::collections::BTreeMap;
 

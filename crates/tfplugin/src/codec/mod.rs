@@ -2,7 +2,8 @@
 //! (`DynamicValue` msgpack and JSON, type JSON). Knows nothing of any provider or of
 //! the framework above it, nor of the protobuf messages that carry the bytes.
 //!
-//! - [`Type`]: `to_json` / `from_json` (type JSON, §3.1), `Display` (`list of string`).
+//! - [`Type`]: `to_json` / `from_json` (type JSON, `docs/reference/plugin-protocol.md#type-json`),
+//!   `Display` (`list of string`).
 //! - [`Number`]: canonical decimal text, exact through both wire forms.
 //! - [`Value`]: untyped values; a [`Type`] gives them meaning.
 //! - [`msgpack::encode`] / [`msgpack::decode`], [`json::encode`] / [`json::decode`].

@@ -1,5 +1,6 @@
 //! `DynamicValue.msgpack`: values against a type, as cty writes and reads them
-//! (protocol facts §3.3–§3.5).
+//! (`docs/reference/plugin-protocol.md#msgpack-values`, `#unknown-values`,
+//! `#worked-msgpack-examples`).
 
 use rmp::encode as wr;
 use rmpv::ValueRef;
@@ -132,7 +133,8 @@ fn encode_into(
             Ok(())
         }
         (Type::Set(element), Value::Set(items)) => {
-            // Set elements have no addressable path step (§3.7).
+            // Set elements have no addressable path step
+            // (`docs/reference/plugin-protocol.md#attribute-paths`).
             write_array_len(out, items.len())?;
             for item in items {
                 encode_into(out, item, element, depth + 1)?;
@@ -237,7 +239,8 @@ fn decode_unknown(ext_type: i8, payload: &[u8]) -> Result<Value, CodecError> {
         ))));
     }
     // The refinements themselves are dropped, but the payload must be the map
-    // cty writes; trailing bytes after it are allowed (§3.4).
+    // cty writes; trailing bytes after it are allowed
+    // (`docs/reference/plugin-protocol.md#unknown-values`).
     let mut reader = payload;
     match rmpv::decode::read_value_ref_with_max_depth(&mut reader, 8) {
         Ok(ValueRef::Map(_)) => Ok(Value::Unknown),

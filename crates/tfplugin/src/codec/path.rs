@@ -1,7 +1,7 @@
 //! Paths into a value (`issuer`, `rules[0].claims["sub"]`), used to say where
 //! a codec error happened. They map one-to-one onto the protocol's
-//! `AttributePath` steps (§3.7); elements of sets have no addressable key, so a
-//! path stops at the set itself.
+//! `AttributePath` steps (`docs/reference/plugin-protocol.md#attribute-paths`); elements of sets
+//! have no addressable key, so a path stops at the set itself.
 
 use std::fmt;
 use std::ops::Deref;

@@ -1,5 +1,6 @@
 //! Wire-level tests of the codec: the worked byte examples of the protocol
-//! facts (§3.5), edge cases of both encodings, and a generated round-trip loop.
+//! reference (`docs/reference/plugin-protocol.md#worked-msgpack-examples`), edge cases of both
+//! encodings, and a generated round-trip loop.
 
 use super::*;
 
@@ -53,7 +54,7 @@ fn json_decode(text: &str, ty: &Type) -> Result<Value, CodecError> {
     json::decode(text.as_bytes(), ty, DecodeOptions::default())
 }
 
-// ---- §3.5 worked examples, byte for byte ----
+// ---- worked examples of `docs/reference/plugin-protocol.md#worked-msgpack-examples`, byte for byte ----
 
 #[test]
 fn worked_example_object_with_unknown() {

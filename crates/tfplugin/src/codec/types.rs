@@ -1,5 +1,5 @@
 //! cty types (`Schema.Attribute.type` bytes and the types inside `dynamic`
-//! values) and their JSON form (protocol facts §3.1).
+//! values) and their JSON form (`docs/reference/plugin-protocol.md#type-json`).
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -65,7 +65,8 @@ impl Type {
     }
 
     /// Whether `dynamic` appears anywhere in this type (schema nesting rules
-    /// turn list/map blocks into tuple/object types when it does, §3.2).
+    /// turn list/map blocks into tuple/object types when it does,
+    /// `docs/reference/plugin-protocol.md#schema-object-type`).
     pub fn contains_dynamic(&self) -> bool {
         match self {
             Type::Dynamic => true,

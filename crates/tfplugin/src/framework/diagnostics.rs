@@ -119,7 +119,8 @@ impl IntoIterator for Diagnostics {
     }
 }
 
-/// Converts a codec path into the protocol's `AttributePath` (§3.7).
+/// Converts a codec path into the protocol's `AttributePath`
+/// (`docs/reference/plugin-protocol.md#attribute-paths`).
 pub fn path_to_proto(path: &Path) -> pb::AttributePath {
     use pb::attribute_path::step::Selector;
     pb::AttributePath {

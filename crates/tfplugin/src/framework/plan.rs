@@ -1,6 +1,7 @@
 //! The generic planner: turns Terraform's proposed new state into a plan that
-//! satisfies core's rules (protocol sheet §4.2, §4.3), using the schema's
-//! attribute behaviours. Resources get a last word through `modify_plan`.
+//! satisfies core's rules (`docs/reference/plugin-protocol.md#planned-state-rules`,
+//! `#requires-replace`), using the schema's attribute behaviours. Resources get a last word through
+//! `modify_plan`.
 
 use std::collections::BTreeMap;
 

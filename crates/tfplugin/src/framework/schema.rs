@@ -165,7 +165,8 @@ impl Schema {
         Value::Object(m)
     }
 
-    /// The object type that `DynamicValue`s of this schema encode (§3.2).
+    /// The object type that `DynamicValue`s of this schema encode
+    /// (`docs/reference/plugin-protocol.md#schema-object-type`).
     pub fn object_type(&self) -> Type {
         Type::Object(
             self.attributes
