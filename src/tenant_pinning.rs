@@ -244,27 +244,17 @@ pub enum Verdict {
 /// Checks `attribute_matchers` (an object or map value, possibly wrapped in
 /// a dynamic value or unknown) against `issuer`'s pinning claims.
 pub fn check(issuer: &SharedIssuer, matchers: &Value) -> Verdict {
-    let inner = match matchers {
-        Value::Dynamic(_, inner) => inner.as_ref(),
-        other => other,
-    };
-    let entries = match inner {
+    let entries = match unwrap_dynamic(matchers) {
         Value::Object(m) | Value::Map(m) => m,
         Value::Unknown => return Verdict::Undecided,
         _ => return Verdict::Unpinned,
     };
     let mut undecided = false;
-    for (key, value) in entries {
-        let value = match value {
-            Value::Dynamic(_, v) => v.as_ref(),
-            v => v,
-        };
-        for rule in issuer.claims.iter().filter(|c| c.claim == key) {
-            if value == &Value::Unknown {
-                undecided = true;
-            } else if value_pins(rule.pin, value) {
-                return Verdict::Pinned;
-            }
+    for (_, rule, value) in rules_applying(issuer, entries) {
+        if value == &Value::Unknown {
+            undecided = true;
+        } else if value_pins(rule.pin, value) {
+            return Verdict::Pinned;
         }
     }
     if undecided {
@@ -272,6 +262,27 @@ pub fn check(issuer: &SharedIssuer, matchers: &Value) -> Verdict {
     } else {
         Verdict::Unpinned
     }
+}
+
+fn unwrap_dynamic(v: &Value) -> &Value {
+    match v {
+        Value::Dynamic(_, inner) => inner,
+        other => other,
+    }
+}
+
+/// Each matcher with each of `issuer`'s pinning rules for its claim.
+fn rules_applying<'a>(
+    issuer: &'a SharedIssuer,
+    entries: &'a std::collections::BTreeMap<String, Value>,
+) -> impl Iterator<Item = (&'a str, &'a PinningClaim, &'a Value)> {
+    entries.iter().flat_map(move |(key, value)| {
+        issuer
+            .claims
+            .iter()
+            .filter(move |c| c.claim == key)
+            .map(move |rule| (key.as_str(), rule, unwrap_dynamic(value)))
+    })
 }
 
 /// Whether this pinning value names its tenant by id although its claim is
@@ -305,30 +316,20 @@ fn by_id(rule: &PinningClaim, v: &Value) -> bool {
 /// rename or deletion, and none by an immutable id. Unknown values give no
 /// warning (they may well be ids).
 pub fn name_only_warning(issuer: &SharedIssuer, matchers: &Value) -> Option<String> {
-    let inner = match matchers {
-        Value::Dynamic(_, inner) => inner.as_ref(),
-        other => other,
-    };
-    let (Value::Object(entries) | Value::Map(entries)) = inner else {
+    let (Value::Object(entries) | Value::Map(entries)) = unwrap_dynamic(matchers) else {
         return None;
     };
     let mut names = Vec::new();
-    for (key, value) in entries {
-        let value = match value {
-            Value::Dynamic(_, v) => v.as_ref(),
-            v => v,
-        };
-        for rule in issuer.claims.iter().filter(|c| c.claim == key) {
-            if value == &Value::Unknown {
+    for (key, rule, value) in rules_applying(issuer, entries) {
+        if value == &Value::Unknown {
+            return None;
+        }
+        if value_pins(rule.pin, value) {
+            if by_id(rule, value) {
                 return None;
             }
-            if value_pins(rule.pin, value) {
-                if by_id(rule, value) {
-                    return None;
-                }
-                if !names.contains(&key.as_str()) {
-                    names.push(key.as_str());
-                }
+            if !names.contains(&key) {
+                names.push(key);
             }
         }
     }
