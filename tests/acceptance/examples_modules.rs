@@ -144,6 +144,11 @@ fn gcp_module_tests_pass() {
     run_module_tests("gcp");
 }
 
+#[test]
+fn spiffe_module_tests_pass() {
+    run_module_tests("spiffe");
+}
+
 /// One module applied for real, then exercised with tokens.
 struct Scenario<'a> {
     module: &'a str,
@@ -152,8 +157,8 @@ struct Scenario<'a> {
     /// Claims of a token the workload would present (iss/iat/exp are added
     /// by the emulator's issuer unless given).
     claims: Value,
-    /// The pinned claim changed: must be refused.
-    wrong: (&'a str, Value),
+    /// Each pinned claim changed in turn: each such token must be refused.
+    wrong: Vec<(&'a str, Value)>,
 }
 
 fn exchange(emu: &Emulator, token: &str, provider_id: &str, account: &str) -> (u16, Value) {
@@ -208,24 +213,25 @@ fn run_exchange_scenario(emu: &Emulator, s: Scenario) {
         "{body}"
     );
 
-    let mut wrong_claims = s.claims.clone();
-    wrong_claims[s.wrong.0] = s.wrong.1.clone();
-    let bad = mint(emu, &wrong_claims);
-    let (status, body) = exchange(emu, &bad, provider_id, &sa);
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (400, Some("invalid_grant")),
-        "{}: a token with {}={} should be refused: {body}",
-        s.module,
-        s.wrong.0,
-        s.wrong.1
-    );
+    assert!(!s.wrong.is_empty(), "{}: no refused token to try", s.module);
+    for (claim, value) in &s.wrong {
+        let mut wrong_claims = s.claims.clone();
+        wrong_claims[*claim] = value.clone();
+        let bad = mint(emu, &wrong_claims);
+        let (status, body) = exchange(emu, &bad, provider_id, &sa);
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (400, Some("invalid_grant")),
+            "{}: a token with {claim}={value} should be refused: {body}",
+            s.module,
+        );
+    }
 
     wd.destroy().assert_success();
 }
 
 #[test]
-fn github_actions_module_admits_only_the_pinned_workflow() {
+fn github_actions_module_admits_only_the_pinned_repository_id_and_workflow() {
     let emu = Emulator::start();
     let issuer = format!("{}/_emulator/oidc", emu.url());
     run_exchange_scenario(
@@ -234,6 +240,8 @@ fn github_actions_module_admits_only_the_pinned_workflow() {
             module: "github-actions",
             vars: vec![
                 ("issuer", issuer),
+                ("repository_id", "123456789".into()),
+                ("repository_owner_id", "987654321".into()),
                 ("repository", "my-org/my-repo".into()),
                 ("branch", "main".into()),
                 ("environment", "production".into()),
@@ -243,13 +251,21 @@ fn github_actions_module_admits_only_the_pinned_workflow() {
                 "aud": AUDIENCE,
                 "sub": "repo:my-org/my-repo:environment:production",
                 "repository": "my-org/my-repo",
+                "repository_id": "123456789",
                 "repository_owner": "my-org",
+                "repository_owner_id": "987654321",
                 "ref": "refs/heads/main",
                 "environment": "production",
                 "workflow_ref": "my-org/my-repo/.github/workflows/deploy.yml@refs/heads/main",
                 "event_name": "push",
             }),
-            wrong: ("ref", json!("refs/heads/feature")),
+            wrong: vec![
+                ("ref", json!("refs/heads/feature")),
+                // Same name, another repository: one created under the
+                // name of a renamed or deleted one.
+                ("repository_id", json!("555555555")),
+                ("repository_owner_id", json!("444444444")),
+            ],
         },
     );
 }
@@ -276,7 +292,7 @@ fn kubernetes_module_admits_only_the_pinned_service_account() {
                 "aud": [AUDIENCE],
                 "sub": "system:serviceaccount:payments:invoice-writer",
             }),
-            wrong: ("sub", json!("system:serviceaccount:payments:other")),
+            wrong: vec![("sub", json!("system:serviceaccount:payments:other"))],
         },
     );
 }
@@ -300,7 +316,7 @@ fn aws_module_admits_only_the_pinned_role() {
                 "aud": AUDIENCE,
                 "sub": "arn:aws:iam::123456789012:role/OpenAIWifRole",
             }),
-            wrong: ("sub", json!("arn:aws:iam::123456789012:role/Other")),
+            wrong: vec![("sub", json!("arn:aws:iam::123456789012:role/Other"))],
         },
     );
 }
@@ -329,7 +345,7 @@ fn azure_module_admits_only_the_pinned_identity() {
                 "tid": "11111111-2222-3333-4444-555555555555",
                 "appid": "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee",
             }),
-            wrong: ("appid", json!("ffffffff-bbbb-cccc-dddd-eeeeeeeeeeee")),
+            wrong: vec![("appid", json!("ffffffff-bbbb-cccc-dddd-eeeeeeeeeeee"))],
         },
     );
 }
@@ -359,7 +375,62 @@ fn gcp_module_admits_only_the_pinned_google_service_account() {
                 "email": "openai-wif@my-project.iam.gserviceaccount.com",
                 "email_verified": true,
             }),
-            wrong: ("sub", json!("100000000000000000000")),
+            wrong: vec![("sub", json!("100000000000000000000"))],
+        },
+    );
+}
+
+#[test]
+fn github_actions_module_admits_the_repository_after_a_rename() {
+    // Without workflow_file nothing pins the name: a renamed repository keeps
+    // its id, and its runs still match.
+    let emu = Emulator::start();
+    let issuer = format!("{}/_emulator/oidc", emu.url());
+    run_exchange_scenario(
+        &emu,
+        Scenario {
+            module: "github-actions",
+            vars: vec![
+                ("issuer", issuer),
+                ("repository_id", "123456789".into()),
+                ("repository", "my-org/my-repo".into()),
+                ("branch", "main".into()),
+            ],
+            claims: json!({
+                "aud": AUDIENCE,
+                "sub": "repo:my-org/renamed-repo:ref:refs/heads/main",
+                "repository": "my-org/renamed-repo",
+                "repository_id": "123456789",
+                "repository_owner": "my-org",
+                "ref": "refs/heads/main",
+                "event_name": "push",
+            }),
+            wrong: vec![("repository_id", json!("555555555"))],
+        },
+    );
+}
+
+#[test]
+fn spiffe_module_admits_only_the_pinned_spiffe_id() {
+    let emu = Emulator::start();
+    let issuer = format!("{}/_emulator/oidc", emu.url());
+    run_exchange_scenario(
+        &emu,
+        Scenario {
+            module: "spiffe",
+            vars: vec![
+                ("issuer", issuer),
+                ("spiffe_id", "spiffe://example.org/ci/deploy".into()),
+            ],
+            // JWT-SVIDs carry the SPIFFE ID as sub and aud as an array.
+            claims: json!({
+                "aud": [AUDIENCE],
+                "sub": "spiffe://example.org/ci/deploy",
+            }),
+            wrong: vec![
+                ("sub", json!("spiffe://example.org/ci/other")),
+                ("sub", json!("spiffe://attacker.example/ci/deploy")),
+            ],
         },
     );
 }

@@ -1,9 +1,31 @@
-variable "repository" {
-  description = "The repository whose workflows may act as the service account, as `owner/name`."
+variable "repository_id" {
+  description = "The numeric id of the repository whose workflows may act as the service account (`gh api repos/OWNER/REPO --jq .id`, or the `repository_id` claim of a workflow's token). Tokens must carry it as `repository_id`: unlike the name, GitHub never reuses it, so a deleted or renamed repository's name taken over by someone else does not match."
   type        = string
 
   validation {
-    condition     = can(regex("^[^/*\\s]+/[^/*\\s]+$", var.repository))
+    condition     = can(regex("^[0-9]+$", var.repository_id))
+    error_message = "The repository_id must be the repository's numeric id, e.g. \"123456789\" (gh api repos/OWNER/REPO --jq .id), not its name."
+  }
+}
+
+variable "repository_owner_id" {
+  description = "Optionally also pins the numeric id of the repository's owner (`gh api repos/OWNER/REPO --jq .owner.id`, or the `repository_owner_id` claim): a repository transferred to another owner then stops matching."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.repository_owner_id == null || can(regex("^[0-9]+$", coalesce(var.repository_owner_id, "0")))
+    error_message = "The repository_owner_id must be the owner's numeric id, e.g. \"987654321\" (gh api repos/OWNER/REPO --jq .owner.id), not its login."
+  }
+}
+
+variable "repository" {
+  description = "The repository as `owner/name`. Not matched on its own (names can be reused): it names the mapping and is the prefix of `workflow_ref`, so `workflow_file` needs it."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.repository == null || can(regex("^[^/*\\s]+/[^/*\\s]+$", coalesce(var.repository, "-/-")))
     error_message = "The repository must be owner/name, e.g. my-org/my-repo, without wildcards."
   }
 }

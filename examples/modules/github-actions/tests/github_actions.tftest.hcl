@@ -3,11 +3,12 @@
 #   terraform test -var project_id=proj_... -var service_account_id=svc_acct_...
 
 variables {
-  repository = "my-org/my-repo"
-  branch     = "main"
+  repository_id = "123456789"
+  repository    = "my-org/my-repo"
+  branch        = "main"
 }
 
-run "pins_repository_and_branch" {
+run "pins_repository_id_and_branch" {
   assert {
     condition     = startswith(output.workload_identity_provider_id, "wip_")
     error_message = "The module should create a workload identity provider."
@@ -17,7 +18,7 @@ run "pins_repository_and_branch" {
     error_message = "The module should create a mapping."
   }
   assert {
-    condition     = output.attribute_matchers == { repository = "my-org/my-repo", ref = "refs/heads/main" }
+    condition     = output.attribute_matchers == { repository_id = "123456789", ref = "refs/heads/main" }
     error_message = "Unexpected matchers: ${jsonencode(output.attribute_matchers)}"
   }
   assert {
@@ -35,10 +36,10 @@ run "adds_environment_and_workflow" {
 
   assert {
     condition = output.attribute_matchers == {
-      repository   = "my-org/my-repo"
-      ref          = "refs/heads/main"
-      environment  = "production"
-      workflow_ref = "my-org/my-repo/.github/workflows/deploy.yml@refs/heads/main"
+      repository_id = "123456789"
+      ref           = "refs/heads/main"
+      environment   = "production"
+      workflow_ref  = "my-org/my-repo/.github/workflows/deploy.yml@refs/heads/main"
     }
     error_message = "Unexpected matchers: ${jsonencode(output.attribute_matchers)}"
   }
@@ -61,6 +62,22 @@ run "environment_only_matches_the_workflow_on_any_ref" {
   }
 }
 
+run "pins_the_owner_id_too_and_needs_no_name" {
+  variables {
+    repository          = null
+    repository_owner_id = "987654321"
+  }
+
+  assert {
+    condition     = output.attribute_matchers == { repository_id = "123456789", repository_owner_id = "987654321", ref = "refs/heads/main" }
+    error_message = "Unexpected matchers: ${jsonencode(output.attribute_matchers)}"
+  }
+  assert {
+    condition     = openai_service_account_mapping.this.description == "GitHub Actions: repository 123456789"
+    error_message = "Without a name the description should name the repository id."
+  }
+}
+
 run "refuses_the_repository_alone" {
   command = plan
 
@@ -79,4 +96,35 @@ run "refuses_a_wildcard_repository" {
   }
 
   expect_failures = [var.repository]
+}
+
+run "refuses_a_name_as_repository_id" {
+  command = plan
+
+  variables {
+    repository_id = "my-org/my-repo"
+  }
+
+  expect_failures = [var.repository_id]
+}
+
+run "refuses_a_login_as_owner_id" {
+  command = plan
+
+  variables {
+    repository_owner_id = "my-org"
+  }
+
+  expect_failures = [var.repository_owner_id]
+}
+
+run "refuses_a_workflow_file_without_the_repository_name" {
+  command = plan
+
+  variables {
+    repository    = null
+    workflow_file = ".github/workflows/deploy.yml"
+  }
+
+  expect_failures = [openai_service_account_mapping.this]
 }
