@@ -28,4 +28,5 @@ resource "terraform_data" "smoke_test" {
 #   subject_token_source = "kubernetes"             # projected service account token
 #   subject_token_source = "gcp"                    # metadata server ID token for `audience`
 #   subject_token_source = "azure"                  # managed identity; audience = "api://<app-id>"
-#   subject_token_source = "aws"                    # AWS_WEB_IDENTITY_TOKEN_FILE
+#   subject_token_source = "aws"                    # AWS_WEB_IDENTITY_TOKEN_FILE (EKS), else STS GetWebIdentityToken
+#   subject_token_source = "spiffe"                 # JWT-SVID from SPIFFE_ENDPOINT_SOCKET; optional spiffe_id
