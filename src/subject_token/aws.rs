@@ -31,7 +31,8 @@ const ENV_SESSION_TOKEN: &str = "AWS_SESSION_TOKEN";
 /// How long the minted JWT lives. It is traded at once, so the shortest
 /// lifetime STS allows that leaves room for a slow exchange.
 const TOKEN_LIFETIME_SECONDS: i32 = 300;
-/// OpenAI verifies RS256 (and ES256); STS offers RS256 and ES384.
+/// STS offers RS256 and ES384. OpenAI's AWS guide prefers ES384 and accepts
+/// RS256; RS256 is the one every verifier (and the emulator) supports.
 const SIGNING_ALGORITHM: &str = "RS256";
 
 const WHAT: &str = "AWS STS GetWebIdentityToken";
