@@ -18,7 +18,12 @@
 //! - the request log: `GET /_emulator/requests`, `POST /_emulator/requests/reset`;
 //! - the random fault rate: `GET|POST /_emulator/faults`;
 //! - scripted faults: `GET|POST|DELETE /_emulator/faults/script`;
-//! - the clock offset: `GET|POST /_emulator/clock`.
+//! - the clock offset: `GET|POST /_emulator/clock`;
+//! - an AWS STS `GetWebIdentityToken` stand-in: `POST /_emulator/aws/sts`
+//!   ([`aws_sts`]).
+//!
+//! With `--spiffe-socket PATH` ([`EmulatorConfig::spiffe_socket`]) it also
+//! serves a SPIFFE Workload API stand-in on that unix socket ([`spiffe`]).
 //!
 //! **Random faults** (`--fault-rate F`, [`EmulatorConfig::fault_rate`]):
 //! that fraction of Admin API requests fail with 500, 502 (HTML body), 503,
