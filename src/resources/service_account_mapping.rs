@@ -157,6 +157,15 @@ pub fn validate_config(config: &MappingModel, diags: &mut Diagnostics) {
         Some(Value::Dynamic(_, inner)) => inner.as_ref(),
         Some(other) => other,
     };
+    if config.attribute_matchers.is_null() {
+        diags.attribute_error(
+            path(M::attribute_matchers),
+            "Null attribute_matchers",
+            "attribute_matchers is null (e.g. set from a variable that is null). A mapping must \
+             match at least one claim; an empty set of matchers would admit every token of the \
+             issuer.",
+        );
+    }
     match inner {
         Value::Unknown | Value::Null => {}
         Value::Object(m) | Value::Map(m) => {
@@ -179,6 +188,15 @@ pub fn validate_config(config: &MappingModel, diags: &mut Diagnostics) {
                             diags.attribute_error(at, "Invalid matcher value", why);
                         }
                     }
+                    Value::Number(n) if !json_holds_exactly(n) => diags.attribute_error(
+                        at,
+                        "Matcher number not representable",
+                        format!(
+                            "The value for claim {k:?} cannot be sent as a JSON number without \
+                             changing it (it is too large or too precise). Give the claim's value \
+                             as a string, or a number that a 64-bit float holds exactly."
+                        ),
+                    ),
                     Value::Bool(_) | Value::Number(_) | Value::Unknown => {}
                     Value::Null => diags.attribute_error(
                         at,
@@ -278,8 +296,31 @@ pub fn state_from_api(r: &FederationRule, prior: &MappingModel) -> MappingModel 
     }
 }
 
-fn matchers_of(m: &MappingModel) -> AttributeMatchers {
-    matchers_json(&m.attribute_matchers).unwrap_or_default()
+/// Whether JSON (as the API parses it, into a 64-bit float or integer)
+/// carries `n` unchanged.
+fn json_holds_exactly(n: &tfplugin::codec::Number) -> bool {
+    match serde_json::from_str::<serde_json::Value>(n.as_str()) {
+        Ok(serde_json::Value::Number(j)) => {
+            tfplugin::codec::Number::parse(&j.to_string()).is_ok_and(|back| back == *n)
+        }
+        _ => false,
+    }
+}
+
+/// The matchers exactly as they will be sent. Never an empty default: a
+/// policy that failed to convert must not become "match everything".
+fn matchers_of(m: &MappingModel) -> Result<AttributeMatchers, Diagnostics> {
+    match matchers_json(&m.attribute_matchers) {
+        Some(json) if !json.is_empty() => Ok(json),
+        _ => Err(Diagnostic::error(
+            "Cannot send attribute_matchers",
+            "attribute_matchers could not be turned into a non-empty JSON object of claim values, \
+             so nothing was sent. Check the values (strings, booleans or numbers that JSON holds \
+             exactly) and plan again.",
+        )
+        .at(Path::root().attr(M::attribute_matchers))
+        .into()),
+    }
 }
 
 #[async_trait]
@@ -376,7 +417,7 @@ impl Resource<OpenAi> for ServiceAccountMappingResource {
         let req = CreateRuleRequest {
             project_id: planned.project_id.or_empty().to_string(),
             service_account_id: planned.service_account_id.or_empty().to_string(),
-            attribute_matchers: matchers_of(&planned),
+            attribute_matchers: matchers_of(&planned)?,
             name: planned.name.known().cloned(),
             description: planned.description.known().cloned(),
             enabled: planned.enabled.known().copied(),
@@ -416,7 +457,8 @@ impl Resource<OpenAi> for ServiceAccountMappingResource {
         let planned = M::from_value(&req.planned)?;
         let req = UpdateRuleRequest {
             attribute_matchers: (prior.attribute_matchers != planned.attribute_matchers)
-                .then(|| matchers_of(&planned)),
+                .then(|| matchers_of(&planned))
+                .transpose()?,
             name: (prior.name != planned.name).then(|| planned.name.known().cloned()),
             description: (prior.description != planned.description)
                 .then(|| planned.description.known().cloned()),
@@ -920,10 +962,79 @@ mod tests {
     }
 
     #[test]
+    fn matchers_that_do_not_convert_are_an_error_never_an_empty_policy() {
+        assert!(matchers_of(&valid()).is_ok_and(|m| m["sub"] == "repo:my-org/*"));
+        let unsendable = Value::Dynamic(
+            Type::object([("sub", Type::String), ("n", Type::Number)]),
+            Box::new(Value::object([
+                ("sub", Value::String("good-sub".into())),
+                ("n", Value::Unknown),
+            ])),
+        );
+        for attribute_matchers in [
+            Field::Null,
+            Field::Unknown,
+            Field::Known(unsendable),
+            matchers(serde_json::json!({})),
+        ] {
+            let model = MappingModel {
+                attribute_matchers,
+                ..valid()
+            };
+            let e = matchers_of(&model).expect_err("no matchers are sent");
+            let d = e.iter().next().unwrap();
+            assert_eq!(d.summary, "Cannot send attribute_matchers");
+            assert_eq!(d.path, at(M::attribute_matchers));
+        }
+    }
+
+    #[test]
     fn each_rule_fails_with_its_message_on_its_attribute() {
         let empty = Field::Known(String::new());
         let m = |k: &str| Path::root().attr(M::attribute_matchers).key(k);
+        let number = |text: &str| {
+            Field::Known(Value::Dynamic(
+                Type::object([("sub", Type::String), ("run_attempt", Type::Number)]),
+                Box::new(Value::object([
+                    ("sub", Value::String("good-sub".into())),
+                    (
+                        "run_attempt",
+                        Value::Number(tfplugin::codec::Number::parse(text).unwrap()),
+                    ),
+                ])),
+            ))
+        };
         let rules = [
+            Rule {
+                case: "null matchers",
+                config: MappingModel {
+                    attribute_matchers: Field::Null,
+                    ..valid()
+                },
+                path: at(M::attribute_matchers),
+                summary: "Null attribute_matchers",
+                detail: "an empty set of matchers would admit every token",
+            },
+            Rule {
+                case: "a number JSON cannot hold",
+                config: MappingModel {
+                    attribute_matchers: number("1e309"),
+                    ..valid()
+                },
+                path: Some(m("run_attempt")),
+                summary: "Matcher number not representable",
+                detail: "\"run_attempt\" cannot be sent as a JSON number without changing it",
+            },
+            Rule {
+                case: "a number JSON would round",
+                config: MappingModel {
+                    attribute_matchers: number("123456789012345678901234567"),
+                    ..valid()
+                },
+                path: Some(m("run_attempt")),
+                summary: "Matcher number not representable",
+                detail: "cannot be sent as a JSON number without changing it",
+            },
             Rule {
                 case: "empty provider id",
                 config: MappingModel {
