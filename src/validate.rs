@@ -46,8 +46,90 @@ pub fn https_url(value: &str) -> Result<Url, String> {
     Ok(url)
 }
 
+/// Why a URL's host, written as an IP address, is not a public one that
+/// OpenAI could fetch from: private, link-local, shared (CGNAT),
+/// unspecified, multicast or documentation ranges, also when an IPv4 address
+/// is written inside IPv6. Loopback is allowed (the emulator). Host names
+/// are not resolved here, so a name that resolves to a private address is
+/// left to the server.
+pub fn non_public_ip(url: &Url) -> Option<&'static str> {
+    use std::net::{Ipv4Addr, Ipv6Addr};
+    fn v4(ip: Ipv4Addr) -> Option<&'static str> {
+        let [a, b, ..] = ip.octets();
+        if ip.is_loopback() {
+            None
+        } else if ip.is_private() {
+            Some("a private address")
+        } else if ip.is_link_local() {
+            Some("a link-local address (such as a cloud metadata service)")
+        } else if a == 100 && (64..128).contains(&b) {
+            Some("a shared (carrier-grade NAT) address")
+        } else if ip.is_unspecified() || a == 0 {
+            Some("an unspecified address")
+        } else if ip.is_broadcast() || ip.is_multicast() || a >= 240 {
+            Some("a broadcast, multicast or reserved address")
+        } else if ip.is_documentation() {
+            Some("a documentation address")
+        } else {
+            None
+        }
+    }
+    fn v6(ip: Ipv6Addr) -> Option<&'static str> {
+        if let Some(mapped) = ip.to_ipv4_mapped() {
+            return v4(mapped);
+        }
+        let first = ip.segments()[0];
+        if ip.is_loopback() {
+            None
+        } else if ip.is_unspecified() {
+            Some("an unspecified address")
+        } else if first & 0xfe00 == 0xfc00 {
+            Some("a private (unique local) address")
+        } else if first & 0xffc0 == 0xfe80 {
+            Some("a link-local address")
+        } else if ip.is_multicast() {
+            Some("a multicast address")
+        } else {
+            None
+        }
+    }
+    match url.host()? {
+        Host::Ipv4(ip) => v4(ip),
+        Host::Ipv6(ip) => v6(ip),
+        Host::Domain(_) => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn non_public_ips_are_named_and_public_ones_and_names_pass() {
+        let check = |u: &str| super::non_public_ip(&url::Url::parse(u).unwrap());
+        for u in [
+            "https://10.0.0.1/x",
+            "https://172.16.5.4/x",
+            "https://192.168.1.1/x",
+            "https://169.254.169.254/latest",
+            "https://100.64.0.1/x",
+            "https://0.0.0.0/x",
+            "https://[::ffff:10.0.0.1]/x",
+            "https://[fe80::1]/x",
+            "https://[fd00::1]/x",
+            "https://[::]/x",
+        ] {
+            assert!(check(u).is_some(), "{u}");
+        }
+        for u in [
+            "https://8.8.8.8/x",
+            "https://127.0.0.1:8089/x",
+            "https://[::1]/x",
+            "https://[2001:4860::8888]/x",
+            "https://example.com/x",
+        ] {
+            assert_eq!(check(u), None, "{u}");
+        }
+    }
+
     use super::*;
 
     #[test]

@@ -143,6 +143,7 @@ pub fn validate_config(config: &MappingModel, diags: &mut Diagnostics) {
         ),
         (M::project_id, &config.project_id),
         (M::service_account_id, &config.service_account_id),
+        (M::name, &config.name),
     ] {
         if value.as_deref() == Some("") {
             diags.attribute_error(
@@ -1034,6 +1035,16 @@ mod tests {
                 path: Some(m("run_attempt")),
                 summary: "Matcher number not representable",
                 detail: "cannot be sent as a JSON number without changing it",
+            },
+            Rule {
+                case: "empty name",
+                config: MappingModel {
+                    name: empty.clone(),
+                    ..valid()
+                },
+                path: at(M::name),
+                summary: "Empty name",
+                detail: "name must not be empty.",
             },
             Rule {
                 case: "empty provider id",

@@ -151,10 +151,23 @@ pub fn validate_config(config: &ProviderModel, diags: &mut Diagnostics) {
             );
         }
     }
-    if let Some(issuer) = config.issuer.as_deref()
-        && let Err(why) = https_url(issuer)
-    {
-        diags.attribute_error(path(M::issuer), "Invalid issuer", why);
+    if let Some(issuer) = config.issuer.as_deref() {
+        let why = if issuer.chars().any(char::is_whitespace) {
+            Err(format!(
+                "{issuer:?} contains white space. Write the issuer exactly as its tokens' `iss` claim does."
+            ))
+        } else {
+            https_url(issuer).and_then(|u| match (u.query(), u.fragment()) {
+                (None, None) => Ok(()),
+                _ => Err(format!(
+                    "{issuer:?} has a query or a fragment, which an OIDC issuer never has. \
+                     Write the issuer exactly as its tokens' `iss` claim does."
+                )),
+            })
+        };
+        if let Err(why) = why {
+            diags.attribute_error(path(M::issuer), "Invalid issuer", why);
+        }
     }
     if let Some(url) = config.discovery_url.as_deref() {
         match https_url(url) {
@@ -169,7 +182,19 @@ pub fn validate_config(config: &ProviderModel, diags: &mut Diagnostics) {
                     format!("{url:?} must not have a custom port, a query or a fragment."),
                 )
             }
-            Ok(_) => {}
+            Ok(u) => {
+                if let Some(what) = crate::validate::non_public_ip(&u) {
+                    diags.attribute_error(
+                        path(M::discovery_url),
+                        "Invalid discovery_url",
+                        format!(
+                            "{url:?} points at {what}, which OpenAI cannot (and must not) fetch \
+                             from. Serve the discovery document on a public host, or upload the \
+                             keys with jwks_json."
+                        ),
+                    )
+                }
+            }
         }
     }
     // Only values known now can conflict: a module may choose one of the two
@@ -201,9 +226,22 @@ pub fn validate_config(config: &ProviderModel, diags: &mut Diagnostics) {
             ),
         );
     }
+    let mut seen = BTreeSet::new();
     for (i, t) in transformations.iter().enumerate() {
         let Some(t) = t.known() else { continue };
         let at = |f: &str| path(M::attribute_transformations).index(i as i64).attr(f);
+        if let Some(a) = t.attribute.as_deref()
+            && !seen.insert(a)
+        {
+            diags.attribute_error(
+                at(TransformationModel::attribute),
+                "Duplicate transformation attribute",
+                format!(
+                    "{a:?} is computed by an earlier transformation already; each attribute may \
+                     be computed once."
+                ),
+            );
+        }
         if let Some(a) = t.attribute.as_deref() {
             let len = a.chars().count();
             if !(1..=MAX_TRANSFORMATION_ATTRIBUTE_LEN).contains(&len) {
@@ -265,6 +303,15 @@ pub fn check_jwks(text: &str) -> Result<serde_json::Map<String, serde_json::Valu
                     "keys[{i}] has no \"kid\"; every key needs a unique non-empty kid."
                 ));
             }
+        }
+        if key
+            .get("kty")
+            .and_then(|k| k.as_str())
+            .is_none_or(str::is_empty)
+        {
+            return Err(format!(
+                "keys[{i}] has no \"kty\" (key type, e.g. \"RSA\" or \"EC\"); every key needs one."
+            ));
         }
         if let Some(private) = ["d", "p", "q", "dp", "dq", "qi", "k"]
             .iter()
@@ -836,7 +883,7 @@ mod tests {
             )
         };
         let key_sources = ProviderModel {
-            jwks_json: s(r#"{"keys":[{"kid":"a"}]}"#),
+            jwks_json: s(r#"{"keys":[{"kid":"a","kty":"RSA"}]}"#),
             discovery_url: s("https://d.example.com"),
             ..valid()
         };
@@ -949,6 +996,83 @@ mod tests {
                 detail: "Set either jwks_json (uploaded keys) or discovery_url (custom OIDC discovery), not both.",
             },
             Rule {
+                case: "issuer with a query",
+                config: ProviderModel {
+                    issuer: s("https://i.example.com/?tenant=x"),
+                    ..valid()
+                },
+                path: at(M::issuer),
+                summary: "Invalid issuer",
+                detail: "has a query or a fragment, which an OIDC issuer never has",
+            },
+            Rule {
+                case: "issuer with a fragment",
+                config: ProviderModel {
+                    issuer: s("https://i.example.com/#x"),
+                    ..valid()
+                },
+                path: at(M::issuer),
+                summary: "Invalid issuer",
+                detail: "has a query or a fragment",
+            },
+            Rule {
+                case: "issuer with a space",
+                config: ProviderModel {
+                    issuer: s("https://i.example.com/ x"),
+                    ..valid()
+                },
+                path: at(M::issuer),
+                summary: "Invalid issuer",
+                detail: "contains white space",
+            },
+            Rule {
+                case: "discovery url on a private address",
+                config: ProviderModel {
+                    discovery_url: s("https://[::ffff:10.0.0.1]/.well-known/openid-configuration"),
+                    ..valid()
+                },
+                path: at(M::discovery_url),
+                summary: "Invalid discovery_url",
+                detail: "points at a private address, which OpenAI cannot (and must not) fetch from",
+            },
+            Rule {
+                case: "discovery url on a metadata address",
+                config: ProviderModel {
+                    discovery_url: s("https://169.254.169.254/x"),
+                    ..valid()
+                },
+                path: at(M::discovery_url),
+                summary: "Invalid discovery_url",
+                detail: "points at a link-local address",
+            },
+            Rule {
+                case: "jwk without kty",
+                config: with_jwks(
+                    serde_json::json!({ "keys": [{ "kid": "a", "n": "x", "e": "AQAB" }] }),
+                ),
+                path: at(M::jwks_json),
+                summary: "Invalid jwks_json",
+                detail: "keys[0] has no \"kty\"",
+            },
+            Rule {
+                case: "one attribute computed twice",
+                config: ProviderModel {
+                    attribute_transformations: Field::Known(vec![
+                        transformation("openai.repo", "assertion.repository"),
+                        transformation("openai.repo", "assertion.sub"),
+                    ]),
+                    ..valid()
+                },
+                path: Some(
+                    Path::root()
+                        .attr(M::attribute_transformations)
+                        .index(1)
+                        .attr(TransformationModel::attribute),
+                ),
+                summary: "Duplicate transformation attribute",
+                detail: "\"openai.repo\" is computed by an earlier transformation already",
+            },
+            Rule {
                 case: "jwks not json",
                 config: ProviderModel {
                     jwks_json: s("{"),
@@ -995,7 +1119,9 @@ mod tests {
             },
             Rule {
                 case: "repeated kid",
-                config: with_jwks(serde_json::json!({ "keys": [{ "kid": "a" }, { "kid": "a" }] })),
+                config: with_jwks(
+                    serde_json::json!({ "keys": [{ "kid": "a", "kty": "RSA" }, { "kid": "a", "kty": "RSA" }] }),
+                ),
                 path: at(M::jwks_json),
                 summary: "Invalid jwks_json",
                 detail: "keys[1] repeats the kid \"a\"; every kid must be unique.",
@@ -1080,7 +1206,7 @@ mod tests {
     #[test]
     fn an_equal_jwks_keeps_its_prior_spelling() {
         let prior = ProviderModel {
-            jwks_json: s(r#"{ "keys": [ { "kid": "a" } ] }"#),
+            jwks_json: s(r#"{ "keys": [ { "kid": "a", "kty": "RSA" } ] }"#),
             ..valid()
         };
         let normalized = |planned: &ProviderModel| {
@@ -1090,13 +1216,13 @@ mod tests {
             M::from_value(&ctx.planned).unwrap().jwks_json
         };
         let reformatted = ProviderModel {
-            jwks_json: s(r#"{"keys":[{"kid":"a"}]}"#),
+            jwks_json: s(r#"{"keys":[{"kid":"a","kty":"RSA"}]}"#),
             ..valid()
         };
         assert_eq!(normalized(&reformatted), prior.jwks_json);
         // A different key set stays as planned.
         let changed = ProviderModel {
-            jwks_json: s(r#"{"keys":[{"kid":"b"}]}"#),
+            jwks_json: s(r#"{"keys":[{"kid":"b","kty":"RSA"}]}"#),
             ..valid()
         };
         assert_eq!(normalized(&changed), changed.jwks_json);

@@ -57,7 +57,7 @@ fn provider_rule_families() {
         ),
         // conflicting key sources
         (
-            "  issuer = \"https://i.example.com\"\n  jwks_json = jsonencode({ keys = [{ kid = \"a\" }] })\n  discovery_url = \"https://d.example.com\"",
+            "  issuer = \"https://i.example.com\"\n  jwks_json = jsonencode({ keys = [{ kid = \"a\", kty = \"RSA\" }] })\n  discovery_url = \"https://d.example.com\"",
             "Conflicting key sources",
             "not both",
             "discovery_url = \"https://d.example.com\"",
