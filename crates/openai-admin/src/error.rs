@@ -105,6 +105,11 @@ impl ApiError {
         self.status() == Some(StatusCode::NOT_FOUND) && matches!(self, ApiError::Status { .. })
     }
 
+    /// The request ran out of time (after its retries).
+    pub fn is_timeout(&self) -> bool {
+        matches!(self, ApiError::Transport { source, .. } if source.is_timeout())
+    }
+
     pub fn is_conflict(&self) -> bool {
         self.status() == Some(StatusCode::CONFLICT) && matches!(self, ApiError::Status { .. })
     }

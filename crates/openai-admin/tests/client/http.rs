@@ -461,3 +461,36 @@ async fn exchange_error_body_echoing_the_subject_token_is_not_quoted() {
     assert!(matches!(err, ExchangeError::Status { .. }), "{err:?}");
     assert!(!err.to_string().contains(&subject_token), "{err}");
 }
+
+#[tokio::test]
+async fn a_request_that_keeps_timing_out_is_a_timeout_error() {
+    let api = Api::start().await;
+    let mut config = api.config();
+    config.request_timeout = std::time::Duration::from_millis(300);
+    config.max_retries = 1;
+    // Every attempt (the first and its one retry) stalls past the timeout.
+    api.fault_n(
+        2,
+        Method::GET,
+        PROJECTS,
+        openai_emulator::FaultAction::Delay { ms: 2000 },
+    );
+    let e = Client::new(config)
+        .unwrap()
+        .list_projects(&ListParams::default())
+        .await
+        .unwrap_err();
+    assert!(e.is_timeout(), "{e:?}");
+    assert!(
+        matches!(e, ApiError::Transport { attempts: 2, .. }),
+        "{e:?}"
+    );
+    // Other failures are not timeouts.
+    api.fault(Method::GET, PROJECTS, status(400));
+    let e = api
+        .client()
+        .list_projects(&ListParams::default())
+        .await
+        .unwrap_err();
+    assert!(!e.is_timeout(), "{e:?}");
+}
