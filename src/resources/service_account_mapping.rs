@@ -260,6 +260,9 @@ pub fn state_from_api(r: &FederationRule, prior: &MappingModel) -> MappingModel 
             .iter()
             .map(|s| Field::Known(s.clone()))
             .collect())),
+        // Not representable as scopes; read and list still work. Managing such a rule is
+        // left to a provider version that knows the kind.
+        Permissions::Unknown { .. } => Field::Null,
     };
     MappingModel {
         id: Field::Known(r.id.clone()),

@@ -318,6 +318,9 @@ pub fn state_from_api(p: &WorkloadIdentityProvider, prior: &ProviderModel) -> Pr
             (Field::Known(text), Field::Null)
         }
         Verification::Discovery { discovery_url } => (Field::Null, discovery_url.clone().into()),
+        // A key source this provider cannot represent (e.g. `x509_ca`): read and list keep the
+        // rest of the object.
+        Verification::Unknown { .. } => (Field::Null, Field::Null),
     };
     ProviderModel {
         id: Field::Known(p.id.clone()),
