@@ -1124,6 +1124,19 @@ mod tests {
     }
 
     #[test]
+    fn a_rule_with_unknown_permissions_still_maps_into_state() {
+        let r = rule(
+            serde_json::from_value(serde_json::json!({"type": "role_based", "role": "reader"}))
+                .unwrap(),
+            serde_json::json!({ "sub": "x" }),
+        );
+        let s = state_from_api(&r, &MappingModel::default());
+        assert_eq!(s.id, Field::Known("wifr_1".into()));
+        assert_eq!(s.scopes, Field::Null);
+        assert_eq!(s.enabled, Field::Known(true));
+    }
+
+    #[test]
     fn state_keeps_the_prior_spelling_of_equal_matchers_and_the_guard_switch() {
         let r = rule(
             Permissions::Restricted {
