@@ -60,8 +60,8 @@ pub fn schema() -> Schema {
 fn state(p: &Project) -> ProjectModel {
     ProjectModel {
         id: Field::Known(p.id.clone()),
-        name: Field::Known(p.name.clone()),
-        status: Field::Known(p.status.clone()),
+        name: p.name.clone().into(),
+        status: p.status.clone().into(),
         created_at: Field::Known(p.created_at),
     }
 }
@@ -104,7 +104,7 @@ impl DataSource<OpenAi> for ProjectDataSource {
                     .await
                     .map_err(|e| api_error("list projects", &e, &[]))?
                     .into_iter()
-                    .filter(|p| p.name == name)
+                    .filter(|p| p.name.as_deref() == Some(name))
                     .collect();
                 match matches.len() {
                     0 => {

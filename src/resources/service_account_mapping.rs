@@ -279,6 +279,9 @@ pub fn state_from_api(r: &FederationRule, prior: &MappingModel) -> MappingModel 
             .iter()
             .map(|s| Field::Known(s.clone()))
             .collect())),
+        // Not representable as scopes; read and list still work. Managing such a rule is
+        // left to a provider version that knows the kind.
+        Permissions::Unknown { .. } => Field::Null,
     };
     MappingModel {
         id: Field::Known(r.id.clone()),
@@ -1240,6 +1243,19 @@ mod tests {
             "updated_at": 2,
         }))
         .unwrap()
+    }
+
+    #[test]
+    fn a_rule_with_unknown_permissions_still_maps_into_state() {
+        let r = rule(
+            serde_json::from_value(serde_json::json!({"type": "role_based", "role": "reader"}))
+                .unwrap(),
+            serde_json::json!({ "sub": "x" }),
+        );
+        let s = state_from_api(&r, &MappingModel::default());
+        assert_eq!(s.id, Field::Known("wifr_1".into()));
+        assert_eq!(s.scopes, Field::Null);
+        assert_eq!(s.enabled, Field::Known(true));
     }
 
     #[test]

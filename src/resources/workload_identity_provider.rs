@@ -365,6 +365,9 @@ pub fn state_from_api(p: &WorkloadIdentityProvider, prior: &ProviderModel) -> Pr
             (Field::Known(text), Field::Null)
         }
         Verification::Discovery { discovery_url } => (Field::Null, discovery_url.clone().into()),
+        // A key source this provider cannot represent (e.g. `x509_ca`): read and list keep the
+        // rest of the object.
+        Verification::Unknown { .. } => (Field::Null, Field::Null),
     };
     ProviderModel {
         id: Field::Known(p.id.clone()),
@@ -735,6 +738,29 @@ mod tests {
     use crate::values::testing::{Rule, assert_rule, at};
     use tfplugin::framework::model::mismatches;
     use tfplugin::framework::plan::plan_generic;
+
+    #[test]
+    fn a_provider_with_an_unknown_key_source_still_maps_into_state() {
+        let p: WorkloadIdentityProvider = serde_json::from_value(serde_json::json!({
+            "object": "organization.workload_identity_provider",
+            "id": "idp_0123456789abcdef",
+            "name": "pki",
+            "description": null,
+            "type": "x509",
+            "issuer": "https://pki.example.com",
+            "audience": "aud",
+            "enabled": true,
+            "verification": {"type": "x509_ca", "certificates": []},
+            "attribute_transformations": [],
+            "created_at": 1,
+            "updated_at": 2,
+        }))
+        .unwrap();
+        let s = state_from_api(&p, &ProviderModel::default());
+        assert_eq!(s.id, Field::Known("idp_0123456789abcdef".into()));
+        assert_eq!(s.name, Field::Known("pki".into()));
+        assert_eq!((s.jwks_json, s.discovery_url), (Field::Null, Field::Null));
+    }
 
     #[test]
     fn models_match_their_schemas() {

@@ -241,7 +241,10 @@ impl Client {
         let what = format!("project {name:?}");
         self.create(&req, &what, || async move {
             let all = self.list_all_projects().await?;
-            Ok(all.into_iter().filter(|p| p.name == name).collect())
+            Ok(all
+                .into_iter()
+                .filter(|p| p.name.as_deref() == Some(name))
+                .collect())
         })
         .await
     }

@@ -12,6 +12,8 @@ pub mod client;
 mod endpoints;
 pub mod error;
 mod exchange;
+#[cfg(test)]
+mod fixture_tests;
 pub mod models;
 pub mod pagination;
 mod recovery;

@@ -95,11 +95,28 @@ pub struct AttributeTransformation {
 }
 
 /// Where signing keys come from (`docs/reference/openai-api.md#key-sources`). Discriminated by
-/// `type`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
+/// `type`. A `type` this crate does not know (e.g. `x509_ca`) decodes into `Unknown` with the
+/// original object kept, so one such provider cannot fail a whole listing.
+#[derive(Clone, Debug, PartialEq)]
 pub enum Verification {
     /// `discovery_url: null` means `<issuer>/.well-known/openid-configuration`.
+    Discovery {
+        discovery_url: Option<String>,
+    },
+    UploadedJwks {
+        jwks: Map<String, Json>,
+    },
+    /// The raw object, `type` included; serialises back unchanged.
+    Unknown {
+        kind: String,
+        raw: Map<String, Json>,
+    },
+}
+
+/// The known variants, derived; `Verification`'s impls route through it.
+#[derive(Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum KnownVerification {
     Discovery {
         #[serde(default)]
         discovery_url: Option<String>,
@@ -107,6 +124,67 @@ pub enum Verification {
     UploadedJwks {
         jwks: Map<String, Json>,
     },
+}
+
+impl Verification {
+    /// The `type` string as the API spells it.
+    pub fn kind(&self) -> &str {
+        match self {
+            Verification::Discovery { .. } => "discovery",
+            Verification::UploadedJwks { .. } => "uploaded_jwks",
+            Verification::Unknown { kind, .. } => kind,
+        }
+    }
+}
+
+impl Serialize for Verification {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self.clone() {
+            Verification::Discovery { discovery_url } => {
+                KnownVerification::Discovery { discovery_url }.serialize(s)
+            }
+            Verification::UploadedJwks { jwks } => {
+                KnownVerification::UploadedJwks { jwks }.serialize(s)
+            }
+            Verification::Unknown { kind, raw } => tagged_raw(kind, raw).serialize(s),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Verification {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let (kind, raw) = split_tag(Map::deserialize(d)?, "discovery");
+        match kind.as_str() {
+            "discovery" | "uploaded_jwks" => {
+                match KnownVerification::deserialize(Json::Object(tagged_raw(kind, raw)))
+                    .map_err(serde::de::Error::custom)?
+                {
+                    KnownVerification::Discovery { discovery_url } => {
+                        Ok(Verification::Discovery { discovery_url })
+                    }
+                    KnownVerification::UploadedJwks { jwks } => {
+                        Ok(Verification::UploadedJwks { jwks })
+                    }
+                }
+            }
+            _ => Ok(Verification::Unknown { kind, raw }),
+        }
+    }
+}
+
+/// Takes `type` out of a tagged object; `default` when it is absent (the API's own default).
+fn split_tag(mut raw: Map<String, Json>, default: &str) -> (String, Map<String, Json>) {
+    let kind = match raw.remove("type") {
+        Some(Json::String(kind)) => kind,
+        Some(other) => other.to_string(),
+        None => default.to_owned(),
+    };
+    (kind, raw)
+}
+
+fn tagged_raw(kind: String, mut raw: Map<String, Json>) -> Map<String, Json> {
+    raw.insert("type".to_owned(), Json::String(kind));
+    raw
 }
 
 impl Default for Verification {
@@ -181,15 +259,73 @@ pub struct UpdateProviderRequest {
 // ---------------------------------------------------------------- federation rules
 
 /// `{"type":"service_account_default"}` or `{"type":"restricted","scopes":[...]}`
-/// (`docs/reference/openai-api.md#permissions-and-scopes`).
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
+/// (`docs/reference/openai-api.md#permissions-and-scopes`). An unknown `type` decodes into
+/// `Unknown` with the original object kept.
+#[derive(Clone, Debug, Default, PartialEq)]
 pub enum Permissions {
     #[default]
     ServiceAccountDefault,
     Restricted {
         scopes: Vec<String>,
     },
+    /// The raw object, `type` included; serialises back unchanged.
+    Unknown {
+        kind: String,
+        raw: Map<String, Json>,
+    },
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum KnownPermissions {
+    ServiceAccountDefault,
+    Restricted { scopes: Vec<String> },
+}
+
+impl Permissions {
+    /// The `type` string as the API spells it.
+    pub fn kind(&self) -> &str {
+        match self {
+            Permissions::ServiceAccountDefault => "service_account_default",
+            Permissions::Restricted { .. } => "restricted",
+            Permissions::Unknown { kind, .. } => kind,
+        }
+    }
+}
+
+impl Serialize for Permissions {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self.clone() {
+            Permissions::ServiceAccountDefault => {
+                KnownPermissions::ServiceAccountDefault.serialize(s)
+            }
+            Permissions::Restricted { scopes } => {
+                KnownPermissions::Restricted { scopes }.serialize(s)
+            }
+            Permissions::Unknown { kind, raw } => tagged_raw(kind, raw).serialize(s),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Permissions {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let (kind, raw) = split_tag(Map::deserialize(d)?, "service_account_default");
+        match kind.as_str() {
+            "service_account_default" | "restricted" => {
+                match KnownPermissions::deserialize(Json::Object(tagged_raw(kind, raw)))
+                    .map_err(serde::de::Error::custom)?
+                {
+                    KnownPermissions::ServiceAccountDefault => {
+                        Ok(Permissions::ServiceAccountDefault)
+                    }
+                    KnownPermissions::Restricted { scopes } => {
+                        Ok(Permissions::Restricted { scopes })
+                    }
+                }
+            }
+            _ => Ok(Permissions::Unknown { kind, raw }),
+        }
+    }
 }
 
 /// Matcher values are JSON scalars (string, bool or number), kept as JSON so
@@ -265,11 +401,15 @@ pub struct ListRulesParams {
 pub struct Project {
     pub object: String,
     pub id: String,
-    pub name: String,
+    /// Documented as nullable.
+    #[serde(default)]
+    pub name: Option<String>,
     pub created_at: i64,
     #[serde(default)]
     pub archived_at: Option<i64>,
-    pub status: String,
+    /// Documented as nullable (`active` / `archived` when present).
+    #[serde(default)]
+    pub status: Option<String>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -354,8 +494,13 @@ impl std::fmt::Debug for TokenExchangeRequest {
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
 pub struct TokenExchangeResponse {
     pub access_token: String,
-    pub issued_token_type: String,
+    /// Optional: SDKs do not require it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issued_token_type: Option<String>,
     pub token_type: String,
+    /// Seconds. Accepted as an integer or a float (rounded down, so the token is never
+    /// believed to outlive its real expiry); absent means 3600, as the SDKs assume.
+    #[serde(default = "default_expires_in", deserialize_with = "lenient_seconds")]
     pub expires_in: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
@@ -368,6 +513,30 @@ impl std::fmt::Debug for TokenExchangeResponse {
             .field("expires_in", &self.expires_in)
             .field("scope", &self.scope)
             .finish()
+    }
+}
+
+/// The lifetime SDKs assume when `expires_in` is absent.
+pub const DEFAULT_EXPIRES_IN_SECS: i64 = 3600;
+
+fn default_expires_in() -> i64 {
+    DEFAULT_EXPIRES_IN_SECS
+}
+
+fn lenient_seconds<'de, D: serde::Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+    match Option::<Json>::deserialize(d)? {
+        None | Some(Json::Null) => Ok(DEFAULT_EXPIRES_IN_SECS),
+        Some(Json::Number(n)) => match (n.as_i64(), n.as_f64()) {
+            (Some(i), _) => Ok(i),
+            // `as` saturates for out-of-range floats; callers clamp anyway.
+            (None, Some(f)) if f.is_finite() => Ok(f.floor() as i64),
+            _ => Err(serde::de::Error::custom(format!(
+                "expires_in {n} is not a usable number of seconds"
+            ))),
+        },
+        Some(other) => Err(serde::de::Error::custom(format!(
+            "expires_in must be a number of seconds, got {other}"
+        ))),
     }
 }
 

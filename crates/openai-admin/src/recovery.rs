@@ -285,6 +285,21 @@ mod tests {
     }
 
     #[test]
+    fn ids_are_opaque() {
+        // Ids in shapes other than the documented examples match like any other string.
+        let mut r = rule();
+        r.workload_identity_provider_id = "idp_0123456789abcdef".into();
+        r.project_id = "user-abc123".into();
+        r.service_account_id = "user-svc-7".into();
+        let mut req = request();
+        req.project_id = "user-abc123".into();
+        req.service_account_id = "user-svc-7".into();
+        assert!(rule_matches(&r, &req));
+        req.service_account_id = "user-svc-8".into();
+        assert!(!rule_matches(&r, &req));
+    }
+
+    #[test]
     fn named_rule_matches_on_name_and_binding() {
         let mut r = rule();
         r.name = Some("deploy".into());

@@ -76,6 +76,14 @@ impl KeyCache {
                     )
                 })
             }
+            // Validation never stores one; kept total for models decoded from elsewhere.
+            Verification::Unknown { kind, .. } => Err(ExchangeError::new(
+                Reason::KeysUnavailable,
+                format!(
+                    "workload identity provider '{}' has verification type '{kind}', which the emulator cannot check",
+                    provider.id
+                ),
+            )),
             Verification::Discovery { discovery_url } => {
                 let url = discovery_document_url(&provider.issuer, discovery_url.as_deref());
                 let cached = {

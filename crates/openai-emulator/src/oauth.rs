@@ -347,10 +347,12 @@ async fn exchange(app: &App, body: &[u8]) -> Result<TokenExchangeResponse, Excha
     let scope = match &rule.permissions {
         Permissions::Restricted { scopes } => Some(scopes.join(" ")),
         Permissions::ServiceAccountDefault => None,
+        // Validation never stores one; grant nothing rather than guess.
+        Permissions::Unknown { .. } => Some(String::new()),
     };
     Ok(TokenExchangeResponse {
         access_token,
-        issued_token_type: TOKEN_TYPE_ACCESS_TOKEN.to_owned(),
+        issued_token_type: Some(TOKEN_TYPE_ACCESS_TOKEN.to_owned()),
         token_type: "Bearer".to_owned(),
         expires_in,
         scope,

@@ -469,10 +469,10 @@ impl Data {
         let obj = Project {
             object: OBJECT_PROJECT.to_owned(),
             id: self.new_id("proj_"),
-            name: req.name,
+            name: Some(req.name),
             created_at: now,
             archived_at: None,
-            status: "active".to_owned(),
+            status: Some("active".to_owned()),
         };
         let seq = self.next_seq();
         self.projects.push(Entry {

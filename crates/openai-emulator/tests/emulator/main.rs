@@ -4,6 +4,7 @@
 mod support;
 
 mod admin;
+mod contract;
 mod exchange;
 mod faults;
 mod persist;
