@@ -430,7 +430,10 @@ async fn aws_sts_refusals_name_the_service_and_its_error_code() {
         .to_string();
     assert!(e.contains("AWS STS GetWebIdentityToken"), "{e}");
     assert!(e.contains("HTTP 403"), "{e}");
-    assert!(e.contains("OutboundWebIdentityFederationDisabledException"), "{e}");
+    assert!(
+        e.contains("OutboundWebIdentityFederationDisabledException"),
+        "{e}"
+    );
     assert!(e.contains("enable-outbound-web-identity-federation"), "{e}");
     assert!(!e.contains("secret-never-shown"), "{e}");
     let seen = sts.only_request();
