@@ -15,6 +15,7 @@ pub const DEFAULT_BASE_URL: &str = "https://api.openai.com/v1";
 pub const DEFAULT_TOKEN_EXCHANGE_URL: &str = "https://auth.openai.com/oauth/token";
 pub const DEFAULT_TIMEOUT_SECONDS: i64 = 30;
 pub const DEFAULT_MAX_RETRIES: i64 = 4;
+pub const DEFAULT_RATE_LIMIT_WAIT_SECONDS: i64 = 300;
 
 pub const ENV_ADMIN_KEY: &str = "OPENAI_ADMIN_KEY";
 pub const ENV_BASE_URL: &str = "OPENAI_BASE_URL";
@@ -29,6 +30,8 @@ pub struct Settings {
     pub token_exchange_url: Url,
     pub request_timeout: Duration,
     pub max_retries: u32,
+    /// How long one request may wait out 429s in all.
+    pub rate_limit_wait: Duration,
     pub max_providers: usize,
     pub max_mappings_per_provider: usize,
 }
@@ -71,6 +74,16 @@ pub fn schema() -> Schema {
         Attribute::optional("max_retries", Type::Number).description(format!(
             "How many times a failed request that is safe to repeat is retried (0 to 20), \
          with exponential backoff. Defaults to {DEFAULT_MAX_RETRIES}."
+        )),
+    )
+    .attribute(
+        Attribute::optional("rate_limit_wait_seconds", Type::Number).description(format!(
+            "How long one request may wait in all while OpenAI rate limits it (0 to 3600 \
+             seconds). The Admin API allows only a few requests per minute per endpoint and \
+             answers `429 Too Many Requests` without saying when to retry; the provider then \
+             slows down and retries (these retries do not count against `max_retries`) until \
+             this much waiting would be exceeded, then fails with an error. 0 fails at the first \
+             429. Defaults to {DEFAULT_RATE_LIMIT_WAIT_SECONDS}."
         )),
     )
     .attribute(
@@ -199,6 +212,13 @@ pub fn resolve(
             )? as u64),
             max_retries: int_setting(config, "max_retries", 0..=20, DEFAULT_MAX_RETRIES, diags)?
                 as u32,
+            rate_limit_wait: Duration::from_secs(int_setting(
+                config,
+                "rate_limit_wait_seconds",
+                0..=3600,
+                DEFAULT_RATE_LIMIT_WAIT_SECONDS,
+                diags,
+            )? as u64),
             max_providers: int_setting(
                 config,
                 "max_workload_identity_providers",
@@ -254,6 +274,7 @@ mod tests {
         assert_eq!(s.max_providers, 50);
         assert_eq!(s.max_mappings_per_provider, 50);
         assert_eq!(s.request_timeout, Duration::from_secs(30));
+        assert_eq!(s.rate_limit_wait, Duration::from_secs(300));
     }
 
     #[test]
@@ -281,6 +302,10 @@ mod tests {
             ),
             ("max_retries", Value::Number(Number::from_i64(-1))),
             (
+                "rate_limit_wait_seconds",
+                Value::Number(Number::from_i64(3601)),
+            ),
+            (
                 "max_workload_identity_providers",
                 Value::Number(Number::parse("1.5").unwrap()),
             ),
@@ -305,6 +330,7 @@ mod tests {
             ("token_exchange_url", "uses the scheme \"ftp\""),
             ("request_timeout_seconds", "from 1 to 600, got 0"),
             ("max_retries", "from 0 to 20, got -1"),
+            ("rate_limit_wait_seconds", "from 0 to 3600, got 3601"),
             (
                 "max_workload_identity_providers",
                 "whole number from 1 to 100000, got 1.5",

@@ -67,6 +67,9 @@ impl OpenAi {
             token_exchange_url: settings.token_exchange_url.clone(),
             request_timeout: settings.request_timeout,
             max_retries: settings.max_retries,
+            rate_limit_wait: settings.rate_limit_wait,
+            // StopProvider could cancel `ClientConfig::cancel` to end waits
+            // at once; the default token is never cancelled.
             ..ClientConfig::default()
         })?;
         Ok(OpenAi(Arc::new(Inner {

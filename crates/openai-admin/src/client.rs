@@ -14,6 +14,7 @@ use url::Url;
 
 use crate::error::{ADMIN_KEY_ENV, ApiError, chain};
 use crate::models::ErrorEnvelope;
+use crate::pacing::{Pacer, route_of};
 use crate::recovery::ServerClock;
 use crate::retry::{Backoff, is_retryable_status, server_delay};
 use crate::secret::Secret;
@@ -23,6 +24,8 @@ pub const DEFAULT_TOKEN_EXCHANGE_URL: &str = "https://auth.openai.com/oauth/toke
 pub const DEFAULT_MAX_RETRIES: u32 = 4;
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long one request may spend waiting out 429s in all.
+pub const DEFAULT_RATE_LIMIT_WAIT: Duration = Duration::from_secs(300);
 
 /// Header the API puts its request id in; quoted in every error.
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
@@ -43,6 +46,14 @@ pub struct ClientConfig {
     pub max_retries: u32,
     pub backoff: Backoff,
     pub user_agent: String,
+    /// 429s are retried, however many, until one request has waited this
+    /// long in all (or would have to wait beyond it); they do not use up
+    /// `max_retries`.
+    pub rate_limit_wait: Duration,
+    /// Cancelling it aborts every wait (before a retry or for the rate
+    /// limit) at once with [`ApiError::Cancelled`]. Never cancelled by
+    /// default.
+    pub cancel: tokio_util::sync::CancellationToken,
 }
 
 impl Default for ClientConfig {
@@ -56,11 +67,14 @@ impl Default for ClientConfig {
             max_retries: DEFAULT_MAX_RETRIES,
             backoff: Backoff::default(),
             user_agent: concat!("terraform-provider-openai/", env!("CARGO_PKG_VERSION")).into(),
+            rate_limit_wait: DEFAULT_RATE_LIMIT_WAIT,
+            cancel: tokio_util::sync::CancellationToken::new(),
         }
     }
 }
 
-/// A cheap-to-clone handle; clones share one connection pool.
+/// A cheap-to-clone handle; clones share one connection pool and one pacer
+/// (so a 429 seen by one slows all of them down on that route).
 #[derive(Clone, Debug)]
 pub struct Client {
     pub(super) inner: Arc<Inner>,
@@ -73,6 +87,7 @@ pub(super) struct Inner {
     /// `Bearer <admin key>`, marked sensitive; `None` when no key is set.
     auth: Option<HeaderValue>,
     pub(super) clock: ServerClock,
+    pacer: Pacer,
 }
 
 /// One request, ready to be sent as many times as the retry policy allows.
@@ -81,6 +96,8 @@ pub(super) struct Request {
     pub url: Url,
     /// Path below the base URL, for logs and error messages.
     pub path: String,
+    /// Method and path with ids generalised: what rate limits apply to.
+    pub route: String,
     pub body: Option<Vec<u8>>,
     /// Whether to send the admin key.
     pub admin: bool,
@@ -148,12 +165,32 @@ impl Reply {
 pub(super) enum Outcome {
     Reply(Reply),
     Transport(reqwest::Error),
+    /// Given up while waiting: no further attempt was made.
+    Stopped(Stop),
+}
+
+/// Why a request stopped waiting.
+#[derive(Debug)]
+pub(super) enum Stop {
+    /// Waiting out the rate limit would exceed `rate_limit_wait`.
+    RateLimitBudget {
+        /// The last 429.
+        reply: Reply,
+        waited: Duration,
+        next_wait: Duration,
+    },
+    /// [`ClientConfig::cancel`] fired.
+    Cancelled,
 }
 
 /// What the retry policy makes of one outcome.
 #[derive(Debug)]
 pub(super) enum Assessment {
     Success,
+    /// A 429: retried as long as the rate limit budget allows.
+    RateLimited {
+        hint: Option<Duration>,
+    },
     /// Not worth retrying: hand the outcome to the caller.
     Final,
     Retry {
@@ -208,6 +245,7 @@ impl Client {
                 config,
                 auth,
                 clock: ServerClock::default(),
+                pacer: Pacer::default(),
             }),
         })
     }
@@ -240,6 +278,7 @@ impl Client {
             .pop_if_empty()
             .extend(segments);
         Ok(Request {
+            route: route_of(&method, segments),
             method,
             url,
             path: format!("/{}", segments.join("/")),
@@ -281,6 +320,9 @@ impl Client {
         match result {
             Ok(reply) => {
                 self.inner.clock.observe(&reply.headers);
+                if reply.status.is_success() {
+                    self.inner.pacer.succeeded(&req.route);
+                }
                 tracing::debug!(
                     method = %req.method,
                     path = %req.path,
@@ -311,6 +353,11 @@ impl Client {
         let backoff = &self.inner.config.backoff;
         match outcome {
             Outcome::Reply(r) if r.status.is_success() => Assessment::Success,
+            Outcome::Reply(r) if r.status == StatusCode::TOO_MANY_REQUESTS => {
+                Assessment::RateLimited {
+                    hint: server_delay(&r.headers, SystemTime::now()),
+                }
+            }
             Outcome::Reply(r) if is_retryable_status(r.status) => {
                 match backoff.delay(retry, server_delay(&r.headers, SystemTime::now())) {
                     Some(delay) => Assessment::Retry {
@@ -320,7 +367,7 @@ impl Client {
                     None => Assessment::Final,
                 }
             }
-            Outcome::Reply(_) => Assessment::Final,
+            Outcome::Reply(_) | Outcome::Stopped(_) => Assessment::Final,
             Outcome::Transport(e) if e.is_builder() => Assessment::Final,
             Outcome::Transport(_) => Assessment::Retry {
                 delay: backoff.delay(retry, None).unwrap_or_default(),
@@ -337,18 +384,45 @@ impl Client {
     /// outcome, successful or not.
     pub(super) async fn run(&self, req: &Request) -> Run {
         let mut attempt = 0;
+        // Retries other than for 429s, which `max_retries` bounds.
+        let mut retries = 0;
+        let mut waited = Duration::ZERO;
         let mut maybe_committed_earlier = false;
         loop {
+            if let Err(stop) = self.pace(req, &mut waited).await {
+                return Run {
+                    outcome: Outcome::Stopped(stop),
+                    attempts: attempt,
+                    maybe_committed_earlier,
+                };
+            }
             let outcome = self.send_once(req, attempt).await;
-            match self.assess(&outcome, attempt) {
+            match self.assess(&outcome, retries) {
+                Assessment::RateLimited { hint } => {
+                    attempt += 1;
+                    if let Err(stop) = self.rate_limited(req, outcome, hint, waited, attempt) {
+                        return Run {
+                            outcome: Outcome::Stopped(stop),
+                            attempts: attempt,
+                            maybe_committed_earlier,
+                        };
+                    }
+                }
                 Assessment::Retry {
                     delay,
                     maybe_committed,
-                } if attempt < self.max_retries() => {
+                } if retries < self.max_retries() => {
                     maybe_committed_earlier |= maybe_committed;
                     log_retry(req, attempt, delay);
-                    tokio::time::sleep(delay).await;
+                    if let Err(stop) = self.sleep(delay).await {
+                        return Run {
+                            outcome: Outcome::Stopped(stop),
+                            attempts: attempt + 1,
+                            maybe_committed_earlier,
+                        };
+                    }
                     attempt += 1;
+                    retries += 1;
                 }
                 _ => {
                     return Run {
@@ -358,6 +432,68 @@ impl Client {
                     };
                 }
             }
+        }
+    }
+
+    /// Waits until the route may be sent to again, counting the wait into
+    /// `waited`. A wait longer than the budget left is skipped: the server
+    /// then answers for itself, and its 429 ends the request properly.
+    pub(super) async fn pace(&self, req: &Request, waited: &mut Duration) -> Result<(), Stop> {
+        let wait = self.inner.pacer.wait_for(&req.route);
+        if wait.is_zero() || *waited + wait > self.inner.config.rate_limit_wait {
+            return Ok(());
+        }
+        self.sleep(wait).await?;
+        *waited += wait;
+        Ok(())
+    }
+
+    /// Records a 429 (after `attempts` sends) and decides whether to wait
+    /// for another try: the server's hint, else a backoff by the route's
+    /// recent 429s, as long as the total stays within `rate_limit_wait`.
+    pub(super) fn rate_limited(
+        &self,
+        req: &Request,
+        outcome: Outcome,
+        hint: Option<Duration>,
+        waited: Duration,
+        attempts: u32,
+    ) -> Result<(), Stop> {
+        let Outcome::Reply(reply) = outcome else {
+            unreachable!("only a reply is rate limited")
+        };
+        let budget = self.inner.config.rate_limit_wait;
+        let delay = hint.unwrap_or_else(|| {
+            let strikes = self.inner.pacer.strikes(&req.route);
+            self.inner
+                .config
+                .backoff
+                .rate_limit_delay(strikes, &mut rand::rng())
+        });
+        if waited + delay > budget {
+            return Err(Stop::RateLimitBudget {
+                reply,
+                waited,
+                next_wait: delay,
+            });
+        }
+        let wait = self.inner.pacer.limited(&req.route, delay);
+        let secs = wait.as_secs_f64();
+        if waited + wait > budget / 2 {
+            tracing::warn!(method = %req.method, path = %req.path, attempt = attempts, waited_secs = waited.as_secs(),
+                "rate limited by OpenAI; waiting {secs:.1}s (attempt {attempts})");
+        } else {
+            tracing::info!(method = %req.method, path = %req.path, attempt = attempts,
+                "rate limited by OpenAI; waiting {secs:.1}s (attempt {attempts})");
+        }
+        Ok(())
+    }
+
+    /// Sleeps, unless [`ClientConfig::cancel`] fires first.
+    pub(super) async fn sleep(&self, delay: Duration) -> Result<(), Stop> {
+        tokio::select! {
+            () = tokio::time::sleep(delay) => Ok(()),
+            () = self.inner.config.cancel.cancelled() => Err(Stop::Cancelled),
         }
     }
 
@@ -376,6 +512,7 @@ pub(super) fn may_have_taken_effect(outcome: &Outcome) -> bool {
     match outcome {
         Outcome::Reply(r) => r.status.is_server_error() || r.status == StatusCode::REQUEST_TIMEOUT,
         Outcome::Transport(e) => !(e.is_connect() || e.is_builder()),
+        Outcome::Stopped(_) => false,
     }
 }
 
@@ -404,6 +541,22 @@ pub(super) fn admin_result<T: DeserializeOwned>(
             attempts,
             detail: chain(&source),
             source,
+        }),
+        Outcome::Stopped(Stop::RateLimitBudget {
+            reply,
+            waited,
+            next_wait,
+        }) => Err(ApiError::RateLimited {
+            method: req.method.clone(),
+            path: req.path.clone(),
+            attempts,
+            waited_secs: waited.as_secs(),
+            next_wait_secs: next_wait.as_secs_f64().ceil() as u64,
+            source: Box::new(status_error(req, &reply)),
+        }),
+        Outcome::Stopped(Stop::Cancelled) => Err(ApiError::Cancelled {
+            method: req.method.clone(),
+            path: req.path.clone(),
         }),
     }
 }
@@ -551,6 +704,7 @@ mod tests {
             method: Method::POST,
             url: Url::parse("http://h/v1/x").unwrap(),
             path: "/x".into(),
+            route: "POST /x".into(),
             body: None,
             admin: true,
         };

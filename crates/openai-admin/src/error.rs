@@ -71,6 +71,29 @@ pub enum ApiError {
         source: serde_json::Error,
     },
 
+    /// 429s went on beyond the time one request may wait for them.
+    #[error(
+        "OpenAI kept rate limiting {method} {path}: after {attempts} attempt(s) and {waited_secs}s \
+         of waiting, the next wait ({next_wait_secs}s) would exceed the rate limit budget; raise \
+         the provider's `rate_limit_wait_seconds`, or run fewer operations at once (e.g. \
+         `-parallelism=2`). Last answer: {source}"
+    )]
+    RateLimited {
+        method: Method,
+        path: String,
+        attempts: u32,
+        waited_secs: u64,
+        next_wait_secs: u64,
+        /// The last 429, as [`ApiError::Status`].
+        source: Box<ApiError>,
+    },
+
+    /// The client's cancellation token fired while the request waited.
+    #[error(
+        "{method} {path} was cancelled while waiting to retry (the operation is being stopped)"
+    )]
+    Cancelled { method: Method, path: String },
+
     /// A list endpoint claimed more pages but gave no usable cursor.
     #[error("OpenAI Admin API pagination of {endpoint} cannot continue: {detail}")]
     Pagination { endpoint: String, detail: String },
@@ -96,6 +119,7 @@ impl ApiError {
         match self {
             ApiError::Status { status, .. } => Some(*status),
             ApiError::Decode { status, .. } => Some(*status),
+            ApiError::RateLimited { .. } => Some(StatusCode::TOO_MANY_REQUESTS),
             _ => None,
         }
     }
@@ -230,6 +254,23 @@ pub enum ExchangeError {
 
     #[error("invalid token exchange configuration: {0}")]
     Config(String),
+
+    /// 429s went on beyond the time one request may wait for them.
+    #[error(
+        "the token exchange at {url} kept answering 429 (rate limited): after {attempts} \
+         attempt(s) and {waited_secs}s of waiting, the next wait ({next_wait_secs}s) would exceed \
+         the rate limit budget; raise the provider's `rate_limit_wait_seconds` or exchange less often"
+    )]
+    RateLimited {
+        url: String,
+        attempts: u32,
+        waited_secs: u64,
+        next_wait_secs: u64,
+    },
+
+    /// The client's cancellation token fired while the exchange waited.
+    #[error("the token exchange at {url} was cancelled while waiting to retry")]
+    Cancelled { url: String },
 }
 
 impl ExchangeError {

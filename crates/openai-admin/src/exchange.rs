@@ -4,7 +4,7 @@
 
 use reqwest::Method;
 
-use crate::client::{Client, Outcome, Request, body_excerpt};
+use crate::client::{Client, Outcome, Request, Stop, body_excerpt};
 use crate::error::{ExchangeError, chain};
 use crate::models::{OAuthError, TokenExchangeRequest, TokenExchangeResponse};
 
@@ -24,6 +24,7 @@ impl Client {
         let req = Request {
             method: Method::POST,
             path: url.path().to_owned(),
+            route: format!("POST {}", url.path()),
             url,
             body: Some(bytes),
             admin: false,
@@ -66,6 +67,15 @@ impl Client {
                 detail: chain(&source),
                 source,
             }),
+            Outcome::Stopped(Stop::RateLimitBudget {
+                waited, next_wait, ..
+            }) => Err(ExchangeError::RateLimited {
+                url: url_text,
+                attempts: run.attempts,
+                waited_secs: waited.as_secs(),
+                next_wait_secs: next_wait.as_secs_f64().ceil() as u64,
+            }),
+            Outcome::Stopped(Stop::Cancelled) => Err(ExchangeError::Cancelled { url: url_text }),
         }
     }
 }

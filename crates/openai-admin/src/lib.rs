@@ -15,6 +15,7 @@ mod exchange;
 #[cfg(test)]
 mod fixture_tests;
 pub mod models;
+mod pacing;
 pub mod pagination;
 mod recovery;
 pub mod refusal;
@@ -24,3 +25,4 @@ pub mod secret;
 pub use client::{Client, ClientConfig};
 pub use error::{ApiError, ExchangeError};
 pub use secret::Secret;
+pub use tokio_util::sync::CancellationToken;

@@ -11,7 +11,7 @@
 
 use std::future::Future;
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use reqwest::StatusCode;
 use reqwest::header::{DATE, HeaderMap};
@@ -136,11 +136,24 @@ impl Client {
     {
         let started = SystemTime::now();
         let mut attempt = 0;
+        // Retries other than for 429s, which `max_retries` bounds.
+        let mut retries = 0;
+        let mut waited = Duration::ZERO;
         // Some earlier attempt may have made the object.
         let mut ambiguous = false;
         loop {
+            if let Err(stop) = self.pace(req, &mut waited).await {
+                return admin_result(req, Outcome::Stopped(stop), attempt);
+            }
             let outcome = self.send_once(req, attempt).await;
-            match self.assess(&outcome, attempt) {
+            match self.assess(&outcome, retries) {
+                // A 429 proves this attempt made nothing.
+                Assessment::RateLimited { hint } => {
+                    attempt += 1;
+                    if let Err(stop) = self.rate_limited(req, outcome, hint, waited, attempt) {
+                        return admin_result(req, Outcome::Stopped(stop), attempt);
+                    }
+                }
                 Assessment::Success => {
                     let Outcome::Reply(reply) = &outcome else {
                         unreachable!("success is always a reply")
@@ -172,12 +185,14 @@ impl Client {
                     delay,
                     maybe_committed,
                 } => {
-                    let retries_left = attempt < self.max_retries();
+                    let retries_left = retries < self.max_retries();
                     if retries_left {
                         log_retry(req, attempt, delay);
                         // Waiting before looking also gives a slow commit
                         // time to become visible.
-                        tokio::time::sleep(delay).await;
+                        if let Err(stop) = self.sleep(delay).await {
+                            return admin_result(req, Outcome::Stopped(stop), attempt + 1);
+                        }
                     }
                     if maybe_committed {
                         ambiguous = true;
@@ -189,6 +204,7 @@ impl Client {
                         return admin_result(req, outcome, attempt + 1);
                     }
                     attempt += 1;
+                    retries += 1;
                 }
             }
         }

@@ -20,10 +20,16 @@ pub struct Backoff {
     pub base: Duration,
     /// Upper bound of any computed (non-server) delay.
     pub cap: Duration,
-    /// A server asking us to wait longer than this is not retried: the
-    /// request fails at once with the server's error instead of hanging a
-    /// Terraform run for minutes.
+    /// A server asking us to wait longer than this after a 5xx or 408 is
+    /// not retried: the request fails at once with the server's error
+    /// instead of hanging a Terraform run for minutes. (429s are bounded by
+    /// [`crate::ClientConfig::rate_limit_wait`] instead.)
     pub max_retry_after: Duration,
+    /// A 429 without a delay hint waits about this long the first time on
+    /// its route, doubling with each further 429 there...
+    pub rate_limit_base: Duration,
+    /// ...up to this: the Admin API's limits are per minute.
+    pub rate_limit_cap: Duration,
 }
 
 impl Default for Backoff {
@@ -32,11 +38,27 @@ impl Default for Backoff {
             base: Duration::from_millis(200),
             cap: Duration::from_secs(10),
             max_retry_after: Duration::from_secs(60),
+            rate_limit_base: Duration::from_secs(2),
+            rate_limit_cap: Duration::from_secs(60),
         }
     }
 }
 
 impl Backoff {
+    /// The wait after a 429 without a hint, `strikes` being the route's
+    /// earlier recent 429s: "equal jitter" in `[c/2, c]` with
+    /// `c = min(rate_limit_cap, rate_limit_base * 2^strikes)`, so it always
+    /// waits a good part of the window yet clients do not move in lockstep.
+    pub fn rate_limit_delay(&self, strikes: u32, rng: &mut impl Rng) -> Duration {
+        let factor = 1u32.checked_shl(strikes.min(31)).unwrap_or(u32::MAX);
+        let ceiling = self
+            .rate_limit_base
+            .saturating_mul(factor)
+            .min(self.rate_limit_cap);
+        let half = u64::try_from((ceiling / 2).as_nanos()).unwrap_or(u64::MAX);
+        ceiling / 2 + Duration::from_nanos(rng.random_range(0..=half))
+    }
+
     /// The largest delay full jitter may pick before retry number `retry`
     /// (0 = the first retry): `min(cap, base * 2^retry)`.
     pub fn ceiling(&self, retry: u32) -> Duration {
@@ -121,6 +143,20 @@ mod tests {
             base: Duration::from_millis(200),
             cap: Duration::from_secs(10),
             max_retry_after: Duration::from_secs(60),
+            rate_limit_base: Duration::from_secs(2),
+            rate_limit_cap: Duration::from_secs(60),
+        }
+    }
+
+    #[test]
+    fn rate_limit_delay_grows_to_a_minute_and_never_waits_too_little() {
+        let b = backoff();
+        let mut rng = StdRng::seed_from_u64(3);
+        for _ in 0..100 {
+            let first = b.rate_limit_delay(0, &mut rng);
+            assert!(first >= Duration::from_secs(1) && first <= Duration::from_secs(2));
+            let late = b.rate_limit_delay(40, &mut rng);
+            assert!(late >= Duration::from_secs(30) && late <= Duration::from_secs(60));
         }
     }
 

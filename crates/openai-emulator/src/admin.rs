@@ -15,7 +15,7 @@ use axum::routing::get;
 
 use super::errors::ApiError;
 use super::pagination::parse_list_query;
-use super::{App, faults, stats, validate};
+use super::{App, faults, ratelimit, stats, validate};
 use openai_admin::models::{
     CreatedServiceAccount, Deleted, FederationRule, ListPage, Project, ServiceAccount,
     WorkloadIdentityProvider,
@@ -55,6 +55,10 @@ pub fn routes(app: Arc<App>) -> Router<Arc<App>> {
             require_admin_key,
         ))
         .layer(middleware::from_fn_with_state(app.clone(), faults::inject))
+        .layer(middleware::from_fn_with_state(
+            app.clone(),
+            ratelimit::limit,
+        ))
         .layer(middleware::from_fn_with_state(app, stats::count))
 }
 

@@ -178,6 +178,18 @@ impl ApiError {
         )
     }
 
+    /// OpenAI's answer beyond its request rate limit (no `Retry-After` there;
+    /// the caller decides which headers to send).
+    pub fn too_many_requests() -> Self {
+        Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            TYPE_RATE_LIMIT,
+            Some("rate_limit_exceeded"),
+            None,
+            "You're making too many requests, please slow down.",
+        )
+    }
+
     pub fn envelope(&self) -> ErrorEnvelope {
         ErrorEnvelope {
             error: ErrorBody {

@@ -14,7 +14,8 @@
 //! Routes: the Admin API under `/v1` (module `admin`), the exchange at
 //! `POST /oauth/token` (module `oauth`), and test helpers under `/_emulator`:
 //! - the built-in OIDC issuer ([`oidc`]);
-//! - counters: `GET /_emulator/stats`, `POST /_emulator/stats/reset`;
+//! - counters (requests by route, responses by status, faults):
+//!   `GET /_emulator/stats`, `POST /_emulator/stats/reset`;
 //! - the request log: `GET /_emulator/requests`, `POST /_emulator/requests/reset`;
 //! - the random fault rate: `GET|POST /_emulator/faults`;
 //! - scripted faults: `GET|POST|DELETE /_emulator/faults/script`;
@@ -30,6 +31,13 @@
 //! 429 (with `Retry-After`), a connection reset, or a lost response (the
 //! write commits, then the connection resets). Seeded, so deterministic for
 //! one request order. The token exchange never gets random faults.
+//!
+//! **Rate limits** (`--rate-limit-rpm N`, [`EmulatorConfig::rate_limit_rpm`]):
+//! at most N Admin API requests per route template in any 60 s of the
+//! emulator's clock (`--rate-limit-scope org`: N in all), then 429
+//! `rate_limit_exceeded` "You're making too many requests, please slow
+//! down." without `Retry-After`, as OpenAI answers (`--rate-limit-retry-after`
+//! adds one). Shift the clock a minute to free the window at once.
 //!
 //! **Scripted faults** make requests misbehave exactly as told, on the
 //! Admin API and the token exchange: `POST /_emulator/faults/script
@@ -95,6 +103,7 @@ mod oauth;
 pub mod oidc;
 mod pagination;
 mod persist;
+mod ratelimit;
 mod server;
 pub mod spiffe;
 mod stats;
@@ -130,6 +139,7 @@ use serde_json::Value as Json_;
 use store::Data;
 
 pub use faults::{BadRule, FaultAction, FaultRule};
+pub use ratelimit::RateLimitScope;
 pub use stats::{Credential, MAX_LOGGED, RecordedRequest};
 
 /// Kid of the built-in issuer's key.
@@ -156,10 +166,18 @@ pub struct EmulatorConfig {
     pub spiffe_socket: Option<PathBuf>,
     /// `sub` of the JWT-SVIDs the stand-in issues.
     pub spiffe_id: String,
+    /// At most this many Admin API requests per window of 60 s (emulator
+    /// clock) per route, or per organization with [`RateLimitScope::Org`];
+    /// `None` or 0: unlimited.
+    pub rate_limit_rpm: Option<u32>,
+    /// Send `Retry-After` (seconds until the window frees) with those 429s;
+    /// OpenAI sends none.
+    pub rate_limit_retry_after: bool,
+    pub rate_limit_scope: RateLimitScope,
 }
 
 impl EmulatorConfig {
-    /// Loopback, a free port, no state file, no latency, no faults.
+    /// Loopback, a free port, no state file, no latency, no faults, no rate limit.
     pub fn new(admin_key: impl Into<Secret>) -> Self {
         EmulatorConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
@@ -171,6 +189,9 @@ impl EmulatorConfig {
             aws_role_arn: aws_sts::DEFAULT_ROLE_ARN.to_owned(),
             spiffe_socket: None,
             spiffe_id: spiffe::DEFAULT_SPIFFE_ID.to_owned(),
+            rate_limit_rpm: None,
+            rate_limit_retry_after: false,
+            rate_limit_scope: RateLimitScope::Route,
         }
     }
 }
@@ -188,6 +209,7 @@ pub(crate) struct App {
     keys: keys::KeyCache,
     faults: faults::Faults,
     stats: stats::Stats,
+    limiter: ratelimit::Limiter,
     latency: Duration,
     aws_role_arn: String,
     spiffe_id: String,
@@ -525,6 +547,11 @@ pub async fn start(config: EmulatorConfig) -> anyhow::Result<RunningEmulator> {
         keys: keys::KeyCache::new(http),
         faults: faults::Faults::new(fault_rate, config.fault_seed),
         stats: stats::Stats::default(),
+        limiter: ratelimit::Limiter::new(
+            config.rate_limit_rpm,
+            config.rate_limit_retry_after,
+            config.rate_limit_scope,
+        ),
         latency: config.latency,
         aws_role_arn: config.aws_role_arn,
         spiffe_id: config.spiffe_id,

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use openai_admin::secret::Secret;
-use openai_emulator::{EmulatorConfig, start};
+use openai_emulator::{EmulatorConfig, RateLimitScope, start};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -44,6 +44,16 @@ struct Args {
     /// `sub` of the JWT-SVIDs the SPIFFE stand-in issues.
     #[arg(long, default_value = openai_emulator::spiffe::DEFAULT_SPIFFE_ID)]
     spiffe_id: String,
+    /// At most this many Admin API requests per route in any 60 seconds,
+    /// then 429 `rate_limit_exceeded` (0: unlimited).
+    #[arg(long, default_value_t = 0)]
+    rate_limit_rpm: u32,
+    /// Send `Retry-After` with those 429s (OpenAI sends none).
+    #[arg(long)]
+    rate_limit_retry_after: bool,
+    /// What one rate limit covers: `route` (method and path template) or `org` (everything).
+    #[arg(long, default_value = "route")]
+    rate_limit_scope: RateLimitScope,
 }
 
 async fn wait_for_signal() {
@@ -89,6 +99,9 @@ async fn main() -> anyhow::Result<()> {
         aws_role_arn: args.aws_role_arn,
         spiffe_socket: args.spiffe_socket,
         spiffe_id: args.spiffe_id,
+        rate_limit_rpm: Some(args.rate_limit_rpm),
+        rate_limit_retry_after: args.rate_limit_retry_after,
+        rate_limit_scope: args.rate_limit_scope,
     })
     .await?;
 

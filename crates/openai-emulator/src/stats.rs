@@ -4,7 +4,9 @@
 //! injected by kind, and every such request in order. `/_emulator` routes
 //! are neither counted nor logged.
 //!
-//! - `GET /_emulator/stats` → `{"requests_total", "by_route", "faults_injected"}`;
+//! - `GET /_emulator/stats` → `{"requests_total", "by_route", "by_status",
+//!   "faults_injected"}`, `by_status` counting responses by HTTP status
+//!   (`"429"`);
 //! - `GET /_emulator/requests` → `{"requests": [...], "dropped": N}`, oldest
 //!   first: each `{"method", "path", "query", "route", "authorization",
 //!   "request_id"}`, where `authorization` is `null` (no header),
@@ -33,6 +35,9 @@ pub const MAX_LOGGED: usize = 10_000;
 pub struct Snapshot {
     pub requests_total: u64,
     pub by_route: BTreeMap<String, u64>,
+    /// Responses by status code, e.g. `"429"`. A dropped connection counts
+    /// under the status the handler would have sent.
+    pub by_status: BTreeMap<String, u64>,
     pub faults_injected: BTreeMap<String, u64>,
 }
 
@@ -80,6 +85,11 @@ impl Stats {
         let mut s = self.inner.lock().expect("stats lock");
         s.requests_total += 1;
         *s.by_route.entry(route).or_default() += 1;
+    }
+
+    pub fn record_status(&self, status: u16) {
+        let mut s = self.inner.lock().expect("stats lock");
+        *s.by_status.entry(status.to_string()).or_default() += 1;
     }
 
     pub fn record_fault(&self, kind: &str) {
@@ -151,7 +161,9 @@ pub async fn count(State(app): State<Arc<App>>, req: Request, next: Next) -> Res
             .map(|id| id.0.clone())
             .unwrap_or_default(),
     });
-    next.run(req).await
+    let response = next.run(req).await;
+    app.stats.record_status(response.status().as_u16());
+    response
 }
 
 pub async fn get(State(app): State<Arc<App>>) -> Json<Snapshot> {

@@ -432,6 +432,7 @@ impl Setup {
             token_exchange_url: url::Url::parse(&self.emu.token_url()).unwrap(),
             request_timeout: Duration::from_secs(10),
             max_retries: 0,
+            rate_limit_wait: Duration::ZERO,
             max_providers: 50,
             max_mappings_per_provider: 50,
         })

@@ -1,5 +1,6 @@
 //! The Admin API client against the emulator on loopback (scripted to
-//! misbehave where a test needs it): retries, Retry-After, lost creates,
+//! misbehave where a test needs it): retries, Retry-After, pacing under
+//! rate limits, lost creates,
 //! typed errors, pagination and logging.
 
 mod support;
@@ -7,4 +8,5 @@ mod support;
 mod emulator;
 mod http;
 mod logs;
+mod rate_limits;
 mod retry;

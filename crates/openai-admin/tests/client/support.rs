@@ -59,7 +59,12 @@ pub fn now() -> i64 {
 
 impl Api {
     pub async fn start() -> Api {
-        let emu = start(EmulatorConfig::new(ADMIN_KEY)).await.unwrap();
+        Self::start_with(EmulatorConfig::new(ADMIN_KEY)).await
+    }
+
+    /// An emulator run with `config` (its admin key must be [`ADMIN_KEY`]).
+    pub async fn start_with(config: EmulatorConfig) -> Api {
+        let emu = start(config).await.unwrap();
         let seeder = Client::new(config_for(&emu)).unwrap();
         Api { emu, seeder }
     }
@@ -261,6 +266,8 @@ fn config_for(emu: &RunningEmulator) -> ClientConfig {
             base: Duration::from_millis(5),
             cap: Duration::from_millis(40),
             max_retry_after: Duration::from_secs(60),
+            rate_limit_base: Duration::from_millis(5),
+            rate_limit_cap: Duration::from_millis(40),
         },
         ..ClientConfig::default()
     }

@@ -1,5 +1,6 @@
 //! The emulator over real HTTP on loopback: every Admin API endpoint and
-//! error, the token exchange, scripted and random faults, and persistence.
+//! error, the token exchange, scripted and random faults, rate limits, and
+//! persistence.
 
 mod support;
 
@@ -8,4 +9,5 @@ mod contract;
 mod exchange;
 mod faults;
 mod persist;
+mod rate_limits;
 mod script;
