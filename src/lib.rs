@@ -68,8 +68,9 @@ impl OpenAi {
             request_timeout: settings.request_timeout,
             max_retries: settings.max_retries,
             rate_limit_wait: settings.rate_limit_wait,
-            // StopProvider could cancel `ClientConfig::cancel` to end waits
-            // at once; the default token is never cancelled.
+            // Cancelled by StopProvider (see `stop`): rate-limit waits and
+            // backoff end at once.
+            cancel: openai_admin::CancellationToken::new(),
             ..ClientConfig::default()
         })?;
         Ok(OpenAi(Arc::new(Inner {
@@ -152,6 +153,12 @@ impl framework::Provider for OpenAiProvider {
         };
     }
 
+    async fn stop(&self, data: Option<&OpenAi>) {
+        if let Some(data) = data {
+            data.0.client.config().cancel.cancel();
+        }
+    }
+
     fn resources(&self) -> Vec<Box<dyn framework::Resource<OpenAi>>> {
         vec![
             Box::new(resources::workload_identity_provider::WorkloadIdentityProviderResource),
@@ -176,5 +183,58 @@ impl framework::Provider for OpenAiProvider {
         vec![Box::new(
             ephemeral::workload_identity_token::WorkloadIdentityTokenEphemeral,
         )]
+    }
+}
+
+#[cfg(test)]
+mod stop_tests {
+    use std::time::{Duration, Instant};
+
+    use openai_admin::models::ListParams;
+    use tfplugin::framework::Provider as _;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn stop_provider_ends_a_rate_limit_wait_at_once() {
+        let mut emu_config = openai_emulator::EmulatorConfig::new("sk-admin-stop");
+        emu_config.rate_limit_rpm = Some(1);
+        let emu = openai_emulator::start(emu_config).await.unwrap();
+        let data = OpenAi::new(config::Settings {
+            admin_key: Some(openai_admin::Secret::new("sk-admin-stop")),
+            base_url: url::Url::parse(&emu.api_base()).unwrap(),
+            token_exchange_url: url::Url::parse(&emu.token_url()).unwrap(),
+            request_timeout: Duration::from_secs(10),
+            max_retries: 0,
+            rate_limit_wait: Duration::from_secs(600),
+            max_providers: 50,
+            max_mappings_per_provider: 50,
+        })
+        .unwrap();
+        let client = data.client().unwrap().clone();
+        client.list_projects(&ListParams::default()).await.unwrap();
+        // The route's one request a minute is used: this one waits.
+        let waiting =
+            tokio::spawn(async move { client.list_projects(&ListParams::default()).await });
+        // Wait for the emulator to have refused it, so the client is waiting.
+        let stats = format!("{}/_emulator/stats", emu.base_url());
+        loop {
+            let s: serde_json::Value = reqwest::get(&stats).await.unwrap().json().await.unwrap();
+            if s["by_status"]["429"].as_u64().unwrap_or(0) > 0 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let stopped = Instant::now();
+        OpenAiProvider.stop(Some(&data)).await;
+        let result = tokio::time::timeout(Duration::from_secs(5), waiting)
+            .await
+            .expect("the wait ends soon after stop")
+            .unwrap();
+        assert!(
+            matches!(result, Err(ApiError::Cancelled { .. })),
+            "{result:?}"
+        );
+        assert!(stopped.elapsed() < Duration::from_secs(2));
     }
 }

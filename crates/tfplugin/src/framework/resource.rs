@@ -65,6 +65,11 @@ pub trait Provider: Send + Sync + 'static {
     /// with errors in `resp.diagnostics` when the configuration is invalid
     /// (or without, when it is not known yet).
     async fn configure(&self, req: ConfigureRequest, resp: &mut ConfigureResponse<Self::Data>);
+    /// Terraform asks the provider to stop (StopProvider, e.g. on Ctrl-C):
+    /// cancel waits and requests in flight so that their RPCs return soon.
+    /// `data` is `None` before (or without) a configuration. It must return
+    /// promptly; the default does nothing.
+    async fn stop(&self, _data: Option<&Self::Data>) {}
     fn resources(&self) -> Vec<Box<dyn Resource<Self::Data>>>;
     fn data_sources(&self) -> Vec<Box<dyn DataSource<Self::Data>>> {
         Vec::new()

@@ -129,6 +129,13 @@ impl Provider for ExampleProvider {
         }
     }
 
+    async fn stop(&self, data: Option<&Arc<Journal>>) {
+        // `config` records whether the configured data reached the hook.
+        let mut call = Call::new("stop");
+        call.config = Value::Bool(data.is_some());
+        self.journal.record(call);
+    }
+
     async fn configure(&self, req: ConfigureRequest, resp: &mut ConfigureResponse<Arc<Journal>>) {
         let mut call = Call::new("configure");
         call.config = req.config.clone();

@@ -368,3 +368,28 @@ async fn stored_states_of_the_current_version_upgrade_and_others_explain_themsel
         r.diagnostics
     );
 }
+
+#[tokio::test]
+async fn stop_provider_reaches_the_provider_with_its_configured_data() {
+    use tfplugin::proto::tfplugin6::provider_server::Provider as _;
+
+    let (unconfigured, journal) = crate::support::service();
+    unconfigured
+        .stop_provider(tonic::Request::new(Default::default()))
+        .await
+        .unwrap();
+    let calls = journal.calls("stop");
+    assert_eq!(calls.len(), 1);
+    assert_eq!(calls[0].config, tfplugin::codec::Value::Bool(false));
+
+    let (configured, journal) = crate::support::configured().await;
+    let r = configured
+        .stop_provider(tonic::Request::new(Default::default()))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(r.error.is_empty(), "{}", r.error);
+    let calls = journal.calls("stop");
+    assert_eq!(calls.len(), 1);
+    assert_eq!(calls[0].config, tfplugin::codec::Value::Bool(true));
+}

@@ -306,7 +306,7 @@ provider_service! {
             &self,
             _request: Request<pb::stop_provider::Request>,
         ) -> RpcResult<pb::stop_provider::Response> {
-            Ok(Response::new(provider::stop_provider()))
+            Ok(Response::new(provider::stop_provider(self).await))
         }
 
         async fn get_functions(

@@ -131,8 +131,10 @@ pub(super) async fn configure_provider<P: Provider>(
     Ok(WithDiagnostics::from_diagnostics(resp.diagnostics))
 }
 
-pub(super) fn stop_provider() -> pb::stop_provider::Response {
-    // Requests in flight finish on their own: resources bound their calls.
+pub(super) async fn stop_provider<P: Provider>(
+    s: &ProviderService<P>,
+) -> pb::stop_provider::Response {
     tracing::info!("StopProvider received");
+    s.provider.stop(s.data().as_ref()).await;
     pb::stop_provider::Response::default()
 }
