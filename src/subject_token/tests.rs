@@ -369,18 +369,28 @@ fn claims_of(jwt: &str) -> serde_json::Value {
     serde_json::from_slice(&bytes).expect("JSON claims")
 }
 
+/// Plain AWS credentials and a region, with STS at `endpoint` named by the
+/// variable `endpoint_var`.
+fn aws_env(
+    endpoint_var: &str,
+    endpoint: String,
+    secret: &str,
+) -> impl Fn(&str) -> Option<String> + Sync + use<> {
+    env_of(&[
+        (aws::ENV_REGION, "eu-west-1".to_owned()),
+        (endpoint_var, endpoint),
+        ("AWS_ACCESS_KEY_ID", "AKIDEMULATED".to_owned()),
+        ("AWS_SECRET_ACCESS_KEY", secret.to_owned()),
+    ])
+}
+
 #[tokio::test]
 async fn aws_without_a_token_file_asks_sts_for_a_token_for_the_audience() {
     let emu = openai_emulator::start(openai_emulator::EmulatorConfig::new("sk-admin-aws"))
         .await
         .unwrap();
     let sts = format!("{}/_emulator/aws/sts", emu.base_url());
-    let env = env_of(&[
-        (aws::ENV_REGION, "eu-west-1".to_owned()),
-        (aws::ENV_ENDPOINT_URL_STS, sts.clone()),
-        ("AWS_ACCESS_KEY_ID", "AKIDEMULATED".to_owned()),
-        ("AWS_SECRET_ACCESS_KEY", "not-a-real-secret".to_owned()),
-    ]);
+    let env = aws_env(aws::ENV_ENDPOINT_URL_STS, sts.clone(), "not-a-real-secret");
     let got = fetch(
         &platform(Platform::Aws, "https://api.openai.com/v1", None),
         &env,
@@ -395,12 +405,7 @@ async fn aws_without_a_token_file_asks_sts_for_a_token_for_the_audience() {
     assert_eq!(claims["iss"], emu.issuer_url());
 
     // AWS_ENDPOINT_URL is the fallback when no STS-specific endpoint is set.
-    let env = env_of(&[
-        (aws::ENV_REGION, "eu-west-1".to_owned()),
-        (aws::ENV_ENDPOINT_URL, sts),
-        ("AWS_ACCESS_KEY_ID", "AKIDEMULATED".to_owned()),
-        ("AWS_SECRET_ACCESS_KEY", "not-a-real-secret".to_owned()),
-    ]);
+    let env = aws_env(aws::ENV_ENDPOINT_URL, sts, "not-a-real-secret");
     let got = fetch(&platform(Platform::Aws, "aud-2", None), &env, T)
         .await
         .unwrap();
@@ -418,12 +423,11 @@ async fn aws_sts_refusals_name_the_service_and_its_error_code() {
          <RequestId>r-1</RequestId></ErrorResponse>",
     )
     .await;
-    let env = env_of(&[
-        (aws::ENV_REGION, "us-east-1".to_owned()),
-        (aws::ENV_ENDPOINT_URL_STS, format!("http://{}", sts.addr)),
-        ("AWS_ACCESS_KEY_ID", "AKIDEMULATED".to_owned()),
-        ("AWS_SECRET_ACCESS_KEY", "secret-never-shown".to_owned()),
-    ]);
+    let env = aws_env(
+        aws::ENV_ENDPOINT_URL_STS,
+        format!("http://{}", sts.addr),
+        "secret-never-shown",
+    );
     let e = fetch(&platform(Platform::Aws, DEFAULT_AUDIENCE, None), &env, T)
         .await
         .unwrap_err()
