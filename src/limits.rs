@@ -83,9 +83,10 @@ impl Ledger {
 
     /// Records that an object with this id goes away in this run (a planned
     /// destroy or replacement, or an applied delete). Only ids in the
-    /// baseline count; `baseline` is the scope's baseline id set.
-    pub fn remove(&self, scope: Scope, id: &str, baseline: &BTreeSet<String>) {
-        if baseline.contains(id) {
+    /// baseline count: `in_baseline` says whether the scope's baseline holds
+    /// `id` (asked inside the inventory's lock, so no caller copies the set).
+    pub fn remove(&self, scope: Scope, id: &str, in_baseline: bool) {
+        if in_baseline {
             self.with(|t| t.entry(scope).or_default().removed.insert(id.to_string()));
             self.changed.notify_waiters();
         }
@@ -183,9 +184,13 @@ mod tests {
     async fn removals_of_baseline_objects_make_room() {
         let l = fast();
         let base = ids(50);
-        l.remove(Scope::Providers, "id3", &base);
-        l.remove(Scope::Providers, "id3", &base); // counted once
-        l.remove(Scope::Providers, "not-in-baseline", &base);
+        l.remove(Scope::Providers, "id3", base.contains("id3"));
+        l.remove(Scope::Providers, "id3", base.contains("id3")); // counted once
+        l.remove(
+            Scope::Providers,
+            "not-in-baseline",
+            base.contains("not-in-baseline"),
+        );
         l.admit(Scope::Providers, 50, 50).await.unwrap();
         assert!(l.admit(Scope::Providers, 50, 50).await.is_err());
     }
@@ -202,7 +207,7 @@ mod tests {
             tokio::spawn(async move { l.admit(Scope::Providers, 50, 50).await })
         };
         tokio::time::sleep(Duration::from_millis(50)).await;
-        l.remove(Scope::Providers, "id0", &base);
+        l.remove(Scope::Providers, "id0", base.contains("id0"));
         waiter.await.unwrap().unwrap();
     }
 

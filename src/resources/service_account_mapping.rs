@@ -825,13 +825,13 @@ impl OpenAi {
 
     async fn mapping_going_away(&self, pid: &str, id: &str) {
         let Ok(client) = self.client() else { return };
-        if let Ok(Some(baseline)) = self
+        if let Ok(in_baseline) = self
             .inventory
-            .rules(client, pid, |s| s.map(|s| s.baseline.clone()))
+            .rules(client, pid, |s| s.is_some_and(|s| s.baseline.contains(id)))
             .await
         {
             self.ledger
-                .remove(Scope::Mappings(pid.to_string()), id, &baseline);
+                .remove(Scope::Mappings(pid.to_string()), id, in_baseline);
         }
     }
 }

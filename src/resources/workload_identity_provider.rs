@@ -722,12 +722,12 @@ impl OpenAi {
 
     async fn provider_going_away(&self, id: &str) {
         let Ok(client) = self.client() else { return };
-        if let Ok(baseline) = self
+        if let Ok(in_baseline) = self
             .inventory
-            .providers(client, |s| s.baseline.clone())
+            .providers(client, |s| s.baseline.contains(id))
             .await
         {
-            self.ledger.remove(Scope::Providers, id, &baseline);
+            self.ledger.remove(Scope::Providers, id, in_baseline);
         }
     }
 }
