@@ -37,7 +37,8 @@ pub fn schema() -> Schema {
             Argument {
                 name: ServiceAccountModel::id,
                 mode: Mode::OptionalComputed,
-                description: "The service account's id (`svc_acct_...`). Set this or `name`.",
+                description: "The service account's id, an opaque string (e.g. `svc_acct_...`). \
+                              Set this or `name`.",
             },
             Argument {
                 name: ServiceAccountModel::name,
