@@ -6,7 +6,8 @@
 //! least [`MIN_RUN`] characters that also occurs inside a secret is replaced:
 //! that covers a JWT's signature segment, a token with a few characters cut
 //! off either end, and a key split by a line break. Shorter secrets are
-//! replaced only whole.
+//! replaced only whole. See
+//! `docs/reference/openai-api.md#secrets-in-server-texts`.
 
 use std::collections::HashSet;
 

@@ -2,7 +2,7 @@
 //! these refusals) and the provider (which turns them into diagnostics).
 //!
 //! A refusal is HTTP 400, 401 or 403 with `{"error": <OAuth code>,
-//! "error_description": <text>}` (`docs/reference/openai-api.md#token-exchange-errors`).
+//! "error_description": <text>}` (`docs/reference/openai-api.md#token-exchange-refusals`).
 //! Each [`Reason`] has one OAuth code, one status and a *message*: a short
 //! sentence in the style OpenAI words its refusals, and for
 //! [`Reason::NoRule`] exactly OpenAI's own sentence ("No service account
@@ -161,7 +161,7 @@ impl Reason {
 
     /// The HTTP status the emulator refuses with: 401 when the subject
     /// token itself is not accepted, 400 otherwise (an emulator choice,
-    /// `docs/reference/openai-api.md#token-exchange-errors`).
+    /// `docs/reference/openai-api.md#token-exchange-refusals`).
     pub fn status(self) -> u16 {
         match self.code() {
             OAuthCode::InvalidSubjectToken => 401,
