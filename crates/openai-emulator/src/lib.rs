@@ -12,7 +12,10 @@
 //! ```
 //!
 //! Routes: the Admin API under `/v1` (module `admin`), the exchange at
-//! `POST /oauth/token` (module `oauth`), and test helpers under `/_emulator`:
+//! `POST /oauth/token` (module `oauth`), `GET /v1/models` for the access
+//! tokens it issues (module `models_api`: 200 when the service account has a
+//! role, 403 when its role is `none`, as keyless accounts start), and test
+//! helpers under `/_emulator`:
 //! - the built-in OIDC issuer ([`oidc`]);
 //! - counters (requests by route, responses by status, faults):
 //!   `GET /_emulator/stats`, `POST /_emulator/stats/reset`;
@@ -38,6 +41,11 @@
 //! `rate_limit_exceeded` "You're making too many requests, please slow
 //! down." without `Retry-After`, as OpenAI answers (`--rate-limit-retry-after`
 //! adds one). Shift the clock a minute to free the window at once.
+//!
+//! **Refusals** of the exchange say, like OpenAI's, only which kind of check
+//! failed; the specifics (rule ids, expected matcher values) go to the log,
+//! and into the response too with `--verbose-refusals`
+//! ([`EmulatorConfig::verbose_refusals`]).
 //!
 //! **Scripted faults** make requests misbehave exactly as told, on the
 //! Admin API and the token exchange: `POST /_emulator/faults/script
