@@ -45,6 +45,14 @@ pub fn schema() -> Schema {
                 mode: Mode::OptionalComputed,
                 description: "The service account's name. Set this or `id`.",
             },
+            Argument {
+                name: ServiceAccountModel::role,
+                mode: Mode::Computed,
+                description: "The service account's role in its project: `member`, `owner`, or \
+                              `none` for an account without one (OpenAI creates keyless \
+                              accounts that way). Tokens exchanged for an account without a \
+                              role cannot call the API.",
+            },
         ],
     )
 }
