@@ -48,8 +48,9 @@ pub struct Inner {
     client: Client,
     pub inventory: inventory::Inventory,
     pub ledger: limits::Ledger,
-    /// Issuers of providers planned in this process, for the tenant-pinning guard.
-    pub planned_issuers: tenant_pinning::PlannedIssuers,
+    /// What this process planned for providers and mappings, for the
+    /// tenant-pinning guard.
+    pub pinning: tenant_pinning::PinningLedger,
 }
 
 impl std::ops::Deref for OpenAi {
@@ -78,7 +79,7 @@ impl OpenAi {
             client,
             inventory: Default::default(),
             ledger: Default::default(),
-            planned_issuers: Default::default(),
+            pinning: Default::default(),
         })))
     }
 

@@ -402,9 +402,7 @@ impl Resource<OpenAi> for ServiceAccountMappingResource {
         {
             data.mapping_going_away(pid, id).await;
         }
-        if !plan.is_destroy() {
-            data.guard_tenant_pinning(plan).await;
-        }
+        data.guard_tenant_pinning(plan).await;
         if plan.is_create() {
             data.admit_mapping(plan).await;
         } else if !plan.is_destroy() && !plan.is_replace() {
@@ -418,10 +416,15 @@ impl Resource<OpenAi> for ServiceAccountMappingResource {
         req: CreateRequest,
     ) -> Result<CreateResponse, Diagnostics> {
         let planned = M::from_value(&req.planned)?;
+        let pid = planned.workload_identity_provider_id.or_empty();
+        let lock = data.pinning.write_lock(pid);
+        let _writing = lock.lock().await;
+        let attribute_matchers = matchers_of(&planned)?;
+        data.recheck_pinning(&planned, &attribute_matchers).await?;
         let req = CreateRuleRequest {
             project_id: planned.project_id.or_empty().to_string(),
             service_account_id: planned.service_account_id.or_empty().to_string(),
-            attribute_matchers: matchers_of(&planned)?,
+            attribute_matchers,
             name: planned.name.known().cloned(),
             description: planned.description.known().cloned(),
             enabled: planned.enabled.known().copied(),
@@ -433,6 +436,7 @@ impl Resource<OpenAi> for ServiceAccountMappingResource {
             .await
             .map_err(|e| api_error("create the service account mapping", &e, &api_arguments()))?;
         data.inventory.put_rule(r.clone()).await;
+        data.pinning.written();
         Ok(CreateResponse::new(state_from_api(&r, &planned).to_value()))
     }
 
@@ -459,6 +463,12 @@ impl Resource<OpenAi> for ServiceAccountMappingResource {
     ) -> Result<UpdateResponse, Diagnostics> {
         let prior = M::from_value(&req.prior)?;
         let planned = M::from_value(&req.planned)?;
+        let lock = data
+            .pinning
+            .write_lock(planned.workload_identity_provider_id.or_empty());
+        let _writing = lock.lock().await;
+        data.recheck_pinning(&planned, &matchers_of(&planned)?)
+            .await?;
         let req = UpdateRuleRequest {
             attribute_matchers: (prior.attribute_matchers != planned.attribute_matchers)
                 .then(|| matchers_of(&planned))
@@ -500,6 +510,7 @@ impl Resource<OpenAi> for ServiceAccountMappingResource {
             .await
             .map_err(|e| api_error("update the service account mapping", &e, &api_arguments()))?;
         data.inventory.put_rule(r.clone()).await;
+        data.pinning.written();
         Ok(UpdateResponse::new(state_from_api(&r, &planned).to_value()))
     }
 
@@ -517,6 +528,7 @@ impl Resource<OpenAi> for ServiceAccountMappingResource {
             Err(e) => return Err(api_error("delete the service account mapping", &e, &[])),
         }
         data.inventory.remove_rule(pid, id).await;
+        data.pinning.written();
         data.mapping_going_away(pid, id).await;
         Ok(DeleteResponse::new())
     }
@@ -642,52 +654,146 @@ fn validate_list_config(config: &MappingListConfig, diags: &mut Diagnostics) {
 
 impl OpenAi {
     /// The tenant-pinning guard ([`crate::tenant_pinning`]): a mapping
-    /// on a shared issuer must match a claim naming the tenant.
+    /// on a shared issuer must match a claim naming the tenant. It judges
+    /// exactly the JSON that will be sent (the conversion `create` and
+    /// `update` use), and records the planned mapping for its provider's
+    /// check (see [`crate::tenant_pinning::PinningLedger`] for why the
+    /// verdict does not depend on plan order).
     ///
-    /// Which issuer applies: the provider's planned new issuer when this run
-    /// changes it, else the provider's current issuer. When the provider id is
-    /// not known yet (the provider is created in this run), the issuers of the
-    /// providers this process planned to create are the candidates: if the
-    /// mapping is unpinned under every one of them it is refused now;
-    /// otherwise the check waits for the plan Terraform makes again during
-    /// apply, just before creating the mapping, when the id is known.
+    /// Which issuer applies: the provider's planned issuer once the provider
+    /// was planned in this run, else (after waiting briefly for it to be
+    /// planned, when that issuer would refuse) its current issuer. When the
+    /// provider id is not known yet (the provider is created in this run),
+    /// the issuers of the providers this process planned to create are the
+    /// candidates: if the mapping is unpinned under every one of them it is
+    /// refused now; otherwise the check waits for the plan Terraform makes
+    /// again during apply, just before creating the mapping, when the id is
+    /// known.
     async fn guard_tenant_pinning(&self, plan: &mut PlanCtx) {
-        use crate::tenant_pinning::{self, Verdict};
+        use crate::tenant_pinning::{self, PlannedMapping, Verdict};
+        let prior = MappingModel::from_nullable(&plan.prior).ok();
+        let prior_ids = prior.as_ref().and_then(|p| {
+            Some((
+                p.workload_identity_provider_id.as_deref()?.to_string(),
+                p.id.as_deref()?.to_string(),
+            ))
+        });
+        if (plan.is_destroy() || plan.is_replace())
+            && let Some((pid, id)) = &prior_ids
+        {
+            let gone = PlannedMapping {
+                matchers: None,
+                allow: None,
+                gone: true,
+            };
+            self.pinning.mapping_planned(pid, Some(id), gone);
+        }
         // A destroy plans null, which is no mapping.
         let Ok(mut planned) = MappingModel::from_value(&plan.planned) else {
             return;
         };
-        match planned.allow_unpinned_shared_issuer {
-            Field::Known(true) | Field::Unknown => return,
-            _ => {}
-        }
-        let writes = plan.is_create() || plan.is_update() || plan.is_replace();
-        let (candidates, provider_changes) = match &planned.workload_identity_provider_id {
-            Field::Known(pid) => match self.planned_issuers.changed(pid) {
-                Some(new_issuer) => (vec![new_issuer], true),
-                None => {
-                    let Ok(client) = self.client() else { return };
-                    match self.inventory.provider(client, pid).await {
-                        Ok(Some(p)) => (vec![Some(p.issuer)], false),
-                        // The API refuses mappings of a missing provider.
-                        Ok(None) => return,
-                        Err(e) => {
-                            if writes {
-                                plan.diags.extend(api_error(
-                                    "look up the issuer of the mapping's workload identity provider",
-                                    &e,
-                                    &[],
-                                ));
-                            }
-                            return;
-                        }
-                    }
+        // Exactly what create or update would send; a conversion failure is
+        // an error, never an empty (match-everything) policy.
+        let sent = if planned.attribute_matchers.is_null() {
+            return; // validation already refused it
+        } else if planned
+            .attribute_matchers
+            .known()
+            .is_some_and(Value::is_wholly_known)
+        {
+            match matchers_of(&planned) {
+                Ok(json) => Some(json),
+                Err(d) => {
+                    plan.diags.extend(d);
+                    return;
                 }
-            },
-            Field::Unknown => (self.planned_issuers.created(), true),
+            }
+        } else {
+            None
+        };
+        let allow = match planned.allow_unpinned_shared_issuer {
+            Field::Known(b) => Some(b),
+            Field::Null => Some(false),
+            Field::Unknown => None,
+        };
+        let writes = plan.is_create() || plan.is_update() || plan.is_replace();
+        // The first half of a replacement is the old object going away; the
+        // create half records the new one.
+        let rule_id = match (&prior_ids, plan.is_replace()) {
+            (Some((_, id)), false) => Some(id.as_str()),
+            _ => None,
+        };
+        let record = PlannedMapping {
+            matchers: sent.clone(),
+            allow,
+            gone: false,
+        };
+        let recorded = match planned.workload_identity_provider_id.as_deref() {
+            Some(pid) if !plan.is_replace() || prior_ids.is_none() => {
+                self.pinning.mapping_planned(pid, rule_id, record)
+            }
+            Some(pid) => self.pinning.planned_issuer(pid),
+            None => None,
+        };
+        if allow == Some(true)
+            && !writes
+            && let (Some(Some(next)), Some(pid)) =
+                (&recorded, planned.workload_identity_provider_id.as_deref())
+            && let Ok(client) = self.client()
+            && let Ok(Some(p)) = self.inventory.provider(client, pid).await
+            && &p.issuer != next
+        {
+            // Allowed, on a provider whose issuer this run changes: plan an
+            // update so that the mapping is planned (and recorded as
+            // allowed) again during apply, where the provider checks again.
+            planned.updated_at = Field::Unknown;
+            plan.planned = planned.to_value();
+        }
+        if allow != Some(false) {
+            return;
+        }
+        let matchers = match &sent {
+            Some(json) => crate::values::from_json(&serde_json::Value::Object(json.clone())).1,
+            None => planned.attribute_matchers.encode(),
+        };
+        let (candidates, provider_changes) = match &planned.workload_identity_provider_id {
+            Field::Known(pid) => {
+                let Ok(client) = self.client() else { return };
+                let server = match self.inventory.provider(client, pid).await {
+                    Ok(Some(p)) => p.issuer,
+                    // The API refuses mappings of a missing provider.
+                    Ok(None) => return,
+                    Err(e) => {
+                        if writes {
+                            plan.diags.extend(api_error(
+                                "look up the issuer of the mapping's workload identity provider",
+                                &e,
+                                &[],
+                            ));
+                        }
+                        return;
+                    }
+                };
+                let would_refuse = tenant_pinning::shared_issuer(&server)
+                    .is_some_and(|s| tenant_pinning::check(s, &matchers) == Verdict::Unpinned);
+                let planned_issuer = match recorded {
+                    Some(p) => Some(p),
+                    // Its provider may still be planned, with another issuer:
+                    // don't refuse on the server's value before it had the chance.
+                    None if would_refuse => self.wait_for_provider_plan(pid).await,
+                    None => None,
+                };
+                match planned_issuer {
+                    Some(p) => {
+                        let changes = p.as_deref() != Some(server.as_str());
+                        (vec![p], changes)
+                    }
+                    None => (vec![Some(server)], false),
+                }
+            }
+            Field::Unknown => (self.pinning.created(), true),
             Field::Null => return,
         };
-        let matchers = planned.attribute_matchers.encode();
         let mut refused: Vec<(&'static tenant_pinning::SharedIssuer, String)> = Vec::new();
         for issuer in &candidates {
             let Some(issuer) = issuer else {
@@ -762,6 +868,71 @@ impl OpenAi {
                 .at(at),
             );
         }
+    }
+
+    /// Waits (bounded) for provider `pid` to be planned in this run; its
+    /// planned issuer, or `None` when it was not planned in time.
+    async fn wait_for_provider_plan(&self, pid: &str) -> Option<Option<String>> {
+        let deadline = tokio::time::Instant::now() + self.pinning.settle;
+        loop {
+            if let Some(p) = self.pinning.planned_issuer(pid) {
+                return Some(p);
+            }
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            if left.is_zero() || !self.pinning.wait_for_change(left).await {
+                return self.pinning.planned_issuer(pid);
+            }
+        }
+    }
+
+    /// The guard's last line of defence, right before a create or update
+    /// sends `sent`: the provider's issuer as the API has it now, and as
+    /// this process plans it, must not be a shared issuer the matchers leave
+    /// unpinned. Call it holding [`PinningLedger::write_lock`] for the
+    /// provider, up to the write.
+    ///
+    /// [`PinningLedger::write_lock`]: crate::tenant_pinning::PinningLedger::write_lock
+    async fn recheck_pinning(
+        &self,
+        planned: &MappingModel,
+        sent: &AttributeMatchers,
+    ) -> Result<(), Diagnostics> {
+        use crate::tenant_pinning::{self, Verdict};
+        if planned.allow_unpinned_shared_issuer.known() == Some(&true) {
+            return Ok(());
+        }
+        let pid = planned.workload_identity_provider_id.or_empty();
+        let mut issuers = match self.client()?.get_provider(pid).await {
+            Ok(p) => vec![p.issuer],
+            // The API refuses the write itself, with its own error.
+            Err(e) if e.is_not_found() => return Ok(()),
+            Err(e) => {
+                return Err(api_error(
+                    "look up the issuer of the mapping's workload identity provider",
+                    &e,
+                    &[],
+                ));
+            }
+        };
+        if let Some(Some(next)) = self.pinning.planned_issuer(pid) {
+            issuers.push(next);
+        }
+        for issuer in &issuers {
+            if let Some(shared) = tenant_pinning::shared_issuer(issuer)
+                && tenant_pinning::check_json(shared, sent) == Verdict::Unpinned
+            {
+                return Err(Diagnostic::error(
+                    tenant_pinning::SUMMARY,
+                    format!(
+                        "{}\n\nChecked again right before writing the mapping: nothing was sent.",
+                        tenant_pinning::explain(shared, issuer)
+                    ),
+                )
+                .at(Path::root().attr(M::attribute_matchers))
+                .into());
+            }
+        }
+        Ok(())
     }
 
     /// Counts a planned mapping create against its provider's limit.
