@@ -74,11 +74,15 @@ impl OpenAi {
             cancel: openai_admin::CancellationToken::new(),
             ..ClientConfig::default()
         })?;
+        // Aliases on the same organization count the limits together.
+        let ledger = limits::Ledger::shared(settings.admin_key.as_ref().and_then(|key| {
+            limits::RunLedger::for_organization(settings.base_url.as_str(), key.expose())
+        }));
         Ok(OpenAi(Arc::new(Inner {
             settings,
             client,
             inventory: Default::default(),
-            ledger: Default::default(),
+            ledger,
             pinning: Default::default(),
         })))
     }

@@ -1,6 +1,8 @@
 //! Resource `openai_service_account_mapping`: which token claims may act as
 //! which project service account (the API's "federation rule").
 
+use std::collections::BTreeSet;
+
 use async_trait::async_trait;
 
 use crate::OpenAi;
@@ -437,6 +439,10 @@ impl Resource<OpenAi> for ServiceAccountMappingResource {
             .map_err(|e| api_error("create the service account mapping", &e, &api_arguments()))?;
         data.inventory.put_rule(r.clone()).await;
         data.pinning.written();
+        data.ledger.created(
+            Scope::Mappings(r.workload_identity_provider_id.clone()),
+            &r.id,
+        );
         Ok(CreateResponse::new(state_from_api(&r, &planned).to_value()))
     }
 
@@ -652,6 +658,40 @@ fn validate_list_config(config: &MappingListConfig, diags: &mut Diagnostics) {
     }
 }
 
+/// What identifies a planned mapping create across the run's processes:
+/// its name (unique within the provider), or else its content.
+fn create_key(m: &MappingModel) -> Option<String> {
+    if let Some(name) = m.name.as_deref() {
+        return Some(format!("name:{name}"));
+    }
+    let matchers = serde_json::Value::Object(matchers_json(&m.attribute_matchers)?);
+    Some(format!(
+        "rule:{}/{}:{matchers}",
+        m.project_id.as_deref()?,
+        m.service_account_id.as_deref()?
+    ))
+}
+
+/// The id of a rule in `s`'s baseline that `m` would duplicate: the same
+/// name (unique within a provider), or, unnamed, the same project, service
+/// account and matchers.
+fn same_rule(m: &MappingModel, s: &crate::inventory::Snapshot<FederationRule>) -> Option<String> {
+    let matchers = matchers_json(&m.attribute_matchers);
+    s.objects
+        .values()
+        .filter(|r| s.baseline.contains(&r.id))
+        .find(|r| match m.name.as_deref() {
+            Some(name) => r.name.as_deref() == Some(name),
+            None => {
+                r.name.is_none()
+                    && Some(r.project_id.as_str()) == m.project_id.as_deref()
+                    && Some(r.service_account_id.as_str()) == m.service_account_id.as_deref()
+                    && matchers.as_ref() == Some(&r.attribute_matchers)
+            }
+        })
+        .map(|r| r.id.clone())
+}
+
 impl OpenAi {
     /// The tenant-pinning guard ([`crate::tenant_pinning`]): a mapping
     /// on a shared issuer must match a claim naming the tenant. It judges
@@ -849,7 +889,7 @@ impl OpenAi {
                 detail.push_str(
                     "\n\nThe mapping's provider is created in this run, so its id is not known \
                      yet; the mapping is unpinned under the issuer of every workload identity \
-                     provider this plan creates. Nothing was created.",
+                     provider this plan creates. The mapping was not created.",
                 );
             }
             plan.diags
@@ -944,12 +984,27 @@ impl OpenAi {
             .and_then(|m| m.workload_identity_provider_id.into_known());
         let (scope, existing, limit) = match pid {
             Some(pid) => {
+                let planned = MappingModel::from_value(&plan.planned).ok();
                 let existing = match self
                     .inventory
-                    .rules(client, &pid, |s| s.map_or(0, |s| s.baseline.len()))
+                    .rules(client, &pid, |s| {
+                        s.map_or((BTreeSet::new(), None), |s| {
+                            let same = planned.as_ref().and_then(|m| same_rule(m, s));
+                            (s.baseline.clone(), same)
+                        })
+                    })
                     .await
                 {
-                    Ok(n) => n,
+                    Ok((baseline, same)) => {
+                        // A create like an existing rule replaces it: that is
+                        // how a tainted object shows, planned as a create
+                        // without its identity.
+                        if let Some(old) = same {
+                            self.ledger
+                                .remove(Scope::Mappings(pid.clone()), &old, &baseline);
+                        }
+                        baseline
+                    }
                     Err(e) => {
                         plan.diags.extend(api_error(
                             "count existing service account mappings",
@@ -968,10 +1023,21 @@ impl OpenAi {
                 if new_providers == 0 {
                     return;
                 }
-                (Scope::NewProviderMappings, 0, limit * new_providers)
+                (
+                    Scope::NewProviderMappings,
+                    BTreeSet::new(),
+                    limit * new_providers,
+                )
             }
         };
-        if let Err(x) = self.ledger.admit(scope.clone(), existing, limit).await {
+        let key = MappingModel::from_value(&plan.planned)
+            .ok()
+            .and_then(|m| create_key(&m));
+        if let Err(x) = self
+            .ledger
+            .admit(scope.clone(), key.as_deref(), &existing, limit)
+            .await
+        {
             let which = match &scope {
                 Scope::Mappings(pid) => format!("workload identity provider {pid}"),
                 _ => "the workload identity provider(s) created in this plan".to_string(),
@@ -982,12 +1048,13 @@ impl OpenAi {
                 format!(
                     "This plan would give {which} more than {per} service account mappings \
                      (limit {limit} here): {} exist, and this plan adds {} ({} created, {} \
-                     destroyed). Nothing was created. Remove mappings you no longer need, or, \
+                     destroyed). {} Remove mappings you no longer need, or, \
                      if OpenAI raised your limit, set max_mappings_per_provider in the provider block. {}",
                     x.existing,
                     x.adds(),
                     x.creates,
                     x.removals,
+                    self.ledger.created_note(),
                     crate::limits::PARALLELISM_HINT
                 ),
             );

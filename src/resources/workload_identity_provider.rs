@@ -512,6 +512,7 @@ impl Resource<OpenAi> for WorkloadIdentityProviderResource {
             )
         })?;
         data.inventory.put_provider(p.clone()).await;
+        data.ledger.created(Scope::Providers, &p.id);
         Ok(CreateResponse::new(state_from_api(&p, &planned).to_value()))
     }
 
@@ -879,8 +880,22 @@ impl OpenAi {
     /// Counts a planned provider create against the organization's limit.
     async fn admit_provider(&self, plan: &mut PlanCtx) {
         let Ok(client) = self.client() else { return };
-        let baseline = match self.inventory.providers(client, |s| s.baseline.len()).await {
-            Ok(n) => n,
+        let name = M::from_value(&plan.planned)
+            .ok()
+            .and_then(|m| m.name.into_known());
+        let listed = self
+            .inventory
+            .providers(client, |s| {
+                let same_name = s
+                    .objects
+                    .values()
+                    .find(|p| Some(&p.name) == name.as_ref() && s.baseline.contains(&p.id))
+                    .map(|p| p.id.clone());
+                (s.baseline.clone(), same_name)
+            })
+            .await;
+        let (baseline, same_name) = match listed {
+            Ok(x) => x,
             Err(e) => {
                 plan.diags.extend(api_error(
                     "count existing workload identity providers",
@@ -890,19 +905,32 @@ impl OpenAi {
                 return;
             }
         };
+        // Names are unique in the organization, so a create named like an
+        // existing provider replaces it (or fails at apply): that is how a
+        // tainted object shows, planned as a create without its identity.
+        if let Some(old) = same_name {
+            self.ledger.remove(Scope::Providers, &old, &baseline);
+        }
         let limit = self.settings().max_providers;
-        if let Err(x) = self.ledger.admit(Scope::Providers, baseline, limit).await {
+        let key = name.as_ref().map(|n| format!("name:{n}"));
+        if let Err(x) = self
+            .ledger
+            .admit(Scope::Providers, key.as_deref(), &baseline, limit)
+            .await
+        {
             plan.diags.error(
                 "Workload identity provider limit exceeded",
                 format!(
                     "This plan would give the organization more than {limit} workload identity \
-                     providers: {} exist, and this plan adds {} ({} created, {} destroyed). \
-                     Nothing was created. Remove providers you no longer need, or, if OpenAI \
+                     providers: {} exist, and this plan adds {} ({} created, {} destroyed), \
+                     counting every alias of this provider on the organization in this run. \
+                     {} Remove providers you no longer need, or, if OpenAI \
                      raised your limit, set max_workload_identity_providers in the provider block. {}",
                     x.existing,
                     x.adds(),
                     x.creates,
                     x.removals,
+                    self.ledger.created_note(),
                     crate::limits::PARALLELISM_HINT
                 ),
             );
