@@ -38,6 +38,26 @@ pub const PARALLELISM_HINT: &str = "If this plan also destroys or replaces such 
      Terraform may not have planned those yet: with many creates and destroys in one run, \
      retry with -parallelism greater than the number of creates.";
 
+/// Added to the API's limit error on a create during apply. The plan counts
+/// a replacement as net zero, but a provider cannot see a resource's
+/// `lifecycle` block: with `create_before_destroy`, Terraform creates the
+/// new object before it destroys the old one, which needs room for one more.
+pub fn create_at_limit(what: &str, limit_setting: &str) -> tfplugin::framework::Diagnostic {
+    tfplugin::framework::Diagnostic::error(
+        format!("No room to create the {what}"),
+        format!(
+            "The organization is at its limit, so OpenAI refused this create. If it replaces \
+             an existing {what} and the resource has lifecycle {{ create_before_destroy = true }}, \
+             Terraform creates the new object before it destroys the old one, which a full \
+             limit does not allow: the old object is kept, and every apply would fail the same \
+             way. Remove create_before_destroy from the resource's lifecycle block and apply \
+             again (Terraform then destroys the old object first, and one apply completes the \
+             replacement), or make room by removing another {what}. If OpenAI raised your \
+             limit, set {limit_setting} in the provider block."
+        ),
+    )
+}
+
 /// What is being counted.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Scope {

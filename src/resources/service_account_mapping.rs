@@ -436,7 +436,16 @@ impl Resource<OpenAi> for ServiceAccountMappingResource {
             .client()?
             .create_rule(planned.workload_identity_provider_id.or_empty(), &req)
             .await
-            .map_err(|e| api_error("create the service account mapping", &e, &api_arguments()))?;
+            .map_err(|e| {
+                let mut d = api_error("create the service account mapping", &e, &api_arguments());
+                if e.is_limit_exceeded() {
+                    d.push(crate::limits::create_at_limit(
+                        "service account mapping",
+                        "max_mappings_per_provider",
+                    ));
+                }
+                d
+            })?;
         data.inventory.put_rule(r.clone()).await;
         data.pinning.written();
         data.ledger.created(

@@ -505,11 +505,18 @@ impl Resource<OpenAi> for WorkloadIdentityProviderResource {
             attribute_transformations: Some(transformations_of(&planned)),
         };
         let p = data.client()?.create_provider(&req).await.map_err(|e| {
-            api_error(
+            let mut d = api_error(
                 "create the workload identity provider",
                 &e,
                 &arguments(&schema(), &[]),
-            )
+            );
+            if e.is_limit_exceeded() {
+                d.push(crate::limits::create_at_limit(
+                    "workload identity provider",
+                    "max_workload_identity_providers",
+                ));
+            }
+            d
         })?;
         data.inventory.put_provider(p.clone()).await;
         data.ledger.created(Scope::Providers, &p.id);

@@ -332,3 +332,55 @@ resource "openai_workload_identity_provider" "b" {{
         wd.plan_detailed().assert_code(0);
     }
 }
+
+fn cbd_provider(cbd: bool) -> String {
+    let lifecycle = if cbd {
+        "\n  lifecycle {\n    create_before_destroy = true\n  }"
+    } else {
+        ""
+    };
+    format!(
+        r#"{HEADER}
+resource "openai_workload_identity_provider" "p" {{
+  name     = "p"
+  issuer   = "https://p.example.com"
+  audience = "https://api.openai.com/v1"{lifecycle}
+}}
+"#
+    )
+}
+
+tftest! {
+    /// A `create_before_destroy` replacement at 50/50: the plan counts it as
+    /// net zero (the provider cannot see the lifecycle block), apply fails
+    /// on the create, naming `create_before_destroy` and the way out; the old
+    /// object is kept; without `create_before_destroy` one apply completes
+    /// the replacement.
+    fn a_create_before_destroy_replacement_at_the_limit_names_the_way_out(tf) {
+        let emu = Emulator::start();
+        create_providers_by_hand(&emu, 49);
+        let mut wd = Workdir::new(tf);
+        wd.use_emulator(&emu);
+        wd.write_main(&cbd_provider(true));
+        wd.apply().assert_success();
+        let before = wd.state()["values"]["root_module"]["resources"][0]["values"]["id"].clone();
+        let replace = ["apply", "-input=false", "-auto-approve", "-replace=openai_workload_identity_provider.p"];
+        let out = wd.run(&replace);
+        out.assert_failure();
+        out.assert_output_contains_words("No room to create the workload identity provider");
+        out.assert_output_contains_words("lifecycle { create_before_destroy = true }");
+        out.assert_output_contains_words("Remove create_before_destroy from the resource's lifecycle block and apply again");
+        assert_eq!(provider_count(&emu), 50);
+        // The old object is still the one in state, and still exists.
+        let state = wd.state();
+        assert_eq!(state["values"]["root_module"]["resources"][0]["values"]["id"], before);
+
+        // Without create_before_destroy, one apply replaces it.
+        wd.write_main(&cbd_provider(false));
+        let out = wd.run(&replace);
+        out.assert_success();
+        out.assert_output_contains_words("1 added, 0 changed, 1 destroyed");
+        assert_eq!(provider_count(&emu), 50);
+        wd.plan_detailed().assert_code(0);
+    }
+}
