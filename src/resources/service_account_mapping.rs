@@ -389,7 +389,8 @@ impl Resource<OpenAi> for ServiceAccountMappingResource {
         let Some(data) = data else { return };
         // What goes away: the prior object of a destroy or of a replacement
         // we asked for, or the object whose identity a create replaces
-        // (`-replace`, tainted objects). A state holds the identity's
+        // (`-replace` on Terraform 1.12+; a tainted object comes without
+        // its identity and is recognised in `admit_mapping`). A state holds the identity's
         // attributes, so both read as an identity.
         let gone = if plan.is_destroy() || plan.is_replace() {
             Some(&plan.prior)

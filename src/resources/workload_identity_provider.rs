@@ -465,7 +465,8 @@ impl Resource<OpenAi> for WorkloadIdentityProviderResource {
         let Some(data) = data else { return };
         data.guard_issuer_change(plan).await;
         if plan.is_create() {
-            // The create half of `-replace` or a tainted object: the old
+            // The create half of `-replace` (Terraform 1.12+; a tainted
+            // object comes without its identity, see `admit_provider`): the old
             // provider goes away in the same run.
             if let Some(old) = plan
                 .replaced_identity
