@@ -384,3 +384,46 @@ tftest! {
         wd.plan_detailed().assert_code(0);
     }
 }
+
+/// A tainted mapping of a provider at its 50 mappings is a replacement too,
+/// recognised by its content when it has no name.
+#[test]
+fn a_tainted_mapping_at_the_limit_is_a_replacement() {
+    let tf = tf_latest();
+    let emu = Emulator::start();
+    let project = emu.ok("POST", "/organization/projects", Some(json!({"name": "p"})))["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let sa = emu.ok(
+        "POST",
+        &format!("/organization/projects/{project}/service_accounts"),
+        Some(json!({"name": "sa", "create_service_account_only": true})),
+    )["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let wip = create_providers_by_hand(&emu, 1).remove(0);
+    for i in 0..49 {
+        emu.ok(
+            "POST",
+            &format!("/organization/workload_identity_providers/{wip}/federation_rules"),
+            Some(json!({"project_id": project, "service_account_id": sa,
+                        "attribute_matchers": {"sub": format!("hand-{i}")}})),
+        );
+    }
+    let mut wd = Workdir::new(&tf);
+    wd.use_emulator(&emu);
+    wd.write_main(&format!(
+        "{HEADER}{}",
+        mappings(&format!("\"{wip}\""), &project, &sa, 1)
+    ));
+    wd.apply().assert_success();
+    wd.run(&["taint", "openai_service_account_mapping.m[0]"])
+        .assert_success();
+    let out = wd.plan_detailed();
+    out.assert_code(2);
+    out.assert_output_contains_words("1 to add, 0 to change, 1 to destroy");
+    wd.apply().assert_success();
+    wd.plan_detailed().assert_code(0);
+}

@@ -528,3 +528,32 @@ fn a_github_mapping_pinned_only_by_name_plans_with_a_warning_naming_repository_i
     }
     assert!(org.rules(&gha).is_empty(), "plans write nothing");
 }
+
+/// A saved plan moves the provider to a shared issuer while its mapping is
+/// pinned; then the mapping is widened by hand. Applying the saved plan
+/// checks again against the server and refuses: the issuer stays.
+#[test]
+fn a_saved_plan_is_checked_again_against_the_server_before_the_issuer_changes() {
+    let tf = tf_latest();
+    let org = Org::new();
+    let wd = org.workdir(&tf);
+    let pinned =
+        r#"  attribute_matchers = { sub = "system:serviceaccount:ns:sa", repository_id = "123" }"#;
+    let mapping = org.mapping("m", "openai_workload_identity_provider.p.id", pinned);
+    wd.write_main(&format!("{HEADER}{}{mapping}", provider_block(K8S)));
+    wd.apply().assert_success();
+    let wip = org.providers()[0]["id"].as_str().unwrap().to_string();
+    let rule = org.rules(&wip)[0]["id"].as_str().unwrap().to_string();
+    wd.write_main(&format!("{HEADER}{}{mapping}", provider_block(GITHUB)));
+    wd.run(&["plan", "-input=false", "-out=saved.plan"])
+        .assert_success();
+    // Out of band: the mapping no longer pins the tenant.
+    org.emu.ok(
+        "POST",
+        &format!("/organization/workload_identity_providers/{wip}/federation_rules/{rule}"),
+        Some(json!({"attribute_matchers": {"sub": "system:serviceaccount:ns:sa"}})),
+    );
+    let out = wd.run(&["apply", "-input=false", "saved.plan"]);
+    assert_refused_either_side(&out);
+    assert_eq!(org.providers()[0]["issuer"], K8S);
+}
