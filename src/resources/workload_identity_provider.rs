@@ -8,6 +8,7 @@ use async_trait::async_trait;
 use crate::OpenAi;
 use crate::errors::api_error;
 use crate::limits::Scope;
+use crate::resources::unmanaged_kind;
 use crate::tenant_pinning;
 use crate::validate::https_url;
 use crate::values::{arguments, decode};
@@ -386,6 +387,22 @@ pub fn state_from_api(p: &WorkloadIdentityProvider, prior: &ProviderModel) -> Pr
     }
 }
 
+/// How diagnostics name this object.
+const OBJECT: &str = "workload identity provider";
+
+/// A provider type or key source this provider cannot manage, if any.
+fn kind_of(p: &WorkloadIdentityProvider) -> Option<unmanaged_kind::Kind> {
+    let kind = |field: &str, value: &str| unmanaged_kind::Kind {
+        field: field.to_owned(),
+        value: value.to_owned(),
+    };
+    match &p.verification {
+        Verification::Unknown { kind: v, .. } => Some(kind("verification type", v)),
+        _ if p.kind != "oidc" => Some(kind("type", &p.kind)),
+        _ => None,
+    }
+}
+
 fn transformations_of(m: &ProviderModel) -> Vec<AttributeTransformation> {
     let elements = m
         .attribute_transformations
@@ -462,6 +479,7 @@ impl Resource<OpenAi> for WorkloadIdentityProviderResource {
     }
 
     async fn modify_plan(&self, data: Option<&OpenAi>, plan: &mut PlanCtx) {
+        unmanaged_kind::refuse_change(plan, OBJECT, M::jwks_json);
         let Some(data) = data else { return };
         data.guard_issuer_change(plan).await;
         if plan.is_create() {
@@ -531,9 +549,10 @@ impl Resource<OpenAi> for WorkloadIdentityProviderResource {
             .provider(data.client()?, state.id.or_empty())
             .await
             .map_err(|e| api_error("read workload identity providers", &e, &[]))?;
-        Ok(ReadResponse::new(
-            found.map(|p| state_from_api(&p, &state).to_value()),
-        ))
+        let mut resp =
+            ReadResponse::new(found.as_ref().map(|p| state_from_api(p, &state).to_value()));
+        resp.private = found.as_ref().map(|p| unmanaged_kind::private(kind_of(p)));
+        Ok(resp)
     }
 
     async fn update(
@@ -541,6 +560,7 @@ impl Resource<OpenAi> for WorkloadIdentityProviderResource {
         data: &OpenAi,
         req: UpdateRequest,
     ) -> Result<UpdateResponse, Diagnostics> {
+        unmanaged_kind::refuse_update(&req.private, OBJECT, M::jwks_json)?;
         let prior = M::from_value(&req.prior)?;
         let planned = M::from_value(&req.planned)?;
         let _writing = if prior.issuer != planned.issuer {
@@ -587,8 +607,9 @@ impl Resource<OpenAi> for WorkloadIdentityProviderResource {
                 )
             })?;
         data.inventory.put_provider(p.clone()).await;
-        // The plan's pinning notes are spent.
-        Ok(UpdateResponse::new(state_from_api(&p, &planned).to_value()).with_private(Vec::new()))
+        // The plan's pinning notes are spent; what the object is stays recorded.
+        Ok(UpdateResponse::new(state_from_api(&p, &planned).to_value())
+            .with_private(unmanaged_kind::private(kind_of(&p))))
     }
 
     async fn delete(
@@ -693,9 +714,11 @@ impl Resource<OpenAi> for WorkloadIdentityProviderResource {
 /// that are unpinned under the new shared issuer but were planned in this
 /// run with `allow_unpinned_shared_issuer = true`, with the server matchers
 /// they had then (a later change to them is checked again).
+/// Kept under its own key, next to what else the private bytes hold.
 #[derive(serde::Serialize, serde::Deserialize, Default)]
 struct PinningPrivate {
-    allowed: BTreeMap<String, tenant_pinning::Json>,
+    #[serde(default)]
+    pinning_allowed: BTreeMap<String, tenant_pinning::Json>,
 }
 
 impl OpenAi {
@@ -806,7 +829,14 @@ impl OpenAi {
             })
             .map(|(rid, m)| (rid.clone(), m.clone()))
             .collect();
-        plan.planned_private = serde_json::to_vec(&PinningPrivate { allowed }).unwrap_or_default();
+        let mut private: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_slice(&plan.planned_private).unwrap_or_default();
+        if let Ok(serde_json::Value::Object(ours)) = serde_json::to_value(PinningPrivate {
+            pinning_allowed: allowed,
+        }) {
+            private.extend(ours);
+        }
+        plan.planned_private = serde_json::to_vec(&private).unwrap_or_default();
     }
 
     /// The guard's last line of defence, right before an update moves
@@ -826,7 +856,7 @@ impl OpenAi {
             return Ok(lock.lock_owned().await);
         };
         let allowed = serde_json::from_slice::<PinningPrivate>(private)
-            .map(|p| p.allowed)
+            .map(|p| p.pinning_allowed)
             .unwrap_or_default();
         let deadline = tokio::time::Instant::now() + APPLY_PINNING_WAIT;
         loop {
