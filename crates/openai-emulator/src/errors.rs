@@ -235,6 +235,12 @@ impl ExchangeError {
     }
 }
 
+impl From<openai_federation_rules::matching::Refusal> for ExchangeError {
+    fn from(r: openai_federation_rules::matching::Refusal) -> Self {
+        ExchangeError::new(r.reason, r.details)
+    }
+}
+
 impl IntoResponse for ExchangeError {
     fn into_response(self) -> Response {
         let body = OAuthError {

@@ -93,12 +93,10 @@
 
 mod admin;
 pub mod aws_sts;
-mod cel;
 mod clock;
 mod errors;
 mod faults;
 mod keys;
-mod matching;
 mod oauth;
 pub mod oidc;
 mod pagination;
