@@ -8,6 +8,7 @@ pub mod config;
 pub mod data_sources;
 pub mod ephemeral;
 pub mod errors;
+pub mod functions;
 pub mod inventory;
 pub mod limits;
 pub mod resources;
@@ -183,6 +184,10 @@ impl framework::Provider for OpenAiProvider {
         vec![Box::new(
             ephemeral::workload_identity_token::WorkloadIdentityTokenEphemeral,
         )]
+    }
+
+    fn functions(&self) -> Vec<Box<dyn framework::Function>> {
+        functions::all()
     }
 }
 

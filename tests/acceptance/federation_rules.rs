@@ -60,3 +60,85 @@ resource "openai_workload_identity_provider" "p" {{
         assert_eq!(listed["data"], serde_json::json!([]), "nothing may be created");
     }
 }
+
+const FUNCTIONS: &str = r#"
+locals {
+  transformations = [
+    { attribute = "openai.repo_ref", expression = "assertion.repository + \"@\" + assertion.ref" },
+    { attribute = "openai.main", expression = "assertion.ref == \"refs/heads/main\"" },
+  ]
+  main = {
+    sub         = "repo:my-org/app:ref:refs/heads/main"
+    repository  = "my-org/app"
+    ref         = "refs/heads/main"
+    aud         = ["https://api.openai.com/v1", "other"]
+    run_attempt = 2
+    fork        = false
+  }
+  fork = merge(local.main, { repository = "someone/app", sub = "repo:someone/app:ref:refs/heads/main", fork = true })
+  matchers = {
+    "openai.repo_ref" = "my-org/app@refs/heads/*"
+    "openai.main"     = true
+    aud               = "https://api.openai.com/v1"
+    fork              = false
+    run_attempt       = 2
+  }
+}
+output "main" {
+  value = provider::openai::matches(local.matchers, provider::openai::transform(local.transformations, local.main))
+}
+output "fork" {
+  value = provider::openai::matches(local.matchers, provider::openai::transform(local.transformations, local.fork))
+}
+output "derived" {
+  value = provider::openai::transform(local.transformations, local.main)["openai.repo_ref"]
+}
+output "prefix" {
+  value = provider::openai::matches({ sub = "repo:my-org/*" }, local.main)
+}
+"#;
+
+#[test]
+fn functions_match_and_transform_on_terraform_1_8_and_later() {
+    for tf in crate::support::terraform_binaries() {
+        if !tf.at_least(1, 8, 0) {
+            continue;
+        }
+        let wd = Workdir::new(&tf);
+        wd.write_main(&format!("{HEADER}{FUNCTIONS}"));
+        wd.apply().assert_success();
+        assert_eq!(wd.output("main"), serde_json::json!(true), "{tf}");
+        assert_eq!(wd.output("fork"), serde_json::json!(false), "{tf}");
+        assert_eq!(wd.output("prefix"), serde_json::json!(true), "{tf}");
+        assert_eq!(
+            wd.output("derived"),
+            serde_json::json!("my-org/app@refs/heads/main")
+        );
+
+        // Errors name the argument: Terraform points at it.
+        wd.write_main(&format!(
+            "{HEADER}output \"x\" {{\n  value = provider::openai::transform([{{ attribute = \"openai.x\", expression = \"assertion.sub +\" }}], {{ sub = \"s\" }})\n}}\n"
+        ));
+        let out = wd.plan_detailed();
+        out.assert_code(1);
+        out.assert_output_contains_words(
+            "Invalid value for \"attribute_transformations\" parameter",
+        );
+        out.assert_output_contains_words("not a usable CEL expression");
+    }
+}
+
+tftest! {
+    /// Terraform before 1.8 never asks for functions; a provider that offers them still
+    /// loads, plans and applies there.
+    fn a_provider_with_functions_works_where_functions_do_not_exist(tf) {
+        let emu = Emulator::start();
+        let mut wd = Workdir::new(tf);
+        wd.use_emulator(&emu);
+        wd.write_main(&format!(
+            "{HEADER}data \"openai_workload_identity_providers\" \"all\" {{}}\noutput \"n\" {{ value = length(data.openai_workload_identity_providers.all.providers) }}\n"
+        ));
+        wd.apply().assert_success();
+        assert_eq!(wd.output("n"), serde_json::json!(0));
+    }
+}
