@@ -173,6 +173,7 @@ impl framework::Provider for OpenAiProvider {
         vec![
             Box::new(workload_identity_provider::WorkloadIdentityProviderDataSource),
             Box::new(workload_identity_providers::WorkloadIdentityProvidersDataSource),
+            Box::new(workload_identity_match::WorkloadIdentityMatchDataSource),
             Box::new(service_account_mappings::ServiceAccountMappingsDataSource),
             Box::new(project::ProjectDataSource),
             Box::new(project_service_account::ProjectServiceAccountDataSource),

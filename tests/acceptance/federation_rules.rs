@@ -142,3 +142,130 @@ tftest! {
         assert_eq!(wd.output("n"), serde_json::json!(0));
     }
 }
+
+/// A project and a service account in the emulator, as a user would have them.
+fn project_and_account(emu: &Emulator) -> (String, String) {
+    let project = emu.ok(
+        "POST",
+        "/organization/projects",
+        Some(serde_json::json!({"name": "p"})),
+    )["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let sa = emu.ok(
+        "POST",
+        &format!("/organization/projects/{project}/service_accounts"),
+        Some(serde_json::json!({"name": "ci", "create_service_account_only": true})),
+    )["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    (project, sa)
+}
+
+tftest! {
+    /// The data source gives the exchange's verdict and reasons for live mappings, and a
+    /// `check` block can assert that main is admitted and a fork is not.
+    fn match_data_source_gives_the_exchange_verdict(tf) {
+        let emu = Emulator::start();
+        let (project, sa) = project_and_account(&emu);
+        let mut wd = Workdir::new(tf);
+        wd.use_emulator(&emu);
+        let check = if tf.at_least(1, 5, 0) {
+            r#"
+check "only_main_is_admitted" {
+  assert {
+    condition     = data.openai_workload_identity_match.main.admitted && !data.openai_workload_identity_match.fork.admitted
+    error_message = "The mapping must admit main and refuse the fork."
+  }
+}
+"#
+        } else {
+            ""
+        };
+        wd.write_main(&format!(
+            r#"{HEADER}
+resource "openai_workload_identity_provider" "ci" {{
+  name     = "ci"
+  issuer   = "https://token.actions.githubusercontent.com"
+  audience = "https://api.openai.com/v1"
+  attribute_transformations = [
+    {{ attribute = "openai.main", expression = "assertion.ref == \"refs/heads/main\"" }},
+  ]
+}}
+resource "openai_service_account_mapping" "deploy" {{
+  workload_identity_provider_id = openai_workload_identity_provider.ci.id
+  project_id                    = "{project}"
+  service_account_id            = "{sa}"
+  attribute_matchers = {{
+    repository_id = "123456"
+    repository    = "my-org/app"
+    "openai.main" = true
+  }}
+}}
+locals {{
+  main = {{ repository = "my-org/app", repository_id = 123456, ref = "refs/heads/main" }}
+}}
+data "openai_workload_identity_match" "main" {{
+  workload_identity_provider_id = openai_workload_identity_provider.ci.id
+  service_account_id            = "{sa}"
+  claims                        = local.main
+  depends_on                    = [openai_service_account_mapping.deploy]
+}}
+data "openai_workload_identity_match" "fork" {{
+  workload_identity_provider_id = openai_workload_identity_provider.ci.id
+  claims                        = merge(local.main, {{ repository = "someone/app", repository_id = 999 }})
+  depends_on                    = [openai_service_account_mapping.deploy]
+}}
+data "openai_workload_identity_match" "branch" {{
+  workload_identity_provider_id = openai_workload_identity_provider.ci.id
+  claims                        = merge(local.main, {{ ref = "refs/heads/dev" }})
+  depends_on                    = [openai_service_account_mapping.deploy]
+}}
+{check}
+output "main" {{ value = data.openai_workload_identity_match.main }}
+output "fork" {{ value = data.openai_workload_identity_match.fork }}
+output "branch" {{ value = data.openai_workload_identity_match.branch.reasons }}
+output "mapping" {{ value = openai_service_account_mapping.deploy.id }}
+"#
+        ));
+        let out = wd.apply();
+        out.assert_success();
+        assert!(!out.output_contains_words("only_main_is_admitted"), "the check passed");
+        let mapping = wd.output("mapping");
+        let mapping = mapping.as_str().unwrap();
+        let main = wd.output("main");
+        assert_eq!(main["admitted"], true, "{main}");
+        assert_eq!(main["matching_mapping_ids"], serde_json::json!([mapping]));
+        assert_eq!(main["reasons"][mapping], "matched");
+        let fork = wd.output("fork");
+        assert_eq!(fork["admitted"], false, "{fork}");
+        assert_eq!(fork["matching_mapping_ids"], serde_json::json!([]));
+        // The first matcher that failed (in the order the API keeps), in the emulator's wording.
+        assert_eq!(
+            fork["reasons"][mapping],
+            r#"claim 'repository' is "someone/app", expected "my-org/app""#
+        );
+        assert_eq!(
+            wd.output("branch")[mapping],
+            r#"attribute 'openai.main' is "false", expected true"#
+        );
+
+        // Disabled by hand: the exchange's refusal, word for word.
+        let pid = main["workload_identity_provider_id"].as_str().unwrap().to_string();
+        emu.ok(
+            "POST",
+            &format!("/organization/workload_identity_providers/{pid}"),
+            Some(serde_json::json!({"enabled": false})),
+        );
+        let out = wd.run(&["apply", "-refresh-only", "-auto-approve", "-input=false"]);
+        out.assert_success();
+        let main = wd.output("main");
+        assert_eq!(main["admitted"], false, "{main}");
+        assert_eq!(
+            main["reasons"][mapping],
+            format!("workload identity provider disabled: '{pid}' is disabled")
+        );
+    }
+}
