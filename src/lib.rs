@@ -17,6 +17,9 @@ pub mod tenant_pinning;
 pub mod validate;
 pub mod values;
 
+#[cfg(test)]
+mod agreement_tests;
+
 use std::sync::Arc;
 
 use async_trait::async_trait;

@@ -302,6 +302,9 @@ fn decide(
     let mut matched = Vec::new();
     let mut reasons = Vec::new();
     let mut failures = Vec::new();
+    // By id, so the wording does not depend on the order the rules were listed in.
+    let mut verdicts: Vec<&(String, RuleVerdict)> = verdicts.iter().collect();
+    verdicts.sort_by(|a, b| a.0.cmp(&b.0));
     for (id, v) in verdicts {
         match v {
             RuleVerdict::Disabled => {}
