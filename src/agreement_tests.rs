@@ -26,7 +26,10 @@ const MAPPING_SETS: u32 = 2_500;
 
 /// Transformations the provider may have (a subset per case).
 const TRANSFORMATIONS: [(&str, &str); 4] = [
-    ("openai.repo_ref", "assertion.repository + '@' + assertion.ref"),
+    (
+        "openai.repo_ref",
+        "assertion.repository + '@' + assertion.ref",
+    ),
     ("openai.main", "assertion.ref == 'refs/heads/main'"),
     ("openai.attempt", "assertion.run_attempt"),
     ("openai.len", "size(assertion.repository)"),
@@ -50,8 +53,7 @@ fn matcher() -> impl Strategy<Value = (String, Json)> {
             .prop_map(|v| ("openai.main".to_owned(), v)),
         prop::sample::select(vec![json!("1"), json!(2)])
             .prop_map(|v| ("openai.attempt".to_owned(), v)),
-        prop::sample::select(vec![json!(7), json!(9)])
-            .prop_map(|v| ("openai.len".to_owned(), v)),
+        prop::sample::select(vec![json!(7), json!(9)]).prop_map(|v| ("openai.len".to_owned(), v)),
     ]
 }
 
@@ -117,12 +119,14 @@ fn case() -> impl Strategy<Value = Case> {
         prop::collection::vec(rule_spec(), 0..5),
         prop::collection::vec(claims(), CLAIM_SETS),
     )
-        .prop_map(|(provider_enabled, transformations, rules, claim_sets)| Case {
-            provider_enabled,
-            transformations,
-            rules,
-            claim_sets,
-        })
+        .prop_map(
+            |(provider_enabled, transformations, rules, claim_sets)| Case {
+                provider_enabled,
+                transformations,
+                rules,
+                claim_sets,
+            },
+        )
 }
 
 /// The live emulator, its provider and service accounts.
@@ -144,7 +148,9 @@ impl World {
             .build()
             .unwrap();
         let emu = rt
-            .block_on(openai_emulator::start(openai_emulator::EmulatorConfig::new(KEY)))
+            .block_on(openai_emulator::start(
+                openai_emulator::EmulatorConfig::new(KEY),
+            ))
             .unwrap();
         let mut w = World {
             rt,
@@ -198,7 +204,10 @@ impl World {
 
     /// Writes the case's provider settings and mappings; returns them as the API has them.
     fn install(&mut self, case: &Case) -> (WorkloadIdentityProvider, Vec<FederationRule>) {
-        let base = format!("/organization/workload_identity_providers/{}", self.provider);
+        let base = format!(
+            "/organization/workload_identity_providers/{}",
+            self.provider
+        );
         for id in std::mem::take(&mut self.rules) {
             self.send(
                 reqwest::Method::DELETE,
@@ -209,7 +218,9 @@ impl World {
         let ts: Vec<Json> = case
             .transformations
             .iter()
-            .map(|&i| json!({"attribute": TRANSFORMATIONS[i].0, "expression": TRANSFORMATIONS[i].1}))
+            .map(
+                |&i| json!({"attribute": TRANSFORMATIONS[i].0, "expression": TRANSFORMATIONS[i].1}),
+            )
             .collect();
         let provider = self.post(
             &base,
@@ -230,32 +241,38 @@ impl World {
         (provider, rules)
     }
 
-    /// The real exchange: admitted, or the refusal's description.
-    fn exchange(&self, claims: &Json, account: &str) -> Result<(), String> {
-        let token = self.emu.mint(claims.clone()).unwrap();
-        let body = json!({
-            "grant_type": openai_admin::models::GRANT_TYPE_TOKEN_EXCHANGE,
-            "subject_token_type": openai_admin::models::TOKEN_TYPE_JWT,
-            "subject_token": token,
-            "identity_provider_id": self.provider,
-            "service_account_id": account,
-        });
-        self.rt.block_on(async {
-            let resp = self
-                .http
-                .post(self.emu.token_url())
-                .json(&body)
-                .send()
-                .await
-                .unwrap();
-            let ok = resp.status().is_success();
-            let v: Json = resp.json().await.unwrap();
-            if ok {
-                Ok(())
-            } else {
-                Err(v["error_description"].as_str().unwrap_or_default().to_owned())
-            }
-        })
+    /// Real exchanges, all at once: admitted, or the refusal's description, per request.
+    fn exchanges(&self, requests: &[(&Json, &str)]) -> Vec<Result<(), String>> {
+        let bodies: Vec<Json> = requests
+            .iter()
+            .map(|(claims, account)| {
+                json!({
+                    "grant_type": openai_admin::models::GRANT_TYPE_TOKEN_EXCHANGE,
+                    "subject_token_type": openai_admin::models::TOKEN_TYPE_JWT,
+                    "subject_token": self.emu.mint((*claims).clone()).unwrap(),
+                    "identity_provider_id": self.provider,
+                    "service_account_id": account,
+                })
+            })
+            .collect();
+        let url = self.emu.token_url();
+        self.rt
+            .block_on(futures_util::future::join_all(bodies.iter().map(|body| {
+                let req = self.http.post(&url).json(body);
+                async move {
+                    let resp = req.send().await.unwrap();
+                    let ok = resp.status().is_success();
+                    let v: Json = resp.json().await.unwrap();
+                    if ok {
+                        Ok(())
+                    } else {
+                        Err(v["error_description"]
+                            .as_str()
+                            .unwrap_or_default()
+                            .to_owned())
+                    }
+                }
+            })))
     }
 }
 
@@ -302,7 +319,10 @@ fn functions_data_source_and_exchange_agree() {
     let compared = AtomicU64::new(0);
     let admitted = AtomicU64::new(0);
     let config = ProptestConfig {
-        cases: MAPPING_SETS,
+        cases: std::env::var("AGREEMENT_CASES")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(MAPPING_SETS),
         failure_persistence: None,
         ..ProptestConfig::default()
     };
@@ -310,33 +330,36 @@ fn functions_data_source_and_exchange_agree() {
     proptest!(config, |(case in case())| {
         let mut world = world_cell.borrow_mut();
         let (provider, rules) = world.install(&case);
-        for claims in &case.claim_sets {
-            for account in &world.accounts {
-                let exchange = world.exchange(claims, account);
-                let data_source = verdict(&provider, &rules, claims, Some(account));
-                let function = function_verdict(&provider, &rules, claims, account);
-                prop_assert_eq!(
-                    exchange.is_ok(), data_source.admitted,
-                    "data source vs exchange ({:?}) for {} {:?} {:?}", exchange, claims, case, data_source
+        let requests: Vec<(&Json, &str)> = case
+            .claim_sets
+            .iter()
+            .flat_map(|c| world.accounts.iter().map(move |a| (c, a.as_str())))
+            .collect();
+        let results = world.exchanges(&requests);
+        for ((claims, account), exchange) in requests.iter().copied().zip(results) {
+            let data_source = verdict(&provider, &rules, claims, Some(account));
+            let function = function_verdict(&provider, &rules, claims, account);
+            prop_assert_eq!(
+                exchange.is_ok(), data_source.admitted,
+                "data source vs exchange ({:?}) for {} {:?} {:?}", exchange, claims, case, data_source
+            );
+            prop_assert_eq!(
+                exchange.is_ok(), function,
+                "functions vs exchange ({:?}) for {} {:?}", exchange, claims, case
+            );
+            // What is refused before or after matching is refused in the exchange's words.
+            if let Err(why) = &exchange
+                && !data_source.reasons.is_empty()
+                && (!provider.enabled || why.starts_with("ambiguous mapping") || why.starts_with("every federation rule is disabled"))
+            {
+                prop_assert!(
+                    data_source.reasons.values().any(|r| r == why),
+                    "the exchange said {:?}; the data source {:?}", why, data_source.reasons
                 );
-                prop_assert_eq!(
-                    exchange.is_ok(), function,
-                    "functions vs exchange ({:?}) for {} {:?}", exchange, claims, case
-                );
-                // What is refused before matching is refused in the exchange's words.
-                if let Err(why) = &exchange
-                    && !data_source.reasons.is_empty()
-                    && (!provider.enabled || why.starts_with("ambiguous mapping") || why.starts_with("every federation rule is disabled"))
-                {
-                    prop_assert!(
-                        data_source.reasons.values().any(|r| r == why),
-                        "the exchange said {:?}; the data source {:?}", why, data_source.reasons
-                    );
-                }
-                admitted.fetch_add(u64::from(exchange.is_ok()), Ordering::Relaxed);
             }
-            compared.fetch_add(1, Ordering::Relaxed);
+            admitted.fetch_add(u64::from(exchange.is_ok()), Ordering::Relaxed);
         }
+        compared.fetch_add(case.claim_sets.len() as u64, Ordering::Relaxed);
     });
     let compared = compared.into_inner();
     let admitted = admitted.into_inner();

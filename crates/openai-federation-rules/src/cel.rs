@@ -168,14 +168,37 @@ impl Expression {
     }
 }
 
-/// Parses and evaluates `expression` once, stringifying the scalar result.
+/// Parsed expressions by text: parsing (a generated ANTLR parser) costs far more than
+/// evaluating, and an exchange evaluates the same few expressions again and again. Bounded:
+/// cleared when full.
+static PARSED: std::sync::LazyLock<
+    std::sync::Mutex<HashMap<String, Result<std::sync::Arc<Expression>, CelError>>>,
+> = std::sync::LazyLock::new(Default::default);
+const PARSED_MAX: usize = 512;
+
+/// [`Expression::parse`], remembered.
+pub fn parse_cached(src: &str) -> Result<std::sync::Arc<Expression>, CelError> {
+    let lock = || PARSED.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(hit) = lock().get(src) {
+        return hit.clone();
+    }
+    let parsed = Expression::parse(src).map(std::sync::Arc::new);
+    let mut cache = lock();
+    if cache.len() >= PARSED_MAX {
+        cache.clear();
+    }
+    cache.insert(src.to_owned(), parsed.clone());
+    parsed
+}
+
+/// Parses (remembered) and evaluates `expression`, stringifying the scalar result.
 pub fn evaluate_to_string(expression: &str, claims: &Json) -> Result<String, CelError> {
-    Expression::parse(expression)?.evaluate_to_string(claims)
+    parse_cached(expression)?.evaluate_to_string(claims)
 }
 
 /// Checks that `expression` would parse: the plan-time check.
 pub fn check(expression: &str) -> Result<(), CelError> {
-    Expression::parse(expression).map(|_| ())
+    parse_cached(expression).map(|_| ())
 }
 
 /// Macro loop variables (`assertion.groups.exists(g, g == "x")`) are listed among an

@@ -14,7 +14,7 @@ use openai_admin::models::{AttributeTransformation, FederationRule, WorkloadIden
 use openai_admin::refusal::Reason;
 use serde_json::{Map, Value as Json};
 
-use crate::cel::{CelError, Expression};
+use crate::cel::CelError;
 
 /// The prefix of attributes derived by transformations.
 pub const DERIVED_PREFIX: &str = "openai.";
@@ -93,8 +93,7 @@ impl DerivedAttributes for Attributes<'_> {
         }
         let result = match self.transformations.iter().find(|t| t.attribute == name) {
             None => Ok(None),
-            Some(t) => Expression::parse(&t.expression)
-                .and_then(|e| e.evaluate_to_string(self.claims))
+            Some(t) => crate::cel::evaluate_to_string(&t.expression, self.claims)
                 .map(Some)
                 .map_err(|e| transformation_failed(t, &e)),
         };
@@ -187,12 +186,12 @@ pub fn transform(
         .collect();
     let as_json = Json::Object(claims.clone());
     for (index, t) in transformations.iter().enumerate() {
-        let value = Expression::parse(&t.expression)
-            .and_then(|e| e.evaluate_to_string(&as_json))
-            .map_err(|e| TransformError {
+        let value = crate::cel::evaluate_to_string(&t.expression, &as_json).map_err(|e| {
+            TransformError {
                 index,
                 message: transformation_failed(t, &e),
-            })?;
+            }
+        })?;
         // The exchange uses the first transformation of a name (two are refused at write).
         out.entry(t.attribute.clone())
             .or_insert(Json::String(value));
