@@ -323,12 +323,12 @@ mod tests {
         );
         assert_eq!(v.reasons["r3"], DISABLED);
         assert!(
-            v.reasons["r4"].starts_with("ambiguous mapping: 2 enabled"),
+            v.reasons["r4"].contains("ambiguous mapping: 2 enabled"),
             "{v:?}"
         );
         assert_eq!(v.reasons["r4"], v.reasons["r5"]);
         assert!(
-            v.reasons["r6"].starts_with("every federation rule is disabled"),
+            v.reasons["r6"].contains("every federation rule is disabled"),
             "{v:?}"
         );
 
@@ -338,9 +338,9 @@ mod tests {
 
         let v = verdict(&provider(false), &rules, &claims, Some("sa_1"));
         assert!(!v.admitted);
-        assert_eq!(
-            v.reasons["r1"],
-            "workload identity provider disabled: 'wip_1' is disabled"
+        assert!(
+            v.reasons["r1"].contains("workload identity provider disabled: 'wip_1' is disabled"),
+            "{v:?}"
         );
     }
 }
