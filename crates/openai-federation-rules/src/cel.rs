@@ -171,9 +171,9 @@ impl Expression {
 /// Parsed expressions by text: parsing (a generated ANTLR parser) costs far more than
 /// evaluating, and an exchange evaluates the same few expressions again and again. Bounded:
 /// cleared when full.
-static PARSED: std::sync::LazyLock<
-    std::sync::Mutex<HashMap<String, Result<std::sync::Arc<Expression>, CelError>>>,
-> = std::sync::LazyLock::new(Default::default);
+type Parsed = Result<std::sync::Arc<Expression>, CelError>;
+static PARSED: std::sync::LazyLock<std::sync::Mutex<HashMap<String, Parsed>>> =
+    std::sync::LazyLock::new(Default::default);
 const PARSED_MAX: usize = 512;
 
 /// [`Expression::parse`], remembered.
