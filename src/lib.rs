@@ -8,6 +8,7 @@ pub mod config;
 pub mod data_sources;
 pub mod ephemeral;
 pub mod errors;
+pub mod functions;
 pub mod inventory;
 pub mod limits;
 pub mod resources;
@@ -15,6 +16,9 @@ pub mod subject_token;
 pub mod tenant_pinning;
 pub mod validate;
 pub mod values;
+
+#[cfg(test)]
+mod agreement_tests;
 
 use std::sync::Arc;
 
@@ -177,6 +181,7 @@ impl framework::Provider for OpenAiProvider {
         vec![
             Box::new(workload_identity_provider::WorkloadIdentityProviderDataSource),
             Box::new(workload_identity_providers::WorkloadIdentityProvidersDataSource),
+            Box::new(workload_identity_match::WorkloadIdentityMatchDataSource),
             Box::new(service_account_mappings::ServiceAccountMappingsDataSource),
             Box::new(project::ProjectDataSource),
             Box::new(project_service_account::ProjectServiceAccountDataSource),
@@ -188,6 +193,10 @@ impl framework::Provider for OpenAiProvider {
         vec![Box::new(
             ephemeral::workload_identity_token::WorkloadIdentityTokenEphemeral,
         )]
+    }
+
+    fn functions(&self) -> Vec<Box<dyn framework::Function>> {
+        functions::all()
     }
 }
 

@@ -5,5 +5,6 @@ pub mod project;
 pub mod project_service_account;
 pub mod service_account_mappings;
 pub mod workload_identity_limits;
+pub mod workload_identity_match;
 pub mod workload_identity_provider;
 pub mod workload_identity_providers;

@@ -269,6 +269,18 @@ pub fn validate_config(config: &ProviderModel, diags: &mut Diagnostics) {
                     "Invalid transformation expression",
                     format!("expression must be 1 to {MAX_TRANSFORMATION_EXPRESSION_LEN} characters long, got {len}."),
                 );
+            } else if let Err(why) = openai_federation_rules::cel::check(e) {
+                // The API stores any text; a bad expression would only show at token exchange,
+                // as "no mapping matches". The exchange's own evaluator finds it now.
+                diags.attribute_error(
+                    at(TransformationModel::expression),
+                    "Invalid transformation expression",
+                    format!(
+                        "{e:?} is not a usable CEL expression: {why}. Write CEL over the one \
+                         variable `assertion` (the token's claims), e.g. `assertion.sub` or \
+                         `assertion.repository + \"@\" + assertion.ref`."
+                    ),
+                );
             }
         }
     }
@@ -1477,6 +1489,30 @@ mod tests {
                 path: t(0, TransformationModel::expression),
                 summary: "Invalid transformation expression",
                 detail: "expression must be 1 to 4096 characters long, got 4097.",
+            },
+            Rule {
+                case: "expression not CEL",
+                config: with_transformations(vec![transformation("openai.x", "assertion.sub +")]),
+                path: t(0, TransformationModel::expression),
+                summary: "Invalid transformation expression",
+                detail: "\"assertion.sub +\" is not a usable CEL expression: not valid CEL",
+            },
+            Rule {
+                case: "expression names another variable",
+                config: with_transformations(vec![transformation("openai.x", "claims.sub")]),
+                path: t(0, TransformationModel::expression),
+                summary: "Invalid transformation expression",
+                detail: "unknown variable 'claims'",
+            },
+            Rule {
+                case: "expression nested too deep",
+                config: with_transformations(vec![transformation(
+                    "openai.x",
+                    &format!("{}assertion.sub{}", "(".repeat(2040), ")".repeat(2040)),
+                )]),
+                path: t(0, TransformationModel::expression),
+                summary: "Invalid transformation expression",
+                detail: "nests 2040 levels deep; at most 32 are allowed",
             },
         ];
         for rule in &rules {

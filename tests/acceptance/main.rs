@@ -10,6 +10,7 @@ mod docs_guides;
 mod ephemeral_token;
 mod examples_modules;
 mod examples_validate;
+mod federation_rules;
 mod harness_smoke;
 mod keyless_end_to_end;
 mod provider_foundation;

@@ -263,3 +263,9 @@ impl ExchangeError {
         (status, axum::Json(body)).into_response()
     }
 }
+
+impl From<openai_federation_rules::matching::Refusal> for ExchangeError {
+    fn from(r: openai_federation_rules::matching::Refusal) -> Self {
+        ExchangeError::new(r.reason, r.details)
+    }
+}

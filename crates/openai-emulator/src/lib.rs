@@ -101,12 +101,10 @@
 
 mod admin;
 pub mod aws_sts;
-mod cel;
 mod clock;
 mod errors;
 mod faults;
 mod keys;
-mod matching;
 mod models_api;
 mod oauth;
 pub mod oidc;

@@ -29,13 +29,15 @@ use jsonwebtoken::jwk::Jwk;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::{Map, Value as Json_};
 
+use super::App;
+use super::IssuedToken;
 use super::errors::ExchangeError;
-use super::{App, IssuedToken, matching};
 use openai_admin::models::{
     GRANT_TYPE_TOKEN_EXCHANGE, Permissions, TOKEN_TYPE_ACCESS_TOKEN, TOKEN_TYPE_ID_TOKEN,
     TOKEN_TYPE_JWT, TokenExchangeResponse,
 };
 use openai_admin::refusal::Reason;
+use openai_federation_rules::matching;
 
 /// Access tokens live at most one hour (`docs/reference/openai-api.md#token-exchange-response`).
 const MAX_LIFETIME_SECS: i64 = 3600;
@@ -311,11 +313,8 @@ async fn exchange(app: &App, body: &[u8]) -> Result<TokenExchangeResponse, Excha
             format!("'{provider_id}' not found in this organization"),
         )
     })?;
-    if !provider.enabled {
-        return Err(ExchangeError::new(
-            Reason::ProviderDisabled,
-            format!("'{provider_id}' is disabled"),
-        ));
+    if let Some(refusal) = matching::provider_refusal(&provider) {
+        return Err(refusal.into());
     }
 
     let (alg, kid) = header(subject_token)?;

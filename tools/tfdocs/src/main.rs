@@ -2,8 +2,8 @@
 //! provider's own schemas, the examples under `examples/` and the optional
 //! hand-written prose under `templates/`. Run it as `scripts/docs`.
 //!
-//! Generated: `index.md` and every page under `resources/`, `data-sources/`
-//! and `ephemeral-resources/` (pages of objects no longer registered are
+//! Generated: `index.md` and every page under `resources/`, `data-sources/`,
+//! `ephemeral-resources/` and `functions/` (pages of objects no longer registered are
 //! removed). Everything else under `docs/` (the guides) is left alone.
 
 mod pages;
@@ -88,8 +88,12 @@ fn write_all(out: &Path, pages: &[Page]) -> Result<String, WriteError> {
     }
     let keep: BTreeSet<PathBuf> = pages.iter().map(|p| out.join(&p.path)).collect();
     let mut removed = 0;
-    for kind in Kind::ALL {
-        let dir = out.join(kind.dir());
+    let dirs = Kind::ALL
+        .iter()
+        .map(|k| k.dir())
+        .chain([pages::FUNCTIONS_DIR]);
+    for dir in dirs {
+        let dir = out.join(dir);
         let Ok(entries) = std::fs::read_dir(&dir) else {
             continue;
         };

@@ -129,7 +129,78 @@ pub fn all<P: Provider>(
         let content = object_page(&object, &project, &path, sources)?;
         pages.push(Page { path, content });
     }
+    for function in provider.functions() {
+        let path = PathBuf::from(FUNCTIONS_DIR).join(format!("{}.md", function.name()));
+        let content = function_page(
+            provider.type_name(),
+            function.as_ref(),
+            &project,
+            &path,
+            sources,
+        )?;
+        pages.push(Page { path, content });
+    }
     Ok(pages)
+}
+
+/// The folder of function pages under `docs/`, and of their examples under `examples/`
+/// (`examples/functions/<name>/function.tf`).
+pub const FUNCTIONS_DIR: &str = "functions";
+
+fn function_page(
+    provider_name: &str,
+    function: &dyn tfplugin::framework::Function,
+    project: &str,
+    path: &Path,
+    sources: &Sources,
+) -> Result<String, DocsError> {
+    let name = function.name();
+    let sig = function.signature();
+    let mut out = front_matter(&format!("{name} function - {project}"), sig.summary);
+    let _ = write!(out, "# function: {name}\n\n");
+    push_paragraph(&mut out, sig.summary);
+    push_paragraph(&mut out, sig.description);
+    push_paragraph(
+        &mut out,
+        "Provider-defined functions need Terraform 1.8 or later; older versions ignore them.",
+    );
+    let examples = example_files(
+        &sources.examples.join(FUNCTIONS_DIR).join(name),
+        "function.tf",
+    )?;
+    push_examples(&mut out, &examples);
+    push_template(&mut out, &sources.templates.join(path))?;
+    out.push_str("## Signature\n\n");
+    let params: Vec<String> = sig
+        .parameters
+        .iter()
+        .map(|p| format!("{} {}", p.name, schema_md::type_name(&p.ty)))
+        .collect();
+    let _ = write!(
+        out,
+        "```text\nprovider::{provider_name}::{name}({}) {}\n```\n\n",
+        params.join(", "),
+        schema_md::type_name(&sig.returns)
+    );
+    out.push_str("## Arguments\n\n");
+    for (i, p) in sig.parameters.iter().enumerate() {
+        let _ = writeln!(
+            out,
+            "{}. `{}` ({}{}) {}",
+            i + 1,
+            p.name,
+            schema_md::type_name(&p.ty),
+            if p.allow_null { ", may be null" } else { "" },
+            p.description
+        );
+    }
+    out.push('\n');
+    let _ = write!(
+        out,
+        "## Return Type\n\n{}\n",
+        schema_md::type_name(&sig.returns)
+    );
+    Ok(finish(out))
 }
 
 fn index<P: Provider>(

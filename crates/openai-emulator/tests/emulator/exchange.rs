@@ -185,6 +185,8 @@ async fn exchange_succeeds_with_uploaded_jwks_rsa_and_ec() {
 #[tokio::test]
 async fn transformations_feed_openai_attributes() {
     let s = setup().await;
+    // 2040 nested parentheses once overflowed the emulator's stack during an exchange.
+    let hostile = format!("{}assertion.sub{}", "(".repeat(2040), ")".repeat(2040));
     let p = s
         .e
         .provider(json!({"name": "gha", "issuer": s.e.emu.issuer_url(), "audience": AUD,
@@ -192,7 +194,9 @@ async fn transformations_feed_openai_attributes() {
                 {"attribute": "openai.repository_ref", "expression": "assertion.repository + \"@\" + assertion.ref"},
                 {"attribute": "openai.production", "expression": "assertion.ref == \"refs/heads/main\""},
                 {"attribute": "openai.env", "expression": "assertion[\"https://sts.amazonaws.com/\"][\"principal_tags\"][\"environment\"]"},
-                {"attribute": "openai.broken", "expression": "size(assertion.sub)"}
+                {"attribute": "openai.broken", "expression": "assertion.sub + 1"},
+                {"attribute": "openai.length", "expression": "size(assertion.sub)"},
+                {"attribute": "openai.hostile", "expression": hostile}
             ]}))
         .await;
     let pid = p["id"].as_str().unwrap().to_owned();
@@ -225,9 +229,31 @@ async fn transformations_feed_openai_attributes() {
         json!({"attribute_matchers": {"openai.broken": "1"}}),
     )
     .await;
-    let token = s.e.mint(claims).await;
+    let token = s.e.mint(claims.clone()).await;
     let reply = s.e.exchange(&pid, &s.account, &token).await;
     assert_refused(&reply, "invalid_grant", "openai.broken");
+
+    // Real CEL: functions such as size() work.
+    s.e.post(&rpath, json!({"attribute_matchers": {"openai.length": 1}}))
+        .await;
+    let token = s.e.mint(claims.clone()).await;
+    let (status, v) = s.e.exchange(&pid, &s.account, &token).await;
+    assert_eq!(status, 200, "{v}");
+
+    // A hostile expression is refused cleanly, and the emulator goes on serving.
+    s.e.post(
+        &rpath,
+        json!({"attribute_matchers": {"openai.hostile": "s"}}),
+    )
+    .await;
+    let token = s.e.mint(claims.clone()).await;
+    let reply = s.e.exchange(&pid, &s.account, &token).await;
+    assert_refused(&reply, "invalid_grant", "at most 32");
+    s.e.post(&rpath, json!({"attribute_matchers": {"openai.length": 1}}))
+        .await;
+    let token = s.e.mint(claims).await;
+    let (status, v) = s.e.exchange(&pid, &s.account, &token).await;
+    assert_eq!(status, 200, "{v}");
 }
 
 #[tokio::test]

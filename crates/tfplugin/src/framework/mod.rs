@@ -4,6 +4,7 @@
 //! provider.
 
 pub mod diagnostics;
+pub mod function;
 pub mod messages;
 pub mod model;
 pub mod plan;
@@ -13,6 +14,7 @@ pub mod server;
 mod wire;
 
 pub use diagnostics::{Diagnostic, Diagnostics, Severity};
+pub use function::{Function, FunctionError, Parameter, Signature};
 pub use messages::*;
 pub use plan::{PlanCtx, attr, set_attr};
 pub use resource::{DataSource, EphemeralResource, Provider, Resource};

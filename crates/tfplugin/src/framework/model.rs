@@ -291,6 +291,27 @@ impl<T: FieldType> FieldType for Vec<T> {
     }
 }
 
+/// A map attribute (`Type::Map`), keys sorted.
+impl<T: FieldType> FieldType for std::collections::BTreeMap<String, T> {
+    fn accepts(ty: &Type) -> bool {
+        matches!(ty, Type::Map(e) if T::accepts(e))
+    }
+
+    fn decode(v: &Value, at: &Path) -> Result<Self, ModelError> {
+        match v {
+            Value::Map(m) => m
+                .iter()
+                .map(|(k, x)| Ok((k.clone(), T::decode(x, &at.clone().key(k))?)))
+                .collect(),
+            v => Err(mismatch(at, "a map", v)),
+        }
+    }
+
+    fn encode(&self) -> Value {
+        Value::Map(self.iter().map(|(k, x)| (k.clone(), x.encode())).collect())
+    }
+}
+
 impl<T: FieldType> FieldType for Set<T> {
     fn accepts(ty: &Type) -> bool {
         matches!(ty, Type::Set(e) if T::accepts(e))

@@ -77,6 +77,10 @@ pub trait Provider: Send + Sync + 'static {
     fn ephemeral_resources(&self) -> Vec<Box<dyn EphemeralResource<Self::Data>>> {
         Vec::new()
     }
+    /// Provider-defined functions (Terraform 1.8 and later); none by default.
+    fn functions(&self) -> Vec<Box<dyn crate::framework::function::Function>> {
+        Vec::new()
+    }
 }
 
 /// A managed resource type.

@@ -12,6 +12,10 @@
 //! - `example_lookup` (data source): finds a thing by `name`.
 //! - `example_token` (ephemeral): `value`; private bytes `open:<n>`, then
 //!   `renewed:<n>`.
+//! - functions (unless built with [`ExampleProvider::without_functions`]):
+//!   `keys(object)` (the keys of a dynamic object or map, an error naming the
+//!   argument otherwise), `echo(value)` (any value back, null allowed) and
+//!   `boom()` (panics).
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -88,6 +92,7 @@ impl Journal {
 
 pub struct ExampleProvider {
     pub journal: Arc<Journal>,
+    pub offer_functions: bool,
 }
 
 impl ExampleProvider {
@@ -96,6 +101,7 @@ impl ExampleProvider {
         (
             ExampleProvider {
                 journal: journal.clone(),
+                offer_functions: true,
             },
             journal,
         )
@@ -104,6 +110,81 @@ impl ExampleProvider {
 
 fn text<'a>(v: &'a Value, name: &str) -> Option<&'a str> {
     attr(v, name).as_str()
+}
+
+impl ExampleProvider {
+    pub fn without_functions() -> Self {
+        ExampleProvider {
+            offer_functions: false,
+            ..ExampleProvider::new().0
+        }
+    }
+}
+
+struct Keys;
+struct Echo;
+struct Boom;
+
+impl Function for Keys {
+    fn name(&self) -> &'static str {
+        "keys"
+    }
+    fn signature(&self) -> Signature {
+        Signature {
+            parameters: vec![Parameter::new("object", Type::Dynamic, "An object or map.")],
+            returns: Type::list(Type::String),
+            summary: "The keys of an object",
+            description: "Returns the keys of `object`, sorted.",
+        }
+    }
+    fn call(&self, args: Vec<Value>) -> Result<Value, FunctionError> {
+        match &args[0] {
+            Value::Dynamic(_, v) => match v.as_ref() {
+                Value::Object(m) | Value::Map(m) => Ok(Value::List(
+                    m.keys().map(|k| Value::String(k.clone())).collect(),
+                )),
+                _ => Err(FunctionError::argument(
+                    0,
+                    "object must be an object or a map",
+                )),
+            },
+            other => panic!("a dynamic parameter gave {other:?}"),
+        }
+    }
+}
+
+impl Function for Echo {
+    fn name(&self) -> &'static str {
+        "echo"
+    }
+    fn signature(&self) -> Signature {
+        Signature {
+            parameters: vec![Parameter::new("value", Type::Dynamic, "Anything.").allow_null()],
+            returns: Type::Dynamic,
+            summary: "Its argument",
+            description: "Returns `value` unchanged.",
+        }
+    }
+    fn call(&self, mut args: Vec<Value>) -> Result<Value, FunctionError> {
+        Ok(args.remove(0))
+    }
+}
+
+impl Function for Boom {
+    fn name(&self) -> &'static str {
+        "boom"
+    }
+    fn signature(&self) -> Signature {
+        Signature {
+            parameters: vec![],
+            returns: Type::Bool,
+            summary: "Panics",
+            description: "Never returns.",
+        }
+    }
+    fn call(&self, _args: Vec<Value>) -> Result<Value, FunctionError> {
+        panic!("boom")
+    }
 }
 
 #[async_trait]
@@ -162,6 +243,13 @@ impl Provider for ExampleProvider {
 
     fn ephemeral_resources(&self) -> Vec<Box<dyn EphemeralResource<Arc<Journal>>>> {
         vec![Box::new(Token)]
+    }
+
+    fn functions(&self) -> Vec<Box<dyn Function>> {
+        if !self.offer_functions {
+            return Vec::new();
+        }
+        vec![Box::new(Keys), Box::new(Echo), Box::new(Boom)]
     }
 }
 

@@ -6,6 +6,7 @@ mod example;
 mod support;
 
 mod data_and_ephemeral;
+mod functions;
 mod plugin_transport;
 mod request_flow;
 mod unserved_rpcs;

@@ -40,6 +40,10 @@ type Registered<T> = (Box<T>, Schema);
 type ResourceEntry<D> = Registered<dyn Resource<D>>;
 type DataSourceEntry<D> = Registered<dyn DataSource<D>>;
 type EphemeralEntry<D> = Registered<dyn EphemeralResource<D>>;
+type FunctionEntry = (
+    Box<dyn crate::framework::function::Function>,
+    crate::framework::function::Signature,
+);
 type BoxStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send + 'static>>;
 
 /// Serves a [`Provider`] over the plugin protocol.
@@ -49,6 +53,7 @@ pub struct ProviderService<P: Provider> {
     resources: BTreeMap<String, ResourceEntry<P::Data>>,
     data_sources: BTreeMap<String, DataSourceEntry<P::Data>>,
     ephemerals: BTreeMap<String, EphemeralEntry<P::Data>>,
+    functions: BTreeMap<String, FunctionEntry>,
     /// Set by ConfigureProvider; `None` before, or when the configuration
     /// holds values not known until apply.
     data: RwLock<Option<P::Data>>,
@@ -80,6 +85,14 @@ impl<P: Provider> ProviderService<P> {
                 |e| e.type_name(),
                 |e| e.schema(),
             ),
+            functions: provider
+                .functions()
+                .into_iter()
+                .map(|f| {
+                    let sig = f.signature();
+                    (f.name().to_string(), (f, sig))
+                })
+                .collect(),
             provider,
             data: RwLock::new(None),
         }
@@ -313,14 +326,14 @@ provider_service! {
             &self,
             _request: Request<pb::get_functions::Request>,
         ) -> RpcResult<pb::get_functions::Response> {
-            Ok(Response::new(functions::get_functions()))
+            Ok(Response::new(functions::get_functions(self)))
         }
 
         async fn call_function(
             &self,
             request: Request<pb::call_function::Request>,
         ) -> RpcResult<pb::call_function::Response> {
-            Ok(Response::new(functions::call_function(request.into_inner())))
+            Ok(Response::new(functions::call_function(self, request.into_inner())))
         }
 
         type ReadStateBytesStream = BoxStream<pb::read_state_bytes::Response>;

@@ -56,6 +56,11 @@ pub(super) async fn get_metadata<P: Provider>(
                 type_name: n.clone(),
             })
             .collect(),
+        functions: s
+            .functions
+            .keys()
+            .map(|n| m::FunctionMetadata { name: n.clone() })
+            .collect(),
         ..Default::default()
     })
 }
@@ -87,6 +92,7 @@ pub(super) async fn get_provider_schema<P: Provider>(
             .filter(|(_, (r, _))| r.supports_list())
             .map(|(n, (r, _))| (n.clone(), r.list_schema().to_proto()))
             .collect(),
+        functions: super::functions::definitions(s),
         server_capabilities: Some(capabilities()),
         ..Default::default()
     })

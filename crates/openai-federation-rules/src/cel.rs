@@ -1,0 +1,454 @@
+//! Attribute transformations: CEL expressions over the verified claims
+//! (`docs/reference/openai-api.md#attribute-transformations`), evaluated with the
+//! maintained `cel` crate (cel-rust).
+//!
+//! OpenAI's rules on top of CEL: the only variable is `assertion` (the claims), and a result
+//! must be a scalar (string, bool, integer or finite number), compared as text.
+//!
+//! Hostile input: `cel` parses with a generated recursive-descent parser, builds its tree
+//! recursively and evaluates recursively, so a deeply nested expression could overflow the
+//! stack in any of the three. [`Expression::parse`] therefore measures nesting and chain
+//! length on the raw text *before* handing it to `cel`, and refuses what goes past
+//! [`MAX_NESTING`] or [`MAX_OPERATORS`]. Both bounds are far above any real transformation
+//! and far below what overflows a 2 MiB thread stack in a debug build (tested).
+
+use std::collections::HashMap;
+use std::fmt;
+
+use cel::Value;
+use cel::parser::Parser;
+use serde_json::Value as Json;
+
+/// The one variable in scope.
+pub const VARIABLE: &str = "assertion";
+
+/// Deepest bracket nesting (`(`, `[`, `{`) plus conditional operators (`?`, which the grammar
+/// nests to the right) allowed in one expression.
+pub const MAX_NESTING: usize = 32;
+
+/// Most operators and member accesses allowed in one expression: each adds a level to the
+/// tree that `cel` builds and evaluates recursively.
+pub const MAX_OPERATORS: usize = 128;
+
+/// Why an expression cannot be used: it does not parse (or is refused before parsing), or it
+/// failed for these claims.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum CelError {
+    /// The text is not a usable expression; found without any claims (at plan time).
+    #[error("{0}")]
+    Invalid(String),
+    /// The expression parsed but failed for these claims, or gave a non-scalar.
+    #[error("{0}")]
+    Evaluation(String),
+}
+
+/// A parsed transformation expression.
+pub struct Expression {
+    expr: cel::parser::Expression,
+}
+
+impl fmt::Debug for Expression {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Expression").finish_non_exhaustive()
+    }
+}
+
+/// Nesting and operator counts of `src`, read lexically (string literals skipped).
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Shape {
+    nesting: usize,
+    operators: usize,
+}
+
+fn shape(src: &str) -> Shape {
+    let bytes = src.as_bytes();
+    let mut out = Shape::default();
+    let mut depth = 0usize;
+    let mut conditionals = 0usize;
+    let mut i = 0;
+    while i < bytes.len() {
+        let c = bytes[i];
+        match c {
+            b'"' | b'\'' => {
+                // Raw strings (r"..") have no escapes; the prefix letter was skipped already.
+                let raw = i > 0 && matches!(bytes[i - 1], b'r' | b'R');
+                let triple = bytes.get(i..i + 3) == Some(&[c, c, c][..]);
+                let quote_len = if triple { 3 } else { 1 };
+                i += quote_len;
+                while i < bytes.len() {
+                    if !raw && bytes[i] == b'\\' {
+                        i += 2;
+                        continue;
+                    }
+                    if bytes[i] == c && (!triple || bytes.get(i..i + 3) == Some(&[c, c, c][..])) {
+                        i += quote_len;
+                        break;
+                    }
+                    i += 1;
+                }
+                continue;
+            }
+            b'(' | b'[' | b'{' => {
+                depth += 1;
+                out.operators += 1;
+            }
+            b')' | b']' | b'}' => depth = depth.saturating_sub(1),
+            b'?' => {
+                conditionals += 1;
+                out.operators += 1;
+            }
+            b'.' if !bytes.get(i + 1).is_some_and(u8::is_ascii_digit) => out.operators += 1,
+            b'+' | b'-' | b'*' | b'/' | b'%' | b'!' | b'<' | b'>' | b'=' | b'&' | b'|' => {
+                out.operators += 1;
+                // Two-character operators count once.
+                if matches!(
+                    bytes.get(i..i + 2),
+                    Some(b"==" | b"!=" | b"<=" | b">=" | b"&&" | b"||")
+                ) {
+                    i += 1;
+                }
+            }
+            _ => {}
+        }
+        out.nesting = out.nesting.max(depth + conditionals);
+        i += 1;
+    }
+    out
+}
+
+impl Expression {
+    /// Parses `src`, refusing hostile nesting before `cel` sees it, and any variable other
+    /// than `assertion`.
+    pub fn parse(src: &str) -> Result<Expression, CelError> {
+        if src.trim().is_empty() {
+            return Err(CelError::Invalid("the expression is empty".into()));
+        }
+        let Shape { nesting, operators } = shape(src);
+        if nesting > MAX_NESTING {
+            return Err(CelError::Invalid(format!(
+                "the expression nests {nesting} levels deep; at most {MAX_NESTING} are allowed"
+            )));
+        }
+        if operators > MAX_OPERATORS {
+            return Err(CelError::Invalid(format!(
+                "the expression has {operators} operators; at most {MAX_OPERATORS} are allowed"
+            )));
+        }
+        let expr = Parser::new()
+            .max_recursion_depth(MAX_NESTING as u16)
+            .parse(src)
+            .map_err(|e| CelError::Invalid(format!("not valid CEL: {}", one_line(&e))))?;
+        let references = expr.references();
+        let unknown: Vec<&str> = references
+            .variables()
+            .into_iter()
+            .filter(|v| *v != VARIABLE && !bound_by_macro(src, v))
+            .collect();
+        if let Some(first) = unknown.first() {
+            return Err(CelError::Invalid(format!(
+                "unknown variable '{first}': the only variable in scope is '{VARIABLE}' (the token's claims)"
+            )));
+        }
+        Ok(Expression { expr })
+    }
+
+    /// Evaluates with `assertion` bound to `claims`. The result is a scalar JSON value.
+    pub fn evaluate(&self, claims: &Json) -> Result<Json, CelError> {
+        let mut ctx = cel::Context::default();
+        ctx.add_variable_from_value(VARIABLE, to_cel(claims));
+        let value = ctx
+            .resolve(&self.expr)
+            .map_err(|e| CelError::Evaluation(one_line(&e)))?;
+        scalar(value)
+    }
+
+    /// Evaluates and gives the result as the text matchers compare against.
+    pub fn evaluate_to_string(&self, claims: &Json) -> Result<String, CelError> {
+        Ok(crate::matching::text(&self.evaluate(claims)?))
+    }
+}
+
+/// Parsed expressions by text: parsing (a generated ANTLR parser) costs far more than
+/// evaluating, and an exchange evaluates the same few expressions again and again. Bounded:
+/// cleared when full.
+type Parsed = Result<std::sync::Arc<Expression>, CelError>;
+static PARSED: std::sync::LazyLock<std::sync::Mutex<HashMap<String, Parsed>>> =
+    std::sync::LazyLock::new(Default::default);
+const PARSED_MAX: usize = 512;
+
+/// [`Expression::parse`], remembered.
+pub fn parse_cached(src: &str) -> Result<std::sync::Arc<Expression>, CelError> {
+    let lock = || PARSED.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(hit) = lock().get(src) {
+        return hit.clone();
+    }
+    let parsed = Expression::parse(src).map(std::sync::Arc::new);
+    let mut cache = lock();
+    if cache.len() >= PARSED_MAX {
+        cache.clear();
+    }
+    cache.insert(src.to_owned(), parsed.clone());
+    parsed
+}
+
+/// Parses (remembered) and evaluates `expression`, stringifying the scalar result.
+pub fn evaluate_to_string(expression: &str, claims: &Json) -> Result<String, CelError> {
+    parse_cached(expression)?.evaluate_to_string(claims)
+}
+
+/// Checks that `expression` would parse: the plan-time check.
+pub fn check(expression: &str) -> Result<(), CelError> {
+    parse_cached(expression).map(|_| ())
+}
+
+/// Macro loop variables (`assertion.groups.exists(g, g == "x")`) are listed among an
+/// expression's references; they are bound, not free. A name that appears as the first
+/// argument of a macro call is treated as bound.
+fn bound_by_macro(src: &str, name: &str) -> bool {
+    ["all", "exists", "exists_one", "map", "filter"]
+        .iter()
+        .any(|m| {
+            src.match_indices(&format!("{m}(")).any(|(at, pat)| {
+                src[at + pat.len()..]
+                    .trim_start()
+                    .strip_prefix(name)
+                    .is_some_and(|rest| rest.trim_start().starts_with(','))
+            })
+        })
+}
+
+fn one_line(e: &impl fmt::Display) -> String {
+    e.to_string()
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// JSON to CEL: integers as `int` when they fit (so `assertion.run_number + 1` works; `cel`'s
+/// serde conversion would make them `uint`), then `uint`, else `double`.
+fn to_cel(v: &Json) -> Value {
+    match v {
+        Json::Null => Value::Null,
+        Json::Bool(b) => Value::Bool(*b),
+        Json::Number(n) => match (n.as_i64(), n.as_u64()) {
+            (Some(i), _) => Value::Int(i),
+            (None, Some(u)) => Value::UInt(u),
+            _ => Value::Float(n.as_f64().unwrap_or(f64::NAN)),
+        },
+        Json::String(s) => Value::String(s.clone().into()),
+        Json::Array(items) => Value::List(items.iter().map(to_cel).collect::<Vec<_>>().into()),
+        Json::Object(map) => {
+            let map: HashMap<String, Value> =
+                map.iter().map(|(k, v)| (k.clone(), to_cel(v))).collect();
+            Value::from(map)
+        }
+    }
+}
+
+fn scalar(value: Value) -> Result<Json, CelError> {
+    let kind = match value {
+        Value::String(s) => return Ok(Json::String(s.to_string())),
+        Value::Bool(b) => return Ok(Json::Bool(b)),
+        Value::Int(i) => return Ok(Json::from(i)),
+        Value::UInt(u) => return Ok(Json::from(u)),
+        Value::Float(f) => {
+            return serde_json::Number::from_f64(f)
+                .map(Json::Number)
+                .ok_or_else(|| {
+                    CelError::Evaluation(format!(
+                        "the result is {f}, but transformations must produce a finite number"
+                    ))
+                });
+        }
+        Value::List(_) => "a list",
+        Value::Map(_) => "a map",
+        Value::Null => "null",
+        Value::Bytes(_) => "bytes",
+        _ => "not a string, number or bool",
+    };
+    Err(CelError::Evaluation(format!(
+        "the result is {kind}, but transformations must produce a scalar (string, number or bool)"
+    )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn claims() -> Json {
+        json!({
+            "sub": "repo:my-org/my-repo:ref:refs/heads/main",
+            "repository": "my-org/my-repo",
+            "ref": "refs/heads/main",
+            "run_number": 7,
+            "email_verified": true,
+            "https://sts.amazonaws.com/": {"principal_tags": {"environment": "prod"}},
+            "groups": ["a", "b"]
+        })
+    }
+
+    fn eval(src: &str) -> Result<String, CelError> {
+        evaluate_to_string(src, &claims())
+    }
+
+    #[test]
+    fn documented_examples() {
+        assert_eq!(
+            eval("assertion.sub").unwrap(),
+            "repo:my-org/my-repo:ref:refs/heads/main"
+        );
+        assert_eq!(
+            eval(r#"assertion.repository + "@" + assertion.ref"#).unwrap(),
+            "my-org/my-repo@refs/heads/main"
+        );
+        assert_eq!(
+            eval(r#"assertion.ref == "refs/heads/main""#).unwrap(),
+            "true"
+        );
+        assert_eq!(
+            eval(r#"assertion["https://sts.amazonaws.com/"]["principal_tags"]["environment"]"#)
+                .unwrap(),
+            "prod"
+        );
+    }
+
+    #[test]
+    fn scalars_are_stringified() {
+        assert_eq!(eval("assertion.run_number").unwrap(), "7");
+        assert_eq!(eval("assertion.email_verified").unwrap(), "true");
+        assert_eq!(eval("assertion.run_number + 1").unwrap(), "8");
+        assert_eq!(eval("assertion.groups[1]").unwrap(), "b");
+        assert_eq!(
+            eval(r#"assertion.ref != 'x' && !(assertion.run_number == 8)"#).unwrap(),
+            "true"
+        );
+    }
+
+    #[test]
+    fn full_cel_is_available() {
+        // What the old hand-written subset refused, real CEL evaluates.
+        assert_eq!(eval("size(assertion.sub)").unwrap(), "39");
+        assert_eq!(eval("assertion.sub.startsWith('repo:')").unwrap(), "true");
+        assert_eq!(eval("assertion.run_number > 3").unwrap(), "true");
+        assert_eq!(eval("assertion.ref == 'x' ? 'a' : 'b'").unwrap(), "b");
+        assert_eq!(
+            eval("assertion.groups.exists(g, g == 'b')").unwrap(),
+            "true"
+        );
+        assert_eq!(eval("1.5 * 2.0").unwrap(), "3.0");
+    }
+
+    #[test]
+    fn failures_at_evaluation() {
+        for bad in [
+            "assertion.missing",
+            "assertion.groups",
+            "assertion[\"https://sts.amazonaws.com/\"]",
+            "assertion.sub + 1",
+            "null",
+            "1.0 / 0.0",
+        ] {
+            assert!(
+                matches!(eval(bad), Err(CelError::Evaluation(_))),
+                "{bad}: {:?}",
+                eval(bad)
+            );
+        }
+    }
+
+    #[test]
+    fn invalid_expressions_are_found_without_claims() {
+        for bad in [
+            "assertion.sub +",
+            "'unterminated",
+            "",
+            "   ",
+            "claims.sub",
+            "(assertion.sub",
+            "assertion.sub )",
+        ] {
+            assert!(
+                matches!(check(bad), Err(CelError::Invalid(_))),
+                "{bad}: {:?}",
+                check(bad)
+            );
+        }
+        let e = check("claims.sub").unwrap_err().to_string();
+        assert!(e.contains("'claims'") && e.contains("assertion"), "{e}");
+        for good in [
+            "assertion.sub",
+            "assertion.groups.exists(g, g == 'b')",
+            "assertion.groups.map(x, x + '!')[0]",
+            "'a(b[c{' + \"?))\"",
+        ] {
+            assert_eq!(check(good), Ok(()), "{good}");
+        }
+    }
+
+    /// The hostile input that once overflowed the stack: 2040 nested parentheses.
+    fn hostile() -> String {
+        format!("{}assertion.sub{}", "(".repeat(2040), ")".repeat(2040))
+    }
+
+    #[test]
+    fn hostile_nesting_is_refused_before_parsing() {
+        let src = hostile();
+        assert_eq!(src.len(), 4093);
+        let e = check(&src).unwrap_err();
+        assert!(matches!(e, CelError::Invalid(_)));
+        assert!(e.to_string().contains("2040 levels"), "{e}");
+        let e = evaluate_to_string(&src, &claims()).unwrap_err();
+        assert!(e.to_string().contains("at most 32"), "{e}");
+        for src in [
+            format!("{}1{}", "[".repeat(500), "]".repeat(500)),
+            format!("{}1{}", "{1:".repeat(500), "}".repeat(500)),
+            "true ? 1 : ".repeat(500) + "1",
+            "!".repeat(3000) + "true",
+            "-".repeat(3000) + "1",
+            "assertion.sub".to_owned() + &" + assertion.sub".repeat(1000),
+            "assertion".to_owned() + &".sub".repeat(1000),
+            "f(".repeat(1000),
+        ] {
+            assert!(
+                matches!(check(&src), Err(CelError::Invalid(_))),
+                "{}",
+                &src[..40]
+            );
+        }
+    }
+
+    /// Right at the limits, parsing and evaluating fit in a small stack, so the limits leave
+    /// a wide margin on the 2 MiB threads of tokio and of the provider (debug build too).
+    #[test]
+    fn the_limits_fit_in_a_small_stack() {
+        let at_limit = [
+            format!("{}assertion.sub{}", "(".repeat(32), ")".repeat(32)),
+            format!("{}1{}", "[".repeat(32), "]".repeat(32)),
+            "true ? 1 : ".repeat(16) + &"(".repeat(16) + "1" + &")".repeat(16),
+            "!".repeat(128) + "true",
+            "1".to_owned() + &" + 1".repeat(128),
+            "assertion.sub".to_owned() + &" + ''".repeat(127),
+        ];
+        std::thread::Builder::new()
+            .stack_size(512 * 1024)
+            .spawn(move || {
+                for src in at_limit {
+                    // Valid or not, it must return.
+                    let _ = evaluate_to_string(&src, &claims());
+                }
+            })
+            .unwrap()
+            .join()
+            .expect("no stack overflow at the limits");
+    }
+
+    #[test]
+    fn shape_skips_strings() {
+        assert_eq!(shape(r#"'((((' + "]]]" + '''((''' + r'\'"#).nesting, 0,);
+        assert_eq!(shape("a.b[c(d)]").nesting, 2);
+        assert_eq!(shape("1.5 + 2").operators, 1);
+    }
+}
