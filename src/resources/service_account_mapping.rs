@@ -459,41 +459,25 @@ impl Resource<OpenAi> for ServiceAccountMappingResource {
     ) -> Result<UpdateResponse, Diagnostics> {
         let prior = M::from_value(&req.prior)?;
         let planned = M::from_value(&req.planned)?;
+        // Every managed field is sent, not only those that differ from the
+        // prior state: with a saved plan the rule may have been edited since
+        // (a matcher widened, the rule disabled), and the result must equal
+        // the plan, drift reverted. So even a change of the guard switch
+        // alone, which the API never sees, writes the planned rule.
         let req = UpdateRuleRequest {
-            attribute_matchers: (prior.attribute_matchers != planned.attribute_matchers)
-                .then(|| matchers_of(&planned))
-                .transpose()?,
-            name: (prior.name != planned.name).then(|| planned.name.known().cloned()),
-            description: (prior.description != planned.description)
-                .then(|| planned.description.known().cloned()),
-            enabled: if prior.enabled != planned.enabled {
-                planned.enabled.known().copied()
-            } else {
-                None
-            },
-            permissions: (prior.scopes != planned.scopes).then(|| permissions_of(&planned)),
+            attribute_matchers: Some(matchers_of(&planned)?),
+            name: Some(planned.name.known().cloned()),
+            description: Some(planned.description.known().cloned()),
+            enabled: planned.enabled.known().copied(),
+            // Null scopes mean the service account's defaults, but are also
+            // how a permission kind this provider cannot represent reads
+            // (`Permissions::Unknown`); leave that alone unless the plan sets
+            // or changes the scopes.
+            permissions: (planned.scopes.is_present() || prior.scopes != planned.scopes)
+                .then(|| permissions_of(&planned)),
         };
         let pid = prior.workload_identity_provider_id.or_empty();
         let id = prior.id.or_empty();
-        if req == UpdateRuleRequest::default() {
-            // Only provider-side arguments (the guard switch) changed.
-            let found = data
-                .inventory
-                .rule(data.client()?, pid, id)
-                .await
-                .map_err(|e| api_error("read the service account mapping", &e, &[]))?;
-            return match found {
-                Some(r) => Ok(UpdateResponse::new(state_from_api(&r, &planned).to_value())),
-                None => Err(Diagnostic::error(
-                    "Service account mapping not found",
-                    format!(
-                        "Mapping {id} of workload identity provider {pid} no longer exists. \
-                         Run terraform plan again to create it anew."
-                    ),
-                )
-                .into()),
-            };
-        }
         let r = data
             .client()?
             .update_rule(pid, id, &req)

@@ -533,23 +533,25 @@ impl Resource<OpenAi> for WorkloadIdentityProviderResource {
         let prior = M::from_value(&req.prior)?;
         let planned = M::from_value(&req.planned)?;
         let text = |f: &Field<String>| f.or_empty().to_string();
+        // Every managed field is sent, not only those that differ from the
+        // prior state: with a saved plan the object may have been edited
+        // since, and the result must equal the plan (drift is reverted).
         let req = UpdateProviderRequest {
-            name: (prior.name != planned.name).then(|| text(&planned.name)),
-            issuer: (prior.issuer != planned.issuer).then(|| text(&planned.issuer)),
-            audience: (prior.audience != planned.audience).then(|| text(&planned.audience)),
-            description: (prior.description != planned.description)
-                .then(|| planned.description.known().cloned()),
-            enabled: if prior.enabled != planned.enabled {
-                planned.enabled.known().copied()
-            } else {
-                None
-            },
-            verification: (prior.jwks_json != planned.jwks_json
+            name: Some(text(&planned.name)),
+            issuer: Some(text(&planned.issuer)),
+            audience: Some(text(&planned.audience)),
+            description: Some(planned.description.known().cloned()),
+            enabled: planned.enabled.known().copied(),
+            // Both key sources null means "discovery from the issuer", but it
+            // is also how a key source this provider cannot represent reads
+            // (`Verification::Unknown`); leave that alone unless the plan
+            // sets or changes one.
+            verification: (planned.jwks_json.is_present()
+                || planned.discovery_url.is_present()
+                || prior.jwks_json != planned.jwks_json
                 || prior.discovery_url != planned.discovery_url)
                 .then(|| verification_of(&planned)),
-            attribute_transformations: (prior.attribute_transformations
-                != planned.attribute_transformations)
-                .then(|| transformations_of(&planned)),
+            attribute_transformations: Some(transformations_of(&planned)),
         };
         let id = prior.id.or_empty();
         let p = data

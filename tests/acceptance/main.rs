@@ -19,6 +19,7 @@ mod resources_identity_query;
 mod resources_lifecycle;
 mod resources_limits;
 mod resources_refresh_cost;
+mod resources_saved_plan;
 mod resources_tenant_pinning;
 mod resources_validation;
 mod service_account_resource;
