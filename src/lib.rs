@@ -50,6 +50,10 @@ pub struct Inner {
     pub ledger: limits::Ledger,
     /// Issuers of providers planned in this process, for the tenant-pinning guard.
     pub planned_issuers: tenant_pinning::PlannedIssuers,
+    /// Creates waiting at a limit, for the advice their errors end with.
+    pub waiting: limits::Waiting,
+    /// The CLI's version as ConfigureProvider told it (unset in unit tests).
+    pub terraform_version: std::sync::OnceLock<String>,
 }
 
 impl std::ops::Deref for OpenAi {
@@ -79,7 +83,27 @@ impl OpenAi {
             inventory: Default::default(),
             ledger: Default::default(),
             planned_issuers: Default::default(),
+            waiting: Default::default(),
+            terraform_version: Default::default(),
         })))
+    }
+
+    /// Whether the CLI plans destroys (Terraform 1.3 and later, every
+    /// OpenTofu); assumed when the version is not known.
+    pub fn plans_destroys(&self) -> bool {
+        let Some(v) = self.terraform_version.get() else {
+            return true;
+        };
+        let mut parts = v.split(['.', '-', '+']).map(|p| p.parse::<u32>().ok());
+        match (parts.next().flatten(), parts.next().flatten()) {
+            (Some(major), Some(minor)) => (major, minor) >= (1, 3),
+            _ => true,
+        }
+    }
+
+    /// What a limit error ends with ([`limits::limit_advice`]).
+    pub fn limit_advice(&self, peak_waiting: usize) -> &'static str {
+        limits::limit_advice(self.plans_destroys(), peak_waiting)
     }
 
     pub fn settings(&self) -> &config::Settings {
@@ -142,7 +166,10 @@ impl framework::Provider for OpenAiProvider {
             "provider configured"
         );
         resp.data = match OpenAi::new(settings) {
-            Ok(data) => Some(data),
+            Ok(data) => {
+                let _ = data.terraform_version.set(terraform_version.to_string());
+                Some(data)
+            }
             Err(e) => {
                 diags.error(
                     "Cannot set up the OpenAI API client",

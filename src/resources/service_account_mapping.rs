@@ -384,7 +384,13 @@ impl Resource<OpenAi> for ServiceAccountMappingResource {
     }
 
     async fn modify_plan(&self, data: Option<&OpenAi>, plan: &mut PlanCtx) {
-        let Some(data) = data else { return };
+        let Some(data) = data else {
+            crate::config::warn_checks_skipped(
+                plan,
+                "the limit of mappings per provider (max_mappings_per_provider) or tenant pinning",
+            );
+            return;
+        };
         // What goes away: the prior object of a destroy or of a replacement
         // we asked for, or the object whose identity a create replaces
         // (`-replace`, tainted objects). A state holds the identity's
@@ -784,7 +790,11 @@ impl OpenAi {
                 (Scope::NewProviderMappings, 0, limit * new_providers)
             }
         };
-        if let Err(x) = self.ledger.admit(scope.clone(), existing, limit).await {
+        let (admitted, peak_waiting) = self
+            .waiting
+            .count(self.ledger.admit(scope.clone(), existing, limit))
+            .await;
+        if let Err(x) = admitted {
             let which = match &scope {
                 Scope::Mappings(pid) => format!("workload identity provider {pid}"),
                 _ => "the workload identity provider(s) created in this plan".to_string(),
@@ -801,8 +811,10 @@ impl OpenAi {
                     x.adds(),
                     x.creates,
                     x.removals,
-                    crate::limits::PARALLELISM_HINT
-                ),
+                    self.limit_advice(peak_waiting)
+                )
+                .trim_end()
+                .to_string(),
             );
         }
     }

@@ -460,7 +460,13 @@ impl Resource<OpenAi> for WorkloadIdentityProviderResource {
     }
 
     async fn modify_plan(&self, data: Option<&OpenAi>, plan: &mut PlanCtx) {
-        let Some(data) = data else { return };
+        let Some(data) = data else {
+            crate::config::warn_checks_skipped(
+                plan,
+                "the limit of workload identity providers per organization (max_workload_identity_providers)",
+            );
+            return;
+        };
         record_planned_issuer(data, plan);
         if plan.is_create() {
             // The create half of `-replace` or a tainted object: the old
@@ -704,7 +710,11 @@ impl OpenAi {
             }
         };
         let limit = self.settings().max_providers;
-        if let Err(x) = self.ledger.admit(Scope::Providers, baseline, limit).await {
+        let (admitted, peak_waiting) = self
+            .waiting
+            .count(self.ledger.admit(Scope::Providers, baseline, limit))
+            .await;
+        if let Err(x) = admitted {
             plan.diags.error(
                 "Workload identity provider limit exceeded",
                 format!(
@@ -716,8 +726,10 @@ impl OpenAi {
                     x.adds(),
                     x.creates,
                     x.removals,
-                    crate::limits::PARALLELISM_HINT
-                ),
+                    self.limit_advice(peak_waiting)
+                )
+                .trim_end()
+                .to_string(),
             );
         }
     }
