@@ -10,6 +10,7 @@ pub mod ephemeral;
 pub mod errors;
 pub mod inventory;
 pub mod limits;
+pub mod pending;
 pub mod resources;
 pub mod subject_token;
 pub mod tenant_pinning;
@@ -72,8 +73,8 @@ impl OpenAi {
             request_timeout: settings.request_timeout,
             max_retries: settings.max_retries,
             rate_limit_wait: settings.rate_limit_wait,
-            // Cancelled by StopProvider (see `stop`): rate-limit waits and
-            // backoff end at once.
+            // Cancelled by StopProvider (see `stop`): requests in flight,
+            // rate-limit waits, backoff and subject-token fetches end at once.
             cancel: openai_admin::CancellationToken::new(),
             ..ClientConfig::default()
         })?;

@@ -311,6 +311,20 @@ fn json_holds_exactly(n: &tfplugin::codec::Number) -> bool {
     }
 }
 
+/// The create request for a planned mapping (also what an interrupted
+/// create is recognised by).
+fn create_request_of(m: &MappingModel) -> Result<CreateRuleRequest, Diagnostics> {
+    Ok(CreateRuleRequest {
+        project_id: m.project_id.or_empty().to_string(),
+        service_account_id: m.service_account_id.or_empty().to_string(),
+        attribute_matchers: matchers_of(m)?,
+        name: m.name.known().cloned(),
+        description: m.description.known().cloned(),
+        enabled: m.enabled.known().copied(),
+        permissions: Some(permissions_of(m)),
+    })
+}
+
 /// The matchers exactly as they will be sent. Never an empty default: a
 /// policy that failed to convert must not become "match everything".
 fn matchers_of(m: &MappingModel) -> Result<AttributeMatchers, Diagnostics> {
@@ -424,26 +438,51 @@ impl Resource<OpenAi> for ServiceAccountMappingResource {
         req: CreateRequest,
     ) -> Result<CreateResponse, Diagnostics> {
         let planned = M::from_value(&req.planned)?;
-        let req = CreateRuleRequest {
-            project_id: planned.project_id.or_empty().to_string(),
-            service_account_id: planned.service_account_id.or_empty().to_string(),
-            attribute_matchers: matchers_of(&planned)?,
-            name: planned.name.known().cloned(),
-            description: planned.description.known().cloned(),
-            enabled: planned.enabled.known().copied(),
-            permissions: Some(permissions_of(&planned)),
-        };
-        let r = data
-            .client()?
+        let req = create_request_of(&planned)?;
+        let client = data.client()?;
+        let since = client.server_now_secs() - openai_admin::CREATED_AT_SLACK_SECS;
+        let r = match client
             .create_rule(planned.workload_identity_provider_id.or_empty(), &req)
             .await
-            .map_err(|e| api_error("create the service account mapping", &e, &api_arguments()))?;
+        {
+            Ok(r) => r,
+            Err(e) if e.cancelled_after_send() => {
+                let placeholder = MappingModel {
+                    id: Field::Known(String::new()),
+                    created_at: Field::Known(0),
+                    updated_at: Field::Known(0),
+                    ..planned
+                };
+                return Ok(CreateResponse::new(placeholder.to_value())
+                    .with_private(crate::pending::private_of(since))
+                    .with_diagnostics(crate::pending::interrupted(
+                        "service account mapping",
+                        "a mapping of the same provider and service account with the same name, \
+                         or with the same matchers when it has none",
+                        &e,
+                    )));
+            }
+            Err(e) => {
+                return Err(api_error(
+                    "create the service account mapping",
+                    &e,
+                    &api_arguments(),
+                ));
+            }
+        };
         data.inventory.put_rule(r.clone()).await;
         Ok(CreateResponse::new(state_from_api(&r, &planned).to_value()))
     }
 
     async fn read(&self, data: &OpenAi, req: ReadRequest) -> Result<ReadResponse, Diagnostics> {
         let state = M::from_value(&req.state)?;
+        if let Some(since) = crate::pending::since(&req.private) {
+            let found = data.pending_rule(&state, since).await?;
+            return Ok(
+                ReadResponse::new(found.map(|r| state_from_api(&r, &state).to_value()))
+                    .with_private(Vec::new()),
+            );
+        }
         let found = data
             .inventory
             .rule(
@@ -500,7 +539,18 @@ impl Resource<OpenAi> for ServiceAccountMappingResource {
     ) -> Result<DeleteResponse, Diagnostics> {
         let prior = M::from_value(&req.prior)?;
         let pid = prior.workload_identity_provider_id.or_empty();
-        let id = prior.id.or_empty();
+        let recovered;
+        let id = match crate::pending::since(&req.private) {
+            // A placeholder not refreshed since its create was interrupted.
+            Some(since) => match data.pending_rule(&prior, since).await? {
+                Some(r) => {
+                    recovered = r.id;
+                    recovered.as_str()
+                }
+                None => return Ok(DeleteResponse::new()),
+            },
+            None => prior.id.or_empty(),
+        };
         match data.client()?.delete_rule(pid, id).await {
             Ok(_) => {}
             Err(e) if e.is_not_found() => {}
@@ -752,6 +802,29 @@ impl OpenAi {
                 .at(at),
             );
         }
+    }
+
+    /// The rule an interrupted create ([`crate::pending`]) made, if any,
+    /// recognised as lost-create recovery does.
+    async fn pending_rule(
+        &self,
+        state: &MappingModel,
+        since: i64,
+    ) -> Result<Option<FederationRule>, Diagnostics> {
+        let wanted = create_request_of(state)?;
+        let pid = state.workload_identity_provider_id.or_empty();
+        self.inventory
+            .rules(self.client()?, pid, |s| {
+                s.and_then(|s| {
+                    s.objects
+                        .values()
+                        .filter(|r| r.created_at >= since && openai_admin::rule_matches(r, &wanted))
+                        .max_by_key(|r| r.created_at)
+                        .cloned()
+                })
+            })
+            .await
+            .map_err(|e| api_error("look for an interrupted mapping create", &e, &[]))
     }
 
     /// Counts a planned mapping create against its provider's limit.

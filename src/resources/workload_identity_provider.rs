@@ -508,19 +508,46 @@ impl Resource<OpenAi> for WorkloadIdentityProviderResource {
             verification: Some(verification_of(&planned)),
             attribute_transformations: Some(transformations_of(&planned)),
         };
-        let p = data.client()?.create_provider(&req).await.map_err(|e| {
-            api_error(
-                "create the workload identity provider",
-                &e,
-                &arguments(&schema(), &[]),
-            )
-        })?;
+        let client = data.client()?;
+        let since = client.server_now_secs() - openai_admin::CREATED_AT_SLACK_SECS;
+        let p = match client.create_provider(&req).await {
+            Ok(p) => p,
+            Err(e) if e.cancelled_after_send() => {
+                let placeholder = ProviderModel {
+                    id: Field::Known(String::new()),
+                    created_at: Field::Known(0),
+                    updated_at: Field::Known(0),
+                    ..planned
+                };
+                return Ok(CreateResponse::new(placeholder.to_value())
+                    .with_private(crate::pending::private_of(since))
+                    .with_diagnostics(crate::pending::interrupted(
+                        "workload identity provider",
+                        "a provider with the same name",
+                        &e,
+                    )));
+            }
+            Err(e) => {
+                return Err(api_error(
+                    "create the workload identity provider",
+                    &e,
+                    &arguments(&schema(), &[]),
+                ));
+            }
+        };
         data.inventory.put_provider(p.clone()).await;
         Ok(CreateResponse::new(state_from_api(&p, &planned).to_value()))
     }
 
     async fn read(&self, data: &OpenAi, req: ReadRequest) -> Result<ReadResponse, Diagnostics> {
         let state = M::from_value(&req.state)?;
+        if let Some(since) = crate::pending::since(&req.private) {
+            let found = data.pending_provider(&state, since).await?;
+            return Ok(
+                ReadResponse::new(found.map(|p| state_from_api(&p, &state).to_value()))
+                    .with_private(Vec::new()),
+            );
+        }
         let found = data
             .inventory
             .provider(data.client()?, state.id.or_empty())
@@ -581,7 +608,18 @@ impl Resource<OpenAi> for WorkloadIdentityProviderResource {
         req: DeleteRequest,
     ) -> Result<DeleteResponse, Diagnostics> {
         let prior = M::from_value(&req.prior)?;
-        let id = prior.id.or_empty();
+        let recovered;
+        let id = match crate::pending::since(&req.private) {
+            // A placeholder not refreshed since its create was interrupted.
+            Some(since) => match data.pending_provider(&prior, since).await? {
+                Some(p) => {
+                    recovered = p.id;
+                    recovered.as_str()
+                }
+                None => return Ok(DeleteResponse::new()),
+            },
+            None => prior.id.or_empty(),
+        };
         match data.client()?.delete_provider(id).await {
             Ok(_) => {}
             Err(e) if e.is_not_found() => {}
@@ -695,6 +733,26 @@ fn record_planned_issuer(data: &OpenAi, plan: &PlanCtx) {
 }
 
 impl OpenAi {
+    /// The provider an interrupted create ([`crate::pending`]) made, if any:
+    /// names are unique in the organization.
+    async fn pending_provider(
+        &self,
+        state: &ProviderModel,
+        since: i64,
+    ) -> Result<Option<WorkloadIdentityProvider>, Diagnostics> {
+        let name = state.name.or_empty();
+        self.inventory
+            .providers(self.client()?, |s| {
+                s.objects
+                    .values()
+                    .filter(|p| p.name == name && p.created_at >= since)
+                    .max_by_key(|p| p.created_at)
+                    .cloned()
+            })
+            .await
+            .map_err(|e| api_error("look for an interrupted provider create", &e, &[]))
+    }
+
     /// Counts a planned provider create against the organization's limit.
     async fn admit_provider(&self, plan: &mut PlanCtx) {
         let Ok(client) = self.client() else { return };

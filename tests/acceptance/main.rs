@@ -13,6 +13,7 @@ mod examples_validate;
 mod harness_smoke;
 mod keyless_end_to_end;
 mod provider_foundation;
+mod provider_stop;
 mod rate_limits;
 mod release_mirror;
 mod resources_identity_query;
