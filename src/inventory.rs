@@ -9,6 +9,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::sync::Mutex;
 
@@ -41,6 +42,8 @@ pub struct Inventory {
     providers: Mutex<Option<Snapshot<WorkloadIdentityProvider>>>,
     // One lock per provider, so listings of different providers run in parallel.
     rules: std::sync::Mutex<HashMap<String, Arc<Mutex<Option<RuleSnapshot>>>>>,
+    /// Rule deletes this process carries out.
+    pub rule_deletes: RuleDeletes,
 }
 
 impl Inventory {
@@ -134,5 +137,108 @@ impl Inventory {
         if let Some(Some(s)) = slot.lock().await.as_mut() {
             s.objects.remove(rule_id);
         }
+    }
+}
+
+/// Deletes of mappings this process is carrying out, per provider id: a
+/// provider's delete that OpenAI refuses because rules remain waits for them
+/// when they are being deleted in this run (Terraform deletes a provider and
+/// the mappings that name it by a literal id in parallel).
+#[derive(Default)]
+pub struct RuleDeletes {
+    /// Provider id → (deletes in flight, deletes begun so far).
+    counts: std::sync::Mutex<HashMap<String, (usize, usize)>>,
+    changed: tokio::sync::Notify,
+}
+
+/// Ends one rule delete when dropped.
+pub struct RuleDelete<'a> {
+    deletes: &'a RuleDeletes,
+    provider_id: String,
+}
+
+impl Drop for RuleDelete<'_> {
+    fn drop(&mut self) {
+        self.deletes.update(&self.provider_id, |c| c.0 -= 1);
+    }
+}
+
+impl RuleDeletes {
+    fn update(&self, provider_id: &str, f: impl FnOnce(&mut (usize, usize))) {
+        let mut counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
+        f(counts.entry(provider_id.to_string()).or_default());
+        drop(counts);
+        self.changed.notify_waiters();
+    }
+
+    fn get(&self, provider_id: &str) -> (usize, usize) {
+        let counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
+        counts.get(provider_id).copied().unwrap_or_default()
+    }
+
+    /// Marks a delete of a rule of `provider_id` as in flight until the guard drops.
+    pub fn begin(&self, provider_id: &str) -> RuleDelete<'_> {
+        self.update(provider_id, |c| {
+            c.0 += 1;
+            c.1 += 1;
+        });
+        RuleDelete {
+            deletes: self,
+            provider_id: provider_id.to_string(),
+        }
+    }
+
+    /// How many rule deletes of `provider_id` have begun so far.
+    pub fn begun(&self, provider_id: &str) -> usize {
+        self.get(provider_id).1
+    }
+
+    /// Waits until more than `seen` rule deletes of `provider_id` have begun
+    /// and none is in flight any more; returns the new count. `None` when
+    /// `grace` passes with none in flight and none begun: nothing in this
+    /// run is deleting that provider's rules.
+    pub async fn settled(&self, provider_id: &str, seen: usize, grace: Duration) -> Option<usize> {
+        loop {
+            // Register before reading, so a change in between wakes us.
+            let notified = self.changed.notified();
+            let (in_flight, begun) = self.get(provider_id);
+            if begun > seen && in_flight == 0 {
+                return Some(begun);
+            }
+            if tokio::time::timeout(grace, notified).await.is_err() && in_flight == 0 {
+                let (in_flight, begun) = self.get(provider_id);
+                if begun > seen && in_flight == 0 {
+                    return Some(begun);
+                }
+                if in_flight == 0 {
+                    return None;
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_delete_waits_for_rule_deletes_in_flight_and_not_for_others() {
+        let d = std::sync::Arc::new(RuleDeletes::default());
+        let grace = Duration::from_millis(50);
+        assert_eq!(d.settled("wip_a", 0, grace).await, None, "nothing deletes");
+        let guard = d.begin("wip_a");
+        let waiter = {
+            let d = d.clone();
+            tokio::spawn(async move { d.settled("wip_a", 0, Duration::from_millis(50)).await })
+        };
+        // Still in flight after several graces: the waiter keeps waiting.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert!(!waiter.is_finished());
+        drop(guard);
+        assert_eq!(waiter.await.unwrap(), Some(1));
+        // Another provider's rules are not this one's.
+        let _other = d.begin("wip_b");
+        assert_eq!(d.settled("wip_a", 1, grace).await, None);
     }
 }

@@ -539,6 +539,8 @@ impl Resource<OpenAi> for ServiceAccountMappingResource {
     ) -> Result<DeleteResponse, Diagnostics> {
         let prior = M::from_value(&req.prior)?;
         let pid = prior.workload_identity_provider_id.or_empty();
+        // A delete of the provider that waits for its rules to go sees this one.
+        let _deleting = data.inventory.rule_deletes.begin(pid);
         let recovered;
         let id = match crate::pending::since(&req.private) {
             // A placeholder not refreshed since its create was interrupted.

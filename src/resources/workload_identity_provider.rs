@@ -25,6 +25,13 @@ use tfplugin::framework::{
 
 pub const TYPE_NAME: &str = "openai_workload_identity_provider";
 
+/// How long a provider delete may wait for the mapping deletes of the same
+/// run that block it.
+const RULE_DELETE_WAIT: std::time::Duration = std::time::Duration::from_secs(120);
+/// How long it waits for such a delete to begin before deciding that none
+/// is coming.
+const RULE_DELETE_GRACE: std::time::Duration = std::time::Duration::from_secs(3);
+
 tfplugin::model! {
     /// A provider's configuration, plan or state.
     pub struct ProviderModel {
@@ -620,20 +627,53 @@ impl Resource<OpenAi> for WorkloadIdentityProviderResource {
             },
             None => prior.id.or_empty(),
         };
-        match data.client()?.delete_provider(id).await {
-            Ok(_) => {}
-            Err(e) if e.is_not_found() => {}
-            Err(e) => {
-                let mut d = api_error("delete the workload identity provider", &e, &[]);
-                if e.is_conflict() {
-                    d.error(
-                        "Provider still has mappings",
-                        "OpenAI refuses to delete a provider that still has service account \
-                         mappings. Delete its openai_service_account_mapping resources first \
-                         (Terraform does this itself when they reference this provider's id).",
-                    );
+        let client = data.client()?;
+        // OpenAI refuses (409) to delete a provider that still has rules.
+        // When Terraform deletes them in this same run, in parallel (mappings
+        // that name the provider by a literal id have no dependency on it),
+        // wait for those deletes, then try again.
+        let deadline = tokio::time::Instant::now() + RULE_DELETE_WAIT;
+        let mut seen = 0;
+        loop {
+            let e = match client.delete_provider(id).await {
+                Ok(_) => break,
+                Err(e) if e.is_not_found() => break,
+                Err(e) => e,
+            };
+            let waited = if e.is_conflict() {
+                tracing::info!(
+                    provider_id = id,
+                    "workload identity provider still has mappings; waiting for the mapping \
+                     deletes of this run before deleting it"
+                );
+                let settled = data
+                    .inventory
+                    .rule_deletes
+                    .settled(id, seen, RULE_DELETE_GRACE);
+                tokio::select! {
+                    r = tokio::time::timeout_at(deadline, settled) => r.ok().flatten(),
+                    () = client.config().cancel.cancelled() => None,
                 }
-                return Err(d);
+            } else {
+                None
+            };
+            match waited {
+                Some(begun) => seen = begun,
+                None => {
+                    let mut d = api_error("delete the workload identity provider", &e, &[]);
+                    if e.is_conflict() {
+                        d.error(
+                            "Provider still has mappings",
+                            "OpenAI refuses to delete a provider that still has service account \
+                             mappings, and this run is not deleting them. Delete its \
+                             openai_service_account_mapping resources first (Terraform does this \
+                             itself when they reference this provider's id; when they name it by \
+                             a literal id, it deletes them in parallel and this delete waits for \
+                             them), or remove mappings made outside Terraform.",
+                        );
+                    }
+                    return Err(d);
+                }
             }
         }
         data.inventory.remove_provider(id).await;

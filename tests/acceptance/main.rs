@@ -16,6 +16,7 @@ mod provider_foundation;
 mod provider_stop;
 mod rate_limits;
 mod release_mirror;
+mod resources_destroy_order;
 mod resources_identity_query;
 mod resources_lifecycle;
 mod resources_limits;
