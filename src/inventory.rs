@@ -44,6 +44,8 @@ pub struct Inventory {
     rules: std::sync::Mutex<HashMap<String, Arc<Mutex<Option<RuleSnapshot>>>>>,
     /// Rule deletes this process carries out.
     pub rule_deletes: RuleDeletes,
+    /// Names planned in this process, for the uniqueness checks.
+    pub names: PlannedNames,
 }
 
 impl Inventory {
@@ -240,5 +242,108 @@ mod tests {
         // Another provider's rules are not this one's.
         let _other = d.begin("wip_b");
         assert_eq!(d.settled("wip_a", 1, grace).await, None);
+    }
+}
+
+/// Names planned in this process, for the uniqueness checks at plan:
+/// provider names are unique in the organization, mapping names within
+/// their provider. A name conflicts with another create or rename planned
+/// in this run, or with an existing object that this run does not remove.
+///
+/// Terraform plans in no fixed order, so a destroy (or the delete of a
+/// replaced object) that frees a name may be planned after the create that
+/// reuses it: [`PlannedNames::wait_going`] gives it a moment, as the limit
+/// ledger does. In the apply walk Terraform does not plan destroys again; it
+/// applies them in parallel, and `delete` records the object as going away
+/// when it starts, which wakes the same wait.
+#[derive(Default)]
+pub struct PlannedNames {
+    inner: std::sync::Mutex<NamesInner>,
+    changed: tokio::sync::Notify,
+}
+
+#[derive(Default)]
+struct NamesInner {
+    /// (scope, name) → who claimed it: the planned object's arguments.
+    claimed: HashMap<(String, String), String>,
+    /// Ids of objects destroyed or replaced in this run.
+    going: BTreeSet<String>,
+}
+
+impl PlannedNames {
+    fn with<R>(&self, f: impl FnOnce(&mut NamesInner) -> R) -> R {
+        f(&mut self.inner.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// Claims `name` in `scope` for the object whose arguments are
+    /// `claimant`; `false` when an object with other arguments claimed it
+    /// first. Terraform plans a replacement twice in one walk (as an update
+    /// that requires replacement, then as a create), and both plans carry
+    /// the same arguments, so an object never conflicts with itself. Two
+    /// objects with identical arguments are not told apart; the API refuses
+    /// the second at apply.
+    pub fn claim(&self, scope: &str, name: &str, claimant: &str) -> bool {
+        let key = (scope.to_string(), name.to_string());
+        self.with(|n| match n.claimed.get(&key) {
+            Some(by) => by == claimant,
+            None => {
+                n.claimed.insert(key, claimant.to_string());
+                true
+            }
+        })
+    }
+
+    /// Records that the object `id` goes away in this run.
+    pub fn going(&self, id: &str) {
+        self.with(|n| n.going.insert(id.to_string()));
+        self.changed.notify_waiters();
+    }
+
+    pub fn is_going(&self, id: &str) -> bool {
+        self.with(|n| n.going.contains(id))
+    }
+
+    /// Whether `id` is (or within `settle` becomes) recorded as going away.
+    pub async fn wait_going(&self, id: &str, settle: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + settle;
+        loop {
+            let notified = self.changed.notified();
+            if self.is_going(id) {
+                return true;
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                return self.is_going(id);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod name_tests {
+    use super::*;
+
+    #[test]
+    fn a_name_is_claimed_once_per_scope_by_one_object() {
+        let n = PlannedNames::default();
+        assert!(n.claim("providers", "a", "issuer 1"));
+        assert!(!n.claim("providers", "a", "issuer 2"), "two objects");
+        assert!(
+            n.claim("providers", "a", "issuer 1"),
+            "one object planned twice"
+        );
+        assert!(n.claim("rules:wip_1", "a", "issuer 2"), "another scope");
+    }
+
+    #[tokio::test]
+    async fn a_destroy_planned_a_moment_later_frees_the_name() {
+        let n = std::sync::Arc::new(PlannedNames::default());
+        assert!(!n.wait_going("wip_1", Duration::from_millis(20)).await);
+        let waiter = {
+            let n = n.clone();
+            tokio::spawn(async move { n.wait_going("wip_1", Duration::from_secs(5)).await })
+        };
+        tokio::task::yield_now().await;
+        n.going("wip_1");
+        assert!(waiter.await.unwrap());
     }
 }

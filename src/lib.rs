@@ -92,12 +92,22 @@ impl OpenAi {
     /// Whether the CLI plans destroys (Terraform 1.3 and later, every
     /// OpenTofu); assumed when the version is not known.
     pub fn plans_destroys(&self) -> bool {
+        self.cli_at_least(1, 3)
+    }
+
+    /// Whether the CLI sends the identity of the object a create replaces
+    /// (`-replace`, taint): Terraform 1.12 and later.
+    pub fn tells_replacements(&self) -> bool {
+        self.cli_at_least(1, 12)
+    }
+
+    fn cli_at_least(&self, major: u32, minor: u32) -> bool {
         let Some(v) = self.terraform_version.get() else {
             return true;
         };
         let mut parts = v.split(['.', '-', '+']).map(|p| p.parse::<u32>().ok());
         match (parts.next().flatten(), parts.next().flatten()) {
-            (Some(major), Some(minor)) => (major, minor) >= (1, 3),
+            (Some(a), Some(b)) => (a, b) >= (major, minor),
             _ => true,
         }
     }

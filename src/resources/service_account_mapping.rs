@@ -158,7 +158,14 @@ pub fn validate_config(config: &MappingModel, diags: &mut Diagnostics) {
         Some(Value::Dynamic(_, inner)) => inner.as_ref(),
         Some(other) => other,
     };
-    if config.attribute_matchers.is_null() {
+    // A null of a type (a `map(string)` variable that is null) arrives
+    // wrapped in the dynamic value, so look inside too.
+    let typed_null = match config.attribute_matchers.known() {
+        Some(Value::Null) => true,
+        Some(Value::Dynamic(_, v)) => matches!(v.as_ref(), Value::Null),
+        _ => false,
+    };
+    if config.attribute_matchers.is_null() || typed_null {
         diags.attribute_error(
             path(M::attribute_matchers),
             "Null attribute_matchers",
@@ -423,6 +430,7 @@ impl Resource<OpenAi> for ServiceAccountMappingResource {
             data.mapping_going_away(pid, id).await;
         }
         if !plan.is_destroy() {
+            data.check_mapping_references(plan).await;
             data.guard_tenant_pinning(plan).await;
         }
         if plan.is_create() {
@@ -478,6 +486,11 @@ impl Resource<OpenAi> for ServiceAccountMappingResource {
         let state = M::from_value(&req.state)?;
         if let Some(since) = crate::pending::since(&req.private) {
             let found = data.pending_rule(&state, since).await?;
+            // A placeholder is tainted, so Terraform replaces what it finds:
+            // its name is free for the create that replaces it.
+            if let Some(r) = &found {
+                data.inventory.names.going(&r.id);
+            }
             return Ok(
                 ReadResponse::new(found.map(|r| state_from_api(&r, &state).to_value()))
                     .with_private(Vec::new()),
@@ -541,6 +554,8 @@ impl Resource<OpenAi> for ServiceAccountMappingResource {
         let pid = prior.workload_identity_provider_id.or_empty();
         // A delete of the provider that waits for its rules to go sees this one.
         let _deleting = data.inventory.rule_deletes.begin(pid);
+        // Its name is free for a create the apply walk plans in parallel.
+        data.inventory.names.going(prior.id.or_empty());
         let recovered;
         let id = match crate::pending::since(&req.private) {
             // A placeholder not refreshed since its create was interrupted.
@@ -829,6 +844,139 @@ impl OpenAi {
             .map_err(|e| api_error("look for an interrupted mapping create", &e, &[]))
     }
 
+    /// What the API would refuse a new or renamed mapping for, refused at
+    /// plan instead: a provider id that does not exist (ids unknown until
+    /// apply are skipped), and a name another mapping of the provider has,
+    /// in this run or already (unless this run removes it).
+    async fn check_mapping_references(&self, plan: &mut PlanCtx) {
+        let (Ok(planned), Ok(prior)) = (
+            M::from_nullable(&plan.planned),
+            M::from_nullable(&plan.prior),
+        ) else {
+            return;
+        };
+        let Some(pid) = planned.workload_identity_provider_id.known() else {
+            return;
+        };
+        let Ok(client) = self.client() else { return };
+        let new = plan.is_create() || plan.is_replace();
+        if new {
+            match self.inventory.provider(client, pid).await {
+                Ok(Some(_)) => {}
+                Ok(None) => {
+                    plan.diags.push(
+                        Diagnostic::error(
+                            "Workload identity provider not found",
+                            format!(
+                                "There is no workload identity provider {pid:?} in this \
+                                 organization, so the mapping cannot be created. Check \
+                                 workload_identity_provider_id; for a provider created in the \
+                                 same configuration, reference its id \
+                                 (openai_workload_identity_provider.NAME.id). Nothing was created."
+                            ),
+                        )
+                        .at(Path::root().attr(M::workload_identity_provider_id)),
+                    );
+                    return;
+                }
+                Err(e) => {
+                    plan.diags.extend(api_error(
+                        "look up the mapping's workload identity provider",
+                        &e,
+                        &[],
+                    ));
+                    return;
+                }
+            }
+        }
+        let Some(name) = planned.name.known() else {
+            return;
+        };
+        if !new && prior.name.known() == Some(name) {
+            return;
+        }
+        let own = if plan.is_create() {
+            None
+        } else {
+            prior.id.known().map(String::as_str)
+        };
+        // Who claims the name: the planned arguments, without what the API
+        // computes.
+        let claimant = format!(
+            "{:?}",
+            MappingModel {
+                id: Field::Null,
+                created_at: Field::Null,
+                updated_at: Field::Null,
+                ..planned.clone()
+            }
+            .to_value()
+        );
+        let at = Path::root().attr(M::name);
+        if !self
+            .inventory
+            .names
+            .claim(&format!("rules:{pid}"), name, &claimant)
+        {
+            plan.diags.push(
+                Diagnostic::error(
+                    "Duplicate service account mapping name",
+                    format!(
+                        "Another openai_service_account_mapping of workload identity provider \
+                         {pid} in this configuration also has the name {name:?}. Mapping names \
+                         must be unique within their provider. Nothing was created."
+                    ),
+                )
+                .at(at),
+            );
+            return;
+        }
+        let holders = match self
+            .inventory
+            .rules(client, pid, |s| {
+                s.map(|s| {
+                    s.objects
+                        .values()
+                        .filter(|r| r.name.as_deref() == Some(name) && Some(r.id.as_str()) != own)
+                        .map(|r| r.id.clone())
+                        .collect::<Vec<_>>()
+                })
+                .unwrap_or_default()
+            })
+            .await
+        {
+            Ok(ids) => ids,
+            Err(e) => {
+                plan.diags
+                    .extend(api_error("look up service account mapping names", &e, &[]));
+                return;
+            }
+        };
+        for holder in holders {
+            if !self
+                .inventory
+                .names
+                .wait_going(&holder, self.ledger.settle)
+                .await
+            {
+                let detail = format!(
+                    "Workload identity provider {pid} already has a service account mapping \
+                     named {name:?} ({holder}), and names must be unique within a provider. \
+                     Choose another name, or bring the existing one under Terraform with \
+                     `terraform import` (id {pid}/{holder})."
+                );
+                plan.diags
+                    .push(crate::resources::workload_identity_provider::name_conflict(
+                        self,
+                        "Service account mapping name already used",
+                        detail,
+                        at,
+                    ));
+                return;
+            }
+        }
+    }
+
     /// Counts a planned mapping create against its provider's limit.
     async fn admit_mapping(&self, plan: &mut PlanCtx) {
         let Ok(client) = self.client() else { return };
@@ -895,6 +1043,7 @@ impl OpenAi {
     }
 
     async fn mapping_going_away(&self, pid: &str, id: &str) {
+        self.inventory.names.going(id);
         let Ok(client) = self.client() else { return };
         if let Ok(Some(baseline)) = self
             .inventory
@@ -1084,6 +1233,19 @@ mod tests {
                 case: "null matchers",
                 config: MappingModel {
                     attribute_matchers: Field::Null,
+                    ..valid()
+                },
+                path: at(M::attribute_matchers),
+                summary: "Null attribute_matchers",
+                detail: "an empty set of matchers would admit every token",
+            },
+            Rule {
+                case: "null matchers of a type (a null map(string) variable)",
+                config: MappingModel {
+                    attribute_matchers: Field::Known(Value::Dynamic(
+                        Type::Map(Box::new(Type::String)),
+                        Box::new(Value::Null),
+                    )),
                     ..valid()
                 },
                 path: at(M::attribute_matchers),

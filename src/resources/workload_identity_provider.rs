@@ -17,10 +17,10 @@ use openai_admin::models::{
 use tfplugin::codec::{Path, Type, Value};
 use tfplugin::framework::model::{Field, Model};
 use tfplugin::framework::{
-    Attribute, CreateRequest, CreateResponse, DeleteRequest, DeleteResponse, Diagnostics,
-    IdentitySchema, ImportByIdentityRequest, ImportRequest, ImportResponse, ListRequest,
-    ListResponse, ListedItem, PlanCtx, ReadRequest, ReadResponse, Resource, Schema, UpdateRequest,
-    UpdateResponse, ValidateRequest, ValidateResponse,
+    Attribute, CreateRequest, CreateResponse, DeleteRequest, DeleteResponse, Diagnostic,
+    Diagnostics, IdentitySchema, ImportByIdentityRequest, ImportRequest, ImportResponse,
+    ListRequest, ListResponse, ListedItem, PlanCtx, ReadRequest, ReadResponse, Resource, Schema,
+    UpdateRequest, UpdateResponse, ValidateRequest, ValidateResponse,
 };
 
 pub const TYPE_NAME: &str = "openai_workload_identity_provider";
@@ -486,6 +486,7 @@ impl Resource<OpenAi> for WorkloadIdentityProviderResource {
             {
                 data.provider_going_away(&old).await;
             }
+            data.check_provider_name(plan).await;
             data.admit_provider(plan).await;
         } else if plan.is_destroy() {
             if let Some(id) = M::from_nullable(&plan.prior)
@@ -495,6 +496,7 @@ impl Resource<OpenAi> for WorkloadIdentityProviderResource {
                 data.provider_going_away(&id).await;
             }
         } else {
+            data.check_provider_name(plan).await;
             data.ledger.touch();
         }
     }
@@ -550,6 +552,11 @@ impl Resource<OpenAi> for WorkloadIdentityProviderResource {
         let state = M::from_value(&req.state)?;
         if let Some(since) = crate::pending::since(&req.private) {
             let found = data.pending_provider(&state, since).await?;
+            // A placeholder is tainted, so Terraform replaces what it finds:
+            // its name is free for the create that replaces it.
+            if let Some(p) = &found {
+                data.inventory.names.going(&p.id);
+            }
             return Ok(
                 ReadResponse::new(found.map(|p| state_from_api(&p, &state).to_value()))
                     .with_private(Vec::new()),
@@ -615,6 +622,8 @@ impl Resource<OpenAi> for WorkloadIdentityProviderResource {
         req: DeleteRequest,
     ) -> Result<DeleteResponse, Diagnostics> {
         let prior = M::from_value(&req.prior)?;
+        // Its name is free for a create the apply walk plans in parallel.
+        data.inventory.names.going(prior.id.or_empty());
         let recovered;
         let id = match crate::pending::since(&req.private) {
             // A placeholder not refreshed since its create was interrupted.
@@ -751,6 +760,24 @@ impl Resource<OpenAi> for WorkloadIdentityProviderResource {
     }
 }
 
+/// A name an existing object holds: an error where Terraform tells the
+/// provider about replacements (`-replace` and taint, 1.12 and later), else
+/// a warning, since the existing object may be the one being replaced.
+pub(crate) fn name_conflict(data: &OpenAi, summary: &str, detail: String, at: Path) -> Diagnostic {
+    if data.tells_replacements() {
+        Diagnostic::error(summary, format!("{detail} Nothing was created."))
+    } else {
+        Diagnostic::warning(
+            summary,
+            format!(
+                "{detail} Unless this plan replaces that object (taint or -replace, which this \
+                 Terraform version does not tell the provider about), apply will fail."
+            ),
+        )
+    }
+    .at(at)
+}
+
 /// Tells the tenant-pinning guard which issuer a provider will have after
 /// this run, for the mappings planned after it.
 fn record_planned_issuer(data: &OpenAi, plan: &PlanCtx) {
@@ -793,6 +820,96 @@ impl OpenAi {
             .map_err(|e| api_error("look for an interrupted provider create", &e, &[]))
     }
 
+    /// A provider name is unique in the organization: refuse, at plan, a
+    /// create or rename to a name another provider of this run claims, or an
+    /// existing provider has that this run does not remove.
+    async fn check_provider_name(&self, plan: &mut PlanCtx) {
+        let (Ok(planned), Ok(prior)) = (
+            M::from_nullable(&plan.planned),
+            M::from_nullable(&plan.prior),
+        ) else {
+            return;
+        };
+        let Some(name) = planned.name.known() else {
+            return;
+        };
+        if !plan.is_create() && prior.name.known() == Some(name) {
+            return;
+        }
+        let own = prior.id.known().map(String::as_str);
+        // Who claims the name: the planned arguments, without what the API
+        // computes.
+        let claimant = format!(
+            "{:?}",
+            ProviderModel {
+                id: Field::Null,
+                created_at: Field::Null,
+                updated_at: Field::Null,
+                ..planned.clone()
+            }
+            .to_value()
+        );
+        let at = Path::root().attr(M::name);
+        if !self.inventory.names.claim("providers", name, &claimant) {
+            plan.diags.push(
+                Diagnostic::error(
+                    "Duplicate workload identity provider name",
+                    format!(
+                        "Another openai_workload_identity_provider in this configuration also \
+                         has the name {name:?}. Provider names must be unique in the \
+                         organization; give each its own name. Nothing was created."
+                    ),
+                )
+                .at(at),
+            );
+            return;
+        }
+        let Ok(client) = self.client() else { return };
+        let holders = match self
+            .inventory
+            .providers(client, |s| {
+                s.objects
+                    .values()
+                    .filter(|p| p.name == *name && Some(p.id.as_str()) != own)
+                    .map(|p| p.id.clone())
+                    .collect::<Vec<_>>()
+            })
+            .await
+        {
+            Ok(ids) => ids,
+            Err(e) => {
+                plan.diags.extend(api_error(
+                    "look up workload identity provider names",
+                    &e,
+                    &[],
+                ));
+                return;
+            }
+        };
+        for holder in holders {
+            if !self
+                .inventory
+                .names
+                .wait_going(&holder, self.ledger.settle)
+                .await
+            {
+                let detail = format!(
+                    "A workload identity provider named {name:?} already exists in the \
+                     organization ({holder}), and names must be unique there. Choose another \
+                     name, or bring the existing one under Terraform with `terraform import` \
+                     (id {holder})."
+                );
+                plan.diags.push(name_conflict(
+                    self,
+                    "Workload identity provider name already used",
+                    detail,
+                    at,
+                ));
+                return;
+            }
+        }
+    }
+
     /// Counts a planned provider create against the organization's limit.
     async fn admit_provider(&self, plan: &mut PlanCtx) {
         let Ok(client) = self.client() else { return };
@@ -833,6 +950,7 @@ impl OpenAi {
     }
 
     async fn provider_going_away(&self, id: &str) {
+        self.inventory.names.going(id);
         let Ok(client) = self.client() else { return };
         if let Ok(baseline) = self
             .inventory

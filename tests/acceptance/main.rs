@@ -21,6 +21,7 @@ mod resources_identity_query;
 mod resources_lifecycle;
 mod resources_limits;
 mod resources_plan_advice;
+mod resources_plan_checks;
 mod resources_refresh_cost;
 mod resources_saved_plan;
 mod resources_tenant_pinning;
