@@ -27,3 +27,4 @@ mod resources_saved_plan;
 mod resources_tenant_pinning;
 mod resources_validation;
 mod service_account_resource;
+mod unknown_kinds;

@@ -16,6 +16,7 @@ use crate::error::{ADMIN_KEY_ENV, ApiError, chain};
 use crate::models::ErrorEnvelope;
 use crate::pacing::{Pacer, route_of};
 use crate::recovery::ServerClock;
+use crate::redact::Redactor;
 use crate::retry::{Backoff, is_retryable_status, server_delay};
 use crate::secret::Secret;
 
@@ -89,6 +90,8 @@ pub(super) struct Inner {
     auth: Option<HeaderValue>,
     pub(super) clock: ServerClock,
     pacer: Pacer,
+    /// The admin key, to scrub from every error body.
+    redactor: Redactor,
 }
 
 /// One request, ready to be sent as many times as the retry policy allows.
@@ -102,6 +105,9 @@ pub(super) struct Request {
     pub body: Option<Vec<u8>>,
     /// Whether to send the admin key.
     pub admin: bool,
+    /// Secrets in the body (a subject token) to scrub from the answer, like
+    /// the admin key.
+    pub secrets: Vec<Secret>,
 }
 
 impl std::fmt::Debug for Request {
@@ -243,6 +249,11 @@ impl Client {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| ApiError::Config(format!("cannot build HTTP client: {}", chain(&e))))?;
+        let redactor = config
+            .admin_key
+            .as_ref()
+            .map(|k| Redactor::new().with_secret(k))
+            .unwrap_or_default();
         Ok(Client {
             inner: Arc::new(Inner {
                 http,
@@ -250,6 +261,7 @@ impl Client {
                 auth,
                 clock: ServerClock::default(),
                 pacer: Pacer::default(),
+                redactor,
             }),
         })
     }
@@ -288,7 +300,15 @@ impl Client {
             path: format!("/{}", segments.join("/")),
             body: None,
             admin: true,
+            secrets: Vec::new(),
         })
+    }
+
+    /// The admin key and the request's own secrets.
+    fn redactor_for(&self, req: &Request) -> Redactor {
+        req.secrets
+            .iter()
+            .fold(self.inner.redactor.clone(), Redactor::with_secret)
     }
 
     /// Sends once and reads the whole body, so a body cut short counts as a
@@ -321,7 +341,13 @@ impl Client {
                     resp.bytes().await.map(|body| Reply {
                         status,
                         headers,
-                        body: body.to_vec(),
+                        // Error texts are shown and logged: scrub what we sent
+                        // from them first, in this one place.
+                        body: if status.is_success() {
+                            body.to_vec()
+                        } else {
+                            self.redactor_for(req).redact_bytes(&body)
+                        },
                     })
                 }
                 Err(e) => Err(e),
@@ -733,6 +759,7 @@ mod tests {
             route: "POST /x".into(),
             body: None,
             admin: true,
+            secrets: Vec::new(),
         };
         let mut headers = HeaderMap::new();
         headers.insert(REQUEST_ID_HEADER, HeaderValue::from_static("req_1"));

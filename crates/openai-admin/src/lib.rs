@@ -18,6 +18,7 @@ pub mod models;
 mod pacing;
 pub mod pagination;
 mod recovery;
+pub mod redact;
 pub mod refusal;
 pub mod retry;
 pub mod secret;

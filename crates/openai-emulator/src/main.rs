@@ -54,6 +54,10 @@ struct Args {
     /// What one rate limit covers: `route` (method and path template) or `org` (everything).
     #[arg(long, default_value = "route")]
     rate_limit_scope: RateLimitScope,
+    /// Say in token exchange refusals which check failed in detail (rule ids,
+    /// expected matcher values); by default that goes to the log only.
+    #[arg(long)]
+    verbose_refusals: bool,
 }
 
 async fn wait_for_signal() {
@@ -102,6 +106,7 @@ async fn main() -> anyhow::Result<()> {
         rate_limit_rpm: Some(args.rate_limit_rpm),
         rate_limit_retry_after: args.rate_limit_retry_after,
         rate_limit_scope: args.rate_limit_scope,
+        verbose_refusals: args.verbose_refusals,
     })
     .await?;
 

@@ -8,6 +8,7 @@ mod admin;
 mod contract;
 mod exchange;
 mod faults;
+mod models_api;
 mod persist;
 mod rate_limits;
 mod script;
