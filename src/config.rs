@@ -241,6 +241,27 @@ pub fn resolve(
     }
 }
 
+/// Warns that a plan made while the provider block holds values known only
+/// after apply skipped the checks that need the API: the limits and tenant
+/// pinning. Terraform plans creates and updates again during apply, with the
+/// configuration known, and the checks run then, before the object is
+/// written.
+pub fn warn_checks_skipped(plan: &mut tfplugin::framework::PlanCtx, checks: &str) {
+    if !(plan.is_create() || plan.is_update()) {
+        return;
+    }
+    plan.diags.warning(
+        "Plan-time checks skipped: provider configuration unknown",
+        format!(
+            "The openai provider block holds values known only after apply (for example a key \
+             or URL taken from a resource this run creates), so this plan could not check {checks}. \
+             They run when Terraform plans this object again during apply, just before it is \
+             written, so apply may still refuse it. To have them checked at plan, give the \
+             provider block values known at plan time."
+        ),
+    );
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,6 +9,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::sync::Mutex;
 
@@ -41,6 +42,10 @@ pub struct Inventory {
     providers: Mutex<Option<Snapshot<WorkloadIdentityProvider>>>,
     // One lock per provider, so listings of different providers run in parallel.
     rules: std::sync::Mutex<HashMap<String, Arc<Mutex<Option<RuleSnapshot>>>>>,
+    /// Rule deletes this process carries out.
+    pub rule_deletes: RuleDeletes,
+    /// Names planned in this process, for the uniqueness checks.
+    pub names: PlannedNames,
 }
 
 impl Inventory {
@@ -134,5 +139,211 @@ impl Inventory {
         if let Some(Some(s)) = slot.lock().await.as_mut() {
             s.objects.remove(rule_id);
         }
+    }
+}
+
+/// Deletes of mappings this process is carrying out, per provider id: a
+/// provider's delete that OpenAI refuses because rules remain waits for them
+/// when they are being deleted in this run (Terraform deletes a provider and
+/// the mappings that name it by a literal id in parallel).
+#[derive(Default)]
+pub struct RuleDeletes {
+    /// Provider id → (deletes in flight, deletes begun so far).
+    counts: std::sync::Mutex<HashMap<String, (usize, usize)>>,
+    changed: tokio::sync::Notify,
+}
+
+/// Ends one rule delete when dropped.
+pub struct RuleDelete<'a> {
+    deletes: &'a RuleDeletes,
+    provider_id: String,
+}
+
+impl Drop for RuleDelete<'_> {
+    fn drop(&mut self) {
+        self.deletes.update(&self.provider_id, |c| c.0 -= 1);
+    }
+}
+
+impl RuleDeletes {
+    fn update(&self, provider_id: &str, f: impl FnOnce(&mut (usize, usize))) {
+        let mut counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
+        f(counts.entry(provider_id.to_string()).or_default());
+        drop(counts);
+        self.changed.notify_waiters();
+    }
+
+    fn get(&self, provider_id: &str) -> (usize, usize) {
+        let counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
+        counts.get(provider_id).copied().unwrap_or_default()
+    }
+
+    /// Marks a delete of a rule of `provider_id` as in flight until the guard drops.
+    pub fn begin(&self, provider_id: &str) -> RuleDelete<'_> {
+        self.update(provider_id, |c| {
+            c.0 += 1;
+            c.1 += 1;
+        });
+        RuleDelete {
+            deletes: self,
+            provider_id: provider_id.to_string(),
+        }
+    }
+
+    /// How many rule deletes of `provider_id` have begun so far.
+    pub fn begun(&self, provider_id: &str) -> usize {
+        self.get(provider_id).1
+    }
+
+    /// Waits until more than `seen` rule deletes of `provider_id` have begun
+    /// and none is in flight any more; returns the new count. `None` when
+    /// `grace` passes with none in flight and none begun: nothing in this
+    /// run is deleting that provider's rules.
+    pub async fn settled(&self, provider_id: &str, seen: usize, grace: Duration) -> Option<usize> {
+        loop {
+            // Register before reading, so a change in between wakes us.
+            let notified = self.changed.notified();
+            let (in_flight, begun) = self.get(provider_id);
+            if begun > seen && in_flight == 0 {
+                return Some(begun);
+            }
+            if tokio::time::timeout(grace, notified).await.is_err() && in_flight == 0 {
+                let (in_flight, begun) = self.get(provider_id);
+                if begun > seen && in_flight == 0 {
+                    return Some(begun);
+                }
+                if in_flight == 0 {
+                    return None;
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_delete_waits_for_rule_deletes_in_flight_and_not_for_others() {
+        let d = std::sync::Arc::new(RuleDeletes::default());
+        let grace = Duration::from_millis(50);
+        assert_eq!(d.settled("wip_a", 0, grace).await, None, "nothing deletes");
+        let guard = d.begin("wip_a");
+        let waiter = {
+            let d = d.clone();
+            tokio::spawn(async move { d.settled("wip_a", 0, Duration::from_millis(50)).await })
+        };
+        // Still in flight after several graces: the waiter keeps waiting.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert!(!waiter.is_finished());
+        drop(guard);
+        assert_eq!(waiter.await.unwrap(), Some(1));
+        // Another provider's rules are not this one's.
+        let _other = d.begin("wip_b");
+        assert_eq!(d.settled("wip_a", 1, grace).await, None);
+    }
+}
+
+/// Names planned in this process, for the uniqueness checks at plan:
+/// provider names are unique in the organization, mapping names within
+/// their provider. A name conflicts with another create or rename planned
+/// in this run, or with an existing object that this run does not remove.
+///
+/// Terraform plans in no fixed order, so a destroy (or the delete of a
+/// replaced object) that frees a name may be planned after the create that
+/// reuses it: [`PlannedNames::wait_going`] gives it a moment, as the limit
+/// ledger does. In the apply walk Terraform does not plan destroys again; it
+/// applies them in parallel, and `delete` records the object as going away
+/// when it starts, which wakes the same wait.
+#[derive(Default)]
+pub struct PlannedNames {
+    inner: std::sync::Mutex<NamesInner>,
+    changed: tokio::sync::Notify,
+}
+
+#[derive(Default)]
+struct NamesInner {
+    /// (scope, name) → who claimed it: the planned object's arguments.
+    claimed: HashMap<(String, String), String>,
+    /// Ids of objects destroyed or replaced in this run.
+    going: BTreeSet<String>,
+}
+
+impl PlannedNames {
+    fn with<R>(&self, f: impl FnOnce(&mut NamesInner) -> R) -> R {
+        f(&mut self.inner.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// Claims `name` in `scope` for the object whose arguments are
+    /// `claimant`; `false` when an object with other arguments claimed it
+    /// first. Terraform plans a replacement twice in one walk (as an update
+    /// that requires replacement, then as a create), and both plans carry
+    /// the same arguments, so an object never conflicts with itself. Two
+    /// objects with identical arguments are not told apart; the API refuses
+    /// the second at apply.
+    pub fn claim(&self, scope: &str, name: &str, claimant: &str) -> bool {
+        let key = (scope.to_string(), name.to_string());
+        self.with(|n| match n.claimed.get(&key) {
+            Some(by) => by == claimant,
+            None => {
+                n.claimed.insert(key, claimant.to_string());
+                true
+            }
+        })
+    }
+
+    /// Records that the object `id` goes away in this run.
+    pub fn going(&self, id: &str) {
+        self.with(|n| n.going.insert(id.to_string()));
+        self.changed.notify_waiters();
+    }
+
+    pub fn is_going(&self, id: &str) -> bool {
+        self.with(|n| n.going.contains(id))
+    }
+
+    /// Whether `id` is (or within `settle` becomes) recorded as going away.
+    pub async fn wait_going(&self, id: &str, settle: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + settle;
+        loop {
+            let notified = self.changed.notified();
+            if self.is_going(id) {
+                return true;
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                return self.is_going(id);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod name_tests {
+    use super::*;
+
+    #[test]
+    fn a_name_is_claimed_once_per_scope_by_one_object() {
+        let n = PlannedNames::default();
+        assert!(n.claim("providers", "a", "issuer 1"));
+        assert!(!n.claim("providers", "a", "issuer 2"), "two objects");
+        assert!(
+            n.claim("providers", "a", "issuer 1"),
+            "one object planned twice"
+        );
+        assert!(n.claim("rules:wip_1", "a", "issuer 2"), "another scope");
+    }
+
+    #[tokio::test]
+    async fn a_destroy_planned_a_moment_later_frees_the_name() {
+        let n = std::sync::Arc::new(PlannedNames::default());
+        assert!(!n.wait_going("wip_1", Duration::from_millis(20)).await);
+        let waiter = {
+            let n = n.clone();
+            tokio::spawn(async move { n.wait_going("wip_1", Duration::from_secs(5)).await })
+        };
+        tokio::task::yield_now().await;
+        n.going("wip_1");
+        assert!(waiter.await.unwrap());
     }
 }

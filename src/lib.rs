@@ -11,6 +11,7 @@ pub mod errors;
 pub mod functions;
 pub mod inventory;
 pub mod limits;
+pub mod pending;
 pub mod resources;
 pub mod subject_token;
 pub mod tenant_pinning;
@@ -55,6 +56,10 @@ pub struct Inner {
     /// What this process planned for providers and mappings, for the
     /// tenant-pinning guard.
     pub pinning: tenant_pinning::PinningLedger,
+    /// Creates waiting at a limit, for the advice their errors end with.
+    pub waiting: limits::Waiting,
+    /// The CLI's version as ConfigureProvider told it (unset in unit tests).
+    pub terraform_version: std::sync::OnceLock<String>,
 }
 
 impl std::ops::Deref for OpenAi {
@@ -73,8 +78,8 @@ impl OpenAi {
             request_timeout: settings.request_timeout,
             max_retries: settings.max_retries,
             rate_limit_wait: settings.rate_limit_wait,
-            // Cancelled by StopProvider (see `stop`): rate-limit waits and
-            // backoff end at once.
+            // Cancelled by StopProvider (see `stop`): requests in flight,
+            // rate-limit waits, backoff and subject-token fetches end at once.
             cancel: openai_admin::CancellationToken::new(),
             ..ClientConfig::default()
         })?;
@@ -88,7 +93,37 @@ impl OpenAi {
             inventory: Default::default(),
             ledger,
             pinning: Default::default(),
+            waiting: Default::default(),
+            terraform_version: Default::default(),
         })))
+    }
+
+    /// Whether the CLI plans destroys (Terraform 1.3 and later, every
+    /// OpenTofu); assumed when the version is not known.
+    pub fn plans_destroys(&self) -> bool {
+        self.cli_at_least(1, 3)
+    }
+
+    /// Whether the CLI sends the identity of the object a create replaces
+    /// (`-replace`, taint): Terraform 1.12 and later.
+    pub fn tells_replacements(&self) -> bool {
+        self.cli_at_least(1, 12)
+    }
+
+    fn cli_at_least(&self, major: u32, minor: u32) -> bool {
+        let Some(v) = self.terraform_version.get() else {
+            return true;
+        };
+        let mut parts = v.split(['.', '-', '+']).map(|p| p.parse::<u32>().ok());
+        match (parts.next().flatten(), parts.next().flatten()) {
+            (Some(a), Some(b)) => (a, b) >= (major, minor),
+            _ => true,
+        }
+    }
+
+    /// What a limit error ends with ([`limits::limit_advice`]).
+    pub fn limit_advice(&self, peak_waiting: usize) -> &'static str {
+        limits::limit_advice(self.plans_destroys(), peak_waiting)
     }
 
     pub fn settings(&self) -> &config::Settings {
@@ -151,7 +186,10 @@ impl framework::Provider for OpenAiProvider {
             "provider configured"
         );
         resp.data = match OpenAi::new(settings) {
-            Ok(data) => Some(data),
+            Ok(data) => {
+                let _ = data.terraform_version.set(terraform_version.to_string());
+                Some(data)
+            }
             Err(e) => {
                 diags.error(
                     "Cannot set up the OpenAI API client",

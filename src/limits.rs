@@ -58,6 +58,53 @@ pub fn create_at_limit(what: &str, limit_setting: &str) -> tfplugin::framework::
     )
 }
 
+/// Added to limit errors on a Terraform that never plans destroys.
+pub const NO_PLANNED_DESTROYS: &str = "This Terraform version does not plan destroys \
+     (Terraform 1.3 and later do), so objects destroyed in the same run do not make room at \
+     plan time: destroy them in a run of their own first, or upgrade Terraform.";
+
+/// The advice a refused create ends with, only where it can help.
+/// `-parallelism` helps when destroys were starved of parallel slots by
+/// creates waiting at the limit: that needs a Terraform that plans destroys
+/// at all, and more than one create waiting at once (a single waiting create
+/// holds one slot; Terraform has at least 10 unless told otherwise, and a
+/// free slot would have planned the destroy).
+pub fn limit_advice(plans_destroys: bool, peak_waiting: usize) -> &'static str {
+    if !plans_destroys {
+        NO_PLANNED_DESTROYS
+    } else if peak_waiting > 1 {
+        PARALLELISM_HINT
+    } else {
+        ""
+    }
+}
+
+/// Counts the creates waiting in [`Ledger::admit`] at once, and the most
+/// there ever were in this process, for [`limit_advice`].
+#[derive(Debug, Default)]
+pub struct Waiting {
+    now: std::sync::atomic::AtomicUsize,
+    peak: std::sync::atomic::AtomicUsize,
+}
+
+impl Waiting {
+    /// Runs `admit` counted as waiting; returns its result and the peak.
+    pub async fn count<R>(&self, admit: impl std::future::Future<Output = R>) -> (R, usize) {
+        use std::sync::atomic::Ordering::SeqCst;
+        struct Leave<'a>(&'a std::sync::atomic::AtomicUsize);
+        impl Drop for Leave<'_> {
+            fn drop(&mut self) {
+                self.0.fetch_sub(1, SeqCst);
+            }
+        }
+        let n = self.now.fetch_add(1, SeqCst) + 1;
+        self.peak.fetch_max(n, SeqCst);
+        let _leave = Leave(&self.now);
+        let r = admit.await;
+        (r, self.peak.load(SeqCst))
+    }
+}
+
 /// What is being counted.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Scope {
@@ -360,6 +407,27 @@ mod tests {
         tokio::time::sleep(Duration::from_millis(50)).await;
         l.remove(Scope::Providers, "id0", &base);
         waiter.await.unwrap().unwrap();
+    }
+
+    #[tokio::test]
+    async fn the_parallelism_hint_needs_destroy_plans_and_creates_waiting_together() {
+        assert_eq!(limit_advice(false, 5), NO_PLANNED_DESTROYS);
+        assert_eq!(limit_advice(true, 1), "");
+        assert_eq!(limit_advice(true, 2), PARALLELISM_HINT);
+        let l = Arc::new(fast());
+        let waiting = Arc::new(Waiting::default());
+        let (r, peak) = waiting.count(l.admit(Scope::Providers, 50, 50)).await;
+        assert!(r.is_err());
+        assert_eq!(peak, 1, "one create alone");
+        let both = (0..2).map(|_| {
+            let (l, waiting) = (l.clone(), waiting.clone());
+            tokio::spawn(async move { waiting.count(l.admit(Scope::Providers, 50, 50)).await })
+        });
+        for t in both.collect::<Vec<_>>() {
+            let (r, peak) = t.await.unwrap();
+            assert!(r.is_err());
+            assert_eq!(peak, 2, "two creates waited together");
+        }
     }
 
     #[tokio::test]

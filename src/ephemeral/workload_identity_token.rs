@@ -386,19 +386,29 @@ impl EphemeralResource<OpenAi> for WorkloadIdentityTokenEphemeral {
         let mut result = M::from_value(&req.config)?;
         let req = request_of(&result)?;
         let env = |name: &str| std::env::var(name).ok();
-        let subject = subject_token::fetch(&req.source, &env, data.settings().request_timeout)
-            .await
-            .map_err(|e| {
-                let at = match &req.source {
-                    Source::Inline(_) => M::subject_token,
-                    Source::File(_) => M::subject_token_file,
-                    Source::Platform { .. } => M::subject_token_source,
-                };
-                Diagnostics::from(
-                    Diagnostic::error("Cannot get the subject token", format!("{e}."))
-                        .at(Path::root().attr(at)),
+        // StopProvider ends a fetch at once, as it does the client's requests.
+        let cancel = data.exchange_client().config().cancel.clone();
+        let fetched = tokio::select! {
+            fetched = subject_token::fetch(&req.source, &env, data.settings().request_timeout) => fetched,
+            () = cancel.cancelled() => {
+                return Err(Diagnostic::error(
+                    "Subject token fetch cancelled",
+                    "Terraform is stopping, so the provider stopped fetching the subject token.",
                 )
-            })?;
+                .into());
+            }
+        };
+        let subject = fetched.map_err(|e| {
+            let at = match &req.source {
+                Source::Inline(_) => M::subject_token,
+                Source::File(_) => M::subject_token_file,
+                Source::Platform { .. } => M::subject_token_source,
+            };
+            Diagnostics::from(
+                Diagnostic::error("Cannot get the subject token", format!("{e}."))
+                    .at(Path::root().attr(at)),
+            )
+        })?;
 
         // The lifetime counts from before the request, so expires_at errs early.
         let issued = SystemTime::now();

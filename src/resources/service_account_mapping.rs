@@ -161,7 +161,14 @@ pub fn validate_config(config: &MappingModel, diags: &mut Diagnostics) {
         Some(Value::Dynamic(_, inner)) => inner.as_ref(),
         Some(other) => other,
     };
-    if config.attribute_matchers.is_null() {
+    // A null of a type (a `map(string)` variable that is null) arrives
+    // wrapped in the dynamic value, so look inside too.
+    let typed_null = match config.attribute_matchers.known() {
+        Some(Value::Null) => true,
+        Some(Value::Dynamic(_, v)) => matches!(v.as_ref(), Value::Null),
+        _ => false,
+    };
+    if config.attribute_matchers.is_null() || typed_null {
         diags.attribute_error(
             path(M::attribute_matchers),
             "Null attribute_matchers",
@@ -314,6 +321,20 @@ fn json_holds_exactly(n: &tfplugin::codec::Number) -> bool {
     }
 }
 
+/// The create request for a planned mapping (also what an interrupted
+/// create is recognised by).
+fn create_request_of(m: &MappingModel) -> Result<CreateRuleRequest, Diagnostics> {
+    Ok(CreateRuleRequest {
+        project_id: m.project_id.or_empty().to_string(),
+        service_account_id: m.service_account_id.or_empty().to_string(),
+        attribute_matchers: matchers_of(m)?,
+        name: m.name.known().cloned(),
+        description: m.description.known().cloned(),
+        enabled: m.enabled.known().copied(),
+        permissions: Some(permissions_of(m)),
+    })
+}
+
 /// The matchers exactly as they will be sent. Never an empty default: a
 /// policy that failed to convert must not become "match everything".
 fn matchers_of(m: &MappingModel) -> Result<AttributeMatchers, Diagnostics> {
@@ -388,7 +409,13 @@ impl Resource<OpenAi> for ServiceAccountMappingResource {
 
     async fn modify_plan(&self, data: Option<&OpenAi>, plan: &mut PlanCtx) {
         unmanaged_kind::refuse_change(plan, "service account mapping", M::scopes);
-        let Some(data) = data else { return };
+        let Some(data) = data else {
+            crate::config::warn_checks_skipped(
+                plan,
+                "the limit of mappings per provider (max_mappings_per_provider) or tenant pinning",
+            );
+            return;
+        };
         // What goes away: the prior object of a destroy or of a replacement
         // we asked for, or the object whose identity a create replaces
         // (`-replace` on Terraform 1.12+; a tainted object comes without
@@ -407,6 +434,10 @@ impl Resource<OpenAi> for ServiceAccountMappingResource {
         {
             data.mapping_going_away(pid, id).await;
         }
+        if !plan.is_destroy() {
+            data.check_mapping_references(plan).await;
+        }
+        // Also on destroy: the guard records the mapping as going away.
         data.guard_tenant_pinning(plan).await;
         if plan.is_create() {
             data.admit_mapping(plan).await;
@@ -424,22 +455,33 @@ impl Resource<OpenAi> for ServiceAccountMappingResource {
         let pid = planned.workload_identity_provider_id.or_empty();
         let lock = data.pinning.write_lock(pid);
         let _writing = lock.lock().await;
-        let attribute_matchers = matchers_of(&planned)?;
-        data.recheck_pinning(&planned, &attribute_matchers).await?;
-        let req = CreateRuleRequest {
-            project_id: planned.project_id.or_empty().to_string(),
-            service_account_id: planned.service_account_id.or_empty().to_string(),
-            attribute_matchers,
-            name: planned.name.known().cloned(),
-            description: planned.description.known().cloned(),
-            enabled: planned.enabled.known().copied(),
-            permissions: Some(permissions_of(&planned)),
-        };
-        let r = data
-            .client()?
+        let req = create_request_of(&planned)?;
+        data.recheck_pinning(&planned, &req.attribute_matchers)
+            .await?;
+        let client = data.client()?;
+        let since = client.server_now_secs() - openai_admin::CREATED_AT_SLACK_SECS;
+        let r = match client
             .create_rule(planned.workload_identity_provider_id.or_empty(), &req)
             .await
-            .map_err(|e| {
+        {
+            Ok(r) => r,
+            Err(e) if e.cancelled_after_send() => {
+                let placeholder = MappingModel {
+                    id: Field::Known(String::new()),
+                    created_at: Field::Known(0),
+                    updated_at: Field::Known(0),
+                    ..planned
+                };
+                return Ok(CreateResponse::new(placeholder.to_value())
+                    .with_private(crate::pending::private_of(since))
+                    .with_diagnostics(crate::pending::interrupted(
+                        "service account mapping",
+                        "a mapping of the same provider and service account with the same name, \
+                         or with the same matchers when it has none",
+                        &e,
+                    )));
+            }
+            Err(e) => {
                 let mut d = api_error("create the service account mapping", &e, &api_arguments());
                 if e.is_limit_exceeded() {
                     d.push(crate::limits::create_at_limit(
@@ -447,8 +489,9 @@ impl Resource<OpenAi> for ServiceAccountMappingResource {
                         "max_mappings_per_provider",
                     ));
                 }
-                d
-            })?;
+                return Err(d);
+            }
+        };
         data.inventory.put_rule(r.clone()).await;
         data.pinning.written();
         data.ledger.created(
@@ -460,6 +503,18 @@ impl Resource<OpenAi> for ServiceAccountMappingResource {
 
     async fn read(&self, data: &OpenAi, req: ReadRequest) -> Result<ReadResponse, Diagnostics> {
         let state = M::from_value(&req.state)?;
+        if let Some(since) = crate::pending::since(&req.private) {
+            let found = data.pending_rule(&state, since).await?;
+            // A placeholder is tainted, so Terraform replaces what it finds:
+            // its name is free for the create that replaces it.
+            if let Some(r) = &found {
+                data.inventory.names.going(&r.id);
+            }
+            return Ok(
+                ReadResponse::new(found.map(|r| state_from_api(&r, &state).to_value()))
+                    .with_private(Vec::new()),
+            );
+        }
         let found = data
             .inventory
             .rule(
@@ -498,41 +553,25 @@ impl Resource<OpenAi> for ServiceAccountMappingResource {
         let _writing = lock.lock().await;
         data.recheck_pinning(&planned, &matchers_of(&planned)?)
             .await?;
+        // Every managed field is sent, not only those that differ from the
+        // prior state: with a saved plan the rule may have been edited since
+        // (a matcher widened, the rule disabled), and the result must equal
+        // the plan, drift reverted. So even a change of the guard switch
+        // alone, which the API never sees, writes the planned rule.
         let req = UpdateRuleRequest {
-            attribute_matchers: (prior.attribute_matchers != planned.attribute_matchers)
-                .then(|| matchers_of(&planned))
-                .transpose()?,
-            name: (prior.name != planned.name).then(|| planned.name.known().cloned()),
-            description: (prior.description != planned.description)
-                .then(|| planned.description.known().cloned()),
-            enabled: if prior.enabled != planned.enabled {
-                planned.enabled.known().copied()
-            } else {
-                None
-            },
-            permissions: (prior.scopes != planned.scopes).then(|| permissions_of(&planned)),
+            attribute_matchers: Some(matchers_of(&planned)?),
+            name: Some(planned.name.known().cloned()),
+            description: Some(planned.description.known().cloned()),
+            enabled: planned.enabled.known().copied(),
+            // Null scopes mean the service account's defaults, but are also
+            // how a permission kind this provider cannot represent reads
+            // (`Permissions::Unknown`); leave that alone unless the plan sets
+            // or changes the scopes.
+            permissions: (planned.scopes.is_present() || prior.scopes != planned.scopes)
+                .then(|| permissions_of(&planned)),
         };
         let pid = prior.workload_identity_provider_id.or_empty();
         let id = prior.id.or_empty();
-        if req == UpdateRuleRequest::default() {
-            // Only provider-side arguments (the guard switch) changed.
-            let found = data
-                .inventory
-                .rule(data.client()?, pid, id)
-                .await
-                .map_err(|e| api_error("read the service account mapping", &e, &[]))?;
-            return match found {
-                Some(r) => Ok(UpdateResponse::new(state_from_api(&r, &planned).to_value())),
-                None => Err(Diagnostic::error(
-                    "Service account mapping not found",
-                    format!(
-                        "Mapping {id} of workload identity provider {pid} no longer exists. \
-                         Run terraform plan again to create it anew."
-                    ),
-                )
-                .into()),
-            };
-        }
         let r = data
             .client()?
             .update_rule(pid, id, &req)
@@ -550,7 +589,22 @@ impl Resource<OpenAi> for ServiceAccountMappingResource {
     ) -> Result<DeleteResponse, Diagnostics> {
         let prior = M::from_value(&req.prior)?;
         let pid = prior.workload_identity_provider_id.or_empty();
-        let id = prior.id.or_empty();
+        // A delete of the provider that waits for its rules to go sees this one.
+        let _deleting = data.inventory.rule_deletes.begin(pid);
+        // Its name is free for a create the apply walk plans in parallel.
+        data.inventory.names.going(prior.id.or_empty());
+        let recovered;
+        let id = match crate::pending::since(&req.private) {
+            // A placeholder not refreshed since its create was interrupted.
+            Some(since) => match data.pending_rule(&prior, since).await? {
+                Some(r) => {
+                    recovered = r.id;
+                    recovered.as_str()
+                }
+                None => return Ok(DeleteResponse::new()),
+            },
+            None => prior.id.or_empty(),
+        };
         match data.client()?.delete_rule(pid, id).await {
             Ok(_) => {}
             Err(e) if e.is_not_found() => {}
@@ -998,6 +1052,162 @@ impl OpenAi {
         Ok(())
     }
 
+    /// The rule an interrupted create ([`crate::pending`]) made, if any,
+    /// recognised as lost-create recovery does.
+    async fn pending_rule(
+        &self,
+        state: &MappingModel,
+        since: i64,
+    ) -> Result<Option<FederationRule>, Diagnostics> {
+        let wanted = create_request_of(state)?;
+        let pid = state.workload_identity_provider_id.or_empty();
+        self.inventory
+            .rules(self.client()?, pid, |s| {
+                s.and_then(|s| {
+                    s.objects
+                        .values()
+                        .filter(|r| r.created_at >= since && openai_admin::rule_matches(r, &wanted))
+                        .max_by_key(|r| r.created_at)
+                        .cloned()
+                })
+            })
+            .await
+            .map_err(|e| api_error("look for an interrupted mapping create", &e, &[]))
+    }
+
+    /// What the API would refuse a new or renamed mapping for, refused at
+    /// plan instead: a provider id that does not exist (ids unknown until
+    /// apply are skipped), and a name another mapping of the provider has,
+    /// in this run or already (unless this run removes it).
+    async fn check_mapping_references(&self, plan: &mut PlanCtx) {
+        let (Ok(planned), Ok(prior)) = (
+            M::from_nullable(&plan.planned),
+            M::from_nullable(&plan.prior),
+        ) else {
+            return;
+        };
+        let Some(pid) = planned.workload_identity_provider_id.known() else {
+            return;
+        };
+        let Ok(client) = self.client() else { return };
+        let new = plan.is_create() || plan.is_replace();
+        if new {
+            match self.inventory.provider(client, pid).await {
+                Ok(Some(_)) => {}
+                Ok(None) => {
+                    plan.diags.push(
+                        Diagnostic::error(
+                            "Workload identity provider not found",
+                            format!(
+                                "There is no workload identity provider {pid:?} in this \
+                                 organization, so the mapping cannot be created. Check \
+                                 workload_identity_provider_id; for a provider created in the \
+                                 same configuration, reference its id \
+                                 (openai_workload_identity_provider.NAME.id). Nothing was created."
+                            ),
+                        )
+                        .at(Path::root().attr(M::workload_identity_provider_id)),
+                    );
+                    return;
+                }
+                Err(e) => {
+                    plan.diags.extend(api_error(
+                        "look up the mapping's workload identity provider",
+                        &e,
+                        &[],
+                    ));
+                    return;
+                }
+            }
+        }
+        let Some(name) = planned.name.known() else {
+            return;
+        };
+        if !new && prior.name.known() == Some(name) {
+            return;
+        }
+        let own = if plan.is_create() {
+            None
+        } else {
+            prior.id.known().map(String::as_str)
+        };
+        // Who claims the name: the planned arguments, without what the API
+        // computes.
+        let claimant = format!(
+            "{:?}",
+            MappingModel {
+                id: Field::Null,
+                created_at: Field::Null,
+                updated_at: Field::Null,
+                ..planned.clone()
+            }
+            .to_value()
+        );
+        let at = Path::root().attr(M::name);
+        if !self
+            .inventory
+            .names
+            .claim(&format!("rules:{pid}"), name, &claimant)
+        {
+            plan.diags.push(
+                Diagnostic::error(
+                    "Duplicate service account mapping name",
+                    format!(
+                        "Another openai_service_account_mapping of workload identity provider \
+                         {pid} in this configuration also has the name {name:?}. Mapping names \
+                         must be unique within their provider. Nothing was created."
+                    ),
+                )
+                .at(at),
+            );
+            return;
+        }
+        let holders = match self
+            .inventory
+            .rules(client, pid, |s| {
+                s.map(|s| {
+                    s.objects
+                        .values()
+                        .filter(|r| r.name.as_deref() == Some(name) && Some(r.id.as_str()) != own)
+                        .map(|r| r.id.clone())
+                        .collect::<Vec<_>>()
+                })
+                .unwrap_or_default()
+            })
+            .await
+        {
+            Ok(ids) => ids,
+            Err(e) => {
+                plan.diags
+                    .extend(api_error("look up service account mapping names", &e, &[]));
+                return;
+            }
+        };
+        for holder in holders {
+            if !self
+                .inventory
+                .names
+                .wait_going(&holder, self.ledger.settle)
+                .await
+            {
+                let detail = format!(
+                    "Workload identity provider {pid} already has a service account mapping \
+                     named {name:?} ({holder}), and names must be unique within a provider. \
+                     Choose another name, or bring the existing one under Terraform with \
+                     `terraform import` (id {pid}/{holder})."
+                );
+                plan.diags
+                    .push(crate::resources::workload_identity_provider::name_conflict(
+                        self,
+                        "Service account mapping name already used",
+                        detail,
+                        at,
+                    ));
+                return;
+            }
+        }
+    }
+
     /// Counts a planned mapping create against its provider's limit.
     async fn admit_mapping(&self, plan: &mut PlanCtx) {
         let Ok(client) = self.client() else { return };
@@ -1056,11 +1266,14 @@ impl OpenAi {
         let key = MappingModel::from_value(&plan.planned)
             .ok()
             .and_then(|m| create_key(&m));
-        if let Err(x) = self
-            .ledger
-            .admit(scope.clone(), key.as_deref(), &existing, limit)
-            .await
-        {
+        let (admitted, peak_waiting) = self
+            .waiting
+            .count(
+                self.ledger
+                    .admit(scope.clone(), key.as_deref(), &existing, limit),
+            )
+            .await;
+        if let Err(x) = admitted {
             let which = match &scope {
                 Scope::Mappings(pid) => format!("workload identity provider {pid}"),
                 _ => "the workload identity provider(s) created in this plan".to_string(),
@@ -1078,13 +1291,16 @@ impl OpenAi {
                     x.creates,
                     x.removals,
                     self.ledger.created_note(),
-                    crate::limits::PARALLELISM_HINT
-                ),
+                    self.limit_advice(peak_waiting)
+                )
+                .trim_end()
+                .to_string(),
             );
         }
     }
 
     async fn mapping_going_away(&self, pid: &str, id: &str) {
+        self.inventory.names.going(id);
         let Ok(client) = self.client() else { return };
         if let Ok(Some(baseline)) = self
             .inventory
@@ -1274,6 +1490,19 @@ mod tests {
                 case: "null matchers",
                 config: MappingModel {
                     attribute_matchers: Field::Null,
+                    ..valid()
+                },
+                path: at(M::attribute_matchers),
+                summary: "Null attribute_matchers",
+                detail: "an empty set of matchers would admit every token",
+            },
+            Rule {
+                case: "null matchers of a type (a null map(string) variable)",
+                config: MappingModel {
+                    attribute_matchers: Field::Known(Value::Dynamic(
+                        Type::Map(Box::new(Type::String)),
+                        Box::new(Value::Null),
+                    )),
                     ..valid()
                 },
                 path: at(M::attribute_matchers),

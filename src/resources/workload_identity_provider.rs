@@ -20,13 +20,20 @@ use openai_admin::models::{
 use tfplugin::codec::{Path, Type, Value};
 use tfplugin::framework::model::{Field, Model};
 use tfplugin::framework::{
-    Attribute, CreateRequest, CreateResponse, DeleteRequest, DeleteResponse, Diagnostics,
-    IdentitySchema, ImportByIdentityRequest, ImportRequest, ImportResponse, ListRequest,
-    ListResponse, ListedItem, PlanCtx, ReadRequest, ReadResponse, Resource, Schema, UpdateRequest,
-    UpdateResponse, ValidateRequest, ValidateResponse,
+    Attribute, CreateRequest, CreateResponse, DeleteRequest, DeleteResponse, Diagnostic,
+    Diagnostics, IdentitySchema, ImportByIdentityRequest, ImportRequest, ImportResponse,
+    ListRequest, ListResponse, ListedItem, PlanCtx, ReadRequest, ReadResponse, Resource, Schema,
+    UpdateRequest, UpdateResponse, ValidateRequest, ValidateResponse,
 };
 
 pub const TYPE_NAME: &str = "openai_workload_identity_provider";
+
+/// How long a provider delete may wait for the mapping deletes of the same
+/// run that block it.
+const RULE_DELETE_WAIT: std::time::Duration = std::time::Duration::from_secs(120);
+/// How long it waits for such a delete to begin before deciding that none
+/// is coming.
+const RULE_DELETE_GRACE: std::time::Duration = std::time::Duration::from_secs(3);
 
 tfplugin::model! {
     /// A provider's configuration, plan or state.
@@ -492,7 +499,13 @@ impl Resource<OpenAi> for WorkloadIdentityProviderResource {
 
     async fn modify_plan(&self, data: Option<&OpenAi>, plan: &mut PlanCtx) {
         unmanaged_kind::refuse_change(plan, OBJECT, M::jwks_json);
-        let Some(data) = data else { return };
+        let Some(data) = data else {
+            crate::config::warn_checks_skipped(
+                plan,
+                "the limit of workload identity providers per organization (max_workload_identity_providers)",
+            );
+            return;
+        };
         data.guard_issuer_change(plan).await;
         if plan.is_create() {
             // The create half of `-replace` (Terraform 1.12+; a tainted
@@ -506,6 +519,7 @@ impl Resource<OpenAi> for WorkloadIdentityProviderResource {
             {
                 data.provider_going_away(&old).await;
             }
+            data.check_provider_name(plan).await;
             data.admit_provider(plan).await;
         } else if plan.is_destroy() {
             if let Some(id) = M::from_nullable(&plan.prior)
@@ -515,6 +529,7 @@ impl Resource<OpenAi> for WorkloadIdentityProviderResource {
                 data.provider_going_away(&id).await;
             }
         } else {
+            data.check_provider_name(plan).await;
             data.ledger.touch();
         }
     }
@@ -535,20 +550,40 @@ impl Resource<OpenAi> for WorkloadIdentityProviderResource {
             verification: Some(verification_of(&planned)),
             attribute_transformations: Some(transformations_of(&planned)),
         };
-        let p = data.client()?.create_provider(&req).await.map_err(|e| {
-            let mut d = api_error(
-                "create the workload identity provider",
-                &e,
-                &arguments(&schema(), &[]),
-            );
-            if e.is_limit_exceeded() {
-                d.push(crate::limits::create_at_limit(
-                    "workload identity provider",
-                    "max_workload_identity_providers",
-                ));
+        let client = data.client()?;
+        let since = client.server_now_secs() - openai_admin::CREATED_AT_SLACK_SECS;
+        let p = match client.create_provider(&req).await {
+            Ok(p) => p,
+            Err(e) if e.cancelled_after_send() => {
+                let placeholder = ProviderModel {
+                    id: Field::Known(String::new()),
+                    created_at: Field::Known(0),
+                    updated_at: Field::Known(0),
+                    ..planned
+                };
+                return Ok(CreateResponse::new(placeholder.to_value())
+                    .with_private(crate::pending::private_of(since))
+                    .with_diagnostics(crate::pending::interrupted(
+                        "workload identity provider",
+                        "a provider with the same name",
+                        &e,
+                    )));
             }
-            d
-        })?;
+            Err(e) => {
+                let mut d = api_error(
+                    "create the workload identity provider",
+                    &e,
+                    &arguments(&schema(), &[]),
+                );
+                if e.is_limit_exceeded() {
+                    d.push(crate::limits::create_at_limit(
+                        "workload identity provider",
+                        "max_workload_identity_providers",
+                    ));
+                }
+                return Err(d);
+            }
+        };
         data.inventory.put_provider(p.clone()).await;
         data.ledger.created(Scope::Providers, &p.id);
         Ok(CreateResponse::new(state_from_api(&p, &planned).to_value()))
@@ -556,6 +591,18 @@ impl Resource<OpenAi> for WorkloadIdentityProviderResource {
 
     async fn read(&self, data: &OpenAi, req: ReadRequest) -> Result<ReadResponse, Diagnostics> {
         let state = M::from_value(&req.state)?;
+        if let Some(since) = crate::pending::since(&req.private) {
+            let found = data.pending_provider(&state, since).await?;
+            // A placeholder is tainted, so Terraform replaces what it finds:
+            // its name is free for the create that replaces it.
+            if let Some(p) = &found {
+                data.inventory.names.going(&p.id);
+            }
+            return Ok(
+                ReadResponse::new(found.map(|p| state_from_api(&p, &state).to_value()))
+                    .with_private(Vec::new()),
+            );
+        }
         let found = data
             .inventory
             .provider(data.client()?, state.id.or_empty())
@@ -588,23 +635,25 @@ impl Resource<OpenAi> for WorkloadIdentityProviderResource {
             None
         };
         let text = |f: &Field<String>| f.or_empty().to_string();
+        // Every managed field is sent, not only those that differ from the
+        // prior state: with a saved plan the object may have been edited
+        // since, and the result must equal the plan (drift is reverted).
         let req = UpdateProviderRequest {
-            name: (prior.name != planned.name).then(|| text(&planned.name)),
-            issuer: (prior.issuer != planned.issuer).then(|| text(&planned.issuer)),
-            audience: (prior.audience != planned.audience).then(|| text(&planned.audience)),
-            description: (prior.description != planned.description)
-                .then(|| planned.description.known().cloned()),
-            enabled: if prior.enabled != planned.enabled {
-                planned.enabled.known().copied()
-            } else {
-                None
-            },
-            verification: (prior.jwks_json != planned.jwks_json
+            name: Some(text(&planned.name)),
+            issuer: Some(text(&planned.issuer)),
+            audience: Some(text(&planned.audience)),
+            description: Some(planned.description.known().cloned()),
+            enabled: planned.enabled.known().copied(),
+            // Both key sources null means "discovery from the issuer", but it
+            // is also how a key source this provider cannot represent reads
+            // (`Verification::Unknown`); leave that alone unless the plan
+            // sets or changes one.
+            verification: (planned.jwks_json.is_present()
+                || planned.discovery_url.is_present()
+                || prior.jwks_json != planned.jwks_json
                 || prior.discovery_url != planned.discovery_url)
                 .then(|| verification_of(&planned)),
-            attribute_transformations: (prior.attribute_transformations
-                != planned.attribute_transformations)
-                .then(|| transformations_of(&planned)),
+            attribute_transformations: Some(transformations_of(&planned)),
         };
         let id = prior.id.or_empty();
         let p = data
@@ -630,21 +679,67 @@ impl Resource<OpenAi> for WorkloadIdentityProviderResource {
         req: DeleteRequest,
     ) -> Result<DeleteResponse, Diagnostics> {
         let prior = M::from_value(&req.prior)?;
-        let id = prior.id.or_empty();
-        match data.client()?.delete_provider(id).await {
-            Ok(_) => {}
-            Err(e) if e.is_not_found() => {}
-            Err(e) => {
-                let mut d = api_error("delete the workload identity provider", &e, &[]);
-                if e.is_conflict() {
-                    d.error(
-                        "Provider still has mappings",
-                        "OpenAI refuses to delete a provider that still has service account \
-                         mappings. Delete its openai_service_account_mapping resources first \
-                         (Terraform does this itself when they reference this provider's id).",
-                    );
+        // Its name is free for a create the apply walk plans in parallel.
+        data.inventory.names.going(prior.id.or_empty());
+        let recovered;
+        let id = match crate::pending::since(&req.private) {
+            // A placeholder not refreshed since its create was interrupted.
+            Some(since) => match data.pending_provider(&prior, since).await? {
+                Some(p) => {
+                    recovered = p.id;
+                    recovered.as_str()
                 }
-                return Err(d);
+                None => return Ok(DeleteResponse::new()),
+            },
+            None => prior.id.or_empty(),
+        };
+        let client = data.client()?;
+        // OpenAI refuses (409) to delete a provider that still has rules.
+        // When Terraform deletes them in this same run, in parallel (mappings
+        // that name the provider by a literal id have no dependency on it),
+        // wait for those deletes, then try again.
+        let deadline = tokio::time::Instant::now() + RULE_DELETE_WAIT;
+        let mut seen = 0;
+        loop {
+            let e = match client.delete_provider(id).await {
+                Ok(_) => break,
+                Err(e) if e.is_not_found() => break,
+                Err(e) => e,
+            };
+            let waited = if e.is_conflict() {
+                tracing::info!(
+                    provider_id = id,
+                    "workload identity provider still has mappings; waiting for the mapping \
+                     deletes of this run before deleting it"
+                );
+                let settled = data
+                    .inventory
+                    .rule_deletes
+                    .settled(id, seen, RULE_DELETE_GRACE);
+                tokio::select! {
+                    r = tokio::time::timeout_at(deadline, settled) => r.ok().flatten(),
+                    () = client.config().cancel.cancelled() => None,
+                }
+            } else {
+                None
+            };
+            match waited {
+                Some(begun) => seen = begun,
+                None => {
+                    let mut d = api_error("delete the workload identity provider", &e, &[]);
+                    if e.is_conflict() {
+                        d.error(
+                            "Provider still has mappings",
+                            "OpenAI refuses to delete a provider that still has service account \
+                             mappings, and this run is not deleting them. Delete its \
+                             openai_service_account_mapping resources first (Terraform does this \
+                             itself when they reference this provider's id; when they name it by \
+                             a literal id, it deletes them in parallel and this delete waits for \
+                             them), or remove mappings made outside Terraform.",
+                        );
+                    }
+                    return Err(d);
+                }
             }
         }
         data.inventory.remove_provider(id).await;
@@ -921,12 +1016,140 @@ impl OpenAi {
     }
 }
 
+/// A name an existing object holds: an error where Terraform tells the
+/// provider about replacements (`-replace` and taint, 1.12 and later), else
+/// a warning, since the existing object may be the one being replaced.
+pub(crate) fn name_conflict(data: &OpenAi, summary: &str, detail: String, at: Path) -> Diagnostic {
+    if data.tells_replacements() {
+        Diagnostic::error(summary, format!("{detail} Nothing was created."))
+    } else {
+        Diagnostic::warning(
+            summary,
+            format!(
+                "{detail} Unless this plan replaces that object (taint or -replace, which this \
+                 Terraform version does not tell the provider about), apply will fail."
+            ),
+        )
+    }
+    .at(at)
+}
+
 /// How long a provider's issuer change waits, during apply, for this run's
 /// mapping writes to pin (or delete) the mappings the new issuer would
 /// leave unpinned.
 const APPLY_PINNING_WAIT: Duration = Duration::from_secs(10);
 
 impl OpenAi {
+    /// The provider an interrupted create ([`crate::pending`]) made, if any:
+    /// names are unique in the organization.
+    async fn pending_provider(
+        &self,
+        state: &ProviderModel,
+        since: i64,
+    ) -> Result<Option<WorkloadIdentityProvider>, Diagnostics> {
+        let name = state.name.or_empty();
+        self.inventory
+            .providers(self.client()?, |s| {
+                s.objects
+                    .values()
+                    .filter(|p| p.name == name && p.created_at >= since)
+                    .max_by_key(|p| p.created_at)
+                    .cloned()
+            })
+            .await
+            .map_err(|e| api_error("look for an interrupted provider create", &e, &[]))
+    }
+
+    /// A provider name is unique in the organization: refuse, at plan, a
+    /// create or rename to a name another provider of this run claims, or an
+    /// existing provider has that this run does not remove.
+    async fn check_provider_name(&self, plan: &mut PlanCtx) {
+        let (Ok(planned), Ok(prior)) = (
+            M::from_nullable(&plan.planned),
+            M::from_nullable(&plan.prior),
+        ) else {
+            return;
+        };
+        let Some(name) = planned.name.known() else {
+            return;
+        };
+        if !plan.is_create() && prior.name.known() == Some(name) {
+            return;
+        }
+        let own = prior.id.known().map(String::as_str);
+        // Who claims the name: the planned arguments, without what the API
+        // computes.
+        let claimant = format!(
+            "{:?}",
+            ProviderModel {
+                id: Field::Null,
+                created_at: Field::Null,
+                updated_at: Field::Null,
+                ..planned.clone()
+            }
+            .to_value()
+        );
+        let at = Path::root().attr(M::name);
+        if !self.inventory.names.claim("providers", name, &claimant) {
+            plan.diags.push(
+                Diagnostic::error(
+                    "Duplicate workload identity provider name",
+                    format!(
+                        "Another openai_workload_identity_provider in this configuration also \
+                         has the name {name:?}. Provider names must be unique in the \
+                         organization; give each its own name. Nothing was created."
+                    ),
+                )
+                .at(at),
+            );
+            return;
+        }
+        let Ok(client) = self.client() else { return };
+        let holders = match self
+            .inventory
+            .providers(client, |s| {
+                s.objects
+                    .values()
+                    .filter(|p| p.name == *name && Some(p.id.as_str()) != own)
+                    .map(|p| p.id.clone())
+                    .collect::<Vec<_>>()
+            })
+            .await
+        {
+            Ok(ids) => ids,
+            Err(e) => {
+                plan.diags.extend(api_error(
+                    "look up workload identity provider names",
+                    &e,
+                    &[],
+                ));
+                return;
+            }
+        };
+        for holder in holders {
+            if !self
+                .inventory
+                .names
+                .wait_going(&holder, self.ledger.settle)
+                .await
+            {
+                let detail = format!(
+                    "A workload identity provider named {name:?} already exists in the \
+                     organization ({holder}), and names must be unique there. Choose another \
+                     name, or bring the existing one under Terraform with `terraform import` \
+                     (id {holder})."
+                );
+                plan.diags.push(name_conflict(
+                    self,
+                    "Workload identity provider name already used",
+                    detail,
+                    at,
+                ));
+                return;
+            }
+        }
+    }
+
     /// Counts a planned provider create against the organization's limit.
     async fn admit_provider(&self, plan: &mut PlanCtx) {
         let Ok(client) = self.client() else { return };
@@ -963,11 +1186,14 @@ impl OpenAi {
         }
         let limit = self.settings().max_providers;
         let key = name.as_ref().map(|n| format!("name:{n}"));
-        if let Err(x) = self
-            .ledger
-            .admit(Scope::Providers, key.as_deref(), &baseline, limit)
-            .await
-        {
+        let (admitted, peak_waiting) = self
+            .waiting
+            .count(
+                self.ledger
+                    .admit(Scope::Providers, key.as_deref(), &baseline, limit),
+            )
+            .await;
+        if let Err(x) = admitted {
             plan.diags.error(
                 "Workload identity provider limit exceeded",
                 format!(
@@ -981,13 +1207,16 @@ impl OpenAi {
                     x.creates,
                     x.removals,
                     self.ledger.created_note(),
-                    crate::limits::PARALLELISM_HINT
-                ),
+                    self.limit_advice(peak_waiting)
+                )
+                .trim_end()
+                .to_string(),
             );
         }
     }
 
     async fn provider_going_away(&self, id: &str) {
+        self.inventory.names.going(id);
         let Ok(client) = self.client() else { return };
         if let Ok(baseline) = self
             .inventory

@@ -52,8 +52,9 @@ pub struct ClientConfig {
     /// `max_retries`.
     pub rate_limit_wait: Duration,
     /// Cancelling it aborts every wait (before a retry or for the rate
-    /// limit) at once with [`ApiError::Cancelled`]. Never cancelled by
-    /// default.
+    /// limit) and every request in flight at once with
+    /// [`ApiError::Cancelled`]; nothing is sent after it fired. Never
+    /// cancelled by default.
     pub cancel: tokio_util::sync::CancellationToken,
 }
 
@@ -186,7 +187,10 @@ pub(super) enum Stop {
         next_wait: Duration,
     },
     /// [`ClientConfig::cancel`] fired.
-    Cancelled,
+    Cancelled {
+        /// While the request was on the wire: it may have been carried out.
+        in_flight: bool,
+    },
 }
 
 /// What the retry policy makes of one outcome.
@@ -309,7 +313,12 @@ impl Client {
 
     /// Sends once and reads the whole body, so a body cut short counts as a
     /// transport failure like any other.
+    /// Ends at once, without an answer, when [`ClientConfig::cancel`] fires.
     pub(super) async fn send_once(&self, req: &Request, attempt: u32) -> Outcome {
+        let cancel = &self.inner.config.cancel;
+        if cancel.is_cancelled() {
+            return Outcome::Stopped(Stop::Cancelled { in_flight: false });
+        }
         let mut builder = self
             .inner
             .http
@@ -324,23 +333,39 @@ impl Client {
                 .body(body.clone());
         }
         let started = Instant::now();
-        let result = match builder.send().await {
-            Ok(resp) => {
-                let status = resp.status();
-                let headers = resp.headers().clone();
-                resp.bytes().await.map(|body| Reply {
-                    status,
-                    headers,
-                    // Error texts are shown and logged: scrub what we sent
-                    // from them first, in this one place.
-                    body: if status.is_success() {
-                        body.to_vec()
-                    } else {
-                        self.redactor_for(req).redact_bytes(&body)
-                    },
-                })
+        let exchange = async {
+            match builder.send().await {
+                Ok(resp) => {
+                    let status = resp.status();
+                    let headers = resp.headers().clone();
+                    resp.bytes().await.map(|body| Reply {
+                        status,
+                        headers,
+                        // Error texts are shown and logged: scrub what we sent
+                        // from them first, in this one place.
+                        body: if status.is_success() {
+                            body.to_vec()
+                        } else {
+                            self.redactor_for(req).redact_bytes(&body)
+                        },
+                    })
+                }
+                Err(e) => Err(e),
             }
-            Err(e) => Err(e),
+        };
+        // Dropping the exchange closes its connection: a server that never
+        // answers cannot hold a stopping Terraform.
+        let result = tokio::select! {
+            result = exchange => result,
+            () = cancel.cancelled() => {
+                tracing::info!(
+                    method = %req.method,
+                    path = %req.path,
+                    attempt,
+                    "openai api request cancelled in flight: the operation is being stopped"
+                );
+                return Outcome::Stopped(Stop::Cancelled { in_flight: true });
+            }
         };
         let elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
         match result {
@@ -519,7 +544,7 @@ impl Client {
     pub(super) async fn sleep(&self, delay: Duration) -> Result<(), Stop> {
         tokio::select! {
             () = tokio::time::sleep(delay) => Ok(()),
-            () = self.inner.config.cancel.cancelled() => Err(Stop::Cancelled),
+            () = self.inner.config.cancel.cancelled() => Err(Stop::Cancelled { in_flight: false }),
         }
     }
 
@@ -580,9 +605,10 @@ pub(super) fn admin_result<T: DeserializeOwned>(
             next_wait_secs: next_wait.as_secs_f64().ceil() as u64,
             source: Box::new(status_error(req, &reply)),
         }),
-        Outcome::Stopped(Stop::Cancelled) => Err(ApiError::Cancelled {
+        Outcome::Stopped(Stop::Cancelled { in_flight }) => Err(ApiError::Cancelled {
             method: req.method.clone(),
             path: req.path.clone(),
+            maybe_committed: in_flight,
         }),
     }
 }

@@ -88,11 +88,19 @@ pub enum ApiError {
         source: Box<ApiError>,
     },
 
-    /// The client's cancellation token fired while the request waited.
+    /// The client's cancellation token fired while the request waited or
+    /// was in flight.
     #[error(
-        "{method} {path} was cancelled while waiting to retry (the operation is being stopped)"
+        "{method} {path} was cancelled because the operation is being stopped{}",
+        if *maybe_committed { "; the request had been sent, so it may have taken effect" } else { "" }
     )]
-    Cancelled { method: Method, path: String },
+    Cancelled {
+        method: Method,
+        path: String,
+        /// The request (or an earlier attempt of it) reached the server
+        /// without an answer: it may have been carried out.
+        maybe_committed: bool,
+    },
 
     /// A list endpoint claimed more pages but gave no usable cursor.
     #[error("OpenAI Admin API pagination of {endpoint} cannot continue: {detail}")]
@@ -132,6 +140,18 @@ impl ApiError {
     /// The request ran out of time (after its retries).
     pub fn is_timeout(&self) -> bool {
         matches!(self, ApiError::Transport { source, .. } if source.is_timeout())
+    }
+
+    /// Cancelled after the request (a create, say) may have reached the
+    /// server: the object may exist although no answer says so.
+    pub fn cancelled_after_send(&self) -> bool {
+        matches!(
+            self,
+            ApiError::Cancelled {
+                maybe_committed: true,
+                ..
+            }
+        )
     }
 
     pub fn is_conflict(&self) -> bool {

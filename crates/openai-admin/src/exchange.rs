@@ -74,7 +74,9 @@ impl Client {
                 waited_secs: waited.as_secs(),
                 next_wait_secs: next_wait.as_secs_f64().ceil() as u64,
             }),
-            Outcome::Stopped(Stop::Cancelled) => Err(ExchangeError::Cancelled { url: url_text }),
+            Outcome::Stopped(Stop::Cancelled { .. }) => {
+                Err(ExchangeError::Cancelled { url: url_text })
+            }
         }
     }
 }

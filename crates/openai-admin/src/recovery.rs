@@ -18,7 +18,8 @@ use reqwest::header::{DATE, HeaderMap};
 use serde::de::DeserializeOwned;
 
 use crate::client::{
-    Assessment, Client, Outcome, Request, admin_result, decode, log_retry, may_have_taken_effect,
+    Assessment, Client, Outcome, Request, Stop, admin_result, decode, log_retry,
+    may_have_taken_effect,
 };
 use crate::error::ApiError;
 use crate::models::{
@@ -98,7 +99,7 @@ impl CreatedAt for CreatedServiceAccount {
 /// Whether `rule` is what `req` would have made. With a name, the name (unique
 /// within the provider) decides, together with the binding; without one, every
 /// field the request set must match.
-pub(super) fn rule_matches(rule: &FederationRule, req: &CreateRuleRequest) -> bool {
+pub fn rule_matches(rule: &FederationRule, req: &CreateRuleRequest) -> bool {
     if rule.project_id != req.project_id || rule.service_account_id != req.service_account_id {
         return false;
     }
@@ -143,15 +144,21 @@ impl Client {
         let mut ambiguous = false;
         loop {
             if let Err(stop) = self.pace(req, &mut waited).await {
-                return admin_result(req, Outcome::Stopped(stop), attempt);
+                return stopped(req, stop, attempt, ambiguous);
             }
             let outcome = self.send_once(req, attempt).await;
+            // Stopped in flight: looking for the object would be another
+            // request, and nothing more is sent once stopping.
+            let outcome = match outcome {
+                Outcome::Stopped(stop) => return stopped(req, stop, attempt + 1, ambiguous),
+                other => other,
+            };
             match self.assess(&outcome, retries) {
                 // A 429 proves this attempt made nothing.
                 Assessment::RateLimited { hint } => {
                     attempt += 1;
                     if let Err(stop) = self.rate_limited(req, outcome, hint, waited, attempt) {
-                        return admin_result(req, Outcome::Stopped(stop), attempt);
+                        return stopped(req, stop, attempt, ambiguous);
                     }
                 }
                 Assessment::Success => {
@@ -191,7 +198,7 @@ impl Client {
                         // Waiting before looking also gives a slow commit
                         // time to become visible.
                         if let Err(stop) = self.sleep(delay).await {
-                            return admin_result(req, Outcome::Stopped(stop), attempt + 1);
+                            return stopped(req, stop, attempt + 1, ambiguous || maybe_committed);
                         }
                     }
                     if maybe_committed {
@@ -208,6 +215,12 @@ impl Client {
                 }
             }
         }
+    }
+
+    /// The server's clock now, in Unix seconds, as learned from its `Date`
+    /// headers: what `created_at` of an object made now will be about.
+    pub fn server_now_secs(&self) -> i64 {
+        self.inner.clock.server_secs(SystemTime::now())
     }
 
     /// Looks for the object a lost create attempt may have made: the newest
@@ -245,6 +258,28 @@ impl Client {
         Ok(found)
     }
 }
+
+/// A create that stopped waiting: when cancelled, whether some attempt may
+/// have made the object is part of the error.
+fn stopped<T: DeserializeOwned>(
+    req: &Request,
+    stop: Stop,
+    attempts: u32,
+    ambiguous: bool,
+) -> Result<T, ApiError> {
+    match stop {
+        Stop::Cancelled { in_flight } => Err(ApiError::Cancelled {
+            method: req.method.clone(),
+            path: req.path.clone(),
+            maybe_committed: in_flight || ambiguous,
+        }),
+        stop => admin_result(req, Outcome::Stopped(stop), attempts),
+    }
+}
+
+/// Seconds of doubt to allow when a create's start time was written down
+/// before it was sent (see [`Client::server_now_secs`]).
+pub const CREATED_AT_SLACK_SECS: i64 = CLOCK_SLACK_SECS;
 
 #[cfg(test)]
 mod tests {

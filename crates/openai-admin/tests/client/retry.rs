@@ -605,3 +605,36 @@ async fn create_failing_with_a_too_long_retry_after_still_looks_for_its_object()
     assert_eq!(api.providers(), vec![created]);
     assert_eq!(api.count(Method::POST, PROVIDERS), 1);
 }
+
+#[tokio::test]
+async fn cancelling_ends_a_create_in_flight_and_says_it_may_have_happened() {
+    let api = Api::start().await;
+    // Committed, and the answer held back far beyond the test.
+    api.fault(
+        Method::POST,
+        PROVIDERS,
+        FaultAction::CommitThenDelay { ms: 600_000 },
+    );
+    let cancel = openai_admin::CancellationToken::new();
+    let mut config = api.config();
+    config.request_timeout = Duration::from_secs(600);
+    config.cancel = cancel.clone();
+    let client = Client::new(config).unwrap();
+    let create =
+        tokio::spawn(async move { client.create_provider(&provider_request("prod")).await });
+    // Wait for the event: the create was carried out on the server.
+    while api.providers().is_empty() {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    cancel.cancel();
+    let err = tokio::time::timeout(Duration::from_secs(10), create)
+        .await
+        .expect("cancellation ends the request in flight")
+        .unwrap()
+        .unwrap_err();
+    assert!(err.cancelled_after_send(), "{err:?}");
+    assert!(err.to_string().contains("may have taken effect"), "{err}");
+    // Nothing further was sent: no lookup, no second create.
+    assert_eq!(api.count(Method::POST, PROVIDERS), 1);
+    assert_eq!(api.count(Method::GET, PROVIDERS), 0);
+}

@@ -1,0 +1,148 @@
+//! Destroying a configuration whose mappings name their provider by a literal
+//! id (as `-generate-config-out` writes it): Terraform deletes the provider
+//! and its mappings in parallel, and the provider's delete waits for the
+//! mapping deletes of the same run instead of failing on OpenAI's 409.
+
+use crate::support::{Emulator, Workdir};
+use serde_json::json;
+
+const PROVIDERS: &str = "/organization/workload_identity_providers";
+
+fn provider_by_hand(emu: &Emulator, name: &str) -> String {
+    emu.ok(
+        "POST",
+        PROVIDERS,
+        Some(
+            json!({"name": name, "issuer": "https://oidc.cluster.example.com",
+                    "audience": "https://api.openai.com/v1", "type": "oidc"}),
+        ),
+    )["id"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+fn rule_by_hand(emu: &Emulator, wip: &str, project: &str, sa: &str, name: &str) -> String {
+    emu.ok(
+        "POST",
+        &format!("{PROVIDERS}/{wip}/federation_rules"),
+        Some(
+            json!({"name": name, "project_id": project, "service_account_id": sa,
+                    "attribute_matchers": {"sub": format!("system:serviceaccount:ns:{name}")}}),
+        ),
+    )["id"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+fn provider_block(name: &str) -> String {
+    format!(
+        r#"
+resource "openai_workload_identity_provider" "p" {{
+  name     = "{name}"
+  issuer   = "https://oidc.cluster.example.com"
+  audience = "https://api.openai.com/v1"
+}}
+"#
+    )
+}
+
+const HEADER: &str = r#"
+terraform {
+  required_providers {
+    openai = { source = "openai-wif/openai" }
+  }
+}
+"#;
+
+fn count(emu: &Emulator, path: &str) -> usize {
+    emu.ok("GET", &format!("{path}?limit=100"), None)["data"]
+        .as_array()
+        .unwrap()
+        .len()
+}
+
+tftest! {
+    /// Imported with literal ids, destroyed in one run: the provider's
+    /// delete waits for its mappings' (slowed down) deletes and succeeds. A
+    /// provider whose rules this run does not delete keeps the clear 409.
+    fn destroy_waits_for_mapping_deletes_of_the_same_run(tf) {
+        let emu = Emulator::start();
+        let project = emu.ok("POST", "/organization/projects", Some(json!({"name": "p"})))["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let sa = emu.ok(
+            "POST",
+            &format!("/organization/projects/{project}/service_accounts"),
+            Some(json!({"name": "ci", "create_service_account_only": true})),
+        )["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let wip = provider_by_hand(&emu, "cluster");
+        let rules: Vec<String> = (0..2)
+            .map(|i| rule_by_hand(&emu, &wip, &project, &sa, &format!("sa{i}")))
+            .collect();
+        let mut wd = Workdir::new(tf);
+        wd.use_emulator(&emu);
+        wd.write_main(&format!(
+            r#"{HEADER}{provider}
+resource "openai_service_account_mapping" "m" {{
+  count                         = 2
+  workload_identity_provider_id = "{wip}"
+  project_id                    = "{project}"
+  service_account_id            = "{sa}"
+  name                          = "sa${{count.index}}"
+  attribute_matchers            = {{ sub = "system:serviceaccount:ns:sa${{count.index}}" }}
+}}
+"#,
+            provider = provider_block("cluster"),
+        ));
+        wd.run(&["import", "-input=false", "openai_workload_identity_provider.p", &wip])
+            .assert_success();
+        for (i, rule) in rules.iter().enumerate() {
+            wd.run(&[
+                "import",
+                "-input=false",
+                &format!("openai_service_account_mapping.m[{i}]"),
+                &format!("{wip}/{rule}"),
+            ])
+            .assert_success();
+        }
+        wd.plan_detailed().assert_code(0);
+        // The mapping deletes take a while, so the provider's delete meets
+        // OpenAI's 409 first.
+        let (status, _) = emu.control(
+            "POST",
+            "/_emulator/faults/script",
+            Some(json!({"rules": [{
+                "method": "DELETE",
+                "path": "/v1/organization/workload_identity_providers/{id}/federation_rules/{rule_id}",
+                "times": 2,
+                "action": {"type": "delay", "ms": 1500},
+            }]})),
+        );
+        assert_eq!(status, 200);
+        wd.destroy().assert_success();
+        assert_eq!(count(&emu, PROVIDERS), 0);
+
+        // A rule made outside Terraform blocks the delete, with the clear error.
+        let other = provider_by_hand(&emu, "other");
+        rule_by_hand(&emu, &other, &project, &sa, "by-hand");
+        let wd = {
+            let mut wd = Workdir::new(tf);
+            wd.use_emulator(&emu);
+            wd.write_main(&format!("{HEADER}{}", provider_block("other")));
+            wd
+        };
+        wd.run(&["import", "-input=false", "openai_workload_identity_provider.p", &other])
+            .assert_success();
+        let out = wd.destroy();
+        out.assert_failure();
+        out.assert_output_contains_words("Provider still has mappings");
+        out.assert_output_contains_words("this run is not deleting them");
+        assert_eq!(count(&emu, PROVIDERS), 1);
+    }
+}

@@ -1,0 +1,108 @@
+//! What a plan says besides its errors: the `-parallelism` hint only where
+//! it can help, and a warning when the provider configuration is unknown at
+//! plan, so the checks that need the API were skipped.
+
+use crate::support::{Emulator, Workdir, tf_latest};
+use serde_json::json;
+
+const HEADER: &str = r#"
+terraform {
+  required_providers {
+    openai = { source = "openai-wif/openai" }
+  }
+}
+"#;
+
+fn fill_organization(emu: &Emulator, n: usize) {
+    for i in 0..n {
+        emu.ok(
+            "POST",
+            "/organization/workload_identity_providers",
+            Some(
+                json!({"name": format!("hand-{i}"), "issuer": "https://h.example.com",
+                        "audience": "a", "type": "oidc"}),
+            ),
+        );
+    }
+}
+
+fn providers(n: usize) -> String {
+    format!(
+        r#"{HEADER}
+resource "openai_workload_identity_provider" "p" {{
+  count    = {n}
+  name     = "tf-${{count.index}}"
+  issuer   = "https://issuer-${{count.index}}.example.com"
+  audience = "https://api.openai.com/v1"
+}}
+"#
+    )
+}
+
+tftest! {
+    /// One create at a full organization: waiting Terraform slots cannot be
+    /// the cause, so no `-parallelism` hint. Terraform before 1.3 never plans
+    /// destroys, and the error says that instead.
+    fn a_lone_create_at_the_limit_gets_no_parallelism_hint(tf) {
+        let emu = Emulator::start();
+        fill_organization(&emu, 50);
+        let mut wd = Workdir::new(tf);
+        wd.use_emulator(&emu);
+        wd.write_main(&providers(1));
+        let out = wd.plan_detailed();
+        out.assert_code(1);
+        out.assert_output_contains_words("Workload identity provider limit exceeded");
+        assert!(!out.output_contains_words("-parallelism"), "{out}");
+        let no_destroy_plans = out.output_contains_words("This Terraform version does not plan destroys");
+        assert_eq!(no_destroy_plans, !tf.at_least(1, 3, 0), "{out}");
+    }
+}
+
+#[test]
+fn creates_waiting_together_at_the_limit_get_the_parallelism_hint() {
+    let tf = tf_latest();
+    let emu = Emulator::start();
+    fill_organization(&emu, 50);
+    let mut wd = Workdir::new(&tf);
+    wd.use_emulator(&emu);
+    wd.write_main(&providers(3));
+    let out = wd.plan_detailed();
+    out.assert_code(1);
+    out.assert_output_contains_words("retry with -parallelism greater than the number of creates");
+}
+
+#[test]
+fn unknown_provider_configuration_warns_that_checks_were_skipped() {
+    let tf = tf_latest();
+    assert!(tf.has_terraform_data());
+    let emu = Emulator::start();
+    let mut wd = Workdir::new(&tf);
+    wd.use_emulator(&emu);
+    // The base URL is known only after apply: the id of a terraform_data
+    // created in this run, cut to nothing.
+    wd.write_main(&format!(
+        r#"{HEADER}
+resource "terraform_data" "later" {{}}
+
+provider "openai" {{
+  base_url = "{base}${{substr(terraform_data.later.id, 0, 0)}}"
+}}
+
+resource "openai_workload_identity_provider" "p" {{
+  name     = "p"
+  issuer   = "https://issuer.example.com"
+  audience = "https://api.openai.com/v1"
+}}
+"#,
+        base = emu.base_url()
+    ));
+    let out = wd.plan_detailed();
+    out.assert_code(2);
+    out.assert_output_contains_words("Plan-time checks skipped: provider configuration unknown");
+    out.assert_output_contains_words(
+        "could not check the limit of workload identity providers per organization",
+    );
+    // Apply plans again with the configuration known, and creates.
+    wd.apply().assert_success();
+    wd.plan_detailed().assert_code(0);
+}

@@ -1,0 +1,319 @@
+//! Every input the provider can check before the API sees it fails at plan,
+//! on its attribute, with zero API writes: one table, run through `terraform
+//! apply` (which stops at its plan) against one emulator, checking the
+//! message, the configuration line Terraform quotes, and the emulator's
+//! request log.
+
+use crate::support::{Emulator, Workdir};
+use serde_json::json;
+
+const HEADER: &str = r#"
+terraform {
+  required_providers {
+    openai = { source = "openai-wif/openai" }
+  }
+}
+"#;
+
+struct Case {
+    case: &'static str,
+    config: String,
+    summary: &'static str,
+    detail: &'static str,
+    /// Part of the configuration line Terraform quotes for the attribute.
+    line: &'static str,
+    /// What Terraform 1.0 quotes instead, when it differs: for a path into a
+    /// list element, the resource block.
+    old_line: Option<&'static str>,
+    /// A conflict with an existing object: an error only where Terraform
+    /// tells the provider about replacements (1.12+), a warning before.
+    existing_name: bool,
+}
+
+fn provider(label: &str, name: &str, extra: &str) -> String {
+    format!(
+        r#"
+resource "openai_workload_identity_provider" "{label}" {{
+  name     = "{name}"
+  issuer   = "https://oidc.new.example.com"
+  audience = "https://api.openai.com/v1"
+{extra}
+}}
+"#
+    )
+}
+
+fn provider_with_issuer(issuer: &str) -> String {
+    format!(
+        r#"
+resource "openai_workload_identity_provider" "x" {{
+  name     = "x"
+  issuer   = "{issuer}"
+  audience = "https://api.openai.com/v1"
+}}
+"#
+    )
+}
+
+struct Org {
+    wip: String,
+    project: String,
+    sa: String,
+}
+
+impl Org {
+    fn mapping(&self, label: &str, wip: &str, name: &str, matchers: &str) -> String {
+        format!(
+            r#"
+resource "openai_service_account_mapping" "{label}" {{
+  workload_identity_provider_id = "{wip}"
+  project_id                    = "{project}"
+  service_account_id            = "{sa}"
+  name                          = "{name}"
+  attribute_matchers            = {matchers}
+}}
+"#,
+            project = self.project,
+            sa = self.sa,
+        )
+    }
+}
+
+fn cases(org: &Org) -> Vec<Case> {
+    let wip = org.wip.as_str();
+    let sub = r#"{ sub = "system:serviceaccount:ns:sa" }"#;
+    vec![
+        Case {
+            case: "empty mapping name",
+            config: org.mapping("m", wip, "", sub),
+            summary: "Empty name",
+            detail: "name must not be empty.",
+            line: r#"name                          = """#,
+            existing_name: false,
+            old_line: None,
+        },
+        Case {
+            case: "matchers from a null variable",
+            config: format!(
+                "variable \"matchers\" {{\n  type    = map(string)\n  default = null\n}}\n{}",
+                org.mapping("m", wip, "m", "var.matchers")
+            ),
+            summary: "Null attribute_matchers",
+            detail: "an empty set of matchers would admit every token of the issuer",
+            line: "attribute_matchers            = var.matchers",
+            existing_name: false,
+            old_line: None,
+        },
+        Case {
+            case: "a number JSON cannot hold",
+            config: org.mapping("m", wip, "m", "{ n = 1e309 }"),
+            summary: "Matcher number not representable",
+            detail: "cannot be sent as a JSON number without changing it",
+            line: "attribute_matchers            = { n = 1e309 }",
+            existing_name: false,
+            old_line: None,
+        },
+        Case {
+            case: "a provider id that does not exist",
+            config: org.mapping("m", "wip_doesnotexist", "m", sub),
+            summary: "Workload identity provider not found",
+            detail: "There is no workload identity provider \"wip_doesnotexist\" in this organization",
+            line: r#"workload_identity_provider_id = "wip_doesnotexist""#,
+            existing_name: false,
+            old_line: None,
+        },
+        Case {
+            case: "a mapping name the provider has already",
+            config: org.mapping("m", wip, "taken-rule", sub),
+            summary: "Service account mapping name already used",
+            detail: "already has a service account mapping named \"taken-rule\"",
+            line: r#"name                          = "taken-rule""#,
+            existing_name: true,
+            old_line: None,
+        },
+        Case {
+            case: "one mapping name twice in the run",
+            config: format!(
+                "{}{}",
+                org.mapping("a", wip, "twice", sub),
+                org.mapping(
+                    "b",
+                    wip,
+                    "twice",
+                    r#"{ sub = "system:serviceaccount:ns:other" }"#
+                )
+            ),
+            summary: "Duplicate service account mapping name",
+            detail: "also has the name \"twice\"",
+            line: r#"name                          = "twice""#,
+            existing_name: false,
+            old_line: None,
+        },
+        Case {
+            case: "a provider name the organization has already",
+            config: provider("x", "taken", ""),
+            summary: "Workload identity provider name already used",
+            detail: "A workload identity provider named \"taken\" already exists in the organization",
+            line: r#"name     = "taken""#,
+            existing_name: true,
+            old_line: None,
+        },
+        Case {
+            case: "one provider name twice in the run",
+            config: format!(
+                "{}{}",
+                provider("a", "twice", ""),
+                provider("b", "twice", "  description = \"another\"")
+            ),
+            summary: "Duplicate workload identity provider name",
+            detail: "also has the name \"twice\"",
+            line: r#"name     = "twice""#,
+            existing_name: false,
+            old_line: None,
+        },
+        Case {
+            case: "one transformation attribute twice",
+            config: provider(
+                "x",
+                "x",
+                r#"  attribute_transformations = [
+    { attribute = "openai.repo", expression = "assertion.repository" },
+    { attribute = "openai.repo", expression = "assertion.sub" },
+  ]"#,
+            ),
+            summary: "Duplicate transformation attribute",
+            detail: "\"openai.repo\" is computed by an earlier transformation already",
+            line: r#"{ attribute = "openai.repo", expression = "assertion.sub" },"#,
+            existing_name: false,
+            old_line: Some(r#"resource "openai_workload_identity_provider" "x" {"#),
+        },
+        Case {
+            case: "a JWK without kty",
+            config: provider(
+                "x",
+                "x",
+                r#"  jwks_json = jsonencode({ keys = [{ kid = "a", n = "x", e = "AQAB" }] })"#,
+            ),
+            summary: "Invalid jwks_json",
+            detail: "keys[0] has no \"kty\"",
+            line: "jwks_json = jsonencode(",
+            existing_name: false,
+            old_line: None,
+        },
+        Case {
+            case: "a discovery_url on a private address",
+            config: provider(
+                "x",
+                "x",
+                r#"  discovery_url = "https://10.1.2.3/.well-known/openid-configuration""#,
+            ),
+            summary: "Invalid discovery_url",
+            detail: "points at a private address",
+            line: r#"discovery_url = "https://10.1.2.3/"#,
+            existing_name: false,
+            old_line: None,
+        },
+        Case {
+            case: "an issuer with a query",
+            config: provider_with_issuer("https://oidc.example.com/?tenant=a"),
+            summary: "Invalid issuer",
+            detail: "has a query or a fragment, which an OIDC issuer never has",
+            line: r#"issuer   = "https://oidc.example.com/?tenant=a""#,
+            existing_name: false,
+            old_line: None,
+        },
+        Case {
+            case: "an issuer with a fragment",
+            config: provider_with_issuer("https://oidc.example.com/#a"),
+            summary: "Invalid issuer",
+            detail: "has a query or a fragment",
+            line: r#"issuer   = "https://oidc.example.com/#a""#,
+            existing_name: false,
+            old_line: None,
+        },
+        Case {
+            case: "an issuer with a space",
+            config: provider_with_issuer("https://oidc.example.com/ a"),
+            summary: "Invalid issuer",
+            detail: "contains white space",
+            line: r#"issuer   = "https://oidc.example.com/ a""#,
+            existing_name: false,
+            old_line: None,
+        },
+    ]
+}
+
+/// Requests other than reads since the log was last reset.
+fn writes(emu: &Emulator) -> Vec<String> {
+    let (_, log) = emu.control("GET", "/_emulator/requests", None);
+    log["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["method"] != "GET")
+        .map(|r| format!("{} {}", r["method"], r["path"]))
+        .collect()
+}
+
+tftest! {
+    /// Each refusable input fails at plan on its attribute, and nothing is
+    /// written to the API.
+    fn refusable_inputs_fail_at_plan_with_no_write(tf) {
+        let emu = Emulator::start();
+        let project = emu.ok("POST", "/organization/projects", Some(json!({"name": "p"})))["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let sa = emu.ok(
+            "POST",
+            &format!("/organization/projects/{project}/service_accounts"),
+            Some(json!({"name": "ci", "create_service_account_only": true})),
+        )["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let wip = emu.ok(
+            "POST",
+            "/organization/workload_identity_providers",
+            Some(json!({"name": "taken", "issuer": "https://oidc.taken.example.com",
+                        "audience": "a", "type": "oidc"})),
+        )["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        emu.ok(
+            "POST",
+            &format!("/organization/workload_identity_providers/{wip}/federation_rules"),
+            Some(json!({"name": "taken-rule", "project_id": project, "service_account_id": sa,
+                        "attribute_matchers": {"sub": "system:serviceaccount:ns:taken"}})),
+        );
+        let org = Org { wip, project, sa };
+        let mut failed = Vec::new();
+        for c in cases(&org) {
+            assert_eq!(emu.control("POST", "/_emulator/requests/reset", None).0, 200);
+            let mut wd = Workdir::new(tf);
+            wd.use_emulator(&emu);
+            wd.write_main(&format!("{HEADER}{}", c.config));
+            let as_warning = c.existing_name && !tf.at_least(1, 12, 0);
+            let out = if as_warning {
+                wd.plan_detailed()
+            } else {
+                wd.apply()
+            };
+            let ok = (if as_warning { out.code == 2 } else { out.code == 1 })
+                && out.output_contains_words(c.summary)
+                && out.output_contains_words(c.detail)
+                && out.output_contains_words(match c.old_line {
+                    Some(old) if !tf.at_least(1, 1, 0) => old,
+                    _ => c.line,
+                })
+                && (as_warning || out.output_contains_words("Error:"));
+            let written = writes(&emu);
+            if !ok || !written.is_empty() {
+                eprintln!("--- case {:?}: writes {written:?}\n{out}", c.case);
+                failed.push(c.case);
+            }
+        }
+        assert!(failed.is_empty(), "failed cases: {failed:?}");
+    }
+}
