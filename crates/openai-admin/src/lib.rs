@@ -14,6 +14,8 @@ pub mod error;
 mod exchange;
 #[cfg(test)]
 mod fixture_tests;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod models;
 mod pacing;
 pub mod pagination;

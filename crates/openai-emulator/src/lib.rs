@@ -97,8 +97,11 @@ mod cel;
 mod clock;
 mod errors;
 mod faults;
+#[doc(hidden)]
+pub mod fuzzing;
 mod keys;
 mod matching;
+mod netguard;
 mod oauth;
 pub mod oidc;
 mod pagination;
@@ -174,6 +177,10 @@ pub struct EmulatorConfig {
     /// OpenAI sends none.
     pub rate_limit_retry_after: bool,
     pub rate_limit_scope: RateLimitScope,
+    /// Let OIDC discovery and JWKS fetches reach loopback addresses (the
+    /// built-in issuer, test stand-ins). Private, link-local and other
+    /// non-public addresses are always refused.
+    pub allow_loopback_key_fetch: bool,
 }
 
 impl EmulatorConfig {
@@ -192,6 +199,7 @@ impl EmulatorConfig {
             rate_limit_rpm: None,
             rate_limit_retry_after: false,
             rate_limit_scope: RateLimitScope::Route,
+            allow_loopback_key_fetch: true,
         }
     }
 }
@@ -530,9 +538,7 @@ pub async fn start(config: EmulatorConfig) -> anyhow::Result<RunningEmulator> {
 
     let key = signing_key(loaded.as_ref().map(|s| s.oidc_key_pkcs8.as_str())).await?;
     let oidc_key_pkcs8 = B64.encode(key.rsa_pkcs8().context("the built-in key exports")?);
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(10))
-        .build()
+    let keys = keys::KeyCache::new(config.allow_loopback_key_fetch)
         .context("could not build the HTTP client for OIDC discovery")?;
     let app = Arc::new(App {
         admin_key: config.admin_key,
@@ -544,7 +550,7 @@ pub async fn start(config: EmulatorConfig) -> anyhow::Result<RunningEmulator> {
             url: format!("http://{addr}/_emulator/oidc"),
             key,
         },
-        keys: keys::KeyCache::new(http),
+        keys,
         faults: faults::Faults::new(fault_rate, config.fault_seed),
         stats: stats::Stats::default(),
         limiter: ratelimit::Limiter::new(

@@ -54,6 +54,11 @@ struct Args {
     /// What one rate limit covers: `route` (method and path template) or `org` (everything).
     #[arg(long, default_value = "route")]
     rate_limit_scope: RateLimitScope,
+    /// Refuse OIDC discovery and JWKS fetches from loopback addresses too
+    /// (non-public addresses are always refused; loopback is allowed by
+    /// default for the built-in issuer and local stand-ins).
+    #[arg(long)]
+    deny_loopback_key_fetch: bool,
 }
 
 async fn wait_for_signal() {
@@ -102,6 +107,7 @@ async fn main() -> anyhow::Result<()> {
         rate_limit_rpm: Some(args.rate_limit_rpm),
         rate_limit_retry_after: args.rate_limit_retry_after,
         rate_limit_scope: args.rate_limit_scope,
+        allow_loopback_key_fetch: !args.deny_loopback_key_fetch,
     })
     .await?;
 

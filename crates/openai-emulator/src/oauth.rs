@@ -80,7 +80,7 @@ fn supported_alg(alg: &str) -> Option<Algorithm> {
 }
 
 /// Reads the JOSE header without trusting it yet: returns (alg, kid).
-fn header(token: &str) -> Result<(Algorithm, String), ExchangeError> {
+pub(crate) fn header(token: &str) -> Result<(Algorithm, String), ExchangeError> {
     let parts: Vec<&str> = token.split('.').collect();
     if parts.len() != 3 {
         return Err(ExchangeError::new(
@@ -117,7 +117,7 @@ fn header(token: &str) -> Result<(Algorithm, String), ExchangeError> {
     Ok((alg, kid))
 }
 
-fn verify_signature(
+pub(crate) fn verify_signature(
     token: &str,
     alg: Algorithm,
     kid: &str,
@@ -199,7 +199,7 @@ fn same_issuer(a: &str, b: &str) -> bool {
 }
 
 /// Checks the standard claims; returns `exp`.
-fn check_claims(
+pub(crate) fn check_claims(
     claims: &Map<String, Json_>,
     issuer: &str,
     audience: &str,
@@ -271,21 +271,29 @@ fn check_claims(
     Ok(exp)
 }
 
-async fn exchange(app: &App, body: &[u8]) -> Result<TokenExchangeResponse, ExchangeError> {
-    let body: Map<String, Json_> = match serde_json::from_slice(body) {
-        Ok(Json_::Object(map)) => map,
-        _ => {
-            return Err(ExchangeError::new(
-                Reason::BadRequest,
-                "the request body must be a JSON object (Content-Type: application/json) with grant_type, subject_token_type, subject_token, identity_provider_id and service_account_id",
-            ));
-        }
-    };
-    let grant_type = field(&body, "grant_type")?;
-    let subject_token_type = field(&body, "subject_token_type")?;
-    let subject_token = field(&body, "subject_token")?;
-    let provider_id = field(&body, "identity_provider_id")?;
-    let service_account_id = field(&body, "service_account_id")?;
+/// What an exchange request names, once its grant and token types are checked.
+pub(crate) struct Fields<'a> {
+    pub subject_token: &'a str,
+    pub provider_id: &'a str,
+    pub service_account_id: &'a str,
+}
+
+pub(crate) fn parse_body(body: &[u8]) -> Result<Map<String, Json_>, ExchangeError> {
+    match serde_json::from_slice(body) {
+        Ok(Json_::Object(map)) => Ok(map),
+        _ => Err(ExchangeError::new(
+            Reason::BadRequest,
+            "the request body must be a JSON object (Content-Type: application/json) with grant_type, subject_token_type, subject_token, identity_provider_id and service_account_id",
+        )),
+    }
+}
+
+pub(crate) fn fields(body: &Map<String, Json_>) -> Result<Fields<'_>, ExchangeError> {
+    let grant_type = field(body, "grant_type")?;
+    let subject_token_type = field(body, "subject_token_type")?;
+    let subject_token = field(body, "subject_token")?;
+    let provider_id = field(body, "identity_provider_id")?;
+    let service_account_id = field(body, "service_account_id")?;
     if grant_type != GRANT_TYPE_TOKEN_EXCHANGE {
         return Err(ExchangeError::new(
             Reason::BadRequest,
@@ -300,6 +308,20 @@ async fn exchange(app: &App, body: &[u8]) -> Result<TokenExchangeResponse, Excha
             ),
         ));
     }
+    Ok(Fields {
+        subject_token,
+        provider_id,
+        service_account_id,
+    })
+}
+
+async fn exchange(app: &App, body: &[u8]) -> Result<TokenExchangeResponse, ExchangeError> {
+    let body = parse_body(body)?;
+    let Fields {
+        subject_token,
+        provider_id,
+        service_account_id,
+    } = fields(&body)?;
 
     let provider = app.with_data(|d| d.provider(provider_id).cloned());
     let provider = provider.ok_or_else(|| {

@@ -8,6 +8,7 @@ mod admin;
 mod contract;
 mod exchange;
 mod faults;
+mod key_fetch;
 mod persist;
 mod rate_limits;
 mod script;
