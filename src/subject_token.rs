@@ -44,6 +44,8 @@ const AZURE_TOKEN_PATH: &str = "/metadata/identity/oauth2/token";
 const AZURE_API_VERSION: &str = "2018-02-01";
 /// JWTs are a few KiB; anything far larger is the wrong file or endpoint.
 const MAX_TOKEN_BYTES: u64 = 64 * 1024;
+/// Token files are small local files; a read that takes longer is stuck.
+const FILE_READ_TIMEOUT: Duration = Duration::from_secs(10);
 const USER_AGENT: &str = concat!("terraform-provider-openai/", env!("CARGO_PKG_VERSION"));
 
 /// An environment lookup; empty values count as unset.
@@ -305,6 +307,11 @@ fn check_jwt(token: &Secret, from: &str) -> Result<(), FetchError> {
 }
 
 /// Reads a token file (trimmed). `hint` says what to change when it fails.
+///
+/// The file is opened without blocking (a FIFO with no writer would block
+/// `open` forever), must be a regular file on the opened handle (so a swap
+/// between a check and the read changes nothing), and at most
+/// [`MAX_TOKEN_BYTES`] + 1 bytes are read, within [`FILE_READ_TIMEOUT`].
 async fn read_token_file(path: &Path, hint: String) -> Result<Secret, FetchError> {
     let read_err = |source| FetchError::ReadFile {
         path: path.to_owned(),
@@ -312,17 +319,51 @@ async fn read_token_file(path: &Path, hint: String) -> Result<Secret, FetchError
         source,
     };
     let from = || format!("file {}", path.display());
-    let meta = tokio::fs::metadata(path).await.map_err(read_err)?;
-    if meta.len() > MAX_TOKEN_BYTES {
+    let owned = path.to_owned();
+    let read = tokio::task::spawn_blocking(move || read_bounded(&owned));
+    let bytes = match tokio::time::timeout(FILE_READ_TIMEOUT, read).await {
+        Ok(Ok(result)) => result.map_err(read_err)?,
+        Ok(Err(join)) => return Err(read_err(std::io::Error::other(join.to_string()))),
+        Err(_) => {
+            return Err(read_err(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                format!("reading took longer than {}s", FILE_READ_TIMEOUT.as_secs()),
+            )));
+        }
+    };
+    if bytes.len() as u64 > MAX_TOKEN_BYTES {
         return Err(FetchError::TooLarge { from: from() });
     }
-    let bytes = tokio::fs::read(path).await.map_err(read_err)?;
     let text = String::from_utf8(bytes).map_err(|_| FetchError::NotJwt { from: from() })?;
     let token = text.trim();
     if token.is_empty() {
         return Err(FetchError::Empty { from: from(), hint });
     }
     Ok(Secret::new(token))
+}
+
+/// Opens `path` (following symlinks, as Kubernetes' projected tokens are),
+/// refuses anything but a regular file, reads at most the limit plus one.
+fn read_bounded(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read as _;
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.custom_flags(libc::O_NONBLOCK);
+    }
+    let file = options.open(path)?;
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "it is not a regular file (a FIFO, socket, device or directory)",
+        ));
+    }
+    let mut bytes = Vec::new();
+    file.take(MAX_TOKEN_BYTES + 1).read_to_end(&mut bytes)?;
+    Ok(bytes)
 }
 
 fn http_client(timeout: Duration, use_proxy: bool) -> Result<reqwest::Client, FetchError> {
@@ -335,8 +376,9 @@ fn http_client(timeout: Duration, use_proxy: bool) -> Result<reqwest::Client, Fe
         .redirect(reqwest::redirect::Policy::none());
     // Metadata servers are link-local: a proxy can only get in the way (or
     // see a token it should not).
+    // Where a proxy may apply, it never does for loopback hosts.
     let builder = if use_proxy {
-        builder
+        openai_admin::proxy::configure_from_env(builder)
     } else {
         builder.no_proxy()
     };
@@ -374,12 +416,22 @@ async fn get(
                 hint,
             })?;
     let status = response.status();
-    let body = response.bytes().await.map_err(|e| FetchError::Transport {
-        what,
-        url: shown.clone(),
-        detail: error_chain(&e.without_url()),
-        hint,
-    })?;
+    let body = match openai_admin::body::read_limited(response, MAX_TOKEN_BYTES as usize).await {
+        Ok(body) => body,
+        Err(openai_admin::body::BodyError::TooLarge(_)) => {
+            return Err(FetchError::TooLarge {
+                from: format!("the {what} at {shown}"),
+            });
+        }
+        Err(openai_admin::body::BodyError::Transport(e)) => {
+            return Err(FetchError::Transport {
+                what,
+                url: shown.clone(),
+                detail: error_chain(&e.without_url()),
+                hint,
+            });
+        }
+    };
     if !status.is_success() {
         let text = String::from_utf8_lossy(&body);
         let leaks = secret.is_some_and(|s| !s.is_empty() && text.contains(s.expose()));
@@ -391,12 +443,7 @@ async fn get(
             hint,
         });
     }
-    if body.len() as u64 > MAX_TOKEN_BYTES {
-        return Err(FetchError::TooLarge {
-            from: format!("the {what} at {shown}"),
-        });
-    }
-    Ok(body.to_vec())
+    Ok(body)
 }
 
 fn excerpt(text: &str) -> Option<String> {

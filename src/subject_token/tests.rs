@@ -562,3 +562,31 @@ async fn spiffe_errors_name_the_socket_variable_or_the_unreachable_socket() {
     assert!(e.contains(&missing), "{e}");
     assert!(e.contains("SPIRE agent"), "{e}");
 }
+
+#[cfg(unix)]
+#[tokio::test]
+async fn a_fifo_is_refused_without_waiting_for_a_writer() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("token");
+    let c_path = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: a valid NUL-terminated path; mkfifo touches nothing else.
+    assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) }, 0);
+    // Nobody ever opens the FIFO for writing: a blocking open would hang.
+    let e = fetch(&Source::File(fifo), &env_of(&[]), T)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("not a regular file"), "{e}");
+}
+
+#[tokio::test]
+async fn a_huge_metadata_body_is_cut_off_at_the_limit() {
+    // Far above the 64 KiB a token may have.
+    let body: &'static str = Box::leak("a".repeat(4 * 1024 * 1024).into_boxed_str());
+    let s = StandIn::start(200, body).await;
+    let env = env_of(&[(ENV_GCE_METADATA_HOST, s.addr.to_string())]);
+    let e = fetch(&platform(Platform::Gcp, DEFAULT_AUDIENCE, None), &env, T)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, FetchError::TooLarge { .. }), "{e}");
+}

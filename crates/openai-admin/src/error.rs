@@ -112,6 +112,18 @@ pub enum ApiError {
         #[source]
         source: Box<ApiError>,
     },
+
+    /// The answer's body was longer than the client reads.
+    #[error(
+        "OpenAI Admin API answered {method} {path} with HTTP {status} and a body longer than \
+         {limit} bytes, which the provider does not read; check the provider's base URL"
+    )]
+    TooLarge {
+        method: Method,
+        path: String,
+        status: StatusCode,
+        limit: usize,
+    },
 }
 
 impl ApiError {
@@ -271,6 +283,17 @@ pub enum ExchangeError {
     /// The client's cancellation token fired while the exchange waited.
     #[error("the token exchange at {url} was cancelled while waiting to retry")]
     Cancelled { url: String },
+
+    /// The answer's body was longer than the client reads.
+    #[error(
+        "the token exchange at {url} answered HTTP {status} with a body longer than {limit} \
+         bytes, which the provider does not read; check `token_exchange_url`"
+    )]
+    TooLarge {
+        url: String,
+        status: StatusCode,
+        limit: usize,
+    },
 }
 
 impl ExchangeError {

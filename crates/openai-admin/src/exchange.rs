@@ -76,6 +76,11 @@ impl Client {
                 next_wait_secs: next_wait.as_secs_f64().ceil() as u64,
             }),
             Outcome::Stopped(Stop::Cancelled) => Err(ExchangeError::Cancelled { url: url_text }),
+            Outcome::TooLarge { status, limit } => Err(ExchangeError::TooLarge {
+                url: url_text,
+                status,
+                limit,
+            }),
         }
     }
 }

@@ -8,6 +8,7 @@
 // errors are the cold path, so their size does not matter.
 #![allow(clippy::result_large_err)]
 
+pub mod body;
 pub mod client;
 mod endpoints;
 pub mod error;
@@ -19,6 +20,7 @@ pub mod fuzzing;
 pub mod models;
 mod pacing;
 pub mod pagination;
+pub mod proxy;
 mod recovery;
 pub mod refusal;
 pub mod retry;
