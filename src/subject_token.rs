@@ -48,6 +48,74 @@ const MAX_TOKEN_BYTES: u64 = 64 * 1024;
 const FILE_READ_TIMEOUT: Duration = Duration::from_secs(10);
 const USER_AGENT: &str = concat!("terraform-provider-openai/", env!("CARGO_PKG_VERSION"));
 
+/// Audiences of cloud management and token services: a token for one of
+/// them is a credential for the cloud account itself, which must never be
+/// sent to a token exchange. Hosts match themselves and their subdomains.
+const CLOUD_MANAGEMENT_AUDIENCES: &[(&str, &str)] = &[
+    ("management.azure.com", "Azure Resource Manager"),
+    ("management.core.windows.net", "Azure Service Management"),
+    ("graph.microsoft.com", "Microsoft Graph"),
+    ("graph.windows.net", "Azure AD Graph"),
+    ("vault.azure.net", "Azure Key Vault"),
+    ("storage.azure.com", "Azure Storage"),
+    ("database.windows.net", "Azure SQL"),
+    ("sts.amazonaws.com", "AWS STS"),
+    ("sts.googleapis.com", "Google STS"),
+    ("oauth2.googleapis.com", "Google's OAuth token endpoint"),
+    ("accounts.google.com", "Google's OAuth token endpoint"),
+    ("www.googleapis.com/oauth2", "Google's OAuth token endpoint"),
+    ("iamcredentials.googleapis.com", "Google IAM credentials"),
+];
+
+/// The service `audience` belongs to when it is a well-known cloud
+/// management or token audience (see [`CLOUD_MANAGEMENT_AUDIENCES`]).
+pub fn cloud_management_audience(audience: &str) -> Option<&'static str> {
+    let a = audience.trim().to_ascii_lowercase();
+    let rest = a
+        .strip_prefix("https://")
+        .or_else(|| a.strip_prefix("http://"))
+        .unwrap_or(&a);
+    let rest = rest.trim_end_matches('/');
+    let host = rest.split(['/', ':']).next().unwrap_or_default();
+    CLOUD_MANAGEMENT_AUDIENCES
+        .iter()
+        .find(|(pattern, _)| match pattern.split_once('/') {
+            Some(_) => rest == *pattern || rest.starts_with(&format!("{pattern}/")),
+            None => host == *pattern || host.ends_with(&format!(".{pattern}")),
+        })
+        .map(|(_, service)| *service)
+}
+
+/// Refuses a token whose `aud` names a cloud management audience.
+fn check_audience_claim(token: &Secret, from: &str) -> Result<(), FetchError> {
+    use base64::Engine as _;
+    let payload = token.expose().split('.').nth(1).unwrap_or_default();
+    let Ok(bytes) =
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload.trim_end_matches('='))
+    else {
+        return Ok(());
+    };
+    let Ok(claims) = serde_json::from_slice::<serde_json::Value>(&bytes) else {
+        return Ok(());
+    };
+    let auds: Vec<&str> = match claims.get("aud") {
+        Some(serde_json::Value::String(a)) => vec![a.as_str()],
+        Some(serde_json::Value::Array(items)) => items.iter().filter_map(|v| v.as_str()).collect(),
+        _ => Vec::new(),
+    };
+    match auds
+        .iter()
+        .find_map(|a| cloud_management_audience(a).map(|s| (*a, s)))
+    {
+        Some((aud, service)) => Err(FetchError::CloudAudience {
+            from: from.to_owned(),
+            audience: aud.to_owned(),
+            service,
+        }),
+        None => Ok(()),
+    }
+}
+
 /// An environment lookup; empty values count as unset.
 pub type Env<'a> = &'a (dyn Fn(&str) -> Option<String> + Sync);
 
@@ -236,6 +304,17 @@ pub enum FetchError {
 
     #[error("cannot set up the HTTP client: {0}")]
     Client(String),
+
+    #[error(
+        "the subject token from {from} has the audience {audience:?} of {service}: it is a \
+         credential for the cloud account itself and is never sent to a token exchange; issue \
+         the workload a token for the workload identity provider's audience instead"
+    )]
+    CloudAudience {
+        from: String,
+        audience: String,
+        service: &'static str,
+    },
 }
 
 /// Fetches the subject token from `source`. `timeout` bounds each HTTP call.
@@ -273,6 +352,7 @@ pub async fn fetch(
         }
     };
     check_jwt(&token, &from)?;
+    check_audience_claim(&token, &from)?;
     let token_type = match source {
         Source::Platform { platform, .. } => platform.token_type(),
         _ => TOKEN_TYPE_JWT,

@@ -590,3 +590,62 @@ async fn a_huge_metadata_body_is_cut_off_at_the_limit() {
         .unwrap_err();
     assert!(matches!(e, FetchError::TooLarge { .. }), "{e}");
 }
+
+#[test]
+fn cloud_management_audiences_are_recognised_in_every_spelling() {
+    for (aud, service) in [
+        ("https://management.azure.com/", "Azure Resource Manager"),
+        ("https://management.azure.com", "Azure Resource Manager"),
+        (
+            "HTTPS://MANAGEMENT.AZURE.COM/.default",
+            "Azure Resource Manager",
+        ),
+        (
+            "https://management.core.windows.net/",
+            "Azure Service Management",
+        ),
+        ("https://graph.microsoft.com", "Microsoft Graph"),
+        ("https://vault.azure.net", "Azure Key Vault"),
+        ("https://myvault.vault.azure.net", "Azure Key Vault"),
+        ("https://storage.azure.com/", "Azure Storage"),
+        ("sts.amazonaws.com", "AWS STS"),
+        ("https://sts.googleapis.com", "Google STS"),
+        (
+            "https://oauth2.googleapis.com/token",
+            "Google's OAuth token endpoint",
+        ),
+        (
+            "https://www.googleapis.com/oauth2/v4/token",
+            "Google's OAuth token endpoint",
+        ),
+    ] {
+        assert_eq!(cloud_management_audience(aud), Some(service), "{aud}");
+    }
+    for aud in [
+        DEFAULT_AUDIENCE,
+        "api://AzureADTokenExchange",
+        "https://my-app.example.com",
+        "https://evilmanagement.azure.com.example.com",
+        "https://www.googleapis.com/other",
+    ] {
+        assert_eq!(cloud_management_audience(aud), None, "{aud}");
+    }
+}
+
+#[tokio::test]
+async fn a_token_for_a_cloud_management_audience_is_never_handed_on() {
+    use base64::Engine as _;
+    let b64 = |v: serde_json::Value| {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string())
+    };
+    let token = format!(
+        "{}.{}.c2ln",
+        b64(serde_json::json!({"alg": "RS256"})),
+        b64(serde_json::json!({"sub": "x", "aud": ["other", "https://management.azure.com/"]}))
+    );
+    let e = fetch(&Source::Inline(Secret::new(token)), &env_of(&[]), T)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, FetchError::CloudAudience { .. }), "{e}");
+    assert!(e.to_string().contains("Azure Resource Manager"), "{e}");
+}
