@@ -328,6 +328,8 @@ pub struct RunningEmulator {
     shutdown: watch::Sender<bool>,
     task: Option<JoinHandle<()>>,
     spiffe: Option<spiffe::SocketServer>,
+    /// Held while the emulator runs, so no second one uses the state file.
+    state_lock: Option<persist::StateLock>,
 }
 
 impl RunningEmulator {
@@ -421,6 +423,9 @@ impl RunningEmulator {
         if let Some(mut spiffe) = self.spiffe.take() {
             let _ = (&mut spiffe.task).await;
         }
+        // Let a write in progress finish before another emulator may take the file.
+        let _writing = self.app.write_lock.lock().await;
+        self.state_lock.take();
     }
 }
 
@@ -527,6 +532,11 @@ async fn signing_key(stored: Option<&str>) -> anyhow::Result<SigningKey> {
 /// Binds, loads `--state` if any, and serves in a background task.
 pub async fn start(config: EmulatorConfig) -> anyhow::Result<RunningEmulator> {
     let fault_rate = faults::check_rate(config.fault_rate)?;
+    let state_lock = config
+        .state_file
+        .as_deref()
+        .map(persist::lock)
+        .transpose()?;
     let loaded = match &config.state_file {
         Some(path) => persist::load(path)?,
         None => None,
@@ -587,5 +597,6 @@ pub async fn start(config: EmulatorConfig) -> anyhow::Result<RunningEmulator> {
         shutdown,
         task: Some(task),
         spiffe,
+        state_lock,
     })
 }

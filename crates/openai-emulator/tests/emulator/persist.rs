@@ -80,12 +80,16 @@ async fn state_survives_a_restart() {
     let (_, page) = e.get(PROVIDERS).await;
     assert_eq!(page["data"][0]["id"], newer["id"]);
     assert_eq!(page["data"][1]["id"], pid.as_str());
-    // No temp files are left next to the state.
-    let names: Vec<String> = std::fs::read_dir(dir.path())
+    // No temp files are left next to the state, only its lock file.
+    let mut names: Vec<String> = std::fs::read_dir(dir.path())
         .unwrap()
         .map(|d| d.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
-    assert_eq!(names, vec!["org.json".to_owned()]);
+    names.sort();
+    assert_eq!(
+        names,
+        vec!["org.json".to_owned(), "org.json.lock".to_owned()]
+    );
 }
 
 #[tokio::test]
@@ -179,4 +183,21 @@ fn binary_rejects_bad_flags() {
         .output()
         .unwrap();
     assert!(!out.status.success(), "--admin-key is required");
+}
+
+#[tokio::test]
+async fn a_second_emulator_on_the_same_state_file_refuses_to_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("org.json");
+    let first = start(config(&state)).await.unwrap();
+    let err = start(config(&state))
+        .await
+        .err()
+        .expect("the second start fails");
+    let text = format!("{err:#}");
+    assert!(text.contains("in use by another emulator"), "{text}");
+    assert!(text.contains("org.json"), "{text}");
+    // Once the first is gone, the file is free again.
+    first.shutdown().await;
+    start(config(&state)).await.unwrap().shutdown().await;
 }
