@@ -181,6 +181,12 @@ pub struct EmulatorConfig {
     /// built-in issuer, test stand-ins). Private, link-local and other
     /// non-public addresses are always refused.
     pub allow_loopback_key_fetch: bool,
+    /// A connection whose request headers take longer is closed (slowloris).
+    pub header_read_timeout: Duration,
+    /// A request (reading its body included) not answered by then gets a 408.
+    pub request_timeout: Duration,
+    /// At most this many connections are served at once.
+    pub max_connections: usize,
 }
 
 impl EmulatorConfig {
@@ -200,6 +206,9 @@ impl EmulatorConfig {
             rate_limit_retry_after: false,
             rate_limit_scope: RateLimitScope::Route,
             allow_loopback_key_fetch: true,
+            header_read_timeout: Duration::from_secs(30),
+            request_timeout: Duration::from_secs(120),
+            max_connections: 1024,
         }
     }
 }
@@ -589,6 +598,11 @@ pub async fn start(config: EmulatorConfig) -> anyhow::Result<RunningEmulator> {
         listener,
         router(app.clone()),
         shutdown_rx,
+        server::Limits {
+            header_read_timeout: config.header_read_timeout,
+            request_timeout: config.request_timeout,
+            max_connections: config.max_connections,
+        },
     ));
     tracing::info!(%addr, "emulator listening");
     Ok(RunningEmulator {

@@ -12,3 +12,4 @@ mod key_fetch;
 mod persist;
 mod rate_limits;
 mod script;
+mod slowloris;

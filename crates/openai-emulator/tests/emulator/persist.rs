@@ -201,3 +201,58 @@ async fn a_second_emulator_on_the_same_state_file_refuses_to_start() {
     first.shutdown().await;
     start(config(&state)).await.unwrap().shutdown().await;
 }
+
+#[tokio::test]
+async fn binary_reads_the_admin_key_from_a_file_or_the_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    let key_file = dir.path().join("key");
+    std::fs::write(&key_file, format!("{ADMIN_KEY}\n")).unwrap();
+    let http = reqwest::Client::new();
+    let status = |base: String| {
+        let http = http.clone();
+        async move {
+            http.get(format!("{base}/v1/organization/projects"))
+                .bearer_auth(ADMIN_KEY)
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    let (_proc, base) = spawn_binary(&[
+        "--listen",
+        "127.0.0.1:0",
+        "--admin-key-file",
+        key_file.to_str().unwrap(),
+    ]);
+    assert_eq!(status(base).await, 200);
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_openai-emulator"))
+        .args(["--listen", "127.0.0.1:0"])
+        .env("OPENAI_EMULATOR_ADMIN_KEY", ADMIN_KEY)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let _proc = Proc(child);
+    let base = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap()
+        .to_owned();
+    assert_eq!(status(base).await, 200);
+
+    // No key at all: a clear error.
+    let out = Command::new(env!("CARGO_BIN_EXE_openai-emulator"))
+        .args(["--listen", "127.0.0.1:0"])
+        .env_remove("OPENAI_EMULATOR_ADMIN_KEY")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("--admin-key-file"), "{stderr}");
+}
