@@ -25,6 +25,10 @@ pub enum ApiError {
     #[error("the {what} id is empty: an OpenAI object id is required here")]
     EmptyId { what: &'static str },
 
+    /// An id argument was `.` or `..`, which a URL path would resolve away.
+    #[error("the {what} id {id:?} is not an OpenAI object id (it is a path step); check the id")]
+    PathStepId { what: &'static str, id: String },
+
     /// Any non-2xx answer from the Admin API.
     #[error("{}", status_message(*.status, message, code.as_deref(), param.as_deref(), request_id.as_deref(), method, path))]
     Status {
