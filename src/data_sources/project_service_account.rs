@@ -37,12 +37,21 @@ pub fn schema() -> Schema {
             Argument {
                 name: ServiceAccountModel::id,
                 mode: Mode::OptionalComputed,
-                description: "The service account's id (`svc_acct_...`). Set this or `name`.",
+                description: "The service account's id, an opaque string (e.g. `svc_acct_...`). \
+                              Set this or `name`.",
             },
             Argument {
                 name: ServiceAccountModel::name,
                 mode: Mode::OptionalComputed,
                 description: "The service account's name. Set this or `id`.",
+            },
+            Argument {
+                name: ServiceAccountModel::role,
+                mode: Mode::Computed,
+                description: "The service account's role in its project: `member`, `owner`, or \
+                              `none` for an account without one (OpenAI creates keyless \
+                              accounts that way). Tokens exchanged for an account without a \
+                              role cannot call the API.",
             },
         ],
     )

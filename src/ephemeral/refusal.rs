@@ -1,12 +1,14 @@
 //! Turning a refused token exchange into a diagnostic that names the likely
 //! cause and what to change. The cause is the shared
 //! [`openai_admin::refusal::Reason`] read from the OAuth code and the start of
-//! the server's `error_description` (the emulator words its refusals that
-//! way; the real service documents only the three codes), so wording it does
-//! not know still yields a diagnostic with the OAuth code, advice for that
-//! code, and the server's text.
+//! the server's `error_description` (OpenAI's own sentences where we know
+//! them, and the emulator's, which follow their style). OpenAI documents its
+//! codes, not its wording, so any other text still yields advice keyed on
+//! the OAuth code and the HTTP status (400, 401, 403), and the server's
+//! description is always shown, with every secret we sent redacted.
 
 use openai_admin::error::ExchangeError;
+use openai_admin::redact::Redactor;
 use openai_admin::refusal::{OAuthCode, Reason};
 use tfplugin::codec::Path;
 use tfplugin::framework::{Diagnostic, Diagnostics};
@@ -56,17 +58,22 @@ fn explain(reason: Reason, ctx: &Context<'_>) -> Cause {
              disabled. Enable one (`enabled = true` on openai_service_account_mapping).",
             None,
         ),
+        // OpenAI's own sentence; it may also stand for mappings that exist
+        // but do not match, so the advice covers both.
         NoRule => cause(
-            "No service account mapping for this service account",
-            "No mapping binds this service account to the workload identity provider. Create an \
-             openai_service_account_mapping for this pair, or check service_account_id.",
+            "No service account mapping found",
+            "OpenAI found no enabled mapping between this workload identity provider and this \
+             service account that admits the token. Check service_account_id (the id of the \
+             account the mapping names), create an openai_service_account_mapping for this \
+             pair, or compare its attribute_matchers with the token's claims.",
             Some(M::service_account_id),
         ),
         NoMatchingRule | MappingFailed => cause(
             "No service account mapping matches the token",
             "The token's claims do not satisfy the attribute_matchers of any enabled mapping \
-             for this service account (the server's description below says which claim \
-             differs). Run from the workload the mapping describes, or widen the mapping.",
+             for this service account. Compare them with the token's claims (OpenAI does not \
+             say which claim differs), run from the workload the mapping describes, or widen \
+             the mapping.",
             None,
         ),
         AudienceMismatch => {
@@ -158,23 +165,41 @@ fn request_rejected() -> Cause {
     )
 }
 
-/// Advice for a refusal whose wording is unknown, by its OAuth code alone.
-fn generic_advice(code: Option<OAuthCode>) -> &'static str {
-    match code {
-        Some(OAuthCode::InvalidGrant) => {
+/// Summary and advice for a refusal whose wording is unknown, by its OAuth
+/// code and HTTP status.
+fn generic(code: Option<OAuthCode>, status: u16) -> (&'static str, &'static str) {
+    match (code, status) {
+        (_, 403) => (
+            "Token exchange refused: not permitted",
+            "OpenAI understood the request but does not permit this exchange. Check that the \
+             workload identity provider and the service account belong to the same \
+             organization, that the organization may use workload identity federation, and any \
+             IP allowlist of the project.",
+        ),
+        (Some(OAuthCode::InvalidGrant), 401) => (
+            "Token exchange refused: identity rejected",
+            "OpenAI rejected the identity. Check that the subject token is current, comes from \
+             the issuer of workload_identity_provider_id and was issued for its audience, and \
+             that an enabled service account mapping for service_account_id matches the token's \
+             claims.",
+        ),
+        (Some(OAuthCode::InvalidGrant), _) => (
+            "Token exchange refused",
             "OpenAI refused the grant. Check workload_identity_provider_id and \
              service_account_id, that the provider is enabled, and that exactly one enabled \
-             service account mapping matches the token's claims."
-        }
-        Some(OAuthCode::InvalidSubjectToken) => {
+             service account mapping matches the token's claims.",
+        ),
+        (Some(OAuthCode::InvalidSubjectToken), _) => (
+            "Token exchange refused: subject token not accepted",
             "OpenAI did not accept the subject token. Check that it is a current token from \
              the issuer the workload identity provider trusts, issued for the provider's \
-             audience."
-        }
-        _ => {
+             audience, and signed by one of its keys.",
+        ),
+        _ => (
+            "Token exchange refused",
             "OpenAI refused to exchange the subject token. Check the token, the workload \
-             identity provider and the service account mapping."
-        }
+             identity provider and the service account mapping.",
+        ),
     }
 }
 
@@ -194,10 +219,14 @@ pub fn diagnostic(e: &ExchangeError, ctx: &Context<'_>) -> Diagnostics {
         )
         .into();
     };
+    // The client already scrubbed what it sent; the same helper again here
+    // keeps this function safe for any error handed to it.
+    let redactor = Redactor::new().with(ctx.subject_token);
+    let error = redactor.redact(error);
     let description = error_description
         .as_deref()
-        .filter(|d| ctx.subject_token.is_empty() || !d.contains(ctx.subject_token))
-        .unwrap_or("(none)");
+        .map(|d| redactor.redact(d))
+        .unwrap_or_else(|| "(none)".to_owned());
     let server = format!(
         "OAuth error: {error} (HTTP {}). Server description: {description}{}",
         status.as_u16(),
@@ -206,7 +235,7 @@ pub fn diagnostic(e: &ExchangeError, ctx: &Context<'_>) -> Diagnostics {
             .map(|r| format!(" (request id: {r})"))
             .unwrap_or_default()
     );
-    let code = OAuthCode::parse(error);
+    let code = OAuthCode::parse(&error);
     let known = match e.refusal_reason() {
         Some(reason) => Some(explain(reason, ctx)),
         // Any wording: the request itself was refused.
@@ -224,10 +253,10 @@ pub fn diagnostic(e: &ExchangeError, ctx: &Context<'_>) -> Diagnostics {
                 None => d,
             }
         }
-        None => Diagnostic::error(
-            "Token exchange refused",
-            format!("{}\n\n{server}", generic_advice(code)),
-        ),
+        None => {
+            let (summary, advice) = generic(code, status.as_u16());
+            Diagnostic::error(summary, format!("{advice}\n\n{server}"))
+        }
     };
     d.into()
 }
@@ -235,12 +264,17 @@ pub fn diagnostic(e: &ExchangeError, ctx: &Context<'_>) -> Diagnostics {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use openai_admin::redact::MARKER;
     use reqwest::StatusCode;
 
     fn refused(error: &str, description: &str) -> ExchangeError {
+        refused_with(400, error, description)
+    }
+
+    fn refused_with(status: u16, error: &str, description: &str) -> ExchangeError {
         ExchangeError::OAuth {
             url: "http://127.0.0.1:1/oauth/token".into(),
-            status: StatusCode::BAD_REQUEST,
+            status: StatusCode::from_u16(status).unwrap(),
             error: error.into(),
             error_description: Some(description.into()),
             request_id: Some("req_1".into()),
@@ -369,7 +403,7 @@ mod tests {
             (
                 Reason::NoRule,
                 "service account 's' has no federation rule under workload identity provider 'p'",
-                "No service account mapping for this service account",
+                "No service account mapping found",
             ),
             (
                 Reason::KeysUnavailable,
@@ -408,12 +442,22 @@ mod tests {
         ));
         assert_eq!(d.summary, "Token exchange refused");
         let d = one(diagnostic(
-            &refused("invalid_subject_token", "the token: audience mismatch"),
+            &refused(
+                "invalid_subject_token",
+                &format!("the token: {}", Reason::AudienceMismatch.message()),
+            ),
             &ctx(),
         ));
-        assert_eq!(d.summary, "Token exchange refused");
+        assert_eq!(
+            d.summary,
+            "Token exchange refused: subject token not accepted"
+        );
+        assert_eq!(d.path, None);
         assert!(
-            d.detail.contains("the token: audience mismatch"),
+            d.detail.contains(&format!(
+                "the token: {}",
+                Reason::AudienceMismatch.message()
+            )),
             "{}",
             d.detail
         );
@@ -459,6 +503,7 @@ mod tests {
         assert!(d.detail.contains("invalid_grant"));
         assert!(d.detail.contains("Identity was rejected."));
 
+        // An echoed token is redacted; the rest is shown.
         let d = one(diagnostic(
             &refused(
                 "invalid_subject_token",
@@ -467,7 +512,11 @@ mod tests {
             &ctx(),
         ));
         assert!(!d.detail.contains("eyJ.secret.token"), "{}", d.detail);
-        assert!(d.detail.contains("(none)"), "{}", d.detail);
+        assert!(
+            d.detail.contains(&format!("token {MARKER} is malformed")),
+            "{}",
+            d.detail
+        );
 
         // A known reason whose description echoes the token: classified, not quoted.
         let d = one(diagnostic(
@@ -476,6 +525,108 @@ mod tests {
         ));
         assert!(d.summary.contains("malformed"), "{}", d.summary);
         assert!(!d.detail.contains("eyJ.secret.token"), "{}", d.detail);
-        assert!(d.detail.contains("(none)"), "{}", d.detail);
+        assert!(d.detail.contains(MARKER), "{}", d.detail);
+
+        // Long tokens: a cut copy or the signature alone is redacted too.
+        let long = long_token();
+        let long_ctx = Context {
+            subject_token: &long,
+            ..ctx()
+        };
+        let signature = long.rsplit('.').next().unwrap();
+        for echoed in [&long[2..long.len() - 3], signature] {
+            let d = one(diagnostic(
+                &refused(echoed, &format!("bad token {echoed}")),
+                &long_ctx,
+            ));
+            assert!(!d.detail.contains(signature), "{}", d.detail);
+            assert!(!d.detail.contains(echoed), "{}", d.detail);
+            assert!(d.detail.contains("bad token"), "{}", d.detail);
+        }
+    }
+
+    fn long_token() -> String {
+        "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ3b3JrbG9hZC1zdWJqZWN0In0.c2lnbmF0dXJlLW9mLXRoZS13b3JrbG9hZC10b2tlbg"
+            .to_owned()
+    }
+
+    /// OpenAI's fixtures' refusals, and other statuses with unknown
+    /// wording: each gets a cause-specific summary, and the server's text.
+    #[test]
+    fn openai_wording_and_statuses_give_useful_diagnostics() {
+        let fixture = |name: &str| -> (String, String) {
+            let path = format!(
+                "{}/tests/fixtures/openai/{name}",
+                env!("CARGO_MANIFEST_DIR")
+            );
+            let v: serde_json::Value =
+                serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+            (
+                v["error"].as_str().unwrap().to_owned(),
+                v["error_description"].as_str().unwrap().to_owned(),
+            )
+        };
+        let (e400, d400) = fixture("oauth_error--400_invalid_grant.json");
+        let (e401, d401) = fixture("oauth_error--401_invalid_grant.json");
+        let cases = [
+            (
+                400,
+                e400.as_str(),
+                d400.as_str(),
+                "No service account mapping found",
+                Some(M::service_account_id),
+            ),
+            (401, e401.as_str(), d401.as_str(), "identity rejected", None),
+            (403, "invalid_grant", "Forbidden.", "not permitted", None),
+            (403, "access_denied", "Nope.", "not permitted", None),
+            (
+                401,
+                "invalid_subject_token",
+                "JWT rejected.",
+                "subject token not accepted",
+                None,
+            ),
+            (
+                400,
+                "invalid_request",
+                "Missing parameter.",
+                "request rejected",
+                None,
+            ),
+            (
+                400,
+                "invalid_grant",
+                "Computer says no.",
+                "Token exchange refused",
+                None,
+            ),
+            (
+                400,
+                "unsupported_grant_type",
+                "Nope.",
+                "Token exchange refused",
+                None,
+            ),
+        ];
+        for (status, error, description, summary, path) in cases {
+            let d = one(diagnostic(
+                &refused_with(status, error, description),
+                &ctx(),
+            ));
+            assert!(
+                d.summary.starts_with("Token exchange refused"),
+                "{}",
+                d.summary
+            );
+            assert!(
+                d.summary.contains(summary),
+                "{status} {error}: {}",
+                d.summary
+            );
+            assert_eq!(d.path, path.map(|a| Path::root().attr(a)), "{description}");
+            assert!(d.detail.contains(description), "{}", d.detail);
+            assert!(d.detail.contains(error), "{}", d.detail);
+            assert!(d.detail.contains(&format!("HTTP {status}")), "{}", d.detail);
+        }
     }
 }

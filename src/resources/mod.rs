@@ -2,4 +2,5 @@
 
 pub mod project_service_account;
 pub mod service_account_mapping;
+pub mod unmanaged_kind;
 pub mod workload_identity_provider;

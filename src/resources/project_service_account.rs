@@ -3,14 +3,19 @@
 //!
 //! It is always created with `create_service_account_only`, so OpenAI never
 //! makes an API key for it: workloads authenticate by token exchange only.
-//! The API cannot rename a service account, so every argument replaces it.
+//! Such an account starts with no project role (`none`), which lets it call
+//! no API, so the role is set right after the create
+//! (`docs/reference/openai-api.md#service-account-roles`). `name` and `role`
+//! change in place through the update endpoint; only `project_id` replaces.
 
 use async_trait::async_trait;
 
 use crate::OpenAi;
 use crate::errors::api_error;
 use crate::values::{arguments, decode, split_import_id};
-use openai_admin::models::{CreateServiceAccountRequest, ServiceAccount};
+use openai_admin::models::{
+    CreateServiceAccountRequest, SERVICE_ACCOUNT_ROLES, ServiceAccount, UpdateServiceAccountRequest,
+};
 use tfplugin::codec::{Path, Type, Value};
 use tfplugin::framework::model::{Field, Model};
 use tfplugin::framework::{
@@ -21,6 +26,9 @@ use tfplugin::framework::{
 };
 
 pub const TYPE_NAME: &str = "openai_project_service_account";
+
+/// The role an account gets when the configuration names none.
+pub const DEFAULT_ROLE: &str = "member";
 
 tfplugin::model! {
     /// A service account's configuration, plan or state (and the data
@@ -50,13 +58,17 @@ pub fn schema() -> Schema {
     Schema::new(
         "A keyless project service account. It is created without an API key (and none is ever \
          made for it), so it can only be used through workload identity federation: map tokens \
-         to it with `openai_service_account_mapping`. OpenAI cannot rename a service account, \
-         so changing any argument replaces it.",
+         to it with `openai_service_account_mapping`. It is given its project `role` right \
+         after the create, since OpenAI creates keyless accounts without one. `name` and \
+         `role` change in place; changing `project_id` replaces the account.",
     )
     .attribute(
         Attribute::computed(M::id, Type::String)
             .use_state_for_unknown()
-            .description("The service account's id (`svc_acct_...`)."),
+            .description(
+                "The service account's id, an opaque string (seen as `svc_acct_...` and \
+                 `user-...`).",
+            ),
     )
     .attribute(
         Attribute::required(M::project_id, Type::String)
@@ -68,16 +80,18 @@ pub fn schema() -> Schema {
     )
     .attribute(
         Attribute::required(M::name, Type::String)
-            .requires_replace()
-            .description(
-                "The service account's name. OpenAI has no rename, so changing it replaces the \
-                 service account (and its id).",
-            ),
+            .description("The service account's name. Changing it renames the account in place."),
     )
     .attribute(
-        Attribute::computed(M::role, Type::String)
-            .use_state_for_unknown()
-            .description("The service account's role in the project, e.g. `member`."),
+        Attribute::optional_computed(M::role, Type::String)
+            .default(Value::String(DEFAULT_ROLE.into()))
+            .description(
+                "The service account's role in its project: `member` (the default) or `owner`. \
+                 A keyless account needs a role before the tokens exchanged for it can call any \
+                 API. OpenAI reports `none` for an account without one (for example one created \
+                 outside Terraform); the provider then plans to set the configured role. \
+                 Changing it updates the account in place.",
+            ),
     )
     .attribute(
         Attribute::computed(M::created_at, Type::Number)
@@ -107,6 +121,27 @@ fn validate_config(config: &ServiceAccountModel, diags: &mut Diagnostics) {
                 format!("{name} must not be empty."),
             );
         }
+    }
+    if let Some(role) = config.role.as_deref() {
+        if !SERVICE_ACCOUNT_ROLES.contains(&role) {
+            diags.attribute_error(
+                Path::root().attr(M::role),
+                "Invalid service account role",
+                format!(
+                    "role is {role:?}; a project service account's role is \"member\" or \
+                     \"owner\" (OpenAI reports \"none\" for an account without a role, which \
+                     cannot be set)."
+                ),
+            );
+        }
+    }
+}
+
+/// The update body that makes the account match `planned`.
+fn update_body(planned: &ServiceAccountModel) -> UpdateServiceAccountRequest {
+    UpdateServiceAccountRequest {
+        name: planned.name.as_deref().map(str::to_owned),
+        role: Some(planned.role.as_deref().unwrap_or(DEFAULT_ROLE).to_owned()),
     }
 }
 
@@ -205,7 +240,34 @@ impl Resource<OpenAi> for ProjectServiceAccountResource {
             role: created.role,
             created_at: created.created_at,
         };
-        Ok(CreateResponse::new(state_from_api(&sa, pid).to_value()))
+        let role = planned.role.as_deref().unwrap_or(DEFAULT_ROLE);
+        if sa.role == role {
+            return Ok(CreateResponse::new(state_from_api(&sa, pid).to_value()));
+        }
+        // The account exists from here on: a failure to give it its role
+        // keeps it in state (Terraform taints it) rather than losing it.
+        match client
+            .update_service_account(pid, &sa.id, &update_body(&planned))
+            .await
+        {
+            Ok(updated) => Ok(CreateResponse::new(
+                state_from_api(&updated, pid).to_value(),
+            )),
+            Err(e) => {
+                let mut resp = CreateResponse::new(state_from_api(&sa, pid).to_value());
+                resp.diagnostics.extend(api_error(
+                    &format!(
+                        "give the new service account {} the project role {role:?} (the \
+                         account was created and is kept in state; the next apply replaces \
+                         it)",
+                        sa.id
+                    ),
+                    &e,
+                    &[M::role],
+                ));
+                Ok(resp)
+            }
+        }
     }
 
     async fn read(&self, data: &OpenAi, req: ReadRequest) -> Result<ReadResponse, Diagnostics> {
@@ -225,16 +287,27 @@ impl Resource<OpenAi> for ProjectServiceAccountResource {
 
     async fn update(
         &self,
-        _data: &OpenAi,
-        _req: UpdateRequest,
+        data: &OpenAi,
+        req: UpdateRequest,
     ) -> Result<UpdateResponse, Diagnostics> {
-        // Every argument requires replacement, so Terraform never asks.
-        Err(Diagnostic::error(
-            "Project service accounts cannot be updated in place",
-            "OpenAI has no update for service accounts; this change should have been planned as \
-             a replacement. Report this to the provider's maintainers.",
-        )
-        .into())
+        // Only `name` and `role` can differ here: `project_id` replaces.
+        let planned = M::from_value(&req.planned)?;
+        let prior = M::from_value(&req.prior)?;
+        let (pid, id) = (prior.project_id.or_empty(), prior.id.or_empty());
+        let updated = data
+            .client()?
+            .update_service_account(pid, id, &update_body(&planned))
+            .await
+            .map_err(|e| {
+                api_error(
+                    "update the project service account",
+                    &e,
+                    &arguments(&schema(), &[]),
+                )
+            })?;
+        Ok(UpdateResponse::new(
+            state_from_api(&updated, pid).to_value(),
+        ))
     }
 
     async fn delete(
@@ -302,7 +375,15 @@ mod tests {
             mismatches::<ServiceAccountIdentity>(&identity),
             Vec::<String>::new()
         );
-        assert_eq!(arguments(&schema(), &[]), [M::project_id, M::name]);
+        assert_eq!(arguments(&schema(), &[]), [M::project_id, M::name, M::role]);
+        // Only the project replaces; name and role change in place.
+        let replacing: Vec<&str> = schema()
+            .attributes
+            .iter()
+            .filter(|a| a.requires_replace)
+            .map(|a| a.name)
+            .collect();
+        assert_eq!(replacing, [M::project_id]);
     }
 
     #[test]
@@ -328,15 +409,44 @@ mod tests {
     }
 
     #[test]
+    fn updates_send_the_name_and_the_role() {
+        let planned = M {
+            name: Field::Known("renamed".into()),
+            role: Field::Known("owner".into()),
+            ..M::default()
+        };
+        assert_eq!(
+            update_body(&planned),
+            UpdateServiceAccountRequest {
+                name: Some("renamed".into()),
+                role: Some("owner".into()),
+            }
+        );
+        let body = update_body(&M {
+            role: Field::Null,
+            ..planned
+        });
+        assert_eq!(body.role.as_deref(), Some(DEFAULT_ROLE));
+    }
+
+    #[test]
     fn each_rule_fails_with_its_message_on_its_attribute() {
         let valid = M {
             project_id: Field::Known("proj_1".into()),
             name: Field::Known("ci".into()),
             ..M::default()
         };
-        let mut d = Diagnostics::new();
-        validate_config(&valid, &mut d);
-        assert!(d.is_empty(), "{d:#?}");
+        for role in [Field::Null, Field::Unknown, Field::Known("owner".into())] {
+            let mut d = Diagnostics::new();
+            validate_config(
+                &M {
+                    role,
+                    ..valid.clone()
+                },
+                &mut d,
+            );
+            assert!(d.is_empty(), "{d:#?}");
+        }
         let empty = Field::Known(String::new());
         let rules = [
             Rule {
@@ -358,6 +468,26 @@ mod tests {
                 path: at(M::name),
                 summary: "Empty name",
                 detail: "name must not be empty.",
+            },
+            Rule {
+                case: "role none",
+                config: M {
+                    role: Field::Known("none".into()),
+                    ..valid.clone()
+                },
+                path: at(M::role),
+                summary: "Invalid service account role",
+                detail: "\"member\" or \"owner\"",
+            },
+            Rule {
+                case: "unknown role",
+                config: M {
+                    role: Field::Known("admin".into()),
+                    ..valid.clone()
+                },
+                path: at(M::role),
+                summary: "Invalid service account role",
+                detail: "role is \"admin\"",
             },
         ];
         for rule in &rules {

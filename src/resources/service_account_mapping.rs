@@ -6,6 +6,7 @@ use async_trait::async_trait;
 use crate::OpenAi;
 use crate::errors::api_error;
 use crate::limits::Scope;
+use crate::resources::unmanaged_kind;
 use crate::values::{arguments, decode, from_json, split_import_id, to_json};
 use openai_admin::models::{
     AttributeMatchers, CreateRuleRequest, FederationRule, Permissions, UpdateRuleRequest,
@@ -384,6 +385,7 @@ impl Resource<OpenAi> for ServiceAccountMappingResource {
     }
 
     async fn modify_plan(&self, data: Option<&OpenAi>, plan: &mut PlanCtx) {
+        unmanaged_kind::refuse_change(plan, "service account mapping", M::scopes);
         let Some(data) = data else { return };
         // What goes away: the prior object of a destroy or of a replacement
         // we asked for, or the object whose identity a create replaces
@@ -447,9 +449,19 @@ impl Resource<OpenAi> for ServiceAccountMappingResource {
             )
             .await
             .map_err(|e| api_error("read service account mappings", &e, &[]))?;
-        Ok(ReadResponse::new(
-            found.map(|r| state_from_api(&r, &state).to_value()),
-        ))
+        let mut resp =
+            ReadResponse::new(found.as_ref().map(|r| state_from_api(r, &state).to_value()));
+        // A permissions type this provider cannot represent: see `unmanaged_kind`.
+        resp.private = found.as_ref().map(|r| {
+            unmanaged_kind::private(match &r.permissions {
+                Permissions::Unknown { kind, .. } => Some(unmanaged_kind::Kind {
+                    field: "permissions type".into(),
+                    value: kind.clone(),
+                }),
+                _ => None,
+            })
+        });
+        Ok(resp)
     }
 
     async fn update(
@@ -457,6 +469,7 @@ impl Resource<OpenAi> for ServiceAccountMappingResource {
         data: &OpenAi,
         req: UpdateRequest,
     ) -> Result<UpdateResponse, Diagnostics> {
+        unmanaged_kind::refuse_update(&req.private, "service account mapping", M::scopes)?;
         let prior = M::from_value(&req.prior)?;
         let planned = M::from_value(&req.planned)?;
         let req = UpdateRuleRequest {

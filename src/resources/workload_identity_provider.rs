@@ -7,6 +7,7 @@ use async_trait::async_trait;
 use crate::OpenAi;
 use crate::errors::api_error;
 use crate::limits::Scope;
+use crate::resources::unmanaged_kind;
 use crate::validate::https_url;
 use crate::values::{arguments, decode};
 use openai_admin::models::{
@@ -385,6 +386,22 @@ pub fn state_from_api(p: &WorkloadIdentityProvider, prior: &ProviderModel) -> Pr
     }
 }
 
+/// How diagnostics name this object.
+const OBJECT: &str = "workload identity provider";
+
+/// A provider type or key source this provider cannot manage, if any.
+fn kind_of(p: &WorkloadIdentityProvider) -> Option<unmanaged_kind::Kind> {
+    let kind = |field: &str, value: &str| unmanaged_kind::Kind {
+        field: field.to_owned(),
+        value: value.to_owned(),
+    };
+    match &p.verification {
+        Verification::Unknown { kind: v, .. } => Some(kind("verification type", v)),
+        _ if p.kind != "oidc" => Some(kind("type", &p.kind)),
+        _ => None,
+    }
+}
+
 fn transformations_of(m: &ProviderModel) -> Vec<AttributeTransformation> {
     let elements = m
         .attribute_transformations
@@ -461,6 +478,7 @@ impl Resource<OpenAi> for WorkloadIdentityProviderResource {
     }
 
     async fn modify_plan(&self, data: Option<&OpenAi>, plan: &mut PlanCtx) {
+        unmanaged_kind::refuse_change(plan, OBJECT, M::jwks_json);
         let Some(data) = data else { return };
         record_planned_issuer(data, plan);
         if plan.is_create() {
@@ -521,9 +539,10 @@ impl Resource<OpenAi> for WorkloadIdentityProviderResource {
             .provider(data.client()?, state.id.or_empty())
             .await
             .map_err(|e| api_error("read workload identity providers", &e, &[]))?;
-        Ok(ReadResponse::new(
-            found.map(|p| state_from_api(&p, &state).to_value()),
-        ))
+        let mut resp =
+            ReadResponse::new(found.as_ref().map(|p| state_from_api(p, &state).to_value()));
+        resp.private = found.as_ref().map(|p| unmanaged_kind::private(kind_of(p)));
+        Ok(resp)
     }
 
     async fn update(
@@ -531,6 +550,7 @@ impl Resource<OpenAi> for WorkloadIdentityProviderResource {
         data: &OpenAi,
         req: UpdateRequest,
     ) -> Result<UpdateResponse, Diagnostics> {
+        unmanaged_kind::refuse_update(&req.private, OBJECT, M::jwks_json)?;
         let prior = M::from_value(&req.prior)?;
         let planned = M::from_value(&req.planned)?;
         let text = |f: &Field<String>| f.or_empty().to_string();

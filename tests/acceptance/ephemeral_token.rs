@@ -272,7 +272,8 @@ fn exchange_feeds_a_consumer_and_no_token_is_stored_or_logged() {
 
 #[test]
 fn refusals_name_the_cause() {
-    let emu = Emulator::start();
+    // Verbose, so the server's description names the claim that differs.
+    let emu = Emulator::start_with_args(&["--verbose-refusals"]);
     let wif = setup(&emu, None);
     let mut wd = workdir(&emu);
     wd.write_main(&config(&wif, "subject_token = var.tok", ""));

@@ -22,3 +22,4 @@ mod resources_refresh_cost;
 mod resources_tenant_pinning;
 mod resources_validation;
 mod service_account_resource;
+mod unknown_kinds;

@@ -151,12 +151,20 @@ fn accounts(emu: &Emulator, pid: &str) -> Vec<Json> {
 }
 
 fn account_config(pid: &str, name: &str) -> String {
+    account_config_with_role(pid, name, None)
+}
+
+/// `role = "..."` only when given, so the default is exercised too.
+fn account_config_with_role(pid: &str, name: &str, role: Option<&str>) -> String {
+    let role = role
+        .map(|r| format!("  role       = \"{r}\"\n"))
+        .unwrap_or_default();
     format!(
         r#"{HEADER}
 resource "openai_project_service_account" "ci" {{
   project_id = "{pid}"
   name       = "{name}"
-}}
+{role}}}
 
 output "id" {{ value = openai_project_service_account.ci.id }}
 output "account" {{ value = openai_project_service_account.ci }}
@@ -165,7 +173,7 @@ output "account" {{ value = openai_project_service_account.ci }}
 }
 
 #[test]
-fn keyless_create_replace_recreate_and_destroy() {
+fn keyless_create_update_in_place_replace_recreate_and_destroy() {
     let tf = tf_latest();
     let emu = Emulator::start();
     let recorder = Recorder::start(&emu);
@@ -195,11 +203,24 @@ fn keyless_create_replace_recreate_and_destroy() {
         json!({"name": "ci", "create_service_account_only": true})
     );
     assert_eq!(creates[0].response["id"], json!(sid));
+    assert_eq!(
+        creates[0].response["role"], "none",
+        "keyless accounts start without a role"
+    );
     assert!(
         creates[0].response.get("api_key").is_none(),
         "{:#}",
         creates[0].response
     );
+    // Then it was given the default role through the update endpoint.
+    let account_path = format!("/v1/organization/projects/{pid}/service_accounts/{sid}");
+    let updates: Vec<Exchange> = recorder
+        .exchanges()
+        .into_iter()
+        .filter(|e| e.method == "POST" && e.path == account_path)
+        .collect();
+    assert_eq!(updates.len(), 1, "{updates:#?}");
+    assert_eq!(updates[0].request, json!({"name": "ci", "role": "member"}));
 
     // It exists, and the state holds exactly its attributes: no key.
     let sa = emu.ok(
@@ -207,17 +228,42 @@ fn keyless_create_replace_recreate_and_destroy() {
         &format!("/organization/projects/{pid}/service_accounts/{sid}"),
         None,
     );
-    assert_eq!(sa["name"], "ci");
+    assert_eq!((&sa["name"], &sa["role"]), (&json!("ci"), &json!("member")));
     assert_eq!(
         wd.output("account"),
-        json!({"id": sid, "project_id": pid, "name": "ci", "role": sa["role"], "created_at": sa["created_at"]})
+        json!({"id": sid, "project_id": pid, "name": "ci", "role": "member", "created_at": sa["created_at"]})
     );
     let state_text = wd.read("terraform.tfstate");
     assert!(!state_text.contains("api_key") && !state_text.contains("sk-"));
     wd.plan_detailed().assert_code(0);
 
-    // A new name replaces the account: the API has no rename.
-    wd.write_main(&account_config(&pid, "ci-renamed"));
+    // A new name, then a new role, update the account in place: same id.
+    for (name, role) in [("ci-renamed", None), ("ci-renamed", Some("owner"))] {
+        wd.write_main(&account_config_with_role(&pid, name, role));
+        let plan = wd.plan_detailed();
+        plan.assert_code(2);
+        plan.assert_output_contains_words("updated in-place");
+        plan.assert_output_contains_words("0 to add, 1 to change, 0 to destroy");
+        wd.apply().assert_success();
+        assert_eq!(wd.output("id"), json!(sid));
+        let sa = emu.ok(
+            "GET",
+            &format!("/organization/projects/{pid}/service_accounts/{sid}"),
+            None,
+        );
+        assert_eq!(sa["name"], name);
+        assert_eq!(sa["role"], role.unwrap_or("member"));
+        wd.plan_detailed().assert_code(0);
+    }
+    assert_eq!(accounts(&emu, &pid).len(), 1);
+
+    // A new project replaces the account.
+    let pid2 = project(&emu, "keyless-2");
+    wd.write_main(&account_config_with_role(
+        &pid2,
+        "ci-renamed",
+        Some("owner"),
+    ));
     let plan = wd.plan_detailed();
     plan.assert_code(2);
     plan.assert_output_contains_words("must be replaced");
@@ -231,12 +277,15 @@ fn keyless_create_replace_recreate_and_destroy() {
         None,
     );
     assert_eq!(status, 404, "the old account was deleted");
-    let names: Vec<Json> = accounts(&emu, &pid)
-        .iter()
-        .map(|a| a["name"].clone())
-        .collect();
-    assert_eq!(names, vec![json!("ci-renamed")]);
+    assert!(accounts(&emu, &pid).is_empty());
+    let moved = accounts(&emu, &pid2);
+    assert_eq!(moved.len(), 1);
+    assert_eq!(
+        (&moved[0]["name"], &moved[0]["role"]),
+        (&json!("ci-renamed"), &json!("owner"))
+    );
     wd.plan_detailed().assert_code(0);
+    let pid = pid2;
 
     // Deleted by hand: the next plan creates it again.
     emu.ok(
@@ -268,6 +317,73 @@ fn keyless_create_replace_recreate_and_destroy() {
 
     wd.destroy().assert_success();
     assert!(accounts(&emu, &pid).is_empty());
+}
+
+/// Scripts the emulator's next requests (see `/_emulator/faults/script`).
+fn script(emu: &Emulator, rules: Json) {
+    let (status, v) = emu.control(
+        "POST",
+        "/_emulator/faults/script",
+        Some(json!({"rules": rules})),
+    );
+    assert_eq!(status, 200, "{v}");
+}
+
+#[test]
+fn a_failed_role_update_keeps_the_account_and_a_lost_create_is_recovered() {
+    let tf = tf_latest();
+    let emu = Emulator::start();
+    let pid = project(&emu, "roles");
+    let mut wd = Workdir::new(&tf);
+    wd.use_emulator(&emu);
+    wd.write_main(&account_config_with_role(&pid, "ci", Some("owner")));
+
+    // The create succeeds, giving it its role does not.
+    script(
+        &emu,
+        json!([{"method": "POST", "path": "/v1/organization/projects/{id}/service_accounts/{sa_id}",
+                "action": {"type": "status", "status": 400}}]),
+    );
+    let out = wd.apply();
+    out.assert_failure();
+    out.assert_output_contains_words("project role \"owner\"");
+    out.assert_output_contains_words("kept in state");
+    let all = accounts(&emu, &pid);
+    assert_eq!(all.len(), 1, "{all:?}");
+    assert_eq!(all[0]["role"], "none");
+    // Terraform kept it (tainted), so it is not lost: the next apply replaces it.
+    let state = wd.run(&["state", "list"]);
+    assert!(
+        state.stdout.contains("openai_project_service_account.ci"),
+        "{state}"
+    );
+    let plan = wd.plan_detailed();
+    plan.assert_code(2);
+    plan.assert_output_contains_words("tainted");
+    wd.apply().assert_success();
+    let all = accounts(&emu, &pid);
+    assert_eq!(all.len(), 1, "{all:?}");
+    assert_eq!(
+        (&all[0]["name"], &all[0]["role"]),
+        (&json!("ci"), &json!("owner"))
+    );
+    assert_eq!(wd.output("id"), all[0]["id"]);
+    wd.plan_detailed().assert_code(0);
+    wd.destroy().assert_success();
+
+    // The create's answer is lost after it committed: the account is found
+    // by name, not made twice, and still gets its role.
+    script(
+        &emu,
+        json!([{"method": "POST", "path": "/v1/organization/projects/{id}/service_accounts",
+                "action": {"type": "commit_then_drop"}}]),
+    );
+    wd.apply().assert_success();
+    let all = accounts(&emu, &pid);
+    assert_eq!(all.len(), 1, "{all:?}");
+    assert_eq!(all[0]["role"], "owner");
+    assert_eq!(wd.output("id"), all[0]["id"]);
+    wd.plan_detailed().assert_code(0);
 }
 
 #[test]
@@ -323,6 +439,16 @@ fn import_by_id_by_block_and_by_identity() {
         &format!("{pid}/{sid}"),
     ])
     .assert_success();
+    let imported = &wd.state()["values"]["root_module"]["resources"][0]["values"];
+    assert_eq!(imported["id"], json!(sid));
+    assert_eq!(imported["name"], "ci");
+    // Made outside Terraform, it has no role: the plan sets the default in place.
+    assert_eq!(imported["role"], "none");
+    let plan = wd.plan_detailed();
+    plan.assert_code(2);
+    plan.assert_output_contains_words("\"none\" -> \"member\"");
+    plan.assert_output_contains_words("0 to add, 1 to change, 0 to destroy");
+    wd.apply().assert_success();
     wd.plan_detailed().assert_code(0);
     assert_eq!(
         wd.state()["values"]["root_module"]["resources"][0]["values"]["id"],
@@ -382,6 +508,13 @@ data "openai_project" "app" {{
 resource "openai_project_service_account" "ci" {{
   project_id = data.openai_project.app.id
   name       = "ci"
+  role       = "member"
+}}
+
+# Created outside Terraform, so it has no role.
+data "openai_project_service_account" "outside" {{
+  project_id = data.openai_project.app.id
+  name       = "outside"
 }}
 
 resource "openai_workload_identity_provider" "issuer" {{
@@ -399,10 +532,40 @@ resource "openai_service_account_mapping" "ci" {{
   }}
 }}
 
+resource "openai_service_account_mapping" "outside" {{
+  workload_identity_provider_id = openai_workload_identity_provider.issuer.id
+  project_id                    = data.openai_project_service_account.outside.project_id
+  service_account_id            = data.openai_project_service_account.outside.id
+  attribute_matchers = {{
+    sub = "repo:my-org/my-repo:ref:refs/heads/main"
+  }}
+}}
+
 output "service_account_id" {{ value = openai_project_service_account.ci.id }}
+output "outside_role" {{ value = data.openai_project_service_account.outside.role }}
 output "provider_id" {{ value = openai_workload_identity_provider.issuer.id }}
 "#
     )
+}
+
+/// `GET /v1/models` with `bearer`: the status.
+fn list_models(emu: &Emulator, bearer: &str) -> u16 {
+    let url = format!("{}/models", emu.base_url());
+    let bearer = bearer.to_string();
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(async move {
+            reqwest::Client::new()
+                .get(url)
+                .bearer_auth(bearer)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        })
 }
 
 /// Mints a token at the emulator's built-in issuer and exchanges it.
@@ -446,6 +609,12 @@ tftest! {
     fn a_complete_keyless_setup_with_only_this_provider(tf) {
         let emu = Emulator::start();
         let pid = project(&emu, "keyless-app");
+        let outside = id(&emu.ok(
+            "POST",
+            &format!("/organization/projects/{pid}/service_accounts"),
+            Some(json!({"name": "outside", "create_service_account_only": true})),
+        ))
+        .to_string();
         let mut wd = Workdir::new(tf);
         wd.use_emulator(&emu);
         wd.write_main(&keyless_setup(&format!("{}/_emulator/oidc", emu.url())));
@@ -458,22 +627,38 @@ tftest! {
             .unwrap()
             .to_string();
         let provider_id = wd.output("provider_id").as_str().unwrap().to_string();
-        assert_eq!(accounts(&emu, &pid).len(), 1, "{tf}");
+        assert_eq!(accounts(&emu, &pid).len(), 2, "{tf}");
+        assert_eq!(wd.output("outside_role"), json!("none"), "{tf}");
         let rules = emu.ok(
             "GET",
             &format!("/organization/workload_identity_providers/{provider_id}/federation_rules"),
             None,
         );
-        assert_eq!(rules["data"][0]["service_account_id"], json!(sid), "{tf}");
+        let mapped: Vec<&Json> = rules["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| &r["service_account_id"])
+            .collect();
+        assert!(mapped.contains(&&json!(sid)), "{tf}: {rules}");
         assert_eq!(rules["data"][0]["project_id"], json!(pid), "{tf}");
 
-        // The keyless account is usable: a workload token exchanges for an access token.
+        // The keyless account is usable: a workload token exchanges for an
+        // access token, which the model API accepts, since it has a role.
         let (status, body) = exchange(&emu, &provider_id, &sid);
         assert_eq!(status, 200, "{tf}: {body}");
-        assert!(body["access_token"].as_str().is_some_and(|t| !t.is_empty()));
+        let access = body["access_token"].as_str().unwrap();
+        assert!(!access.is_empty());
+        assert_eq!(list_models(&emu, access), 200, "{tf}");
+
+        // The account without a role exchanges too, but may not call the API.
+        let (status, body) = exchange(&emu, &provider_id, &outside);
+        assert_eq!(status, 200, "{tf}: {body}");
+        assert_eq!(list_models(&emu, body["access_token"].as_str().unwrap()), 403, "{tf}");
 
         wd.destroy().assert_success();
-        assert!(accounts(&emu, &pid).is_empty(), "{tf}");
+        let left: Vec<Json> = accounts(&emu, &pid).iter().map(|a| a["id"].clone()).collect();
+        assert_eq!(left, vec![json!(outside)], "{tf}");
         let providers = emu.ok("GET", "/organization/workload_identity_providers", None);
         assert_eq!(providers["data"], json!([]), "{tf}");
     }

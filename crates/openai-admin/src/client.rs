@@ -17,6 +17,7 @@ use crate::error::{ADMIN_KEY_ENV, ApiError, chain};
 use crate::models::ErrorEnvelope;
 use crate::pacing::{Pacer, route_of};
 use crate::recovery::ServerClock;
+use crate::redact::Redactor;
 use crate::retry::{Backoff, is_retryable_status, server_delay};
 use crate::secret::Secret;
 
@@ -94,6 +95,8 @@ pub(super) struct Inner {
     auth: Option<HeaderValue>,
     pub(super) clock: ServerClock,
     pacer: Pacer,
+    /// The admin key, to scrub from every error body.
+    redactor: Redactor,
 }
 
 /// One request, ready to be sent as many times as the retry policy allows.
@@ -107,6 +110,9 @@ pub(super) struct Request {
     pub body: Option<Vec<u8>>,
     /// Whether to send the admin key.
     pub admin: bool,
+    /// Secrets in the body (a subject token) to scrub from the answer, like
+    /// the admin key.
+    pub secrets: Vec<Secret>,
 }
 
 impl std::fmt::Debug for Request {
@@ -251,6 +257,11 @@ impl Client {
         let http = crate::proxy::configure_from_env(http)
             .build()
             .map_err(|e| ApiError::Config(format!("cannot build HTTP client: {}", chain(&e))))?;
+        let redactor = config
+            .admin_key
+            .as_ref()
+            .map(|k| Redactor::new().with_secret(k))
+            .unwrap_or_default();
         Ok(Client {
             inner: Arc::new(Inner {
                 http,
@@ -258,6 +269,7 @@ impl Client {
                 auth,
                 clock: ServerClock::default(),
                 pacer: Pacer::default(),
+                redactor,
             }),
         })
     }
@@ -296,7 +308,15 @@ impl Client {
             path: format!("/{}", segments.join("/")),
             body: None,
             admin: true,
+            secrets: Vec::new(),
         })
+    }
+
+    /// The admin key and the request's own secrets.
+    fn redactor_for(&self, req: &Request) -> Redactor {
+        req.secrets
+            .iter()
+            .fold(self.inner.redactor.clone(), Redactor::with_secret)
     }
 
     /// Sends once and reads the whole body, so a body cut short counts as a
@@ -329,7 +349,13 @@ impl Client {
                     Ok(body) => Ok(Reply {
                         status,
                         headers,
-                        body,
+                        // Error texts are shown and logged: scrub what we sent
+                        // from them first, in this one place.
+                        body: if status.is_success() {
+                            body
+                        } else {
+                            self.redactor_for(req).redact_bytes(&body)
+                        },
                     }),
                     Err(BodyError::Transport(e)) => Err(e),
                     Err(BodyError::TooLarge(limit)) => {
@@ -739,6 +765,7 @@ mod tests {
             route: "POST /x".into(),
             body: None,
             admin: true,
+            secrets: Vec::new(),
         };
         let mut headers = HeaderMap::new();
         headers.insert(REQUEST_ID_HEADER, HeaderValue::from_static("req_1"));

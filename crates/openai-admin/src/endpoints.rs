@@ -11,7 +11,8 @@ use crate::models::{
     CreateProjectRequest, CreateProviderRequest, CreateRuleRequest, CreateServiceAccountRequest,
     CreatedServiceAccount, Deleted, FederationRule, ListPage, ListParams, ListRulesParams,
     OBJECT_PROVIDER_DELETED, OBJECT_RULE_DELETED, OBJECT_SERVICE_ACCOUNT_DELETED, Project,
-    ServiceAccount, SortOrder, UpdateProviderRequest, UpdateRuleRequest, WorkloadIdentityProvider,
+    ServiceAccount, SortOrder, UpdateProviderRequest, UpdateRuleRequest,
+    UpdateServiceAccountRequest, WorkloadIdentityProvider,
 };
 use crate::pagination::{PAGE_SIZE, collect_all};
 use crate::recovery::rule_matches;
@@ -342,6 +343,22 @@ impl Client {
         let pid = id("project", project_id)?;
         let sid = id("service account", service_account_id)?;
         let req = self.admin_request(Method::GET, &[ORG, PROJECTS, pid, SERVICE_ACCOUNTS, sid])?;
+        self.call(&req).await
+    }
+
+    /// Sets the name and/or the project role. Safe to retry since it sets
+    /// absolute values.
+    pub async fn update_service_account(
+        &self,
+        project_id: &str,
+        service_account_id: &str,
+        body: &UpdateServiceAccountRequest,
+    ) -> Result<ServiceAccount, ApiError> {
+        let pid = id("project", project_id)?;
+        let sid = id("service account", service_account_id)?;
+        let req = self
+            .admin_request(Method::POST, &[ORG, PROJECTS, pid, SERVICE_ACCOUNTS, sid])?
+            .json(body)?;
         self.call(&req).await
     }
 

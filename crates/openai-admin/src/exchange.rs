@@ -7,6 +7,7 @@ use reqwest::Method;
 use crate::client::{Client, Outcome, Request, Stop, body_excerpt};
 use crate::error::{ExchangeError, chain};
 use crate::models::{OAuthError, TokenExchangeRequest, TokenExchangeResponse};
+use crate::secret::Secret;
 
 impl Client {
     /// Retried on 429, 5xx and connection failures like an idempotent
@@ -28,6 +29,7 @@ impl Client {
             url,
             body: Some(bytes),
             admin: false,
+            secrets: vec![Secret::new(body.subject_token.as_str())],
         };
         let run = self.run(&req).await;
         match run.outcome {
@@ -49,14 +51,11 @@ impl Client {
                         error_description: oauth.error_description,
                         request_id,
                     }),
+                    // The client scrubbed the subject token from the body.
                     _ => Err(ExchangeError::Status {
                         url: url_text,
                         status: reply.status,
-                        detail: if echoes_secret(&reply.body, &body.subject_token) {
-                            None
-                        } else {
-                            body_excerpt(&reply.body)
-                        },
+                        detail: body_excerpt(&reply.body),
                         request_id,
                     }),
                 }
@@ -83,10 +82,4 @@ impl Client {
             }),
         }
     }
-}
-
-/// Whether an error body repeats the subject token; such a body is never
-/// quoted in an error message.
-fn echoes_secret(reply_body: &[u8], secret: &str) -> bool {
-    !secret.is_empty() && String::from_utf8_lossy(reply_body).contains(secret)
 }

@@ -22,6 +22,7 @@ mod pacing;
 pub mod pagination;
 pub mod proxy;
 mod recovery;
+pub mod redact;
 pub mod refusal;
 pub mod retry;
 pub mod secret;

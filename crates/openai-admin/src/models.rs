@@ -434,6 +434,24 @@ pub struct CreateServiceAccountRequest {
     pub create_service_account_only: bool,
 }
 
+/// The project roles a service account can be given
+/// (`docs/reference/openai-api.md#service-account-roles`).
+pub const SERVICE_ACCOUNT_ROLES: [&str; 2] = ["member", "owner"];
+/// The role OpenAI reports for an account created with
+/// `create_service_account_only` until one is set: it cannot call any API.
+pub const SERVICE_ACCOUNT_ROLE_NONE: &str = "none";
+
+/// Body of `POST /organization/projects/{project_id}/service_accounts/{id}`:
+/// only the fields set change.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct UpdateServiceAccountRequest {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// `member` or `owner`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+}
+
 /// Create response: the account, plus an `api_key` unless
 /// `create_service_account_only` was set.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -1,18 +1,20 @@
 //! Why a token exchange is refused, shared by the emulator (which produces
-//! these refusals) and the provider (which turns them into diagnostics), so
-//! neither has to match the other's wording by substring.
+//! these refusals) and the provider (which turns them into diagnostics).
 //!
-//! A refusal is HTTP 400 with `{"error": <OAuth code>, "error_description":
-//! <text>}`. Each [`Reason`] has one OAuth code and a stable *lead*: the
-//! description starts with the lead, optionally followed by `": "` and
-//! specifics (ids, claim values), e.g. `audience mismatch: token aud "x" does
-//! not contain "y"`. [`Reason::classify`] reads a refusal back by its code and
-//! lead; it never looks inside the specifics, which quote token claims and
-//! could contain any word.
+//! A refusal is HTTP 400, 401 or 403 with `{"error": <OAuth code>,
+//! "error_description": <text>}` (`docs/reference/openai-api.md#token-exchange-refusals`).
+//! Each [`Reason`] has one OAuth code, one status and a *message*: a short
+//! sentence in the style OpenAI words its refusals, and for
+//! [`Reason::NoRule`] exactly OpenAI's own sentence ("No service account
+//! mapping found for the provided service_account_id."). The emulator sends
+//! the message alone, or with `--verbose-refusals` followed by the failed
+//! check in parentheses (`(lead: specifics)`). [`Reason::classify`] reads a
+//! refusal back by its code and message; it never looks inside the
+//! specifics, which quote token claims and could contain any word.
 //!
-//! The real service documents only the three codes, not its wording, so a
-//! description that starts with no known lead is simply unclassified and
-//! callers must still show it.
+//! OpenAI documents its codes but not its wording, so a description that
+//! starts with no known message is simply unclassified: callers must still
+//! show it and advise by the code and status alone.
 
 use std::fmt;
 
@@ -157,9 +159,51 @@ impl Reason {
         }
     }
 
-    /// The stable text every description of this reason starts with.
-    /// No lead is a prefix of another lead of the same code, so a
+    /// The HTTP status the emulator refuses with: 401 when the subject
+    /// token itself is not accepted, 400 otherwise (an emulator choice,
+    /// `docs/reference/openai-api.md#token-exchange-refusals`).
+    pub fn status(self) -> u16 {
+        match self.code() {
+            OAuthCode::InvalidSubjectToken => 401,
+            OAuthCode::InvalidRequest | OAuthCode::InvalidGrant => 400,
+        }
+    }
+
+    /// The public sentence every description of this reason starts with.
+    /// No message is a prefix of another of the same code, so a
     /// description classifies to at most one reason.
+    pub fn message(self) -> &'static str {
+        use Reason::*;
+        match self {
+            BadRequest => "Invalid token exchange request.",
+            MalformedToken => "The subject token is not a well-formed JWT.",
+            UnsupportedAlg => "The subject token is signed with an unsupported algorithm.",
+            MissingKid => "The subject token header has no key id.",
+            UnknownKid => "No key of the identity provider matches the subject token's key id.",
+            KeyAlgMismatch => "The subject token's algorithm does not fit its signing key.",
+            BadSignature => "The subject token signature is invalid.",
+            MissingClaim => "The subject token is missing a required claim.",
+            InvalidClaim => "The subject token has an invalid claim.",
+            IssuerMismatch => "The subject token issuer does not match the identity provider.",
+            AudienceMismatch => "The subject token audience does not match the identity provider.",
+            Expired => "The subject token has expired.",
+            NotYetValid => "The subject token is not valid yet.",
+            UnknownProvider => "Identity provider not found.",
+            ProviderDisabled => "The identity provider is disabled.",
+            KeysUnavailable => "The identity provider's signing keys could not be retrieved.",
+            UnknownServiceAccount => "Service account not found.",
+            NoRule => "No service account mapping found for the provided service_account_id.",
+            RulesDisabled => {
+                "The service account mappings for the provided service_account_id are disabled."
+            }
+            NoMatchingRule => "No service account mapping matched the subject token.",
+            MappingFailed => "Service account mapping resolution failed.",
+            AmbiguousMapping => "More than one service account mapping matched the subject token.",
+        }
+    }
+
+    /// The name of the failed check, which starts the specifics of a
+    /// verbose description (and the emulator's log line).
     pub fn lead(self) -> &'static str {
         use Reason::*;
         match self {
@@ -188,8 +232,8 @@ impl Reason {
         }
     }
 
-    /// The `error_description` for this reason with `details` after the lead.
-    pub fn describe(self, details: impl fmt::Display) -> String {
+    /// The failed check with its specifics: `lead: details` (or the lead).
+    pub fn detail(self, details: impl fmt::Display) -> String {
         let details = details.to_string();
         if details.is_empty() {
             self.lead().to_owned()
@@ -198,19 +242,31 @@ impl Reason {
         }
     }
 
+    /// The verbose `error_description`: the message, then the failed check
+    /// and its specifics in parentheses.
+    pub fn describe(self, details: impl fmt::Display) -> String {
+        format!("{} ({})", self.message(), self.detail(details))
+    }
+
     /// The reason of a refusal with OAuth code `error` and `description`, if
-    /// the description starts with the lead of a reason of that code
-    /// (ASCII case-insensitive), followed by the end or `:`.
+    /// the description starts with the message of a reason of that code
+    /// (ASCII case-insensitive, the final period optional), followed by the
+    /// end or white space.
     pub fn classify(error: &str, description: &str) -> Option<Reason> {
         let code = OAuthCode::parse(error)?;
         let description = description.trim_start();
         Self::ALL.into_iter().find(|r| {
-            let lead = r.lead();
-            r.code() == code
-                && description
-                    .get(..lead.len())
-                    .is_some_and(|head| head.eq_ignore_ascii_case(lead))
-                && matches!(description[lead.len()..].chars().next(), None | Some(':'))
+            let message = r.message().trim_end_matches('.');
+            if r.code() != code
+                || !description
+                    .get(..message.len())
+                    .is_some_and(|head| head.eq_ignore_ascii_case(message))
+            {
+                return false;
+            }
+            let rest = &description[message.len()..];
+            let rest = rest.strip_prefix('.').unwrap_or(rest);
+            rest.chars().next().is_none_or(char::is_whitespace)
         })
     }
 }
@@ -226,56 +282,77 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_reason_reads_back_from_its_own_description() {
+    fn every_reason_reads_back_from_its_own_descriptions() {
         for r in Reason::ALL {
-            assert_eq!(
-                Reason::classify(r.code().as_str(), &r.describe("x 'y' z")),
-                Some(r)
-            );
-            assert_eq!(Reason::classify(r.code().as_str(), r.lead()), Some(r));
-            assert_eq!(r.describe(""), r.lead());
+            let code = r.code().as_str();
+            assert_eq!(Reason::classify(code, &r.describe("x 'y' z")), Some(r));
+            assert_eq!(Reason::classify(code, r.message()), Some(r));
+            let bare = r.message().trim_end_matches('.');
+            assert_eq!(Reason::classify(code, bare), Some(r), "{bare}");
+            assert_eq!(r.detail(""), r.lead());
+            assert!(r.describe("d").starts_with(r.message()));
+            assert!(matches!(r.status(), 400 | 401));
         }
     }
 
     #[test]
-    fn leads_are_unique_and_never_prefix_one_another_within_a_code() {
+    fn messages_and_leads_are_unique_and_never_prefix_one_another_within_a_code() {
         for a in Reason::ALL {
             for b in Reason::ALL {
                 if a != b && a.code() == b.code() {
-                    assert!(
-                        !b.lead().starts_with(a.lead()),
-                        "{a:?} is a prefix of {b:?}"
-                    );
+                    let (ma, mb) = (a.message().trim_end_matches('.'), b.message());
+                    assert!(!mb.starts_with(ma), "{a:?} is a prefix of {b:?}");
+                    assert_ne!(a.lead(), b.lead());
                 }
             }
         }
     }
 
     #[test]
-    fn classification_needs_the_code_and_the_lead_at_the_start() {
+    fn openai_wording_classifies() {
+        assert_eq!(
+            Reason::classify(
+                "invalid_grant",
+                "No service account mapping found for the provided service_account_id."
+            ),
+            Some(Reason::NoRule)
+        );
+        // OpenAI's SDK fixture: a real wording that names no cause.
+        assert_eq!(
+            Reason::classify("invalid_grant", "Identity was rejected."),
+            None
+        );
+    }
+
+    #[test]
+    fn classification_needs_the_code_and_the_message_at_the_start() {
         let d = Reason::Expired.describe("at 1 (now 2)");
         // Same text under another code: not this reason.
         assert_eq!(Reason::classify("invalid_grant", &d), None);
         assert_eq!(Reason::classify("server_error", &d), None);
-        // Case of the lead does not matter.
+        // Case does not matter.
         assert_eq!(
-            Reason::classify("invalid_subject_token", "Subject Token Expired: soon"),
+            Reason::classify("invalid_subject_token", "THE SUBJECT TOKEN HAS EXPIRED"),
             Some(Reason::Expired)
         );
-        // A lead inside the specifics (a quoted claim value) is ignored.
-        let d = Reason::NoMatchingRule
-            .describe("rule r: claim 'ref' is \"audience mismatch\", expected \"main\"");
+        // A message inside the specifics (a quoted claim value) is ignored.
+        let d = Reason::NoMatchingRule.describe(
+            "rule r: claim 'ref' is \"The subject token has expired.\", expected \"main\"",
+        );
         assert_eq!(
             Reason::classify("invalid_grant", &d),
             Some(Reason::NoMatchingRule)
         );
         assert_eq!(
-            Reason::classify("invalid_subject_token", "token audience mismatch"),
+            Reason::classify(
+                "invalid_subject_token",
+                "Sadly, the subject token has expired."
+            ),
             None
         );
-        // A word merely starting with the lead is not the lead.
+        // A word merely starting with the message is not the message.
         assert_eq!(
-            Reason::classify("invalid_subject_token", "unknown kidney"),
+            Reason::classify("invalid_subject_token", "The subject token has expiredness"),
             None
         );
     }

@@ -47,7 +47,10 @@ pub fn routes(app: Arc<App>) -> Router<Arc<App>> {
         .route(PROJECTS, get(list_projects).post(create_project))
         .route(PROJECT, get(get_project))
         .route(ACCOUNTS, get(list_accounts).post(create_account))
-        .route(ACCOUNT, get(get_account).delete(delete_account))
+        .route(
+            ACCOUNT,
+            get(get_account).post(update_account).delete(delete_account),
+        )
         .method_not_allowed_fallback(method_not_allowed)
         // Layers run bottom-up on the way in: stats, then latency/faults, then auth.
         .layer(middleware::from_fn_with_state(
@@ -257,6 +260,17 @@ async fn get_account(
     Path((id, sa_id)): Path<(String, String)>,
 ) -> Reply<ServiceAccount> {
     app.with_data(|d| d.get_service_account(&id, &sa_id))
+        .map(Json)
+}
+
+async fn update_account(
+    State(app): State<Arc<App>>,
+    Path((id, sa_id)): Path<(String, String)>,
+    body: Bytes,
+) -> Reply<ServiceAccount> {
+    let req = validate::update_service_account(&validate::body_object(&body)?)?;
+    app.write(|d, _| d.update_service_account(&id, &sa_id, req))
+        .await
         .map(Json)
 }
 

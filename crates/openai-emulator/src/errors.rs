@@ -113,6 +113,18 @@ impl ApiError {
         )
     }
 
+    /// The caller is known but may not do this (`/v1/models` for an
+    /// account without a role, or a token without the scope).
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            TYPE_INVALID_REQUEST,
+            None,
+            None,
+            message,
+        )
+    }
+
     /// Unknown or foreign id: never reveals whether it exists elsewhere.
     pub fn not_found(what: &str, id: &str) -> Self {
         Self::new(
@@ -216,12 +228,14 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// A refused token exchange: HTTP 400 `{"error","error_description"}`, the
-/// code and the description's lead taken from the shared [`Reason`].
+/// A refused token exchange: the reason, and the failed check with its
+/// specifics (rule ids, expected matcher values), which only the log and
+/// `--verbose-refusals` responses carry.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
 #[error("{}: {description}", reason.code())]
 pub struct ExchangeError {
     pub reason: Reason,
+    /// The verbose description: the reason's message, then the check.
     pub description: String,
 }
 
@@ -233,14 +247,19 @@ impl ExchangeError {
             description: reason.describe(details),
         }
     }
-}
 
-impl IntoResponse for ExchangeError {
-    fn into_response(self) -> Response {
+    /// The answer: the reason's status, its OAuth code, and its message
+    /// alone unless `verbose`.
+    pub fn respond(self, verbose: bool) -> Response {
+        let status = StatusCode::from_u16(self.reason.status()).unwrap_or(StatusCode::BAD_REQUEST);
         let body = OAuthError {
             error: self.reason.code().as_str().to_owned(),
-            error_description: Some(self.description),
+            error_description: Some(if verbose {
+                self.description
+            } else {
+                self.reason.message().to_owned()
+            }),
         };
-        (StatusCode::BAD_REQUEST, axum::Json(body)).into_response()
+        (status, axum::Json(body)).into_response()
     }
 }

@@ -12,7 +12,10 @@
 //! ```
 //!
 //! Routes: the Admin API under `/v1` (module `admin`), the exchange at
-//! `POST /oauth/token` (module `oauth`), and test helpers under `/_emulator`:
+//! `POST /oauth/token` (module `oauth`), `GET /v1/models` for the access
+//! tokens it issues (module `models_api`: 200 when the service account has a
+//! role, 403 when its role is `none`, as keyless accounts start), and test
+//! helpers under `/_emulator`:
 //! - the built-in OIDC issuer ([`oidc`]);
 //! - counters (requests by route, responses by status, faults):
 //!   `GET /_emulator/stats`, `POST /_emulator/stats/reset`;
@@ -38,6 +41,11 @@
 //! `rate_limit_exceeded` "You're making too many requests, please slow
 //! down." without `Retry-After`, as OpenAI answers (`--rate-limit-retry-after`
 //! adds one). Shift the clock a minute to free the window at once.
+//!
+//! **Refusals** of the exchange say, like OpenAI's, only which kind of check
+//! failed; the specifics (rule ids, expected matcher values) go to the log,
+//! and into the response too with `--verbose-refusals`
+//! ([`EmulatorConfig::verbose_refusals`]).
 //!
 //! **Scripted faults** make requests misbehave exactly as told, on the
 //! Admin API and the token exchange: `POST /_emulator/faults/script
@@ -101,6 +109,7 @@ mod faults;
 pub mod fuzzing;
 mod keys;
 mod matching;
+mod models_api;
 mod netguard;
 mod oauth;
 pub mod oidc;
@@ -187,6 +196,10 @@ pub struct EmulatorConfig {
     pub request_timeout: Duration,
     /// At most this many connections are served at once.
     pub max_connections: usize,
+    /// Say in exchange refusals which check failed in detail (rule ids,
+    /// expected matcher values, key ids). Off, as OpenAI is terse: the
+    /// detail then goes to the emulator's log only.
+    pub verbose_refusals: bool,
 }
 
 impl EmulatorConfig {
@@ -209,6 +222,7 @@ impl EmulatorConfig {
             header_read_timeout: Duration::from_secs(30),
             request_timeout: Duration::from_secs(120),
             max_connections: 1024,
+            verbose_refusals: false,
         }
     }
 }
@@ -230,10 +244,24 @@ pub(crate) struct App {
     latency: Duration,
     aws_role_arn: String,
     spiffe_id: String,
-    /// Access tokens issued by the exchange → their expiry (Unix seconds).
-    issued: Mutex<HashMap<String, i64>>,
+    /// Access tokens issued by the exchange, and what they stand for.
+    issued: Mutex<HashMap<String, IssuedToken>>,
+    /// Put the refused check's specifics (rule ids, expected values) into
+    /// exchange refusals, not only into the log.
+    verbose_refusals: bool,
     /// Seconds the emulator's clock is ahead of real time (see [`clock`]).
     clock_offset: AtomicI64,
+}
+
+/// An access token the exchange issued.
+#[derive(Clone, Debug)]
+pub(crate) struct IssuedToken {
+    /// Unix seconds.
+    pub expires_at: i64,
+    pub service_account_id: String,
+    /// The granted scopes of a `restricted` mapping; `None`: the account's
+    /// own permissions (`service_account_default`).
+    pub scopes: Option<Vec<String>>,
 }
 
 /// The id of one request, in its extensions, for the request log.
@@ -316,17 +344,23 @@ impl App {
         Ok(result)
     }
 
-    fn issue_access_token(&self, expires_at: i64) -> String {
+    fn issue_access_token(&self, issued_token: IssuedToken) -> String {
         let token = format!("wifat_{}{}", random_hex32(), random_hex32());
         let mut issued = self.issued.lock().expect("issued lock");
         let now = self.now();
-        issued.retain(|_, exp| *exp > now);
-        issued.insert(token.clone(), expires_at);
+        issued.retain(|_, t| t.expires_at > now);
+        issued.insert(token.clone(), issued_token);
         token
     }
 
     fn is_access_token(&self, token: &str) -> bool {
         self.issued.lock().expect("issued lock").contains_key(token)
+    }
+
+    /// The issued token `token` stands for, expired or not (expired ones
+    /// are dropped at the next issue).
+    fn access_token(&self, token: &str) -> Option<IssuedToken> {
+        self.issued.lock().expect("issued lock").get(token).cloned()
     }
 }
 
@@ -491,6 +525,9 @@ fn router(app: Arc<App>) -> Router {
             faults::inject_scripted,
         ))
         .layer(middleware::from_fn_with_state(app.clone(), stats::count));
+    let model_api = Router::new()
+        .route("/v1/models", get(models_api::list_models))
+        .layer(middleware::from_fn_with_state(app.clone(), stats::count));
     let helpers = Router::new()
         .route(
             "/_emulator/oidc/.well-known/openid-configuration",
@@ -519,6 +556,7 @@ fn router(app: Arc<App>) -> Router {
     Router::new()
         .merge(admin::routes(app.clone()))
         .merge(counted_token)
+        .merge(model_api)
         .merge(helpers)
         .fallback(unknown_route)
         .layer(middleware::from_fn_with_state(app.clone(), request_id))
@@ -581,6 +619,7 @@ pub async fn start(config: EmulatorConfig) -> anyhow::Result<RunningEmulator> {
         aws_role_arn: config.aws_role_arn,
         spiffe_id: config.spiffe_id,
         issued: Mutex::new(HashMap::new()),
+        verbose_refusals: config.verbose_refusals,
         clock_offset: AtomicI64::new(0),
     });
     // Persist right away so the issuer key survives a restart with no writes.

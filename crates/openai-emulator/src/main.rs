@@ -73,6 +73,10 @@ struct Args {
     /// Serve at most this many connections at once.
     #[arg(long, default_value_t = 1024)]
     max_connections: usize,
+    /// Say in token exchange refusals which check failed in detail (rule ids,
+    /// expected matcher values); by default that goes to the log only.
+    #[arg(long)]
+    verbose_refusals: bool,
 }
 
 /// The environment variable the admin key may come from.
@@ -154,6 +158,7 @@ async fn main() -> anyhow::Result<()> {
         header_read_timeout: Duration::from_secs(args.header_read_timeout_secs.max(1)),
         request_timeout: Duration::from_secs(args.request_timeout_secs.max(1)),
         max_connections: args.max_connections,
+        verbose_refusals: args.verbose_refusals,
     })
     .await?;
 

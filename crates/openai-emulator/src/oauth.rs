@@ -3,9 +3,10 @@
 //! Order of checks: request fields → provider (exists, enabled) → subject
 //! token header (`kid`, supported `alg`) → key (uploaded JWKS or discovery) →
 //! signature → claims (`iss`, `aud`, `sub`, `exp`, `iat`; `nbf` if present) →
-//! service account → mapping resolution. Refusals are HTTP 400 with the OAuth
-//! code of a shared [`Reason`] and a description that starts with the
-//! reason's lead, then names the failed check.
+//! service account → mapping resolution. Refusals carry the status and OAuth
+//! code of a shared [`Reason`] and its message; the failed check and its
+//! specifics (rule ids, expected values) go to the log, and into the
+//! description only with `--verbose-refusals`.
 //!
 //! Choices where OpenAI's documentation (`docs/reference/openai-api.md#token-exchange`) is silent
 //! (safer readings):
@@ -29,7 +30,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::{Map, Value as Json_};
 
 use super::errors::ExchangeError;
-use super::{App, matching};
+use super::{App, IssuedToken, matching};
 use openai_admin::models::{
     GRANT_TYPE_TOKEN_EXCHANGE, Permissions, TOKEN_TYPE_ACCESS_TOKEN, TOKEN_TYPE_ID_TOKEN,
     TOKEN_TYPE_JWT, TokenExchangeResponse,
@@ -52,8 +53,10 @@ pub async fn token(State(app): State<Arc<App>>, body: Bytes) -> Response {
             Json(resp).into_response()
         }
         Err(e) => {
+            // The specifics are for whoever runs the emulator; the caller
+            // gets them only with --verbose-refusals.
             tracing::info!(error = e.reason.code().as_str(), description = %e.description, "token exchange refused");
-            e.into_response()
+            e.respond(app.verbose_refusals)
         }
     }
 }
@@ -407,13 +410,18 @@ async fn exchange(app: &App, body: &[u8]) -> Result<TokenExchangeResponse, Excha
     )?;
 
     let expires_in = (exp - now).min(MAX_LIFETIME_SECS);
-    let access_token = app.issue_access_token(now + expires_in);
-    let scope = match &rule.permissions {
-        Permissions::Restricted { scopes } => Some(scopes.join(" ")),
+    let scopes = match &rule.permissions {
+        Permissions::Restricted { scopes } => Some(scopes.clone()),
         Permissions::ServiceAccountDefault => None,
         // Validation never stores one; grant nothing rather than guess.
-        Permissions::Unknown { .. } => Some(String::new()),
+        Permissions::Unknown { .. } => Some(Vec::new()),
     };
+    let scope = scopes.as_ref().map(|s| s.join(" "));
+    let access_token = app.issue_access_token(IssuedToken {
+        expires_at: now + expires_in,
+        service_account_id: service_account_id.to_owned(),
+        scopes,
+    });
     Ok(TokenExchangeResponse {
         access_token,
         issued_token_type: Some(TOKEN_TYPE_ACCESS_TOKEN.to_owned()),

@@ -12,8 +12,8 @@ use openai_admin::models::{
     CreatedServiceAccount, Deleted, FederationRule, ListPage, ListParams, MAX_PROVIDERS_PER_ORG,
     MAX_RULES_PER_PROVIDER, OBJECT_PROJECT, OBJECT_PROVIDER, OBJECT_PROVIDER_DELETED, OBJECT_RULE,
     OBJECT_RULE_DELETED, OBJECT_SERVICE_ACCOUNT, OBJECT_SERVICE_ACCOUNT_DELETED, Project,
-    ServiceAccount, ServiceAccountApiKey, UpdateProviderRequest, UpdateRuleRequest,
-    WorkloadIdentityProvider,
+    SERVICE_ACCOUNT_ROLE_NONE, ServiceAccount, ServiceAccountApiKey, UpdateProviderRequest,
+    UpdateRuleRequest, UpdateServiceAccountRequest, WorkloadIdentityProvider,
 };
 
 const OBJECT_SERVICE_ACCOUNT_API_KEY: &str = "organization.project.service_account.api_key";
@@ -530,7 +530,13 @@ impl Data {
             object: OBJECT_SERVICE_ACCOUNT.to_owned(),
             id: self.new_id("svc_acct_"),
             name: req.name,
-            role: "member".to_owned(),
+            // OpenAI gives a keyless account no role until one is set
+            // (`docs/reference/openai-api.md#service-account-roles`).
+            role: if req.create_service_account_only {
+                SERVICE_ACCOUNT_ROLE_NONE.to_owned()
+            } else {
+                "member".to_owned()
+            },
             created_at: now,
         };
         let api_key = (!req.create_service_account_only).then(|| ServiceAccountApiKey {
@@ -565,6 +571,28 @@ impl Data {
         id: &str,
     ) -> Result<ServiceAccount, ApiError> {
         self.service_account_or_404(project_id, id).cloned()
+    }
+
+    /// Sets the fields `req` carries; `f` leaves the data untouched on error.
+    pub fn update_service_account(
+        &mut self,
+        project_id: &str,
+        id: &str,
+        req: UpdateServiceAccountRequest,
+    ) -> Result<ServiceAccount, ApiError> {
+        self.service_account_or_404(project_id, id)?;
+        let entry = self
+            .service_accounts
+            .iter_mut()
+            .find(|e| e.obj.account.id == id)
+            .expect("checked");
+        if let Some(name) = req.name {
+            entry.obj.account.name = name;
+        }
+        if let Some(role) = req.role {
+            entry.obj.account.role = role;
+        }
+        Ok(entry.obj.account.clone())
     }
 
     /// Rules that still reference the account are kept (as the real API is

@@ -17,7 +17,8 @@ use openai_admin::models::{
     AttributeMatchers, AttributeTransformation, CreateProjectRequest, CreateProviderRequest,
     CreateRuleRequest, CreateServiceAccountRequest, MAX_ATTRIBUTE_TRANSFORMATIONS,
     MAX_TRANSFORMATION_ATTRIBUTE_LEN, MAX_TRANSFORMATION_EXPRESSION_LEN, Permissions,
-    UpdateProviderRequest, UpdateRuleRequest, Verification,
+    SERVICE_ACCOUNT_ROLES, UpdateProviderRequest, UpdateRuleRequest, UpdateServiceAccountRequest,
+    Verification,
 };
 
 /// JWK members that carry private or symmetric key material (RFC 7518 section 6).
@@ -655,6 +656,25 @@ pub fn create_service_account(
         name: required_string(obj, "", "name")?,
         create_service_account_only: optional_bool(obj, "create_service_account_only")?
             .unwrap_or(false),
+    })
+}
+
+pub fn update_service_account(
+    obj: &Map<String, Json>,
+) -> Result<UpdateServiceAccountRequest, ApiError> {
+    only_known(obj, "", &["name", "role"], "")?;
+    let role = optional_non_empty(obj, "", "role")?;
+    if let Some(role) = &role {
+        if !SERVICE_ACCOUNT_ROLES.contains(&role.as_str()) {
+            return Err(ApiError::invalid_value(
+                "role",
+                format!("Invalid role '{role}': expected 'member' or 'owner'."),
+            ));
+        }
+    }
+    Ok(UpdateServiceAccountRequest {
+        name: optional_non_empty(obj, "", "name")?,
+        role,
     })
 }
 

@@ -2,10 +2,13 @@ data "openai_project" "production" {
   name = "Production"
 }
 
-# A keyless service account: no API key is ever created for it.
+# A keyless service account: no API key is ever created for it. OpenAI
+# creates such accounts without a project role, so the provider gives it one
+# (`member` unless set), without which its tokens could call no API.
 resource "openai_project_service_account" "deployer" {
   project_id = data.openai_project.production.id
   name       = "github-deployer"
+  role       = "member"
 }
 
 resource "openai_workload_identity_provider" "github" {

@@ -371,9 +371,10 @@ async fn post(http: &reqwest::Client, url: String, body: Json) -> Json {
 }
 
 async fn setup(scopes: Option<&[&str]>) -> Setup {
-    let emu = openai_emulator::start(EmulatorConfig::new(ADMIN))
-        .await
-        .unwrap();
+    // Verbose, so refusals name the claim that differs.
+    let mut config = EmulatorConfig::new(ADMIN);
+    config.verbose_refusals = true;
+    let emu = openai_emulator::start(config).await.unwrap();
     let http = reqwest::Client::new();
     let api = emu.api_base();
     let project = post(

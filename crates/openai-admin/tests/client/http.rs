@@ -391,7 +391,9 @@ async fn exchange_sends_no_authorization_header() {
 
 #[tokio::test]
 async fn exchange_refusal_keeps_the_oauth_error_and_description() {
-    let api = Api::start().await;
+    let mut config = openai_emulator::EmulatorConfig::new(crate::support::ADMIN_KEY);
+    config.verbose_refusals = true;
+    let api = Api::start_with(config).await;
     let x = api.seed_exchange().await;
     // Well signed, but from a repository no mapping accepts.
     let other_token = api.subject_token("evil/repo");
@@ -415,7 +417,7 @@ async fn exchange_refusal_keeps_the_oauth_error_and_description() {
             assert_eq!(error, "invalid_grant");
             let description = error_description.as_deref().unwrap_or_default();
             assert!(
-                description.starts_with("no enabled federation rule matches: "),
+                description.starts_with(Reason::NoMatchingRule.message()),
                 "{description}"
             );
             assert!(description.contains("evil/repo"), "{description}");
@@ -427,7 +429,10 @@ async fn exchange_refusal_keeps_the_oauth_error_and_description() {
     assert_eq!(err.refusal_reason(), Some(Reason::NoMatchingRule));
     let text = err.to_string();
     assert!(
-        text.contains("invalid_grant: no enabled federation rule matches: "),
+        text.contains(&format!(
+            "invalid_grant: {} (no enabled federation rule matches: ",
+            Reason::NoMatchingRule.message()
+        )),
         "{text}"
     );
     assert!(!text.contains(&other_token), "{text}");

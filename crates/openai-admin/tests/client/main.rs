@@ -10,4 +10,5 @@ mod emulator;
 mod http;
 mod logs;
 mod rate_limits;
+mod redaction;
 mod retry;

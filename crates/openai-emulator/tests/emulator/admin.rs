@@ -964,10 +964,58 @@ async fn projects_and_service_accounts() {
     assert_eq!(names, vec!["with-key", "keyless"]);
     assert!(list["data"][0].get("api_key").is_none());
 
+    // A keyless account has no role until one is set; one with a key is a member.
+    assert_eq!(keyless["role"], "none");
+    assert_eq!(with_key["role"], "member");
     let kid = keyless["id"].as_str().unwrap();
     let (s, got) = e.get(&format!("{accounts}/{kid}")).await;
     assert_eq!(s, 200);
-    assert_eq!(got["role"], "member");
+    assert_eq!(got["role"], "none");
+
+    // Name and role change in place; the id stays.
+    let account = format!("{accounts}/{kid}");
+    let (s, updated) = e.post(&account, json!({"role": "member"})).await;
+    assert_eq!(s, 200, "{updated}");
+    assert_eq!(
+        (updated["id"].as_str(), updated["name"].as_str()),
+        (Some(kid), Some("keyless"))
+    );
+    assert_eq!(updated["role"], "member");
+    let (s, updated) = e
+        .post(&account, json!({"name": "renamed", "role": "owner"}))
+        .await;
+    assert_eq!(s, 200, "{updated}");
+    assert_eq!(
+        (updated["name"].as_str(), updated["role"].as_str()),
+        (Some("renamed"), Some("owner"))
+    );
+    let (_, got) = e.get(&account).await;
+    assert_eq!(got, updated);
+    for (body, code, param) in [
+        (json!({"role": "none"}), "invalid_value", "role"),
+        (json!({"role": "admin"}), "invalid_value", "role"),
+        (json!({"role": 1}), "invalid_type", "role"),
+        (json!({"name": ""}), "invalid_value", "name"),
+        (
+            json!({"create_service_account_only": true}),
+            "unknown_parameter",
+            "create_service_account_only",
+        ),
+    ] {
+        assert_api_error(&e.post(&account, body).await, 400, Some(code), Some(param));
+    }
+    assert_api_error(
+        &e.post(
+            &format!("{accounts}/svc_acct_missing"),
+            json!({"role": "member"}),
+        )
+        .await,
+        404,
+        Some("not_found"),
+        None,
+    );
+    let (_, got) = e.get(&account).await;
+    assert_eq!(got, updated, "refused updates change nothing");
     let (s, d) = e.delete(&format!("{accounts}/{kid}")).await;
     assert_eq!(s, 200);
     assert_eq!(d["object"], "organization.project.service_account.deleted");

@@ -112,6 +112,16 @@ async fn admin_objects_have_the_published_shapes() {
     let (s, got) = e.get(&account_path).await;
     assert_eq!(s, 200, "{got}");
     assert_matches_fixture("service_account.json", &got);
+    assert_matches_fixture("service_account--no_role.json", &got);
+    assert_eq!(got["role"], "none", "keyless accounts start without a role");
+    let (s, updated) = e
+        .post(
+            &account_path,
+            json!({"name": "Updated Name", "role": "owner"}),
+        )
+        .await;
+    assert_eq!(s, 200, "{updated}");
+    assert_matches_fixture("service_account--owner.json", &updated);
 
     let discovery = fixture("provider--discovery.json");
     let provider = e
@@ -215,4 +225,29 @@ async fn token_exchange_success_has_the_published_shape() {
     assert_eq!(s, 200, "{v}");
     assert_matches_fixture("token--integer_expires_in.json", &v);
     assert_matches_fixture("token--no_issued_token_type.json", &v);
+}
+
+/// A refusal has the OAuth error body of OpenAI's fixtures, and for an
+/// account without a mapping exactly OpenAI's status, code and sentence.
+#[tokio::test]
+async fn token_exchange_refusal_has_the_published_shape_and_wording() {
+    let e = Emu::start_with(openai_emulator::EmulatorConfig::new(
+        crate::support::ADMIN_KEY,
+    ))
+    .await;
+    let project = e.project("p").await;
+    let account = e.service_account(&project).await;
+    let provider = e.builtin_provider("builtin", AUD).await;
+    let token = e.mint(json!({"sub": "w", "aud": AUD})).await;
+    let (s, v) = e.exchange(&provider, &account, &token).await;
+    assert_eq!(s, 400, "{v}");
+    assert_matches_fixture("oauth_error--400_invalid_grant.json", &v);
+    assert_eq!(v, fixture("oauth_error--400_invalid_grant.json"));
+
+    let wrong = e
+        .mint(json!({"sub": "w", "aud": "https://elsewhere"}))
+        .await;
+    let (s, v) = e.exchange(&provider, &account, &wrong).await;
+    assert_eq!(s, 401, "{v}");
+    assert_matches_fixture("oauth_error--401_invalid_grant.json", &v);
 }

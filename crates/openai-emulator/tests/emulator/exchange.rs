@@ -587,3 +587,57 @@ async fn unreachable_discovery_is_a_provider_problem() {
         "{description}"
     );
 }
+
+/// Without `verbose_refusals` a refusal says which kind of check failed, in
+/// OpenAI's style, but names no rule and no expected value.
+#[tokio::test]
+async fn refusals_are_terse_by_default() {
+    use openai_admin::refusal::Reason;
+    let e = Emu::start_with(openai_emulator::EmulatorConfig::new(ADMIN_KEY)).await;
+    let project = e.project("p").await;
+    let account = e.service_account(&project).await;
+    let provider = e.builtin_provider("builtin", AUD).await;
+    let rule = e
+        .rule(
+            &provider,
+            json!({"project_id": project, "service_account_id": account,
+                   "attribute_matchers": {"ref": "refs/heads/secret-branch-name"}}),
+        )
+        .await;
+    let rule_id = rule["id"].as_str().unwrap();
+    let token = e
+        .mint(json!({"sub": "w", "aud": AUD, "ref": "refs/heads/dev"}))
+        .await;
+
+    let (status, v) = e.exchange(&provider, &account, &token).await;
+    assert_eq!(status, 400, "{v}");
+    assert_eq!(v["error"], "invalid_grant");
+    assert_eq!(
+        v["error_description"],
+        Reason::NoMatchingRule.message(),
+        "{v}"
+    );
+    let text = v.to_string();
+    for secret in [rule_id, "secret-branch-name", "refs/heads/dev"] {
+        assert!(!text.contains(secret), "{secret} in {text}");
+    }
+
+    // An account without any mapping gets OpenAI's own sentence.
+    let lonely = e.service_account(&project).await;
+    let (status, v) = e.exchange(&provider, &lonely, &token).await;
+    assert_eq!(status, 400, "{v}");
+    assert_eq!(
+        v["error_description"],
+        "No service account mapping found for the provided service_account_id."
+    );
+
+    // A token the provider does not accept is a 401.
+    let wrong = e
+        .mint(json!({"sub": "w", "aud": "https://elsewhere"}))
+        .await;
+    let (status, v) = e.exchange(&provider, &account, &wrong).await;
+    assert_eq!(status, 401, "{v}");
+    assert_eq!(v["error"], "invalid_subject_token");
+    assert_eq!(v["error_description"], Reason::AudienceMismatch.message());
+    assert!(!v.to_string().contains("elsewhere"), "{v}");
+}

@@ -9,6 +9,7 @@ mod contract;
 mod exchange;
 mod faults;
 mod key_fetch;
+mod models_api;
 mod persist;
 mod rate_limits;
 mod script;

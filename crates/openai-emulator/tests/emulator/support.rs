@@ -17,8 +17,11 @@ pub struct Emu {
 pub type Reply = (StatusCode, Value);
 
 impl Emu {
+    /// With `verbose_refusals`, so tests can check which check refused.
     pub async fn start() -> Self {
-        Self::start_with(EmulatorConfig::new(ADMIN_KEY)).await
+        let mut config = EmulatorConfig::new(ADMIN_KEY);
+        config.verbose_refusals = true;
+        Self::start_with(config).await
     }
 
     pub async fn start_with(config: EmulatorConfig) -> Self {
@@ -183,19 +186,19 @@ pub fn assert_api_error(reply: &Reply, status: u16, code: Option<&str>, param: O
     assert_eq!(e["param"].as_str(), param, "param of {v}");
 }
 
-/// Asserts an OAuth refusal, that its description contains `needle`, and
-/// that it starts with a shared refusal reason's lead (so the provider can
-/// classify it).
+/// Asserts an OAuth refusal, that its description contains `needle`, that
+/// it starts with a shared refusal reason's message (so the provider can
+/// classify it), and that it has that reason's status.
 pub fn assert_refused(reply: &Reply, error: &str, needle: &str) {
     let (s, v) = reply;
-    assert_eq!(s.as_u16(), 400, "{v}");
     assert_eq!(v["error"], error, "{v}");
     let d = v["error_description"].as_str().unwrap_or_default();
     assert!(d.contains(needle), "description {d:?} lacks {needle:?}");
-    assert!(
-        openai_admin::refusal::Reason::classify(error, d).is_some(),
-        "description {d:?} starts with no shared reason of {error}"
-    );
+    let reason = openai_admin::refusal::Reason::classify(error, d);
+    let Some(reason) = reason else {
+        panic!("description {d:?} starts with no shared reason of {error}");
+    };
+    assert_eq!(s.as_u16(), reason.status(), "{v}");
 }
 
 pub fn now() -> i64 {
