@@ -243,9 +243,12 @@ async fn the_discovery_documents_issuer_must_be_the_providers() {
 
 #[tokio::test]
 async fn loopback_is_fetched_from_only_when_allowed() {
+    // Refusals name the failed check only with verbose_refusals; the reason
+    // for a failed fetch reaches only the log either way.
     let key = Arc::new(SigningKey::generate_rsa("k").unwrap());
     let mut config = EmulatorConfig::new(ADMIN_KEY);
     config.allow_loopback_key_fetch = false;
+    config.verbose_refusals = true;
     // By name (checked by the resolver when connecting) and as a literal.
     for host in ["localhost", "127.0.0.1"] {
         let (url, hits) = issuer(Issuer::Honest, key.clone(), host).await;
