@@ -48,8 +48,9 @@ pub struct Inner {
     client: Client,
     pub inventory: inventory::Inventory,
     pub ledger: limits::Ledger,
-    /// Issuers of providers planned in this process, for the tenant-pinning guard.
-    pub planned_issuers: tenant_pinning::PlannedIssuers,
+    /// What this process planned for providers and mappings, for the
+    /// tenant-pinning guard.
+    pub pinning: tenant_pinning::PinningLedger,
 }
 
 impl std::ops::Deref for OpenAi {
@@ -73,12 +74,16 @@ impl OpenAi {
             cancel: openai_admin::CancellationToken::new(),
             ..ClientConfig::default()
         })?;
+        // Aliases on the same organization count the limits together.
+        let ledger = limits::Ledger::shared(settings.admin_key.as_ref().and_then(|key| {
+            limits::RunLedger::for_organization(settings.base_url.as_str(), key.expose())
+        }));
         Ok(OpenAi(Arc::new(Inner {
             settings,
             client,
             inventory: Default::default(),
-            ledger: Default::default(),
-            planned_issuers: Default::default(),
+            ledger,
+            pinning: Default::default(),
         })))
     }
 

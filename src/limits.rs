@@ -14,12 +14,22 @@
 //! after the provider it references, the pool may hold at most M mappings per
 //! provider created so far in this run. How the pool splits between several
 //! new providers can only be checked by the API at apply.
+//!
+//! Providers, and mappings of an existing provider, are also counted across
+//! the processes of one Terraform run that reach the same organization (the
+//! aliases of this provider), in a file they share ([`run`]): the decision
+//! is taken on the run's counts, not this process's alone.
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use tokio::sync::Notify;
+
+pub mod run;
+
+pub use run::RunLedger;
 
 /// Added to limit errors: a create waits for destroys planned in the same
 /// run only while Terraform can still plan them; when its parallel slots are
@@ -27,6 +37,26 @@ use tokio::sync::Notify;
 pub const PARALLELISM_HINT: &str = "If this plan also destroys or replaces such objects, \
      Terraform may not have planned those yet: with many creates and destroys in one run, \
      retry with -parallelism greater than the number of creates.";
+
+/// Added to the API's limit error on a create during apply. The plan counts
+/// a replacement as net zero, but a provider cannot see a resource's
+/// `lifecycle` block: with `create_before_destroy`, Terraform creates the
+/// new object before it destroys the old one, which needs room for one more.
+pub fn create_at_limit(what: &str, limit_setting: &str) -> tfplugin::framework::Diagnostic {
+    tfplugin::framework::Diagnostic::error(
+        format!("No room to create the {what}"),
+        format!(
+            "The organization is at its limit, so OpenAI refused this create. If it replaces \
+             an existing {what} and the resource has lifecycle {{ create_before_destroy = true }}, \
+             Terraform creates the new object before it destroys the old one, which a full \
+             limit does not allow: the old object is kept, and every apply would fail the same \
+             way. Remove create_before_destroy from the resource's lifecycle block and apply \
+             again (Terraform then destroys the old object first, and one apply completes the \
+             replacement), or make room by removing another {what}. If OpenAI raised your \
+             limit, set {limit_setting} in the provider block."
+        ),
+    )
+}
 
 /// What is being counted.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -36,6 +66,19 @@ pub enum Scope {
     Mappings(String),
     /// Mappings of providers not created yet.
     NewProviderMappings,
+}
+
+impl Scope {
+    /// The scope's name in the shared ledger; `None` for one counted per
+    /// process (new providers' mappings: another alias's new providers are
+    /// other providers).
+    fn shared_key(&self) -> Option<String> {
+        match self {
+            Scope::Providers => Some("providers".into()),
+            Scope::Mappings(id) => Some(format!("mappings:{id}")),
+            Scope::NewProviderMappings => None,
+        }
+    }
 }
 
 #[derive(Default)]
@@ -64,6 +107,10 @@ pub struct Ledger {
     changed: Notify,
     /// How long a refused create waits for further plan activity.
     pub settle: Duration,
+    /// The ledger shared with the run's other processes on this organization.
+    pub run: Option<RunLedger>,
+    /// Objects this process created.
+    created_here: AtomicUsize,
 }
 
 impl Default for Ledger {
@@ -72,11 +119,24 @@ impl Default for Ledger {
             tallies: Mutex::default(),
             changed: Notify::new(),
             settle: Duration::from_millis(1500),
+            run: None,
+            created_here: AtomicUsize::new(0),
         }
     }
 }
 
+/// How often a waiting create looks for activity of other processes.
+const POLL: Duration = Duration::from_millis(200);
+
 impl Ledger {
+    /// A ledger that shares its shared scopes through `run`.
+    pub fn shared(run: Option<RunLedger>) -> Self {
+        Ledger {
+            run,
+            ..Ledger::default()
+        }
+    }
+
     fn with<R>(&self, f: impl FnOnce(&mut HashMap<Scope, Tally>) -> R) -> R {
         f(&mut self.tallies.lock().unwrap_or_else(|e| e.into_inner()))
     }
@@ -86,8 +146,45 @@ impl Ledger {
     /// baseline count; `baseline` is the scope's baseline id set.
     pub fn remove(&self, scope: Scope, id: &str, baseline: &BTreeSet<String>) {
         if baseline.contains(id) {
+            if let (Some(run), Some(key)) = (&self.run, scope.shared_key())
+                && let Err(e) = run.record(&key, run::Kind::Remove, id)
+            {
+                tracing::warn!(error = %e, "cannot write the shared limit ledger");
+            }
             self.with(|t| t.entry(scope).or_default().removed.insert(id.to_string()));
             self.changed.notify_waiters();
+        }
+    }
+
+    /// Records that this process created object `id` in `scope`, so that
+    /// other processes of the run that list it later do not count it twice.
+    pub fn created(&self, scope: Scope, id: &str) {
+        self.created_here.fetch_add(1, Ordering::Relaxed);
+        if let (Some(run), Some(key)) = (&self.run, scope.shared_key())
+            && let Err(e) = run.record(&key, run::Kind::Created, id)
+        {
+            tracing::warn!(error = %e, "cannot write the shared limit ledger");
+        }
+    }
+
+    /// What a limit error says about what this run created already: never
+    /// "nothing" when something was.
+    pub fn created_note(&self) -> String {
+        let here = self.created_here.load(Ordering::Relaxed);
+        let in_run = self
+            .run
+            .as_ref()
+            .and_then(|r| r.created_in_run().ok())
+            .unwrap_or(0);
+        match here.max(in_run) {
+            0 => "Nothing was created.".to_string(),
+            1 => "This run had already created 1 object before this check; it stays, and \
+                  is in the state."
+                .to_string(),
+            n => format!(
+                "This run had already created {n} objects before this check; they stay, and \
+                 are in the state."
+            ),
         }
     }
 
@@ -95,46 +192,102 @@ impl Ledger {
         self.with(|t| t.get(scope).map_or(0, |x| x.creates))
     }
 
-    /// Counts one planned create in `scope`, where `existing` objects were
-    /// there at baseline. Fails if the count would pass `limit`, after
-    /// waiting while other plan calls keep arriving (they may be destroys).
-    pub async fn admit(&self, scope: Scope, existing: usize, limit: usize) -> Result<(), Exceeded> {
-        let check = |count_self: bool| {
-            self.with(|t| {
-                let tally = t.entry(scope.clone()).or_default();
-                let removals = tally.removed.len();
-                let creates = tally.creates + 1;
-                let total = (existing + creates).saturating_sub(removals);
-                if total <= limit {
-                    if count_self {
-                        tally.creates += 1;
-                    }
-                    Ok(())
-                } else {
-                    Err(Exceeded {
-                        limit,
-                        existing,
-                        creates,
-                        removals,
-                    })
-                }
-            })
-        };
+    /// Counts one planned create in `scope` (identified by `key` when
+    /// known, see [`run`]), whose objects at baseline are `baseline`. Fails if the count would pass `limit`, after waiting
+    /// while other plan calls keep arriving (they may be destroys), here or
+    /// in the run's other processes.
+    pub async fn admit(
+        &self,
+        scope: Scope,
+        key: Option<&str>,
+        baseline: &BTreeSet<String>,
+        limit: usize,
+    ) -> Result<(), Exceeded> {
+        let mut last_seq = None;
+        let mut quiet_since = tokio::time::Instant::now();
         loop {
             // Register interest before checking, so a change in between wakes us.
             let notified = self.changed.notified();
-            match check(true) {
+            let refused = match self.check(&scope, key, baseline, limit) {
                 Ok(()) => {
                     self.changed.notify_waiters();
                     return Ok(());
                 }
+                Err(e) => e,
+            };
+            let left =
+                (quiet_since + self.settle).saturating_duration_since(tokio::time::Instant::now());
+            if left.is_zero() {
+                return Err(refused);
+            }
+            let woken = tokio::time::timeout(left.min(POLL), notified).await.is_ok();
+            // Activity of the run's other processes shows as a new write.
+            let seq = match (&self.run, scope.shared_key()) {
+                (Some(run), Some(key)) => run.counts(&key).ok().map(|(_, seq)| seq),
+                _ => None,
+            };
+            if woken || (last_seq.is_some() && seq != last_seq) {
+                quiet_since = tokio::time::Instant::now();
+            }
+            last_seq = seq;
+        }
+    }
+
+    /// One admission attempt: on the run's shared counts when there are
+    /// some for `scope`, else on this process's.
+    fn check(
+        &self,
+        scope: &Scope,
+        key: Option<&str>,
+        baseline: &BTreeSet<String>,
+        limit: usize,
+    ) -> Result<(), Exceeded> {
+        if let (Some(run), Some(shared)) = (&self.run, scope.shared_key()) {
+            let mut refused = None;
+            match run.admit(&shared, key, |c| {
+                // Objects the run created and a later listing saw are
+                // counted as creates already.
+                let existing = baseline.difference(&c.created).count();
+                let removals = c.removed.intersection(baseline).count();
+                let ok = (existing + c.creates).saturating_sub(removals) <= limit;
+                if !ok {
+                    refused = Some(Exceeded {
+                        limit,
+                        existing,
+                        creates: c.creates,
+                        removals,
+                    });
+                }
+                ok
+            }) {
+                Ok((_, true)) => {
+                    self.with(|t| t.entry(scope.clone()).or_default().creates += 1);
+                    return Ok(());
+                }
+                Ok((_, false)) => return Err(refused.expect("set when refused")),
                 Err(e) => {
-                    if tokio::time::timeout(self.settle, notified).await.is_err() {
-                        return Err(e);
-                    }
+                    tracing::warn!(error = %e, "cannot use the shared limit ledger; counting this process alone");
                 }
             }
         }
+        let existing = baseline.len();
+        self.with(|t| {
+            let tally = t.entry(scope.clone()).or_default();
+            let removals = tally.removed.len();
+            let creates = tally.creates + 1;
+            let total = (existing + creates).saturating_sub(removals);
+            if total <= limit {
+                tally.creates += 1;
+                Ok(())
+            } else {
+                Err(Exceeded {
+                    limit,
+                    existing,
+                    creates,
+                    removals,
+                })
+            }
+        })
     }
 
     /// Signals plan activity that is neither a create nor a removal, so
@@ -164,9 +317,12 @@ mod tests {
     async fn creates_up_to_the_limit_pass_and_the_next_fails() {
         let l = fast();
         for _ in 0..3 {
-            l.admit(Scope::Providers, 47, 50).await.unwrap();
+            l.admit(Scope::Providers, None, &ids(47), 50).await.unwrap();
         }
-        let e = l.admit(Scope::Providers, 47, 50).await.unwrap_err();
+        let e = l
+            .admit(Scope::Providers, None, &ids(47), 50)
+            .await
+            .unwrap_err();
         assert_eq!(
             e,
             Exceeded {
@@ -186,8 +342,8 @@ mod tests {
         l.remove(Scope::Providers, "id3", &base);
         l.remove(Scope::Providers, "id3", &base); // counted once
         l.remove(Scope::Providers, "not-in-baseline", &base);
-        l.admit(Scope::Providers, 50, 50).await.unwrap();
-        assert!(l.admit(Scope::Providers, 50, 50).await.is_err());
+        l.admit(Scope::Providers, None, &ids(50), 50).await.unwrap();
+        assert!(l.admit(Scope::Providers, None, &ids(50), 50).await.is_err());
     }
 
     #[tokio::test]
@@ -199,7 +355,7 @@ mod tests {
         let base = ids(50);
         let waiter = {
             let l = l.clone();
-            tokio::spawn(async move { l.admit(Scope::Providers, 50, 50).await })
+            tokio::spawn(async move { l.admit(Scope::Providers, None, &ids(50), 50).await })
         };
         tokio::time::sleep(Duration::from_millis(50)).await;
         l.remove(Scope::Providers, "id0", &base);
@@ -209,12 +365,16 @@ mod tests {
     #[tokio::test]
     async fn scopes_are_counted_apart() {
         let l = fast();
-        l.admit(Scope::Mappings("a".into()), 50 - 1, 50)
+        l.admit(Scope::Mappings("a".into()), None, &ids(49), 50)
             .await
             .unwrap();
-        l.admit(Scope::Mappings("b".into()), 50 - 1, 50)
+        l.admit(Scope::Mappings("b".into()), None, &ids(49), 50)
             .await
             .unwrap();
-        assert!(l.admit(Scope::Mappings("a".into()), 49, 50).await.is_err());
+        assert!(
+            l.admit(Scope::Mappings("a".into()), None, &ids(49), 50)
+                .await
+                .is_err()
+        );
     }
 }

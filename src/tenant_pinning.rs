@@ -27,8 +27,11 @@
 //! `user_*` and `ci_config_ref_uri`; HCP Terraform workspace and project
 //! *names* (unique only within an organization).
 
-use std::collections::HashMap;
-use std::sync::Mutex;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::Notify;
 
 use tfplugin::codec::Value;
 
@@ -392,43 +395,268 @@ pub fn explain(shared: &SharedIssuer, configured_issuer: &str) -> String {
 
 pub const SUMMARY: &str = "Service account mapping not pinned to your tenant";
 
-/// Issuers of workload identity providers planned by this process: the guard
-/// uses them when a mapping's provider id is not known yet (the provider is
-/// created in this run), or when a provider's issuer changes in this run.
-#[derive(Default)]
-pub struct PlannedIssuers {
+/// What one mapping planned in this run will be, as its provider's check
+/// needs it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PlannedMapping {
+    /// The matchers exactly as they will be sent; `None` while not wholly known.
+    pub matchers: Option<Json>,
+    /// `allow_unpinned_shared_issuer`; `None` while unknown.
+    pub allow: Option<bool>,
+    /// Destroyed, or replaced away, in this run.
+    pub gone: bool,
+}
+
+/// A JSON object of claim name to matcher value, as sent to the API.
+pub type Json = serde_json::Map<String, serde_json::Value>;
+
+impl PlannedMapping {
+    /// Whether this planned mapping refuses, admits or leaves open the
+    /// `shared` issuer.
+    pub fn verdict(&self, shared: &SharedIssuer) -> Verdict {
+        if self.gone || self.allow == Some(true) {
+            return Verdict::Pinned;
+        }
+        match (&self.matchers, self.allow) {
+            (Some(m), Some(false)) => check_json(shared, m),
+            _ => Verdict::Undecided,
+        }
+    }
+}
+
+/// Checks matchers in the form they are sent (JSON) against `issuer`.
+pub fn check_json(issuer: &SharedIssuer, matchers: &Json) -> Verdict {
+    let (_, v) = crate::values::from_json(&serde_json::Value::Object(matchers.clone()));
+    check(issuer, &v)
+}
+
+/// Where a planned mapping sits within its provider: an existing rule by
+/// id, or one created in this run.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum MappingKey {
+    Existing(String),
+    New(u64),
+}
+
+/// The plan-time meeting point of the two halves of the guard, per process:
+/// the issuer each provider will have after this run, and what each of its
+/// mappings will be.
+///
+/// Why the verdict cannot depend on the order Terraform plans in: a mapping
+/// and its provider may be linked by a reference (Terraform plans the
+/// provider first) or by a literal id (no order at all). Each side, when
+/// planned, records its own planned value *and* reads the other side's in one
+/// critical section ([`Self::provider_planned`], [`Self::mapping_planned`]).
+/// Critical sections are totally ordered, so whichever of the two is planned
+/// second sees both planned values and decides on them: the mapping checks
+/// its planned matchers against the provider's planned issuer, or the
+/// provider checks its planned issuer against the mapping's planned matchers.
+/// The one planned first must not decide on the other's stale server value
+/// either way, so where that value would refuse it waits for the other
+/// side to be planned (bounded, [`Self::settle`], woken by every record):
+/// a provider waits for its unpinned server rules, a mapping for its
+/// provider. What is never planned in time (an unmanaged rule, a provider
+/// not in this configuration, a mapping Terraform plans only after the
+/// provider because it references it) is judged on its server value,
+/// which is what stays: the verdict errs towards refusing.
+/// Apply re-checks against the server right before each write, under a
+/// per-provider lock ([`Self::write_lock`]) that serialises every pinning
+/// check-and-write of this process: of a provider write and a mapping write
+/// on the same provider, the one made second always sees the other's
+/// result, so no interleaving of applies lets an unpinned mapping and a
+/// shared issuer meet.
+pub struct PinningLedger {
     inner: Mutex<Planned>,
+    changed: Notify,
+    /// How long a provider's check waits for mappings still to be planned.
+    pub settle: Duration,
+    write_locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+impl Default for PinningLedger {
+    fn default() -> Self {
+        PinningLedger {
+            inner: Mutex::default(),
+            changed: Notify::new(),
+            settle: Duration::from_millis(1500),
+            write_locks: Mutex::default(),
+        }
+    }
 }
 
 #[derive(Default)]
 struct Planned {
     /// Issuers of providers planned for creation; `None` when not yet known.
     created: Vec<Option<String>>,
-    /// New issuers of existing providers whose issuer changes, by id.
-    changed: HashMap<String, Option<String>>,
+    /// Planned issuers of existing providers (changed or not), by id.
+    planned: HashMap<String, Option<String>>,
+    /// Planned mappings by provider id.
+    mappings: HashMap<String, BTreeMap<MappingKey, PlannedMapping>>,
+    next_new: u64,
 }
 
-impl PlannedIssuers {
+impl PinningLedger {
     fn with<R>(&self, f: impl FnOnce(&mut Planned) -> R) -> R {
         f(&mut self.inner.lock().unwrap_or_else(|e| e.into_inner()))
     }
 
     pub fn record_create(&self, issuer: Option<String>) {
         self.with(|p| p.created.push(issuer));
+        self.changed.notify_waiters();
     }
 
-    pub fn record_change(&self, id: &str, issuer: Option<String>) {
-        self.with(|p| p.changed.insert(id.to_string(), issuer));
+    /// Records the issuer existing provider `id` will have after this run
+    /// (`None`: not known yet), and returns, in the same critical section,
+    /// the mappings of it planned so far.
+    pub fn provider_planned(
+        &self,
+        id: &str,
+        issuer: Option<String>,
+    ) -> BTreeMap<MappingKey, PlannedMapping> {
+        let out = self.with(|p| {
+            p.planned.insert(id.to_string(), issuer);
+            p.mappings.get(id).cloned().unwrap_or_default()
+        });
+        self.changed.notify_waiters();
+        out
+    }
+
+    /// Records a planned mapping of provider `pid` (`rule_id` `None` for a
+    /// create), and returns, in the same critical section, the issuer the
+    /// provider will have when it was planned already (`Some(None)`: one not
+    /// known yet).
+    pub fn mapping_planned(
+        &self,
+        pid: &str,
+        rule_id: Option<&str>,
+        m: PlannedMapping,
+    ) -> Option<Option<String>> {
+        let out = self.with(|p| {
+            let key = match rule_id {
+                Some(id) => MappingKey::Existing(id.to_string()),
+                None => {
+                    p.next_new += 1;
+                    MappingKey::New(p.next_new)
+                }
+            };
+            p.mappings
+                .entry(pid.to_string())
+                .or_default()
+                .insert(key, m);
+            p.planned.get(pid).cloned()
+        });
+        self.changed.notify_waiters();
+        out
+    }
+
+    /// The mappings of `pid` planned so far.
+    pub fn mappings(&self, pid: &str) -> BTreeMap<MappingKey, PlannedMapping> {
+        self.with(|p| p.mappings.get(pid).cloned().unwrap_or_default())
     }
 
     pub fn created(&self) -> Vec<Option<String>> {
         self.with(|p| p.created.clone())
     }
 
-    /// `Some(new issuer, None if unknown)` when this run changes the issuer.
-    pub fn changed(&self, id: &str) -> Option<Option<String>> {
-        self.with(|p| p.changed.get(id).cloned())
+    /// `Some(planned issuer, None if unknown)` once provider `id` was planned.
+    pub fn planned_issuer(&self, id: &str) -> Option<Option<String>> {
+        self.with(|p| p.planned.get(id).cloned())
     }
+
+    /// Waits until something is recorded, or `timeout` passes; `false` on timeout.
+    pub async fn wait_for_change(&self, timeout: Duration) -> bool {
+        tokio::time::timeout(timeout, self.changed.notified())
+            .await
+            .is_ok()
+    }
+
+    /// Signals a pinning-relevant write (a mapping written or deleted), for
+    /// a provider write waiting on it.
+    pub fn written(&self) {
+        self.changed.notify_waiters();
+    }
+
+    /// The lock held across the pinning re-check and the write of provider
+    /// `pid` and of each of its mappings.
+    pub fn write_lock(&self, pid: &str) -> Arc<tokio::sync::Mutex<()>> {
+        self.write_locks
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(pid.to_string())
+            .or_default()
+            .clone()
+    }
+}
+
+/// One mapping of a provider as the provider's issuer check sees it: its
+/// server matchers, overlaid with what this run plans for it.
+#[derive(Debug, PartialEq)]
+pub enum Finding {
+    /// Pinned, gone or explicitly allowed (by a planned mapping).
+    Fine,
+    /// Unpinned on the server and nothing planned for it yet.
+    Unplanned,
+    /// Unpinned as it will be (on the server, or as planned).
+    Unpinned,
+    /// Depends on values known only at apply.
+    Undecided,
+}
+
+/// Judges every mapping provider `pid` will have under `shared`: the rules
+/// on the server (`server`, by id), overlaid with the mappings this run
+/// plans for it. Answers each rule id (or `"(new)"` for a create) with its
+/// finding; only non-`Fine` ones are listed.
+pub fn judge_provider_mappings(
+    shared: &SharedIssuer,
+    server: &BTreeMap<String, Json>,
+    planned: &BTreeMap<MappingKey, PlannedMapping>,
+) -> Vec<(String, Finding)> {
+    let mut out = Vec::new();
+    for (id, matchers) in server {
+        let finding = match planned.get(&MappingKey::Existing(id.clone())) {
+            Some(p) => match p.verdict(shared) {
+                Verdict::Pinned => Finding::Fine,
+                Verdict::Unpinned => Finding::Unpinned,
+                Verdict::Undecided => Finding::Undecided,
+            },
+            None => match check_json(shared, matchers) {
+                Verdict::Unpinned => Finding::Unplanned,
+                _ => Finding::Fine,
+            },
+        };
+        if finding != Finding::Fine {
+            out.push((id.clone(), finding));
+        }
+    }
+    for (key, p) in planned {
+        if let MappingKey::New(_) = key {
+            match p.verdict(shared) {
+                Verdict::Pinned => {}
+                Verdict::Unpinned => out.push(("(new)".into(), Finding::Unpinned)),
+                Verdict::Undecided => out.push(("(new)".into(), Finding::Undecided)),
+            }
+        }
+    }
+    out
+}
+
+/// The error detail for a provider whose new issuer `shared` (configured as
+/// `issuer`) would leave the mappings `ids` unpinned.
+pub fn explain_provider(shared: &SharedIssuer, issuer: &str, ids: &[String]) -> String {
+    format!(
+        "This change moves the workload identity provider to {issuer:?}, the {} issuer, which \
+         is shared: {} can obtain tokens from it. These of its service account mappings would \
+         then pin no token to your tenant: {}. So all of them could act as those service \
+         accounts, and nothing was changed. Pin each mapping first (add a matcher, e.g. {}) \
+         and apply that, then change the issuer; or delete those mappings. If admitting every \
+         tenant is really intended, set allow_unpinned_shared_issuer = true on the mapping; \
+         it counts only when Terraform plans the mapping before or alongside the provider \
+         (by a literal provider id), not after it (by a reference to the provider's id).",
+        shared.name,
+        shared.anyone,
+        ids.join(", "),
+        shared.example,
+    )
 }
 
 #[cfg(test)]
@@ -713,16 +941,113 @@ mod tests {
 
     #[test]
     fn planned_issuers_are_recorded() {
-        let p = PlannedIssuers::default();
+        let p = PinningLedger::default();
         p.record_create(Some("https://gitlab.com".into()));
         p.record_create(None);
-        p.record_change("wip_1", Some("https://accounts.google.com".into()));
+        p.provider_planned("wip_1", Some("https://accounts.google.com".into()));
         assert_eq!(p.created(), vec![Some("https://gitlab.com".into()), None]);
         assert_eq!(
-            p.changed("wip_1"),
+            p.planned_issuer("wip_1"),
             Some(Some("https://accounts.google.com".into()))
         );
-        assert_eq!(p.changed("wip_2"), None);
+        assert_eq!(p.planned_issuer("wip_2"), None);
+    }
+
+    fn json(v: serde_json::Value) -> Json {
+        v.as_object().unwrap().clone()
+    }
+
+    #[test]
+    fn whichever_side_is_planned_second_sees_the_other() {
+        let unpinned = PlannedMapping {
+            matchers: Some(json(serde_json::json!({"ref": "refs/heads/main"}))),
+            allow: Some(false),
+            gone: false,
+        };
+        // Mapping first: the provider's record returns it.
+        let l = PinningLedger::default();
+        assert_eq!(
+            l.mapping_planned("wip_1", Some("r1"), unpinned.clone()),
+            None
+        );
+        let seen = l.provider_planned("wip_1", Some(GH.into()));
+        assert_eq!(
+            seen.get(&MappingKey::Existing("r1".into())),
+            Some(&unpinned)
+        );
+        // Provider first: the mapping's record returns the planned issuer.
+        let l = PinningLedger::default();
+        assert!(l.provider_planned("wip_1", Some(GH.into())).is_empty());
+        assert_eq!(
+            l.mapping_planned("wip_1", Some("r1"), unpinned),
+            Some(Some(GH.into()))
+        );
+    }
+
+    const GH: &str = "https://token.actions.githubusercontent.com";
+
+    #[test]
+    fn a_providers_mappings_are_judged_as_planned_over_the_server() {
+        let server: BTreeMap<String, Json> = [
+            ("pinned", serde_json::json!({"repository_id": "1"})),
+            ("unpinned", serde_json::json!({"ref": "main"})),
+            ("fixed", serde_json::json!({"ref": "main"})),
+            ("allowed", serde_json::json!({"ref": "main"})),
+            ("deleted", serde_json::json!({"ref": "main"})),
+            ("widened", serde_json::json!({"repository_id": "1"})),
+            ("open", serde_json::json!({"ref": "main"})),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), json(v)))
+        .collect();
+        let planned =
+            |m: Option<serde_json::Value>, allow: Option<bool>, gone: bool| PlannedMapping {
+                matchers: m.map(json),
+                allow,
+                gone,
+            };
+        let records: BTreeMap<MappingKey, PlannedMapping> = [
+            (
+                MappingKey::Existing("fixed".into()),
+                planned(
+                    Some(serde_json::json!({"repository_id": "2"})),
+                    Some(false),
+                    false,
+                ),
+            ),
+            (
+                MappingKey::Existing("allowed".into()),
+                planned(Some(serde_json::json!({"ref": "main"})), Some(true), false),
+            ),
+            (
+                MappingKey::Existing("deleted".into()),
+                planned(None, None, true),
+            ),
+            (
+                MappingKey::Existing("widened".into()),
+                planned(Some(serde_json::json!({"ref": "main"})), Some(false), false),
+            ),
+            (
+                MappingKey::Existing("open".into()),
+                planned(None, Some(false), false),
+            ),
+            (
+                MappingKey::New(1),
+                planned(Some(serde_json::json!({"ref": "x"})), Some(false), false),
+            ),
+        ]
+        .into_iter()
+        .collect();
+        let found = judge_provider_mappings(github(), &server, &records);
+        assert_eq!(
+            found,
+            vec![
+                ("open".to_string(), Finding::Undecided),
+                ("unpinned".to_string(), Finding::Unplanned),
+                ("widened".to_string(), Finding::Unpinned),
+                ("(new)".to_string(), Finding::Unpinned),
+            ]
+        );
     }
 
     fn warns(issuer: &str, pairs: &[(&str, Value)]) -> Option<String> {

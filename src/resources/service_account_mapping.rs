@@ -1,6 +1,8 @@
 //! Resource `openai_service_account_mapping`: which token claims may act as
 //! which project service account (the API's "federation rule").
 
+use std::collections::BTreeSet;
+
 use async_trait::async_trait;
 
 use crate::OpenAi;
@@ -389,7 +391,8 @@ impl Resource<OpenAi> for ServiceAccountMappingResource {
         let Some(data) = data else { return };
         // What goes away: the prior object of a destroy or of a replacement
         // we asked for, or the object whose identity a create replaces
-        // (`-replace`, tainted objects). A state holds the identity's
+        // (`-replace` on Terraform 1.12+; a tainted object comes without
+        // its identity and is recognised in `admit_mapping`). A state holds the identity's
         // attributes, so both read as an identity.
         let gone = if plan.is_destroy() || plan.is_replace() {
             Some(&plan.prior)
@@ -404,9 +407,7 @@ impl Resource<OpenAi> for ServiceAccountMappingResource {
         {
             data.mapping_going_away(pid, id).await;
         }
-        if !plan.is_destroy() {
-            data.guard_tenant_pinning(plan).await;
-        }
+        data.guard_tenant_pinning(plan).await;
         if plan.is_create() {
             data.admit_mapping(plan).await;
         } else if !plan.is_destroy() && !plan.is_replace() {
@@ -420,10 +421,15 @@ impl Resource<OpenAi> for ServiceAccountMappingResource {
         req: CreateRequest,
     ) -> Result<CreateResponse, Diagnostics> {
         let planned = M::from_value(&req.planned)?;
+        let pid = planned.workload_identity_provider_id.or_empty();
+        let lock = data.pinning.write_lock(pid);
+        let _writing = lock.lock().await;
+        let attribute_matchers = matchers_of(&planned)?;
+        data.recheck_pinning(&planned, &attribute_matchers).await?;
         let req = CreateRuleRequest {
             project_id: planned.project_id.or_empty().to_string(),
             service_account_id: planned.service_account_id.or_empty().to_string(),
-            attribute_matchers: matchers_of(&planned)?,
+            attribute_matchers,
             name: planned.name.known().cloned(),
             description: planned.description.known().cloned(),
             enabled: planned.enabled.known().copied(),
@@ -433,8 +439,22 @@ impl Resource<OpenAi> for ServiceAccountMappingResource {
             .client()?
             .create_rule(planned.workload_identity_provider_id.or_empty(), &req)
             .await
-            .map_err(|e| api_error("create the service account mapping", &e, &api_arguments()))?;
+            .map_err(|e| {
+                let mut d = api_error("create the service account mapping", &e, &api_arguments());
+                if e.is_limit_exceeded() {
+                    d.push(crate::limits::create_at_limit(
+                        "service account mapping",
+                        "max_mappings_per_provider",
+                    ));
+                }
+                d
+            })?;
         data.inventory.put_rule(r.clone()).await;
+        data.pinning.written();
+        data.ledger.created(
+            Scope::Mappings(r.workload_identity_provider_id.clone()),
+            &r.id,
+        );
         Ok(CreateResponse::new(state_from_api(&r, &planned).to_value()))
     }
 
@@ -472,6 +492,12 @@ impl Resource<OpenAi> for ServiceAccountMappingResource {
         unmanaged_kind::refuse_update(&req.private, "service account mapping", M::scopes)?;
         let prior = M::from_value(&req.prior)?;
         let planned = M::from_value(&req.planned)?;
+        let lock = data
+            .pinning
+            .write_lock(planned.workload_identity_provider_id.or_empty());
+        let _writing = lock.lock().await;
+        data.recheck_pinning(&planned, &matchers_of(&planned)?)
+            .await?;
         let req = UpdateRuleRequest {
             attribute_matchers: (prior.attribute_matchers != planned.attribute_matchers)
                 .then(|| matchers_of(&planned))
@@ -513,6 +539,7 @@ impl Resource<OpenAi> for ServiceAccountMappingResource {
             .await
             .map_err(|e| api_error("update the service account mapping", &e, &api_arguments()))?;
         data.inventory.put_rule(r.clone()).await;
+        data.pinning.written();
         Ok(UpdateResponse::new(state_from_api(&r, &planned).to_value()))
     }
 
@@ -530,6 +557,7 @@ impl Resource<OpenAi> for ServiceAccountMappingResource {
             Err(e) => return Err(api_error("delete the service account mapping", &e, &[])),
         }
         data.inventory.remove_rule(pid, id).await;
+        data.pinning.written();
         data.mapping_going_away(pid, id).await;
         Ok(DeleteResponse::new())
     }
@@ -653,54 +681,182 @@ fn validate_list_config(config: &MappingListConfig, diags: &mut Diagnostics) {
     }
 }
 
+/// What identifies a planned mapping create across the run's processes:
+/// its name (unique within the provider), or else its content.
+fn create_key(m: &MappingModel) -> Option<String> {
+    if let Some(name) = m.name.as_deref() {
+        return Some(format!("name:{name}"));
+    }
+    let matchers = serde_json::Value::Object(matchers_json(&m.attribute_matchers)?);
+    Some(format!(
+        "rule:{}/{}:{matchers}",
+        m.project_id.as_deref()?,
+        m.service_account_id.as_deref()?
+    ))
+}
+
+/// The id of a rule in `s`'s baseline that `m` would duplicate: the same
+/// name (unique within a provider), or, unnamed, the same project, service
+/// account and matchers.
+fn same_rule(m: &MappingModel, s: &crate::inventory::Snapshot<FederationRule>) -> Option<String> {
+    let matchers = matchers_json(&m.attribute_matchers);
+    s.objects
+        .values()
+        .filter(|r| s.baseline.contains(&r.id))
+        .find(|r| match m.name.as_deref() {
+            Some(name) => r.name.as_deref() == Some(name),
+            None => {
+                r.name.is_none()
+                    && Some(r.project_id.as_str()) == m.project_id.as_deref()
+                    && Some(r.service_account_id.as_str()) == m.service_account_id.as_deref()
+                    && matchers.as_ref() == Some(&r.attribute_matchers)
+            }
+        })
+        .map(|r| r.id.clone())
+}
+
 impl OpenAi {
     /// The tenant-pinning guard ([`crate::tenant_pinning`]): a mapping
-    /// on a shared issuer must match a claim naming the tenant.
+    /// on a shared issuer must match a claim naming the tenant. It judges
+    /// exactly the JSON that will be sent (the conversion `create` and
+    /// `update` use), and records the planned mapping for its provider's
+    /// check (see [`crate::tenant_pinning::PinningLedger`] for why the
+    /// verdict does not depend on plan order).
     ///
-    /// Which issuer applies: the provider's planned new issuer when this run
-    /// changes it, else the provider's current issuer. When the provider id is
-    /// not known yet (the provider is created in this run), the issuers of the
-    /// providers this process planned to create are the candidates: if the
-    /// mapping is unpinned under every one of them it is refused now;
-    /// otherwise the check waits for the plan Terraform makes again during
-    /// apply, just before creating the mapping, when the id is known.
+    /// Which issuer applies: the provider's planned issuer once the provider
+    /// was planned in this run, else (after waiting briefly for it to be
+    /// planned, when that issuer would refuse) its current issuer. When the
+    /// provider id is not known yet (the provider is created in this run),
+    /// the issuers of the providers this process planned to create are the
+    /// candidates: if the mapping is unpinned under every one of them it is
+    /// refused now; otherwise the check waits for the plan Terraform makes
+    /// again during apply, just before creating the mapping, when the id is
+    /// known.
     async fn guard_tenant_pinning(&self, plan: &mut PlanCtx) {
-        use crate::tenant_pinning::{self, Verdict};
+        use crate::tenant_pinning::{self, PlannedMapping, Verdict};
+        let prior = MappingModel::from_nullable(&plan.prior).ok();
+        let prior_ids = prior.as_ref().and_then(|p| {
+            Some((
+                p.workload_identity_provider_id.as_deref()?.to_string(),
+                p.id.as_deref()?.to_string(),
+            ))
+        });
+        if (plan.is_destroy() || plan.is_replace())
+            && let Some((pid, id)) = &prior_ids
+        {
+            let gone = PlannedMapping {
+                matchers: None,
+                allow: None,
+                gone: true,
+            };
+            self.pinning.mapping_planned(pid, Some(id), gone);
+        }
         // A destroy plans null, which is no mapping.
         let Ok(mut planned) = MappingModel::from_value(&plan.planned) else {
             return;
         };
-        match planned.allow_unpinned_shared_issuer {
-            Field::Known(true) | Field::Unknown => return,
-            _ => {}
-        }
-        let writes = plan.is_create() || plan.is_update() || plan.is_replace();
-        let (candidates, provider_changes) = match &planned.workload_identity_provider_id {
-            Field::Known(pid) => match self.planned_issuers.changed(pid) {
-                Some(new_issuer) => (vec![new_issuer], true),
-                None => {
-                    let Ok(client) = self.client() else { return };
-                    match self.inventory.provider(client, pid).await {
-                        Ok(Some(p)) => (vec![Some(p.issuer)], false),
-                        // The API refuses mappings of a missing provider.
-                        Ok(None) => return,
-                        Err(e) => {
-                            if writes {
-                                plan.diags.extend(api_error(
-                                    "look up the issuer of the mapping's workload identity provider",
-                                    &e,
-                                    &[],
-                                ));
-                            }
-                            return;
-                        }
-                    }
+        // Exactly what create or update would send; a conversion failure is
+        // an error, never an empty (match-everything) policy.
+        let sent = if planned.attribute_matchers.is_null() {
+            return; // validation already refused it
+        } else if planned
+            .attribute_matchers
+            .known()
+            .is_some_and(Value::is_wholly_known)
+        {
+            match matchers_of(&planned) {
+                Ok(json) => Some(json),
+                Err(d) => {
+                    plan.diags.extend(d);
+                    return;
                 }
-            },
-            Field::Unknown => (self.planned_issuers.created(), true),
+            }
+        } else {
+            None
+        };
+        let allow = match planned.allow_unpinned_shared_issuer {
+            Field::Known(b) => Some(b),
+            Field::Null => Some(false),
+            Field::Unknown => None,
+        };
+        let writes = plan.is_create() || plan.is_update() || plan.is_replace();
+        // The first half of a replacement is the old object going away; the
+        // create half records the new one.
+        let rule_id = match (&prior_ids, plan.is_replace()) {
+            (Some((_, id)), false) => Some(id.as_str()),
+            _ => None,
+        };
+        let record = PlannedMapping {
+            matchers: sent.clone(),
+            allow,
+            gone: false,
+        };
+        let recorded = match planned.workload_identity_provider_id.as_deref() {
+            Some(pid) if !plan.is_replace() || prior_ids.is_none() => {
+                self.pinning.mapping_planned(pid, rule_id, record)
+            }
+            Some(pid) => self.pinning.planned_issuer(pid),
+            None => None,
+        };
+        if allow == Some(true)
+            && !writes
+            && let (Some(Some(next)), Some(pid)) =
+                (&recorded, planned.workload_identity_provider_id.as_deref())
+            && let Ok(client) = self.client()
+            && let Ok(Some(p)) = self.inventory.provider(client, pid).await
+            && &p.issuer != next
+        {
+            // Allowed, on a provider whose issuer this run changes: plan an
+            // update so that the mapping is planned (and recorded as
+            // allowed) again during apply, where the provider checks again.
+            planned.updated_at = Field::Unknown;
+            plan.planned = planned.to_value();
+        }
+        if allow != Some(false) {
+            return;
+        }
+        let matchers = match &sent {
+            Some(json) => crate::values::from_json(&serde_json::Value::Object(json.clone())).1,
+            None => planned.attribute_matchers.encode(),
+        };
+        let (candidates, provider_changes) = match &planned.workload_identity_provider_id {
+            Field::Known(pid) => {
+                let Ok(client) = self.client() else { return };
+                let server = match self.inventory.provider(client, pid).await {
+                    Ok(Some(p)) => p.issuer,
+                    // The API refuses mappings of a missing provider.
+                    Ok(None) => return,
+                    Err(e) => {
+                        if writes {
+                            plan.diags.extend(api_error(
+                                "look up the issuer of the mapping's workload identity provider",
+                                &e,
+                                &[],
+                            ));
+                        }
+                        return;
+                    }
+                };
+                let would_refuse = tenant_pinning::shared_issuer(&server)
+                    .is_some_and(|s| tenant_pinning::check(s, &matchers) == Verdict::Unpinned);
+                let planned_issuer = match recorded {
+                    Some(p) => Some(p),
+                    // Its provider may still be planned, with another issuer:
+                    // don't refuse on the server's value before it had the chance.
+                    None if would_refuse => self.wait_for_provider_plan(pid).await,
+                    None => None,
+                };
+                match planned_issuer {
+                    Some(p) => {
+                        let changes = p.as_deref() != Some(server.as_str());
+                        (vec![p], changes)
+                    }
+                    None => (vec![Some(server)], false),
+                }
+            }
+            Field::Unknown => (self.pinning.created(), true),
             Field::Null => return,
         };
-        let matchers = planned.attribute_matchers.encode();
         let mut refused: Vec<(&'static tenant_pinning::SharedIssuer, String)> = Vec::new();
         for issuer in &candidates {
             let Some(issuer) = issuer else {
@@ -756,7 +912,7 @@ impl OpenAi {
                 detail.push_str(
                     "\n\nThe mapping's provider is created in this run, so its id is not known \
                      yet; the mapping is unpinned under the issuer of every workload identity \
-                     provider this plan creates. Nothing was created.",
+                     provider this plan creates. The mapping was not created.",
                 );
             }
             plan.diags
@@ -777,6 +933,71 @@ impl OpenAi {
         }
     }
 
+    /// Waits (bounded) for provider `pid` to be planned in this run; its
+    /// planned issuer, or `None` when it was not planned in time.
+    async fn wait_for_provider_plan(&self, pid: &str) -> Option<Option<String>> {
+        let deadline = tokio::time::Instant::now() + self.pinning.settle;
+        loop {
+            if let Some(p) = self.pinning.planned_issuer(pid) {
+                return Some(p);
+            }
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            if left.is_zero() || !self.pinning.wait_for_change(left).await {
+                return self.pinning.planned_issuer(pid);
+            }
+        }
+    }
+
+    /// The guard's last line of defence, right before a create or update
+    /// sends `sent`: the provider's issuer as the API has it now, and as
+    /// this process plans it, must not be a shared issuer the matchers leave
+    /// unpinned. Call it holding [`PinningLedger::write_lock`] for the
+    /// provider, up to the write.
+    ///
+    /// [`PinningLedger::write_lock`]: crate::tenant_pinning::PinningLedger::write_lock
+    async fn recheck_pinning(
+        &self,
+        planned: &MappingModel,
+        sent: &AttributeMatchers,
+    ) -> Result<(), Diagnostics> {
+        use crate::tenant_pinning::{self, Verdict};
+        if planned.allow_unpinned_shared_issuer.known() == Some(&true) {
+            return Ok(());
+        }
+        let pid = planned.workload_identity_provider_id.or_empty();
+        let mut issuers = match self.client()?.get_provider(pid).await {
+            Ok(p) => vec![p.issuer],
+            // The API refuses the write itself, with its own error.
+            Err(e) if e.is_not_found() => return Ok(()),
+            Err(e) => {
+                return Err(api_error(
+                    "look up the issuer of the mapping's workload identity provider",
+                    &e,
+                    &[],
+                ));
+            }
+        };
+        if let Some(Some(next)) = self.pinning.planned_issuer(pid) {
+            issuers.push(next);
+        }
+        for issuer in &issuers {
+            if let Some(shared) = tenant_pinning::shared_issuer(issuer)
+                && tenant_pinning::check_json(shared, sent) == Verdict::Unpinned
+            {
+                return Err(Diagnostic::error(
+                    tenant_pinning::SUMMARY,
+                    format!(
+                        "{}\n\nChecked again right before writing the mapping: nothing was sent.",
+                        tenant_pinning::explain(shared, issuer)
+                    ),
+                )
+                .at(Path::root().attr(M::attribute_matchers))
+                .into());
+            }
+        }
+        Ok(())
+    }
+
     /// Counts a planned mapping create against its provider's limit.
     async fn admit_mapping(&self, plan: &mut PlanCtx) {
         let Ok(client) = self.client() else { return };
@@ -786,12 +1007,27 @@ impl OpenAi {
             .and_then(|m| m.workload_identity_provider_id.into_known());
         let (scope, existing, limit) = match pid {
             Some(pid) => {
+                let planned = MappingModel::from_value(&plan.planned).ok();
                 let existing = match self
                     .inventory
-                    .rules(client, &pid, |s| s.map_or(0, |s| s.baseline.len()))
+                    .rules(client, &pid, |s| {
+                        s.map_or((BTreeSet::new(), None), |s| {
+                            let same = planned.as_ref().and_then(|m| same_rule(m, s));
+                            (s.baseline.clone(), same)
+                        })
+                    })
                     .await
                 {
-                    Ok(n) => n,
+                    Ok((baseline, same)) => {
+                        // A create like an existing rule replaces it: that is
+                        // how a tainted object shows, planned as a create
+                        // without its identity.
+                        if let Some(old) = same {
+                            self.ledger
+                                .remove(Scope::Mappings(pid.clone()), &old, &baseline);
+                        }
+                        baseline
+                    }
                     Err(e) => {
                         plan.diags.extend(api_error(
                             "count existing service account mappings",
@@ -810,10 +1046,21 @@ impl OpenAi {
                 if new_providers == 0 {
                     return;
                 }
-                (Scope::NewProviderMappings, 0, limit * new_providers)
+                (
+                    Scope::NewProviderMappings,
+                    BTreeSet::new(),
+                    limit * new_providers,
+                )
             }
         };
-        if let Err(x) = self.ledger.admit(scope.clone(), existing, limit).await {
+        let key = MappingModel::from_value(&plan.planned)
+            .ok()
+            .and_then(|m| create_key(&m));
+        if let Err(x) = self
+            .ledger
+            .admit(scope.clone(), key.as_deref(), &existing, limit)
+            .await
+        {
             let which = match &scope {
                 Scope::Mappings(pid) => format!("workload identity provider {pid}"),
                 _ => "the workload identity provider(s) created in this plan".to_string(),
@@ -824,12 +1071,13 @@ impl OpenAi {
                 format!(
                     "This plan would give {which} more than {per} service account mappings \
                      (limit {limit} here): {} exist, and this plan adds {} ({} created, {} \
-                     destroyed). Nothing was created. Remove mappings you no longer need, or, \
+                     destroyed). {} Remove mappings you no longer need, or, \
                      if OpenAI raised your limit, set max_mappings_per_provider in the provider block. {}",
                     x.existing,
                     x.adds(),
                     x.creates,
                     x.removals,
+                    self.ledger.created_note(),
                     crate::limits::PARALLELISM_HINT
                 ),
             );

@@ -1,6 +1,7 @@
 //! Resource `openai_workload_identity_provider`: a trusted OIDC issuer.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
 
 use async_trait::async_trait;
 
@@ -8,6 +9,7 @@ use crate::OpenAi;
 use crate::errors::api_error;
 use crate::limits::Scope;
 use crate::resources::unmanaged_kind;
+use crate::tenant_pinning;
 use crate::validate::https_url;
 use crate::values::{arguments, decode};
 use openai_admin::models::{
@@ -480,9 +482,10 @@ impl Resource<OpenAi> for WorkloadIdentityProviderResource {
     async fn modify_plan(&self, data: Option<&OpenAi>, plan: &mut PlanCtx) {
         unmanaged_kind::refuse_change(plan, OBJECT, M::jwks_json);
         let Some(data) = data else { return };
-        record_planned_issuer(data, plan);
+        data.guard_issuer_change(plan).await;
         if plan.is_create() {
-            // The create half of `-replace` or a tainted object: the old
+            // The create half of `-replace` (Terraform 1.12+; a tainted
+            // object comes without its identity, see `admit_provider`): the old
             // provider goes away in the same run.
             if let Some(old) = plan
                 .replaced_identity
@@ -522,13 +525,21 @@ impl Resource<OpenAi> for WorkloadIdentityProviderResource {
             attribute_transformations: Some(transformations_of(&planned)),
         };
         let p = data.client()?.create_provider(&req).await.map_err(|e| {
-            api_error(
+            let mut d = api_error(
                 "create the workload identity provider",
                 &e,
                 &arguments(&schema(), &[]),
-            )
+            );
+            if e.is_limit_exceeded() {
+                d.push(crate::limits::create_at_limit(
+                    "workload identity provider",
+                    "max_workload_identity_providers",
+                ));
+            }
+            d
         })?;
         data.inventory.put_provider(p.clone()).await;
+        data.ledger.created(Scope::Providers, &p.id);
         Ok(CreateResponse::new(state_from_api(&p, &planned).to_value()))
     }
 
@@ -553,6 +564,18 @@ impl Resource<OpenAi> for WorkloadIdentityProviderResource {
         unmanaged_kind::refuse_update(&req.private, OBJECT, M::jwks_json)?;
         let prior = M::from_value(&req.prior)?;
         let planned = M::from_value(&req.planned)?;
+        let _writing = if prior.issuer != planned.issuer {
+            Some(
+                data.recheck_issuer_change(
+                    prior.id.or_empty(),
+                    planned.issuer.or_empty(),
+                    &req.private,
+                )
+                .await?,
+            )
+        } else {
+            None
+        };
         let text = |f: &Field<String>| f.or_empty().to_string();
         let req = UpdateProviderRequest {
             name: (prior.name != planned.name).then(|| text(&planned.name)),
@@ -585,7 +608,9 @@ impl Resource<OpenAi> for WorkloadIdentityProviderResource {
                 )
             })?;
         data.inventory.put_provider(p.clone()).await;
-        Ok(UpdateResponse::new(state_from_api(&p, &planned).to_value()))
+        // The plan's pinning notes are spent; what the object is stays recorded.
+        Ok(UpdateResponse::new(state_from_api(&p, &planned).to_value())
+            .with_private(unmanaged_kind::private(kind_of(&p))))
     }
 
     async fn delete(
@@ -686,33 +711,230 @@ impl Resource<OpenAi> for WorkloadIdentityProviderResource {
     }
 }
 
-/// Tells the tenant-pinning guard which issuer a provider will have after
-/// this run, for the mappings planned after it.
-fn record_planned_issuer(data: &OpenAi, plan: &PlanCtx) {
-    // Null objects (no prior on create, no plan on destroy) read as all null.
-    let (Ok(planned), Ok(prior)) = (
-        M::from_nullable(&plan.planned),
-        M::from_nullable(&plan.prior),
-    ) else {
-        return;
-    };
-    let issuer = planned.issuer.known().cloned();
-    if plan.is_create() {
-        data.planned_issuers.record_create(issuer);
-    } else if !plan.is_destroy()
-        && planned.issuer != prior.issuer
-        && let Some(id) = prior.id.as_deref()
-    {
-        data.planned_issuers.record_change(id, issuer);
+/// What a provider's plan hands its apply in `planned_private`: the rules
+/// that are unpinned under the new shared issuer but were planned in this
+/// run with `allow_unpinned_shared_issuer = true`, with the server matchers
+/// they had then (a later change to them is checked again).
+/// Kept under its own key, next to what else the private bytes hold.
+#[derive(serde::Serialize, serde::Deserialize, Default)]
+struct PinningPrivate {
+    #[serde(default)]
+    pinning_allowed: BTreeMap<String, tenant_pinning::Json>,
+}
+
+impl OpenAi {
+    /// The provider's half of the tenant-pinning guard (see
+    /// [`tenant_pinning::PinningLedger`] for why it does not depend on plan
+    /// order): records the issuer the provider will have for its mappings'
+    /// checks, and refuses an issuer change that would leave one of its
+    /// mappings (on the server or planned in this run) unpinned.
+    async fn guard_issuer_change(&self, plan: &mut PlanCtx) {
+        // Null objects (no prior on create, no plan on destroy) read as all null.
+        let (Ok(planned), Ok(prior)) = (
+            M::from_nullable(&plan.planned),
+            M::from_nullable(&plan.prior),
+        ) else {
+            return;
+        };
+        let issuer = planned.issuer.known().cloned();
+        if plan.is_create() {
+            self.pinning.record_create(issuer);
+            return;
+        }
+        let Some(id) = prior.id.as_deref() else {
+            return;
+        };
+        if plan.is_destroy() {
+            return;
+        }
+        let records = self.pinning.provider_planned(id, issuer.clone());
+        // An unknown issuer: the mappings plan an update so that their
+        // checks run during apply, and this provider's apply checks again.
+        let (Some(new), true) = (issuer, planned.issuer != prior.issuer) else {
+            return;
+        };
+        let Some(shared) = tenant_pinning::shared_issuer(&new) else {
+            return;
+        };
+        let Ok(client) = self.client() else { return };
+        let server = match self
+            .inventory
+            .rules(client, id, |s| {
+                s.map(|s| {
+                    s.objects
+                        .iter()
+                        .map(|(k, r)| (k.clone(), r.attribute_matchers.clone()))
+                        .collect::<BTreeMap<_, _>>()
+                })
+            })
+            .await
+        {
+            Ok(rules) => rules.unwrap_or_default(),
+            Err(e) => {
+                plan.diags.extend(api_error(
+                    "list the service account mappings of the workload identity provider",
+                    &e,
+                    &[],
+                ));
+                return;
+            }
+        };
+        // Rules unpinned on the server and not planned yet: their mappings
+        // may still be planned (with new matchers or the allow switch).
+        let deadline = tokio::time::Instant::now() + self.pinning.settle;
+        let mut records = records;
+        let findings = loop {
+            let findings = tenant_pinning::judge_provider_mappings(shared, &server, &records);
+            let waiting = findings
+                .iter()
+                .any(|(_, f)| *f == tenant_pinning::Finding::Unplanned);
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            if !waiting || left.is_zero() || !self.pinning.wait_for_change(left).await {
+                break tenant_pinning::judge_provider_mappings(
+                    shared,
+                    &server,
+                    &self.pinning.mappings(id),
+                );
+            }
+            records = self.pinning.mappings(id);
+        };
+        let refused: Vec<String> = findings
+            .iter()
+            .filter(|(_, f)| {
+                matches!(
+                    f,
+                    tenant_pinning::Finding::Unplanned | tenant_pinning::Finding::Unpinned
+                )
+            })
+            .map(|(id, _)| id.clone())
+            .collect();
+        if !refused.is_empty() {
+            plan.diags.push(
+                tfplugin::framework::Diagnostic::error(
+                    tenant_pinning::SUMMARY,
+                    tenant_pinning::explain_provider(shared, &new, &refused),
+                )
+                .at(Path::root().attr(M::issuer)),
+            );
+            return;
+        }
+        // Tell apply which unpinned rules the plan found allowed.
+        let records = self.pinning.mappings(id);
+        let allowed = server
+            .iter()
+            .filter(|(rid, m)| {
+                tenant_pinning::check_json(shared, m) == tenant_pinning::Verdict::Unpinned
+                    && records
+                        .get(&tenant_pinning::MappingKey::Existing((*rid).clone()))
+                        .is_some_and(|r| r.allow == Some(true))
+            })
+            .map(|(rid, m)| (rid.clone(), m.clone()))
+            .collect();
+        let mut private: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_slice(&plan.planned_private).unwrap_or_default();
+        if let Ok(serde_json::Value::Object(ours)) = serde_json::to_value(PinningPrivate {
+            pinning_allowed: allowed,
+        }) {
+            private.extend(ours);
+        }
+        plan.planned_private = serde_json::to_vec(&private).unwrap_or_default();
+    }
+
+    /// The guard's last line of defence, right before an update moves
+    /// provider `id` to `new_issuer`: its mappings as the API has them now
+    /// must all be pinned under it, allowed by the plan (`private`), or
+    /// allowed by a mapping planned in this process. While some are not,
+    /// waits (bounded) for mapping writes of this run that may fix them.
+    /// Returns the held write lock, to keep until the write is done.
+    async fn recheck_issuer_change(
+        &self,
+        id: &str,
+        new_issuer: &str,
+        private: &[u8],
+    ) -> Result<tokio::sync::OwnedMutexGuard<()>, Diagnostics> {
+        let lock = self.pinning.write_lock(id);
+        let Some(shared) = tenant_pinning::shared_issuer(new_issuer) else {
+            return Ok(lock.lock_owned().await);
+        };
+        let allowed = serde_json::from_slice::<PinningPrivate>(private)
+            .map(|p| p.pinning_allowed)
+            .unwrap_or_default();
+        let deadline = tokio::time::Instant::now() + APPLY_PINNING_WAIT;
+        loop {
+            let guard = lock.clone().lock_owned().await;
+            let rules = match self.client()?.list_all_rules(id, None).await {
+                Ok(rules) => rules,
+                Err(e) if e.is_not_found() => Vec::new(),
+                Err(e) => {
+                    return Err(api_error(
+                        "list the service account mappings of the workload identity provider",
+                        &e,
+                        &[],
+                    ));
+                }
+            };
+            let planned = self.pinning.mappings(id);
+            let refused: Vec<String> = rules
+                .iter()
+                .filter(|r| {
+                    tenant_pinning::check_json(shared, &r.attribute_matchers)
+                        == tenant_pinning::Verdict::Unpinned
+                        && allowed.get(&r.id) != Some(&r.attribute_matchers)
+                        && planned
+                            .get(&tenant_pinning::MappingKey::Existing(r.id.clone()))
+                            .is_none_or(|p| p.allow != Some(true))
+                })
+                .map(|r| r.id.clone())
+                .collect();
+            if refused.is_empty() {
+                return Ok(guard);
+            }
+            drop(guard);
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            if left.is_zero() {
+                return Err(tfplugin::framework::Diagnostic::error(
+                    tenant_pinning::SUMMARY,
+                    format!(
+                        "{}\n\nChecked again right before writing the issuer.",
+                        tenant_pinning::explain_provider(shared, new_issuer, &refused)
+                    ),
+                )
+                .at(Path::root().attr(M::issuer))
+                .into());
+            }
+            // Poll as well: a write by another process signals nothing here.
+            self.pinning
+                .wait_for_change(left.min(Duration::from_millis(500)))
+                .await;
+        }
     }
 }
+
+/// How long a provider's issuer change waits, during apply, for this run's
+/// mapping writes to pin (or delete) the mappings the new issuer would
+/// leave unpinned.
+const APPLY_PINNING_WAIT: Duration = Duration::from_secs(10);
 
 impl OpenAi {
     /// Counts a planned provider create against the organization's limit.
     async fn admit_provider(&self, plan: &mut PlanCtx) {
         let Ok(client) = self.client() else { return };
-        let baseline = match self.inventory.providers(client, |s| s.baseline.len()).await {
-            Ok(n) => n,
+        let name = M::from_value(&plan.planned)
+            .ok()
+            .and_then(|m| m.name.into_known());
+        let listed = self
+            .inventory
+            .providers(client, |s| {
+                let same_name = s
+                    .objects
+                    .values()
+                    .find(|p| Some(&p.name) == name.as_ref() && s.baseline.contains(&p.id))
+                    .map(|p| p.id.clone());
+                (s.baseline.clone(), same_name)
+            })
+            .await;
+        let (baseline, same_name) = match listed {
+            Ok(x) => x,
             Err(e) => {
                 plan.diags.extend(api_error(
                     "count existing workload identity providers",
@@ -722,19 +944,32 @@ impl OpenAi {
                 return;
             }
         };
+        // Names are unique in the organization, so a create named like an
+        // existing provider replaces it (or fails at apply): that is how a
+        // tainted object shows, planned as a create without its identity.
+        if let Some(old) = same_name {
+            self.ledger.remove(Scope::Providers, &old, &baseline);
+        }
         let limit = self.settings().max_providers;
-        if let Err(x) = self.ledger.admit(Scope::Providers, baseline, limit).await {
+        let key = name.as_ref().map(|n| format!("name:{n}"));
+        if let Err(x) = self
+            .ledger
+            .admit(Scope::Providers, key.as_deref(), &baseline, limit)
+            .await
+        {
             plan.diags.error(
                 "Workload identity provider limit exceeded",
                 format!(
                     "This plan would give the organization more than {limit} workload identity \
-                     providers: {} exist, and this plan adds {} ({} created, {} destroyed). \
-                     Nothing was created. Remove providers you no longer need, or, if OpenAI \
+                     providers: {} exist, and this plan adds {} ({} created, {} destroyed), \
+                     counting every alias of this provider on the organization in this run. \
+                     {} Remove providers you no longer need, or, if OpenAI \
                      raised your limit, set max_workload_identity_providers in the provider block. {}",
                     x.existing,
                     x.adds(),
                     x.creates,
                     x.removals,
+                    self.ledger.created_note(),
                     crate::limits::PARALLELISM_HINT
                 ),
             );

@@ -237,3 +237,193 @@ resource "openai_workload_identity_provider" "fresh" {
     ));
     wd2.apply().assert_success();
 }
+
+tftest! {
+    /// At the limit, a tainted provider is replaced like `-replace`: net
+    /// zero. Terraform plans a tainted object as a plain create, without its
+    /// identity (1.15.5 too); the create's name, unique in the organization,
+    /// tells that it replaces the tainted provider.
+    fn a_tainted_provider_at_the_limit_is_a_replacement(tf) {
+        let emu = Emulator::start();
+        create_providers_by_hand(&emu, 49);
+        let mut wd = Workdir::new(tf);
+        wd.use_emulator(&emu);
+        wd.write_main(&providers(1));
+        wd.apply().assert_success();
+        assert_eq!(provider_count(&emu), 50);
+        wd.run(&["taint", "openai_workload_identity_provider.p[0]"])
+            .assert_success();
+        let out = wd.plan_detailed();
+        out.assert_code(2);
+        out.assert_output_contains_words("1 to add, 0 to change, 1 to destroy");
+        let out = wd.apply();
+        out.assert_success();
+        out.assert_output_contains_words("1 added, 0 changed, 1 destroyed");
+        assert_eq!(provider_count(&emu), 50);
+        wd.plan_detailed().assert_code(0);
+    }
+}
+
+/// The requests the emulator received that change something.
+fn writes(emu: &Emulator) -> Vec<String> {
+    let (_, log) = emu.control("GET", "/_emulator/requests", None);
+    log["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["method"] != "GET")
+        .map(|r| format!("{} {}", r["method"], r["path"]))
+        .collect()
+}
+
+tftest! {
+    /// Two aliases of the provider on one organization are two provider
+    /// processes; they count the organization's limit together, so the plan
+    /// fails before anything is created.
+    fn aliases_on_one_organization_count_the_limit_together(tf) {
+        let emu = Emulator::start();
+        create_providers_by_hand(&emu, 48);
+        let mut wd = Workdir::new(tf);
+        wd.use_emulator(&emu);
+        let config = |a: usize, b: usize| {
+            format!(
+                r#"{HEADER}
+provider "openai" {{
+  alias = "team_a"
+}}
+provider "openai" {{
+  alias = "team_b"
+}}
+resource "openai_workload_identity_provider" "a" {{
+  provider = openai.team_a
+  count    = {a}
+  name     = "team-a-${{count.index}}"
+  issuer   = "https://a-${{count.index}}.example.com"
+  audience = "https://api.openai.com/v1"
+}}
+resource "openai_workload_identity_provider" "b" {{
+  provider = openai.team_b
+  count    = {b}
+  name     = "team-b-${{count.index}}"
+  issuer   = "https://b-${{count.index}}.example.com"
+  audience = "https://api.openai.com/v1"
+}}
+"#
+            )
+        };
+        wd.write_main(&config(1, 2));
+        emu.control("POST", "/_emulator/requests/reset", None);
+        let out = wd.plan_detailed();
+        out.assert_code(1);
+        out.assert_output_contains_words("Workload identity provider limit exceeded");
+        out.assert_output_contains_words("48 exist, and this plan adds 3 (3 created, 0 destroyed)");
+        out.assert_output_contains_words("counting every alias of this provider on the organization");
+        out.assert_output_contains_words("Nothing was created.");
+        let out = wd.apply();
+        out.assert_failure();
+        out.assert_output_contains_words("Workload identity provider limit exceeded");
+        assert_eq!(writes(&emu), Vec::<String>::new());
+        assert_eq!(provider_count(&emu), 48);
+
+        // 48 + 1 + 1 fits, through both aliases, and stays clean.
+        wd.write_main(&config(1, 1));
+        wd.apply().assert_success();
+        assert_eq!(provider_count(&emu), 50);
+        wd.plan_detailed().assert_code(0);
+    }
+}
+
+fn cbd_provider(cbd: bool) -> String {
+    let lifecycle = if cbd {
+        "\n  lifecycle {\n    create_before_destroy = true\n  }"
+    } else {
+        ""
+    };
+    format!(
+        r#"{HEADER}
+resource "openai_workload_identity_provider" "p" {{
+  name     = "p"
+  issuer   = "https://p.example.com"
+  audience = "https://api.openai.com/v1"{lifecycle}
+}}
+"#
+    )
+}
+
+tftest! {
+    /// A `create_before_destroy` replacement at 50/50: the plan counts it as
+    /// net zero (the provider cannot see the lifecycle block), apply fails
+    /// on the create, naming `create_before_destroy` and the way out; the old
+    /// object is kept; without `create_before_destroy` one apply completes
+    /// the replacement.
+    fn a_create_before_destroy_replacement_at_the_limit_names_the_way_out(tf) {
+        let emu = Emulator::start();
+        create_providers_by_hand(&emu, 49);
+        let mut wd = Workdir::new(tf);
+        wd.use_emulator(&emu);
+        wd.write_main(&cbd_provider(true));
+        wd.apply().assert_success();
+        let before = wd.state()["values"]["root_module"]["resources"][0]["values"]["id"].clone();
+        let replace = ["apply", "-input=false", "-auto-approve", "-replace=openai_workload_identity_provider.p"];
+        let out = wd.run(&replace);
+        out.assert_failure();
+        out.assert_output_contains_words("No room to create the workload identity provider");
+        out.assert_output_contains_words("lifecycle { create_before_destroy = true }");
+        out.assert_output_contains_words("Remove create_before_destroy from the resource's lifecycle block and apply again");
+        assert_eq!(provider_count(&emu), 50);
+        // The old object is still the one in state, and still exists.
+        let state = wd.state();
+        assert_eq!(state["values"]["root_module"]["resources"][0]["values"]["id"], before);
+
+        // Without create_before_destroy, one apply replaces it.
+        wd.write_main(&cbd_provider(false));
+        let out = wd.run(&replace);
+        out.assert_success();
+        out.assert_output_contains_words("1 added, 0 changed, 1 destroyed");
+        assert_eq!(provider_count(&emu), 50);
+        wd.plan_detailed().assert_code(0);
+    }
+}
+
+/// A tainted mapping of a provider at its 50 mappings is a replacement too,
+/// recognised by its content when it has no name.
+#[test]
+fn a_tainted_mapping_at_the_limit_is_a_replacement() {
+    let tf = tf_latest();
+    let emu = Emulator::start();
+    let project = emu.ok("POST", "/organization/projects", Some(json!({"name": "p"})))["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let sa = emu.ok(
+        "POST",
+        &format!("/organization/projects/{project}/service_accounts"),
+        Some(json!({"name": "sa", "create_service_account_only": true})),
+    )["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let wip = create_providers_by_hand(&emu, 1).remove(0);
+    for i in 0..49 {
+        emu.ok(
+            "POST",
+            &format!("/organization/workload_identity_providers/{wip}/federation_rules"),
+            Some(json!({"project_id": project, "service_account_id": sa,
+                        "attribute_matchers": {"sub": format!("hand-{i}")}})),
+        );
+    }
+    let mut wd = Workdir::new(&tf);
+    wd.use_emulator(&emu);
+    wd.write_main(&format!(
+        "{HEADER}{}",
+        mappings(&format!("\"{wip}\""), &project, &sa, 1)
+    ));
+    wd.apply().assert_success();
+    wd.run(&["taint", "openai_service_account_mapping.m[0]"])
+        .assert_success();
+    let out = wd.plan_detailed();
+    out.assert_code(2);
+    out.assert_output_contains_words("1 to add, 0 to change, 1 to destroy");
+    wd.apply().assert_success();
+    wd.plan_detailed().assert_code(0);
+}

@@ -339,8 +339,125 @@ resource "openai_workload_identity_provider" "p" {{
     wd.write_main(&config("https://gitlab.example.com"));
     wd.apply().assert_success();
     wd.write_main(&config(GITHUB));
-    assert_refused(&wd.plan_detailed());
+    // The mapping references the provider, so Terraform plans the provider
+    // first: the provider's own check refuses, on its issuer.
+    let out = wd.plan_detailed();
+    assert_refused_either_side(&out);
+    out.assert_output_contains_words("moves the workload identity provider to");
+    out.assert_output_contains_words(&format!("issuer = \"{GITHUB}\""));
     assert_eq!(org.providers()[0]["issuer"], "https://gitlab.example.com");
+}
+
+/// The refusal, whether the provider's check or the mapping's gave it.
+#[track_caller]
+fn assert_refused_either_side(out: &crate::support::TfOutput) {
+    out.assert_code(1);
+    out.assert_output_contains_words("Error: Service account mapping not pinned to your tenant");
+    out.assert_output_contains_words("the GitHub Actions issuer, which is shared");
+    out.assert_output_contains_words("e.g. repository_id = \"123456789\"");
+    out.assert_output_contains_words("set allow_unpinned_shared_issuer = true on the mapping");
+}
+
+const K8S: &str = "https://k8s.example.com";
+const K8S_ONLY: &str = r#"  attribute_matchers = { sub = "system:serviceaccount:ns:sa" }"#;
+
+fn provider_block(issuer: &str) -> String {
+    format!(
+        r#"
+resource "openai_workload_identity_provider" "p" {{
+  name     = "p"
+  issuer   = "{issuer}"
+  audience = "https://api.openai.com/v1"
+}}
+"#
+    )
+}
+
+tftest! {
+    /// Moving a provider to a shared issuer while a mapping that names it
+    /// (by reference, or by literal id with no dependency edge, as
+    /// `-generate-config-out` writes it) stays unpinned is refused every
+    /// time, whatever order Terraform plans and applies them in.
+    fn an_unpinning_issuer_change_is_refused_whatever_the_plan_order(tf) {
+        let org = Org::new();
+        let wd = org.workdir(tf);
+        let by_ref = org.mapping("m", "openai_workload_identity_provider.p.id", K8S_ONLY);
+        wd.write_main(&format!("{HEADER}{}{by_ref}", provider_block(K8S)));
+        wd.apply().assert_success();
+        let wip = org.providers()[0]["id"].as_str().unwrap().to_string();
+        let literal = |body: &str| org.mapping("m", &format!("\"{wip}\""), body);
+        let configs = [
+            ("by reference", format!("{HEADER}{}{by_ref}", provider_block(GITHUB))),
+            ("by literal id", format!("{HEADER}{}{}", provider_block(GITHUB), literal(K8S_ONLY))),
+            (
+                "by literal id, the mapping changing too",
+                format!(
+                    "{HEADER}{}{}",
+                    provider_block(GITHUB),
+                    literal(&format!("{K8S_ONLY}\n  description = \"widened\""))
+                ),
+            ),
+        ];
+        for round in 0..10 {
+            for (how, config) in &configs {
+                wd.write_main(config);
+                let parallelism = format!("-parallelism={}", [1, 2, 10][round % 3]);
+                let out = if round % 2 == 0 {
+                    wd.run(&["plan", "-input=false", "-detailed-exitcode", &parallelism])
+                } else {
+                    wd.run(&["apply", "-input=false", "-auto-approve", &parallelism])
+                };
+                eprintln!("round {round}, {how}, {parallelism}: exit {}", out.code);
+                assert_refused_either_side(&out);
+                assert_eq!(org.providers()[0]["issuer"], K8S, "round {round}, {how}");
+                let rules = org.rules(&wip);
+                assert_eq!(rules.len(), 1, "round {round}, {how}");
+                assert_eq!(
+                    rules[0]["attribute_matchers"],
+                    json!({"sub": "system:serviceaccount:ns:sa"}),
+                    "round {round}, {how}"
+                );
+            }
+        }
+
+        // The guard refuses only what it must: pinned, the same move applies.
+        let pinned = r#"  attribute_matchers = { sub = "system:serviceaccount:ns:sa", repository_id = "123" }"#;
+        wd.write_main(&format!("{HEADER}{}{}", provider_block(K8S), literal(pinned)));
+        wd.apply().assert_success();
+        wd.write_main(&format!("{HEADER}{}{}", provider_block(GITHUB), literal(pinned)));
+        wd.apply().assert_success();
+        assert_eq!(org.providers()[0]["issuer"], GITHUB);
+        wd.plan_detailed().assert_code(0);
+    }
+}
+
+/// A mapping that the plan pins while the provider moves to a shared issuer
+/// in the same run, linked by literal id: allowed, and applied so that the
+/// mapping is pinned before the issuer changes (the provider's write waits
+/// for it).
+#[test]
+fn pinning_a_mapping_and_moving_its_provider_in_one_run_applies() {
+    let tf = tf_latest();
+    let org = Org::new();
+    let wd = org.workdir(&tf);
+    let by_ref = org.mapping("m", "openai_workload_identity_provider.p.id", K8S_ONLY);
+    wd.write_main(&format!("{HEADER}{}{by_ref}", provider_block(K8S)));
+    wd.apply().assert_success();
+    let wip = org.providers()[0]["id"].as_str().unwrap().to_string();
+    let pinned =
+        r#"  attribute_matchers = { sub = "system:serviceaccount:ns:sa", repository_id = "123" }"#;
+    wd.write_main(&format!(
+        "{HEADER}{}{}",
+        provider_block(GITHUB),
+        org.mapping("m", &format!("\"{wip}\""), pinned)
+    ));
+    let out = wd.run(&["apply", "-input=false", "-auto-approve", "-parallelism=10"]);
+    out.assert_success();
+    assert_eq!(org.providers()[0]["issuer"], GITHUB);
+    assert_eq!(
+        org.rules(&wip)[0]["attribute_matchers"]["repository_id"],
+        "123"
+    );
 }
 
 #[test]
@@ -410,4 +527,33 @@ fn a_github_mapping_pinned_only_by_name_plans_with_a_warning_naming_repository_i
         );
     }
     assert!(org.rules(&gha).is_empty(), "plans write nothing");
+}
+
+/// A saved plan moves the provider to a shared issuer while its mapping is
+/// pinned; then the mapping is widened by hand. Applying the saved plan
+/// checks again against the server and refuses: the issuer stays.
+#[test]
+fn a_saved_plan_is_checked_again_against_the_server_before_the_issuer_changes() {
+    let tf = tf_latest();
+    let org = Org::new();
+    let wd = org.workdir(&tf);
+    let pinned =
+        r#"  attribute_matchers = { sub = "system:serviceaccount:ns:sa", repository_id = "123" }"#;
+    let mapping = org.mapping("m", "openai_workload_identity_provider.p.id", pinned);
+    wd.write_main(&format!("{HEADER}{}{mapping}", provider_block(K8S)));
+    wd.apply().assert_success();
+    let wip = org.providers()[0]["id"].as_str().unwrap().to_string();
+    let rule = org.rules(&wip)[0]["id"].as_str().unwrap().to_string();
+    wd.write_main(&format!("{HEADER}{}{mapping}", provider_block(GITHUB)));
+    wd.run(&["plan", "-input=false", "-out=saved.plan"])
+        .assert_success();
+    // Out of band: the mapping no longer pins the tenant.
+    org.emu.ok(
+        "POST",
+        &format!("/organization/workload_identity_providers/{wip}/federation_rules/{rule}"),
+        Some(json!({"attribute_matchers": {"sub": "system:serviceaccount:ns:sa"}})),
+    );
+    let out = wd.run(&["apply", "-input=false", "saved.plan"]);
+    assert_refused_either_side(&out);
+    assert_eq!(org.providers()[0]["issuer"], K8S);
 }

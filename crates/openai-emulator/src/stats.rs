@@ -5,8 +5,9 @@
 //! are neither counted nor logged.
 //!
 //! - `GET /_emulator/stats` → `{"requests_total", "by_route", "by_status",
-//!   "faults_injected"}`, `by_status` counting responses by HTTP status
-//!   (`"429"`);
+//!   "faults_injected", "in_flight_max"}`, `by_status` counting responses by
+//!   HTTP status (`"429"`), `in_flight_max` the most requests that were being
+//!   served at once (from arrival to the end of the response's headers);
 //! - `GET /_emulator/requests` → `{"requests": [...], "dropped": N}`, oldest
 //!   first: each `{"method", "path", "query", "route", "authorization",
 //!   "request_id"}`, where `authorization` is `null` (no header),
@@ -14,9 +15,11 @@
 //!   never the credential itself. Only the newest [`MAX_LOGGED`] are kept;
 //!   `dropped` counts the older ones;
 //! - `POST /_emulator/requests/reset` empties the log;
-//! - `POST /_emulator/stats/reset` zeroes the counters and empties the log.
+//! - `POST /_emulator/stats/reset` zeroes the counters and empties the log;
+//!   `in_flight_max` restarts from the requests being served at that moment.
 
 use std::collections::{BTreeMap, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use axum::Json;
@@ -39,6 +42,9 @@ pub struct Snapshot {
     /// under the status the handler would have sent.
     pub by_status: BTreeMap<String, u64>,
     pub faults_injected: BTreeMap<String, u64>,
+    /// The most counted requests in flight at once since the last reset:
+    /// how much concurrency a client (e.g. `-parallelism`) really produced.
+    pub in_flight_max: u64,
 }
 
 /// What a request's `Authorization` header held, without the secret.
@@ -78,6 +84,26 @@ struct Log {
 pub struct Stats {
     inner: Mutex<Snapshot>,
     log: Mutex<Log>,
+    in_flight: AtomicU64,
+    in_flight_max: AtomicU64,
+}
+
+/// Counts one request as in flight until dropped, so a request whose
+/// connection is reset (its future dropped) still leaves the count.
+struct InFlight<'a>(&'a Stats);
+
+impl<'a> InFlight<'a> {
+    fn enter(stats: &'a Stats) -> Self {
+        let now = stats.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        stats.in_flight_max.fetch_max(now, Ordering::SeqCst);
+        InFlight(stats)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 impl Stats {
@@ -107,7 +133,9 @@ impl Stats {
     }
 
     pub fn snapshot(&self) -> Snapshot {
-        self.inner.lock().expect("stats lock").clone()
+        let mut s = self.inner.lock().expect("stats lock").clone();
+        s.in_flight_max = self.in_flight_max.load(Ordering::SeqCst);
+        s
     }
 
     pub fn requests(&self) -> Vec<RecordedRequest> {
@@ -121,6 +149,8 @@ impl Stats {
 
     pub fn reset(&self) {
         *self.inner.lock().expect("stats lock") = Snapshot::default();
+        self.in_flight_max
+            .store(self.in_flight.load(Ordering::SeqCst), Ordering::SeqCst);
         self.clear_requests();
     }
 }
@@ -161,7 +191,9 @@ pub async fn count(State(app): State<Arc<App>>, req: Request, next: Next) -> Res
             .map(|id| id.0.clone())
             .unwrap_or_default(),
     });
+    let in_flight = InFlight::enter(&app.stats);
     let response = next.run(req).await;
+    drop(in_flight);
     app.stats.record_status(response.status().as_u16());
     response
 }

@@ -260,3 +260,42 @@ async fn latency_knob_still_answers() {
     assert_eq!(s, 200, "{v}");
     assert_eq!(v["object"], "list");
 }
+
+#[tokio::test]
+async fn stats_report_the_most_requests_in_flight_at_once() {
+    use openai_emulator::{FaultAction, FaultRule};
+    let e = Emu::start().await;
+    for _ in 0..3 {
+        assert_eq!(e.get(PROVIDERS).await.0, 200);
+    }
+    assert_eq!(e.stats().await["in_flight_max"], 1, "one at a time");
+
+    // Three requests held by the emulator until all three have arrived.
+    e.emu
+        .script([FaultRule::new("GET", PROVIDERS, FaultAction::Delay { ms: 3_000 }).times(3)])
+        .unwrap();
+    let held: Vec<_> = (0..3)
+        .map(|_| {
+            let req = e.http.get(e.url(PROVIDERS)).bearer_auth(ADMIN_KEY).send();
+            tokio::spawn(req)
+        })
+        .collect();
+    while e.stats().await["in_flight_max"] != 3 {
+        assert!(
+            !held.iter().all(|h| h.is_finished()),
+            "the held requests ended before all three were in flight together"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    for h in held {
+        assert_eq!(h.await.unwrap().unwrap().status(), 200);
+    }
+
+    // A reset starts again from what is in flight then: nothing.
+    e.http
+        .post(e.url("/_emulator/stats/reset"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(e.stats().await["in_flight_max"], 0);
+}
