@@ -20,6 +20,9 @@ pub const DEFAULT_RATE_LIMIT_WAIT_SECONDS: i64 = 300;
 pub const ENV_ADMIN_KEY: &str = "OPENAI_ADMIN_KEY";
 pub const ENV_BASE_URL: &str = "OPENAI_BASE_URL";
 pub const ENV_TOKEN_EXCHANGE_URL: &str = "OPENAI_TOKEN_EXCHANGE_URL";
+/// The only host the token exchange goes to by default (besides loopback).
+pub const TOKEN_EXCHANGE_HOST: &str = "auth.openai.com";
+pub const ALLOW_OTHER_EXCHANGE_HOST: &str = "allow_custom_token_exchange_host";
 
 /// What the provider block resolves to.
 #[derive(Clone, Debug)]
@@ -61,7 +64,17 @@ pub fn schema() -> Schema {
         Attribute::optional("token_exchange_url", Type::String).description(format!(
             "URL of the OAuth token exchange endpoint. May also be set with \
              `{ENV_TOKEN_EXCHANGE_URL}`. Defaults to `{DEFAULT_TOKEN_EXCHANGE_URL}`. Must be \
-             https, except on loopback hosts."
+             https, except on loopback hosts. The workload's subject token is sent there, so \
+             only `{TOKEN_EXCHANGE_HOST}` and loopback hosts are accepted unless \
+             `{ALLOW_OTHER_EXCHANGE_HOST}` is true."
+        )),
+    )
+    .attribute(
+        Attribute::optional(ALLOW_OTHER_EXCHANGE_HOST, Type::Bool).description(format!(
+            "Allow a `token_exchange_url` (or `{ENV_TOKEN_EXCHANGE_URL}`) on a host other than \
+             `{TOKEN_EXCHANGE_HOST}` or a loopback host, such as a gateway you run. The token \
+             exchange receives the workload's platform credential, so set this only for an \
+             endpoint you trust. Defaults to false."
         )),
     )
     .attribute(
@@ -176,6 +189,14 @@ fn url_setting(
     }
 }
 
+/// OpenAI's exchange host or a loopback host.
+fn exchange_host_allowed(url: &Url) -> bool {
+    crate::validate::is_loopback(url)
+        || url
+            .host_str()
+            .is_some_and(|h| h.eq_ignore_ascii_case(TOKEN_EXCHANGE_HOST))
+}
+
 /// Resolves the settings. Returns `None` when some value is not known yet
 /// (the block depends on another resource) or when `diags` holds errors.
 pub fn resolve(
@@ -184,25 +205,47 @@ pub fn resolve(
     diags: &mut Diagnostics,
 ) -> Option<Settings> {
     let resolved = (|| -> Result<Settings, ()> {
+        let admin_key =
+            string_setting(config, "admin_api_key", env, ENV_ADMIN_KEY)?.map(Secret::from);
+        let base_url = url_setting(
+            config,
+            "base_url",
+            env,
+            ENV_BASE_URL,
+            DEFAULT_BASE_URL,
+            diags,
+        )?;
+        let allow_other_host = match attr(config, ALLOW_OTHER_EXCHANGE_HOST) {
+            Value::Unknown => return Err(()),
+            Value::Bool(b) => *b,
+            _ => false,
+        };
+        let token_exchange_url = url_setting(
+            config,
+            "token_exchange_url",
+            env,
+            ENV_TOKEN_EXCHANGE_URL,
+            DEFAULT_TOKEN_EXCHANGE_URL,
+            diags,
+        )?;
+        if !allow_other_host && !exchange_host_allowed(&token_exchange_url) {
+            diags.attribute_error(
+                Path::root().attr("token_exchange_url"),
+                "Untrusted token_exchange_url host",
+                format!(
+                    "The token exchange URL is on the host {:?}, but the workload's subject token \
+                     is sent only to {TOKEN_EXCHANGE_HOST} or a loopback host (the local \
+                     emulator). Use {DEFAULT_TOKEN_EXCHANGE_URL}, or set \
+                     {ALLOW_OTHER_EXCHANGE_HOST} = true if you run this endpoint and trust it \
+                     with platform credentials (it may come from {ENV_TOKEN_EXCHANGE_URL}).",
+                    token_exchange_url.host_str().unwrap_or_default()
+                ),
+            );
+        }
         Ok(Settings {
-            admin_key: string_setting(config, "admin_api_key", env, ENV_ADMIN_KEY)?
-                .map(Secret::from),
-            base_url: url_setting(
-                config,
-                "base_url",
-                env,
-                ENV_BASE_URL,
-                DEFAULT_BASE_URL,
-                diags,
-            )?,
-            token_exchange_url: url_setting(
-                config,
-                "token_exchange_url",
-                env,
-                ENV_TOKEN_EXCHANGE_URL,
-                DEFAULT_TOKEN_EXCHANGE_URL,
-                diags,
-            )?,
+            admin_key,
+            base_url,
+            token_exchange_url,
             request_timeout: Duration::from_secs(int_setting(
                 config,
                 "request_timeout_seconds",
@@ -377,6 +420,61 @@ mod tests {
             diag.detail
                 .contains("from the OPENAI_BASE_URL environment variable")
         );
+    }
+
+    #[test]
+    fn the_token_exchange_goes_to_openai_or_loopback_unless_allowed() {
+        let url = |u: &str| ("token_exchange_url", Value::String(u.into()));
+        for ok in [
+            DEFAULT_TOKEN_EXCHANGE_URL,
+            "https://AUTH.openai.com/oauth/token",
+            "http://127.0.0.1:9/oauth/token",
+            "http://localhost:9/oauth/token",
+        ] {
+            let mut d = Diagnostics::new();
+            assert!(
+                resolve(&config(&[url(ok)]), &no_env, &mut d).is_some(),
+                "{ok}: {d:?}"
+            );
+        }
+        let mut d = Diagnostics::new();
+        assert!(
+            resolve(
+                &config(&[url("https://collector.example.com/t")]),
+                &no_env,
+                &mut d
+            )
+            .is_none()
+        );
+        let diag = d.iter().next().unwrap();
+        assert_eq!(
+            diag.path.as_ref().unwrap().to_string(),
+            "token_exchange_url"
+        );
+        assert_eq!(diag.summary, "Untrusted token_exchange_url host");
+        assert!(
+            diag.detail.contains("collector.example.com"),
+            "{}",
+            diag.detail
+        );
+        assert!(
+            diag.detail.contains(ALLOW_OTHER_EXCHANGE_HOST),
+            "{}",
+            diag.detail
+        );
+        // From the environment too.
+        let env =
+            |k: &str| (k == ENV_TOKEN_EXCHANGE_URL).then(|| "https://evil.example/t".to_string());
+        let mut d = Diagnostics::new();
+        assert!(resolve(&config(&[]), &env, &mut d).is_none());
+        // The opt-in allows it.
+        let mut d = Diagnostics::new();
+        let c = config(&[
+            url("https://gateway.example.com/oauth/token"),
+            (ALLOW_OTHER_EXCHANGE_HOST, Value::Bool(true)),
+        ]);
+        let s = resolve(&c, &no_env, &mut d).unwrap();
+        assert_eq!(s.token_exchange_url.host_str(), Some("gateway.example.com"));
     }
 
     #[test]

@@ -416,12 +416,19 @@ mod tests {
         assert_eq!(limit_advice(true, 2), PARALLELISM_HINT);
         let l = Arc::new(fast());
         let waiting = Arc::new(Waiting::default());
-        let (r, peak) = waiting.count(l.admit(Scope::Providers, 50, 50)).await;
+        let (r, peak) = waiting
+            .count(l.admit(Scope::Providers, None, &ids(50), 50))
+            .await;
         assert!(r.is_err());
         assert_eq!(peak, 1, "one create alone");
         let both = (0..2).map(|_| {
             let (l, waiting) = (l.clone(), waiting.clone());
-            tokio::spawn(async move { waiting.count(l.admit(Scope::Providers, 50, 50)).await })
+            tokio::spawn(async move {
+                let base = ids(50);
+                waiting
+                    .count(l.admit(Scope::Providers, None, &base, 50))
+                    .await
+            })
         });
         for t in both.collect::<Vec<_>>() {
             let (r, peak) = t.await.unwrap();

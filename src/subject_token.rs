@@ -44,7 +44,77 @@ const AZURE_TOKEN_PATH: &str = "/metadata/identity/oauth2/token";
 const AZURE_API_VERSION: &str = "2018-02-01";
 /// JWTs are a few KiB; anything far larger is the wrong file or endpoint.
 const MAX_TOKEN_BYTES: u64 = 64 * 1024;
+/// Token files are small local files; a read that takes longer is stuck.
+const FILE_READ_TIMEOUT: Duration = Duration::from_secs(10);
 const USER_AGENT: &str = concat!("terraform-provider-openai/", env!("CARGO_PKG_VERSION"));
+
+/// Audiences of cloud management and token services: a token for one of
+/// them is a credential for the cloud account itself, which must never be
+/// sent to a token exchange. Hosts match themselves and their subdomains.
+const CLOUD_MANAGEMENT_AUDIENCES: &[(&str, &str)] = &[
+    ("management.azure.com", "Azure Resource Manager"),
+    ("management.core.windows.net", "Azure Service Management"),
+    ("graph.microsoft.com", "Microsoft Graph"),
+    ("graph.windows.net", "Azure AD Graph"),
+    ("vault.azure.net", "Azure Key Vault"),
+    ("storage.azure.com", "Azure Storage"),
+    ("database.windows.net", "Azure SQL"),
+    ("sts.amazonaws.com", "AWS STS"),
+    ("sts.googleapis.com", "Google STS"),
+    ("oauth2.googleapis.com", "Google's OAuth token endpoint"),
+    ("accounts.google.com", "Google's OAuth token endpoint"),
+    ("www.googleapis.com/oauth2", "Google's OAuth token endpoint"),
+    ("iamcredentials.googleapis.com", "Google IAM credentials"),
+];
+
+/// The service `audience` belongs to when it is a well-known cloud
+/// management or token audience (see [`CLOUD_MANAGEMENT_AUDIENCES`]).
+pub fn cloud_management_audience(audience: &str) -> Option<&'static str> {
+    let a = audience.trim().to_ascii_lowercase();
+    let rest = a
+        .strip_prefix("https://")
+        .or_else(|| a.strip_prefix("http://"))
+        .unwrap_or(&a);
+    let rest = rest.trim_end_matches('/');
+    let host = rest.split(['/', ':']).next().unwrap_or_default();
+    CLOUD_MANAGEMENT_AUDIENCES
+        .iter()
+        .find(|(pattern, _)| match pattern.split_once('/') {
+            Some(_) => rest == *pattern || rest.starts_with(&format!("{pattern}/")),
+            None => host == *pattern || host.ends_with(&format!(".{pattern}")),
+        })
+        .map(|(_, service)| *service)
+}
+
+/// Refuses a token whose `aud` names a cloud management audience.
+fn check_audience_claim(token: &Secret, from: &str) -> Result<(), FetchError> {
+    use base64::Engine as _;
+    let payload = token.expose().split('.').nth(1).unwrap_or_default();
+    let Ok(bytes) =
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload.trim_end_matches('='))
+    else {
+        return Ok(());
+    };
+    let Ok(claims) = serde_json::from_slice::<serde_json::Value>(&bytes) else {
+        return Ok(());
+    };
+    let auds: Vec<&str> = match claims.get("aud") {
+        Some(serde_json::Value::String(a)) => vec![a.as_str()],
+        Some(serde_json::Value::Array(items)) => items.iter().filter_map(|v| v.as_str()).collect(),
+        _ => Vec::new(),
+    };
+    match auds
+        .iter()
+        .find_map(|a| cloud_management_audience(a).map(|s| (*a, s)))
+    {
+        Some((aud, service)) => Err(FetchError::CloudAudience {
+            from: from.to_owned(),
+            audience: aud.to_owned(),
+            service,
+        }),
+        None => Ok(()),
+    }
+}
 
 /// An environment lookup; empty values count as unset.
 pub type Env<'a> = &'a (dyn Fn(&str) -> Option<String> + Sync);
@@ -234,6 +304,17 @@ pub enum FetchError {
 
     #[error("cannot set up the HTTP client: {0}")]
     Client(String),
+
+    #[error(
+        "the subject token from {from} has the audience {audience:?} of {service}: it is a \
+         credential for the cloud account itself and is never sent to a token exchange; issue \
+         the workload a token for the workload identity provider's audience instead"
+    )]
+    CloudAudience {
+        from: String,
+        audience: String,
+        service: &'static str,
+    },
 }
 
 /// Fetches the subject token from `source`. `timeout` bounds each HTTP call.
@@ -271,6 +352,7 @@ pub async fn fetch(
         }
     };
     check_jwt(&token, &from)?;
+    check_audience_claim(&token, &from)?;
     let token_type = match source {
         Source::Platform { platform, .. } => platform.token_type(),
         _ => TOKEN_TYPE_JWT,
@@ -305,6 +387,11 @@ fn check_jwt(token: &Secret, from: &str) -> Result<(), FetchError> {
 }
 
 /// Reads a token file (trimmed). `hint` says what to change when it fails.
+///
+/// The file is opened without blocking (a FIFO with no writer would block
+/// `open` forever), must be a regular file on the opened handle (so a swap
+/// between a check and the read changes nothing), and at most
+/// [`MAX_TOKEN_BYTES`] + 1 bytes are read, within [`FILE_READ_TIMEOUT`].
 async fn read_token_file(path: &Path, hint: String) -> Result<Secret, FetchError> {
     let read_err = |source| FetchError::ReadFile {
         path: path.to_owned(),
@@ -312,17 +399,51 @@ async fn read_token_file(path: &Path, hint: String) -> Result<Secret, FetchError
         source,
     };
     let from = || format!("file {}", path.display());
-    let meta = tokio::fs::metadata(path).await.map_err(read_err)?;
-    if meta.len() > MAX_TOKEN_BYTES {
+    let owned = path.to_owned();
+    let read = tokio::task::spawn_blocking(move || read_bounded(&owned));
+    let bytes = match tokio::time::timeout(FILE_READ_TIMEOUT, read).await {
+        Ok(Ok(result)) => result.map_err(read_err)?,
+        Ok(Err(join)) => return Err(read_err(std::io::Error::other(join.to_string()))),
+        Err(_) => {
+            return Err(read_err(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                format!("reading took longer than {}s", FILE_READ_TIMEOUT.as_secs()),
+            )));
+        }
+    };
+    if bytes.len() as u64 > MAX_TOKEN_BYTES {
         return Err(FetchError::TooLarge { from: from() });
     }
-    let bytes = tokio::fs::read(path).await.map_err(read_err)?;
     let text = String::from_utf8(bytes).map_err(|_| FetchError::NotJwt { from: from() })?;
     let token = text.trim();
     if token.is_empty() {
         return Err(FetchError::Empty { from: from(), hint });
     }
     Ok(Secret::new(token))
+}
+
+/// Opens `path` (following symlinks, as Kubernetes' projected tokens are),
+/// refuses anything but a regular file, reads at most the limit plus one.
+fn read_bounded(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read as _;
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.custom_flags(libc::O_NONBLOCK);
+    }
+    let file = options.open(path)?;
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "it is not a regular file (a FIFO, socket, device or directory)",
+        ));
+    }
+    let mut bytes = Vec::new();
+    file.take(MAX_TOKEN_BYTES + 1).read_to_end(&mut bytes)?;
+    Ok(bytes)
 }
 
 fn http_client(timeout: Duration, use_proxy: bool) -> Result<reqwest::Client, FetchError> {
@@ -335,8 +456,9 @@ fn http_client(timeout: Duration, use_proxy: bool) -> Result<reqwest::Client, Fe
         .redirect(reqwest::redirect::Policy::none());
     // Metadata servers are link-local: a proxy can only get in the way (or
     // see a token it should not).
+    // Where a proxy may apply, it never does for loopback hosts.
     let builder = if use_proxy {
-        builder
+        openai_admin::proxy::configure_from_env(builder)
     } else {
         builder.no_proxy()
     };
@@ -374,12 +496,22 @@ async fn get(
                 hint,
             })?;
     let status = response.status();
-    let body = response.bytes().await.map_err(|e| FetchError::Transport {
-        what,
-        url: shown.clone(),
-        detail: error_chain(&e.without_url()),
-        hint,
-    })?;
+    let body = match openai_admin::body::read_limited(response, MAX_TOKEN_BYTES as usize).await {
+        Ok(body) => body,
+        Err(openai_admin::body::BodyError::TooLarge(_)) => {
+            return Err(FetchError::TooLarge {
+                from: format!("the {what} at {shown}"),
+            });
+        }
+        Err(openai_admin::body::BodyError::Transport(e)) => {
+            return Err(FetchError::Transport {
+                what,
+                url: shown.clone(),
+                detail: error_chain(&e.without_url()),
+                hint,
+            });
+        }
+    };
     if !status.is_success() {
         let text = String::from_utf8_lossy(&body);
         let leaks = secret.is_some_and(|s| !s.is_empty() && text.contains(s.expose()));
@@ -391,12 +523,7 @@ async fn get(
             hint,
         });
     }
-    if body.len() as u64 > MAX_TOKEN_BYTES {
-        return Err(FetchError::TooLarge {
-            from: format!("the {what} at {shown}"),
-        });
-    }
-    Ok(body.to_vec())
+    Ok(body)
 }
 
 fn excerpt(text: &str) -> Option<String> {

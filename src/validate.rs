@@ -14,10 +14,27 @@ pub fn is_loopback(url: &Url) -> bool {
     }
 }
 
+/// `value` for messages, with any `user:password@` replaced by `***@`.
+pub fn redact_userinfo(value: &str) -> String {
+    let Some(start) = value.find("://").map(|i| i + 3) else {
+        return value.to_owned();
+    };
+    let end = value[start..]
+        .find(['/', '?', '#'])
+        .map_or(value.len(), |i| start + i);
+    match value[start..end].rfind('@') {
+        Some(at) => format!("{}***{}", &value[..start], &value[start + at..]),
+        None => value.to_owned(),
+    }
+}
+
 /// An absolute `https` URL (or `http` on a loopback host). The text is never
-/// normalised: what the user wrote is what is sent.
-pub fn https_url(value: &str) -> Result<Url, String> {
-    let url = Url::parse(value).map_err(|e| {
+/// normalised: what the user wrote is what is sent. Messages never repeat
+/// credentials embedded in it.
+pub fn https_url(original: &str) -> Result<Url, String> {
+    let shown = redact_userinfo(original);
+    let value = shown.as_str();
+    let url = Url::parse(original).map_err(|e| {
         format!("{value:?} is not an absolute URL ({e}). Write it in full, e.g. \"https://example.com\".")
     })?;
     match url.scheme() {
@@ -158,6 +175,16 @@ mod tests {
                 .unwrap_err()
                 .contains("credentials")
         );
+        // Credentials are never echoed, whatever else is wrong.
+        for bad in [
+            "https://u:hunter2@x.com",
+            "ftp://u:hunter2@x.com",
+            "http://u:hunter2@x.com/v1",
+        ] {
+            let e = https_url(bad).unwrap_err();
+            assert!(!e.contains("hunter2"), "{e}");
+            assert!(e.contains("***@x.com"), "{e}");
+        }
         // A private address is not loopback.
         assert!(https_url("http://10.0.0.1/v1").is_err());
     }

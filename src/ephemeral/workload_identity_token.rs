@@ -251,6 +251,20 @@ pub fn validate_config(config: &TokenModel, diags: &mut Diagnostics) {
             ),
         );
     }
+    if let Some(aud) = config.audience.known()
+        && let Some(service) = subject_token::cloud_management_audience(aud)
+    {
+        diags.attribute_error(
+            path(M::audience),
+            "Cloud management audience",
+            format!(
+                "{aud:?} is the audience of {service}: a token for it is a credential for the \
+                 cloud account itself, and the provider never sends one to a token exchange. \
+                 Use the audience the workload identity provider expects (by default \
+                 {DEFAULT_AUDIENCE})."
+            ),
+        );
+    }
     if source_known && config.client_id.is_present() && platform != Some(Platform::Azure) {
         diags.attribute_error(
             path(M::client_id),

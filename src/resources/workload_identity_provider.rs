@@ -164,7 +164,8 @@ pub fn validate_config(config: &ProviderModel, diags: &mut Diagnostics) {
     if let Some(issuer) = config.issuer.as_deref() {
         let why = if issuer.chars().any(char::is_whitespace) {
             Err(format!(
-                "{issuer:?} contains white space. Write the issuer exactly as its tokens' `iss` claim does."
+                "{:?} contains white space. Write the issuer exactly as its tokens' `iss` claim does.",
+                crate::validate::redact_userinfo(issuer)
             ))
         } else {
             https_url(issuer).and_then(|u| match (u.query(), u.fragment()) {

@@ -562,3 +562,90 @@ async fn spiffe_errors_name_the_socket_variable_or_the_unreachable_socket() {
     assert!(e.contains(&missing), "{e}");
     assert!(e.contains("SPIRE agent"), "{e}");
 }
+
+#[cfg(unix)]
+#[tokio::test]
+async fn a_fifo_is_refused_without_waiting_for_a_writer() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("token");
+    let c_path = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: a valid NUL-terminated path; mkfifo touches nothing else.
+    assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) }, 0);
+    // Nobody ever opens the FIFO for writing: a blocking open would hang.
+    let e = fetch(&Source::File(fifo), &env_of(&[]), T)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("not a regular file"), "{e}");
+}
+
+#[tokio::test]
+async fn a_huge_metadata_body_is_cut_off_at_the_limit() {
+    // Far above the 64 KiB a token may have.
+    let body: &'static str = Box::leak("a".repeat(4 * 1024 * 1024).into_boxed_str());
+    let s = StandIn::start(200, body).await;
+    let env = env_of(&[(ENV_GCE_METADATA_HOST, s.addr.to_string())]);
+    let e = fetch(&platform(Platform::Gcp, DEFAULT_AUDIENCE, None), &env, T)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, FetchError::TooLarge { .. }), "{e}");
+}
+
+#[test]
+fn cloud_management_audiences_are_recognised_in_every_spelling() {
+    for (aud, service) in [
+        ("https://management.azure.com/", "Azure Resource Manager"),
+        ("https://management.azure.com", "Azure Resource Manager"),
+        (
+            "HTTPS://MANAGEMENT.AZURE.COM/.default",
+            "Azure Resource Manager",
+        ),
+        (
+            "https://management.core.windows.net/",
+            "Azure Service Management",
+        ),
+        ("https://graph.microsoft.com", "Microsoft Graph"),
+        ("https://vault.azure.net", "Azure Key Vault"),
+        ("https://myvault.vault.azure.net", "Azure Key Vault"),
+        ("https://storage.azure.com/", "Azure Storage"),
+        ("sts.amazonaws.com", "AWS STS"),
+        ("https://sts.googleapis.com", "Google STS"),
+        (
+            "https://oauth2.googleapis.com/token",
+            "Google's OAuth token endpoint",
+        ),
+        (
+            "https://www.googleapis.com/oauth2/v4/token",
+            "Google's OAuth token endpoint",
+        ),
+    ] {
+        assert_eq!(cloud_management_audience(aud), Some(service), "{aud}");
+    }
+    for aud in [
+        DEFAULT_AUDIENCE,
+        "api://AzureADTokenExchange",
+        "https://my-app.example.com",
+        "https://evilmanagement.azure.com.example.com",
+        "https://www.googleapis.com/other",
+    ] {
+        assert_eq!(cloud_management_audience(aud), None, "{aud}");
+    }
+}
+
+#[tokio::test]
+async fn a_token_for_a_cloud_management_audience_is_never_handed_on() {
+    use base64::Engine as _;
+    let b64 = |v: serde_json::Value| {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string())
+    };
+    let token = format!(
+        "{}.{}.c2ln",
+        b64(serde_json::json!({"alg": "RS256"})),
+        b64(serde_json::json!({"sub": "x", "aud": ["other", "https://management.azure.com/"]}))
+    );
+    let e = fetch(&Source::Inline(Secret::new(token)), &env_of(&[]), T)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, FetchError::CloudAudience { .. }), "{e}");
+    assert!(e.to_string().contains("Azure Resource Manager"), "{e}");
+}

@@ -12,6 +12,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use url::Url;
 
+use crate::body::{BodyError, read_limited};
 use crate::error::{ADMIN_KEY_ENV, ApiError, chain};
 use crate::models::ErrorEnvelope;
 use crate::pacing::{Pacer, route_of};
@@ -27,6 +28,11 @@ pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long one request may spend waiting out 429s in all.
 pub const DEFAULT_RATE_LIMIT_WAIT: Duration = Duration::from_secs(300);
+
+/// Response bodies longer than these are refused while streaming (a listing
+/// page of the Admin API is at most a few MiB; a token response, a few KiB).
+pub const MAX_ADMIN_BODY_BYTES: usize = 32 * 1024 * 1024;
+pub const MAX_EXCHANGE_BODY_BYTES: usize = 1024 * 1024;
 
 /// Header the API puts its request id in; quoted in every error.
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
@@ -172,6 +178,11 @@ impl Reply {
 pub(super) enum Outcome {
     Reply(Reply),
     Transport(reqwest::Error),
+    /// The answer's body passed the size limit (bytes); it was not read.
+    TooLarge {
+        status: StatusCode,
+        limit: usize,
+    },
     /// Given up while waiting: no further attempt was made.
     Stopped(Stop),
 }
@@ -246,7 +257,8 @@ impl Client {
             .timeout(config.request_timeout)
             // A redirected POST could be replayed as something else; the API
             // does not redirect, so treat any redirect as the final answer.
-            .redirect(reqwest::redirect::Policy::none())
+            .redirect(reqwest::redirect::Policy::none());
+        let http = crate::proxy::configure_from_env(http)
             .build()
             .map_err(|e| ApiError::Config(format!("cannot build HTTP client: {}", chain(&e))))?;
         let redactor = config
@@ -338,25 +350,40 @@ impl Client {
                 Ok(resp) => {
                     let status = resp.status();
                     let headers = resp.headers().clone();
-                    resp.bytes().await.map(|body| Reply {
-                        status,
-                        headers,
-                        // Error texts are shown and logged: scrub what we sent
-                        // from them first, in this one place.
-                        body: if status.is_success() {
-                            body.to_vec()
-                        } else {
-                            self.redactor_for(req).redact_bytes(&body)
-                        },
-                    })
+                    let limit = if req.admin {
+                        MAX_ADMIN_BODY_BYTES
+                    } else {
+                        MAX_EXCHANGE_BODY_BYTES
+                    };
+                    match read_limited(resp, limit).await {
+                        Ok(body) => Ok(Ok(Reply {
+                            status,
+                            headers,
+                            // Error texts are shown and logged: scrub what we sent
+                            // from them first, in this one place.
+                            body: if status.is_success() {
+                                body
+                            } else {
+                                self.redactor_for(req).redact_bytes(&body)
+                            },
+                        })),
+                        Err(BodyError::Transport(e)) => Ok(Err(e)),
+                        Err(BodyError::TooLarge(limit)) => {
+                            tracing::debug!(method = %req.method, path = %req.path, status = status.as_u16(), limit, "openai api response body too large");
+                            Err(Outcome::TooLarge { status, limit })
+                        }
+                    }
                 }
-                Err(e) => Err(e),
+                Err(e) => Ok(Err(e)),
             }
         };
         // Dropping the exchange closes its connection: a server that never
         // answers cannot hold a stopping Terraform.
         let result = tokio::select! {
-            result = exchange => result,
+            result = exchange => match result {
+                Ok(result) => result,
+                Err(outcome) => return outcome,
+            },
             () = cancel.cancelled() => {
                 tracing::info!(
                     method = %req.method,
@@ -418,7 +445,7 @@ impl Client {
                     None => Assessment::Final,
                 }
             }
-            Outcome::Reply(_) | Outcome::Stopped(_) => Assessment::Final,
+            Outcome::Reply(_) | Outcome::Stopped(_) | Outcome::TooLarge { .. } => Assessment::Final,
             Outcome::Transport(e) if e.is_builder() => Assessment::Final,
             Outcome::Transport(_) => Assessment::Retry {
                 delay: backoff.delay(retry, None).unwrap_or_default(),
@@ -563,6 +590,8 @@ pub(super) fn may_have_taken_effect(outcome: &Outcome) -> bool {
     match outcome {
         Outcome::Reply(r) => r.status.is_server_error() || r.status == StatusCode::REQUEST_TIMEOUT,
         Outcome::Transport(e) => !(e.is_connect() || e.is_builder()),
+        // The server answered: whatever it did is done.
+        Outcome::TooLarge { status, .. } => status.is_success() || status.is_server_error(),
         Outcome::Stopped(_) => false,
     }
 }
@@ -609,6 +638,12 @@ pub(super) fn admin_result<T: DeserializeOwned>(
             method: req.method.clone(),
             path: req.path.clone(),
             maybe_committed: in_flight,
+        }),
+        Outcome::TooLarge { status, limit } => Err(ApiError::TooLarge {
+            method: req.method.clone(),
+            path: req.path.clone(),
+            status,
+            limit,
         }),
     }
 }

@@ -27,6 +27,12 @@ const SERVICE_ACCOUNTS: &str = "service_accounts";
 fn id<'a>(what: &'static str, value: &'a str) -> Result<&'a str, ApiError> {
     if value.is_empty() {
         Err(ApiError::EmptyId { what })
+    } else if value == "." || value == ".." {
+        // URL path normalisation would drop it and address another endpoint.
+        Err(ApiError::PathStepId {
+            what,
+            id: value.to_owned(),
+        })
     } else {
         Ok(value)
     }

@@ -25,6 +25,10 @@ pub enum ApiError {
     #[error("the {what} id is empty: an OpenAI object id is required here")]
     EmptyId { what: &'static str },
 
+    /// An id argument was `.` or `..`, which a URL path would resolve away.
+    #[error("the {what} id {id:?} is not an OpenAI object id (it is a path step); check the id")]
+    PathStepId { what: &'static str, id: String },
+
     /// Any non-2xx answer from the Admin API.
     #[error("{}", status_message(*.status, message, code.as_deref(), param.as_deref(), request_id.as_deref(), method, path))]
     Status {
@@ -119,6 +123,18 @@ pub enum ApiError {
         what: String,
         #[source]
         source: Box<ApiError>,
+    },
+
+    /// The answer's body was longer than the client reads.
+    #[error(
+        "OpenAI Admin API answered {method} {path} with HTTP {status} and a body longer than \
+         {limit} bytes, which the provider does not read; check the provider's base URL"
+    )]
+    TooLarge {
+        method: Method,
+        path: String,
+        status: StatusCode,
+        limit: usize,
     },
 }
 
@@ -291,6 +307,17 @@ pub enum ExchangeError {
     /// The client's cancellation token fired while the exchange waited.
     #[error("the token exchange at {url} was cancelled while waiting to retry")]
     Cancelled { url: String },
+
+    /// The answer's body was longer than the client reads.
+    #[error(
+        "the token exchange at {url} answered HTTP {status} with a body longer than {limit} \
+         bytes, which the provider does not read; check `token_exchange_url`"
+    )]
+    TooLarge {
+        url: String,
+        status: StatusCode,
+        limit: usize,
+    },
 }
 
 impl ExchangeError {

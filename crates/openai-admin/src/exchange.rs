@@ -77,6 +77,11 @@ impl Client {
             Outcome::Stopped(Stop::Cancelled { .. }) => {
                 Err(ExchangeError::Cancelled { url: url_text })
             }
+            Outcome::TooLarge { status, limit } => Err(ExchangeError::TooLarge {
+                url: url_text,
+                status,
+                limit,
+            }),
         }
     }
 }

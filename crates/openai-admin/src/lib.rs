@@ -8,15 +8,19 @@
 // errors are the cold path, so their size does not matter.
 #![allow(clippy::result_large_err)]
 
+pub mod body;
 pub mod client;
 mod endpoints;
 pub mod error;
 mod exchange;
 #[cfg(test)]
 mod fixture_tests;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod models;
 mod pacing;
 pub mod pagination;
+pub mod proxy;
 mod recovery;
 pub mod redact;
 pub mod refusal;

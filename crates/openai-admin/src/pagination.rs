@@ -14,8 +14,9 @@ pub const PAGE_SIZE: u32 = crate::models::LIST_LIMIT_MAX;
 /// `has_more: false`, and returns every item in server order. `endpoint`
 /// only names the list in error messages.
 ///
-/// A server that claims more pages but returns no `last_id`, or returns the
-/// same cursor twice, is reported instead of looping forever.
+/// A server that claims more pages but returns no `last_id`, an empty page,
+/// or any cursor it already gave (a cycle of any length), is reported
+/// instead of looping forever.
 pub async fn collect_all<T, F, Fut>(endpoint: &str, mut fetch_page: F) -> Result<Vec<T>, ApiError>
 where
     F: FnMut(Option<String>) -> Fut,
@@ -23,6 +24,7 @@ where
 {
     let mut items = Vec::new();
     let mut after: Option<String> = None;
+    let mut seen = std::collections::HashSet::new();
     loop {
         let page = fetch_page(after.clone()).await?;
         let empty = page.data.is_empty();
@@ -39,7 +41,7 @@ where
                 });
             }
         };
-        if empty || after.as_deref() == Some(next.as_str()) {
+        if empty || !seen.insert(next.clone()) {
             return Err(ApiError::Pagination {
                 endpoint: endpoint.to_owned(),
                 detail: format!("the cursor did not advance past {next}"),
@@ -105,6 +107,22 @@ mod tests {
             .await
             .unwrap_err();
         assert!(err.to_string().contains("did not advance"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn a_cursor_cycle_of_any_length_is_an_error_not_a_loop() {
+        let err = collect_all("GET /x", |after| async move {
+            Ok(match after.as_deref() {
+                None => page(&["a", "b"], true),
+                Some("b") => page(&["c", "d"], true),
+                // Back to an earlier cursor: b -> d -> b -> ...
+                Some("d") => page(&["a", "b"], true),
+                other => panic!("unexpected cursor {other:?}"),
+            })
+        })
+        .await
+        .unwrap_err();
+        assert!(err.to_string().contains("did not advance past b"), "{err}");
     }
 
     #[tokio::test]

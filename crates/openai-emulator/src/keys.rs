@@ -1,30 +1,80 @@
 //! Where a provider's signing keys come from (`docs/reference/openai-api.md#key-sources`): the
 //! uploaded JWKS, or OIDC discovery (`discovery_url`, else
 //! `<issuer>/.well-known/openid-configuration`, then its `jwks_uri`). Discovery results are cached
-//! for 600 s; a kid missing from a cached set triggers one refresh before the token is rejected.
+//! for 600 s; a kid missing from a cached set triggers one refresh before the token is rejected,
+//! and is then remembered as missing (no more fetches for it) until the set expires. Fetches are
+//! hardened against a hostile issuer (`docs/security.md`): capped body sizes and key counts, no
+//! redirects, no proxy, public addresses only (checked when connecting), at most
+//! [`FETCHES_PER_WINDOW`] fetches per URL a minute, and a generic error to the caller.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use serde_json::Value as Json;
 
 use super::errors::ExchangeError;
+use super::netguard;
 use openai_admin::models::{Verification, WorkloadIdentityProvider};
 use openai_admin::refusal::Reason;
 
 const CACHE_TTL: Duration = Duration::from_secs(600);
 const WELL_KNOWN: &str = "/.well-known/openid-configuration";
+/// Bodies past these sizes are cut off while streaming and refused: nothing
+/// larger is ever buffered (real discovery documents are a few KiB, JWKS a
+/// few keys).
+pub const MAX_DISCOVERY_BYTES: usize = 64 * 1024;
+pub const MAX_JWKS_BYTES: usize = 256 * 1024;
+/// At most this many keys in a fetched JWKS.
+pub const MAX_KEYS: usize = 64;
+/// At most this many fetches per discovery URL in any window, so unknown
+/// kids cannot turn exchanges into upstream requests.
+const FETCHES_PER_WINDOW: usize = 3;
+const FETCH_WINDOW: Duration = Duration::from_secs(60);
+/// A kid still missing after a refresh is refused without fetching again
+/// until the cached set expires; at most this many are remembered per URL.
+const MAX_UNKNOWN_KIDS: usize = 256;
 
-struct Cached {
-    fetched: Instant,
-    keys: Vec<Json>,
+#[derive(Default)]
+struct Entry {
+    /// The last good key set and when it was fetched.
+    keys: Option<(Instant, Vec<Json>)>,
+    /// Recent fetch attempts (good or not), for the rate limit.
+    fetches: VecDeque<Instant>,
+    /// Kids missing from `keys`, with when that was found out.
+    unknown: HashMap<String, Instant>,
+}
+
+impl Entry {
+    fn fresh_keys(&self) -> Option<&[Json]> {
+        self.keys
+            .as_ref()
+            .filter(|(at, _)| at.elapsed() < CACHE_TTL)
+            .map(|(_, k)| k.as_slice())
+    }
+
+    /// Records a fetch attempt unless the window is full.
+    fn may_fetch(&mut self) -> bool {
+        while self
+            .fetches
+            .front()
+            .is_some_and(|at| at.elapsed() >= FETCH_WINDOW)
+        {
+            self.fetches.pop_front();
+        }
+        if self.fetches.len() >= FETCHES_PER_WINDOW {
+            return false;
+        }
+        self.fetches.push_back(Instant::now());
+        true
+    }
 }
 
 pub struct KeyCache {
     http: reqwest::Client,
+    allow_loopback: bool,
     // std mutex: only held for map access, never across an await.
-    entries: Mutex<HashMap<String, Cached>>,
+    entries: Mutex<HashMap<String, Entry>>,
 }
 
 /// The discovery document URL for a provider using discovery.
@@ -45,12 +95,109 @@ fn find_kid(keys: &[Json], kid: &str) -> Option<Json> {
         .cloned()
 }
 
-impl KeyCache {
-    pub fn new(http: reqwest::Client) -> Self {
-        KeyCache {
-            http,
-            entries: Mutex::new(HashMap::new()),
+fn same_issuer(a: &str, b: &str) -> bool {
+    a.trim_end_matches('/') == b.trim_end_matches('/')
+}
+
+/// Whether the emulator may fetch from `url`: http(s), no credentials, and
+/// (for an IP literal, which no resolver sees) an allowed address. Host
+/// names are checked by [`netguard::GuardedResolver`] when connecting.
+pub fn check_fetch_url(raw: &str, allow_loopback: bool) -> Result<url::Url, String> {
+    let url = url::Url::parse(raw).map_err(|e| format!("not a URL ({e})"))?;
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err("the URL contains credentials".into());
+    }
+    let loopback = match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(_) => netguard::literal_ip(&url).is_some_and(|ip| ip.is_loopback()),
+        None => return Err("the URL has no host".into()),
+    };
+    match url.scheme() {
+        "https" => {}
+        "http" if loopback => {}
+        other => return Err(format!("the scheme {other:?} is not https")),
+    }
+    if let Some(ip) = netguard::literal_ip(&url) {
+        netguard::allowed(ip, allow_loopback).map_err(|why| format!("the host is {why}"))?;
+    }
+    Ok(url)
+}
+
+/// Reads a discovery document: its `issuer` must be the provider's, its
+/// `jwks_uri` a URL the emulator may fetch.
+pub fn parse_discovery(
+    body: &[u8],
+    issuer: &str,
+    allow_loopback: bool,
+) -> Result<url::Url, String> {
+    let doc: Json = serde_json::from_slice(body).map_err(|e| format!("invalid JSON ({e})"))?;
+    match doc.get("issuer").and_then(Json::as_str) {
+        Some(found) if same_issuer(found, issuer) => {}
+        Some(found) => {
+            return Err(format!(
+                "its issuer {found:?} is not the provider's issuer {issuer:?}"
+            ));
         }
+        None => return Err("it has no 'issuer'".into()),
+    }
+    let jwks_uri = doc
+        .get("jwks_uri")
+        .and_then(Json::as_str)
+        .ok_or("it has no 'jwks_uri'")?;
+    check_fetch_url(jwks_uri, allow_loopback).map_err(|e| format!("its jwks_uri: {e}"))
+}
+
+/// Reads a JWKS: a `keys` array of at most [`MAX_KEYS`] objects.
+pub fn parse_jwks(body: &[u8]) -> Result<Vec<Json>, String> {
+    #[derive(serde::Deserialize)]
+    struct Jwks {
+        keys: Vec<serde_json::Map<String, Json>>,
+    }
+    let jwks: Jwks = serde_json::from_slice(body)
+        .map_err(|e| format!("not a JWKS with a 'keys' array ({e})"))?;
+    if jwks.keys.len() > MAX_KEYS {
+        return Err(format!(
+            "it has {} keys, more than the {MAX_KEYS} the emulator reads",
+            jwks.keys.len()
+        ));
+    }
+    Ok(jwks.keys.into_iter().map(Json::Object).collect())
+}
+
+/// The body of `response`, refused as soon as it passes `cap` bytes, so a
+/// huge or endless body is never held in memory.
+async fn read_capped(mut response: reqwest::Response, cap: usize) -> Result<Vec<u8>, String> {
+    if response.content_length().is_some_and(|n| n > cap as u64) {
+        return Err(format!("the body is larger than {cap} bytes"));
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(|e| e.to_string())? {
+        if body.len() + chunk.len() > cap {
+            return Err(format!("the body is larger than {cap} bytes"));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+impl KeyCache {
+    /// `allow_loopback`: whether discovery may reach loopback addresses (the
+    /// built-in issuer, test stand-ins).
+    pub fn new(allow_loopback: bool) -> reqwest::Result<Self> {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .connect_timeout(Duration::from_secs(5))
+            // A redirect could lead anywhere; a proxy would connect for us,
+            // past the address check.
+            .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
+            .dns_resolver(netguard::GuardedResolver::shared(allow_loopback))
+            .build()?;
+        Ok(KeyCache {
+            http,
+            allow_loopback,
+            entries: Mutex::new(HashMap::new()),
+        })
     }
 
     /// The JWK with `kid` for `provider`, or why there is none.
@@ -86,79 +233,119 @@ impl KeyCache {
             )),
             Verification::Discovery { discovery_url } => {
                 let url = discovery_document_url(&provider.issuer, discovery_url.as_deref());
-                let cached = {
-                    let entries = self.entries.lock().expect("key cache lock");
-                    entries
-                        .get(&url)
-                        .filter(|c| c.fetched.elapsed() < CACHE_TTL)
-                        .map(|c| c.keys.clone())
-                };
-                if let Some(key) = cached.as_deref().and_then(|keys| find_kid(keys, kid)) {
-                    return Ok(key);
-                }
-                // Not cached, stale, or an unknown kid: fetch once more.
-                let keys = self.fetch(&url).await?;
-                let found = find_kid(&keys, kid);
-                self.entries.lock().expect("key cache lock").insert(
-                    url.clone(),
-                    Cached {
-                        fetched: Instant::now(),
-                        keys,
-                    },
-                );
-                found.ok_or_else(|| {
-                    ExchangeError::new(
-                        Reason::UnknownKid,
-                        format!("no key with kid '{kid}' in the JWKS published through {url}"),
-                    )
-                })
+                self.find_discovered(provider, &url, kid).await
             }
         }
     }
 
-    async fn get_json(&self, url: &str, what: &str) -> Result<Json, ExchangeError> {
-        let fail = |why: String| {
+    async fn find_discovered(
+        &self,
+        provider: &WorkloadIdentityProvider,
+        url: &str,
+        kid: &str,
+    ) -> Result<Json, ExchangeError> {
+        let unknown_kid = || {
             ExchangeError::new(
-                Reason::KeysUnavailable,
+                Reason::UnknownKid,
                 format!(
-                    "could not fetch the {what} from {url}: {why}; check the provider's issuer or discovery_url"
+                    "no key with kid '{kid}' in the JWKS of workload identity provider '{}'",
+                    provider.id
                 ),
             )
         };
-        let response = self
-            .http
-            .get(url)
-            .send()
-            .await
-            .map_err(|e| fail(e.to_string()))?;
-        if !response.status().is_success() {
-            return Err(fail(format!("HTTP {}", response.status())));
+        // The caller learns only that keys could not be had: what failed
+        // (connection refused, a status, a size) would let it probe the
+        // network through the emulator. The log has the detail.
+        let unavailable = || {
+            ExchangeError::new(
+                Reason::KeysUnavailable,
+                format!(
+                    "could not fetch the signing keys of workload identity provider '{}' (OIDC discovery); the emulator's log has the reason",
+                    provider.id
+                ),
+            )
+        };
+        {
+            let mut entries = self.entries.lock().expect("key cache lock");
+            let entry = entries.entry(url.to_owned()).or_default();
+            let fresh = entry.fresh_keys();
+            if let Some(key) = fresh.and_then(|keys| find_kid(keys, kid)) {
+                return Ok(key);
+            }
+            let fresh = fresh.is_some();
+            let known_missing = entry
+                .unknown
+                .get(kid)
+                .is_some_and(|at| at.elapsed() < CACHE_TTL);
+            if fresh && known_missing {
+                return Err(unknown_kid());
+            }
+            if !entry.may_fetch() {
+                tracing::warn!(
+                    url,
+                    kid,
+                    "key fetch skipped: too many fetches for this URL in the last minute"
+                );
+                return Err(if fresh { unknown_kid() } else { unavailable() });
+            }
         }
-        response
-            .json::<Json>()
-            .await
-            .map_err(|e| fail(format!("invalid JSON ({e})")))
+        // Not cached, stale, or an unknown kid: fetch once more.
+        let keys = match self.fetch(url, &provider.issuer).await {
+            Ok(keys) => keys,
+            Err(why) => {
+                tracing::warn!(provider = %provider.id, url, error = %why, "could not fetch signing keys");
+                return Err(unavailable());
+            }
+        };
+        let found = find_kid(&keys, kid);
+        let mut entries = self.entries.lock().expect("key cache lock");
+        let entry = entries.entry(url.to_owned()).or_default();
+        entry.keys = Some((Instant::now(), keys));
+        entry.unknown.clear();
+        found.ok_or_else(|| {
+            if entry.unknown.len() < MAX_UNKNOWN_KIDS {
+                entry.unknown.insert(kid.to_owned(), Instant::now());
+            }
+            unknown_kid()
+        })
     }
 
-    async fn fetch(&self, discovery_url: &str) -> Result<Vec<Json>, ExchangeError> {
-        let doc = self
-            .get_json(discovery_url, "OIDC discovery document")
-            .await?;
-        let Some(jwks_uri) = doc.get("jwks_uri").and_then(Json::as_str) else {
-            return Err(ExchangeError::new(
-                Reason::KeysUnavailable,
-                format!("the OIDC discovery document at {discovery_url} has no 'jwks_uri'"),
-            ));
-        };
-        let jwks = self.get_json(jwks_uri, "JWKS").await?;
-        match jwks.get("keys").and_then(Json::as_array) {
-            Some(keys) => Ok(keys.clone()),
-            None => Err(ExchangeError::new(
-                Reason::KeysUnavailable,
-                format!("the JWKS at {jwks_uri} has no 'keys' array"),
-            )),
+    async fn get(&self, url: url::Url, cap: usize) -> Result<Vec<u8>, String> {
+        let response = self
+            .http
+            .get(url.clone())
+            .send()
+            .await
+            .map_err(|e| format!("GET {url}: {}", error_chain(&e)))?;
+        let status = response.status();
+        if !status.is_success() {
+            return Err(format!("GET {url}: HTTP {status}"));
         }
+        read_capped(response, cap)
+            .await
+            .map_err(|e| format!("GET {url}: {e}"))
     }
+
+    async fn fetch(&self, discovery_url: &str, issuer: &str) -> Result<Vec<Json>, String> {
+        let url = check_fetch_url(discovery_url, self.allow_loopback)
+            .map_err(|e| format!("discovery URL {discovery_url}: {e}"))?;
+        let doc = self.get(url, MAX_DISCOVERY_BYTES).await?;
+        let jwks_uri = parse_discovery(&doc, issuer, self.allow_loopback)
+            .map_err(|e| format!("the discovery document at {discovery_url}: {e}"))?;
+        let jwks = self.get(jwks_uri.clone(), MAX_JWKS_BYTES).await?;
+        parse_jwks(&jwks).map_err(|e| format!("the JWKS at {jwks_uri}: {e}"))
+    }
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
 }
 
 #[cfg(test)]

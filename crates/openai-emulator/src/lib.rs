@@ -104,8 +104,11 @@ pub mod aws_sts;
 mod clock;
 mod errors;
 mod faults;
+#[doc(hidden)]
+pub mod fuzzing;
 mod keys;
 mod models_api;
+mod netguard;
 mod oauth;
 pub mod oidc;
 mod pagination;
@@ -181,6 +184,16 @@ pub struct EmulatorConfig {
     /// OpenAI sends none.
     pub rate_limit_retry_after: bool,
     pub rate_limit_scope: RateLimitScope,
+    /// Let OIDC discovery and JWKS fetches reach loopback addresses (the
+    /// built-in issuer, test stand-ins). Private, link-local and other
+    /// non-public addresses are always refused.
+    pub allow_loopback_key_fetch: bool,
+    /// A connection whose request headers take longer is closed (slowloris).
+    pub header_read_timeout: Duration,
+    /// A request (reading its body included) not answered by then gets a 408.
+    pub request_timeout: Duration,
+    /// At most this many connections are served at once.
+    pub max_connections: usize,
     /// Say in exchange refusals which check failed in detail (rule ids,
     /// expected matcher values, key ids). Off, as OpenAI is terse: the
     /// detail then goes to the emulator's log only.
@@ -203,6 +216,10 @@ impl EmulatorConfig {
             rate_limit_rpm: None,
             rate_limit_retry_after: false,
             rate_limit_scope: RateLimitScope::Route,
+            allow_loopback_key_fetch: true,
+            header_read_timeout: Duration::from_secs(30),
+            request_timeout: Duration::from_secs(120),
+            max_connections: 1024,
             verbose_refusals: false,
         }
     }
@@ -352,6 +369,8 @@ pub struct RunningEmulator {
     shutdown: watch::Sender<bool>,
     task: Option<JoinHandle<()>>,
     spiffe: Option<spiffe::SocketServer>,
+    /// Held while the emulator runs, so no second one uses the state file.
+    state_lock: Option<persist::StateLock>,
 }
 
 impl RunningEmulator {
@@ -445,6 +464,9 @@ impl RunningEmulator {
         if let Some(mut spiffe) = self.spiffe.take() {
             let _ = (&mut spiffe.task).await;
         }
+        // Let a write in progress finish before another emulator may take the file.
+        let _writing = self.app.write_lock.lock().await;
+        self.state_lock.take();
     }
 }
 
@@ -555,6 +577,11 @@ async fn signing_key(stored: Option<&str>) -> anyhow::Result<SigningKey> {
 /// Binds, loads `--state` if any, and serves in a background task.
 pub async fn start(config: EmulatorConfig) -> anyhow::Result<RunningEmulator> {
     let fault_rate = faults::check_rate(config.fault_rate)?;
+    let state_lock = config
+        .state_file
+        .as_deref()
+        .map(persist::lock)
+        .transpose()?;
     let loaded = match &config.state_file {
         Some(path) => persist::load(path)?,
         None => None,
@@ -566,9 +593,7 @@ pub async fn start(config: EmulatorConfig) -> anyhow::Result<RunningEmulator> {
 
     let key = signing_key(loaded.as_ref().map(|s| s.oidc_key_pkcs8.as_str())).await?;
     let oidc_key_pkcs8 = B64.encode(key.rsa_pkcs8().context("the built-in key exports")?);
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(10))
-        .build()
+    let keys = keys::KeyCache::new(config.allow_loopback_key_fetch)
         .context("could not build the HTTP client for OIDC discovery")?;
     let app = Arc::new(App {
         admin_key: config.admin_key,
@@ -580,7 +605,7 @@ pub async fn start(config: EmulatorConfig) -> anyhow::Result<RunningEmulator> {
             url: format!("http://{addr}/_emulator/oidc"),
             key,
         },
-        keys: keys::KeyCache::new(http),
+        keys,
         faults: faults::Faults::new(fault_rate, config.fault_seed),
         stats: stats::Stats::default(),
         limiter: ratelimit::Limiter::new(
@@ -610,6 +635,11 @@ pub async fn start(config: EmulatorConfig) -> anyhow::Result<RunningEmulator> {
         listener,
         router(app.clone()),
         shutdown_rx,
+        server::Limits {
+            header_read_timeout: config.header_read_timeout,
+            request_timeout: config.request_timeout,
+            max_connections: config.max_connections,
+        },
     ));
     tracing::info!(%addr, "emulator listening");
     Ok(RunningEmulator {
@@ -618,5 +648,6 @@ pub async fn start(config: EmulatorConfig) -> anyhow::Result<RunningEmulator> {
         shutdown,
         task: Some(task),
         spiffe,
+        state_lock,
     })
 }

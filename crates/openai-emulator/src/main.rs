@@ -21,8 +21,13 @@ struct Args {
     #[arg(long, default_value = "127.0.0.1:0")]
     listen: SocketAddr,
     /// The admin key the Admin API accepts as `Authorization: Bearer <KEY>`.
+    /// Visible to other local users in the process list: prefer
+    /// `--admin-key-file` or the `OPENAI_EMULATOR_ADMIN_KEY` environment variable.
+    #[arg(long, conflicts_with = "admin_key_file")]
+    admin_key: Option<String>,
+    /// Read the admin key from this file (surrounding whitespace is ignored).
     #[arg(long)]
-    admin_key: String,
+    admin_key_file: Option<PathBuf>,
     /// Persist all objects in this JSON file (created if missing).
     #[arg(long)]
     state: Option<PathBuf>,
@@ -54,10 +59,45 @@ struct Args {
     /// What one rate limit covers: `route` (method and path template) or `org` (everything).
     #[arg(long, default_value = "route")]
     rate_limit_scope: RateLimitScope,
+    /// Refuse OIDC discovery and JWKS fetches from loopback addresses too
+    /// (non-public addresses are always refused; loopback is allowed by
+    /// default for the built-in issuer and local stand-ins).
+    #[arg(long)]
+    deny_loopback_key_fetch: bool,
+    /// Close a connection whose request headers take longer than this (seconds).
+    #[arg(long, default_value_t = 30)]
+    header_read_timeout_secs: u64,
+    /// Answer 408 to a request (body included) not handled within this (seconds).
+    #[arg(long, default_value_t = 120)]
+    request_timeout_secs: u64,
+    /// Serve at most this many connections at once.
+    #[arg(long, default_value_t = 1024)]
+    max_connections: usize,
     /// Say in token exchange refusals which check failed in detail (rule ids,
     /// expected matcher values); by default that goes to the log only.
     #[arg(long)]
     verbose_refusals: bool,
+}
+
+/// The environment variable the admin key may come from.
+const ENV_ADMIN_KEY: &str = "OPENAI_EMULATOR_ADMIN_KEY";
+
+/// The admin key from `--admin-key`, `--admin-key-file` or the environment.
+fn admin_key(args: &Args) -> anyhow::Result<String> {
+    use anyhow::Context as _;
+    let key = match (&args.admin_key, &args.admin_key_file) {
+        (Some(key), _) => key.clone(),
+        (None, Some(path)) => std::fs::read_to_string(path)
+            .with_context(|| format!("could not read --admin-key-file {}", path.display()))?,
+        (None, None) => std::env::var(ENV_ADMIN_KEY).map_err(|_| {
+            anyhow::anyhow!(
+                "no admin key: pass --admin-key-file FILE, set {ENV_ADMIN_KEY}, or pass --admin-key KEY"
+            )
+        })?,
+    };
+    let key = key.trim().to_owned();
+    anyhow::ensure!(!key.is_empty(), "the admin key is empty");
+    Ok(key)
 }
 
 async fn wait_for_signal() {
@@ -93,9 +133,17 @@ async fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
 
+    let key = admin_key(&args)?;
+    if !args.listen.ip().is_loopback() {
+        tracing::warn!(
+            listen = %args.listen,
+            "listening on a non-loopback address: anyone who can reach it can mint test tokens \
+             and use the emulator's issuer; the emulator is meant for local tests"
+        );
+    }
     let emulator = start(EmulatorConfig {
         listen: args.listen,
-        admin_key: Secret::new(args.admin_key),
+        admin_key: Secret::new(key),
         state_file: args.state,
         latency: Duration::from_millis(args.latency_ms),
         fault_rate: args.fault_rate,
@@ -106,6 +154,10 @@ async fn main() -> anyhow::Result<()> {
         rate_limit_rpm: Some(args.rate_limit_rpm),
         rate_limit_retry_after: args.rate_limit_retry_after,
         rate_limit_scope: args.rate_limit_scope,
+        allow_loopback_key_fetch: !args.deny_loopback_key_fetch,
+        header_read_timeout: Duration::from_secs(args.header_read_timeout_secs.max(1)),
+        request_timeout: Duration::from_secs(args.request_timeout_secs.max(1)),
+        max_connections: args.max_connections,
         verbose_refusals: args.verbose_refusals,
     })
     .await?;

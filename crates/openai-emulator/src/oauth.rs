@@ -41,6 +41,10 @@ use openai_federation_rules::matching;
 
 /// Access tokens live at most one hour (`docs/reference/openai-api.md#token-exchange-response`).
 const MAX_LIFETIME_SECS: i64 = 3600;
+/// Subject tokens longer than this are refused unread (real ones are a few KiB).
+pub(crate) const MAX_SUBJECT_TOKEN_BYTES: usize = 16 * 1024;
+/// RSA keys shorter than this do not verify anything.
+const MIN_RSA_BITS: usize = 2048;
 /// Allowed clock skew for `iat`/`nbf` in the future.
 const FUTURE_SKEW_SECS: i64 = 60;
 
@@ -85,7 +89,7 @@ fn supported_alg(alg: &str) -> Option<Algorithm> {
 }
 
 /// Reads the JOSE header without trusting it yet: returns (alg, kid).
-fn header(token: &str) -> Result<(Algorithm, String), ExchangeError> {
+pub(crate) fn header(token: &str) -> Result<(Algorithm, String), ExchangeError> {
     let parts: Vec<&str> = token.split('.').collect();
     if parts.len() != 3 {
         return Err(ExchangeError::new(
@@ -110,6 +114,16 @@ fn header(token: &str) -> Result<(Algorithm, String), ExchangeError> {
             format!("'{alg}' in the subject token header; use RS256, RS384, RS512, ES256 or ES384"),
         )
     })?;
+    // RFC 7515 section 4.1.11: extensions listed as critical must be
+    // understood; the emulator understands none.
+    if let Some(crit) = header.get("crit") {
+        return Err(ExchangeError::new(
+            Reason::MalformedToken,
+            format!(
+                "the header marks extensions {crit} as critical ('crit'), which the emulator does not support"
+            ),
+        ));
+    }
     let kid = match header.get("kid") {
         Some(Json_::String(k)) if !k.is_empty() => k.clone(),
         _ => {
@@ -122,7 +136,7 @@ fn header(token: &str) -> Result<(Algorithm, String), ExchangeError> {
     Ok((alg, kid))
 }
 
-fn verify_signature(
+pub(crate) fn verify_signature(
     token: &str,
     alg: Algorithm,
     kid: &str,
@@ -144,6 +158,13 @@ fn verify_signature(
             format!("key '{kid}' of the provider's JWKS is not a usable public key: {e}"),
         )
     };
+    if let Some(bits) = rsa_modulus_bits(&jwk)
+        && bits < MIN_RSA_BITS
+    {
+        return Err(unusable(format!(
+            "it is a {bits}-bit RSA key; use one of at least {MIN_RSA_BITS} bits"
+        )));
+    }
     let jwk: Jwk = serde_json::from_value(jwk).map_err(|e| unusable(e.to_string()))?;
     let key = DecodingKey::from_jwk(&jwk).map_err(|e| unusable(e.to_string()))?;
     // Only the signature is checked here; claims are checked below so each
@@ -180,6 +201,18 @@ fn verify_signature(
     }
 }
 
+/// The size of an RSA JWK's modulus `n`, when it is one.
+pub(crate) fn rsa_modulus_bits(jwk: &Json_) -> Option<usize> {
+    if jwk.get("kty").and_then(Json_::as_str) != Some("RSA") {
+        return None;
+    }
+    let n = B64
+        .decode(jwk.get("n")?.as_str()?.trim_end_matches('='))
+        .ok()?;
+    let first = n.iter().position(|&b| b != 0)?;
+    Some((n.len() - first) * 8 - n[first].leading_zeros() as usize)
+}
+
 fn numeric_claim(claims: &Map<String, Json_>, name: &str) -> Result<i64, ExchangeError> {
     match claims.get(name) {
         None => Err(missing_claim(name)),
@@ -204,7 +237,7 @@ fn same_issuer(a: &str, b: &str) -> bool {
 }
 
 /// Checks the standard claims; returns `exp`.
-fn check_claims(
+pub(crate) fn check_claims(
     claims: &Map<String, Json_>,
     issuer: &str,
     audience: &str,
@@ -276,21 +309,38 @@ fn check_claims(
     Ok(exp)
 }
 
-async fn exchange(app: &App, body: &[u8]) -> Result<TokenExchangeResponse, ExchangeError> {
-    let body: Map<String, Json_> = match serde_json::from_slice(body) {
-        Ok(Json_::Object(map)) => map,
-        _ => {
-            return Err(ExchangeError::new(
-                Reason::BadRequest,
-                "the request body must be a JSON object (Content-Type: application/json) with grant_type, subject_token_type, subject_token, identity_provider_id and service_account_id",
-            ));
-        }
-    };
-    let grant_type = field(&body, "grant_type")?;
-    let subject_token_type = field(&body, "subject_token_type")?;
-    let subject_token = field(&body, "subject_token")?;
-    let provider_id = field(&body, "identity_provider_id")?;
-    let service_account_id = field(&body, "service_account_id")?;
+/// What an exchange request names, once its grant and token types are checked.
+pub(crate) struct Fields<'a> {
+    pub subject_token: &'a str,
+    pub provider_id: &'a str,
+    pub service_account_id: &'a str,
+}
+
+pub(crate) fn parse_body(body: &[u8]) -> Result<Map<String, Json_>, ExchangeError> {
+    match serde_json::from_slice(body) {
+        Ok(Json_::Object(map)) => Ok(map),
+        _ => Err(ExchangeError::new(
+            Reason::BadRequest,
+            "the request body must be a JSON object (Content-Type: application/json) with grant_type, subject_token_type, subject_token, identity_provider_id and service_account_id",
+        )),
+    }
+}
+
+pub(crate) fn fields(body: &Map<String, Json_>) -> Result<Fields<'_>, ExchangeError> {
+    let grant_type = field(body, "grant_type")?;
+    let subject_token_type = field(body, "subject_token_type")?;
+    let subject_token = field(body, "subject_token")?;
+    if subject_token.len() > MAX_SUBJECT_TOKEN_BYTES {
+        return Err(ExchangeError::new(
+            Reason::MalformedToken,
+            format!(
+                "the subject token is {} bytes long, more than the {MAX_SUBJECT_TOKEN_BYTES} the emulator reads",
+                subject_token.len()
+            ),
+        ));
+    }
+    let provider_id = field(body, "identity_provider_id")?;
+    let service_account_id = field(body, "service_account_id")?;
     if grant_type != GRANT_TYPE_TOKEN_EXCHANGE {
         return Err(ExchangeError::new(
             Reason::BadRequest,
@@ -305,6 +355,20 @@ async fn exchange(app: &App, body: &[u8]) -> Result<TokenExchangeResponse, Excha
             ),
         ));
     }
+    Ok(Fields {
+        subject_token,
+        provider_id,
+        service_account_id,
+    })
+}
+
+async fn exchange(app: &App, body: &[u8]) -> Result<TokenExchangeResponse, ExchangeError> {
+    let body = parse_body(body)?;
+    let Fields {
+        subject_token,
+        provider_id,
+        service_account_id,
+    } = fields(&body)?;
 
     let provider = app.with_data(|d| d.provider(provider_id).cloned());
     let provider = provider.ok_or_else(|| {
@@ -442,5 +506,45 @@ mod tests {
             Reason::MissingKid
         );
         assert_eq!(header("nope").unwrap_err().reason, Reason::MalformedToken);
+        let e = header(&h(json!({"alg":"RS256","kid":"k","crit":["exp"]}))).unwrap_err();
+        assert_eq!(e.reason, Reason::MalformedToken);
+        assert!(e.description.contains("crit"), "{}", e.description);
+    }
+
+    #[test]
+    fn rsa_keys_under_2048_bits_verify_nothing() {
+        let n = |bytes: &[u8]| json!({"kty": "RSA", "n": B64.encode(bytes), "e": "AQAB"});
+        assert_eq!(rsa_modulus_bits(&n(&[0x80; 128])), Some(1024));
+        assert_eq!(rsa_modulus_bits(&n(&[0, 0x01, 0xff])), Some(9));
+        assert_eq!(rsa_modulus_bits(&json!({"kty": "EC"})), None);
+        let weak = n(&[0xc5; 128]);
+        let token = format!("{}.e30.c2ln", B64.encode(r#"{"alg":"RS256","kid":"k"}"#));
+        let e = verify_signature(&token, Algorithm::RS256, "k", weak).unwrap_err();
+        assert_eq!(e.reason, Reason::KeysUnavailable);
+        assert!(
+            e.description.contains("1024-bit RSA key"),
+            "{}",
+            e.description
+        );
+    }
+
+    #[test]
+    fn huge_subject_tokens_are_refused_unread() {
+        let mut body = Map::new();
+        for (k, v) in [
+            ("grant_type", GRANT_TYPE_TOKEN_EXCHANGE),
+            ("subject_token_type", TOKEN_TYPE_JWT),
+            ("identity_provider_id", "wip"),
+            ("service_account_id", "sa"),
+        ] {
+            body.insert(k.into(), json!(v));
+        }
+        body.insert(
+            "subject_token".into(),
+            json!("a".repeat(MAX_SUBJECT_TOKEN_BYTES + 1)),
+        );
+        let e = fields(&body).err().unwrap();
+        assert_eq!(e.reason, Reason::MalformedToken);
+        assert!(e.description.contains("bytes long"), "{}", e.description);
     }
 }

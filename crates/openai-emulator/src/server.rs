@@ -2,6 +2,12 @@
 //! `axum::serve`) so a fault can kill one: each connection gets a
 //! [`ConnControl`] in its requests' extensions, and aborting it drops the
 //! connection with `SO_LINGER` 0, i.e. the peer sees a TCP reset with no response.
+//!
+//! Slow or idle clients cannot hold the emulator: request headers must arrive
+//! within [`Limits::header_read_timeout`], a whole request (body included)
+//! is answered or dropped within [`Limits::request_timeout`], and at most
+//! [`Limits::max_connections`] connections are served at once (further ones
+//! wait in the listen backlog).
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -12,7 +18,7 @@ use axum::body::Body;
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{Notify, watch};
+use tokio::sync::{Notify, Semaphore, watch};
 use tower::ServiceExt as _;
 
 /// Per-connection handle a request can use to kill its own connection.
@@ -35,13 +41,35 @@ async fn stopped(rx: &mut watch::Receiver<bool>) {
     let _ = rx.wait_for(|s| *s).await;
 }
 
-pub async fn accept_loop(listener: TcpListener, router: Router, shutdown: watch::Receiver<bool>) {
+/// What one client may take from the server.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    pub header_read_timeout: Duration,
+    pub request_timeout: Duration,
+    pub max_connections: usize,
+}
+
+pub async fn accept_loop(
+    listener: TcpListener,
+    router: Router,
+    shutdown: watch::Receiver<bool>,
+    limits: Limits,
+) {
     let mut stop = shutdown.clone();
+    let slots = Arc::new(Semaphore::new(limits.max_connections.max(1)));
     loop {
+        let slot = tokio::select! {
+            slot = slots.clone().acquire_owned() => slot.expect("the semaphore is never closed"),
+            _ = stopped(&mut stop) => break,
+        };
         tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((stream, _peer)) => {
-                    tokio::spawn(serve_connection(stream, router.clone(), shutdown.clone()));
+                    let (router, shutdown) = (router.clone(), shutdown.clone());
+                    tokio::spawn(async move {
+                        serve_connection(stream, router, shutdown, limits).await;
+                        drop(slot);
+                    });
                 }
                 Err(e) => {
                     // E.g. too many open files: back off instead of spinning.
@@ -54,7 +82,12 @@ pub async fn accept_loop(listener: TcpListener, router: Router, shutdown: watch:
     }
 }
 
-async fn serve_connection(stream: TcpStream, router: Router, mut shutdown: watch::Receiver<bool>) {
+async fn serve_connection(
+    stream: TcpStream,
+    router: Router,
+    mut shutdown: watch::Receiver<bool>,
+    limits: Limits,
+) {
     let _ = stream.set_nodelay(true);
     // A second handle on the socket, to set SO_LINGER 0 right before it closes.
     let linger_handle = socket2::SockRef::from(&stream).try_clone().ok();
@@ -64,16 +97,22 @@ async fn serve_connection(stream: TcpStream, router: Router, mut shutdown: watch
         req.extensions_mut().insert(request_ctl.clone());
         let router = router.clone();
         async move {
-            Ok::<_, Infallible>(
-                router
-                    .oneshot(req.map(Body::new))
-                    .await
-                    .unwrap_or_else(|e| match e {}),
-            )
+            let answer = router.oneshot(req.map(Body::new));
+            match tokio::time::timeout(limits.request_timeout, answer).await {
+                Ok(response) => Ok::<_, Infallible>(response.unwrap_or_else(|e| match e {})),
+                // Also ends a body that arrives too slowly.
+                Err(_) => Ok(axum::http::Response::builder()
+                    .status(axum::http::StatusCode::REQUEST_TIMEOUT)
+                    .header("connection", "close")
+                    .body(Body::empty())
+                    .expect("a static response")),
+            }
         }
     });
-    let conn =
-        hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service);
+    let conn = hyper::server::conn::http1::Builder::new()
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout)
+        .serve_connection(TokioIo::new(stream), service);
     tokio::pin!(conn);
     tokio::select! {
         result = conn.as_mut() => {

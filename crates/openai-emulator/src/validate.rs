@@ -341,11 +341,12 @@ fn verification(v: &Json) -> Result<Verification, ApiError> {
 /// tests can point discovery at the emulator's built-in issuer.
 fn check_discovery_url(raw: &str) -> Result<(), ApiError> {
     const P: &str = "verification.discovery_url";
+    // The URL is never quoted: it may carry credentials.
     let bad = |why: &str| {
         ApiError::invalid_value(
             P,
             format!(
-                "Invalid discovery_url '{raw}': {why}. Use a public https URL such as https://issuer.example.com/.well-known/openid-configuration."
+                "Invalid discovery_url: {why}. Use a public https URL such as https://issuer.example.com/.well-known/openid-configuration."
             ),
         )
     };
@@ -369,8 +370,8 @@ fn check_discovery_url(raw: &str) -> Result<(), ApiError> {
     if url.fragment().is_some() {
         return Err(bad("it must not contain a fragment"));
     }
-    if !loopback && is_private_ip(host) {
-        return Err(bad("the host must be public"));
+    if let Some(why) = non_public_host(&url) {
+        return Err(bad(&format!("the host is {why}")));
     }
     Ok(())
 }
@@ -386,13 +387,17 @@ fn is_loopback_host(host: &str) -> bool {
         .unwrap_or(false)
 }
 
-fn is_private_ip(host: &str) -> bool {
-    let trimmed = host.trim_start_matches('[').trim_end_matches(']');
-    match trimmed.parse::<IpAddr>() {
-        Ok(IpAddr::V4(ip)) => ip.is_private() || ip.is_link_local() || ip.is_unspecified(),
-        Ok(IpAddr::V6(ip)) => ip.is_unspecified() || (ip.segments()[0] & 0xfe00) == 0xfc00,
-        Err(_) => false,
-    }
+/// Why a URL's host, written as an IP address in any spelling (IPv4 inside
+/// IPv6, link-local, CGNAT...), is not public; loopback passes (local tests).
+/// Names are checked when the emulator connects (`netguard`).
+fn non_public_host(url: &url::Url) -> Option<&'static str> {
+    let ip = crate::netguard::literal_ip(url)?;
+    crate::netguard::allowed(ip, true).err()
+}
+
+/// [`check_jwks`] for the fuzz targets.
+pub(crate) fn fuzz_check_jwks(jwks: &Map<String, Json>) -> Result<(), ApiError> {
+    check_jwks(jwks)
 }
 
 /// `docs/reference/openai-api.md#key-sources`: non-empty `keys`, each with a unique non-empty
@@ -708,10 +713,17 @@ mod tests {
             "https://issuer.example.com/?a=b",
             "https://issuer.example.com/#f",
             "https://10.0.0.1/",
+            "https://[::ffff:10.0.0.1]/",
+            "https://[fe80::1]/",
+            "https://100.64.0.1/",
+            "https://169.254.169.254/",
             "not a url",
         ] {
             assert!(check_discovery_url(bad).is_err(), "{bad}");
         }
+        // Credentials are refused without being echoed.
+        let err = check_discovery_url("https://user:hunter2@issuer.example.com").unwrap_err();
+        assert!(!err.message.contains("hunter2"), "{}", err.message);
     }
 
     #[test]

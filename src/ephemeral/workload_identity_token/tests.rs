@@ -226,6 +226,17 @@ fn each_rule_fails_with_its_message_on_its_attribute() {
             detail: "audience must not be empty",
         },
         Rule {
+            case: "cloud management audience",
+            config: TokenModel {
+                subject_token_source: text("azure"),
+                audience: text("https://management.azure.com/"),
+                ..ids()
+            },
+            path: at(M::audience),
+            summary: "Cloud management audience",
+            detail: "is the audience of Azure Resource Manager",
+        },
+        Rule {
             case: "empty client id",
             config: TokenModel {
                 subject_token_source: text("azure"),

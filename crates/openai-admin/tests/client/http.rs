@@ -221,6 +221,19 @@ async fn empty_ids_are_refused_before_sending() {
     assert!(api.requests().is_empty());
 }
 
+#[tokio::test]
+async fn dot_ids_are_refused_before_sending() {
+    let api = Api::start().await;
+    for id in [".", ".."] {
+        let err = api.client().get_rule(id, "fr_1").await.unwrap_err();
+        assert!(matches!(err, ApiError::PathStepId { .. }), "{err:?}");
+        assert!(err.to_string().contains("path step"), "{err}");
+        let err = api.client().get_provider(id).await.unwrap_err();
+        assert!(matches!(err, ApiError::PathStepId { .. }), "{err:?}");
+    }
+    assert!(api.requests().is_empty());
+}
+
 // ------------------------------------------------------------ pagination
 
 #[tokio::test]

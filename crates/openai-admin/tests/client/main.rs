@@ -5,6 +5,7 @@
 
 mod support;
 
+mod bounded;
 mod emulator;
 mod http;
 mod logs;

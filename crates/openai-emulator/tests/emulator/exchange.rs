@@ -130,11 +130,24 @@ async fn restricted_permissions_become_the_scope() {
 #[tokio::test]
 async fn exchange_succeeds_with_custom_discovery_url() {
     let s = setup().await;
-    // The issuer differs from where keys are fetched: the URL only moves discovery.
-    let p = s
-        .e
-        .provider(json!({"name": "custom", "issuer": "https://tokens.example.com/", "audience": AUD,
-                         "verification": {"type": "discovery", "discovery_url": s.e.emu.issuer_url()}}))
+    // The issuer differs from where keys are fetched: the URL only moves
+    // discovery. The moved document still names the issuer (it must), and
+    // points at the built-in issuer's keys.
+    let jwks_uri = format!("{}/jwks", s.e.emu.issuer_url());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let discovery_url = format!("http://{}/mirror", listener.local_addr().unwrap());
+    let mirror = axum::Router::new().route(
+        "/mirror/.well-known/openid-configuration",
+        axum::routing::get(move || async move {
+            axum::Json(json!({"issuer": "https://tokens.example.com/", "jwks_uri": jwks_uri}))
+        }),
+    );
+    tokio::spawn(async move { axum::serve(listener, mirror).await.unwrap() });
+    let p =
+        s.e.provider(
+            json!({"name": "custom", "issuer": "https://tokens.example.com/", "audience": AUD,
+                         "verification": {"type": "discovery", "discovery_url": discovery_url}}),
+        )
         .await;
     let pid = p["id"].as_str().unwrap();
     s.e.rule(pid, json!({"project_id": s.project, "service_account_id": s.account, "attribute_matchers": {"sub": "x"}}))
@@ -514,11 +527,12 @@ mod fake_issuer {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let jwks_uri = format!("{url}/keys");
+        let issuer = url.clone();
         let s = state.clone();
         let app = Router::new()
             .route(
                 "/.well-known/openid-configuration",
-                get(move || async move { Json(json!({"issuer": "x", "jwks_uri": jwks_uri})) }),
+                get(move || async move { Json(json!({"issuer": issuer, "jwks_uri": jwks_uri})) }),
             )
             .route(
                 "/keys",
@@ -588,7 +602,15 @@ async fn unreachable_discovery_is_a_provider_problem() {
     assert_refused(
         &reply,
         "invalid_grant",
-        "could not fetch the OIDC discovery document",
+        "could not fetch the signing keys of workload identity provider",
+    );
+    // What failed, and where, stays in the emulator's log: the caller must
+    // not be able to probe ports through the emulator.
+    let description = reply.1["error_description"].as_str().unwrap();
+    assert!(!description.contains("127.0.0.1:1"), "{description}");
+    assert!(
+        !description.to_lowercase().contains("connect"),
+        "{description}"
     );
 }
 

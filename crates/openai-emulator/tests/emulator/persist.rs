@@ -80,12 +80,16 @@ async fn state_survives_a_restart() {
     let (_, page) = e.get(PROVIDERS).await;
     assert_eq!(page["data"][0]["id"], newer["id"]);
     assert_eq!(page["data"][1]["id"], pid.as_str());
-    // No temp files are left next to the state.
-    let names: Vec<String> = std::fs::read_dir(dir.path())
+    // No temp files are left next to the state, only its lock file.
+    let mut names: Vec<String> = std::fs::read_dir(dir.path())
         .unwrap()
         .map(|d| d.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
-    assert_eq!(names, vec!["org.json".to_owned()]);
+    names.sort();
+    assert_eq!(
+        names,
+        vec!["org.json".to_owned(), "org.json.lock".to_owned()]
+    );
 }
 
 #[tokio::test]
@@ -179,4 +183,76 @@ fn binary_rejects_bad_flags() {
         .output()
         .unwrap();
     assert!(!out.status.success(), "--admin-key is required");
+}
+
+#[tokio::test]
+async fn a_second_emulator_on_the_same_state_file_refuses_to_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("org.json");
+    let first = start(config(&state)).await.unwrap();
+    let err = start(config(&state))
+        .await
+        .err()
+        .expect("the second start fails");
+    let text = format!("{err:#}");
+    assert!(text.contains("in use by another emulator"), "{text}");
+    assert!(text.contains("org.json"), "{text}");
+    // Once the first is gone, the file is free again.
+    first.shutdown().await;
+    start(config(&state)).await.unwrap().shutdown().await;
+}
+
+#[tokio::test]
+async fn binary_reads_the_admin_key_from_a_file_or_the_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    let key_file = dir.path().join("key");
+    std::fs::write(&key_file, format!("{ADMIN_KEY}\n")).unwrap();
+    let http = reqwest::Client::new();
+    let status = |base: String| {
+        let http = http.clone();
+        async move {
+            http.get(format!("{base}/v1/organization/projects"))
+                .bearer_auth(ADMIN_KEY)
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    let (_proc, base) = spawn_binary(&[
+        "--listen",
+        "127.0.0.1:0",
+        "--admin-key-file",
+        key_file.to_str().unwrap(),
+    ]);
+    assert_eq!(status(base).await, 200);
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_openai-emulator"))
+        .args(["--listen", "127.0.0.1:0"])
+        .env("OPENAI_EMULATOR_ADMIN_KEY", ADMIN_KEY)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let _proc = Proc(child);
+    let base = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap()
+        .to_owned();
+    assert_eq!(status(base).await, 200);
+
+    // No key at all: a clear error.
+    let out = Command::new(env!("CARGO_BIN_EXE_openai-emulator"))
+        .args(["--listen", "127.0.0.1:0"])
+        .env_remove("OPENAI_EMULATOR_ADMIN_KEY")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("--admin-key-file"), "{stderr}");
 }

@@ -11,6 +11,8 @@
 
 mod error;
 mod exact_float;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod json;
 mod json_syntax;
 pub mod msgpack;
