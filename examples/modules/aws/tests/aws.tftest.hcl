@@ -67,3 +67,22 @@ run "refuses_a_user_arn" {
 
   expect_failures = [var.role_arn]
 }
+
+# Who the mapping admits, checked with the exchange's own matching rules
+# (provider::openai::matches, Terraform 1.8+) before any token exists.
+run "admits_the_intended_workload_and_refuses_near_misses" {
+  command = plan
+
+  assert {
+    condition     = provider::openai::matches(output.attribute_matchers, { sub = "arn:aws:iam::123456789012:role/OpenAIWifRole" })
+    error_message = "The mapping should admit the intended workload's claims."
+  }
+  assert {
+    condition     = !provider::openai::matches(output.attribute_matchers, { sub = "arn:aws:iam::123456789012:role/OtherRole" })
+    error_message = "The mapping must refuse another role."
+  }
+  assert {
+    condition     = !provider::openai::matches(output.attribute_matchers, { sub = "arn:aws:iam::210987654321:role/OpenAIWifRole" })
+    error_message = "The mapping must refuse another account."
+  }
+}

@@ -46,3 +46,31 @@ run "refuses_an_unknown_claim" {
 
   expect_failures = [var.client_id_claim]
 }
+
+# Who the mapping admits, checked with the exchange's own matching rules
+# (provider::openai::matches, Terraform 1.8+) before any token exists.
+run "admits_the_intended_workload_and_refuses_near_misses" {
+  command = plan
+
+  assert {
+    condition = provider::openai::matches(output.attribute_matchers, {
+      tid   = "11111111-2222-3333-4444-555555555555"
+      appid = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"
+    })
+    error_message = "The mapping should admit the intended workload's claims."
+  }
+  assert {
+    condition = !provider::openai::matches(output.attribute_matchers, {
+      tid   = "99999999-2222-3333-4444-555555555555"
+      appid = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"
+    })
+    error_message = "The mapping must refuse another tenant."
+  }
+  assert {
+    condition = !provider::openai::matches(output.attribute_matchers, {
+      tid   = "11111111-2222-3333-4444-555555555555"
+      appid = "ffffffff-bbbb-cccc-dddd-eeeeeeeeeeee"
+    })
+    error_message = "The mapping must refuse another managed identity."
+  }
+}

@@ -67,3 +67,22 @@ run "refuses_an_email_as_unique_id" {
 
   expect_failures = [var.google_service_account_unique_id]
 }
+
+# Who the mapping admits, checked with the exchange's own matching rules
+# (provider::openai::matches, Terraform 1.8+) before any token exists.
+run "admits_the_intended_workload_and_refuses_near_misses" {
+  command = plan
+
+  assert {
+    condition     = provider::openai::matches(output.attribute_matchers, { sub = "109876543210987654321", email = "openai-wif@my-project.iam.gserviceaccount.com" })
+    error_message = "The mapping should admit the intended workload's claims."
+  }
+  assert {
+    condition     = !provider::openai::matches(output.attribute_matchers, { sub = "109876543210987654322" })
+    error_message = "The mapping must refuse another service account."
+  }
+  assert {
+    condition     = !provider::openai::matches(output.attribute_matchers, { email = "openai-wif@my-project.iam.gserviceaccount.com" })
+    error_message = "The mapping must refuse no subject."
+  }
+}

@@ -128,3 +128,35 @@ run "refuses_a_workflow_file_without_the_repository_name" {
 
   expect_failures = [openai_service_account_mapping.this]
 }
+
+# Who the mapping admits, checked with the exchange's own matching rules
+# (provider::openai::matches, Terraform 1.8+) before any token exists.
+run "admits_the_intended_workload_and_refuses_near_misses" {
+  command = plan
+
+  assert {
+    condition = provider::openai::matches(output.attribute_matchers, {
+      repository_id = "123456789"
+      repository    = "my-org/my-repo"
+      ref           = "refs/heads/main"
+      sub           = "repo:my-org/my-repo:ref:refs/heads/main"
+    })
+    error_message = "The mapping should admit the intended workload's claims."
+  }
+  assert {
+    condition = !provider::openai::matches(output.attribute_matchers, {
+      repository_id = "555555555"
+      repository    = "my-org/my-repo"
+      ref           = "refs/heads/main"
+    })
+    error_message = "The mapping must refuse a fork (another repository id, same name)."
+  }
+  assert {
+    condition = !provider::openai::matches(output.attribute_matchers, {
+      repository_id = "123456789"
+      repository    = "my-org/my-repo"
+      ref           = "refs/heads/feature"
+    })
+    error_message = "The mapping must refuse another branch."
+  }
+}

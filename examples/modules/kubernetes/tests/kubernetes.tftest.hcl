@@ -56,3 +56,25 @@ run "refuses_a_wildcard_namespace" {
 
   expect_failures = [var.namespace]
 }
+
+# Who the mapping admits, checked with the exchange's own matching rules
+# (provider::openai::matches, Terraform 1.8+) before any token exists.
+run "admits_the_intended_workload_and_refuses_near_misses" {
+  command = plan
+
+  assert {
+    condition = provider::openai::matches(output.attribute_matchers, {
+      sub = "system:serviceaccount:payments:invoice-writer"
+      aud = ["https://kubernetes.default.svc"]
+    })
+    error_message = "The mapping should admit the intended workload's claims."
+  }
+  assert {
+    condition     = !provider::openai::matches(output.attribute_matchers, { sub = "system:serviceaccount:staging:invoice-writer" })
+    error_message = "The mapping must refuse another namespace."
+  }
+  assert {
+    condition     = !provider::openai::matches(output.attribute_matchers, { sub = "system:serviceaccount:payments:invoice-reader" })
+    error_message = "The mapping must refuse another service account."
+  }
+}

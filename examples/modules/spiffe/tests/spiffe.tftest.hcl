@@ -81,3 +81,22 @@ run "refuses_a_wildcard_inside_the_path" {
 
   expect_failures = [var.spiffe_id]
 }
+
+# Who the mapping admits, checked with the exchange's own matching rules
+# (provider::openai::matches, Terraform 1.8+) before any token exists.
+run "admits_the_intended_workload_and_refuses_near_misses" {
+  command = plan
+
+  assert {
+    condition     = provider::openai::matches(output.attribute_matchers, { sub = "spiffe://example.org/ci/deploy" })
+    error_message = "The mapping should admit the intended workload's claims."
+  }
+  assert {
+    condition     = !provider::openai::matches(output.attribute_matchers, { sub = "spiffe://example.org/ci/build" })
+    error_message = "The mapping must refuse another workload."
+  }
+  assert {
+    condition     = !provider::openai::matches(output.attribute_matchers, { sub = "spiffe://evil.example.org/ci/deploy" })
+    error_message = "The mapping must refuse another trust domain."
+  }
+}
