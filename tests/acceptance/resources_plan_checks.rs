@@ -188,6 +188,21 @@ fn cases(org: &Org) -> Vec<Case> {
             old_line: Some(r#"resource "openai_workload_identity_provider" "x" {"#),
         },
         Case {
+            case: "an invalid CEL expression",
+            config: provider(
+                "x",
+                "x",
+                r#"  attribute_transformations = [
+    { attribute = "openai.bad", expression = "assertion.sub +" },
+  ]"#,
+            ),
+            summary: "Invalid transformation expression",
+            detail: "\"assertion.sub +\" is not a usable CEL expression",
+            line: r#"{ attribute = "openai.bad", expression = "assertion.sub +" },"#,
+            existing_name: false,
+            old_line: Some(r#"resource "openai_workload_identity_provider" "x" {"#),
+        },
+        Case {
             case: "a JWK without kty",
             config: provider(
                 "x",

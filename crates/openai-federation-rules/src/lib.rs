@@ -11,4 +11,5 @@
 //! `#attribute-transformations`.
 
 pub mod cel;
+pub mod fuzzing;
 pub mod matching;
