@@ -268,6 +268,8 @@ struct NamesInner {
     claimed: HashMap<(String, String), String>,
     /// Ids of objects destroyed or replaced in this run.
     going: BTreeSet<String>,
+    /// Ids of objects this process refreshed: objects of this configuration.
+    refreshed: BTreeSet<String>,
 }
 
 impl PlannedNames {
@@ -297,6 +299,19 @@ impl PlannedNames {
     pub fn going(&self, id: &str) {
         self.with(|n| n.going.insert(id.to_string()));
         self.changed.notify_waiters();
+    }
+
+    /// Records that this process refreshed the object `id` (ReadResource).
+    pub fn refreshed(&self, id: &str) {
+        self.with(|n| n.refreshed.insert(id.to_string()));
+    }
+
+    /// Whether this process refreshed `id`, so that it belongs to this
+    /// configuration: Terraform 1.15 plans the replacement of a tainted
+    /// object as a plain create, with nothing that names the old one, but it
+    /// refreshes the old one first.
+    pub fn was_refreshed(&self, id: &str) -> bool {
+        self.with(|n| n.refreshed.contains(id))
     }
 
     pub fn is_going(&self, id: &str) -> bool {

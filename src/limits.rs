@@ -203,6 +203,21 @@ impl Ledger {
         }
     }
 
+    /// Whether this run (this process, or another of the run through the
+    /// shared ledger) recorded `id` in `scope` as going away: the apply
+    /// walk's processes see what the plan's processes decided.
+    pub fn removed_in_run(&self, scope: &Scope, id: &str) -> bool {
+        if self.with(|t| t.get(scope).is_some_and(|x| x.removed.contains(id))) {
+            return true;
+        }
+        match (&self.run, scope.shared_key()) {
+            (Some(run), Some(key)) => run
+                .counts(&key)
+                .is_ok_and(|(counts, _)| counts.removed.contains(id)),
+            _ => false,
+        }
+    }
+
     /// Records that this process created object `id` in `scope`, so that
     /// other processes of the run that list it later do not count it twice.
     pub fn created(&self, scope: Scope, id: &str) {

@@ -524,6 +524,9 @@ impl Resource<OpenAi> for ServiceAccountMappingResource {
             )
             .await
             .map_err(|e| api_error("read service account mappings", &e, &[]))?;
+        if let Some(r) = &found {
+            data.inventory.names.refreshed(&r.id);
+        }
         let mut resp =
             ReadResponse::new(found.as_ref().map(|r| state_from_api(r, &state).to_value()));
         // A permissions type this provider cannot represent: see `unmanaged_kind`.
@@ -1184,6 +1187,12 @@ impl OpenAi {
             }
         };
         for holder in holders {
+            if self
+                .ledger
+                .removed_in_run(&Scope::Mappings(pid.to_string()), &holder)
+            {
+                continue;
+            }
             if !self
                 .inventory
                 .names
@@ -1202,6 +1211,7 @@ impl OpenAi {
                         "Service account mapping name already used",
                         detail,
                         at,
+                        self.inventory.names.was_refreshed(&holder),
                     ));
                 return;
             }

@@ -609,6 +609,9 @@ impl Resource<OpenAi> for WorkloadIdentityProviderResource {
             .provider(data.client()?, state.id.or_empty())
             .await
             .map_err(|e| api_error("read workload identity providers", &e, &[]))?;
+        if let Some(p) = &found {
+            data.inventory.names.refreshed(&p.id);
+        }
         let mut resp =
             ReadResponse::new(found.as_ref().map(|p| state_from_api(p, &state).to_value()));
         resp.private = found.as_ref().map(|p| unmanaged_kind::private(kind_of(p)));
@@ -1020,8 +1023,19 @@ impl OpenAi {
 /// A name an existing object holds: an error where Terraform tells the
 /// provider about replacements (`-replace` and taint, 1.12 and later), else
 /// a warning, since the existing object may be the one being replaced.
-pub(crate) fn name_conflict(data: &OpenAi, summary: &str, detail: String, at: Path) -> Diagnostic {
-    if data.tells_replacements() {
+///
+/// `refreshed`: this process refreshed the holder, so it is an object of
+/// this configuration, and the create may be the replacement of it when it
+/// is tainted (which Terraform plans without naming the old object): a
+/// warning too.
+pub(crate) fn name_conflict(
+    data: &OpenAi,
+    summary: &str,
+    detail: String,
+    at: Path,
+    refreshed: bool,
+) -> Diagnostic {
+    if data.tells_replacements() && !refreshed {
         Diagnostic::error(summary, format!("{detail} Nothing was created."))
     } else {
         Diagnostic::warning(
@@ -1128,6 +1142,11 @@ impl OpenAi {
             }
         };
         for holder in holders {
+            // Another process of this run (the plan's, when this is the
+            // apply walk) already counted the holder as replaced.
+            if self.ledger.removed_in_run(&Scope::Providers, &holder) {
+                continue;
+            }
             if !self
                 .inventory
                 .names
@@ -1145,6 +1164,7 @@ impl OpenAi {
                     "Workload identity provider name already used",
                     detail,
                     at,
+                    self.inventory.names.was_refreshed(&holder),
                 ));
                 return;
             }
