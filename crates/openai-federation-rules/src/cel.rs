@@ -134,10 +134,17 @@ impl Expression {
                 "the expression has {operators} operators; at most {MAX_OPERATORS} are allowed"
             )));
         }
-        let expr = Parser::new()
-            .max_recursion_depth(MAX_NESTING as u16)
-            .parse(src)
-            .map_err(|e| CelError::Invalid(format!("not valid CEL: {}", one_line(&e))))?;
+        // A panic in the parser (it has had one on malformed input, see the
+        // workspace's Cargo.toml) refuses the expression instead of taking
+        // the emulator's request or the provider's RPC down with it.
+        let parsed = std::panic::catch_unwind(|| {
+            Parser::new()
+                .max_recursion_depth(MAX_NESTING as u16)
+                .parse(src)
+        })
+        .map_err(|_| CelError::Invalid("not valid CEL: the parser could not read it".into()))?;
+        let expr =
+            parsed.map_err(|e| CelError::Invalid(format!("not valid CEL: {}", one_line(&e))))?;
         let references = expr.references();
         let unknown: Vec<&str> = references
             .variables()
