@@ -37,30 +37,7 @@ fn apply_paces_itself_under_rate_limits_and_converges() {
     wd.use_emulator(&emu);
     wd.write_main(CONFIG);
 
-    let done = AtomicBool::new(false);
-    std::thread::scope(|s| {
-        s.spawn(|| {
-            let (mut seen, mut offset) = (0, 0);
-            while !done.load(Ordering::Relaxed) {
-                let now = rate_limited(&emu);
-                if now > seen {
-                    seen = now;
-                    offset += 61;
-                    emu.control(
-                        "POST",
-                        "/_emulator/clock",
-                        Some(serde_json::json!({ "offset_secs": offset })),
-                    );
-                }
-                std::thread::sleep(Duration::from_millis(100));
-            }
-        });
-        let applied = wd.apply();
-        let replanned = wd.plan_detailed();
-        done.store(true, Ordering::Relaxed);
-        applied.assert_success();
-        replanned.assert_code(0);
-    });
+    apply_and_replan_clean(&emu, &mut wd, 0);
 
     let listed = emu.ok(
         "GET",
@@ -127,30 +104,7 @@ resource "openai_service_account_mapping" "m" {{
 "#
     ));
 
-    let done = AtomicBool::new(false);
-    std::thread::scope(|s| {
-        s.spawn(|| {
-            let (mut seen, mut offset) = (0, 61);
-            while !done.load(Ordering::Relaxed) {
-                let now = rate_limited(&emu);
-                if now > seen {
-                    seen = now;
-                    offset += 61;
-                    emu.control(
-                        "POST",
-                        "/_emulator/clock",
-                        Some(serde_json::json!({ "offset_secs": offset })),
-                    );
-                }
-                std::thread::sleep(Duration::from_millis(100));
-            }
-        });
-        let applied = wd.apply();
-        let replanned = wd.plan_detailed();
-        done.store(true, Ordering::Relaxed);
-        applied.assert_success();
-        replanned.assert_code(0);
-    });
+    apply_and_replan_clean(&emu, &mut wd, 61);
     // The limits really bit (else this proves nothing).
     assert!(rate_limited(&emu) > 0);
 
@@ -195,4 +149,35 @@ resource "openai_service_account_mapping" "m" {{
     }
     subs.sort();
     assert_eq!(subs, (0..40).collect::<Vec<_>>());
+}
+
+/// Applies, then plans again expecting no changes, while moving the
+/// emulator's clock a window (61 s) ahead each time it answers another 429,
+/// from `offset` seconds: the client's waits end at once instead of after
+/// real minutes.
+fn apply_and_replan_clean(emu: &Emulator, wd: &mut Workdir, offset: i64) {
+    let done = AtomicBool::new(false);
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            let (mut seen, mut offset) = (0, offset);
+            while !done.load(Ordering::Relaxed) {
+                let now = rate_limited(emu);
+                if now > seen {
+                    seen = now;
+                    offset += 61;
+                    emu.control(
+                        "POST",
+                        "/_emulator/clock",
+                        Some(serde_json::json!({ "offset_secs": offset })),
+                    );
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        });
+        let applied = wd.apply();
+        let replanned = wd.plan_detailed();
+        done.store(true, Ordering::Relaxed);
+        applied.assert_success();
+        replanned.assert_code(0);
+    });
 }
