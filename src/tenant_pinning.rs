@@ -460,17 +460,29 @@ pub enum MappingKey {
 /// provider because it references it) is judged on its server value,
 /// which is what stays: the verdict errs towards refusing.
 /// Apply re-checks against the server right before each write, under a
-/// per-provider lock ([`Self::write_lock`]) that serialises every pinning
-/// check-and-write of this process: of a provider write and a mapping write
-/// on the same provider, the one made second always sees the other's
-/// result, so no interleaving of applies lets an unpinned mapping and a
-/// shared issuer meet.
+/// per-provider lock ([`Self::write_lock`]): a provider's issuer change
+/// holds it exclusively, its mappings' writes share it. Of a provider
+/// write and a mapping write on the same provider, the one made second
+/// always sees the other's result, so no interleaving of applies lets an
+/// unpinned mapping and a shared issuer meet; mapping writes need not
+/// exclude each other, since one mapping's verdict depends only on its own
+/// matchers and the provider's issuer. Concurrent mapping writes share one
+/// read of the issuer ([`Self::issuer_since`]).
 pub struct PinningLedger {
     inner: Mutex<Planned>,
     changed: Notify,
     /// How long a provider's check waits for mappings still to be planned.
     pub settle: Duration,
-    write_locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    write_locks: Mutex<HashMap<String, Arc<tokio::sync::RwLock<()>>>>,
+    issuer_reads: Mutex<HashMap<String, Arc<tokio::sync::Mutex<Option<IssuerRead>>>>>,
+}
+
+/// One read of a provider's issuer from the API: when it was started, and
+/// the issuer (`None`: the provider does not exist).
+#[derive(Clone)]
+struct IssuerRead {
+    started: tokio::time::Instant,
+    issuer: Option<String>,
 }
 
 impl Default for PinningLedger {
@@ -480,6 +492,7 @@ impl Default for PinningLedger {
             changed: Notify::new(),
             settle: Duration::from_millis(1500),
             write_locks: Mutex::default(),
+            issuer_reads: Mutex::default(),
         }
     }
 }
@@ -577,14 +590,52 @@ impl PinningLedger {
     }
 
     /// The lock held across the pinning re-check and the write of provider
-    /// `pid` and of each of its mappings.
-    pub fn write_lock(&self, pid: &str) -> Arc<tokio::sync::Mutex<()>> {
+    /// `pid` (exclusively) and of each of its mappings (shared).
+    pub fn write_lock(&self, pid: &str) -> Arc<tokio::sync::RwLock<()>> {
         self.write_locks
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .entry(pid.to_string())
             .or_default()
             .clone()
+    }
+
+    /// Provider `pid`'s issuer as the API has it (`None`: no such provider),
+    /// from a read started no earlier than `since`. Mapping writes on one
+    /// provider that run at once wait for one read in flight and, when it
+    /// started after they did, share its answer instead of each sending its
+    /// own: under OpenAI's per-minute limits that read would otherwise cost
+    /// one request per mapping. A read that started before `since` could
+    /// predate a provider write this caller has seen, so it is not reused.
+    /// Errors are not shared.
+    pub async fn issuer_since<F, Fut, E>(
+        &self,
+        pid: &str,
+        since: tokio::time::Instant,
+        fetch: F,
+    ) -> Result<Option<String>, E>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<Option<String>, E>>,
+    {
+        let slot = self
+            .issuer_reads
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(pid.to_string())
+            .or_default()
+            .clone();
+        let mut last = slot.lock().await;
+        if let Some(read) = last.as_ref().filter(|r| r.started >= since) {
+            return Ok(read.issuer.clone());
+        }
+        let started = tokio::time::Instant::now();
+        let issuer = fetch().await?;
+        *last = Some(IssuerRead {
+            started,
+            issuer: issuer.clone(),
+        });
+        Ok(issuer)
     }
 }
 
@@ -664,6 +715,49 @@ mod tests {
     use super::*;
     use std::collections::BTreeMap;
     use tfplugin::codec::{Number, Type};
+
+    #[tokio::test]
+    async fn mapping_writes_share_an_issuer_read_only_when_it_started_after_them() {
+        use std::sync::atomic::{AtomicU32, Ordering};
+        let ledger = PinningLedger::default();
+        let reads = AtomicU32::new(0);
+        let fetch = |issuer: &'static str| {
+            let reads = &reads;
+            move || async move {
+                reads.fetch_add(1, Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                Ok::<_, ()>(Some(issuer.to_string()))
+            }
+        };
+        let before = tokio::time::Instant::now();
+        // A and B run at once and both began before any read: one read.
+        let (a, b) = tokio::join!(
+            ledger.issuer_since("wip_1", before, fetch("https://a")),
+            ledger.issuer_since("wip_1", before, fetch("https://b")),
+        );
+        assert_eq!(a.unwrap().as_deref(), Some("https://a"));
+        assert_eq!(b.unwrap().as_deref(), Some("https://a"));
+        assert_eq!(reads.load(Ordering::SeqCst), 1);
+        // A caller that began after that read started reads again.
+        let later = tokio::time::Instant::now();
+        let c = ledger
+            .issuer_since("wip_1", later, fetch("https://c"))
+            .await;
+        assert_eq!(c.unwrap().as_deref(), Some("https://c"));
+        assert_eq!(reads.load(Ordering::SeqCst), 2);
+        // Another provider has its own reads; errors are never shared.
+        let err = ledger
+            .issuer_since("wip_2", before, || async {
+                Err::<Option<String>, _>("down")
+            })
+            .await;
+        assert_eq!(err, Err("down"));
+        let d = ledger
+            .issuer_since("wip_2", before, fetch("https://d"))
+            .await;
+        assert_eq!(d.unwrap().as_deref(), Some("https://d"));
+        assert_eq!(reads.load(Ordering::SeqCst), 3);
+    }
 
     fn github() -> &'static SharedIssuer {
         shared_issuer("https://token.actions.githubusercontent.com").unwrap()

@@ -454,7 +454,7 @@ impl Resource<OpenAi> for ServiceAccountMappingResource {
         let planned = M::from_value(&req.planned)?;
         let pid = planned.workload_identity_provider_id.or_empty();
         let lock = data.pinning.write_lock(pid);
-        let _writing = lock.lock().await;
+        let _writing = lock.read().await;
         let req = create_request_of(&planned)?;
         data.recheck_pinning(&planned, &req.attribute_matchers)
             .await?;
@@ -553,7 +553,7 @@ impl Resource<OpenAi> for ServiceAccountMappingResource {
         let lock = data
             .pinning
             .write_lock(planned.workload_identity_provider_id.or_empty());
-        let _writing = lock.lock().await;
+        let _writing = lock.read().await;
         data.recheck_pinning(&planned, &matchers_of(&planned)?)
             .await?;
         // Every managed field is sent, not only those that differ from the
@@ -1009,7 +1009,7 @@ impl OpenAi {
     /// sends `sent`: the provider's issuer as the API has it now, and as
     /// this process plans it, must not be a shared issuer the matchers leave
     /// unpinned. Call it holding [`PinningLedger::write_lock`] for the
-    /// provider, up to the write.
+    /// provider (shared), up to the write.
     ///
     /// [`PinningLedger::write_lock`]: crate::tenant_pinning::PinningLedger::write_lock
     async fn recheck_pinning(
@@ -1021,19 +1021,39 @@ impl OpenAi {
         if planned.allow_unpinned_shared_issuer.known() == Some(&true) {
             return Ok(());
         }
+        // Matchers that pin under every shared issuer are fine whatever the
+        // provider's issuer is: nothing to look up.
+        if tenant_pinning::SHARED_ISSUERS
+            .iter()
+            .all(|shared| tenant_pinning::check_json(shared, sent) != Verdict::Unpinned)
+        {
+            return Ok(());
+        }
         let pid = planned.workload_identity_provider_id.or_empty();
-        let mut issuers = match self.client()?.get_provider(pid).await {
-            Ok(p) => vec![p.issuer],
-            // The API refuses the write itself, with its own error.
-            Err(e) if e.is_not_found() => return Ok(()),
-            Err(e) => {
-                return Err(api_error(
+        let since = tokio::time::Instant::now();
+        let client = self.client()?;
+        let current = self
+            .pinning
+            .issuer_since(pid, since, || async {
+                match client.get_provider(pid).await {
+                    Ok(p) => Ok(Some(p.issuer)),
+                    Err(e) if e.is_not_found() => Ok(None),
+                    Err(e) => Err(e),
+                }
+            })
+            .await
+            .map_err(|e| {
+                api_error(
                     "look up the issuer of the mapping's workload identity provider",
                     &e,
                     &[],
-                ));
-            }
+                )
+            })?;
+        // No provider: the API refuses the write itself, with its own error.
+        let Some(current) = current else {
+            return Ok(());
         };
+        let mut issuers = vec![current];
         if let Some(Some(next)) = self.pinning.planned_issuer(pid) {
             issuers.push(next);
         }

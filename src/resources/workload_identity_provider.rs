@@ -961,17 +961,17 @@ impl OpenAi {
         id: &str,
         new_issuer: &str,
         private: &[u8],
-    ) -> Result<tokio::sync::OwnedMutexGuard<()>, Diagnostics> {
+    ) -> Result<tokio::sync::OwnedRwLockWriteGuard<()>, Diagnostics> {
         let lock = self.pinning.write_lock(id);
         let Some(shared) = tenant_pinning::shared_issuer(new_issuer) else {
-            return Ok(lock.lock_owned().await);
+            return Ok(lock.write_owned().await);
         };
         let allowed = serde_json::from_slice::<PinningPrivate>(private)
             .map(|p| p.pinning_allowed)
             .unwrap_or_default();
         let deadline = tokio::time::Instant::now() + APPLY_PINNING_WAIT;
         loop {
-            let guard = lock.clone().lock_owned().await;
+            let guard = lock.clone().write_owned().await;
             let rules = match self.client()?.list_all_rules(id, None).await {
                 Ok(rules) => rules,
                 Err(e) if e.is_not_found() => Vec::new(),
