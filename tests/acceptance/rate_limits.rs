@@ -74,8 +74,7 @@ fn apply_paces_itself_under_rate_limits_and_converges() {
 /// Ten providers with four mappings each, under OpenAI-like limits (20
 /// requests per route per window, no Retry-After): one apply converges, the
 /// server then holds exactly what is configured, and the requests were paced
-/// by the window rather than guessed at. (Writes on one provider take turns,
-/// so ten providers are what lets Terraform's ten slots all be in flight.)
+/// by the window rather than guessed at.
 #[test]
 fn forty_mappings_converge_in_one_apply_at_twenty_requests_per_window() {
     const PROVIDERS: usize = 10;
