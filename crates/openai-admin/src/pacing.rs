@@ -61,6 +61,8 @@ struct RouteState {
     limit: Option<usize>,
     /// When the last hintless 429 came.
     last_429: Option<Instant>,
+    /// When the last reply of any kind came.
+    last_reply: Option<Instant>,
     /// Misses (see [`TRUSTED_MISSES`]) since `first_miss`.
     misses: u32,
     first_miss: Option<Instant>,
@@ -75,14 +77,18 @@ impl RouteState {
             in_flight: 0,
             limit: None,
             last_429: None,
+            last_reply: None,
             misses: 0,
             first_miss: None,
         }
     }
 
-    /// Drops replies older than `span`. A route with nothing left in its
-    /// window and nothing in flight forgets its limit, so a limit learned
-    /// too small lasts one busy stretch at most.
+    /// Drops replies older than `span`. A route idle for a whole window
+    /// after its last reply left the window (nothing in flight, no reply or
+    /// 429 for two spans) forgets its limit, so a limit learned too small
+    /// lasts one busy stretch at most. One span would not do: requests held
+    /// for the window wake just as its last replies leave it, and must still
+    /// be held to the limit.
     fn prune(&mut self, now: Instant, span: Duration) {
         while self
             .answered
@@ -91,7 +97,9 @@ impl RouteState {
         {
             self.answered.pop_front();
         }
-        if self.answered.is_empty() && self.in_flight == 0 {
+        let idle =
+            |t: Option<Instant>| t.is_none_or(|t| now.saturating_duration_since(t) >= 2 * span);
+        if self.in_flight == 0 && idle(self.last_reply) && idle(self.last_429) {
             self.limit = None;
         }
     }
@@ -212,6 +220,9 @@ impl Pacer {
             let mut routes = self.routes.lock().expect("pacer lock");
             if let Some(state) = routes.get_mut(route) {
                 state.in_flight = state.in_flight.saturating_sub(1);
+                if status.is_some() {
+                    state.last_reply = Some(now);
+                }
                 match status {
                     Some(429) | None => {}
                     Some(status) => {
@@ -517,7 +528,14 @@ mod tests {
         p.hintless_429("r", Instant::now(), no_backoff);
         assert_eq!(p.limit("r"), Some(2));
         assert!(p.start("r").is_err());
+        // The window has emptied, but requests that waited for it are still
+        // held to the limit.
         tokio::time::advance(MINUTE + WINDOW_MARGIN).await;
+        replies(&p, "r", 2, 200);
+        assert!(p.start("r").is_err());
+        assert_eq!(p.limit("r"), Some(2));
+        // A whole window with nothing after the last replies left: forgotten.
+        tokio::time::advance(2 * (MINUTE + WINDOW_MARGIN)).await;
         replies(&p, "r", 5, 200);
         assert_eq!(p.limit("r"), None);
     }
