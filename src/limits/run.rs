@@ -5,10 +5,10 @@
 //! aliases of this provider (`openai.team_a`, `openai.team_b`) plan in two
 //! processes that know nothing of each other. They share their parent (the
 //! Terraform process) and the organization (the API URL and key). This file
-//! keeps, per organization, one small JSON file in the temporary directory,
-//! read and written under an exclusive `flock`: each entry names the run
-//! (the parent's pid and start time), the process that wrote it, the scope
-//! and what happened (a planned create, a removal, an applied create).
+//! keeps, per organization, one small log in the temporary directory, read
+//! and appended to under an exclusive `flock`: each entry names the run (the
+//! parent's pid and start time), the process that wrote it, the scope and
+//! what happened (a planned create, a removal, an applied create).
 //!
 //! Terraform ends a provider process as soon as its resources are planned,
 //! so the entries of exited processes still count for the run. A create
@@ -18,11 +18,19 @@
 //! create whose key is not known yet counts only while its process lives.
 //! Entries of other runs are ignored, and dropped once that run's
 //! Terraform process has exited.
+//!
+//! The log is JSON lines after a header line naming its generation, and
+//! only ever grows, except when a process first opens it and drops the
+//! entries of finished runs (a new generation). Each process keeps what it
+//! has read and, under the lock, reads only the lines added since: one
+//! entry per planned or applied create, so a run of thousands of resources
+//! costs a few microseconds per entry, not a rewrite of the whole file.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
 
@@ -49,12 +57,32 @@ struct Entry {
     id: Option<String>,
 }
 
-#[derive(Default, Serialize, Deserialize)]
+/// The log's first line.
+#[derive(Serialize, Deserialize)]
+struct Header {
+    generation: String,
+}
+
+/// What this process has read of the log: this run's entries by scope,
+/// up to `offset` bytes of generation `generation`. A scope holds at most
+/// about twice its limit (its planned and applied creates), so an entry is
+/// looked at in its scope's few, however large the run.
+#[derive(Debug, Default)]
 struct Book {
-    /// Incremented by every write: lets a waiting create see activity of
-    /// other processes.
-    seq: u64,
-    entries: Vec<Entry>,
+    generation: Option<String>,
+    offset: u64,
+    scopes: HashMap<String, Vec<Entry>>,
+    /// This run's applied creates, in every scope.
+    created: usize,
+}
+
+impl Book {
+    fn add(&mut self, e: Entry) {
+        if e.kind == Kind::Created {
+            self.created += 1;
+        }
+        self.scopes.entry(e.scope.clone()).or_default().push(e);
+    }
 }
 
 /// What this run has recorded in one scope, across its live processes.
@@ -71,6 +99,7 @@ pub struct RunLedger {
     path: PathBuf,
     run: String,
     pid: u32,
+    book: Arc<Mutex<Book>>,
 }
 
 impl RunLedger {
@@ -89,9 +118,10 @@ impl RunLedger {
             .collect();
         let dir = std::env::temp_dir().join("terraform-provider-openai");
         Some(RunLedger {
-            path: dir.join(format!("limits-{name}.json")),
+            path: dir.join(format!("limits-{name}.jsonl")),
             run,
             pid: std::process::id(),
+            book: Arc::default(),
         })
     }
 
@@ -99,57 +129,150 @@ impl RunLedger {
     #[cfg(test)]
     pub fn at(dir: &std::path::Path, run: &str, pid: u32) -> Self {
         RunLedger {
-            path: dir.join("limits.json"),
+            path: dir.join("limits.jsonl"),
             run: run.into(),
             pid,
+            book: Arc::default(),
         }
     }
 
-    /// Runs `f` on the book under the file lock, writing it back when `f`
-    /// says it changed it.
-    fn with<R>(&self, f: impl FnOnce(&mut Book, &Self) -> (R, bool)) -> std::io::Result<R> {
+    /// Runs `f` on this run's entries in `scope` (and its count of applied
+    /// creates) under the file lock, after reading what other processes
+    /// added; appends the entries `f` returns. Also answers the log's
+    /// length, which grows with every write.
+    fn with<R>(
+        &self,
+        scope: &str,
+        f: impl FnOnce(&[Entry], usize) -> (R, Vec<Entry>),
+    ) -> std::io::Result<(R, u64)> {
         if let Some(dir) = self.path.parent() {
             create_private_dir(dir)?;
         }
         let mut file = open_private(&self.path)?;
         lock(&file)?;
-        let mut text = String::new();
-        file.read_to_string(&mut text)?;
-        let mut book: Book = serde_json::from_str(&text).unwrap_or_default();
-        let before = book.entries.len();
-        book.entries.retain(|e| {
-            if e.run == self.run {
-                e.kind != Kind::Create || e.id.is_some() || alive(e.pid)
-            } else {
-                run_alive(&e.run)
+        let mut book = self.book.lock().unwrap_or_else(|e| e.into_inner());
+        let generation = read_header(&mut file)?;
+        if generation.is_none() || generation != book.generation {
+            *book = self.reload(&mut file, generation)?;
+        }
+        file.seek(SeekFrom::Start(book.offset))?;
+        let mut added = String::new();
+        file.read_to_string(&mut added)?;
+        book.offset += added.len() as u64;
+        for e in self.ours(&added) {
+            book.add(e);
+        }
+        let entries = book.scopes.get(scope).map_or(&[][..], Vec::as_slice);
+        let (out, new) = f(entries, book.created);
+        if !new.is_empty() {
+            let mut text = Vec::new();
+            for e in &new {
+                serde_json::to_writer(&mut text, e).map_err(std::io::Error::other)?;
+                text.push(b'\n');
             }
-        });
-        let (out, changed) = f(&mut book, self);
-        if changed || book.entries.len() != before {
-            if changed {
-                book.seq += 1;
-            }
-            let text = serde_json::to_vec(&book).map_err(std::io::Error::other)?;
-            file.set_len(0)?;
-            file.seek(SeekFrom::Start(0))?;
+            file.seek(SeekFrom::End(0))?;
             file.write_all(&text)?;
+            book.offset += text.len() as u64;
+            for e in new {
+                book.add(e);
+            }
         }
         // Closing the file releases the lock.
-        Ok(out)
+        Ok((out, book.offset))
     }
 
-    fn counts_in(book: &Book, run: &str, scope: &str) -> Counts {
+    /// Reads the whole log afresh (another generation, or the first use in
+    /// this process): drops the entries of finished runs, and of anonymous
+    /// creates of exited processes of this run, by rewriting it as a new
+    /// generation when there are any (or when it is new or unreadable).
+    fn reload(&self, file: &mut File, generation: Option<String>) -> std::io::Result<Book> {
+        let mut text = String::new();
+        file.seek(SeekFrom::Start(0))?;
+        file.read_to_string(&mut text)?;
+        let mut lines = text.lines();
+        let header = lines.next();
+        let all: Vec<Entry> = lines.filter_map(|l| serde_json::from_str(l).ok()).collect();
+        let mut alive_runs: HashMap<String, bool> = HashMap::new();
+        let mut alive_pids: HashMap<u32, bool> = HashMap::new();
+        let kept: Vec<Entry> = all
+            .iter()
+            .filter(|e| {
+                if e.run == self.run {
+                    e.kind != Kind::Create
+                        || e.id.is_some()
+                        || *alive_pids.entry(e.pid).or_insert_with(|| alive(e.pid))
+                } else {
+                    *alive_runs
+                        .entry(e.run.clone())
+                        .or_insert_with(|| run_alive(&e.run))
+                }
+            })
+            .cloned()
+            .collect();
+        let book = |generation, offset, entries: Vec<Entry>| {
+            let mut b = Book {
+                generation,
+                offset,
+                ..Book::default()
+            };
+            for e in entries.into_iter().filter(|e| e.run == self.run) {
+                b.add(e);
+            }
+            b
+        };
+        if generation.is_some() && kept.len() == all.len() {
+            return Ok(book(
+                generation,
+                header.map_or(0, |h| h.len() as u64 + 1),
+                all,
+            ));
+        }
+        // Unique enough: no two rewrites by one process share a nanosecond.
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_nanos();
+        let generation = format!("{}-{nanos}", self.pid);
+        let mut out = serde_json::to_vec(&Header {
+            generation: generation.clone(),
+        })
+        .map_err(std::io::Error::other)?;
+        out.push(b'\n');
+        let offset = out.len() as u64;
+        for e in &kept {
+            serde_json::to_writer(&mut out, e).map_err(std::io::Error::other)?;
+            out.push(b'\n');
+        }
+        file.set_len(0)?;
+        file.seek(SeekFrom::Start(0))?;
+        file.write_all(&out)?;
+        Ok(book(Some(generation), offset, kept))
+    }
+
+    /// This run's entries among `lines`.
+    fn ours(&self, lines: &str) -> Vec<Entry> {
+        lines
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Entry>(l).ok())
+            .filter(|e| e.run == self.run)
+            .collect()
+    }
+
+    /// The run's counts in `scope` from its `entries`. An anonymous
+    /// planned create counts only while its process lives.
+    fn counts_in(entries: &[Entry], scope: &str) -> Counts {
         let mut c = Counts::default();
         let mut keys = BTreeSet::new();
-        for e in book
-            .entries
-            .iter()
-            .filter(|e| e.run == run && e.scope == scope)
-        {
+        let mut alive_pids: HashMap<u32, bool> = HashMap::new();
+        for e in entries.iter().filter(|e| e.scope == scope) {
             match (&e.kind, &e.id) {
                 (Kind::Create, Some(key)) if keys.insert(key) => c.creates += 1,
                 (Kind::Create, Some(_)) => {}
-                (Kind::Create, None) => c.creates += 1,
+                (Kind::Create, None)
+                    if *alive_pids.entry(e.pid).or_insert_with(|| alive(e.pid)) =>
+                {
+                    c.creates += 1
+                }
                 (Kind::Remove, Some(id)) => {
                     c.removed.insert(id.clone());
                 }
@@ -172,58 +295,55 @@ impl RunLedger {
         key: Option<&str>,
         fits: impl FnOnce(&Counts) -> bool,
     ) -> std::io::Result<(Counts, bool)> {
-        self.with(|book, me| {
-            let mut counts = Self::counts_in(book, &me.run, scope);
+        self.with(scope, |entries, _| {
+            let mut counts = Self::counts_in(entries, scope);
             let counted = key.is_some_and(|k| {
-                book.entries.iter().any(|e| {
-                    e.run == me.run
-                        && e.scope == scope
-                        && e.kind == Kind::Create
-                        && e.id.as_deref() == Some(k)
+                entries.iter().any(|e| {
+                    e.scope == scope && e.kind == Kind::Create && e.id.as_deref() == Some(k)
                 })
             });
             if counted {
-                return ((counts, true), false);
+                return ((counts, true), Vec::new());
             }
             counts.creates += 1;
             let ok = fits(&counts);
-            if ok {
-                book.entries.push(me.entry(scope, Kind::Create, key));
-            } else {
+            if !ok {
                 counts.creates -= 1;
+                return ((counts, false), Vec::new());
             }
-            ((counts, ok), ok)
+            ((counts, true), vec![self.entry(scope, Kind::Create, key)])
         })
+        .map(|(out, _)| out)
     }
 
     /// Records `kind` for `id` in `scope`, once per run.
     pub fn record(&self, scope: &str, kind: Kind, id: &str) -> std::io::Result<()> {
-        self.with(|book, me| {
-            let known = book.entries.iter().any(|e| {
-                e.run == me.run && e.scope == scope && e.kind == kind && e.id.as_deref() == Some(id)
-            });
-            if !known {
-                book.entries.push(me.entry(scope, kind, Some(id)));
-            }
-            ((), !known)
+        self.with(scope, |entries, _| {
+            let known = entries
+                .iter()
+                .any(|e| e.scope == scope && e.kind == kind && e.id.as_deref() == Some(id));
+            let new = if known {
+                Vec::new()
+            } else {
+                vec![self.entry(scope, kind, Some(id))]
+            };
+            ((), new)
         })
+        .map(|(out, _)| out)
     }
 
-    /// The run's counts in `scope`, and the book's write counter.
+    /// The run's counts in `scope`, and the log's length, which every
+    /// write changes.
     pub fn counts(&self, scope: &str) -> std::io::Result<(Counts, u64)> {
-        self.with(|book, me| ((Self::counts_in(book, &me.run, scope), book.seq), false))
+        self.with(scope, |entries, _| {
+            (Self::counts_in(entries, scope), Vec::new())
+        })
     }
 
     /// How many objects this run has created, in every scope.
     pub fn created_in_run(&self) -> std::io::Result<usize> {
-        self.with(|book, me| {
-            let n = book
-                .entries
-                .iter()
-                .filter(|e| e.run == me.run && e.kind == Kind::Created)
-                .count();
-            (n, false)
-        })
+        self.with("", |_, created| (created, Vec::new()))
+            .map(|(out, _)| out)
     }
 
     fn entry(&self, scope: &str, kind: Kind, id: Option<&str>) -> Entry {
@@ -235,6 +355,28 @@ impl RunLedger {
             id: id.map(str::to_string),
         }
     }
+}
+
+/// The generation the log's first line names; `None` for an empty or
+/// unreadable log (which is then started afresh).
+fn read_header(file: &mut File) -> std::io::Result<Option<String>> {
+    file.seek(SeekFrom::Start(0))?;
+    let mut start = [0u8; 128];
+    let mut n = 0;
+    while n < start.len() {
+        match file.read(&mut start[n..])? {
+            0 => break,
+            k => n += k,
+        }
+    }
+    let line = start[..n].split(|b| *b == b'\n').next().unwrap_or_default();
+    if n == 0 || line.len() == n {
+        // Empty, or no end of line within the first bytes: not ours.
+        return Ok(None);
+    }
+    Ok(serde_json::from_slice::<Header>(line)
+        .ok()
+        .map(|h| h.generation))
 }
 
 #[cfg(unix)]
@@ -365,6 +507,58 @@ mod tests {
     }
 
     #[test]
+    fn a_process_that_starts_a_new_generation_loses_nobody_s_entries() {
+        let dir = tempfile::tempdir().unwrap();
+        let me = std::process::id();
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let dead = child.id();
+        child.wait().unwrap();
+        // A live run (this test process as the "Terraform" parent).
+        let run = run_id_of(me).unwrap();
+        let a = RunLedger::at(dir.path(), &run, me);
+        let old = RunLedger::at(dir.path(), &format!("{dead}:1"), me);
+        a.record("providers", Kind::Remove, "wip_1").unwrap();
+        old.record("providers", Kind::Remove, "wip_old").unwrap();
+        assert!(a.admit("providers", Some("name:a"), |_| true).unwrap().1);
+        let (_, before) = a.counts("providers").unwrap();
+        // A new process drops the finished run's entry: a new generation.
+        let c = RunLedger::at(dir.path(), &run, me);
+        let (seen, _) = c.counts("providers").unwrap();
+        assert_eq!(seen.creates, 1);
+        assert_eq!(seen.removed, BTreeSet::from(["wip_1".to_string()]));
+        // `a` read the old generation; it reads the new one whole.
+        assert!(c.admit("providers", Some("name:c"), |_| true).unwrap().1);
+        let (counts, after) = a.counts("providers").unwrap();
+        assert_eq!(counts.creates, 2);
+        assert_eq!(counts.removed.len(), 1);
+        assert_ne!(before, after, "a write shows as a change of length");
+        let text = std::fs::read_to_string(dir.path().join("limits.jsonl")).unwrap();
+        assert!(!text.contains("wip_old"), "{text}");
+    }
+
+    #[test]
+    fn every_write_appends_one_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = RunLedger::at(dir.path(), "run1", std::process::id());
+        let b = RunLedger::at(dir.path(), "run1", std::process::id());
+        // 60 providers of 50 mappings, planned and applied by two processes.
+        for i in 0..3000 {
+            let l = if i % 2 == 0 { &a } else { &b };
+            let scope = format!("mappings:wip_{}", i / 50);
+            assert!(l.admit(&scope, Some(&format!("k{i}")), |_| true).unwrap().1);
+            l.record(&scope, Kind::Created, &format!("wifr_{i}"))
+                .unwrap();
+        }
+        // Recording the same again adds nothing.
+        a.record("mappings:wip_0", Kind::Created, "wifr_7").unwrap();
+        let text = std::fs::read_to_string(dir.path().join("limits.jsonl")).unwrap();
+        assert_eq!(text.lines().count(), 1 + 6000);
+        let (counts, _) = b.counts("mappings:wip_59").unwrap();
+        assert_eq!((counts.creates, counts.created.len()), (50, 50));
+        assert_eq!(a.created_in_run().unwrap(), 3000);
+    }
+
+    #[test]
     fn entries_of_finished_runs_are_dropped() {
         let dir = tempfile::tempdir().unwrap();
         let mut child = std::process::Command::new("true").spawn().unwrap();
@@ -374,7 +568,7 @@ mod tests {
         assert!(old.admit("providers", Some("name:x"), |_| true).unwrap().1);
         let me = RunLedger::at(dir.path(), "run1", std::process::id());
         me.counts("providers").unwrap();
-        let text = std::fs::read_to_string(dir.path().join("limits.json")).unwrap();
+        let text = std::fs::read_to_string(dir.path().join("limits.jsonl")).unwrap();
         assert!(!text.contains("name:x"), "{text}");
     }
 }
