@@ -16,10 +16,17 @@ pub const DEFAULT_TOKEN_EXCHANGE_URL: &str = "https://auth.openai.com/oauth/toke
 pub const DEFAULT_TIMEOUT_SECONDS: i64 = 30;
 pub const DEFAULT_MAX_RETRIES: i64 = 4;
 pub const DEFAULT_RATE_LIMIT_WAIT_SECONDS: i64 = 300;
+pub const DEFAULT_RATE_LIMIT_WINDOW_SECONDS: u64 = 60;
+/// The longest rate-limit window the environment may set.
+pub const MAX_RATE_LIMIT_WINDOW_SECONDS: u64 = 3600;
 
 pub const ENV_ADMIN_KEY: &str = "OPENAI_ADMIN_KEY";
 pub const ENV_BASE_URL: &str = "OPENAI_BASE_URL";
 pub const ENV_TOKEN_EXCHANGE_URL: &str = "OPENAI_TOKEN_EXCHANGE_URL";
+/// The span of the API's rate-limit window the provider assumes, in
+/// seconds; 0 turns window pacing off. An environment variable only: it
+/// describes the API, not a configuration.
+pub const ENV_RATE_LIMIT_WINDOW: &str = "OPENAI_RATE_LIMIT_WINDOW_SECONDS";
 /// The only host the token exchange goes to by default (besides loopback).
 pub const TOKEN_EXCHANGE_HOST: &str = "auth.openai.com";
 pub const ALLOW_OTHER_EXCHANGE_HOST: &str = "allow_custom_token_exchange_host";
@@ -35,6 +42,9 @@ pub struct Settings {
     pub max_retries: u32,
     /// How long one request may wait out 429s in all.
     pub rate_limit_wait: Duration,
+    /// The span of the API's rate-limit window ([`ENV_RATE_LIMIT_WINDOW`]);
+    /// zero: pace by backoff only.
+    pub rate_limit_window: Duration,
     pub max_providers: usize,
     pub max_mappings_per_provider: usize,
 }
@@ -158,6 +168,30 @@ fn int_setting(
     }
 }
 
+/// [`ENV_RATE_LIMIT_WINDOW`], or the default; an invalid value is an error
+/// naming the variable.
+fn rate_limit_window(env: &dyn Fn(&str) -> Option<String>, diags: &mut Diagnostics) -> Duration {
+    let default = Duration::from_secs(DEFAULT_RATE_LIMIT_WINDOW_SECONDS);
+    let Some(text) = env(ENV_RATE_LIMIT_WINDOW).filter(|s| !s.trim().is_empty()) else {
+        return default;
+    };
+    match text.trim().parse::<u64>() {
+        Ok(secs) if secs <= MAX_RATE_LIMIT_WINDOW_SECONDS => Duration::from_secs(secs),
+        _ => {
+            diags.error(
+                format!("Invalid {ENV_RATE_LIMIT_WINDOW}"),
+                format!(
+                    "The environment variable {ENV_RATE_LIMIT_WINDOW} must be a whole number of \
+                     seconds from 0 to {MAX_RATE_LIMIT_WINDOW_SECONDS}, got {text:?}. It is the \
+                     span of the API's rate-limit window the provider paces by; 0 turns that \
+                     off. Unset it to use the default, {DEFAULT_RATE_LIMIT_WINDOW_SECONDS}."
+                ),
+            );
+            default
+        }
+    }
+}
+
 fn url_setting(
     config: &Value,
     name: &str,
@@ -262,6 +296,7 @@ pub fn resolve(
                 DEFAULT_RATE_LIMIT_WAIT_SECONDS,
                 diags,
             )? as u64),
+            rate_limit_window: rate_limit_window(env, diags),
             max_providers: int_setting(
                 config,
                 "max_workload_identity_providers",
@@ -339,6 +374,32 @@ mod tests {
         assert_eq!(s.max_mappings_per_provider, 50);
         assert_eq!(s.request_timeout, Duration::from_secs(30));
         assert_eq!(s.rate_limit_wait, Duration::from_secs(300));
+        assert_eq!(s.rate_limit_window, Duration::from_secs(60));
+    }
+
+    #[test]
+    fn the_rate_limit_window_comes_from_the_environment() {
+        for (value, want) in [("3", 3), (" 0 ", 0), ("", 60), ("3600", 3600)] {
+            let env = |k: &str| (k == ENV_RATE_LIMIT_WINDOW).then(|| value.to_string());
+            let mut d = Diagnostics::new();
+            let s = resolve(&config(&[]), &env, &mut d).unwrap();
+            assert!(d.is_empty(), "{value:?}");
+            assert_eq!(s.rate_limit_window, Duration::from_secs(want), "{value:?}");
+        }
+        for value in ["-1", "1.5", "sixty", "3601"] {
+            let env = |k: &str| (k == ENV_RATE_LIMIT_WINDOW).then(|| value.to_string());
+            let mut d = Diagnostics::new();
+            assert!(resolve(&config(&[]), &env, &mut d).is_none(), "{value:?}");
+            let diag = d.iter().next().unwrap();
+            assert!(diag.path.is_none());
+            assert_eq!(diag.summary, format!("Invalid {ENV_RATE_LIMIT_WINDOW}"));
+            assert!(
+                diag.detail.contains(&format!("{value:?}")),
+                "{}",
+                diag.detail
+            );
+            assert!(diag.detail.contains("from 0 to 3600"), "{}", diag.detail);
+        }
     }
 
     #[test]

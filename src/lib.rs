@@ -78,6 +78,7 @@ impl OpenAi {
             request_timeout: settings.request_timeout,
             max_retries: settings.max_retries,
             rate_limit_wait: settings.rate_limit_wait,
+            rate_limit_window: settings.rate_limit_window,
             // Cancelled by StopProvider (see `stop`): requests in flight,
             // rate-limit waits, backoff and subject-token fetches end at once.
             cancel: openai_admin::CancellationToken::new(),
@@ -259,6 +260,7 @@ mod stop_tests {
             request_timeout: Duration::from_secs(10),
             max_retries: 0,
             rate_limit_wait: Duration::from_secs(600),
+            rate_limit_window: Duration::from_secs(60),
             max_providers: 50,
             max_mappings_per_provider: 50,
         })

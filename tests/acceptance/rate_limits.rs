@@ -1,12 +1,36 @@
 //! Acceptance: against an emulator that rate limits like OpenAI (a few
-//! requests per route per minute, 429s without Retry-After), an apply paces
-//! itself and converges instead of failing. A helper thread stands in for
-//! the passing minute: after each new 429 it moves the emulator's clock on.
-
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+//! requests per route per window, 429s without Retry-After), an apply paces
+//! itself and converges instead of failing. The window is a real one of
+//! [`WINDOW_SECS`] on both sides (the emulator's flag and the provider's
+//! environment variable) rather than a minute, so the waits are real and
+//! short.
 
 use crate::support::{Emulator, Workdir, tf_latest};
+
+/// The rate-limit window of these tests, in seconds.
+const WINDOW_SECS: &str = "3";
+/// Terraform's default `-parallelism`: how many requests can be in flight.
+const PARALLELISM: u64 = 10;
+const CREATE_RULE_ROUTE: &str =
+    "POST /v1/organization/workload_identity_providers/{id}/federation_rules";
+
+/// An emulator allowing `rpm` requests per route in any [`WINDOW_SECS`].
+fn limited(rpm: u32) -> Emulator {
+    Emulator::start_with_args(&[
+        "--rate-limit-rpm",
+        &rpm.to_string(),
+        "--rate-limit-window-secs",
+        WINDOW_SECS,
+    ])
+}
+
+/// A working directory on `emu` whose provider paces by the same window.
+fn workdir(emu: &Emulator) -> Workdir {
+    let mut wd = Workdir::new(&tf_latest());
+    wd.use_emulator(emu);
+    wd.env("OPENAI_RATE_LIMIT_WINDOW_SECONDS", WINDOW_SECS);
+    wd
+}
 
 const CONFIG: &str = r#"
 terraform {
@@ -31,13 +55,11 @@ fn rate_limited(emu: &Emulator) -> u64 {
 
 #[test]
 fn apply_paces_itself_under_rate_limits_and_converges() {
-    let tf = tf_latest();
-    let emu = Emulator::start_with_args(&["--rate-limit-rpm", "2"]);
-    let mut wd = Workdir::new(&tf);
-    wd.use_emulator(&emu);
+    let emu = limited(2);
+    let wd = workdir(&emu);
     wd.write_main(CONFIG);
 
-    apply_and_replan_clean(&emu, &mut wd, 0);
+    apply_and_replan_clean(&wd);
 
     let listed = emu.ok(
         "GET",
@@ -49,13 +71,14 @@ fn apply_paces_itself_under_rate_limits_and_converges() {
     assert!(rate_limited(&emu) > 0);
 }
 
-/// Two providers with twenty mappings each, under OpenAI-like limits (20
-/// requests per route per minute, no Retry-After): one apply converges and
-/// the server then holds exactly what is configured.
+/// Ten providers with four mappings each, under OpenAI-like limits (20
+/// requests per route per window, no Retry-After): one apply converges, the
+/// server then holds exactly what is configured, and the requests were paced
+/// by the window rather than guessed at.
 #[test]
-fn forty_mappings_converge_in_one_apply_at_twenty_requests_per_minute() {
-    let tf = tf_latest();
-    let emu = Emulator::start_with_args(&["--rate-limit-rpm", "20"]);
+fn forty_mappings_converge_in_one_apply_at_twenty_requests_per_window() {
+    const PROVIDERS: usize = 10;
+    let emu = limited(20);
     let project = emu.ok(
         "POST",
         "/organization/projects",
@@ -68,14 +91,7 @@ fn forty_mappings_converge_in_one_apply_at_twenty_requests_per_minute() {
         Some(serde_json::json!({"name": "ci", "create_service_account_only": true})),
     );
     let sid = account["id"].as_str().unwrap().to_owned();
-    // The setup above counts against the limits too: start with a fresh window.
-    emu.control(
-        "POST",
-        "/_emulator/clock",
-        Some(serde_json::json!({ "offset_secs": 61 })),
-    );
-    let mut wd = Workdir::new(&tf);
-    wd.use_emulator(&emu);
+    let wd = workdir(&emu);
     wd.write_main(&format!(
         r#"
 terraform {{
@@ -84,8 +100,14 @@ terraform {{
   }}
 }}
 
+# Window pacing waits a window or two per request here; a backoff that
+# guesses (doubling with each of ten 429s, up to a minute) exceeds this budget.
+provider "openai" {{
+  rate_limit_wait_seconds = 30
+}}
+
 resource "openai_workload_identity_provider" "p" {{
-  count    = 2
+  count    = {PROVIDERS}
   name     = "paced-${{count.index}}"
   issuer   = "https://issuer-${{count.index}}.example.com"
   audience = "https://api.openai.com/v1"
@@ -93,7 +115,7 @@ resource "openai_workload_identity_provider" "p" {{
 
 resource "openai_service_account_mapping" "m" {{
   count                         = 40
-  workload_identity_provider_id = openai_workload_identity_provider.p[count.index % 2].id
+  workload_identity_provider_id = openai_workload_identity_provider.p[count.index % {PROVIDERS}].id
   project_id                    = "{pid}"
   service_account_id            = "{sid}"
   name                          = "m-${{count.index}}"
@@ -104,11 +126,27 @@ resource "openai_service_account_mapping" "m" {{
 "#
     ));
 
-    apply_and_replan_clean(&emu, &mut wd, 61);
+    apply_and_replan_clean(&wd);
     // The limits really bit (else this proves nothing).
     assert!(rate_limited(&emu) > 0);
+    // Paced by the window: each mapping's create (and the read of its
+    // provider's issuer before it) needs two windows on its route, and only
+    // requests already in flight when a route's first window filled (at most
+    // Terraform's parallelism) were refused; after that the provider knew
+    // the route's limit and sent nothing the window could not take.
+    let stats = emu.control("GET", "/_emulator/stats", None).1;
+    let refused = rate_limited(&emu);
+    assert!(
+        refused <= 2 * PARALLELISM,
+        "{refused} 429s on the two routes of 40 mappings: {stats}"
+    );
+    let creates = stats["by_route"][CREATE_RULE_ROUTE].as_u64().unwrap();
+    assert!(
+        creates <= 40 + PARALLELISM,
+        "{creates} requests on the create route for 40 creates: {stats}"
+    );
 
-    // Exactly what is configured: two providers, twenty mappings each, no duplicates.
+    // Exactly what is configured: ten providers, four mappings each, no duplicates.
     emu.control(
         "POST",
         "/_emulator/clock",
@@ -125,7 +163,8 @@ resource "openai_service_account_mapping" "m" {{
         .map(|p| p["name"].as_str().unwrap())
         .collect();
     names.sort();
-    assert_eq!(names, ["paced-0", "paced-1"]);
+    let want: Vec<String> = (0..PROVIDERS).map(|i| format!("paced-{i}")).collect();
+    assert_eq!(names, want);
     let mut subs = Vec::new();
     for p in &providers {
         let rules = emu.ok(
@@ -137,12 +176,14 @@ resource "openai_service_account_mapping" "m" {{
             None,
         );
         let rules = rules["data"].as_array().unwrap();
-        assert_eq!(rules.len(), 20, "{}: {rules:?}", p["name"]);
-        let index = if p["name"] == "paced-0" { 0 } else { 1 };
+        assert_eq!(rules.len(), 40 / PROVIDERS, "{}: {rules:?}", p["name"]);
+        let index: usize = p["name"].as_str().unwrap()["paced-".len()..]
+            .parse()
+            .unwrap();
         for r in rules {
             let sub = r["attribute_matchers"]["sub"].as_str().unwrap();
             let n: usize = sub.strip_prefix("workload-").unwrap().parse().unwrap();
-            assert_eq!(n % 2, index, "{sub} under {}", p["name"]);
+            assert_eq!(n % PROVIDERS, index, "{sub} under {}", p["name"]);
             assert_eq!(r["name"], format!("m-{n}"));
             subs.push(n);
         }
@@ -151,33 +192,8 @@ resource "openai_service_account_mapping" "m" {{
     assert_eq!(subs, (0..40).collect::<Vec<_>>());
 }
 
-/// Applies, then plans again expecting no changes, while moving the
-/// emulator's clock a window (61 s) ahead each time it answers another 429,
-/// from `offset` seconds: the client's waits end at once instead of after
-/// real minutes.
-fn apply_and_replan_clean(emu: &Emulator, wd: &mut Workdir, offset: i64) {
-    let done = AtomicBool::new(false);
-    std::thread::scope(|s| {
-        s.spawn(|| {
-            let (mut seen, mut offset) = (0, offset);
-            while !done.load(Ordering::Relaxed) {
-                let now = rate_limited(emu);
-                if now > seen {
-                    seen = now;
-                    offset += 61;
-                    emu.control(
-                        "POST",
-                        "/_emulator/clock",
-                        Some(serde_json::json!({ "offset_secs": offset })),
-                    );
-                }
-                std::thread::sleep(Duration::from_millis(100));
-            }
-        });
-        let applied = wd.apply();
-        let replanned = wd.plan_detailed();
-        done.store(true, Ordering::Relaxed);
-        applied.assert_success();
-        replanned.assert_code(0);
-    });
+/// Applies, then plans again expecting no changes.
+fn apply_and_replan_clean(wd: &Workdir) {
+    wd.apply().assert_success();
+    wd.plan_detailed().assert_code(0);
 }

@@ -15,7 +15,7 @@ use url::Url;
 use crate::body::{BodyError, read_limited};
 use crate::error::{ADMIN_KEY_ENV, ApiError, chain};
 use crate::models::ErrorEnvelope;
-use crate::pacing::{Pacer, route_of};
+use crate::pacing::{Delay, Pacer, Slot, route_of};
 use crate::recovery::ServerClock;
 use crate::redact::Redactor;
 use crate::retry::{Backoff, is_retryable_status, server_delay};
@@ -28,6 +28,8 @@ pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long one request may spend waiting out 429s in all.
 pub const DEFAULT_RATE_LIMIT_WAIT: Duration = Duration::from_secs(300);
+/// The span of the API's rate-limit windows the client assumes.
+pub const DEFAULT_RATE_LIMIT_WINDOW: Duration = Duration::from_secs(60);
 
 /// Response bodies longer than these are refused while streaming (a listing
 /// page of the Admin API is at most a few MiB; a token response, a few KiB).
@@ -57,6 +59,12 @@ pub struct ClientConfig {
     /// long in all (or would have to wait beyond it); they do not use up
     /// `max_retries`.
     pub rate_limit_wait: Duration,
+    /// The span of the API's rate-limit window: after a 429 without a hint
+    /// a route waits until its oldest reply of the last window is this old,
+    /// and learns how many requests a window admits
+    /// (`docs/reference/openai-api.md#rate-limits-and-retries`). Zero turns
+    /// that off: only the backoff is used.
+    pub rate_limit_window: Duration,
     /// Cancelling it aborts every wait (before a retry or for the rate
     /// limit) and every request in flight at once with
     /// [`ApiError::Cancelled`]; nothing is sent after it fired. Never
@@ -76,6 +84,7 @@ impl Default for ClientConfig {
             backoff: Backoff::default(),
             user_agent: concat!("terraform-provider-openai/", env!("CARGO_PKG_VERSION")).into(),
             rate_limit_wait: DEFAULT_RATE_LIMIT_WAIT,
+            rate_limit_window: DEFAULT_RATE_LIMIT_WINDOW,
             cancel: tokio_util::sync::CancellationToken::new(),
         }
     }
@@ -266,13 +275,14 @@ impl Client {
             .as_ref()
             .map(|k| Redactor::new().with_secret(k))
             .unwrap_or_default();
+        let pacer = Pacer::new(config.rate_limit_window);
         Ok(Client {
             inner: Arc::new(Inner {
                 http,
                 config,
                 auth,
                 clock: ServerClock::default(),
-                pacer: Pacer::default(),
+                pacer,
                 redactor,
             }),
         })
@@ -326,7 +336,8 @@ impl Client {
     /// Sends once and reads the whole body, so a body cut short counts as a
     /// transport failure like any other.
     /// Ends at once, without an answer, when [`ClientConfig::cancel`] fires.
-    pub(super) async fn send_once(&self, req: &Request, attempt: u32) -> Outcome {
+    /// `slot` is this send's place on its route ([`Client::pace`]).
+    pub(super) async fn send_once(&self, req: &Request, attempt: u32, slot: Slot<'_>) -> Outcome {
         let cancel = &self.inner.config.cancel;
         if cancel.is_cancelled() {
             return Outcome::Stopped(Stop::Cancelled { in_flight: false });
@@ -398,9 +409,7 @@ impl Client {
         match result {
             Ok(reply) => {
                 self.inner.clock.observe(&reply.headers);
-                if reply.status.is_success() {
-                    self.inner.pacer.succeeded(&req.route);
-                }
+                slot.replied(reply.status.as_u16());
                 tracing::debug!(
                     method = %req.method,
                     path = %req.path,
@@ -467,18 +476,23 @@ impl Client {
         let mut waited = Duration::ZERO;
         let mut maybe_committed_earlier = false;
         loop {
-            if let Err(stop) = self.pace(req, &mut waited).await {
-                return Run {
-                    outcome: Outcome::Stopped(stop),
-                    attempts: attempt,
-                    maybe_committed_earlier,
-                };
-            }
-            let outcome = self.send_once(req, attempt).await;
+            let slot = match self.pace(req, &mut waited).await {
+                Ok(slot) => slot,
+                Err(stop) => {
+                    return Run {
+                        outcome: Outcome::Stopped(stop),
+                        attempts: attempt,
+                        maybe_committed_earlier,
+                    };
+                }
+            };
+            let sent = slot.sent();
+            let outcome = self.send_once(req, attempt, slot).await;
             match self.assess(&outcome, retries) {
                 Assessment::RateLimited { hint } => {
                     attempt += 1;
-                    if let Err(stop) = self.rate_limited(req, outcome, hint, waited, attempt) {
+                    if let Err(stop) = self.rate_limited(req, outcome, hint, sent, waited, attempt)
+                    {
                         return Run {
                             outcome: Outcome::Stopped(stop),
                             attempts: attempt,
@@ -514,26 +528,65 @@ impl Client {
     }
 
     /// Waits until the route may be sent to again, counting the wait into
-    /// `waited`. A wait longer than the budget left is skipped: the server
-    /// then answers for itself, and its 429 ends the request properly.
-    pub(super) async fn pace(&self, req: &Request, waited: &mut Duration) -> Result<(), Stop> {
-        let wait = self.inner.pacer.wait_for(&req.route);
-        if wait.is_zero() || *waited + wait > self.inner.config.rate_limit_wait {
-            return Ok(());
+    /// `waited`, and takes this send's place there: after a 429, until the
+    /// route's "not before" time; once the route's limit per window is
+    /// learned, while the window's replies and the requests in flight reach
+    /// it. A wait longer than the budget left is skipped: the server then
+    /// answers for itself, and its 429 ends the request properly.
+    pub(super) async fn pace<'a>(
+        &'a self,
+        req: &'a Request,
+        waited: &mut Duration,
+    ) -> Result<Slot<'a>, Stop> {
+        let pacer = &self.inner.pacer;
+        let budget = self.inner.config.rate_limit_wait;
+        loop {
+            let wait = pacer.wait_for(&req.route);
+            if !wait.is_zero() {
+                if *waited + wait > budget {
+                    return Ok(pacer.start_anyway(&req.route));
+                }
+                self.sleep(wait).await?;
+                *waited += wait;
+                continue;
+            }
+            // Registered before looking, so an end in between is not missed.
+            let ended = pacer.ended();
+            let held = match pacer.start(&req.route) {
+                Ok(slot) => return Ok(slot),
+                Err(held) => held,
+            };
+            // Held only by requests in flight: one of them ends soon (the
+            // request timeout bounds it); look again at least each window.
+            let until = held.until.unwrap_or(self.inner.config.rate_limit_window);
+            if *waited + until > budget {
+                return Ok(pacer.start_anyway(&req.route));
+            }
+            tracing::debug!(method = %req.method, path = %req.path,
+                "holding back: the rate limit window this client learned is full");
+            let started = tokio::time::Instant::now();
+            tokio::select! {
+                () = tokio::time::sleep(until) => {}
+                () = ended => {}
+                () = self.inner.config.cancel.cancelled() => {
+                    return Err(Stop::Cancelled { in_flight: false });
+                }
+            }
+            *waited += started.elapsed();
         }
-        self.sleep(wait).await?;
-        *waited += wait;
-        Ok(())
     }
 
-    /// Records a 429 (after `attempts` sends) and decides whether to wait
-    /// for another try: the server's hint, else a backoff by the route's
-    /// recent 429s, as long as the total stays within `rate_limit_wait`.
+    /// Records a 429 (after `attempts` sends; this one sent at `sent`) and
+    /// decides whether to wait for another try: the server's hint, else
+    /// until the route's rate limit window frees, else a backoff by the
+    /// route's recent 429s, as long as the total stays within
+    /// `rate_limit_wait`.
     pub(super) fn rate_limited(
         &self,
         req: &Request,
         outcome: Outcome,
         hint: Option<Duration>,
+        sent: tokio::time::Instant,
         waited: Duration,
         attempts: u32,
     ) -> Result<(), Stop> {
@@ -541,28 +594,35 @@ impl Client {
             unreachable!("only a reply is rate limited")
         };
         let budget = self.inner.config.rate_limit_wait;
-        let delay = hint.unwrap_or_else(|| {
-            let strikes = self.inner.pacer.strikes(&req.route);
-            self.inner
-                .config
-                .backoff
-                .rate_limit_delay(strikes, &mut rand::rng())
-        });
-        if waited + delay > budget {
+        let delay = match hint {
+            Some(hint) => Delay::Hint(hint),
+            None => self.inner.pacer.hintless_429(&req.route, sent, |strikes| {
+                self.inner
+                    .config
+                    .backoff
+                    .rate_limit_delay(strikes, &mut rand::rng())
+            }),
+        };
+        if waited + delay.duration() > budget {
             return Err(Stop::RateLimitBudget {
                 reply,
                 waited,
-                next_wait: delay,
+                next_wait: delay.duration(),
             });
         }
-        let wait = self.inner.pacer.limited(&req.route, delay);
+        let wait = self.inner.pacer.limited(&req.route, delay.duration());
         let secs = wait.as_secs_f64();
+        let what = match delay {
+            Delay::Hint(_) => "as the server asked",
+            Delay::Window(_) => "until the rate limit window frees",
+            Delay::Backoff(_) => "backing off",
+        };
         if waited + wait > budget / 2 {
             tracing::warn!(method = %req.method, path = %req.path, attempt = attempts, waited_secs = waited.as_secs(),
-                "rate limited by OpenAI; waiting {secs:.1}s (attempt {attempts})");
+                "rate limited by OpenAI; waiting {what}, {secs:.1}s (attempt {attempts})");
         } else {
             tracing::info!(method = %req.method, path = %req.path, attempt = attempts,
-                "rate limited by OpenAI; waiting {secs:.1}s (attempt {attempts})");
+                "rate limited by OpenAI; waiting {what}, {secs:.1}s (attempt {attempts})");
         }
         Ok(())
     }

@@ -143,10 +143,12 @@ impl Client {
         // Some earlier attempt may have made the object.
         let mut ambiguous = false;
         loop {
-            if let Err(stop) = self.pace(req, &mut waited).await {
-                return stopped(req, stop, attempt, ambiguous);
-            }
-            let outcome = self.send_once(req, attempt).await;
+            let slot = match self.pace(req, &mut waited).await {
+                Ok(slot) => slot,
+                Err(stop) => return stopped(req, stop, attempt, ambiguous),
+            };
+            let sent = slot.sent();
+            let outcome = self.send_once(req, attempt, slot).await;
             // Stopped in flight: looking for the object would be another
             // request, and nothing more is sent once stopping.
             let outcome = match outcome {
@@ -157,7 +159,8 @@ impl Client {
                 // A 429 proves this attempt made nothing.
                 Assessment::RateLimited { hint } => {
                     attempt += 1;
-                    if let Err(stop) = self.rate_limited(req, outcome, hint, waited, attempt) {
+                    if let Err(stop) = self.rate_limited(req, outcome, hint, sent, waited, attempt)
+                    {
                         return stopped(req, stop, attempt, ambiguous);
                     }
                 }

@@ -37,7 +37,8 @@
 //!
 //! **Rate limits** (`--rate-limit-rpm N`, [`EmulatorConfig::rate_limit_rpm`]):
 //! at most N Admin API requests per route template in any 60 s of the
-//! emulator's clock (`--rate-limit-scope org`: N in all), then 429
+//! emulator's clock (`--rate-limit-window-secs W`: in any W s, so tests can
+//! run real short windows; `--rate-limit-scope org`: N in all), then 429
 //! `rate_limit_exceeded` "You're making too many requests, please slow
 //! down." without `Retry-After`, as OpenAI answers (`--rate-limit-retry-after`
 //! adds one). Shift the clock a minute to free the window at once.
@@ -176,10 +177,13 @@ pub struct EmulatorConfig {
     pub spiffe_socket: Option<PathBuf>,
     /// `sub` of the JWT-SVIDs the stand-in issues.
     pub spiffe_id: String,
-    /// At most this many Admin API requests per window of 60 s (emulator
-    /// clock) per route, or per organization with [`RateLimitScope::Org`];
-    /// `None` or 0: unlimited.
+    /// At most this many Admin API requests per window (emulator clock) per
+    /// route, or per organization with [`RateLimitScope::Org`]; `None` or 0:
+    /// unlimited.
     pub rate_limit_rpm: Option<u32>,
+    /// The span of that window in seconds (60 like OpenAI's per-minute
+    /// limits; at least 1).
+    pub rate_limit_window_secs: u32,
     /// Send `Retry-After` (seconds until the window frees) with those 429s;
     /// OpenAI sends none.
     pub rate_limit_retry_after: bool,
@@ -214,6 +218,7 @@ impl EmulatorConfig {
             spiffe_socket: None,
             spiffe_id: spiffe::DEFAULT_SPIFFE_ID.to_owned(),
             rate_limit_rpm: None,
+            rate_limit_window_secs: ratelimit::DEFAULT_WINDOW_SECS,
             rate_limit_retry_after: false,
             rate_limit_scope: RateLimitScope::Route,
             allow_loopback_key_fetch: true,
@@ -610,6 +615,7 @@ pub async fn start(config: EmulatorConfig) -> anyhow::Result<RunningEmulator> {
         stats: stats::Stats::default(),
         limiter: ratelimit::Limiter::new(
             config.rate_limit_rpm,
+            config.rate_limit_window_secs,
             config.rate_limit_retry_after,
             config.rate_limit_scope,
         ),

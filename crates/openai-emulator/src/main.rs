@@ -49,10 +49,14 @@ struct Args {
     /// `sub` of the JWT-SVIDs the SPIFFE stand-in issues.
     #[arg(long, default_value = openai_emulator::spiffe::DEFAULT_SPIFFE_ID)]
     spiffe_id: String,
-    /// At most this many Admin API requests per route in any 60 seconds,
-    /// then 429 `rate_limit_exceeded` (0: unlimited).
+    /// At most this many Admin API requests per route in any window
+    /// (60 seconds, or --rate-limit-window-secs), then 429
+    /// `rate_limit_exceeded` (0: unlimited).
     #[arg(long, default_value_t = 0)]
     rate_limit_rpm: u32,
+    /// The span of the rate limit's window, in seconds (at least 1).
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u32).range(1..))]
+    rate_limit_window_secs: u32,
     /// Send `Retry-After` with those 429s (OpenAI sends none).
     #[arg(long)]
     rate_limit_retry_after: bool,
@@ -152,6 +156,7 @@ async fn main() -> anyhow::Result<()> {
         spiffe_socket: args.spiffe_socket,
         spiffe_id: args.spiffe_id,
         rate_limit_rpm: Some(args.rate_limit_rpm),
+        rate_limit_window_secs: args.rate_limit_window_secs,
         rate_limit_retry_after: args.rate_limit_retry_after,
         rate_limit_scope: args.rate_limit_scope,
         allow_loopback_key_fetch: !args.deny_loopback_key_fetch,

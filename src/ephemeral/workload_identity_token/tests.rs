@@ -445,6 +445,7 @@ impl Setup {
             request_timeout: Duration::from_secs(10),
             max_retries: 0,
             rate_limit_wait: Duration::ZERO,
+            rate_limit_window: Duration::ZERO,
             max_providers: 50,
             max_mappings_per_provider: 50,
         })

@@ -1,6 +1,9 @@
 //! Pacing under rate limits: 429s without Retry-After (as OpenAI sends them)
 //! are waited out, within `rate_limit_wait`; hints are honoured; a 429 holds
 //! back every clone of the client on that route; cancellation ends a wait.
+//! With window pacing (real, short windows on both sides) a burst loses at
+//! most the requests already in flight when its window filled, and once the
+//! route's limit is learned, none.
 
 use std::time::{Duration, Instant};
 
@@ -18,13 +21,52 @@ async fn limited(rpm: u32, retry_after: bool) -> Api {
     Api::start_with(config).await
 }
 
-/// A client that backs off 100 to 200 ms after a hintless 429.
+/// A client that backs off 100 to 200 ms after a hintless 429, without
+/// window pacing (which would wait out a real minute here).
 fn pacing_config(api: &Api, budget: Duration) -> ClientConfig {
     let mut config = api.config();
     config.backoff.rate_limit_base = Duration::from_millis(200);
     config.backoff.rate_limit_cap = Duration::from_millis(200);
     config.rate_limit_wait = budget;
+    config.rate_limit_window = Duration::ZERO;
     config
+}
+
+/// The window both sides use in the window pacing tests.
+const SHORT_WINDOW_SECS: u32 = 2;
+
+/// An emulator allowing `rpm` requests per route in any
+/// [`SHORT_WINDOW_SECS`], and a client pacing by the same window (with the
+/// fast backoff of the other tests, so a backoff could not pass for it).
+async fn short_windows(rpm: u32) -> (Api, openai_admin::Client) {
+    let mut config = EmulatorConfig::new(ADMIN_KEY);
+    config.rate_limit_rpm = Some(rpm);
+    config.rate_limit_window_secs = SHORT_WINDOW_SECS;
+    let api = Api::start_with(config).await;
+    let mut config = pacing_config(&api, Duration::from_secs(60));
+    config.rate_limit_window = Duration::from_secs(SHORT_WINDOW_SECS.into());
+    let client = openai_admin::Client::new(config).unwrap();
+    (api, client)
+}
+
+/// `tasks` concurrent tasks, each listing projects `each` times in a row.
+async fn burst(client: &openai_admin::Client, tasks: usize, each: usize) {
+    let handles: Vec<_> = (0..tasks)
+        .map(|_| {
+            let client = client.clone();
+            tokio::spawn(async move {
+                for _ in 0..each {
+                    client
+                        .list_projects(&openai_admin::models::ListParams::default())
+                        .await?;
+                }
+                Ok::<_, ApiError>(())
+            })
+        })
+        .collect();
+    for handle in handles {
+        handle.await.unwrap().unwrap();
+    }
 }
 
 /// 429s the emulator has answered.
@@ -179,4 +221,42 @@ async fn cancelling_aborts_a_rate_limit_wait_at_once() {
     assert!(matches!(err, ApiError::Cancelled { .. }), "{err:?}");
     assert!(err.to_string().contains("cancelled"), "{err}");
     assert!(started.elapsed() < Duration::from_secs(1));
+}
+
+#[tokio::test]
+async fn window_pacing_loses_only_the_requests_in_flight_when_the_window_fills() {
+    const RPM: u32 = 4;
+    const TASKS: usize = 3;
+    let (api, client) = short_windows(RPM).await;
+
+    // Nine requests, four a window: three windows.
+    burst(&client, TASKS, 3).await;
+
+    let refused = count_429(&api).await;
+    // The limits really bit...
+    assert!(refused > 0);
+    // ...but once the first 429 came, each task waited for the window to
+    // free: only requests already in flight then were refused. (The fast
+    // backoff alone retries every 200 ms and piles up far more.)
+    assert!(refused <= TASKS as u64, "{refused} 429s");
+}
+
+#[tokio::test]
+async fn once_the_limit_is_learned_a_burst_sends_no_429() {
+    const RPM: u32 = 4;
+    let (api, client) = short_windows(RPM).await;
+    burst(&client, 3, 2).await;
+    let learned = count_429(&api).await;
+    assert!(learned > 0, "the first burst teaches the limit");
+
+    // The window is still full of the first burst's replies: the second
+    // waits for room before sending instead of being refused.
+    burst(&client, 3, 3).await;
+
+    assert_eq!(count_429(&api).await, learned);
+    // Every request went out once, plus one resend per 429.
+    assert_eq!(
+        api.count(Method::GET, "/organization/projects"),
+        6 + 9 + learned as usize
+    );
 }

@@ -65,6 +65,21 @@ async fn the_window_frees_when_the_clock_moves_a_minute() {
 }
 
 #[tokio::test]
+async fn a_configured_window_frees_after_its_own_span() {
+    let mut config = EmulatorConfig::new(ADMIN_KEY);
+    config.rate_limit_rpm = Some(1);
+    config.rate_limit_window_secs = 10;
+    let emu = Emu::start_with(config).await;
+    assert_eq!(emu.get(PROJECTS).await.0, 200);
+    assert_eq!(emu.get(PROJECTS).await.0, 429);
+    // Well short of the 10 s (a tick of the real clock may pass meanwhile).
+    emu.emu.set_clock_offset(8);
+    assert_eq!(emu.get(PROJECTS).await.0, 429, "the window is 10 s");
+    emu.emu.set_clock_offset(11);
+    assert_eq!(emu.get(PROJECTS).await.0, 200);
+}
+
+#[tokio::test]
 async fn retry_after_says_when_the_window_frees_when_asked_for() {
     let emu = limited(1, true, RateLimitScope::Route).await;
     assert_eq!(emu.get(PROJECTS).await.0, 200);
