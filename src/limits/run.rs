@@ -190,7 +190,8 @@ impl RunLedger {
         file.seek(SeekFrom::Start(0))?;
         file.read_to_string(&mut text)?;
         let mut lines = text.lines();
-        let header = lines.next();
+        // The header: its generation was read already.
+        lines.next();
         let all: Vec<Entry> = lines.filter_map(|l| serde_json::from_str(l).ok()).collect();
         let mut alive_runs: HashMap<String, bool> = HashMap::new();
         let mut alive_pids: HashMap<u32, bool> = HashMap::new();
@@ -221,11 +222,8 @@ impl RunLedger {
             b
         };
         if generation.is_some() && kept.len() == all.len() {
-            return Ok(book(
-                generation,
-                header.map_or(0, |h| h.len() as u64 + 1),
-                all,
-            ));
+            // Everything read so far is in the book: go on from the end.
+            return Ok(book(generation, text.len() as u64, all));
         }
         // Unique enough: no two rewrites by one process share a nanosecond.
         let nanos = std::time::SystemTime::now()
@@ -534,6 +532,23 @@ mod tests {
         assert_ne!(before, after, "a write shows as a change of length");
         let text = std::fs::read_to_string(dir.path().join("limits.jsonl")).unwrap();
         assert!(!text.contains("wip_old"), "{text}");
+    }
+
+    #[test]
+    fn a_process_opening_a_log_with_nothing_to_drop_counts_each_entry_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let me = std::process::id();
+        let a = RunLedger::at(dir.path(), "run1", me);
+        assert!(a.admit("providers", None, |_| true).unwrap().1);
+        a.record("providers", Kind::Created, "wip_1").unwrap();
+        // A second process of the run reads the log whole, once.
+        let b = RunLedger::at(dir.path(), "run1", me);
+        let (counts, _) = b.counts("providers").unwrap();
+        assert_eq!(counts.creates, 1);
+        assert_eq!(b.created_in_run().unwrap(), 1);
+        assert!(b.admit("providers", None, |c| c.creates <= 2).unwrap().1);
+        let (counts, _) = a.counts("providers").unwrap();
+        assert_eq!(counts.creates, 2);
     }
 
     #[test]
