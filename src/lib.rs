@@ -9,6 +9,7 @@ pub mod data_sources;
 pub mod ephemeral;
 pub mod errors;
 pub mod functions;
+pub(crate) mod guards;
 pub mod inventory;
 pub mod limits;
 pub mod pending;

@@ -405,6 +405,9 @@ pub struct PlannedMapping {
     pub allow: Option<bool>,
     /// Destroyed, or replaced away, in this run.
     pub gone: bool,
+    /// Planned `enabled = false`: it admits no token, so no issuer makes it
+    /// a risk (see `guards::operation`).
+    pub disabled: bool,
 }
 
 /// A JSON object of claim name to matcher value, as sent to the API.
@@ -414,7 +417,7 @@ impl PlannedMapping {
     /// Whether this planned mapping refuses, admits or leaves open the
     /// `shared` issuer.
     pub fn verdict(&self, shared: &SharedIssuer) -> Verdict {
-        if self.gone || self.allow == Some(true) {
+        if self.gone || self.disabled || self.allow == Some(true) {
             return Verdict::Pinned;
         }
         match (&self.matchers, self.allow) {
@@ -1054,6 +1057,7 @@ mod tests {
     #[test]
     fn whichever_side_is_planned_second_sees_the_other() {
         let unpinned = PlannedMapping {
+            disabled: false,
             matchers: Some(json(serde_json::json!({"ref": "refs/heads/main"}))),
             allow: Some(false),
             gone: false,
@@ -1096,6 +1100,7 @@ mod tests {
         .collect();
         let planned =
             |m: Option<serde_json::Value>, allow: Option<bool>, gone: bool| PlannedMapping {
+                disabled: false,
                 matchers: m.map(json),
                 allow,
                 gone,

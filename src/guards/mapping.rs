@@ -1,0 +1,662 @@
+//! The guards of `openai_service_account_mapping`: its references, its name,
+//! the limit of mappings per provider and tenant pinning, at plan; and the
+//! pinning check again right before a write, at apply.
+
+use std::collections::BTreeSet;
+
+use crate::OpenAi;
+use crate::errors::api_error;
+use crate::limits::Scope;
+use crate::resources::service_account_mapping::{
+    MappingIdentity, MappingModel, matchers_json, matchers_of,
+};
+use crate::resources::unmanaged_kind;
+use openai_admin::models::{AttributeMatchers, FederationRule};
+use tfplugin::codec::{Path, Value};
+use tfplugin::framework::model::{Field, FieldType, Model};
+use tfplugin::framework::{Diagnostic, Diagnostics, PlanCtx};
+
+type M = MappingModel;
+
+pub(crate) async fn plan_mapping(data: Option<&OpenAi>, plan: &mut PlanCtx) {
+    if super::operation::destroy_command() && !plan.is_destroy() {
+        return;
+    }
+    unmanaged_kind::refuse_change(plan, "service account mapping", M::scopes);
+    let Some(data) = data else {
+        crate::config::warn_checks_skipped(
+            plan,
+            "the limit of mappings per provider (max_mappings_per_provider) or tenant pinning",
+        );
+        return;
+    };
+    // What goes away: the prior object of a destroy or of a replacement
+    // we asked for, or the object whose identity a create replaces
+    // (`-replace` on Terraform 1.12+; a tainted object comes without
+    // its identity and is recognised in `admit_mapping`). A state holds the identity's
+    // attributes, so both read as an identity.
+    let gone = if plan.is_destroy() || plan.is_replace() {
+        Some(&plan.prior)
+    } else {
+        plan.replaced_identity.as_ref()
+    };
+    if let Some(gone) = gone.and_then(|v| MappingIdentity::from_value(v).ok())
+        && let (Some(pid), Some(id)) = (
+            gone.workload_identity_provider_id.as_deref(),
+            gone.id.as_deref(),
+        )
+    {
+        data.mapping_going_away(pid, id).await;
+    }
+    if !plan.is_destroy() {
+        data.check_mapping_references(plan).await;
+    }
+    // Also on destroy: the guard records the mapping as going away.
+    data.guard_tenant_pinning(plan).await;
+    if plan.is_create() {
+        data.admit_mapping(plan).await;
+    } else if !plan.is_destroy() && !plan.is_replace() {
+        data.ledger.touch();
+    }
+}
+
+/// What identifies a planned mapping create across the run's processes:
+/// its name (unique within the provider), or else its content.
+fn create_key(m: &MappingModel) -> Option<String> {
+    if let Some(name) = m.name.as_deref() {
+        return Some(format!("name:{name}"));
+    }
+    let matchers = serde_json::Value::Object(matchers_json(&m.attribute_matchers)?);
+    Some(format!(
+        "rule:{}/{}:{matchers}",
+        m.project_id.as_deref()?,
+        m.service_account_id.as_deref()?
+    ))
+}
+
+/// The id of a rule in `s`'s baseline that `m` would duplicate: the same
+/// name (unique within a provider), or, unnamed, the same project, service
+/// account and matchers.
+fn same_rule(m: &MappingModel, s: &crate::inventory::Snapshot<FederationRule>) -> Option<String> {
+    let matchers = matchers_json(&m.attribute_matchers);
+    s.objects
+        .values()
+        .filter(|r| s.baseline.contains(&r.id))
+        .find(|r| match m.name.as_deref() {
+            Some(name) => r.name.as_deref() == Some(name),
+            None => {
+                r.name.is_none()
+                    && Some(r.project_id.as_str()) == m.project_id.as_deref()
+                    && Some(r.service_account_id.as_str()) == m.service_account_id.as_deref()
+                    && matchers.as_ref() == Some(&r.attribute_matchers)
+            }
+        })
+        .map(|r| r.id.clone())
+}
+
+impl OpenAi {
+    /// The tenant-pinning guard ([`crate::tenant_pinning`]): a mapping
+    /// on a shared issuer must match a claim naming the tenant. It judges
+    /// exactly the JSON that will be sent (the conversion `create` and
+    /// `update` use), and records the planned mapping for its provider's
+    /// check (see [`crate::tenant_pinning::PinningLedger`] for why the
+    /// verdict does not depend on plan order).
+    ///
+    /// Which issuer applies: the provider's planned issuer once the provider
+    /// was planned in this run, else (after waiting briefly for it to be
+    /// planned, when that issuer would refuse) its current issuer. When the
+    /// provider id is not known yet (the provider is created in this run),
+    /// the issuers of the providers this process planned to create are the
+    /// candidates: if the mapping is unpinned under every one of them it is
+    /// refused now; otherwise the check waits for the plan Terraform makes
+    /// again during apply, just before creating the mapping, when the id is
+    /// known.
+    async fn guard_tenant_pinning(&self, plan: &mut PlanCtx) {
+        use crate::tenant_pinning::{self, PlannedMapping, Verdict};
+        let prior = MappingModel::from_nullable(&plan.prior).ok();
+        let prior_ids = prior.as_ref().and_then(|p| {
+            Some((
+                p.workload_identity_provider_id.as_deref()?.to_string(),
+                p.id.as_deref()?.to_string(),
+            ))
+        });
+        if (plan.is_destroy() || plan.is_replace())
+            && let Some((pid, id)) = &prior_ids
+        {
+            let gone = PlannedMapping {
+                matchers: None,
+                allow: None,
+                gone: true,
+                disabled: false,
+            };
+            self.pinning.mapping_planned(pid, Some(id), gone);
+        }
+        // A destroy plans null, which is no mapping.
+        let Ok(mut planned) = MappingModel::from_value(&plan.planned) else {
+            return;
+        };
+        // Exactly what create or update would send; a conversion failure is
+        // an error, never an empty (match-everything) policy.
+        let sent = if planned.attribute_matchers.is_null() {
+            return; // validation already refused it
+        } else if planned
+            .attribute_matchers
+            .known()
+            .is_some_and(Value::is_wholly_known)
+        {
+            match matchers_of(&planned) {
+                Ok(json) => Some(json),
+                Err(d) => {
+                    plan.diags.extend(d);
+                    return;
+                }
+            }
+        } else {
+            None
+        };
+        let allow = match planned.allow_unpinned_shared_issuer {
+            Field::Known(b) => Some(b),
+            Field::Null => Some(false),
+            Field::Unknown => None,
+        };
+        let writes = super::operation::Operation::of(plan).writes();
+        // The first half of a replacement is the old object going away; the
+        // create half records the new one.
+        let rule_id = match (&prior_ids, plan.is_replace()) {
+            (Some((_, id)), false) => Some(id.as_str()),
+            _ => None,
+        };
+        // A disabled mapping admits no token: it is never refused, only
+        // warned about (see `operation`).
+        let disabled = planned.enabled.known() == Some(&false);
+        let record = PlannedMapping {
+            matchers: sent.clone(),
+            allow,
+            gone: false,
+            disabled,
+        };
+        let recorded = match planned.workload_identity_provider_id.as_deref() {
+            Some(pid) if !plan.is_replace() || prior_ids.is_none() => {
+                self.pinning.mapping_planned(pid, rule_id, record)
+            }
+            Some(pid) => self.pinning.planned_issuer(pid),
+            None => None,
+        };
+        if allow == Some(true)
+            && !writes
+            && let (Some(Some(next)), Some(pid)) =
+                (&recorded, planned.workload_identity_provider_id.as_deref())
+            && let Ok(client) = self.client()
+            && let Ok(Some(p)) = self.inventory.provider(client, pid).await
+            && &p.issuer != next
+        {
+            // Allowed, on a provider whose issuer this run changes: plan an
+            // update so that the mapping is planned (and recorded as
+            // allowed) again during apply, where the provider checks again.
+            planned.updated_at = Field::Unknown;
+            plan.planned = planned.to_value();
+        }
+        if allow != Some(false) {
+            return;
+        }
+        let matchers = match &sent {
+            Some(json) => crate::values::from_json(&serde_json::Value::Object(json.clone())).1,
+            None => planned.attribute_matchers.encode(),
+        };
+        let (candidates, provider_changes) = match &planned.workload_identity_provider_id {
+            Field::Known(pid) => {
+                let Ok(client) = self.client() else { return };
+                let server = match self.inventory.provider(client, pid).await {
+                    Ok(Some(p)) => p.issuer,
+                    // The API refuses mappings of a missing provider.
+                    Ok(None) => return,
+                    Err(e) => {
+                        if writes {
+                            plan.diags.extend(api_error(
+                                "look up the issuer of the mapping's workload identity provider",
+                                &e,
+                                &[],
+                            ));
+                        }
+                        return;
+                    }
+                };
+                let would_refuse = tenant_pinning::shared_issuer(&server)
+                    .is_some_and(|s| tenant_pinning::check(s, &matchers) == Verdict::Unpinned);
+                let planned_issuer = match recorded {
+                    Some(p) => Some(p),
+                    // Its provider may still be planned, with another issuer:
+                    // don't refuse on the server's value before it had the chance.
+                    None if would_refuse => self.wait_for_provider_plan(pid).await,
+                    None => None,
+                };
+                match planned_issuer {
+                    Some(p) => {
+                        let changes = p.as_deref() != Some(server.as_str());
+                        (vec![p], changes)
+                    }
+                    None => (vec![Some(server)], false),
+                }
+            }
+            Field::Unknown => (self.pinning.created(), true),
+            Field::Null => return,
+        };
+        let mut refused: Vec<(&'static tenant_pinning::SharedIssuer, String)> = Vec::new();
+        for issuer in &candidates {
+            let Some(issuer) = issuer else {
+                // The issuer is not known until apply. Creates and updates are
+                // planned again during apply, with it known; an unchanged
+                // mapping is not, so plan an update (a new `updated_at`) to
+                // have the check run then too. Shared issuers are fixed URLs,
+                // so an unknown issuer is almost always a private one.
+                if !writes {
+                    planned.updated_at = Field::Unknown;
+                    plan.planned = planned.to_value();
+                }
+                return;
+            };
+            let Some(shared) = tenant_pinning::shared_issuer(issuer) else {
+                return;
+            };
+            match tenant_pinning::check(shared, &matchers) {
+                Verdict::Unpinned => {
+                    if !refused.iter().any(|(_, i)| i == issuer) {
+                        refused.push((shared, issuer.clone()));
+                    }
+                }
+                Verdict::Pinned => {
+                    // Pinned, but maybe only by names someone else could
+                    // register later: say so when the mapping is written
+                    // (not on every plan of an unchanged one).
+                    if writes
+                        && candidates.len() == 1
+                        && let Some(detail) = tenant_pinning::name_only_warning(shared, &matchers)
+                    {
+                        plan.diags.push(
+                            Diagnostic::warning(tenant_pinning::NAME_ONLY_SUMMARY, detail)
+                                .at(Path::root().attr(M::attribute_matchers)),
+                        );
+                    }
+                    return;
+                }
+                Verdict::Undecided => return,
+            }
+        }
+        if refused.is_empty() {
+            return;
+        }
+        let mut detail = refused
+            .iter()
+            .map(|(shared, issuer)| tenant_pinning::explain(shared, issuer))
+            .collect::<Vec<_>>()
+            .join("\n\n");
+        let at = Path::root().attr(M::attribute_matchers);
+        if disabled {
+            plan.diags.push(
+                Diagnostic::warning(
+                    tenant_pinning::SUMMARY,
+                    format!(
+                        "{detail}\n\nThis mapping is disabled (enabled = false), so it admits no \
+                         token and the plan may go ahead; enabling it will be refused until it \
+                         is pinned."
+                    ),
+                )
+                .at(at),
+            );
+        } else if writes || provider_changes {
+            if planned.workload_identity_provider_id.is_unknown() {
+                detail.push_str(
+                    "\n\nThe mapping's provider is created in this run, so its id is not known \
+                     yet; the mapping is unpinned under the issuer of every workload identity \
+                     provider this plan creates. The mapping was not created.",
+                );
+            }
+            plan.diags
+                .push(Diagnostic::error(tenant_pinning::SUMMARY, detail).at(at));
+        } else {
+            // An existing mapping that this plan leaves alone (e.g. imported, or
+            // made before this check existed): warn rather than block every plan.
+            plan.diags.push(
+                Diagnostic::warning(
+                    tenant_pinning::SUMMARY,
+                    format!(
+                        "{detail}\n\nThis existing mapping is left unchanged by this plan, but \
+                         any change to it will be refused until it is pinned."
+                    ),
+                )
+                .at(at),
+            );
+        }
+    }
+
+    /// Waits (bounded) for provider `pid` to be planned in this run; its
+    /// planned issuer, or `None` when it was not planned in time.
+    async fn wait_for_provider_plan(&self, pid: &str) -> Option<Option<String>> {
+        let deadline = tokio::time::Instant::now() + self.pinning.settle;
+        loop {
+            if let Some(p) = self.pinning.planned_issuer(pid) {
+                return Some(p);
+            }
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            if left.is_zero() || !self.pinning.wait_for_change(left).await {
+                return self.pinning.planned_issuer(pid);
+            }
+        }
+    }
+
+    /// The guard's last line of defence, right before a create or update
+    /// sends `sent`: the provider's issuer as the API has it now, and as
+    /// this process plans it, must not be a shared issuer the matchers leave
+    /// unpinned. Call it holding [`PinningLedger::write_lock`] for the
+    /// provider (shared), up to the write.
+    ///
+    /// [`PinningLedger::write_lock`]: crate::tenant_pinning::PinningLedger::write_lock
+    pub(crate) async fn recheck_pinning(
+        &self,
+        planned: &MappingModel,
+        sent: &AttributeMatchers,
+    ) -> Result<(), Diagnostics> {
+        use crate::tenant_pinning::{self, Verdict};
+        // Allowed by the user, or disabled: it admits no token.
+        if planned.allow_unpinned_shared_issuer.known() == Some(&true)
+            || planned.enabled.known() == Some(&false)
+        {
+            return Ok(());
+        }
+        // Matchers that pin under every shared issuer are fine whatever the
+        // provider's issuer is: nothing to look up.
+        if tenant_pinning::SHARED_ISSUERS
+            .iter()
+            .all(|shared| tenant_pinning::check_json(shared, sent) != Verdict::Unpinned)
+        {
+            return Ok(());
+        }
+        let pid = planned.workload_identity_provider_id.or_empty();
+        let since = tokio::time::Instant::now();
+        let client = self.client()?;
+        let current = self
+            .pinning
+            .issuer_since(pid, since, || async {
+                match client.get_provider(pid).await {
+                    Ok(p) => Ok(Some(p.issuer)),
+                    Err(e) if e.is_not_found() => Ok(None),
+                    Err(e) => Err(e),
+                }
+            })
+            .await
+            .map_err(|e| {
+                api_error(
+                    "look up the issuer of the mapping's workload identity provider",
+                    &e,
+                    &[],
+                )
+            })?;
+        // No provider: the API refuses the write itself, with its own error.
+        let Some(current) = current else {
+            return Ok(());
+        };
+        let mut issuers = vec![current];
+        if let Some(Some(next)) = self.pinning.planned_issuer(pid) {
+            issuers.push(next);
+        }
+        for issuer in &issuers {
+            if let Some(shared) = tenant_pinning::shared_issuer(issuer)
+                && tenant_pinning::check_json(shared, sent) == Verdict::Unpinned
+            {
+                return Err(Diagnostic::error(
+                    tenant_pinning::SUMMARY,
+                    format!(
+                        "{}\n\nChecked again right before writing the mapping: nothing was sent.",
+                        tenant_pinning::explain(shared, issuer)
+                    ),
+                )
+                .at(Path::root().attr(M::attribute_matchers))
+                .into());
+            }
+        }
+        Ok(())
+    }
+
+    /// What the API would refuse a new or renamed mapping for, refused at
+    /// plan instead: a provider id that does not exist (ids unknown until
+    /// apply are skipped), and a name another mapping of the provider has,
+    /// in this run or already (unless this run removes it).
+    async fn check_mapping_references(&self, plan: &mut PlanCtx) {
+        let (Ok(planned), Ok(prior)) = (
+            M::from_nullable(&plan.planned),
+            M::from_nullable(&plan.prior),
+        ) else {
+            return;
+        };
+        let Some(pid) = planned.workload_identity_provider_id.known() else {
+            return;
+        };
+        let Ok(client) = self.client() else { return };
+        let new = plan.is_create() || plan.is_replace();
+        if new {
+            match self.inventory.provider(client, pid).await {
+                Ok(Some(_)) => {}
+                Ok(None) => {
+                    plan.diags.push(
+                        Diagnostic::error(
+                            "Workload identity provider not found",
+                            format!(
+                                "There is no workload identity provider {pid:?} in this \
+                                 organization, so the mapping cannot be created. Check \
+                                 workload_identity_provider_id; for a provider created in the \
+                                 same configuration, reference its id \
+                                 (openai_workload_identity_provider.NAME.id). Nothing was created."
+                            ),
+                        )
+                        .at(Path::root().attr(M::workload_identity_provider_id)),
+                    );
+                    return;
+                }
+                Err(e) => {
+                    plan.diags.extend(api_error(
+                        "look up the mapping's workload identity provider",
+                        &e,
+                        &[],
+                    ));
+                    return;
+                }
+            }
+        }
+        let Some(name) = planned.name.known() else {
+            return;
+        };
+        if !new && prior.name.known() == Some(name) {
+            return;
+        }
+        let own = if plan.is_create() {
+            None
+        } else {
+            prior.id.known().map(String::as_str)
+        };
+        // Who claims the name: the planned arguments, without what the API
+        // computes.
+        let claimant = format!(
+            "{:?}",
+            MappingModel {
+                id: Field::Null,
+                created_at: Field::Null,
+                updated_at: Field::Null,
+                ..planned.clone()
+            }
+            .to_value()
+        );
+        let at = Path::root().attr(M::name);
+        if !self
+            .inventory
+            .names
+            .claim(&format!("rules:{pid}"), name, &claimant)
+        {
+            plan.diags.push(
+                Diagnostic::error(
+                    "Duplicate service account mapping name",
+                    format!(
+                        "Another openai_service_account_mapping of workload identity provider \
+                         {pid} in this configuration also has the name {name:?}. Mapping names \
+                         must be unique within their provider. Nothing was created."
+                    ),
+                )
+                .at(at),
+            );
+            return;
+        }
+        let holders = match self
+            .inventory
+            .rules(client, pid, |s| {
+                s.map(|s| {
+                    s.objects
+                        .values()
+                        .filter(|r| r.name.as_deref() == Some(name) && Some(r.id.as_str()) != own)
+                        .map(|r| r.id.clone())
+                        .collect::<Vec<_>>()
+                })
+                .unwrap_or_default()
+            })
+            .await
+        {
+            Ok(ids) => ids,
+            Err(e) => {
+                plan.diags
+                    .extend(api_error("look up service account mapping names", &e, &[]));
+                return;
+            }
+        };
+        for holder in holders {
+            if self
+                .ledger
+                .removed_in_run(&Scope::Mappings(pid.to_string()), &holder)
+            {
+                continue;
+            }
+            if !self
+                .inventory
+                .names
+                .wait_going(&holder, self.ledger.settle)
+                .await
+            {
+                let detail = format!(
+                    "Workload identity provider {pid} already has a service account mapping \
+                     named {name:?} ({holder}), and names must be unique within a provider. \
+                     Choose another name, or bring the existing one under Terraform with \
+                     `terraform import` (id {pid}/{holder})."
+                );
+                plan.diags.push(super::name_conflict(
+                    self,
+                    "Service account mapping name already used",
+                    detail,
+                    at,
+                    self.inventory.names.was_refreshed(&holder),
+                ));
+                return;
+            }
+        }
+    }
+
+    /// Counts a planned mapping create against its provider's limit.
+    async fn admit_mapping(&self, plan: &mut PlanCtx) {
+        let Ok(client) = self.client() else { return };
+        let limit = self.settings().max_mappings_per_provider;
+        let pid = MappingModel::from_value(&plan.planned)
+            .ok()
+            .and_then(|m| m.workload_identity_provider_id.into_known());
+        let (scope, existing, limit) = match pid {
+            Some(pid) => {
+                let planned = MappingModel::from_value(&plan.planned).ok();
+                let existing = match self
+                    .inventory
+                    .rules(client, &pid, |s| {
+                        s.map_or((BTreeSet::new(), None), |s| {
+                            let same = planned.as_ref().and_then(|m| same_rule(m, s));
+                            (s.baseline.clone(), same)
+                        })
+                    })
+                    .await
+                {
+                    Ok((baseline, same)) => {
+                        // A create like an existing rule replaces it: that is
+                        // how a tainted object shows, planned as a create
+                        // without its identity.
+                        if let Some(old) = same {
+                            self.ledger
+                                .remove(Scope::Mappings(pid.clone()), &old, &baseline);
+                        }
+                        baseline
+                    }
+                    Err(e) => {
+                        plan.diags.extend(api_error(
+                            "count existing service account mappings",
+                            &e,
+                            &[],
+                        ));
+                        return;
+                    }
+                };
+                (Scope::Mappings(pid), existing, limit)
+            }
+            None => {
+                // The provider is created in this run: its mappings share a
+                // pool of `limit` per provider created so far.
+                let new_providers = self.ledger.creates(&Scope::Providers);
+                if new_providers == 0 {
+                    return;
+                }
+                (
+                    Scope::NewProviderMappings,
+                    BTreeSet::new(),
+                    limit * new_providers,
+                )
+            }
+        };
+        let key = MappingModel::from_value(&plan.planned)
+            .ok()
+            .and_then(|m| create_key(&m));
+        let (admitted, peak_waiting) = self
+            .waiting
+            .count(
+                self.ledger
+                    .admit(scope.clone(), key.as_deref(), &existing, limit),
+            )
+            .await;
+        if let Err(x) = admitted {
+            let which = match &scope {
+                Scope::Mappings(pid) => format!("workload identity provider {pid}"),
+                _ => "the workload identity provider(s) created in this plan".to_string(),
+            };
+            let per = self.settings().max_mappings_per_provider;
+            plan.diags.error(
+                "Service account mapping limit exceeded",
+                format!(
+                    "This plan would give {which} more than {per} service account mappings \
+                     (limit {limit} here): {} exist, and this plan adds {} ({} created, {} \
+                     destroyed). {} Remove mappings you no longer need, or, \
+                     if OpenAI raised your limit, set max_mappings_per_provider in the provider block. {}",
+                    x.existing,
+                    x.adds(),
+                    x.creates,
+                    x.removals,
+                    self.ledger.created_note(),
+                    self.limit_advice(peak_waiting)
+                )
+                .trim_end()
+                .to_string(),
+            );
+        }
+    }
+
+    pub(crate) async fn mapping_going_away(&self, pid: &str, id: &str) {
+        self.inventory.names.going(id);
+        let Ok(client) = self.client() else { return };
+        if let Ok(Some(baseline)) = self
+            .inventory
+            .rules(client, pid, |s| s.map(|s| s.baseline.clone()))
+            .await
+        {
+            self.ledger
+                .remove(Scope::Mappings(pid.to_string()), id, &baseline);
+        }
+    }
+}

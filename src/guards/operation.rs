@@ -1,0 +1,218 @@
+//! What a plan does to one object, as the guards see it, and the decision
+//! table that says which guard may refuse it.
+//!
+//! | operation | limits | names | references | tenant pinning |
+//! | --- | --- | --- | --- | --- |
+//! | create | refuse past the limit | refuse a taken name | refuse a missing provider, project or service account | refuse unpinned on a shared issuer; warn on a name-only pin |
+//! | create, disabled (`enabled = false`) | refuse past the limit | refuse | refuse | warn (it admits no token) |
+//! | update that leaves the mapping enabled | – | refuse a rename to a taken name | – | refuse unpinned; warn on a name-only pin |
+//! | update to disabled, or a disabled mapping's update | – | refuse a rename to a taken name | – | warn |
+//! | no change (refresh of an existing object) | – | – | – | warn |
+//! | replace (`requires_replace`, `-replace`, taint) | the old object counts as removed, the new one as created | the old name is free | as create | as create |
+//! | destroy | counts as a removal | – | – | never refuses (records the mapping as going away) |
+//! | any plan of a destroy command (`terraform destroy`, `plan -destroy`, `apply -destroy`) | never refuses | never refuses | never refuses | never refuses |
+//!
+//! **Why a destroy can never be refused.** Terraform plans a destroy in two
+//! walks. The first is a normal plan used only to refresh the state (the
+//! "pre-destroy refresh"): it calls PlanResourceChange for every resource
+//! in the configuration, including `count` instances that are not in the
+//! state and never will be, and an error there fails the destroy. The
+//! provider is not told which walk it is in, so it asks its parent process:
+//! a Terraform or OpenTofu command line whose subcommand is `destroy`, or
+//! `plan`/`apply` with `-destroy` (also through `TF_CLI_ARGS` and
+//! `TF_CLI_ARGS_<command>`), is a destroy command, and every guard stays
+//! silent in every walk of it ([`destroy_command`]). The second walk plans
+//! only deletes (`is_destroy`), which no guard refuses: deleting removes
+//! access and makes room under the limits. A guard's warning in the first
+//! walk would be thrown away by Terraform anyway.
+//!
+//! **Why a disable is never refused by tenant pinning.** A disabled mapping
+//! admits no token, so it cannot widen who may act as the service account.
+//! The dangerous moment is enabling it, and that is an update with
+//! `enabled = true`, which the guard checks like a create.
+
+use std::sync::OnceLock;
+
+use tfplugin::framework::PlanCtx;
+
+/// What a plan does to one object.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Operation {
+    Create,
+    Update,
+    /// Both halves of a replacement the provider planned (`requires_replace`).
+    Replace,
+    Destroy,
+    /// The plan leaves the object as it is.
+    Unchanged,
+}
+
+impl Operation {
+    pub(crate) fn of(plan: &PlanCtx) -> Self {
+        if plan.is_destroy() {
+            Operation::Destroy
+        } else if plan.is_create() {
+            Operation::Create
+        } else if plan.is_replace() {
+            Operation::Replace
+        } else if plan.is_update() {
+            Operation::Update
+        } else {
+            Operation::Unchanged
+        }
+    }
+
+    /// Whether the object is written (created or changed) if this plan is
+    /// applied.
+    pub(crate) fn writes(self) -> bool {
+        matches!(
+            self,
+            Operation::Create | Operation::Update | Operation::Replace
+        )
+    }
+}
+
+/// Whether the Terraform (or OpenTofu) command that started this provider
+/// destroys: see the module docs for why no guard may refuse anything then.
+/// Decided once per process, from the parent's command line and
+/// environment.
+pub(crate) fn destroy_command() -> bool {
+    static DESTROYING: OnceLock<bool> = OnceLock::new();
+    *DESTROYING.get_or_init(|| {
+        let Some(argv) = parent_command_line() else {
+            return false;
+        };
+        let destroying = is_destroy_command(&argv, &|name| std::env::var(name).ok());
+        if destroying {
+            tracing::debug!("the parent command destroys: plan-time guards stay silent");
+        }
+        destroying
+    })
+}
+
+/// Whether `argv` (a Terraform or OpenTofu command line, program first)
+/// with the environment `env` destroys.
+pub(crate) fn is_destroy_command(argv: &[String], env: &dyn Fn(&str) -> Option<String>) -> bool {
+    // The CLI may run under an interpreter or wrapper (`python3
+    // .../terraform-1.15.5 destroy`): start after the first word that names
+    // Terraform or OpenTofu, else after the program. Global options come
+    // before the subcommand.
+    let program = argv
+        .iter()
+        .position(|a| {
+            let base = std::path::Path::new(a)
+                .file_name()
+                .map(|n| n.to_string_lossy().to_ascii_lowercase())
+                .unwrap_or_default();
+            base.starts_with("terraform") || base.starts_with("tofu")
+        })
+        .unwrap_or(0);
+    let mut rest = argv
+        .iter()
+        .skip(program + 1)
+        .skip_while(|a| a.starts_with('-'));
+    let Some(command) = rest.next() else {
+        return false;
+    };
+    let mut args: Vec<String> = rest.cloned().collect();
+    for name in ["TF_CLI_ARGS".to_string(), format!("TF_CLI_ARGS_{command}")] {
+        if let Some(extra) = env(&name) {
+            args.extend(extra.split_whitespace().map(str::to_string));
+        }
+    }
+    match command.as_str() {
+        "destroy" => true,
+        "plan" | "apply" => args.iter().any(|a| {
+            matches!(
+                a.trim_start_matches('-'),
+                "destroy" | "destroy=true" | "destroy=1"
+            ) && a.starts_with('-')
+        }),
+        _ => false,
+    }
+}
+
+/// The parent process's command line, when the platform tells it.
+fn parent_command_line() -> Option<Vec<String>> {
+    #[cfg(unix)]
+    {
+        let ppid = std::os::unix::process::parent_id();
+        if let Ok(raw) = std::fs::read(format!("/proc/{ppid}/cmdline")) {
+            return Some(
+                raw.split(|b| *b == 0)
+                    .filter(|a| !a.is_empty())
+                    .map(|a| String::from_utf8_lossy(a).into_owned())
+                    .collect(),
+            );
+        }
+        // No procfs (macOS, the BSDs): ask `ps`. Arguments with spaces split
+        // wrongly, which no flag this looks for has.
+        let out = std::process::Command::new("ps")
+            .args(["-ww", "-o", "args=", "-p", &ppid.to_string()])
+            .stdin(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .output()
+            .ok()?;
+        let text = String::from_utf8_lossy(&out.stdout);
+        Some(text.split_whitespace().map(str::to_string).collect())
+    }
+    #[cfg(not(unix))]
+    {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn argv(s: &str) -> Vec<String> {
+        s.split_whitespace().map(str::to_string).collect()
+    }
+
+    #[test]
+    fn destroy_commands_are_recognised_and_others_are_not() {
+        let none = |_: &str| None;
+        for (line, destroying) in [
+            ("terraform destroy", true),
+            ("terraform destroy -auto-approve -var n=2", true),
+            ("terraform -chdir=infra destroy", true),
+            ("tofu destroy", true),
+            ("terraform apply -destroy -auto-approve", true),
+            ("terraform plan -destroy -out=p", true),
+            ("terraform plan --destroy", true),
+            ("terraform plan -destroy=true", true),
+            ("terraform apply", false),
+            ("terraform plan -destroy=false", false),
+            ("terraform plan -out=destroy", false),
+            ("terraform apply destroy.tfplan", false),
+            ("terraform test", false),
+            ("terraform", false),
+            ("terraform import x destroy", false),
+            (
+                "/venv/bin/python /tools/bin/terraform-1.15.5 destroy -auto-approve",
+                true,
+            ),
+            ("/venv/bin/python /tools/bin/terraform-1.15.5 apply", false),
+            ("/usr/local/bin/tofu -chdir=a plan -destroy", true),
+        ] {
+            assert_eq!(is_destroy_command(&argv(line), &none), destroying, "{line}");
+        }
+    }
+
+    #[test]
+    fn tf_cli_args_count_for_their_command() {
+        let env = |name: &str| (name == "TF_CLI_ARGS_plan").then(|| "-destroy -lock=false".into());
+        assert!(is_destroy_command(&argv("terraform plan"), &env));
+        assert!(!is_destroy_command(&argv("terraform apply"), &env));
+        let all = |name: &str| (name == "TF_CLI_ARGS").then(|| "-destroy".into());
+        assert!(is_destroy_command(&argv("terraform apply"), &all));
+    }
+
+    #[test]
+    fn an_unchanged_object_is_not_written() {
+        assert!(!Operation::Unchanged.writes());
+        assert!(!Operation::Destroy.writes());
+        assert!(Operation::Create.writes() && Operation::Update.writes());
+    }
+}
