@@ -128,6 +128,55 @@ pub fn schema() -> Schema {
 }
 
 /// The matchers as JSON, with their types. `None` when not (yet) known.
+/// The arguments an update leaves alone: those the plan does not change.
+/// An update sends exactly what the plan decided to change. A field the
+/// plan leaves as it was may have been changed by hand after the plan was
+/// saved, or be under `lifecycle { ignore_changes }`, which Terraform never
+/// tells the provider about (it plans and applies with the prior value);
+/// in both cases the value on the server is kept. The new state keeps the
+/// planned value of those fields (Terraform requires it), so the next plan
+/// shows a hand edit as drift, or keeps it when it is ignored.
+struct KeptByTerraform {
+    attribute_matchers: bool,
+    name: bool,
+    description: bool,
+    enabled: bool,
+    scopes: bool,
+}
+
+impl KeptByTerraform {
+    fn of(prior: &MappingModel, planned: &MappingModel) -> Self {
+        KeptByTerraform {
+            attribute_matchers: matchers_json(&prior.attribute_matchers)
+                == matchers_json(&planned.attribute_matchers),
+            name: prior.name == planned.name,
+            description: prior.description == planned.description,
+            enabled: prior.enabled == planned.enabled,
+            scopes: prior.scopes == planned.scopes,
+        }
+    }
+
+    fn restore(&self, mut state: MappingModel, planned: &MappingModel) -> MappingModel {
+        let p = planned.clone();
+        if self.attribute_matchers {
+            state.attribute_matchers = p.attribute_matchers;
+        }
+        if self.name {
+            state.name = p.name;
+        }
+        if self.description {
+            state.description = p.description;
+        }
+        if self.enabled {
+            state.enabled = p.enabled;
+        }
+        if self.scopes {
+            state.scopes = p.scopes;
+        }
+        state
+    }
+}
+
 pub(crate) fn matchers_json(
     m: &Field<Value>,
 ) -> Option<serde_json::Map<String, serde_json::Value>> {
@@ -521,22 +570,21 @@ impl Resource<OpenAi> for ServiceAccountMappingResource {
         let _writing = lock.read().await;
         data.recheck_pinning(&planned, &matchers_of(&planned)?)
             .await?;
-        // Every managed field is sent, not only those that differ from the
-        // prior state: with a saved plan the rule may have been edited since
-        // (a matcher widened, the rule disabled), and the result must equal
-        // the plan, drift reverted. So even a change of the guard switch
-        // alone, which the API never sees, writes the planned rule.
+        let kept = KeptByTerraform::of(&prior, &planned);
+        // Only what the plan changes is sent (see `KeptByTerraform`), so a
+        // field under `ignore_changes` that someone narrowed after the plan
+        // (a matcher the security team tightened) is never widened again.
+        // A change of the guard switch alone sends an empty update.
         let req = UpdateRuleRequest {
-            attribute_matchers: Some(matchers_of(&planned)?),
-            name: Some(planned.name.known().cloned()),
-            description: Some(planned.description.known().cloned()),
-            enabled: planned.enabled.known().copied(),
-            // Null scopes mean the service account's defaults, but are also
-            // how a permission kind this provider cannot represent reads
-            // (`Permissions::Unknown`); leave that alone unless the plan sets
-            // or changes the scopes.
-            permissions: (planned.scopes.is_present() || prior.scopes != planned.scopes)
-                .then(|| permissions_of(&planned)),
+            attribute_matchers: if kept.attribute_matchers {
+                None
+            } else {
+                Some(matchers_of(&planned)?)
+            },
+            name: (!kept.name).then(|| planned.name.known().cloned()),
+            description: (!kept.description).then(|| planned.description.known().cloned()),
+            enabled: planned.enabled.known().copied().filter(|_| !kept.enabled),
+            permissions: (!kept.scopes).then(|| permissions_of(&planned)),
         };
         let pid = prior.workload_identity_provider_id.or_empty();
         let id = prior.id.or_empty();
@@ -547,7 +595,8 @@ impl Resource<OpenAi> for ServiceAccountMappingResource {
             .map_err(|e| api_error("update the service account mapping", &e, &api_arguments()))?;
         data.inventory.put_rule(r.clone()).await;
         data.pinning.written();
-        Ok(UpdateResponse::new(state_from_api(&r, &planned).to_value()))
+        let state = kept.restore(state_from_api(&r, &planned), &planned);
+        Ok(UpdateResponse::new(state.to_value()))
     }
 
     async fn delete(

@@ -409,6 +409,70 @@ pub fn state_from_api(p: &WorkloadIdentityProvider, prior: &ProviderModel) -> Pr
 pub(crate) const OBJECT: &str = "workload identity provider";
 
 /// A provider type or key source this provider cannot manage, if any.
+/// The arguments an update leaves alone: those the plan does not change.
+/// An update sends exactly what the plan decided to change. A field the
+/// plan leaves as it was may have been changed by hand after the plan was
+/// saved, or be under `lifecycle { ignore_changes }`, which Terraform never
+/// tells the provider about (it plans and applies with the prior value);
+/// in both cases the value on the server is kept. The new state keeps the
+/// planned value of those fields (Terraform requires it), so the next plan
+/// shows a hand edit as drift, or keeps it when it is ignored.
+struct KeptByTerraform {
+    name: bool,
+    issuer: bool,
+    audience: bool,
+    description: bool,
+    enabled: bool,
+    verification: bool,
+    attribute_transformations: bool,
+}
+
+impl KeptByTerraform {
+    fn of(prior: &ProviderModel, planned: &ProviderModel) -> Self {
+        let jwks_same = match (prior.jwks_json.as_deref(), planned.jwks_json.as_deref()) {
+            (Some(a), Some(b)) => json_equal(a, b),
+            (a, b) => a == b,
+        };
+        KeptByTerraform {
+            name: prior.name == planned.name,
+            issuer: prior.issuer == planned.issuer,
+            audience: prior.audience == planned.audience,
+            description: prior.description == planned.description,
+            enabled: prior.enabled == planned.enabled,
+            verification: jwks_same && prior.discovery_url == planned.discovery_url,
+            attribute_transformations: prior.attribute_transformations
+                == planned.attribute_transformations,
+        }
+    }
+
+    fn restore(&self, mut state: ProviderModel, planned: &ProviderModel) -> ProviderModel {
+        let p = planned.clone();
+        if self.name {
+            state.name = p.name;
+        }
+        if self.issuer {
+            state.issuer = p.issuer;
+        }
+        if self.audience {
+            state.audience = p.audience;
+        }
+        if self.description {
+            state.description = p.description;
+        }
+        if self.enabled {
+            state.enabled = p.enabled;
+        }
+        if self.verification {
+            state.jwks_json = p.jwks_json;
+            state.discovery_url = p.discovery_url;
+        }
+        if self.attribute_transformations {
+            state.attribute_transformations = p.attribute_transformations;
+        }
+        state
+    }
+}
+
 fn kind_of(p: &WorkloadIdentityProvider) -> Option<unmanaged_kind::Kind> {
     let kind = |field: &str, value: &str| unmanaged_kind::Kind {
         field: field.to_owned(),
@@ -603,26 +667,22 @@ impl Resource<OpenAi> for WorkloadIdentityProviderResource {
         } else {
             None
         };
+        let kept = KeptByTerraform::of(&prior, &planned);
         let text = |f: &Field<String>| f.or_empty().to_string();
-        // Every managed field is sent, not only those that differ from the
-        // prior state: with a saved plan the object may have been edited
-        // since, and the result must equal the plan (drift is reverted).
+        // Only what the plan changes is sent (see `KeptByTerraform`): a
+        // field under `ignore_changes`, or edited by hand after a saved
+        // plan, keeps the server's value. An unmanaged key source was
+        // refused above, so a change to both key sources null is a change
+        // to discovery, and is sent as such.
         let req = UpdateProviderRequest {
-            name: Some(text(&planned.name)),
-            issuer: Some(text(&planned.issuer)),
-            audience: Some(text(&planned.audience)),
-            description: Some(planned.description.known().cloned()),
-            enabled: planned.enabled.known().copied(),
-            // Both key sources null means "discovery from the issuer", but it
-            // is also how a key source this provider cannot represent reads
-            // (`Verification::Unknown`); leave that alone unless the plan
-            // sets or changes one.
-            verification: (planned.jwks_json.is_present()
-                || planned.discovery_url.is_present()
-                || prior.jwks_json != planned.jwks_json
-                || prior.discovery_url != planned.discovery_url)
-                .then(|| verification_of(&planned)),
-            attribute_transformations: Some(transformations_of(&planned)),
+            name: (!kept.name).then(|| text(&planned.name)),
+            issuer: (!kept.issuer).then(|| text(&planned.issuer)),
+            audience: (!kept.audience).then(|| text(&planned.audience)),
+            description: (!kept.description).then(|| planned.description.known().cloned()),
+            enabled: planned.enabled.known().copied().filter(|_| !kept.enabled),
+            verification: (!kept.verification).then(|| verification_of(&planned)),
+            attribute_transformations: (!kept.attribute_transformations)
+                .then(|| transformations_of(&planned)),
         };
         let id = prior.id.or_empty();
         let p = data
@@ -637,9 +697,12 @@ impl Resource<OpenAi> for WorkloadIdentityProviderResource {
                 )
             })?;
         data.inventory.put_provider(p.clone()).await;
+        let state = kept.restore(state_from_api(&p, &planned), &planned);
         // The plan's pinning notes are spent; what the object is stays recorded.
-        Ok(UpdateResponse::new(state_from_api(&p, &planned).to_value())
-            .with_private(unmanaged_kind::private(kind_of(&p))))
+        Ok(
+            UpdateResponse::new(state.to_value())
+                .with_private(unmanaged_kind::private(kind_of(&p))),
+        )
     }
 
     async fn delete(
@@ -1305,6 +1368,16 @@ mod tests {
                 path: t(0, TransformationModel::expression),
                 summary: "Invalid transformation expression",
                 detail: "\"assertion.sub +\" is not a usable CEL expression: not valid CEL",
+            },
+            Rule {
+                case: "expression calls a function the exchange does not know",
+                config: with_transformations(vec![transformation(
+                    "openai.x",
+                    "assertion.sub.split(':')[2]",
+                )]),
+                path: t(0, TransformationModel::expression),
+                summary: "Invalid transformation expression",
+                detail: "is not a usable CEL expression: unknown function 'split'",
             },
             Rule {
                 case: "expression names another variable",

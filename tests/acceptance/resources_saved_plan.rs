@@ -1,6 +1,7 @@
-//! A saved plan applied after the objects were edited by hand: apply makes
-//! the server equal the plan (drift reverted), and Terraform finds the
-//! result consistent with the plan.
+//! A saved plan applied after the objects were edited by hand: apply sends
+//! exactly what the plan changes, Terraform finds the result consistent
+//! with the plan, and the hand edits to other fields stay until the next
+//! plan shows them as drift (or keeps them, under `ignore_changes`).
 
 use crate::support::{Emulator, Workdir};
 use serde_json::json;
@@ -44,20 +45,12 @@ output "mapping_id" {{
 
 tftest! {
     /// `plan -out`, then disable the provider and widen the mapping's
-    /// matcher by hand: `apply saved.plan` succeeds and the server holds
-    /// exactly what the plan showed.
-    fn a_saved_plan_reverts_edits_made_after_it(tf) {
+    /// matcher by hand: `apply saved.plan` succeeds, changes what the plan
+    /// changes (the descriptions) and nothing else; the next plan shows the
+    /// hand edits as drift, and applying it reverts them.
+    fn a_saved_plan_changes_only_what_it_planned(tf) {
         let emu = Emulator::start();
-        let project = emu.ok("POST", "/organization/projects", Some(json!({"name": "p"})));
-        let pid = project["id"].as_str().unwrap().to_string();
-        let sa = emu.ok(
-            "POST",
-            &format!("/organization/projects/{pid}/service_accounts"),
-            Some(json!({"name": "ci", "create_service_account_only": true})),
-        )["id"]
-            .as_str()
-            .unwrap()
-            .to_string();
+        let (pid, sa) = project_and_account(&emu);
         let mut wd = Workdir::new(tf);
         wd.use_emulator(&emu);
         wd.write_main(&config(&pid, &sa, "v1"));
@@ -70,23 +63,137 @@ tftest! {
         wd.write_main(&config(&pid, &sa, "v2"));
         wd.run(&["plan", "-input=false", "-out=saved.plan"]).assert_success();
         // Edits after the plan was saved.
+        let widened = json!({"sub": "system:serviceaccount:*"});
         emu.ok("POST", &provider_path, Some(json!({"enabled": false})));
-        emu.ok(
-            "POST",
-            &rule_path,
-            Some(json!({"attribute_matchers": {"sub": "system:serviceaccount:*"}})),
-        );
+        emu.ok("POST", &rule_path, Some(json!({"attribute_matchers": widened})));
 
         wd.run(&["apply", "-input=false", "saved.plan"]).assert_success();
         let p = emu.ok("GET", &provider_path, None);
-        assert_eq!(p["enabled"], json!(true), "{p}");
         assert_eq!(p["description"], "v2", "{p}");
+        assert_eq!(p["enabled"], json!(false), "the plan did not change it: {p}");
+        let r = emu.ok("GET", &rule_path, None);
+        assert_eq!(r["description"], "v2", "{r}");
+        assert_eq!(r["attribute_matchers"], widened, "{r}");
+
+        let drift = wd.plan_detailed();
+        drift.assert_code(2);
+        drift.assert_output_contains_words("system:serviceaccount:*");
+        wd.apply().assert_success();
+        let p = emu.ok("GET", &provider_path, None);
+        assert_eq!(p["enabled"], json!(true), "{p}");
         let r = emu.ok("GET", &rule_path, None);
         assert_eq!(
             r["attribute_matchers"],
             json!({"sub": "system:serviceaccount:ns:sa"}),
-            "the widened matcher is reverted: {r}"
+            "{r}"
         );
+        wd.plan_detailed().assert_code(0);
+    }
+}
+
+/// An organization with one project service account: `(project, account)`.
+fn project_and_account(emu: &Emulator) -> (String, String) {
+    let pid = emu.ok("POST", "/organization/projects", Some(json!({"name": "p"})))["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let sa = emu.ok(
+        "POST",
+        &format!("/organization/projects/{pid}/service_accounts"),
+        Some(json!({"name": "ci", "create_service_account_only": true})),
+    )["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    (pid, sa)
+}
+
+tftest! {
+    /// Item 13 of the guards issue: the key source and the scopes are null
+    /// in the plan (discovery, the account's default permissions), and are
+    /// set by hand after the plan was saved. Applying the saved plan (a
+    /// description change) ends without "inconsistent result after apply";
+    /// the next plan shows the hand edits and reverts them.
+    fn a_saved_plan_applies_after_a_key_source_and_scopes_were_set(tf) {
+        let emu = Emulator::start();
+        let (pid, sa) = project_and_account(&emu);
+        let mut wd = Workdir::new(tf);
+        wd.use_emulator(&emu);
+        wd.write_main(&config(&pid, &sa, "v1"));
+        wd.apply().assert_success();
+        let provider_path = format!(
+            "{PROVIDERS}/{}",
+            wd.output("provider_id").as_str().unwrap()
+        );
+        let rule_path = format!(
+            "{provider_path}/federation_rules/{}",
+            wd.output("mapping_id").as_str().unwrap()
+        );
+
+        wd.write_main(&config(&pid, &sa, "v2"));
+        wd.run(&["plan", "-input=false", "-out=saved.plan"]).assert_success();
+        emu.ok(
+            "POST",
+            &provider_path,
+            Some(json!({"verification": {"type": "discovery",
+                        "discovery_url": "https://keys.example.com/.well-known/openid-configuration"}})),
+        );
+        emu.ok(
+            "POST",
+            &rule_path,
+            Some(json!({"permissions": {"type": "restricted", "scopes": ["api.model.read"]}})),
+        );
+
+        wd.run(&["apply", "-input=false", "saved.plan"]).assert_success();
+        assert_eq!(emu.ok("GET", &provider_path, None)["description"], "v2");
+        assert_eq!(emu.ok("GET", &rule_path, None)["description"], "v2");
+        wd.plan_detailed().assert_code(2);
+        wd.apply().assert_success();
+        let p = emu.ok("GET", &provider_path, None);
+        assert_eq!(
+            p["verification"],
+            json!({"type": "discovery", "discovery_url": null}),
+            "{p}"
+        );
+        let r = emu.ok("GET", &rule_path, None);
+        assert_eq!(r["permissions"], json!({"type": "service_account_default"}), "{r}");
+        wd.plan_detailed().assert_code(0);
+    }
+}
+
+tftest! {
+    /// Item 14: `ignore_changes = [attribute_matchers]`, and the security
+    /// team narrows the matcher by hand after the plan was saved. Applying
+    /// the saved plan (a description change) must not widen it again.
+    fn a_saved_plan_leaves_ignored_arguments_alone(tf) {
+        let emu = Emulator::start();
+        let (pid, sa) = project_and_account(&emu);
+        let mut wd = Workdir::new(tf);
+        wd.use_emulator(&emu);
+        let with_ignore = |description: &str| {
+            config(&pid, &sa, description).replace(
+                r#"  attribute_matchers            = { sub = "system:serviceaccount:ns:sa" }"#,
+                r#"  attribute_matchers            = { sub = "system:serviceaccount:ns:sa" }
+  lifecycle {
+    ignore_changes = [attribute_matchers]
+  }"#,
+            )
+        };
+        wd.write_main(&with_ignore("v1"));
+        wd.apply().assert_success();
+        let rule_path = format!(
+            "{PROVIDERS}/{}/federation_rules/{}",
+            wd.output("provider_id").as_str().unwrap(),
+            wd.output("mapping_id").as_str().unwrap()
+        );
+        let narrowed = json!({"sub": "system:serviceaccount:ns:sa", "aud": "prod"});
+        wd.write_main(&with_ignore("v2"));
+        wd.run(&["plan", "-input=false", "-out=saved.plan"]).assert_success();
+        emu.ok("POST", &rule_path, Some(json!({"attribute_matchers": narrowed})));
+
+        wd.run(&["apply", "-input=false", "saved.plan"]).assert_success();
+        let r = emu.ok("GET", &rule_path, None);
+        assert_eq!(r["attribute_matchers"], narrowed, "{r}");
         assert_eq!(r["description"], "v2", "{r}");
         wd.plan_detailed().assert_code(0);
     }

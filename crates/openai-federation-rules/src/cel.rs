@@ -156,6 +156,19 @@ impl Expression {
                 "unknown variable '{first}': the only variable in scope is '{VARIABLE}' (the token's claims)"
             )));
         }
+        // A call the evaluator does not know parses fine and fails every
+        // exchange ("Undeclared reference"): refuse it here, at plan.
+        if let Some(unknown) = references
+            .functions()
+            .into_iter()
+            .filter(|f| !is_known_function(f))
+            .min()
+        {
+            return Err(CelError::Invalid(format!(
+                "unknown function '{unknown}': the functions available are {}",
+                FUNCTIONS.join(", ")
+            )));
+        }
         Ok(Expression { expr })
     }
 
@@ -206,6 +219,52 @@ pub fn evaluate_to_string(expression: &str, claims: &Json) -> Result<String, Cel
 /// Checks that `expression` would parse: the plan-time check.
 pub fn check(expression: &str) -> Result<(), CelError> {
     parse_cached(expression).map(|_| ())
+}
+
+/// The functions (by name, called as `f(x)` or `x.f()`) that the evaluator
+/// knows: those of `cel`'s standard context with its default features
+/// (the unit test `every_known_function_evaluates` proves each one), less
+/// those of optional values, which a transformation cannot make: the
+/// `optional.*` constructors would need a second variable, and the parser
+/// does not take `.?`.
+/// Macros (`has`, `all`, `exists`, `exists_one`, `map`, `filter`) are
+/// expanded by the parser and never appear as calls.
+pub const FUNCTIONS: &[&str] = &[
+    "contains",
+    "size",
+    "max",
+    "min",
+    "startsWith",
+    "endsWith",
+    "matches",
+    "string",
+    "bytes",
+    "double",
+    "int",
+    "uint",
+    "duration",
+    "timestamp",
+    "getFullYear",
+    "getMonth",
+    "getDayOfYear",
+    "getDayOfMonth",
+    "getDate",
+    "getDayOfWeek",
+    "getHours",
+    "getMinutes",
+    "getSeconds",
+    "getMilliseconds",
+];
+
+/// Whether the evaluator knows the function `name`. Operators reach the
+/// reference list as calls too, named by their syntax (`_+_`, `!_`, `-_`,
+/// `@in`, `@not_strictly_false`); the parser only makes those itself.
+fn is_known_function(name: &str) -> bool {
+    name.starts_with('_')
+        || name.starts_with('@')
+        || name == "!_"
+        || name == "-_"
+        || FUNCTIONS.contains(&name)
 }
 
 /// Macro loop variables (`assertion.groups.exists(g, g == "x")`) are listed among an
@@ -299,6 +358,93 @@ mod tests {
 
     fn eval(src: &str) -> Result<String, CelError> {
         evaluate_to_string(src, &claims())
+    }
+
+    #[test]
+    fn unknown_functions_are_refused_before_any_exchange() {
+        for (src, name) in [
+            ("nosuchfn(assertion.sub)", "nosuchfn"),
+            ("assertion.sub.split(':')[2]", "split"),
+            ("assertion.sub.lowerAscii()", "lowerAscii"),
+        ] {
+            let err = Expression::parse(src).unwrap_err();
+            assert!(
+                matches!(&err, CelError::Invalid(m) if m.contains(&format!("unknown function '{name}'"))),
+                "{src}: {err:?}"
+            );
+        }
+        // Operators and macros are not functions to refuse.
+        Expression::parse(
+            "has(assertion.sub) && 'a' in assertion.groups && !(1 < 2) || -1 < 0 \
+             && assertion.groups.map(a, a).filter(b, b != '').exists(c, c == 'a') \
+             ? assertion.groups[0] : {'k': 'v'}['k']",
+        )
+        .unwrap();
+    }
+
+    /// Every name `FUNCTIONS` lets through really evaluates: a call of it
+    /// that fails with an undeclared reference would fail every exchange.
+    #[test]
+    fn every_known_function_evaluates() {
+        let calls = [
+            ("contains", "assertion.sub.contains('repo')"),
+            ("size", "size(assertion.groups)"),
+            ("max", "max(1, 2)"),
+            ("min", "min(1, 2)"),
+            ("startsWith", "assertion.sub.startsWith('repo')"),
+            ("endsWith", "assertion.sub.endsWith('main')"),
+            ("matches", "assertion.sub.matches('^repo:')"),
+            ("string", "string(1)"),
+            ("bytes", "size(bytes('a'))"),
+            ("double", "double(1)"),
+            ("int", "int('1')"),
+            ("uint", "uint(1)"),
+            ("duration", "string(duration('1s'))"),
+            ("timestamp", "string(timestamp('2024-01-01T00:00:00Z'))"),
+            (
+                "getFullYear",
+                "timestamp('2024-01-01T00:00:00Z').getFullYear()",
+            ),
+            ("getMonth", "timestamp('2024-01-01T00:00:00Z').getMonth()"),
+            (
+                "getDayOfYear",
+                "timestamp('2024-01-01T00:00:00Z').getDayOfYear()",
+            ),
+            (
+                "getDayOfMonth",
+                "timestamp('2024-01-01T00:00:00Z').getDayOfMonth()",
+            ),
+            ("getDate", "timestamp('2024-01-01T00:00:00Z').getDate()"),
+            (
+                "getDayOfWeek",
+                "timestamp('2024-01-01T00:00:00Z').getDayOfWeek()",
+            ),
+            ("getHours", "timestamp('2024-01-01T00:00:00Z').getHours()"),
+            (
+                "getMinutes",
+                "timestamp('2024-01-01T00:00:00Z').getMinutes()",
+            ),
+            (
+                "getSeconds",
+                "timestamp('2024-01-01T00:00:00Z').getSeconds()",
+            ),
+            (
+                "getMilliseconds",
+                "timestamp('2024-01-01T00:00:00Z').getMilliseconds()",
+            ),
+        ];
+        let tested: Vec<&str> = calls.iter().map(|(name, _)| *name).collect();
+        assert_eq!(tested, FUNCTIONS, "one call per known function, in order");
+        for (name, src) in calls {
+            let parsed = cel::parser::Parser::new().parse(src).unwrap();
+            assert!(parsed.references().has_function(name), "{src} calls {name}");
+            if let Err(e) = eval(src) {
+                assert!(
+                    !e.to_string().contains("Undeclared reference"),
+                    "{name}: {src}: {e}"
+                );
+            }
+        }
     }
 
     #[test]
