@@ -20,7 +20,7 @@ use tfplugin::codec::{Path, Type, Value};
 use tfplugin::framework::model::{Field, Model};
 use tfplugin::framework::{
     Attribute, CreateRequest, CreateResponse, DeleteRequest, DeleteResponse, Diagnostic,
-    Diagnostics, IdentitySchema, ImportByIdentityRequest, ImportRequest, ImportResponse,
+    Diagnostics, IdentitySchema, ImportByIdentityRequest, ImportRequest, ImportResponse, PlanCtx,
     ReadRequest, ReadResponse, Resource, Schema, UpdateRequest, UpdateResponse, ValidateRequest,
     ValidateResponse,
 };
@@ -89,7 +89,9 @@ pub fn schema() -> Schema {
                 "The service account's role in its project: `member` (the default) or `owner`. \
                  A keyless account needs a role before the tokens exchanged for it can call any \
                  API. OpenAI reports `none` for an account without one (for example one created \
-                 outside Terraform); the provider then plans to set the configured role. \
+                 outside Terraform); the provider then plans to set the configured role. `none` \
+                 keeps such an account without a role (as `-generate-config-out` writes it); a \
+                 role, once given, cannot be taken away. \
                  Changing it updates the account in place.",
             ),
     )
@@ -123,17 +125,47 @@ fn validate_config(config: &ServiceAccountModel, diags: &mut Diagnostics) {
         }
     }
     if let Some(role) = config.role.as_deref() {
-        if !SERVICE_ACCOUNT_ROLES.contains(&role) {
+        if !SERVICE_ACCOUNT_ROLES.contains(&role) && role != NO_ROLE {
             diags.attribute_error(
                 Path::root().attr(M::role),
                 "Invalid service account role",
                 format!(
                     "role is {role:?}; a project service account's role is \"member\" or \
-                     \"owner\" (OpenAI reports \"none\" for an account without a role, which \
-                     cannot be set)."
+                     \"owner\", or \"none\" to keep an account that has no role without one."
                 ),
             );
         }
+    }
+}
+
+/// What OpenAI reports for an account without a project role. A
+/// configuration may say it (`-generate-config-out` writes it for such an
+/// account) to keep the account as it is; it is never sent, since OpenAI
+/// sets only "member" and "owner", and a role cannot be taken away.
+const NO_ROLE: &str = "none";
+
+/// Refuses, at plan, taking the role away from an account that has one:
+/// the API cannot do it.
+fn refuse_role_removal(plan: &mut PlanCtx) {
+    let (Ok(prior), Ok(planned)) = (M::from_value(&plan.prior), M::from_value(&plan.planned))
+    else {
+        return;
+    };
+    if planned.role.as_deref() == Some(NO_ROLE)
+        && let Some(had) = prior.role.as_deref().filter(|r| *r != NO_ROLE)
+    {
+        plan.diags.push(
+            Diagnostic::error(
+                "Cannot take a service account's role away",
+                format!(
+                    "The service account has the project role {had:?}, and OpenAI cannot set \
+                     it back to \"none\". Keep role = {had:?} (or \"member\"), or replace \
+                     the account (terraform apply -replace=ADDRESS) with role = \"none\"; a \
+                     replacement gets a new id, so mappings that name it change too."
+                ),
+            )
+            .at(Path::root().attr(M::role)),
+        );
     }
 }
 
@@ -141,7 +173,9 @@ fn validate_config(config: &ServiceAccountModel, diags: &mut Diagnostics) {
 fn update_body(planned: &ServiceAccountModel) -> UpdateServiceAccountRequest {
     UpdateServiceAccountRequest {
         name: planned.name.as_deref().map(str::to_owned),
-        role: Some(planned.role.as_deref().unwrap_or(DEFAULT_ROLE).to_owned()),
+        role: Some(planned.role.as_deref().unwrap_or(DEFAULT_ROLE))
+            .filter(|r| *r != NO_ROLE)
+            .map(str::to_owned),
     }
 }
 
@@ -183,6 +217,10 @@ impl Resource<OpenAi> for ProjectServiceAccountResource {
         if let Some(config) = decode(&req.config, diags) {
             validate_config(&config, diags);
         }
+    }
+
+    async fn modify_plan(&self, _data: Option<&OpenAi>, plan: &mut PlanCtx) {
+        refuse_role_removal(plan);
     }
 
     async fn create(
@@ -468,16 +506,6 @@ mod tests {
                 path: at(M::name),
                 summary: "Empty name",
                 detail: "name must not be empty.",
-            },
-            Rule {
-                case: "role none",
-                config: M {
-                    role: Field::Known("none".into()),
-                    ..valid.clone()
-                },
-                path: at(M::role),
-                summary: "Invalid service account role",
-                detail: "\"member\" or \"owner\"",
             },
             Rule {
                 case: "unknown role",

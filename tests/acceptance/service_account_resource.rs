@@ -663,3 +663,45 @@ tftest! {
         assert_eq!(providers["data"], json!([]), "{tf}");
     }
 }
+
+/// Item 4 of the guards issue: `-generate-config-out` for a keyless
+/// account made without a role writes `role = "none"`. That file must
+/// validate, import with zero changes, and keep the account without a role;
+/// taking a role away later is refused at plan, with the way out.
+#[test]
+fn a_generated_role_none_account_imports_cleanly_and_a_role_cannot_be_taken_away() {
+    let tf = tf_latest();
+    let emu = Emulator::start();
+    let pid = project(&emu, "p");
+    let sid = id(&emu.ok(
+        "POST",
+        &format!("/organization/projects/{pid}/service_accounts"),
+        Some(json!({"name": "dashboard", "create_service_account_only": true})),
+    ))
+    .to_string();
+    let mut wd = Workdir::new(&tf);
+    wd.use_emulator(&emu);
+    wd.write_main(&format!(
+        "{HEADER}\nimport {{\n  to = openai_project_service_account.ci\n  id = \"{pid}/{sid}\"\n}}\n"
+    ));
+    wd.run(&["plan", "-input=false", "-generate-config-out=generated.tf"])
+        .assert_success();
+    let generated = wd.read("generated.tf");
+    assert!(generated.contains(r#"role       = "none""#), "{generated}");
+    wd.validate().assert_success();
+    wd.apply().assert_success();
+    wd.plan_detailed().assert_code(0);
+    assert_eq!(accounts(&emu, &pid)[0]["role"], "none");
+
+    // Giving it a role works in place; taking it away again cannot.
+    wd.write(
+        "generated.tf",
+        &generated.replace(r#""none""#, r#""member""#),
+    );
+    wd.apply().assert_success();
+    assert_eq!(accounts(&emu, &pid)[0]["role"], "member");
+    wd.write("generated.tf", &generated);
+    let back = wd.plan_detailed();
+    back.assert_code(1);
+    back.assert_output_contains_words("Cannot take a service account's role away");
+}
