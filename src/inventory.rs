@@ -78,6 +78,19 @@ impl Inventory {
         }
     }
 
+    /// Records a provider this process created: it has no rules yet, so
+    /// the first look at them needs no listing (rules others add later are
+    /// not seen, as with every snapshot).
+    pub async fn created_provider(&self, p: WorkloadIdentityProvider) {
+        let slot = self.rules_slot(&p.id);
+        let mut rules = slot.lock().await;
+        if rules.is_none() {
+            *rules = Some(Some(Snapshot::new([])));
+        }
+        drop(rules);
+        self.put_provider(p).await;
+    }
+
     pub async fn remove_provider(&self, id: &str) {
         if let Some(s) = self.providers.lock().await.as_mut() {
             s.objects.remove(id);

@@ -477,15 +477,7 @@ pub struct PinningLedger {
     /// How long a provider's check waits for mappings still to be planned.
     pub settle: Duration,
     write_locks: Mutex<HashMap<String, Arc<tokio::sync::RwLock<()>>>>,
-    issuer_reads: Mutex<HashMap<String, Arc<tokio::sync::Mutex<Option<IssuerRead>>>>>,
-}
-
-/// One read of a provider's issuer from the API: when it was started, and
-/// the issuer (`None`: the provider does not exist).
-#[derive(Clone)]
-struct IssuerRead {
-    started: tokio::time::Instant,
-    issuer: Option<String>,
+    issuer_reads: Mutex<HashMap<String, BatchSlot>>,
 }
 
 impl Default for PinningLedger {
@@ -604,13 +596,14 @@ impl PinningLedger {
     }
 
     /// Provider `pid`'s issuer as the API has it (`None`: no such provider),
-    /// from a read started no earlier than `since`. Mapping writes on one
-    /// provider that run at once wait for one read in flight and, when it
-    /// started after they did, share its answer instead of each sending its
-    /// own: under OpenAI's per-minute limits that read would otherwise cost
-    /// one request per mapping. A read that started before `since` could
-    /// predate a provider write this caller has seen, so it is not reused.
-    /// Errors are not shared.
+    /// from a read that starts no earlier than `since` (for a check after a
+    /// write: the moment the write was answered). Mapping writes on one
+    /// provider that finish close together share one read: the first one
+    /// schedules it [`ISSUER_READ_GATHER`] ahead, and every caller whose
+    /// `since` is not after that scheduled start joins it instead of
+    /// sending its own. Under OpenAI's per-minute limits a read per mapping
+    /// would double the cost of an apply. Errors are not shared: a caller
+    /// whose batch failed reads again.
     pub async fn issuer_since<F, Fut, E>(
         &self,
         pid: &str,
@@ -628,17 +621,84 @@ impl PinningLedger {
             .entry(pid.to_string())
             .or_default()
             .clone();
-        let mut last = slot.lock().await;
-        if let Some(read) = last.as_ref().filter(|r| r.started >= since) {
-            return Ok(read.issuer.clone());
+        let mut fetch = Some(fetch);
+        loop {
+            let (batch, leader) = {
+                let mut current = slot.lock().unwrap_or_else(|e| e.into_inner());
+                match current.as_ref() {
+                    Some(b) if b.start >= since && !b.failed() => (b.clone(), false),
+                    _ => {
+                        let start = tokio::time::Instant::now().max(since) + ISSUER_READ_GATHER;
+                        let (done, _) = tokio::sync::watch::channel(BatchState::Pending);
+                        let b = Arc::new(IssuerBatch { start, done });
+                        *current = Some(b.clone());
+                        (b, true)
+                    }
+                }
+            };
+            if leader {
+                let Some(fetch) = fetch.take() else {
+                    unreachable!("a caller leads at most one batch: it returns after it")
+                };
+                // Marks the batch failed if this future is dropped mid-read.
+                let mut lead = Leading(&batch, false);
+                tokio::time::sleep_until(batch.start).await;
+                let read = fetch().await;
+                if let Ok(issuer) = &read {
+                    batch.done.send_replace(BatchState::Read(issuer.clone()));
+                    lead.1 = true;
+                }
+                return read;
+            }
+            let mut done = batch.done.subscribe();
+            let state = done
+                .wait_for(|s| !matches!(s, BatchState::Pending))
+                .await
+                .map(|s| s.clone())
+                .unwrap_or(BatchState::Failed);
+            if let BatchState::Read(issuer) = state {
+                return Ok(issuer);
+            }
+            // The batch failed: lead (or join) a new one.
         }
-        let started = tokio::time::Instant::now();
-        let issuer = fetch().await?;
-        *last = Some(IssuerRead {
-            started,
-            issuer: issuer.clone(),
-        });
-        Ok(issuer)
+    }
+}
+
+/// How long the first post-write issuer read of a provider waits for other
+/// mapping writes to finish and share it.
+pub const ISSUER_READ_GATHER: Duration = Duration::from_millis(150);
+
+/// A provider's latest batched issuer read, if any.
+type BatchSlot = Arc<Mutex<Option<Arc<IssuerBatch>>>>;
+
+/// One shared read of a provider's issuer, scheduled to start at `start`.
+struct IssuerBatch {
+    start: tokio::time::Instant,
+    done: tokio::sync::watch::Sender<BatchState>,
+}
+
+impl IssuerBatch {
+    fn failed(&self) -> bool {
+        matches!(*self.done.borrow(), BatchState::Failed)
+    }
+}
+
+#[derive(Clone)]
+enum BatchState {
+    Pending,
+    Read(Option<String>),
+    Failed,
+}
+
+/// The leader's hold on its batch: unless it read successfully, dropping it
+/// tells the callers waiting on the batch to read again.
+struct Leading<'a>(&'a IssuerBatch, bool);
+
+impl Drop for Leading<'_> {
+    fn drop(&mut self) {
+        if !self.1 {
+            self.0.done.send_replace(BatchState::Failed);
+        }
     }
 }
 
@@ -720,7 +780,7 @@ mod tests {
     use tfplugin::codec::{Number, Type};
 
     #[tokio::test]
-    async fn mapping_writes_share_an_issuer_read_only_when_it_started_after_them() {
+    async fn writes_that_finish_together_share_one_issuer_read_started_after_them() {
         use std::sync::atomic::{AtomicU32, Ordering};
         let ledger = PinningLedger::default();
         let reads = AtomicU32::new(0);
@@ -732,33 +792,39 @@ mod tests {
                 Ok::<_, ()>(Some(issuer.to_string()))
             }
         };
-        let before = tokio::time::Instant::now();
-        // A and B run at once and both began before any read: one read.
-        let (a, b) = tokio::join!(
-            ledger.issuer_since("wip_1", before, fetch("https://a")),
-            ledger.issuer_since("wip_1", before, fetch("https://b")),
+        let written = tokio::time::Instant::now();
+        // A and B were answered at once, C a moment later but before the
+        // read A scheduled starts: one read, which starts after all three.
+        let (a, b, c) = tokio::join!(
+            ledger.issuer_since("wip_1", written, fetch("https://a")),
+            ledger.issuer_since("wip_1", written, fetch("https://b")),
+            async {
+                tokio::time::sleep(ISSUER_READ_GATHER / 4).await;
+                let since = tokio::time::Instant::now();
+                ledger
+                    .issuer_since("wip_1", since, fetch("https://c"))
+                    .await
+            },
         );
-        assert_eq!(a.unwrap().as_deref(), Some("https://a"));
-        assert_eq!(b.unwrap().as_deref(), Some("https://a"));
+        for got in [a, b, c] {
+            assert_eq!(got.unwrap().as_deref(), Some("https://a"));
+        }
         assert_eq!(reads.load(Ordering::SeqCst), 1);
-        // A caller that began after that read started reads again.
+        // A write answered after that read began needs a read of its own.
         let later = tokio::time::Instant::now();
-        let c = ledger
-            .issuer_since("wip_1", later, fetch("https://c"))
-            .await;
-        assert_eq!(c.unwrap().as_deref(), Some("https://c"));
-        assert_eq!(reads.load(Ordering::SeqCst), 2);
-        // Another provider has its own reads; errors are never shared.
-        let err = ledger
-            .issuer_since("wip_2", before, || async {
-                Err::<Option<String>, _>("down")
-            })
-            .await;
-        assert_eq!(err, Err("down"));
         let d = ledger
-            .issuer_since("wip_2", before, fetch("https://d"))
+            .issuer_since("wip_1", later, fetch("https://d"))
             .await;
         assert_eq!(d.unwrap().as_deref(), Some("https://d"));
+        assert_eq!(reads.load(Ordering::SeqCst), 2);
+        // Another provider has its own reads; a failed read is not shared:
+        // the caller that joined it reads again.
+        let (e, f) = tokio::join!(
+            ledger.issuer_since("wip_2", later, || async { Err::<Option<String>, _>(()) }),
+            ledger.issuer_since("wip_2", later, fetch("https://f")),
+        );
+        assert_eq!(e, Err(()));
+        assert_eq!(f.unwrap().as_deref(), Some("https://f"));
         assert_eq!(reads.load(Ordering::SeqCst), 3);
     }
 

@@ -344,17 +344,31 @@ impl OpenAi {
         }
     }
 
-    /// The guard's last line of defence, right before a create or update
-    /// sends `sent`: the provider's issuer as the API has it now, and as
-    /// this process plans it, must not be a shared issuer the matchers leave
-    /// unpinned. Call it holding [`PinningLedger::write_lock`] for the
-    /// provider (shared), up to the write.
+    /// The guard's last line of defence, at apply: the provider's issuer
+    /// must not be a shared issuer under which the matchers `sent` leave the
+    /// mapping unpinned.
+    ///
+    /// Right before the write (`written_at` `None`) it checks the issuer
+    /// this process plans for the provider; that needs no request, and
+    /// [`PinningLedger::write_lock`] (held shared from this check to the
+    /// end of the write and its check) orders the write against this
+    /// process's own issuer change of the provider. Right after the write
+    /// (`written_at` the moment the API answered it) it reads the issuer
+    /// from the API, in a read that starts after the write: of this write
+    /// and an issuer change by another run, whichever was made second is
+    /// seen by the other's check, since that run's issuer change lists the
+    /// provider's rules again after its own write. The caller undoes its
+    /// write when this refuses. Writes that finish together share the read
+    /// ([`PinningLedger::issuer_since`]), so an apply of many mappings costs
+    /// about one request per mapping.
     ///
     /// [`PinningLedger::write_lock`]: crate::tenant_pinning::PinningLedger::write_lock
+    /// [`PinningLedger::issuer_since`]: crate::tenant_pinning::PinningLedger::issuer_since
     pub(crate) async fn recheck_pinning(
         &self,
         planned: &MappingModel,
         sent: &AttributeMatchers,
+        written_at: Option<tokio::time::Instant>,
     ) -> Result<(), Diagnostics> {
         use crate::tenant_pinning::{self, Verdict};
         // Allowed by the user, or disabled: it admits no token.
@@ -372,43 +386,46 @@ impl OpenAi {
             return Ok(());
         }
         let pid = planned.workload_identity_provider_id.or_empty();
-        let since = tokio::time::Instant::now();
-        let client = self.client()?;
-        let current = self
-            .pinning
-            .issuer_since(pid, since, || async {
-                match client.get_provider(pid).await {
-                    Ok(p) => Ok(Some(p.issuer)),
-                    Err(e) if e.is_not_found() => Ok(None),
-                    Err(e) => Err(e),
-                }
-            })
-            .await
-            .map_err(|e| {
-                api_error(
-                    "look up the issuer of the mapping's workload identity provider",
-                    &e,
-                    &[],
-                )
-            })?;
-        // No provider: the API refuses the write itself, with its own error.
-        let Some(current) = current else {
-            return Ok(());
-        };
-        let mut issuers = vec![current];
+        let mut issuers = Vec::new();
         if let Some(Some(next)) = self.pinning.planned_issuer(pid) {
             issuers.push(next);
+        }
+        if let Some(since) = written_at {
+            let client = self.client()?;
+            let current = self
+                .pinning
+                .issuer_since(pid, since, || async {
+                    match client.get_provider(pid).await {
+                        Ok(p) => Ok(Some(p.issuer)),
+                        Err(e) if e.is_not_found() => Ok(None),
+                        Err(e) => Err(e),
+                    }
+                })
+                .await
+                .map_err(|e| {
+                    api_error(
+                        "look up the issuer of the mapping's workload identity provider",
+                        &e,
+                        &[],
+                    )
+                })?;
+            issuers.extend(current);
         }
         for issuer in &issuers {
             if let Some(shared) = tenant_pinning::shared_issuer(issuer)
                 && tenant_pinning::check_json(shared, sent) == Verdict::Unpinned
             {
+                let when = match written_at {
+                    None => "Checked again right before writing the mapping: nothing was sent.",
+                    Some(_) => {
+                        "Checked again right after writing the mapping: its provider has this \
+                         issuer now (changed by another run or by hand since the plan), so the \
+                         write was undone."
+                    }
+                };
                 return Err(Diagnostic::error(
                     tenant_pinning::SUMMARY,
-                    format!(
-                        "{}\n\nChecked again right before writing the mapping: nothing was sent.",
-                        tenant_pinning::explain(shared, issuer)
-                    ),
+                    format!("{}\n\n{when}", tenant_pinning::explain(shared, issuer)),
                 )
                 .at(Path::root().attr(M::attribute_matchers))
                 .into());

@@ -211,31 +211,7 @@ impl OpenAi {
         let deadline = tokio::time::Instant::now() + APPLY_PINNING_WAIT;
         loop {
             let guard = lock.clone().write_owned().await;
-            let rules = match self.client()?.list_all_rules(id, None).await {
-                Ok(rules) => rules,
-                Err(e) if e.is_not_found() => Vec::new(),
-                Err(e) => {
-                    return Err(api_error(
-                        "list the service account mappings of the workload identity provider",
-                        &e,
-                        &[],
-                    ));
-                }
-            };
-            let planned = self.pinning.mappings(id);
-            let refused: Vec<String> = rules
-                .iter()
-                .filter(|r| {
-                    r.enabled
-                        && tenant_pinning::check_json(shared, &r.attribute_matchers)
-                            == tenant_pinning::Verdict::Unpinned
-                        && allowed.get(&r.id) != Some(&r.attribute_matchers)
-                        && planned
-                            .get(&tenant_pinning::MappingKey::Existing(r.id.clone()))
-                            .is_none_or(|p| p.allow != Some(true))
-                })
-                .map(|r| r.id.clone())
-                .collect();
+            let refused = self.unpinned_rules(id, shared, &allowed).await?;
             if refused.is_empty() {
                 return Ok(guard);
             }
@@ -257,6 +233,75 @@ impl OpenAi {
                 .wait_for_change(left.min(Duration::from_millis(500)))
                 .await;
         }
+    }
+
+    /// The same check right after the issuer was written: a mapping another
+    /// run wrote between the check before the write and the write itself is
+    /// seen here (and that run's check after its own write sees the new
+    /// issuer: whichever write came second is caught). The caller puts the
+    /// prior issuer back when this refuses.
+    pub(crate) async fn recheck_issuer_written(
+        &self,
+        id: &str,
+        new_issuer: &str,
+        private: &[u8],
+    ) -> Result<(), Diagnostics> {
+        let Some(shared) = tenant_pinning::shared_issuer(new_issuer) else {
+            return Ok(());
+        };
+        let allowed = serde_json::from_slice::<PinningPrivate>(private)
+            .map(|p| p.pinning_allowed)
+            .unwrap_or_default();
+        let refused = self.unpinned_rules(id, shared, &allowed).await?;
+        if refused.is_empty() {
+            return Ok(());
+        }
+        Err(tfplugin::framework::Diagnostic::error(
+            tenant_pinning::SUMMARY,
+            format!(
+                "{}\n\nChecked again right after writing the issuer: these mappings were \
+                 written meanwhile (by another run or by hand), so the issuer change was undone.",
+                tenant_pinning::explain_provider(shared, new_issuer, &refused)
+            ),
+        )
+        .at(Path::root().attr(M::issuer))
+        .into())
+    }
+
+    /// The enabled rules of provider `id`, as the API has them now, that are
+    /// unpinned under `shared` and allowed neither by the plan (`allowed`)
+    /// nor by a mapping planned with the allow switch in this process.
+    async fn unpinned_rules(
+        &self,
+        id: &str,
+        shared: &tenant_pinning::SharedIssuer,
+        allowed: &BTreeMap<String, tenant_pinning::Json>,
+    ) -> Result<Vec<String>, Diagnostics> {
+        let rules = match self.client()?.list_all_rules(id, None).await {
+            Ok(rules) => rules,
+            Err(e) if e.is_not_found() => Vec::new(),
+            Err(e) => {
+                return Err(api_error(
+                    "list the service account mappings of the workload identity provider",
+                    &e,
+                    &[],
+                ));
+            }
+        };
+        let planned = self.pinning.mappings(id);
+        Ok(rules
+            .iter()
+            .filter(|r| {
+                r.enabled
+                    && tenant_pinning::check_json(shared, &r.attribute_matchers)
+                        == tenant_pinning::Verdict::Unpinned
+                    && allowed.get(&r.id) != Some(&r.attribute_matchers)
+                    && planned
+                        .get(&tenant_pinning::MappingKey::Existing(r.id.clone()))
+                        .is_none_or(|p| p.allow != Some(true))
+            })
+            .map(|r| r.id.clone())
+            .collect())
     }
 }
 

@@ -470,7 +470,7 @@ impl Resource<OpenAi> for ServiceAccountMappingResource {
         let lock = data.pinning.write_lock(pid);
         let _writing = lock.read().await;
         let req = create_request_of(&planned)?;
-        data.recheck_pinning(&planned, &req.attribute_matchers)
+        data.recheck_pinning(&planned, &req.attribute_matchers, None)
             .await?;
         let client = data.client()?;
         let since = client.server_now_secs() - openai_admin::CREATED_AT_SLACK_SECS;
@@ -506,6 +506,28 @@ impl Resource<OpenAi> for ServiceAccountMappingResource {
                 return Err(d);
             }
         };
+        let written_at = tokio::time::Instant::now();
+        if let Err(mut refused) = data
+            .recheck_pinning(&planned, &req.attribute_matchers, Some(written_at))
+            .await
+        {
+            // Undo: the rule must not stay on a shared issuer unpinned.
+            if let Err(e) = client
+                .delete_rule(&r.workload_identity_provider_id, &r.id)
+                .await
+                && !e.is_not_found()
+            {
+                refused.extend(api_error(
+                    &format!(
+                        "delete the mapping {} again; delete it by hand (it is not in the state)",
+                        r.id
+                    ),
+                    &e,
+                    &[],
+                ));
+            }
+            return Err(refused);
+        }
         data.inventory.put_rule(r.clone()).await;
         data.pinning.written();
         data.ledger.created(
@@ -568,7 +590,7 @@ impl Resource<OpenAi> for ServiceAccountMappingResource {
             .pinning
             .write_lock(planned.workload_identity_provider_id.or_empty());
         let _writing = lock.read().await;
-        data.recheck_pinning(&planned, &matchers_of(&planned)?)
+        data.recheck_pinning(&planned, &matchers_of(&planned)?, None)
             .await?;
         let kept = KeptByTerraform::of(&prior, &planned);
         // Only what the plan changes is sent (see `KeptByTerraform`), so a
@@ -588,11 +610,51 @@ impl Resource<OpenAi> for ServiceAccountMappingResource {
         };
         let pid = prior.workload_identity_provider_id.or_empty();
         let id = prior.id.or_empty();
-        let r = data
-            .client()?
+        let client = data.client()?;
+        let r = client
             .update_rule(pid, id, &req)
             .await
             .map_err(|e| api_error("update the service account mapping", &e, &api_arguments()))?;
+        if let Err(mut refused) = data
+            .recheck_pinning(
+                &planned,
+                &matchers_of(&planned)?,
+                Some(tokio::time::Instant::now()),
+            )
+            .await
+        {
+            // Undo: back to the prior rule, disabled (the safe state: the
+            // prior matchers may be unpinned under the new issuer too).
+            let undo = UpdateRuleRequest {
+                attribute_matchers: req
+                    .attribute_matchers
+                    .as_ref()
+                    .and(matchers_of(&prior).ok()),
+                name: req.name.as_ref().map(|_| prior.name.known().cloned()),
+                description: req
+                    .description
+                    .as_ref()
+                    .map(|_| prior.description.known().cloned()),
+                enabled: Some(false),
+                permissions: req.permissions.as_ref().map(|_| permissions_of(&prior)),
+            };
+            if let Err(e) = client.update_rule(pid, id, &undo).await {
+                refused.extend(api_error(
+                    "undo the mapping update; disable the mapping by hand",
+                    &e,
+                    &[],
+                ));
+            } else {
+                refused.push(Diagnostic::warning(
+                    "Mapping disabled",
+                    format!(
+                        "The mapping {id} was set back to its prior values and disabled, so that \
+                         it admits no token. Pin it (or fix its provider's issuer), then apply again."
+                    ),
+                ));
+            }
+            return Err(refused);
+        }
         data.inventory.put_rule(r.clone()).await;
         data.pinning.written();
         let state = kept.restore(state_from_api(&r, &planned), &planned);

@@ -614,7 +614,7 @@ impl Resource<OpenAi> for WorkloadIdentityProviderResource {
                 return Err(d);
             }
         };
-        data.inventory.put_provider(p.clone()).await;
+        data.inventory.created_provider(p.clone()).await;
         data.ledger.created(Scope::Providers, &p.id);
         Ok(CreateResponse::new(state_from_api(&p, &planned).to_value()))
     }
@@ -653,9 +653,10 @@ impl Resource<OpenAi> for WorkloadIdentityProviderResource {
         req: UpdateRequest,
     ) -> Result<UpdateResponse, Diagnostics> {
         unmanaged_kind::refuse_update(&req.private, OBJECT, M::jwks_json)?;
+        let req_private = req.private.clone();
         let prior = M::from_value(&req.prior)?;
         let planned = M::from_value(&req.planned)?;
-        let _writing = if prior.issuer != planned.issuer {
+        let writing = if prior.issuer != planned.issuer {
             Some(
                 data.recheck_issuer_change(
                     prior.id.or_empty(),
@@ -685,17 +686,35 @@ impl Resource<OpenAi> for WorkloadIdentityProviderResource {
                 .then(|| transformations_of(&planned)),
         };
         let id = prior.id.or_empty();
-        let p = data
-            .client()?
-            .update_provider(id, &req)
-            .await
-            .map_err(|e| {
-                api_error(
-                    "update the workload identity provider",
+        let client = data.client()?;
+        let p = client.update_provider(id, &req).await.map_err(|e| {
+            api_error(
+                "update the workload identity provider",
+                &e,
+                &arguments(&schema(), &[]),
+            )
+        })?;
+        if writing.is_some()
+            && let Err(mut refused) = data
+                .recheck_issuer_written(id, planned.issuer.or_empty(), &req_private)
+                .await
+        {
+            let undo = UpdateProviderRequest {
+                issuer: Some(prior.issuer.or_empty().to_string()),
+                ..UpdateProviderRequest::default()
+            };
+            if let Err(e) = client.update_provider(id, &undo).await {
+                refused.extend(api_error(
+                    &format!(
+                        "put the prior issuer {:?} back; set it by hand",
+                        prior.issuer.or_empty()
+                    ),
                     &e,
-                    &arguments(&schema(), &[]),
-                )
-            })?;
+                    &[],
+                ));
+            }
+            return Err(refused);
+        }
         data.inventory.put_provider(p.clone()).await;
         let state = kept.restore(state_from_api(&p, &planned), &planned);
         // The plan's pinning notes are spent; what the object is stays recorded.

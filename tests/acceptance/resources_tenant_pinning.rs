@@ -23,7 +23,11 @@ struct Org {
 
 impl Org {
     fn new() -> Self {
-        let emu = Emulator::start();
+        Self::new_with_args(&[])
+    }
+
+    fn new_with_args(args: &[&str]) -> Self {
+        let emu = Emulator::start_with_args(args);
         let project = emu.ok("POST", "/organization/projects", Some(json!({"name": "p"})))["id"]
             .as_str()
             .unwrap()
@@ -556,4 +560,67 @@ fn a_saved_plan_is_checked_again_against_the_server_before_the_issuer_changes() 
     let out = wd.run(&["apply", "-input=false", "saved.plan"]);
     assert_refused_either_side(&out);
     assert_eq!(org.providers()[0]["issuer"], K8S);
+}
+
+/// Item 12 of the guards issue: two `terraform apply` runs at once, one
+/// moving a provider to GitHub's issuer, the other adding an unpinned
+/// mapping to it by literal id. Each passes its own plan; whichever writes
+/// second must see the other's write right after its own and undo it, so
+/// that the organization never ends with an unpinned, enabled mapping on
+/// the shared issuer. Several rounds, with latency to widen the window.
+#[test]
+fn two_concurrent_applies_never_leave_an_unpinned_mapping_on_a_shared_issuer() {
+    let tf = tf_latest();
+    for round in 0..4 {
+        let org = Org::new_with_args(&["--latency-ms", "30"]);
+        let provider_run = org.workdir(&tf);
+        let provider = |issuer: &str| {
+            format!(
+                r#"{HEADER}
+resource "openai_workload_identity_provider" "p" {{
+  name     = "shared-soon"
+  issuer   = "{issuer}"
+  audience = "https://api.openai.com/v1"
+}}
+output "id" {{ value = openai_workload_identity_provider.p.id }}
+"#
+            )
+        };
+        provider_run.write_main(&provider("https://private.example.com"));
+        provider_run.apply().assert_success();
+        let wip = provider_run.output("id").as_str().unwrap().to_string();
+        provider_run.write_main(&provider(GITHUB));
+        let mapping_run = org.workdir(&tf);
+        mapping_run.write_main(&format!(
+            "{HEADER}{}",
+            org.mapping("m", &format!("\"{wip}\""), UNPINNED)
+        ));
+        let (a, b) = std::thread::scope(|s| {
+            let a = s.spawn(|| provider_run.apply());
+            let b = s.spawn(|| mapping_run.apply());
+            (a.join().unwrap(), b.join().unwrap())
+        });
+        let issuer = org
+            .providers()
+            .iter()
+            .find(|p| p["id"] == wip.as_str())
+            .map(|p| p["issuer"].as_str().unwrap().to_string())
+            .unwrap();
+        let enabled_rules = org
+            .rules(&wip)
+            .into_iter()
+            .filter(|r| r["enabled"] == json!(true))
+            .count();
+        assert!(
+            !(issuer == GITHUB && enabled_rules > 0),
+            "round {round}: the provider is on GitHub's issuer with {enabled_rules} unpinned \
+             mapping(s)\n--- provider run ---\n{}\n{}\n--- mapping run ---\n{}\n{}",
+            a.stdout,
+            a.stderr,
+            b.stdout,
+            b.stderr
+        );
+        // At least one of them got through.
+        assert!(a.success() || b.success(), "round {round}: both failed");
+    }
 }

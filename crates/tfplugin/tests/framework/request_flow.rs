@@ -393,3 +393,38 @@ async fn stop_provider_reaches_the_provider_with_its_configured_data() {
     assert_eq!(calls.len(), 1);
     assert_eq!(calls[0].config, tfplugin::codec::Value::Bool(true));
 }
+
+/// The create half of a replacement carries the replaced object's identity
+/// (Terraform 1.12+); OpenTofu sends an identity whose attributes are all
+/// null instead, which names no object and must read as none.
+#[tokio::test]
+async fn an_all_null_prior_identity_is_no_identity() {
+    let (s, journal) = configured().await;
+    let ident = |v: &Value| pb::ResourceIdentityData {
+        identity_data: Some(dv(v, &identity_type())),
+    };
+    let config = thing(None, "a", None);
+    let p = plan(
+        &s,
+        &Value::Null,
+        &config,
+        &config,
+        &[],
+        Some(ident(&Value::object([("id", Value::Null)]))),
+    )
+    .await;
+    assert!(p.diagnostics.is_empty(), "{:?}", p.diagnostics);
+    assert_eq!(journal.only("plan").identity, None);
+
+    let (s, journal) = configured().await;
+    plan(
+        &s,
+        &Value::Null,
+        &config,
+        &config,
+        &[],
+        Some(ident(&id_object("t9"))),
+    )
+    .await;
+    assert_eq!(journal.only("plan").identity, Some(id_object("t9")));
+}

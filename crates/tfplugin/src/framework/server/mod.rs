@@ -152,7 +152,15 @@ fn request_identity<D: Sync>(
         return Ok(None);
     };
     let v = decode(Some(dv), &schema.object_type(), what)?;
-    Ok((!v.is_null()).then_some(v))
+    // OpenTofu sends an identity object whose attributes are all null where
+    // it has none (e.g. on the create half of a replacement): that names no
+    // object, so it is no identity.
+    let names_nothing = match &v {
+        Value::Null => true,
+        Value::Object(attrs) => attrs.values().all(Value::is_null),
+        _ => false,
+    };
+    Ok((!names_nothing).then_some(v))
 }
 
 /// The identity to report for a state, if the resource has one and the
