@@ -263,6 +263,7 @@ impl RunLedger {
             }
         };
         sweep(&dir, &run);
+        sweep_legacy(&std::env::temp_dir().join(DIR_NAME), LEGACY_IDLE);
         Some(Self::in_dir(
             &dir,
             &organization_tag(base_url, admin_key),
@@ -908,6 +909,53 @@ fn configure_in(
     })
 }
 
+/// How long a log in the former shared directory must have been left alone
+/// before it is deleted: an older provider may still be using a recent one.
+const LEGACY_IDLE: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// Deletes the logs earlier versions left in the shared directory `dir`
+/// (`$TMPDIR/terraform-provider-openai`, hundreds after a while), if `dir`
+/// itself is a directory of ours: our regular files named `limits-*.json`
+/// or `limits-*.jsonl` untouched for `idle`, and links planted there; then
+/// `dir` if that left it empty. Nothing is followed or read.
+fn sweep_legacy(dir: &Path, idle: std::time::Duration) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let uid = rustix::process::geteuid().as_raw();
+        let Ok(m) = std::fs::symlink_metadata(dir) else {
+            return;
+        };
+        if !m.file_type().is_dir() || m.uid() != uid {
+            return;
+        }
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let Some(name) = name.to_str() else { continue };
+            if !(name.starts_with("limits-")
+                && (name.ends_with(".json") || name.ends_with(".jsonl")))
+            {
+                continue;
+            }
+            let Ok(m) = std::fs::symlink_metadata(entry.path()) else {
+                continue;
+            };
+            let old = m
+                .modified()
+                .ok()
+                .and_then(|t| t.elapsed().ok())
+                .is_some_and(|age| age >= idle);
+            if m.file_type().is_symlink() || (m.file_type().is_file() && m.uid() == uid && old) {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
+        let _ = std::fs::remove_dir(dir);
+    }
+}
+
 /// Deletes the files of finished runs and of earlier operations of `run`
 /// in `dir`, and logs of the older formats (`limits-HASH.json`,
 /// `limits-HASH.jsonl`). Only regular files are touched; a failure leaves
@@ -1390,5 +1438,46 @@ mod tests {
         }
         assert!(!d.join("limits-link.json").exists());
         assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
+    }
+
+    #[test]
+    fn logs_left_in_the_former_shared_directory_are_deleted_when_idle() {
+        let tmp = tempfile::tempdir().unwrap();
+        let legacy = tmp.path().join("terraform-provider-openai");
+        std::fs::create_dir(&legacy).unwrap();
+        let outside = tmp.path().join("victim");
+        std::fs::write(&outside, "precious").unwrap();
+        let idle = std::time::Duration::from_secs(3600);
+        let long_ago = std::time::SystemTime::now() - 2 * idle;
+        for name in ["limits-a.json", "limits-b.jsonl"] {
+            let f = File::create(legacy.join(name)).unwrap();
+            f.set_modified(long_ago).unwrap();
+        }
+        std::fs::write(legacy.join("limits-busy.jsonl"), "x").unwrap();
+        std::fs::write(legacy.join("other"), "x").unwrap();
+        std::os::unix::fs::symlink(&outside, legacy.join("limits-c.json")).unwrap();
+        sweep_legacy(&legacy, idle);
+        let left: BTreeSet<String> = std::fs::read_dir(&legacy)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        assert_eq!(
+            left,
+            BTreeSet::from(["limits-busy.jsonl".to_string(), "other".to_string()])
+        );
+        assert_eq!(std::fs::read_to_string(&outside).unwrap(), "precious");
+        // Emptied, it goes too.
+        std::fs::remove_file(legacy.join("other")).unwrap();
+        std::fs::remove_file(legacy.join("limits-busy.jsonl")).unwrap();
+        sweep_legacy(&legacy, idle);
+        assert!(!legacy.exists());
+        // A link in place of the directory is left alone, and not followed.
+        let target = tmp.path().join("target");
+        std::fs::create_dir(&target).unwrap();
+        let f = File::create(target.join("limits-x.json")).unwrap();
+        f.set_modified(long_ago).unwrap();
+        std::os::unix::fs::symlink(&target, &legacy).unwrap();
+        sweep_legacy(&legacy, idle);
+        assert!(target.join("limits-x.json").exists());
     }
 }
