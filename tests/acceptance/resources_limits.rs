@@ -651,3 +651,41 @@ resource "openai_service_account_mapping" "m" {{
         wd.apply().assert_success();
     }
 }
+
+/// A ledger directory planted by another user (here: open to everyone, with
+/// a link to a file of ours inside) is not used: the provider says why in
+/// its log, writes nothing there, and still checks each alias's own count.
+#[test]
+fn a_planted_ledger_directory_is_refused_and_left_untouched() {
+    use std::os::unix::fs::PermissionsExt;
+    let tf = tf_latest();
+    let emu = Emulator::start();
+    create_providers_by_hand(&emu, 48);
+    let mut wd = Workdir::new(&tf);
+    wd.use_emulator(&emu);
+    let tmp = tempfile::tempdir().unwrap();
+    let uid = rustix::process::geteuid().as_raw();
+    let planted = tmp.path().join(format!("terraform-provider-openai-{uid}"));
+    std::fs::create_dir(&planted).unwrap();
+    std::fs::set_permissions(&planted, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let victim = tmp.path().join("victim");
+    std::fs::write(&victim, "precious").unwrap();
+    std::os::unix::fs::symlink(&victim, planted.join("limits.jsonl")).unwrap();
+    wd.env("TMPDIR", &tmp.path().to_string_lossy())
+        .env("XDG_RUNTIME_DIR", "")
+        .env("TF_LOG_PROVIDER", "WARN");
+    wd.write_main(&providers(3));
+    let out = wd.plan_detailed();
+    out.assert_code(1);
+    out.assert_output_contains_words("48 exist, and this plan adds 3");
+    assert!(
+        out.stderr_contains("is open to other users"),
+        "the log says why the shared ledger is not used\n{out:?}"
+    );
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
+    let left: Vec<_> = std::fs::read_dir(&planted)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(left, vec![std::ffi::OsString::from("limits.jsonl")]);
+}
