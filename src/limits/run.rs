@@ -240,11 +240,13 @@ impl RunLedger {
     /// `admin_key`, for the operation this process belongs to. `None`
     /// (each process then counts alone) where the parent process cannot be
     /// told apart (not a unix system) or no private directory can be had:
-    /// that is logged as a warning.
-    pub fn for_organization(base_url: &str, admin_key: &str) -> Option<Self> {
+    /// that is logged as a warning. Called on every configure, with or
+    /// without a key: a configured process must be noted as one, or its
+    /// exit would look like the end of a validate walk.
+    pub fn for_organization(base_url: &str, admin_key: Option<&str>) -> Option<Self> {
         let dir = match private_dir() {
             Ok(dir) => dir,
-            Err(why) => {
+            Err(why) if admin_key.is_some() => {
                 tracing::warn!(
                     "the limit ledger shared by this provider's aliases is not used: {why}. \
                      Each provider configuration counts the limits of the organization alone, \
@@ -254,6 +256,7 @@ impl RunLedger {
                 );
                 return None;
             }
+            Err(_) => return None,
         };
         let run = match configured_run(&dir) {
             Ok(run) => run?,
@@ -264,6 +267,7 @@ impl RunLedger {
         };
         sweep(&dir, &run);
         sweep_legacy(&std::env::temp_dir().join(DIR_NAME), LEGACY_IDLE);
+        let admin_key = admin_key?;
         Some(Self::in_dir(
             &dir,
             &organization_tag(base_url, admin_key),
