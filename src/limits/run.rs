@@ -36,7 +36,9 @@
 //!   ConfigureProvider**;
 //! - the walks that belong to the same operation (plan, then apply; refresh,
 //!   plan-destroy, destroy) have no validate walk between them, so their
-//!   configured processes see no such process.
+//!   configured processes see no such process. Provider-defined functions
+//!   run in unconfigured processes too, but Terraform keeps those for the
+//!   whole walk, so they are alive when the walk's providers configure.
 //!
 //! So each process notes when it starts ([`note_process_start`]), with
 //! whether a configured process of the run was alive then; when a process
