@@ -12,13 +12,14 @@
 //! A mapping whose provider id is unknown (the provider is created in the same
 //! run) is counted in a pool for "new providers": since a mapping is planned
 //! after the provider it references, the pool may hold at most M mappings per
-//! provider created so far in this run. How the pool splits between several
-//! new providers can only be checked by the API at apply.
+//! provider created so far in this run, through any alias. How the pool
+//! splits between several new providers can only be checked by the API at
+//! apply.
 //!
-//! Providers, and mappings of an existing provider, are also counted across
-//! the processes of one Terraform run that reach the same organization (the
-//! aliases of this provider), in a file they share ([`run`]): the decision
-//! is taken on the run's counts, not this process's alone.
+//! Every scope is also counted across the processes of one Terraform
+//! operation that reach the same organization (the aliases of this
+//! provider), in a file they share ([`run`]): the decision is taken on the
+//! operation's counts, not this process's alone.
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Mutex;
