@@ -86,9 +86,10 @@ impl OpenAi {
             ..ClientConfig::default()
         })?;
         // Aliases on the same organization count the limits together.
-        let ledger = limits::Ledger::shared(settings.admin_key.as_ref().and_then(|key| {
-            limits::RunLedger::for_organization(settings.base_url.as_str(), key.expose())
-        }));
+        let ledger = limits::Ledger::shared(limits::RunLedger::for_organization(
+            settings.base_url.as_str(),
+            settings.admin_key.as_ref().map(|key| key.expose()),
+        ));
         Ok(OpenAi(Arc::new(Inner {
             settings,
             client,

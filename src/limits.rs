@@ -12,13 +12,14 @@
 //! A mapping whose provider id is unknown (the provider is created in the same
 //! run) is counted in a pool for "new providers": since a mapping is planned
 //! after the provider it references, the pool may hold at most M mappings per
-//! provider created so far in this run. How the pool splits between several
-//! new providers can only be checked by the API at apply.
+//! provider created so far in this run, through any alias. How the pool
+//! splits between several new providers can only be checked by the API at
+//! apply.
 //!
-//! Providers, and mappings of an existing provider, are also counted across
-//! the processes of one Terraform run that reach the same organization (the
-//! aliases of this provider), in a file they share ([`run`]): the decision
-//! is taken on the run's counts, not this process's alone.
+//! Every scope is also counted across the processes of one Terraform
+//! operation that reach the same organization (the aliases of this
+//! provider), in a file they share ([`run`]): the decision is taken on the
+//! operation's counts, not this process's alone.
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Mutex;
@@ -116,14 +117,26 @@ pub enum Scope {
 }
 
 impl Scope {
-    /// The scope's name in the shared ledger; `None` for one counted per
-    /// process (new providers' mappings: another alias's new providers are
-    /// other providers).
+    /// The scope's name in the shared ledger. New providers' mappings are
+    /// one pool for the whole run: a mapping in one alias may belong to a
+    /// provider created in another, and which one is unknown at plan.
     fn shared_key(&self) -> Option<String> {
+        Some(match self {
+            Scope::Providers => "providers".into(),
+            Scope::Mappings(id) => format!("mappings:{id}"),
+            Scope::NewProviderMappings => "new-provider-mappings".into(),
+        })
+    }
+
+    /// The key a create is counted under in the shared ledger. A mapping of
+    /// a provider not created yet has no unique key: its name or content is
+    /// unique only within its provider, which is unknown, so two such
+    /// mappings of two new providers may look alike. It counts while its
+    /// process lives (the apply walk plans it again, in a new process).
+    fn shared_create_key<'k>(&self, key: Option<&'k str>) -> Option<&'k str> {
         match self {
-            Scope::Providers => Some("providers".into()),
-            Scope::Mappings(id) => Some(format!("mappings:{id}")),
             Scope::NewProviderMappings => None,
+            _ => key,
         }
     }
 }
@@ -238,20 +251,31 @@ impl Ledger {
             .as_ref()
             .and_then(|r| r.created_in_run().ok())
             .unwrap_or(0);
+        // Only what Terraform recorded is claimed: whether the objects stay
+        // is up to later operations (`terraform test` destroys them at its
+        // end).
         match here.max(in_run) {
             0 => "Nothing was created.".to_string(),
-            1 => "This run had already created 1 object before this check; it stays, and \
-                  is in the state."
+            1 => "This operation had already created 1 object before this check; Terraform \
+                  recorded it in the state."
                 .to_string(),
             n => format!(
-                "This run had already created {n} objects before this check; they stay, and \
-                 are in the state."
+                "This operation had already created {n} objects before this check; \
+                 Terraform recorded them in the state."
             ),
         }
     }
 
+    /// The creates counted in `scope`: by this process, or by the run's
+    /// processes together when the shared ledger counts it (a mapping in one
+    /// alias may belong to a provider created in another).
     pub fn creates(&self, scope: &Scope) -> usize {
-        self.with(|t| t.get(scope).map_or(0, |x| x.creates))
+        let here = self.with(|t| t.get(scope).map_or(0, |x| x.creates));
+        let in_run = match (&self.run, scope.shared_key()) {
+            (Some(run), Some(key)) => run.counts(&key).map_or(0, |(c, _)| c.creates),
+            _ => 0,
+        };
+        here.max(in_run)
     }
 
     /// Counts one planned create in `scope` (identified by `key` when
@@ -306,7 +330,7 @@ impl Ledger {
     ) -> Result<(), Exceeded> {
         if let (Some(run), Some(shared)) = (&self.run, scope.shared_key()) {
             let mut refused = None;
-            match run.admit(&shared, key, |c| {
+            match run.admit(&shared, scope.shared_create_key(key), |c| {
                 // Objects the run created and a later listing saw are
                 // counted as creates already.
                 let existing = baseline.difference(&c.created).count();
@@ -466,5 +490,63 @@ mod tests {
                 .await
                 .is_err()
         );
+    }
+
+    #[test]
+    fn the_created_note_claims_what_terraform_recorded_and_no_more() {
+        let l = fast();
+        assert_eq!(l.created_note(), "Nothing was created.");
+        l.created(Scope::Providers, "wip_1");
+        assert!(
+            l.created_note()
+                .contains("1 object before this check; Terraform recorded it")
+        );
+        l.created(Scope::Providers, "wip_2");
+        let note = l.created_note();
+        assert!(note.contains("2 objects"), "{note}");
+        assert!(!note.contains("stay"), "{note}");
+    }
+
+    #[test]
+    fn new_providers_count_across_the_run_s_processes() {
+        let dir = tempfile::tempdir().unwrap();
+        let me = std::process::id();
+        let shared = |settle| Ledger {
+            settle,
+            ..Ledger::shared(Some(RunLedger::at(dir.path(), "run1", me)))
+        };
+        let (idp, rules) = (
+            shared(Duration::from_millis(50)),
+            shared(Duration::from_millis(50)),
+        );
+        let none = BTreeSet::new();
+        // One alias plans the provider, another its mappings.
+        futures_util::FutureExt::now_or_never(idp.admit(
+            Scope::Providers,
+            Some("name:p"),
+            &none,
+            50,
+        ))
+        .unwrap()
+        .unwrap();
+        assert_eq!(rules.creates(&Scope::Providers), 1);
+        let pool = 50 * rules.creates(&Scope::Providers);
+        for _ in 0..50 {
+            futures_util::FutureExt::now_or_never(rules.admit(
+                Scope::NewProviderMappings,
+                Some("name:same"),
+                &none,
+                pool,
+            ))
+            .unwrap()
+            .unwrap();
+        }
+        // Keys of new providers' mappings are not unique: each counts.
+        let refused = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap()
+            .block_on(idp.admit(Scope::NewProviderMappings, Some("name:same"), &none, pool));
+        assert_eq!(refused.unwrap_err().creates, 51);
     }
 }

@@ -19,6 +19,11 @@ async fn main() -> ExitCode {
         return ExitCode::FAILURE;
     }
     logging::init(terraform_provider_openai::LOG_IDENTITY);
+    if !debug {
+        // The limit ledger tells Terraform's operations apart by the
+        // provider processes they start, configured or not.
+        terraform_provider_openai::limits::run::note_process_start();
+    }
     let service = ProviderService::new(OpenAiProvider);
     let config = plugin::ServeConfig {
         provider_address: ADDRESS.to_string(),

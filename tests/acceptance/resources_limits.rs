@@ -427,3 +427,265 @@ fn a_tainted_mapping_at_the_limit_is_a_replacement() {
     wd.apply().assert_success();
     wd.plan_detailed().assert_code(0);
 }
+
+/// A module of `count` providers named `prefix-N`, for `terraform test`.
+const COUNTED_PROVIDERS: &str = r#"
+terraform {
+  required_providers {
+    openai = { source = "openai-wif/openai" }
+  }
+}
+variable "prefix" {
+  type = string
+}
+variable "n" {
+  type    = number
+  default = 20
+}
+resource "openai_workload_identity_provider" "p" {
+  count    = var.n
+  name     = "${var.prefix}-${count.index}"
+  issuer   = "https://${var.prefix}-${count.index}.example.com"
+  audience = "https://api.openai.com/v1"
+}
+"#;
+
+/// `terraform test` plans and applies every `run` block in one Terraform
+/// process. The creates a plan-only block planned are never made, so they
+/// do not count in the next block: three blocks of 20 fit an empty
+/// organization. What a block applied does count: it is in the
+/// organization, and the next block's listing sees it.
+#[test]
+fn terraform_test_run_blocks_count_apart() {
+    let tf = tf_latest();
+    let emu = Emulator::start();
+    let mut wd = Workdir::new(&tf);
+    wd.use_emulator(&emu);
+    wd.write_main(COUNTED_PROVIDERS);
+    wd.write(
+        "plans.tftest.hcl",
+        r#"
+run "one" {
+  command = plan
+  variables {
+    prefix = "one"
+  }
+}
+run "two" {
+  command = plan
+  variables {
+    prefix = "two"
+  }
+}
+run "three" {
+  command = plan
+  variables {
+    prefix = "three"
+  }
+}
+"#,
+    );
+    emu.control("POST", "/_emulator/requests/reset", None);
+    let out = wd.run(&["test"]);
+    out.assert_success();
+    out.assert_output_contains_words("3 passed, 0 failed");
+    assert_eq!(writes(&emu), Vec::<String>::new());
+
+    // An applied block's providers exist for the next blocks (of another
+    // module here, so that they plan creates only): 20 + 31 is refused at
+    // plan, and 20 + 30 fits. Teardown destroys them all.
+    std::fs::remove_file(wd.dir().join("plans.tftest.hcl")).unwrap();
+    wd.write("setup/main.tf", COUNTED_PROVIDERS);
+    wd.write(
+        "applied.tftest.hcl",
+        r#"
+run "apply" {
+  module {
+    source = "./setup"
+  }
+  variables {
+    prefix = "applied"
+  }
+}
+run "fits" {
+  command = plan
+  variables {
+    prefix = "fits"
+    n      = 30
+  }
+}
+run "too_many" {
+  command = plan
+  variables {
+    prefix = "many"
+    n      = 31
+  }
+}
+"#,
+    );
+    wd.init().assert_success();
+    let out = wd.run(&["test"]);
+    out.assert_failure();
+    out.assert_output_contains_words("2 passed, 1 failed");
+    out.assert_output_contains_words("20 exist, and this plan adds 31");
+    // The setup block's creates were an earlier operation's: this one
+    // created nothing (they are destroyed at teardown, not kept).
+    out.assert_output_contains_words("Nothing was created.");
+    assert_eq!(
+        provider_count(&emu),
+        0,
+        "teardown destroyed what was applied"
+    );
+}
+
+tftest! {
+    /// Aliases that spell one organization's address differently
+    /// (`127.0.0.1` and `localhost`, with and without a trailing `/`) count
+    /// its limit together: 5 + 23 + 23 fails at plan, before any write.
+    fn aliases_spelling_one_organization_differently_count_together(tf) {
+        let emu = Emulator::start();
+        create_providers_by_hand(&emu, 5);
+        let mut wd = Workdir::new(tf);
+        wd.use_emulator(&emu);
+        let port = emu.addr().rsplit_once(':').unwrap().1.to_string();
+        let config = |n: usize| {
+            format!(
+                r#"{HEADER}
+provider "openai" {{
+  alias    = "by_ip"
+  base_url = "http://127.0.0.1:{port}/v1"
+}}
+provider "openai" {{
+  alias    = "by_name"
+  base_url = "http://localhost:{port}/v1/"
+}}
+resource "openai_workload_identity_provider" "a" {{
+  provider = openai.by_ip
+  count    = {n}
+  name     = "ip-${{count.index}}"
+  issuer   = "https://ip-${{count.index}}.example.com"
+  audience = "https://api.openai.com/v1"
+}}
+resource "openai_workload_identity_provider" "b" {{
+  provider = openai.by_name
+  count    = {n}
+  name     = "name-${{count.index}}"
+  issuer   = "https://name-${{count.index}}.example.com"
+  audience = "https://api.openai.com/v1"
+}}
+"#
+            )
+        };
+        wd.write_main(&config(23));
+        emu.control("POST", "/_emulator/requests/reset", None);
+        let out = wd.plan_detailed();
+        out.assert_code(1);
+        out.assert_output_contains_words("Workload identity provider limit exceeded");
+        out.assert_output_contains_words("5 exist, and this plan adds 46");
+        let out = wd.apply();
+        out.assert_failure();
+        assert_eq!(writes(&emu), Vec::<String>::new());
+        assert_eq!(provider_count(&emu), 5);
+        // 5 + 22 + 23 fits.
+        wd.write_main(&config(22).replacen("count    = 22", "count    = 23", 1));
+        wd.apply().assert_success();
+        assert_eq!(provider_count(&emu), 50);
+    }
+}
+
+tftest! {
+    /// A provider created through one alias with its mappings in another:
+    /// the mappings count against the new provider's limit at plan.
+    fn mappings_in_another_alias_count_against_a_new_provider(tf) {
+        let emu = Emulator::start();
+        let project = emu.ok("POST", "/organization/projects", Some(json!({"name": "p"})))["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let sa = emu.ok(
+            "POST",
+            &format!("/organization/projects/{project}/service_accounts"),
+            Some(json!({"name": "sa", "create_service_account_only": true})),
+        )["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let mut wd = Workdir::new(tf);
+        wd.use_emulator(&emu);
+        let config = |n: usize| {
+            format!(
+                r#"{HEADER}
+provider "openai" {{
+  alias = "idp"
+}}
+provider "openai" {{
+  alias = "rules"
+}}
+resource "openai_workload_identity_provider" "fresh" {{
+  provider = openai.idp
+  name     = "fresh"
+  issuer   = "https://fresh.example.com"
+  audience = "a"
+}}
+resource "openai_service_account_mapping" "m" {{
+  provider                      = openai.rules
+  count                         = {n}
+  workload_identity_provider_id = openai_workload_identity_provider.fresh.id
+  project_id                    = "{project}"
+  service_account_id            = "{sa}"
+  attribute_matchers            = {{ sub = "repo:my-org/r${{count.index}}:ref:refs/heads/main" }}
+}}
+"#
+            )
+        };
+        wd.write_main(&config(55));
+        emu.control("POST", "/_emulator/requests/reset", None);
+        let out = wd.plan_detailed();
+        out.assert_code(1);
+        out.assert_output_contains_words("Service account mapping limit exceeded");
+        out.assert_output_contains_words("created in this plan");
+        let out = wd.apply();
+        out.assert_failure();
+        assert_eq!(writes(&emu), Vec::<String>::new());
+        wd.write_main(&config(50));
+        wd.apply().assert_success();
+    }
+}
+
+/// A ledger directory planted by another user (here: open to everyone, with
+/// a link to a file of ours inside) is not used: the provider says why in
+/// its log, writes nothing there, and still checks each alias's own count.
+#[test]
+fn a_planted_ledger_directory_is_refused_and_left_untouched() {
+    use std::os::unix::fs::PermissionsExt;
+    let tf = tf_latest();
+    let emu = Emulator::start();
+    create_providers_by_hand(&emu, 48);
+    let mut wd = Workdir::new(&tf);
+    wd.use_emulator(&emu);
+    let tmp = tempfile::tempdir().unwrap();
+    let uid = rustix::process::geteuid().as_raw();
+    let planted = tmp.path().join(format!("terraform-provider-openai-{uid}"));
+    std::fs::create_dir(&planted).unwrap();
+    std::fs::set_permissions(&planted, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let victim = tmp.path().join("victim");
+    std::fs::write(&victim, "precious").unwrap();
+    std::os::unix::fs::symlink(&victim, planted.join("limits.jsonl")).unwrap();
+    wd.env("TMPDIR", &tmp.path().to_string_lossy())
+        .env("XDG_RUNTIME_DIR", "")
+        .env("TF_LOG_PROVIDER", "WARN");
+    wd.write_main(&providers(3));
+    let out = wd.plan_detailed();
+    out.assert_code(1);
+    out.assert_output_contains_words("48 exist, and this plan adds 3");
+    assert!(
+        out.stderr_contains("is open to other users"),
+        "the log says why the shared ledger is not used\n{out:?}"
+    );
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
+    let left: Vec<_> = std::fs::read_dir(&planted)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(left, vec![std::ffi::OsString::from("limits.jsonl")]);
+}
