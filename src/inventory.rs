@@ -46,6 +46,32 @@ pub struct Inventory {
     pub rule_deletes: RuleDeletes,
     /// Names planned in this process, for the uniqueness checks.
     pub names: PlannedNames,
+    /// The service account ids of each project, as last listed (`None`: no
+    /// such project), for the reference checks of mapping creates.
+    accounts: std::sync::Mutex<HashMap<String, AccountsSlot>>,
+}
+
+/// One project's service account ids, once listed (`Some(None)`: no such
+/// project).
+type AccountsSlot = Arc<Mutex<Option<Option<BTreeSet<String>>>>>;
+
+/// How a name held by an existing object becomes free in this run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Freed {
+    /// The object is destroyed or replaced.
+    Going,
+    /// A plan renames it, to this name.
+    Renamed(String),
+    No,
+}
+
+/// Whether a service account exists, by [`Inventory::account_exists`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AccountLookup {
+    Found,
+    /// The project exists; the account is not among its service accounts.
+    NoSuchAccount,
+    NoSuchProject,
 }
 
 impl Inventory {
@@ -76,6 +102,44 @@ impl Inventory {
         if let Some(s) = self.providers.lock().await.as_mut() {
             s.objects.insert(p.id.clone(), p);
         }
+    }
+
+    /// Whether service account `account` exists in project `project`. A
+    /// project's accounts are listed once per process; a miss lists them
+    /// again before it is believed, since the account may have been created
+    /// since (by this run's `openai_project_service_account`, or by hand).
+    pub async fn account_exists(
+        &self,
+        client: &Client,
+        project: &str,
+        account: &str,
+    ) -> Result<AccountLookup, ApiError> {
+        let slot = self
+            .accounts
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(project.to_string())
+            .or_default()
+            .clone();
+        let mut listed = slot.lock().await;
+        let lookup = |l: &Option<BTreeSet<String>>| match l {
+            None => AccountLookup::NoSuchProject,
+            Some(ids) if ids.contains(account) => AccountLookup::Found,
+            Some(_) => AccountLookup::NoSuchAccount,
+        };
+        if let Some(l) = listed.as_ref()
+            && lookup(l) == AccountLookup::Found
+        {
+            return Ok(AccountLookup::Found);
+        }
+        let fresh = match client.list_all_service_accounts(project).await {
+            Ok(all) => Some(all.into_iter().map(|a| a.id).collect::<BTreeSet<_>>()),
+            Err(e) if e.is_not_found() => None,
+            Err(e) => return Err(e),
+        };
+        let out = lookup(&fresh);
+        *listed = Some(fresh);
+        Ok(out)
     }
 
     /// Records a provider this process created: it has no rules yet, so
@@ -283,6 +347,8 @@ struct NamesInner {
     going: BTreeSet<String>,
     /// Ids of objects this process refreshed: objects of this configuration.
     refreshed: BTreeSet<String>,
+    /// Objects a plan renames, by id: (old name, new name).
+    renamed: HashMap<String, (String, String)>,
 }
 
 impl PlannedNames {
@@ -325,6 +391,43 @@ impl PlannedNames {
     /// refreshes the old one first.
     pub fn was_refreshed(&self, id: &str) -> bool {
         self.with(|n| n.refreshed.contains(id))
+    }
+
+    /// Records that a plan renames the object `id` from `from` to `to`:
+    /// its old name is free once that update is applied.
+    pub fn renamed(&self, id: &str, from: &str, to: &str) {
+        self.with(|n| {
+            n.renamed
+                .insert(id.to_string(), (from.to_string(), to.to_string()))
+        });
+        self.changed.notify_waiters();
+    }
+
+    /// Whether the name `id` holds is (or within `settle` becomes) free in
+    /// this run: the object goes away, or a plan renames it.
+    pub async fn wait_freed(&self, id: &str, settle: Duration) -> Freed {
+        let deadline = tokio::time::Instant::now() + settle;
+        let now = || {
+            self.with(|n| {
+                if n.going.contains(id) {
+                    Freed::Going
+                } else if let Some((_, to)) = n.renamed.get(id) {
+                    Freed::Renamed(to.clone())
+                } else {
+                    Freed::No
+                }
+            })
+        };
+        loop {
+            let notified = self.changed.notified();
+            let freed = now();
+            if freed != Freed::No {
+                return freed;
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                return now();
+            }
+        }
     }
 
     pub fn is_going(&self, id: &str) -> bool {

@@ -43,9 +43,14 @@ pub const PARALLELISM_HINT: &str = "If this plan also destroys or replaces such 
 /// a replacement as net zero, but a provider cannot see a resource's
 /// `lifecycle` block: with `create_before_destroy`, Terraform creates the
 /// new object before it destroys the old one, which needs room for one more.
-pub fn create_at_limit(what: &str, limit_setting: &str) -> tfplugin::framework::Diagnostic {
-    tfplugin::framework::Diagnostic::error(
-        format!("No room to create the {what}"),
+/// That is said only when the run replaces or destroys something of the
+/// kind (`replacing`); otherwise the limit was simply reached meanwhile.
+pub fn create_at_limit(
+    what: &str,
+    limit_setting: &str,
+    replacing: bool,
+) -> tfplugin::framework::Diagnostic {
+    let detail = if replacing {
         format!(
             "The organization is at its limit, so OpenAI refused this create. If it replaces \
              an existing {what} and the resource has lifecycle {{ create_before_destroy = true }}, \
@@ -55,8 +60,16 @@ pub fn create_at_limit(what: &str, limit_setting: &str) -> tfplugin::framework::
              again (Terraform then destroys the old object first, and one apply completes the \
              replacement), or make room by removing another {what}. If OpenAI raised your \
              limit, set {limit_setting} in the provider block."
-        ),
-    )
+        )
+    } else {
+        format!(
+            "The limit was reached after this plan was made (objects created since, by hand or \
+             by another run), so OpenAI refused this create. Make room by removing another \
+             {what} and apply again. If OpenAI raised your limit, set {limit_setting} in the \
+             provider block."
+        )
+    };
+    tfplugin::framework::Diagnostic::error(format!("No room to create the {what}"), detail)
 }
 
 /// Added to limit errors on a Terraform that never plans destroys.
@@ -231,6 +244,20 @@ impl Ledger {
         }
     }
 
+    /// Whether this run records any object of `scope` as going away (a
+    /// destroy or a replacement), here or in another process of the run.
+    pub fn removes_any(&self, scope: &Scope) -> bool {
+        if self.with(|t| t.get(scope).is_some_and(|x| !x.removed.is_empty())) {
+            return true;
+        }
+        match (&self.run, scope.shared_key()) {
+            (Some(run), Some(key)) => run
+                .counts(&key)
+                .is_ok_and(|(counts, _)| !counts.removed.is_empty()),
+            _ => false,
+        }
+    }
+
     /// Records that this process created object `id` in `scope`, so that
     /// other processes of the run that list it later do not count it twice.
     pub fn created(&self, scope: Scope, id: &str) {
@@ -386,6 +413,20 @@ impl Ledger {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_run_that_replaces_hears_about_create_before_destroy() {
+        let replacing = create_at_limit("workload identity provider", "max_x", true);
+        assert!(replacing.detail.contains("create_before_destroy"));
+        let plain = create_at_limit("workload identity provider", "max_x", false);
+        assert!(!plain.detail.contains("create_before_destroy"));
+        assert!(
+            plain
+                .detail
+                .contains("The limit was reached after this plan was made")
+        );
+        assert!(plain.detail.contains("max_x"));
+    }
     use std::sync::Arc;
 
     fn ids(n: usize) -> BTreeSet<String> {

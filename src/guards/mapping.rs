@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 
 use crate::OpenAi;
 use crate::errors::api_error;
+use crate::inventory::Freed;
 use crate::limits::Scope;
 use crate::resources::service_account_mapping::{
     MappingIdentity, MappingModel, matchers_json, matchers_of,
@@ -66,9 +67,26 @@ fn create_key(m: &MappingModel) -> Option<String> {
     if let Some(name) = m.name.as_deref() {
         return Some(format!("name:{name}"));
     }
+    // Unnamed: everything the create sends, so that mappings differing only
+    // in scopes, `enabled` or description are two creates, not one.
     let matchers = serde_json::Value::Object(matchers_json(&m.attribute_matchers)?);
+    let mut scopes: Vec<&str> = match &m.scopes {
+        Field::Known(set) => set.iter().map(|s| s.as_deref()).collect::<Option<_>>()?,
+        Field::Null => Vec::new(),
+        Field::Unknown => return None,
+    };
+    scopes.sort_unstable();
+    let enabled = match m.enabled {
+        Field::Known(b) => b,
+        Field::Null => true,
+        Field::Unknown => return None,
+    };
+    let description = match &m.description {
+        Field::Unknown => return None,
+        d => d.as_deref().unwrap_or_default(),
+    };
     Some(format!(
-        "rule:{}/{}:{matchers}",
+        "rule:{}/{}:{matchers}:{scopes:?}:{enabled}:{description:?}",
         m.project_id.as_deref()?,
         m.service_account_id.as_deref()?
     ))
@@ -479,12 +497,25 @@ impl OpenAi {
                 }
             }
         }
+        if new && !self.check_account(plan, client, &planned).await {
+            return;
+        }
         let Some(name) = planned.name.known() else {
             return;
         };
         if !new && prior.name.known() == Some(name) {
             return;
         }
+        // A rename frees the old name once applied; a name chain (a takes
+        // b's old name while b is renamed) then applies in any order (the
+        // write retries while the holder's rename is under way).
+        let renamed_from = match (plan.is_update(), prior.id.known(), prior.name.known()) {
+            (true, Some(id), Some(old)) => {
+                self.inventory.names.renamed(id, old, name);
+                Some(old.clone())
+            }
+            _ => None,
+        };
         let own = if plan.is_create() {
             None
         } else {
@@ -549,12 +580,29 @@ impl OpenAi {
             {
                 continue;
             }
-            if !self
+            let freed = self
                 .inventory
                 .names
-                .wait_going(&holder, self.ledger.settle)
-                .await
+                .wait_freed(&holder, self.ledger.settle)
+                .await;
+            if let Freed::Renamed(to) = &freed
+                && renamed_from.as_ref() == Some(to)
             {
+                plan.diags.push(
+                    Diagnostic::error(
+                        "Names swapped",
+                        format!(
+                            "This plan renames this object to {name:?} and the object holding \
+                             that name ({holder}) to this object's old name {to:?}. Names are \
+                             unique, so neither write can go first. Rename one of them to a \
+                             temporary name and apply, then apply the swap's second half."
+                        ),
+                    )
+                    .at(at),
+                );
+                return;
+            }
+            if freed == Freed::No {
                 let detail = format!(
                     "Workload identity provider {pid} already has a service account mapping \
                      named {name:?} ({holder}), and names must be unique within a provider. \
@@ -571,6 +619,72 @@ impl OpenAi {
                 return;
             }
         }
+    }
+
+    /// A new mapping's project and service account must exist (the API
+    /// refuses the create with 400 or 404 otherwise); ids known only after
+    /// apply are checked in the plan Terraform makes then. `false` when it
+    /// pushed an error.
+    async fn check_account(
+        &self,
+        plan: &mut PlanCtx,
+        client: &openai_admin::Client,
+        planned: &MappingModel,
+    ) -> bool {
+        use crate::inventory::AccountLookup;
+        let (Some(project), Some(account)) = (
+            planned.project_id.known(),
+            planned.service_account_id.known(),
+        ) else {
+            return true;
+        };
+        let found = match self
+            .inventory
+            .account_exists(client, project, account)
+            .await
+        {
+            Ok(found) => found,
+            Err(e) => {
+                plan.diags.extend(api_error(
+                    "look up the mapping's project service account",
+                    &e,
+                    &[],
+                ));
+                return false;
+            }
+        };
+        let swapped = project.starts_with("svc_acct_") || account.starts_with("proj_");
+        let hint = if swapped {
+            " project_id and service_account_id look swapped: project ids start with proj_, \
+             service account ids with svc_acct_."
+        } else {
+            ""
+        };
+        let (at, summary, detail) = match found {
+            AccountLookup::Found => return true,
+            AccountLookup::NoSuchProject => (
+                M::project_id,
+                "Project not found",
+                format!(
+                    "There is no project {project:?} in this organization, so the mapping \
+                     cannot be created.{hint} Check project_id; for a project made in the same \
+                     configuration, reference its id. Nothing was created."
+                ),
+            ),
+            AccountLookup::NoSuchAccount => (
+                M::service_account_id,
+                "Service account not found",
+                format!(
+                    "Project {project} has no service account {account:?}, so the mapping \
+                     cannot be created.{hint} Check service_account_id; for an account made in \
+                     the same configuration, reference \
+                     openai_project_service_account.NAME.id. Nothing was created."
+                ),
+            ),
+        };
+        plan.diags
+            .push(Diagnostic::error(summary, detail).at(Path::root().attr(at)));
+        false
     }
 
     /// Counts a planned mapping create against its provider's limit.
@@ -596,8 +710,14 @@ impl OpenAi {
                     Ok((baseline, same)) => {
                         // A create like an existing rule replaces it: that is
                         // how a tainted object shows, planned as a create
-                        // without its identity.
-                        if let Some(old) = same {
+                        // without its identity. Only a rule of this
+                        // configuration (refreshed by this run's plan) can be
+                        // tainted; an identical rule made elsewhere stays.
+                        let scope = Scope::Mappings(pid.clone());
+                        if let Some(old) = same.filter(|old| {
+                            self.inventory.names.was_refreshed(old)
+                                || self.ledger.removed_in_run(&scope, old)
+                        }) {
                             self.ledger
                                 .remove(Scope::Mappings(pid.clone()), &old, &baseline);
                         }

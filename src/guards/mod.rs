@@ -21,3 +21,49 @@ pub(crate) mod provider;
 
 pub(crate) use mapping::plan_mapping;
 pub(crate) use provider::{name_conflict, plan_provider};
+
+/// How long a write refused because its name is taken (409) is tried again:
+/// in a name chain (a takes b's old name while b is renamed), Terraform may
+/// apply a before b, and b's rename frees the name moments later.
+const NAME_TAKEN_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Runs a create or update whose name may be held by an object this run
+/// renames or deletes, trying again (bounded) while the API answers 409.
+pub(crate) async fn write_when_name_free<T, F, Fut>(
+    what: &str,
+    write: F,
+) -> Result<T, openai_admin::error::ApiError>
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Result<T, openai_admin::error::ApiError>>,
+{
+    let deadline = tokio::time::Instant::now() + NAME_TAKEN_WAIT;
+    loop {
+        match write().await {
+            Err(e) if e.is_conflict() && tokio::time::Instant::now() < deadline => {
+                tracing::info!(
+                    "the {what}'s name is still taken; waiting for this run's rename or delete \
+                     of the object holding it"
+                );
+                tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+            }
+            other => return other,
+        }
+    }
+}
+
+/// Added to a create refused because its name is taken: with
+/// `create_before_destroy`, the replacement is created while the object it
+/// replaces still holds the name.
+pub(crate) fn name_taken_on_create(what: &str) -> tfplugin::framework::Diagnostic {
+    tfplugin::framework::Diagnostic::error(
+        format!("The {what}'s name is taken"),
+        format!(
+            "OpenAI refused the create because another {what} has this name. If this create \
+             replaces an object with lifecycle {{ create_before_destroy = true }}, the old \
+             object still holds the name while the new one is created: give the new one another \
+             name (for example with a suffix that changes with the replacement), or remove \
+             create_before_destroy. Otherwise rename or import the existing {what}."
+        ),
+    )
+}

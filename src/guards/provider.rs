@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use crate::OpenAi;
 use crate::errors::api_error;
+use crate::inventory::Freed;
 use crate::limits::Scope;
 use crate::resources::unmanaged_kind;
 use crate::resources::workload_identity_provider::{OBJECT, ProviderIdentity, ProviderModel};
@@ -322,6 +323,16 @@ pub(crate) fn name_conflict(
 ) -> Diagnostic {
     if data.tells_replacements() && !refreshed {
         Diagnostic::error(summary, format!("{detail} Nothing was created."))
+    } else if data.tells_replacements() {
+        // The holder is an object of this configuration: a tainted one is
+        // replaced by this create, which Terraform plans without naming it.
+        Diagnostic::warning(
+            summary,
+            format!(
+                "{detail} It belongs to this configuration: unless this plan replaces it (it \
+                 is tainted) or renames it, apply will fail."
+            ),
+        )
     } else {
         Diagnostic::warning(
             summary,
@@ -356,6 +367,16 @@ impl OpenAi {
         if !plan.is_create() && prior.name.known() == Some(name) {
             return;
         }
+        // A rename frees the old name once applied; a name chain (a takes
+        // b's old name while b is renamed) then applies in any order (the
+        // write retries while the holder's rename is under way).
+        let renamed_from = match (plan.is_update(), prior.id.known(), prior.name.known()) {
+            (true, Some(id), Some(old)) => {
+                self.inventory.names.renamed(id, old, name);
+                Some(old.clone())
+            }
+            _ => None,
+        };
         let own = prior.id.known().map(String::as_str);
         // Who claims the name: the planned arguments, without what the API
         // computes.
@@ -412,12 +433,29 @@ impl OpenAi {
             if self.ledger.removed_in_run(&Scope::Providers, &holder) {
                 continue;
             }
-            if !self
+            let freed = self
                 .inventory
                 .names
-                .wait_going(&holder, self.ledger.settle)
-                .await
+                .wait_freed(&holder, self.ledger.settle)
+                .await;
+            if let Freed::Renamed(to) = &freed
+                && renamed_from.as_ref() == Some(to)
             {
+                plan.diags.push(
+                    Diagnostic::error(
+                        "Names swapped",
+                        format!(
+                            "This plan renames this object to {name:?} and the object holding \
+                             that name ({holder}) to this object's old name {to:?}. Names are \
+                             unique, so neither write can go first. Rename one of them to a \
+                             temporary name and apply, then apply the swap's second half."
+                        ),
+                    )
+                    .at(at),
+                );
+                return;
+            }
+            if freed == Freed::No {
                 let detail = format!(
                     "A workload identity provider named {name:?} already exists in the \
                      organization ({holder}), and names must be unique there. Choose another \
@@ -467,7 +505,13 @@ impl OpenAi {
         // Names are unique in the organization, so a create named like an
         // existing provider replaces it (or fails at apply): that is how a
         // tainted object shows, planned as a create without its identity.
-        if let Some(old) = same_name {
+        // Only a provider of this configuration (refreshed by this run's
+        // plan) can be tainted; one made elsewhere with the name stays, and
+        // the name check reports it.
+        if let Some(old) = same_name.filter(|old| {
+            self.inventory.names.was_refreshed(old)
+                || self.ledger.removed_in_run(&Scope::Providers, old)
+        }) {
             self.ledger.remove(Scope::Providers, &old, &baseline);
         }
         let limit = self.settings().max_providers;

@@ -474,9 +474,10 @@ impl Resource<OpenAi> for ServiceAccountMappingResource {
             .await?;
         let client = data.client()?;
         let since = client.server_now_secs() - openai_admin::CREATED_AT_SLACK_SECS;
-        let r = match client
-            .create_rule(planned.workload_identity_provider_id.or_empty(), &req)
-            .await
+        let r = match crate::guards::write_when_name_free("service account mapping", || {
+            client.create_rule(planned.workload_identity_provider_id.or_empty(), &req)
+        })
+        .await
         {
             Ok(r) => r,
             Err(e) if e.cancelled_after_send() => {
@@ -497,10 +498,16 @@ impl Resource<OpenAi> for ServiceAccountMappingResource {
             }
             Err(e) => {
                 let mut d = api_error("create the service account mapping", &e, &api_arguments());
+                if e.is_conflict() {
+                    d.push(crate::guards::name_taken_on_create(
+                        "service account mapping",
+                    ));
+                }
                 if e.is_limit_exceeded() {
                     d.push(crate::limits::create_at_limit(
                         "service account mapping",
                         "max_mappings_per_provider",
+                        data.ledger.removes_any(&Scope::Mappings(pid.to_string())),
                     ));
                 }
                 return Err(d);
@@ -611,10 +618,11 @@ impl Resource<OpenAi> for ServiceAccountMappingResource {
         let pid = prior.workload_identity_provider_id.or_empty();
         let id = prior.id.or_empty();
         let client = data.client()?;
-        let r = client
-            .update_rule(pid, id, &req)
-            .await
-            .map_err(|e| api_error("update the service account mapping", &e, &api_arguments()))?;
+        let r = crate::guards::write_when_name_free("service account mapping", || {
+            client.update_rule(pid, id, &req)
+        })
+        .await
+        .map_err(|e| api_error("update the service account mapping", &e, &api_arguments()))?;
         if let Err(mut refused) = data
             .recheck_pinning(
                 &planned,

@@ -582,7 +582,9 @@ impl Resource<OpenAi> for WorkloadIdentityProviderResource {
         };
         let client = data.client()?;
         let since = client.server_now_secs() - openai_admin::CREATED_AT_SLACK_SECS;
-        let p = match client.create_provider(&req).await {
+        let p = match crate::guards::write_when_name_free(OBJECT, || client.create_provider(&req))
+            .await
+        {
             Ok(p) => p,
             Err(e) if e.cancelled_after_send() => {
                 let placeholder = ProviderModel {
@@ -605,10 +607,14 @@ impl Resource<OpenAi> for WorkloadIdentityProviderResource {
                     &e,
                     &arguments(&schema(), &[]),
                 );
+                if e.is_conflict() {
+                    d.push(crate::guards::name_taken_on_create(OBJECT));
+                }
                 if e.is_limit_exceeded() {
                     d.push(crate::limits::create_at_limit(
                         "workload identity provider",
                         "max_workload_identity_providers",
+                        data.ledger.removes_any(&Scope::Providers),
                     ));
                 }
                 return Err(d);
@@ -687,13 +693,15 @@ impl Resource<OpenAi> for WorkloadIdentityProviderResource {
         };
         let id = prior.id.or_empty();
         let client = data.client()?;
-        let p = client.update_provider(id, &req).await.map_err(|e| {
-            api_error(
-                "update the workload identity provider",
-                &e,
-                &arguments(&schema(), &[]),
-            )
-        })?;
+        let p = crate::guards::write_when_name_free(OBJECT, || client.update_provider(id, &req))
+            .await
+            .map_err(|e| {
+                api_error(
+                    "update the workload identity provider",
+                    &e,
+                    &arguments(&schema(), &[]),
+                )
+            })?;
         if writing.is_some()
             && let Err(mut refused) = data
                 .recheck_issuer_written(id, planned.issuer.or_empty(), &req_private)

@@ -689,3 +689,104 @@ fn a_planted_ledger_directory_is_refused_and_left_untouched() {
         .collect();
     assert_eq!(left, vec![std::ffi::OsString::from("limits.jsonl")]);
 }
+
+tftest! {
+    /// Item 8 of the guards issue: unnamed mappings are told apart by all
+    /// they send (two differing only in `scopes` or `enabled` are two
+    /// creates), and a create identical to a rule made outside Terraform is
+    /// a new rule, not the replacement of a tainted one.
+    fn unnamed_mappings_count_by_everything_they_send(tf) {
+        let emu = Emulator::start();
+        let project = emu.ok("POST", "/organization/projects", Some(json!({"name": "p"})))["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let sa = emu.ok(
+            "POST",
+            &format!("/organization/projects/{project}/service_accounts"),
+            Some(json!({"name": "sa", "create_service_account_only": true})),
+        )["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let wip = create_providers_by_hand(&emu, 1).remove(0);
+        let rules = format!("/organization/workload_identity_providers/{wip}/federation_rules");
+        // One rule made by hand, identical to the first mapping below.
+        emu.ok(
+            "POST",
+            &rules,
+            Some(json!({"project_id": project, "service_account_id": sa,
+                        "attribute_matchers": {"sub": "same"}})),
+        );
+        let mapping = |name: &str, extra: &str| {
+            format!(
+                r#"
+resource "openai_service_account_mapping" "{name}" {{
+  workload_identity_provider_id = "{wip}"
+  project_id                    = "{project}"
+  service_account_id            = "{sa}"
+  attribute_matchers            = {{ sub = "same" }}
+{extra}
+}}
+"#
+            )
+        };
+        let limited = "provider \"openai\" {\n  max_mappings_per_provider = 2\n}\n";
+        let mut wd = Workdir::new(tf);
+        wd.use_emulator(&emu);
+        // 1 existing + the same content again + the same with scopes = 3.
+        wd.write_main(&format!(
+            "{HEADER}{limited}{}{}",
+            mapping("a", ""),
+            mapping("b", "  scopes = [\"api.model.request\"]")
+        ));
+        let out = wd.plan_detailed();
+        out.assert_code(1);
+        out.assert_output_contains_words("Service account mapping limit exceeded");
+        out.assert_output_contains_words("1 exist, and this plan adds 2");
+        // Differing only in `enabled`: also two creates.
+        wd.write_main(&format!(
+            "{HEADER}{limited}{}{}",
+            mapping("a", "  enabled = true"),
+            mapping("b", "  enabled = false")
+        ));
+        wd.plan_detailed().assert_code(1);
+        let listed = emu.ok("GET", &format!("{rules}?limit=100"), None);
+        assert_eq!(listed["data"].as_array().unwrap().len(), 1, "{listed}");
+        // One of them fits.
+        wd.write_main(&format!("{HEADER}{limited}{}", mapping("a", "")));
+        wd.apply().assert_success();
+    }
+}
+
+/// The organization fills up after a plan was saved: applying it is
+/// refused by the plan Terraform makes again during apply, before any write,
+/// and without the paragraph about `create_before_destroy`, which only a
+/// replacement needs.
+#[test]
+fn a_saved_plan_whose_create_no_longer_fits_is_refused_before_any_write() {
+    let tf = tf_latest();
+    let emu = Emulator::start();
+    create_providers_by_hand(&emu, 49);
+    let mut wd = Workdir::new(&tf);
+    wd.use_emulator(&emu);
+    wd.write_main(&providers(1));
+    wd.run(&["plan", "-input=false", "-out=saved.plan"])
+        .assert_success();
+    emu.ok(
+        "POST",
+        "/organization/workload_identity_providers",
+        Some(json!({"name": "late", "issuer": "https://late.example.com",
+                    "audience": "a", "type": "oidc"})),
+    );
+    let out = wd.run(&["apply", "-input=false", "saved.plan"]);
+    out.assert_failure();
+    out.assert_output_contains_words("Workload identity provider limit exceeded");
+    out.assert_output_contains_words("50 exist, and this plan adds 1");
+    assert!(
+        !out.output_contains_words("create_before_destroy"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(provider_count(&emu), 50);
+}

@@ -114,6 +114,48 @@ fn cases(org: &Org) -> Vec<Case> {
             old_line: None,
         },
         Case {
+            case: "a project that does not exist",
+            config: Org {
+                wip: org.wip.clone(),
+                project: "proj_doesnotexist".into(),
+                sa: org.sa.clone(),
+            }
+            .mapping("m", wip, "m", sub),
+            summary: "Project not found",
+            detail: "There is no project \"proj_doesnotexist\" in this organization",
+            line: r#"project_id                    = "proj_doesnotexist""#,
+            existing_name: false,
+            old_line: None,
+        },
+        Case {
+            case: "a service account that does not exist",
+            config: Org {
+                wip: org.wip.clone(),
+                project: org.project.clone(),
+                sa: "svc_acct_doesnotexist".into(),
+            }
+            .mapping("m", wip, "m", sub),
+            summary: "Service account not found",
+            detail: "has no service account \"svc_acct_doesnotexist\"",
+            line: r#"service_account_id            = "svc_acct_doesnotexist""#,
+            existing_name: false,
+            old_line: None,
+        },
+        Case {
+            case: "project and service account swapped",
+            config: Org {
+                wip: org.wip.clone(),
+                project: org.sa.clone(),
+                sa: org.project.clone(),
+            }
+            .mapping("m", wip, "m", sub),
+            summary: "Project not found",
+            detail: "project_id and service_account_id look swapped",
+            line: "project_id                    = \"svc_acct_",
+            existing_name: false,
+            old_line: None,
+        },
+        Case {
             case: "a provider id that does not exist",
             config: org.mapping("m", "wip_doesnotexist", "m", sub),
             summary: "Workload identity provider not found",

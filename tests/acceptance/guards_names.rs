@@ -1,0 +1,96 @@
+//! Acceptance: name changes either apply or are refused at plan with what
+//! to do (item 11 of the guards issue): a rename chain applies in whatever
+//! order Terraform writes, a swap is refused at plan, and a
+//! `create_before_destroy` replacement that keeps its name says why the
+//! API refused it.
+
+use crate::support::{Emulator, Workdir, tf_latest};
+
+const HEADER: &str = r#"
+terraform {
+  required_providers {
+    openai = { source = "openai-wif/openai" }
+  }
+}
+"#;
+
+fn providers(a: &str, b: &str, lifecycle: &str) -> String {
+    format!(
+        r#"{HEADER}
+resource "openai_workload_identity_provider" "a" {{
+  name     = "{a}"
+  issuer   = "https://a.example.com"
+  audience = "https://api.openai.com/v1"
+{lifecycle}
+}}
+resource "openai_workload_identity_provider" "b" {{
+  name     = "{b}"
+  issuer   = "https://b.example.com"
+  audience = "https://api.openai.com/v1"
+}}
+"#
+    )
+}
+
+fn names(emu: &Emulator) -> Vec<String> {
+    let mut names: Vec<String> = emu.ok(
+        "GET",
+        "/organization/workload_identity_providers?limit=100",
+        None,
+    )["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap().to_string())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn a_rename_chain_applies_and_a_swap_is_refused_at_plan() {
+    let tf = tf_latest();
+    let emu = Emulator::start();
+    let mut wd = Workdir::new(&tf);
+    wd.use_emulator(&emu);
+    wd.write_main(&providers("one", "two", ""));
+    wd.apply().assert_success();
+
+    // a takes b's name while b moves on: whichever Terraform writes first,
+    // the apply completes.
+    wd.write_main(&providers("two", "three", ""));
+    let chain = wd.apply();
+    chain.assert_success();
+    assert_eq!(names(&emu), ["three", "two"]);
+    wd.plan_detailed().assert_code(0);
+
+    // A swap cannot be written in either order: refused at plan.
+    wd.write_main(&providers("three", "two", ""));
+    let swap = wd.plan_detailed();
+    swap.assert_code(1);
+    swap.assert_output_contains_words("Names swapped");
+    swap.assert_output_contains_words("Rename one of them to a temporary name");
+    assert_eq!(names(&emu), ["three", "two"]);
+}
+
+#[test]
+fn a_create_before_destroy_replacement_with_the_same_name_says_why_it_failed() {
+    let tf = tf_latest();
+    let emu = Emulator::start();
+    let mut wd = Workdir::new(&tf);
+    wd.use_emulator(&emu);
+    let cbd = "  lifecycle {\n    create_before_destroy = true\n  }";
+    wd.write_main(&providers("one", "two", cbd));
+    wd.apply().assert_success();
+    let out = wd.run(&[
+        "apply",
+        "-input=false",
+        "-auto-approve",
+        "-replace=openai_workload_identity_provider.a",
+    ]);
+    out.assert_failure();
+    out.assert_output_contains_words("name is taken");
+    out.assert_output_contains_words("create_before_destroy");
+    // The old object is kept.
+    assert_eq!(names(&emu), ["one", "two"]);
+}
