@@ -8,15 +8,20 @@ use tfplugin::framework::{Diagnostic, Diagnostics};
 /// one of the resource's attributes, the diagnostic points at it.
 pub fn api_error(action: &str, e: &ApiError, attributes: &[&str]) -> Diagnostics {
     // A 401 needs no hint here: the error itself names admin_api_key.
-    let hint = if e.is_limit_exceeded() {
+    let hint = if e.is_unknown_collection() {
+        " A listing that is not found means the requests go to the wrong place: check base_url \
+         (OPENAI_BASE_URL), which must include the API version, e.g. https://api.openai.com/v1."
+    } else if e.is_limit_exceeded() {
         " The organization is at an OpenAI limit; remove unused objects or ask OpenAI to raise it."
     } else if e.is_not_found() && !action.starts_with("create") {
         " The object may have been deleted outside Terraform."
     } else if e.is_not_found() {
         " Something the new object refers to does not exist; check the ids in the configuration."
     } else if e.is_timeout() {
-        " The API did not answer in time: raise request_timeout_seconds in the provider block \
-         if it is slow, or check network access."
+        " The API did not answer within request_timeout_seconds, on any try. If it is down or \
+         unreachable, check network access and base_url; lower max_retries or \
+         request_timeout_seconds in the provider block to fail sooner. Raise \
+         request_timeout_seconds only if its answers are merely slow."
     } else {
         ""
     };
@@ -64,6 +69,25 @@ mod tests {
         );
         assert_eq!(d.matches("admin_api_key").count(), 1, "{d}");
         assert!(d.contains(ADMIN_KEY_ENV), "{d}");
+    }
+
+    #[test]
+    fn a_404_on_a_collection_points_at_base_url() {
+        let mut e = status(StatusCode::NOT_FOUND, "not_found");
+        if let ApiError::Status { path, method, .. } = &mut e {
+            *path = "/organization/workload_identity_providers".into();
+            *method = Method::GET;
+        }
+        let d = detail("read workload identity providers", &e);
+        assert!(d.contains("check base_url"), "{d}");
+        assert!(d.contains("/v1"), "{d}");
+        assert!(!d.contains("deleted outside Terraform"), "{d}");
+        // One object that is gone is still a deletion.
+        if let ApiError::Status { path, .. } = &mut e {
+            *path = "/organization/workload_identity_providers/wip_1".into();
+        }
+        let d = detail("read the workload identity provider", &e);
+        assert!(d.contains("deleted outside Terraform"), "{d}");
     }
 
     #[test]

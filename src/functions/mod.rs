@@ -68,6 +68,18 @@ pub fn matchers_json(v: &Value, index: usize) -> Result<Map<String, Json>, Funct
             format!("attribute_matchers[{k:?}] must be a string, number or bool"),
         ));
     }
+    // What the resource refuses at plan is an error here too, so that a
+    // check cannot pass on matchers no mapping could hold.
+    for (k, v) in &m {
+        if let Json::String(s) = v
+            && let Err(why) = crate::resources::service_account_mapping::check_wildcard(s)
+        {
+            return Err(FunctionError::argument(
+                index,
+                format!("attribute_matchers[{k:?}]: {why}"),
+            ));
+        }
+    }
     Ok(m)
 }
 
@@ -237,6 +249,13 @@ mod tests {
         assert!(!matches(json!({"missing": "x"}), c.clone()).unwrap());
         let e = matches(json!({}), c.clone()).unwrap_err();
         assert_eq!(e.argument, Some(0));
+        let e = matches(json!({"sub": "repo:*/app"}), c.clone()).unwrap_err();
+        assert_eq!(e.argument, Some(0));
+        assert!(
+            e.text.contains("uses `*` where it is not supported"),
+            "{}",
+            e.text
+        );
         let e = matches(json!({"sub": ["a"]}), c.clone()).unwrap_err();
         assert_eq!(e.argument, Some(0));
         let e = matches(json!({"sub": "a"}), json!("not an object")).unwrap_err();

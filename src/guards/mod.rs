@@ -29,8 +29,13 @@ const NAME_TAKEN_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Runs a create or update whose name may be held by an object this run
 /// renames or deletes, trying again (bounded) while the API answers 409.
+/// With `room_coming` (the run destroys or replaces objects of the kind), a
+/// create refused at the limit is tried again too: Terraform orders no
+/// destroy before an unrelated create, so the destroy that makes the room
+/// the plan counted on may still be in flight.
 pub(crate) async fn write_when_name_free<T, F, Fut>(
     what: &str,
+    room_coming: bool,
     write: F,
 ) -> Result<T, openai_admin::error::ApiError>
 where
@@ -45,10 +50,19 @@ where
                     "the {what}'s name is still taken; waiting for this run's rename or delete \
                      of the object holding it"
                 );
-                tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+            }
+            Err(e)
+                if room_coming
+                    && e.is_limit_exceeded()
+                    && tokio::time::Instant::now() < deadline =>
+            {
+                tracing::info!(
+                    "no room for the {what} yet; waiting for this run's destroys to make room"
+                );
             }
             other => return other,
         }
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     }
 }
 

@@ -296,7 +296,7 @@ pub fn validate_config(config: &MappingModel, diags: &mut Diagnostics) {
 }
 
 /// Only a single trailing `*` after a non-empty prefix is a wildcard.
-fn check_wildcard(s: &str) -> Result<(), String> {
+pub(crate) fn check_wildcard(s: &str) -> Result<(), String> {
     match s.find('*') {
         None => Ok(()),
         Some(i) if i == s.len() - 1 && i > 0 => Ok(()),
@@ -474,9 +474,12 @@ impl Resource<OpenAi> for ServiceAccountMappingResource {
             .await?;
         let client = data.client()?;
         let since = client.server_now_secs() - openai_admin::CREATED_AT_SLACK_SECS;
-        let r = match crate::guards::write_when_name_free("service account mapping", || {
-            client.create_rule(planned.workload_identity_provider_id.or_empty(), &req)
-        })
+        let room_coming = data.ledger.removes_any(&Scope::Mappings(pid.to_string()));
+        let r = match crate::guards::write_when_name_free(
+            "service account mapping",
+            room_coming,
+            || client.create_rule(planned.workload_identity_provider_id.or_empty(), &req),
+        )
         .await
         {
             Ok(r) => r,
@@ -618,7 +621,7 @@ impl Resource<OpenAi> for ServiceAccountMappingResource {
         let pid = prior.workload_identity_provider_id.or_empty();
         let id = prior.id.or_empty();
         let client = data.client()?;
-        let r = crate::guards::write_when_name_free("service account mapping", || {
+        let r = crate::guards::write_when_name_free("service account mapping", false, || {
             client.update_rule(pid, id, &req)
         })
         .await

@@ -582,8 +582,11 @@ impl Resource<OpenAi> for WorkloadIdentityProviderResource {
         };
         let client = data.client()?;
         let since = client.server_now_secs() - openai_admin::CREATED_AT_SLACK_SECS;
-        let p = match crate::guards::write_when_name_free(OBJECT, || client.create_provider(&req))
-            .await
+        let room_coming = data.ledger.removes_any(&Scope::Providers);
+        let p = match crate::guards::write_when_name_free(OBJECT, room_coming, || {
+            client.create_provider(&req)
+        })
+        .await
         {
             Ok(p) => p,
             Err(e) if e.cancelled_after_send() => {
@@ -693,15 +696,16 @@ impl Resource<OpenAi> for WorkloadIdentityProviderResource {
         };
         let id = prior.id.or_empty();
         let client = data.client()?;
-        let p = crate::guards::write_when_name_free(OBJECT, || client.update_provider(id, &req))
-            .await
-            .map_err(|e| {
-                api_error(
-                    "update the workload identity provider",
-                    &e,
-                    &arguments(&schema(), &[]),
-                )
-            })?;
+        let p =
+            crate::guards::write_when_name_free(OBJECT, false, || client.update_provider(id, &req))
+                .await
+                .map_err(|e| {
+                    api_error(
+                        "update the workload identity provider",
+                        &e,
+                        &arguments(&schema(), &[]),
+                    )
+                })?;
         if writing.is_some()
             && let Err(mut refused) = data
                 .recheck_issuer_written(id, planned.issuer.or_empty(), &req_private)

@@ -153,6 +153,28 @@ impl ApiError {
         self.status() == Some(StatusCode::NOT_FOUND) && matches!(self, ApiError::Status { .. })
     }
 
+    /// A 404 on a collection (a listing, or a create into one) rather than
+    /// on one object: the collection always exists at OpenAI, so the base
+    /// URL is wrong (most often missing its `/v1`).
+    pub fn is_unknown_collection(&self) -> bool {
+        match self {
+            ApiError::Status { status, path, .. } if *status == StatusCode::NOT_FOUND => {
+                // Top-level collections only: a nested one (a provider's
+                // rules, a project's accounts) is missing with its parent.
+                let path = path
+                    .split('?')
+                    .next()
+                    .unwrap_or_default()
+                    .trim_end_matches('/');
+                matches!(
+                    path,
+                    "/organization/workload_identity_providers" | "/organization/projects"
+                )
+            }
+            _ => false,
+        }
+    }
+
     /// The request ran out of time (after its retries).
     pub fn is_timeout(&self) -> bool {
         matches!(self, ApiError::Transport { source, .. } if source.is_timeout())
