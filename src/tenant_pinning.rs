@@ -408,6 +408,9 @@ pub struct PlannedMapping {
     /// Planned `enabled = false`: it admits no token, so no issuer makes it
     /// a risk (see `guards::operation`).
     pub disabled: bool,
+    /// The service account it maps to, when known: two enabled mappings of
+    /// one account that match one token make the exchange ambiguous.
+    pub service_account: Option<String>,
 }
 
 /// A JSON object of claim name to matcher value, as sent to the API.
@@ -1124,6 +1127,7 @@ mod tests {
     fn whichever_side_is_planned_second_sees_the_other() {
         let unpinned = PlannedMapping {
             disabled: false,
+            service_account: None,
             matchers: Some(json(serde_json::json!({"ref": "refs/heads/main"}))),
             allow: Some(false),
             gone: false,
@@ -1167,6 +1171,7 @@ mod tests {
         let planned =
             |m: Option<serde_json::Value>, allow: Option<bool>, gone: bool| PlannedMapping {
                 disabled: false,
+                service_account: None,
                 matchers: m.map(json),
                 allow,
                 gone,

@@ -54,6 +54,7 @@ pub(crate) async fn plan_mapping(data: Option<&OpenAi>, plan: &mut PlanCtx) {
     }
     // Also on destroy: the guard records the mapping as going away.
     data.guard_tenant_pinning(plan).await;
+    data.warn_overlaps(plan).await;
     if plan.is_create() {
         data.admit_mapping(plan).await;
     } else if !plan.is_destroy() && !plan.is_replace() {
@@ -146,6 +147,7 @@ impl OpenAi {
                 allow: None,
                 gone: true,
                 disabled: false,
+                service_account: None,
             };
             self.pinning.mapping_planned(pid, Some(id), gone);
         }
@@ -192,6 +194,7 @@ impl OpenAi {
             allow,
             gone: false,
             disabled,
+            service_account: planned.service_account_id.known().cloned(),
         };
         let recorded = match planned.workload_identity_provider_id.as_deref() {
             Some(pid) if !plan.is_replace() || prior_ids.is_none() => {
@@ -619,6 +622,104 @@ impl OpenAi {
                 return;
             }
         }
+    }
+
+    /// Warns when a mapping this plan writes, enabled, may match the same
+    /// token as another enabled mapping of the same provider and service
+    /// account (on the server, or planned in this run): the exchange then
+    /// refuses as ambiguous, and a working workload stops logging in.
+    async fn warn_overlaps(&self, plan: &mut PlanCtx) {
+        use crate::tenant_pinning::MappingKey;
+        use openai_federation_rules::matching::may_overlap;
+        if !super::operation::Operation::of(plan).writes() {
+            return;
+        }
+        let (Ok(planned), Ok(prior)) = (
+            M::from_nullable(&plan.planned),
+            M::from_nullable(&plan.prior),
+        ) else {
+            return;
+        };
+        if planned.enabled.known() == Some(&false) {
+            return;
+        }
+        let (Some(pid), Some(account), Some(mine)) = (
+            planned.workload_identity_provider_id.known(),
+            planned.service_account_id.known(),
+            matchers_json(&planned.attribute_matchers),
+        ) else {
+            return;
+        };
+        let own = prior.id.known().cloned().filter(|_| !plan.is_replace());
+        let Ok(client) = self.client() else { return };
+        let Ok(server) = self
+            .inventory
+            .rules(client, pid, |s| {
+                s.map(|s| s.objects.values().cloned().collect::<Vec<_>>())
+                    .unwrap_or_default()
+            })
+            .await
+        else {
+            return;
+        };
+        let planned_here = self.pinning.mappings(pid);
+        let mut others: Vec<(String, serde_json::Map<String, serde_json::Value>)> = Vec::new();
+        for r in server {
+            if Some(&r.id) == own.as_ref() || self.inventory.names.is_going(&r.id) {
+                continue;
+            }
+            match planned_here.get(&MappingKey::Existing(r.id.clone())) {
+                Some(p) if p.gone || p.disabled => {}
+                Some(p) => {
+                    if let Some(m) = &p.matchers
+                        && p.service_account
+                            .as_deref()
+                            .unwrap_or(&r.service_account_id)
+                            == account
+                    {
+                        others.push((r.id.clone(), m.clone()));
+                    }
+                }
+                None if r.enabled && r.service_account_id == *account => {
+                    others.push((r.id.clone(), r.attribute_matchers.clone()));
+                }
+                None => {}
+            }
+        }
+        // Creates planned in this run; this mapping's own record is one of
+        // them when it is a create.
+        let mut skipped_self = !plan.is_create() && !plan.is_replace();
+        for (key, p) in &planned_here {
+            if let (MappingKey::New(_), Some(m)) = (key, &p.matchers)
+                && !p.gone
+                && !p.disabled
+                && p.service_account.as_deref() == Some(account.as_str())
+            {
+                if !skipped_self && *m == mine {
+                    skipped_self = true;
+                    continue;
+                }
+                others.push(("(planned in this run)".into(), m.clone()));
+            }
+        }
+        let overlapping: Vec<String> = others
+            .iter()
+            .filter(|(_, m)| may_overlap(&mine, m))
+            .map(|(id, _)| id.clone())
+            .collect();
+        if overlapping.is_empty() {
+            return;
+        }
+        plan.diags.push(
+            Diagnostic::warning(
+                "Mappings may match the same token",
+                format!(
+                    "Another enabled mapping of this provider for the same service account                      ({account}) may match a token this one matches: {}. When more than one                      enabled mapping matches, OpenAI refuses the exchange as ambiguous, so a                      workload that logs in today would stop. Make their matchers exclusive (for                      example a different exact `sub` or `ref`), disable one, or merge them.",
+                    overlapping.join(", ")
+                ),
+            )
+            .at(Path::root().attr(M::attribute_matchers)),
+        );
     }
 
     /// A new mapping's project and service account must exist (the API

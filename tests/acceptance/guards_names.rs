@@ -94,3 +94,71 @@ fn a_create_before_destroy_replacement_with_the_same_name_says_why_it_failed() {
     // The old object is kept.
     assert_eq!(names(&emu), ["one", "two"]);
 }
+
+/// Two enabled mappings of one provider and service account that can match
+/// the same token make the exchange ambiguous: the plan warns, naming the
+/// other; exclusive matchers plan without it.
+#[test]
+fn overlapping_mappings_of_one_account_are_warned_about() {
+    use serde_json::json;
+    let tf = tf_latest();
+    let emu = Emulator::start();
+    let id = |v: serde_json::Value| v["id"].as_str().unwrap().to_string();
+    let project = id(emu.ok("POST", "/organization/projects", Some(json!({"name": "p"}))));
+    let sa = id(emu.ok(
+        "POST",
+        &format!("/organization/projects/{project}/service_accounts"),
+        Some(json!({"name": "ci", "create_service_account_only": true})),
+    ));
+    let wip = id(emu.ok(
+        "POST",
+        "/organization/workload_identity_providers",
+        Some(json!({"name": "k8s", "issuer": "https://k8s.example.com",
+                    "audience": "a", "type": "oidc"})),
+    ));
+    let mapping = |label: &str, sub: &str| {
+        format!(
+            r#"
+resource "openai_service_account_mapping" "{label}" {{
+  workload_identity_provider_id = "{wip}"
+  project_id                    = "{project}"
+  service_account_id            = "{sa}"
+  attribute_matchers            = {{ sub = "{sub}" }}
+}}
+"#
+        )
+    };
+    let mut wd = Workdir::new(&tf);
+    wd.use_emulator(&emu);
+    wd.write_main(&format!(
+        "{HEADER}{}{}",
+        mapping("all", "system:serviceaccount:ns:*"),
+        mapping("one", "system:serviceaccount:ns:deployer")
+    ));
+    let overlap = wd.plan_detailed();
+    overlap.assert_code(2);
+    overlap.assert_output_contains_words("Mappings may match the same token");
+
+    wd.write_main(&format!(
+        "{HEADER}{}{}",
+        mapping("all", "system:serviceaccount:ns:*"),
+        mapping("one", "system:serviceaccount:other:deployer")
+    ));
+    let apart = wd.apply();
+    apart.assert_success();
+    assert!(
+        !apart.output_contains_words("Mappings may match the same token"),
+        "{}",
+        apart.stderr
+    );
+    // A mapping that already exists counts too.
+    wd.write_main(&format!(
+        "{HEADER}{}{}{}",
+        mapping("all", "system:serviceaccount:ns:*"),
+        mapping("one", "system:serviceaccount:other:deployer"),
+        mapping("two", "system:serviceaccount:other:*")
+    ));
+    let existing = wd.plan_detailed();
+    existing.assert_code(2);
+    existing.assert_output_contains_words("Mappings may match the same token");
+}

@@ -56,6 +56,33 @@ pub fn claim_matches(claim: &Json, expected: &Json) -> bool {
     }
 }
 
+/// Whether one token could satisfy both matcher sets `a` and `b`, judged
+/// without a token: they are disjoint only when some claim both name has
+/// values no single scalar can match together (two different exact values,
+/// or an exact value or prefix outside the other's prefix). Claims only one
+/// names, and `openai.*` attributes (computed by transformations), never
+/// separate them. A claim that is an array in the token can match two
+/// different values at once; this reading takes claims as scalars, as the
+/// identity claims rules pin on (`sub`, ids, names) are.
+pub fn may_overlap(a: &Map<String, Json>, b: &Map<String, Json>) -> bool {
+    !a.iter().any(|(key, va)| {
+        !key.starts_with(DERIVED_PREFIX) && b.get(key).is_some_and(|vb| values_disjoint(va, vb))
+    })
+}
+
+/// Whether no scalar claim can match both matcher values.
+fn values_disjoint(a: &Json, b: &Json) -> bool {
+    let (ta, tb) = (text(a), text(b));
+    let pa = a.as_str().and_then(wildcard_prefix);
+    let pb = b.as_str().and_then(wildcard_prefix);
+    match (pa, pb) {
+        (None, None) => ta != tb,
+        (Some(p), None) => !tb.starts_with(p),
+        (None, Some(p)) => !ta.starts_with(p),
+        (Some(p), Some(q)) => !p.starts_with(q) && !q.starts_with(p),
+    }
+}
+
 /// Where matchers read `openai.*` attributes from.
 pub trait DerivedAttributes {
     /// `Ok(None)`: no transformation defines the attribute. `Err`: it failed to evaluate.
@@ -370,6 +397,55 @@ pub fn resolve(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn overlap_is_judged_per_claim_both_name() {
+        let m = |v: Json| v.as_object().unwrap().clone();
+        let cases = [
+            (json!({"sub": "a"}), json!({"sub": "b"}), false),
+            (json!({"sub": "a"}), json!({"sub": "a"}), true),
+            (
+                json!({"sub": "repo:x/*"}),
+                json!({"sub": "repo:x/app"}),
+                true,
+            ),
+            (
+                json!({"sub": "repo:x/*"}),
+                json!({"sub": "repo:y/app"}),
+                false,
+            ),
+            (json!({"sub": "repo:x/*"}), json!({"sub": "repo:*"}), true),
+            (
+                json!({"sub": "repo:x/*"}),
+                json!({"sub": "repo:y/*"}),
+                false,
+            ),
+            // Different claims: one token can carry both.
+            (json!({"sub": "a"}), json!({"ref": "main"}), true),
+            (
+                json!({"sub": "a", "ref": "main"}),
+                json!({"sub": "a", "ref": "dev"}),
+                false,
+            ),
+            // Numbers and bools compare by their text.
+            (json!({"n": 7}), json!({"n": "7"}), true),
+            (json!({"ok": true}), json!({"ok": false}), false),
+            // Derived attributes are unknown until an exchange.
+            (json!({"openai.env": "a"}), json!({"openai.env": "b"}), true),
+        ];
+        for (a, b, overlap) in cases {
+            assert_eq!(
+                may_overlap(&m(a.clone()), &m(b.clone())),
+                overlap,
+                "{a} ~ {b}"
+            );
+            assert_eq!(
+                may_overlap(&m(b.clone()), &m(a.clone())),
+                overlap,
+                "{b} ~ {a}"
+            );
+        }
+    }
     use serde_json::json;
 
     #[test]
