@@ -6,7 +6,6 @@ use std::collections::BTreeSet;
 
 use crate::OpenAi;
 use crate::errors::api_error;
-use crate::inventory::Freed;
 use crate::limits::Scope;
 use crate::resources::service_account_mapping::{
     MappingIdentity, MappingModel, matchers_json, matchers_of,
@@ -576,52 +575,28 @@ impl OpenAi {
                 return;
             }
         };
-        for holder in holders {
-            if self
-                .ledger
-                .removed_in_run(&Scope::Mappings(pid.to_string()), &holder)
-            {
-                continue;
-            }
-            let freed = self
-                .inventory
-                .names
-                .wait_freed(&holder, self.ledger.settle)
-                .await;
-            if let Freed::Renamed(to) = &freed
-                && renamed_from.as_ref() == Some(to)
-            {
-                plan.diags.push(
-                    Diagnostic::error(
-                        "Names swapped",
-                        format!(
-                            "This plan renames this object to {name:?} and the object holding \
-                             that name ({holder}) to this object's old name {to:?}. Names are \
-                             unique, so neither write can go first. Rename one of them to a \
-                             temporary name and apply, then apply the swap's second half."
-                        ),
-                    )
-                    .at(at),
-                );
-                return;
-            }
-            if freed == Freed::No {
-                let detail = format!(
-                    "Workload identity provider {pid} already has a service account mapping \
-                     named {name:?} ({holder}), and names must be unique within a provider. \
-                     Choose another name, or bring the existing one under Terraform with \
-                     `terraform import` (id {pid}/{holder})."
-                );
-                plan.diags.push(super::name_conflict(
-                    self,
+        self.name_free_of(
+            plan,
+            &Scope::Mappings(pid.to_string()),
+            holders,
+            super::NameClaim {
+                name,
+                renamed_from: renamed_from.as_deref(),
+                at,
+            },
+            |holder| {
+                (
                     "Service account mapping name already used",
-                    detail,
-                    at,
-                    self.inventory.names.was_refreshed(&holder),
-                ));
-                return;
-            }
-        }
+                    format!(
+                        "Workload identity provider {pid} already has a service account mapping \
+                         named {name:?} ({holder}), and names must be unique within a provider. \
+                         Choose another name, or bring the existing one under Terraform with \
+                         `terraform import` (id {pid}/{holder})."
+                    ),
+                )
+            },
+        )
+        .await;
     }
 
     /// Warns when a mapping this plan writes, enabled, may match the same

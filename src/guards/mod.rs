@@ -11,6 +11,8 @@
 //! | names (unique per organization / per provider) | `provider`, `mapping` | `inventory::Names` |
 //! | references (provider, project, service account exist) | `mapping` | the listing cache |
 //! | tenant pinning (shared issuers) | [`crate::tenant_pinning`], `provider`, `mapping` | `PinningLedger` |
+//! | CEL (functions the exchange knows, size) | `openai_federation_rules::cel`, through the provider's validation | – |
+//! | overlap (two enabled mappings of one account matching one token: a warning) | `mapping`, `openai_federation_rules::matching::may_overlap` | the listing cache, `PinningLedger` |
 //!
 //! How each operation is classified, and which guard may refuse, warn or
 //! must allow it, is the decision table in [`operation`].
@@ -80,4 +82,75 @@ pub(crate) fn name_taken_on_create(what: &str) -> tfplugin::framework::Diagnosti
              create_before_destroy. Otherwise rename or import the existing {what}."
         ),
     )
+}
+
+/// A name a plan gives an object: the name, the object's old name when the
+/// plan renames it, and the attribute to report on.
+pub(crate) struct NameClaim<'a> {
+    pub name: &'a str,
+    pub renamed_from: Option<&'a str>,
+    pub at: tfplugin::codec::Path,
+}
+
+impl crate::OpenAi {
+    /// Whether `name`, held on the server by the objects `holders`, is free
+    /// for the object this plan gives it to: a holder this run removes,
+    /// destroys or renames frees it. Otherwise pushes the error (a name
+    /// conflict, from `conflict` with the holder's id, or a swap when the
+    /// holder is renamed to this object's old name `renamed_from`).
+    pub(crate) async fn name_free_of(
+        &self,
+        plan: &mut tfplugin::framework::PlanCtx,
+        scope: &crate::limits::Scope,
+        holders: Vec<String>,
+        claim: NameClaim<'_>,
+        conflict: impl Fn(&str) -> (&'static str, String),
+    ) {
+        use crate::inventory::Freed;
+        let NameClaim {
+            name,
+            renamed_from,
+            at,
+        } = claim;
+        for holder in holders {
+            // Another process of this run (the plan's, when this is the
+            // apply walk) already counted the holder as replaced.
+            if self.ledger.removed_in_run(scope, &holder) {
+                continue;
+            }
+            let freed = self
+                .inventory
+                .names
+                .wait_freed(&holder, self.ledger.settle)
+                .await;
+            if let Freed::Renamed(to) = &freed
+                && renamed_from == Some(to.as_str())
+            {
+                plan.diags.push(
+                    tfplugin::framework::Diagnostic::error(
+                        "Names swapped",
+                        format!(
+                            "This plan renames this object to {name:?} and the object holding \
+                             that name ({holder}) to this object's old name {to:?}. Names are \
+                             unique, so neither write can go first. Rename one of them to a \
+                             temporary name and apply, then apply the swap's second half."
+                        ),
+                    )
+                    .at(at.clone()),
+                );
+                return;
+            }
+            if freed == Freed::No {
+                let (summary, detail) = conflict(&holder);
+                plan.diags.push(name_conflict(
+                    self,
+                    summary,
+                    detail,
+                    at.clone(),
+                    self.inventory.names.was_refreshed(&holder),
+                ));
+                return;
+            }
+        }
+    }
 }

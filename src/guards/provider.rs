@@ -8,7 +8,6 @@ use std::time::Duration;
 
 use crate::OpenAi;
 use crate::errors::api_error;
-use crate::inventory::Freed;
 use crate::limits::Scope;
 use crate::resources::unmanaged_kind;
 use crate::resources::workload_identity_provider::{OBJECT, ProviderIdentity, ProviderModel};
@@ -427,51 +426,28 @@ impl OpenAi {
                 return;
             }
         };
-        for holder in holders {
-            // Another process of this run (the plan's, when this is the
-            // apply walk) already counted the holder as replaced.
-            if self.ledger.removed_in_run(&Scope::Providers, &holder) {
-                continue;
-            }
-            let freed = self
-                .inventory
-                .names
-                .wait_freed(&holder, self.ledger.settle)
-                .await;
-            if let Freed::Renamed(to) = &freed
-                && renamed_from.as_ref() == Some(to)
-            {
-                plan.diags.push(
-                    Diagnostic::error(
-                        "Names swapped",
-                        format!(
-                            "This plan renames this object to {name:?} and the object holding \
-                             that name ({holder}) to this object's old name {to:?}. Names are \
-                             unique, so neither write can go first. Rename one of them to a \
-                             temporary name and apply, then apply the swap's second half."
-                        ),
-                    )
-                    .at(at),
-                );
-                return;
-            }
-            if freed == Freed::No {
-                let detail = format!(
-                    "A workload identity provider named {name:?} already exists in the \
-                     organization ({holder}), and names must be unique there. Choose another \
-                     name, or bring the existing one under Terraform with `terraform import` \
-                     (id {holder})."
-                );
-                plan.diags.push(name_conflict(
-                    self,
+        self.name_free_of(
+            plan,
+            &Scope::Providers,
+            holders,
+            super::NameClaim {
+                name,
+                renamed_from: renamed_from.as_deref(),
+                at,
+            },
+            |holder| {
+                (
                     "Workload identity provider name already used",
-                    detail,
-                    at,
-                    self.inventory.names.was_refreshed(&holder),
-                ));
-                return;
-            }
-        }
+                    format!(
+                        "A workload identity provider named {name:?} already exists in the \
+                         organization ({holder}), and names must be unique there. Choose another \
+                         name, or bring the existing one under Terraform with `terraform import` \
+                         (id {holder})."
+                    ),
+                )
+            },
+        )
+        .await;
     }
 
     /// Counts a planned provider create against the organization's limit.

@@ -4,6 +4,7 @@
 //! `create_before_destroy` replacement that keeps its name says why the
 //! API refused it.
 
+use crate::support::org::{project_and_account, provider_by_hand, provider_names as names};
 use crate::support::{Emulator, Workdir, tf_latest};
 
 const HEADER: &str = r#"
@@ -30,21 +31,6 @@ resource "openai_workload_identity_provider" "b" {{
 }}
 "#
     )
-}
-
-fn names(emu: &Emulator) -> Vec<String> {
-    let mut names: Vec<String> = emu.ok(
-        "GET",
-        "/organization/workload_identity_providers?limit=100",
-        None,
-    )["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["name"].as_str().unwrap().to_string())
-        .collect();
-    names.sort();
-    names
 }
 
 #[test]
@@ -100,22 +86,10 @@ fn a_create_before_destroy_replacement_with_the_same_name_says_why_it_failed() {
 /// other; exclusive matchers plan without it.
 #[test]
 fn overlapping_mappings_of_one_account_are_warned_about() {
-    use serde_json::json;
     let tf = tf_latest();
     let emu = Emulator::start();
-    let id = |v: serde_json::Value| v["id"].as_str().unwrap().to_string();
-    let project = id(emu.ok("POST", "/organization/projects", Some(json!({"name": "p"}))));
-    let sa = id(emu.ok(
-        "POST",
-        &format!("/organization/projects/{project}/service_accounts"),
-        Some(json!({"name": "ci", "create_service_account_only": true})),
-    ));
-    let wip = id(emu.ok(
-        "POST",
-        "/organization/workload_identity_providers",
-        Some(json!({"name": "k8s", "issuer": "https://k8s.example.com",
-                    "audience": "a", "type": "oidc"})),
-    ));
+    let (project, sa) = project_and_account(&emu);
+    let wip = provider_by_hand(&emu, "k8s", "https://k8s.example.com");
     let mapping = |label: &str, sub: &str| {
         format!(
             r#"

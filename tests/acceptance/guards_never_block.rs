@@ -2,6 +2,9 @@
 //! limit: a destroy (whatever the configuration would create), and
 //! disabling an unpinned mapping on a shared issuer.
 
+use crate::support::org::{
+    id_of, project_and_account as account_by_hand, provider_by_hand, provider_names,
+};
 use crate::support::{Emulator, TerraformBin, Workdir};
 use serde_json::json;
 
@@ -14,44 +17,6 @@ terraform {
 "#;
 
 const GITHUB: &str = "https://token.actions.githubusercontent.com";
-
-fn id(v: serde_json::Value) -> String {
-    v["id"].as_str().unwrap().to_string()
-}
-
-fn provider_by_hand(emu: &Emulator, name: &str, issuer: &str) -> String {
-    id(emu.ok(
-        "POST",
-        "/organization/workload_identity_providers",
-        Some(json!({"name": name, "issuer": issuer,
-                    "audience": "https://api.openai.com/v1", "type": "oidc"})),
-    ))
-}
-
-fn account_by_hand(emu: &Emulator) -> (String, String) {
-    let project = id(emu.ok("POST", "/organization/projects", Some(json!({"name": "p"}))));
-    let account = id(emu.ok(
-        "POST",
-        &format!("/organization/projects/{project}/service_accounts"),
-        Some(json!({"name": "ci", "create_service_account_only": true})),
-    ));
-    (project, account)
-}
-
-fn provider_names(emu: &Emulator) -> Vec<String> {
-    let mut names: Vec<String> = emu.ok(
-        "GET",
-        "/organization/workload_identity_providers?limit=100",
-        None,
-    )["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["name"].as_str().unwrap().to_string())
-        .collect();
-    names.sort();
-    names
-}
 
 fn workdir(tf: &TerraformBin, emu: &Emulator) -> Workdir {
     let mut wd = Workdir::new(tf);
@@ -137,7 +102,7 @@ tftest! {
         let emu = Emulator::start();
         let (project, account) = account_by_hand(&emu);
         let github = provider_by_hand(&emu, "gh", GITHUB);
-        let rule = id(emu.ok(
+        let rule = id_of(&emu.ok(
             "POST",
             &format!("/organization/workload_identity_providers/{github}/federation_rules"),
             Some(json!({"project_id": project, "service_account_id": account,

@@ -245,6 +245,21 @@ fn cases(org: &Org) -> Vec<Case> {
             old_line: Some(r#"resource "openai_workload_identity_provider" "x" {"#),
         },
         Case {
+            case: "a CEL function the exchange does not know",
+            config: provider(
+                "x",
+                "x",
+                r#"  attribute_transformations = [
+    { attribute = "openai.repo", expression = "assertion.sub.split(':')[1]" },
+  ]"#,
+            ),
+            summary: "Invalid transformation expression",
+            detail: "unknown function 'split'",
+            line: r#"{ attribute = "openai.repo", expression = "assertion.sub.split(':')[1]" },"#,
+            existing_name: false,
+            old_line: Some(r#"resource "openai_workload_identity_provider" "x" {"#),
+        },
+        Case {
             case: "a JWK without kty",
             config: provider(
                 "x",

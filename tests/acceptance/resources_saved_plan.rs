@@ -3,6 +3,7 @@
 //! with the plan, and the hand edits to other fields stay until the next
 //! plan shows them as drift (or keeps them, under `ignore_changes`).
 
+use crate::support::org::project_and_account;
 use crate::support::{Emulator, Workdir};
 use serde_json::json;
 
@@ -89,23 +90,6 @@ tftest! {
         );
         wd.plan_detailed().assert_code(0);
     }
-}
-
-/// An organization with one project service account: `(project, account)`.
-fn project_and_account(emu: &Emulator) -> (String, String) {
-    let pid = emu.ok("POST", "/organization/projects", Some(json!({"name": "p"})))["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let sa = emu.ok(
-        "POST",
-        &format!("/organization/projects/{pid}/service_accounts"),
-        Some(json!({"name": "ci", "create_service_account_only": true})),
-    )["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    (pid, sa)
 }
 
 tftest! {
