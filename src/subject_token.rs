@@ -16,6 +16,7 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use url::Url;
 
 use openai_admin::models::{TOKEN_TYPE_ID_TOKEN, TOKEN_TYPE_JWT};
+use openai_admin::redact::Redactor;
 use openai_admin::secret::Secret;
 
 /// The audience requested from platforms that mint tokens on demand, when
@@ -467,8 +468,10 @@ fn http_client(timeout: Duration, use_proxy: bool) -> Result<reqwest::Client, Fe
         .map_err(|e| FetchError::Client(e.to_string()))
 }
 
-/// A GET returning the body of a 2xx answer. `secret` is what we sent; a
-/// refusal body that repeats it is not quoted.
+/// A GET returning the body of a 2xx answer. `secret` is what we sent: a
+/// refusal body is quoted with every fragment of it redacted, by the same
+/// rule as the Admin API client's (`openai_admin::redact`), so an echo of
+/// the token cut by a character is caught as well as a whole one.
 async fn get(
     client: &reqwest::Client,
     url: Url,
@@ -514,12 +517,14 @@ async fn get(
     };
     if !status.is_success() {
         let text = String::from_utf8_lossy(&body);
-        let leaks = secret.is_some_and(|s| !s.is_empty() && text.contains(s.expose()));
+        let redactor = secret
+            .map(|s| Redactor::new().with_secret(s))
+            .unwrap_or_default();
         return Err(FetchError::Status {
             what,
             url: shown,
             status: status.as_u16(),
-            detail: if leaks { None } else { excerpt(&text) },
+            detail: excerpt(&text).map(|t| redactor.redact(&t)),
             hint,
         });
     }
@@ -575,8 +580,12 @@ fn json_string_field(
         url: url.to_owned(),
         reason,
     };
-    let v: serde_json::Value =
-        serde_json::from_slice(body).map_err(|e| bad(format!("not JSON ({e})")))?;
+    let v: serde_json::Value = serde_json::from_slice(body).map_err(|e| {
+        bad(format!(
+            "not JSON ({})",
+            openai_admin::client::decode_detail(&e)
+        ))
+    })?;
     match v.get(field) {
         Some(serde_json::Value::String(s)) if !s.trim().is_empty() => Ok(Secret::new(s.trim())),
         Some(_) => Err(bad(format!("\"{field}\" is empty or not a string"))),
@@ -602,6 +611,18 @@ async fn github_actions(
         url: redact_query(&raw_url),
         reason: e.to_string(),
     })?;
+    // The request token goes along: only over https, except to a loopback
+    // stand-in, as for every other endpoint the provider sends secrets to.
+    if url.scheme() != "https" && !(url.scheme() == "http" && crate::validate::is_loopback(&url)) {
+        return Err(FetchError::BadUrl {
+            what: WHAT,
+            var: ENV_GITHUB_REQUEST_URL,
+            url: redact_query(&raw_url),
+            reason: "it must use https (plain http only on a loopback host), since the \
+                     request token is sent there"
+                .to_owned(),
+        });
+    }
     url.query_pairs_mut().append_pair("audience", audience);
     let (name, value) = header(
         "authorization",
