@@ -45,6 +45,8 @@ const MAX_LIFETIME_SECS: i64 = 3600;
 pub(crate) const MAX_SUBJECT_TOKEN_BYTES: usize = 16 * 1024;
 /// RSA keys shorter than this do not verify anything.
 const MIN_RSA_BITS: usize = 2048;
+/// How long an exchange waits for its mappings (and their CEL) to be evaluated.
+const MATCHING_DEADLINE: std::time::Duration = std::time::Duration::from_secs(5);
 /// Allowed clock skew for `iat`/`nbf` in the future.
 const FUTURE_SKEW_SECS: i64 = 60;
 
@@ -400,13 +402,39 @@ async fn exchange(app: &App, body: &[u8]) -> Result<TokenExchangeResponse, Excha
         ));
     }
     let claims = Json_::Object(claims);
-    let rule = matching::resolve(
-        &rules,
-        &provider.attribute_transformations,
-        &claims,
-        provider_id,
-        service_account_id,
-    )?;
+    // Matching evaluates CEL, which is bounded (see `openai_federation_rules::cel`) but can
+    // still take a while on hostile input: run it on the blocking pool, so the async workers
+    // keep serving the Admin API, and give up waiting after a deadline.
+    let (provider_id_owned, account_owned) =
+        (provider_id.to_owned(), service_account_id.to_owned());
+    let transformations = provider.attribute_transformations.clone();
+    let matching = tokio::task::spawn_blocking(move || {
+        matching::resolve(
+            &rules,
+            &transformations,
+            &claims,
+            &provider_id_owned,
+            &account_owned,
+        )
+    });
+    let rule = match tokio::time::timeout(MATCHING_DEADLINE, matching).await {
+        Ok(Ok(result)) => result?,
+        Ok(Err(join)) => {
+            return Err(ExchangeError::new(
+                Reason::MappingFailed,
+                format!("evaluating the mappings failed: {join}"),
+            ));
+        }
+        Err(_) => {
+            return Err(ExchangeError::new(
+                Reason::MappingFailed,
+                format!(
+                    "the attribute transformations took longer than {}s to evaluate",
+                    MATCHING_DEADLINE.as_secs()
+                ),
+            ));
+        }
+    };
 
     let expires_in = (exp - now).min(MAX_LIFETIME_SECS);
     let scopes = match &rule.permissions {
