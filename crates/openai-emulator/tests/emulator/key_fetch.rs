@@ -272,11 +272,10 @@ async fn keys_cached_for_one_issuer_never_verify_another_providers_tokens() {
     let (url, hits) = issuer(Issuer::Honest, key.clone(), "127.0.0.1").await;
     let a = case(Emu::start().await, url.clone()).await;
     let github = "https://token.actions.githubusercontent.com";
-    let b = a
-        .e
-        .provider(json!({"name": "b", "issuer": github, "audience": AUD,
+    let b =
+        a.e.provider(json!({"name": "b", "issuer": github, "audience": AUD,
             "verification": {"type": "discovery", "discovery_url": url}}))
-        .await;
+            .await;
     let b_id = b["id"].as_str().unwrap().to_owned();
     a.e.rule(
         &b_id,
