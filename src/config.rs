@@ -416,6 +416,37 @@ mod tests {
     }
 
     #[test]
+    fn url_credentials_are_not_quoted_in_any_spelling() {
+        for (url, why) in [
+            (
+                "https:admin:hunter2@api.example.com/v1",
+                "contains credentials",
+            ),
+            (
+                "https:/admin:hunter2@api.example.com/v1",
+                "contains credentials",
+            ),
+            (
+                "https:\\\\admin:hunter2@api.example.com/v1",
+                "contains credentials",
+            ),
+            ("http:admin:hunter2@api.example.com/v1", "uses http"),
+        ] {
+            for attribute in ["base_url", "token_exchange_url"] {
+                let mut d = Diagnostics::new();
+                let c = config(&[(attribute, Value::String(url.into()))]);
+                assert!(resolve(&c, &no_env, &mut d).is_none());
+                let text: String = d
+                    .iter()
+                    .map(|x| format!("{} {}", x.summary, x.detail))
+                    .collect();
+                assert!(text.contains(why), "{url}: {text}");
+                assert!(!text.contains("hunter2"), "{url}: {text}");
+            }
+        }
+    }
+
+    #[test]
     fn bad_values_name_the_attribute() {
         let mut d = Diagnostics::new();
         let c = config(&[
