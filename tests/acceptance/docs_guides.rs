@@ -110,9 +110,27 @@ fn getting_started_works_as_written() {
     let wip = wd.output("workload_identity_provider_id");
 
     // Step 4: the token the guide mints, and the exchange.
-    let claims_line = text
-        .lines()
-        .find(|l| l.contains("_emulator/oidc/token -d '"))
+    // The mint command spans lines: the URL, the admin key and JSON headers
+    // (the control routes need both), then `-d '<claims>'`.
+    let lines: Vec<&str> = text.lines().collect();
+    let at = lines
+        .iter()
+        .position(|l| l.contains("_emulator/oidc/token"))
+        .expect("the guide mints a token");
+    let command = lines[at..]
+        .iter()
+        .take_while(|l| !l.starts_with("```"))
+        .copied()
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(
+        command.contains("Authorization: Bearer $OPENAI_ADMIN_KEY")
+            && command.contains("Content-Type: application/json"),
+        "the guide's mint command sends the admin key and JSON: {command}"
+    );
+    let claims_line = lines[at..]
+        .iter()
+        .find(|l| l.contains("-d '"))
         .expect("the guide mints a token with `-d '<claims>'`");
     let claims = claims_line
         .split("-d '")
