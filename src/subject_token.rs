@@ -66,15 +66,51 @@ const CLOUD_MANAGEMENT_AUDIENCES: &[(&str, &str)] = &[
     ("accounts.google.com", "Google's OAuth token endpoint"),
     ("www.googleapis.com/oauth2", "Google's OAuth token endpoint"),
     ("iamcredentials.googleapis.com", "Google IAM credentials"),
+    // `//iam.googleapis.com/projects/.../workloadIdentityPools/...` and its
+    // https form: what Google's STS takes for a workload identity pool.
+    ("iam.googleapis.com", "Google workload identity federation"),
+];
+
+/// Audiences that are not URLs of a host: matched whole (case-insensitive),
+/// or as the first segment after an optional `api://` (`<app id>/.default`).
+const CLOUD_MANAGEMENT_IDS: &[(&str, &str)] = &[
+    // What Entra ID's federated credentials take: a token for it is exchanged
+    // for an Azure access token.
+    (
+        "api://azureadtokenexchange",
+        "Azure AD workload identity federation",
+    ),
+    // App ids of Azure Resource Manager and Microsoft Graph, which Entra ID
+    // accepts as audiences in place of their URLs.
+    (
+        "797f4846-ba00-4fd7-ba43-dac1f8f63013",
+        "Azure Resource Manager",
+    ),
+    ("00000003-0000-0000-c000-000000000000", "Microsoft Graph"),
 ];
 
 /// The service `audience` belongs to when it is a well-known cloud
 /// management or token audience (see [`CLOUD_MANAGEMENT_AUDIENCES`]).
 pub fn cloud_management_audience(audience: &str) -> Option<&'static str> {
     let a = audience.trim().to_ascii_lowercase();
+    let id = a.trim_end_matches('/');
+    let first = id
+        .strip_prefix("api://")
+        .unwrap_or(id)
+        .split('/')
+        .next()
+        .unwrap_or_default();
+    if let Some((_, service)) = CLOUD_MANAGEMENT_IDS
+        .iter()
+        .find(|(known, _)| *known == id || *known == first)
+    {
+        return Some(service);
+    }
     let rest = a
         .strip_prefix("https://")
         .or_else(|| a.strip_prefix("http://"))
+        // Google's resource names: `//iam.googleapis.com/projects/...`.
+        .or_else(|| a.strip_prefix("//"))
         .unwrap_or(&a);
     let rest = rest.trim_end_matches('/');
     let host = rest.split(['/', ':']).next().unwrap_or_default();

@@ -644,12 +644,45 @@ fn cloud_management_audiences_are_recognised_in_every_spelling() {
             "https://www.googleapis.com/oauth2/v4/token",
             "Google's OAuth token endpoint",
         ),
+        // Accepted before as ordinary audiences, though each is a credential.
+        (
+            "api://AzureADTokenExchange",
+            "Azure AD workload identity federation",
+        ),
+        (
+            "API://AZUREADTOKENEXCHANGE/",
+            "Azure AD workload identity federation",
+        ),
+        (
+            "//iam.googleapis.com/projects/123/locations/global/workloadIdentityPools/p/providers/gh",
+            "Google workload identity federation",
+        ),
+        (
+            "https://iam.googleapis.com/projects/123/locations/global/workloadIdentityPools/p/providers/gh",
+            "Google workload identity federation",
+        ),
+        (
+            "797f4846-ba00-4fd7-ba43-dac1f8f63013",
+            "Azure Resource Manager",
+        ),
+        (
+            "api://797F4846-BA00-4FD7-BA43-DAC1F8F63013",
+            "Azure Resource Manager",
+        ),
+        ("00000003-0000-0000-c000-000000000000", "Microsoft Graph"),
+        (
+            "00000003-0000-0000-c000-000000000000/.default",
+            "Microsoft Graph",
+        ),
     ] {
         assert_eq!(cloud_management_audience(aud), Some(service), "{aud}");
     }
     for aud in [
         DEFAULT_AUDIENCE,
-        "api://AzureADTokenExchange",
+        "api://my-app",
+        "api://AzureADTokenExchange-not",
+        "11111111-2222-3333-4444-555555555555",
+        "https://iam.example.com/projects/1",
         "https://my-app.example.com",
         "https://evilmanagement.azure.com.example.com",
         "https://www.googleapis.com/other",
