@@ -98,9 +98,7 @@ fn find_kid(keys: &[Json], kid: &str) -> Option<Json> {
         .cloned()
 }
 
-fn same_issuer(a: &str, b: &str) -> bool {
-    a.trim_end_matches('/') == b.trim_end_matches('/')
-}
+use crate::oauth::same_issuer;
 
 /// Whether the emulator may fetch from `url`: http(s), no credentials, and
 /// (for an IP literal, which no resolver sees) an allowed address. Host
