@@ -341,3 +341,31 @@ impl std::io::Write for LogBuffer {
         Ok(())
     }
 }
+
+#[tokio::test]
+async fn an_escaped_secret_at_the_cut_of_a_long_error_page_leaves_no_piece() {
+    // Not an envelope, so the excerpt (200 characters) is shown; the escaped
+    // key straddles the cut. Scrubbing after cutting would leave its start.
+    let answer: Arc<Answer> = Arc::new(|req: &str| {
+        let key = echoed_key(req);
+        let escaped: String = key
+            .chars()
+            .map(|c| format!("\\u{:04x}", c as u32))
+            .collect();
+        // 11 escaped characters (66 bytes) fit before the cut at 200.
+        (502, format!("<html>{}{escaped}</html>", "x".repeat(128)))
+    });
+    let err = client(echo_server(answer).await)
+        .list_all_projects()
+        .await
+        .unwrap_err();
+    let text = err.to_string();
+    assert_clean(&text);
+    let escaped_start: String = KEY[..4]
+        .chars()
+        .map(|c| format!("\\u{:04x}", c as u32))
+        .collect();
+    assert!(!text.contains(&escaped_start), "{text}");
+    assert!(!text.contains("sk-adm"), "{text}");
+    assert!(text.contains(MARKER), "{text}");
+}
