@@ -14,18 +14,10 @@ pub fn is_loopback(url: &Url) -> bool {
     }
 }
 
-/// `value` for messages, with any `user:password@` replaced by `***@`.
+/// `value` for messages, with any `user:password@` replaced by `***@`
+/// (see [`shown_url`], which finds them with the URL parser).
 pub fn redact_userinfo(value: &str) -> String {
-    let Some(start) = value.find("://").map(|i| i + 3) else {
-        return value.to_owned();
-    };
-    let end = value[start..]
-        .find(['/', '?', '#'])
-        .map_or(value.len(), |i| start + i);
-    match value[start..end].rfind('@') {
-        Some(at) => format!("{}***{}", &value[..start], &value[start + at..]),
-        None => value.to_owned(),
-    }
+    shown_url(value)
 }
 
 /// How a URL setting is quoted in messages. Credentials are found by the
@@ -198,6 +190,11 @@ mod tests {
         }
         let e = super::https_url("http:/u:p@example.com/v1").unwrap_err();
         assert!(e.contains("\"http://***@example.com/v1\""), "{e}");
+        // Messages that quote a value which is no URL at all (white space).
+        for text in ["https:u:hunter2@host x", "https://u:hunter2@host x"] {
+            let shown = super::redact_userinfo(text);
+            assert!(!shown.contains("hunter2"), "{text}: {shown}");
+        }
         // Without credentials, the text is quoted as written.
         let e = super::https_url("http:/example.com/v1").unwrap_err();
         assert!(e.contains("\"http:/example.com/v1\""), "{e}");
