@@ -30,6 +30,9 @@ pub const ENV_RATE_LIMIT_WINDOW: &str = "OPENAI_RATE_LIMIT_WINDOW_SECONDS";
 /// The only host the token exchange goes to by default (besides loopback).
 pub const TOKEN_EXCHANGE_HOST: &str = "auth.openai.com";
 pub const ALLOW_OTHER_EXCHANGE_HOST: &str = "allow_custom_token_exchange_host";
+/// The Admin API host `base_url` is expected on (besides loopback).
+pub const ADMIN_API_HOST: &str = "api.openai.com";
+pub const ALLOW_OTHER_BASE_URL_HOST: &str = "allow_custom_base_url_host";
 
 /// What the provider block resolves to.
 #[derive(Clone, Debug)]
@@ -68,6 +71,14 @@ pub fn schema() -> Schema {
         Attribute::optional("base_url", Type::String).description(format!(
             "Base URL of the OpenAI API. May also be set with `{ENV_BASE_URL}`. Defaults to \
          `{DEFAULT_BASE_URL}`. Must be https, except on loopback hosts (the local emulator)."
+        )),
+    )
+    .attribute(
+        Attribute::optional(ALLOW_OTHER_BASE_URL_HOST, Type::Bool).description(format!(
+            "Acknowledge a `base_url` (or `{ENV_BASE_URL}`) on a host other than \
+             `{ADMIN_API_HOST}` or a loopback host, such as a gateway you run. Every Admin API \
+             request carries the admin key there; without this setting such a host gets a \
+             warning. Defaults to false."
         )),
     )
     .attribute(
@@ -223,6 +234,14 @@ fn url_setting(
     }
 }
 
+/// OpenAI's Admin API host or a loopback host.
+fn base_host_expected(url: &Url) -> bool {
+    crate::validate::is_loopback(url)
+        || url
+            .host_str()
+            .is_some_and(|h| h.eq_ignore_ascii_case(ADMIN_API_HOST))
+}
+
 /// OpenAI's exchange host or a loopback host.
 fn exchange_host_allowed(url: &Url) -> bool {
     crate::validate::is_loopback(url)
@@ -249,6 +268,28 @@ pub fn resolve(
             DEFAULT_BASE_URL,
             diags,
         )?;
+        let allow_other_base = match attr(config, ALLOW_OTHER_BASE_URL_HOST) {
+            Value::Unknown => return Err(()),
+            Value::Bool(b) => *b,
+            _ => false,
+        };
+        // A warning, not an error as for the token exchange: gateways in
+        // front of the Admin API are common, and the key is the user's own.
+        if !allow_other_base && !base_host_expected(&base_url) {
+            diags.push(
+                tfplugin::framework::Diagnostic::warning(
+                    "Admin API key sent to a host other than OpenAI's",
+                    format!(
+                        "base_url is on the host {:?}, so every Admin API request sends the \
+                         admin key there, not to {ADMIN_API_HOST}. If you run this endpoint and \
+                         trust it with the key, set {ALLOW_OTHER_BASE_URL_HOST} = true to \
+                         silence this warning (it may come from {ENV_BASE_URL}).",
+                        base_url.host_str().unwrap_or_default()
+                    ),
+                )
+                .at(Path::root().attr("base_url")),
+            );
+        }
         let allow_other_host = match attr(config, ALLOW_OTHER_EXCHANGE_HOST) {
             Value::Unknown => return Err(()),
             Value::Bool(b) => *b,
@@ -413,6 +454,73 @@ mod tests {
         let s = resolve(&config(&[]), &env, &mut d).unwrap();
         assert_eq!(s.admin_key.unwrap().expose(), "sk-admin");
         assert_eq!(s.base_url.as_str(), "http://127.0.0.1:9/v1");
+    }
+
+    #[test]
+    fn a_base_url_off_openai_warns_unless_acknowledged() {
+        let warnings = |pairs: &[(&str, Value)]| {
+            let mut d = Diagnostics::new();
+            let s = resolve(&config(pairs), &no_env, &mut d);
+            assert!(s.is_some(), "{d:?}");
+            d.iter()
+                .map(|x| (x.path.as_ref().map(|p| p.to_string()), x.detail.clone()))
+                .collect::<Vec<_>>()
+        };
+        let gateway = Value::String("https://gateway.example.com/v1".into());
+        let got = warnings(&[("base_url", gateway.clone())]);
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert_eq!(got[0].0.as_deref(), Some("base_url"));
+        assert!(got[0].1.contains("\"gateway.example.com\""), "{got:?}");
+        assert!(got[0].1.contains(ALLOW_OTHER_BASE_URL_HOST), "{got:?}");
+        assert!(
+            warnings(&[
+                ("base_url", gateway),
+                (ALLOW_OTHER_BASE_URL_HOST, Value::Bool(true)),
+            ])
+            .is_empty()
+        );
+        for ok in [
+            "https://api.openai.com/v1",
+            "https://API.OPENAI.COM/v1",
+            "http://127.0.0.1:9/v1",
+        ] {
+            assert!(
+                warnings(&[("base_url", Value::String(ok.into()))]).is_empty(),
+                "{ok}"
+            );
+        }
+        assert!(warnings(&[]).is_empty());
+    }
+
+    #[test]
+    fn url_credentials_are_not_quoted_in_any_spelling() {
+        for (url, why) in [
+            (
+                "https:admin:hunter2@api.example.com/v1",
+                "contains credentials",
+            ),
+            (
+                "https:/admin:hunter2@api.example.com/v1",
+                "contains credentials",
+            ),
+            (
+                "https:\\\\admin:hunter2@api.example.com/v1",
+                "contains credentials",
+            ),
+            ("http:admin:hunter2@api.example.com/v1", "uses http"),
+        ] {
+            for attribute in ["base_url", "token_exchange_url"] {
+                let mut d = Diagnostics::new();
+                let c = config(&[(attribute, Value::String(url.into()))]);
+                assert!(resolve(&c, &no_env, &mut d).is_none());
+                let text: String = d
+                    .iter()
+                    .map(|x| format!("{} {}", x.summary, x.detail))
+                    .collect();
+                assert!(text.contains(why), "{url}: {text}");
+                assert!(!text.contains("hunter2"), "{url}: {text}");
+            }
+        }
     }
 
     #[test]

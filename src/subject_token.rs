@@ -16,6 +16,7 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use url::Url;
 
 use openai_admin::models::{TOKEN_TYPE_ID_TOKEN, TOKEN_TYPE_JWT};
+use openai_admin::redact::Redactor;
 use openai_admin::secret::Secret;
 
 /// The audience requested from platforms that mint tokens on demand, when
@@ -65,15 +66,51 @@ const CLOUD_MANAGEMENT_AUDIENCES: &[(&str, &str)] = &[
     ("accounts.google.com", "Google's OAuth token endpoint"),
     ("www.googleapis.com/oauth2", "Google's OAuth token endpoint"),
     ("iamcredentials.googleapis.com", "Google IAM credentials"),
+    // `//iam.googleapis.com/projects/.../workloadIdentityPools/...` and its
+    // https form: what Google's STS takes for a workload identity pool.
+    ("iam.googleapis.com", "Google workload identity federation"),
+];
+
+/// Audiences that are not URLs of a host: matched whole (case-insensitive),
+/// or as the first segment after an optional `api://` (`<app id>/.default`).
+const CLOUD_MANAGEMENT_IDS: &[(&str, &str)] = &[
+    // What Entra ID's federated credentials take: a token for it is exchanged
+    // for an Azure access token.
+    (
+        "api://azureadtokenexchange",
+        "Azure AD workload identity federation",
+    ),
+    // App ids of Azure Resource Manager and Microsoft Graph, which Entra ID
+    // accepts as audiences in place of their URLs.
+    (
+        "797f4846-ba00-4fd7-ba43-dac1f8f63013",
+        "Azure Resource Manager",
+    ),
+    ("00000003-0000-0000-c000-000000000000", "Microsoft Graph"),
 ];
 
 /// The service `audience` belongs to when it is a well-known cloud
 /// management or token audience (see [`CLOUD_MANAGEMENT_AUDIENCES`]).
 pub fn cloud_management_audience(audience: &str) -> Option<&'static str> {
     let a = audience.trim().to_ascii_lowercase();
+    let id = a.trim_end_matches('/');
+    let first = id
+        .strip_prefix("api://")
+        .unwrap_or(id)
+        .split('/')
+        .next()
+        .unwrap_or_default();
+    if let Some((_, service)) = CLOUD_MANAGEMENT_IDS
+        .iter()
+        .find(|(known, _)| *known == id || *known == first)
+    {
+        return Some(service);
+    }
     let rest = a
         .strip_prefix("https://")
         .or_else(|| a.strip_prefix("http://"))
+        // Google's resource names: `//iam.googleapis.com/projects/...`.
+        .or_else(|| a.strip_prefix("//"))
         .unwrap_or(&a);
     let rest = rest.trim_end_matches('/');
     let host = rest.split(['/', ':']).next().unwrap_or_default();
@@ -467,8 +504,10 @@ fn http_client(timeout: Duration, use_proxy: bool) -> Result<reqwest::Client, Fe
         .map_err(|e| FetchError::Client(e.to_string()))
 }
 
-/// A GET returning the body of a 2xx answer. `secret` is what we sent; a
-/// refusal body that repeats it is not quoted.
+/// A GET returning the body of a 2xx answer. `secret` is what we sent: a
+/// refusal body is quoted with every fragment of it redacted, by the same
+/// rule as the Admin API client's (`openai_admin::redact`), so an echo of
+/// the token cut by a character is caught as well as a whole one.
 async fn get(
     client: &reqwest::Client,
     url: Url,
@@ -514,12 +553,14 @@ async fn get(
     };
     if !status.is_success() {
         let text = String::from_utf8_lossy(&body);
-        let leaks = secret.is_some_and(|s| !s.is_empty() && text.contains(s.expose()));
+        let redactor = secret
+            .map(|s| Redactor::new().with_secret(s))
+            .unwrap_or_default();
         return Err(FetchError::Status {
             what,
             url: shown,
             status: status.as_u16(),
-            detail: if leaks { None } else { excerpt(&text) },
+            detail: excerpt(&text).map(|t| redactor.redact(&t)),
             hint,
         });
     }
@@ -575,8 +616,12 @@ fn json_string_field(
         url: url.to_owned(),
         reason,
     };
-    let v: serde_json::Value =
-        serde_json::from_slice(body).map_err(|e| bad(format!("not JSON ({e})")))?;
+    let v: serde_json::Value = serde_json::from_slice(body).map_err(|e| {
+        bad(format!(
+            "not JSON ({})",
+            openai_admin::client::decode_detail(&e)
+        ))
+    })?;
     match v.get(field) {
         Some(serde_json::Value::String(s)) if !s.trim().is_empty() => Ok(Secret::new(s.trim())),
         Some(_) => Err(bad(format!("\"{field}\" is empty or not a string"))),
@@ -602,6 +647,18 @@ async fn github_actions(
         url: redact_query(&raw_url),
         reason: e.to_string(),
     })?;
+    // The request token goes along: only over https, except to a loopback
+    // stand-in, as for every other endpoint the provider sends secrets to.
+    if url.scheme() != "https" && !(url.scheme() == "http" && crate::validate::is_loopback(&url)) {
+        return Err(FetchError::BadUrl {
+            what: WHAT,
+            var: ENV_GITHUB_REQUEST_URL,
+            url: redact_query(&raw_url),
+            reason: "it must use https (plain http only on a loopback host), since the \
+                     request token is sent there"
+                .to_owned(),
+        });
+    }
     url.query_pairs_mut().append_pair("audience", audience);
     let (name, value) = header(
         "authorization",

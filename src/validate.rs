@@ -14,25 +14,56 @@ pub fn is_loopback(url: &Url) -> bool {
     }
 }
 
-/// `value` for messages, with any `user:password@` replaced by `***@`.
+/// `value` for messages, with any `user:password@` replaced by `***@`
+/// (see [`shown_url`], which finds them with the URL parser).
 pub fn redact_userinfo(value: &str) -> String {
-    let Some(start) = value.find("://").map(|i| i + 3) else {
-        return value.to_owned();
-    };
-    let end = value[start..]
-        .find(['/', '?', '#'])
-        .map_or(value.len(), |i| start + i);
-    match value[start..end].rfind('@') {
-        Some(at) => format!("{}***{}", &value[..start], &value[start + at..]),
-        None => value.to_owned(),
+    shown_url(value)
+}
+
+/// How a URL setting is quoted in messages. Credentials are found by the
+/// URL parser, not in the text: `https:user:pw@host`, `https:/user:pw@host`
+/// and `https:\\user:pw@host` all parse as `https://user:pw@host`, and none
+/// has the `://` a text search looks for. A URL with credentials is shown
+/// as parsed with them replaced by `***`; one that does not parse is shown
+/// only up to a scheme when it has an `@` anywhere.
+pub fn shown_url(original: &str) -> String {
+    match Url::parse(original) {
+        Ok(url) if !url.username().is_empty() || url.password().is_some() => {
+            let mut clean = url.clone();
+            let _ = clean.set_username("");
+            let _ = clean.set_password(None);
+            let text = clean.to_string();
+            match text.split_once("//") {
+                Some((scheme, rest)) => format!("{scheme}//***@{rest}"),
+                None => "***".to_owned(),
+            }
+        }
+        // `user:pw@host` parses with the scheme `user`: nothing of a URL
+        // that is neither http nor https, with an `@`, is quoted.
+        Ok(url) if original.contains('@') && !matches!(url.scheme(), "http" | "https") => {
+            "***".to_owned()
+        }
+        Ok(_) => original.to_owned(),
+        Err(_) if original.contains('@') => match original.split_once(':') {
+            Some((scheme, _))
+                if !scheme.is_empty()
+                    && scheme
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b)) =>
+            {
+                format!("{scheme}:***")
+            }
+            _ => "***".to_owned(),
+        },
+        Err(_) => original.to_owned(),
     }
 }
 
 /// An absolute `https` URL (or `http` on a loopback host). The text is never
 /// normalised: what the user wrote is what is sent. Messages never repeat
-/// credentials embedded in it.
+/// credentials embedded in it ([`shown_url`]).
 pub fn https_url(original: &str) -> Result<Url, String> {
-    let shown = redact_userinfo(original);
+    let shown = shown_url(original);
     let value = shown.as_str();
     let url = Url::parse(original).map_err(|e| {
         format!("{value:?} is not an absolute URL ({e}). Write it in full, e.g. \"https://example.com\".")
@@ -45,6 +76,10 @@ pub fn https_url(original: &str) -> Result<Url, String> {
                 "{value:?} uses http. Only https is accepted, except for loopback hosts \
                  (localhost, 127.0.0.1, ::1) such as the local emulator."
             ));
+        }
+        // The "scheme" may be a user name (`user:pw@host`).
+        _ if shown != original => {
+            return Err(format!("{value:?} is not an https URL. Use an https URL."));
         }
         other => {
             return Err(format!(
@@ -119,6 +154,52 @@ pub fn non_public_ip(url: &Url) -> Option<&'static str> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn credentials_are_never_quoted_however_the_url_is_spelt() {
+        for (url, why) in [
+            (
+                "https:admin:hunter2@api.example.com/v1",
+                "contains credentials",
+            ),
+            (
+                "https:/admin:hunter2@api.example.com/v1",
+                "contains credentials",
+            ),
+            (
+                "https:\\\\admin:hunter2@api.example.com/v1",
+                "contains credentials",
+            ),
+            (
+                "https://admin:hunter2@api.example.com/v1",
+                "contains credentials",
+            ),
+            ("http:admin:hunter2@api.example.com/v1", "uses http"),
+            ("http:/admin:hunter2@api.example.com/v1", "uses http"),
+            ("http:\\\\admin:hunter2@api.example.com/v1", "uses http"),
+            (
+                "ftp:admin:hunter2@api.example.com/v1",
+                "is not an https URL",
+            ),
+            ("https://admin:hunter2@", "is not an absolute URL"),
+            ("admin:hunter2@api.example.com", "is not an https URL"),
+        ] {
+            let e = super::https_url(url).unwrap_err();
+            assert!(e.contains(why), "{url}: {e}");
+            assert!(!e.contains("hunter2"), "{url}: {e}");
+            assert!(!e.contains("admin:"), "{url}: {e}");
+        }
+        let e = super::https_url("http:/u:p@example.com/v1").unwrap_err();
+        assert!(e.contains("\"http://***@example.com/v1\""), "{e}");
+        // Messages that quote a value which is no URL at all (white space).
+        for text in ["https:u:hunter2@host x", "https://u:hunter2@host x"] {
+            let shown = super::redact_userinfo(text);
+            assert!(!shown.contains("hunter2"), "{text}: {shown}");
+        }
+        // Without credentials, the text is quoted as written.
+        let e = super::https_url("http:/example.com/v1").unwrap_err();
+        assert!(e.contains("\"http:/example.com/v1\""), "{e}");
+    }
+
     #[test]
     fn non_public_ips_are_named_and_public_ones_and_names_pass() {
         let check = |u: &str| super::non_public_ip(&url::Url::parse(u).unwrap());

@@ -297,4 +297,34 @@ mod tests {
         assert_eq!(e.argument, Some(1));
         assert!(e.text.contains("'openai.x'"), "{e:?}");
     }
+
+    #[test]
+    fn hostile_expressions_are_refused_before_parsing() {
+        let c = json!({"sub": "s", "g": ["a"]});
+        // A quote in a comment once hid 20,000 operators from the guard, and the parse
+        // overflowed the stack; each of these is now refused as an argument error.
+        for (expression, why) in [
+            (
+                format!("0 // \"\n{}", "+1".repeat(20_000)),
+                "at most 4096 are allowed",
+            ),
+            (format!("0 // \"\n{}", "+1".repeat(1_000)), "operators"),
+            (
+                format!("'{}'", "a".repeat(4_095)),
+                "at most 4096 are allowed",
+            ),
+            (
+                "assertion.g.map(a, assertion.g.map(b, a + b)).size()".to_owned(),
+                "product of the lists",
+            ),
+        ] {
+            let e = transform(
+                json!([{"attribute": "openai.x", "expression": expression}]),
+                c.clone(),
+            )
+            .unwrap_err();
+            assert_eq!(e.argument, Some(0));
+            assert!(e.text.contains(why), "{why}: {e:?}");
+        }
+    }
 }

@@ -159,6 +159,32 @@ async fn github_actions_errors_name_the_variable_and_hide_the_request_token() {
     assert!(!e.contains("req-token-123"), "{e}");
     assert!(!e.contains("secretsig"), "the query is not shown: {e}");
 
+    // Nor one that echoes it less its last character (a fragment), or
+    // escaped; the rest of the refusal is still shown.
+    let token = "ghs-request-token-0123456789abcdefghij";
+    let cut: &'static str =
+        Box::leak(format!("token {} expired", &token[..token.len() - 1]).into_boxed_str());
+    let s = StandIn::start(401, cut).await;
+    let env = env_of(&[
+        (ENV_GITHUB_REQUEST_URL, format!("http://{}/t", s.addr)),
+        (ENV_GITHUB_REQUEST_TOKEN, token.to_owned()),
+    ]);
+    let e = fetch(
+        &platform(Platform::GithubActions, DEFAULT_AUDIENCE, None),
+        &env,
+        T,
+    )
+    .await
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("HTTP 401"), "{e}");
+    assert!(!e.contains(&token[..openai_admin::redact::MIN_RUN]), "{e}");
+    assert!(
+        !e.contains(&token[token.len() - 13..token.len() - 1]),
+        "{e}"
+    );
+    assert!(e.contains("token [redacted] expired"), "{e}");
+
     // A refusal that does not is quoted, to help.
     let s = StandIn::start(400, "audience not allowed").await;
     let env = env_of(&[
@@ -618,12 +644,45 @@ fn cloud_management_audiences_are_recognised_in_every_spelling() {
             "https://www.googleapis.com/oauth2/v4/token",
             "Google's OAuth token endpoint",
         ),
+        // Accepted before as ordinary audiences, though each is a credential.
+        (
+            "api://AzureADTokenExchange",
+            "Azure AD workload identity federation",
+        ),
+        (
+            "API://AZUREADTOKENEXCHANGE/",
+            "Azure AD workload identity federation",
+        ),
+        (
+            "//iam.googleapis.com/projects/123/locations/global/workloadIdentityPools/p/providers/gh",
+            "Google workload identity federation",
+        ),
+        (
+            "https://iam.googleapis.com/projects/123/locations/global/workloadIdentityPools/p/providers/gh",
+            "Google workload identity federation",
+        ),
+        (
+            "797f4846-ba00-4fd7-ba43-dac1f8f63013",
+            "Azure Resource Manager",
+        ),
+        (
+            "api://797F4846-BA00-4FD7-BA43-DAC1F8F63013",
+            "Azure Resource Manager",
+        ),
+        ("00000003-0000-0000-c000-000000000000", "Microsoft Graph"),
+        (
+            "00000003-0000-0000-c000-000000000000/.default",
+            "Microsoft Graph",
+        ),
     ] {
         assert_eq!(cloud_management_audience(aud), Some(service), "{aud}");
     }
     for aud in [
         DEFAULT_AUDIENCE,
-        "api://AzureADTokenExchange",
+        "api://my-app",
+        "api://AzureADTokenExchange-not",
+        "11111111-2222-3333-4444-555555555555",
+        "https://iam.example.com/projects/1",
         "https://my-app.example.com",
         "https://evilmanagement.azure.com.example.com",
         "https://www.googleapis.com/other",
@@ -648,4 +707,28 @@ async fn a_token_for_a_cloud_management_audience_is_never_handed_on() {
         .unwrap_err();
     assert!(matches!(e, FetchError::CloudAudience { .. }), "{e}");
     assert!(e.to_string().contains("Azure Resource Manager"), "{e}");
+}
+
+#[tokio::test]
+async fn github_actions_request_url_must_be_https_off_loopback() {
+    for url in [
+        "http://pipelines.actions.example/_apis/token",
+        "ftp://127.0.0.1/t",
+    ] {
+        let env = env_of(&[
+            (ENV_GITHUB_REQUEST_URL, url.to_owned()),
+            (ENV_GITHUB_REQUEST_TOKEN, "req-token-123".to_owned()),
+        ]);
+        let e = fetch(
+            &platform(Platform::GithubActions, DEFAULT_AUDIENCE, None),
+            &env,
+            T,
+        )
+        .await
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("must use https"), "{url}: {e}");
+        assert!(e.contains(ENV_GITHUB_REQUEST_URL), "{e}");
+        assert!(!e.contains("req-token-123"), "{e}");
+    }
 }

@@ -495,13 +495,20 @@ fn stats(emu: &Emulator, reset: bool) -> Json {
     } else {
         format!("{}/_emulator/stats", emu.url())
     };
+    let key = emu.admin_key().to_owned();
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap()
         .block_on(async move {
             let c = reqwest::Client::new();
-            let req = if reset { c.post(&url) } else { c.get(&url) };
+            let req = if reset {
+                c.post(&url)
+                    .bearer_auth(key)
+                    .header("content-type", "application/json")
+            } else {
+                c.get(&url)
+            };
             let resp = req.send().await.unwrap();
             assert!(resp.status().is_success(), "{url}: {}", resp.status());
             resp.json::<Json>().await.unwrap_or(Json::Null)

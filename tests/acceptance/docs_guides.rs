@@ -48,6 +48,11 @@ fn guide(name: &str) -> String {
 }
 
 fn http(method: &str, url: &str, body: Option<Value>) -> (u16, Value) {
+    http_as(method, url, body, None)
+}
+
+/// [`http`] with the admin key, which the emulator's control routes need.
+fn http_as(method: &str, url: &str, body: Option<Value>, key: Option<&str>) -> (u16, Value) {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -55,6 +60,9 @@ fn http(method: &str, url: &str, body: Option<Value>) -> (u16, Value) {
     rt.block_on(async {
         let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
         let mut req = reqwest::Client::new().request(method, url);
+        if let Some(key) = key {
+            req = req.bearer_auth(key);
+        }
         if let Some(b) = body {
             req = req.json(&b);
         }
@@ -102,9 +110,27 @@ fn getting_started_works_as_written() {
     let wip = wd.output("workload_identity_provider_id");
 
     // Step 4: the token the guide mints, and the exchange.
-    let claims_line = text
-        .lines()
-        .find(|l| l.contains("_emulator/oidc/token -d '"))
+    // The mint command spans lines: the URL, the admin key and JSON headers
+    // (the control routes need both), then `-d '<claims>'`.
+    let lines: Vec<&str> = text.lines().collect();
+    let at = lines
+        .iter()
+        .position(|l| l.contains("_emulator/oidc/token"))
+        .expect("the guide mints a token");
+    let command = lines[at..]
+        .iter()
+        .take_while(|l| !l.starts_with("```"))
+        .copied()
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(
+        command.contains("Authorization: Bearer $OPENAI_ADMIN_KEY")
+            && command.contains("Content-Type: application/json"),
+        "the guide's mint command sends the admin key and JSON: {command}"
+    );
+    let claims_line = lines[at..]
+        .iter()
+        .find(|l| l.contains("-d '"))
         .expect("the guide mints a token with `-d '<claims>'`");
     let claims = claims_line
         .split("-d '")
@@ -114,10 +140,11 @@ fn getting_started_works_as_written() {
     let claims: Value = serde_json::from_str(claims)
         .unwrap_or_else(|e| panic!("the guide's claims are not JSON ({e}): {claims}"));
     let exchange = |claims: &Value| {
-        let (status, minted) = http(
+        let (status, minted) = http_as(
             "POST",
             &format!("{}/_emulator/oidc/token", emu.url()),
             Some(claims.clone()),
+            Some(emu.admin_key()),
         );
         assert_eq!(status, 200, "{minted}");
         http(

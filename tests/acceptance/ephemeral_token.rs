@@ -64,17 +64,21 @@ fn setup_matching(emu: &Emulator, scopes: Option<&[&str]>, matchers: Value) -> W
 }
 
 /// Runs one HTTP request against the emulator root (outside `/v1`).
-fn emulator_request(url: String, body: Option<Value>) -> Value {
+fn emulator_request(url: String, body: Option<Value>, key: Option<&str>) -> Value {
+    let key = key.map(str::to_owned);
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
     rt.block_on(async move {
         let client = reqwest::Client::new();
-        let req = match body {
+        let mut req = match body {
             Some(b) => client.post(&url).json(&b),
             None => client.get(&url),
         };
+        if let Some(key) = key {
+            req = req.bearer_auth(key);
+        }
         let resp = req.send().await.unwrap_or_else(|e| panic!("{url}: {e}"));
         assert!(resp.status().is_success(), "{url}: {}", resp.status());
         resp.json().await.unwrap()
@@ -82,8 +86,19 @@ fn emulator_request(url: String, body: Option<Value>) -> Value {
 }
 
 /// A subject token from the emulator's built-in issuer.
-fn mint(emu_url: &str, claims: Value) -> String {
-    emulator_request(format!("{emu_url}/_emulator/oidc/token"), Some(claims))["token"]
+/// What minting needs: the emulator's URL and admin key.
+type Minter = (String, String);
+
+fn minter(emu: &Emulator) -> Minter {
+    (emu.url(), emu.admin_key().to_owned())
+}
+
+fn mint((emu_url, key): &Minter, claims: Value) -> String {
+    emulator_request(
+        format!("{emu_url}/_emulator/oidc/token"),
+        Some(claims),
+        Some(key),
+    )["token"]
         .as_str()
         .unwrap()
         .to_owned()
@@ -95,7 +110,7 @@ fn good_claims() -> Value {
 
 /// How many token exchanges the emulator has answered.
 fn exchanges(emu: &Emulator) -> u64 {
-    let stats = emulator_request(format!("{}/_emulator/stats", emu.url()), None);
+    let stats = emulator_request(format!("{}/_emulator/stats", emu.url()), None, None);
     stats["by_route"]["POST /oauth/token"].as_u64().unwrap_or(0)
 }
 
@@ -197,7 +212,7 @@ fn the_access_token_detector_detects() {
 fn exchange_feeds_a_consumer_and_no_token_is_stored_or_logged() {
     let emu = Emulator::start();
     let wif = setup(&emu, Some(&["api.model.request", "api.model.read"]));
-    let token = mint(&emu.url(), good_claims());
+    let token = mint(&minter(&emu), good_claims());
     let mut wd = workdir(&emu);
     let log = wd.dir().join("trace.log");
     wd.env("TF_VAR_tok", &token)
@@ -278,7 +293,7 @@ fn refusals_name_the_cause() {
     let mut wd = workdir(&emu);
     wd.write_main(&config(&wif, "subject_token = var.tok", ""));
     let mut plan_with = |claims: Value| -> TfOutput {
-        let token = mint(&emu.url(), claims);
+        let token = mint(&minter(&emu), claims);
         wd.env("TF_VAR_tok", &token);
         let out = wd.run(&["plan", "-input=false"]);
         out.assert_failure();
@@ -378,7 +393,7 @@ fn subject_token_file_and_kubernetes_source() {
     let wif = setup(&emu, None);
     let mut wd = workdir(&emu);
     let file = wd.dir().join("token.jwt");
-    std::fs::write(&file, format!("{}\n", mint(&emu.url(), good_claims()))).unwrap();
+    std::fs::write(&file, format!("{}\n", mint(&minter(&emu), good_claims()))).unwrap();
 
     wd.write_main(&config(
         &wif,
@@ -480,7 +495,7 @@ impl StandIn {
 fn github_actions_source_against_a_stand_in() {
     let emu = Emulator::start();
     let wif = setup(&emu, None);
-    let emu_url = emu.url();
+    let emu_url = minter(&emu);
     // Like GitHub: checks the bearer, mints for the requested audience.
     let gh = StandIn::start(move |req| {
         if req.header("authorization") != Some("bearer gh-request-token") {
@@ -546,7 +561,7 @@ fn github_actions_source_against_a_stand_in() {
 fn gcp_source_against_a_stand_in_metadata_server() {
     let emu = Emulator::start();
     let wif = setup(&emu, None);
-    let emu_url = emu.url();
+    let emu_url = minter(&emu);
     let metadata = StandIn::start(move |req| {
         if req.header("metadata-flavor") != Some("Google") {
             return (403, "missing Metadata-Flavor".into());
@@ -577,7 +592,7 @@ fn aws_source_reads_the_eks_token_file() {
     let wif = setup(&emu, None);
     let mut wd = workdir(&emu);
     let file = wd.dir().join("eks-token");
-    std::fs::write(&file, mint(&emu.url(), good_claims())).unwrap();
+    std::fs::write(&file, mint(&minter(&emu), good_claims())).unwrap();
     wd.env("AWS_WEB_IDENTITY_TOKEN_FILE", file.to_str().unwrap())
         // Outbound federation would fail here: the file must win.
         .env("AWS_REGION", "us-east-1")
@@ -634,7 +649,7 @@ fn aws_source_uses_outbound_federation_through_sts() {
 fn azure_source_against_a_stand_in_imds() {
     let emu = Emulator::start();
     let wif = setup(&emu, None);
-    let emu_url = emu.url();
+    let emu_url = minter(&emu);
     // Like IMDS: wants `Metadata: true`, mints for the requested resource.
     let imds = StandIn::start(move |req| {
         if req.header("metadata") != Some("true") {
@@ -705,7 +720,7 @@ fn renewal_reports_the_expiry_without_exchanging_again() {
     // keeps the token open for 20 s, so renewal happens during apply.
     let mut claims = good_claims();
     claims["exp"] = json!(now() + 75);
-    let token = mint(&emu.url(), claims);
+    let token = mint(&minter(&emu), claims);
     let mut wd = workdir(&emu);
     let log = wd.dir().join("trace.log");
     wd.env("TF_VAR_tok", &token)

@@ -53,6 +53,11 @@ fn project_and_account(emu: &Emulator) -> (String, String) {
 
 /// A plain HTTP call outside the Admin API (emulator helpers, the exchange).
 fn http(method: &str, url: &str, body: Option<Value>) -> (u16, Value) {
+    http_as(method, url, body, None)
+}
+
+/// [`http`] with the admin key, which the emulator's control routes need.
+fn http_as(method: &str, url: &str, body: Option<Value>, key: Option<&str>) -> (u16, Value) {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -60,6 +65,9 @@ fn http(method: &str, url: &str, body: Option<Value>) -> (u16, Value) {
     rt.block_on(async {
         let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
         let mut req = reqwest::Client::new().request(method, url);
+        if let Some(key) = key {
+            req = req.bearer_auth(key);
+        }
         if let Some(b) = body {
             req = req.json(&b);
         }
@@ -176,10 +184,11 @@ fn exchange(emu: &Emulator, token: &str, provider_id: &str, account: &str) -> (u
 }
 
 fn mint(emu: &Emulator, claims: &Value) -> String {
-    let (status, body) = http(
+    let (status, body) = http_as(
         "POST",
         &format!("{}/_emulator/oidc/token", emu.url()),
         Some(claims.clone()),
+        Some(emu.admin_key()),
     );
     assert_eq!(status, 200, "minting a token failed: {body}");
     body["token"].as_str().unwrap().to_string()

@@ -571,6 +571,7 @@ fn list_models(emu: &Emulator, bearer: &str) -> u16 {
 /// Mints a token at the emulator's built-in issuer and exchanges it.
 fn exchange(emu: &Emulator, provider_id: &str, service_account_id: &str) -> (u16, Json) {
     let url = emu.url();
+    let key = emu.admin_key().to_owned();
     let token_url = emu.token_url();
     let (pid, sid) = (provider_id.to_string(), service_account_id.to_string());
     tokio::runtime::Builder::new_current_thread()
@@ -581,6 +582,7 @@ fn exchange(emu: &Emulator, provider_id: &str, service_account_id: &str) -> (u16
             let c = reqwest::Client::new();
             let minted: Json = c
                 .post(format!("{url}/_emulator/oidc/token"))
+                .bearer_auth(key)
                 .json(&json!({"sub": "repo:my-org/my-repo:ref:refs/heads/main", "aud": "https://api.openai.com/v1"}))
                 .send()
                 .await

@@ -105,8 +105,8 @@ pub(super) struct Inner {
     auth: Option<HeaderValue>,
     pub(super) clock: ServerClock,
     pacer: Pacer,
-    /// The admin key, to scrub from every error body.
-    redactor: Redactor,
+    /// The admin key, to scrub from every server text.
+    redactor: Arc<Redactor>,
 }
 
 /// One request, ready to be sent as many times as the retry policy allows.
@@ -161,6 +161,10 @@ pub(super) struct Reply {
     pub status: StatusCode,
     pub headers: HeaderMap,
     pub body: Vec<u8>,
+    /// The secrets the request sent. Every text taken from the answer is
+    /// scrubbed with it after it is decoded, just before it goes into an
+    /// error or a log line.
+    pub redactor: Arc<Redactor>,
 }
 
 impl std::fmt::Debug for Reply {
@@ -174,11 +178,18 @@ impl std::fmt::Debug for Reply {
 }
 
 impl Reply {
+    /// The server's request id, if it is one fit to show (see
+    /// [`Redactor::request_id`]).
     pub fn request_id(&self) -> Option<String> {
         self.headers
             .get(REQUEST_ID_HEADER)
             .and_then(|v| v.to_str().ok())
-            .map(str::to_owned)
+            .and_then(|v| self.redactor.request_id(v))
+    }
+
+    /// A text taken from the answer, with what the request sent scrubbed.
+    pub fn scrub(&self, text: &str) -> String {
+        self.redactor.redact(text)
     }
 }
 
@@ -275,6 +286,7 @@ impl Client {
             .as_ref()
             .map(|k| Redactor::new().with_secret(k))
             .unwrap_or_default();
+        let redactor = Arc::new(redactor);
         let pacer = Pacer::new(config.rate_limit_window);
         Ok(Client {
             inner: Arc::new(Inner {
@@ -327,10 +339,15 @@ impl Client {
     }
 
     /// The admin key and the request's own secrets.
-    fn redactor_for(&self, req: &Request) -> Redactor {
-        req.secrets
-            .iter()
-            .fold(self.inner.redactor.clone(), Redactor::with_secret)
+    fn redactor_for(&self, req: &Request) -> Arc<Redactor> {
+        if req.secrets.is_empty() {
+            return self.inner.redactor.clone();
+        }
+        Arc::new(
+            req.secrets
+                .iter()
+                .fold((*self.inner.redactor).clone(), Redactor::with_secret),
+        )
     }
 
     /// Sends once and reads the whole body, so a body cut short counts as a
@@ -367,17 +384,22 @@ impl Client {
                         MAX_EXCHANGE_BODY_BYTES
                     };
                     match read_limited(resp, limit).await {
-                        Ok(body) => Ok(Ok(Reply {
-                            status,
-                            headers,
-                            // Error texts are shown and logged: scrub what we sent
-                            // from them first, in this one place.
-                            body: if status.is_success() {
-                                body
-                            } else {
-                                self.redactor_for(req).redact_bytes(&body)
-                            },
-                        })),
+                        Ok(body) => {
+                            let redactor = self.redactor_for(req);
+                            Ok(Ok(Reply {
+                                status,
+                                headers,
+                                // Error texts are shown and logged: scrub what we
+                                // sent from them here, and again from each text
+                                // decoded out of them (`Reply::scrub`).
+                                body: if status.is_success() {
+                                    body
+                                } else {
+                                    redactor.redact_bytes(&body)
+                                },
+                                redactor,
+                            }))
+                        }
                         Err(BodyError::Transport(e)) => Ok(Err(e)),
                         Err(BodyError::TooLarge(limit)) => {
                             tracing::debug!(method = %req.method, path = %req.path, status = status.as_u16(), limit, "openai api response body too large");
@@ -709,23 +731,77 @@ pub(super) fn admin_result<T: DeserializeOwned>(
 }
 
 pub(super) fn decode<T: DeserializeOwned>(req: &Request, reply: &Reply) -> Result<T, ApiError> {
-    serde_json::from_slice(&reply.body).map_err(|source| ApiError::Decode {
+    serde_json::from_slice(&reply.body).map_err(|e| ApiError::Decode {
         method: req.method.clone(),
         path: req.path.clone(),
         status: reply.status,
         request_id: reply.request_id(),
-        source,
+        detail: reply.scrub(&decode_detail(&e)),
     })
+}
+
+/// What is wrong with a body, without the values in it. serde's messages
+/// quote the offending value (`invalid type: string "...", expected i64`),
+/// and a 2xx body is not scrubbed as a whole, so only the kind of mistake,
+/// what was expected (which comes from our models) and where are kept.
+pub fn decode_detail(e: &serde_json::Error) -> String {
+    use serde_json::error::Category;
+    let at = format!("at line {} column {}", e.line(), e.column());
+    match e.classify() {
+        Category::Io => format!("the body could not be read ({at})"),
+        Category::Syntax => format!("the body is not valid JSON ({at})"),
+        Category::Eof => format!("the body ends early ({at})"),
+        Category::Data => {
+            let text = e.to_string();
+            // `missing field `x`` names a field of our model, not a value.
+            if let Some(field) = text
+                .strip_prefix("missing field `")
+                .and_then(|r| r.split_once('`'))
+                .map(|(f, _)| f)
+                .filter(|f| f.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'))
+            {
+                return format!("missing field `{field}` ({at})");
+            }
+            const KINDS: [&str; 6] = [
+                "invalid type",
+                "invalid value",
+                "invalid length",
+                "unknown variant",
+                "unknown field",
+                "duplicate field",
+            ];
+            let kind = KINDS
+                .iter()
+                .find(|k| text.starts_with(*k))
+                .copied()
+                .unwrap_or("a value is not what was expected");
+            match text.rsplit_once(", expected ") {
+                Some((_, expected)) if !expected.contains('"') => {
+                    let expected = expected.split(" at line ").next().unwrap_or(expected);
+                    format!("{kind}, expected {expected} ({at})")
+                }
+                _ => format!("{kind} ({at})"),
+            }
+        }
+    }
 }
 
 /// A non-2xx reply as [`ApiError::Status`], from the OpenAI error envelope
 /// when there is one, else from a short excerpt of the body (a proxy's
 /// error page, say).
 pub(super) fn status_error(req: &Request, reply: &Reply) -> ApiError {
+    // Scrubbed after decoding too: an escape (`\u0073k-...`) in the JSON
+    // hides a key from the scrub of the raw body.
     let (message, kind, param, code) = match serde_json::from_slice::<ErrorEnvelope>(&reply.body) {
-        Ok(ErrorEnvelope { error }) => (error.message, Some(error.kind), error.param, error.code),
+        Ok(ErrorEnvelope { error }) => (
+            reply.scrub(&error.message),
+            Some(reply.scrub(&error.kind)),
+            error.param.map(|p| reply.scrub(&p)),
+            error.code.map(|c| reply.scrub(&c)),
+        ),
         Err(_) => (
             body_excerpt(&reply.body)
+                .map(|e| reply.scrub(&e))
                 .or_else(|| reply.status.canonical_reason().map(str::to_owned))
                 .unwrap_or_else(|| "no error message".into()),
             None,
@@ -863,6 +939,7 @@ mod tests {
             headers,
             body: br#"{"error":{"message":"issuer is required","type":"invalid_request_error","param":"issuer","code":null}}"#
                 .to_vec(),
+            redactor: Arc::default(),
         };
         match status_error(&req, &reply) {
             ApiError::Status {

@@ -59,11 +59,12 @@ pub enum ApiError {
         source: reqwest::Error,
     },
 
-    /// A 2xx answer whose body is not what the endpoint documents. The body
-    /// itself is not included: it may hold secrets (a new API key).
+    /// A 2xx answer whose body is not what the endpoint documents. Neither
+    /// the body nor the decoder's own message (which quotes values) is
+    /// included: it may hold secrets (a new API key, an echoed admin key).
     #[error(
         "OpenAI Admin API returned an unexpected response body for {method} {path} \
-         (HTTP {status}{}): {source}",
+         (HTTP {status}{}): {detail}",
         request_id.as_deref().map(|r| format!(", request id: {r}")).unwrap_or_default()
     )]
     Decode {
@@ -71,8 +72,8 @@ pub enum ApiError {
         path: String,
         status: StatusCode,
         request_id: Option<String>,
-        #[source]
-        source: serde_json::Error,
+        /// What is wrong and where, without values.
+        detail: String,
     },
 
     /// 429s went on beyond the time one request may wait for them.
@@ -297,17 +298,17 @@ pub enum ExchangeError {
         source: reqwest::Error,
     },
 
-    /// A 2xx answer that is not a token response.
+    /// A 2xx answer that is not a token response. Like
+    /// [`ApiError::Decode`], it names no value from the body.
     #[error(
-        "token exchange at {url} returned an unexpected response body (HTTP {status}{}): {source}",
+        "token exchange at {url} returned an unexpected response body (HTTP {status}{}): {detail}",
         request_id.as_deref().map(|r| format!(", request id: {r}")).unwrap_or_default()
     )]
     Decode {
         url: String,
         status: StatusCode,
         request_id: Option<String>,
-        #[source]
-        source: serde_json::Error,
+        detail: String,
     },
 
     #[error("invalid token exchange configuration: {0}")]

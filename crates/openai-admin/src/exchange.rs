@@ -4,7 +4,7 @@
 
 use reqwest::Method;
 
-use crate::client::{Client, Outcome, Request, Stop, body_excerpt};
+use crate::client::{Client, Outcome, Request, Stop, body_excerpt, decode_detail};
 use crate::error::{ExchangeError, chain};
 use crate::models::{OAuthError, TokenExchangeRequest, TokenExchangeResponse};
 use crate::secret::Secret;
@@ -34,28 +34,29 @@ impl Client {
         let run = self.run(&req).await;
         match run.outcome {
             Outcome::Reply(reply) if reply.status.is_success() => {
-                serde_json::from_slice(&reply.body).map_err(|source| ExchangeError::Decode {
+                serde_json::from_slice(&reply.body).map_err(|e| ExchangeError::Decode {
                     url: url_text,
                     status: reply.status,
                     request_id: reply.request_id(),
-                    source,
+                    detail: reply.scrub(&decode_detail(&e)),
                 })
             }
             Outcome::Reply(reply) => {
                 let request_id = reply.request_id();
                 match serde_json::from_slice::<OAuthError>(&reply.body) {
+                    // Scrubbed again after decoding: JSON escapes hide a
+                    // token from the scrub of the raw body.
                     Ok(oauth) if !oauth.error.is_empty() => Err(ExchangeError::OAuth {
                         url: url_text,
                         status: reply.status,
-                        error: oauth.error,
-                        error_description: oauth.error_description,
+                        error: reply.scrub(&oauth.error),
+                        error_description: oauth.error_description.map(|d| reply.scrub(&d)),
                         request_id,
                     }),
-                    // The client scrubbed the subject token from the body.
                     _ => Err(ExchangeError::Status {
                         url: url_text,
                         status: reply.status,
-                        detail: body_excerpt(&reply.body),
+                        detail: body_excerpt(&reply.body).map(|d| reply.scrub(&d)),
                         request_id,
                     }),
                 }

@@ -43,8 +43,67 @@ pub fn response(data: &[u8]) {
     }
 }
 
+/// Redaction: the first byte is the secret's length (at least
+/// [`crate::redact::MIN_RUN`]), the next bytes, mapped onto the characters
+/// keys and tokens are made of, the secret; the rest is server text. The
+/// secret is spliced into that text whole, cut at either end, and JSON-escaped
+/// (each character, or only the first), and no fragment of
+/// [`crate::redact::MIN_RUN`] characters may survive in what is shown.
+pub fn redaction(data: &[u8]) {
+    use crate::redact::{MIN_RUN, Redactor};
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.";
+    let Some((&len, rest)) = data.split_first() else {
+        return;
+    };
+    let len = MIN_RUN + usize::from(len) % 64;
+    if rest.len() < len {
+        return;
+    }
+    let (secret, text) = rest.split_at(len);
+    let secret: String = secret
+        .iter()
+        .map(|b| ALPHABET[usize::from(*b) % ALPHABET.len()] as char)
+        .collect();
+    let text = String::from_utf8_lossy(text);
+    let escaped: String = secret
+        .chars()
+        .map(|c| format!("\\u{:04x}", c as u32))
+        .collect();
+    let first_escaped = format!("\\u{:04x}{}", secret.as_bytes()[0], &secret[1..]);
+    let at = text
+        .char_indices()
+        .map(|(i, _)| i)
+        .nth(text.chars().count() / 2)
+        .unwrap_or(text.len());
+    let redactor = Redactor::new().with(&secret);
+    for form in [
+        secret.as_str(),
+        &secret[..len - 1],
+        &secret[1..],
+        &escaped,
+        &first_escaped,
+    ] {
+        let server = format!("{}{form}{}", &text[..at], &text[at..]);
+        let shown = redactor.redact(&server);
+        for w in secret.as_bytes().windows(MIN_RUN) {
+            let w = std::str::from_utf8(w).expect("ASCII");
+            assert!(!shown.contains(w), "{w:?} survives in {shown:?}");
+        }
+        // A request id is either dropped or free of the secret.
+        if let Some(id) = redactor.request_id(&server) {
+            assert!(!id.contains(&secret[..MIN_RUN]), "{id}");
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn replay_redaction_corpus() {
+        let n = replay("redaction", super::redaction);
+        assert!(n > 0, "no seed inputs found");
+    }
+
     /// Replays the seed corpus and the regression inputs of the fuzz target.
     #[test]
     fn replay_response_corpus() {

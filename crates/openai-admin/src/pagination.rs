@@ -10,13 +10,24 @@ use crate::models::ListPage;
 /// so a full listing costs as few requests as possible.
 pub const PAGE_SIZE: u32 = crate::models::LIST_LIMIT_MAX;
 
+/// Most pages one listing reads. OpenAI's limits keep every list this
+/// provider walks small (50 providers per organization, 50 rules per
+/// provider: one page each); the cap is far above that and above any real
+/// project listing, and stops a server that answers `has_more: true` with
+/// fresh cursors forever.
+pub const MAX_PAGES: usize = 500;
+
+/// Most items one listing collects (what is held in memory).
+pub const MAX_ITEMS: usize = 10_000;
+
 /// Calls `fetch_page(after)` (first with `None`) until a page has
 /// `has_more: false`, and returns every item in server order. `endpoint`
 /// only names the list in error messages.
 ///
 /// A server that claims more pages but returns no `last_id`, an empty page,
 /// or any cursor it already gave (a cycle of any length), is reported
-/// instead of looping forever.
+/// instead of looping forever; so is a listing past [`MAX_PAGES`] pages or
+/// [`MAX_ITEMS`] items.
 pub async fn collect_all<T, F, Fut>(endpoint: &str, mut fetch_page: F) -> Result<Vec<T>, ApiError>
 where
     F: FnMut(Option<String>) -> Fut,
@@ -25,12 +36,26 @@ where
     let mut items = Vec::new();
     let mut after: Option<String> = None;
     let mut seen = std::collections::HashSet::new();
+    let mut pages = 0usize;
     loop {
         let page = fetch_page(after.clone()).await?;
+        pages += 1;
         let empty = page.data.is_empty();
+        if items.len() + page.data.len() > MAX_ITEMS {
+            return Err(too_long(
+                endpoint,
+                format!("it holds more than {MAX_ITEMS} items"),
+            ));
+        }
         items.extend(page.data);
         if !page.has_more {
             return Ok(items);
+        }
+        if pages >= MAX_PAGES {
+            return Err(too_long(
+                endpoint,
+                format!("the server still reported more after {MAX_PAGES} pages"),
+            ));
         }
         let next = match page.last_id {
             Some(id) if !id.is_empty() => id,
@@ -48,6 +73,16 @@ where
             });
         }
         after = Some(next);
+    }
+}
+
+fn too_long(endpoint: &str, why: String) -> ApiError {
+    ApiError::Pagination {
+        endpoint: endpoint.to_owned(),
+        detail: format!(
+            "{why}, far more than OpenAI's limits allow in one list (50 providers per \
+             organization, 50 mappings per provider); check the provider's base URL"
+        ),
     }
 }
 
@@ -123,6 +158,46 @@ mod tests {
         .await
         .unwrap_err();
         assert!(err.to_string().contains("did not advance past b"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn an_endless_listing_stops_at_the_page_cap() {
+        let calls = Mutex::new(0usize);
+        let err = collect_all("GET /endless", |_| {
+            let n = {
+                let mut c = calls.lock().unwrap();
+                *c += 1;
+                *c
+            };
+            async move { Ok(page(&[&format!("id_{n}")], true)) }
+        })
+        .await
+        .unwrap_err();
+        assert_eq!(*calls.lock().unwrap(), MAX_PAGES);
+        let text = err.to_string();
+        assert!(text.contains("GET /endless"), "{text}");
+        assert!(text.contains(&format!("after {MAX_PAGES} pages")), "{text}");
+    }
+
+    #[tokio::test]
+    async fn a_listing_past_the_item_cap_stops() {
+        let calls = Mutex::new(0usize);
+        let err = collect_all("GET /big", |_| {
+            let n = {
+                let mut c = calls.lock().unwrap();
+                *c += 1;
+                *c
+            };
+            async move {
+                let ids: Vec<String> = (0..3000).map(|i| format!("id_{n}_{i}")).collect();
+                let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+                Ok(page(&ids, true))
+            }
+        })
+        .await
+        .unwrap_err();
+        assert_eq!(*calls.lock().unwrap(), 4);
+        assert!(err.to_string().contains("more than 10000 items"), "{err}");
     }
 
     #[tokio::test]

@@ -74,10 +74,46 @@ impl Redactor {
     /// `text` with every run that shares [`MIN_RUN`] or more consecutive
     /// characters with a secret, and every whole short secret, replaced by
     /// [`MARKER`].
+    ///
+    /// A secret written with JSON escapes (`\u0073k-...`) is found too:
+    /// when the text with its escapes decoded holds a fragment, the decoded
+    /// text is what gets redacted and returned, so no escaped form survives.
     pub fn redact(&self, text: &str) -> String {
         if self.is_empty() {
             return text.to_owned();
         }
+        if text.contains('\\') {
+            let decoded = unescape_json_like(text);
+            if decoded != text {
+                let out = self.redact_plain(&decoded);
+                if out != decoded {
+                    return out;
+                }
+            }
+        }
+        self.redact_plain(text)
+    }
+
+    /// Whether `text` holds a whole short secret or a fragment of a long one.
+    pub fn leaks(&self, text: &str) -> bool {
+        self.redact(text) != text
+    }
+
+    /// A server's request id fit to show and log: short, only
+    /// `[A-Za-z0-9_-]`, and no part of a secret. Anything else is dropped,
+    /// since a server (or a gateway) that echoes request headers could put a
+    /// key there.
+    pub fn request_id(&self, raw: &str) -> Option<String> {
+        let ok = !raw.is_empty()
+            && raw.len() <= MAX_REQUEST_ID
+            && raw
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+            && !self.leaks(raw);
+        ok.then(|| raw.to_owned())
+    }
+
+    fn redact_plain(&self, text: &str) -> String {
         let bytes = text.as_bytes();
         let mut covered = vec![false; bytes.len()];
         if !self.windows.is_empty() && bytes.len() >= MIN_RUN {
@@ -119,6 +155,59 @@ impl Redactor {
         }
         self.redact(&String::from_utf8_lossy(body)).into_bytes()
     }
+}
+
+/// The longest request id shown. OpenAI's are `req_` and 32 hex digits.
+pub const MAX_REQUEST_ID: usize = 64;
+
+/// `text` with JSON string escapes (`\uXXXX`, `\/`, `\n`, ...) decoded where
+/// they are well formed; anything else is kept as written.
+fn unescape_json_like(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find('\\') {
+        out.push_str(&rest[..i]);
+        let tail = &rest[i..];
+        let (decoded, used) = match tail.as_bytes().get(1) {
+            Some(b'u') => match hex4(&tail[2..]) {
+                Some(hi @ 0xD800..=0xDBFF) => match tail
+                    .get(6..8)
+                    .filter(|s| *s == "\\u")
+                    .and_then(|_| hex4(&tail[8..]))
+                {
+                    Some(lo @ 0xDC00..=0xDFFF) => (
+                        char::from_u32(0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00)),
+                        12,
+                    ),
+                    _ => (None, 1),
+                },
+                Some(c) => (char::from_u32(c), 6),
+                None => (None, 1),
+            },
+            Some(b'/') => (Some('/'), 2),
+            Some(b'\\') => (Some('\\'), 2),
+            Some(b'"') => (Some('"'), 2),
+            Some(b'n') => (Some('\n'), 2),
+            Some(b't') => (Some('\t'), 2),
+            Some(b'r') => (Some('\r'), 2),
+            _ => (None, 1),
+        };
+        match decoded {
+            Some(c) => out.push(c),
+            None => out.push('\\'),
+        }
+        rest = &tail[if decoded.is_some() { used } else { 1 }..];
+    }
+    out.push_str(rest);
+    out
+}
+
+fn hex4(s: &str) -> Option<u32> {
+    let digits = s.get(..4)?;
+    if !digits.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    u32::from_str_radix(digits, 16).ok()
 }
 
 #[cfg(test)]
@@ -188,6 +277,38 @@ mod tests {
             format!("x {MARKER} y abc12")
         );
         assert!(Redactor::new().with("  ").is_empty());
+    }
+
+    #[test]
+    fn json_escaped_secrets_are_found() {
+        let escaped: String = KEY
+            .chars()
+            .map(|c| format!("\\u{:04x}", c as u32))
+            .collect();
+        let text = format!("bad key {escaped} given");
+        let out = r().redact(&text);
+        assert_eq!(out, format!("bad key {MARKER} given"));
+        assert!(!out.contains("\\u"), "{out}");
+        // Escapes that hide nothing are left as written.
+        assert_eq!(r().redact("a \\u00e9 \\x b\\"), "a \\u00e9 \\x b\\");
+        let half = format!("{}\\/{}", &KEY[..20], &KEY[20..]);
+        assert!(!r().redact(&half).contains(&KEY[..20]));
+    }
+
+    #[test]
+    fn request_ids_must_be_short_plain_and_secret_free() {
+        let r = r();
+        assert_eq!(
+            r.request_id("req_0123abcd-ef").as_deref(),
+            Some("req_0123abcd-ef")
+        );
+        assert_eq!(r.request_id(""), None);
+        assert_eq!(r.request_id("req 1"), None);
+        assert_eq!(r.request_id("req_1\n"), None);
+        assert_eq!(r.request_id(&"a".repeat(MAX_REQUEST_ID + 1)), None);
+        // Short enough and plain, but a piece of the key.
+        assert_eq!(r.request_id(&KEY[..30]), None);
+        assert_eq!(r.request_id(&KEY[5..KEY.len() - 1]), None);
     }
 
     #[test]

@@ -78,7 +78,11 @@ pub(crate) fn same_secret(a: &str, b: &str) -> bool {
             == 0
 }
 
-async fn require_admin_key(State(app): State<Arc<App>>, req: Request, next: Next) -> Response {
+pub(crate) async fn require_admin_key(
+    State(app): State<Arc<App>>,
+    req: Request,
+    next: Next,
+) -> Response {
     let presented = req
         .headers()
         .get(AUTHORIZATION)

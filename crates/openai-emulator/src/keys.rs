@@ -74,7 +74,10 @@ pub struct KeyCache {
     http: reqwest::Client,
     allow_loopback: bool,
     // std mutex: only held for map access, never across an await.
-    entries: Mutex<HashMap<String, Entry>>,
+    /// By discovery URL and provider issuer together: keys fetched for one
+    /// issuer (whose discovery document named it) must never verify tokens
+    /// of another provider that points at the same URL with another issuer.
+    entries: Mutex<HashMap<(String, String), Entry>>,
 }
 
 /// The discovery document URL for a provider using discovery.
@@ -95,9 +98,7 @@ fn find_kid(keys: &[Json], kid: &str) -> Option<Json> {
         .cloned()
 }
 
-fn same_issuer(a: &str, b: &str) -> bool {
-    a.trim_end_matches('/') == b.trim_end_matches('/')
-}
+use crate::oauth::same_issuer;
 
 /// Whether the emulator may fetch from `url`: http(s), no credentials, and
 /// (for an IP literal, which no resolver sees) an allowed address. Host
@@ -267,7 +268,9 @@ impl KeyCache {
         };
         {
             let mut entries = self.entries.lock().expect("key cache lock");
-            let entry = entries.entry(url.to_owned()).or_default();
+            let entry = entries
+                .entry((url.to_owned(), provider.issuer.clone()))
+                .or_default();
             let fresh = entry.fresh_keys();
             if let Some(key) = fresh.and_then(|keys| find_kid(keys, kid)) {
                 return Ok(key);
@@ -299,7 +302,9 @@ impl KeyCache {
         };
         let found = find_kid(&keys, kid);
         let mut entries = self.entries.lock().expect("key cache lock");
-        let entry = entries.entry(url.to_owned()).or_default();
+        let entry = entries
+            .entry((url.to_owned(), provider.issuer.clone()))
+            .or_default();
         entry.keys = Some((Instant::now(), keys));
         entry.unknown.clear();
         found.ok_or_else(|| {

@@ -26,6 +26,10 @@
 //! - an AWS STS `GetWebIdentityToken` stand-in: `POST /_emulator/aws/sts`
 //!   ([`aws_sts`]).
 //!
+//! The `/_emulator` routes that change state (every `POST` and `DELETE` above
+//! but the STS stand-in, which checks its own SigV4 header) need the admin key
+//! and `Content-Type: application/json`: 401 and 415 otherwise.
+//!
 //! With `--spiffe-socket PATH` ([`EmulatorConfig::spiffe_socket`]) it also
 //! serves a SPIFFE Workload API stand-in on that unix socket ([`spiffe`]).
 //!
@@ -69,7 +73,8 @@
 //! The newest [`MAX_LOGGED`] are kept. `/_emulator` requests are not logged
 //! or counted. `POST /_emulator/stats/reset` empties the log too.
 //!
-//! **Clock**: `POST /_emulator/clock {"offset_secs": N}` (or
+//! **Clock**: `POST /_emulator/clock {"offset_secs": N}`, |N| at most 100 years and
+//! keeping the clock within 1970..9999 (or
 //! [`RunningEmulator::set_clock_offset`]) shifts the emulator's time for
 //! `created_at`/`updated_at`, the exchange's claim checks, minted tokens and
 //! the `Date` header, e.g. to make an object an hour old.
@@ -102,7 +107,7 @@
 
 mod admin;
 pub mod aws_sts;
-mod clock;
+pub mod clock;
 mod errors;
 mod faults;
 #[doc(hidden)]
@@ -296,7 +301,11 @@ fn random_hex32() -> String {
 impl App {
     /// The emulator's clock in Unix seconds (real time plus the test offset).
     fn now(&self) -> i64 {
-        now() + self.clock_offset()
+        // The offset is bounded when set; clamping still keeps every date the
+        // emulator formats between 1970 and 9999, whatever the real clock says.
+        now()
+            .saturating_add(self.clock_offset())
+            .clamp(0, clock::MAX_UNIX_SECS)
     }
 
     fn clock_offset(&self) -> i64 {
@@ -304,6 +313,7 @@ impl App {
     }
 
     fn set_clock_offset(&self, secs: i64) {
+        let secs = secs.clamp(-clock::MAX_OFFSET_SECS, clock::MAX_OFFSET_SECS);
         self.clock_offset.store(secs, Ordering::Relaxed);
     }
 
@@ -431,7 +441,8 @@ impl RunningEmulator {
         self.app.stats.clear_requests();
     }
 
-    /// Shifts the emulator's clock `secs` from real time (negative: the past).
+    /// Shifts the emulator's clock `secs` from real time (negative: the past),
+    /// at most [`clock::MAX_OFFSET_SECS`] either way (larger values are clamped).
     pub fn set_clock_offset(&self, secs: i64) {
         self.app.set_clock_offset(secs);
     }
@@ -516,6 +527,44 @@ async fn request_id(
     response
 }
 
+/// The `/_emulator` routes that change state (faults, clock, counters and log
+/// resets, token minting) take only the admin key and a JSON body: otherwise
+/// any local user could script the exchange's answers, and a web page could
+/// reach them with a plain form POST (which needs no CORS preflight). Reads,
+/// the issuer's discovery and keys stay open. The STS stand-in is left to its
+/// own check: it requires a SigV4 `Authorization` header, which no form can
+/// send, and the AWS SDKs cannot send the admin key.
+async fn control_guard(
+    axum::extract::State(app): axum::extract::State<Arc<App>>,
+    req: Request,
+    next: Next,
+) -> Response {
+    use axum::http::Method;
+    let path = req.uri().path();
+    let open = matches!(*req.method(), Method::GET | Method::HEAD)
+        || path == "/_emulator/aws/sts"
+        || path == "/_emulator/aws/sts/";
+    if open {
+        return next.run(req).await;
+    }
+    if *req.method() == Method::POST {
+        let json = req
+            .headers()
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
+        if !json {
+            let mut e = ApiError::bad_json(
+                "The emulator's control routes take only `Content-Type: application/json`.",
+            );
+            e.status = StatusCode::UNSUPPORTED_MEDIA_TYPE;
+            return e.into_response();
+        }
+    }
+    admin::require_admin_key(axum::extract::State(app), req, next).await
+}
+
 async fn unknown_route(req: Request) -> Response {
     ApiError::unknown_url(req.method().as_str(), req.uri().path()).into_response()
 }
@@ -555,7 +604,8 @@ fn router(app: Arc<App>) -> Router {
                 .post(faults::add_script)
                 .delete(faults::clear_script),
         )
-        .route("/_emulator/clock", get(clock::get).post(clock::set));
+        .route("/_emulator/clock", get(clock::get).post(clock::set))
+        .layer(middleware::from_fn_with_state(app.clone(), control_guard));
     Router::new()
         .merge(admin::routes(app.clone()))
         .merge(counted_token)

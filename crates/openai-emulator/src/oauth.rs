@@ -45,6 +45,13 @@ const MAX_LIFETIME_SECS: i64 = 3600;
 pub(crate) const MAX_SUBJECT_TOKEN_BYTES: usize = 16 * 1024;
 /// RSA keys shorter than this do not verify anything.
 const MIN_RSA_BITS: usize = 2048;
+/// How long an exchange waits for its mappings (and their CEL) to be evaluated.
+const MATCHING_DEADLINE: std::time::Duration = std::time::Duration::from_secs(5);
+/// The longest a subject token may be valid for, and the oldest it may be:
+/// `exp` at most this far ahead and `iat` at most this far back. Real OIDC
+/// tokens live minutes to an hour; a day leaves room for slow pipelines and
+/// refuses tokens minted to last for years.
+pub(crate) const MAX_TOKEN_AGE_SECS: i64 = 24 * 3600;
 /// Allowed clock skew for `iat`/`nbf` in the future.
 const FUTURE_SKEW_SECS: i64 = 60;
 
@@ -158,6 +165,17 @@ pub(crate) fn verify_signature(
             format!("key '{kid}' of the provider's JWKS is not a usable public key: {e}"),
         )
     };
+    // An encryption key must never verify a signature (RFC 7517 section 4.2).
+    if let Some(usage) = jwk.get("use")
+        && usage.as_str() != Some("sig")
+    {
+        return Err(unusable(format!(
+            "its \"use\" is {usage}, not \"sig\": it is not a signing key"
+        )));
+    }
+    if let Some(problem) = rsa_exponent_problem(&jwk) {
+        return Err(unusable(problem));
+    }
     if let Some(bits) = rsa_modulus_bits(&jwk)
         && bits < MIN_RSA_BITS
     {
@@ -201,6 +219,21 @@ pub(crate) fn verify_signature(
     }
 }
 
+/// Why an RSA JWK's public exponent `e` is unfit, when it is: below 3, or
+/// even (such keys verify forged signatures or none at all).
+pub(crate) fn rsa_exponent_problem(jwk: &Json_) -> Option<String> {
+    if jwk.get("kty").and_then(Json_::as_str) != Some("RSA") {
+        return None;
+    }
+    let e = jwk.get("e")?.as_str()?;
+    let bytes = B64.decode(e.trim_end_matches('=')).ok()?;
+    let digits: Vec<u8> = bytes.into_iter().skip_while(|&b| b == 0).collect();
+    let small = digits.len() <= 1 && digits.first().copied().unwrap_or(0) < 3;
+    let even = digits.last().is_none_or(|b| b % 2 == 0);
+    (small || even)
+        .then(|| "its public exponent 'e' is below 3 or even; use 65537 (\"AQAB\")".to_owned())
+}
+
 /// The size of an RSA JWK's modulus `n`, when it is one.
 pub(crate) fn rsa_modulus_bits(jwk: &Json_) -> Option<usize> {
     if jwk.get("kty").and_then(Json_::as_str) != Some("RSA") {
@@ -232,8 +265,10 @@ fn missing_claim(name: &str) -> ExchangeError {
     )
 }
 
-fn same_issuer(a: &str, b: &str) -> bool {
-    a.trim_end_matches('/') == b.trim_end_matches('/')
+/// Equal, or equal but for one trailing slash on either side (issuers are
+/// written both ways); `https://i//` is not `https://i`.
+pub(crate) fn same_issuer(a: &str, b: &str) -> bool {
+    a.strip_suffix('/').unwrap_or(a) == b.strip_suffix('/').unwrap_or(b)
 }
 
 /// Checks the standard claims; returns `exp`.
@@ -290,11 +325,29 @@ pub(crate) fn check_claims(
             format!("exp {exp} is not after now ({now})"),
         ));
     }
+    if exp > now.saturating_add(MAX_TOKEN_AGE_SECS) {
+        return Err(ExchangeError::new(
+            Reason::InvalidClaim,
+            format!(
+                "claim 'exp' {exp} is more than {MAX_TOKEN_AGE_SECS} s after now ({now}): the token \
+                 lives too long"
+            ),
+        ));
+    }
     let iat = numeric_claim(claims, "iat")?;
     if iat > now + FUTURE_SKEW_SECS {
         return Err(ExchangeError::new(
             Reason::NotYetValid,
             format!("iat {iat} is in the future (now {now})"),
+        ));
+    }
+    if iat < now.saturating_sub(MAX_TOKEN_AGE_SECS) {
+        return Err(ExchangeError::new(
+            Reason::Expired,
+            format!(
+                "iat {iat} is more than {MAX_TOKEN_AGE_SECS} s before now ({now}): the token is \
+                 too old"
+            ),
         ));
     }
     if claims.contains_key("nbf") {
@@ -400,13 +453,39 @@ async fn exchange(app: &App, body: &[u8]) -> Result<TokenExchangeResponse, Excha
         ));
     }
     let claims = Json_::Object(claims);
-    let rule = matching::resolve(
-        &rules,
-        &provider.attribute_transformations,
-        &claims,
-        provider_id,
-        service_account_id,
-    )?;
+    // Matching evaluates CEL, which is bounded (see `openai_federation_rules::cel`) but can
+    // still take a while on hostile input: run it on the blocking pool, so the async workers
+    // keep serving the Admin API, and give up waiting after a deadline.
+    let (provider_id_owned, account_owned) =
+        (provider_id.to_owned(), service_account_id.to_owned());
+    let transformations = provider.attribute_transformations.clone();
+    let matching = tokio::task::spawn_blocking(move || {
+        matching::resolve(
+            &rules,
+            &transformations,
+            &claims,
+            &provider_id_owned,
+            &account_owned,
+        )
+    });
+    let rule = match tokio::time::timeout(MATCHING_DEADLINE, matching).await {
+        Ok(Ok(result)) => result?,
+        Ok(Err(join)) => {
+            return Err(ExchangeError::new(
+                Reason::MappingFailed,
+                format!("evaluating the mappings failed: {join}"),
+            ));
+        }
+        Err(_) => {
+            return Err(ExchangeError::new(
+                Reason::MappingFailed,
+                format!(
+                    "the attribute transformations took longer than {}s to evaluate",
+                    MATCHING_DEADLINE.as_secs()
+                ),
+            ));
+        }
+    };
 
     let expires_in = (exp - now).min(MAX_LIFETIME_SECS);
     let scopes = match &rule.permissions {
@@ -483,6 +562,70 @@ mod tests {
                 .description
                 .contains("'iat'")
         );
+    }
+
+    #[test]
+    fn tokens_that_live_too_long_or_are_too_old_are_refused() {
+        let now = 1_000_000;
+        let base = json!({"iss":"https://i","aud":"a","sub":"s","exp":now + 600,"iat":now - 60});
+        assert!(check_claims(&claims(base.clone()), "https://i", "a", now).is_ok());
+        let mut c = claims(base.clone());
+        c.insert("exp".into(), json!(now + MAX_TOKEN_AGE_SECS));
+        assert!(check_claims(&c, "https://i", "a", now).is_ok());
+        // Ten years ahead.
+        c.insert("exp".into(), json!(now + 10 * 365 * 86_400));
+        let e = check_claims(&c, "https://i", "a", now).unwrap_err();
+        assert_eq!(e.reason, Reason::InvalidClaim);
+        assert!(
+            e.description.contains("lives too long"),
+            "{}",
+            e.description
+        );
+        // Issued ten years ago.
+        let mut c = claims(base);
+        c.insert("iat".into(), json!(now - 10 * 365 * 86_400));
+        let e = check_claims(&c, "https://i", "a", now).unwrap_err();
+        assert_eq!(e.reason, Reason::Expired);
+        assert!(e.description.contains("too old"), "{}", e.description);
+        c.insert("iat".into(), json!(now - MAX_TOKEN_AGE_SECS));
+        assert!(check_claims(&c, "https://i", "a", now).is_ok());
+    }
+
+    #[test]
+    fn issuers_match_with_at_most_one_trailing_slash() {
+        let now = 1_000;
+        for (iss, provider, ok) in [
+            ("https://i", "https://i", true),
+            ("https://i/", "https://i", true),
+            ("https://i", "https://i/", true),
+            ("https://i//", "https://i", false),
+            ("https://i///", "https://i/", false),
+            ("https://i", "https://i//", false),
+        ] {
+            let c = json!({"iss": iss, "aud": "a", "sub": "s", "exp": 2000, "iat": 900});
+            let got = check_claims(&claims(c), provider, "a", now);
+            assert_eq!(got.is_ok(), ok, "{iss} vs {provider}: {got:?}");
+            if !ok {
+                assert_eq!(got.unwrap_err().reason, Reason::IssuerMismatch);
+            }
+        }
+    }
+
+    #[test]
+    fn encryption_keys_and_weak_exponents_verify_nothing() {
+        let key = crate::oidc::SigningKey::generate_rsa("k").unwrap();
+        let token = key.sign(&json!({"sub": "s"})).unwrap();
+        let jwk = key.public_jwk();
+        assert!(verify_signature(&token, Algorithm::RS256, "k", jwk.clone()).is_ok());
+        for (member, value) in [("use", json!("enc")), ("use", json!(7)), ("e", json!("AQ"))] {
+            let mut bad = jwk.clone();
+            bad[member] = value.clone();
+            let e = verify_signature(&token, Algorithm::RS256, "k", bad).unwrap_err();
+            assert_eq!(e.reason, Reason::KeysUnavailable, "{member}={value}");
+        }
+        let mut no_use = jwk;
+        no_use.as_object_mut().unwrap().remove("use");
+        assert!(verify_signature(&token, Algorithm::RS256, "k", no_use).is_ok());
     }
 
     #[test]

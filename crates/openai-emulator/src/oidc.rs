@@ -1,10 +1,11 @@
 //! JWT signing keys and the emulator's built-in test OIDC issuer, so the
 //! keyless flow (mint a subject token, exchange it) runs fully offline.
 //!
-//! Routes (under `/_emulator/oidc`, never authenticated or faulted):
-//! - `GET  /.well-known/openid-configuration`: issuer and `jwks_uri`;
-//! - `GET  /jwks`: the public RSA key;
-//! - `POST /token`: body = a JSON object of claims; `iss`, `iat` and `exp`
+//! Routes (under `/_emulator/oidc`, never faulted):
+//! - `GET  /.well-known/openid-configuration`: issuer and `jwks_uri` (open);
+//! - `GET  /jwks`: the public RSA key (open);
+//! - `POST /token` (admin key and JSON only, like every state-changing control
+//!   route): body = a JSON object of claims; `iss`, `iat` and `exp`
 //!   (now + 600 s) are filled in unless given, and claims given as `null` are
 //!   left out; returns `{"token": "<RS256 JWT>"}`.
 //!   Query `kid=<other>` puts another kid in the header and `no_kid=true`

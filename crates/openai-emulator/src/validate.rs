@@ -450,6 +450,12 @@ fn check_jwks(jwks: &Map<String, Json>) -> Result<(), ApiError> {
                 ),
             ));
         }
+        if let Some(problem) = crate::oauth::rsa_exponent_problem(&Json::Object(key.clone())) {
+            return Err(ApiError::invalid_value(
+                format!("{prefix}.e"),
+                format!("Key '{kid}' of the uploaded JWKS cannot be used: {problem}."),
+            ));
+        }
         if let Some(member) = PRIVATE_JWK_MEMBERS.iter().find(|m| key.contains_key(**m)) {
             return Err(ApiError::invalid_value(
                 format!("{prefix}.{member}"),
@@ -740,6 +746,31 @@ mod tests {
         assert_eq!(err.param.as_deref(), Some("verification.jwks.keys[1].kid"));
         let err = check_jwks(&obj(json!({"keys": []}))).unwrap_err();
         assert_eq!(err.param.as_deref(), Some("verification.jwks.keys"));
+    }
+
+    #[test]
+    fn rsa_keys_with_a_weak_exponent_are_refused_at_upload() {
+        // 1, 2, 0, 4 and 65536 (even); 3 and 65537 are fine.
+        for e in ["AQ", "Ag", "AA", "", "BA", "AQAA", "AAE"] {
+            let err = check_jwks(&obj(
+                json!({"keys": [{"kty":"RSA","kid":"a","n":"x","e":e}]}),
+            ))
+            .unwrap_err();
+            assert_eq!(
+                err.param.as_deref(),
+                Some("verification.jwks.keys[0].e"),
+                "{e}"
+            );
+        }
+        for e in ["Aw", "AQAB", "AAEAAQ"] {
+            assert!(
+                check_jwks(&obj(
+                    json!({"keys": [{"kty":"RSA","kid":"a","n":"x","e":e}]})
+                ))
+                .is_ok(),
+                "{e}"
+            );
+        }
     }
 
     #[test]

@@ -10,13 +10,24 @@
 //! stack in any of the three. [`Expression::parse`] therefore measures nesting and chain
 //! length on the raw text *before* handing it to `cel`, and refuses what goes past
 //! [`MAX_NESTING`] or [`MAX_OPERATORS`]. Both bounds are far above any real transformation
-//! and far below what overflows a 2 MiB thread stack in a debug build (tested).
+//! and far below what overflows a 2 MiB thread stack in a debug build (tested). The text is
+//! at most [`MAX_TRANSFORMATION_EXPRESSION_LEN`] characters, as the API allows.
+//!
+//! Cost: `cel` has no evaluation budget, and a comprehension inside another one's body
+//! (`assertion.g.map(a, assertion.g.map(b, ...))`) costs the product of the lists' lengths.
+//! So [`Expression::parse`] refuses a comprehension, or an `in` over a non-literal list,
+//! inside the body of a comprehension: what is left costs at most the operator count times
+//! the longest list. And [`Expression::evaluate`] refuses claims larger than
+//! [`MAX_CLAIM_LIST_ITEMS`], [`MAX_CLAIM_STRING_BYTES`] or [`MAX_CLAIM_VALUES`], which bounds
+//! the lists. (The emulator also evaluates off its async workers, with a deadline.)
 
 use std::collections::HashMap;
 use std::fmt;
 
 use cel::Value;
+use cel::common::ast::{EntryExpr, Expr, operators};
 use cel::parser::Parser;
+pub use openai_admin::models::MAX_TRANSFORMATION_EXPRESSION_LEN;
 use serde_json::Value as Json;
 
 /// The one variable in scope.
@@ -29,6 +40,17 @@ pub const MAX_NESTING: usize = 32;
 /// Most operators and member accesses allowed in one expression: each adds a level to the
 /// tree that `cel` builds and evaluates recursively.
 pub const MAX_OPERATORS: usize = 128;
+
+/// Longest list in the claims a transformation is evaluated on. Group claims, the longest
+/// real ones, stay in the low hundreds (Entra ID sends at most 200 before its overage claim).
+pub const MAX_CLAIM_LIST_ITEMS: usize = 1000;
+
+/// Longest string in the claims a transformation is evaluated on.
+pub const MAX_CLAIM_STRING_BYTES: usize = 8 * 1024;
+
+/// Most values (scalars, lists and maps, nested ones included) in the claims a
+/// transformation is evaluated on.
+pub const MAX_CLAIM_VALUES: usize = 10_000;
 
 /// Why an expression cannot be used: it does not parse (or is refused before parsing), or it
 /// failed for these claims.
@@ -69,6 +91,13 @@ fn shape(src: &str) -> Shape {
     while i < bytes.len() {
         let c = bytes[i];
         match c {
+            // A comment runs to the end of the line; a quote in it opens no string.
+            b'/' if bytes.get(i + 1) == Some(&b'/') => {
+                while i < bytes.len() && bytes[i] != b'\n' {
+                    i += 1;
+                }
+                continue;
+            }
             b'"' | b'\'' => {
                 // Raw strings (r"..") have no escapes; the prefix letter was skipped already.
                 let raw = i > 0 && matches!(bytes[i - 1], b'r' | b'R');
@@ -123,6 +152,13 @@ impl Expression {
         if src.trim().is_empty() {
             return Err(CelError::Invalid("the expression is empty".into()));
         }
+        let chars = src.chars().count();
+        if chars > MAX_TRANSFORMATION_EXPRESSION_LEN {
+            return Err(CelError::Invalid(format!(
+                "the expression is {chars} characters long; at most \
+                 {MAX_TRANSFORMATION_EXPRESSION_LEN} are allowed"
+            )));
+        }
         let Shape { nesting, operators } = shape(src);
         if nesting > MAX_NESTING {
             return Err(CelError::Invalid(format!(
@@ -169,11 +205,20 @@ impl Expression {
                 FUNCTIONS.join(", ")
             )));
         }
+        if let Some(what) = nested_iteration(&expr, false) {
+            return Err(CelError::Invalid(format!(
+                "{what} inside the body of a comprehension (all, exists, exists_one, map, \
+                 filter) is not allowed: its cost grows with the product of the lists' lengths. \
+                 Iterate once, and compare against literal lists"
+            )));
+        }
         Ok(Expression { expr })
     }
 
     /// Evaluates with `assertion` bound to `claims`. The result is a scalar JSON value.
+    /// Claims past the size bounds ([`MAX_CLAIM_LIST_ITEMS`] and the others) are refused.
     pub fn evaluate(&self, claims: &Json) -> Result<Json, CelError> {
+        check_claim_size(claims)?;
         let mut ctx = cel::Context::default();
         ctx.add_variable_from_value(VARIABLE, to_cel(claims));
         let value = ctx
@@ -265,6 +310,132 @@ fn is_known_function(name: &str) -> bool {
         || name == "!_"
         || name == "-_"
         || FUNCTIONS.contains(&name)
+}
+
+/// The first iteration found inside a comprehension's body (`in_body`): another
+/// comprehension, or `in` over anything but a literal list or map. Each would run once per
+/// element of the outer list. A comprehension's range is evaluated once, so it may iterate.
+fn nested_iteration(e: &cel::IdedExpr, in_body: bool) -> Option<&'static str> {
+    match &e.expr {
+        Expr::Comprehension(c) => {
+            if in_body {
+                return Some("a comprehension");
+            }
+            nested_iteration(&c.iter_range, false)
+                .or_else(|| nested_iteration(&c.accu_init, true))
+                .or_else(|| nested_iteration(&c.loop_cond, true))
+                .or_else(|| nested_iteration(&c.loop_step, true))
+                .or_else(|| nested_iteration(&c.result, true))
+        }
+        Expr::Call(call) => {
+            if in_body
+                && call.func_name == operators::IN
+                && !call
+                    .args
+                    .get(1)
+                    .is_some_and(|rhs| matches!(rhs.expr, Expr::List(_) | Expr::Map(_)))
+            {
+                return Some("'in' over a list that is not written out");
+            }
+            call.target
+                .iter()
+                .map(|t| &**t)
+                .chain(call.args.iter())
+                .find_map(|a| nested_iteration(a, in_body))
+        }
+        Expr::List(l) => l.elements.iter().find_map(|x| nested_iteration(x, in_body)),
+        Expr::Map(m) => m
+            .entries
+            .iter()
+            .find_map(|x| entry_iteration(&x.expr, in_body)),
+        Expr::Struct(st) => st
+            .entries
+            .iter()
+            .find_map(|x| entry_iteration(&x.expr, in_body)),
+        Expr::Select(sel) => nested_iteration(&sel.operand, in_body),
+        Expr::Unspecified | Expr::Ident(_) | Expr::Literal(_) => None,
+    }
+}
+
+fn entry_iteration(e: &EntryExpr, in_body: bool) -> Option<&'static str> {
+    match e {
+        EntryExpr::MapEntry(m) => {
+            nested_iteration(&m.key, in_body).or_else(|| nested_iteration(&m.value, in_body))
+        }
+        EntryExpr::StructField(f) => nested_iteration(&f.value, in_body),
+    }
+}
+
+/// Refuses claims past the size bounds, which with [`nested_iteration`] bound the cost of
+/// any accepted expression.
+fn check_claim_size(claims: &Json) -> Result<(), CelError> {
+    fn walk(v: &Json, count: &mut usize) -> Result<(), String> {
+        *count += 1;
+        if *count > MAX_CLAIM_VALUES {
+            return Err(format!("they hold more than {MAX_CLAIM_VALUES} values"));
+        }
+        match v {
+            Json::String(s) if s.len() > MAX_CLAIM_STRING_BYTES => Err(format!(
+                "a string is {} bytes long, more than {MAX_CLAIM_STRING_BYTES}",
+                s.len()
+            )),
+            Json::Array(items) if items.len() > MAX_CLAIM_LIST_ITEMS => Err(format!(
+                "a list has {} items, more than {MAX_CLAIM_LIST_ITEMS}",
+                items.len()
+            )),
+            Json::Array(items) => items.iter().try_for_each(|x| walk(x, count)),
+            Json::Object(map) => map.iter().try_for_each(|(k, x)| {
+                if k.len() > MAX_CLAIM_STRING_BYTES {
+                    return Err(format!(
+                        "a claim name is longer than {MAX_CLAIM_STRING_BYTES} bytes"
+                    ));
+                }
+                walk(x, count)
+            }),
+            _ => Ok(()),
+        }
+    }
+    let mut count = 0;
+    walk(claims, &mut count).map_err(|why| {
+        CelError::Evaluation(format!(
+            "the token's claims are too large to evaluate transformations on: {why}"
+        ))
+    })
+}
+
+/// Whether the size guard saw at least as many operators as `cel`'s parser builds nodes for
+/// in `src` (calls and field selections outside comprehensions): the guard must never skip
+/// text the parser reads. `None` when the parser does not accept `src`. For the fuzz target
+/// and the property test.
+#[doc(hidden)]
+pub fn guard_agrees_with_parser(src: &str) -> Option<bool> {
+    fn operators(e: &cel::IdedExpr) -> usize {
+        let entry = |x: &EntryExpr| match x {
+            EntryExpr::MapEntry(m) => operators(&m.key) + operators(&m.value),
+            EntryExpr::StructField(f) => operators(&f.value),
+        };
+        match &e.expr {
+            Expr::Call(c) => {
+                1 + c.target.iter().map(|t| operators(t)).sum::<usize>()
+                    + c.args.iter().map(operators).sum::<usize>()
+            }
+            Expr::Select(sel) => 1 + operators(&sel.operand),
+            Expr::List(l) => l.elements.iter().map(operators).sum(),
+            Expr::Map(m) => m.entries.iter().map(|x| entry(&x.expr)).sum(),
+            Expr::Struct(st) => st.entries.iter().map(|x| entry(&x.expr)).sum(),
+            // Macros add nodes of their own; the range and the rest are source text.
+            Expr::Comprehension(c) => 1 + operators(&c.iter_range),
+            Expr::Unspecified | Expr::Ident(_) | Expr::Literal(_) => 0,
+        }
+    }
+    let parsed = std::panic::catch_unwind(|| {
+        Parser::new()
+            .max_recursion_depth(MAX_NESTING as u16)
+            .parse(src)
+    })
+    .ok()?
+    .ok()?;
+    Some(operators(&parsed) <= shape(src).operators)
 }
 
 /// Macro loop variables (`assertion.groups.exists(g, g == "x")`) are listed among an
@@ -596,6 +767,153 @@ mod tests {
             .unwrap()
             .join()
             .expect("no stack overflow at the limits");
+    }
+
+    #[test]
+    fn a_quote_in_a_comment_does_not_hide_operators() {
+        // Was accepted: the guard took the quote for a string's start.
+        for comment in ["// \"", "// '", "// '''", "//\"\"\""] {
+            let src = format!("0 {comment}\n{}", "+1".repeat(200));
+            let e = check(&src).unwrap_err();
+            assert!(e.to_string().contains("200 operators"), "{src:?}: {e}");
+        }
+        assert_eq!(shape("1 // ((((\n+ 2").operators, 1);
+        assert_eq!(shape("1 // ((((\n+ 2").nesting, 0);
+        // `//` inside a string is no comment.
+        assert_eq!(shape("'//' + 1").operators, 1);
+        assert_eq!(
+            eval("assertion.ref // the branch\n").unwrap(),
+            "refs/heads/main"
+        );
+    }
+
+    #[test]
+    fn expressions_longer_than_the_api_allows_are_refused() {
+        let src = format!("'{}'", "a".repeat(MAX_TRANSFORMATION_EXPRESSION_LEN - 2));
+        assert_eq!(check(&src), Ok(()));
+        let src = format!("'{}'", "a".repeat(MAX_TRANSFORMATION_EXPRESSION_LEN - 1));
+        let e = check(&src).unwrap_err();
+        assert!(e.to_string().contains("at most 4096"), "{e}");
+    }
+
+    #[test]
+    fn iteration_inside_a_comprehension_body_is_refused() {
+        for bad in [
+            "assertion.g.map(a, assertion.g.map(b, a + b)).size()",
+            "assertion.g.exists(a, assertion.g.exists(b, a == b))",
+            "assertion.g.all(a, [1, 2].exists(b, b == 1))",
+            "assertion.g.filter(a, a in assertion.h).size() > 0",
+            "assertion.g.exists(a, {'k': assertion.h.all(b, true)}.k)",
+        ] {
+            let e = check(bad).unwrap_err();
+            assert!(matches!(e, CelError::Invalid(_)), "{bad}");
+            assert!(e.to_string().contains("product of the lists"), "{bad}: {e}");
+        }
+        for good in [
+            "assertion.groups.exists(g, g in ['a', 'b'])",
+            "assertion.groups.map(g, g + '!').exists(g, g == 'b!')",
+            "assertion.groups.exists(g, g == assertion.sub)",
+            "'a' in assertion.groups",
+        ] {
+            assert_eq!(check(good), Ok(()), "{good}");
+        }
+        assert_eq!(
+            eval("assertion.groups.exists(g, g in ['x', 'b'])").unwrap(),
+            "true"
+        );
+    }
+
+    #[test]
+    fn oversized_claims_are_refused_before_evaluation() {
+        let e = Expression::parse("assertion.groups.exists(g, g == 'x')").unwrap();
+        let at = json!({"groups": vec!["g"; MAX_CLAIM_LIST_ITEMS]});
+        assert_eq!(e.evaluate(&at), Ok(Json::Bool(false)));
+        for claims in [
+            json!({"groups": vec!["g"; MAX_CLAIM_LIST_ITEMS + 1]}),
+            json!({"groups": ["g"], "s": "x".repeat(MAX_CLAIM_STRING_BYTES + 1)}),
+            json!({"groups": ["g"], "many": vec![vec![1; 100]; 101]}),
+        ] {
+            let err = e.evaluate(&claims).unwrap_err();
+            assert!(
+                matches!(&err, CelError::Evaluation(m) if m.contains("too large")),
+                "{err}"
+            );
+        }
+    }
+
+    mod agreement {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// Space between tokens: nothing, blanks, or comments holding quotes, brackets and
+        /// operators that the guard must skip.
+        fn gap() -> impl Strategy<Value = &'static str> {
+            prop::sample::select(vec![
+                "",
+                "",
+                " ",
+                "\n",
+                "// \" comment\n",
+                "// ' ((( +++\n",
+                "//\n",
+                "//'''\n",
+                " /* no */ ",
+            ])
+        }
+
+        fn leaf() -> impl Strategy<Value = String> {
+            prop::sample::select(vec![
+                "1",
+                "2.5",
+                "assertion",
+                "assertion.sub",
+                "'a'",
+                "\"b\"",
+                "'\"'",
+                "\"'\"",
+                "'//'",
+                "\"//(\"",
+                "'''x'''",
+                "r'\\'",
+                "'\\''",
+                "\"\\\"(\"",
+                "true",
+            ])
+            .prop_map(str::to_owned)
+        }
+
+        /// Valid CEL (mostly; a `/* */` gap makes it invalid) with gaps between tokens.
+        fn expression() -> impl Strategy<Value = String> {
+            leaf().prop_recursive(6, 64, 3, |inner| {
+                prop_oneof![
+                    (
+                        inner.clone(),
+                        gap(),
+                        prop::sample::select(vec!["+", "-", "*", "==", "&&", "||", "<", "/"]),
+                        gap(),
+                        inner.clone()
+                    )
+                        .prop_map(|(a, g1, op, g2, b)| format!("{a}{g1}{op}{g2}{b}")),
+                    (gap(), inner.clone(), gap()).prop_map(|(g1, a, g2)| format!("({g1}{a}{g2})")),
+                    (inner.clone(), gap(), inner.clone())
+                        .prop_map(|(a, g, b)| format!("[{a},{g}{b}]")),
+                    (inner.clone(), gap()).prop_map(|(a, g)| format!("!{g}({a})")),
+                    (inner.clone(), gap(), inner.clone(), inner)
+                        .prop_map(|(a, g, b, c)| format!("{a} ?{g}{b} : {c}")),
+                ]
+            })
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(1000))]
+
+            /// Whatever the parser builds, the guard saw at least as many operators: it never
+            /// skips text the parser reads (a quote in a comment once made it skip the rest).
+            #[test]
+            fn the_guard_counts_every_operator_the_parser_sees(src in expression()) {
+                prop_assert!(guard_agrees_with_parser(&src) != Some(false), "{src:?}");
+            }
+        }
     }
 
     #[test]

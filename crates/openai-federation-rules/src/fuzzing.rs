@@ -26,8 +26,43 @@ pub fn cel(data: &[u8]) {
     }
 }
 
+/// The size guard against the parser: whenever `cel`'s parser accepts the text, the guard
+/// must have counted at least the operators the parser built (it once stopped counting at a
+/// quote inside a `//` comment).
+pub fn cel_guard(data: &[u8]) {
+    let Ok(src) = std::str::from_utf8(data) else {
+        return;
+    };
+    // Past the length limit nothing reaches the parser.
+    if src.chars().count() > crate::cel::MAX_TRANSFORMATION_EXPRESSION_LEN {
+        return;
+    }
+    assert_ne!(
+        crate::cel::guard_agrees_with_parser(src),
+        Some(false),
+        "the guard undercounts {src:?}"
+    );
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn replay_cel_guard_corpus() {
+        let dir =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/seeds/cel_guard");
+        let inputs: Vec<Vec<u8>> = std::fs::read_dir(&dir)
+            .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+            .map(|entry| std::fs::read(entry.unwrap().path()).unwrap())
+            .collect();
+        assert!(!inputs.is_empty(), "no seed inputs found");
+        std::thread::Builder::new()
+            .stack_size(512 * 1024)
+            .spawn(move || inputs.iter().for_each(|input| super::cel_guard(input)))
+            .unwrap()
+            .join()
+            .expect("the guard agrees with the parser on every seed");
+    }
+
     /// Replays the seed corpus and the regression inputs of the fuzz target,
     /// on a thread with a small stack: the nesting limit must hold there too.
     #[test]

@@ -426,6 +426,7 @@ impl Setup {
         let r = self
             .http
             .post(format!("{}/_emulator/oidc/token", self.emu.base_url()))
+            .bearer_auth(ADMIN)
             .json(&claims)
             .send()
             .await

@@ -166,11 +166,15 @@ impl Emulator {
             .build()
             .expect("runtime");
         rt.block_on(async move {
+            let post = method == reqwest::Method::POST;
             let mut req = reqwest::Client::new()
                 .request(method, &url)
                 .bearer_auth(key);
             if let Some(b) = body {
                 req = req.json(&b);
+            } else if post {
+                // The emulator's control routes take only JSON.
+                req = req.header("content-type", "application/json");
             }
             let resp = req.send().await.unwrap_or_else(|e| panic!("{url}: {e}"));
             let status = resp.status().as_u16();

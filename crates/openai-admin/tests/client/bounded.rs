@@ -82,3 +82,66 @@ async fn an_endless_token_exchange_body_is_refused_at_the_limit() {
         "{err:?}"
     );
 }
+
+/// A loopback list endpoint that always answers a full page and
+/// `has_more: true` with a fresh cursor; counts the pages it served.
+async fn endless_listing() -> (String, Arc<AtomicUsize>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let served = Arc::new(AtomicUsize::new(0));
+    let n = served.clone();
+    tokio::spawn(async move {
+        loop {
+            let (mut s, _) = listener.accept().await.unwrap();
+            let n = n.clone();
+            tokio::spawn(async move {
+                let mut buf = vec![0; 8192];
+                // Keep-alive: one answer per request on the connection.
+                while matches!(s.read(&mut buf).await, Ok(k) if k > 0) {
+                    let page = n.fetch_add(1, Ordering::SeqCst);
+                    let data: Vec<_> = (0..100)
+                        .map(|i| {
+                            serde_json::json!({"object": "organization.project", "id": format!("proj_{page}_{i}"),
+                            "name": "p", "created_at": 1, "status": "active"})
+                        })
+                        .collect();
+                    let body = serde_json::json!({"object": "list", "data": data,
+                        "first_id": format!("proj_{page}_0"), "last_id": format!("proj_{page}_99"),
+                        "has_more": true})
+                    .to_string();
+                    let head = format!(
+                        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+                        body.len()
+                    );
+                    if s.write_all(head.as_bytes()).await.is_err()
+                        || s.write_all(body.as_bytes()).await.is_err()
+                    {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (url, served)
+}
+
+#[tokio::test]
+async fn an_endless_listing_ends_in_a_clear_error() {
+    let (url, served) = endless_listing().await;
+    let err = client(&url).list_all_projects().await.unwrap_err();
+    let text = err.to_string();
+    assert!(matches!(err, ApiError::Pagination { .. }), "{err:?}");
+    assert!(text.contains("GET /organization/projects"), "{text}");
+    assert!(
+        text.contains(&format!(
+            "more than {} items",
+            openai_admin::pagination::MAX_ITEMS
+        )),
+        "{text}"
+    );
+    // 100 items a page: the item cap ends it on the page past it.
+    assert_eq!(
+        served.load(Ordering::SeqCst),
+        openai_admin::pagination::MAX_ITEMS / 100 + 1
+    );
+}

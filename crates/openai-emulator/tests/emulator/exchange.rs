@@ -667,3 +667,86 @@ async fn refusals_are_terse_by_default() {
     assert_eq!(v["error_description"], Reason::AudienceMismatch.message());
     assert!(!v.to_string().contains("elsewhere"), "{v}");
 }
+
+/// Costly transformations, the refused kind (nested comprehensions over a long claim, which
+/// once took tens of seconds of CPU on an async worker) and the costliest allowed kind, leave
+/// the Admin API answering at once, and the exchanges end.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn costly_transformations_leave_the_admin_api_responsive() {
+    let s = setup().await;
+    let nested = "assertion.g.map(a, assertion.g.map(b, assertion.g.map(c, a + b + c))).size() > 0";
+    // One comprehension whose body is as long as the operator limit allows.
+    let wide = format!(
+        "assertion.g.filter(a, {}).size() > 0",
+        vec!["a.endsWith(assertion.x)"; 30].join(" || ")
+    );
+    let p =
+        s.e.provider(
+            json!({"name": "costly", "issuer": s.e.emu.issuer_url(), "audience": AUD,
+            "attribute_transformations": [
+                {"attribute": "openai.nested", "expression": nested},
+                {"attribute": "openai.wide", "expression": wide},
+            ]}),
+        )
+        .await;
+    let pid = p["id"].as_str().unwrap().to_owned();
+    let rule =
+        s.e.rule(
+            &pid,
+            json!({"project_id": s.project, "service_account_id": s.account,
+            "attribute_matchers": {"openai.nested": true}}),
+        )
+        .await;
+    let rule_id = rule["id"].as_str().unwrap().to_owned();
+    let g: Vec<String> = (0..1000).map(|i| format!("g{i:04}")).collect();
+    let token =
+        s.e.mint(json!({"sub": "s", "aud": AUD, "g": g, "x": "zz"}))
+            .await;
+
+    for matcher in ["openai.nested", "openai.wide"] {
+        s.e.post(
+            &format!("{PROVIDERS}/{pid}/federation_rules/{rule_id}"),
+            json!({"attribute_matchers": {matcher: true}}),
+        )
+        .await;
+        let runs: Vec<_> = (0..2)
+            .map(|_| {
+                let url = s.e.emu.token_url();
+                let body = json!({"grant_type": GRANT, "subject_token_type": JWT,
+                    "subject_token": token, "identity_provider_id": pid,
+                    "service_account_id": s.account});
+                tokio::spawn(async move {
+                    let resp = reqwest::Client::new()
+                        .post(url)
+                        .json(&body)
+                        .send()
+                        .await
+                        .unwrap();
+                    (resp.status(), resp.json::<Value>().await.unwrap())
+                })
+            })
+            .collect();
+        let mut answered = 0;
+        while !runs.iter().all(|r| r.is_finished()) || answered == 0 {
+            let started = std::time::Instant::now();
+            let (status, v) = s.e.get("/v1/organization/projects").await;
+            assert_eq!(status, 200, "{v}");
+            let took = started.elapsed();
+            assert!(
+                took < std::time::Duration::from_secs(1),
+                "{matcher}: {took:?}"
+            );
+            answered += 1;
+        }
+        for run in runs {
+            let reply = run.await.unwrap();
+            // The nested one is refused when parsed; the wide one matches nothing.
+            let needle = if matcher == "openai.nested" {
+                "product of the lists"
+            } else {
+                "no enabled federation rule"
+            };
+            assert_refused(&reply, "invalid_grant", needle);
+        }
+    }
+}

@@ -140,6 +140,7 @@ async fn lost_responses_commit_their_writes() {
 
     let resp = client
         .post(e.url("/_emulator/faults"))
+        .bearer_auth(ADMIN_KEY)
         .json(&json!({"fault_rate": 0.0}))
         .send()
         .await
@@ -160,6 +161,7 @@ async fn fault_rate_changes_at_run_time() {
     let set = |rate: Value| {
         client
             .post(e.url("/_emulator/faults"))
+            .bearer_auth(ADMIN_KEY)
             .json(&json!({"fault_rate": rate}))
             .send()
     };
@@ -241,6 +243,8 @@ async fn stats_count_route_templates() {
     let reset: Value = e
         .http
         .post(e.url("/_emulator/stats/reset"))
+        .bearer_auth(ADMIN_KEY)
+        .header("content-type", "application/json")
         .send()
         .await
         .unwrap()
@@ -294,6 +298,8 @@ async fn stats_report_the_most_requests_in_flight_at_once() {
     // A reset starts again from what is in flight then: nothing.
     e.http
         .post(e.url("/_emulator/stats/reset"))
+        .bearer_auth(ADMIN_KEY)
+        .header("content-type", "application/json")
         .send()
         .await
         .unwrap();

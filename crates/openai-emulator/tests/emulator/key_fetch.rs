@@ -262,3 +262,39 @@ async fn loopback_is_fetched_from_only_when_allowed() {
     let (status, v) = c.exchange_signed(&key).await;
     assert_eq!(status, 200, "{v}");
 }
+
+/// Provider A (issuer X) and provider B (issuer GitHub) share a discovery
+/// URL whose document names X. B is refused, and stays refused after A's
+/// exchange has cached X's keys: the cache is keyed by URL and issuer.
+#[tokio::test]
+async fn keys_cached_for_one_issuer_never_verify_another_providers_tokens() {
+    let key = Arc::new(SigningKey::generate_rsa("k").unwrap());
+    let (url, hits) = issuer(Issuer::Honest, key.clone(), "127.0.0.1").await;
+    let a = case(Emu::start().await, url.clone()).await;
+    let github = "https://token.actions.githubusercontent.com";
+    let b =
+        a.e.provider(json!({"name": "b", "issuer": github, "audience": AUD,
+            "verification": {"type": "discovery", "discovery_url": url}}))
+            .await;
+    let b_id = b["id"].as_str().unwrap().to_owned();
+    a.e.rule(
+        &b_id,
+        json!({"project_id": a.e.emu.organization().projects[0].id, "service_account_id": a.account,
+            "attribute_matchers": {"sub": "w"}}),
+    )
+    .await;
+    let forged = key
+        .sign(&json!({"iss": github, "aud": AUD, "sub": "w", "iat": now(), "exp": now() + 300}))
+        .unwrap();
+    assert_keys_unavailable(&a.e.exchange(&b_id, &a.account, &forged).await);
+    // A's own exchange fetches and caches X's keys.
+    let (status, v) = a.exchange_signed(&key).await;
+    assert_eq!(status, 200, "{v}");
+    let fetched = hits.keys();
+    // B is still refused: its lookup neither hits A's entry nor is let past
+    // the issuer check of the document.
+    let reply = a.e.exchange(&b_id, &a.account, &forged).await;
+    assert_eq!(reply.0, 400, "{}", reply.1);
+    assert_keys_unavailable(&reply);
+    assert_eq!(hits.keys(), fetched, "B never got X's JWKS");
+}

@@ -26,6 +26,7 @@ async fn script(e: &Emu, body: Value) -> (u16, Value) {
     let resp = e
         .http
         .post(e.url("/_emulator/faults/script"))
+        .bearer_auth(ADMIN_KEY)
         .json(&body)
         .send()
         .await
@@ -313,6 +314,7 @@ async fn bad_scripts_are_refused_whole_and_can_be_listed_and_cleared() {
     let resp = e
         .http
         .delete(e.url("/_emulator/faults/script"))
+        .bearer_auth(ADMIN_KEY)
         .send()
         .await
         .unwrap();
@@ -404,6 +406,8 @@ async fn the_request_log_records_what_was_sent_but_no_secret() {
     let resp = e
         .http
         .post(e.url("/_emulator/requests/reset"))
+        .bearer_auth(ADMIN_KEY)
+        .header("content-type", "application/json")
         .send()
         .await
         .unwrap();
@@ -412,6 +416,8 @@ async fn the_request_log_records_what_was_sent_but_no_secret() {
     e.get(PROVIDERS).await;
     e.http
         .post(e.url("/_emulator/stats/reset"))
+        .bearer_auth(ADMIN_KEY)
+        .header("content-type", "application/json")
         .send()
         .await
         .unwrap();
@@ -424,6 +430,7 @@ async fn a_shifted_clock_dates_writes_tokens_and_the_date_header() {
     let resp = e
         .http
         .post(e.url("/_emulator/clock"))
+        .bearer_auth(ADMIN_KEY)
         .json(&json!({"offset_secs": -3600}))
         .send()
         .await
@@ -476,9 +483,139 @@ async fn a_shifted_clock_dates_writes_tokens_and_the_date_header() {
     let resp = e
         .http
         .post(e.url("/_emulator/clock"))
+        .bearer_auth(ADMIN_KEY)
         .json(&json!({"offset_secs": "soon"}))
         .send()
         .await
         .unwrap();
     assert_eq!(resp.status(), 400);
+}
+
+/// The control routes that change state take only the admin key and JSON;
+/// reads and the issuer's keys stay open.
+#[tokio::test]
+async fn control_routes_need_the_admin_key_and_json() {
+    let e = Emu::start().await;
+    let routes: [(&str, &str, Value); 7] = [
+        ("POST", "/_emulator/clock", json!({"offset_secs": 60})),
+        ("POST", "/_emulator/faults", json!({"fault_rate": 0.5})),
+        (
+            "POST",
+            "/_emulator/faults/script",
+            json!({"rules": [{"method": "POST", "path": "/oauth/token", "action": {"type": "reply", "status": 200, "body": "{}"}}]}),
+        ),
+        ("DELETE", "/_emulator/faults/script", json!({})),
+        ("POST", "/_emulator/stats/reset", json!({})),
+        ("POST", "/_emulator/requests/reset", json!({})),
+        ("POST", "/_emulator/oidc/token", json!({"sub": "s"})),
+    ];
+    for (method, path, body) in &routes {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let send = |auth: Option<&str>, content_type: &str| {
+            let mut req = e
+                .http
+                .request(method.clone(), e.url(path))
+                .header("content-type", content_type)
+                .body(body.to_string());
+            if let Some(key) = auth {
+                req = req.bearer_auth(key);
+            }
+            req.send()
+        };
+        let status = send(None, "application/json").await.unwrap().status();
+        assert_eq!(status, 401, "{method} {path} without a key");
+        let status = send(Some("sk-wrong"), "application/json")
+            .await
+            .unwrap()
+            .status();
+        assert_eq!(status, 401, "{method} {path} with a wrong key");
+        if method == reqwest::Method::POST {
+            // What a plain HTML form can send, even with the right key.
+            for ct in [
+                "application/x-www-form-urlencoded",
+                "text/plain",
+                "multipart/form-data",
+            ] {
+                let status = send(Some(ADMIN_KEY), ct).await.unwrap().status();
+                assert_eq!(status, 415, "{method} {path} as {ct}");
+            }
+        }
+    }
+    // Nothing changed.
+    assert_eq!(
+        e.http
+            .get(e.url("/_emulator/clock"))
+            .send()
+            .await
+            .unwrap()
+            .json::<Value>()
+            .await
+            .unwrap()["offset_secs"],
+        0
+    );
+    assert!(e.emu.pending_script().is_empty());
+    // With the key and JSON, each works.
+    for (method, path, body) in routes {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let resp = e
+            .http
+            .request(method.clone(), e.url(path))
+            .bearer_auth(ADMIN_KEY)
+            .header("content-type", "application/json; charset=utf-8")
+            .body(body.to_string())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200, "{method} {path}");
+    }
+    // Reads and the issuer stay open.
+    for path in [
+        "/_emulator/clock",
+        "/_emulator/stats",
+        "/_emulator/requests",
+        "/_emulator/faults/script",
+        "/_emulator/oidc/jwks",
+        "/_emulator/oidc/.well-known/openid-configuration",
+    ] {
+        let status = e.http.get(e.url(path)).send().await.unwrap().status();
+        assert_eq!(status, 200, "GET {path}");
+    }
+}
+
+/// Offsets past a century, or that would leave 1970..9999, are refused, and
+/// the emulator keeps answering with valid dates.
+#[tokio::test]
+async fn clock_offsets_are_bounded() {
+    let e = Emu::start().await;
+    let set = |offset: i64| {
+        e.http
+            .post(e.url("/_emulator/clock"))
+            .bearer_auth(ADMIN_KEY)
+            .json(&json!({"offset_secs": offset}))
+            .send()
+    };
+    let century = openai_emulator::clock::MAX_OFFSET_SECS;
+    for bad in [i64::MAX, i64::MIN, century + 1, -century - 1] {
+        let resp = set(bad).await.unwrap();
+        assert_eq!(resp.status(), 400, "{bad}");
+        let v: Value = resp.json().await.unwrap();
+        assert_eq!(v["error"]["param"], "offset_secs", "{v}");
+    }
+    for good in [century, -(56 * 365 * 24 * 3600)] {
+        assert_eq!(set(good).await.unwrap().status(), 200, "{good}");
+        let v = e.provider(provider_body(&format!("p{good}"))).await;
+        let created = v["created_at"].as_i64().unwrap();
+        assert!(created > 0, "{v}");
+        assert!(
+            (created - (crate::support::now() + good)).abs() <= 5,
+            "{created} for {good}"
+        );
+    }
+    // Before the epoch: refused, not a panic on the next request.
+    assert_eq!(set(-(60 * 366 * 24 * 3600)).await.unwrap().status(), 400);
+    // The Rust knob clamps instead.
+    e.emu.set_clock_offset(i64::MAX);
+    let v = e.provider(provider_body("clamped")).await;
+    assert!(v["created_at"].as_i64().unwrap() > 0, "{v}");
+    assert_eq!(e.get(PROVIDERS).await.0, 200);
 }

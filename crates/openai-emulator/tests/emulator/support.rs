@@ -134,6 +134,7 @@ impl Emu {
         let resp = self
             .http
             .post(self.url(&format!("/_emulator/oidc/token{query}")))
+            .bearer_auth(ADMIN_KEY)
             .json(&claims)
             .send()
             .await
