@@ -347,8 +347,8 @@ struct NamesInner {
     going: BTreeSet<String>,
     /// Ids of objects this process refreshed: objects of this configuration.
     refreshed: BTreeSet<String>,
-    /// Objects a plan renames, by id: (old name, new name).
-    renamed: HashMap<String, (String, String)>,
+    /// Objects a plan renames, by id: (scope, old name, new name).
+    renamed: HashMap<String, (String, String, String)>,
 }
 
 impl PlannedNames {
@@ -395,12 +395,37 @@ impl PlannedNames {
 
     /// Records that a plan renames the object `id` from `from` to `to`:
     /// its old name is free once that update is applied.
-    pub fn renamed(&self, id: &str, from: &str, to: &str) {
+    pub fn renamed(&self, scope: &str, id: &str, from: &str, to: &str) {
         self.with(|n| {
-            n.renamed
-                .insert(id.to_string(), (from.to_string(), to.to_string()))
+            n.renamed.insert(
+                id.to_string(),
+                (scope.to_string(), from.to_string(), to.to_string()),
+            )
         });
         self.changed.notify_waiters();
+    }
+
+    /// Whether renames planned in `scope` lead from the name `start` back to
+    /// `back_to` (a cycle of renames, which no order of writes can apply).
+    pub fn renames_lead_to(&self, scope: &str, start: &str, back_to: &str) -> bool {
+        self.with(|n| {
+            let mut name = start.to_string();
+            // A chain is at most as long as the renames recorded.
+            for _ in 0..=n.renamed.len() {
+                if name == back_to {
+                    return true;
+                }
+                match n
+                    .renamed
+                    .values()
+                    .find(|(s, from, _)| s == scope && *from == name)
+                {
+                    Some((_, _, to)) => name = to.clone(),
+                    None => return false,
+                }
+            }
+            false
+        })
     }
 
     /// Whether the name `id` holds is (or within `settle` becomes) free in
@@ -411,7 +436,7 @@ impl PlannedNames {
             self.with(|n| {
                 if n.going.contains(id) {
                     Freed::Going
-                } else if let Some((_, to)) = n.renamed.get(id) {
+                } else if let Some((_, _, to)) = n.renamed.get(id) {
                     Freed::Renamed(to.clone())
                 } else {
                     Freed::No

@@ -127,6 +127,10 @@ pub enum Scope {
     Mappings(String),
     /// Mappings of providers not created yet.
     NewProviderMappings,
+    /// Not a limit: objects of the named scope that this run renames, so
+    /// that the apply walk's processes see the plan's renames as they see
+    /// its removals (their old names are free).
+    Renamed(Box<Scope>),
 }
 
 impl Scope {
@@ -138,6 +142,7 @@ impl Scope {
             Scope::Providers => "providers".into(),
             Scope::Mappings(id) => format!("mappings:{id}"),
             Scope::NewProviderMappings => "new-provider-mappings".into(),
+            Scope::Renamed(of) => format!("renamed:{}", of.shared_key()?),
         })
     }
 

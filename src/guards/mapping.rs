@@ -384,18 +384,23 @@ impl OpenAi {
     ///
     /// [`PinningLedger::write_lock`]: crate::tenant_pinning::PinningLedger::write_lock
     /// [`PinningLedger::issuer_since`]: crate::tenant_pinning::PinningLedger::issuer_since
+    ///
+    /// `sent` and `enabled` are the rule as it is judged: before the write
+    /// what will be sent, after it what the API answered (an update sends
+    /// only what the plan changes, so the rest is whatever the server had).
+    /// `Ok(Some(warning))`: after the write the issuer could not be read,
+    /// so the check was not made (the write stays; the next plan checks).
     pub(crate) async fn recheck_pinning(
         &self,
         planned: &MappingModel,
         sent: &AttributeMatchers,
+        enabled: bool,
         written_at: Option<tokio::time::Instant>,
-    ) -> Result<(), Diagnostics> {
+    ) -> Result<Option<Diagnostic>, Diagnostics> {
         use crate::tenant_pinning::{self, Verdict};
         // Allowed by the user, or disabled: it admits no token.
-        if planned.allow_unpinned_shared_issuer.known() == Some(&true)
-            || planned.enabled.known() == Some(&false)
-        {
-            return Ok(());
+        if planned.allow_unpinned_shared_issuer.known() == Some(&true) || !enabled {
+            return Ok(None);
         }
         // Matchers that pin under every shared issuer are fine whatever the
         // provider's issuer is: nothing to look up.
@@ -403,7 +408,7 @@ impl OpenAi {
             .iter()
             .all(|shared| tenant_pinning::check_json(shared, sent) != Verdict::Unpinned)
         {
-            return Ok(());
+            return Ok(None);
         }
         let pid = planned.workload_identity_provider_id.or_empty();
         let mut issuers = Vec::new();
@@ -421,15 +426,28 @@ impl OpenAi {
                         Err(e) => Err(e),
                     }
                 })
-                .await
-                .map_err(|e| {
-                    api_error(
-                        "look up the issuer of the mapping's workload identity provider",
-                        &e,
-                        &[],
-                    )
-                })?;
-            issuers.extend(current);
+                .await;
+            match current {
+                Ok(current) => issuers.extend(current),
+                // Checked at plan and before the write already; this check
+                // is for a concurrent run. Undoing a write on a failed read
+                // would break working logins, so say what was not checked.
+                Err(e) => {
+                    return Ok(Some(Diagnostic::warning(
+                        "Tenant pinning not checked again after the write",
+                        format!(
+                            "The mapping was written, but its provider's issuer could not be \
+                             read right after ({}), so a change of the issuer by another run at \
+                             the same moment would not be seen. The next plan checks again.",
+                            api_error("read the issuer", &e, &[])
+                                .iter()
+                                .map(|d| d.detail.as_str())
+                                .collect::<Vec<_>>()
+                                .join(" ")
+                        ),
+                    )));
+                }
+            }
         }
         for issuer in &issuers {
             if let Some(shared) = tenant_pinning::shared_issuer(issuer)
@@ -451,7 +469,7 @@ impl OpenAi {
                 .into());
             }
         }
-        Ok(())
+        Ok(None)
     }
 
     /// What the API would refuse a new or renamed mapping for, refused at
@@ -513,7 +531,16 @@ impl OpenAi {
         // write retries while the holder's rename is under way).
         let renamed_from = match (plan.is_update(), prior.id.known(), prior.name.known()) {
             (true, Some(id), Some(old)) => {
-                self.inventory.names.renamed(id, old, name);
+                let scope = Scope::Mappings(pid.to_string());
+                self.inventory
+                    .names
+                    .renamed(&format!("{scope:?}"), id, old, name);
+                // Shared with the run's other processes (the apply walk).
+                self.ledger.remove(
+                    Scope::Renamed(Box::new(scope)),
+                    id,
+                    &std::collections::BTreeSet::from([id.clone()]),
+                );
                 Some(old.clone())
             }
             _ => None,
@@ -689,7 +716,11 @@ impl OpenAi {
             Diagnostic::warning(
                 "Mappings may match the same token",
                 format!(
-                    "Another enabled mapping of this provider for the same service account                      ({account}) may match a token this one matches: {}. When more than one                      enabled mapping matches, OpenAI refuses the exchange as ambiguous, so a                      workload that logs in today would stop. Make their matchers exclusive (for                      example a different exact `sub` or `ref`), disable one, or merge them.",
+                    "Another enabled mapping of this provider for the same service account \
+                     ({account}) may match a token this one matches: {}. When more than one \
+                     enabled mapping matches, OpenAI refuses the exchange as ambiguous, so a \
+                     workload that logs in today would stop. Make their matchers exclusive (for \
+                     example a different exact `sub` or `ref`), disable one, or merge them.",
                     overlapping.join(", ")
                 ),
             )

@@ -47,7 +47,7 @@ where
     let deadline = tokio::time::Instant::now() + NAME_TAKEN_WAIT;
     loop {
         match write().await {
-            Err(e) if e.is_conflict() && tokio::time::Instant::now() < deadline => {
+            Err(e) if e.is_name_taken() && tokio::time::Instant::now() < deadline => {
                 tracing::info!(
                     "the {what}'s name is still taken; waiting for this run's rename or delete \
                      of the object holding it"
@@ -112,28 +112,43 @@ impl crate::OpenAi {
             renamed_from,
             at,
         } = claim;
+        let renamed_scope = crate::limits::Scope::Renamed(Box::new(scope.clone()));
         for holder in holders {
             // Another process of this run (the plan's, when this is the
-            // apply walk) already counted the holder as replaced.
+            // apply walk) already counted the holder as replaced, or saw
+            // it renamed.
             if self.ledger.removed_in_run(scope, &holder) {
                 continue;
             }
-            let freed = self
-                .inventory
-                .names
-                .wait_freed(&holder, self.ledger.settle)
-                .await;
-            if let Freed::Renamed(to) = &freed
-                && renamed_from == Some(to.as_str())
+            // What this process planned for the holder decides first (it
+            // tells a cycle of renames apart); a rename the run's other
+            // processes planned frees the name too; else wait briefly for
+            // the holder to be planned here.
+            let names = &self.inventory.names;
+            let mut freed = names.wait_freed(&holder, std::time::Duration::ZERO).await;
+            if freed == Freed::No {
+                if self.ledger.removed_in_run(&renamed_scope, &holder) {
+                    continue;
+                }
+                freed = names.wait_freed(&holder, self.ledger.settle).await;
+            }
+            // The holder moves to this object's old name, directly or
+            // through other renames: a cycle, which no order can write.
+            if let (Freed::Renamed(to), Some(old)) = (&freed, renamed_from)
+                && self
+                    .inventory
+                    .names
+                    .renames_lead_to(&format!("{scope:?}"), to, old)
             {
                 plan.diags.push(
                     tfplugin::framework::Diagnostic::error(
                         "Names swapped",
                         format!(
-                            "This plan renames this object to {name:?} and the object holding \
-                             that name ({holder}) to this object's old name {to:?}. Names are \
-                             unique, so neither write can go first. Rename one of them to a \
-                             temporary name and apply, then apply the swap's second half."
+                            "This plan renames this object to {name:?}, and the object holding \
+                             that name ({holder}) to {to:?}, which leads back to this object's \
+                             old name: a cycle of renames. Names are unique, so no write can go \
+                             first. Rename one of them to a temporary name and apply, then apply \
+                             the rest."
                         ),
                     )
                     .at(at.clone()),

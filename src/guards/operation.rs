@@ -94,19 +94,20 @@ pub(crate) fn destroy_command() -> bool {
 /// with the environment `env` destroys.
 pub(crate) fn is_destroy_command(argv: &[String], env: &dyn Fn(&str) -> Option<String>) -> bool {
     // The CLI may run under an interpreter or wrapper (`python3
-    // .../terraform-1.15.5 destroy`): start after the first word that names
-    // Terraform or OpenTofu, else after the program. Global options come
-    // before the subcommand.
-    let program = argv
-        .iter()
-        .position(|a| {
-            let base = std::path::Path::new(a)
-                .file_name()
-                .map(|n| n.to_string_lossy().to_ascii_lowercase())
-                .unwrap_or_default();
-            base.starts_with("terraform") || base.starts_with("tofu")
-        })
-        .unwrap_or(0);
+    // .../terraform-1.15.5 destroy`): the program is the first word, or the
+    // second when the first does not name Terraform or OpenTofu but the
+    // second does. Global options come before the subcommand.
+    let names_cli = |a: &String| {
+        let base = std::path::Path::new(a)
+            .file_name()
+            .map(|n| n.to_string_lossy().to_ascii_lowercase())
+            .unwrap_or_default();
+        base.starts_with("terraform") || base.starts_with("tofu")
+    };
+    let program = match (argv.first(), argv.get(1)) {
+        (Some(first), Some(second)) if !names_cli(first) && names_cli(second) => 1,
+        _ => 0,
+    };
     let mut rest = argv
         .iter()
         .skip(program + 1)
@@ -114,21 +115,36 @@ pub(crate) fn is_destroy_command(argv: &[String], env: &dyn Fn(&str) -> Option<S
     let Some(command) = rest.next() else {
         return false;
     };
-    let mut args: Vec<String> = rest.cloned().collect();
+    // Terraform puts TF_CLI_ARGS, then TF_CLI_ARGS_<command>, before the
+    // command line's own arguments, as shell words; the last -destroy wins.
+    let mut args: Vec<String> = Vec::new();
     for name in ["TF_CLI_ARGS".to_string(), format!("TF_CLI_ARGS_{command}")] {
         if let Some(extra) = env(&name) {
-            args.extend(extra.split_whitespace().map(str::to_string));
+            args.extend(shlex::split(&extra).unwrap_or_default());
         }
     }
+    args.extend(rest.cloned());
     match command.as_str() {
         "destroy" => true,
-        "plan" | "apply" => args.iter().any(|a| {
-            matches!(
-                a.trim_start_matches('-'),
-                "destroy" | "destroy=true" | "destroy=1"
-            ) && a.starts_with('-')
-        }),
+        "plan" | "apply" => args
+            .iter()
+            .rev()
+            .find_map(|a| destroy_flag(a))
+            .unwrap_or(false),
         _ => false,
+    }
+}
+
+/// The value of a `-destroy` flag (`-destroy`, `--destroy`, `-destroy=BOOL`
+/// with Go's spellings of a boolean), or `None` for any other argument.
+fn destroy_flag(arg: &str) -> Option<bool> {
+    let flag = arg.strip_prefix("--").or_else(|| arg.strip_prefix('-'))?;
+    let value = flag.strip_prefix("destroy")?;
+    match value {
+        "" => Some(true),
+        "=1" | "=t" | "=T" | "=true" | "=TRUE" | "=True" => Some(true),
+        "=0" | "=f" | "=F" | "=false" | "=FALSE" | "=False" => Some(false),
+        _ => None,
     }
 }
 
@@ -195,6 +211,12 @@ mod tests {
             ),
             ("/venv/bin/python /tools/bin/terraform-1.15.5 apply", false),
             ("/usr/local/bin/tofu -chdir=a plan -destroy", true),
+            ("terraform apply -destroy=t", true),
+            ("terraform apply -destroy=TRUE", true),
+            ("terraform apply -destroy -destroy=false", false),
+            ("terraform plan -var note=-destroy", false),
+            ("tf destroy -var-file envs/terraform.tfvars", true),
+            ("tf apply -var-file envs/terraform.tfvars", false),
         ] {
             assert_eq!(is_destroy_command(&argv(line), &none), destroying, "{line}");
         }
@@ -207,6 +229,17 @@ mod tests {
         assert!(!is_destroy_command(&argv("terraform apply"), &env));
         let all = |name: &str| (name == "TF_CLI_ARGS").then(|| "-destroy".into());
         assert!(is_destroy_command(&argv("terraform apply"), &all));
+        // The command line comes after the environment's words: it wins.
+        let env = |name: &str| (name == "TF_CLI_ARGS_apply").then(|| "-destroy".into());
+        assert!(!is_destroy_command(
+            &argv("terraform apply -destroy=false"),
+            &env
+        ));
+        // Shell words, as Terraform reads them: a quoted value is one word.
+        let quoted = |name: &str| {
+            (name == "TF_CLI_ARGS_apply").then(|| r#"-var "note=do not -destroy""#.into())
+        };
+        assert!(!is_destroy_command(&argv("terraform apply"), &quoted));
     }
 
     #[test]

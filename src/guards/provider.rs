@@ -371,7 +371,16 @@ impl OpenAi {
         // write retries while the holder's rename is under way).
         let renamed_from = match (plan.is_update(), prior.id.known(), prior.name.known()) {
             (true, Some(id), Some(old)) => {
-                self.inventory.names.renamed(id, old, name);
+                let scope = Scope::Providers;
+                self.inventory
+                    .names
+                    .renamed(&format!("{scope:?}"), id, old, name);
+                // Shared with the run's other processes (the apply walk).
+                self.ledger.remove(
+                    Scope::Renamed(Box::new(scope)),
+                    id,
+                    &std::collections::BTreeSet::from([id.clone()]),
+                );
                 Some(old.clone())
             }
             _ => None,

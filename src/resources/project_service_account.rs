@@ -220,7 +220,10 @@ impl Resource<OpenAi> for ProjectServiceAccountResource {
     }
 
     async fn modify_plan(&self, _data: Option<&OpenAi>, plan: &mut PlanCtx) {
-        refuse_role_removal(plan);
+        // Never in a destroy command (see `guards::operation`).
+        if !crate::guards::operation::destroy_command() {
+            refuse_role_removal(plan);
+        }
     }
 
     async fn create(

@@ -470,7 +470,8 @@ impl Resource<OpenAi> for ServiceAccountMappingResource {
         let lock = data.pinning.write_lock(pid);
         let _writing = lock.read().await;
         let req = create_request_of(&planned)?;
-        data.recheck_pinning(&planned, &req.attribute_matchers, None)
+        let enabling = planned.enabled.known() != Some(&false);
+        data.recheck_pinning(&planned, &req.attribute_matchers, enabling, None)
             .await?;
         let client = data.client()?;
         let since = client.server_now_secs() - openai_admin::CREATED_AT_SLACK_SECS;
@@ -501,7 +502,7 @@ impl Resource<OpenAi> for ServiceAccountMappingResource {
             }
             Err(e) => {
                 let mut d = api_error("create the service account mapping", &e, &api_arguments());
-                if e.is_conflict() {
+                if e.is_name_taken() {
                     d.push(crate::guards::name_taken_on_create(
                         "service account mapping",
                     ));
@@ -516,35 +517,46 @@ impl Resource<OpenAi> for ServiceAccountMappingResource {
                 return Err(d);
             }
         };
+        // Judged as the API now holds it.
         let written_at = tokio::time::Instant::now();
-        if let Err(mut refused) = data
-            .recheck_pinning(&planned, &req.attribute_matchers, Some(written_at))
+        let unverified = match data
+            .recheck_pinning(&planned, &r.attribute_matchers, r.enabled, Some(written_at))
             .await
         {
-            // Undo: the rule must not stay on a shared issuer unpinned.
-            if let Err(e) = client
-                .delete_rule(&r.workload_identity_provider_id, &r.id)
-                .await
-                && !e.is_not_found()
-            {
-                refused.extend(api_error(
-                    &format!(
-                        "delete the mapping {} again; delete it by hand (it is not in the state)",
-                        r.id
-                    ),
-                    &e,
-                    &[],
-                ));
+            Ok(unverified) => unverified,
+            Err(mut refused) => {
+                // Undo: the rule must not stay on a shared issuer unpinned.
+                match client
+                    .delete_rule(&r.workload_identity_provider_id, &r.id)
+                    .await
+                {
+                    Ok(_) => return Err(refused),
+                    Err(e) if e.is_not_found() => return Err(refused),
+                    Err(e) => {
+                        // Keep it in the state (Terraform taints it, and the
+                        // next apply deletes it) rather than lose track.
+                        refused.extend(api_error(
+                            &format!("delete the mapping {} again", r.id),
+                            &e,
+                            &[],
+                        ));
+                        return Ok(CreateResponse::new(state_from_api(&r, &planned).to_value())
+                            .with_diagnostics(refused));
+                    }
+                }
             }
-            return Err(refused);
-        }
+        };
         data.inventory.put_rule(r.clone()).await;
         data.pinning.written();
         data.ledger.created(
             Scope::Mappings(r.workload_identity_provider_id.clone()),
             &r.id,
         );
-        Ok(CreateResponse::new(state_from_api(&r, &planned).to_value()))
+        let mut resp = CreateResponse::new(state_from_api(&r, &planned).to_value());
+        if let Some(w) = unverified {
+            resp.diagnostics.push(w);
+        }
+        Ok(resp)
     }
 
     async fn read(&self, data: &OpenAi, req: ReadRequest) -> Result<ReadResponse, Diagnostics> {
@@ -600,7 +612,8 @@ impl Resource<OpenAi> for ServiceAccountMappingResource {
             .pinning
             .write_lock(planned.workload_identity_provider_id.or_empty());
         let _writing = lock.read().await;
-        data.recheck_pinning(&planned, &matchers_of(&planned)?, None)
+        let enabling = planned.enabled.known() != Some(&false);
+        data.recheck_pinning(&planned, &matchers_of(&planned)?, enabling, None)
             .await?;
         let kept = KeptByTerraform::of(&prior, &planned);
         // Only what the plan changes is sent (see `KeptByTerraform`), so a
@@ -615,7 +628,14 @@ impl Resource<OpenAi> for ServiceAccountMappingResource {
             },
             name: (!kept.name).then(|| planned.name.known().cloned()),
             description: (!kept.description).then(|| planned.description.known().cloned()),
-            enabled: planned.enabled.known().copied().filter(|_| !kept.enabled),
+            // A disabled plan always sends `enabled = false`: the fields it
+            // leaves alone may have been changed since, and a disabled rule
+            // is what lets the guards allow them.
+            enabled: planned
+                .enabled
+                .known()
+                .copied()
+                .filter(|on| !kept.enabled || !on),
             permissions: (!kept.scopes).then(|| permissions_of(&planned)),
         };
         let pid = prior.workload_identity_provider_id.or_empty();
@@ -626,14 +646,19 @@ impl Resource<OpenAi> for ServiceAccountMappingResource {
         })
         .await
         .map_err(|e| api_error("update the service account mapping", &e, &api_arguments()))?;
-        if let Err(mut refused) = data
+        let checked = data
             .recheck_pinning(
                 &planned,
-                &matchers_of(&planned)?,
+                &r.attribute_matchers,
+                r.enabled,
                 Some(tokio::time::Instant::now()),
             )
-            .await
-        {
+            .await;
+        let unverified = match &checked {
+            Ok(w) => w.clone(),
+            Err(_) => None,
+        };
+        if let Err(mut refused) = checked {
             // Undo: back to the prior rule, disabled (the safe state: the
             // prior matchers may be unpinned under the new issuer too).
             let undo = UpdateRuleRequest {
@@ -669,7 +694,11 @@ impl Resource<OpenAi> for ServiceAccountMappingResource {
         data.inventory.put_rule(r.clone()).await;
         data.pinning.written();
         let state = kept.restore(state_from_api(&r, &planned), &planned);
-        Ok(UpdateResponse::new(state.to_value()))
+        let mut resp = UpdateResponse::new(state.to_value());
+        if let Some(w) = unverified {
+            resp.diagnostics.push(w);
+        }
+        Ok(resp)
     }
 
     async fn delete(

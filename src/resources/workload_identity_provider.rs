@@ -610,7 +610,7 @@ impl Resource<OpenAi> for WorkloadIdentityProviderResource {
                     &e,
                     &arguments(&schema(), &[]),
                 );
-                if e.is_conflict() {
+                if e.is_name_taken() {
                     d.push(crate::guards::name_taken_on_create(OBJECT));
                 }
                 if e.is_limit_exceeded() {

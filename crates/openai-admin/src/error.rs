@@ -197,6 +197,12 @@ impl ApiError {
         self.status() == Some(StatusCode::CONFLICT) && matches!(self, ApiError::Status { .. })
     }
 
+    /// A 409 for a name another object holds (not a limit, which OpenAI
+    /// may also answer with 409).
+    pub fn is_name_taken(&self) -> bool {
+        self.is_conflict() && !self.is_limit_exceeded()
+    }
+
     /// A documented limit (50 providers per organization, 50 rules per
     /// provider) was reached.
     pub fn is_limit_exceeded(&self) -> bool {

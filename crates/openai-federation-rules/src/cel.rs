@@ -305,11 +305,7 @@ pub const FUNCTIONS: &[&str] = &[
 /// reference list as calls too, named by their syntax (`_+_`, `!_`, `-_`,
 /// `@in`, `@not_strictly_false`); the parser only makes those itself.
 fn is_known_function(name: &str) -> bool {
-    name.starts_with('_')
-        || name.starts_with('@')
-        || name == "!_"
-        || name == "-_"
-        || FUNCTIONS.contains(&name)
+    OPERATORS.contains(&name) || FUNCTIONS.contains(&name)
 }
 
 /// The first iteration found inside a comprehension's body (`in_body`): another
@@ -438,6 +434,30 @@ pub fn guard_agrees_with_parser(src: &str) -> Option<bool> {
     Some(operators(&parsed) <= shape(src).operators)
 }
 
+/// The names the parser gives operators in the reference list. Listed one
+/// by one: a user's own call spelled like one (`_nosuch(x)`) is a function.
+const OPERATORS: &[&str] = &[
+    "_+_",
+    "_-_",
+    "_*_",
+    "_/_",
+    "_%_",
+    "_==_",
+    "_!=_",
+    "_<_",
+    "_<=_",
+    "_>_",
+    "_>=_",
+    "_&&_",
+    "_||_",
+    "_?_:_",
+    "_[_]",
+    "!_",
+    "-_",
+    "@in",
+    "@not_strictly_false",
+];
+
 /// Macro loop variables (`assertion.groups.exists(g, g == "x")`) are listed among an
 /// expression's references; they are bound, not free. A name that appears as the first
 /// argument of a macro call is treated as bound.
@@ -537,6 +557,7 @@ mod tests {
             ("nosuchfn(assertion.sub)", "nosuchfn"),
             ("assertion.sub.split(':')[2]", "split"),
             ("assertion.sub.lowerAscii()", "lowerAscii"),
+            ("_nosuch(assertion.sub)", "_nosuch"),
         ] {
             let err = Expression::parse(src).unwrap_err();
             assert!(
@@ -549,6 +570,11 @@ mod tests {
             "has(assertion.sub) && 'a' in assertion.groups && !(1 < 2) || -1 < 0 \
              && assertion.groups.map(a, a).filter(b, b != '').exists(c, c == 'a') \
              ? assertion.groups[0] : {'k': 'v'}['k']",
+        )
+        .unwrap();
+        // Every operator the parser names.
+        Expression::parse(
+            "string(1 + 2 - 3 * 4 / 5 % 6) + (1 <= 2 && 2 >= 1 && 1 != 2 && 1 > 0 ? 'a' : 'b')",
         )
         .unwrap();
     }

@@ -60,14 +60,14 @@ pub fn claim_matches(claim: &Json, expected: &Json) -> bool {
 /// without a token: they are disjoint only when some claim both name has
 /// values no single scalar can match together (two different exact values,
 /// or an exact value or prefix outside the other's prefix). Claims only one
-/// names, and `openai.*` attributes (computed by transformations), never
-/// separate them. A claim that is an array in the token can match two
-/// different values at once; this reading takes claims as scalars, as the
-/// identity claims rules pin on (`sub`, ids, names) are.
+/// names never separate them. A claim that is an array in the token can
+/// match two different values at once; this reading takes claims as
+/// scalars, as the identity claims rules pin on (`sub`, ids, names) are.
+/// `openai.*` attributes are scalars by construction (a transformation
+/// yields one scalar per token).
 pub fn may_overlap(a: &Map<String, Json>, b: &Map<String, Json>) -> bool {
-    !a.iter().any(|(key, va)| {
-        !key.starts_with(DERIVED_PREFIX) && b.get(key).is_some_and(|vb| values_disjoint(va, vb))
-    })
+    !a.iter()
+        .any(|(key, va)| b.get(key).is_some_and(|vb| values_disjoint(va, vb)))
 }
 
 /// Whether no scalar claim can match both matcher values.
@@ -430,8 +430,13 @@ mod tests {
             // Numbers and bools compare by their text.
             (json!({"n": 7}), json!({"n": "7"}), true),
             (json!({"ok": true}), json!({"ok": false}), false),
-            // Derived attributes are unknown until an exchange.
-            (json!({"openai.env": "a"}), json!({"openai.env": "b"}), true),
+            // A derived attribute has one scalar value per token.
+            (
+                json!({"openai.env": "a"}),
+                json!({"openai.env": "b"}),
+                false,
+            ),
+            (json!({"openai.env": "a"}), json!({"sub": "b"}), true),
         ];
         for (a, b, overlap) in cases {
             assert_eq!(
