@@ -11,6 +11,7 @@ mod ephemeral_token;
 mod examples_modules;
 mod examples_validate;
 mod federation_rules;
+mod guards_agreement;
 mod harness_smoke;
 mod keyless_end_to_end;
 mod provider_foundation;
