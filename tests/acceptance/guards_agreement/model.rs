@@ -60,6 +60,8 @@ pub struct Prov {
     pub name: String,
     pub github: bool,
     pub cbd: bool,
+    /// Managed through the provider alias `openai.b` (with its mappings).
+    pub alias: bool,
     pub description: u32,
 }
 
@@ -129,6 +131,8 @@ pub struct Model {
     pub next_id: usize,
     /// `import` blocks for this step only: (mapping id, import id).
     pub imports: Vec<(usize, String)>,
+    /// The alias `openai.b` spells the base URL with a trailing `/`.
+    pub alias_slash: bool,
 }
 
 /// The fixed part of a scenario: the organization and the limits.
@@ -236,7 +240,7 @@ impl Model {
     }
 
     /// The configuration, with the provider block's limits.
-    pub fn render(&self, limits: &Limits, project: &str, account: &str) -> String {
+    pub fn render(&self, limits: &Limits, base_url: &str, project: &str, account: &str) -> String {
         let mut s = format!(
             r#"terraform {{
   required_providers {{
@@ -245,13 +249,20 @@ impl Model {
 }}
 
 provider "openai" {{
-  max_workload_identity_providers = {}
-  max_mappings_per_provider       = {}
+  max_workload_identity_providers = {max_p}
+  max_mappings_per_provider       = {max_m}
+}}
+
+provider "openai" {{
+  alias                           = "b"
+  base_url                        = "{base_url}{slash}"
+  max_workload_identity_providers = {max_p}
+  max_mappings_per_provider       = {max_m}
 }}
 
 variable "n" {{
   type    = number
-  default = {}
+  default = {bulk}
 }}
 
 resource "openai_workload_identity_provider" "bulk" {{
@@ -261,7 +272,10 @@ resource "openai_workload_identity_provider" "bulk" {{
   audience = "https://api.openai.com/v1"
 }}
 "#,
-            limits.max_providers, limits.max_mappings, self.bulk
+            max_p = limits.max_providers,
+            max_m = limits.max_mappings,
+            slash = if self.alias_slash { "/" } else { "" },
+            bulk = self.bulk
         );
         for p in &self.provs {
             let _ = write!(
@@ -278,6 +292,9 @@ resource "openai_workload_identity_provider" "p{id}" {{
                 issuer = p.issuer(),
                 d = p.description
             );
+            if p.alias {
+                s.push_str("  provider    = openai.b\n");
+            }
             if p.cbd {
                 s.push_str("  lifecycle {\n    create_before_destroy = true\n  }\n");
             }
@@ -299,6 +316,9 @@ resource "openai_service_account_mapping" "m{id}" {{
                 d = m.description,
                 enabled = m.enabled
             );
+            if self.prov(m.prov).alias {
+                s.push_str("  provider                      = openai.b\n");
+            }
             if let Some(name) = &m.name {
                 let _ = writeln!(s, "  name                          = \"{name}\"");
             }
@@ -335,14 +355,23 @@ resource "openai_service_account_mapping" "m{id}" {{
 
     /// One line per object, for failure messages.
     pub fn summary(&self) -> String {
-        let mut s = format!("bulk={}", self.bulk);
+        let mut s = format!(
+            "bulk={}{}",
+            self.bulk,
+            if self.alias_slash {
+                ", alias b's base_url ends in /"
+            } else {
+                ""
+            }
+        );
         for p in &self.provs {
             let _ = write!(
                 s,
-                "; p{}({}{}{})",
+                "; p{}({}{}{}{})",
                 p.id,
                 p.name,
                 if p.github { ",github" } else { "" },
+                if p.alias { ",alias b" } else { "" },
                 if p.cbd { ",cbd" } else { "" }
             );
         }
