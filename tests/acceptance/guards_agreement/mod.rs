@@ -56,7 +56,9 @@ pub const KNOWN_GAPS: &[&str] = &[
     "alias_url_spelling",
     // item 11: swapped names fail at apply; create_before_destroy gets a 409.
     "swap_names",
+    "rename_chain",
     "cbd_replace",
+    "literal_replace",
     // item 13: a saved plan after an out-of-band `scopes` change.
     "saved_plan_scopes",
     // item 14: a saved plan overwrites an attribute under ignore_changes.
@@ -92,7 +94,9 @@ const KINDS: &[&str] = &[
     "destroy_fewer",
     "import_disable_unpinned",
     "swap_names",
+    "rename_chain",
     "cbd_replace",
+    "literal_replace",
     "saved_plan_scopes",
     "ignore_changes_saved_plan",
     "alias_url_spelling",
@@ -270,6 +274,10 @@ enum Step {
     CbdReplace {
         prov: usize,
     },
+    LiteralReplace {
+        map: usize,
+        prov: usize,
+    },
 }
 
 #[derive(Clone, Debug)]
@@ -293,6 +301,8 @@ struct Scenario {
     /// Plans refused as the oracle expected.
     refusals: usize,
     kinds_run: BTreeMap<&'static str, usize>,
+    /// Refusals a step allows besides the oracle's.
+    may_extra: BTreeSet<Rule>,
 }
 
 type Check = Result<(), Box<Finding>>;
@@ -335,6 +345,7 @@ impl Scenario {
             commands: 0,
             refusals: 0,
             kinds_run: BTreeMap::new(),
+            may_extra: BTreeSet::new(),
         }
     }
 
@@ -433,6 +444,7 @@ impl Scenario {
             allow: !pinned && prov.github && self.rng.random_bool(0.3),
             ignore_matchers: false,
             legacy: false,
+            literal: None,
             description: 0,
         }
     }
@@ -786,6 +798,41 @@ impl Scenario {
                 next.map_mut(b.id).name = a.name.clone();
                 (format!("m{} <-> m{}", a.id, b.id), Step::Edit(next))
             }
+            "rename_chain" => {
+                let named: Vec<Map> = maps.iter().filter(|m| m.name.is_some()).cloned().collect();
+                let a = self.pick(&named)?;
+                let same: Vec<Map> = maps
+                    .iter()
+                    .filter(|m| m.prov == a.prov && m.id != a.id && m.name.is_some())
+                    .cloned()
+                    .collect();
+                let b = self.pick(&same)?;
+                let n = next.fresh_id();
+                let fresh = format!("m{}-r{n}", b.id);
+                next.map_mut(a.id).name = b.name.clone();
+                next.map_mut(b.id).name = Some(fresh.clone());
+                (
+                    format!(
+                        "m{} takes m{}'s name {:?} while m{} becomes {fresh:?}",
+                        a.id, b.id, b.name, b.id
+                    ),
+                    Step::Edit(next),
+                )
+            }
+            "literal_replace" => {
+                let m = self.pick(&plain)?;
+                let p = self.model.prov(m.prov).clone();
+                (
+                    format!(
+                        "m{} names p{} by literal id, then -replace p{}",
+                        m.id, p.id, p.id
+                    ),
+                    Step::LiteralReplace {
+                        map: m.id,
+                        prov: p.id,
+                    },
+                )
+            }
             "cbd_replace" => {
                 let p = self.pick(&provs)?;
                 (
@@ -889,6 +936,20 @@ impl Scenario {
                 self.destroy(fewer)?;
                 self.converge_against(self.model.clone(), Model::default(), &[])
             }
+            Step::LiteralReplace { map, prov } => {
+                let mut next = self.model.clone();
+                next.map_mut(map).literal = Some(self.wip(prov));
+                self.converge(next, &[])?;
+                let addr = self.model.prov(prov).addr();
+                // Applying, or a refusal at plan saying what to do, are both sound.
+                self.may_extra = BTreeSet::from([Rule::Name, Rule::NotFound, Rule::Limit]);
+                let replaced = self.converge(self.model.clone(), &[format!("-replace={addr}")]);
+                self.may_extra.clear();
+                replaced?;
+                let mut next = self.model.clone();
+                next.map_mut(map).literal = None;
+                self.converge(next, &[])
+            }
             Step::CbdReplace { prov } => {
                 let mut next = self.model.clone();
                 next.provs.iter_mut().find(|p| p.id == prov).unwrap().cbd = true;
@@ -990,7 +1051,8 @@ impl Scenario {
     /// checks the result. A refusal the oracle expects leaves the model at
     /// `self.model` and the configuration written back.
     fn converge_against(&mut self, next: Model, before: Model, extra: &[String]) -> Check {
-        let expect = next.expect(&before, &self.limits);
+        let mut expect = next.expect(&before, &self.limits);
+        expect.may.extend(self.may_extra.iter().copied());
         self.write(&next);
         let mut args = vec![
             "plan",
@@ -1383,6 +1445,7 @@ fn the_oracle_and_the_classifier() {
             allow: false,
             ignore_matchers: false,
             legacy: true,
+            literal: None,
             description: 0,
         }],
         ..Model::default()

@@ -99,6 +99,9 @@ pub struct Map {
     pub ignore_matchers: bool,
     /// Made by hand unpinned on a shared issuer and adopted (issue 22 item 2).
     pub legacy: bool,
+    /// Names its provider by this literal id instead of by reference (as
+    /// `-generate-config-out` writes it).
+    pub literal: Option<String>,
     pub description: u32,
 }
 
@@ -208,6 +211,20 @@ impl Model {
                 ));
             }
         }
+        // A name another object had before this plan (a swap, a chain of
+        // renames): applying it, or refusing it at plan, are both sound.
+        for m in &self.maps {
+            let Some(name) = &m.name else { continue };
+            let taken = before.maps.iter().any(|o| {
+                o.id != m.id
+                    && o.prov == m.prov
+                    && o.name.as_ref() == Some(name)
+                    && self.maps.iter().any(|x| x.id == o.id)
+            });
+            if taken {
+                e.may.insert(Rule::Name);
+            }
+        }
         for m in &self.maps {
             let p = self.prov(m.prov);
             if !p.github || m.pinned || m.allow {
@@ -305,14 +322,17 @@ resource "openai_workload_identity_provider" "p{id}" {{
                 s,
                 r#"
 resource "openai_service_account_mapping" "m{id}" {{
-  workload_identity_provider_id = openai_workload_identity_provider.p{prov}.id
+  workload_identity_provider_id = {prov}
   project_id                    = "{project}"
   service_account_id            = "{account}"
   description                   = "d{d}"
   enabled                       = {enabled}
 "#,
                 id = m.id,
-                prov = m.prov,
+                prov = match &m.literal {
+                    Some(wip) => format!("\"{wip}\""),
+                    None => format!("openai_workload_identity_provider.p{}.id", m.prov),
+                },
                 d = m.description,
                 enabled = m.enabled
             );
