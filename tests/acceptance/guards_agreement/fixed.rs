@@ -609,3 +609,52 @@ fn saved_plan_after_out_of_band_enabled_and_description_edits() {
     assert_eq!(r["enabled"], json!(true), "{r}");
     wd.plan_detailed().assert_code(0);
 }
+
+/// Item 12: two `terraform apply` runs at once, one moving a provider to
+/// GitHub's issuer, the other adding an unpinned mapping to it by literal
+/// id. Whichever writes second must see the other's write: the organization
+/// never ends with an enabled unpinned mapping on the shared issuer.
+/// A race: on the current code, 2 of 3 rounds end with both applied in
+/// one run, none in another, so it is ignored rather than flaky.
+#[test]
+#[ignore = "issue 22 item 12: fails (most rounds) until the guard fix lands"]
+fn item_12_two_concurrent_applies_never_leave_an_unpinned_mapping_on_a_shared_issuer() {
+    let tf = tf_latest();
+    let mut found = Vec::new();
+    for round in 0..3 {
+        let org = Org::new();
+        let owner = workdir(&org, &tf);
+        let config = |issuer: &str| format!("{HEADER}{}", provider("p", "p", issuer, ""));
+        owner.write_main(&config("https://p.example.com"));
+        owner.apply().assert_success();
+        let wip = org.provider_id("p").unwrap();
+        let other = workdir(&org, &tf);
+        other.write_main(&format!(
+            "{HEADER}{}",
+            mapping(
+                &org,
+                "m",
+                &format!("\"{wip}\""),
+                "  attribute_matchers = { ref = \"refs/heads/main\" }"
+            )
+        ));
+        owner.write_main(&config(GITHUB));
+        let (a, b) = std::thread::scope(|s| {
+            let a = s.spawn(|| owner.apply());
+            let b = s.spawn(|| other.apply());
+            (a.join().unwrap(), b.join().unwrap())
+        });
+        let issuer = org.providers()[0]["issuer"].clone();
+        eprintln!(
+            "round {round}: the issuer change exited {}, the mapping's apply {}; issuer now {issuer}",
+            a.code, b.code
+        );
+        let unpinned_enabled = org.rules(&wip).iter().any(|r| {
+            r["enabled"] == true && r["attribute_matchers"].get("repository_id").is_none()
+        });
+        if issuer == GITHUB && unpinned_enabled {
+            found.push(format!("round {round}: both applied\n{a}\n{b}"));
+        }
+    }
+    assert!(found.is_empty(), "{}", found.join("\n"));
+}
