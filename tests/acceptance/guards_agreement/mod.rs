@@ -703,8 +703,11 @@ impl Scenario {
                 let cands: Vec<Map> = maps.iter().filter(|m| m.ignore_matchers).cloned().collect();
                 let m = self.pick(&cands)?;
                 next.map_mut(m.id).description += 1;
+                // Not what the `ignore_changes` step put there: this edit
+                // must change the server, after the plan.
                 let mut narrowed = m.matchers_json();
-                narrowed["environment"] = json!("prod");
+                narrowed["environment"] =
+                    json!(format!("after-plan-{}", next.description_of(m.id)));
                 let oob = Oob::RuleEdit {
                     map: m.id,
                     body: json!({"attribute_matchers": narrowed}),

@@ -186,6 +186,13 @@ impl Model {
             .expect("mapping in model")
     }
 
+    pub fn description_of(&self, map: usize) -> u32 {
+        self.maps
+            .iter()
+            .find(|m| m.id == map)
+            .map_or(0, |m| m.description)
+    }
+
     pub fn maps_on(&self, prov: usize) -> usize {
         self.maps.iter().filter(|m| m.prov == prov).count()
     }
