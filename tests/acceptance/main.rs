@@ -11,6 +11,7 @@ mod ephemeral_token;
 mod examples_modules;
 mod examples_validate;
 mod federation_rules;
+mod guards_agreement;
 mod guards_names;
 mod guards_never_block;
 mod harness_smoke;

@@ -1,0 +1,685 @@
+//! Fixed scenarios for the numbered items of issue 22, each asserting the
+//! outcome the issue asks for. Those that fail on the current code are
+//! `#[ignore]`d with the item's number, until the guard fix lands (run them
+//! with `-- --ignored guards_agreement::fixed`).
+
+use serde_json::json;
+
+use super::{GITHUB, Org, PROVIDERS};
+use crate::support::{TerraformBin, TfOutput, Workdir, tf_latest};
+
+const HEADER: &str = r#"
+terraform {
+  required_providers {
+    openai = { source = "openai-wif/openai" }
+  }
+}
+"#;
+
+fn workdir(org: &Org, tf: &TerraformBin) -> Workdir {
+    let mut wd = Workdir::new(tf);
+    wd.use_emulator(&org.emu);
+    wd
+}
+
+fn limits(providers: usize, mappings: usize) -> String {
+    format!(
+        "{HEADER}\nprovider \"openai\" {{\n  max_workload_identity_providers = {providers}\n  max_mappings_per_provider       = {mappings}\n}}\n"
+    )
+}
+
+fn mapping(org: &Org, label: &str, provider_expr: &str, body: &str) -> String {
+    format!(
+        r#"
+resource "openai_service_account_mapping" "{label}" {{
+  workload_identity_provider_id = {provider_expr}
+  project_id                    = "{}"
+  service_account_id            = "{}"
+{body}
+}}
+"#,
+        org.project, org.account
+    )
+}
+
+fn provider(label: &str, name: &str, issuer: &str, extra: &str) -> String {
+    format!(
+        r#"
+resource "openai_workload_identity_provider" "{label}" {{
+  name     = "{name}"
+  issuer   = "{issuer}"
+  audience = "https://api.openai.com/v1"
+{extra}
+}}
+"#
+    )
+}
+
+/// Refused at plan, naming `summary`, or planned and applied, then clean:
+/// what issue 22 asks of every name change.
+#[track_caller]
+fn applies_or_refused_at_plan(wd: &Workdir, summary: &str) {
+    let plan = wd.run(&["plan", "-input=false", "-detailed-exitcode", "-out=p.plan"]);
+    if plan.code == 1 {
+        plan.assert_output_contains_words(summary);
+        return;
+    }
+    plan.assert_code(2);
+    wd.run(&["apply", "-input=false", "p.plan"])
+        .assert_success();
+    wd.plan_detailed().assert_code(0);
+}
+
+fn hand_providers(org: &Org, n: usize) {
+    for i in 0..n {
+        org.hand_provider(
+            &format!("hand-{i}"),
+            &format!("https://hand-{i}.example.com"),
+        );
+    }
+}
+
+tftest! {
+    /// Item 1: at the limit, `destroy` with a larger `count` in the
+    /// configuration than in the state is still a destroy.
+    #[ignore = "issue 22 item 1: fails until the guard fix lands"]
+    fn item_1_destroy_at_the_limit_with_count_raised(tf) {
+        let org = Org::new();
+        hand_providers(&org, 2);
+        let wd = workdir(&org, tf);
+        wd.write_main(&format!(
+            "{}variable \"n\" {{\n  type = number\n}}\n{}",
+            limits(3, 3),
+            provider("p", "tf-${count.index}", "https://p-${count.index}.example.com", "  count = var.n")
+        ));
+        wd.run(&["apply", "-input=false", "-auto-approve", "-var", "n=1"]).assert_success();
+        assert_eq!(org.providers().len(), 3);
+        wd.run(&["destroy", "-input=false", "-auto-approve", "-var", "n=2"]).assert_success();
+        assert_eq!(org.providers().len(), 2, "only the hand-made providers are left");
+    }
+}
+
+/// Item 1: a configuration whose mapping became unpinned on GitHub's
+/// issuer is still destroyed.
+#[test]
+#[ignore = "issue 22 item 1: fails until the guard fix lands"]
+fn item_1_destroy_of_a_configuration_with_an_unpinned_mapping() {
+    let tf = tf_latest();
+    let org = Org::new();
+    let wd = workdir(&org, &tf);
+    let config = |matchers: &str| {
+        format!(
+            "{HEADER}{}{}",
+            provider("gha", "gha", GITHUB, ""),
+            mapping(
+                &org,
+                "m",
+                "openai_workload_identity_provider.gha.id",
+                matchers
+            )
+        )
+    };
+    wd.write_main(&config(
+        r#"  attribute_matchers = { ref = "refs/heads/main", repository_id = "1" }"#,
+    ));
+    wd.apply().assert_success();
+    wd.write_main(&config(
+        r#"  attribute_matchers = { ref = "refs/heads/main" }"#,
+    ));
+    wd.destroy().assert_success();
+    assert!(org.providers().is_empty());
+}
+
+/// Item 1: a configuration holding a name taken by an unmanaged object is
+/// still destroyed.
+#[test]
+#[ignore = "issue 22 item 1: fails until the guard fix lands"]
+fn item_1_destroy_of_a_configuration_with_a_name_conflict() {
+    let tf = tf_latest();
+    let org = Org::new();
+    let wd = workdir(&org, &tf);
+    wd.write_main(&format!(
+        "{HEADER}{}",
+        provider("a", "a", "https://a.example.com", "")
+    ));
+    wd.apply().assert_success();
+    org.hand_provider("taken", "https://taken.example.com");
+    wd.write_main(&format!(
+        "{HEADER}{}{}",
+        provider("a", "a", "https://a.example.com", ""),
+        provider("b", "taken", "https://b.example.com", "")
+    ));
+    wd.destroy().assert_success();
+    assert_eq!(
+        org.providers().len(),
+        1,
+        "only the hand-made provider is left"
+    );
+}
+
+tftest! {
+    /// Item 2: disabling an imported, unpinned GitHub mapping (made by hand)
+    /// plans and applies; a warning is fine.
+    #[ignore = "issue 22 item 2: fails until the guard fix lands"]
+    fn item_2_disabling_an_imported_unpinned_github_mapping(tf) {
+        let org = Org::new();
+        let wip = org.hand_provider("gha", GITHUB);
+        let rule = org.emu.ok(
+            "POST",
+            &format!("{PROVIDERS}/{wip}/federation_rules"),
+            Some(json!({"project_id": org.project, "service_account_id": org.account,
+                        "attribute_matchers": {"ref": "refs/heads/main"}})),
+        )["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let wd = workdir(&org, tf);
+        let config = |enabled: bool| {
+            format!(
+                "{HEADER}{}",
+                mapping(
+                    &org,
+                    "m",
+                    &format!("\"{wip}\""),
+                    &format!("  attribute_matchers = {{ ref = \"refs/heads/main\" }}\n  enabled = {enabled}"),
+                )
+            )
+        };
+        wd.write_main(&config(true));
+        wd.run(&["import", "-input=false", "openai_service_account_mapping.m", &format!("{wip}/{rule}")])
+            .assert_success();
+        wd.plan_detailed().assert_code(0);
+        wd.write_main(&config(false));
+        wd.plan_detailed().assert_code(2);
+        wd.apply().assert_success();
+        let r = org.emu.ok("GET", &format!("{PROVIDERS}/{wip}/federation_rules/{rule}"), None);
+        assert_eq!(r["enabled"], json!(false), "{r}");
+        wd.plan_detailed().assert_code(0);
+    }
+}
+
+/// Item 3: plan-only `run` blocks of `terraform test` do not add up in the
+/// limit: three runs of 3 providers each, with a limit of 5.
+#[test]
+#[ignore = "issue 22 item 3: fails until the guard fix lands"]
+fn item_3_terraform_test_runs_do_not_add_up() {
+    let tf = tf_latest();
+    let org = Org::new();
+    let wd = workdir(&org, &tf);
+    wd.write_main(&format!(
+        "{}variable \"prefix\" {{\n  type = string\n}}\n{}",
+        limits(5, 5),
+        provider(
+            "p",
+            "${var.prefix}-${count.index}",
+            "https://t-${count.index}.example.com",
+            "  count = 3"
+        )
+    ));
+    let run = |name: &str| {
+        format!(
+            "run \"{name}\" {{\n  command = plan\n  variables {{\n    prefix = \"{name}\"\n  }}\n}}\n"
+        )
+    };
+    wd.write(
+        "plans.tftest.hcl",
+        &format!("{}{}{}", run("one"), run("two"), run("three")),
+    );
+    let out = wd.run(&["test"]);
+    out.assert_success();
+    out.assert_output_contains_words("3 passed, 0 failed");
+}
+
+/// Item 5: at the limit, swapping one provider for another plans every
+/// time, also with `-parallelism=1`. A race: on the current code some runs
+/// pass all 8 rounds, others fail 2 of them ("3 exist, and this plan adds 1
+/// (1 created, 0 destroyed)": the create was planned before the destroy).
+#[test]
+#[ignore = "issue 22 item 5: fails (some rounds) until the guard fix lands"]
+fn item_5_a_swap_at_the_limit_plans_every_time_with_parallelism_1() {
+    let tf = tf_latest();
+    let org = Org::new();
+    hand_providers(&org, 2);
+    let wd = workdir(&org, &tf);
+    wd.write_main(&format!(
+        "{}{}",
+        limits(3, 3),
+        provider("a", "old", "https://old.example.com", "")
+    ));
+    wd.apply().assert_success();
+    wd.write_main(&format!(
+        "{}{}",
+        limits(3, 3),
+        provider("z", "new", "https://new.example.com", "")
+    ));
+    let mut failed = Vec::new();
+    for round in 0..8 {
+        let out = wd.run(&[
+            "plan",
+            "-input=false",
+            "-detailed-exitcode",
+            "-parallelism=1",
+        ]);
+        if out.code != 2 {
+            failed.push(format!("round {round}:\n{out}"));
+        }
+    }
+    assert!(failed.is_empty(), "{}", failed.join("\n"));
+}
+
+/// Item 6: two aliases on one organization whose `base_url`s differ by a
+/// trailing slash count the limit together.
+#[test]
+#[ignore = "issue 22 item 6: fails until the guard fix lands"]
+fn item_6_aliases_count_together_whatever_the_base_url_spelling() {
+    let tf = tf_latest();
+    let org = Org::new();
+    let wd = workdir(&org, &tf);
+    let alias = |name: &str, url: &str| {
+        format!(
+            "provider \"openai\" {{\n  alias = \"{name}\"\n  base_url = \"{url}\"\n  max_workload_identity_providers = 3\n}}\n"
+        )
+    };
+    let base = org.emu.base_url();
+    wd.write_main(&format!(
+        "{HEADER}{}{}{}{}",
+        alias("a", &base),
+        alias("b", &format!("{base}/")),
+        provider(
+            "a",
+            "a-${count.index}",
+            "https://a.example.com",
+            "  provider = openai.a\n  count = 2"
+        ),
+        provider(
+            "b",
+            "b-${count.index}",
+            "https://b.example.com",
+            "  provider = openai.b\n  count = 2"
+        ),
+    ));
+    let out = wd.plan_detailed();
+    out.assert_code(1);
+    out.assert_output_contains_words("Workload identity provider limit exceeded");
+    assert!(org.providers().is_empty());
+}
+
+/// Item 7: mappings in one alias on a provider created through another
+/// alias are counted against the per-provider limit at plan.
+#[test]
+#[ignore = "issue 22 item 7: fails until the guard fix lands"]
+fn item_7_mappings_through_another_alias_are_counted_at_plan() {
+    let tf = tf_latest();
+    let org = Org::new();
+    let wd = workdir(&org, &tf);
+    let alias = |name: &str| {
+        format!(
+            "provider \"openai\" {{\n  alias = \"{name}\"\n  max_mappings_per_provider = 2\n}}\n"
+        )
+    };
+    wd.write_main(&format!(
+        "{HEADER}{}{}{}{}",
+        alias("a"),
+        alias("b"),
+        provider("p", "p", "https://p.example.com", "  provider = openai.a"),
+        mapping(
+            &org,
+            "m",
+            "openai_workload_identity_provider.p.id",
+            "  provider = openai.b\n  count = 3\n  attribute_matchers = { sub = \"s-${count.index}\" }"
+        ),
+    ));
+    let out = wd.plan_detailed();
+    out.assert_code(1);
+    out.assert_output_contains_words("Service account mapping limit exceeded");
+}
+
+/// Item 8: unnamed mappings differing only in `scopes` or `enabled` are
+/// three mappings, counted as three.
+#[test]
+#[ignore = "issue 22 item 8: fails until the guard fix lands"]
+fn item_8_unnamed_mappings_differing_only_in_scopes_or_enabled_count_apart() {
+    let tf = tf_latest();
+    let org = Org::new();
+    let wip = org.hand_provider("p", "https://p.example.com");
+    let wd = workdir(&org, &tf);
+    let matchers = "  attribute_matchers = { sub = \"same\" }\n";
+    wd.write_main(&format!(
+        "{}{}{}{}",
+        limits(5, 2),
+        mapping(&org, "a", &format!("\"{wip}\""), matchers),
+        mapping(
+            &org,
+            "b",
+            &format!("\"{wip}\""),
+            &format!("{matchers}  scopes = [\"api.model.request\"]")
+        ),
+        mapping(
+            &org,
+            "c",
+            &format!("\"{wip}\""),
+            &format!("{matchers}  enabled = false")
+        ),
+    ));
+    let out = wd.plan_detailed();
+    out.assert_code(1);
+    out.assert_output_contains_words("Service account mapping limit exceeded");
+    assert!(org.rules(&wip).is_empty());
+}
+
+/// Item 9: a mapping naming a project that does not exist is refused at
+/// plan, like an unknown provider id, not with a 400 during apply.
+#[test]
+#[ignore = "issue 22 item 9: fails until the guard fix lands"]
+fn item_9_a_mapping_on_a_missing_project_is_refused_at_plan() {
+    let tf = tf_latest();
+    let org = Org::new();
+    let wip = org.hand_provider("p", "https://p.example.com");
+    let wd = workdir(&org, &tf);
+    wd.write_main(&format!(
+        "{HEADER}\nresource \"openai_service_account_mapping\" \"m\" {{\n  workload_identity_provider_id = \"{wip}\"\n  project_id = \"proj_missing\"\n  service_account_id = \"{}\"\n  attribute_matchers = {{ sub = \"s\" }}\n}}\n",
+        org.account
+    ));
+    let out = wd.plan_detailed();
+    out.assert_code(1);
+    assert!(
+        super::classify(&format!("{}\n{}", out.stdout, out.stderr))
+            .is_ok_and(|r| r.contains(&super::Rule::NotFound)),
+        "the refusal names the missing project:\n{out}"
+    );
+}
+
+/// Item 10: a transformation calling an unknown CEL function is refused at
+/// plan, as `provider::openai::transform` reports it.
+#[test]
+#[ignore = "issue 22 item 10: fails until the guard fix lands"]
+fn item_10_an_unknown_cel_function_is_refused_at_plan() {
+    let tf = tf_latest();
+    let org = Org::new();
+    let wd = workdir(&org, &tf);
+    wd.write_main(&format!(
+        "{HEADER}{}",
+        provider(
+            "p",
+            "p",
+            "https://p.example.com",
+            "  attribute_transformations = [\n    { attribute = \"openai.x\", expression = \"nosuchfn(assertion.sub)\" },\n  ]"
+        )
+    ));
+    let out = wd.plan_detailed();
+    out.assert_code(1);
+    out.assert_output_contains_words("nosuchfn");
+    assert!(org.providers().is_empty());
+}
+
+/// Item 11: swapping the names of two mappings either applies or is
+/// refused at plan.
+#[test]
+#[ignore = "issue 22 item 11: fails until the guard fix lands"]
+fn item_11_swapping_two_mapping_names() {
+    let tf = tf_latest();
+    let org = Org::new();
+    let wd = workdir(&org, &tf);
+    let config = |a: &str, b: &str| {
+        format!(
+            "{HEADER}{}{}{}",
+            provider("p", "p", "https://p.example.com", ""),
+            mapping(
+                &org,
+                "a",
+                "openai_workload_identity_provider.p.id",
+                &format!("  name = \"{a}\"\n  attribute_matchers = {{ sub = \"a\" }}")
+            ),
+            mapping(
+                &org,
+                "b",
+                "openai_workload_identity_provider.p.id",
+                &format!("  name = \"{b}\"\n  attribute_matchers = {{ sub = \"b\" }}")
+            ),
+        )
+    };
+    wd.write_main(&config("first", "second"));
+    wd.apply().assert_success();
+    wd.write_main(&config("second", "first"));
+    applies_or_refused_at_plan(&wd, "name");
+}
+
+/// Item 11: `create_before_destroy` on a named provider either applies or
+/// is refused at plan.
+#[test]
+#[ignore = "issue 22 item 11: fails until the guard fix lands"]
+fn item_11_create_before_destroy_of_a_named_provider() {
+    let tf = tf_latest();
+    let org = Org::new();
+    let wd = workdir(&org, &tf);
+    wd.write_main(&format!(
+        "{HEADER}{}",
+        provider(
+            "p",
+            "p",
+            "https://p.example.com",
+            "  lifecycle {\n    create_before_destroy = true\n  }"
+        )
+    ));
+    wd.apply().assert_success();
+    let plan = wd.run(&[
+        "plan",
+        "-input=false",
+        "-detailed-exitcode",
+        "-out=p.plan",
+        "-replace=openai_workload_identity_provider.p",
+    ]);
+    if plan.code == 1 {
+        plan.assert_output_contains_words("create_before_destroy");
+        return;
+    }
+    plan.assert_code(2);
+    wd.run(&["apply", "-input=false", "p.plan"])
+        .assert_success();
+    wd.plan_detailed().assert_code(0);
+}
+
+/// Item 13: a saved plan applied after the mapping's `scopes` were changed
+/// by hand applies, and the server holds what the plan showed.
+#[test]
+#[ignore = "issue 22 item 13: fails until the guard fix lands"]
+fn item_13_saved_plan_after_an_out_of_band_scopes_change() {
+    let tf = tf_latest();
+    let org = Org::new();
+    let wd = workdir(&org, &tf);
+    let config = |d: &str| {
+        format!(
+            "{HEADER}{}{}",
+            provider("p", "p", "https://p.example.com", ""),
+            mapping(
+                &org,
+                "m",
+                "openai_workload_identity_provider.p.id",
+                &format!("  description = \"{d}\"\n  attribute_matchers = {{ sub = \"s\" }}")
+            ),
+        )
+    };
+    wd.write_main(&config("v1"));
+    wd.apply().assert_success();
+    let wip = org.provider_id("p").unwrap();
+    let rule = org.rules(&wip)[0]["id"].as_str().unwrap().to_string();
+    let path = format!("{PROVIDERS}/{wip}/federation_rules/{rule}");
+    wd.write_main(&config("v2"));
+    wd.run(&["plan", "-input=false", "-out=saved.plan"])
+        .assert_success();
+    org.emu.ok(
+        "POST",
+        &path,
+        Some(json!({"permissions": {"type": "restricted", "scopes": ["api.model.request"]}})),
+    );
+    wd.run(&["apply", "-input=false", "saved.plan"])
+        .assert_success();
+    let r = org.emu.ok("GET", &path, None);
+    assert_eq!(r["description"], "v2", "{r}");
+    assert_eq!(
+        r["permissions"],
+        json!({"type": "service_account_default"}),
+        "{r}"
+    );
+    wd.plan_detailed().assert_code(0);
+}
+
+/// Item 14: a saved plan does not overwrite an attribute under
+/// `ignore_changes` that was changed by hand after the plan.
+#[test]
+#[ignore = "issue 22 item 14: fails until the guard fix lands"]
+fn item_14_saved_plan_keeps_an_ignored_attribute_changed_by_hand() {
+    let tf = tf_latest();
+    let org = Org::new();
+    let wd = workdir(&org, &tf);
+    let config = |d: &str| {
+        format!(
+            "{HEADER}{}{}",
+            provider("p", "p", "https://p.example.com", ""),
+            mapping(
+                &org,
+                "m",
+                "openai_workload_identity_provider.p.id",
+                &format!(
+                    "  description = \"{d}\"\n  attribute_matchers = {{ sub = \"system:serviceaccount:*\" }}\n  lifecycle {{\n    ignore_changes = [attribute_matchers]\n  }}"
+                )
+            ),
+        )
+    };
+    wd.write_main(&config("v1"));
+    wd.apply().assert_success();
+    let wip = org.provider_id("p").unwrap();
+    let rule = org.rules(&wip)[0]["id"].as_str().unwrap().to_string();
+    let path = format!("{PROVIDERS}/{wip}/federation_rules/{rule}");
+    wd.write_main(&config("v2"));
+    wd.run(&["plan", "-input=false", "-out=saved.plan"])
+        .assert_success();
+    // The security team narrows the matcher after the plan was saved.
+    let narrowed = json!({"sub": "system:serviceaccount:ns:deployer"});
+    org.emu
+        .ok("POST", &path, Some(json!({"attribute_matchers": narrowed})));
+    wd.run(&["apply", "-input=false", "saved.plan"])
+        .assert_success();
+    let r = org.emu.ok("GET", &path, None);
+    assert_eq!(r["description"], "v2", "{r}");
+    assert_eq!(
+        r["attribute_matchers"], narrowed,
+        "the narrowed matcher stays: {r}"
+    );
+    wd.plan_detailed().assert_code(0);
+}
+
+/// What the fuzzer's `saved_plan` kind checks, fixed: out-of-band edits of
+/// fields other than `scopes` after `plan -out` are reverted by the saved
+/// plan (passes today).
+#[test]
+fn saved_plan_after_out_of_band_enabled_and_description_edits() {
+    let tf = tf_latest();
+    let org = Org::new();
+    let wd = workdir(&org, &tf);
+    let config = |d: &str| {
+        format!(
+            "{HEADER}{}{}",
+            provider("p", "p", GITHUB, ""),
+            mapping(
+                &org,
+                "m",
+                "openai_workload_identity_provider.p.id",
+                &format!(
+                    "  description = \"{d}\"\n  attribute_matchers = {{ repository_id = \"1\" }}"
+                )
+            ),
+        )
+    };
+    wd.write_main(&config("v1"));
+    wd.apply().assert_success();
+    let wip = org.provider_id("p").unwrap();
+    let rule = org.rules(&wip)[0]["id"].as_str().unwrap().to_string();
+    let path = format!("{PROVIDERS}/{wip}/federation_rules/{rule}");
+    wd.write_main(&config("v2"));
+    wd.run(&["plan", "-input=false", "-out=saved.plan"])
+        .assert_success();
+    org.emu.ok(
+        "POST",
+        &path,
+        Some(json!({"enabled": false, "description": "by hand"})),
+    );
+    let out: TfOutput = wd.run(&["apply", "-input=false", "saved.plan"]);
+    out.assert_success();
+    let r = org.emu.ok("GET", &path, None);
+    assert_eq!(r["description"], "v2", "{r}");
+    assert_eq!(r["enabled"], json!(true), "{r}");
+    wd.plan_detailed().assert_code(0);
+}
+
+/// Item 12: two `terraform apply` runs at once, one moving a provider to
+/// GitHub's issuer, the other adding an unpinned mapping to it by literal
+/// id. Whichever writes second must see the other's write: the organization
+/// never ends with an enabled unpinned mapping on the shared issuer.
+/// A race: on the current code, 2 of 3 rounds end with both applied in
+/// one run, none in another, so it is ignored rather than flaky.
+#[test]
+#[ignore = "issue 22 item 12: fails (most rounds) until the guard fix lands"]
+fn item_12_two_concurrent_applies_never_leave_an_unpinned_mapping_on_a_shared_issuer() {
+    let tf = tf_latest();
+    let mut found = Vec::new();
+    for round in 0..3 {
+        let org = Org::new();
+        let owner = workdir(&org, &tf);
+        let config = |issuer: &str| format!("{HEADER}{}", provider("p", "p", issuer, ""));
+        owner.write_main(&config("https://p.example.com"));
+        owner.apply().assert_success();
+        let wip = org.provider_id("p").unwrap();
+        let other = workdir(&org, &tf);
+        other.write_main(&format!(
+            "{HEADER}{}",
+            mapping(
+                &org,
+                "m",
+                &format!("\"{wip}\""),
+                "  attribute_matchers = { ref = \"refs/heads/main\" }"
+            )
+        ));
+        owner.write_main(&config(GITHUB));
+        let (a, b) = std::thread::scope(|s| {
+            let a = s.spawn(|| owner.apply());
+            let b = s.spawn(|| other.apply());
+            (a.join().unwrap(), b.join().unwrap())
+        });
+        let issuer = org.providers()[0]["issuer"].clone();
+        eprintln!(
+            "round {round}: the issuer change exited {}, the mapping's apply {}; issuer now {issuer}",
+            a.code, b.code
+        );
+        let unpinned_enabled = org.rules(&wip).iter().any(|r| {
+            r["enabled"] == true && r["attribute_matchers"].get("repository_id").is_none()
+        });
+        if issuer == GITHUB && unpinned_enabled {
+            found.push(format!("round {round}: both applied\n{a}\n{b}"));
+        }
+    }
+    assert!(found.is_empty(), "{}", found.join("\n"));
+}
+
+/// Item 4: `-generate-config-out` for a keyless service account with no
+/// role (made outside Terraform) writes a configuration the provider's own
+/// validation accepts.
+#[test]
+#[ignore = "issue 22 item 4: fails until the guard fix lands"]
+fn item_4_generated_config_for_a_keyless_account_without_a_role_validates() {
+    let tf = tf_latest();
+    let org = Org::new();
+    let wd = workdir(&org, &tf);
+    wd.write_main(&format!(
+        "{HEADER}\nimport {{\n  to = openai_project_service_account.ci\n  id = \"{}/{}\"\n}}\n",
+        org.project, org.account
+    ));
+    wd.run(&["plan", "-input=false", "-generate-config-out=generated.tf"])
+        .assert_success();
+    let generated = wd.read("generated.tf");
+    let out = wd.validate();
+    assert!(out.success(), "generated.tf:\n{generated}\n{out}");
+    // It plans: either as is, or giving the account the configured role.
+    let out = wd.plan_detailed();
+    assert!(out.code == 0 || out.code == 2, "{out}");
+}
