@@ -456,9 +456,9 @@ impl OpenAi {
                 let when = match written_at {
                     None => "Checked again right before writing the mapping: nothing was sent.",
                     Some(_) => {
-                        "Checked again right after writing the mapping: its provider has this \
-                         issuer now (changed by another run or by hand since the plan), so the \
-                         write was undone."
+                        "Checked again right after writing the mapping, as OpenAI now holds it \
+                         (its matchers and its provider's issuer may have been changed by \
+                         another run or by hand since the plan), so the write was undone."
                     }
                 };
                 return Err(Diagnostic::error(

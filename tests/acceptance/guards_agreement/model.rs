@@ -35,7 +35,10 @@ pub fn classify(text: &str) -> Result<BTreeSet<Rule>, Vec<String>> {
         } else if s.contains("not pinned to your tenant") {
             Rule::Pinning
         } else if s.contains("name")
-            && (s.contains("taken") || s.contains("already") || s.contains("duplicate"))
+            && (s.contains("taken")
+                || s.contains("already")
+                || s.contains("duplicate")
+                || s.contains("swapped"))
         {
             Rule::Name
         } else if s.contains("not found") || s.contains("does not exist") {
