@@ -101,7 +101,7 @@ const KINDS: &[&str] = &[
 /// a seed makes depends on the list of kinds generated: when a kind leaves
 /// `KNOWN_GAPS`, check the "step kinds never run" line of a default run and
 /// pick the seeds again.
-const DEFAULT_SEEDS: &[u64] = &[1, 3, 4, 6, 9, 4079];
+const DEFAULT_SEEDS: &[u64] = &[2, 8, 11, 18, 24, 25];
 
 const PROVIDERS: &str = "/organization/workload_identity_providers";
 
