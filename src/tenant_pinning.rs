@@ -504,6 +504,8 @@ struct Planned {
     /// Planned mappings by provider id.
     mappings: HashMap<String, BTreeMap<MappingKey, PlannedMapping>>,
     next_new: u64,
+    /// Existing providers this run replaces (deletes, then creates anew).
+    replacing: std::collections::HashSet<String>,
 }
 
 impl PinningLedger {
@@ -563,6 +565,24 @@ impl PinningLedger {
     /// The mappings of `pid` planned so far.
     pub fn mappings(&self, pid: &str) -> BTreeMap<MappingKey, PlannedMapping> {
         self.with(|p| p.mappings.get(pid).cloned().unwrap_or_default())
+    }
+
+    /// Records that this run replaces existing provider `id`, and returns,
+    /// in the same critical section, the ids of its mappings planned so far
+    /// that stay (name it by its literal id, not going away): OpenAI will
+    /// refuse to delete the provider while they exist.
+    pub fn provider_replaced(&self, id: &str) -> Vec<String> {
+        let out = self.with(|p| {
+            p.replacing.insert(id.to_string());
+            staying(p.mappings.get(id))
+        });
+        self.changed.notify_waiters();
+        out
+    }
+
+    /// Whether this run replaces provider `id` (so far).
+    pub fn is_replacing(&self, id: &str) -> bool {
+        self.with(|p| p.replacing.contains(id))
     }
 
     pub fn created(&self) -> Vec<Option<String>> {
@@ -703,6 +723,18 @@ impl Drop for Leading<'_> {
             self.0.done.send_replace(BatchState::Failed);
         }
     }
+}
+
+/// The existing mappings among `planned` that stay (are not going away).
+fn staying(planned: Option<&BTreeMap<MappingKey, PlannedMapping>>) -> Vec<String> {
+    planned
+        .into_iter()
+        .flatten()
+        .filter_map(|(k, m)| match k {
+            MappingKey::Existing(id) if !m.gone => Some(id.clone()),
+            _ => None,
+        })
+        .collect()
 }
 
 /// One mapping of a provider as the provider's issuer check sees it: its

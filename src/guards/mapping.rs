@@ -53,6 +53,7 @@ pub(crate) async fn plan_mapping(data: Option<&OpenAi>, plan: &mut PlanCtx) {
     }
     // Also on destroy: the guard records the mapping as going away.
     data.guard_tenant_pinning(plan).await;
+    data.refuse_staying_on_a_replaced_provider(plan);
     data.warn_overlaps(plan).await;
     if plan.is_create() {
         data.admit_mapping(plan).await;
@@ -624,6 +625,38 @@ impl OpenAi {
             },
         )
         .await;
+    }
+
+    /// A mapping that stays (names its provider by literal id) while this
+    /// run replaces that provider: the provider's delete would be refused.
+    /// The provider's plan reports the mappings planned before it; this
+    /// reports those planned after.
+    fn refuse_staying_on_a_replaced_provider(&self, plan: &mut PlanCtx) {
+        if plan.is_destroy() || plan.is_replace() || plan.is_create() {
+            return;
+        }
+        let Ok(planned) = M::from_value(&plan.planned) else {
+            return;
+        };
+        let Some(pid) = planned.workload_identity_provider_id.known() else {
+            return;
+        };
+        if self.pinning.is_replacing(pid) {
+            plan.diags.push(
+                Diagnostic::error(
+                    "Replaced provider still has mappings",
+                    format!(
+                        "This plan replaces workload identity provider {pid} (deletes it and \
+                         creates a new one), but this mapping names it by its literal id, so it \
+                         stays, and OpenAI refuses to delete a provider that has mappings. \
+                         Reference the provider's id here (workload_identity_provider_id = \
+                         openai_workload_identity_provider.NAME.id), so Terraform replaces the \
+                         mapping with it, or remove the mapping first. Nothing was changed."
+                    ),
+                )
+                .at(Path::root().attr(M::workload_identity_provider_id)),
+            );
+        }
     }
 
     /// Warns when a mapping this plan writes, enabled, may match the same

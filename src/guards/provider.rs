@@ -42,6 +42,7 @@ pub(crate) async fn plan_provider(data: Option<&OpenAi>, plan: &mut PlanCtx) {
             .and_then(|i| i.id.into_known())
         {
             data.provider_going_away(&old).await;
+            refuse_staying_mappings(plan, &old, data.pinning.provider_replaced(&old));
         }
         data.check_provider_name(plan).await;
         data.admit_provider(plan).await;
@@ -56,6 +57,31 @@ pub(crate) async fn plan_provider(data: Option<&OpenAi>, plan: &mut PlanCtx) {
         data.check_provider_name(plan).await;
         data.ledger.touch();
     }
+}
+
+/// Refuses the replacement of provider `id` while mappings of this
+/// configuration name it by its literal id and stay: OpenAI refuses to
+/// delete a provider that has mappings, so the apply would fail at the
+/// delete. (Mappings that reference the provider's id are replaced with it.)
+fn refuse_staying_mappings(plan: &mut PlanCtx, id: &str, staying: Vec<String>) {
+    if staying.is_empty() {
+        return;
+    }
+    plan.diags.push(
+        Diagnostic::error(
+            "Replaced provider still has mappings",
+            format!(
+                "This plan replaces workload identity provider {id} (deletes it and creates a \
+                 new one), but its mappings {} name it by its literal id, so they stay, and \
+                 OpenAI refuses to delete a provider that has mappings. Reference the provider's \
+                 id in those mappings (workload_identity_provider_id = \
+                 openai_workload_identity_provider.NAME.id), so Terraform replaces them with it, \
+                 or remove them first. Nothing was changed.",
+                staying.join(", ")
+            ),
+        )
+        .at(Path::root().attr(M::id)),
+    );
 }
 
 /// What a provider's plan hands its apply in `planned_private`: the rules

@@ -136,3 +136,68 @@ resource "openai_service_account_mapping" "{label}" {{
     existing.assert_code(2);
     existing.assert_output_contains_words("Mappings may match the same token");
 }
+
+/// Item 11: `-replace` of a provider whose mapping names it by its literal
+/// id would fail at the delete (OpenAI refuses to delete a provider with
+/// mappings): refused at plan instead, with the way out. Through a
+/// reference, the mapping is replaced with it and the apply completes.
+#[test]
+fn replacing_a_provider_that_a_mapping_names_by_literal_id_is_refused_at_plan() {
+    let tf = tf_latest();
+    let emu = Emulator::start();
+    let (project, sa) = project_and_account(&emu);
+    let mut wd = Workdir::new(&tf);
+    wd.use_emulator(&emu);
+    let provider = r#"
+resource "openai_workload_identity_provider" "p" {
+  name     = "p"
+  issuer   = "https://p.example.com"
+  audience = "https://api.openai.com/v1"
+}
+output "id" { value = openai_workload_identity_provider.p.id }
+"#;
+    let mapping = |wip: &str| {
+        format!(
+            r#"
+resource "openai_service_account_mapping" "m" {{
+  workload_identity_provider_id = {wip}
+  project_id                    = "{project}"
+  service_account_id            = "{sa}"
+  attribute_matchers            = {{ sub = "system:serviceaccount:ns:sa" }}
+}}
+"#
+        )
+    };
+    wd.write_main(&format!("{HEADER}{provider}"));
+    wd.apply().assert_success();
+    let wip = wd.output("id").as_str().unwrap().to_string();
+    wd.write_main(&format!(
+        "{HEADER}{provider}{}",
+        mapping(&format!("\"{wip}\""))
+    ));
+    wd.apply().assert_success();
+    let replace = [
+        "plan",
+        "-input=false",
+        "-replace=openai_workload_identity_provider.p",
+    ];
+    let out = wd.run(&replace);
+    out.assert_failure();
+    out.assert_output_contains_words("Replaced provider still has mappings");
+    out.assert_output_contains_words("openai_workload_identity_provider.NAME.id");
+
+    // By reference: the mapping is replaced along, and the apply completes.
+    wd.write_main(&format!(
+        "{HEADER}{provider}{}",
+        mapping("openai_workload_identity_provider.p.id")
+    ));
+    wd.run(&[
+        "apply",
+        "-input=false",
+        "-auto-approve",
+        "-replace=openai_workload_identity_provider.p",
+    ])
+    .assert_success();
+    assert_ne!(wd.output("id").as_str().unwrap(), wip);
+    wd.plan_detailed().assert_code(0);
+}
