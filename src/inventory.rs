@@ -49,6 +49,9 @@ pub struct Inventory {
     /// The service account ids of each project, as last listed (`None`: no
     /// such project), for the reference checks of mapping creates.
     accounts: std::sync::Mutex<HashMap<String, AccountsSlot>>,
+    /// Providers this process created, with the issuer its own writes gave
+    /// them.
+    created_here: std::sync::Mutex<HashMap<String, String>>,
 }
 
 /// One project's service account ids, once listed (`Some(None)`: no such
@@ -97,8 +100,27 @@ impl Inventory {
         self.providers(client, |s| s.objects.get(id).cloned()).await
     }
 
+    /// The issuer of provider `id` when this process created it, as this
+    /// process's own writes left it. No other Terraform run can hold a
+    /// provider made moments ago in its state, so no other run changes it.
+    pub fn issuer_created_here(&self, id: &str) -> Option<String> {
+        self.created_here
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(id)
+            .cloned()
+    }
+
     /// Records a provider this process created or updated.
     pub async fn put_provider(&self, p: WorkloadIdentityProvider) {
+        if let Some(issuer) = self
+            .created_here
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get_mut(&p.id)
+        {
+            issuer.clone_from(&p.issuer);
+        }
         if let Some(s) = self.providers.lock().await.as_mut() {
             s.objects.insert(p.id.clone(), p);
         }
@@ -146,6 +168,10 @@ impl Inventory {
     /// the first look at them needs no listing (rules others add later are
     /// not seen, as with every snapshot).
     pub async fn created_provider(&self, p: WorkloadIdentityProvider) {
+        self.created_here
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(p.id.clone(), p.issuer.clone());
         let slot = self.rules_slot(&p.id);
         let mut rules = slot.lock().await;
         if rules.is_none() {

@@ -416,7 +416,14 @@ impl OpenAi {
         if let Some(Some(next)) = self.pinning.planned_issuer(pid) {
             issuers.push(next);
         }
-        if let Some(since) = written_at {
+        if let Some(created) = written_at.and(self.inventory.issuer_created_here(pid)) {
+            // A provider this process created in this run: only this
+            // process's writes can have changed its issuer (another run's
+            // state cannot hold it), and they are ordered by the write
+            // lock. This saves a read per batch of mapping writes on a
+            // provider created alongside its mappings, the common apply.
+            issuers.push(created);
+        } else if let Some(since) = written_at {
             let client = self.client()?;
             let current = self
                 .pinning
