@@ -534,25 +534,13 @@ impl OpenAi {
         if !new && prior.name.known() == Some(name) {
             return;
         }
-        // A rename frees the old name once applied; a name chain (a takes
-        // b's old name while b is renamed) then applies in any order (the
-        // write retries while the holder's rename is under way).
-        let renamed_from = match (plan.is_update(), prior.id.known(), prior.name.known()) {
-            (true, Some(id), Some(old)) => {
-                let scope = Scope::Mappings(pid.to_string());
-                self.inventory
-                    .names
-                    .renamed(&format!("{scope:?}"), id, old, name);
-                // Shared with the run's other processes (the apply walk).
-                self.ledger.remove(
-                    Scope::Renamed(Box::new(scope)),
-                    id,
-                    &std::collections::BTreeSet::from([id.clone()]),
-                );
-                Some(old.clone())
-            }
-            _ => None,
-        };
+        let renamed_from = self.record_rename(
+            plan,
+            Scope::Mappings(pid.to_string()),
+            prior.id.known(),
+            prior.name.known(),
+            name,
+        );
         let own = if plan.is_create() {
             None
         } else {

@@ -93,6 +93,34 @@ pub(crate) struct NameClaim<'a> {
 }
 
 impl crate::OpenAi {
+    /// Records, when `plan` renames an object of `scope` (an update from the
+    /// prior name to `name`), that its old name is free once applied: here,
+    /// and through the run ledger for the run's other processes (the apply
+    /// walk). A name chain (a takes b's old name while b is renamed) then
+    /// applies in any order; the write retries while the holder's rename is
+    /// under way. Returns the old name.
+    pub(crate) fn record_rename(
+        &self,
+        plan: &tfplugin::framework::PlanCtx,
+        scope: crate::limits::Scope,
+        prior_id: Option<&String>,
+        prior_name: Option<&String>,
+        name: &str,
+    ) -> Option<String> {
+        let (true, Some(id), Some(old)) = (plan.is_update(), prior_id, prior_name) else {
+            return None;
+        };
+        self.inventory
+            .names
+            .renamed(&format!("{scope:?}"), id, old, name);
+        self.ledger.remove(
+            crate::limits::Scope::Renamed(Box::new(scope)),
+            id,
+            &std::collections::BTreeSet::from([id.clone()]),
+        );
+        Some(old.clone())
+    }
+
     /// Whether `name`, held on the server by the objects `holders`, is free
     /// for the object this plan gives it to: a holder this run removes,
     /// destroys or renames frees it. Otherwise pushes the error (a name
