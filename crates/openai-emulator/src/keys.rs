@@ -35,6 +35,9 @@ const FETCH_WINDOW: Duration = Duration::from_secs(60);
 /// until the cached set expires; at most this many are remembered per URL.
 const MAX_UNKNOWN_KIDS: usize = 256;
 
+/// The lock one entry's fetch holds.
+type FetchSlot = std::sync::Arc<tokio::sync::Mutex<()>>;
+
 #[derive(Default)]
 struct Entry {
     /// The last good key set and when it was fetched.
@@ -78,6 +81,10 @@ pub struct KeyCache {
     /// issuer (whose discovery document named it) must never verify tokens
     /// of another provider that points at the same URL with another issuer.
     entries: Mutex<HashMap<(String, String), Entry>>,
+    /// One fetch at a time per entry: exchanges that miss a cold cache
+    /// together wait for the first one's fetch instead of each fetching
+    /// (which would also spend the per-URL fetch budget on one burst).
+    fetching: Mutex<HashMap<(String, String), FetchSlot>>,
 }
 
 /// The discovery document URL for a provider using discovery.
@@ -198,6 +205,7 @@ impl KeyCache {
             http,
             allow_loopback,
             entries: Mutex::new(HashMap::new()),
+            fetching: Mutex::new(HashMap::new()),
         })
     }
 
@@ -266,6 +274,16 @@ impl KeyCache {
                 ),
             )
         };
+        let slot = self
+            .fetching
+            .lock()
+            .expect("key fetch lock")
+            .entry((url.to_owned(), provider.issuer.clone()))
+            .or_default()
+            .clone();
+        // Held from the cache check to the end of the fetch: a caller that
+        // waited here finds what the fetch before it cached.
+        let _one_fetch = slot.lock().await;
         {
             let mut entries = self.entries.lock().expect("key cache lock");
             let entry = entries
