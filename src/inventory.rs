@@ -355,7 +355,7 @@ mod tests {
 ///
 /// Terraform plans in no fixed order, so a destroy (or the delete of a
 /// replaced object) that frees a name may be planned after the create that
-/// reuses it: [`PlannedNames::wait_going`] gives it a moment, as the limit
+/// reuses it: [`PlannedNames::wait_freed`] gives it a moment, as the limit
 /// ledger does. In the apply walk Terraform does not plan destroys again; it
 /// applies them in parallel, and `delete` records the object as going away
 /// when it starts, which wakes the same wait.
@@ -484,20 +484,6 @@ impl PlannedNames {
     pub fn is_going(&self, id: &str) -> bool {
         self.with(|n| n.going.contains(id))
     }
-
-    /// Whether `id` is (or within `settle` becomes) recorded as going away.
-    pub async fn wait_going(&self, id: &str, settle: Duration) -> bool {
-        let deadline = tokio::time::Instant::now() + settle;
-        loop {
-            let notified = self.changed.notified();
-            if self.is_going(id) {
-                return true;
-            }
-            if tokio::time::timeout_at(deadline, notified).await.is_err() {
-                return self.is_going(id);
-            }
-        }
-    }
 }
 
 #[cfg(test)]
@@ -519,13 +505,16 @@ mod name_tests {
     #[tokio::test]
     async fn a_destroy_planned_a_moment_later_frees_the_name() {
         let n = std::sync::Arc::new(PlannedNames::default());
-        assert!(!n.wait_going("wip_1", Duration::from_millis(20)).await);
+        assert_eq!(
+            n.wait_freed("wip_1", Duration::from_millis(20)).await,
+            Freed::No
+        );
         let waiter = {
             let n = n.clone();
-            tokio::spawn(async move { n.wait_going("wip_1", Duration::from_secs(5)).await })
+            tokio::spawn(async move { n.wait_freed("wip_1", Duration::from_secs(5)).await })
         };
         tokio::task::yield_now().await;
         n.going("wip_1");
-        assert!(waiter.await.unwrap());
+        assert_eq!(waiter.await.unwrap(), Freed::Going);
     }
 }
