@@ -86,10 +86,14 @@ impl OpenAi {
             ..ClientConfig::default()
         })?;
         // Aliases on the same organization count the limits together.
-        let ledger = limits::Ledger::shared(limits::RunLedger::for_organization(
+        let mut ledger = limits::Ledger::shared(limits::RunLedger::for_organization(
             settings.base_url.as_str(),
             settings.admin_key.as_ref().map(|key| key.expose()),
         ));
+        // With -parallelism=1 nothing else is planned while a create waits.
+        if guards::one_at_a_time() {
+            ledger.settle = std::time::Duration::ZERO;
+        }
         Ok(OpenAi(Arc::new(Inner {
             settings,
             client,
@@ -126,7 +130,7 @@ impl OpenAi {
 
     /// What a limit error ends with ([`limits::limit_advice`]).
     pub fn limit_advice(&self, peak_waiting: usize) -> &'static str {
-        limits::limit_advice(self.plans_destroys(), peak_waiting)
+        limits::limit_advice(self.plans_destroys(), guards::one_at_a_time(), peak_waiting)
     }
 
     pub fn settings(&self) -> &config::Settings {

@@ -77,14 +77,28 @@ pub const NO_PLANNED_DESTROYS: &str = "This Terraform version does not plan dest
      (Terraform 1.3 and later do), so objects destroyed in the same run do not make room at \
      plan time: destroy them in a run of their own first, or upgrade Terraform.";
 
+/// Added to limit errors when Terraform works on one resource at a time.
+pub const ONE_AT_A_TIME: &str = "Terraform runs with -parallelism=1 here: it plans and applies \
+     one resource at a time, in no fixed order, so a destroy of another resource in this run \
+     does not make room for this create (at apply the create may come first, and OpenAI would \
+     refuse it while nothing else can run). Plan and apply with -parallelism=2 or more, or \
+     destroy first in a run of its own. A replacement of the same resource still makes room: \
+     Terraform destroys the old object before it creates the new one.";
+
 /// The advice a refused create ends with, only where it can help.
 /// `-parallelism` helps when destroys were starved of parallel slots by
 /// creates waiting at the limit: that needs a Terraform that plans destroys
 /// at all, and more than one create waiting at once (a single waiting create
 /// holds one slot; Terraform has at least 10 unless told otherwise, and a
 /// free slot would have planned the destroy).
-pub fn limit_advice(plans_destroys: bool, peak_waiting: usize) -> &'static str {
-    if !plans_destroys {
+pub fn limit_advice(
+    plans_destroys: bool,
+    one_at_a_time: bool,
+    peak_waiting: usize,
+) -> &'static str {
+    if one_at_a_time {
+        ONE_AT_A_TIME
+    } else if !plans_destroys {
         NO_PLANNED_DESTROYS
     } else if peak_waiting > 1 {
         PARALLELISM_HINT
@@ -496,9 +510,10 @@ mod tests {
 
     #[tokio::test]
     async fn the_parallelism_hint_needs_destroy_plans_and_creates_waiting_together() {
-        assert_eq!(limit_advice(false, 5), NO_PLANNED_DESTROYS);
-        assert_eq!(limit_advice(true, 1), "");
-        assert_eq!(limit_advice(true, 2), PARALLELISM_HINT);
+        assert_eq!(limit_advice(false, false, 5), NO_PLANNED_DESTROYS);
+        assert_eq!(limit_advice(true, false, 1), "");
+        assert_eq!(limit_advice(true, false, 2), PARALLELISM_HINT);
+        assert_eq!(limit_advice(true, true, 1), ONE_AT_A_TIME);
         let l = Arc::new(fast());
         let waiting = Arc::new(Waiting::default());
         let (r, peak) = waiting

@@ -4,6 +4,7 @@
 
 use std::collections::BTreeSet;
 
+use super::Removal;
 use crate::OpenAi;
 use crate::errors::api_error;
 use crate::limits::Scope;
@@ -46,7 +47,12 @@ pub(crate) async fn plan_mapping(data: Option<&OpenAi>, plan: &mut PlanCtx) {
             gone.id.as_deref(),
         )
     {
-        data.mapping_going_away(pid, id).await;
+        let why = if plan.is_destroy() {
+            Removal::Destroy
+        } else {
+            Removal::Replace
+        };
+        data.mapping_going_away(pid, id, why).await;
     }
     if !plan.is_destroy() {
         data.check_mapping_references(plan).await;
@@ -919,8 +925,11 @@ impl OpenAi {
         }
     }
 
-    pub(crate) async fn mapping_going_away(&self, pid: &str, id: &str) {
+    pub(crate) async fn mapping_going_away(&self, pid: &str, id: &str, why: Removal) {
         self.inventory.names.going(id);
+        if !why.makes_room() {
+            return;
+        }
         let Ok(client) = self.client() else { return };
         if let Ok(Some(baseline)) = self
             .inventory

@@ -22,6 +22,7 @@ pub(crate) mod operation;
 pub(crate) mod provider;
 
 pub(crate) use mapping::plan_mapping;
+pub(crate) use operation::one_at_a_time;
 pub(crate) use provider::{name_conflict, plan_provider};
 
 /// How long a write refused because its name is taken (409) is tried again:
@@ -82,6 +83,28 @@ pub(crate) fn name_taken_on_create(what: &str) -> tfplugin::framework::Diagnosti
              create_before_destroy. Otherwise rename or import the existing {what}."
         ),
     )
+}
+
+/// Why an object goes away in a plan, for the limits: a replacement's
+/// create comes after its own destroy (without `create_before_destroy`),
+/// while a destroy of another resource has no order against a create.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Removal {
+    /// Planned: a destroy of this resource.
+    Destroy,
+    /// Planned: the destroy half of this resource's replacement.
+    Replace,
+    /// Applied: the object is gone.
+    Deleted,
+}
+
+impl Removal {
+    /// Whether the removal makes room for this run's other creates: a
+    /// replacement always; a destroy unless Terraform works on one resource
+    /// at a time, when a create that waits for it holds the only slot.
+    pub(crate) fn makes_room(self) -> bool {
+        self != Removal::Destroy || !one_at_a_time()
+    }
 }
 
 /// A name a plan gives an object: the name, the object's old name when the

@@ -9,7 +9,7 @@
 //! | update to disabled, or a disabled mapping's update | – | refuse a rename to a taken name | – | warn |
 //! | no change (refresh of an existing object) | – | – | – | warn |
 //! | replace (`requires_replace`, `-replace`, taint) | the old object counts as removed, the new one as created | the old name is free | as create | as create |
-//! | destroy | counts as a removal | – | – | never refuses (records the mapping as going away) |
+//! | destroy | counts as a removal (not with `-parallelism=1`: see [`parallelism`]) | – | – | never refuses (records the mapping as going away) |
 //! | any plan of a destroy command (`terraform destroy`, `plan -destroy`, `apply -destroy`) | never refuses | never refuses | never refuses | never refuses |
 //!
 //! **Why a destroy can never be refused.** Terraform plans a destroy in two
@@ -90,9 +90,14 @@ pub(crate) fn destroy_command() -> bool {
     })
 }
 
-/// Whether `argv` (a Terraform or OpenTofu command line, program first)
-/// with the environment `env` destroys.
-pub(crate) fn is_destroy_command(argv: &[String], env: &dyn Fn(&str) -> Option<String>) -> bool {
+/// The subcommand of a Terraform or OpenTofu command line (program first)
+/// and its arguments, with the environment's `TF_CLI_ARGS` and
+/// `TF_CLI_ARGS_<command>` words before the command line's own, as
+/// Terraform reads them (so the last of a repeated flag wins).
+fn subcommand(
+    argv: &[String],
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Option<(String, Vec<String>)> {
     // The CLI may run under an interpreter or wrapper (`python3
     // .../terraform-1.15.5 destroy`): the program is the first word, or the
     // second when the first does not name Terraform or OpenTofu but the
@@ -112,11 +117,7 @@ pub(crate) fn is_destroy_command(argv: &[String], env: &dyn Fn(&str) -> Option<S
         .iter()
         .skip(program + 1)
         .skip_while(|a| a.starts_with('-'));
-    let Some(command) = rest.next() else {
-        return false;
-    };
-    // Terraform puts TF_CLI_ARGS, then TF_CLI_ARGS_<command>, before the
-    // command line's own arguments, as shell words; the last -destroy wins.
+    let command = rest.next()?.clone();
     let mut args: Vec<String> = Vec::new();
     for name in ["TF_CLI_ARGS".to_string(), format!("TF_CLI_ARGS_{command}")] {
         if let Some(extra) = env(&name) {
@@ -124,6 +125,15 @@ pub(crate) fn is_destroy_command(argv: &[String], env: &dyn Fn(&str) -> Option<S
         }
     }
     args.extend(rest.cloned());
+    Some((command, args))
+}
+
+/// Whether `argv` (a Terraform or OpenTofu command line, program first)
+/// with the environment `env` destroys.
+pub(crate) fn is_destroy_command(argv: &[String], env: &dyn Fn(&str) -> Option<String>) -> bool {
+    let Some((command, args)) = subcommand(argv, env) else {
+        return false;
+    };
     match command.as_str() {
         "destroy" => true,
         "plan" | "apply" => args
@@ -133,6 +143,53 @@ pub(crate) fn is_destroy_command(argv: &[String], env: &dyn Fn(&str) -> Option<S
             .unwrap_or(false),
         _ => false,
     }
+}
+
+/// Terraform's default number of resources it works on at once.
+const DEFAULT_PARALLELISM: usize = 10;
+
+/// How many resources the Terraform command that started this provider
+/// plans or applies at once (`-parallelism`, 10 by default). Decided once
+/// per process, like [`destroy_command`].
+pub(crate) fn parallelism() -> usize {
+    static PARALLELISM: OnceLock<usize> = OnceLock::new();
+    *PARALLELISM.get_or_init(|| {
+        parent_command_line().map_or(DEFAULT_PARALLELISM, |argv| {
+            parallelism_of(&argv, &|name| std::env::var(name).ok())
+        })
+    })
+}
+
+/// Whether Terraform works on one resource at a time (`-parallelism=1`):
+/// then no other resource is planned or applied while one waits, and
+/// nothing the provider waits for can come (see [`crate::limits`]).
+pub(crate) fn one_at_a_time() -> bool {
+    parallelism() == 1
+}
+
+/// The `-parallelism` of a command line (`-parallelism=N`, or Go's
+/// `-parallelism N`), the last one winning; the default when absent or
+/// not a positive number.
+pub(crate) fn parallelism_of(argv: &[String], env: &dyn Fn(&str) -> Option<String>) -> usize {
+    let Some((_, args)) = subcommand(argv, env) else {
+        return DEFAULT_PARALLELISM;
+    };
+    let mut found = None;
+    let mut words = args.iter().peekable();
+    while let Some(a) = words.next() {
+        let Some(flag) = a.strip_prefix("--").or_else(|| a.strip_prefix('-')) else {
+            continue;
+        };
+        let value = match flag.strip_prefix("parallelism") {
+            Some(v) if v.starts_with('=') => Some(v[1..].to_string()),
+            Some("") => words.next().cloned(),
+            _ => None,
+        };
+        if let Some(v) = value {
+            found = v.parse::<usize>().ok().filter(|n| *n > 0);
+        }
+    }
+    found.unwrap_or(DEFAULT_PARALLELISM)
 }
 
 /// The value of a `-destroy` flag (`-destroy`, `--destroy`, `-destroy=BOOL`
@@ -240,6 +297,35 @@ mod tests {
             (name == "TF_CLI_ARGS_apply").then(|| r#"-var "note=do not -destroy""#.into())
         };
         assert!(!is_destroy_command(&argv("terraform apply"), &quoted));
+    }
+
+    #[test]
+    fn parallelism_is_read_from_the_command_line_and_the_environment() {
+        let none = |_: &str| None;
+        for (line, n) in [
+            ("terraform plan", 10),
+            ("terraform plan -parallelism=1", 1),
+            ("terraform apply --parallelism=3 -auto-approve", 3),
+            ("terraform apply -parallelism 1", 1),
+            ("terraform apply -parallelism=1 -parallelism=4", 4),
+            ("terraform apply -parallelism=0", 10),
+            ("terraform apply -parallelism=x", 10),
+            ("terraform plan -var n=-parallelism=1", 10),
+            (
+                "/venv/bin/python /tools/terraform-1.15.5 plan -parallelism=1",
+                1,
+            ),
+            ("terraform", 10),
+        ] {
+            assert_eq!(parallelism_of(&argv(line), &none), n, "{line}");
+        }
+        let env = |name: &str| (name == "TF_CLI_ARGS_plan").then(|| "-parallelism=1".into());
+        assert_eq!(parallelism_of(&argv("terraform plan"), &env), 1);
+        assert_eq!(parallelism_of(&argv("terraform apply"), &env), 10);
+        assert_eq!(
+            parallelism_of(&argv("terraform plan -parallelism=2"), &env),
+            2
+        );
     }
 
     #[test]

@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use super::Removal;
 use crate::OpenAi;
 use crate::errors::api_error;
 use crate::limits::Scope;
@@ -41,7 +42,7 @@ pub(crate) async fn plan_provider(data: Option<&OpenAi>, plan: &mut PlanCtx) {
             .and_then(|i| ProviderIdentity::from_value(i).ok())
             .and_then(|i| i.id.into_known())
         {
-            data.provider_going_away(&old).await;
+            data.provider_going_away(&old, Removal::Replace).await;
             refuse_staying_mappings(plan, &old, data.pinning.provider_replaced(&old));
         }
         data.check_provider_name(plan).await;
@@ -51,7 +52,7 @@ pub(crate) async fn plan_provider(data: Option<&OpenAi>, plan: &mut PlanCtx) {
             .ok()
             .and_then(|p| p.id.into_known())
         {
-            data.provider_going_away(&id).await;
+            data.provider_going_away(&id, Removal::Destroy).await;
         }
     } else {
         data.check_provider_name(plan).await;
@@ -544,8 +545,11 @@ impl OpenAi {
         }
     }
 
-    pub(crate) async fn provider_going_away(&self, id: &str) {
+    pub(crate) async fn provider_going_away(&self, id: &str, why: Removal) {
         self.inventory.names.going(id);
+        if !why.makes_room() {
+            return;
+        }
         let Ok(client) = self.client() else { return };
         if let Ok(baseline) = self
             .inventory

@@ -731,7 +731,8 @@ impl Resource<OpenAi> for ServiceAccountMappingResource {
         }
         data.inventory.remove_rule(pid, id).await;
         data.pinning.written();
-        data.mapping_going_away(pid, id).await;
+        data.mapping_going_away(pid, id, crate::guards::Removal::Deleted)
+            .await;
         Ok(DeleteResponse::new())
     }
 

@@ -806,7 +806,8 @@ impl Resource<OpenAi> for WorkloadIdentityProviderResource {
             }
         }
         data.inventory.remove_provider(id).await;
-        data.provider_going_away(id).await;
+        data.provider_going_away(id, crate::guards::Removal::Deleted)
+            .await;
         Ok(DeleteResponse::new())
     }
 
