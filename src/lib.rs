@@ -59,6 +59,8 @@ pub struct Inner {
     pub pinning: tenant_pinning::PinningLedger,
     /// Creates waiting at a limit, for the advice their errors end with.
     pub waiting: limits::Waiting,
+    /// Replacements remembered for the apply of a saved plan.
+    pub(crate) marks: Option<guards::replacement::Marks>,
     /// The CLI's version as ConfigureProvider told it (unset in unit tests).
     pub terraform_version: std::sync::OnceLock<String>,
 }
@@ -94,7 +96,11 @@ impl OpenAi {
         if guards::one_at_a_time() {
             ledger.settle = std::time::Duration::ZERO;
         }
+        let marks = settings.admin_key.as_ref().and_then(|key| {
+            guards::replacement::Marks::for_organization(settings.base_url.as_str(), key.expose())
+        });
         Ok(OpenAi(Arc::new(Inner {
+            marks,
             settings,
             client,
             inventory: Default::default(),

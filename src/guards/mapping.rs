@@ -41,18 +41,35 @@ pub(crate) async fn plan_mapping(data: Option<&OpenAi>, plan: &mut PlanCtx) {
     } else {
         plan.replaced_identity.as_ref()
     };
-    if let Some(gone) = gone.and_then(|v| MappingIdentity::from_value(v).ok())
-        && let (Some(pid), Some(id)) = (
-            gone.workload_identity_provider_id.as_deref(),
-            gone.id.as_deref(),
-        )
-    {
+    let planned = M::from_value(&plan.planned).ok();
+    let name = planned.as_ref().and_then(|m| m.name.known().cloned());
+    let gone = gone
+        .and_then(|v| MappingIdentity::from_value(v).ok())
+        .and_then(|g| {
+            Some((
+                g.workload_identity_provider_id.into_known()?,
+                g.id.into_known()?,
+            ))
+        })
+        .or_else(|| {
+            // A saved plan's apply walk is told nothing: its plan
+            // remembered the replacement (`replacement`).
+            let pid = planned
+                .as_ref()?
+                .workload_identity_provider_id
+                .known()?
+                .clone();
+            let old = data.remembered_replacement(&scope_of(&pid), name.as_deref())?;
+            plan.is_create().then_some((pid, old))
+        });
+    if let Some((pid, id)) = gone {
         let why = if plan.is_destroy() {
             Removal::Destroy
         } else {
+            data.replacing(plan, &scope_of(&pid), name.as_deref(), &id);
             Removal::Replace
         };
-        data.mapping_going_away(pid, id, why).await;
+        data.mapping_going_away(&pid, &id, why).await;
     }
     if !plan.is_destroy() {
         data.check_mapping_references(plan).await;
@@ -66,6 +83,11 @@ pub(crate) async fn plan_mapping(data: Option<&OpenAi>, plan: &mut PlanCtx) {
     } else if !plan.is_destroy() && !plan.is_replace() {
         data.ledger.touch();
     }
+}
+
+/// The scope of a provider's mapping names in the remembered replacements.
+pub(crate) fn scope_of(pid: &str) -> String {
+    format!("mappings:{pid}")
 }
 
 /// What identifies a planned mapping create across the run's processes:
@@ -859,6 +881,10 @@ impl OpenAi {
                             self.inventory.names.was_refreshed(old)
                                 || self.ledger.removed_in_run(&scope, old)
                         }) {
+                            let name = M::from_value(&plan.planned)
+                                .ok()
+                                .and_then(|m| m.name.into_known());
+                            self.replacing(plan, &scope_of(&pid), name.as_deref(), &old);
                             self.ledger
                                 .remove(Scope::Mappings(pid.clone()), &old, &baseline);
                         }

@@ -20,6 +20,7 @@
 pub(crate) mod mapping;
 pub(crate) mod operation;
 pub(crate) mod provider;
+pub(crate) mod replacement;
 
 pub(crate) use mapping::plan_mapping;
 pub(crate) use operation::one_at_a_time;
@@ -36,9 +37,15 @@ const NAME_TAKEN_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 /// create refused at the limit is tried again too: Terraform orders no
 /// destroy before an unrelated create, so the destroy that makes the room
 /// the plan counted on may still be in flight.
+///
+/// `aside` is asked once, on the first 409: it renames the object this
+/// create replaces out of the way when that object holds the name
+/// (`create_before_destroy`, see [`replacement`]), and says whether it did;
+/// the write is then tried again at once.
 pub(crate) async fn write_when_name_free<T, F, Fut>(
     what: &str,
     room_coming: bool,
+    aside: impl AsyncFnOnce() -> bool,
     write: F,
 ) -> Result<T, openai_admin::error::ApiError>
 where
@@ -46,8 +53,17 @@ where
     Fut: std::future::Future<Output = Result<T, openai_admin::error::ApiError>>,
 {
     let deadline = tokio::time::Instant::now() + NAME_TAKEN_WAIT;
+    let mut aside = Some(aside);
     loop {
-        match write().await {
+        let result = write().await;
+        if let Err(e) = &result
+            && e.is_name_taken()
+            && let Some(step_aside) = aside.take()
+            && step_aside().await
+        {
+            continue;
+        }
+        match result {
             Err(e) if e.is_name_taken() && tokio::time::Instant::now() < deadline => {
                 tracing::info!(
                     "the {what}'s name is still taken; waiting for this run's rename or delete \

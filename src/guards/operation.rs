@@ -145,6 +145,42 @@ pub(crate) fn is_destroy_command(argv: &[String], env: &dyn Fn(&str) -> Option<S
     }
 }
 
+/// Whether the command that started this provider applies a saved plan
+/// (`terraform apply FILE`): its apply walk plans each change again, and
+/// only there may a replacement remembered by the plan be recalled (see
+/// [`super::replacement`]). Decided once per process.
+pub(crate) fn applies_saved_plan() -> bool {
+    static SAVED: OnceLock<bool> = OnceLock::new();
+    *SAVED.get_or_init(|| {
+        parent_command_line()
+            .is_some_and(|argv| is_saved_plan_apply(&argv, &|name| std::env::var(name).ok()))
+    })
+}
+
+/// Whether `argv` applies a saved plan: `apply` with a word that is no flag
+/// (a flag's value is written `-flag=value` by Terraform's own docs; a
+/// `-var NAME=VALUE` pair is skipped).
+pub(crate) fn is_saved_plan_apply(argv: &[String], env: &dyn Fn(&str) -> Option<String>) -> bool {
+    let Some((command, args)) = subcommand(argv, env) else {
+        return false;
+    };
+    if command != "apply" {
+        return false;
+    }
+    let mut words = args.iter();
+    while let Some(a) = words.next() {
+        match a.trim_start_matches('-') {
+            _ if !a.starts_with('-') => return true,
+            "var" | "var-file" | "target" | "replace" | "state" | "state-out" | "backup"
+            | "lock-timeout" | "parallelism" => {
+                words.next();
+            }
+            _ => {}
+        }
+    }
+    false
+}
+
 /// Terraform's default number of resources it works on at once.
 const DEFAULT_PARALLELISM: usize = 10;
 
@@ -326,6 +362,24 @@ mod tests {
             parallelism_of(&argv("terraform plan -parallelism=2"), &env),
             2
         );
+    }
+
+    #[test]
+    fn saved_plan_applies_are_recognised() {
+        let none = |_: &str| None;
+        for (line, saved) in [
+            ("terraform apply p.plan", true),
+            ("terraform apply -input=false p.plan", true),
+            ("terraform -chdir=x apply -auto-approve tfplan", true),
+            ("terraform apply", false),
+            ("terraform apply -auto-approve -var n=2", false),
+            ("terraform apply -var n=2", false),
+            ("terraform apply -replace openai_x.y", false),
+            ("terraform plan -out p.plan", false),
+            ("terraform destroy", false),
+        ] {
+            assert_eq!(is_saved_plan_apply(&argv(line), &none), saved, "{line}");
+        }
     }
 
     #[test]

@@ -19,6 +19,9 @@ use tfplugin::framework::{Diagnostic, Diagnostics, PlanCtx};
 
 type M = ProviderModel;
 
+/// The scope of provider names in the remembered replacements.
+pub(crate) const SCOPE: &str = "providers";
+
 pub(crate) async fn plan_provider(data: Option<&OpenAi>, plan: &mut PlanCtx) {
     if super::operation::destroy_command() && !plan.is_destroy() {
         return;
@@ -36,12 +39,19 @@ pub(crate) async fn plan_provider(data: Option<&OpenAi>, plan: &mut PlanCtx) {
         // The create half of `-replace` (Terraform 1.12+; a tainted
         // object comes without its identity, see `admit_provider`): the old
         // provider goes away in the same run.
+        // A saved plan's apply walk is told neither: its plan remembered
+        // the replacement (`replacement`).
+        let name = M::from_value(&plan.planned)
+            .ok()
+            .and_then(|m| m.name.into_known());
         if let Some(old) = plan
             .replaced_identity
             .as_ref()
             .and_then(|i| ProviderIdentity::from_value(i).ok())
             .and_then(|i| i.id.into_known())
+            .or_else(|| data.remembered_replacement(SCOPE, name.as_deref()))
         {
+            data.replacing(plan, SCOPE, name.as_deref(), &old);
             data.provider_going_away(&old, Removal::Replace).await;
             refuse_staying_mappings(plan, &old, data.pinning.provider_replaced(&old));
         }
@@ -512,6 +522,7 @@ impl OpenAi {
             self.inventory.names.was_refreshed(old)
                 || self.ledger.removed_in_run(&Scope::Providers, old)
         }) {
+            self.replacing(plan, SCOPE, name.as_deref(), &old);
             self.ledger.remove(Scope::Providers, &old, &baseline);
         }
         let limit = self.settings().max_providers;

@@ -178,7 +178,7 @@ pub struct RunLedger {
 /// The organization's part of a log's name: a hash of the normalised base
 /// URL ([`organization_url`]) and the admin key, so that every spelling of
 /// one organization's address shares one log, and the key is not in it.
-fn organization_tag(base_url: &str, admin_key: &str) -> String {
+pub(crate) fn organization_tag(base_url: &str, admin_key: &str) -> String {
     let digest = aws_lc_rs::digest::digest(
         &aws_lc_rs::digest::SHA256,
         format!("{}\n{admin_key}", organization_url(base_url)).as_bytes(),
@@ -599,12 +599,12 @@ fn alive(_pid: u32) -> bool {
 }
 
 #[cfg(unix)]
-fn lock(file: &File) -> std::io::Result<()> {
+pub(crate) fn lock(file: &File) -> std::io::Result<()> {
     rustix::fs::flock(file, rustix::fs::FlockOperation::LockExclusive).map_err(Into::into)
 }
 
 #[cfg(not(unix))]
-fn lock(_file: &File) -> std::io::Result<()> {
+pub(crate) fn lock(_file: &File) -> std::io::Result<()> {
     Ok(())
 }
 
@@ -694,7 +694,7 @@ fn check_private(dir: &Path) -> Result<(), String> {
 /// never through a symbolic link, never a FIFO's blocking open, and only a
 /// regular file owned by this user with one link, so that nothing else can
 /// be read or written through it.
-fn open_private(path: &Path) -> std::io::Result<File> {
+pub(crate) fn open_private(path: &Path) -> std::io::Result<File> {
     let mut o = OpenOptions::new();
     o.read(true).write(true).create(true).truncate(false);
     #[cfg(unix)]

@@ -466,20 +466,26 @@ impl Resource<OpenAi> for ServiceAccountMappingResource {
         req: CreateRequest,
     ) -> Result<CreateResponse, Diagnostics> {
         let planned = M::from_value(&req.planned)?;
+        let replaces = crate::guards::replacement::replaces(&req.private);
         let pid = planned.workload_identity_provider_id.or_empty();
         let lock = data.pinning.write_lock(pid);
         let _writing = lock.read().await;
-        let req = create_request_of(&planned)?;
+        let body = create_request_of(&planned)?;
         let enabling = planned.enabled.known() != Some(&false);
-        data.recheck_pinning(&planned, &req.attribute_matchers, enabling, None)
+        data.recheck_pinning(&planned, &body.attribute_matchers, enabling, None)
             .await?;
         let client = data.client()?;
         let since = client.server_now_secs() - openai_admin::CREATED_AT_SLACK_SECS;
         let room_coming = data.ledger.removes_any(&Scope::Mappings(pid.to_string()));
+        let aside = async || {
+            data.step_aside_mapping(pid, replaces.as_deref(), body.name.as_deref())
+                .await
+        };
         let r = match crate::guards::write_when_name_free(
             "service account mapping",
             room_coming,
-            || client.create_rule(planned.workload_identity_provider_id.or_empty(), &req),
+            aside,
+            || client.create_rule(pid, &body),
         )
         .await
         {
@@ -546,6 +552,9 @@ impl Resource<OpenAi> for ServiceAccountMappingResource {
                 }
             }
         };
+        if replaces.is_some() {
+            data.replacement_done(&crate::guards::mapping::scope_of(pid), body.name.as_deref());
+        }
         data.inventory.put_rule(r.clone()).await;
         data.pinning.written();
         data.ledger.created(
@@ -619,7 +628,7 @@ impl Resource<OpenAi> for ServiceAccountMappingResource {
         // Only what the plan changes is sent (see `KeptByTerraform`), so a
         // field under `ignore_changes` that someone narrowed after the plan
         // (a matcher the security team tightened) is never widened again.
-        // A change of the guard switch alone sends an empty update.
+        // A change of the guard switch alone sends nothing: the rule is read.
         let req = UpdateRuleRequest {
             attribute_matchers: if kept.attribute_matchers {
                 None
@@ -641,10 +650,17 @@ impl Resource<OpenAi> for ServiceAccountMappingResource {
         let pid = prior.workload_identity_provider_id.or_empty();
         let id = prior.id.or_empty();
         let client = data.client()?;
-        let r = crate::guards::write_when_name_free("service account mapping", false, || {
-            client.update_rule(pid, id, &req)
-        })
-        .await
+        let r = if req == UpdateRuleRequest::default() {
+            client.get_rule(pid, id).await
+        } else {
+            crate::guards::write_when_name_free(
+                "service account mapping",
+                false,
+                async || false,
+                || client.update_rule(pid, id, &req),
+            )
+            .await
+        }
         .map_err(|e| api_error("update the service account mapping", &e, &api_arguments()))?;
         let checked = data
             .recheck_pinning(

@@ -570,7 +570,8 @@ impl Resource<OpenAi> for WorkloadIdentityProviderResource {
         req: CreateRequest,
     ) -> Result<CreateResponse, Diagnostics> {
         let planned = M::from_value(&req.planned)?;
-        let req = CreateProviderRequest {
+        let replaces = crate::guards::replacement::replaces(&req.private);
+        let body = CreateProviderRequest {
             name: planned.name.or_empty().to_string(),
             issuer: planned.issuer.or_empty().to_string(),
             audience: planned.audience.or_empty().to_string(),
@@ -583,8 +584,12 @@ impl Resource<OpenAi> for WorkloadIdentityProviderResource {
         let client = data.client()?;
         let since = client.server_now_secs() - openai_admin::CREATED_AT_SLACK_SECS;
         let room_coming = data.ledger.removes_any(&Scope::Providers);
-        let p = match crate::guards::write_when_name_free(OBJECT, room_coming, || {
-            client.create_provider(&req)
+        let aside = async || {
+            data.step_aside_provider(replaces.as_deref(), &body.name)
+                .await
+        };
+        let p = match crate::guards::write_when_name_free(OBJECT, room_coming, aside, || {
+            client.create_provider(&body)
         })
         .await
         {
@@ -623,6 +628,9 @@ impl Resource<OpenAi> for WorkloadIdentityProviderResource {
                 return Err(d);
             }
         };
+        if replaces.is_some() {
+            data.replacement_done(crate::guards::provider::SCOPE, Some(&body.name));
+        }
         data.inventory.created_provider(p.clone()).await;
         data.ledger.created(Scope::Providers, &p.id);
         Ok(CreateResponse::new(state_from_api(&p, &planned).to_value()))
@@ -696,16 +704,20 @@ impl Resource<OpenAi> for WorkloadIdentityProviderResource {
         };
         let id = prior.id.or_empty();
         let client = data.client()?;
-        let p =
-            crate::guards::write_when_name_free(OBJECT, false, || client.update_provider(id, &req))
-                .await
-                .map_err(|e| {
-                    api_error(
-                        "update the workload identity provider",
-                        &e,
-                        &arguments(&schema(), &[]),
-                    )
-                })?;
+        let p = crate::guards::write_when_name_free(
+            OBJECT,
+            false,
+            async || false,
+            || client.update_provider(id, &req),
+        )
+        .await
+        .map_err(|e| {
+            api_error(
+                "update the workload identity provider",
+                &e,
+                &arguments(&schema(), &[]),
+            )
+        })?;
         if writing.is_some()
             && let Err(mut refused) = data
                 .recheck_issuer_written(id, planned.issuer.or_empty(), &req_private)

@@ -209,7 +209,27 @@ fn pinned_allowed_and_non_shared_mappings_apply() {
     wd.write_main(&format!("{HEADER}{pinned}{not_allowed}{other}"));
     assert_refused(&wd.plan_detailed());
 
-    wd.write_main(&format!("{HEADER}{pinned}{allowed}{other}"));
+    // The switch alone changes nothing on the server: no write is sent.
+    let other_allowed = org.mapping(
+        "other",
+        &format!("\"{own}\""),
+        &format!("{UNPINNED}\n  allow_unpinned_shared_issuer = true"),
+    );
+    wd.write_main(&format!("{HEADER}{pinned}{allowed}{other_allowed}"));
+    let posts = |org: &Org| {
+        let (_, log) = org.emu.control("GET", "/_emulator/requests", None);
+        log["requests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["method"] == "POST")
+            .count()
+    };
+    let before = posts(&org);
+    wd.apply().assert_success();
+    assert_eq!(posts(&org), before, "the switch alone sent a write");
+    wd.plan_detailed().assert_code(0);
+
     wd.destroy().assert_success();
     assert!(org.rules(&gha).is_empty());
 }

@@ -47,16 +47,7 @@ use model::{GITHUB, Limits, Map, Model, Prov, Rule, SCOPE_SETS, classify};
 /// they are left out of generation until the guard fix lands (set
 /// `GUARDS_FUZZ_GAPS=1` to generate them anyway). Remove a kind from here
 /// when its fixed scenario in `fixed.rs` passes.
-pub const KNOWN_GAPS: &[&str] = &[
-    // item 11: a cycle of renames is refused at plan and a chain applies,
-    // but the model's oracle does not know either yet; create_before_destroy
-    // of a named provider fails at apply (with the reason); -replace of a
-    // provider whose mapping names it by literal id gets a 409 at delete.
-    "swap_names",
-    "rename_chain",
-    "cbd_replace",
-    "literal_replace",
-];
+pub const KNOWN_GAPS: &[&str] = &[];
 
 /// Every step kind the generator knows, cheap ones first.
 const KINDS: &[&str] = &[
@@ -265,6 +256,9 @@ enum Step {
     CbdReplace {
         prov: usize,
     },
+    /// Swap two names: a cycle of renames, which no order of writes can
+    /// apply; refused at plan naming the names.
+    SwapNames(Model),
     LiteralReplace {
         map: usize,
         prov: usize,
@@ -794,7 +788,7 @@ impl Scenario {
                 let b = self.pick(&same)?;
                 next.map_mut(a.id).name = b.name.clone();
                 next.map_mut(b.id).name = a.name.clone();
-                (format!("m{} <-> m{}", a.id, b.id), Step::Edit(next))
+                (format!("m{} <-> m{}", a.id, b.id), Step::SwapNames(next))
             }
             "rename_chain" => {
                 let named: Vec<Map> = maps.iter().filter(|m| m.name.is_some()).cloned().collect();
@@ -940,13 +934,20 @@ impl Scenario {
                 self.converge(next, &[])?;
                 let addr = self.model.prov(prov).addr();
                 // Applying, or a refusal at plan saying what to do, are both sound.
-                self.may_extra = BTreeSet::from([Rule::Name, Rule::NotFound, Rule::Limit]);
+                self.may_extra =
+                    BTreeSet::from([Rule::InUse, Rule::Name, Rule::NotFound, Rule::Limit]);
                 let replaced = self.converge(self.model.clone(), &[format!("-replace={addr}")]);
                 self.may_extra.clear();
                 replaced?;
                 let mut next = self.model.clone();
                 next.map_mut(map).literal = None;
                 self.converge(next, &[])
+            }
+            Step::SwapNames(next) => {
+                self.may_extra = BTreeSet::from([Rule::Name]);
+                let swapped = self.converge(next, &[]);
+                self.may_extra.clear();
+                swapped
             }
             Step::CbdReplace { prov } => {
                 let mut next = self.model.clone();

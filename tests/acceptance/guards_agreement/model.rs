@@ -17,6 +17,9 @@ pub enum Rule {
     Name,
     /// An object that does not exist.
     NotFound,
+    /// A provider that still has mappings cannot be deleted (a 409 from
+    /// the API), refused at plan when a replacement would need it.
+    InUse,
 }
 
 /// Reads the rule each `Error:` diagnostic of `text` names; `Err` holds
@@ -43,6 +46,8 @@ pub fn classify(text: &str) -> Result<BTreeSet<Rule>, Vec<String>> {
             Rule::Name
         } else if s.contains("not found") || s.contains("does not exist") {
             Rule::NotFound
+        } else if s.contains("still has mappings") {
+            Rule::InUse
         } else {
             unknown.push(summary.to_string());
             continue;
