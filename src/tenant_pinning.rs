@@ -4,8 +4,10 @@
 //! such an issuer that matches no claim naming *your* organization, project or
 //! account (e.g. only `ref = "refs/heads/main"`) lets every tenant of that
 //! issuer act as the service account. This module holds the one table of
-//! shared issuers and the claims that pin a token to a tenant, the check of a
-//! mapping's matchers against it, and the per-process record of issuers
+//! shared issuers and the claims that pin a token to a tenant (one row per
+//! issuer; also per-tenant issuers whose URL names the tenant by a reusable
+//! name, which are only warned about), the check of a mapping's matchers
+//! against it, and the per-process record of issuers
 //! planned in this run (for mappings whose provider is not created yet).
 //!
 //! How a value pins:
@@ -82,6 +84,13 @@ pub struct SharedIssuer {
     /// The claims (or claim forms) that pin by immutable id, for the warning
     /// on a mapping pinned only by names.
     pub by_id: &'static str,
+    /// `Some(what)`: not a shared issuer but one per tenant, whose URL names
+    /// the tenant by a reusable name (`what`, e.g. a workspace slug) in place
+    /// of the `*` in `issuer`. Such an issuer pins by itself, so nothing is
+    /// refused; but when the name changes hands, the new holder's tokens
+    /// carry the same issuer, so a mapping that pins no id claim is warned
+    /// about.
+    pub tenant_in_issuer: Option<&'static str>,
 }
 
 const fn exact(claim: &'static str) -> PinningClaim {
@@ -165,6 +174,7 @@ pub static SHARED_ISSUERS: &[SharedIssuer] = &[
         example: "repository_id = \"123456789\"",
         by_id: "`repository_id` or `repository_owner_id` (the numeric ids GitHub never reuses), \
                 or the immutable subject \"repo:OWNER@OWNER_ID/REPO@REPO_ID:...\"",
+        tenant_in_issuer: None,
     },
     SharedIssuer {
         name: "Google",
@@ -174,6 +184,7 @@ pub static SHARED_ISSUERS: &[SharedIssuer] = &[
         example: "sub = \"<the service account's numeric unique ID>\"",
         by_id: "`sub`, the account's numeric unique ID (an email address can be deleted and \
                 created again by someone else)",
+        tenant_in_issuer: None,
     },
     SharedIssuer {
         name: "GitLab.com",
@@ -188,6 +199,7 @@ pub static SHARED_ISSUERS: &[SharedIssuer] = &[
         ],
         example: "project_id = \"12345678\"",
         by_id: "`project_id` or `namespace_id` (GitLab's numeric ids)",
+        tenant_in_issuer: None,
     },
     SharedIssuer {
         name: "HCP Terraform",
@@ -196,6 +208,7 @@ pub static SHARED_ISSUERS: &[SharedIssuer] = &[
         claims: HCP_TERRAFORM_CLAIMS,
         example: "terraform_organization_id = \"org-AbCdEf123456\"",
         by_id: HCP_TERRAFORM_BY_ID,
+        tenant_in_issuer: None,
     },
     SharedIssuer {
         name: "HCP Terraform Europe",
@@ -204,6 +217,7 @@ pub static SHARED_ISSUERS: &[SharedIssuer] = &[
         claims: HCP_TERRAFORM_CLAIMS,
         example: "terraform_organization_id = \"org-AbCdEf123456\"",
         by_id: HCP_TERRAFORM_BY_ID,
+        tenant_in_issuer: None,
     },
     SharedIssuer {
         name: "Buildkite",
@@ -219,6 +233,20 @@ pub static SHARED_ISSUERS: &[SharedIssuer] = &[
         by_id: "`organization_id` or `pipeline_id` (UUIDs, in tokens requested with \
                 `--claim organization_id,pipeline_id`, as subject_token_source \"buildkite\" \
                 does); slugs can be renamed",
+        tenant_in_issuer: None,
+    },
+    SharedIssuer {
+        name: "Bitbucket Pipelines",
+        issuer: "https://api.bitbucket.org/2.0/workspaces/*/pipelines-config/identity/oidc",
+        anyone: "the steps of the workspace that holds the slug",
+        claims: &[
+            exact("workspaceUuid"),
+            exact("repositoryUuid"),
+            exact("deploymentEnvironmentUuid"),
+        ],
+        example: "workspaceUuid = \"{<your workspace's UUID>}\"",
+        by_id: "`workspaceUuid` or `repositoryUuid` (UUIDs Bitbucket never reuses)",
+        tenant_in_issuer: Some("the workspace slug in the issuer URL"),
     },
 ];
 
@@ -254,10 +282,24 @@ fn issuer_key(issuer: &str) -> String {
     }
 }
 
-/// The shared issuer `issuer` denotes, if any.
+/// The row of the table `issuer` denotes, if any: a shared issuer, or a
+/// per-tenant one that names its tenant by a reusable name (see
+/// [`SharedIssuer::tenant_in_issuer`]).
 pub fn shared_issuer(issuer: &str) -> Option<&'static SharedIssuer> {
     let key = issuer_key(issuer);
-    SHARED_ISSUERS.iter().find(|s| issuer_key(s.issuer) == key)
+    SHARED_ISSUERS
+        .iter()
+        .find(|s| match s.issuer.split_once('*') {
+            None => issuer_key(s.issuer) == key,
+            // One non-empty path segment in place of the `*`.
+            Some(_) => {
+                let pattern = issuer_key(s.issuer);
+                let (before, after) = pattern.split_once('*').unwrap_or_default();
+                key.strip_prefix(before)
+                    .and_then(|rest| rest.strip_suffix(after))
+                    .is_some_and(|name| !name.is_empty() && !name.contains('/'))
+            }
+        })
 }
 
 /// Whether one known matcher value pins under one rule.
@@ -295,6 +337,9 @@ pub enum Verdict {
 /// Checks `attribute_matchers` (an object or map value, possibly wrapped in
 /// a dynamic value or unknown) against `issuer`'s pinning claims.
 pub fn check(issuer: &SharedIssuer, matchers: &Value) -> Verdict {
+    if issuer.tenant_in_issuer.is_some() {
+        return Verdict::Pinned;
+    }
     let entries = match unwrap_dynamic(matchers) {
         Value::Object(m) | Value::Map(m) => m,
         Value::Unknown => return Verdict::Undecided,
@@ -372,14 +417,15 @@ pub fn name_only_warning(issuer: &SharedIssuer, matchers: &Value) -> Option<Stri
             }
         }
     }
-    if names.is_empty() {
-        return None;
-    }
-    let names = names
-        .iter()
-        .map(|n| format!("`{n}`"))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let names = match (issuer.tenant_in_issuer, names.is_empty()) {
+        (_, false) => names
+            .iter()
+            .map(|n| format!("`{n}`"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        (Some(what), true) => what.to_owned(),
+        (None, true) => return None,
+    };
     Some(format!(
         "This mapping pins {} tokens to your tenant only by name ({names}). A name can be \
          given up (a rename, a transfer, a deletion) and registered again by someone else, whose \
@@ -1372,12 +1418,18 @@ mod every_row {
     fn every_shared_issuer_refuses_unpinned_and_warns_on_names_only() {
         for row in SHARED_ISSUERS {
             let who = row.name;
-            assert_eq!(shared_issuer(row.issuer).map(|r| r.name), Some(who));
-            assert_eq!(
-                check(row, &matchers(&[("ref", "main")])),
-                Verdict::Unpinned,
-                "{who}"
-            );
+            let concrete = row.issuer.replace('*', "acme");
+            assert_eq!(shared_issuer(&concrete).map(|r| r.name), Some(who));
+            let unpinned = matchers(&[("ref", "main")]);
+            match row.tenant_in_issuer {
+                None => assert_eq!(check(row, &unpinned), Verdict::Unpinned, "{who}"),
+                // The issuer pins by a name: never refused, always warned.
+                Some(what) => {
+                    assert_eq!(check(row, &unpinned), Verdict::Pinned, "{who}");
+                    let w = name_only_warning(row, &unpinned).expect("warns");
+                    assert!(w.contains(what) && w.contains(row.by_id), "{w}");
+                }
+            }
             let (claim, value) = row.example.split_once(" = ").expect("claim = \"value\"");
             let example = matchers(&[(claim, value.trim_matches('"'))]);
             assert_eq!(
@@ -1446,9 +1498,23 @@ mod every_row {
             "https://gitlab.example.com",
             "https://tfe.example.com",
             "https://oidc.circleci.com/org/6f1e0b9e-0000-4000-8000-000000000000",
-            "https://api.bitbucket.org/2.0/workspaces/acme/pipelines-config/identity/oidc",
+            "https://api.bitbucket.org/2.0/workspaces/pipelines-config/identity/oidc",
+            "https://api.bitbucket.org/2.0/workspaces/a/b/pipelines-config/identity/oidc",
         ] {
             assert!(shared_issuer(own).is_none(), "{own}");
         }
+        // Bitbucket's names the workspace by its slug: pinned, but a mapping
+        // without a UUID is warned about.
+        let bb = shared_issuer(
+            "https://api.bitbucket.org/2.0/workspaces/acme/pipelines-config/identity/oidc/",
+        )
+        .unwrap();
+        let branch_only = matchers(&[("branchName", "main")]);
+        assert_eq!(check(bb, &branch_only), Verdict::Pinned);
+        assert!(name_only_warning(bb, &branch_only).is_some());
+        assert_eq!(
+            name_only_warning(bb, &matchers(&[("repositoryUuid", "{0f1e}")])),
+            None
+        );
     }
 }

@@ -625,7 +625,7 @@ output "id" {{ value = openai_workload_identity_provider.p.id }}
     }
 }
 
-/// The CI platforms' shared issuers, in one plan: on each, a mapping pinned
+/// The CI platforms' shared issuers, in two plans: on each, a mapping pinned
 /// by nothing is refused and one pinned only by a reusable name warns,
 /// naming the immutable ids to pin instead.
 #[test]
@@ -664,6 +664,17 @@ fn ci_platform_shared_issuers_refuse_unpinned_and_warn_on_names_only() {
         by_name_config.push_str(&org.mapping(&format!("m_{i}"), &format!("\"{wip}\""), by_name));
         providers.push(wip);
     }
+    // Bitbucket's issuer is the workspace's own, but names it by its slug:
+    // a mapping pinned by no UUID is not refused, only warned about.
+    let bitbucket = org.provider_by_hand(
+        "bitbucket",
+        "https://api.bitbucket.org/2.0/workspaces/acme/pipelines-config/identity/oidc",
+    );
+    by_name_config.push_str(&org.mapping(
+        "bitbucket",
+        &format!("\"{bitbucket}\""),
+        r#"  attribute_matchers = { branchName = "main" }"#,
+    ));
     let wd = org.workdir(&tf);
     wd.write_main(&unpinned_config);
     let out = wd.plan_detailed();
@@ -697,8 +708,12 @@ fn ci_platform_shared_issuers_refuse_unpinned_and_warn_on_names_only() {
                 .to_owned()
         })
         .collect();
-    assert_eq!(details.len(), cases.len(), "{out}");
-    for (_, _, by_id) in cases {
+    assert_eq!(details.len(), cases.len() + 1, "{out}");
+    for by_id in cases
+        .iter()
+        .map(|c| c.2)
+        .chain(["the workspace slug in the issuer URL"])
+    {
         assert!(
             details.iter().any(|d| d.contains(by_id)),
             "no warning names {by_id}: {details:?}"
