@@ -165,16 +165,26 @@ pub enum Platform {
     Azure,
     Aws,
     Spiffe,
+    GitlabCi,
+    HcpTerraform,
+    Circleci,
+    BitbucketPipelines,
+    Buildkite,
 }
 
 impl Platform {
-    pub const ALL: [Platform; 6] = [
+    pub const ALL: [Platform; 11] = [
         Platform::GithubActions,
         Platform::Kubernetes,
         Platform::Gcp,
         Platform::Azure,
         Platform::Aws,
         Platform::Spiffe,
+        Platform::GitlabCi,
+        Platform::HcpTerraform,
+        Platform::Circleci,
+        Platform::BitbucketPipelines,
+        Platform::Buildkite,
     ];
 
     /// The name used in `subject_token_source`.
@@ -186,6 +196,11 @@ impl Platform {
             Platform::Azure => "azure",
             Platform::Aws => "aws",
             Platform::Spiffe => "spiffe",
+            Platform::GitlabCi => "gitlab_ci",
+            Platform::HcpTerraform => "hcp_terraform",
+            Platform::Circleci => "circleci",
+            Platform::BitbucketPipelines => "bitbucket_pipelines",
+            Platform::Buildkite => "buildkite",
         }
     }
 
@@ -214,14 +229,22 @@ impl Platform {
                 | Platform::Azure
                 | Platform::Aws
                 | Platform::Spiffe
+                | Platform::Buildkite
         )
+    }
+
+    /// Whether `audience` may be set: the platforms that always request one,
+    /// and CircleCI, whose job token has a fixed audience unless another is
+    /// asked for.
+    pub fn takes_audience(self) -> bool {
+        self.requests_audience() || self == Platform::Circleci
     }
 
     /// `"github_actions", "gcp", ...`: the sources that use `audience`.
     pub fn audience_names() -> String {
         let names: Vec<String> = Platform::ALL
             .iter()
-            .filter(|p| p.requests_audience())
+            .filter(|p| p.takes_audience())
             .map(|p| format!("\"{}\"", p.name()))
             .collect();
         match names.split_last() {
@@ -246,9 +269,13 @@ impl Platform {
 pub enum Source {
     Inline(Secret),
     File(PathBuf),
+    /// `subject_token_env`: the environment variable holding the token.
+    Env(String),
     Platform {
         platform: Platform,
-        audience: String,
+        /// `None`: not configured, so [`DEFAULT_AUDIENCE`] where one is
+        /// requested, and the platform's own where it is fixed.
+        audience: Option<String>,
         /// Azure only: the client id of a user-assigned managed identity.
         client_id: Option<String>,
         /// SPIFFE only: which of the workload's identities to ask for.
@@ -268,6 +295,18 @@ pub enum FetchError {
     #[error("the environment variable {var} is not set; {hint}")]
     MissingEnv {
         var: &'static str,
+        hint: &'static str,
+    },
+
+    #[error(
+        "the environment variable {var} named by subject_token_env is not set or empty; {hint}"
+    )]
+    MissingNamedEnv { var: String, hint: &'static str },
+
+    #[error("could not run `{program}` to get the subject token: {detail}; {hint}")]
+    Command {
+        program: &'static str,
+        detail: String,
         hint: &'static str,
     },
 
@@ -366,12 +405,17 @@ pub async fn fetch(
             read_token_file(path, "check subject_token_file".to_owned()).await?,
             format!("file {}", path.display()),
         ),
+        Source::Env(var) => (
+            ci::named_env(env, var)?,
+            format!("the environment variable {var}"),
+        ),
         Source::Platform {
             platform,
-            audience,
+            audience: configured,
             client_id,
             spiffe_id,
         } => {
+            let audience = configured.as_deref().unwrap_or(DEFAULT_AUDIENCE);
             let token = match platform {
                 Platform::GithubActions => github_actions(env, audience, timeout).await?,
                 Platform::Kubernetes => kubernetes(env).await?,
@@ -381,6 +425,14 @@ pub async fn fetch(
                 Platform::Spiffe => {
                     spiffe::jwt_svid(env, audience, spiffe_id.as_deref(), timeout).await?
                 }
+                Platform::GitlabCi => ci::env_token(env, &ci::GITLAB_CI)?,
+                Platform::HcpTerraform => ci::env_token(env, &ci::HCP_TERRAFORM)?,
+                Platform::BitbucketPipelines => ci::env_token(env, &ci::BITBUCKET_PIPELINES)?,
+                Platform::Circleci => match configured {
+                    None => ci::env_token(env, &ci::CIRCLECI)?,
+                    Some(aud) => ci::circleci_for(aud, timeout).await?,
+                },
+                Platform::Buildkite => ci::buildkite(audience, timeout).await?,
             };
             (
                 token,
@@ -814,7 +866,13 @@ async fn azure(
 }
 
 mod aws;
+mod ci;
 mod spiffe;
+
+pub use ci::{
+    ENV_BITBUCKET_TOKEN, ENV_CIRCLECI_TOKEN, ENV_GITLAB_TOKEN, ENV_HCP_TERRAFORM_TOKEN,
+    check_env_name,
+};
 
 #[cfg(test)]
 mod tests;

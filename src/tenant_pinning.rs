@@ -4,8 +4,10 @@
 //! such an issuer that matches no claim naming *your* organization, project or
 //! account (e.g. only `ref = "refs/heads/main"`) lets every tenant of that
 //! issuer act as the service account. This module holds the one table of
-//! shared issuers and the claims that pin a token to a tenant, the check of a
-//! mapping's matchers against it, and the per-process record of issuers
+//! shared issuers and the claims that pin a token to a tenant (one row per
+//! issuer; also per-tenant issuers whose URL names the tenant by a reusable
+//! name, which are only warned about), the check of a mapping's matchers
+//! against it, and the per-process record of issuers
 //! planned in this run (for mappings whose provider is not created yet).
 //!
 //! How a value pins:
@@ -47,15 +49,24 @@ pub enum Pin {
     },
 }
 
+/// Whether a pinning value names its tenant by an immutable id.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Naming {
+    Id,
+    /// A name that can be given up and registered again by someone else (a
+    /// renamed or deleted organization or repository: "repojacking").
+    Name,
+    /// A name, unless the owner part is written `NAME@ID` with a numeric id
+    /// (GitHub's immutable subjects, `repo:OWNER@OWNER_ID/REPO@REPO_ID:...`).
+    NameUnlessAtId,
+}
+
 /// One claim that can pin, and how.
 #[derive(Clone, Copy, Debug)]
 pub struct PinningClaim {
     pub claim: &'static str,
     pub pin: Pin,
-    /// The claim names its tenant by a name that can be given up and
-    /// registered again by someone else (a renamed or deleted organization
-    /// or repository: "repojacking"), not by an immutable id.
-    pub by_name: bool,
+    pub naming: Naming,
 }
 
 /// An issuer whose tokens anyone can obtain.
@@ -73,13 +84,20 @@ pub struct SharedIssuer {
     /// The claims (or claim forms) that pin by immutable id, for the warning
     /// on a mapping pinned only by names.
     pub by_id: &'static str,
+    /// `Some(what)`: not a shared issuer but one per tenant, whose URL names
+    /// the tenant by a reusable name (`what`, e.g. a workspace slug) in place
+    /// of the `*` in `issuer`. Such an issuer pins by itself, so nothing is
+    /// refused; but when the name changes hands, the new holder's tokens
+    /// carry the same issuer, so a mapping that pins no id claim is warned
+    /// about.
+    pub tenant_in_issuer: Option<&'static str>,
 }
 
 const fn exact(claim: &'static str) -> PinningClaim {
     PinningClaim {
         claim,
         pin: Pin::Exact,
-        by_name: false,
+        naming: Naming::Id,
     }
 }
 
@@ -96,14 +114,36 @@ const fn owner(
             placeholder,
             end,
         },
-        by_name: false,
+        naming: Naming::Id,
     }
 }
 
-/// `c`, naming its tenant by a reusable name (see [`PinningClaim::by_name`]).
+/// `c`, naming its tenant by a reusable name (see [`Naming::Name`]).
 const fn name(c: PinningClaim) -> PinningClaim {
-    PinningClaim { by_name: true, ..c }
+    PinningClaim {
+        naming: Naming::Name,
+        ..c
+    }
 }
+
+/// `c`, a name unless written with ids (see [`Naming::NameUnlessAtId`]).
+const fn name_unless_at_id(c: PinningClaim) -> PinningClaim {
+    PinningClaim {
+        naming: Naming::NameUnlessAtId,
+        ..c
+    }
+}
+
+/// HCP Terraform's claims, the same in each of its regions.
+const HCP_TERRAFORM_CLAIMS: &[PinningClaim] = &[
+    name(exact("terraform_organization_name")),
+    exact("terraform_organization_id"),
+    exact("terraform_project_id"),
+    exact("terraform_workspace_id"),
+    name(owner("sub", "organization:", "ORG", ':')),
+];
+const HCP_TERRAFORM_BY_ID: &str =
+    "`terraform_organization_id`, `terraform_project_id` or `terraform_workspace_id`";
 
 /// The table. Keep it the only place that names shared issuers.
 pub static SHARED_ISSUERS: &[SharedIssuer] = &[
@@ -125,7 +165,7 @@ pub static SHARED_ISSUERS: &[SharedIssuer] = &[
             // repositories created, renamed or transferred since 2026-07-15
             // carry ids (`repo:OWNER@OWNER_ID/REPO@REPO_ID:...`), which
             // [`by_id`] recognises.
-            name(owner("sub", "repo:", "OWNER", '/')),
+            name_unless_at_id(owner("sub", "repo:", "OWNER", '/')),
             name(owner("sub", "repository:", "OWNER", '/')),
             name(owner("sub", "repository_owner:", "OWNER", ':')),
             owner("sub", "repository_owner_id:", "ID", ':'),
@@ -134,6 +174,7 @@ pub static SHARED_ISSUERS: &[SharedIssuer] = &[
         example: "repository_id = \"123456789\"",
         by_id: "`repository_id` or `repository_owner_id` (the numeric ids GitHub never reuses), \
                 or the immutable subject \"repo:OWNER@OWNER_ID/REPO@REPO_ID:...\"",
+        tenant_in_issuer: None,
     },
     SharedIssuer {
         name: "Google",
@@ -143,6 +184,7 @@ pub static SHARED_ISSUERS: &[SharedIssuer] = &[
         example: "sub = \"<the service account's numeric unique ID>\"",
         by_id: "`sub`, the account's numeric unique ID (an email address can be deleted and \
                 created again by someone else)",
+        tenant_in_issuer: None,
     },
     SharedIssuer {
         name: "GitLab.com",
@@ -157,20 +199,54 @@ pub static SHARED_ISSUERS: &[SharedIssuer] = &[
         ],
         example: "project_id = \"12345678\"",
         by_id: "`project_id` or `namespace_id` (GitLab's numeric ids)",
+        tenant_in_issuer: None,
     },
     SharedIssuer {
         name: "HCP Terraform",
         issuer: "https://app.terraform.io",
         anyone: "runs of any organization on HCP Terraform",
+        claims: HCP_TERRAFORM_CLAIMS,
+        example: "terraform_organization_id = \"org-AbCdEf123456\"",
+        by_id: HCP_TERRAFORM_BY_ID,
+        tenant_in_issuer: None,
+    },
+    SharedIssuer {
+        name: "HCP Terraform Europe",
+        issuer: "https://app.eu.terraform.io",
+        anyone: "runs of any organization on HCP Terraform Europe",
+        claims: HCP_TERRAFORM_CLAIMS,
+        example: "terraform_organization_id = \"org-AbCdEf123456\"",
+        by_id: HCP_TERRAFORM_BY_ID,
+        tenant_in_issuer: None,
+    },
+    SharedIssuer {
+        name: "Buildkite",
+        issuer: "https://agent.buildkite.com",
+        anyone: "jobs of any organization's pipelines on Buildkite",
         claims: &[
-            name(exact("terraform_organization_name")),
-            exact("terraform_organization_id"),
-            exact("terraform_project_id"),
-            exact("terraform_workspace_id"),
+            name(exact("organization_slug")),
+            exact("organization_id"),
+            exact("pipeline_id"),
             name(owner("sub", "organization:", "ORG", ':')),
         ],
-        example: "terraform_organization_id = \"org-AbCdEf123456\"",
-        by_id: "`terraform_organization_id`, `terraform_project_id` or `terraform_workspace_id`",
+        example: "organization_id = \"<your organization's UUID>\"",
+        by_id: "`organization_id` or `pipeline_id` (UUIDs, in tokens requested with \
+                `--claim organization_id,pipeline_id`, as subject_token_source \"buildkite\" \
+                does); slugs can be renamed",
+        tenant_in_issuer: None,
+    },
+    SharedIssuer {
+        name: "Bitbucket Pipelines",
+        issuer: "https://api.bitbucket.org/2.0/workspaces/*/pipelines-config/identity/oidc",
+        anyone: "the steps of the workspace that holds the slug",
+        claims: &[
+            exact("workspaceUuid"),
+            exact("repositoryUuid"),
+            exact("deploymentEnvironmentUuid"),
+        ],
+        example: "workspaceUuid = \"{<your workspace's UUID>}\"",
+        by_id: "`workspaceUuid` or `repositoryUuid` (UUIDs Bitbucket never reuses)",
+        tenant_in_issuer: Some("the workspace slug in the issuer URL"),
     },
 ];
 
@@ -206,10 +282,24 @@ fn issuer_key(issuer: &str) -> String {
     }
 }
 
-/// The shared issuer `issuer` denotes, if any.
+/// The row of the table `issuer` denotes, if any: a shared issuer, or a
+/// per-tenant one that names its tenant by a reusable name (see
+/// [`SharedIssuer::tenant_in_issuer`]).
 pub fn shared_issuer(issuer: &str) -> Option<&'static SharedIssuer> {
     let key = issuer_key(issuer);
-    SHARED_ISSUERS.iter().find(|s| issuer_key(s.issuer) == key)
+    SHARED_ISSUERS
+        .iter()
+        .find(|s| match s.issuer.split_once('*') {
+            None => issuer_key(s.issuer) == key,
+            // One non-empty path segment in place of the `*`.
+            Some(_) => {
+                let pattern = issuer_key(s.issuer);
+                let (before, after) = pattern.split_once('*').unwrap_or_default();
+                key.strip_prefix(before)
+                    .and_then(|rest| rest.strip_suffix(after))
+                    .is_some_and(|name| !name.is_empty() && !name.contains('/'))
+            }
+        })
 }
 
 /// Whether one known matcher value pins under one rule.
@@ -247,6 +337,9 @@ pub enum Verdict {
 /// Checks `attribute_matchers` (an object or map value, possibly wrapped in
 /// a dynamic value or unknown) against `issuer`'s pinning claims.
 pub fn check(issuer: &SharedIssuer, matchers: &Value) -> Verdict {
+    if issuer.tenant_in_issuer.is_some() {
+        return Verdict::Pinned;
+    }
     let entries = match unwrap_dynamic(matchers) {
         Value::Object(m) | Value::Map(m) => m,
         Value::Unknown => return Verdict::Undecided,
@@ -288,28 +381,16 @@ fn rules_applying<'a>(
     })
 }
 
-/// Whether this pinning value names its tenant by id although its claim is
-/// name-based: GitHub's immutable `repo:OWNER@OWNER_ID/REPO@REPO_ID:...`
-/// subject carries the ids next to the names.
+/// Whether this pinning value names its tenant by an immutable id (see
+/// [`Naming`]).
 fn by_id(rule: &PinningClaim, v: &Value) -> bool {
-    if !rule.by_name {
-        return true;
-    }
-    match (rule.pin, v) {
-        (
-            Pin::Owner {
-                prefix: "repo:", ..
-            },
-            Value::String(s),
-        ) => s
-            .strip_prefix("repo:")
-            .and_then(|rest| rest.split(':').next())
-            .is_some_and(|path| {
-                path.split('/')
-                    .next()
-                    .and_then(|owner| owner.split_once('@'))
-                    .is_some_and(|(_, id)| !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()))
-            }),
+    match (rule.naming, rule.pin, v) {
+        (Naming::Id, ..) => true,
+        (Naming::NameUnlessAtId, Pin::Owner { prefix, end, .. }, Value::String(s)) => s
+            .strip_prefix(prefix)
+            .and_then(|rest| rest.split([end, ':']).next())
+            .and_then(|owner| owner.split_once('@'))
+            .is_some_and(|(_, id)| !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit())),
         _ => false,
     }
 }
@@ -336,14 +417,15 @@ pub fn name_only_warning(issuer: &SharedIssuer, matchers: &Value) -> Option<Stri
             }
         }
     }
-    if names.is_empty() {
-        return None;
-    }
-    let names = names
-        .iter()
-        .map(|n| format!("`{n}`"))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let names = match (issuer.tenant_in_issuer, names.is_empty()) {
+        (_, false) => names
+            .iter()
+            .map(|n| format!("`{n}`"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        (Some(what), true) => what.to_owned(),
+        (None, true) => return None,
+    };
     Some(format!(
         "This mapping pins {} tokens to your tenant only by name ({names}). A name can be \
          given up (a rename, a transfer, a deletion) and registered again by someone else, whose \
@@ -1305,5 +1387,134 @@ mod tests {
         let g = "https://accounts.google.com";
         assert!(warns(g, &[("email", s("ci@p.iam.gserviceaccount.com"))]).is_some());
         assert_eq!(warns(g, &[("sub", s("112233445566"))]), None);
+    }
+}
+
+#[cfg(test)]
+mod every_row {
+    use super::*;
+
+    fn matchers(pairs: &[(&str, &str)]) -> Value {
+        Value::Object(
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), Value::String(v.to_string())))
+                .collect(),
+        )
+    }
+
+    /// A value that pins under `c`.
+    fn pinning_value(c: &PinningClaim) -> String {
+        match c.pin {
+            Pin::Exact => "tenant-1".to_owned(),
+            Pin::Owner { prefix, end, .. } => format!("{prefix}tenant{end}rest"),
+        }
+    }
+
+    /// Adding a row is all a platform needs: every shared issuer refuses a
+    /// mapping pinned by nothing, admits its own example, and warns about
+    /// each of its name claims used alone but not about each id claim.
+    #[test]
+    fn every_shared_issuer_refuses_unpinned_and_warns_on_names_only() {
+        for row in SHARED_ISSUERS {
+            let who = row.name;
+            let concrete = row.issuer.replace('*', "acme");
+            assert_eq!(shared_issuer(&concrete).map(|r| r.name), Some(who));
+            let unpinned = matchers(&[("ref", "main")]);
+            match row.tenant_in_issuer {
+                None => assert_eq!(check(row, &unpinned), Verdict::Unpinned, "{who}"),
+                // The issuer pins by a name: never refused, always warned.
+                Some(what) => {
+                    assert_eq!(check(row, &unpinned), Verdict::Pinned, "{who}");
+                    let w = name_only_warning(row, &unpinned).expect("warns");
+                    assert!(w.contains(what) && w.contains(row.by_id), "{w}");
+                }
+            }
+            let (claim, value) = row.example.split_once(" = ").expect("claim = \"value\"");
+            let example = matchers(&[(claim, value.trim_matches('"'))]);
+            assert_eq!(
+                check(row, &example),
+                Verdict::Pinned,
+                "{who}: {}",
+                row.example
+            );
+            assert_eq!(
+                name_only_warning(row, &example),
+                None,
+                "{who}: the example is an id"
+            );
+            assert!(
+                row.claims.iter().any(|c| c.naming == Naming::Id),
+                "{who} has no id claim to recommend"
+            );
+            for c in row.claims {
+                let m = matchers(&[(c.claim, &pinning_value(c))]);
+                assert_eq!(check(row, &m), Verdict::Pinned, "{who}: {}", c.claim);
+                let warning = name_only_warning(row, &m);
+                match c.naming {
+                    Naming::Id => assert_eq!(warning, None, "{who}: {}", c.claim),
+                    _ => {
+                        let w = warning.unwrap_or_else(|| panic!("{who}: {} warns", c.claim));
+                        assert!(w.contains(row.by_id), "{w}");
+                    }
+                }
+            }
+            let explained = explain(row, row.issuer);
+            assert!(explained.contains(row.example), "{explained}");
+        }
+    }
+
+    #[test]
+    fn the_new_platforms_rows_pin_by_their_immutable_ids() {
+        let bk = shared_issuer("https://agent.buildkite.com/").unwrap();
+        assert_eq!(
+            check(bk, &matchers(&[("pipeline_slug", "deploy")])),
+            Verdict::Unpinned,
+            "a pipeline slug is unique only within an organization"
+        );
+        assert!(name_only_warning(bk, &matchers(&[("organization_slug", "acme")])).is_some());
+        assert_eq!(
+            name_only_warning(
+                bk,
+                &matchers(&[
+                    ("organization_slug", "acme"),
+                    ("organization_id", "0190-uuid")
+                ])
+            ),
+            None
+        );
+        let eu = shared_issuer("https://app.eu.terraform.io").unwrap();
+        assert_eq!(
+            check(eu, &matchers(&[("terraform_run_phase", "apply")])),
+            Verdict::Unpinned
+        );
+        let gl = shared_issuer("https://gitlab.com").unwrap();
+        assert_eq!(
+            check(gl, &matchers(&[("ref_protected", "true")])),
+            Verdict::Unpinned
+        );
+        // Per-tenant issuers are not shared: their URL names the tenant.
+        for own in [
+            "https://gitlab.example.com",
+            "https://tfe.example.com",
+            "https://oidc.circleci.com/org/6f1e0b9e-0000-4000-8000-000000000000",
+            "https://api.bitbucket.org/2.0/workspaces/pipelines-config/identity/oidc",
+            "https://api.bitbucket.org/2.0/workspaces/a/b/pipelines-config/identity/oidc",
+        ] {
+            assert!(shared_issuer(own).is_none(), "{own}");
+        }
+        // Bitbucket's names the workspace by its slug: pinned, but a mapping
+        // without a UUID is warned about.
+        let bb = shared_issuer(
+            "https://api.bitbucket.org/2.0/workspaces/acme/pipelines-config/identity/oidc/",
+        )
+        .unwrap();
+        let branch_only = matchers(&[("branchName", "main")]);
+        assert_eq!(check(bb, &branch_only), Verdict::Pinned);
+        assert!(name_only_warning(bb, &branch_only).is_some());
+        assert_eq!(
+            name_only_warning(bb, &matchers(&[("repositoryUuid", "{0f1e}")])),
+            None
+        );
     }
 }

@@ -44,6 +44,7 @@ tfplugin::model! {
         pub subject_token: Field<Sensitive>,
         pub subject_token_file: Field<String>,
         pub subject_token_source: Field<String>,
+        pub subject_token_env: Field<String>,
         pub audience: Field<String>,
         pub client_id: Field<String>,
         pub spiffe_id: Field<String>,
@@ -64,8 +65,9 @@ pub struct WorkloadIdentityTokenEphemeral;
 
 pub fn schema() -> Schema {
     Schema::new(
-        "Exchanges a workload's OIDC token (from GitHub Actions, Kubernetes, Google Cloud, \
-         Azure, AWS, a file or a variable) for a short-lived OpenAI access token, without any \
+        "Exchanges a workload's OIDC token (from GitHub Actions, GitLab CI, HCP Terraform, \
+         CircleCI, Bitbucket Pipelines, Buildkite, Kubernetes, Google Cloud, Azure, AWS, SPIFFE, \
+         a file or a variable) for a short-lived OpenAI access token, without any \
          API key. Use the result in other providers' configuration or in write-only arguments; \
          Terraform never stores it in plan or state. Needs Terraform 1.10 or later.",
     )
@@ -82,7 +84,8 @@ pub fn schema() -> Schema {
             .sensitive()
             .description(
                 "The subject token itself (a JWT). Pass it from an ephemeral or sensitive variable. \
-                 Exactly one of `subject_token`, `subject_token_file` and `subject_token_source` must be set.",
+                 Exactly one of `subject_token`, `subject_token_file`, `subject_token_source` and \
+                 `subject_token_env` must be set.",
             ),
     )
     .attribute(Attribute::optional(M::subject_token_file, Type::String).description(
@@ -99,7 +102,14 @@ pub fn schema() -> Schema {
          `aws` reads the file named by `{}` when it is set (EKS), and otherwise asks AWS STS \
          `GetWebIdentityToken` for a token for `audience` (IAM outbound identity federation, with \
          the standard AWS credential chain and region; endpoint from `{}` or `{}`); \
-         `spiffe` asks the SPIFFE Workload API at `{}` for a JWT-SVID for `audience`.",
+         `spiffe` asks the SPIFFE Workload API at `{}` for a JWT-SVID for `audience`; \
+         `gitlab_ci` reads `{}` (declare it under `id_tokens:` with the provider's audience); \
+         `hcp_terraform` reads `{}` (set `TFC_WORKLOAD_IDENTITY_AUDIENCE` on the workspace); \
+         `circleci` reads `{}` (its audience is the organization id), or with `audience` runs \
+         `circleci run oidc get` for it; \
+         `bitbucket_pipelines` reads `{}` (the step needs `oidc: true`); \
+         `buildkite` runs `buildkite-agent oidc request-token` for `audience` with the \
+         `organization_id` and `pipeline_id` claims.",
         Platform::allowed_names(),
         subject_token::DEFAULT_K8S_TOKEN_FILE,
         subject_token::ENV_K8S_TOKEN_FILE,
@@ -111,7 +121,17 @@ pub fn schema() -> Schema {
         subject_token::ENV_AWS_ENDPOINT_URL_STS,
         subject_token::ENV_AWS_ENDPOINT_URL,
         subject_token::ENV_SPIFFE_ENDPOINT_SOCKET,
+        subject_token::ENV_GITLAB_TOKEN,
+        subject_token::ENV_HCP_TERRAFORM_TOKEN,
+        subject_token::ENV_CIRCLECI_TOKEN,
+        subject_token::ENV_BITBUCKET_TOKEN,
     )))
+    .attribute(Attribute::optional(M::subject_token_env, Type::String).description(
+        "The name of an environment variable holding the subject token, for any platform that \
+         hands its jobs a token that way (e.g. the variable a GitLab job declares under \
+         `id_tokens:`). The variable is read when the resource is opened; its value is never \
+         shown.",
+    ))
     .attribute(Attribute::optional(M::audience, Type::String).description(format!(
         "The audience to request the subject token for, with `subject_token_source` {} \
          (for Azure, the Entra application ID URI). It must equal the workload identity \
@@ -159,6 +179,10 @@ fn sources_set(config: &TokenModel) -> (Vec<&'static str>, usize) {
             M::subject_token_source,
             config.subject_token_source.as_ref().map(|_| ()),
         ),
+        (
+            M::subject_token_env,
+            config.subject_token_env.as_ref().map(|_| ()),
+        ),
     ] {
         match value {
             Field::Null => {}
@@ -182,6 +206,7 @@ pub fn validate_config(config: &TokenModel, diags: &mut Diagnostics) {
             config.subject_token.known().map(Sensitive::expose),
         ),
         (M::subject_token_file, config.subject_token_file.as_deref()),
+        (M::subject_token_env, config.subject_token_env.as_deref()),
         (M::audience, config.audience.as_deref()),
         (M::client_id, config.client_id.as_deref()),
         (M::spiffe_id, config.spiffe_id.as_deref()),
@@ -202,7 +227,8 @@ pub fn validate_config(config: &TokenModel, diags: &mut Diagnostics) {
                 path(name),
                 "Conflicting subject token sources",
                 format!(
-                    "Only one of subject_token, subject_token_file and subject_token_source may be set; \
+                    "Only one of subject_token, subject_token_file, subject_token_source and \
+                     subject_token_env may be set; \
                      this configuration sets {}. Keep the one that provides the workload's token.",
                     set.join(" and ")
                 ),
@@ -212,8 +238,8 @@ pub fn validate_config(config: &TokenModel, diags: &mut Diagnostics) {
         diags.error(
             "Missing subject token",
             "Set exactly one of subject_token (the token itself), subject_token_file (a file \
-             holding it) or subject_token_source (fetch it from the platform, e.g. \
-             \"github_actions\").",
+             holding it), subject_token_source (fetch it from the platform, e.g. \
+             \"github_actions\") or subject_token_env (an environment variable holding it).",
         );
     }
 
@@ -239,7 +265,7 @@ pub fn validate_config(config: &TokenModel, diags: &mut Diagnostics) {
     let source_known = !source.is_unknown();
     if source_known
         && config.audience.is_present()
-        && !platform.is_some_and(Platform::requests_audience)
+        && !platform.is_some_and(Platform::takes_audience)
     {
         diags.attribute_error(
             path(M::audience),
@@ -279,6 +305,12 @@ pub fn validate_config(config: &TokenModel, diags: &mut Diagnostics) {
             "spiffe_id selects a SPIFFE identity with subject_token_source = \"spiffe\" only; remove it.",
         );
     }
+    if let Some(name) = config.subject_token_env.known()
+        && !name.trim().is_empty()
+        && let Err(why) = subject_token::check_env_name(name)
+    {
+        diags.attribute_error(path(M::subject_token_env), "Invalid subject_token_env", why);
+    }
     if let Some(id) = config.spiffe_id.known()
         && !id.trim().is_empty()
         && let Err(why) = subject_token::check_spiffe_id(id)
@@ -311,6 +343,8 @@ fn request_of(config: &TokenModel) -> Result<Request, Diagnostics> {
         Source::Inline(Secret::new(token.expose().trim()))
     } else if let Some(file) = config.subject_token_file.known() {
         Source::File(file.into())
+    } else if let Some(var) = config.subject_token_env.known() {
+        Source::Env(var.clone())
     } else {
         // validate_config guarantees a known platform here.
         let platform = config
@@ -325,11 +359,7 @@ fn request_of(config: &TokenModel) -> Result<Request, Diagnostics> {
             })?;
         Source::Platform {
             platform,
-            audience: config
-                .audience
-                .known()
-                .cloned()
-                .unwrap_or_else(|| DEFAULT_AUDIENCE.to_owned()),
+            audience: config.audience.known().cloned(),
             client_id: config.client_id.known().cloned(),
             spiffe_id: config.spiffe_id.known().cloned(),
         }
@@ -416,6 +446,7 @@ impl EphemeralResource<OpenAi> for WorkloadIdentityTokenEphemeral {
             let at = match &req.source {
                 Source::Inline(_) => M::subject_token,
                 Source::File(_) => M::subject_token_file,
+                Source::Env(_) => M::subject_token_env,
                 Source::Platform { .. } => M::subject_token_source,
             };
             Diagnostics::from(
@@ -440,7 +471,9 @@ impl EphemeralResource<OpenAi> for WorkloadIdentityTokenEphemeral {
                 let (audience_requested, audience) = match &req.source {
                     Source::Platform {
                         platform, audience, ..
-                    } if platform.requests_audience() => (true, Some(audience.as_str())),
+                    } if platform.requests_audience() || audience.is_some() => {
+                        (true, Some(audience.as_deref().unwrap_or(DEFAULT_AUDIENCE)))
+                    }
                     _ => (false, None),
                 };
                 refusal::diagnostic(

@@ -74,7 +74,7 @@ fn env_of(pairs: &[(&str, String)]) -> impl Fn(&str) -> Option<String> + Sync + 
 fn platform(platform: Platform, audience: &str, client_id: Option<&str>) -> Source {
     Source::Platform {
         platform,
-        audience: audience.to_owned(),
+        audience: Some(audience.to_owned()),
         client_id: client_id.map(str::to_owned),
         spiffe_id: None,
     }
@@ -516,14 +516,14 @@ fn platform_names_round_trip() {
     assert_eq!(Platform::parse("GitHub"), None);
     assert_eq!(
         Platform::allowed_names(),
-        r#""github_actions", "kubernetes", "gcp", "azure", "aws", "spiffe""#
+        r#""github_actions", "kubernetes", "gcp", "azure", "aws", "spiffe", "gitlab_ci", "hcp_terraform", "circleci", "bitbucket_pipelines", "buildkite""#
     );
 }
 
 fn spiffe_source(audience: &str, spiffe_id: Option<&str>) -> Source {
     Source::Platform {
         platform: Platform::Spiffe,
-        audience: audience.to_owned(),
+        audience: Some(audience.to_owned()),
         client_id: None,
         spiffe_id: spiffe_id.map(str::to_owned),
     }
@@ -731,4 +731,136 @@ async fn github_actions_request_url_must_be_https_off_loopback() {
         assert!(e.contains(ENV_GITHUB_REQUEST_URL), "{e}");
         assert!(!e.contains("req-token-123"), "{e}");
     }
+}
+
+#[tokio::test]
+async fn ci_platforms_read_their_variable_and_say_how_to_get_one() {
+    for (p, var, marker, inside) in [
+        (
+            Platform::GitlabCi,
+            "OPENAI_ID_TOKEN",
+            "GITLAB_CI",
+            "id_tokens:",
+        ),
+        (
+            Platform::HcpTerraform,
+            "TFC_WORKLOAD_IDENTITY_TOKEN",
+            "TFC_RUN_ID",
+            "TFC_WORKLOAD_IDENTITY_AUDIENCE",
+        ),
+        (
+            Platform::Circleci,
+            "CIRCLE_OIDC_TOKEN_V2",
+            "CIRCLECI",
+            "context",
+        ),
+        (
+            Platform::BitbucketPipelines,
+            "BITBUCKET_STEP_OIDC_TOKEN",
+            "BITBUCKET_BUILD_NUMBER",
+            "oidc: true",
+        ),
+    ] {
+        let source = Source::Platform {
+            platform: p,
+            audience: None,
+            client_id: None,
+            spiffe_id: None,
+        };
+        let env = env_of(&[(var, format!(" {JWT}\n"))]);
+        let got = fetch(&source, &env, T).await.unwrap();
+        assert_eq!(got.token.expose(), JWT, "{p:?}");
+        assert_eq!(got.token_type, TOKEN_TYPE_JWT);
+
+        let outside = fetch(&source, &env_of(&[]), T)
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(outside.contains(&format!("{var} is not set")), "{outside}");
+        let on_platform = env_of(&[(marker, "true".into())]);
+        let inside_err = fetch(&source, &on_platform, T)
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(inside_err.contains(inside), "{p:?}: {inside_err}");
+
+        let junk = env_of(&[(var, "sk-proj-not-a-jwt".into())]);
+        let e = fetch(&source, &junk, T).await.unwrap_err().to_string();
+        assert!(e.contains("not a JWT") && !e.contains("sk-proj"), "{e}");
+    }
+}
+
+#[tokio::test]
+async fn subject_token_env_names_the_variable_and_never_shows_its_value() {
+    let source = Source::Env("MY_TOKEN".into());
+    let got = fetch(&source, &env_of(&[("MY_TOKEN", JWT.into())]), T)
+        .await
+        .unwrap();
+    assert_eq!(got.token.expose(), JWT);
+    let e = fetch(&source, &env_of(&[]), T)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("MY_TOKEN") && e.contains("not set"), "{e}");
+    let e = fetch(
+        &source,
+        &env_of(&[("MY_TOKEN", "hunter2-secret".into())]),
+        T,
+    )
+    .await
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("environment variable MY_TOKEN"), "{e}");
+    assert!(!e.contains("hunter2"), "{e}");
+
+    assert!(check_env_name("OPENAI_ID_TOKEN").is_ok());
+    assert!(check_env_name("_x1").is_ok());
+    for bad in ["1X", "A-B", "$TOKEN", "eyJhbGciOi.x.y", ""] {
+        assert!(check_env_name(bad).is_err(), "{bad}");
+    }
+}
+
+#[tokio::test]
+async fn platform_commands_yield_their_output_and_quote_only_their_errors() {
+    let ok = ci::run("/bin/sh", &["-c", &format!("echo '{JWT}'")], T, "hint")
+        .await
+        .unwrap();
+    assert_eq!(ok.expose(), JWT);
+
+    // A failure quotes standard error, without what went to standard output.
+    let e = ci::run(
+        "/bin/sh",
+        &[
+            "-c",
+            "echo leaked-token-value; echo 'no job: leaked-token-value' >&2; exit 3",
+        ],
+        T,
+        "run it in a job",
+    )
+    .await
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("exited with") && e.contains("no job"), "{e}");
+    assert!(!e.contains("leaked-token-value"), "{e}");
+    assert!(e.contains("run it in a job"), "{e}");
+
+    let e = ci::run("/nonexistent/buildkite-agent", &[], T, "hint")
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("could not run `/nonexistent/buildkite-agent`"),
+        "{e}"
+    );
+
+    let e = ci::run(
+        "/bin/sh",
+        &["-c", "sleep 30"],
+        Duration::from_millis(300),
+        "h",
+    )
+    .await
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("did not finish"), "{e}");
 }

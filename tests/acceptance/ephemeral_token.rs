@@ -742,3 +742,204 @@ fn renewal_reports_the_expiry_without_exchanging_again() {
     );
     assert_no_tokens("the TF_LOG=trace log", &logs, &token);
 }
+
+/// An executable `name` in `dir` playing a platform's command: given exactly
+/// `expected` as its arguments it prints `token`, like the real command;
+/// anything else fails with a message on standard error, as outside a job.
+fn stand_in_command(dir: &std::path::Path, name: &str, expected: &[&str], token: &str) {
+    use std::os::unix::fs::PermissionsExt as _;
+    let quoted: Vec<String> = expected
+        .iter()
+        .map(|a| format!("'{}'", a.replace('\'', r"'\''")))
+        .collect();
+    let script = format!(
+        "#!/bin/sh\nset -- \"$@\"\nexpected() {{ printf '%s\\n' {args}; }}\n\
+         if [ \"$(printf '%s\\n' \"$@\")\" = \"$(expected)\" ]; then printf '%s\\n' '{token}'; \
+         else echo \"{name}: not inside a job: $*\" >&2; exit 1; fi\n",
+        args = quoted.join(" "),
+    );
+    let path = dir.join(name);
+    std::fs::write(&path, script).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+/// Every CI platform source and `subject_token_env`, end to end: the job's
+/// token as the platform hands it out (a variable, or its own command),
+/// exchanged against the emulator through a mapping on that platform's
+/// immutable tenant claims. One provider, one service account, one mapping
+/// per platform; each token matches only its own platform's mapping.
+#[test]
+fn ci_platform_sources_end_to_end() {
+    let emu = Emulator::start();
+    let m = minter(&emu);
+    let gitlab = json!({"project_id": "4242", "namespace_id": "77", "ref": "main",
+                        "ref_protected": "true", "sub": "project_path:acme/app:ref_type:branch:ref:main"});
+    let wif = setup_matching(
+        &emu,
+        None,
+        json!({"project_id": "4242", "ref_protected": "true"}),
+    );
+    let hcp = json!({"terraform_organization_id": "org-AbC123", "terraform_workspace_id": "ws-XyZ789",
+                     "terraform_run_phase": "plan", "sub": "organization:acme:project:p:workspace:w:run_phase:plan"});
+    let circleci = json!({"oidc.circleci.com/project-id": "5b3f7e0e-0000-4000-8000-000000000001",
+                          "sub": "org/o/project/5b3f7e0e-0000-4000-8000-000000000001/user/u"});
+    let bitbucket = json!({"repositoryUuid": "{0f1e2d3c-0000-4000-8000-000000000002}",
+                           "workspaceUuid": "{9a8b7c6d-0000-4000-8000-000000000003}",
+        "sub": "{0f1e2d3c-0000-4000-8000-000000000002}:{5e6f7a8b-0000-4000-8000-000000000006}"});
+    let buildkite = json!({"organization_id": "0190b7c2-0000-4000-8000-000000000004",
+                           "pipeline_id": "0190b7c2-0000-4000-8000-000000000005",
+                           "organization_slug": "acme", "sub": "organization:acme:pipeline:deploy:ref:refs/heads/main:commit:abc:step:"});
+    // One mapping per platform, on the claims its module pins.
+    let project = emu.ok(
+        "GET",
+        &format!(
+            "/organization/workload_identity_providers/{}/federation_rules",
+            wif.provider
+        ),
+        None,
+    )["data"][0]["project_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for matchers in [
+        json!({"terraform_organization_id": "org-AbC123", "terraform_workspace_id": "ws-XyZ789"}),
+        json!({"oidc.circleci.com/project-id": "5b3f7e0e-0000-4000-8000-000000000001"}),
+        json!({"repositoryUuid": "{0f1e2d3c-0000-4000-8000-000000000002}"}),
+        json!({"organization_id": "0190b7c2-0000-4000-8000-000000000004",
+               "pipeline_id": "0190b7c2-0000-4000-8000-000000000005"}),
+    ] {
+        emu.ok(
+            "POST",
+            &format!(
+                "/organization/workload_identity_providers/{}/federation_rules",
+                wif.provider
+            ),
+            Some(
+                json!({"project_id": project, "service_account_id": wif.account,
+                        "attribute_matchers": matchers,
+                        "permissions": {"type": "service_account_default"}}),
+            ),
+        );
+    }
+    let token = |claims: &Value| {
+        let mut c = claims.clone();
+        c["aud"] = json!(AUD);
+        mint(&m, c)
+    };
+
+    let bin = tempfile::tempdir().unwrap();
+    stand_in_command(
+        bin.path(),
+        "buildkite-agent",
+        &[
+            "oidc",
+            "request-token",
+            "--audience",
+            AUD,
+            "--claim",
+            "organization_id,pipeline_id",
+        ],
+        &token(&buildkite),
+    );
+    stand_in_command(
+        bin.path(),
+        "circleci",
+        &[
+            "run",
+            "oidc",
+            "get",
+            "--claims",
+            &json!({"aud": AUD}).to_string(),
+        ],
+        &token(&circleci),
+    );
+    let path = format!(
+        "{}:{}",
+        bin.path().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+
+    /// A source, the job's environment, and the audience configured (if any).
+    type Case<'a> = (&'a str, Vec<(&'a str, String)>, &'a str);
+    let cases: Vec<Case> = vec![
+        (
+            "gitlab_ci",
+            vec![
+                ("GITLAB_CI", "true".into()),
+                ("OPENAI_ID_TOKEN", token(&gitlab)),
+            ],
+            "",
+        ),
+        (
+            "hcp_terraform",
+            vec![
+                ("TFC_RUN_ID", "run-1".into()),
+                ("TFC_WORKLOAD_IDENTITY_TOKEN", token(&hcp)),
+            ],
+            "",
+        ),
+        (
+            "circleci",
+            vec![
+                ("CIRCLECI", "true".into()),
+                ("CIRCLE_OIDC_TOKEN_V2", token(&circleci)),
+            ],
+            "",
+        ),
+        (
+            "circleci",
+            vec![("CIRCLECI", "true".into()), ("PATH", path.clone())],
+            AUD,
+        ),
+        (
+            "bitbucket_pipelines",
+            vec![("BITBUCKET_STEP_OIDC_TOKEN", token(&bitbucket))],
+            "",
+        ),
+        (
+            "buildkite",
+            vec![("BUILDKITE", "true".into()), ("PATH", path.clone())],
+            "",
+        ),
+    ];
+    let mut before = exchanges(&emu);
+    for (source, env, audience) in &cases {
+        let mut wd = workdir(&emu);
+        for (k, v) in env {
+            wd.env(k, v);
+        }
+        let audience = if audience.is_empty() {
+            String::new()
+        } else {
+            format!("\n  audience = \"{audience}\"")
+        };
+        wd.write_main(&config(
+            &wif,
+            &format!("subject_token_source = \"{source}\"{audience}"),
+            "",
+        ));
+        let out = wd.plan_detailed();
+        assert_eq!(out.code, 0, "{source}{audience}:\n{out}");
+        assert_eq!(exchanges(&emu), before + 1, "{source}");
+        before += 1;
+    }
+
+    // Any variable, by name; its value never appears in a diagnostic.
+    let mut wd = workdir(&emu);
+    wd.env("MY_CI_TOKEN", &token(&gitlab));
+    wd.write_main(&config(&wif, "subject_token_env = \"MY_CI_TOKEN\"", ""));
+    wd.plan_detailed().assert_code(0);
+    assert_eq!(exchanges(&emu), before + 1);
+    wd.env("MY_CI_TOKEN", "glpat-not-a-jwt-at-all");
+    let out = wd.run(&["plan", "-input=false"]);
+    out.assert_failure();
+    out.assert_output_contains_words("environment variable MY_CI_TOKEN is not a JWT");
+    assert!(!format!("{out}").contains("glpat-not-a-jwt"), "{out}");
+
+    // Outside a Buildkite job the command is missing, and the failure says so.
+    let outside = workdir(&emu);
+    outside.write_main(&config(&wif, "subject_token_source = \"buildkite\"", ""));
+    let out = outside.run(&["plan", "-input=false"]);
+    out.assert_failure();
+    out.assert_output_contains_words("could not run `buildkite-agent`");
+}

@@ -157,6 +157,21 @@ fn spiffe_module_tests_pass() {
     run_module_tests("spiffe");
 }
 
+/// The CI platforms' modules, one after another (each against its own
+/// emulator, as above): one test keeps their cost in one place.
+#[test]
+fn ci_platform_module_tests_pass() {
+    for module in [
+        "gitlab-ci",
+        "hcp-terraform",
+        "circleci",
+        "bitbucket-pipelines",
+        "buildkite",
+    ] {
+        run_module_tests(module);
+    }
+}
+
 /// One module applied for real, then exercised with tokens.
 struct Scenario<'a> {
     module: &'a str,

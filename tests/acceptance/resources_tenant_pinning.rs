@@ -644,3 +644,102 @@ output "id" {{ value = openai_workload_identity_provider.p.id }}
         assert!(a.success() || b.success(), "round {round}: both failed");
     }
 }
+
+/// The CI platforms' shared issuers, in two plans: on each, a mapping pinned
+/// by nothing is refused and one pinned only by a reusable name warns,
+/// naming the immutable ids to pin instead.
+#[test]
+fn ci_platform_shared_issuers_refuse_unpinned_and_warn_on_names_only() {
+    let tf = tf_latest();
+    let org = Org::new();
+    let cases = [
+        (
+            "https://gitlab.com",
+            r#"  attribute_matchers = { project_path = "acme/app", ref_protected = "true" }"#,
+            "`project_id` or `namespace_id`",
+        ),
+        (
+            "https://app.terraform.io",
+            r#"  attribute_matchers = { terraform_organization_name = "acme" }"#,
+            "`terraform_organization_id`",
+        ),
+        (
+            "https://app.eu.terraform.io",
+            r#"  attribute_matchers = { sub = "organization:acme:project:p:workspace:w:run_phase:apply" }"#,
+            "`terraform_workspace_id`",
+        ),
+        (
+            "https://agent.buildkite.com",
+            r#"  attribute_matchers = { organization_slug = "acme", pipeline_slug = "deploy" }"#,
+            "`organization_id` or `pipeline_id`",
+        ),
+    ];
+    let mut unpinned_config = HEADER.to_owned();
+    let mut by_name_config = HEADER.to_owned();
+    let mut providers = Vec::new();
+    for (i, (issuer, by_name, _)) in cases.iter().enumerate() {
+        let wip = org.provider_by_hand(&format!("ci-{i}"), issuer);
+        let unpinned = r#"  attribute_matchers = { ref = "main", terraform_run_phase = "apply", build_branch = "main" }"#;
+        unpinned_config.push_str(&org.mapping(&format!("m_{i}"), &format!("\"{wip}\""), unpinned));
+        by_name_config.push_str(&org.mapping(&format!("m_{i}"), &format!("\"{wip}\""), by_name));
+        providers.push(wip);
+    }
+    // Bitbucket's issuer is the workspace's own, but names it by its slug:
+    // a mapping pinned by no UUID is not refused, only warned about.
+    let bitbucket = org.provider_by_hand(
+        "bitbucket",
+        "https://api.bitbucket.org/2.0/workspaces/acme/pipelines-config/identity/oidc",
+    );
+    by_name_config.push_str(&org.mapping(
+        "bitbucket",
+        &format!("\"{bitbucket}\""),
+        r#"  attribute_matchers = { branchName = "main" }"#,
+    ));
+    let wd = org.workdir(&tf);
+    wd.write_main(&unpinned_config);
+    let out = wd.plan_detailed();
+    out.assert_failure();
+    for (issuer, _, _) in cases {
+        out.assert_output_contains_words(&format!("trusts \"{issuer}\""));
+    }
+    let count = |out: &crate::support::TfOutput, what: &str| format!("{out}").matches(what).count();
+    assert_eq!(
+        count(
+            &out,
+            "Error: Service account mapping not pinned to your tenant"
+        ),
+        cases.len(),
+        "{out}"
+    );
+
+    // Terraform folds warnings of one summary together; -json lists each.
+    wd.write_main(&by_name_config);
+    let out = wd.run(&["plan", "-input=false", "-json"]);
+    out.assert_success();
+    let details: Vec<String> = out
+        .stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|m| m["diagnostic"]["summary"] == "Service account mapping pinned only by name")
+        .map(|m| {
+            m["diagnostic"]["detail"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(details.len(), cases.len() + 1, "{out}");
+    for by_id in cases
+        .iter()
+        .map(|c| c.2)
+        .chain(["the workspace slug in the issuer URL"])
+    {
+        assert!(
+            details.iter().any(|d| d.contains(by_id)),
+            "no warning names {by_id}: {details:?}"
+        );
+    }
+    for wip in providers {
+        assert!(org.rules(&wip).is_empty(), "plans write nothing");
+    }
+}

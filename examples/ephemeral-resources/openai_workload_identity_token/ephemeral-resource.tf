@@ -21,7 +21,7 @@ resource "terraform_data" "smoke_test" {
   }
 }
 
-# Other subject token sources (set exactly one of the three arguments):
+# Other subject token sources (set exactly one of the four arguments):
 #
 #   subject_token        = var.oidc_token           # an ephemeral or sensitive variable
 #   subject_token_file   = "/var/run/secrets/openai/token"
@@ -30,3 +30,9 @@ resource "terraform_data" "smoke_test" {
 #   subject_token_source = "azure"                  # managed identity; audience = "api://<app-id>"
 #   subject_token_source = "aws"                    # AWS_WEB_IDENTITY_TOKEN_FILE (EKS), else STS GetWebIdentityToken
 #   subject_token_source = "spiffe"                 # JWT-SVID from SPIFFE_ENDPOINT_SOCKET; optional spiffe_id
+#   subject_token_source = "gitlab_ci"              # OPENAI_ID_TOKEN, declared under id_tokens: in the job
+#   subject_token_source = "hcp_terraform"          # TFC_WORKLOAD_IDENTITY_TOKEN of the run
+#   subject_token_source = "circleci"               # CIRCLE_OIDC_TOKEN_V2, or circleci run oidc get for `audience`
+#   subject_token_source = "bitbucket_pipelines"    # BITBUCKET_STEP_OIDC_TOKEN of a step with oidc: true
+#   subject_token_source = "buildkite"              # buildkite-agent oidc request-token for `audience`
+#   subject_token_env    = "MY_ID_TOKEN"            # any environment variable holding the token

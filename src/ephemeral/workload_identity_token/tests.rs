@@ -106,6 +106,21 @@ fn exactly_one_source() {
                 ..ids()
             },
         ),
+        (
+            "environment variable",
+            TokenModel {
+                subject_token_env: text("OPENAI_ID_TOKEN"),
+                ..ids()
+            },
+        ),
+        (
+            "circleci with its own audience",
+            TokenModel {
+                subject_token_source: text("circleci"),
+                audience: text("https://api.openai.com/v1"),
+                ..ids()
+            },
+        ),
         // Unknown values may turn out null or set: no verdict yet.
         (
             "unknown",
@@ -273,7 +288,17 @@ fn each_rule_fails_with_its_message_on_its_attribute() {
             },
             path: at(M::audience),
             summary: "audience has no effect here",
-            detail: "audience is used only with subject_token_source \"github_actions\", \"gcp\", \"azure\", \"aws\" or \"spiffe\"",
+            detail: "audience is used only with subject_token_source \"github_actions\", \"gcp\", \"azure\", \"aws\", \"spiffe\", \"circleci\" or \"buildkite\"",
+        },
+        Rule {
+            case: "subject_token_env that is no variable name",
+            config: TokenModel {
+                subject_token_env: text("$OPENAI_ID_TOKEN"),
+                ..ids()
+            },
+            path: at(M::subject_token_env),
+            summary: "Invalid subject_token_env",
+            detail: "is not an environment variable name",
         },
         Rule {
             case: "audience with an inline token",

@@ -38,6 +38,12 @@ const SCRUBBED_PREFIXES: &[&str] = &[
     "GCE_METADATA_",
     "AWS_",
     "SPIFFE_",
+    // CI platforms' job tokens and the variables that say a job runs there.
+    "GITLAB_CI",
+    "TFC_",
+    "CIRCLE",
+    "BITBUCKET_",
+    "BUILDKITE",
 ];
 /// Debug knobs that are still passed through when set.
 const PASSED_THROUGH: &[&str] = &["TF_LOG", "TF_LOG_PATH", "TF_LOG_CORE", "TF_LOG_PROVIDER"];
