@@ -106,12 +106,12 @@ impl Marks {
             if file.metadata()?.len() <= MAX_MARKS {
                 (&mut file).take(MAX_MARKS).read_to_string(&mut text)?;
             }
-            let mut m: Map<String, Value> = serde_json::from_str(&text).unwrap_or_default();
+            let read: Map<String, Value> = serde_json::from_str(&text).unwrap_or_default();
+            let mut m = read.clone();
             let oldest = now().saturating_sub(MARK_TTL.as_secs());
             m.retain(|_, e| e.get("at").and_then(Value::as_u64).unwrap_or(0) >= oldest);
-            let before = m.clone();
             f(&mut m);
-            if m != before || text.is_empty() {
+            if m != read || text.is_empty() {
                 file.set_len(0)?;
                 file.rewind()?;
                 file.write_all(&serde_json::to_vec(&m).unwrap_or_default())?;
