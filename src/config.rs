@@ -8,8 +8,27 @@ use url::Url;
 use super::validate::https_url;
 use openai_admin::models::{MAX_PROVIDERS_PER_ORG, MAX_RULES_PER_PROVIDER};
 use openai_admin::secret::Secret;
-use tfplugin::codec::{Path, Type, Value};
-use tfplugin::framework::{Attribute, Diagnostics, Schema, attr};
+use tfplugin::codec::{Number, Path, Type, Value};
+use tfplugin::framework::model::{Field, Model};
+use tfplugin::framework::{Attribute, Diagnostics, Schema};
+
+tfplugin::model! {
+    /// The provider block, as Terraform sends it.
+    pub struct ProviderBlock {
+        pub admin_api_key: Field<String>,
+        pub base_url: Field<String>,
+        pub allow_custom_base_url_host: Field<bool>,
+        pub token_exchange_url: Field<String>,
+        pub allow_custom_token_exchange_host: Field<bool>,
+        pub request_timeout_seconds: Field<Number>,
+        pub max_retries: Field<Number>,
+        pub rate_limit_wait_seconds: Field<Number>,
+        pub max_workload_identity_providers: Field<Number>,
+        pub max_mappings_per_provider: Field<Number>,
+    }
+}
+
+type B = ProviderBlock;
 
 pub const DEFAULT_BASE_URL: &str = "https://api.openai.com/v1";
 pub const DEFAULT_TOKEN_EXCHANGE_URL: &str = "https://auth.openai.com/oauth/token";
@@ -29,10 +48,10 @@ pub const ENV_TOKEN_EXCHANGE_URL: &str = "OPENAI_TOKEN_EXCHANGE_URL";
 pub const ENV_RATE_LIMIT_WINDOW: &str = "OPENAI_RATE_LIMIT_WINDOW_SECONDS";
 /// The only host the token exchange goes to by default (besides loopback).
 pub const TOKEN_EXCHANGE_HOST: &str = "auth.openai.com";
-pub const ALLOW_OTHER_EXCHANGE_HOST: &str = "allow_custom_token_exchange_host";
+pub const ALLOW_OTHER_EXCHANGE_HOST: &str = ProviderBlock::allow_custom_token_exchange_host;
 /// The Admin API host `base_url` is expected on (besides loopback).
 pub const ADMIN_API_HOST: &str = "api.openai.com";
-pub const ALLOW_OTHER_BASE_URL_HOST: &str = "allow_custom_base_url_host";
+pub const ALLOW_OTHER_BASE_URL_HOST: &str = ProviderBlock::allow_custom_base_url_host;
 
 /// What the provider block resolves to.
 #[derive(Clone, Debug)]
@@ -59,7 +78,7 @@ pub fn schema() -> Schema {
          for short-lived OpenAI access tokens.",
     )
     .attribute(
-        Attribute::optional("admin_api_key", Type::String)
+        Attribute::optional(B::admin_api_key, Type::String)
             .sensitive()
             .description(format!(
                 "An OpenAI Admin API key. May also be set with the `{ENV_ADMIN_KEY}` environment \
@@ -68,7 +87,7 @@ pub fn schema() -> Schema {
             )),
     )
     .attribute(
-        Attribute::optional("base_url", Type::String).description(format!(
+        Attribute::optional(B::base_url, Type::String).description(format!(
             "Base URL of the OpenAI API. May also be set with `{ENV_BASE_URL}`. Defaults to \
          `{DEFAULT_BASE_URL}`. Must be https, except on loopback hosts (the local emulator)."
         )),
@@ -82,7 +101,7 @@ pub fn schema() -> Schema {
         )),
     )
     .attribute(
-        Attribute::optional("token_exchange_url", Type::String).description(format!(
+        Attribute::optional(B::token_exchange_url, Type::String).description(format!(
             "URL of the OAuth token exchange endpoint. May also be set with \
              `{ENV_TOKEN_EXCHANGE_URL}`. Defaults to `{DEFAULT_TOKEN_EXCHANGE_URL}`. Must be \
              https, except on loopback hosts. The workload's subject token is sent there, so \
@@ -99,19 +118,19 @@ pub fn schema() -> Schema {
         )),
     )
     .attribute(
-        Attribute::optional("request_timeout_seconds", Type::Number).description(format!(
+        Attribute::optional(B::request_timeout_seconds, Type::Number).description(format!(
             "Timeout of one HTTP request, in seconds (1 to 600). Defaults to \
              {DEFAULT_TIMEOUT_SECONDS}."
         )),
     )
     .attribute(
-        Attribute::optional("max_retries", Type::Number).description(format!(
+        Attribute::optional(B::max_retries, Type::Number).description(format!(
             "How many times a failed request that is safe to repeat is retried (0 to 20), \
          with exponential backoff. Defaults to {DEFAULT_MAX_RETRIES}."
         )),
     )
     .attribute(
-        Attribute::optional("rate_limit_wait_seconds", Type::Number).description(format!(
+        Attribute::optional(B::rate_limit_wait_seconds, Type::Number).description(format!(
             "How long one request may wait in all while OpenAI rate limits it (0 to 3600 \
              seconds). The Admin API allows only a few requests per minute per endpoint and \
              answers `429 Too Many Requests` without saying when to retry; the provider then \
@@ -121,14 +140,14 @@ pub fn schema() -> Schema {
         )),
     )
     .attribute(
-        Attribute::optional("max_workload_identity_providers", Type::Number).description(format!(
+        Attribute::optional(B::max_workload_identity_providers, Type::Number).description(format!(
             "The most workload identity providers the organization may have. Plans that \
                  would exceed it fail before anything is created. Defaults to OpenAI's limit, \
                  {MAX_PROVIDERS_PER_ORG}; raise it only if OpenAI raised the limit for you."
         )),
     )
     .attribute(
-        Attribute::optional("max_mappings_per_provider", Type::Number).description(format!(
+        Attribute::optional(B::max_mappings_per_provider, Type::Number).description(format!(
             "The most service account mappings one workload identity provider may have. Plans \
              that would exceed it fail before anything is created. Defaults to OpenAI's limit, \
              {MAX_RULES_PER_PROVIDER}."
@@ -138,29 +157,38 @@ pub fn schema() -> Schema {
 
 /// A string attribute, else the environment variable. `Err(())` = unknown.
 fn string_setting(
-    config: &Value,
-    name: &str,
+    field: &Field<String>,
     env: &dyn Fn(&str) -> Option<String>,
     env_name: &str,
 ) -> Result<Option<String>, ()> {
-    match attr(config, name) {
-        Value::Unknown => Err(()),
-        Value::String(s) => Ok(Some(s.clone())),
-        _ => Ok(env(env_name).filter(|s| !s.is_empty())),
+    match field {
+        Field::Unknown => Err(()),
+        Field::Known(s) => Ok(Some(s.clone())),
+        Field::Null => Ok(env(env_name).filter(|s| !s.is_empty())),
     }
 }
 
-/// A whole-number attribute within bounds, with a diagnostic on that path.
+/// A switch that defaults to false. `Err(())` = unknown.
+fn bool_setting(field: &Field<bool>) -> Result<bool, ()> {
+    match field {
+        Field::Unknown => Err(()),
+        Field::Known(b) => Ok(*b),
+        Field::Null => Ok(false),
+    }
+}
+
+/// A whole-number attribute `name` within bounds, with a diagnostic on
+/// that path.
 fn int_setting(
-    config: &Value,
+    field: &Field<Number>,
     name: &str,
     range: std::ops::RangeInclusive<i64>,
     default: i64,
     diags: &mut Diagnostics,
 ) -> Result<i64, ()> {
-    match attr(config, name) {
-        Value::Unknown => Err(()),
-        Value::Number(n) => match n.as_i64().filter(|i| range.contains(i)) {
+    match field {
+        Field::Unknown => Err(()),
+        Field::Known(n) => match n.as_i64().filter(|i| range.contains(i)) {
             Some(i) => Ok(i),
             None => {
                 diags.attribute_error(
@@ -175,7 +203,7 @@ fn int_setting(
                 Ok(default)
             }
         },
-        _ => Ok(default),
+        Field::Null => Ok(default),
     }
 }
 
@@ -203,17 +231,17 @@ fn rate_limit_window(env: &dyn Fn(&str) -> Option<String>, diags: &mut Diagnosti
     }
 }
 
+/// A URL attribute `name`, else the environment variable, else `default`.
 fn url_setting(
-    config: &Value,
+    field: &Field<String>,
     name: &str,
     env: &dyn Fn(&str) -> Option<String>,
     env_name: &str,
     default: &str,
     diags: &mut Diagnostics,
 ) -> Result<Url, ()> {
-    let (value, from_env) = match string_setting(config, name, env, env_name)? {
-        Some(v) if matches!(attr(config, name), Value::String(_)) => (v, false),
-        Some(v) => (v, true),
+    let (value, from_env) = match string_setting(field, env, env_name)? {
+        Some(v) => (v, field.is_null()),
         None => (default.to_string(), false),
     };
     match https_url(&value) {
@@ -257,22 +285,24 @@ pub fn resolve(
     env: &dyn Fn(&str) -> Option<String>,
     diags: &mut Diagnostics,
 ) -> Option<Settings> {
+    let block = match ProviderBlock::from_value(config) {
+        Ok(b) => b,
+        Err(e) => {
+            diags.extend(Diagnostics::from(e));
+            return None;
+        }
+    };
     let resolved = (|| -> Result<Settings, ()> {
-        let admin_key =
-            string_setting(config, "admin_api_key", env, ENV_ADMIN_KEY)?.map(Secret::from);
+        let admin_key = string_setting(&block.admin_api_key, env, ENV_ADMIN_KEY)?.map(Secret::from);
         let base_url = url_setting(
-            config,
-            "base_url",
+            &block.base_url,
+            B::base_url,
             env,
             ENV_BASE_URL,
             DEFAULT_BASE_URL,
             diags,
         )?;
-        let allow_other_base = match attr(config, ALLOW_OTHER_BASE_URL_HOST) {
-            Value::Unknown => return Err(()),
-            Value::Bool(b) => *b,
-            _ => false,
-        };
+        let allow_other_base = bool_setting(&block.allow_custom_base_url_host)?;
         // A warning, not an error as for the token exchange: gateways in
         // front of the Admin API are common, and the key is the user's own.
         if !allow_other_base && !base_host_expected(&base_url) {
@@ -287,17 +317,13 @@ pub fn resolve(
                         base_url.host_str().unwrap_or_default()
                     ),
                 )
-                .at(Path::root().attr("base_url")),
+                .at(Path::root().attr(B::base_url)),
             );
         }
-        let allow_other_host = match attr(config, ALLOW_OTHER_EXCHANGE_HOST) {
-            Value::Unknown => return Err(()),
-            Value::Bool(b) => *b,
-            _ => false,
-        };
+        let allow_other_host = bool_setting(&block.allow_custom_token_exchange_host)?;
         let token_exchange_url = url_setting(
-            config,
-            "token_exchange_url",
+            &block.token_exchange_url,
+            B::token_exchange_url,
             env,
             ENV_TOKEN_EXCHANGE_URL,
             DEFAULT_TOKEN_EXCHANGE_URL,
@@ -305,7 +331,7 @@ pub fn resolve(
         )?;
         if !allow_other_host && !exchange_host_allowed(&token_exchange_url) {
             diags.attribute_error(
-                Path::root().attr("token_exchange_url"),
+                Path::root().attr(B::token_exchange_url),
                 "Untrusted token_exchange_url host",
                 format!(
                     "The token exchange URL is on the host {:?}, but the workload's subject token \
@@ -322,32 +348,37 @@ pub fn resolve(
             base_url,
             token_exchange_url,
             request_timeout: Duration::from_secs(int_setting(
-                config,
-                "request_timeout_seconds",
+                &block.request_timeout_seconds,
+                B::request_timeout_seconds,
                 1..=600,
                 DEFAULT_TIMEOUT_SECONDS,
                 diags,
             )? as u64),
-            max_retries: int_setting(config, "max_retries", 0..=20, DEFAULT_MAX_RETRIES, diags)?
-                as u32,
+            max_retries: int_setting(
+                &block.max_retries,
+                B::max_retries,
+                0..=20,
+                DEFAULT_MAX_RETRIES,
+                diags,
+            )? as u32,
             rate_limit_wait: Duration::from_secs(int_setting(
-                config,
-                "rate_limit_wait_seconds",
+                &block.rate_limit_wait_seconds,
+                B::rate_limit_wait_seconds,
                 0..=3600,
                 DEFAULT_RATE_LIMIT_WAIT_SECONDS,
                 diags,
             )? as u64),
             rate_limit_window: rate_limit_window(env, diags),
             max_providers: int_setting(
-                config,
-                "max_workload_identity_providers",
+                &block.max_workload_identity_providers,
+                B::max_workload_identity_providers,
                 1..=100_000,
                 MAX_PROVIDERS_PER_ORG as i64,
                 diags,
             )? as usize,
             max_mappings_per_provider: int_setting(
-                config,
-                "max_mappings_per_provider",
+                &block.max_mappings_per_provider,
+                B::max_mappings_per_provider,
                 1..=100_000,
                 MAX_RULES_PER_PROVIDER as i64,
                 diags,
@@ -358,27 +389,6 @@ pub fn resolve(
         Ok(s) if !diags.has_errors() => Some(s),
         _ => None,
     }
-}
-
-/// Warns that a plan made while the provider block holds values known only
-/// after apply skipped the checks that need the API: the limits and tenant
-/// pinning. Terraform plans creates and updates again during apply, with the
-/// configuration known, and the checks run then, before the object is
-/// written.
-pub fn warn_checks_skipped(plan: &mut tfplugin::framework::PlanCtx, checks: &str) {
-    if !(plan.is_create() || plan.is_update()) {
-        return;
-    }
-    plan.diags.warning(
-        "Plan-time checks skipped: provider configuration unknown",
-        format!(
-            "The openai provider block holds values known only after apply (for example a key \
-             or URL taken from a resource this run creates), so this plan could not check {checks}. \
-             They run when Terraform plans this object again during apply, just before it is \
-             written, so apply may still refuse it. To have them checked at plan, give the \
-             provider block values known at plan time."
-        ),
-    );
 }
 
 #[cfg(test)]
@@ -401,6 +411,14 @@ mod tests {
 
     fn no_env(_: &str) -> Option<String> {
         None
+    }
+
+    #[test]
+    fn the_block_model_agrees_with_the_schema() {
+        assert_eq!(
+            tfplugin::framework::model::schema_mismatches::<ProviderBlock>(&schema()),
+            Vec::<String>::new()
+        );
     }
 
     #[test]

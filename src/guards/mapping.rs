@@ -25,7 +25,7 @@ pub(crate) async fn plan_mapping(data: Option<&OpenAi>, plan: &mut PlanCtx) {
     }
     unmanaged_kind::refuse_change(plan, "service account mapping", M::scopes);
     let Some(data) = data else {
-        crate::config::warn_checks_skipped(
+        super::warn_checks_skipped(
             plan,
             "the limit of mappings per provider (max_mappings_per_provider) or tenant pinning",
         );

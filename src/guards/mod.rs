@@ -26,6 +26,27 @@ pub(crate) use mapping::plan_mapping;
 pub(crate) use operation::one_at_a_time;
 pub(crate) use provider::{name_conflict, plan_provider};
 
+/// Warns that a plan made while the provider block holds values known only
+/// after apply skipped the checks that need the API: the limits and tenant
+/// pinning. Terraform plans creates and updates again during apply, with the
+/// configuration known, and the checks run then, before the object is
+/// written.
+pub(crate) fn warn_checks_skipped(plan: &mut tfplugin::framework::PlanCtx, checks: &str) {
+    if !(plan.is_create() || plan.is_update()) {
+        return;
+    }
+    plan.diags.warning(
+        "Plan-time checks skipped: provider configuration unknown",
+        format!(
+            "The openai provider block holds values known only after apply (for example a key \
+             or URL taken from a resource this run creates), so this plan could not check {checks}. \
+             They run when Terraform plans this object again during apply, just before it is \
+             written, so apply may still refuse it. To have them checked at plan, give the \
+             provider block values known at plan time."
+        ),
+    );
+}
+
 /// How long a write refused because its name is taken (409) is tried again:
 /// in a name chain (a takes b's old name while b is renamed), Terraform may
 /// apply a before b, and b's rename frees the name moments later.

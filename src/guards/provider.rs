@@ -28,7 +28,7 @@ pub(crate) async fn plan_provider(data: Option<&OpenAi>, plan: &mut PlanCtx) {
     }
     unmanaged_kind::refuse_change(plan, OBJECT, M::jwks_json);
     let Some(data) = data else {
-        crate::config::warn_checks_skipped(
+        super::warn_checks_skipped(
             plan,
             "the limit of workload identity providers per organization (max_workload_identity_providers)",
         );

@@ -252,6 +252,25 @@ impl FieldType for i64 {
     }
 }
 
+/// Any number, as written (for attributes whose range is checked with a
+/// diagnostic of their own rather than refused by decoding).
+impl FieldType for Number {
+    fn accepts(ty: &Type) -> bool {
+        *ty == Type::Number
+    }
+
+    fn decode(v: &Value, at: &Path) -> Result<Self, ModelError> {
+        match v {
+            Value::Number(n) => Ok(n.clone()),
+            v => Err(mismatch(at, "a number", v)),
+        }
+    }
+
+    fn encode(&self) -> Value {
+        Value::Number(self.clone())
+    }
+}
+
 /// The raw value of a `dynamic` attribute, whose type travels with it.
 impl FieldType for Value {
     fn accepts(ty: &Type) -> bool {
