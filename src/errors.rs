@@ -1,19 +1,85 @@
 //! Turning API errors into diagnostics that say what failed, where, and what to do.
 
+use std::borrow::Cow;
+
 use openai_admin::error::ApiError;
 use tfplugin::codec::Path;
 use tfplugin::framework::{Diagnostic, Diagnostics};
 
+/// What kind of thing a failed API call was doing: it decides the hint (a
+/// 404 on a create means a reference is missing; elsewhere, that the object
+/// is gone).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    Create,
+    Read,
+    List,
+    Count,
+    LookUp,
+    LookFor,
+    Update,
+    Delete,
+}
+
+impl Action {
+    fn verb(self) -> &'static str {
+        match self {
+            Action::Create => "create",
+            Action::Read => "read",
+            Action::List => "list",
+            Action::Count => "count",
+            Action::LookUp => "look up",
+            Action::LookFor => "look for",
+            Action::Update => "update",
+            Action::Delete => "delete",
+        }
+    }
+}
+
+/// A failed call's operation: its [`Action`], and the words the
+/// diagnostic's summary says it with ("Failed to create the workload
+/// identity provider").
+#[derive(Clone, Debug)]
+pub struct Op<'a> {
+    action: Action,
+    words: Cow<'a, str>,
+}
+
+impl<'a> Op<'a> {
+    /// `action` on `object`: "create" + "the workload identity provider".
+    pub fn new(action: Action, object: impl Into<Cow<'a, str>>) -> Self {
+        Op {
+            action,
+            words: format!("{} {}", action.verb(), object.into()).into(),
+        }
+    }
+
+    /// An operation of kind `action` said in words of its own ("put the
+    /// prior issuer back").
+    pub fn worded(action: Action, words: impl Into<Cow<'a, str>>) -> Self {
+        Op {
+            action,
+            words: words.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for Op<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.words)
+    }
+}
+
 /// A diagnostic for a failed API call. When the API names a `param` that is
 /// one of the resource's attributes, the diagnostic points at it.
-pub fn api_error(action: &str, e: &ApiError, attributes: &[&str]) -> Diagnostics {
+pub fn api_error(action: Op<'_>, e: &ApiError, attributes: &[&str]) -> Diagnostics {
     // A 401 needs no hint here: the error itself names admin_api_key.
     let hint = if e.is_unknown_collection() {
         " A listing that is not found means the requests go to the wrong place: check base_url \
          (OPENAI_BASE_URL), which must include the API version, e.g. https://api.openai.com/v1."
     } else if e.is_limit_exceeded() {
         " The organization is at an OpenAI limit; remove unused objects or ask OpenAI to raise it."
-    } else if e.is_not_found() && !action.starts_with("create") {
+    } else if e.is_not_found() && action.action != Action::Create {
         " The object may have been deleted outside Terraform."
     } else if e.is_not_found() {
         " Something the new object refers to does not exist; check the ids in the configuration."
@@ -52,7 +118,7 @@ mod tests {
         }
     }
 
-    fn detail(action: &str, e: &ApiError) -> String {
+    fn detail(action: Op<'_>, e: &ApiError) -> String {
         api_error(action, e, &[])
             .iter()
             .next()
@@ -64,7 +130,7 @@ mod tests {
     #[test]
     fn the_401_hint_is_given_once() {
         let d = detail(
-            "list projects",
+            Op::new(Action::List, "projects"),
             &status(StatusCode::UNAUTHORIZED, "invalid_api_key"),
         );
         assert_eq!(d.matches("admin_api_key").count(), 1, "{d}");
@@ -78,7 +144,7 @@ mod tests {
             *path = "/organization/workload_identity_providers".into();
             *method = Method::GET;
         }
-        let d = detail("read workload identity providers", &e);
+        let d = detail(Op::new(Action::Read, "workload identity providers"), &e);
         assert!(d.contains("check base_url"), "{d}");
         assert!(d.contains("/v1"), "{d}");
         assert!(!d.contains("deleted outside Terraform"), "{d}");
@@ -86,15 +152,17 @@ mod tests {
         if let ApiError::Status { path, .. } = &mut e {
             *path = "/organization/workload_identity_providers/wip_1".into();
         }
-        let d = detail("read the workload identity provider", &e);
+        let d = detail(Op::new(Action::Read, "the workload identity provider"), &e);
         assert!(d.contains("deleted outside Terraform"), "{d}");
     }
 
     #[test]
     fn a_404_on_create_is_not_blamed_on_a_deletion() {
         let e = status(StatusCode::NOT_FOUND, "not_found");
-        assert!(detail("read the project", &e).contains("deleted outside Terraform"));
-        let d = detail("create the service account mapping", &e);
+        assert!(
+            detail(Op::new(Action::Read, "the project"), &e).contains("deleted outside Terraform")
+        );
+        let d = detail(Op::new(Action::Create, "the service account mapping"), &e);
         assert!(!d.contains("deleted outside Terraform"), "{d}");
         assert!(d.contains("does not exist"), "{d}");
     }

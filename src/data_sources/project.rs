@@ -6,7 +6,7 @@ use async_trait::async_trait;
 
 use super::lookup::{self, Key};
 use crate::OpenAi;
-use crate::errors::api_error;
+use crate::errors::{Action, Op, api_error};
 use crate::values::decode;
 use openai_admin::models::Project;
 use tfplugin::codec::Type;
@@ -96,13 +96,13 @@ impl DataSource<OpenAi> for ProjectDataSource {
             Key::Id(id) => match client.get_project(id).await {
                 Ok(p) => p,
                 Err(e) if e.is_not_found() => return Err(key.not_found(WHAT, within)),
-                Err(e) => return Err(api_error("read the project", &e, &[])),
+                Err(e) => return Err(api_error(Op::new(Action::Read, "the project"), &e, &[])),
             },
             Key::Name(name) => {
                 let mut matches: Vec<Project> = client
                     .list_all_projects()
                     .await
-                    .map_err(|e| api_error("list projects", &e, &[]))?
+                    .map_err(|e| api_error(Op::new(Action::List, "projects"), &e, &[]))?
                     .into_iter()
                     .filter(|p| p.name.as_deref() == Some(name))
                     .collect();

@@ -6,7 +6,7 @@ use async_trait::async_trait;
 
 use super::lookup::{self, Argument, Key};
 use crate::OpenAi;
-use crate::errors::api_error;
+use crate::errors::{Action, Op, api_error};
 use crate::resources::project_service_account::{self as resource, ServiceAccountModel};
 use crate::values::decode;
 use openai_admin::models::ServiceAccount;
@@ -88,13 +88,25 @@ impl DataSource<OpenAi> for ProjectServiceAccountDataSource {
             Key::Id(id) => match client.get_service_account(pid, id).await {
                 Ok(sa) => sa,
                 Err(e) if e.is_not_found() => return Err(key.not_found(WHAT, &within)),
-                Err(e) => return Err(api_error("read the project service account", &e, &[])),
+                Err(e) => {
+                    return Err(api_error(
+                        Op::new(Action::Read, "the project service account"),
+                        &e,
+                        &[],
+                    ));
+                }
             },
             Key::Name(name) => {
                 let all = match client.list_all_service_accounts(pid).await {
                     Ok(all) => all,
                     Err(e) if e.is_not_found() => return Err(project_not_found(pid)),
-                    Err(e) => return Err(api_error("list project service accounts", &e, &[])),
+                    Err(e) => {
+                        return Err(api_error(
+                            Op::new(Action::List, "project service accounts"),
+                            &e,
+                            &[],
+                        ));
+                    }
                 };
                 let mut matches: Vec<ServiceAccount> =
                     all.into_iter().filter(|sa| sa.name == name).collect();

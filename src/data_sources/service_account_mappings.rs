@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 
 use crate::OpenAi;
-use crate::errors::api_error;
+use crate::errors::{Action, Op, api_error};
 use crate::resources::service_account_mapping::{self as resource, MappingModel};
 use crate::values::decode;
 use openai_admin::models::FederationRule;
@@ -170,7 +170,7 @@ impl DataSource<OpenAi> for ServiceAccountMappingsDataSource {
                 s.map(|s| s.objects.values().cloned().collect::<Vec<_>>())
             })
             .await
-            .map_err(|e| api_error("list service account mappings", &e, &[]))?;
+            .map_err(|e| api_error(Op::new(Action::List, "service account mappings"), &e, &[]))?;
         let Some(mut rules) = rules else {
             return Err(Diagnostic::error(
                 "Workload identity provider not found",

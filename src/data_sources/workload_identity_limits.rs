@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use futures_util::{StreamExt as _, TryStreamExt as _};
 
 use crate::OpenAi;
-use crate::errors::api_error;
+use crate::errors::{Action, Op, api_error};
 use tfplugin::codec::Type;
 use tfplugin::framework::model::{Field, Model};
 use tfplugin::framework::{
@@ -121,7 +121,13 @@ impl DataSource<OpenAi> for WorkloadIdentityLimitsDataSource {
                     .collect::<Vec<_>>()
             })
             .await
-            .map_err(|e| api_error("list workload identity providers", &e, &[]))?;
+            .map_err(|e| {
+                api_error(
+                    Op::new(Action::List, "workload identity providers"),
+                    &e,
+                    &[],
+                )
+            })?;
         providers.sort();
         // A provider deleted since the listing has no mappings left: 0.
         let ids: Vec<String> = providers.iter().map(|(_, id, _)| id.clone()).collect();
@@ -134,7 +140,7 @@ impl DataSource<OpenAi> for WorkloadIdentityLimitsDataSource {
             .buffered(PARALLEL_LISTINGS)
             .try_collect()
             .await
-            .map_err(|e| api_error("list service account mappings", &e, &[]))?;
+            .map_err(|e| api_error(Op::new(Action::List, "service account mappings"), &e, &[]))?;
         let usage = providers
             .iter()
             .zip(mapping_counts)

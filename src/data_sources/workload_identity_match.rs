@@ -13,7 +13,7 @@ use openai_federation_rules::matching::{self, Outcome, RuleVerdict};
 use serde_json::Value as Json;
 
 use crate::OpenAi;
-use crate::errors::api_error;
+use crate::errors::{Action, Op, api_error};
 use crate::values::{decode, to_json};
 use tfplugin::codec::{Path, Type, Value};
 use tfplugin::framework::model::{Field, Model};
@@ -222,18 +222,20 @@ impl DataSource<OpenAi> for WorkloadIdentityMatchDataSource {
         let claims = claims_json(&config.claims)?;
         let pid = config.workload_identity_provider_id.or_empty();
         let client = data.client()?;
-        let provider = data
-            .inventory
-            .provider(client, pid)
-            .await
-            .map_err(|e| api_error("read the workload identity provider", &e, &[]))?;
+        let provider = data.inventory.provider(client, pid).await.map_err(|e| {
+            api_error(
+                Op::new(Action::Read, "the workload identity provider"),
+                &e,
+                &[],
+            )
+        })?;
         let rules = data
             .inventory
             .rules(client, pid, |s| {
                 s.map(|s| s.objects.values().cloned().collect::<Vec<_>>())
             })
             .await
-            .map_err(|e| api_error("list service account mappings", &e, &[]))?;
+            .map_err(|e| api_error(Op::new(Action::List, "service account mappings"), &e, &[]))?;
         let (Some(provider), Some(rules)) = (provider, rules) else {
             return Err(Diagnostic::error(
                 "Workload identity provider not found",

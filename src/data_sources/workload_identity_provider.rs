@@ -5,7 +5,7 @@ use async_trait::async_trait;
 
 use super::lookup::{self, Argument, Key};
 use crate::OpenAi;
-use crate::errors::api_error;
+use crate::errors::{Action, Op, api_error};
 use crate::resources::workload_identity_provider::{self as resource, ProviderModel};
 use crate::values::decode;
 use tfplugin::framework::model::Model;
@@ -76,7 +76,13 @@ impl DataSource<OpenAi> for WorkloadIdentityProviderDataSource {
                     .await
             }
         }
-        .map_err(|e| api_error("list workload identity providers", &e, &[]))?;
+        .map_err(|e| {
+            api_error(
+                Op::new(Action::List, "workload identity providers"),
+                &e,
+                &[],
+            )
+        })?;
         let p = found.ok_or_else(|| key.not_found(WHAT, "in the organization"))?;
         Ok(ReadDataSourceResponse::new(
             resource::state_from_api(&p, &ProviderModel::default()).to_value(),

@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 
 use crate::OpenAi;
-use crate::errors::api_error;
+use crate::errors::{Action, Op, api_error};
 use crate::resources::workload_identity_provider::{self as resource, ProviderModel};
 use tfplugin::codec::Type;
 use tfplugin::framework::model::{Field, Model};
@@ -60,7 +60,13 @@ impl DataSource<OpenAi> for WorkloadIdentityProvidersDataSource {
                 s.objects.values().cloned().collect::<Vec<_>>()
             })
             .await
-            .map_err(|e| api_error("list workload identity providers", &e, &[]))?;
+            .map_err(|e| {
+                api_error(
+                    Op::new(Action::List, "workload identity providers"),
+                    &e,
+                    &[],
+                )
+            })?;
         all.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
         let providers = all
             .iter()

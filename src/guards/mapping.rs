@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 use super::Removal;
 use crate::OpenAi;
-use crate::errors::api_error;
+use crate::errors::{Action, Op, api_error};
 use crate::limits::Scope;
 use crate::resources::service_account_mapping::{
     MappingIdentity, MappingModel, matchers_json, matchers_of,
@@ -262,7 +262,10 @@ impl OpenAi {
                     Err(e) => {
                         if writes {
                             plan.diags.extend(api_error(
-                                "look up the issuer of the mapping's workload identity provider",
+                                Op::new(
+                                    Action::LookUp,
+                                    "the issuer of the mapping's workload identity provider",
+                                ),
                                 &e,
                                 &[],
                             ));
@@ -475,7 +478,7 @@ impl OpenAi {
                             "The mapping was written, but its provider's issuer could not be \
                              read right after ({}), so a change of the issuer by another run at \
                              the same moment would not be seen. The next plan checks again.",
-                            api_error("read the issuer", &e, &[])
+                            api_error(Op::new(Action::Read, "the issuer"), &e, &[])
                                 .iter()
                                 .map(|d| d.detail.as_str())
                                 .collect::<Vec<_>>()
@@ -545,7 +548,7 @@ impl OpenAi {
                 }
                 Err(e) => {
                     plan.diags.extend(api_error(
-                        "look up the mapping's workload identity provider",
+                        Op::new(Action::LookUp, "the mapping's workload identity provider"),
                         &e,
                         &[],
                     ));
@@ -621,8 +624,11 @@ impl OpenAi {
         {
             Ok(ids) => ids,
             Err(e) => {
-                plan.diags
-                    .extend(api_error("look up service account mapping names", &e, &[]));
+                plan.diags.extend(api_error(
+                    Op::new(Action::LookUp, "service account mapping names"),
+                    &e,
+                    &[],
+                ));
                 return;
             }
         };
@@ -809,7 +815,7 @@ impl OpenAi {
             Ok(found) => found,
             Err(e) => {
                 plan.diags.extend(api_error(
-                    "look up the mapping's project service account",
+                    Op::new(Action::LookUp, "the mapping's project service account"),
                     &e,
                     &[],
                 ));
@@ -892,7 +898,7 @@ impl OpenAi {
                     }
                     Err(e) => {
                         plan.diags.extend(api_error(
-                            "count existing service account mappings",
+                            Op::new(Action::Count, "existing service account mappings"),
                             &e,
                             &[],
                         ));

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use super::Removal;
 use crate::OpenAi;
-use crate::errors::api_error;
+use crate::errors::{Action, Op, api_error};
 use crate::limits::Scope;
 use crate::resources::unmanaged_kind;
 use crate::resources::workload_identity_provider::{OBJECT, ProviderIdentity, ProviderModel};
@@ -158,7 +158,10 @@ impl OpenAi {
             Ok(rules) => rules.unwrap_or_default(),
             Err(e) => {
                 plan.diags.extend(api_error(
-                    "list the service account mappings of the workload identity provider",
+                    Op::new(
+                        Action::List,
+                        "the service account mappings of the workload identity provider",
+                    ),
                     &e,
                     &[],
                 ));
@@ -319,7 +322,10 @@ impl OpenAi {
             Err(e) if e.is_not_found() => Vec::new(),
             Err(e) => {
                 return Err(api_error(
-                    "list the service account mappings of the workload identity provider",
+                    Op::new(
+                        Action::List,
+                        "the service account mappings of the workload identity provider",
+                    ),
                     &e,
                     &[],
                 ));
@@ -453,7 +459,7 @@ impl OpenAi {
             Ok(ids) => ids,
             Err(e) => {
                 plan.diags.extend(api_error(
-                    "look up workload identity provider names",
+                    Op::new(Action::LookUp, "workload identity provider names"),
                     &e,
                     &[],
                 ));
@@ -505,7 +511,7 @@ impl OpenAi {
             Ok(x) => x,
             Err(e) => {
                 plan.diags.extend(api_error(
-                    "count existing workload identity providers",
+                    Op::new(Action::Count, "existing workload identity providers"),
                     &e,
                     &[],
                 ));

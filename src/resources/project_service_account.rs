@@ -11,7 +11,7 @@
 use async_trait::async_trait;
 
 use crate::OpenAi;
-use crate::errors::api_error;
+use crate::errors::{Action, Op, api_error};
 use crate::values::{arguments, decode, split_import_id};
 use openai_admin::models::{
     CreateServiceAccountRequest, SERVICE_ACCOUNT_ROLES, ServiceAccount, UpdateServiceAccountRequest,
@@ -53,6 +53,12 @@ tfplugin::model! {
 type M = ServiceAccountModel;
 
 pub struct ProjectServiceAccountResource;
+
+/// The arguments an API error's `param` may point at, listed once.
+fn api_arguments() -> &'static [&'static str] {
+    static ARGS: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
+    ARGS.get_or_init(|| arguments(&schema(), &[]))
+}
 
 pub fn schema() -> Schema {
     Schema::new(
@@ -243,9 +249,9 @@ impl Resource<OpenAi> for ProjectServiceAccountResource {
             .await
             .map_err(|e| {
                 api_error(
-                    "create the project service account",
+                    Op::new(Action::Create, "the project service account"),
                     &e,
-                    &arguments(&schema(), &[]),
+                    api_arguments(),
                 )
             })?;
         if created.api_key.is_some() {
@@ -297,11 +303,14 @@ impl Resource<OpenAi> for ProjectServiceAccountResource {
             Err(e) => {
                 let mut resp = CreateResponse::new(state_from_api(&sa, pid).to_value());
                 resp.diagnostics.extend(api_error(
-                    &format!(
-                        "give the new service account {} the project role {role:?} (the \
+                    Op::worded(
+                        Action::Update,
+                        format!(
+                            "give the new service account {} the project role {role:?} (the \
                          account was created and is kept in state; the next apply replaces \
                          it)",
-                        sa.id
+                            sa.id
+                        ),
                     ),
                     &e,
                     &[M::role],
@@ -322,7 +331,11 @@ impl Resource<OpenAi> for ProjectServiceAccountResource {
             Ok(sa) => Ok(ReadResponse::new(Some(state_from_api(&sa, pid).to_value()))),
             // Gone (or its project is): Terraform plans to create it again.
             Err(e) if e.is_not_found() => Ok(ReadResponse::new(None)),
-            Err(e) => Err(api_error("read the project service account", &e, &[])),
+            Err(e) => Err(api_error(
+                Op::new(Action::Read, "the project service account"),
+                &e,
+                &[],
+            )),
         }
     }
 
@@ -341,9 +354,9 @@ impl Resource<OpenAi> for ProjectServiceAccountResource {
             .await
             .map_err(|e| {
                 api_error(
-                    "update the project service account",
+                    Op::new(Action::Update, "the project service account"),
                     &e,
-                    &arguments(&schema(), &[]),
+                    api_arguments(),
                 )
             })?;
         Ok(UpdateResponse::new(
@@ -361,7 +374,11 @@ impl Resource<OpenAi> for ProjectServiceAccountResource {
         match data.client()?.delete_service_account(pid, id).await {
             Ok(_) => Ok(DeleteResponse::new()),
             Err(e) if e.is_not_found() => Ok(DeleteResponse::new()),
-            Err(e) => Err(api_error("delete the project service account", &e, &[])),
+            Err(e) => Err(api_error(
+                Op::new(Action::Delete, "the project service account"),
+                &e,
+                &[],
+            )),
         }
     }
 

@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 
 use crate::OpenAi;
-use crate::errors::api_error;
+use crate::errors::{Action, Op, api_error};
 use crate::limits::Scope;
 use crate::resources::unmanaged_kind;
 use crate::values::{arguments, decode, from_json, split_import_id, to_json};
@@ -61,8 +61,9 @@ type M = MappingModel;
 
 /// What an API error may point at: the arguments, less the guard switch the
 /// API never sees.
-fn api_arguments() -> Vec<&'static str> {
-    arguments(&schema(), &[M::allow_unpinned_shared_issuer])
+fn api_arguments() -> &'static [&'static str] {
+    static ARGS: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
+    ARGS.get_or_init(|| arguments(&schema(), &[M::allow_unpinned_shared_issuer]))
 }
 
 pub struct ServiceAccountMappingResource;
@@ -507,7 +508,11 @@ impl Resource<OpenAi> for ServiceAccountMappingResource {
                     )));
             }
             Err(e) => {
-                let mut d = api_error("create the service account mapping", &e, &api_arguments());
+                let mut d = api_error(
+                    Op::new(Action::Create, "the service account mapping"),
+                    &e,
+                    api_arguments(),
+                );
                 if e.is_name_taken() {
                     d.push(crate::guards::name_taken_on_create(
                         "service account mapping",
@@ -542,7 +547,7 @@ impl Resource<OpenAi> for ServiceAccountMappingResource {
                         // Keep it in the state (Terraform taints it, and the
                         // next apply deletes it) rather than lose track.
                         refused.extend(api_error(
-                            &format!("delete the mapping {} again", r.id),
+                            Op::new(Action::Delete, format!("the mapping {} again", r.id)),
                             &e,
                             &[],
                         ));
@@ -590,7 +595,7 @@ impl Resource<OpenAi> for ServiceAccountMappingResource {
                 state.id.or_empty(),
             )
             .await
-            .map_err(|e| api_error("read service account mappings", &e, &[]))?;
+            .map_err(|e| api_error(Op::new(Action::Read, "service account mappings"), &e, &[]))?;
         if let Some(r) = &found {
             data.inventory.names.refreshed(&r.id);
         }
@@ -661,7 +666,13 @@ impl Resource<OpenAi> for ServiceAccountMappingResource {
             )
             .await
         }
-        .map_err(|e| api_error("update the service account mapping", &e, &api_arguments()))?;
+        .map_err(|e| {
+            api_error(
+                Op::new(Action::Update, "the service account mapping"),
+                &e,
+                api_arguments(),
+            )
+        })?;
         let checked = data
             .recheck_pinning(
                 &planned,
@@ -692,7 +703,10 @@ impl Resource<OpenAi> for ServiceAccountMappingResource {
             };
             if let Err(e) = client.update_rule(pid, id, &undo).await {
                 refused.extend(api_error(
-                    "undo the mapping update; disable the mapping by hand",
+                    Op::worded(
+                        Action::Update,
+                        "undo the mapping update; disable the mapping by hand",
+                    ),
                     &e,
                     &[],
                 ));
@@ -743,7 +757,13 @@ impl Resource<OpenAi> for ServiceAccountMappingResource {
         match data.client()?.delete_rule(pid, id).await {
             Ok(_) => {}
             Err(e) if e.is_not_found() => {}
-            Err(e) => return Err(api_error("delete the service account mapping", &e, &[])),
+            Err(e) => {
+                return Err(api_error(
+                    Op::new(Action::Delete, "the service account mapping"),
+                    &e,
+                    &[],
+                ));
+            }
         }
         data.inventory.remove_rule(pid, id).await;
         data.pinning.written();
@@ -806,7 +826,7 @@ impl Resource<OpenAi> for ServiceAccountMappingResource {
                 s.map(|s| s.objects.values().cloned().collect::<Vec<_>>())
             })
             .await
-            .map_err(|e| api_error("list service account mappings", &e, &[]))?;
+            .map_err(|e| api_error(Op::new(Action::List, "service account mappings"), &e, &[]))?;
         let Some(rules) = rules else {
             return Err(Diagnostic::error(
                 "Workload identity provider not found",
@@ -892,7 +912,13 @@ impl OpenAi {
                 })
             })
             .await
-            .map_err(|e| api_error("look for an interrupted mapping create", &e, &[]))
+            .map_err(|e| {
+                api_error(
+                    Op::new(Action::LookFor, "an interrupted mapping create"),
+                    &e,
+                    &[],
+                )
+            })
     }
 }
 

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use async_trait::async_trait;
 
 use crate::OpenAi;
-use crate::errors::api_error;
+use crate::errors::{Action, Op, api_error};
 use crate::limits::Scope;
 use crate::resources::unmanaged_kind;
 use crate::validate::https_url;
@@ -81,6 +81,12 @@ fn transformation_type() -> Type {
         (TransformationModel::attribute, Type::String),
         (TransformationModel::expression, Type::String),
     ])
+}
+
+/// The arguments an API error's `param` may point at, listed once.
+fn api_arguments() -> &'static [&'static str] {
+    static ARGS: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
+    ARGS.get_or_init(|| arguments(&schema(), &[]))
 }
 
 pub fn schema() -> Schema {
@@ -611,9 +617,9 @@ impl Resource<OpenAi> for WorkloadIdentityProviderResource {
             }
             Err(e) => {
                 let mut d = api_error(
-                    "create the workload identity provider",
+                    Op::new(Action::Create, "the workload identity provider"),
                     &e,
-                    &arguments(&schema(), &[]),
+                    api_arguments(),
                 );
                 if e.is_name_taken() {
                     d.push(crate::guards::name_taken_on_create(OBJECT));
@@ -654,7 +660,13 @@ impl Resource<OpenAi> for WorkloadIdentityProviderResource {
             .inventory
             .provider(data.client()?, state.id.or_empty())
             .await
-            .map_err(|e| api_error("read workload identity providers", &e, &[]))?;
+            .map_err(|e| {
+                api_error(
+                    Op::new(Action::Read, "workload identity providers"),
+                    &e,
+                    &[],
+                )
+            })?;
         if let Some(p) = &found {
             data.inventory.names.refreshed(&p.id);
         }
@@ -713,9 +725,9 @@ impl Resource<OpenAi> for WorkloadIdentityProviderResource {
         .await
         .map_err(|e| {
             api_error(
-                "update the workload identity provider",
+                Op::new(Action::Update, "the workload identity provider"),
                 &e,
-                &arguments(&schema(), &[]),
+                api_arguments(),
             )
         })?;
         if writing.is_some()
@@ -729,9 +741,12 @@ impl Resource<OpenAi> for WorkloadIdentityProviderResource {
             };
             if let Err(e) = client.update_provider(id, &undo).await {
                 refused.extend(api_error(
-                    &format!(
-                        "put the prior issuer {:?} back; set it by hand",
-                        prior.issuer.or_empty()
+                    Op::worded(
+                        Action::Update,
+                        format!(
+                            "put the prior issuer {:?} back; set it by hand",
+                            prior.issuer.or_empty()
+                        ),
                     ),
                     &e,
                     &[],
@@ -801,7 +816,11 @@ impl Resource<OpenAi> for WorkloadIdentityProviderResource {
             match waited {
                 Some(begun) => seen = begun,
                 None => {
-                    let mut d = api_error("delete the workload identity provider", &e, &[]);
+                    let mut d = api_error(
+                        Op::new(Action::Delete, "the workload identity provider"),
+                        &e,
+                        &[],
+                    );
                     if e.is_conflict() {
                         d.error(
                             "Provider still has mappings",
@@ -866,7 +885,13 @@ impl Resource<OpenAi> for WorkloadIdentityProviderResource {
                 s.objects.values().cloned().collect::<Vec<_>>()
             })
             .await
-            .map_err(|e| api_error("list workload identity providers", &e, &[]))?;
+            .map_err(|e| {
+                api_error(
+                    Op::new(Action::List, "workload identity providers"),
+                    &e,
+                    &[],
+                )
+            })?;
         let items = providers
             .into_iter()
             .filter(|p| p.name.starts_with(prefix))
@@ -911,7 +936,13 @@ impl OpenAi {
                     .cloned()
             })
             .await
-            .map_err(|e| api_error("look for an interrupted provider create", &e, &[]))
+            .map_err(|e| {
+                api_error(
+                    Op::new(Action::LookFor, "an interrupted provider create"),
+                    &e,
+                    &[],
+                )
+            })
     }
 }
 
