@@ -170,7 +170,7 @@ fn getting_started_works_as_written() {
     let (status, body) = exchange(&other);
     assert_eq!(
         (status, body["error"].as_str()),
-        (400, Some("invalid_grant"))
+        (401, Some("invalid_grant"))
     );
 
     wd.destroy().assert_success();

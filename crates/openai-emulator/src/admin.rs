@@ -8,6 +8,7 @@ use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, Request, State};
+use axum::http::Method;
 use axum::http::header::AUTHORIZATION;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -22,6 +23,10 @@ use openai_admin::models::{
 };
 
 type Reply<T> = Result<Json<T>, ApiError>;
+
+/// The scope an admin key needs to change anything (reads need
+/// `api.management.read`, which every admin key the emulator knows has).
+pub(crate) const MANAGEMENT_WRITE_SCOPE: &str = "api.management.write";
 
 pub fn routes(app: Arc<App>) -> Router<Arc<App>> {
     const PROVIDERS: &str = "/v1/organization/workload_identity_providers";
@@ -51,7 +56,7 @@ pub fn routes(app: Arc<App>) -> Router<Arc<App>> {
             ACCOUNT,
             get(get_account).post(update_account).delete(delete_account),
         )
-        .method_not_allowed_fallback(method_not_allowed)
+        .method_not_allowed_fallback(wrong_method)
         // Layers run bottom-up on the way in: stats, then latency/faults, then auth.
         .layer(middleware::from_fn_with_state(
             app.clone(),
@@ -65,8 +70,9 @@ pub fn routes(app: Arc<App>) -> Router<Arc<App>> {
         .layer(middleware::from_fn_with_state(app, stats::count))
 }
 
-async fn method_not_allowed(req: Request) -> ApiError {
-    ApiError::method_not_allowed(req.method().as_str(), req.uri().path())
+/// A known path with a method it does not take: OpenAI answers 404.
+async fn wrong_method(req: Request) -> ApiError {
+    ApiError::unknown_url(req.method().as_str(), req.uri().path())
 }
 
 /// Constant-time comparison, so response timing does not leak the key.
@@ -94,6 +100,12 @@ pub(crate) async fn require_admin_key(
         .filter(|t| !t.is_empty());
     let error = match presented {
         Some(token) if app.is_admin_key(token) => return next.run(req).await,
+        Some(token) if app.is_read_only_admin_key(token) => {
+            if matches!(*req.method(), Method::GET | Method::HEAD) {
+                return next.run(req).await;
+            }
+            ApiError::missing_scopes(MANAGEMENT_WRITE_SCOPE, "")
+        }
         None => ApiError::unauthorized(
             "You didn't provide an API key. Send your admin API key in an Authorization header using Bearer auth (Authorization: Bearer YOUR_ADMIN_KEY).",
             None,

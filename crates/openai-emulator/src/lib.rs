@@ -166,8 +166,13 @@ pub const BUILTIN_KID: &str = "emulator-key-1";
 pub struct EmulatorConfig {
     /// Address to bind; port 0 picks a free port.
     pub listen: SocketAddr,
-    /// The only bearer accepted by the Admin API.
+    /// The bearer the Admin API and the control routes accept for everything.
     pub admin_key: Secret,
+    /// A second admin key restricted to `api.management.read`, as OpenAI
+    /// lets an organization restrict a key: it may read the Admin API, and
+    /// any write is refused with 401 "You have insufficient permissions for
+    /// this operation. Missing scopes: api.management.write." (`code: null`).
+    pub read_only_admin_key: Option<Secret>,
     /// Persist the organization here (loaded at start, rewritten after each write).
     pub state_file: Option<PathBuf>,
     /// Delay added to every Admin API request.
@@ -215,6 +220,7 @@ impl EmulatorConfig {
         EmulatorConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             admin_key: admin_key.into(),
+            read_only_admin_key: None,
             state_file: None,
             latency: Duration::ZERO,
             fault_rate: 0.0,
@@ -238,6 +244,7 @@ impl EmulatorConfig {
 /// Shared state of one running emulator.
 pub(crate) struct App {
     admin_key: Secret,
+    read_only_admin_key: Option<Secret>,
     // std mutex: held only for synchronous store access, never across an await.
     data: Mutex<Data>,
     // Serialises writes so the state file always reflects the latest one.
@@ -319,6 +326,12 @@ impl App {
 
     fn is_admin_key(&self, token: &str) -> bool {
         admin::same_secret(token, self.admin_key.expose())
+    }
+
+    fn is_read_only_admin_key(&self, token: &str) -> bool {
+        self.read_only_admin_key
+            .as_ref()
+            .is_some_and(|key| admin::same_secret(token, key.expose()))
     }
 
     fn with_data<R>(&self, f: impl FnOnce(&Data) -> R) -> R {
@@ -652,6 +665,7 @@ pub async fn start(config: EmulatorConfig) -> anyhow::Result<RunningEmulator> {
         .context("could not build the HTTP client for OIDC discovery")?;
     let app = Arc::new(App {
         admin_key: config.admin_key,
+        read_only_admin_key: config.read_only_admin_key,
         data: Mutex::new(loaded.map(|s| s.data).unwrap_or_default()),
         write_lock: tokio::sync::Mutex::new(()),
         state_file: config.state_file.clone(),

@@ -159,10 +159,11 @@ pub fn create_provider(obj: &Map<String, Json>) -> Result<CreateProviderRequest,
     only_known(obj, "", PROVIDER_CREATE_FIELDS, "")?;
     let name = required_string(obj, "", "name")?;
     let issuer = required_string(obj, "", "issuer")?;
+    check_issuer(&issuer)?;
     let audience = required_string(obj, "", "audience")?;
-    // `type` is listed as required with default "oidc": absent means "oidc".
+    // OpenAI's SDKs (generated from its spec) require `type`; its only value is "oidc".
     let kind = match obj.get("type") {
-        None => "oidc".to_owned(),
+        None => return Err(ApiError::missing("type")),
         Some(Json::String(s)) if s == "oidc" => s.clone(),
         Some(Json::String(s)) => {
             return Err(ApiError::invalid_value(
@@ -194,9 +195,13 @@ pub fn update_provider(obj: &Map<String, Json>) -> Result<UpdateProviderRequest,
         PROVIDER_UPDATE_FIELDS,
         "A provider's 'type' cannot be changed.",
     )?;
+    let issuer = optional_non_empty(obj, "", "issuer")?;
+    if let Some(issuer) = &issuer {
+        check_issuer(issuer)?;
+    }
     Ok(UpdateProviderRequest {
         name: optional_non_empty(obj, "", "name")?,
-        issuer: optional_non_empty(obj, "", "issuer")?,
+        issuer,
         audience: optional_non_empty(obj, "", "audience")?,
         description: nullable_string(obj, "", "description")?,
         enabled: optional_bool(obj, "enabled")?,
@@ -283,13 +288,12 @@ fn verification(v: &Json) -> Result<Verification, ApiError> {
     let Json::Object(obj) = v else {
         return Err(ApiError::invalid_type(P, "an object"));
     };
-    // `type` defaults per variant (`docs/reference/openai-api.md#key-sources`); infer it from the
-    // fields when absent.
+    // OpenAI's SDKs require `type` in both variants, and `discovery_url`
+    // (nullable) in the discovery one (`docs/reference/openai-api.md#key-sources`).
     let kind = match obj.get("type") {
         Some(Json::String(s)) => s.as_str(),
         Some(_) => return Err(ApiError::invalid_type("verification.type", "a string")),
-        None if obj.contains_key("jwks") => "uploaded_jwks",
-        None => "discovery",
+        None => return Err(ApiError::missing("verification.type")),
     };
     match kind {
         "discovery" => {
@@ -300,7 +304,8 @@ fn verification(v: &Json) -> Result<Verification, ApiError> {
                 "Custom discovery and uploaded JWKS are mutually exclusive.",
             )?;
             let discovery_url = match obj.get("discovery_url") {
-                None | Some(Json::Null) => None,
+                None => return Err(ApiError::missing("verification.discovery_url")),
+                Some(Json::Null) => None,
                 Some(Json::String(s)) => {
                     check_discovery_url(s)?;
                     Some(s.clone())
@@ -372,6 +377,36 @@ fn check_discovery_url(raw: &str) -> Result<(), ApiError> {
     }
     if let Some(why) = non_public_host(&url) {
         return Err(bad(&format!("the host is {why}")));
+    }
+    Ok(())
+}
+
+/// An issuer is an absolute `https` URL (plain `http` on loopback hosts, for
+/// local issuers) without query or fragment, as the OIDC specification
+/// defines it and the provider checks at plan time
+/// (`docs/reference/openai-api.md#decisions-where-openai-is-silent`).
+fn check_issuer(raw: &str) -> Result<(), ApiError> {
+    // Quoted only without its user information.
+    let bad = |why: &str| {
+        ApiError::invalid_value(
+            "issuer",
+            format!(
+                "Invalid issuer: {why}. Use the https URL the tokens' 'iss' claim names, such as https://token.actions.githubusercontent.com."
+            ),
+        )
+    };
+    if raw.chars().any(char::is_whitespace) {
+        return Err(bad("it contains white space"));
+    }
+    let url = url::Url::parse(raw).map_err(|e| bad(&format!("not a URL ({e})")))?;
+    let host = url.host_str().ok_or_else(|| bad("it has no host"))?;
+    match url.scheme() {
+        "https" => {}
+        "http" if is_loopback_host(host) => {}
+        _ => return Err(bad("the scheme must be https")),
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(bad("it must not contain a query string or a fragment"));
     }
     Ok(())
 }

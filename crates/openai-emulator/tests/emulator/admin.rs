@@ -445,7 +445,7 @@ async fn unknown_ids_are_404() {
         None,
     );
 
-    // Wrong methods get the envelope too.
+    // Wrong methods are OpenAI's 404 "Invalid URL", not 405...
     let resp = e
         .http
         .patch(e.url(&format!("{PROVIDERS}/{a}")))
@@ -453,14 +453,23 @@ async fn unknown_ids_are_404() {
         .send()
         .await
         .unwrap();
-    assert_eq!(resp.status(), 405);
+    assert_eq!(resp.status(), 404);
+    assert_eq!(resp.headers()["x-should-retry"], "false");
     let v: Value = resp.json().await.unwrap();
-    assert_eq!(v["error"]["code"], "method_not_allowed");
+    assert_eq!(
+        v["error"]["message"],
+        format!("Invalid URL (PATCH {PROVIDERS}/{a})")
+    );
+    assert_eq!(v["error"]["code"], Value::Null);
 
-    // Unknown URLs are 404 too.
+    // ...like unknown URLs.
     let (s, v) = e.get("/v1/organization/nothing_here").await;
     assert_eq!(s, 404);
-    assert_eq!(v["error"]["code"], "unknown_url");
+    assert_eq!(
+        v["error"]["message"],
+        "Invalid URL (GET /v1/organization/nothing_here)"
+    );
+    assert_eq!(v["error"]["code"], Value::Null);
 }
 
 #[tokio::test]
@@ -1074,4 +1083,98 @@ async fn concurrent_writers_and_racing_toward_the_limit() {
     assert_eq!(won, 10);
     let (_, page) = e.get(&format!("{PROVIDERS}?limit=100")).await;
     assert_eq!(page["data"].as_array().unwrap().len(), 50);
+}
+
+/// A key restricted to `api.management.read` reads, and every write gets
+/// OpenAI's 401 "Missing scopes" with `code: null` (no retry advised);
+/// the control routes stay closed to it.
+#[tokio::test]
+async fn a_read_only_admin_key_reads_and_is_refused_writes() {
+    const READ_ONLY: &str = "sk-admin-read-only";
+    let mut config = openai_emulator::EmulatorConfig::new(crate::support::ADMIN_KEY);
+    config.read_only_admin_key = Some(READ_ONLY.into());
+    let e = Emu::start_with(config).await;
+    e.provider(provider_body("existing")).await;
+
+    let list = e
+        .http
+        .get(e.url(PROVIDERS))
+        .bearer_auth(READ_ONLY)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(list.status(), 200);
+    for write in [
+        e.http.post(e.url(PROVIDERS)).json(&provider_body("new")),
+        e.http
+            .post(e.url("/_emulator/clock"))
+            .json(&json!({"offset_secs": 5})),
+    ] {
+        let resp = write.bearer_auth(READ_ONLY).send().await.unwrap();
+        assert_eq!(resp.status(), 401);
+        assert_eq!(resp.headers()["x-should-retry"], "false");
+        let v: Value = resp.json().await.unwrap();
+        assert_eq!(
+            v["error"]["message"],
+            "You have insufficient permissions for this operation. Missing scopes: api.management.write.",
+        );
+        assert_eq!(v["error"]["type"], "invalid_request_error");
+        assert_eq!(v["error"]["code"], Value::Null);
+    }
+    assert_eq!(e.emu.organization().providers.len(), 1);
+}
+
+/// What OpenAI's SDKs (generated from its spec) require of a provider is
+/// required here too, and an issuer is an https URL (http on loopback).
+#[tokio::test]
+async fn provider_creates_need_what_the_sdk_requires_and_an_https_issuer() {
+    let e = Emu::start().await;
+    let base = provider_body("strict");
+    let without = |key: &str| {
+        let mut b = base.clone();
+        b.as_object_mut().unwrap().remove(key);
+        b
+    };
+    let with = |key: &str, value: Value| {
+        let mut b = base.clone();
+        b[key] = value;
+        b
+    };
+    for (body, param) in [
+        (without("type"), "type"),
+        (
+            with("verification", json!({"discovery_url": null})),
+            "verification.type",
+        ),
+        (
+            with("verification", json!({"type": "discovery"})),
+            "verification.discovery_url",
+        ),
+    ] {
+        let reply = e.post(PROVIDERS, body).await;
+        assert_api_error(&reply, 400, Some("missing_required_parameter"), Some(param));
+    }
+    for issuer in [
+        "issuer.example.com",
+        "http://issuer.example.com",
+        "ftp://issuer.example.com",
+        "https://issuer.example.com?x=1",
+        "https://issuer.example.com#f",
+        "https://issuer .example.com",
+    ] {
+        let reply = e.post(PROVIDERS, with("issuer", json!(issuer))).await;
+        assert_api_error(&reply, 400, Some("invalid_value"), Some("issuer"));
+    }
+    let id = e.provider(base.clone()).await["id"].clone();
+    let reply = e
+        .post(
+            &format!("{PROVIDERS}/{}", id.as_str().unwrap()),
+            json!({"issuer": "not a url"}),
+        )
+        .await;
+    assert_api_error(&reply, 400, Some("invalid_value"), Some("issuer"));
+    // Loopback issuers may be plain http (the built-in issuer is).
+    let mut local = with("issuer", json!("http://127.0.0.1:9/_emulator/oidc"));
+    local["name"] = json!("local");
+    assert_eq!(e.post(PROVIDERS, local).await.0, 200);
 }
