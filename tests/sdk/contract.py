@@ -122,10 +122,16 @@ def service_accounts_round_trip(org, project_id: str) -> list[str]:
         assert sa.role == "none" and sa.api_key is None, sa
     ok("service_accounts.create (create_service_account_only: role none, no key)")
 
-    with_key = sas.create(project_id, name="sdk-sa-keyed")
+    with_key = sas.create(project_id, name="sdk-sa-keyed", expires_in_seconds=3600,
+                          spend_limit={"currency": "USD", "interval": "month", "threshold_amount": 500})
     assert with_key.role == "member" and with_key.api_key is not None
     assert with_key.api_key.object == "organization.project.service_account.api_key"
-    ok("service_accounts.create (with a key)")
+    assert with_key.api_key.expires_at == with_key.created_at + 3600, with_key.api_key
+    assert with_key.api_key.spend_limit is not None
+    e = expect(openai.BadRequestError,
+               lambda: sas.create(project_id, name="x", create_service_account_only=True, expires_in_seconds=60), 400)
+    assert e.body["param"] == "expires_in_seconds", e.body
+    ok("service_accounts.create (with a key, expires_in_seconds and spend_limit)")
 
     owner = sas.update(made[0].id, project_id=project_id, role="owner", name="sdk-sa-owner")
     assert owner.role == "owner" and owner.name == "sdk-sa-owner"
@@ -142,6 +148,27 @@ def service_accounts_round_trip(org, project_id: str) -> list[str]:
     assert gone.deleted is True and gone.object == "organization.project.service_account.deleted"
     ok("service_accounts.delete")
     return [sa.id for sa in made]
+
+
+def projects_round_trip(org) -> None:
+    projects = org.projects
+    made = projects.create(name="sdk-project", residency="EU_STORAGE_PROCESSING", external_key_id="ek_1")
+    assert made.status == "active" and made.residency == "EU_STORAGE_PROCESSING", made
+    assert made.external_key_id == "ek_1", made
+    legacy = projects.create(name="sdk-geography", geography="EU")
+    assert legacy.object == "organization.project"
+    e = expect(openai.BadRequestError,
+               lambda: projects.create(name="both", residency="GLOBAL", geography="EU"), 400)
+    assert e.body["param"] == "geography", e.body
+    renamed = projects.update(made.id, name="sdk-project-renamed")
+    assert renamed.name == "sdk-project-renamed" and projects.retrieve(made.id) == renamed
+    archived = projects.archive(made.id)
+    assert archived.status == "archived" and archived.archived_at is not None, archived
+    active = [p.id for p in projects.list(limit=1)]
+    assert made.id not in active and legacy.id in active, active
+    assert made.id in [p.id for p in projects.list(limit=1, include_archived=True)]
+    projects.archive(legacy.id)
+    ok("projects.create (residency, external_key_id, geography), update, archive, list include_archived")
 
 
 def rules_round_trip(org, project_id: str, accounts: list[str]) -> None:
@@ -167,8 +194,14 @@ def rules_round_trip(org, project_id: str, accounts: list[str]) -> None:
     assert restricted.permissions.scopes == ["api.model.read", "api.model.request"]
     assert restricted.name is None
     third = rules.create(wip.id, project_id=project_id, service_account_id=accounts[2],
-                         attribute_matchers={"sub": "x"}, enabled=False)
-    ok("federation_rules.create (default and restricted permissions)")
+                         attribute_matchers={"sub": "x"}, enabled=False, name="")
+    assert third.name == "", third  # the rule schema allows an empty name
+    e = expect(openai.BadRequestError,
+               lambda: rules.create(wip.id, project_id=project_id, service_account_id=accounts[2],
+                                    attribute_matchers={"sub": "y"},
+                                    permissions={"type": "restricted", "scopes": ["api.management.write"]}), 400)
+    assert e.body["param"] == "permissions.scopes[0]", e.body
+    ok("federation_rules.create (default and restricted permissions, empty name; admin scopes refused)")
 
     assert rules.retrieve(default.id, workload_identity_provider_id=wip.id) == default
     widened = rules.update(restricted.id, workload_identity_provider_id=wip.id,
@@ -275,6 +308,7 @@ def main() -> int:
     assert project_id in [p.id for p in org.projects.list(limit=1)]
     ok("projects.retrieve, list with auto-pagination")
     providers_round_trip(org)
+    projects_round_trip(org)
     accounts = service_accounts_round_trip(org, project_id)
     rules_round_trip(org, project_id, accounts)
     refusals(client)

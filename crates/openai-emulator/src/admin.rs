@@ -12,7 +12,7 @@ use axum::http::Method;
 use axum::http::header::AUTHORIZATION;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 
 use super::errors::ApiError;
 use super::pagination::parse_list_query;
@@ -36,6 +36,7 @@ pub fn routes(app: Arc<App>) -> Router<Arc<App>> {
         "/v1/organization/workload_identity_providers/{id}/federation_rules/{rule_id}";
     const PROJECTS: &str = "/v1/organization/projects";
     const PROJECT: &str = "/v1/organization/projects/{id}";
+    const PROJECT_ARCHIVE: &str = "/v1/organization/projects/{id}/archive";
     const ACCOUNTS: &str = "/v1/organization/projects/{id}/service_accounts";
     const ACCOUNT: &str = "/v1/organization/projects/{id}/service_accounts/{sa_id}";
 
@@ -50,7 +51,8 @@ pub fn routes(app: Arc<App>) -> Router<Arc<App>> {
         .route(RULES, get(list_rules).post(create_rule))
         .route(RULE, get(get_rule).post(update_rule).delete(delete_rule))
         .route(PROJECTS, get(list_projects).post(create_project))
-        .route(PROJECT, get(get_project))
+        .route(PROJECT, get(get_project).post(update_project))
+        .route(PROJECT_ARCHIVE, post(archive_project))
         .route(ACCOUNTS, get(list_accounts).post(create_account))
         .route(
             ACCOUNT,
@@ -239,13 +241,31 @@ async fn list_projects(
     State(app): State<Arc<App>>,
     RawQuery(query): RawQuery,
 ) -> Reply<ListPage<Project>> {
-    // `include_archived` is accepted and ignored: projects are never archived here.
-    let (params, _) = parse_list_query(query.as_deref())?;
-    app.with_data(|d| d.list_projects(&params)).map(Json)
+    let (params, rest) = parse_list_query(query.as_deref())?;
+    let include_archived = rest
+        .iter()
+        .any(|(k, v)| k == "include_archived" && v == "true");
+    app.with_data(|d| d.list_projects(&params, include_archived))
+        .map(Json)
 }
 
 async fn get_project(State(app): State<Arc<App>>, Path(id): Path<String>) -> Reply<Project> {
     app.with_data(|d| d.get_project(&id)).map(Json)
+}
+
+async fn update_project(
+    State(app): State<Arc<App>>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Reply<Project> {
+    let req = validate::update_project(&validate::body_object(&body)?)?;
+    app.write(|d, _| d.update_project(&id, req)).await.map(Json)
+}
+
+async fn archive_project(State(app): State<Arc<App>>, Path(id): Path<String>) -> Reply<Project> {
+    app.write(|d, now| d.archive_project(&id, now))
+        .await
+        .map(Json)
 }
 
 // ---------------------------------------------------------------- service accounts

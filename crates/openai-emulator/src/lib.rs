@@ -96,7 +96,7 @@
 //!   (the URL was right, the body was not);
 //! - `after` naming an id never in the list → 400 (param `after`); a *deleted*
 //!   object's id still works as a cursor;
-//! - empty `attribute_matchers`, an empty rule `name`, two transformations of
+//! - empty `attribute_matchers`, two transformations of
 //!   one attribute, a JWK without `kty` → 400;
 //! - CEL is not compiled at create time (`docs/reference/openai-api.md#attribute-transformations`):
 //!   bad expressions refuse the exchange instead;

@@ -509,7 +509,10 @@ async fn lost_service_account_and_project_creates_are_found_by_name() {
         FaultAction::CommitThenStatus { status: 502 },
     );
     let project = client
-        .create_project(&CreateProjectRequest { name: "wif".into() })
+        .create_project(&CreateProjectRequest {
+            name: "wif".into(),
+            ..Default::default()
+        })
         .await
         .unwrap();
     assert_eq!(api.projects(), vec![project.clone()]);
@@ -526,6 +529,7 @@ async fn lost_service_account_and_project_creates_are_found_by_name() {
             &CreateServiceAccountRequest {
                 name: "deployer".into(),
                 create_service_account_only: false,
+                ..Default::default()
             },
         )
         .await

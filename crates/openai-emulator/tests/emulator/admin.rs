@@ -673,7 +673,23 @@ async fn rule_validation_errors() {
             "permissions.type",
             "invalid_value",
         ),
-        (with("name", json!("")), "name", "invalid_value"),
+        // Admin API scopes cannot be granted; "admin" is no scope at all.
+        (
+            with(
+                "permissions",
+                json!({"type": "restricted", "scopes": ["api.model.read", "api.management.write"]}),
+            ),
+            "permissions.scopes[1]",
+            "invalid_value",
+        ),
+        (
+            with(
+                "permissions",
+                json!({"type": "restricted", "scopes": ["admin"]}),
+            ),
+            "permissions.scopes[0]",
+            "invalid_value",
+        ),
         (with("enabled", json!(1)), "enabled", "invalid_type"),
         // Dangling references: 400 naming the field.
         (
@@ -1177,4 +1193,72 @@ async fn provider_creates_need_what_the_sdk_requires_and_an_https_issuer() {
     let mut local = with("issuer", json!("http://127.0.0.1:9/_emulator/oidc"));
     local["name"] = json!("local");
     assert_eq!(e.post(PROVIDERS, local).await.0, 200);
+}
+
+/// The rule schema puts no minimum length on `name`: "" is accepted, on
+/// create and update, and (naming nothing) never conflicts.
+#[tokio::test]
+async fn an_empty_rule_name_is_accepted_and_never_taken() {
+    let e = Emu::start().await;
+    let project = e.project("p").await;
+    let provider = e.provider(provider_body("p")).await;
+    let path = rules_path(provider["id"].as_str().unwrap());
+    for sub in ["a", "b"] {
+        let sa = e.service_account(&project).await;
+        let (s, v) = e
+            .post(
+                &path,
+                json!({"project_id": project, "service_account_id": sa, "name": "",
+                       "attribute_matchers": {"sub": sub}}),
+            )
+            .await;
+        assert_eq!(s, 200, "{v}");
+        assert_eq!(v["name"], "");
+        let (s, v) = e
+            .post(
+                &format!("{path}/{}", v["id"].as_str().unwrap()),
+                json!({"name": ""}),
+            )
+            .await;
+        assert_eq!((s.as_u16(), &v["name"]), (200, &json!("")), "{v}");
+    }
+}
+
+/// Projects can be renamed and archived (so `openai_project.status =
+/// "archived"` can be tested); archived ones leave the default listing.
+#[tokio::test]
+async fn projects_are_renamed_archived_and_listed_as_openai_does() {
+    let e = Emu::start().await;
+    let (s, made) = e
+        .post(
+            "/v1/organization/projects",
+            json!({"name": "old", "residency": "EU_STORAGE_PROCESSING", "external_key_id": "ek"}),
+        )
+        .await;
+    assert_eq!(s, 200, "{made}");
+    assert_eq!(made["residency"], "EU_STORAGE_PROCESSING");
+    let path = format!("/v1/organization/projects/{}", made["id"].as_str().unwrap());
+    let (s, renamed) = e.post(&path, json!({"name": "new"})).await;
+    assert_eq!((s.as_u16(), &renamed["name"]), (200, &json!("new")));
+    let (s, archived) = e.post(&format!("{path}/archive"), json!({})).await;
+    assert_eq!(s, 200, "{archived}");
+    assert_eq!(archived["status"], "archived");
+    assert!(archived["archived_at"].is_i64(), "{archived}");
+    assert_eq!(e.get(&path).await.1, archived);
+    let (_, listed) = e.get("/v1/organization/projects").await;
+    assert_eq!(listed["data"], json!([]));
+    let (_, listed) = e
+        .get("/v1/organization/projects?include_archived=true")
+        .await;
+    assert_eq!(listed["data"], json!([archived]));
+    assert_api_error(
+        &e.post(
+            "/v1/organization/projects",
+            json!({"name": "x", "residency": "MARS"}),
+        )
+        .await,
+        400,
+        Some("invalid_value"),
+        Some("residency"),
+    );
 }

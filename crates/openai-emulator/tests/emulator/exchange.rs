@@ -161,11 +161,13 @@ async fn exchange_succeeds_with_custom_discovery_url() {
 }
 
 #[tokio::test]
-async fn exchange_succeeds_with_uploaded_jwks_rsa_and_ec() {
+async fn exchange_succeeds_with_uploaded_jwks_of_each_key_type() {
     let s = setup().await;
     for key in [
         SigningKey::generate_rsa("k8s-rsa").unwrap(),
         SigningKey::generate_es256("spiffe-ec").unwrap(),
+        SigningKey::generate_ps256("rsa-pss").unwrap(),
+        SigningKey::generate_ed25519("ed25519").unwrap(),
     ] {
         let issuer = format!("https://{}.example.com", key.kid());
         let p =
