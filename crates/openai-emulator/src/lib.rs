@@ -183,6 +183,10 @@ pub struct EmulatorConfig {
     pub fault_seed: u64,
     /// `sub` of the tokens the AWS STS stand-in issues (see [`aws_sts`]).
     pub aws_role_arn: String,
+    /// `sub` of the stand-in's tokens asked for with
+    /// `SubjectMode=OriginIdentity` (the role ARN then stays in the nested
+    /// `https://sts.amazonaws.com/` claim as `principal_id`).
+    pub aws_origin_subject: String,
     /// Serve the SPIFFE Workload API stand-in on this unix socket (see [`spiffe`]).
     pub spiffe_socket: Option<PathBuf>,
     /// `sub` of the JWT-SVIDs the stand-in issues.
@@ -226,6 +230,7 @@ impl EmulatorConfig {
             fault_rate: 0.0,
             fault_seed: 0,
             aws_role_arn: aws_sts::DEFAULT_ROLE_ARN.to_owned(),
+            aws_origin_subject: aws_sts::DEFAULT_ORIGIN_SUBJECT.to_owned(),
             spiffe_socket: None,
             spiffe_id: spiffe::DEFAULT_SPIFFE_ID.to_owned(),
             rate_limit_rpm: None,
@@ -258,6 +263,7 @@ pub(crate) struct App {
     limiter: ratelimit::Limiter,
     latency: Duration,
     aws_role_arn: String,
+    aws_origin_subject: String,
     spiffe_id: String,
     /// Access tokens issued by the exchange, and what they stand for.
     issued: Mutex<HashMap<String, IssuedToken>>,
@@ -685,6 +691,7 @@ pub async fn start(config: EmulatorConfig) -> anyhow::Result<RunningEmulator> {
         ),
         latency: config.latency,
         aws_role_arn: config.aws_role_arn,
+        aws_origin_subject: config.aws_origin_subject,
         spiffe_id: config.spiffe_id,
         issued: Mutex::new(HashMap::new()),
         verbose_refusals: config.verbose_refusals,

@@ -68,6 +68,11 @@ struct Args {
     /// `sub` of the tokens the AWS STS stand-in (`/_emulator/aws/sts`) issues.
     #[arg(long, default_value = openai_emulator::aws_sts::DEFAULT_ROLE_ARN)]
     aws_role_arn: String,
+    /// `sub` of the STS stand-in's tokens asked for with
+    /// `SubjectMode=OriginIdentity` (the role ARN is then in the
+    /// `https://sts.amazonaws.com/` claim's `principal_id`).
+    #[arg(long, default_value = openai_emulator::aws_sts::DEFAULT_ORIGIN_SUBJECT)]
+    aws_origin_subject: String,
     /// Also serve a SPIFFE Workload API stand-in on this unix socket.
     #[arg(long)]
     spiffe_socket: Option<PathBuf>,
@@ -210,6 +215,7 @@ async fn main() -> anyhow::Result<()> {
         fault_rate: args.fault_rate,
         fault_seed: args.fault_seed,
         aws_role_arn: args.aws_role_arn,
+        aws_origin_subject: args.aws_origin_subject,
         spiffe_socket: args.spiffe_socket,
         spiffe_id: args.spiffe_id,
         rate_limit_rpm: Some(args.rate_limit_rpm),
