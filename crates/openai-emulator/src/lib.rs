@@ -14,8 +14,8 @@
 //! Routes: the Admin API under `/v1` (module `admin`), the exchange at
 //! `POST /oauth/token` (module `oauth`), `GET /v1/models` for the access
 //! tokens it issues (module `models_api`: 200 when the service account has a
-//! role, 403 when its role is `none`, as keyless accounts start), and test
-//! helpers under `/_emulator`:
+//! role, 401 "Missing scopes" when its role is `none`, as keyless accounts
+//! start), and test helpers under `/_emulator`:
 //! - the built-in OIDC issuer ([`oidc`]);
 //! - counters (requests by route, responses by status, faults):
 //!   `GET /_emulator/stats`, `POST /_emulator/stats/reset`;
@@ -102,8 +102,16 @@
 //!   bad expressions refuse the exchange instead;
 //! - error `code`s: `missing_required_parameter`, `invalid_type`,
 //!   `invalid_value`, `unknown_parameter`, `invalid_json` (400), `invalid_api_key`
-//!   (401), `not_found`/`unknown_url` (404), `method_not_allowed` (405),
-//!   `conflict`/`limit_exceeded` (409), `rate_limit_exceeded` (429).
+//!   (401), `not_found` (404), `conflict`/`limit_exceeded` (409),
+//!   `rate_limit_exceeded` (429).
+//!
+//! Where OpenAI's SDKs (`openai` 3.63.0) show OpenAI's answer, the emulator
+//! gives exactly that: a missing scope is 401 "You have insufficient
+//! permissions for this operation. Missing scopes: ..." with `code: null`
+//! (a [`EmulatorConfig::read_only_admin_key`] writing gets it too); an
+//! unknown path or a wrong method is 404 "Invalid URL (METHOD /path)" with
+//! `code: null`; a refused exchange is 401 (400 for a malformed request);
+//! error answers carry `x-should-retry`.
 
 mod admin;
 pub mod aws_sts;
