@@ -11,6 +11,14 @@ const ADDRESS: &str = "registry.terraform.io/openai-wif/openai";
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    // Answered before the cookie check, so `--version` works by hand.
+    if std::env::args()
+        .skip(1)
+        .any(|a| a == "--version" || a == "-V")
+    {
+        println!("terraform-provider-openai {}", env!("CARGO_PKG_VERSION"));
+        return ExitCode::SUCCESS;
+    }
     let debug = std::env::args().skip(1).any(|a| a == "--debug");
     if !debug
         && let Err(e) = plugin::check_magic_cookie(&plugin::PluginEnv::from_process(), ADDRESS)

@@ -37,6 +37,7 @@ pub const DEFAULT_AZURE_IMDS_ENDPOINT: &str = "http://169.254.169.254";
 pub const ENV_AWS_TOKEN_FILE: &str = "AWS_WEB_IDENTITY_TOKEN_FILE";
 pub use aws::{
     ENV_ENDPOINT_URL as ENV_AWS_ENDPOINT_URL, ENV_ENDPOINT_URL_STS as ENV_AWS_ENDPOINT_URL_STS,
+    ENV_SUBJECT_MODE as ENV_AWS_SUBJECT_MODE,
 };
 pub use spiffe::{ENV_ENDPOINT_SOCKET as ENV_SPIFFE_ENDPOINT_SOCKET, check_spiffe_id};
 
@@ -307,6 +308,13 @@ pub enum FetchError {
     Command {
         program: &'static str,
         detail: String,
+        hint: &'static str,
+    },
+
+    #[error("the environment variable {var} is {value:?}; {hint}")]
+    BadEnv {
+        var: &'static str,
+        value: String,
         hint: &'static str,
     },
 

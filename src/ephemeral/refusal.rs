@@ -566,13 +566,13 @@ mod tests {
                 v["error_description"].as_str().unwrap().to_owned(),
             )
         };
-        let (e400, d400) = fixture("oauth_error--400_invalid_grant.json");
-        let (e401, d401) = fixture("oauth_error--401_invalid_grant.json");
+        let (e_map, d_map) = fixture("oauth_error--401_no_mapping.json");
+        let (e401, d401) = fixture("oauth_error--401_identity_rejected.json");
         let cases = [
             (
-                400,
-                e400.as_str(),
-                d400.as_str(),
+                401,
+                e_map.as_str(),
+                d_map.as_str(),
                 "No service account mapping found",
                 Some(M::service_account_id),
             ),

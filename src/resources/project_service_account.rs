@@ -242,6 +242,7 @@ impl Resource<OpenAi> for ProjectServiceAccountResource {
         let req = CreateServiceAccountRequest {
             name: planned.name.or_empty().to_string(),
             create_service_account_only: true,
+            ..Default::default()
         };
         let client = data.client()?;
         let created = client

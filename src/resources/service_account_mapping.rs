@@ -293,7 +293,51 @@ pub fn validate_config(config: &MappingModel, diags: &mut Diagnostics) {
                 "Scopes must not be empty strings.",
             );
         }
+        check_scopes(scopes.iter().filter_map(|s| s.as_deref()), diags);
     }
+}
+
+/// `docs/reference/openai-api.md#permissions-and-scopes`: a string that is
+/// no scope, or an Admin API scope, is refused as the API refuses it; a
+/// well-formed scope OpenAI does not document is let through with a warning,
+/// since it may be newer than this provider, or a typo that would only show
+/// when a workload's call is refused.
+fn check_scopes<'a>(scopes: impl Iterator<Item = &'a str>, diags: &mut Diagnostics) {
+    use openai_admin::scopes::{KNOWN, Scope, check};
+    let at = || Path::root().attr(M::scopes);
+    for scope in scopes.filter(|s| !s.is_empty()) {
+        match check(scope) {
+            Scope::Known => {}
+            Scope::Invalid(why) => diags.attribute_error(
+                at(),
+                "Invalid scope",
+                format!("{why}. Documented scopes: {}.", known_list(KNOWN)),
+            ),
+            Scope::Unknown { suggestion } => diags.push(
+                Diagnostic::warning(
+                    "Unknown scope",
+                    format!(
+                        "{scope:?} is not a scope OpenAI documents{}. If OpenAI does not know it \
+                         either, the mapping grants nothing through it and the workload's calls \
+                         are refused with \"Missing scopes\". Documented scopes: {}.",
+                        suggestion
+                            .map(|s| format!(" (did you mean {s:?}?)"))
+                            .unwrap_or_default(),
+                        known_list(KNOWN)
+                    ),
+                )
+                .at(at()),
+            ),
+        }
+    }
+}
+
+fn known_list(known: &[(&str, &str)]) -> String {
+    known
+        .iter()
+        .map(|(k, _)| format!("`{k}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Only a single trailing `*` after a non-empty prefix is a wildcard.
@@ -1281,10 +1325,53 @@ mod tests {
                 summary: "Empty scope",
                 detail: "Scopes must not be empty strings.",
             },
+            Rule {
+                case: "no scope at all",
+                config: MappingModel {
+                    scopes: scopes(&[Field::Known("admin".into())]),
+                    ..valid()
+                },
+                path: at(M::scopes),
+                summary: "Invalid scope",
+                detail: "scopes look like `api.<area>.<level>`",
+            },
+            Rule {
+                case: "an Admin API scope",
+                config: MappingModel {
+                    scopes: scopes(&[Field::Known("api.management.write".into())]),
+                    ..valid()
+                },
+                path: at(M::scopes),
+                summary: "Invalid scope",
+                detail: "Admin API scope, which a mapping cannot grant",
+            },
         ];
         for rule in &rules {
             assert_rule(rule, &check(&rule.config));
         }
+    }
+
+    #[test]
+    fn an_undocumented_scope_is_a_warning_that_names_the_likely_one() {
+        let d = check(&MappingModel {
+            scopes: scopes(&[
+                Field::Known("api.model.requests".into()),
+                Field::Known("api.model.read".into()),
+            ]),
+            ..valid()
+        });
+        let all: Vec<_> = d.iter().collect();
+        assert_eq!(all.len(), 1, "{d:#?}");
+        assert_eq!(all[0].severity, tfplugin::framework::Severity::Warning);
+        assert_eq!(all[0].summary, "Unknown scope");
+        assert_eq!(all[0].path, at(M::scopes));
+        assert!(
+            all[0]
+                .detail
+                .contains("did you mean \"api.model.request\"?"),
+            "{}",
+            all[0].detail
+        );
     }
 
     #[test]

@@ -7,6 +7,12 @@
 //! from the standard region chain, as every AWS tool resolves them. The STS
 //! endpoint follows AWS's conventions: `AWS_ENDPOINT_URL_STS`, then
 //! `AWS_ENDPOINT_URL`, then the regional STS endpoint.
+//!
+//! `OPENAI_WIF_AWS_SUBJECT_MODE=OriginIdentity` asks STS for a token whose
+//! `sub` is the human user or workload the session acts for, not the role
+//! (`SubjectMode`; `docs/reference/platform-token-sources.md#aws-sts-getwebidentitytoken`).
+//! The SDK version in use has no field for it, so it is added to the
+//! request's form body before the request is signed.
 
 use std::time::Duration;
 
@@ -27,6 +33,10 @@ pub const ENV_ENDPOINT_URL: &str = "AWS_ENDPOINT_URL";
 const ENV_ACCESS_KEY_ID: &str = "AWS_ACCESS_KEY_ID";
 const ENV_SECRET_ACCESS_KEY: &str = "AWS_SECRET_ACCESS_KEY";
 const ENV_SESSION_TOKEN: &str = "AWS_SESSION_TOKEN";
+/// `CallerIdentity` (STS's default: `sub` is the role ARN) or
+/// `OriginIdentity`.
+pub const ENV_SUBJECT_MODE: &str = "OPENAI_WIF_AWS_SUBJECT_MODE";
+const SUBJECT_MODES: [&str; 2] = ["CallerIdentity", "OriginIdentity"];
 
 /// How long the minted JWT lives. It is traded at once, so the shortest
 /// lifetime STS allows that leaves room for a slow exchange.
@@ -74,6 +84,18 @@ pub(super) async fn outbound(
             "environment",
         ));
     }
+    let subject_mode = match lookup(env, ENV_SUBJECT_MODE) {
+        None => None,
+        Some(mode) if SUBJECT_MODES.contains(&mode.as_str()) => Some(mode),
+        Some(value) => {
+            return Err(FetchError::BadEnv {
+                var: ENV_SUBJECT_MODE,
+                value,
+                hint: "use CallerIdentity (the default: `sub` is the role ARN) or OriginIdentity \
+                       (`sub` is the user or workload the session acts for)",
+            });
+        }
+    };
     let config = loader.load().await;
     if config.region().is_none() {
         return Err(FetchError::MissingEnv {
@@ -85,14 +107,21 @@ pub(super) async fn outbound(
     }
     let shown = endpoint.unwrap_or_else(|| "the regional STS endpoint".to_owned());
 
-    let output = aws_sdk_sts::Client::new(&config)
+    let call = aws_sdk_sts::Client::new(&config)
         .get_web_identity_token()
         .audience(audience)
         .signing_algorithm(SIGNING_ALGORITHM)
-        .duration_seconds(TOKEN_LIFETIME_SECONDS)
-        .send()
-        .await
-        .map_err(|e| sdk_error(e, &shown))?;
+        .duration_seconds(TOKEN_LIFETIME_SECONDS);
+    let output = match subject_mode {
+        Some(mode) => {
+            call.customize()
+                .mutate_request(move |req| add_form_field(req, "SubjectMode", &mode))
+                .send()
+                .await
+        }
+        None => call.send().await,
+    }
+    .map_err(|e| sdk_error(e, &shown))?;
     match output.web_identity_token() {
         Some(token) if !token.trim().is_empty() => Ok(Secret::new(token.trim())),
         _ => Err(FetchError::Body {
@@ -101,6 +130,25 @@ pub(super) async fn outbound(
             reason: "the answer has no WebIdentityToken".to_owned(),
         }),
     }
+}
+
+/// Appends `name=value` to a query-protocol form body (and fixes its
+/// `Content-Length`); runs before SigV4 signing, so the signature covers it.
+fn add_form_field(req: &mut aws_sdk_sts::config::http::HttpRequest, name: &str, value: &str) {
+    let Some(body) = req.body().bytes() else {
+        return;
+    };
+    let field: String = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair(name, value)
+        .finish();
+    let mut bytes = body.to_vec();
+    if !bytes.is_empty() {
+        bytes.push(b'&');
+    }
+    bytes.extend_from_slice(field.as_bytes());
+    let len = bytes.len().to_string();
+    *req.body_mut() = bytes.into();
+    req.headers_mut().insert("content-length", len);
 }
 
 /// An SDK failure as a fetch error: STS's own code and message when it

@@ -430,12 +430,52 @@ async fn aws_without_a_token_file_asks_sts_for_a_token_for_the_audience() {
     assert_eq!(claims["sub"], openai_emulator::aws_sts::DEFAULT_ROLE_ARN);
     assert_eq!(claims["iss"], emu.issuer_url());
 
+    // Whichever the subject mode, the role is in the STS claim.
+    let sts_claim = &claims[openai_emulator::aws_sts::STS_CLAIM];
+    assert_eq!(
+        sts_claim["principal_id"],
+        openai_emulator::aws_sts::DEFAULT_ROLE_ARN
+    );
+
     // AWS_ENDPOINT_URL is the fallback when no STS-specific endpoint is set.
-    let env = aws_env(aws::ENV_ENDPOINT_URL, sts, "not-a-real-secret");
+    let env = aws_env(aws::ENV_ENDPOINT_URL, sts.clone(), "not-a-real-secret");
     let got = fetch(&platform(Platform::Aws, "aud-2", None), &env, T)
         .await
         .unwrap();
     assert_eq!(claims_of(got.token.expose())["aud"], "aud-2");
+
+    // SubjectMode=OriginIdentity: `sub` is the origin identity, the role
+    // ARN only in the STS claim; the signed request still passes.
+    let with_mode = |mode: &'static str| {
+        let base = aws_env(aws::ENV_ENDPOINT_URL_STS, sts.clone(), "not-a-real-secret");
+        move |k: &str| {
+            if k == aws::ENV_SUBJECT_MODE {
+                Some(mode.to_owned())
+            } else {
+                base(k)
+            }
+        }
+    };
+    let env = with_mode("OriginIdentity");
+    let got = fetch(&platform(Platform::Aws, "aud-3", None), &env, T)
+        .await
+        .unwrap();
+    let claims = claims_of(got.token.expose());
+    assert_eq!(
+        claims["sub"],
+        openai_emulator::aws_sts::DEFAULT_ORIGIN_SUBJECT
+    );
+    assert_eq!(
+        claims[openai_emulator::aws_sts::STS_CLAIM]["principal_id"],
+        openai_emulator::aws_sts::DEFAULT_ROLE_ARN
+    );
+    let env = with_mode("Origin");
+    let e = fetch(&platform(Platform::Aws, "aud-3", None), &env, T)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("OPENAI_WIF_AWS_SUBJECT_MODE"), "{e}");
+    assert!(e.contains("OriginIdentity"), "{e}");
 }
 
 #[tokio::test]

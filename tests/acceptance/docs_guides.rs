@@ -5,15 +5,15 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::support::{Emulator, Workdir, tf_latest};
+use crate::support::{Emulator, Workdir, run_node, run_python, tf_latest};
 use serde_json::{Value, json};
 
 const REPO: &str = env!("CARGO_MANIFEST_DIR");
 /// The address the guide tells readers to start the emulator on.
-const GUIDE_ADDR: &str = "127.0.0.1:8089";
+pub(crate) const GUIDE_ADDR: &str = "127.0.0.1:8089";
 
 /// The bodies of fenced code blocks whose info string is one of `langs`.
-fn code_blocks(markdown: &str, langs: &[&str]) -> Vec<String> {
+pub(crate) fn code_blocks(markdown: &str, langs: &[&str]) -> Vec<String> {
     let mut out = Vec::new();
     let mut current: Option<String> = None;
     for line in markdown.lines() {
@@ -170,7 +170,64 @@ fn getting_started_works_as_written() {
     let (status, body) = exchange(&other);
     assert_eq!(
         (status, body["error"].as_str()),
-        (400, Some("invalid_grant"))
+        (401, Some("invalid_grant"))
+    );
+
+    wd.destroy().assert_success();
+}
+
+/// "Test your workload's keyless login against the emulator": its
+/// configuration applied as written, then its Python and Node programs run
+/// with OpenAI's own SDKs (the pinned versions the guide names) and print
+/// exactly what the guide shows.
+#[test]
+fn workload_login_guide_works_as_written() {
+    let text = guide("testing-workload-login.md");
+    let emu = Emulator::start();
+    let tf = tf_latest();
+    let mut wd = Workdir::new(&tf);
+    wd.use_emulator(&emu);
+    let project = emu.ok(
+        "POST",
+        "/organization/projects",
+        Some(json!({"name": "workload-login"})),
+    );
+    wd.write_main(
+        &code_blocks(&text, &["terraform"])
+            .join("\n")
+            .replace(GUIDE_ADDR, emu.addr()),
+    );
+    wd.env("TF_VAR_project_id", project["id"].as_str().unwrap());
+    wd.apply().assert_success();
+    let (wip, sa) = (
+        wd.output("workload_identity_provider_id"),
+        wd.output("service_account_id"),
+    );
+
+    let url = emu.url();
+    let env = [
+        ("OPENAI_EMULATOR_URL", url.as_str()),
+        ("OPENAI_EMULATOR_ADMIN_KEY", emu.admin_key()),
+        ("WORKLOAD_IDENTITY_PROVIDER_ID", wip.as_str().unwrap()),
+        ("SERVICE_ACCOUNT_ID", sa.as_str().unwrap()),
+    ];
+    let expected = code_blocks(&text, &["text"]);
+    let python = code_blocks(&text, &["python"]);
+    let node = code_blocks(&text, &["js"]);
+    assert_eq!((python.len(), node.len(), expected.len()), (1, 1, 2));
+
+    let script = wd.dir().join("login.py");
+    std::fs::write(&script, &python[0]).unwrap();
+    let out = run_python(&script, &env);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        expected[0].trim()
+    );
+
+    let out = run_node(&node[0], &env);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        expected[1].trim()
     );
 
     wd.destroy().assert_success();

@@ -245,7 +245,7 @@ fn run_exchange_scenario(emu: &Emulator, s: Scenario) {
         let (status, body) = exchange(emu, &bad, provider_id, &sa);
         assert_eq!(
             (status, body["error"].as_str()),
-            (400, Some("invalid_grant")),
+            (401, Some("invalid_grant")),
             "{}: a token with {claim}={value} should be refused: {body}",
             s.module,
         );

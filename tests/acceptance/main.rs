@@ -30,5 +30,6 @@ mod resources_refresh_cost;
 mod resources_saved_plan;
 mod resources_tenant_pinning;
 mod resources_validation;
+mod sdk_contract;
 mod service_account_resource;
 mod unknown_kinds;

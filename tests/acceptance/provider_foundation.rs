@@ -177,3 +177,19 @@ resource "openai_workload_identity_provider" "x" {
         "the admin key leaked into the log"
     );
 }
+
+/// `--version` works by hand, before (and without) the magic cookie check.
+#[test]
+fn the_binary_answers_version_by_hand() {
+    let out =
+        std::process::Command::new(crate::support::workspace_bin("terraform-provider-openai"))
+            .arg("--version")
+            .env_remove("TF_PLUGIN_MAGIC_COOKIE")
+            .output()
+            .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        format!("terraform-provider-openai {}", env!("CARGO_PKG_VERSION"))
+    );
+}

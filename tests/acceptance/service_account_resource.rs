@@ -653,10 +653,11 @@ tftest! {
         assert!(!access.is_empty());
         assert_eq!(list_models(&emu, access), 200, "{tf}");
 
-        // The account without a role exchanges too, but may not call the API.
+        // The account without a role exchanges too, but may not call the
+        // API: OpenAI's 401 "Missing scopes" for a missing permission.
         let (status, body) = exchange(&emu, &provider_id, &outside);
         assert_eq!(status, 200, "{tf}: {body}");
-        assert_eq!(list_models(&emu, body["access_token"].as_str().unwrap()), 403, "{tf}");
+        assert_eq!(list_models(&emu, body["access_token"].as_str().unwrap()), 401, "{tf}");
 
         wd.destroy().assert_success();
         let left: Vec<Json> = accounts(&emu, &pid).iter().map(|a| a["id"].clone()).collect();

@@ -18,7 +18,7 @@ use crate::models::ErrorEnvelope;
 use crate::pacing::{Delay, Pacer, Slot, route_of};
 use crate::recovery::ServerClock;
 use crate::redact::Redactor;
-use crate::retry::{Backoff, is_retryable_status, server_delay};
+use crate::retry::{Backoff, is_retryable_status, server_delay, server_says_retry};
 use crate::secret::Secret;
 
 pub const DEFAULT_BASE_URL: &str = "https://api.openai.com/v1";
@@ -462,12 +462,17 @@ impl Client {
         let backoff = &self.inner.config.backoff;
         match outcome {
             Outcome::Reply(r) if r.status.is_success() => Assessment::Success,
+            // The server's word wins over the status, as in OpenAI's SDKs:
+            // `false` ends even a 429 or 5xx, `true` retries even a 409.
+            Outcome::Reply(r) if server_says_retry(&r.headers) == Some(false) => Assessment::Final,
             Outcome::Reply(r) if r.status == StatusCode::TOO_MANY_REQUESTS => {
                 Assessment::RateLimited {
                     hint: server_delay(&r.headers, SystemTime::now()),
                 }
             }
-            Outcome::Reply(r) if is_retryable_status(r.status) => {
+            Outcome::Reply(r)
+                if is_retryable_status(r.status) || server_says_retry(&r.headers) == Some(true) =>
+            {
                 match backoff.delay(retry, server_delay(&r.headers, SystemTime::now())) {
                     Some(delay) => Assessment::Retry {
                         delay,

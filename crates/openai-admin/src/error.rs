@@ -7,6 +7,10 @@ use reqwest::{Method, StatusCode};
 /// Environment variable the provider reads the admin key from.
 pub const ADMIN_KEY_ENV: &str = "OPENAI_ADMIN_KEY";
 
+/// What OpenAI's 401 for a restricted key says ("You have insufficient
+/// permissions for this operation. Missing scopes: ...").
+pub const MISSING_SCOPES: &str = "Missing scopes:";
+
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     /// Raised only when an Admin API method is called, so configurations that
@@ -253,6 +257,14 @@ fn status_message(
         out.push_str(&format!(" ({})", extras.join(", ")));
     }
     match status {
+        // OpenAI answers a key that is valid but restricted with 401 too;
+        // "check the key is valid" would send the user the wrong way.
+        StatusCode::UNAUTHORIZED if message.contains(MISSING_SCOPES) => out.push_str(&format!(
+            "; the admin key is valid but restricted: give `admin_api_key` (or \
+             {ADMIN_KEY_ENV}) a key with the missing scopes (api.management.read to \
+             read, api.management.write to create, change or delete), or lift the \
+             key's restriction in the organization's settings"
+        )),
         StatusCode::UNAUTHORIZED => out.push_str(&format!(
             "; check that `admin_api_key` (or {ADMIN_KEY_ENV}) holds a valid Admin API key"
         )),

@@ -150,7 +150,7 @@ fn token_lifetimes_decode_leniently() {
 
 #[test]
 fn oauth_errors_decode() {
-    let e: OAuthError = decode("oauth_error--400_invalid_grant.json");
+    let e: OAuthError = decode("oauth_error--401_no_mapping.json");
     assert_eq!(e.error, "invalid_grant");
     assert!(
         e.error_description

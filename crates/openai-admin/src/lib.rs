@@ -25,6 +25,7 @@ mod recovery;
 pub mod redact;
 pub mod refusal;
 pub mod retry;
+pub mod scopes;
 pub mod secret;
 
 pub use client::{Client, ClientConfig};

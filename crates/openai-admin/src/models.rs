@@ -410,12 +410,58 @@ pub struct Project {
     /// Documented as nullable (`active` / `archived` when present).
     #[serde(default)]
     pub status: Option<String>,
+    /// The external key of the project, when it has one (OpenAI's SDK).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_key_id: Option<String>,
+    /// The residency configuration (`GLOBAL`, `EU_STORAGE_PROCESSING`, ...), when set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub residency: Option<String>,
 }
 
+/// Body of `POST /organization/projects`: `name`, and the optional fields
+/// OpenAI's SDK documents (the provider sends only `name`).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct CreateProjectRequest {
     pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_key_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub residency: Option<String>,
+    /// Deprecated by OpenAI in favour of `residency`; not both.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub geography: Option<String>,
 }
+
+/// Body of `POST /organization/projects/{project_id}` (OpenAI's SDK): the
+/// fields to change; `null` clears `external_key_id`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct UpdateProjectRequest {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_key_id: Option<Option<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub geography: Option<String>,
+}
+
+/// The residency configurations OpenAI's SDK lists for projects.
+pub const PROJECT_RESIDENCIES: [&str; 15] = [
+    "GLOBAL",
+    "US_STORAGE_PROCESSING",
+    "EU_STORAGE_PROCESSING",
+    "JP_STORAGE",
+    "JP_STORAGE_PROCESSING",
+    "KR_STORAGE",
+    "CA_STORAGE",
+    "SG_STORAGE",
+    "IN_STORAGE",
+    "IN_STORAGE_PROCESSING",
+    "AU_STORAGE",
+    "AU_STORAGE_PROCESSING",
+    "GB_STORAGE",
+    "AE_STORAGE",
+    "AE_STORAGE_PROCESSING",
+];
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ServiceAccount {
@@ -432,6 +478,14 @@ pub struct CreateServiceAccountRequest {
     /// Create the account without an API key (keyless, for WIF).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub create_service_account_only: bool,
+    /// Seconds until the initial API key expires (not with
+    /// `create_service_account_only`); OpenAI's SDK documents it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_in_seconds: Option<i64>,
+    /// The key's monthly hard spend limit,
+    /// `{"currency": "USD", "interval": "month", "threshold_amount": <cents>}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spend_limit: Option<serde_json::Value>,
 }
 
 /// The project roles a service account can be given
@@ -472,6 +526,11 @@ pub struct ServiceAccountApiKey {
     pub name: String,
     pub created_at: i64,
     pub id: String,
+    /// When the key expires (`expires_in_seconds` at create); absent or null: never.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spend_limit: Option<serde_json::Value>,
 }
 
 impl std::fmt::Debug for ServiceAccountApiKey {

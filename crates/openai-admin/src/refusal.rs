@@ -1,7 +1,8 @@
 //! Why a token exchange is refused, shared by the emulator (which produces
 //! these refusals) and the provider (which turns them into diagnostics).
 //!
-//! A refusal is HTTP 400, 401 or 403 with `{"error": <OAuth code>,
+//! A refusal is HTTP 400 (a malformed request) or 401 (the identity is not
+//! accepted; a server may also answer 403) with `{"error": <OAuth code>,
 //! "error_description": <text>}` (`docs/reference/openai-api.md#token-exchange-refusals`).
 //! Each [`Reason`] has one OAuth code, one status and a *message*: a short
 //! sentence in the style OpenAI words its refusals, and for
@@ -159,13 +160,15 @@ impl Reason {
         }
     }
 
-    /// The HTTP status the emulator refuses with: 401 when the subject
-    /// token itself is not accepted, 400 otherwise (an emulator choice,
-    /// `docs/reference/openai-api.md#token-exchange-refusals`).
+    /// The HTTP status the emulator refuses with: 401 when the identity is
+    /// not accepted (the subject token, or the grant: OpenAI's SDK tests
+    /// answer "No service account mapping found..." with 401), 400 when the
+    /// request itself is malformed
+    /// (`docs/reference/openai-api.md#token-exchange-refusals`).
     pub fn status(self) -> u16 {
         match self.code() {
-            OAuthCode::InvalidSubjectToken => 401,
-            OAuthCode::InvalidRequest | OAuthCode::InvalidGrant => 400,
+            OAuthCode::InvalidSubjectToken | OAuthCode::InvalidGrant => 401,
+            OAuthCode::InvalidRequest => 400,
         }
     }
 

@@ -85,6 +85,23 @@ impl Backoff {
     }
 }
 
+/// The header with which OpenAI's servers say whether a retry can help.
+/// Not standard, but OpenAI's SDKs and its official Terraform provider obey
+/// it over their own status rules
+/// (`docs/reference/openai-api.md#rate-limits-and-retries`).
+pub const SHOULD_RETRY: &str = "x-should-retry";
+
+/// The server's say on retrying: `Some(true)` for `x-should-retry: true`,
+/// `Some(false)` for `false`, `None` when it is absent or anything else (then
+/// the status decides, as in OpenAI's SDKs).
+pub fn server_says_retry(headers: &HeaderMap) -> Option<bool> {
+    match header_str(headers, SHOULD_RETRY)? {
+        "true" => Some(true),
+        "false" => Some(false),
+        _ => None,
+    }
+}
+
 /// Statuses that say "try again later" rather than "this request is wrong".
 /// 409 is deliberately absent: a conflict (duplicate name, limit reached,
 /// provider still has rules) will not resolve itself by retrying.

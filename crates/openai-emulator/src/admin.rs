@@ -8,10 +8,11 @@ use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, Request, State};
+use axum::http::Method;
 use axum::http::header::AUTHORIZATION;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 
 use super::errors::ApiError;
 use super::pagination::parse_list_query;
@@ -23,6 +24,10 @@ use openai_admin::models::{
 
 type Reply<T> = Result<Json<T>, ApiError>;
 
+/// The scope an admin key needs to change anything (reads need
+/// `api.management.read`, which every admin key the emulator knows has).
+pub(crate) const MANAGEMENT_WRITE_SCOPE: &str = "api.management.write";
+
 pub fn routes(app: Arc<App>) -> Router<Arc<App>> {
     const PROVIDERS: &str = "/v1/organization/workload_identity_providers";
     const PROVIDER: &str = "/v1/organization/workload_identity_providers/{id}";
@@ -31,6 +36,7 @@ pub fn routes(app: Arc<App>) -> Router<Arc<App>> {
         "/v1/organization/workload_identity_providers/{id}/federation_rules/{rule_id}";
     const PROJECTS: &str = "/v1/organization/projects";
     const PROJECT: &str = "/v1/organization/projects/{id}";
+    const PROJECT_ARCHIVE: &str = "/v1/organization/projects/{id}/archive";
     const ACCOUNTS: &str = "/v1/organization/projects/{id}/service_accounts";
     const ACCOUNT: &str = "/v1/organization/projects/{id}/service_accounts/{sa_id}";
 
@@ -45,13 +51,14 @@ pub fn routes(app: Arc<App>) -> Router<Arc<App>> {
         .route(RULES, get(list_rules).post(create_rule))
         .route(RULE, get(get_rule).post(update_rule).delete(delete_rule))
         .route(PROJECTS, get(list_projects).post(create_project))
-        .route(PROJECT, get(get_project))
+        .route(PROJECT, get(get_project).post(update_project))
+        .route(PROJECT_ARCHIVE, post(archive_project))
         .route(ACCOUNTS, get(list_accounts).post(create_account))
         .route(
             ACCOUNT,
             get(get_account).post(update_account).delete(delete_account),
         )
-        .method_not_allowed_fallback(method_not_allowed)
+        .method_not_allowed_fallback(wrong_method)
         // Layers run bottom-up on the way in: stats, then latency/faults, then auth.
         .layer(middleware::from_fn_with_state(
             app.clone(),
@@ -65,8 +72,9 @@ pub fn routes(app: Arc<App>) -> Router<Arc<App>> {
         .layer(middleware::from_fn_with_state(app, stats::count))
 }
 
-async fn method_not_allowed(req: Request) -> ApiError {
-    ApiError::method_not_allowed(req.method().as_str(), req.uri().path())
+/// A known path with a method it does not take: OpenAI answers 404.
+async fn wrong_method(req: Request) -> ApiError {
+    ApiError::unknown_url(req.method().as_str(), req.uri().path())
 }
 
 /// Constant-time comparison, so response timing does not leak the key.
@@ -94,6 +102,12 @@ pub(crate) async fn require_admin_key(
         .filter(|t| !t.is_empty());
     let error = match presented {
         Some(token) if app.is_admin_key(token) => return next.run(req).await,
+        Some(token) if app.is_read_only_admin_key(token) => {
+            if matches!(*req.method(), Method::GET | Method::HEAD) {
+                return next.run(req).await;
+            }
+            ApiError::missing_scopes(MANAGEMENT_WRITE_SCOPE, "")
+        }
         None => ApiError::unauthorized(
             "You didn't provide an API key. Send your admin API key in an Authorization header using Bearer auth (Authorization: Bearer YOUR_ADMIN_KEY).",
             None,
@@ -227,13 +241,31 @@ async fn list_projects(
     State(app): State<Arc<App>>,
     RawQuery(query): RawQuery,
 ) -> Reply<ListPage<Project>> {
-    // `include_archived` is accepted and ignored: projects are never archived here.
-    let (params, _) = parse_list_query(query.as_deref())?;
-    app.with_data(|d| d.list_projects(&params)).map(Json)
+    let (params, rest) = parse_list_query(query.as_deref())?;
+    let include_archived = rest
+        .iter()
+        .any(|(k, v)| k == "include_archived" && v == "true");
+    app.with_data(|d| d.list_projects(&params, include_archived))
+        .map(Json)
 }
 
 async fn get_project(State(app): State<Arc<App>>, Path(id): Path<String>) -> Reply<Project> {
     app.with_data(|d| d.get_project(&id)).map(Json)
+}
+
+async fn update_project(
+    State(app): State<Arc<App>>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Reply<Project> {
+    let req = validate::update_project(&validate::body_object(&body)?)?;
+    app.write(|d, _| d.update_project(&id, req)).await.map(Json)
+}
+
+async fn archive_project(State(app): State<Arc<App>>, Path(id): Path<String>) -> Reply<Project> {
+    app.write(|d, now| d.archive_project(&id, now))
+        .await
+        .map(Json)
 }
 
 // ---------------------------------------------------------------- service accounts

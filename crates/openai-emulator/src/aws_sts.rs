@@ -6,8 +6,12 @@
 //! `Action=GetWebIdentityToken`, `Version=2011-06-15`, `Audience.member.N`,
 //! `SigningAlgorithm` and optionally `DurationSeconds`, signed with SigV4.
 //! The answer is STS's XML document carrying a JWT from the built-in issuer
-//! whose `sub` is the configured role ARN and whose `aud` is the requested
-//! audience. The emulator knows no AWS secret keys, so it checks that the
+//! whose `aud` is the requested audience and whose `sub` is, as STS's
+//! `SubjectMode` selects, the configured role ARN (`CallerIdentity`, the
+//! default) or the configured origin identity (`OriginIdentity`: the user
+//! or workload the session acts for). Either way the role ARN is also in the
+//! nested claim `https://sts.amazonaws.com/` as `principal_id`, as AWS
+//! documents. The emulator knows no AWS secret keys, so it checks that the
 //! request is SigV4-signed for `sts` (header shape, date, credential scope)
 //! but cannot check the signature itself.
 
@@ -23,6 +27,11 @@ use crate::App;
 
 /// `sub` of the tokens when `--aws-role-arn` is not given.
 pub const DEFAULT_ROLE_ARN: &str = "arn:aws:iam::123456789012:role/emulated";
+/// `sub` of `SubjectMode=OriginIdentity` tokens when `--aws-origin-subject`
+/// is not given.
+pub const DEFAULT_ORIGIN_SUBJECT: &str = "emulated-origin-workload";
+/// The namespace claim AWS puts the requesting principal and its tags in.
+pub const STS_CLAIM: &str = "https://sts.amazonaws.com/";
 
 const VERSION: &str = "2011-06-15";
 const XMLNS: &str = "https://sts.amazonaws.com/doc/2011-06-15/";
@@ -127,6 +136,15 @@ fn answer(app: &App, headers: &HeaderMap, body: &[u8]) -> Result<String, StsErro
         },
     };
 
+    let sub = match get("SubjectMode") {
+        None | Some("CallerIdentity") => app.aws_role_arn.as_str(),
+        Some("OriginIdentity") => app.aws_origin_subject.as_str(),
+        Some(other) => {
+            return Err(StsError::invalid(format!(
+                "SubjectMode must be CallerIdentity or OriginIdentity, not {other}."
+            )));
+        }
+    };
     let now = app.now();
     let aud = match audiences.as_slice() {
         [one] => json!(one),
@@ -134,8 +152,9 @@ fn answer(app: &App, headers: &HeaderMap, body: &[u8]) -> Result<String, StsErro
     };
     let claims = json!({
         "iss": app.issuer.url,
-        "sub": app.aws_role_arn,
+        "sub": sub,
         "aud": aud,
+        STS_CLAIM: {"principal_id": app.aws_role_arn},
         "iat": now,
         "nbf": now,
         "exp": now + duration,

@@ -12,6 +12,16 @@ pub const TYPE_INVALID_REQUEST: &str = "invalid_request_error";
 pub const TYPE_SERVER: &str = "server_error";
 pub const TYPE_RATE_LIMIT: &str = "rate_limit_error";
 
+/// The header with which OpenAI's servers tell clients whether to retry.
+pub const SHOULD_RETRY: &str = "x-should-retry";
+
+/// Whether a retry of a request answered with `status` can succeed.
+pub fn should_retry(status: StatusCode) -> bool {
+    status == StatusCode::TOO_MANY_REQUESTS
+        || status == StatusCode::REQUEST_TIMEOUT
+        || status.is_server_error()
+}
+
 /// One Admin API failure, rendered as `{"error":{"message","type","param","code"}}`.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
 #[error("{status} {kind}: {message}")]
@@ -113,15 +123,20 @@ impl ApiError {
         )
     }
 
-    /// The caller is known but may not do this (`/v1/models` for an
-    /// account without a role, or a token without the scope).
-    pub fn forbidden(message: impl Into<String>) -> Self {
+    /// The caller is known but lacks a scope: OpenAI answers 401 (not 403),
+    /// `code: null`, "You have insufficient permissions for this operation.
+    /// Missing scopes: ..." (`docs/reference/openai-api.md#error-envelope`).
+    /// `why` (may be empty) follows the sentence.
+    pub fn missing_scopes(scopes: &str, why: &str) -> Self {
+        let message = format!(
+            "You have insufficient permissions for this operation. Missing scopes: {scopes}. {why}"
+        );
         Self::new(
-            StatusCode::FORBIDDEN,
+            StatusCode::UNAUTHORIZED,
             TYPE_INVALID_REQUEST,
             None,
             None,
-            message,
+            message.trim_end(),
         )
     }
 
@@ -136,23 +151,16 @@ impl ApiError {
         )
     }
 
+    /// An unknown path, or a known path with a method it does not take:
+    /// OpenAI answers both with 404 "Invalid URL (METHOD /path)" and
+    /// `code: null`, never 405.
     pub fn unknown_url(method: &str, path: &str) -> Self {
         Self::new(
             StatusCode::NOT_FOUND,
             TYPE_INVALID_REQUEST,
-            Some("unknown_url"),
             None,
-            format!("Invalid URL ({method} {path})."),
-        )
-    }
-
-    pub fn method_not_allowed(method: &str, path: &str) -> Self {
-        Self::new(
-            StatusCode::METHOD_NOT_ALLOWED,
-            TYPE_INVALID_REQUEST,
-            Some("method_not_allowed"),
             None,
-            format!("Method {method} is not allowed on {path}."),
+            format!("Invalid URL ({method} {path})"),
         )
     }
 
@@ -217,6 +225,18 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut response = (self.status, axum::Json(self.envelope())).into_response();
+        // OpenAI's servers say whether a retry can help (its SDKs and
+        // Terraform provider obey): yes for rate limits and server errors,
+        // no for an answer about the request itself
+        // (`docs/reference/openai-api.md#rate-limits-and-retries`).
+        response.headers_mut().insert(
+            SHOULD_RETRY,
+            HeaderValue::from_static(if should_retry(self.status) {
+                "true"
+            } else {
+                "false"
+            }),
+        );
         if self.status == StatusCode::TOO_MANY_REQUESTS {
             // Integer seconds (`docs/reference/openai-api.md#rate-limits-and-retries`), plus the
             // millisecond hint OpenAI also sends.
@@ -260,7 +280,9 @@ impl ExchangeError {
                 self.reason.message().to_owned()
             }),
         };
-        (status, axum::Json(body)).into_response()
+        // A refusal repeats until the identity or the mapping changes.
+        let headers = [(SHOULD_RETRY, HeaderValue::from_static("false"))];
+        (status, headers, axum::Json(body)).into_response()
     }
 }
 

@@ -14,8 +14,8 @@
 //! Routes: the Admin API under `/v1` (module `admin`), the exchange at
 //! `POST /oauth/token` (module `oauth`), `GET /v1/models` for the access
 //! tokens it issues (module `models_api`: 200 when the service account has a
-//! role, 403 when its role is `none`, as keyless accounts start), and test
-//! helpers under `/_emulator`:
+//! role, 401 "Missing scopes" when its role is `none`, as keyless accounts
+//! start), and test helpers under `/_emulator`:
 //! - the built-in OIDC issuer ([`oidc`]);
 //! - counters (requests by route, responses by status, faults):
 //!   `GET /_emulator/stats`, `POST /_emulator/stats/reset`;
@@ -96,14 +96,22 @@
 //!   (the URL was right, the body was not);
 //! - `after` naming an id never in the list → 400 (param `after`); a *deleted*
 //!   object's id still works as a cursor;
-//! - empty `attribute_matchers`, an empty rule `name`, two transformations of
+//! - empty `attribute_matchers`, two transformations of
 //!   one attribute, a JWK without `kty` → 400;
 //! - CEL is not compiled at create time (`docs/reference/openai-api.md#attribute-transformations`):
 //!   bad expressions refuse the exchange instead;
 //! - error `code`s: `missing_required_parameter`, `invalid_type`,
 //!   `invalid_value`, `unknown_parameter`, `invalid_json` (400), `invalid_api_key`
-//!   (401), `not_found`/`unknown_url` (404), `method_not_allowed` (405),
-//!   `conflict`/`limit_exceeded` (409), `rate_limit_exceeded` (429).
+//!   (401), `not_found` (404), `conflict`/`limit_exceeded` (409),
+//!   `rate_limit_exceeded` (429).
+//!
+//! Where OpenAI's SDKs (`openai` 3.63.0) show OpenAI's answer, the emulator
+//! gives exactly that: a missing scope is 401 "You have insufficient
+//! permissions for this operation. Missing scopes: ..." with `code: null`
+//! (a [`EmulatorConfig::read_only_admin_key`] writing gets it too); an
+//! unknown path or a wrong method is 404 "Invalid URL (METHOD /path)" with
+//! `code: null`; a refused exchange is 401 (400 for a malformed request);
+//! error answers carry `x-should-retry`.
 
 mod admin;
 pub mod aws_sts;
@@ -166,8 +174,13 @@ pub const BUILTIN_KID: &str = "emulator-key-1";
 pub struct EmulatorConfig {
     /// Address to bind; port 0 picks a free port.
     pub listen: SocketAddr,
-    /// The only bearer accepted by the Admin API.
+    /// The bearer the Admin API and the control routes accept for everything.
     pub admin_key: Secret,
+    /// A second admin key restricted to `api.management.read`, as OpenAI
+    /// lets an organization restrict a key: it may read the Admin API, and
+    /// any write is refused with 401 "You have insufficient permissions for
+    /// this operation. Missing scopes: api.management.write." (`code: null`).
+    pub read_only_admin_key: Option<Secret>,
     /// Persist the organization here (loaded at start, rewritten after each write).
     pub state_file: Option<PathBuf>,
     /// Delay added to every Admin API request.
@@ -178,6 +191,10 @@ pub struct EmulatorConfig {
     pub fault_seed: u64,
     /// `sub` of the tokens the AWS STS stand-in issues (see [`aws_sts`]).
     pub aws_role_arn: String,
+    /// `sub` of the stand-in's tokens asked for with
+    /// `SubjectMode=OriginIdentity` (the role ARN then stays in the nested
+    /// `https://sts.amazonaws.com/` claim as `principal_id`).
+    pub aws_origin_subject: String,
     /// Serve the SPIFFE Workload API stand-in on this unix socket (see [`spiffe`]).
     pub spiffe_socket: Option<PathBuf>,
     /// `sub` of the JWT-SVIDs the stand-in issues.
@@ -215,11 +232,13 @@ impl EmulatorConfig {
         EmulatorConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             admin_key: admin_key.into(),
+            read_only_admin_key: None,
             state_file: None,
             latency: Duration::ZERO,
             fault_rate: 0.0,
             fault_seed: 0,
             aws_role_arn: aws_sts::DEFAULT_ROLE_ARN.to_owned(),
+            aws_origin_subject: aws_sts::DEFAULT_ORIGIN_SUBJECT.to_owned(),
             spiffe_socket: None,
             spiffe_id: spiffe::DEFAULT_SPIFFE_ID.to_owned(),
             rate_limit_rpm: None,
@@ -238,6 +257,7 @@ impl EmulatorConfig {
 /// Shared state of one running emulator.
 pub(crate) struct App {
     admin_key: Secret,
+    read_only_admin_key: Option<Secret>,
     // std mutex: held only for synchronous store access, never across an await.
     data: Mutex<Data>,
     // Serialises writes so the state file always reflects the latest one.
@@ -251,6 +271,7 @@ pub(crate) struct App {
     limiter: ratelimit::Limiter,
     latency: Duration,
     aws_role_arn: String,
+    aws_origin_subject: String,
     spiffe_id: String,
     /// Access tokens issued by the exchange, and what they stand for.
     issued: Mutex<HashMap<String, IssuedToken>>,
@@ -319,6 +340,12 @@ impl App {
 
     fn is_admin_key(&self, token: &str) -> bool {
         admin::same_secret(token, self.admin_key.expose())
+    }
+
+    fn is_read_only_admin_key(&self, token: &str) -> bool {
+        self.read_only_admin_key
+            .as_ref()
+            .is_some_and(|key| admin::same_secret(token, key.expose()))
     }
 
     fn with_data<R>(&self, f: impl FnOnce(&Data) -> R) -> R {
@@ -652,6 +679,7 @@ pub async fn start(config: EmulatorConfig) -> anyhow::Result<RunningEmulator> {
         .context("could not build the HTTP client for OIDC discovery")?;
     let app = Arc::new(App {
         admin_key: config.admin_key,
+        read_only_admin_key: config.read_only_admin_key,
         data: Mutex::new(loaded.map(|s| s.data).unwrap_or_default()),
         write_lock: tokio::sync::Mutex::new(()),
         state_file: config.state_file.clone(),
@@ -671,6 +699,7 @@ pub async fn start(config: EmulatorConfig) -> anyhow::Result<RunningEmulator> {
         ),
         latency: config.latency,
         aws_role_arn: config.aws_role_arn,
+        aws_origin_subject: config.aws_origin_subject,
         spiffe_id: config.spiffe_id,
         issued: Mutex::new(HashMap::new()),
         verbose_refusals: config.verbose_refusals,

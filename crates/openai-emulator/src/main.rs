@@ -2,7 +2,7 @@
 //! Prints `listening on http://ADDR` as its first stdout line, then serves
 //! until Ctrl-C or SIGTERM.
 
-use std::io::Write as _;
+use std::io::{IsTerminal as _, Write as _};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -11,14 +11,34 @@ use clap::Parser;
 use openai_admin::secret::Secret;
 use openai_emulator::{EmulatorConfig, RateLimitScope, start};
 
+/// Listed under `--help`: the routes besides the Admin API that tests drive.
+const ROUTES_HELP: &str = "\
+Routes (BASE is the `listening on` URL printed first on stdout):
+  BASE/v1/organization/...                  the Admin API (admin key)
+  POST BASE/oauth/token                     the workload identity token exchange
+  GET  BASE/v1/models                       with an exchanged access token
+  BASE/_emulator/oidc                       built-in OIDC issuer (discovery, /jwks)
+  POST BASE/_emulator/oidc/token            mint a token; the body is its claims
+  POST BASE/_emulator/aws/sts               AWS STS GetWebIdentityToken stand-in
+  GET|POST BASE/_emulator/faults            random fault rate: {\"fault_rate\": F}
+  GET|POST|DELETE BASE/_emulator/faults/script   scripted faults: {\"rules\": [...]}
+  GET|POST BASE/_emulator/clock             clock offset: {\"offset_secs\": N}
+  GET  BASE/_emulator/stats                 counters; POST .../stats/reset
+  GET  BASE/_emulator/requests              request log; POST .../requests/reset
+Control POSTs and DELETEs need the admin key and Content-Type: application/json.
+See docs/guides/testing-with-emulator.md for the bodies and answers.";
+
 #[derive(Parser, Debug)]
 #[command(
     name = "openai-emulator",
-    about = "Local emulator of the OpenAI Admin API (workload identity federation) and token exchange"
+    version,
+    about = "Local emulator of the OpenAI Admin API (workload identity federation) and token exchange",
+    after_help = ROUTES_HELP
 )]
 struct Args {
-    /// Address to listen on; port 0 picks a free port.
-    #[arg(long, default_value = "127.0.0.1:0")]
+    /// Address to listen on, `HOST:PORT` (an IP or `localhost`); port 0
+    /// picks a free port.
+    #[arg(long, default_value = "127.0.0.1:0", value_parser = parse_listen)]
     listen: SocketAddr,
     /// The admin key the Admin API accepts as `Authorization: Bearer <KEY>`.
     /// Visible to other local users in the process list: prefer
@@ -28,6 +48,11 @@ struct Args {
     /// Read the admin key from this file (surrounding whitespace is ignored).
     #[arg(long)]
     admin_key_file: Option<PathBuf>,
+    /// Also accept this admin key, restricted to `api.management.read`:
+    /// reads work, writes get OpenAI's 401 "Missing scopes:
+    /// api.management.write". Also from `OPENAI_EMULATOR_READ_ONLY_ADMIN_KEY`.
+    #[arg(long)]
+    read_only_admin_key: Option<String>,
     /// Persist all objects in this JSON file (created if missing).
     #[arg(long)]
     state: Option<PathBuf>,
@@ -43,6 +68,11 @@ struct Args {
     /// `sub` of the tokens the AWS STS stand-in (`/_emulator/aws/sts`) issues.
     #[arg(long, default_value = openai_emulator::aws_sts::DEFAULT_ROLE_ARN)]
     aws_role_arn: String,
+    /// `sub` of the STS stand-in's tokens asked for with
+    /// `SubjectMode=OriginIdentity` (the role ARN is then in the
+    /// `https://sts.amazonaws.com/` claim's `principal_id`).
+    #[arg(long, default_value = openai_emulator::aws_sts::DEFAULT_ORIGIN_SUBJECT)]
+    aws_origin_subject: String,
     /// Also serve a SPIFFE Workload API stand-in on this unix socket.
     #[arg(long)]
     spiffe_socket: Option<PathBuf>,
@@ -83,8 +113,31 @@ struct Args {
     verbose_refusals: bool,
 }
 
+/// `HOST:PORT` with an IP address or `localhost` (which means 127.0.0.1:
+/// the emulator listens on one address, and loopback is what tests want).
+fn parse_listen(value: &str) -> Result<SocketAddr, String> {
+    if let Ok(addr) = value.parse() {
+        return Ok(addr);
+    }
+    let (host, port) = value
+        .rsplit_once(':')
+        .ok_or_else(|| format!("`{value}` is not HOST:PORT (e.g. localhost:8080)"))?;
+    let port: u16 = port
+        .parse()
+        .map_err(|_| format!("`{port}` in `{value}` is not a port number (0-65535)"))?;
+    if host.eq_ignore_ascii_case("localhost") {
+        Ok(SocketAddr::from(([127, 0, 0, 1], port)))
+    } else {
+        Err(format!(
+            "`{host}` in `{value}` is not an IP address or `localhost`"
+        ))
+    }
+}
+
 /// The environment variable the admin key may come from.
 const ENV_ADMIN_KEY: &str = "OPENAI_EMULATOR_ADMIN_KEY";
+/// ... and the read-only admin key.
+const ENV_READ_ONLY_ADMIN_KEY: &str = "OPENAI_EMULATOR_READ_ONLY_ADMIN_KEY";
 
 /// The admin key from `--admin-key`, `--admin-key-file` or the environment.
 fn admin_key(args: &Args) -> anyhow::Result<String> {
@@ -135,6 +188,9 @@ async fn main() -> anyhow::Result<()> {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .with_writer(std::io::stderr)
+        // Colour only for a person at a terminal: logs piped to a file or a
+        // CI log stay plain text.
+        .with_ansi(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none())
         .init();
 
     let key = admin_key(&args)?;
@@ -148,11 +204,18 @@ async fn main() -> anyhow::Result<()> {
     let emulator = start(EmulatorConfig {
         listen: args.listen,
         admin_key: Secret::new(key),
+        read_only_admin_key: args
+            .read_only_admin_key
+            .or_else(|| std::env::var(ENV_READ_ONLY_ADMIN_KEY).ok())
+            .map(|k| k.trim().to_owned())
+            .filter(|k| !k.is_empty())
+            .map(Secret::new),
         state_file: args.state,
         latency: Duration::from_millis(args.latency_ms),
         fault_rate: args.fault_rate,
         fault_seed: args.fault_seed,
         aws_role_arn: args.aws_role_arn,
+        aws_origin_subject: args.aws_origin_subject,
         spiffe_socket: args.spiffe_socket,
         spiffe_id: args.spiffe_id,
         rate_limit_rpm: Some(args.rate_limit_rpm),

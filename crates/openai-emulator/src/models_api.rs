@@ -4,7 +4,9 @@
 //! - 200 and a short model list when the token's service account still
 //!   exists, has a project role, and the token's scopes (if restricted)
 //!   include `api.model.read`;
-//! - 403 when the account has no role (`none`) or the scopes exclude it;
+//! - 401 "You have insufficient permissions... Missing scopes: api.model.read"
+//!   (`code: null`, as OpenAI answers a missing scope) when the account has
+//!   no role (`none`) or the scopes exclude it;
 //! - 401 for a missing, unknown (an admin key included) or expired token,
 //!   or one whose service account was deleted.
 
@@ -84,16 +86,17 @@ fn authorize(app: &App, req: &Request) -> Result<(), ApiError> {
     });
     let role = role.ok_or_else(incorrect)?;
     if role == SERVICE_ACCOUNT_ROLE_NONE {
-        return Err(ApiError::forbidden(format!(
-            "You have insufficient permissions for this operation: service account '{}' has no role in its project. Give it the role 'member' or 'owner'.",
-            token.service_account_id
-        )));
+        return Err(ApiError::missing_scopes(
+            MODEL_READ_SCOPE,
+            &format!(
+                "(Emulator: service account '{}' has no role in its project; give it the role 'member' or 'owner'.)",
+                token.service_account_id
+            ),
+        ));
     }
     if let Some(scopes) = &token.scopes {
         if !scopes.iter().any(|s| s == MODEL_READ_SCOPE) {
-            return Err(ApiError::forbidden(format!(
-                "You have insufficient permissions for this operation. Missing scopes: {MODEL_READ_SCOPE}."
-            )));
+            return Err(ApiError::missing_scopes(MODEL_READ_SCOPE, ""));
         }
     }
     Ok(())

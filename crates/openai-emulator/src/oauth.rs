@@ -89,8 +89,14 @@ fn supported_alg(alg: &str) -> Option<Algorithm> {
         "RS256" => Algorithm::RS256,
         "RS384" => Algorithm::RS384,
         "RS512" => Algorithm::RS512,
+        "PS256" => Algorithm::PS256,
+        "PS384" => Algorithm::PS384,
+        "PS512" => Algorithm::PS512,
         "ES256" => Algorithm::ES256,
         "ES384" => Algorithm::ES384,
+        "EdDSA" => Algorithm::EdDSA,
+        // ES512 is not among jsonwebtoken's algorithms
+        // (`docs/reference/openai-api.md#token-exchange-decisions`).
         _ => return None,
     })
 }
@@ -118,7 +124,10 @@ pub(crate) fn header(token: &str) -> Result<(Algorithm, String), ExchangeError> 
     let alg = supported_alg(alg).ok_or_else(|| {
         ExchangeError::new(
             Reason::UnsupportedAlg,
-            format!("'{alg}' in the subject token header; use RS256, RS384, RS512, ES256 or ES384"),
+            format!(
+                "'{alg}' in the subject token header; use RS256, RS384, RS512, PS256, PS384, \
+                 PS512, ES256, ES384 or EdDSA"
+            ),
         )
     })?;
     // RFC 7515 section 4.1.11: extensions listed as critical must be

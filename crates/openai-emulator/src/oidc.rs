@@ -20,7 +20,7 @@ use std::sync::Arc;
 use aws_lc_rs::encoding::AsDer;
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::rsa::{KeyPair as RsaKeyPair, KeySize};
-use aws_lc_rs::signature::{self, EcdsaKeyPair, KeyPair as _};
+use aws_lc_rs::signature::{self, EcdsaKeyPair, Ed25519KeyPair, KeyPair as _};
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
@@ -45,7 +45,10 @@ pub enum KeyError {
 
 enum KeyKind {
     Rsa(RsaKeyPair),
+    /// RSA signing PS256 (RSASSA-PSS), a test issuer's.
+    Ps256(RsaKeyPair),
     Es256(EcdsaKeyPair),
+    Ed25519(Ed25519KeyPair),
 }
 
 /// A private signing key with a kid: the built-in issuer's, or one a test
@@ -84,6 +87,24 @@ impl SigningKey {
         })
     }
 
+    /// A fresh RSA-2048 key that signs PS256.
+    pub fn generate_ps256(kid: impl Into<String>) -> Result<Self, KeyError> {
+        let pair = RsaKeyPair::generate(KeySize::Rsa2048).map_err(|_| KeyError::Generate("RSA"))?;
+        Ok(SigningKey {
+            kid: kid.into(),
+            kind: KeyKind::Ps256(pair),
+        })
+    }
+
+    /// A fresh Ed25519 key that signs EdDSA.
+    pub fn generate_ed25519(kid: impl Into<String>) -> Result<Self, KeyError> {
+        let pair = Ed25519KeyPair::generate().map_err(|_| KeyError::Generate("Ed25519"))?;
+        Ok(SigningKey {
+            kid: kid.into(),
+            kind: KeyKind::Ed25519(pair),
+        })
+    }
+
     pub fn from_rsa_pkcs8(kid: impl Into<String>, der: &[u8]) -> Result<Self, KeyError> {
         let pair = RsaKeyPair::from_pkcs8(der).map_err(|e| KeyError::Parse(e.to_string()))?;
         Ok(SigningKey {
@@ -96,7 +117,7 @@ impl SigningKey {
     pub fn rsa_pkcs8(&self) -> Option<Vec<u8>> {
         match &self.kind {
             KeyKind::Rsa(pair) => pair.as_der().ok().map(|d| d.as_ref().to_vec()),
-            KeyKind::Es256(_) => None,
+            KeyKind::Ps256(_) | KeyKind::Es256(_) | KeyKind::Ed25519(_) => None,
         }
     }
 
@@ -107,19 +128,21 @@ impl SigningKey {
     pub fn alg(&self) -> &'static str {
         match self.kind {
             KeyKind::Rsa(_) => "RS256",
+            KeyKind::Ps256(_) => "PS256",
             KeyKind::Es256(_) => "ES256",
+            KeyKind::Ed25519(_) => "EdDSA",
         }
     }
 
     /// The public half as a JWK.
     pub fn public_jwk(&self) -> Json_ {
         match &self.kind {
-            KeyKind::Rsa(pair) => {
+            KeyKind::Rsa(pair) | KeyKind::Ps256(pair) => {
                 let public = pair.public_key();
                 json!({
                     "kty": "RSA",
                     "use": "sig",
-                    "alg": "RS256",
+                    "alg": self.alg(),
                     "kid": self.kid,
                     "n": B64.encode(public.modulus().big_endian_without_leading_zero()),
                     "e": B64.encode(public.exponent().big_endian_without_leading_zero()),
@@ -139,6 +162,14 @@ impl SigningKey {
                     "y": B64.encode(y),
                 })
             }
+            KeyKind::Ed25519(pair) => json!({
+                "kty": "OKP",
+                "use": "sig",
+                "alg": "EdDSA",
+                "crv": "Ed25519",
+                "kid": self.kid,
+                "x": B64.encode(pair.public_key().as_ref()),
+            }),
         }
     }
 
@@ -163,17 +194,17 @@ impl SigningKey {
         );
         let rng = SystemRandom::new();
         let sig = match &self.kind {
-            KeyKind::Rsa(pair) => {
+            KeyKind::Rsa(pair) | KeyKind::Ps256(pair) => {
+                let padding: &dyn signature::RsaEncoding = match self.kind {
+                    KeyKind::Ps256(_) => &signature::RSA_PSS_SHA256,
+                    _ => &signature::RSA_PKCS1_SHA256,
+                };
                 let mut sig = vec![0; pair.public_modulus_len()];
-                pair.sign(
-                    &signature::RSA_PKCS1_SHA256,
-                    &rng,
-                    signing_input.as_bytes(),
-                    &mut sig,
-                )
-                .map_err(|_| KeyError::Sign)?;
+                pair.sign(padding, &rng, signing_input.as_bytes(), &mut sig)
+                    .map_err(|_| KeyError::Sign)?;
                 sig
             }
+            KeyKind::Ed25519(pair) => pair.sign(signing_input.as_bytes()).as_ref().to_vec(),
             KeyKind::Es256(pair) => pair
                 .sign(&rng, signing_input.as_bytes())
                 .map_err(|_| KeyError::Sign)?

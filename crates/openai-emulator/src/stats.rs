@@ -53,6 +53,8 @@ pub struct Snapshot {
 pub enum Credential {
     /// `Bearer <the emulator's admin key>`.
     AdminKey,
+    /// `Bearer <the read-only admin key>` (`--read-only-admin-key`).
+    ReadOnlyAdminKey,
     /// `Bearer <an access token the exchange issued>`.
     AccessToken,
     /// Anything else.
@@ -165,6 +167,7 @@ fn credential(app: &App, req: &Request) -> Option<Credential> {
         .map(|(_, token)| token.trim());
     Some(match token {
         Some(t) if app.is_admin_key(t) => Credential::AdminKey,
+        Some(t) if app.is_read_only_admin_key(t) => Credential::ReadOnlyAdminKey,
         Some(t) if app.is_access_token(t) => Credential::AccessToken,
         _ => Credential::Other,
     })

@@ -12,8 +12,9 @@ use openai_admin::models::{
     CreatedServiceAccount, Deleted, FederationRule, ListPage, ListParams, MAX_PROVIDERS_PER_ORG,
     MAX_RULES_PER_PROVIDER, OBJECT_PROJECT, OBJECT_PROVIDER, OBJECT_PROVIDER_DELETED, OBJECT_RULE,
     OBJECT_RULE_DELETED, OBJECT_SERVICE_ACCOUNT, OBJECT_SERVICE_ACCOUNT_DELETED, Project,
-    SERVICE_ACCOUNT_ROLE_NONE, ServiceAccount, ServiceAccountApiKey, UpdateProviderRequest,
-    UpdateRuleRequest, UpdateServiceAccountRequest, WorkloadIdentityProvider,
+    SERVICE_ACCOUNT_ROLE_NONE, ServiceAccount, ServiceAccountApiKey, UpdateProjectRequest,
+    UpdateProviderRequest, UpdateRuleRequest, UpdateServiceAccountRequest,
+    WorkloadIdentityProvider,
 };
 
 const OBJECT_SERVICE_ACCOUNT_API_KEY: &str = "organization.project.service_account.api_key";
@@ -289,7 +290,10 @@ impl Data {
         name: Option<&str>,
         except: Option<&str>,
     ) -> Result<(), ApiError> {
-        let Some(name) = name else { return Ok(()) };
+        // An empty name (which the rule schema allows) names nothing.
+        let Some(name) = name.filter(|n| !n.is_empty()) else {
+            return Ok(());
+        };
         let taken = self.rules.iter().any(|e| {
             e.obj.workload_identity_provider_id == provider_id
                 && e.obj.name.as_deref() == Some(name)
@@ -473,6 +477,8 @@ impl Data {
             created_at: now,
             archived_at: None,
             status: Some("active".to_owned()),
+            external_key_id: req.external_key_id,
+            residency: req.residency,
         };
         let seq = self.next_seq();
         self.projects.push(Entry {
@@ -488,8 +494,52 @@ impl Data {
             .ok_or_else(|| ApiError::not_found("project", id))
     }
 
-    pub fn list_projects(&self, params: &ListParams) -> Result<ListPage<Project>, ApiError> {
-        let live = items(&self.projects, |p| Some(p.id.as_str()));
+    /// Renames a project or changes its external key (`geography` is
+    /// accepted and, as OpenAI keeps it only for compatibility, not shown).
+    pub fn update_project(
+        &mut self,
+        id: &str,
+        req: UpdateProjectRequest,
+    ) -> Result<Project, ApiError> {
+        let entry = self
+            .projects
+            .iter_mut()
+            .find(|e| e.obj.id == id)
+            .ok_or_else(|| ApiError::not_found("project", id))?;
+        if let Some(name) = req.name {
+            entry.obj.name = Some(name);
+        }
+        if let Some(key) = req.external_key_id {
+            entry.obj.external_key_id = key;
+        }
+        Ok(entry.obj.clone())
+    }
+
+    /// `POST /organization/projects/{id}/archive`: `status` becomes
+    /// `archived` and `archived_at` is set (once; archiving again changes
+    /// nothing).
+    pub fn archive_project(&mut self, id: &str, now: i64) -> Result<Project, ApiError> {
+        let entry = self
+            .projects
+            .iter_mut()
+            .find(|e| e.obj.id == id)
+            .ok_or_else(|| ApiError::not_found("project", id))?;
+        if entry.obj.archived_at.is_none() {
+            entry.obj.archived_at = Some(now);
+            entry.obj.status = Some("archived".to_owned());
+        }
+        Ok(entry.obj.clone())
+    }
+
+    /// Archived projects are listed only with `include_archived`, as at OpenAI.
+    pub fn list_projects(
+        &self,
+        params: &ListParams,
+        include_archived: bool,
+    ) -> Result<ListPage<Project>, ApiError> {
+        let live = items(&self.projects, |p| {
+            (include_archived || p.archived_at.is_none()).then_some(p.id.as_str())
+        });
         let cursor = self.cursor(params.after.as_deref(), &live, None, "proj_")?;
         Ok(pagination::page(live, cursor, params))
     }
@@ -546,6 +596,13 @@ impl Data {
             name: "Secret Key".to_owned(),
             created_at: now,
             id: format!("key_{}", random_hex(16)),
+            expires_at: req.expires_in_seconds.map(|s| now.saturating_add(s)),
+            // The key's limit, as OpenAI's SDK models it: what was asked,
+            // and whether it blocks requests now (never, in the emulator).
+            spend_limit: req.spend_limit.clone().map(|mut limit| {
+                limit["enforcement"] = serde_json::json!({"status": "inactive"});
+                limit
+            }),
         });
         let seq = self.next_seq();
         self.service_accounts.push(Entry {

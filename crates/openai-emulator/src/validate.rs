@@ -16,9 +16,9 @@ use super::errors::ApiError;
 use openai_admin::models::{
     AttributeMatchers, AttributeTransformation, CreateProjectRequest, CreateProviderRequest,
     CreateRuleRequest, CreateServiceAccountRequest, MAX_ATTRIBUTE_TRANSFORMATIONS,
-    MAX_TRANSFORMATION_ATTRIBUTE_LEN, MAX_TRANSFORMATION_EXPRESSION_LEN, Permissions,
-    SERVICE_ACCOUNT_ROLES, UpdateProviderRequest, UpdateRuleRequest, UpdateServiceAccountRequest,
-    Verification,
+    MAX_TRANSFORMATION_ATTRIBUTE_LEN, MAX_TRANSFORMATION_EXPRESSION_LEN, PROJECT_RESIDENCIES,
+    Permissions, SERVICE_ACCOUNT_ROLES, UpdateProjectRequest, UpdateProviderRequest,
+    UpdateRuleRequest, UpdateServiceAccountRequest, Verification,
 };
 
 /// JWK members that carry private or symmetric key material (RFC 7518 section 6).
@@ -159,10 +159,11 @@ pub fn create_provider(obj: &Map<String, Json>) -> Result<CreateProviderRequest,
     only_known(obj, "", PROVIDER_CREATE_FIELDS, "")?;
     let name = required_string(obj, "", "name")?;
     let issuer = required_string(obj, "", "issuer")?;
+    check_issuer(&issuer)?;
     let audience = required_string(obj, "", "audience")?;
-    // `type` is listed as required with default "oidc": absent means "oidc".
+    // OpenAI's SDKs (generated from its spec) require `type`; its only value is "oidc".
     let kind = match obj.get("type") {
-        None => "oidc".to_owned(),
+        None => return Err(ApiError::missing("type")),
         Some(Json::String(s)) if s == "oidc" => s.clone(),
         Some(Json::String(s)) => {
             return Err(ApiError::invalid_value(
@@ -194,9 +195,13 @@ pub fn update_provider(obj: &Map<String, Json>) -> Result<UpdateProviderRequest,
         PROVIDER_UPDATE_FIELDS,
         "A provider's 'type' cannot be changed.",
     )?;
+    let issuer = optional_non_empty(obj, "", "issuer")?;
+    if let Some(issuer) = &issuer {
+        check_issuer(issuer)?;
+    }
     Ok(UpdateProviderRequest {
         name: optional_non_empty(obj, "", "name")?,
-        issuer: optional_non_empty(obj, "", "issuer")?,
+        issuer,
         audience: optional_non_empty(obj, "", "audience")?,
         description: nullable_string(obj, "", "description")?,
         enabled: optional_bool(obj, "enabled")?,
@@ -283,13 +288,12 @@ fn verification(v: &Json) -> Result<Verification, ApiError> {
     let Json::Object(obj) = v else {
         return Err(ApiError::invalid_type(P, "an object"));
     };
-    // `type` defaults per variant (`docs/reference/openai-api.md#key-sources`); infer it from the
-    // fields when absent.
+    // OpenAI's SDKs require `type` in both variants, and `discovery_url`
+    // (nullable) in the discovery one (`docs/reference/openai-api.md#key-sources`).
     let kind = match obj.get("type") {
         Some(Json::String(s)) => s.as_str(),
         Some(_) => return Err(ApiError::invalid_type("verification.type", "a string")),
-        None if obj.contains_key("jwks") => "uploaded_jwks",
-        None => "discovery",
+        None => return Err(ApiError::missing("verification.type")),
     };
     match kind {
         "discovery" => {
@@ -300,7 +304,8 @@ fn verification(v: &Json) -> Result<Verification, ApiError> {
                 "Custom discovery and uploaded JWKS are mutually exclusive.",
             )?;
             let discovery_url = match obj.get("discovery_url") {
-                None | Some(Json::Null) => None,
+                None => return Err(ApiError::missing("verification.discovery_url")),
+                Some(Json::Null) => None,
                 Some(Json::String(s)) => {
                     check_discovery_url(s)?;
                     Some(s.clone())
@@ -372,6 +377,36 @@ fn check_discovery_url(raw: &str) -> Result<(), ApiError> {
     }
     if let Some(why) = non_public_host(&url) {
         return Err(bad(&format!("the host is {why}")));
+    }
+    Ok(())
+}
+
+/// An issuer is an absolute `https` URL (plain `http` on loopback hosts, for
+/// local issuers) without query or fragment, as the OIDC specification
+/// defines it and the provider checks at plan time
+/// (`docs/reference/openai-api.md#decisions-where-openai-is-silent`).
+fn check_issuer(raw: &str) -> Result<(), ApiError> {
+    // Quoted only without its user information.
+    let bad = |why: &str| {
+        ApiError::invalid_value(
+            "issuer",
+            format!(
+                "Invalid issuer: {why}. Use the https URL the tokens' 'iss' claim names, such as https://token.actions.githubusercontent.com."
+            ),
+        )
+    };
+    if raw.chars().any(char::is_whitespace) {
+        return Err(bad("it contains white space"));
+    }
+    let url = url::Url::parse(raw).map_err(|e| bad(&format!("not a URL ({e})")))?;
+    let host = url.host_str().ok_or_else(|| bad("it has no host"))?;
+    match url.scheme() {
+        "https" => {}
+        "http" if is_loopback_host(host) => {}
+        _ => return Err(bad("the scheme must be https")),
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(bad("it must not contain a query string or a fragment"));
     }
     Ok(())
 }
@@ -496,10 +531,9 @@ pub fn create_rule(obj: &Map<String, Json>) -> Result<CreateRuleRequest, ApiErro
         None => return Err(ApiError::missing("attribute_matchers")),
         Some(v) => matchers(v)?,
     };
+    // The rule schema (OpenAI's SDK params) puts no minimum length on
+    // `name`: "" is a name, though never a taken one.
     let name = optional_string(obj, "", "name")?;
-    if name.as_deref() == Some("") {
-        return Err(empty_rule_name());
-    }
     Ok(CreateRuleRequest {
         project_id,
         service_account_id,
@@ -519,9 +553,6 @@ pub fn update_rule(obj: &Map<String, Json>) -> Result<UpdateRuleRequest, ApiErro
         "A rule's project_id and service_account_id cannot be changed; create a new rule instead.",
     )?;
     let name = nullable_string(obj, "", "name")?;
-    if matches!(&name, Some(Some(s)) if s.is_empty()) {
-        return Err(empty_rule_name());
-    }
     Ok(UpdateRuleRequest {
         attribute_matchers: obj.get("attribute_matchers").map(matchers).transpose()?,
         name,
@@ -532,13 +563,6 @@ pub fn update_rule(obj: &Map<String, Json>) -> Result<UpdateRuleRequest, ApiErro
 }
 
 /// Inferred: an empty name cannot be meaningfully unique, so it is refused.
-fn empty_rule_name() -> ApiError {
-    ApiError::invalid_value(
-        "name",
-        "'name' must not be empty; omit it (or send null on update) for an unnamed rule.",
-    )
-}
-
 fn matchers(v: &Json) -> Result<AttributeMatchers, ApiError> {
     const P: &str = "attribute_matchers";
     let Json::Object(map) = v else {
@@ -631,7 +655,19 @@ fn permissions(v: &Json) -> Result<Permissions, ApiError> {
             let scopes = scopes
                 .iter()
                 .enumerate()
-                .map(|(i, s)| non_empty_string(s, &format!("permissions.scopes[{i}]")))
+                .map(|(i, s)| {
+                    let param = format!("permissions.scopes[{i}]");
+                    let scope = non_empty_string(s, &param)?;
+                    // Admin API scopes and strings that are no scope at all
+                    // are never grantable; an unknown `api.*.*` may be new.
+                    match openai_admin::scopes::check(&scope) {
+                        openai_admin::scopes::Scope::Invalid(why) => Err(ApiError::invalid_value(
+                            param,
+                            format!("Invalid scope: {why}."),
+                        )),
+                        _ => Ok(scope),
+                    }
+                })
                 .collect::<Result<Vec<_>, _>>()?;
             Ok(Permissions::Restricted { scopes })
         }
@@ -647,22 +683,128 @@ fn permissions(v: &Json) -> Result<Permissions, ApiError> {
 
 // ---------------------------------------------------------------- projects
 
+/// OpenAI's SDK documents `external_key_id`, `residency` and the deprecated
+/// `geography` besides `name`; "do not provide both" residency and geography.
 pub fn create_project(obj: &Map<String, Json>) -> Result<CreateProjectRequest, ApiError> {
-    only_known(obj, "", &["name"], "")?;
+    only_known(
+        obj,
+        "",
+        &["name", "external_key_id", "residency", "geography"],
+        "",
+    )?;
+    let residency = nullable_string(obj, "", "residency")?.flatten();
+    if let Some(r) = &residency {
+        if !PROJECT_RESIDENCIES.contains(&r.as_str()) {
+            return Err(ApiError::invalid_value(
+                "residency",
+                format!(
+                    "Invalid residency '{r}': expected one of {}.",
+                    PROJECT_RESIDENCIES.join(", ")
+                ),
+            ));
+        }
+    }
+    let geography = nullable_string(obj, "", "geography")?.flatten();
+    if residency.is_some() && geography.is_some() {
+        return Err(ApiError::invalid_value(
+            "geography",
+            "Do not provide both 'geography' and 'residency'; 'geography' is deprecated.",
+        ));
+    }
     Ok(CreateProjectRequest {
         name: required_string(obj, "", "name")?,
+        external_key_id: nullable_string(obj, "", "external_key_id")?.flatten(),
+        residency,
+        geography,
     })
 }
 
+pub fn update_project(obj: &Map<String, Json>) -> Result<UpdateProjectRequest, ApiError> {
+    only_known(obj, "", &["name", "external_key_id", "geography"], "")?;
+    Ok(UpdateProjectRequest {
+        // Nullable in the SDK's params; null changes nothing.
+        name: nullable_string(obj, "", "name")?.flatten(),
+        external_key_id: nullable_string(obj, "", "external_key_id")?,
+        geography: nullable_string(obj, "", "geography")?.flatten(),
+    })
+}
+
+/// OpenAI's SDK documents `expires_in_seconds` (not with
+/// `create_service_account_only`) and `spend_limit` besides these two.
 pub fn create_service_account(
     obj: &Map<String, Json>,
 ) -> Result<CreateServiceAccountRequest, ApiError> {
-    only_known(obj, "", &["name", "create_service_account_only"], "")?;
+    only_known(
+        obj,
+        "",
+        &[
+            "name",
+            "create_service_account_only",
+            "expires_in_seconds",
+            "spend_limit",
+        ],
+        "",
+    )?;
+    let keyless = match obj.get("create_service_account_only") {
+        None | Some(Json::Null) => false,
+        Some(_) => optional_bool(obj, "create_service_account_only")?.unwrap_or(false),
+    };
+    let expires_in_seconds = match obj.get("expires_in_seconds") {
+        None | Some(Json::Null) => None,
+        Some(v) => match v.as_i64() {
+            Some(n) if n > 0 => Some(n),
+            Some(_) => {
+                return Err(ApiError::invalid_value(
+                    "expires_in_seconds",
+                    "'expires_in_seconds' must be a positive number of seconds.",
+                ));
+            }
+            None => return Err(ApiError::invalid_type("expires_in_seconds", "an integer")),
+        },
+    };
+    if keyless && expires_in_seconds.is_some() {
+        return Err(ApiError::invalid_value(
+            "expires_in_seconds",
+            "'expires_in_seconds' cannot be used with 'create_service_account_only': such an account has no API key.",
+        ));
+    }
+    let spend_limit = match obj.get("spend_limit") {
+        None | Some(Json::Null) => None,
+        Some(v) => Some(spend_limit(v)?),
+    };
     Ok(CreateServiceAccountRequest {
         name: required_string(obj, "", "name")?,
-        create_service_account_only: optional_bool(obj, "create_service_account_only")?
-            .unwrap_or(false),
+        create_service_account_only: keyless,
+        expires_in_seconds,
+        spend_limit,
     })
+}
+
+/// `{"currency": "USD", "interval": "month", "threshold_amount": <cents>}`,
+/// the only values OpenAI's SDK lists.
+fn spend_limit(v: &Json) -> Result<Json, ApiError> {
+    const P: &str = "spend_limit";
+    let Json::Object(obj) = v else {
+        return Err(ApiError::invalid_type(P, "an object"));
+    };
+    only_known(obj, P, &["currency", "interval", "threshold_amount"], "")?;
+    for (field, only) in [("currency", "USD"), ("interval", "month")] {
+        let value = required_string(obj, P, field)?;
+        if value != only {
+            return Err(ApiError::invalid_value(
+                format!("{P}.{field}"),
+                format!("Invalid {field} '{value}': only '{only}' is supported."),
+            ));
+        }
+    }
+    match obj.get("threshold_amount") {
+        None => Err(ApiError::missing("spend_limit.threshold_amount")),
+        Some(n) if n.as_i64().is_some_and(|n| n >= 0) => Ok(v.clone()),
+        Some(_) => Err(ApiError::invalid_type(
+            "spend_limit.threshold_amount",
+            "a non-negative integer (US cents)",
+        )),
+    }
 }
 
 pub fn update_service_account(

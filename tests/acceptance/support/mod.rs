@@ -16,10 +16,12 @@
 mod emulator;
 pub mod org;
 mod process;
+mod sdk;
 mod terraform;
 mod workdir;
 
 pub use emulator::Emulator;
+pub use sdk::{run_node, run_python};
 pub use terraform::{TerraformBin, terraform_binaries, tf_latest, tf_oldest};
 pub use workdir::{PROVIDER_SOURCE, TfOutput, Workdir, provider_dir};
 

@@ -366,6 +366,35 @@ async fn a_rejected_admin_key_says_what_to_fix() {
     assert!(!text.contains("sk-wrong"), "{text}");
 }
 
+#[tokio::test]
+async fn a_restricted_admin_key_is_told_apart_from_an_invalid_one() {
+    let mut emulator = openai_emulator::EmulatorConfig::new(ADMIN_KEY);
+    emulator.read_only_admin_key = Some("sk-read-only-admin".into());
+    let api = Api::start_with(emulator).await;
+    let mut config = api.config();
+    config.admin_key = Some("sk-read-only-admin".into());
+    let client = Client::new(config).unwrap();
+
+    // Reads work...
+    client.list_all_projects().await.unwrap();
+    // ...and a write is OpenAI's 401 "Missing scopes", with advice to match.
+    let err = client
+        .create_provider(&provider_request("prod"))
+        .await
+        .unwrap_err();
+
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(401));
+    let text = err.to_string();
+    assert!(
+        text.contains("Missing scopes: api.management.write"),
+        "{text}"
+    );
+    assert!(text.contains("valid but restricted"), "{text}");
+    assert!(!text.contains("holds a valid Admin API key"), "{text}");
+    assert!(!text.contains("sk-read-only-admin"), "{text}");
+    assert!(api.providers().is_empty());
+}
+
 // ------------------------------------------------------------ token exchange
 
 #[tokio::test]
@@ -413,7 +442,7 @@ async fn exchange_refusal_keeps_the_oauth_error_and_description() {
             request_id,
             ..
         } => {
-            assert_eq!(status.as_u16(), 400);
+            assert_eq!(status.as_u16(), 401);
             assert_eq!(error, "invalid_grant");
             let description = error_description.as_deref().unwrap_or_default();
             assert!(

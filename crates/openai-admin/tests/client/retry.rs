@@ -135,6 +135,43 @@ async fn conflicts_and_bad_requests_are_not_retried() {
     assert_eq!(api.count(Method::POST, PROVIDERS), 2);
 }
 
+/// `x-should-retry` wins over the status, as in OpenAI's SDKs: `false` ends
+/// even a 503 or a 429, `true` retries even a 409 or a 400, and any other
+/// value leaves the decision to the status.
+#[tokio::test]
+async fn x_should_retry_overrides_the_status_either_way() {
+    let api = Api::start().await;
+    let p = api.seed_provider("prod").await;
+    let path = provider_path(&p.id);
+    for (status, header, retried) in [
+        (503, "false", false),
+        (429, "false", false),
+        (409, "true", true),
+        (400, "true", true),
+        (409, "maybe", false),
+    ] {
+        api.fault(
+            Method::GET,
+            &path,
+            FaultAction::reply(status, error_body("busy", "Scripted."))
+                .with_header("x-should-retry", header),
+        );
+        let before = api.count(Method::GET, &path);
+
+        let got = api.client().get_provider(&p.id).await;
+
+        match &got {
+            Ok(got) => assert!(retried && *got == p, "{status} {header}"),
+            Err(err) => {
+                assert!(!retried, "{status} {header}: {err}");
+                assert_eq!(err.status().map(|s| s.as_u16()), Some(status), "{err}");
+            }
+        }
+        let sent = api.count(Method::GET, &path) - before;
+        assert_eq!(sent, if retried { 2 } else { 1 }, "{status} {header}");
+    }
+}
+
 #[tokio::test]
 async fn reset_connections_are_retried() {
     let api = Api::start().await;
@@ -322,19 +359,30 @@ async fn timed_out_provider_create_is_found_not_duplicated() {
 
 #[tokio::test]
 async fn create_that_did_not_happen_is_sent_again_once() {
-    let api = Api::start().await;
-    // 503 without committing: the lookup finds nothing, so the create is resent.
-    api.fault(Method::POST, PROVIDERS, status(503));
+    // 503 without committing: the lookup finds nothing, so the create is
+    // resent. A 409 the server says to retry (a lock timeout) made nothing:
+    // resent without a lookup.
+    for (action, looked) in [
+        (status(503), true),
+        (
+            FaultAction::reply(409, error_body("busy", "Lock timeout; retry."))
+                .with_header("x-should-retry", "true"),
+            false,
+        ),
+    ] {
+        let api = Api::start().await;
+        api.fault(Method::POST, PROVIDERS, action);
 
-    let created = api
-        .client()
-        .create_provider(&provider_request("prod"))
-        .await
-        .unwrap();
+        let created = api
+            .client()
+            .create_provider(&provider_request("prod"))
+            .await
+            .unwrap();
 
-    assert_eq!(api.providers(), vec![created]);
-    assert_eq!(api.count(Method::POST, PROVIDERS), 2);
-    assert!(api.count(Method::GET, PROVIDERS) >= 1);
+        assert_eq!(api.providers(), vec![created]);
+        assert_eq!(api.count(Method::POST, PROVIDERS), 2);
+        assert_eq!(api.count(Method::GET, PROVIDERS) >= 1, looked);
+    }
 }
 
 #[tokio::test]
@@ -461,7 +509,10 @@ async fn lost_service_account_and_project_creates_are_found_by_name() {
         FaultAction::CommitThenStatus { status: 502 },
     );
     let project = client
-        .create_project(&CreateProjectRequest { name: "wif".into() })
+        .create_project(&CreateProjectRequest {
+            name: "wif".into(),
+            ..Default::default()
+        })
         .await
         .unwrap();
     assert_eq!(api.projects(), vec![project.clone()]);
@@ -478,6 +529,7 @@ async fn lost_service_account_and_project_creates_are_found_by_name() {
             &CreateServiceAccountRequest {
                 name: "deployer".into(),
                 create_service_account_only: false,
+                ..Default::default()
             },
         )
         .await

@@ -156,7 +156,10 @@ impl Api {
     pub async fn seed_project(&self, name: &str) -> Project {
         let p = self
             .seeder
-            .create_project(&CreateProjectRequest { name: name.into() })
+            .create_project(&CreateProjectRequest {
+                name: name.into(),
+                ..Default::default()
+            })
             .await
             .unwrap();
         self.emu.clear_requests();
@@ -172,6 +175,7 @@ impl Api {
                 &CreateServiceAccountRequest {
                     name: name.into(),
                     create_service_account_only: true,
+                    ..Default::default()
                 },
             )
             .await

@@ -445,7 +445,7 @@ async fn unknown_ids_are_404() {
         None,
     );
 
-    // Wrong methods get the envelope too.
+    // Wrong methods are OpenAI's 404 "Invalid URL", not 405...
     let resp = e
         .http
         .patch(e.url(&format!("{PROVIDERS}/{a}")))
@@ -453,14 +453,23 @@ async fn unknown_ids_are_404() {
         .send()
         .await
         .unwrap();
-    assert_eq!(resp.status(), 405);
+    assert_eq!(resp.status(), 404);
+    assert_eq!(resp.headers()["x-should-retry"], "false");
     let v: Value = resp.json().await.unwrap();
-    assert_eq!(v["error"]["code"], "method_not_allowed");
+    assert_eq!(
+        v["error"]["message"],
+        format!("Invalid URL (PATCH {PROVIDERS}/{a})")
+    );
+    assert_eq!(v["error"]["code"], Value::Null);
 
-    // Unknown URLs are 404 too.
+    // ...like unknown URLs.
     let (s, v) = e.get("/v1/organization/nothing_here").await;
     assert_eq!(s, 404);
-    assert_eq!(v["error"]["code"], "unknown_url");
+    assert_eq!(
+        v["error"]["message"],
+        "Invalid URL (GET /v1/organization/nothing_here)"
+    );
+    assert_eq!(v["error"]["code"], Value::Null);
 }
 
 #[tokio::test]
@@ -664,7 +673,23 @@ async fn rule_validation_errors() {
             "permissions.type",
             "invalid_value",
         ),
-        (with("name", json!("")), "name", "invalid_value"),
+        // Admin API scopes cannot be granted; "admin" is no scope at all.
+        (
+            with(
+                "permissions",
+                json!({"type": "restricted", "scopes": ["api.model.read", "api.management.write"]}),
+            ),
+            "permissions.scopes[1]",
+            "invalid_value",
+        ),
+        (
+            with(
+                "permissions",
+                json!({"type": "restricted", "scopes": ["admin"]}),
+            ),
+            "permissions.scopes[0]",
+            "invalid_value",
+        ),
         (with("enabled", json!(1)), "enabled", "invalid_type"),
         // Dangling references: 400 naming the field.
         (
@@ -1074,4 +1099,166 @@ async fn concurrent_writers_and_racing_toward_the_limit() {
     assert_eq!(won, 10);
     let (_, page) = e.get(&format!("{PROVIDERS}?limit=100")).await;
     assert_eq!(page["data"].as_array().unwrap().len(), 50);
+}
+
+/// A key restricted to `api.management.read` reads, and every write gets
+/// OpenAI's 401 "Missing scopes" with `code: null` (no retry advised);
+/// the control routes stay closed to it.
+#[tokio::test]
+async fn a_read_only_admin_key_reads_and_is_refused_writes() {
+    const READ_ONLY: &str = "sk-admin-read-only";
+    let mut config = openai_emulator::EmulatorConfig::new(crate::support::ADMIN_KEY);
+    config.read_only_admin_key = Some(READ_ONLY.into());
+    let e = Emu::start_with(config).await;
+    e.provider(provider_body("existing")).await;
+
+    let list = e
+        .http
+        .get(e.url(PROVIDERS))
+        .bearer_auth(READ_ONLY)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(list.status(), 200);
+    for write in [
+        e.http.post(e.url(PROVIDERS)).json(&provider_body("new")),
+        e.http
+            .post(e.url("/_emulator/clock"))
+            .json(&json!({"offset_secs": 5})),
+    ] {
+        let resp = write.bearer_auth(READ_ONLY).send().await.unwrap();
+        assert_eq!(resp.status(), 401);
+        assert_eq!(resp.headers()["x-should-retry"], "false");
+        let v: Value = resp.json().await.unwrap();
+        assert_eq!(
+            v["error"]["message"],
+            "You have insufficient permissions for this operation. Missing scopes: api.management.write.",
+        );
+        assert_eq!(v["error"]["type"], "invalid_request_error");
+        assert_eq!(v["error"]["code"], Value::Null);
+    }
+    assert_eq!(e.emu.organization().providers.len(), 1);
+}
+
+/// What OpenAI's SDKs (generated from its spec) require of a provider is
+/// required here too, and an issuer is an https URL (http on loopback).
+#[tokio::test]
+async fn provider_creates_need_what_the_sdk_requires_and_an_https_issuer() {
+    let e = Emu::start().await;
+    let base = provider_body("strict");
+    let without = |key: &str| {
+        let mut b = base.clone();
+        b.as_object_mut().unwrap().remove(key);
+        b
+    };
+    let with = |key: &str, value: Value| {
+        let mut b = base.clone();
+        b[key] = value;
+        b
+    };
+    for (body, param) in [
+        (without("type"), "type"),
+        (
+            with("verification", json!({"discovery_url": null})),
+            "verification.type",
+        ),
+        (
+            with("verification", json!({"type": "discovery"})),
+            "verification.discovery_url",
+        ),
+    ] {
+        let reply = e.post(PROVIDERS, body).await;
+        assert_api_error(&reply, 400, Some("missing_required_parameter"), Some(param));
+    }
+    for issuer in [
+        "issuer.example.com",
+        "http://issuer.example.com",
+        "ftp://issuer.example.com",
+        "https://issuer.example.com?x=1",
+        "https://issuer.example.com#f",
+        "https://issuer .example.com",
+    ] {
+        let reply = e.post(PROVIDERS, with("issuer", json!(issuer))).await;
+        assert_api_error(&reply, 400, Some("invalid_value"), Some("issuer"));
+    }
+    let id = e.provider(base.clone()).await["id"].clone();
+    let reply = e
+        .post(
+            &format!("{PROVIDERS}/{}", id.as_str().unwrap()),
+            json!({"issuer": "not a url"}),
+        )
+        .await;
+    assert_api_error(&reply, 400, Some("invalid_value"), Some("issuer"));
+    // Loopback issuers may be plain http (the built-in issuer is).
+    let mut local = with("issuer", json!("http://127.0.0.1:9/_emulator/oidc"));
+    local["name"] = json!("local");
+    assert_eq!(e.post(PROVIDERS, local).await.0, 200);
+}
+
+/// The rule schema puts no minimum length on `name`: "" is accepted, on
+/// create and update, and (naming nothing) never conflicts.
+#[tokio::test]
+async fn an_empty_rule_name_is_accepted_and_never_taken() {
+    let e = Emu::start().await;
+    let project = e.project("p").await;
+    let provider = e.provider(provider_body("p")).await;
+    let path = rules_path(provider["id"].as_str().unwrap());
+    for sub in ["a", "b"] {
+        let sa = e.service_account(&project).await;
+        let (s, v) = e
+            .post(
+                &path,
+                json!({"project_id": project, "service_account_id": sa, "name": "",
+                       "attribute_matchers": {"sub": sub}}),
+            )
+            .await;
+        assert_eq!(s, 200, "{v}");
+        assert_eq!(v["name"], "");
+        let (s, v) = e
+            .post(
+                &format!("{path}/{}", v["id"].as_str().unwrap()),
+                json!({"name": ""}),
+            )
+            .await;
+        assert_eq!((s.as_u16(), &v["name"]), (200, &json!("")), "{v}");
+    }
+}
+
+/// Projects can be renamed and archived (so `openai_project.status =
+/// "archived"` can be tested); archived ones leave the default listing.
+#[tokio::test]
+async fn projects_are_renamed_archived_and_listed_as_openai_does() {
+    let e = Emu::start().await;
+    let (s, made) = e
+        .post(
+            "/v1/organization/projects",
+            json!({"name": "old", "residency": "EU_STORAGE_PROCESSING", "external_key_id": "ek"}),
+        )
+        .await;
+    assert_eq!(s, 200, "{made}");
+    assert_eq!(made["residency"], "EU_STORAGE_PROCESSING");
+    let path = format!("/v1/organization/projects/{}", made["id"].as_str().unwrap());
+    let (s, renamed) = e.post(&path, json!({"name": "new"})).await;
+    assert_eq!((s.as_u16(), &renamed["name"]), (200, &json!("new")));
+    let (s, archived) = e.post(&format!("{path}/archive"), json!({})).await;
+    assert_eq!(s, 200, "{archived}");
+    assert_eq!(archived["status"], "archived");
+    assert!(archived["archived_at"].is_i64(), "{archived}");
+    assert_eq!(e.get(&path).await.1, archived);
+    let (_, listed) = e.get("/v1/organization/projects").await;
+    assert_eq!(listed["data"], json!([]));
+    let (_, listed) = e
+        .get("/v1/organization/projects?include_archived=true")
+        .await;
+    assert_eq!(listed["data"], json!([archived]));
+    assert_api_error(
+        &e.post(
+            "/v1/organization/projects",
+            json!({"name": "x", "residency": "MARS"}),
+        )
+        .await,
+        400,
+        Some("invalid_value"),
+        Some("residency"),
+    );
 }

@@ -240,14 +240,14 @@ async fn token_exchange_refusal_has_the_published_shape_and_wording() {
     let provider = e.builtin_provider("builtin", AUD).await;
     let token = e.mint(json!({"sub": "w", "aud": AUD})).await;
     let (s, v) = e.exchange(&provider, &account, &token).await;
-    assert_eq!(s, 400, "{v}");
-    assert_matches_fixture("oauth_error--400_invalid_grant.json", &v);
-    assert_eq!(v, fixture("oauth_error--400_invalid_grant.json"));
+    assert_eq!(s, 401, "{v}");
+    assert_matches_fixture("oauth_error--401_no_mapping.json", &v);
+    assert_eq!(v, fixture("oauth_error--401_no_mapping.json"));
 
     let wrong = e
         .mint(json!({"sub": "w", "aud": "https://elsewhere"}))
         .await;
     let (s, v) = e.exchange(&provider, &account, &wrong).await;
     assert_eq!(s, 401, "{v}");
-    assert_matches_fixture("oauth_error--401_invalid_grant.json", &v);
+    assert_matches_fixture("oauth_error--401_identity_rejected.json", &v);
 }

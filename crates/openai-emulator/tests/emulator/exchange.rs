@@ -145,7 +145,7 @@ async fn exchange_succeeds_with_custom_discovery_url() {
     tokio::spawn(async move { axum::serve(listener, mirror).await.unwrap() });
     let p =
         s.e.provider(
-            json!({"name": "custom", "issuer": "https://tokens.example.com/", "audience": AUD,
+            json!({"type": "oidc", "name": "custom", "issuer": "https://tokens.example.com/", "audience": AUD,
                          "verification": {"type": "discovery", "discovery_url": discovery_url}}),
         )
         .await;
@@ -161,17 +161,21 @@ async fn exchange_succeeds_with_custom_discovery_url() {
 }
 
 #[tokio::test]
-async fn exchange_succeeds_with_uploaded_jwks_rsa_and_ec() {
+async fn exchange_succeeds_with_uploaded_jwks_of_each_key_type() {
     let s = setup().await;
     for key in [
         SigningKey::generate_rsa("k8s-rsa").unwrap(),
         SigningKey::generate_es256("spiffe-ec").unwrap(),
+        SigningKey::generate_ps256("rsa-pss").unwrap(),
+        SigningKey::generate_ed25519("ed25519").unwrap(),
     ] {
         let issuer = format!("https://{}.example.com", key.kid());
         let p =
-            s.e.provider(json!({"name": key.kid(), "issuer": issuer, "audience": AUD,
-                             "verification": {"type": "uploaded_jwks", "jwks": key.jwks()}}))
-                .await;
+            s.e.provider(
+                json!({"type": "oidc", "name": key.kid(), "issuer": issuer, "audience": AUD,
+                             "verification": {"type": "uploaded_jwks", "jwks": key.jwks()}}),
+            )
+            .await;
         let pid = p["id"].as_str().unwrap();
         s.e.rule(pid, json!({"project_id": s.project, "service_account_id": s.account,
                              "attribute_matchers": {"sub": "system:serviceaccount:default:openai-wif"}}))
@@ -202,7 +206,7 @@ async fn transformations_feed_openai_attributes() {
     let hostile = format!("{}assertion.sub{}", "(".repeat(2040), ")".repeat(2040));
     let p = s
         .e
-        .provider(json!({"name": "gha", "issuer": s.e.emu.issuer_url(), "audience": AUD,
+        .provider(json!({"type": "oidc", "name": "gha", "issuer": s.e.emu.issuer_url(), "audience": AUD,
             "attribute_transformations": [
                 {"attribute": "openai.repository_ref", "expression": "assertion.repository + \"@\" + assertion.ref"},
                 {"attribute": "openai.production", "expression": "assertion.ref == \"refs/heads/main\""},
@@ -554,7 +558,7 @@ async fn discovery_is_cached_and_refreshed_once_on_unknown_kid() {
     let new = SigningKey::generate_rsa("new").unwrap();
     let (issuer_url, issuer) = fake_issuer::start(old.jwks()).await;
     let p =
-        s.e.provider(json!({"name": "ext", "issuer": issuer_url, "audience": AUD}))
+        s.e.provider(json!({"type": "oidc", "name": "ext", "issuer": issuer_url, "audience": AUD}))
             .await;
     let pid = p["id"].as_str().unwrap();
     s.e.rule(pid, json!({"project_id": s.project, "service_account_id": s.account, "attribute_matchers": {"sub": "w"}}))
@@ -591,7 +595,7 @@ async fn unreachable_discovery_is_a_provider_problem() {
     let s = setup().await;
     // Nothing listens on port 1.
     let p =
-        s.e.provider(json!({"name": "down", "issuer": "http://127.0.0.1:1", "audience": AUD}))
+        s.e.provider(json!({"type": "oidc", "name": "down", "issuer": "http://127.0.0.1:1", "audience": AUD}))
             .await;
     let pid = p["id"].as_str().unwrap();
     let key = SigningKey::generate_rsa("k").unwrap();
@@ -636,7 +640,7 @@ async fn refusals_are_terse_by_default() {
         .await;
 
     let (status, v) = e.exchange(&provider, &account, &token).await;
-    assert_eq!(status, 400, "{v}");
+    assert_eq!(status, 401, "{v}");
     assert_eq!(v["error"], "invalid_grant");
     assert_eq!(
         v["error_description"],
@@ -651,7 +655,7 @@ async fn refusals_are_terse_by_default() {
     // An account without any mapping gets OpenAI's own sentence.
     let lonely = e.service_account(&project).await;
     let (status, v) = e.exchange(&provider, &lonely, &token).await;
-    assert_eq!(status, 400, "{v}");
+    assert_eq!(status, 401, "{v}");
     assert_eq!(
         v["error_description"],
         "No service account mapping found for the provided service_account_id."
@@ -682,7 +686,7 @@ async fn costly_transformations_leave_the_admin_api_responsive() {
     );
     let p =
         s.e.provider(
-            json!({"name": "costly", "issuer": s.e.emu.issuer_url(), "audience": AUD,
+            json!({"type": "oidc", "name": "costly", "issuer": s.e.emu.issuer_url(), "audience": AUD,
             "attribute_transformations": [
                 {"attribute": "openai.nested", "expression": nested},
                 {"attribute": "openai.wide", "expression": wide},

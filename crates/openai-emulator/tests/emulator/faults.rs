@@ -129,7 +129,7 @@ async fn lost_responses_commit_their_writes() {
         let resp = client
             .post(e.url(PROVIDERS))
             .bearer_auth(ADMIN_KEY)
-            .json(&json!({"name": format!("p{i}"), "issuer": "https://i.example.com", "audience": "a"}))
+            .json(&json!({"type": "oidc", "name": format!("p{i}"), "issuer": "https://i.example.com", "audience": "a"}))
             .send()
             .await;
         assert_ne!(classify(resp).await, Outcome::Ok);

@@ -139,7 +139,7 @@ async fn case(e: Emu, issuer: String) -> Case {
     let project = e.project("p").await;
     let account = e.service_account(&project).await;
     let p = e
-        .provider(json!({"name": "ext", "issuer": issuer, "audience": AUD}))
+        .provider(json!({"type": "oidc", "name": "ext", "issuer": issuer, "audience": AUD}))
         .await;
     let provider = p["id"].as_str().unwrap().to_owned();
     e.rule(
@@ -273,9 +273,11 @@ async fn keys_cached_for_one_issuer_never_verify_another_providers_tokens() {
     let a = case(Emu::start().await, url.clone()).await;
     let github = "https://token.actions.githubusercontent.com";
     let b =
-        a.e.provider(json!({"name": "b", "issuer": github, "audience": AUD,
-            "verification": {"type": "discovery", "discovery_url": url}}))
-            .await;
+        a.e.provider(
+            json!({"type": "oidc", "name": "b", "issuer": github, "audience": AUD,
+            "verification": {"type": "discovery", "discovery_url": url}}),
+        )
+        .await;
     let b_id = b["id"].as_str().unwrap().to_owned();
     a.e.rule(
         &b_id,
@@ -294,7 +296,7 @@ async fn keys_cached_for_one_issuer_never_verify_another_providers_tokens() {
     // B is still refused: its lookup neither hits A's entry nor is let past
     // the issuer check of the document.
     let reply = a.e.exchange(&b_id, &a.account, &forged).await;
-    assert_eq!(reply.0, 400, "{}", reply.1);
+    assert_eq!(reply.0, 401, "{}", reply.1);
     assert_keys_unavailable(&reply);
     assert_eq!(hits.keys(), fetched, "B never got X's JWKS");
 }

@@ -5,6 +5,7 @@
 mod support;
 
 mod admin;
+mod cli;
 mod contract;
 mod exchange;
 mod faults;

@@ -74,8 +74,15 @@ async fn an_account_without_a_role_exchanges_but_may_not_call_the_api() {
     let s = setup().await;
     let access = s.access_token().await;
     let (status, v) = s.models(Some(&access)).await;
-    assert_eq!(status, 403, "{v}");
+    assert_eq!(status, 401, "{v}");
+    assert_eq!(v["error"]["code"], Value::Null, "{v}");
     let message = v["error"]["message"].as_str().unwrap();
+    assert!(
+        message.starts_with(
+            "You have insufficient permissions for this operation. Missing scopes: api.model.read."
+        ),
+        "{message}"
+    );
     assert!(message.contains("no role"), "{message}");
 
     // Given a role, the same token works: the role is checked per call.
@@ -135,7 +142,7 @@ async fn restricted_scopes_must_include_model_read() {
     assert_eq!(st, 200, "{v}");
     let access = s.access_token().await;
     let (status, v) = s.models(Some(&access)).await;
-    assert_eq!(status, 403, "{v}");
+    assert_eq!(status, 401, "{v}");
     assert!(
         v["error"]["message"]
             .as_str()

@@ -24,7 +24,7 @@ async fn state_survives_a_restart() {
     let project = e.project("p").await;
     let account = e.service_account(&project).await;
     let provider = e
-        .provider(json!({"name": "keep", "issuer": "https://i.example.com", "audience": "a",
+        .provider(json!({"type": "oidc", "name": "keep", "issuer": "https://i.example.com", "audience": "a",
                          "attribute_transformations": [{"attribute": "openai.s", "expression": "assertion.sub"}]}))
         .await;
     let pid = provider["id"].as_str().unwrap().to_owned();
@@ -36,7 +36,7 @@ async fn state_survives_a_restart() {
         )
         .await;
     let gone = e
-        .provider(json!({"name": "gone", "issuer": "https://i.example.com", "audience": "a"}))
+        .provider(json!({"type": "oidc", "name": "gone", "issuer": "https://i.example.com", "audience": "a"}))
         .await;
     e.delete(&format!("{PROVIDERS}/{}", gone["id"].as_str().unwrap()))
         .await;
@@ -69,13 +69,13 @@ async fn state_survives_a_restart() {
     let reply = e
         .post(
             PROVIDERS,
-            json!({"name": "keep", "issuer": "https://i", "audience": "a"}),
+            json!({"type": "oidc", "name": "keep", "issuer": "https://i", "audience": "a"}),
         )
         .await;
     assert_eq!(reply.0, 409);
     // Sequence numbers continue: a new object lists first (desc).
     let newer = e
-        .provider(json!({"name": "new", "issuer": "https://i", "audience": "a"}))
+        .provider(json!({"type": "oidc", "name": "new", "issuer": "https://i", "audience": "a"}))
         .await;
     let (_, page) = e.get(PROVIDERS).await;
     assert_eq!(page["data"][0]["id"], newer["id"]);

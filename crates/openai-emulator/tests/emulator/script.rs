@@ -19,7 +19,7 @@ fn fresh_client() -> reqwest::Client {
 }
 
 fn provider_body(name: &str) -> Value {
-    json!({"name": name, "issuer": "https://issuer.example.com", "audience": "aud"})
+    json!({"type": "oidc", "name": name, "issuer": "https://issuer.example.com", "audience": "aud"})
 }
 
 async fn script(e: &Emu, body: Value) -> (u16, Value) {
@@ -259,7 +259,7 @@ async fn the_token_endpoint_takes_scripted_faults() {
     assert_eq!(v, "boom");
     // Then the real exchange answers (and refuses this token).
     let (s, v) = e.exchange("wip_1", "svc_1", "t").await;
-    assert_eq!(s, 400, "{v}");
+    assert_eq!(s, 401, "{v}");
 }
 
 #[tokio::test]
