@@ -5,6 +5,7 @@
 #[macro_use]
 mod support;
 
+mod action_verify;
 mod data_sources;
 mod docs_guides;
 mod ephemeral_token;

@@ -18,6 +18,7 @@ mod fixture_tests;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod models;
+pub mod models_api;
 mod pacing;
 pub mod pagination;
 pub mod proxy;

@@ -38,10 +38,16 @@ pub enum Kind {
     Resource,
     DataSource,
     EphemeralResource,
+    Action,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 3] = [Kind::Resource, Kind::DataSource, Kind::EphemeralResource];
+    pub const ALL: [Kind; 4] = [
+        Kind::Resource,
+        Kind::DataSource,
+        Kind::EphemeralResource,
+        Kind::Action,
+    ];
 
     /// The folder under both `docs/` and `examples/`.
     pub fn dir(self) -> &'static str {
@@ -49,6 +55,7 @@ impl Kind {
             Kind::Resource => "resources",
             Kind::DataSource => "data-sources",
             Kind::EphemeralResource => "ephemeral-resources",
+            Kind::Action => "actions",
         }
     }
 
@@ -57,6 +64,7 @@ impl Kind {
             Kind::Resource => "Resource",
             Kind::DataSource => "Data Source",
             Kind::EphemeralResource => "Ephemeral Resource",
+            Kind::Action => "Action",
         }
     }
 
@@ -66,6 +74,7 @@ impl Kind {
             Kind::Resource => "resource.tf",
             Kind::DataSource => "data-source.tf",
             Kind::EphemeralResource => "ephemeral-resource.tf",
+            Kind::Action => "action.tf",
         }
     }
 }
@@ -104,6 +113,15 @@ fn objects<P: Provider>(provider: &P) -> Vec<Object> {
             kind: Kind::EphemeralResource,
             type_name: e.type_name().to_string(),
             schema: e.schema(),
+            identity: None,
+            list_schema: None,
+        });
+    }
+    for a in provider.actions() {
+        out.push(Object {
+            kind: Kind::Action,
+            type_name: a.type_name().to_string(),
+            schema: a.schema(),
             identity: None,
             list_schema: None,
         });

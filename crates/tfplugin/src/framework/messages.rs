@@ -556,6 +556,87 @@ impl CloseResponse {
     }
 }
 
+// ---------------------------------------------------------------------------
+// Actions (protocol 6.10, Terraform 1.14 and later).
+
+/// An action's configuration at plan time; it may hold unknown values
+/// (Terraform evaluates it again, wholly known, before invoking).
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct PlanActionRequest {
+    pub config: Value,
+}
+
+impl PlanActionRequest {
+    pub fn new(config: Value) -> Self {
+        PlanActionRequest { config }
+    }
+}
+
+/// What planning an action found; starts empty.
+#[derive(Clone, Debug, Default)]
+#[non_exhaustive]
+pub struct PlanActionResponse {
+    pub diagnostics: Diagnostics,
+}
+
+/// An action to run now, with its configuration wholly known.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct InvokeActionRequest {
+    pub config: Value,
+}
+
+impl InvokeActionRequest {
+    pub fn new(config: Value) -> Self {
+        InvokeActionRequest { config }
+    }
+}
+
+/// How an invocation ended: its warnings (errors go in `Err`).
+#[derive(Clone, Debug, Default)]
+#[non_exhaustive]
+pub struct InvokeActionResponse {
+    pub diagnostics: Diagnostics,
+}
+
+impl InvokeActionResponse {
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+/// Where a running action reports progress. Each message reaches Terraform
+/// at once as one progress event, which the CLI prints as
+/// `Action <address>: <message>`. Cloning shares the destination.
+#[derive(Clone, Debug)]
+pub struct Progress {
+    sink: Option<tokio::sync::mpsc::UnboundedSender<String>>,
+}
+
+impl Progress {
+    /// A reporter and the receiving end of its messages.
+    pub fn channel() -> (Progress, tokio::sync::mpsc::UnboundedReceiver<String>) {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        (Progress { sink: Some(tx) }, rx)
+    }
+
+    /// A reporter that drops every message (for tests driving an action directly).
+    pub fn discard() -> Progress {
+        Progress { sink: None }
+    }
+
+    /// Sends one message. A Terraform that stopped listening is no error:
+    /// the action goes on and the message is dropped.
+    pub fn report(&self, message: impl Into<String>) {
+        let message = message.into();
+        tracing::info!(progress = %message, "action progress");
+        if let Some(tx) = &self.sink {
+            let _ = tx.send(message);
+        }
+    }
+}
+
 response_builders! {
     CreateResponse [private],
     ReadResponse [private],
@@ -568,4 +649,6 @@ response_builders! {
     OpenResponse,
     RenewResponse,
     CloseResponse,
+    PlanActionResponse,
+    InvokeActionResponse,
 }

@@ -33,27 +33,6 @@ async fn unserved_rpcs_answer_with_a_diagnostic() {
         .unwrap()
         .into_inner();
     assert_not_supported(&r.diagnostics, "moving state");
-    let r = s
-        .plan_action(Request::new(pb::plan_action::Request::default()))
-        .await
-        .unwrap()
-        .into_inner();
-    assert_not_supported(&r.diagnostics, "actions");
-
-    let events: Vec<_> = s
-        .invoke_action(Request::new(pb::invoke_action::Request::default()))
-        .await
-        .unwrap()
-        .into_inner()
-        .collect()
-        .await;
-    assert_eq!(events.len(), 1);
-    match &events[0].as_ref().unwrap().r#type {
-        Some(pb::invoke_action::event::Type::Completed(c)) => {
-            assert_not_supported(&c.diagnostics, "actions")
-        }
-        other => panic!("unexpected event {other:?}"),
-    }
     let chunks: Vec<_> = s
         .read_state_bytes(Request::new(pb::read_state_bytes::Request::default()))
         .await

@@ -61,6 +61,13 @@ pub(super) async fn get_metadata<P: Provider>(
             .keys()
             .map(|n| m::FunctionMetadata { name: n.clone() })
             .collect(),
+        actions: s
+            .actions
+            .keys()
+            .map(|n| m::ActionMetadata {
+                type_name: n.clone(),
+            })
+            .collect(),
         ..Default::default()
     })
 }
@@ -93,6 +100,18 @@ pub(super) async fn get_provider_schema<P: Provider>(
             .map(|(n, (r, _))| (n.clone(), r.list_schema().to_proto()))
             .collect(),
         functions: super::functions::definitions(s),
+        action_schemas: s
+            .actions
+            .iter()
+            .map(|(n, (_, schema))| {
+                (
+                    n.clone(),
+                    pb::ActionSchema {
+                        schema: Some(schema.to_proto()),
+                    },
+                )
+            })
+            .collect(),
         server_capabilities: Some(capabilities()),
         ..Default::default()
     })
