@@ -226,6 +226,7 @@ impl framework::Provider for OpenAiProvider {
             Box::new(workload_identity_match::WorkloadIdentityMatchDataSource),
             Box::new(service_account_mappings::ServiceAccountMappingsDataSource),
             Box::new(project::ProjectDataSource),
+            Box::new(project_api_keys::ProjectApiKeysDataSource),
             Box::new(project_service_account::ProjectServiceAccountDataSource),
             Box::new(workload_identity_limits::WorkloadIdentityLimitsDataSource),
         ]

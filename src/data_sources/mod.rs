@@ -2,6 +2,7 @@
 
 pub mod lookup;
 pub mod project;
+pub mod project_api_keys;
 pub mod project_service_account;
 pub mod service_account_mappings;
 pub mod workload_identity_limits;

@@ -32,4 +32,5 @@ mod resources_saved_plan;
 mod resources_tenant_pinning;
 mod resources_validation;
 mod service_account_resource;
+mod static_keys;
 mod unknown_kinds;
