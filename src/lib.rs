@@ -229,6 +229,7 @@ impl framework::Provider for OpenAiProvider {
             Box::new(project_api_keys::ProjectApiKeysDataSource),
             Box::new(project_service_account::ProjectServiceAccountDataSource),
             Box::new(workload_identity_limits::WorkloadIdentityLimitsDataSource),
+            Box::new(workload_identity_issuer::WorkloadIdentityIssuerDataSource),
         ]
     }
 

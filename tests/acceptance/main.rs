@@ -16,6 +16,7 @@ mod guards_agreement;
 mod guards_names;
 mod guards_never_block;
 mod harness_smoke;
+mod issuer_check;
 mod keyless_end_to_end;
 mod provider_foundation;
 mod provider_stop;

@@ -17,6 +17,7 @@ mod exchange;
 mod fixture_tests;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod issuer;
 pub mod models;
 pub mod models_api;
 mod pacing;

@@ -117,7 +117,6 @@ mod faults;
 pub mod fuzzing;
 mod keys;
 mod models_api;
-mod netguard;
 mod oauth;
 pub mod oidc;
 mod pagination;
