@@ -20,9 +20,9 @@ use tfplugin::codec::{Path, Type, Value};
 use tfplugin::framework::model::{Field, Model};
 use tfplugin::framework::{
     Attribute, CreateRequest, CreateResponse, DeleteRequest, DeleteResponse, Diagnostic,
-    Diagnostics, IdentitySchema, ImportByIdentityRequest, ImportRequest, ImportResponse, PlanCtx,
-    ReadRequest, ReadResponse, Resource, Schema, UpdateRequest, UpdateResponse, ValidateRequest,
-    ValidateResponse,
+    Diagnostics, IdentitySchema, ImportByIdentityRequest, ImportRequest, ImportResponse,
+    ListRequest, ListResponse, ListedItem, PlanCtx, ReadRequest, ReadResponse, Resource, Schema,
+    UpdateRequest, UpdateResponse, ValidateRequest, ValidateResponse,
 };
 
 pub const TYPE_NAME: &str = "openai_project_service_account";
@@ -50,7 +50,16 @@ tfplugin::model! {
     }
 }
 
+tfplugin::model! {
+    /// The `config` of a `list` block.
+    pub struct ServiceAccountListConfig {
+        pub project_id: Field<String>,
+        pub name_prefix: Field<String>,
+    }
+}
+
 type M = ServiceAccountModel;
+type L = ServiceAccountListConfig;
 
 pub struct ProjectServiceAccountResource;
 
@@ -383,6 +392,69 @@ impl Resource<OpenAi> for ProjectServiceAccountResource {
         Ok(ImportResponse::new(stub.to_value()))
     }
 
+    fn supports_list(&self) -> bool {
+        true
+    }
+
+    fn list_schema(&self) -> Schema {
+        Schema::new("Lists project service accounts: of one project, or of every project.")
+            .attribute(
+                Attribute::optional(L::project_id, Type::String).description(
+                    "Only list the service accounts of this project (`proj_...`). Omit to list \
+                 those of every project of the organization.",
+                ),
+            )
+            .attribute(
+                Attribute::optional(L::name_prefix, Type::String)
+                    .description("Only list service accounts whose name starts with this text."),
+            )
+    }
+
+    async fn validate_list(&self, req: ValidateRequest, resp: &mut ValidateResponse) {
+        let diags = &mut resp.diagnostics;
+        if let Some(config) = decode::<L>(&req.config, diags)
+            && config.project_id.as_deref() == Some("")
+        {
+            diags.attribute_error(
+                Path::root().attr(L::project_id),
+                "Empty project_id",
+                "project_id must not be empty. Give a project id (`proj_...`), or omit it to \
+                 list the service accounts of every project.",
+            );
+        }
+    }
+
+    async fn list(&self, data: &OpenAi, req: ListRequest) -> Result<ListResponse, Diagnostics> {
+        let config = L::from_value(&req.config)?;
+        let client = data.client()?;
+        let projects: Vec<String> = match config.project_id.as_deref() {
+            Some(pid) => vec![pid.to_owned()],
+            None => client
+                .list_all_projects()
+                .await
+                .map_err(|e| api_error("list projects", &e, &[]))?
+                .into_iter()
+                .filter(|p| p.archived_at.is_none())
+                .map(|p| p.id)
+                .collect(),
+        };
+        let prefix = config.name_prefix.or_empty();
+        let mut items = Vec::new();
+        for pid in &projects {
+            let accounts = client
+                .list_all_service_accounts(pid)
+                .await
+                .map_err(|e| api_error("list service accounts", &e, &[L::project_id]))?;
+            for sa in accounts.iter().filter(|sa| sa.name.starts_with(prefix)) {
+                let state = state_from_api(sa, pid).to_value();
+                if let Some(identity) = self.identity_of(&state) {
+                    items.push(ListedItem::new(sa.name.clone(), identity, state));
+                }
+            }
+        }
+        Ok(ListResponse::new(items))
+    }
+
     async fn import_by_identity(
         &self,
         data: &OpenAi,
@@ -414,6 +486,10 @@ mod tests {
         let identity = r.identity_schema().unwrap().object_type();
         assert_eq!(
             mismatches::<ServiceAccountIdentity>(&identity),
+            Vec::<String>::new()
+        );
+        assert_eq!(
+            mismatches::<L>(&r.list_schema().object_type()),
             Vec::<String>::new()
         );
         assert_eq!(arguments(&schema(), &[]), [M::project_id, M::name, M::role]);

@@ -6,6 +6,7 @@
 mod support;
 
 mod action_verify;
+mod adopt_organization;
 mod data_sources;
 mod docs_guides;
 mod ephemeral_token;
