@@ -19,6 +19,7 @@ mod guards_never_block;
 mod harness_smoke;
 mod issuer_check;
 mod keyless_end_to_end;
+mod moved_from_official;
 mod provider_foundation;
 mod provider_stop;
 mod rate_limits;

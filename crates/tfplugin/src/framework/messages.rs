@@ -557,6 +557,61 @@ impl CloseResponse {
 }
 
 // ---------------------------------------------------------------------------
+// Moving state from another resource type or provider (`moved` blocks).
+
+/// An object of another type (or another provider's type) that a `moved`
+/// block hands to this resource type.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct MoveStateRequest {
+    /// E.g. `registry.terraform.io/openai/openai`.
+    pub source_provider_address: String,
+    pub source_type_name: String,
+    pub source_schema_version: i64,
+    /// The source object as Terraform stored it: JSON in the source's
+    /// schema, which this provider does not serve.
+    pub source_state_json: Vec<u8>,
+    pub source_private: Vec<u8>,
+}
+
+impl MoveStateRequest {
+    pub fn new(
+        source_provider_address: impl Into<String>,
+        source_type_name: impl Into<String>,
+        source_schema_version: i64,
+        source_state_json: Vec<u8>,
+    ) -> Self {
+        MoveStateRequest {
+            source_provider_address: source_provider_address.into(),
+            source_type_name: source_type_name.into(),
+            source_schema_version,
+            source_state_json,
+            source_private: Vec::new(),
+        }
+    }
+}
+
+/// The moved object in this resource type's schema.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct MoveStateResponse {
+    pub state: Value,
+    /// `None` keeps no private bytes (the source's belong to another type).
+    pub private: Option<Vec<u8>>,
+    pub diagnostics: Diagnostics,
+}
+
+impl MoveStateResponse {
+    pub fn new(state: Value) -> Self {
+        MoveStateResponse {
+            state,
+            private: None,
+            diagnostics: Diagnostics::new(),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
 // Actions (protocol 6.10, Terraform 1.14 and later).
 
 /// An action's configuration at plan time; it may hold unknown values
@@ -651,4 +706,5 @@ response_builders! {
     CloseResponse,
     PlanActionResponse,
     InvokeActionResponse,
+    MoveStateResponse [private],
 }

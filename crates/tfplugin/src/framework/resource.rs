@@ -166,6 +166,27 @@ pub trait Resource<D: Sync>: Send + Sync {
         }
     }
 
+    /// Takes over an object of another resource type, or of another
+    /// provider's type, that a `moved` block names (Terraform 1.8 and
+    /// later). The default refuses every source.
+    fn move_state(&self, req: MoveStateRequest) -> Result<MoveStateResponse, Diagnostics> {
+        Err(Diagnostic::error(
+            format!(
+                "Cannot move {} to {}",
+                req.source_type_name,
+                self.type_name()
+            ),
+            format!(
+                "{} cannot take over objects of {} (provider {}). Remove the moved block, and \
+                 import the object instead.",
+                self.type_name(),
+                req.source_type_name,
+                req.source_provider_address
+            ),
+        )
+        .into())
+    }
+
     /// Whether `terraform query` can list this type (needs an identity).
     fn supports_list(&self) -> bool {
         false

@@ -251,6 +251,12 @@ type_names! {
         get_resource_identity_schemas,
 }
 
+impl TypeName for pb::move_resource_state::Request {
+    fn type_name(&self) -> &str {
+        &self.target_type_name
+    }
+}
+
 impl TypeName for pb::plan_action::Request {
     fn type_name(&self) -> &str {
         &self.action_type
@@ -307,6 +313,7 @@ provider_service! {
         read_resource(read_resource) => "ReadResource", state::read_resource;
         import_resource_state(import_resource_state) => "ImportResourceState", state::import_resource_state;
         upgrade_resource_state(upgrade_resource_state) => "UpgradeResourceState", state::upgrade_resource_state;
+        move_resource_state(move_resource_state) => "MoveResourceState", state::move_resource_state;
 
         validate_data_resource_config(validate_data_resource_config) => "ValidateDataResourceConfig", data_source::validate_data_resource_config;
         read_data_source(read_data_source) => "ReadDataSource", data_source::read_data_source;
@@ -325,7 +332,6 @@ provider_service! {
     }
 
     refused {
-        move_resource_state(move_resource_state) => unserved::MOVE;
         generate_resource_config(generate_resource_config) => unserved::GENERATE;
         validate_state_store_config(validate_state_store) => unserved::STATE_STORE;
         configure_state_store(configure_state_store) => unserved::STATE_STORE;

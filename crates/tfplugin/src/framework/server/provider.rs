@@ -15,7 +15,8 @@ pub(super) fn capabilities() -> pb::ServerCapabilities {
         // Destroys are planned too, so resources see them in `modify_plan`.
         plan_destroy: true,
         get_provider_schema_optional: true,
-        move_resource_state: false,
+        // Resources refuse moves unless they implement `move_state`.
+        move_resource_state: true,
         generate_resource_config: false,
     }
 }

@@ -1,11 +1,10 @@
-//! RPCs of features not offered: moving state between types, generating
-//! configuration and state storage. Each answers with one "not
+//! RPCs of features not offered: generating configuration and state
+//! storage. Each answers with one "not
 //! supported" diagnostic, never a gRPC error (Terraform would report that as
 //! a crashed plugin).
 
 use crate::framework::wire::{WithDiagnostics, unsupported};
 
-pub(super) const MOVE: &str = "moving state between resource types";
 pub(super) const GENERATE: &str = "provider-side configuration generation";
 pub(super) const STATE_STORE: &str = "state storage";
 
