@@ -429,10 +429,11 @@ mod tests {
     use async_trait::async_trait;
     use tfplugin::codec::Type;
     use tfplugin::framework::{
-        Attribute, ConfigureRequest, ConfigureResponse, CreateRequest, CreateResponse, DataSource,
-        DeleteRequest, DeleteResponse, Diagnostic, Diagnostics, EphemeralResource, OpenRequest,
-        OpenResponse, ReadDataSourceRequest, ReadDataSourceResponse, ReadRequest, ReadResponse,
-        Resource, UpdateRequest, UpdateResponse,
+        Action, Attribute, ConfigureRequest, ConfigureResponse, CreateRequest, CreateResponse,
+        DataSource, DeleteRequest, DeleteResponse, Diagnostic, Diagnostics, EphemeralResource,
+        InvokeActionRequest, InvokeActionResponse, OpenRequest, OpenResponse, Progress,
+        ReadDataSourceRequest, ReadDataSourceResponse, ReadRequest, ReadResponse, Resource,
+        UpdateRequest, UpdateResponse,
     };
 
     use super::*;
@@ -501,6 +502,27 @@ mod tests {
         }
     }
 
+    struct Check;
+    #[async_trait]
+    impl Action<()> for Check {
+        fn type_name(&self) -> &'static str {
+            "fake_check"
+        }
+        fn schema(&self) -> Schema {
+            Schema::new("Checks something.").attribute(
+                Attribute::required("target", Type::String).description("What to check."),
+            )
+        }
+        async fn invoke(
+            &self,
+            _: &(),
+            _: InvokeActionRequest,
+            _: Progress,
+        ) -> Result<InvokeActionResponse, Diagnostics> {
+            unused()
+        }
+    }
+
     struct Fake;
     #[async_trait]
     impl Provider for Fake {
@@ -522,6 +544,9 @@ mod tests {
         }
         fn ephemeral_resources(&self) -> Vec<Box<dyn EphemeralResource<()>>> {
             vec![Box::new(Token)]
+        }
+        fn actions(&self) -> Vec<Box<dyn Action<()>>> {
+            vec![Box::new(Check)]
         }
     }
 
@@ -583,7 +608,8 @@ mod tests {
                 "index.md",
                 "resources/thing.md",
                 "data-sources/lookup.md",
-                "ephemeral-resources/token.md"
+                "ephemeral-resources/token.md",
+                "actions/check.md"
             ]
         );
         let page = |i: usize| pages[i].content.as_str();
@@ -607,6 +633,13 @@ mod tests {
         assert!(lookup.contains("- `name` (String) Its name."));
         assert!(!lookup.contains("## Import"));
 
+        let check = page(4);
+        assert!(check.contains("# fake_check (Action)"), "{check}");
+        assert!(
+            check.contains("- `target` (String) What to check."),
+            "{check}"
+        );
+
         let token = page(3);
         assert!(token.contains("# fake_token (Ephemeral Resource)"));
         assert!(token.contains("```terraform\n# token\n```"));
@@ -621,7 +654,7 @@ mod tests {
             templates: tmp.path().join("templates"),
         };
         let pages = all(&Fake, "Fake", &sources).unwrap();
-        assert_eq!(pages.len(), 4);
+        assert_eq!(pages.len(), 5);
         assert!(
             pages
                 .iter()
