@@ -4,6 +4,7 @@
 //! cache, limit ledger, tenant-pinning guard). It sits on [`tfplugin`] for
 //! the protocol and on [`openai_admin`] for the API; see ARCHITECTURE.md.
 
+pub mod actions;
 pub mod config;
 pub mod data_sources;
 pub mod ephemeral;
@@ -235,14 +236,22 @@ impl framework::Provider for OpenAiProvider {
             Box::new(workload_identity_match::WorkloadIdentityMatchDataSource),
             Box::new(service_account_mappings::ServiceAccountMappingsDataSource),
             Box::new(project::ProjectDataSource),
+            Box::new(project_api_keys::ProjectApiKeysDataSource),
             Box::new(project_service_account::ProjectServiceAccountDataSource),
             Box::new(workload_identity_limits::WorkloadIdentityLimitsDataSource),
+            Box::new(workload_identity_issuer::WorkloadIdentityIssuerDataSource),
         ]
     }
 
     fn ephemeral_resources(&self) -> Vec<Box<dyn framework::EphemeralResource<OpenAi>>> {
         vec![Box::new(
             ephemeral::workload_identity_token::WorkloadIdentityTokenEphemeral,
+        )]
+    }
+
+    fn actions(&self) -> Vec<Box<dyn framework::Action<OpenAi>>> {
+        vec![Box::new(
+            actions::workload_identity_verify::WorkloadIdentityVerifyAction,
         )]
     }
 

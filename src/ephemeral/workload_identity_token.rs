@@ -24,7 +24,10 @@ use super::refusal;
 use crate::OpenAi;
 use crate::subject_token::{self, DEFAULT_AUDIENCE, Platform, Source};
 use crate::values::{Sensitive, decode};
-use openai_admin::models::{GRANT_TYPE_TOKEN_EXCHANGE, TokenExchangeRequest};
+use openai_admin::ExchangeError;
+use openai_admin::models::{
+    GRANT_TYPE_TOKEN_EXCHANGE, TokenExchangeRequest, TokenExchangeResponse,
+};
 use openai_admin::secret::Secret;
 use tfplugin::codec::{Path, Type};
 use tfplugin::framework::model::{Field, Model};
@@ -319,14 +322,28 @@ pub fn validate_config(config: &TokenModel, diags: &mut Diagnostics) {
     }
 }
 
-/// The configuration of one open, all known.
-struct Request {
-    provider_id: String,
-    service_account_id: String,
-    source: Source,
+/// The configuration of one open (or one verification), all known.
+pub(crate) struct Request {
+    pub provider_id: String,
+    pub service_account_id: String,
+    pub source: Source,
 }
 
-fn request_of(config: &TokenModel) -> Result<Request, Diagnostics> {
+impl Request {
+    /// The attribute that names where the subject token comes from.
+    pub fn source_attribute(&self) -> &'static str {
+        match &self.source {
+            Source::Inline(_) => M::subject_token,
+            Source::File(_) => M::subject_token_file,
+            Source::Env(_) => M::subject_token_env,
+            Source::Platform { .. } => M::subject_token_source,
+        }
+    }
+}
+
+/// The known, valid configuration; `Err` with validation's diagnostics, or
+/// when a value is not known yet.
+pub(crate) fn request_of(config: &TokenModel) -> Result<Request, Diagnostics> {
     let mut diags = Diagnostics::new();
     validate_config(config, &mut diags);
     if !config.to_value().is_wholly_known() {
@@ -369,6 +386,74 @@ fn request_of(config: &TokenModel) -> Result<Request, Diagnostics> {
         service_account_id: config.service_account_id.or_empty().to_owned(),
         source,
     })
+}
+
+/// Gets the subject token the configuration names; cancelled by StopProvider.
+pub(crate) async fn fetch_subject(
+    data: &OpenAi,
+    req: &Request,
+) -> Result<subject_token::SubjectToken, Diagnostics> {
+    let env = |name: &str| std::env::var(name).ok();
+    // StopProvider ends a fetch at once, as it does the client's requests.
+    let cancel = data.exchange_client().config().cancel.clone();
+    let fetched = tokio::select! {
+        fetched = subject_token::fetch(&req.source, &env, data.settings().request_timeout) => fetched,
+        () = cancel.cancelled() => {
+            return Err(Diagnostic::error(
+                "Subject token fetch cancelled",
+                "Terraform is stopping, so the provider stopped fetching the subject token.",
+            )
+            .into());
+        }
+    };
+    fetched.map_err(|e| {
+        Diagnostics::from(
+            Diagnostic::error("Cannot get the subject token", format!("{e}."))
+                .at(Path::root().attr(req.source_attribute())),
+        )
+    })
+}
+
+/// One token exchange for the configured provider and service account.
+pub(crate) async fn exchange(
+    data: &OpenAi,
+    req: &Request,
+    subject: &subject_token::SubjectToken,
+) -> Result<TokenExchangeResponse, ExchangeError> {
+    data.exchange_client()
+        .exchange_token(&TokenExchangeRequest {
+            grant_type: GRANT_TYPE_TOKEN_EXCHANGE.to_owned(),
+            subject_token_type: subject.token_type.to_owned(),
+            subject_token: subject.token.expose().to_owned(),
+            identity_provider_id: req.provider_id.clone(),
+            service_account_id: req.service_account_id.clone(),
+        })
+        .await
+}
+
+/// The advice for a failed exchange ([`refusal::diagnostic`]), with what
+/// the configuration says about the audience.
+pub(crate) fn refusal_diagnostic(
+    req: &Request,
+    subject: &subject_token::SubjectToken,
+    e: &ExchangeError,
+) -> Diagnostics {
+    let (audience_requested, audience) = match &req.source {
+        Source::Platform {
+            platform, audience, ..
+        } if platform.requests_audience() || audience.is_some() => {
+            (true, Some(audience.as_deref().unwrap_or(DEFAULT_AUDIENCE)))
+        }
+        _ => (false, None),
+    };
+    refusal::diagnostic(
+        e,
+        &refusal::Context {
+            audience_requested,
+            audience,
+            subject_token: subject.token.expose(),
+        },
+    )
 }
 
 /// What renew and close get back: no secrets, only what a message needs.
@@ -429,62 +514,12 @@ impl EphemeralResource<OpenAi> for WorkloadIdentityTokenEphemeral {
         // The result echoes the configuration, with the computed attributes set.
         let mut result = M::from_value(&req.config)?;
         let req = request_of(&result)?;
-        let env = |name: &str| std::env::var(name).ok();
-        // StopProvider ends a fetch at once, as it does the client's requests.
-        let cancel = data.exchange_client().config().cancel.clone();
-        let fetched = tokio::select! {
-            fetched = subject_token::fetch(&req.source, &env, data.settings().request_timeout) => fetched,
-            () = cancel.cancelled() => {
-                return Err(Diagnostic::error(
-                    "Subject token fetch cancelled",
-                    "Terraform is stopping, so the provider stopped fetching the subject token.",
-                )
-                .into());
-            }
-        };
-        let subject = fetched.map_err(|e| {
-            let at = match &req.source {
-                Source::Inline(_) => M::subject_token,
-                Source::File(_) => M::subject_token_file,
-                Source::Env(_) => M::subject_token_env,
-                Source::Platform { .. } => M::subject_token_source,
-            };
-            Diagnostics::from(
-                Diagnostic::error("Cannot get the subject token", format!("{e}."))
-                    .at(Path::root().attr(at)),
-            )
-        })?;
-
+        let subject = fetch_subject(data, &req).await?;
         // The lifetime counts from before the request, so expires_at errs early.
         let issued = SystemTime::now();
-        let response = data
-            .exchange_client()
-            .exchange_token(&TokenExchangeRequest {
-                grant_type: GRANT_TYPE_TOKEN_EXCHANGE.to_owned(),
-                subject_token_type: subject.token_type.to_owned(),
-                subject_token: subject.token.expose().to_owned(),
-                identity_provider_id: req.provider_id.clone(),
-                service_account_id: req.service_account_id.clone(),
-            })
+        let response = exchange(data, &req, &subject)
             .await
-            .map_err(|e| {
-                let (audience_requested, audience) = match &req.source {
-                    Source::Platform {
-                        platform, audience, ..
-                    } if platform.requests_audience() || audience.is_some() => {
-                        (true, Some(audience.as_deref().unwrap_or(DEFAULT_AUDIENCE)))
-                    }
-                    _ => (false, None),
-                };
-                refusal::diagnostic(
-                    &e,
-                    &refusal::Context {
-                        audience_requested,
-                        audience,
-                        subject_token: subject.token.expose(),
-                    },
-                )
-            })?;
+            .map_err(|e| refusal_diagnostic(&req, &subject, &e))?;
 
         let access_token = Secret::new(response.access_token);
         if access_token.is_empty() {

@@ -20,7 +20,8 @@ use tfplugin::codec::{Path, Type, Value};
 use tfplugin::framework::model::{Field, Model};
 use tfplugin::framework::{
     Attribute, CreateRequest, CreateResponse, DeleteRequest, DeleteResponse, Diagnostic,
-    Diagnostics, IdentitySchema, ImportByIdentityRequest, ImportRequest, ImportResponse, PlanCtx,
+    Diagnostics, IdentitySchema, ImportByIdentityRequest, ImportRequest, ImportResponse,
+    ListRequest, ListResponse, ListedItem, MoveStateRequest, MoveStateResponse, PlanCtx,
     ReadRequest, ReadResponse, Resource, Schema, UpdateRequest, UpdateResponse, ValidateRequest,
     ValidateResponse,
 };
@@ -50,7 +51,16 @@ tfplugin::model! {
     }
 }
 
+tfplugin::model! {
+    /// The `config` of a `list` block.
+    pub struct ServiceAccountListConfig {
+        pub project_id: Field<String>,
+        pub name_prefix: Field<String>,
+    }
+}
+
 type M = ServiceAccountModel;
+type L = ServiceAccountListConfig;
 
 pub struct ProjectServiceAccountResource;
 
@@ -66,7 +76,9 @@ pub fn schema() -> Schema {
          made for it), so it can only be used through workload identity federation: map tokens \
          to it with `openai_service_account_mapping`. It is given its project `role` right \
          after the create, since OpenAI creates keyless accounts without one. `name` and \
-         `role` change in place; changing `project_id` replaces the account.",
+         `role` change in place; changing `project_id` replaces the account. Accounts the \
+         official `openai/openai` provider manages can be taken over with a `moved` block, \
+         keeping their ids (Terraform 1.8 and later).",
     )
     .attribute(
         Attribute::computed(M::id, Type::String)
@@ -142,6 +154,77 @@ fn validate_config(config: &ServiceAccountModel, diags: &mut Diagnostics) {
             );
         }
     }
+}
+
+/// The official `openai/openai` provider, whose `openai_project_service_account`
+/// a `moved` block may hand over (its published schema, version 0:
+/// `project_id`, `name`, and the computed `service_account_id`, `id` and
+/// `created_at`; no role, since it creates accounts without one).
+pub const OFFICIAL_PROVIDER: &str = "registry.terraform.io/openai/openai";
+const OFFICIAL_SCHEMA_VERSION: i64 = 0;
+
+/// The state of an account the official provider managed. Its id stays (so
+/// no mapping that names it changes); the role is left unknown to the state
+/// (null) and read from the API by the refresh that follows every move.
+fn moved_from_official(req: &MoveStateRequest) -> Result<ServiceAccountModel, Diagnostics> {
+    let fail = |detail: String| -> Diagnostics {
+        Diagnostic::error(
+            format!("Cannot move this {} into {TYPE_NAME}", req.source_type_name),
+            detail,
+        )
+        .into()
+    };
+    let official = req
+        .source_provider_address
+        .trim_start_matches("registry.terraform.io/")
+        .eq_ignore_ascii_case("openai/openai");
+    if !official || req.source_type_name != TYPE_NAME {
+        return Err(fail(format!(
+            "{TYPE_NAME} takes over openai_project_service_account objects of the official \
+             provider ({OFFICIAL_PROVIDER}) only, not {} of {}. Import the account instead \
+             (`<project id>/<service account id>`).",
+            req.source_type_name, req.source_provider_address
+        )));
+    }
+    if req.source_schema_version > OFFICIAL_SCHEMA_VERSION {
+        return Err(fail(format!(
+            "The state was written with schema version {} of the official provider's resource; \
+             this provider knows version {OFFICIAL_SCHEMA_VERSION}. Import the account instead \
+             (`<project id>/<service account id>`).",
+            req.source_schema_version
+        )));
+    }
+    let source: serde_json::Value =
+        serde_json::from_slice(&req.source_state_json).map_err(|e| {
+            fail(format!(
+                "The stored state is not JSON ({e}). Import the account instead."
+            ))
+        })?;
+    let text = |name: &str| {
+        source
+            .get(name)
+            .and_then(serde_json::Value::as_str)
+            .filter(|v| !v.is_empty())
+            .map(str::to_owned)
+    };
+    let id = text("service_account_id").or_else(|| text("id"));
+    let (Some(id), Some(project_id)) = (id, text("project_id")) else {
+        return Err(fail(
+            "The stored state names no service account id or no project id. Import the account \
+             instead (`<project id>/<service account id>`)."
+                .to_owned(),
+        ));
+    };
+    Ok(ServiceAccountModel {
+        id: Field::Known(id),
+        project_id: Field::Known(project_id),
+        name: text("name").into(),
+        role: Field::Null,
+        created_at: source
+            .get("created_at")
+            .and_then(serde_json::Value::as_i64)
+            .into(),
+    })
 }
 
 /// What OpenAI reports for an account without a project role. A
@@ -401,6 +484,77 @@ impl Resource<OpenAi> for ProjectServiceAccountResource {
         Ok(ImportResponse::new(stub.to_value()))
     }
 
+    fn move_state(&self, req: MoveStateRequest) -> Result<MoveStateResponse, Diagnostics> {
+        let state = moved_from_official(&req)?;
+        Ok(MoveStateResponse::new(state.to_value()))
+    }
+
+    fn supports_list(&self) -> bool {
+        true
+    }
+
+    fn list_schema(&self) -> Schema {
+        Schema::new("Lists project service accounts: of one project, or of every project.")
+            .attribute(
+                Attribute::optional(L::project_id, Type::String).description(
+                    "Only list the service accounts of this project (`proj_...`). Omit to list \
+                 those of every project of the organization.",
+                ),
+            )
+            .attribute(
+                Attribute::optional(L::name_prefix, Type::String)
+                    .description("Only list service accounts whose name starts with this text."),
+            )
+    }
+
+    async fn validate_list(&self, req: ValidateRequest, resp: &mut ValidateResponse) {
+        let diags = &mut resp.diagnostics;
+        if let Some(config) = decode::<L>(&req.config, diags)
+            && config.project_id.as_deref() == Some("")
+        {
+            diags.attribute_error(
+                Path::root().attr(L::project_id),
+                "Empty project_id",
+                "project_id must not be empty. Give a project id (`proj_...`), or omit it to \
+                 list the service accounts of every project.",
+            );
+        }
+    }
+
+    async fn list(&self, data: &OpenAi, req: ListRequest) -> Result<ListResponse, Diagnostics> {
+        let config = L::from_value(&req.config)?;
+        let client = data.client()?;
+        let projects: Vec<String> = match config.project_id.as_deref() {
+            Some(pid) => vec![pid.to_owned()],
+            None => client
+                .list_all_projects()
+                .await
+                .map_err(|e| api_error(Op::new(Action::List, "projects"), &e, &[]))?
+                .into_iter()
+                .filter(|p| p.archived_at.is_none())
+                .map(|p| p.id)
+                .collect(),
+        };
+        let prefix = config.name_prefix.or_empty();
+        let mut items = Vec::new();
+        for pid in &projects {
+            let accounts = client.list_all_service_accounts(pid).await.map_err(|e| {
+                api_error(
+                    Op::new(Action::List, "service accounts"),
+                    &e,
+                    &[L::project_id],
+                )
+            })?;
+            for sa in accounts.iter().filter(|sa| sa.name.starts_with(prefix)) {
+                let state = state_from_api(sa, pid).to_value();
+                if let Some(identity) = self.identity_of(&state) {
+                    items.push(ListedItem::new(sa.name.clone(), identity, state));
+                }
+            }
+        }
+        Ok(ListResponse::new(items))
+    }
+
     async fn import_by_identity(
         &self,
         data: &OpenAi,
@@ -423,6 +577,54 @@ mod tests {
     use tfplugin::framework::model::mismatches;
 
     #[test]
+    fn accounts_of_the_official_provider_move_with_their_id() {
+        let source = br#"{"project_id":"proj_1","service_account_id":"svc_acct_1","id":"svc_acct_1","name":"ci","created_at":1700000000}"#;
+        let req = MoveStateRequest::new(OFFICIAL_PROVIDER, TYPE_NAME, 0, source.to_vec());
+        let moved = moved_from_official(&req).unwrap();
+        assert_eq!(moved.id.as_deref(), Some("svc_acct_1"));
+        assert_eq!(moved.project_id.as_deref(), Some("proj_1"));
+        assert_eq!(moved.name.as_deref(), Some("ci"));
+        assert_eq!(moved.created_at, Field::Known(1_700_000_000));
+        assert_eq!(moved.role, Field::Null);
+        for (address, type_name, version, json, why) in [
+            (
+                "registry.terraform.io/other/openai",
+                TYPE_NAME,
+                0,
+                &source[..],
+                "official provider",
+            ),
+            (
+                OFFICIAL_PROVIDER,
+                "openai_project",
+                0,
+                &source[..],
+                "official provider",
+            ),
+            (
+                OFFICIAL_PROVIDER,
+                TYPE_NAME,
+                1,
+                &source[..],
+                "schema version 1",
+            ),
+            (
+                OFFICIAL_PROVIDER,
+                TYPE_NAME,
+                0,
+                &br#"{"name":"ci"}"#[..],
+                "no service account id",
+            ),
+        ] {
+            let req = MoveStateRequest::new(address, type_name, version, json.to_vec());
+            let err = moved_from_official(&req).unwrap_err();
+            let d = err.iter().next().unwrap();
+            assert!(d.detail.contains(why), "{why}: {d:?}");
+            assert!(d.detail.contains("Import the account instead"), "{d:?}");
+        }
+    }
+
+    #[test]
     fn models_match_their_schemas() {
         let r = ProjectServiceAccountResource;
         assert_eq!(
@@ -432,6 +634,10 @@ mod tests {
         let identity = r.identity_schema().unwrap().object_type();
         assert_eq!(
             mismatches::<ServiceAccountIdentity>(&identity),
+            Vec::<String>::new()
+        );
+        assert_eq!(
+            mismatches::<L>(&r.list_schema().object_type()),
             Vec::<String>::new()
         );
         assert_eq!(arguments(&schema(), &[]), [M::project_id, M::name, M::role]);

@@ -54,6 +54,7 @@ tfplugin::model! {
     pub struct MappingListConfig {
         pub workload_identity_provider_id: Field<String>,
         pub service_account_id: Field<String>,
+        pub project_id: Field<String>,
     }
 }
 
@@ -839,17 +840,24 @@ impl Resource<OpenAi> for ServiceAccountMappingResource {
     }
 
     fn list_schema(&self) -> Schema {
-        Schema::new("Lists the service account mappings of one workload identity provider.")
+        Schema::new("Lists service account mappings: of one workload identity provider, or of all.")
             .attribute(
-                Attribute::required(
+                Attribute::optional(
                     MappingListConfig::workload_identity_provider_id,
                     Type::String,
                 )
-                .description("The provider whose mappings to list (`wip_...`)."),
+                .description(
+                    "Only list the mappings of this provider (`wip_...`). Omit to list the \
+                     mappings of every provider of the organization.",
+                ),
             )
             .attribute(
                 Attribute::optional(MappingListConfig::service_account_id, Type::String)
                     .description("Only list mappings to this service account (`svc_acct_...`)."),
+            )
+            .attribute(
+                Attribute::optional(MappingListConfig::project_id, Type::String)
+                    .description("Only list mappings into this project (`proj_...`)."),
             )
     }
 
@@ -862,29 +870,54 @@ impl Resource<OpenAi> for ServiceAccountMappingResource {
 
     async fn list(&self, data: &OpenAi, req: ListRequest) -> Result<ListResponse, Diagnostics> {
         let config = MappingListConfig::from_value(&req.config)?;
-        let pid = config.workload_identity_provider_id.or_empty();
         let account = config.service_account_id.as_deref();
-        let rules = data
-            .inventory
-            .rules(data.client()?, pid, |s| {
-                s.map(|s| s.objects.values().cloned().collect::<Vec<_>>())
-            })
-            .await
-            .map_err(|e| api_error(Op::new(Action::List, "service account mappings"), &e, &[]))?;
-        let Some(rules) = rules else {
-            return Err(Diagnostic::error(
-                "Workload identity provider not found",
-                format!(
-                    "There is no workload identity provider {pid:?} in this organization. \
-                     Check workload_identity_provider_id in the list block's config."
-                ),
-            )
-            .at(Path::root().attr(MappingListConfig::workload_identity_provider_id))
-            .into());
+        let project = config.project_id.as_deref();
+        let providers: Vec<String> = match config.workload_identity_provider_id.as_deref() {
+            Some(pid) => vec![pid.to_owned()],
+            None => data
+                .inventory
+                .providers(data.client()?, |s| s.objects.keys().cloned().collect())
+                .await
+                .map_err(|e| {
+                    api_error(
+                        Op::new(Action::List, "workload identity providers"),
+                        &e,
+                        &[],
+                    )
+                })?,
         };
+        let mut rules = Vec::new();
+        for pid in &providers {
+            let found = data
+                .inventory
+                .rules(data.client()?, pid, |s| {
+                    s.map(|s| s.objects.values().cloned().collect::<Vec<_>>())
+                })
+                .await
+                .map_err(|e| {
+                    api_error(Op::new(Action::List, "service account mappings"), &e, &[])
+                })?;
+            match found {
+                Some(found) => rules.extend(found),
+                // Gone since the listing: nothing of it to adopt.
+                None if config.workload_identity_provider_id.is_null() => {}
+                None => {
+                    return Err(Diagnostic::error(
+                        "Workload identity provider not found",
+                        format!(
+                            "There is no workload identity provider {pid:?} in this organization. \
+                             Check workload_identity_provider_id in the list block's config."
+                        ),
+                    )
+                    .at(Path::root().attr(MappingListConfig::workload_identity_provider_id))
+                    .into());
+                }
+            }
+        }
         let items = rules
             .into_iter()
             .filter(|r| account.is_none_or(|a| r.service_account_id == a))
+            .filter(|r| project.is_none_or(|p| r.project_id == p))
             .filter_map(|r| {
                 let state = state_from_api(&r, &MappingModel::default()).to_value();
                 Some(ListedItem::new(
@@ -917,12 +950,17 @@ fn validate_list_config(config: &MappingListConfig, diags: &mut Diagnostics) {
         (
             MappingListConfig::workload_identity_provider_id,
             &config.workload_identity_provider_id,
-            "Give the id of the provider whose mappings to list (`wip_...`).",
+            "Give the id of the provider whose mappings to list (`wip_...`), or omit it to list the mappings of every provider.",
         ),
         (
             MappingListConfig::service_account_id,
             &config.service_account_id,
             "Give a service account id (`svc_acct_...`), or omit it to list the mappings of every service account.",
+        ),
+        (
+            MappingListConfig::project_id,
+            &config.project_id,
+            "Give a project id (`proj_...`), or omit it to list the mappings into every project.",
         ),
     ] {
         if value.as_deref() == Some("") {
@@ -1379,6 +1417,7 @@ mod tests {
         let valid = MappingListConfig {
             workload_identity_provider_id: Field::Known("wip_1".into()),
             service_account_id: Field::Null,
+            project_id: Field::Null,
         };
         let mut d = Diagnostics::new();
         validate_list_config(&valid, &mut d);
@@ -1398,12 +1437,22 @@ mod tests {
             Rule {
                 case: "empty service account id",
                 config: MappingListConfig {
-                    service_account_id: empty,
+                    service_account_id: empty.clone(),
                     ..valid.clone()
                 },
                 path: at(MappingListConfig::service_account_id),
                 summary: "Empty service_account_id",
                 detail: "service_account_id must not be empty. Give a service account id",
+            },
+            Rule {
+                case: "empty project id",
+                config: MappingListConfig {
+                    project_id: empty,
+                    ..valid.clone()
+                },
+                path: at(MappingListConfig::project_id),
+                summary: "Empty project_id",
+                detail: "project_id must not be empty. Give a project id",
             },
         ];
         for rule in &rules {

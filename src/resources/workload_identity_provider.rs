@@ -69,6 +69,7 @@ tfplugin::model! {
     /// The `config` of a `list` block.
     pub struct ProviderListConfig {
         pub name_prefix: Field<String>,
+        pub issuer: Field<String>,
     }
 }
 
@@ -870,15 +871,23 @@ impl Resource<OpenAi> for WorkloadIdentityProviderResource {
     }
 
     fn list_schema(&self) -> Schema {
-        Schema::new("Lists the workload identity providers of the organization.").attribute(
-            Attribute::optional(ProviderListConfig::name_prefix, Type::String)
-                .description("Only list providers whose name starts with this text."),
-        )
+        Schema::new("Lists the workload identity providers of the organization.")
+            .attribute(
+                Attribute::optional(ProviderListConfig::name_prefix, Type::String)
+                    .description("Only list providers whose name starts with this text."),
+            )
+            .attribute(
+                Attribute::optional(ProviderListConfig::issuer, Type::String).description(
+                    "Only list providers that trust this issuer (compared as OpenAI compares \
+                     issuers: a trailing slash aside).",
+                ),
+            )
     }
 
     async fn list(&self, data: &OpenAi, req: ListRequest) -> Result<ListResponse, Diagnostics> {
         let config = ProviderListConfig::from_value(&req.config)?;
         let prefix = config.name_prefix.or_empty();
+        let issuer = config.issuer.as_deref();
         let providers = data
             .inventory
             .providers(data.client()?, |s| {
@@ -895,6 +904,7 @@ impl Resource<OpenAi> for WorkloadIdentityProviderResource {
         let items = providers
             .into_iter()
             .filter(|p| p.name.starts_with(prefix))
+            .filter(|p| issuer.is_none_or(|i| openai_admin::issuer::same_issuer(&p.issuer, i)))
             .filter_map(|p| {
                 let state = state_from_api(&p, &ProviderModel::default()).to_value();
                 Some(ListedItem::new(

@@ -82,6 +82,9 @@ fn every_registered_object_has_an_example() {
                 .join("ephemeral-resource.tf"),
         );
     }
+    for a in provider.actions() {
+        wanted.push(Path::new("actions").join(a.type_name()).join("action.tf"));
+    }
     wanted.push(PathBuf::from("provider/provider.tf"));
     let missing: Vec<String> = wanted
         .iter()

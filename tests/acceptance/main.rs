@@ -5,6 +5,8 @@
 #[macro_use]
 mod support;
 
+mod action_verify;
+mod adopt_organization;
 mod data_sources;
 mod docs_guides;
 mod ephemeral_token;
@@ -15,7 +17,9 @@ mod guards_agreement;
 mod guards_names;
 mod guards_never_block;
 mod harness_smoke;
+mod issuer_check;
 mod keyless_end_to_end;
+mod moved_from_official;
 mod provider_foundation;
 mod provider_stop;
 mod rate_limits;
@@ -32,4 +36,5 @@ mod resources_tenant_pinning;
 mod resources_validation;
 mod sdk_contract;
 mod service_account_resource;
+mod static_keys;
 mod unknown_kinds;

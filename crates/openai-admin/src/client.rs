@@ -304,6 +304,12 @@ impl Client {
         &self.inner.config
     }
 
+    /// The HTTP client (timeouts, proxy, no redirects) for calls outside
+    /// the retry loop.
+    pub(crate) fn http(&self) -> &reqwest::Client {
+        &self.inner.http
+    }
+
     /// Whether Admin API methods can be called at all.
     pub fn has_admin_key(&self) -> bool {
         self.inner.auth.is_some()

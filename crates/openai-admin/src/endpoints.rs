@@ -10,9 +10,10 @@ use crate::error::ApiError;
 use crate::models::{
     CreateProjectRequest, CreateProviderRequest, CreateRuleRequest, CreateServiceAccountRequest,
     CreatedServiceAccount, Deleted, FederationRule, ListPage, ListParams, ListRulesParams,
-    OBJECT_PROVIDER_DELETED, OBJECT_RULE_DELETED, OBJECT_SERVICE_ACCOUNT_DELETED, Project,
-    ServiceAccount, SortOrder, UpdateProviderRequest, UpdateRuleRequest,
-    UpdateServiceAccountRequest, WorkloadIdentityProvider,
+    OBJECT_PROJECT_API_KEY_DELETED, OBJECT_PROVIDER_DELETED, OBJECT_RULE_DELETED,
+    OBJECT_SERVICE_ACCOUNT_DELETED, Project, ProjectApiKey, ServiceAccount, SortOrder,
+    UpdateProviderRequest, UpdateRuleRequest, UpdateServiceAccountRequest,
+    WorkloadIdentityProvider,
 };
 use crate::pagination::{PAGE_SIZE, collect_all};
 use crate::recovery::rule_matches;
@@ -22,6 +23,7 @@ const PROVIDERS: &str = "workload_identity_providers";
 const RULES: &str = "federation_rules";
 const PROJECTS: &str = "projects";
 const SERVICE_ACCOUNTS: &str = "service_accounts";
+const API_KEYS: &str = "api_keys";
 
 /// Refuses an empty id: `.../providers/` would address the collection.
 fn id<'a>(what: &'static str, value: &'a str) -> Result<&'a str, ApiError> {
@@ -372,6 +374,54 @@ impl Client {
         let req =
             self.admin_request(Method::DELETE, &[ORG, PROJECTS, pid, SERVICE_ACCOUNTS, sid])?;
         self.delete(&req, OBJECT_SERVICE_ACCOUNT_DELETED, sid).await
+    }
+
+    // ------------------------------------------------------------ project API keys
+
+    pub async fn list_project_api_keys(
+        &self,
+        project_id: &str,
+        params: &ListParams,
+    ) -> Result<ListPage<ProjectApiKey>, ApiError> {
+        let pid = id("project", project_id)?;
+        let req = self
+            .admin_request(Method::GET, &[ORG, PROJECTS, pid, API_KEYS])?
+            .query(&list_query(params));
+        self.call(&req).await
+    }
+
+    pub async fn list_all_project_api_keys(
+        &self,
+        project_id: &str,
+    ) -> Result<Vec<ProjectApiKey>, ApiError> {
+        let endpoint = format!("GET /organization/projects/{project_id}/api_keys");
+        collect_all(&endpoint, |after| {
+            let params = page_params(after);
+            async move { self.list_project_api_keys(project_id, &params).await }
+        })
+        .await
+    }
+
+    pub async fn get_project_api_key(
+        &self,
+        project_id: &str,
+        key_id: &str,
+    ) -> Result<ProjectApiKey, ApiError> {
+        let pid = id("project", project_id)?;
+        let kid = id("API key", key_id)?;
+        let req = self.admin_request(Method::GET, &[ORG, PROJECTS, pid, API_KEYS, kid])?;
+        self.call(&req).await
+    }
+
+    pub async fn delete_project_api_key(
+        &self,
+        project_id: &str,
+        key_id: &str,
+    ) -> Result<Deleted, ApiError> {
+        let pid = id("project", project_id)?;
+        let kid = id("API key", key_id)?;
+        let req = self.admin_request(Method::DELETE, &[ORG, PROJECTS, pid, API_KEYS, kid])?;
+        self.delete(&req, OBJECT_PROJECT_API_KEY_DELETED, kid).await
     }
 
     // ------------------------------------------------------------ shared

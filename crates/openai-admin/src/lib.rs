@@ -17,7 +17,9 @@ mod exchange;
 mod fixture_tests;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod issuer;
 pub mod models;
+pub mod models_api;
 mod pacing;
 pub mod pagination;
 pub mod proxy;

@@ -543,6 +543,92 @@ impl std::fmt::Debug for ServiceAccountApiKey {
     }
 }
 
+// ---------------------------------------------------------------- project API keys
+
+pub const OBJECT_PROJECT_API_KEY: &str = "organization.project.api_key";
+pub const OBJECT_PROJECT_API_KEY_DELETED: &str = "organization.project.api_key.deleted";
+/// `owner.type` of a key a project service account owns.
+pub const API_KEY_OWNER_SERVICE_ACCOUNT: &str = "service_account";
+/// `owner.type` of a key a user owns.
+pub const API_KEY_OWNER_USER: &str = "user";
+
+/// A project API key as the Admin API lists it
+/// (`GET /organization/projects/{project_id}/api_keys`). It carries the key's
+/// redacted value only, never the key. Fields OpenAI added later (or may
+/// leave out) are optional, so older and newer answers both decode.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ProjectApiKey {
+    pub object: String,
+    pub id: String,
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub redacted_value: String,
+    pub created_at: i64,
+    /// Unix seconds of the last use; `None` for a key never used.
+    #[serde(default)]
+    pub last_used_at: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<i64>,
+    /// `active` or `inactive`: whether the owner still has access to the project.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner_project_access: Option<String>,
+    #[serde(default)]
+    pub owner: ApiKeyOwner,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ApiKeyOwner {
+    /// `user` or `service_account`.
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<ApiKeyOwnerUser>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_account: Option<ApiKeyOwnerServiceAccount>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ApiKeyOwnerUser {
+    pub id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<i64>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ApiKeyOwnerServiceAccount {
+    pub id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<i64>,
+}
+
+impl ProjectApiKey {
+    /// `user` or `service_account`, from `owner.type`, or from which owner
+    /// object is present when a server leaves the type out.
+    pub fn owner_kind(&self) -> Option<&str> {
+        self.owner
+            .kind
+            .as_deref()
+            .or(if self.owner.service_account.is_some() {
+                Some(API_KEY_OWNER_SERVICE_ACCOUNT)
+            } else if self.owner.user.is_some() {
+                Some(API_KEY_OWNER_USER)
+            } else {
+                None
+            })
+    }
+}
+
 // ---------------------------------------------------------------- token exchange
 
 /// Token exchange request body (`docs/reference/openai-api.md#token-exchange-request`). JSON, no

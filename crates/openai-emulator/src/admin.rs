@@ -1,5 +1,6 @@
 //! The Admin API routes under `/v1/organization`: workload identity
-//! providers, federation rules, projects and project service accounts.
+//! providers, federation rules, projects, project service accounts and
+//! project API keys (list, retrieve, delete).
 //! Every route needs `Authorization: Bearer <admin key>`.
 
 use std::sync::Arc;
@@ -18,8 +19,8 @@ use super::errors::ApiError;
 use super::pagination::parse_list_query;
 use super::{App, faults, ratelimit, stats, validate};
 use openai_admin::models::{
-    CreatedServiceAccount, Deleted, FederationRule, ListPage, Project, ServiceAccount,
-    WorkloadIdentityProvider,
+    CreatedServiceAccount, Deleted, FederationRule, ListPage, Project, ProjectApiKey,
+    ServiceAccount, WorkloadIdentityProvider,
 };
 
 type Reply<T> = Result<Json<T>, ApiError>;
@@ -39,6 +40,8 @@ pub fn routes(app: Arc<App>) -> Router<Arc<App>> {
     const PROJECT_ARCHIVE: &str = "/v1/organization/projects/{id}/archive";
     const ACCOUNTS: &str = "/v1/organization/projects/{id}/service_accounts";
     const ACCOUNT: &str = "/v1/organization/projects/{id}/service_accounts/{sa_id}";
+    const API_KEYS: &str = "/v1/organization/projects/{id}/api_keys";
+    const API_KEY: &str = "/v1/organization/projects/{id}/api_keys/{key_id}";
 
     Router::new()
         .route(PROVIDERS, get(list_providers).post(create_provider))
@@ -58,6 +61,8 @@ pub fn routes(app: Arc<App>) -> Router<Arc<App>> {
             ACCOUNT,
             get(get_account).post(update_account).delete(delete_account),
         )
+        .route(API_KEYS, get(list_api_keys))
+        .route(API_KEY, get(get_api_key).delete(delete_api_key))
         .method_not_allowed_fallback(wrong_method)
         // Layers run bottom-up on the way in: stats, then latency/faults, then auth.
         .layer(middleware::from_fn_with_state(
@@ -317,4 +322,60 @@ async fn delete_account(
     app.write(|d, _| d.delete_service_account(&id, &sa_id))
         .await
         .map(Json)
+}
+
+// ---------------------------------------------------------------- project API keys
+
+async fn list_api_keys(
+    State(app): State<Arc<App>>,
+    Path(id): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Reply<ListPage<ProjectApiKey>> {
+    let (params, _) = parse_list_query(query.as_deref())?;
+    app.with_data(|d| d.list_project_api_keys(&id, &params))
+        .map(Json)
+}
+
+async fn get_api_key(
+    State(app): State<Arc<App>>,
+    Path((id, key_id)): Path<(String, String)>,
+) -> Reply<ProjectApiKey> {
+    app.with_data(|d| d.get_project_api_key(&id, &key_id))
+        .map(Json)
+}
+
+async fn delete_api_key(
+    State(app): State<Arc<App>>,
+    Path((id, key_id)): Path<(String, String)>,
+) -> Reply<Deleted> {
+    app.write(|d, _| d.delete_project_api_key(&id, &key_id))
+        .await
+        .map(Json)
+}
+
+/// `POST /_emulator/projects/{id}/user_api_keys {"name", "user": {"id", "email", ...}}`:
+/// a key a dashboard user made, which the Admin API cannot create. Answers
+/// the key and, once, its `value`.
+pub async fn add_user_api_key(
+    State(app): State<Arc<App>>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    #[derive(serde::Deserialize)]
+    struct Body {
+        #[serde(default = "default_key_name")]
+        name: String,
+        user: openai_admin::models::ApiKeyOwnerUser,
+    }
+    fn default_key_name() -> String {
+        "Secret Key".to_owned()
+    }
+    let body: Body = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::bad_json(format!("Invalid user API key body: {e}")))?;
+    let (key, value) = app
+        .write(|d, now| d.add_user_api_key(&id, body.user, &body.name, now))
+        .await?;
+    let mut answer = serde_json::to_value(key).unwrap_or_default();
+    answer["value"] = serde_json::Value::String(value);
+    Ok(Json(answer))
 }

@@ -5,7 +5,9 @@
 //! and is then remembered as missing (no more fetches for it) until the set expires. Fetches are
 //! hardened against a hostile issuer (`docs/security.md`): capped body sizes and key counts, no
 //! redirects, no proxy, public addresses only (checked when connecting), at most
-//! [`FETCHES_PER_WINDOW`] fetches per URL a minute, and a generic error to the caller.
+//! [`FETCHES_PER_WINDOW`] fetches per URL a minute, and a generic error to the caller. How a fetch
+//! is made and what it accepts is `openai_admin::issuer`, which the provider's
+//! `openai_workload_identity_issuer` data source uses too, so the two cannot disagree.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
@@ -14,19 +16,12 @@ use std::time::{Duration, Instant};
 use serde_json::Value as Json;
 
 use super::errors::ExchangeError;
-use super::netguard;
+use openai_admin::issuer::{Fetcher, discovery_document_url, find_kid};
+pub use openai_admin::issuer::{parse_discovery, parse_jwks};
 use openai_admin::models::{Verification, WorkloadIdentityProvider};
 use openai_admin::refusal::Reason;
 
 const CACHE_TTL: Duration = Duration::from_secs(600);
-const WELL_KNOWN: &str = "/.well-known/openid-configuration";
-/// Bodies past these sizes are cut off while streaming and refused: nothing
-/// larger is ever buffered (real discovery documents are a few KiB, JWKS a
-/// few keys).
-pub const MAX_DISCOVERY_BYTES: usize = 64 * 1024;
-pub const MAX_JWKS_BYTES: usize = 256 * 1024;
-/// At most this many keys in a fetched JWKS.
-pub const MAX_KEYS: usize = 64;
 /// At most this many fetches per discovery URL in any window, so unknown
 /// kids cannot turn exchanges into upstream requests.
 const FETCHES_PER_WINDOW: usize = 3;
@@ -74,8 +69,7 @@ impl Entry {
 }
 
 pub struct KeyCache {
-    http: reqwest::Client,
-    allow_loopback: bool,
+    fetcher: Fetcher,
     // std mutex: only held for map access, never across an await.
     /// By discovery URL and provider issuer together: keys fetched for one
     /// issuer (whose discovery document named it) must never verify tokens
@@ -87,123 +81,12 @@ pub struct KeyCache {
     fetching: Mutex<HashMap<(String, String), FetchSlot>>,
 }
 
-/// The discovery document URL for a provider using discovery.
-pub fn discovery_document_url(issuer: &str, discovery_url: Option<&str>) -> String {
-    // A custom URL may be the base URL or the full well-known URL
-    // (`docs/reference/openai-api.md#key-sources`).
-    let base = discovery_url.unwrap_or(issuer).trim_end_matches('/');
-    if base.ends_with(WELL_KNOWN) {
-        base.to_owned()
-    } else {
-        format!("{base}{WELL_KNOWN}")
-    }
-}
-
-fn find_kid(keys: &[Json], kid: &str) -> Option<Json> {
-    keys.iter()
-        .find(|k| k.get("kid").and_then(Json::as_str) == Some(kid))
-        .cloned()
-}
-
-use crate::oauth::same_issuer;
-
-/// Whether the emulator may fetch from `url`: http(s), no credentials, and
-/// (for an IP literal, which no resolver sees) an allowed address. Host
-/// names are checked by [`netguard::GuardedResolver`] when connecting.
-pub fn check_fetch_url(raw: &str, allow_loopback: bool) -> Result<url::Url, String> {
-    let url = url::Url::parse(raw).map_err(|e| format!("not a URL ({e})"))?;
-    if !url.username().is_empty() || url.password().is_some() {
-        return Err("the URL contains credentials".into());
-    }
-    let loopback = match url.host() {
-        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-        Some(_) => netguard::literal_ip(&url).is_some_and(|ip| ip.is_loopback()),
-        None => return Err("the URL has no host".into()),
-    };
-    match url.scheme() {
-        "https" => {}
-        "http" if loopback => {}
-        other => return Err(format!("the scheme {other:?} is not https")),
-    }
-    if let Some(ip) = netguard::literal_ip(&url) {
-        netguard::allowed(ip, allow_loopback).map_err(|why| format!("the host is {why}"))?;
-    }
-    Ok(url)
-}
-
-/// Reads a discovery document: its `issuer` must be the provider's, its
-/// `jwks_uri` a URL the emulator may fetch.
-pub fn parse_discovery(
-    body: &[u8],
-    issuer: &str,
-    allow_loopback: bool,
-) -> Result<url::Url, String> {
-    let doc: Json = serde_json::from_slice(body).map_err(|e| format!("invalid JSON ({e})"))?;
-    match doc.get("issuer").and_then(Json::as_str) {
-        Some(found) if same_issuer(found, issuer) => {}
-        Some(found) => {
-            return Err(format!(
-                "its issuer {found:?} is not the provider's issuer {issuer:?}"
-            ));
-        }
-        None => return Err("it has no 'issuer'".into()),
-    }
-    let jwks_uri = doc
-        .get("jwks_uri")
-        .and_then(Json::as_str)
-        .ok_or("it has no 'jwks_uri'")?;
-    check_fetch_url(jwks_uri, allow_loopback).map_err(|e| format!("its jwks_uri: {e}"))
-}
-
-/// Reads a JWKS: a `keys` array of at most [`MAX_KEYS`] objects.
-pub fn parse_jwks(body: &[u8]) -> Result<Vec<Json>, String> {
-    #[derive(serde::Deserialize)]
-    struct Jwks {
-        keys: Vec<serde_json::Map<String, Json>>,
-    }
-    let jwks: Jwks = serde_json::from_slice(body)
-        .map_err(|e| format!("not a JWKS with a 'keys' array ({e})"))?;
-    if jwks.keys.len() > MAX_KEYS {
-        return Err(format!(
-            "it has {} keys, more than the {MAX_KEYS} the emulator reads",
-            jwks.keys.len()
-        ));
-    }
-    Ok(jwks.keys.into_iter().map(Json::Object).collect())
-}
-
-/// The body of `response`, refused as soon as it passes `cap` bytes, so a
-/// huge or endless body is never held in memory.
-async fn read_capped(mut response: reqwest::Response, cap: usize) -> Result<Vec<u8>, String> {
-    if response.content_length().is_some_and(|n| n > cap as u64) {
-        return Err(format!("the body is larger than {cap} bytes"));
-    }
-    let mut body = Vec::new();
-    while let Some(chunk) = response.chunk().await.map_err(|e| e.to_string())? {
-        if body.len() + chunk.len() > cap {
-            return Err(format!("the body is larger than {cap} bytes"));
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
-}
-
 impl KeyCache {
     /// `allow_loopback`: whether discovery may reach loopback addresses (the
     /// built-in issuer, test stand-ins).
     pub fn new(allow_loopback: bool) -> reqwest::Result<Self> {
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(10))
-            .connect_timeout(Duration::from_secs(5))
-            // A redirect could lead anywhere; a proxy would connect for us,
-            // past the address check.
-            .redirect(reqwest::redirect::Policy::none())
-            .no_proxy()
-            .dns_resolver(netguard::GuardedResolver::shared(allow_loopback))
-            .build()?;
         Ok(KeyCache {
-            http,
-            allow_loopback,
+            fetcher: Fetcher::new(allow_loopback)?,
             entries: Mutex::new(HashMap::new()),
             fetching: Mutex::new(HashMap::new()),
         })
@@ -333,64 +216,11 @@ impl KeyCache {
         })
     }
 
-    async fn get(&self, url: url::Url, cap: usize) -> Result<Vec<u8>, String> {
-        let response = self
-            .http
-            .get(url.clone())
-            .send()
-            .await
-            .map_err(|e| format!("GET {url}: {}", error_chain(&e)))?;
-        let status = response.status();
-        if !status.is_success() {
-            return Err(format!("GET {url}: HTTP {status}"));
-        }
-        read_capped(response, cap)
-            .await
-            .map_err(|e| format!("GET {url}: {e}"))
-    }
-
     async fn fetch(&self, discovery_url: &str, issuer: &str) -> Result<Vec<Json>, String> {
-        let url = check_fetch_url(discovery_url, self.allow_loopback)
-            .map_err(|e| format!("discovery URL {discovery_url}: {e}"))?;
-        let doc = self.get(url, MAX_DISCOVERY_BYTES).await?;
-        let jwks_uri = parse_discovery(&doc, issuer, self.allow_loopback)
-            .map_err(|e| format!("the discovery document at {discovery_url}: {e}"))?;
-        let jwks = self.get(jwks_uri.clone(), MAX_JWKS_BYTES).await?;
-        parse_jwks(&jwks).map_err(|e| format!("the JWKS at {jwks_uri}: {e}"))
-    }
-}
-
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn discovery_url_forms() {
-        assert_eq!(
-            discovery_document_url("https://iss.example.com/", None),
-            "https://iss.example.com/.well-known/openid-configuration"
-        );
-        assert_eq!(
-            discovery_document_url("x", Some("https://d.example.com/base")),
-            "https://d.example.com/base/.well-known/openid-configuration"
-        );
-        assert_eq!(
-            discovery_document_url(
-                "x",
-                Some("https://d.example.com/.well-known/openid-configuration")
-            ),
-            "https://d.example.com/.well-known/openid-configuration"
-        );
+        self.fetcher
+            .discover(discovery_url, issuer)
+            .await
+            .map(|d| d.keys)
+            .map_err(|e| e.to_string())
     }
 }

@@ -13,9 +13,10 @@
 //!
 //! Routes: the Admin API under `/v1` (module `admin`), the exchange at
 //! `POST /oauth/token` (module `oauth`), `GET /v1/models` for the access
-//! tokens it issues (module `models_api`: 200 when the service account has a
-//! role, 401 "Missing scopes" when its role is `none`, as keyless accounts
-//! start), and test helpers under `/_emulator`:
+//! tokens it issues and for project API keys (module `models_api`: 200 when
+//! the service account has a role, 401 "Missing scopes" when its role is `none`, as keyless
+//! accounts start; a key's use sets its `last_used_at`), and test
+//! helpers under `/_emulator`:
 //! - the built-in OIDC issuer ([`oidc`]);
 //! - counters (requests by route, responses by status, faults):
 //!   `GET /_emulator/stats`, `POST /_emulator/stats/reset`;
@@ -23,6 +24,8 @@
 //! - the random fault rate: `GET|POST /_emulator/faults`;
 //! - scripted faults: `GET|POST|DELETE /_emulator/faults/script`;
 //! - the clock offset: `GET|POST /_emulator/clock`;
+//! - a project API key made by a dashboard user (which the Admin API cannot
+//!   create): `POST /_emulator/projects/{id}/user_api_keys`;
 //! - an AWS STS `GetWebIdentityToken` stand-in: `POST /_emulator/aws/sts`
 //!   ([`aws_sts`]).
 //!
@@ -122,7 +125,6 @@ mod faults;
 pub mod fuzzing;
 mod keys;
 mod models_api;
-mod netguard;
 mod oauth;
 pub mod oidc;
 mod pagination;
@@ -632,6 +634,10 @@ fn router(app: Arc<App>) -> Router {
                 .delete(faults::clear_script),
         )
         .route("/_emulator/clock", get(clock::get).post(clock::set))
+        .route(
+            "/_emulator/projects/{id}/user_api_keys",
+            post(admin::add_user_api_key),
+        )
         .layer(middleware::from_fn_with_state(app.clone(), control_guard));
     Router::new()
         .merge(admin::routes(app.clone()))

@@ -1,6 +1,8 @@
 //! `GET /v1/models`: the one model API endpoint, so a keyless setup can be
-//! shown to *work* (not only to exchange). It takes only access tokens from
-//! the exchange (`docs/reference/openai-api.md#service-account-roles`):
+//! shown to *work* (not only to exchange). It takes access tokens from the
+//! exchange (`docs/reference/openai-api.md#service-account-roles`), and
+//! project API keys, whose every use sets the key's `last_used_at` (so that
+//! a check for static keys still in use can be tested offline):
 //! - 200 and a short model list when the token's service account still
 //!   exists, has a project role, and the token's scopes (if restricted)
 //!   include `api.model.read`;
@@ -20,6 +22,7 @@ use serde_json::json;
 
 use super::App;
 use super::errors::ApiError;
+use super::store::KeyUser;
 use openai_admin::models::SERVICE_ACCOUNT_ROLE_NONE;
 
 /// The scope a restricted token needs to list models.
@@ -33,7 +36,11 @@ const MODELS: [(&str, i64); 3] = [
 ];
 
 pub async fn list_models(State(app): State<Arc<App>>, req: Request) -> Response {
-    match authorize(&app, &req) {
+    let by_key = match bearer(&req) {
+        Some(presented) => authorize_api_key(&app, presented).await,
+        None => None,
+    };
+    match by_key.unwrap_or_else(|| authorize(&app, &req)) {
         Ok(()) => Json(json!({
             "object": "list",
             "data": MODELS
@@ -51,17 +58,41 @@ pub async fn list_models(State(app): State<Arc<App>>, req: Request) -> Response 
     }
 }
 
-fn authorize(app: &App, req: &Request) -> Result<(), ApiError> {
-    let presented = req
-        .headers()
+/// The bearer credential of a request, if any.
+fn bearer(req: &Request) -> Option<&str> {
+    req.headers()
         .get(AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| {
             let (scheme, token) = v.split_once(' ')?;
             scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
         })
-        .filter(|t| !t.is_empty());
-    let Some(presented) = presented else {
+        .filter(|t| !t.is_empty())
+}
+
+/// A project API key: its use is recorded (`last_used_at`), and it acts
+/// with its service account's role. `None` when `presented` is no key.
+async fn authorize_api_key(app: &App, presented: &str) -> Option<Result<(), ApiError>> {
+    let user = app
+        .write(|d, now| Ok(d.use_api_key(presented, now)))
+        .await
+        .ok()
+        .flatten()?;
+    Some(match user {
+        KeyUser::ServiceAccount { id, role } if role == SERVICE_ACCOUNT_ROLE_NONE => {
+            Err(ApiError::missing_scopes(
+                MODEL_READ_SCOPE,
+                &format!(
+                    "(Emulator: service account '{id}' has no role in its project; give it the role 'member' or 'owner'.)"
+                ),
+            ))
+        }
+        KeyUser::ServiceAccount { .. } | KeyUser::User => Ok(()),
+    })
+}
+
+fn authorize(app: &App, req: &Request) -> Result<(), ApiError> {
+    let Some(presented) = bearer(req) else {
         return Err(ApiError::unauthorized(
             "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
             None,

@@ -32,6 +32,7 @@ use serde_json::{Map, Value as Json_};
 use super::App;
 use super::IssuedToken;
 use super::errors::ExchangeError;
+use openai_admin::issuer::{self, same_issuer};
 use openai_admin::models::{
     GRANT_TYPE_TOKEN_EXCHANGE, Permissions, TOKEN_TYPE_ACCESS_TOKEN, TOKEN_TYPE_ID_TOKEN,
     TOKEN_TYPE_JWT, TokenExchangeResponse,
@@ -43,8 +44,6 @@ use openai_federation_rules::matching;
 const MAX_LIFETIME_SECS: i64 = 3600;
 /// Subject tokens longer than this are refused unread (real ones are a few KiB).
 pub(crate) const MAX_SUBJECT_TOKEN_BYTES: usize = 16 * 1024;
-/// RSA keys shorter than this do not verify anything.
-const MIN_RSA_BITS: usize = 2048;
 /// How long an exchange waits for its mappings (and their CEL) to be evaluated.
 const MATCHING_DEADLINE: std::time::Duration = std::time::Duration::from_secs(5);
 /// The longest a subject token may be valid for, and the oldest it may be:
@@ -174,23 +173,9 @@ pub(crate) fn verify_signature(
             format!("key '{kid}' of the provider's JWKS is not a usable public key: {e}"),
         )
     };
-    // An encryption key must never verify a signature (RFC 7517 section 4.2).
-    if let Some(usage) = jwk.get("use")
-        && usage.as_str() != Some("sig")
-    {
-        return Err(unusable(format!(
-            "its \"use\" is {usage}, not \"sig\": it is not a signing key"
-        )));
-    }
-    if let Some(problem) = rsa_exponent_problem(&jwk) {
+    // The same judgement as the provider's issuer data source.
+    if let Some(problem) = issuer::key_problem(&jwk) {
         return Err(unusable(problem));
-    }
-    if let Some(bits) = rsa_modulus_bits(&jwk)
-        && bits < MIN_RSA_BITS
-    {
-        return Err(unusable(format!(
-            "it is a {bits}-bit RSA key; use one of at least {MIN_RSA_BITS} bits"
-        )));
     }
     let jwk: Jwk = serde_json::from_value(jwk).map_err(|e| unusable(e.to_string()))?;
     let key = DecodingKey::from_jwk(&jwk).map_err(|e| unusable(e.to_string()))?;
@@ -228,33 +213,6 @@ pub(crate) fn verify_signature(
     }
 }
 
-/// Why an RSA JWK's public exponent `e` is unfit, when it is: below 3, or
-/// even (such keys verify forged signatures or none at all).
-pub(crate) fn rsa_exponent_problem(jwk: &Json_) -> Option<String> {
-    if jwk.get("kty").and_then(Json_::as_str) != Some("RSA") {
-        return None;
-    }
-    let e = jwk.get("e")?.as_str()?;
-    let bytes = B64.decode(e.trim_end_matches('=')).ok()?;
-    let digits: Vec<u8> = bytes.into_iter().skip_while(|&b| b == 0).collect();
-    let small = digits.len() <= 1 && digits.first().copied().unwrap_or(0) < 3;
-    let even = digits.last().is_none_or(|b| b % 2 == 0);
-    (small || even)
-        .then(|| "its public exponent 'e' is below 3 or even; use 65537 (\"AQAB\")".to_owned())
-}
-
-/// The size of an RSA JWK's modulus `n`, when it is one.
-pub(crate) fn rsa_modulus_bits(jwk: &Json_) -> Option<usize> {
-    if jwk.get("kty").and_then(Json_::as_str) != Some("RSA") {
-        return None;
-    }
-    let n = B64
-        .decode(jwk.get("n")?.as_str()?.trim_end_matches('='))
-        .ok()?;
-    let first = n.iter().position(|&b| b != 0)?;
-    Some((n.len() - first) * 8 - n[first].leading_zeros() as usize)
-}
-
 fn numeric_claim(claims: &Map<String, Json_>, name: &str) -> Result<i64, ExchangeError> {
     match claims.get(name) {
         None => Err(missing_claim(name)),
@@ -272,12 +230,6 @@ fn missing_claim(name: &str) -> ExchangeError {
         Reason::MissingClaim,
         format!("the subject token is missing the required claim '{name}'"),
     )
-}
-
-/// Equal, or equal but for one trailing slash on either side (issuers are
-/// written both ways); `https://i//` is not `https://i`.
-pub(crate) fn same_issuer(a: &str, b: &str) -> bool {
-    a.strip_suffix('/').unwrap_or(a) == b.strip_suffix('/').unwrap_or(b)
 }
 
 /// Checks the standard claims; returns `exp`.
@@ -666,9 +618,9 @@ mod tests {
     #[test]
     fn rsa_keys_under_2048_bits_verify_nothing() {
         let n = |bytes: &[u8]| json!({"kty": "RSA", "n": B64.encode(bytes), "e": "AQAB"});
-        assert_eq!(rsa_modulus_bits(&n(&[0x80; 128])), Some(1024));
-        assert_eq!(rsa_modulus_bits(&n(&[0, 0x01, 0xff])), Some(9));
-        assert_eq!(rsa_modulus_bits(&json!({"kty": "EC"})), None);
+        assert_eq!(issuer::rsa_modulus_bits(&n(&[0x80; 128])), Some(1024));
+        assert_eq!(issuer::rsa_modulus_bits(&n(&[0, 0x01, 0xff])), Some(9));
+        assert_eq!(issuer::rsa_modulus_bits(&json!({"kty": "EC"})), None);
         let weak = n(&[0xc5; 128]);
         let token = format!("{}.e30.c2ln", B64.encode(r#"{"alg":"RS256","kid":"k"}"#));
         let e = verify_signature(&token, Algorithm::RS256, "k", weak).unwrap_err();

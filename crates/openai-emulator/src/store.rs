@@ -5,6 +5,9 @@
 
 use serde::{Deserialize, Serialize};
 
+mod api_keys;
+pub use api_keys::{KeyUser, StoredApiKey, StoredOwner};
+
 use super::errors::ApiError;
 use super::pagination::{self, Item};
 use openai_admin::models::{
@@ -49,6 +52,9 @@ pub struct Data {
     pub rules: Vec<Entry<FederationRule>>,
     pub projects: Vec<Entry<Project>>,
     pub service_accounts: Vec<Entry<StoredServiceAccount>>,
+    /// Project API keys (`store/api_keys.rs`); absent in older state files.
+    #[serde(default)]
+    pub api_keys: Vec<Entry<StoredApiKey>>,
     pub tombstones: Vec<Tombstone>,
 }
 
@@ -97,6 +103,7 @@ impl Data {
             || self.rules.iter().any(|e| e.obj.id == id)
             || self.projects.iter().any(|e| e.obj.id == id)
             || self.service_accounts.iter().any(|e| e.obj.account.id == id)
+            || self.api_keys.iter().any(|e| e.obj.id == id)
             || self.tombstones.iter().any(|t| t.id == id)
     }
 
@@ -589,21 +596,6 @@ impl Data {
             },
             created_at: now,
         };
-        let api_key = (!req.create_service_account_only).then(|| ServiceAccountApiKey {
-            object: OBJECT_SERVICE_ACCOUNT_API_KEY.to_owned(),
-            // Fake, never accepted anywhere: the emulator has no model API.
-            value: format!("sk-svcacct-emulated-{}", random_hex(40)),
-            name: "Secret Key".to_owned(),
-            created_at: now,
-            id: format!("key_{}", random_hex(16)),
-            expires_at: req.expires_in_seconds.map(|s| now.saturating_add(s)),
-            // The key's limit, as OpenAI's SDK models it: what was asked,
-            // and whether it blocks requests now (never, in the emulator).
-            spend_limit: req.spend_limit.clone().map(|mut limit| {
-                limit["enforcement"] = serde_json::json!({"status": "inactive"});
-                limit
-            }),
-        });
         let seq = self.next_seq();
         self.service_accounts.push(Entry {
             seq,
@@ -611,6 +603,27 @@ impl Data {
                 project_id: project_id.to_owned(),
                 account: account.clone(),
             },
+        });
+        // The key is a project API key like any other: listed, used by
+        // `GET /v1/models`, deleted (`store/api_keys.rs`).
+        let api_key = (!req.create_service_account_only).then(|| {
+            let name = "Secret Key";
+            let owner = StoredOwner::ServiceAccount(account.id.clone());
+            let (id, value) = self.issue_api_key(project_id, owner, name, "sk-svcacct-", now);
+            ServiceAccountApiKey {
+                object: OBJECT_SERVICE_ACCOUNT_API_KEY.to_owned(),
+                value,
+                name: name.to_owned(),
+                created_at: now,
+                id,
+                expires_at: req.expires_in_seconds.map(|s| now.saturating_add(s)),
+                // The key's limit, as OpenAI's SDK models it: what was asked,
+                // and whether it blocks requests now (never, in the emulator).
+                spend_limit: req.spend_limit.clone().map(|mut limit| {
+                    limit["enforcement"] = serde_json::json!({"status": "inactive"});
+                    limit
+                }),
+            }
         });
         Ok(CreatedServiceAccount {
             object: account.object,
@@ -666,6 +679,8 @@ impl Data {
             .position(|e| e.obj.account.id == id)
             .expect("checked");
         let entry = self.service_accounts.remove(pos);
+        // An account's keys go with it.
+        self.remove_api_keys(|k| k.owner == StoredOwner::ServiceAccount(id.to_owned()));
         self.bury(entry.obj.account.id, entry.seq, Some(project_id.to_owned()));
         Ok(Deleted {
             object: OBJECT_SERVICE_ACCOUNT_DELETED.to_owned(),

@@ -426,8 +426,8 @@ fn is_loopback_host(host: &str) -> bool {
 /// IPv6, link-local, CGNAT...), is not public; loopback passes (local tests).
 /// Names are checked when the emulator connects (`netguard`).
 fn non_public_host(url: &url::Url) -> Option<&'static str> {
-    let ip = crate::netguard::literal_ip(url)?;
-    crate::netguard::allowed(ip, true).err()
+    let ip = openai_admin::issuer::netguard::literal_ip(url)?;
+    openai_admin::issuer::netguard::allowed(ip, true).err()
 }
 
 /// [`check_jwks`] for the fuzz targets.
@@ -485,7 +485,9 @@ fn check_jwks(jwks: &Map<String, Json>) -> Result<(), ApiError> {
                 ),
             ));
         }
-        if let Some(problem) = crate::oauth::rsa_exponent_problem(&Json::Object(key.clone())) {
+        if let Some(problem) =
+            openai_admin::issuer::rsa_exponent_problem(&Json::Object(key.clone()))
+        {
             return Err(ApiError::invalid_value(
                 format!("{prefix}.e"),
                 format!("Key '{kid}' of the uploaded JWKS cannot be used: {problem}."),

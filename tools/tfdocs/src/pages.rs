@@ -38,10 +38,16 @@ pub enum Kind {
     Resource,
     DataSource,
     EphemeralResource,
+    Action,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 3] = [Kind::Resource, Kind::DataSource, Kind::EphemeralResource];
+    pub const ALL: [Kind; 4] = [
+        Kind::Resource,
+        Kind::DataSource,
+        Kind::EphemeralResource,
+        Kind::Action,
+    ];
 
     /// The folder under both `docs/` and `examples/`.
     pub fn dir(self) -> &'static str {
@@ -49,6 +55,7 @@ impl Kind {
             Kind::Resource => "resources",
             Kind::DataSource => "data-sources",
             Kind::EphemeralResource => "ephemeral-resources",
+            Kind::Action => "actions",
         }
     }
 
@@ -57,6 +64,7 @@ impl Kind {
             Kind::Resource => "Resource",
             Kind::DataSource => "Data Source",
             Kind::EphemeralResource => "Ephemeral Resource",
+            Kind::Action => "Action",
         }
     }
 
@@ -66,6 +74,7 @@ impl Kind {
             Kind::Resource => "resource.tf",
             Kind::DataSource => "data-source.tf",
             Kind::EphemeralResource => "ephemeral-resource.tf",
+            Kind::Action => "action.tf",
         }
     }
 }
@@ -104,6 +113,15 @@ fn objects<P: Provider>(provider: &P) -> Vec<Object> {
             kind: Kind::EphemeralResource,
             type_name: e.type_name().to_string(),
             schema: e.schema(),
+            identity: None,
+            list_schema: None,
+        });
+    }
+    for a in provider.actions() {
+        out.push(Object {
+            kind: Kind::Action,
+            type_name: a.type_name().to_string(),
+            schema: a.schema(),
             identity: None,
             list_schema: None,
         });
@@ -411,10 +429,11 @@ mod tests {
     use async_trait::async_trait;
     use tfplugin::codec::Type;
     use tfplugin::framework::{
-        Attribute, ConfigureRequest, ConfigureResponse, CreateRequest, CreateResponse, DataSource,
-        DeleteRequest, DeleteResponse, Diagnostic, Diagnostics, EphemeralResource, OpenRequest,
-        OpenResponse, ReadDataSourceRequest, ReadDataSourceResponse, ReadRequest, ReadResponse,
-        Resource, UpdateRequest, UpdateResponse,
+        Action, Attribute, ConfigureRequest, ConfigureResponse, CreateRequest, CreateResponse,
+        DataSource, DeleteRequest, DeleteResponse, Diagnostic, Diagnostics, EphemeralResource,
+        InvokeActionRequest, InvokeActionResponse, OpenRequest, OpenResponse, Progress,
+        ReadDataSourceRequest, ReadDataSourceResponse, ReadRequest, ReadResponse, Resource,
+        UpdateRequest, UpdateResponse,
     };
 
     use super::*;
@@ -483,6 +502,27 @@ mod tests {
         }
     }
 
+    struct Check;
+    #[async_trait]
+    impl Action<()> for Check {
+        fn type_name(&self) -> &'static str {
+            "fake_check"
+        }
+        fn schema(&self) -> Schema {
+            Schema::new("Checks something.").attribute(
+                Attribute::required("target", Type::String).description("What to check."),
+            )
+        }
+        async fn invoke(
+            &self,
+            _: &(),
+            _: InvokeActionRequest,
+            _: Progress,
+        ) -> Result<InvokeActionResponse, Diagnostics> {
+            unused()
+        }
+    }
+
     struct Fake;
     #[async_trait]
     impl Provider for Fake {
@@ -504,6 +544,9 @@ mod tests {
         }
         fn ephemeral_resources(&self) -> Vec<Box<dyn EphemeralResource<()>>> {
             vec![Box::new(Token)]
+        }
+        fn actions(&self) -> Vec<Box<dyn Action<()>>> {
+            vec![Box::new(Check)]
         }
     }
 
@@ -565,7 +608,8 @@ mod tests {
                 "index.md",
                 "resources/thing.md",
                 "data-sources/lookup.md",
-                "ephemeral-resources/token.md"
+                "ephemeral-resources/token.md",
+                "actions/check.md"
             ]
         );
         let page = |i: usize| pages[i].content.as_str();
@@ -589,6 +633,13 @@ mod tests {
         assert!(lookup.contains("- `name` (String) Its name."));
         assert!(!lookup.contains("## Import"));
 
+        let check = page(4);
+        assert!(check.contains("# fake_check (Action)"), "{check}");
+        assert!(
+            check.contains("- `target` (String) What to check."),
+            "{check}"
+        );
+
         let token = page(3);
         assert!(token.contains("# fake_token (Ephemeral Resource)"));
         assert!(token.contains("```terraform\n# token\n```"));
@@ -603,7 +654,7 @@ mod tests {
             templates: tmp.path().join("templates"),
         };
         let pages = all(&Fake, "Fake", &sources).unwrap();
-        assert_eq!(pages.len(), 4);
+        assert_eq!(pages.len(), 5);
         assert!(
             pages
                 .iter()

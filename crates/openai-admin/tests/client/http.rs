@@ -541,3 +541,61 @@ async fn a_request_that_keeps_timing_out_is_a_timeout_error() {
         .unwrap_err();
     assert!(!e.is_timeout(), "{e:?}");
 }
+
+/// Project API keys: the key of an account made the old way is listed (with
+/// its redacted value only), retrieved, marked used by a model call with it,
+/// and deleted.
+#[tokio::test]
+async fn project_api_keys_list_retrieve_and_delete() {
+    use openai_admin::Secret;
+    let api = Api::start().await;
+    let client = api.client();
+    let project = api.seed_project("p").await;
+    let sa = client
+        .create_service_account(
+            &project.id,
+            &CreateServiceAccountRequest {
+                name: "old-ci".into(),
+                create_service_account_only: false,
+            },
+        )
+        .await
+        .unwrap();
+    let value = sa.api_key.unwrap().value;
+    let keys = client.list_all_project_api_keys(&project.id).await.unwrap();
+    assert_eq!(keys.len(), 1);
+    let key = &keys[0];
+    assert_eq!(key.owner_kind(), Some("service_account"));
+    assert_eq!(key.owner.service_account.as_ref().unwrap().id, sa.id);
+    assert_eq!(key.last_used_at, None);
+    assert!(!key.redacted_value.contains(&value[8..value.len() - 4]));
+
+    let models = client
+        .list_models(&Secret::new(value.as_str()))
+        .await
+        .unwrap();
+    assert_eq!(models.status.as_u16(), 200);
+    let used = client
+        .get_project_api_key(&project.id, &key.id)
+        .await
+        .unwrap();
+    assert!(used.last_used_at.is_some());
+
+    client
+        .delete_project_api_key(&project.id, &key.id)
+        .await
+        .unwrap();
+    assert!(
+        client
+            .list_all_project_api_keys(&project.id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let gone = client
+        .list_models(&Secret::new(value.as_str()))
+        .await
+        .unwrap();
+    assert_eq!(gone.status.as_u16(), 401);
+    assert_eq!(gone.code.as_deref(), Some("invalid_api_key"));
+}

@@ -556,6 +556,142 @@ impl CloseResponse {
     }
 }
 
+// ---------------------------------------------------------------------------
+// Moving state from another resource type or provider (`moved` blocks).
+
+/// An object of another type (or another provider's type) that a `moved`
+/// block hands to this resource type.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct MoveStateRequest {
+    /// E.g. `registry.terraform.io/openai/openai`.
+    pub source_provider_address: String,
+    pub source_type_name: String,
+    pub source_schema_version: i64,
+    /// The source object as Terraform stored it: JSON in the source's
+    /// schema, which this provider does not serve.
+    pub source_state_json: Vec<u8>,
+    pub source_private: Vec<u8>,
+}
+
+impl MoveStateRequest {
+    pub fn new(
+        source_provider_address: impl Into<String>,
+        source_type_name: impl Into<String>,
+        source_schema_version: i64,
+        source_state_json: Vec<u8>,
+    ) -> Self {
+        MoveStateRequest {
+            source_provider_address: source_provider_address.into(),
+            source_type_name: source_type_name.into(),
+            source_schema_version,
+            source_state_json,
+            source_private: Vec::new(),
+        }
+    }
+}
+
+/// The moved object in this resource type's schema.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct MoveStateResponse {
+    pub state: Value,
+    /// `None` keeps no private bytes (the source's belong to another type).
+    pub private: Option<Vec<u8>>,
+    pub diagnostics: Diagnostics,
+}
+
+impl MoveStateResponse {
+    pub fn new(state: Value) -> Self {
+        MoveStateResponse {
+            state,
+            private: None,
+            diagnostics: Diagnostics::new(),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Actions (protocol 6.10, Terraform 1.14 and later).
+
+/// An action's configuration at plan time; it may hold unknown values
+/// (Terraform evaluates it again, wholly known, before invoking).
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct PlanActionRequest {
+    pub config: Value,
+}
+
+impl PlanActionRequest {
+    pub fn new(config: Value) -> Self {
+        PlanActionRequest { config }
+    }
+}
+
+/// What planning an action found; starts empty.
+#[derive(Clone, Debug, Default)]
+#[non_exhaustive]
+pub struct PlanActionResponse {
+    pub diagnostics: Diagnostics,
+}
+
+/// An action to run now, with its configuration wholly known.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct InvokeActionRequest {
+    pub config: Value,
+}
+
+impl InvokeActionRequest {
+    pub fn new(config: Value) -> Self {
+        InvokeActionRequest { config }
+    }
+}
+
+/// How an invocation ended: its warnings (errors go in `Err`).
+#[derive(Clone, Debug, Default)]
+#[non_exhaustive]
+pub struct InvokeActionResponse {
+    pub diagnostics: Diagnostics,
+}
+
+impl InvokeActionResponse {
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+/// Where a running action reports progress. Each message reaches Terraform
+/// at once as one progress event, which the CLI prints as
+/// `Action <address>: <message>`. Cloning shares the destination.
+#[derive(Clone, Debug)]
+pub struct Progress {
+    sink: Option<tokio::sync::mpsc::UnboundedSender<String>>,
+}
+
+impl Progress {
+    /// A reporter and the receiving end of its messages.
+    pub fn channel() -> (Progress, tokio::sync::mpsc::UnboundedReceiver<String>) {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        (Progress { sink: Some(tx) }, rx)
+    }
+
+    /// A reporter that drops every message (for tests driving an action directly).
+    pub fn discard() -> Progress {
+        Progress { sink: None }
+    }
+
+    /// Sends one message. A Terraform that stopped listening is no error:
+    /// the action goes on and the message is dropped.
+    pub fn report(&self, message: impl Into<String>) {
+        let message = message.into();
+        tracing::info!(progress = %message, "action progress");
+        if let Some(tx) = &self.sink {
+            let _ = tx.send(message);
+        }
+    }
+}
+
 response_builders! {
     CreateResponse [private],
     ReadResponse [private],
@@ -568,4 +704,7 @@ response_builders! {
     OpenResponse,
     RenewResponse,
     CloseResponse,
+    PlanActionResponse,
+    InvokeActionResponse,
+    MoveStateResponse [private],
 }

@@ -17,6 +17,6 @@ pub use diagnostics::{Diagnostic, Diagnostics, Severity};
 pub use function::{Function, FunctionError, Parameter, Signature};
 pub use messages::*;
 pub use plan::{PlanCtx, attr, set_attr};
-pub use resource::{DataSource, EphemeralResource, Provider, Resource};
+pub use resource::{Action, DataSource, EphemeralResource, Provider, Resource};
 pub use schema::{Attribute, IdentitySchema, Mode, Schema};
 pub use server::ProviderService;

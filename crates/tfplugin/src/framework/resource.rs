@@ -77,6 +77,11 @@ pub trait Provider: Send + Sync + 'static {
     fn ephemeral_resources(&self) -> Vec<Box<dyn EphemeralResource<Self::Data>>> {
         Vec::new()
     }
+    /// Actions (Terraform 1.14 and later); none by default. Older CLIs never
+    /// ask for them, so offering actions does not stop the provider loading there.
+    fn actions(&self) -> Vec<Box<dyn Action<Self::Data>>> {
+        Vec::new()
+    }
     /// Provider-defined functions (Terraform 1.8 and later); none by default.
     fn functions(&self) -> Vec<Box<dyn crate::framework::function::Function>> {
         Vec::new()
@@ -161,6 +166,27 @@ pub trait Resource<D: Sync>: Send + Sync {
         }
     }
 
+    /// Takes over an object of another resource type, or of another
+    /// provider's type, that a `moved` block names (Terraform 1.8 and
+    /// later). The default refuses every source.
+    fn move_state(&self, req: MoveStateRequest) -> Result<MoveStateResponse, Diagnostics> {
+        Err(Diagnostic::error(
+            format!(
+                "Cannot move {} to {}",
+                req.source_type_name,
+                self.type_name()
+            ),
+            format!(
+                "{} cannot take over objects of {} (provider {}). Remove the moved block, and \
+                 import the object instead.",
+                self.type_name(),
+                req.source_type_name,
+                req.source_provider_address
+            ),
+        )
+        .into())
+    }
+
     /// Whether `terraform query` can list this type (needs an identity).
     fn supports_list(&self) -> bool {
         false
@@ -213,4 +239,32 @@ pub trait EphemeralResource<D: Sync>: Send + Sync {
     async fn close(&self, _data: &D, _req: CloseRequest) -> Result<CloseResponse, Diagnostics> {
         Ok(CloseResponse::new())
     }
+}
+
+/// An action (protocol 6.10, Terraform 1.14): an operation Terraform runs on
+/// demand (`terraform apply -invoke=action.TYPE.NAME`) or when a resource's
+/// `action_trigger` fires. It has a configuration and no state.
+#[async_trait]
+pub trait Action<D: Sync>: Send + Sync {
+    fn type_name(&self) -> &'static str;
+    fn schema(&self) -> Schema;
+    /// Static checks of the configuration, which may hold unknowns. No API calls.
+    async fn validate(&self, _req: ValidateRequest, _resp: &mut ValidateResponse) {}
+    /// Checks at plan time, with the provider's data when it is configured
+    /// already. The configuration may hold unknowns.
+    async fn plan(
+        &self,
+        _data: Option<&D>,
+        _req: PlanActionRequest,
+        _resp: &mut PlanActionResponse,
+    ) {
+    }
+    /// Runs the action. Progress reported on `progress` is shown while it
+    /// runs; `Err` fails the action (and the apply that triggered it).
+    async fn invoke(
+        &self,
+        data: &D,
+        req: InvokeActionRequest,
+        progress: Progress,
+    ) -> Result<InvokeActionResponse, Diagnostics>;
 }

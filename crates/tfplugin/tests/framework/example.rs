@@ -29,6 +29,7 @@ use tfplugin::framework::*;
 pub const THING: &str = "example_thing";
 pub const LOOKUP: &str = "example_lookup";
 pub const TOKEN: &str = "example_token";
+pub const COUNTDOWN: &str = "example_countdown";
 
 /// What one call's request carried.
 #[derive(Clone, Debug)]
@@ -243,6 +244,10 @@ impl Provider for ExampleProvider {
 
     fn ephemeral_resources(&self) -> Vec<Box<dyn EphemeralResource<Arc<Journal>>>> {
         vec![Box::new(Token)]
+    }
+
+    fn actions(&self) -> Vec<Box<dyn Action<Arc<Journal>>>> {
+        vec![Box::new(Countdown)]
     }
 
     fn functions(&self) -> Vec<Box<dyn Function>> {
@@ -546,5 +551,64 @@ impl EphemeralResource<Arc<Journal>> for Token {
             ..Call::new("close")
         });
         Ok(CloseResponse::new())
+    }
+}
+
+/// An action that reports `from`, `from - 1`, ... `1` as progress and then
+/// succeeds, or fails when `from` is 0.
+struct Countdown;
+
+#[async_trait]
+impl Action<Arc<Journal>> for Countdown {
+    fn type_name(&self) -> &'static str {
+        COUNTDOWN
+    }
+
+    fn schema(&self) -> Schema {
+        Schema::new("Counts down.").attribute(Attribute::required("from", Type::Number))
+    }
+
+    async fn validate(&self, req: ValidateRequest, resp: &mut ValidateResponse) {
+        if attr(&req.config, "from").as_i64().is_some_and(|n| n < 0) {
+            resp.diagnostics.attribute_error(
+                Path::root().attr("from"),
+                "Negative from",
+                "from must be 0 or more.",
+            );
+        }
+    }
+
+    async fn plan(
+        &self,
+        data: Option<&Arc<Journal>>,
+        _req: PlanActionRequest,
+        resp: &mut PlanActionResponse,
+    ) {
+        if data.is_none() {
+            resp.diagnostics.warning(
+                "Planned unconfigured",
+                "The provider was not configured yet.",
+            );
+        }
+    }
+
+    async fn invoke(
+        &self,
+        data: &Arc<Journal>,
+        req: InvokeActionRequest,
+        progress: Progress,
+    ) -> Result<InvokeActionResponse, Diagnostics> {
+        data.record(Call::new("invoke"));
+        let from = attr(&req.config, "from").as_i64().unwrap_or(0);
+        if from == 0 {
+            return Err(Diagnostic::error("Nothing to count", "from is 0.")
+                .at(Path::root().attr("from"))
+                .into());
+        }
+        for n in (1..=from).rev() {
+            progress.report(format!("{n}"));
+            tokio::task::yield_now().await;
+        }
+        Ok(InvokeActionResponse::new())
     }
 }

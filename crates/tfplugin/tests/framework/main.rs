@@ -5,6 +5,7 @@
 mod example;
 mod support;
 
+mod actions;
 mod data_and_ephemeral;
 mod functions;
 mod plugin_transport;

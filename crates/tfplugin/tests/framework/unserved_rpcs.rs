@@ -27,33 +27,6 @@ async fn unserved_rpcs_answer_with_a_diagnostic() {
         .unwrap()
         .into_inner();
     assert_not_supported(&r.diagnostics, "state storage");
-    let r = s
-        .move_resource_state(Request::new(pb::move_resource_state::Request::default()))
-        .await
-        .unwrap()
-        .into_inner();
-    assert_not_supported(&r.diagnostics, "moving state");
-    let r = s
-        .plan_action(Request::new(pb::plan_action::Request::default()))
-        .await
-        .unwrap()
-        .into_inner();
-    assert_not_supported(&r.diagnostics, "actions");
-
-    let events: Vec<_> = s
-        .invoke_action(Request::new(pb::invoke_action::Request::default()))
-        .await
-        .unwrap()
-        .into_inner()
-        .collect()
-        .await;
-    assert_eq!(events.len(), 1);
-    match &events[0].as_ref().unwrap().r#type {
-        Some(pb::invoke_action::event::Type::Completed(c)) => {
-            assert_not_supported(&c.diagnostics, "actions")
-        }
-        other => panic!("unexpected event {other:?}"),
-    }
     let chunks: Vec<_> = s
         .read_state_bytes(Request::new(pb::read_state_bytes::Request::default()))
         .await
@@ -107,4 +80,35 @@ async fn unknown_type_names_get_a_diagnostic_naming_them() {
             .any(|d| d.summary.contains("Provider not configured")),
         "{r:?}"
     );
+}
+
+#[tokio::test]
+async fn moves_into_a_resource_that_takes_none_are_refused_with_advice() {
+    let s = service();
+    let r = s
+        .move_resource_state(Request::new(pb::move_resource_state::Request {
+            source_provider_address: "registry.terraform.io/other/other".into(),
+            source_type_name: "other_thing".into(),
+            target_type_name: "example_thing".into(),
+            source_state: Some(pb::RawState {
+                json: b"{}".to_vec(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(r.diagnostics.len(), 1, "{r:?}");
+    assert!(
+        r.diagnostics[0].summary.contains("Cannot move other_thing"),
+        "{r:?}"
+    );
+    assert!(
+        r.diagnostics[0]
+            .detail
+            .contains("import the object instead"),
+        "{r:?}"
+    );
+    assert!(r.target_state.is_none());
 }

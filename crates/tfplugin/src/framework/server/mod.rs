@@ -7,6 +7,7 @@
 //! turning `Err` diagnostics into the response) is `serve`, applied to
 //! every handler by the `provider_service!` table below.
 
+mod action;
 mod apply;
 mod data_source;
 mod ephemeral;
@@ -21,14 +22,14 @@ mod validate;
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::RwLock;
+use std::sync::{Arc, RwLock};
 
 use futures_util::Stream;
 use tonic::{Request, Response, Status, Streaming};
 use tracing::Instrument;
 
 use super::diagnostics::{Diagnostic, Diagnostics};
-use super::resource::{DataSource, EphemeralResource, Provider, Resource};
+use super::resource::{Action, DataSource, EphemeralResource, Provider, Resource};
 use super::schema::Schema;
 use super::wire::{WithDiagnostics, decode, encode, guard, unknown_type};
 use crate::codec::Value;
@@ -40,6 +41,8 @@ type Registered<T> = (Box<T>, Schema);
 type ResourceEntry<D> = Registered<dyn Resource<D>>;
 type DataSourceEntry<D> = Registered<dyn DataSource<D>>;
 type EphemeralEntry<D> = Registered<dyn EphemeralResource<D>>;
+/// Shared, so that an invocation's task can own its action.
+type ActionEntry<D> = (Arc<dyn Action<D>>, Schema);
 type FunctionEntry = (
     Box<dyn crate::framework::function::Function>,
     crate::framework::function::Signature,
@@ -53,6 +56,7 @@ pub struct ProviderService<P: Provider> {
     resources: BTreeMap<String, ResourceEntry<P::Data>>,
     data_sources: BTreeMap<String, DataSourceEntry<P::Data>>,
     ephemerals: BTreeMap<String, EphemeralEntry<P::Data>>,
+    actions: BTreeMap<String, ActionEntry<P::Data>>,
     functions: BTreeMap<String, FunctionEntry>,
     /// Set by ConfigureProvider; `None` before, or when the configuration
     /// holds values not known until apply.
@@ -85,6 +89,14 @@ impl<P: Provider> ProviderService<P> {
                 |e| e.type_name(),
                 |e| e.schema(),
             ),
+            actions: provider
+                .actions()
+                .into_iter()
+                .map(|a| {
+                    let schema = a.schema();
+                    (a.type_name().to_string(), (Arc::from(a), schema))
+                })
+                .collect(),
             functions: provider
                 .functions()
                 .into_iter()
@@ -122,6 +134,12 @@ impl<P: Provider> ProviderService<P> {
         self.ephemerals
             .get(name)
             .ok_or_else(|| unknown_type("ephemeral resource", name))
+    }
+
+    fn action(&self, name: &str) -> Result<&ActionEntry<P::Data>, Diagnostics> {
+        self.actions
+            .get(name)
+            .ok_or_else(|| unknown_type("action", name))
     }
 
     /// The configured data, or a diagnostic saying why there is none.
@@ -228,9 +246,21 @@ type_names! {
         upgrade_resource_identity, read_resource, plan_resource_change, apply_resource_change,
         import_resource_state, read_data_source, validate_ephemeral_resource_config,
         open_ephemeral_resource, renew_ephemeral_resource, close_ephemeral_resource,
-        validate_list_resource_config;
+        validate_list_resource_config, validate_action_config;
     untyped: get_metadata, get_provider_schema, validate_provider_config, configure_provider,
         get_resource_identity_schemas,
+}
+
+impl TypeName for pb::move_resource_state::Request {
+    fn type_name(&self) -> &str {
+        &self.target_type_name
+    }
+}
+
+impl TypeName for pb::plan_action::Request {
+    fn type_name(&self) -> &str {
+        &self.action_type
+    }
 }
 
 /// The `tfplugin6.Provider` impl. `served` RPCs are answered by a handler
@@ -283,6 +313,7 @@ provider_service! {
         read_resource(read_resource) => "ReadResource", state::read_resource;
         import_resource_state(import_resource_state) => "ImportResourceState", state::import_resource_state;
         upgrade_resource_state(upgrade_resource_state) => "UpgradeResourceState", state::upgrade_resource_state;
+        move_resource_state(move_resource_state) => "MoveResourceState", state::move_resource_state;
 
         validate_data_resource_config(validate_data_resource_config) => "ValidateDataResourceConfig", data_source::validate_data_resource_config;
         read_data_source(read_data_source) => "ReadDataSource", data_source::read_data_source;
@@ -295,10 +326,12 @@ provider_service! {
         get_resource_identity_schemas(get_resource_identity_schemas) => "GetResourceIdentitySchemas", identity_list::get_resource_identity_schemas;
         upgrade_resource_identity(upgrade_resource_identity) => "UpgradeResourceIdentity", identity_list::upgrade_resource_identity;
         validate_list_resource_config(validate_list_resource_config) => "ValidateListResourceConfig", identity_list::validate_list_resource_config;
+
+        validate_action_config(validate_action_config) => "ValidateActionConfig", action::validate_action_config;
+        plan_action(plan_action) => "PlanAction", action::plan_action;
     }
 
     refused {
-        move_resource_state(move_resource_state) => unserved::MOVE;
         generate_resource_config(generate_resource_config) => unserved::GENERATE;
         validate_state_store_config(validate_state_store) => unserved::STATE_STORE;
         configure_state_store(configure_state_store) => unserved::STATE_STORE;
@@ -306,8 +339,6 @@ provider_service! {
         unlock_state(unlock_state) => unserved::STATE_STORE;
         get_states(get_states) => unserved::STATE_STORE;
         delete_state(delete_state) => unserved::STATE_STORE;
-        plan_action(plan_action) => unserved::ACTIONS;
-        validate_action_config(validate_action_config) => unserved::ACTIONS;
     }
 
     other {
@@ -365,12 +396,9 @@ provider_service! {
 
         async fn invoke_action(
             &self,
-            _request: Request<pb::invoke_action::Request>,
+            request: Request<pb::invoke_action::Request>,
         ) -> RpcResult<Self::InvokeActionStream> {
-            let event = unserved::invoke_action();
-            Ok(Response::new(Box::pin(futures_util::stream::iter([Ok(
-                event,
-            )]))))
+            Ok(Response::new(action::invoke_action(self, request.into_inner())))
         }
     }
 }

@@ -15,7 +15,8 @@ pub(super) fn capabilities() -> pb::ServerCapabilities {
         // Destroys are planned too, so resources see them in `modify_plan`.
         plan_destroy: true,
         get_provider_schema_optional: true,
-        move_resource_state: false,
+        // Resources refuse moves unless they implement `move_state`.
+        move_resource_state: true,
         generate_resource_config: false,
     }
 }
@@ -61,6 +62,13 @@ pub(super) async fn get_metadata<P: Provider>(
             .keys()
             .map(|n| m::FunctionMetadata { name: n.clone() })
             .collect(),
+        actions: s
+            .actions
+            .keys()
+            .map(|n| m::ActionMetadata {
+                type_name: n.clone(),
+            })
+            .collect(),
         ..Default::default()
     })
 }
@@ -93,6 +101,18 @@ pub(super) async fn get_provider_schema<P: Provider>(
             .map(|(n, (r, _))| (n.clone(), r.list_schema().to_proto()))
             .collect(),
         functions: super::functions::definitions(s),
+        action_schemas: s
+            .actions
+            .iter()
+            .map(|(n, (_, schema))| {
+                (
+                    n.clone(),
+                    pb::ActionSchema {
+                        schema: Some(schema.to_proto()),
+                    },
+                )
+            })
+            .collect(),
         server_capabilities: Some(capabilities()),
         ..Default::default()
     })

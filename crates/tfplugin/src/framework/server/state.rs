@@ -1,11 +1,12 @@
-//! The stored state: ReadResource (refresh), ImportResourceState and
-//! UpgradeResourceState. (MoveResourceState is not offered, see `unserved`.)
+//! The stored state: ReadResource (refresh), ImportResourceState,
+//! UpgradeResourceState and MoveResourceState (`moved` across types and
+//! providers).
 
 use super::{ProviderService, decode, encode, identity_value, request_identity};
 use crate::codec::{self, Value};
 use crate::framework::diagnostics::{Diagnostic, Diagnostics};
 use crate::framework::messages::{
-    ImportByIdentityRequest, ImportRequest, ReadRequest, UpgradeStateRequest,
+    ImportByIdentityRequest, ImportRequest, MoveStateRequest, ReadRequest, UpgradeStateRequest,
 };
 use crate::framework::resource::Provider;
 use crate::proto::tfplugin6 as pb;
@@ -122,5 +123,29 @@ pub(super) async fn upgrade_resource_state<P: Provider>(
     Ok(pb::upgrade_resource_state::Response {
         upgraded_state: Some(encode(&upgraded.state, &ty, "state")?),
         diagnostics: upgraded.diagnostics.to_proto(),
+    })
+}
+
+/// A `moved` block from another type or provider: the target resource
+/// translates the source's stored JSON into its own state. The framework
+/// adds the identity; Terraform refreshes the object next.
+pub(super) async fn move_resource_state<P: Provider>(
+    s: &ProviderService<P>,
+    req: pb::move_resource_state::Request,
+) -> Result<pb::move_resource_state::Response, Diagnostics> {
+    let (r, schema) = s.resource(&req.target_type_name)?;
+    let moved = r.move_state(MoveStateRequest {
+        source_provider_address: req.source_provider_address,
+        source_type_name: req.source_type_name,
+        source_schema_version: req.source_schema_version,
+        source_state_json: req.source_state.map(|s| s.json).unwrap_or_default(),
+        source_private: req.source_private,
+    })?;
+    let ty = schema.object_type();
+    Ok(pb::move_resource_state::Response {
+        target_identity: identity_value(r.as_ref(), &moved.state),
+        target_state: Some(encode(&moved.state, &ty, "moved state")?),
+        target_private: moved.private.unwrap_or_default(),
+        diagnostics: moved.diagnostics.to_proto(),
     })
 }

@@ -1,9 +1,10 @@
-//! Where the emulator may fetch OIDC discovery documents and JWKS from: public
+//! Where OIDC discovery documents and JWKS may be fetched from: public
 //! addresses only, checked on every address a host name resolves to, right
 //! before connecting (so a name that resolves to a private address, or that
 //! changes between check and use, is refused too). Loopback is allowed only
-//! when [`crate::EmulatorConfig::allow_loopback_key_fetch`] says so, as tests
-//! and the built-in issuer need it.
+//! when the caller says so (the emulator's `allow_loopback_key_fetch`, the
+//! provider's test override), as tests and the emulator's built-in issuer
+//! need it.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
@@ -68,7 +69,7 @@ fn non_public_v6(ip: Ipv6Addr) -> Option<&'static str> {
     }
 }
 
-/// Whether the emulator may connect to `ip`.
+/// Whether a key fetch may connect to `ip`.
 pub fn allowed(ip: IpAddr, allow_loopback: bool) -> Result<(), &'static str> {
     let loopback = match ip {
         IpAddr::V4(v4) => v4.is_loopback(),
@@ -90,7 +91,7 @@ pub fn literal_ip(url: &url::Url) -> Option<IpAddr> {
     }
 }
 
-/// A DNS resolver for reqwest that drops every address the emulator may not
+/// A DNS resolver for reqwest that drops every address a key fetch may not
 /// connect to, and fails when none is left.
 pub struct GuardedResolver {
     pub allow_loopback: bool,
@@ -114,7 +115,7 @@ impl Resolve for GuardedResolver {
                     .and_then(|a| allowed(a.ip(), allow_loopback).err())
                     .unwrap_or("no address");
                 return Err(format!(
-                    "{host} resolves to {why}, which the emulator does not fetch from"
+                    "{host} resolves to {why}, which OpenAI does not fetch keys from"
                 )
                 .into());
             }

@@ -1,0 +1,147 @@
+//! The schema's two halves, the settings' rules, and which refusals the
+//! action waits out.
+
+use reqwest::StatusCode;
+
+use super::*;
+use crate::values::testing::{Rule, assert_rule, at};
+use tfplugin::framework::model::mismatches;
+
+#[test]
+fn schema_is_the_tokens_configuration_plus_the_actions_settings() {
+    let s = schema();
+    let own: Vec<_> = M::fields().iter().map(|f| f.name).collect();
+    let (mine, theirs): (Vec<_>, Vec<_>) = s
+        .attributes
+        .iter()
+        .cloned()
+        .partition(|a| own.contains(&a.name));
+    let half = |attributes| Schema {
+        attributes,
+        ..Schema::default()
+    };
+    assert_eq!(
+        mismatches::<M>(&half(mine).object_type()),
+        Vec::<String>::new()
+    );
+    let token_config: Vec<_> = token::schema()
+        .attributes
+        .into_iter()
+        .filter(|a| a.mode != Mode::Computed)
+        .map(|a| a.name)
+        .collect();
+    let names: Vec<_> = theirs.iter().map(|a| a.name).collect();
+    assert_eq!(names, token_config);
+    // The token's view of an action configuration decodes.
+    let config = s.stub(&[(TokenModel::service_account_id, Value::string("svc_acct_1"))]);
+    assert_eq!(
+        token_model(&config).unwrap().service_account_id.as_deref(),
+        Some("svc_acct_1")
+    );
+}
+
+#[test]
+fn settings_rules() {
+    let base = VerifyModel::default();
+    let rules = [
+        Rule {
+            case: "wait below zero",
+            config: VerifyModel {
+                propagation_wait_seconds: Field::Known(-1),
+                ..base.clone()
+            },
+            path: at(M::propagation_wait_seconds),
+            summary: "Invalid propagation_wait_seconds",
+            detail: "between 0 and 900",
+        },
+        Rule {
+            case: "wait too long",
+            config: VerifyModel {
+                propagation_wait_seconds: Field::Known(MAX_PROPAGATION_WAIT_SECS + 1),
+                ..base.clone()
+            },
+            path: at(M::propagation_wait_seconds),
+            summary: "Invalid propagation_wait_seconds",
+            detail: "Use 0 to try once",
+        },
+        Rule {
+            case: "interval zero",
+            config: VerifyModel {
+                retry_interval_seconds: Field::Known(0),
+                ..base.clone()
+            },
+            path: at(M::retry_interval_seconds),
+            summary: "Invalid retry_interval_seconds",
+            detail: "between 1 and",
+        },
+    ];
+    for rule in &rules {
+        let mut d = Diagnostics::new();
+        validate_config(&rule.config, &mut d);
+        assert_rule(rule, &d);
+    }
+    let mut d = Diagnostics::new();
+    validate_config(&base, &mut d);
+    assert!(d.is_empty(), "{d:?}");
+    let s = settings(&base);
+    assert_eq!(
+        s.wait,
+        Duration::from_secs(DEFAULT_PROPAGATION_WAIT_SECS as u64)
+    );
+    assert_eq!(
+        s.interval,
+        Duration::from_secs(DEFAULT_RETRY_INTERVAL_SECS as u64)
+    );
+    assert!(!s.check_models);
+}
+
+fn refused(status: u16, error: &str, description: &str) -> ExchangeError {
+    ExchangeError::OAuth {
+        url: "http://127.0.0.1:1/oauth/token".into(),
+        status: StatusCode::from_u16(status).unwrap(),
+        error: error.into(),
+        error_description: Some(description.into()),
+        request_id: None,
+    }
+}
+
+/// Every reason, at either status a server may choose: the decision never
+/// depends on the status.
+#[test]
+fn waits_only_for_refusals_propagation_can_explain() {
+    use Reason::*;
+    let waits = [
+        NoRule,
+        RulesDisabled,
+        UnknownProvider,
+        ProviderDisabled,
+        UnknownServiceAccount,
+        KeysUnavailable,
+    ];
+    for reason in Reason::ALL {
+        for status in [400, 401, 403] {
+            let e = refused(status, reason.code().as_str(), &reason.describe("x"));
+            assert_eq!(
+                propagation_cause(&e).is_some(),
+                waits.contains(&reason),
+                "{reason:?} at {status}"
+            );
+        }
+    }
+    // Unknown wording: a grant refusal may be propagation, a token refusal is not.
+    assert_eq!(
+        propagation_cause(&refused(401, "invalid_grant", "Identity was rejected.")),
+        Some("identity rejected")
+    );
+    assert_eq!(
+        propagation_cause(&refused(400, "invalid_subject_token", "Bad token.")),
+        None
+    );
+    let server = ExchangeError::Status {
+        url: "u".into(),
+        status: StatusCode::BAD_GATEWAY,
+        detail: None,
+        request_id: None,
+    };
+    assert_eq!(propagation_cause(&server), Some("server error"));
+}

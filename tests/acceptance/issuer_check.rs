@@ -1,0 +1,113 @@
+//! Acceptance: `openai_workload_identity_issuer` checks an issuer the way
+//! the emulator's token exchange will (they share `openai_admin::issuer`).
+//! One plan holds the four refusals, each as an error on its attribute: a
+//! private discovery URL, an issuer that is not the document's, a sample
+//! `kid` the key set lacks, and a key OpenAI cannot verify with. Then the
+//! emulator's built-in issuer passes (loopback allowed for the test, as the
+//! emulator itself allows it), and a provider precondition uses it.
+
+use crate::support::{Emulator, Workdir, tf_latest};
+
+const HEADER: &str = r#"
+terraform {
+  required_providers {
+    openai = { source = "openai-wif/openai" }
+  }
+}
+"#;
+
+#[test]
+fn the_issuer_check_refuses_what_openai_would_and_passes_a_good_issuer() {
+    let emu = Emulator::start();
+    let issuer = format!("{}/_emulator/oidc", emu.url());
+    let (status, jwks) = emu.control("GET", "/_emulator/oidc/jwks", None);
+    assert_eq!(status, 200);
+    let kid = jwks["keys"][0]["kid"].as_str().unwrap().to_owned();
+    let mut wd = Workdir::new(&tf_latest());
+    wd.use_emulator(&emu)
+        .env("OPENAI_WIF_ISSUER_CHECK_ALLOW_LOOPBACK", "1");
+
+    // A 1024-bit RSA key (modulus of 128 bytes, top bit set).
+    let weak_n = format!("gA{}", "A".repeat(169));
+    wd.write_main(&format!(
+        r#"{HEADER}
+data "openai_workload_identity_issuer" "private" {{
+  issuer        = "https://issuer.example.com"
+  discovery_url = "https://169.254.169.254/oidc"
+}}
+
+data "openai_workload_identity_issuer" "typo" {{
+  issuer        = "{issuer}/typo"
+  discovery_url = "{issuer}"
+}}
+
+data "openai_workload_identity_issuer" "rotated" {{
+  issuer     = "{issuer}"
+  sample_kid = "old-key"
+}}
+
+data "openai_workload_identity_issuer" "weak" {{
+  issuer    = "https://issuer.example.com"
+  jwks_json = jsonencode({{ keys = [{{ kty = "RSA", kid = "weak", e = "AQAB", n = "{weak_n}" }}] }})
+}}
+"#
+    ));
+    let out = wd.run(&["plan", "-input=false"]);
+    out.assert_failure();
+    for (summary, attribute) in [
+        (
+            "OpenAI will not fetch this discovery URL",
+            "discovery_url = \"https://169.254.169.254/oidc\"",
+        ),
+        (
+            "Issuer mismatch",
+            &format!("issuer        = \"{issuer}/typo\""),
+        ),
+        (
+            "No key with the sample token's kid",
+            "sample_kid = \"old-key\"",
+        ),
+        ("No key OpenAI accepts", "jwks_json = jsonencode"),
+    ] {
+        out.assert_output_contains_words(summary);
+        assert!(
+            out.stderr.contains(attribute),
+            "{attribute} not pointed at:\n{}",
+            out.stderr
+        );
+    }
+    out.assert_output_contains_words("1024-bit RSA key");
+    out.assert_output_contains_words("a link-local address");
+
+    // The built-in issuer passes, and gates the provider that trusts it.
+    wd.write_main(&format!(
+        r#"{HEADER}
+data "openai_workload_identity_issuer" "builtin" {{
+  issuer     = "{issuer}/"
+  sample_kid = "{kid}"
+}}
+
+resource "openai_workload_identity_provider" "builtin" {{
+  name     = "builtin"
+  issuer   = "{issuer}"
+  audience = "https://api.openai.com/v1"
+
+  lifecycle {{
+    precondition {{
+      condition     = data.openai_workload_identity_issuer.builtin.accepted
+      error_message = "OpenAI would not accept this issuer."
+    }}
+  }}
+}}
+
+output "keys" {{
+  value = data.openai_workload_identity_issuer.builtin.keys
+}}
+"#
+    ));
+    wd.apply().assert_success();
+    let keys = wd.output("keys");
+    assert_eq!(keys[0]["kid"], kid.as_str());
+    assert_eq!(keys[0]["accepted"], true);
+    assert!(keys[0]["bits"].as_i64().unwrap() >= 2048, "{keys}");
+}
