@@ -431,7 +431,14 @@ mod tests {
                 .unwrap()
                 .contains("oct")
         );
-        assert!(key_problem(&json!({"kty": "OKP", "crv": "Ed25519"})).is_some());
+        // Ed25519 verifies EdDSA tokens (OpenAI's SDK lists EdDSA); X25519
+        // is a key-agreement curve.
+        assert_eq!(key_problem(&json!({"kty": "OKP", "crv": "Ed25519"})), None);
+        assert!(
+            key_problem(&json!({"kty": "OKP", "crv": "X25519"}))
+                .unwrap()
+                .contains("X25519")
+        );
     }
 
     #[test]

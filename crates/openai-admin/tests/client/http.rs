@@ -557,6 +557,7 @@ async fn project_api_keys_list_retrieve_and_delete() {
             &CreateServiceAccountRequest {
                 name: "old-ci".into(),
                 create_service_account_only: false,
+                ..Default::default()
             },
         )
         .await

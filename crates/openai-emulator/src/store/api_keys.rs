@@ -252,7 +252,13 @@ mod tests {
     fn keys_of_accounts_made_with_a_key_are_listed_used_and_deleted() {
         let mut d = Data::default();
         let p = d
-            .create_project(CreateProjectRequest { name: "p".into() }, 1)
+            .create_project(
+                CreateProjectRequest {
+                    name: "p".into(),
+                    ..Default::default()
+                },
+                1,
+            )
             .id;
         let keyless = d
             .create_service_account(
@@ -260,6 +266,7 @@ mod tests {
                 CreateServiceAccountRequest {
                     name: "wif".into(),
                     create_service_account_only: true,
+                    ..Default::default()
                 },
                 2,
             )
@@ -271,6 +278,7 @@ mod tests {
                 CreateServiceAccountRequest {
                     name: "old".into(),
                     create_service_account_only: false,
+                    ..Default::default()
                 },
                 3,
             )
