@@ -25,15 +25,18 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use super::process::strip_ansi;
 use super::{Emulator, Workdir, provider_dir, tf_latest, workspace_bin};
 
 /// The address and key the guides use for the emulator; the address is
 /// replaced with a free port of this machine.
 pub const GUIDE_ADDR: &str = "127.0.0.1:8089";
 pub const GUIDE_ADMIN_KEY: &str = "sk-admin-local";
-/// The placeholder the guides use for a checkout of the provider, in
+/// The placeholder the guides use for the provider's build, in
 /// `dev_overrides`; replaced with the directory Cargo built into.
 const GUIDE_PROVIDER_DIR: &str = "/path/to/terraform-provider-openai/target/release";
+/// The placeholder for a checkout of the provider; replaced with this one.
+const GUIDE_CHECKOUT: &str = "/path/to/terraform-provider-openai";
 const STEP_TIMEOUT: Duration = Duration::from_secs(600);
 const EMULATOR_START_TIMEOUT: Duration = Duration::from_secs(30);
 const SHELLS: &[&str] = &["sh", "bash", "shell"];
@@ -291,6 +294,10 @@ impl GuideRun {
                 GUIDE_PROVIDER_DIR.to_string(),
                 provider_dir().to_string_lossy().into_owned(),
             ),
+            (
+                GUIDE_CHECKOUT.to_string(),
+                env!("CARGO_MANIFEST_DIR").to_string(),
+            ),
         ];
         let mut run = Self {
             cwd: wd.dir(),
@@ -385,7 +392,7 @@ impl GuideRun {
             let _ = tx.send(child.wait());
         });
         let status = rx.recv_timeout(STEP_TIMEOUT);
-        let read = |p: &Path| std::fs::read_to_string(p).unwrap_or_default();
+        let read = |p: &Path| strip_ansi(&std::fs::read_to_string(p).unwrap_or_default());
         let log = format!(
             "$ {}\n--- stdout ---\n{}--- stderr ---\n{}",
             body.trim_end().replace('\n', "\n  "),
