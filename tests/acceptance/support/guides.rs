@@ -240,7 +240,7 @@ pub fn run_guide(name: &str, markdown: &str) -> Result<(), String> {
             let emulator = run
                 .emulator
                 .as_ref()
-                .map(|e| format!("\n--- the emulator printed ---\n{}", e.logs()))
+                .map(|e| format!("\n--- the emulator printed ---\n{}", strip_ansi(&e.logs())))
                 .unwrap_or_default();
             return Err(format!(
                 "{name}: the step at line {} failed\n{transcript}{emulator}",
