@@ -384,7 +384,7 @@ impl GuideRun {
             .stderr(std::fs::File::create(&err).unwrap())
             .process_group(0);
         let mut child = cmd.spawn().map_err(|e| format!("cannot start bash: {e}"))?;
-        if body.lines().any(|l| l.trim_end().ends_with('&')) {
+        if runs_in_background(body) {
             self.groups.push(child.id());
         }
         let (tx, rx) = mpsc::channel();
@@ -445,6 +445,9 @@ impl Drop for GuideRun {
 }
 
 fn starts_emulator(body: &str) -> bool {
-    body.lines()
-        .any(|l| l.contains("openai-emulator") && l.contains("--listen") && l.contains('&'))
+    body.contains("openai-emulator --listen") && runs_in_background(body)
+}
+
+fn runs_in_background(body: &str) -> bool {
+    body.lines().any(|l| l.trim_end().ends_with('&'))
 }
