@@ -19,6 +19,7 @@ mod fixture_tests;
 pub mod fuzzing;
 pub mod models;
 mod pacing;
+pub use pacing::measure_waits;
 pub mod pagination;
 pub mod proxy;
 mod recovery;

@@ -227,6 +227,13 @@ trap __guide_save EXIT
 pub fn run_guide(name: &str, markdown: &str) -> Result<(), String> {
     let steps = parse(markdown)
         .map_err(|errors| format!("{name} cannot be executed:\n  {}", errors.join("\n  ")))?;
+    if markdown.contains("\"openai/openai\"") && !official_stand_in().is_file() {
+        return Err(format!(
+            "{name} uses the official provider, whose stand-in {} is not built: \
+             cargo build --examples (scripts/test builds it)",
+            official_stand_in().display()
+        ));
+    }
     let mut run = GuideRun::new(name, &steps);
     let mut transcript = String::new();
     for (index, step) in steps.iter().enumerate() {
@@ -278,6 +285,7 @@ impl GuideRun {
         std::fs::create_dir_all(&bin).unwrap();
         std::fs::create_dir_all(&steps_dir).unwrap();
         std::os::unix::fs::symlink(tf.path(), bin.join("terraform")).unwrap();
+        add_official_stand_in(&wd.cli_config_path(), &root.join("official"));
         std::os::unix::fs::symlink(
             workspace_bin("openai-emulator"),
             bin.join("openai-emulator"),
@@ -442,6 +450,33 @@ impl Drop for GuideRun {
                 .status();
         }
     }
+}
+
+/// The stand-in for OpenAI's official provider (`openai/openai`, which
+/// cannot be downloaded here), built as an example of this package.
+fn official_stand_in() -> PathBuf {
+    provider_dir()
+        .join("examples")
+        .join("official-openai-provider-stand-in")
+}
+
+/// Adds `openai/openai` to the dev_overrides of the CLI configuration at
+/// `cli_config`, served by the stand-in linked into `dir` under the name
+/// Terraform looks for. Without the stand-in built, guides that use the
+/// official provider fail, saying so (see [`run_guide`]).
+fn add_official_stand_in(cli_config: &Path, dir: &Path) {
+    let stand_in = official_stand_in();
+    if !stand_in.is_file() {
+        return;
+    }
+    std::fs::create_dir_all(dir).unwrap();
+    std::os::unix::fs::symlink(&stand_in, dir.join("terraform-provider-openai")).unwrap();
+    let config = std::fs::read_to_string(cli_config).unwrap().replacen(
+        "dev_overrides {\n",
+        &format!("dev_overrides {{\n    \"openai/openai\" = {:?}\n", dir.display().to_string()),
+        1,
+    );
+    std::fs::write(cli_config, config).unwrap();
 }
 
 fn starts_emulator(body: &str) -> bool {
