@@ -10,13 +10,13 @@ use std::future::Future;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use tfplugin::codec::Value;
 use tfplugin::framework::{
     CreateRequest, CreateResponse, DeleteRequest, DeleteResponse, Diagnostic, Diagnostics,
     IdentitySchema, ImportByIdentityRequest, ImportRequest, ImportResponse, ListRequest,
     ListResponse, PlanCtx, ReadRequest, ReadResponse, Resource, Schema, UpdateRequest,
     UpdateResponse, UpgradeStateRequest, UpgradeStateResponse, ValidateRequest, ValidateResponse,
 };
-use tfplugin::codec::Value;
 
 use crate::OpenAi;
 

@@ -65,7 +65,9 @@ fn apply_paces_itself_under_rate_limits_and_converges() {
     // total, among the warnings Terraform lists at the end of the apply.
     assert!(
         out.output_contains_words("Warning: Waited for OpenAI rate limits (")
-            && out.output_contains_words("in all before its requests could be sent again; it completed."),
+            && out.output_contains_words(
+                "in all before its requests could be sent again; it completed."
+            ),
         "no rate-limit warning:\n{out}"
     );
     wd.plan_detailed().assert_code(0);

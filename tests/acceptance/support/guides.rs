@@ -473,7 +473,10 @@ fn add_official_stand_in(cli_config: &Path, dir: &Path) {
     std::os::unix::fs::symlink(&stand_in, dir.join("terraform-provider-openai")).unwrap();
     let config = std::fs::read_to_string(cli_config).unwrap().replacen(
         "dev_overrides {\n",
-        &format!("dev_overrides {{\n    \"openai/openai\" = {:?}\n", dir.display().to_string()),
+        &format!(
+            "dev_overrides {{\n    \"openai/openai\" = {:?}\n",
+            dir.display().to_string()
+        ),
         1,
     );
     std::fs::write(cli_config, config).unwrap();
