@@ -11,8 +11,8 @@
 #
 # with `admin_api_key = var.openai_admin_key` in the block below. A variable
 # that is only `sensitive` is not enough: it is saved in the plan file. (This
-# example uses the environment because it also runs on Terraform 1.0, which
-# cannot parse `ephemeral`.)
+# example uses the environment because it works on every Terraform the
+# provider supports; Terraform before 1.10 cannot parse `ephemeral`.)
 provider "openai" {
   # Optional: point at the local emulator (`openai-emulator`) for offline tests.
   # base_url           = "http://127.0.0.1:8089/v1"

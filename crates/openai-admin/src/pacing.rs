@@ -397,6 +397,20 @@ mod tests {
 
     const MINUTE: Duration = Duration::from_secs(60);
 
+    #[tokio::test]
+    async fn waits_add_up_inside_measure_waits_only() {
+        note_wait(Duration::from_secs(9)); // outside: counted nowhere
+        let ((), waited) = measure_waits(async {
+            note_wait(Duration::from_secs(2));
+            tokio::task::yield_now().await;
+            note_wait(Duration::from_millis(500));
+        })
+        .await;
+        assert_eq!(waited, Duration::from_millis(2500));
+        let ((), waited) = measure_waits(async {}).await;
+        assert_eq!(waited, Duration::ZERO);
+    }
+
     fn no_backoff(_: u32) -> Duration {
         panic!("the window decides")
     }
