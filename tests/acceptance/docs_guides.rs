@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use crate::support::guides::{Action, parse, run_guide};
-use crate::support::{Workdir, tf_latest};
+use crate::support::{Workdir, tf_latest, tf_oldest};
 
 const REPO: &str = env!("CARGO_MANIFEST_DIR");
 /// Guides followed at once: each mostly waits on Terraform and the emulator.
@@ -176,5 +176,27 @@ fn terraform_snippets_are_formatted_hcl() {
         out.success(),
         "snippets in the guides or module READMEs are not valid, formatted HCL \
          (file names: <doc>-<n>.tf, n = index of the block):\n{out}"
+    );
+}
+
+/// What the function pages say about Terraform before 1.8: a configuration
+/// that calls a provider function does not parse (it is not ignored).
+#[test]
+fn provider_functions_do_not_parse_before_terraform_1_8() {
+    let tf = tf_oldest();
+    if tf.at_least(1, 8, 0) {
+        return; // no such CLI under test (TF_HARNESS_VERSIONS)
+    }
+    let wd = Workdir::new(&tf);
+    wd.write_main(
+        "output \"admitted\" {\n  value = provider::openai::matches({ ref = \"refs/heads/main\" }, { ref = \"refs/heads/main\" })\n}\n",
+    );
+    wd.validate()
+        .assert_failure()
+        .assert_output_contains_words("Error: Missing newline after argument");
+    let page = std::fs::read_to_string(Path::new(REPO).join("docs/functions/matches.md")).unwrap();
+    assert!(
+        page.contains("`Error: Missing newline after argument`"),
+        "{page}"
     );
 }
