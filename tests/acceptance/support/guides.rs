@@ -234,6 +234,17 @@ pub fn run_guide(name: &str, markdown: &str) -> Result<(), String> {
             official_stand_in().display()
         ));
     }
+    // What a reader of the guides needs besides Terraform (the getting-started
+    // guide says so); part of this project's machine image.
+    for tool in ["bash", "curl", "jq", "python3"] {
+        let found = std::env::var_os("PATH")
+            .is_some_and(|path| std::env::split_paths(&path).any(|d| d.join(tool).is_file()));
+        if !found {
+            return Err(format!(
+                "{name}: the guides need `{tool}` on PATH (apt-get install {tool})"
+            ));
+        }
+    }
     let mut run = GuideRun::new(name, &steps);
     let mut transcript = String::new();
     for (index, step) in steps.iter().enumerate() {
