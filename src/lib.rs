@@ -221,10 +221,18 @@ impl framework::Provider for OpenAiProvider {
     }
 
     fn resources(&self) -> Vec<Box<dyn framework::Resource<OpenAi>>> {
+        use resources::rate_limit_report::Reported;
         vec![
-            Box::new(resources::workload_identity_provider::WorkloadIdentityProviderResource),
-            Box::new(resources::service_account_mapping::ServiceAccountMappingResource),
-            Box::new(resources::project_service_account::ProjectServiceAccountResource),
+            // Each reports the time it waited on rate limits (see rate_limit_report).
+            Box::new(Reported(
+                resources::workload_identity_provider::WorkloadIdentityProviderResource,
+            )),
+            Box::new(Reported(
+                resources::service_account_mapping::ServiceAccountMappingResource,
+            )),
+            Box::new(Reported(
+                resources::project_service_account::ProjectServiceAccountResource,
+            )),
         ]
     }
 

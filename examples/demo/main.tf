@@ -32,8 +32,8 @@ resource "openai_service_account_mapping" "deploy" {
   service_account_id            = var.service_account_id
   name                          = "main-deploy"
   attribute_matchers = {
-    repository = "my-org/my-repo"
-    ref        = "refs/heads/main"
+    repository_id = "123456789" # gh api repos/my-org/my-repo --jq .id; names can be reused
+    ref           = "refs/heads/main"
   }
   scopes = ["api.model.request"]
 }

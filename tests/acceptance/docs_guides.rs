@@ -1,39 +1,137 @@
-//! The hand-written guides stay true: the getting-started guide works as
-//! written against the emulator, and every `terraform` snippet in the guides
-//! and module READMEs is well-formed, formatted HCL (CLI configuration,
-//! which is not Terraform language, is fenced as `hcl` and not checked).
+//! The hand-written guides work exactly as written: every guide under
+//! `docs/guides/` and the README is followed end to end against the
+//! emulator, in reading order, by the harness in `support::guides` (its
+//! markers are described in CONTRIBUTING.md, "Executable guides"). Every
+//! `terraform` snippet in the guides and module READMEs is also formatted
+//! HCL.
 
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
-use crate::support::{Emulator, Workdir, run_node, run_python, tf_latest};
-use serde_json::{Value, json};
+use crate::support::guides::{Action, parse, run_guide};
+use crate::support::{Workdir, tf_latest, tf_oldest};
 
 const REPO: &str = env!("CARGO_MANIFEST_DIR");
-/// The address the guide tells readers to start the emulator on.
-pub(crate) const GUIDE_ADDR: &str = "127.0.0.1:8089";
+/// Guides followed at once: each mostly waits on Terraform and the emulator.
+const PARALLEL_GUIDES: usize = 3;
 
-/// The bodies of fenced code blocks whose info string is one of `langs`.
-pub(crate) fn code_blocks(markdown: &str, langs: &[&str]) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut current: Option<String> = None;
-    for line in markdown.lines() {
-        let trimmed = line.trim_start();
-        match (&mut current, trimmed.strip_prefix("```")) {
-            (None, Some(info)) => {
-                if langs.contains(&info.trim()) {
-                    current = Some(String::new());
-                } else {
-                    // Skip a block of another language up to its closing fence.
-                    current = Some("\0skip".to_string());
+/// Every guide, and the README, by path relative to the repository.
+fn guides() -> Vec<String> {
+    let mut out: Vec<String> = std::fs::read_dir(Path::new(REPO).join("docs/guides"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "md"))
+        .map(|p| format!("docs/guides/{}", p.file_name().unwrap().to_string_lossy()))
+        .collect();
+    out.sort();
+    out.push("README.md".into());
+    out
+}
+
+/// Runs every guide (or those whose path contains one of the
+/// comma-separated `GUIDES` words), all of them even when one fails.
+#[test]
+fn every_guide_works_as_written() {
+    let wanted = std::env::var("GUIDES").unwrap_or_default();
+    let queue: Vec<String> = guides()
+        .into_iter()
+        .filter(|g| wanted.is_empty() || wanted.split(',').any(|w| g.contains(w.trim())))
+        .collect();
+    assert!(!queue.is_empty(), "no guide matches GUIDES={wanted:?}");
+    let queue = Mutex::new(queue.into_iter());
+    let failures = Mutex::new(Vec::new());
+    std::thread::scope(|scope| {
+        for _ in 0..PARALLEL_GUIDES {
+            scope.spawn(|| {
+                loop {
+                    let next = queue.lock().unwrap().next();
+                    let Some(guide) = next else { break };
+                    let text = std::fs::read_to_string(Path::new(REPO).join(&guide)).unwrap();
+                    if let Err(report) = run_guide(&guide, &text) {
+                        eprintln!("{report}");
+                        failures.lock().unwrap().push(guide);
+                    } else {
+                        eprintln!("{guide}: works as written");
+                    }
                 }
-            }
-            (Some(body), Some(_)) => {
-                if !body.starts_with("\0skip") {
+            });
+        }
+    });
+    let failures = failures.into_inner().unwrap();
+    assert!(
+        failures.is_empty(),
+        "guides that do not work as written (transcripts above): {failures:?}"
+    );
+}
+
+#[test]
+fn the_harness_refuses_blocks_it_cannot_run() {
+    // A YAML workflow with no marker, a marker with nothing below it, and
+    // no promised outcome: three reasons, all reported.
+    let guide = "```yaml\non: push\n```\n\n<!-- guide: file main.tf -->\nprose\n";
+    let errors = parse(guide).unwrap_err();
+    assert_eq!(errors.len(), 3, "{errors:?}");
+    assert!(
+        errors[0].contains("`yaml` block without a marker"),
+        "{errors:?}"
+    );
+    assert!(
+        errors[1].contains("not directly above a code block"),
+        "{errors:?}"
+    );
+    assert!(errors[2].contains("no `<!-- guide: check"), "{errors:?}");
+
+    // An unknown marker is an error, not a skip.
+    let errors = parse("<!-- guide: maybe -->\n```sh\ntrue\n```\n").unwrap_err();
+    assert!(errors[0].contains("unknown marker"), "{errors:?}");
+
+    // Marked blocks: each becomes the step it says, in reading order.
+    let guide = "<!-- guide: cloud-only -->\n```yaml\non: push\n```\n\
+                 <!-- guide: file dev.tfrc -->\n\n```hcl\nx = 1\n```\n\
+                 ```sh\necho hi\n```\n<!-- guide: exit 2 -->\n```bash\nexit 2\n```\n\
+                 <!-- guide: check\ntest -f dev.tfrc\n-->\n";
+    let steps = parse(guide).unwrap();
+    let actions: Vec<&Action> = steps.iter().map(|s| &s.action).collect();
+    assert_eq!(
+        actions,
+        [
+            &Action::Skip("cloud-only".into()),
+            &Action::File {
+                path: "dev.tfrc".into(),
+                body: "x = 1\n".into(),
+                append: false
+            },
+            &Action::Shell {
+                body: "echo hi\n".into(),
+                exit: 0
+            },
+            &Action::Shell {
+                body: "exit 2\n".into(),
+                exit: 2
+            },
+            &Action::Shell {
+                body: "test -f dev.tfrc\n".into(),
+                exit: 0
+            },
+        ]
+    );
+    assert!(steps[4].check && !steps[3].check);
+}
+
+/// The bodies of fenced `terraform` blocks.
+fn terraform_blocks(markdown: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut current: Option<(bool, String)> = None;
+    for line in markdown.lines() {
+        match (&mut current, line.trim_start().strip_prefix("```")) {
+            (None, Some(info)) => current = Some((info.trim() == "terraform", String::new())),
+            (Some((keep, body)), Some(_)) => {
+                if *keep {
                     out.push(std::mem::take(body));
                 }
                 current = None;
             }
-            (Some(body), None) => {
+            (Some((_, body)), None) => {
                 body.push_str(line);
                 body.push('\n');
             }
@@ -41,196 +139,6 @@ pub(crate) fn code_blocks(markdown: &str, langs: &[&str]) -> Vec<String> {
         }
     }
     out
-}
-
-fn guide(name: &str) -> String {
-    std::fs::read_to_string(Path::new(REPO).join("docs/guides").join(name)).unwrap()
-}
-
-fn http(method: &str, url: &str, body: Option<Value>) -> (u16, Value) {
-    http_as(method, url, body, None)
-}
-
-/// [`http`] with the admin key, which the emulator's control routes need.
-fn http_as(method: &str, url: &str, body: Option<Value>, key: Option<&str>) -> (u16, Value) {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
-        let mut req = reqwest::Client::new().request(method, url);
-        if let Some(key) = key {
-            req = req.bearer_auth(key);
-        }
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let resp = req.send().await.unwrap_or_else(|e| panic!("{url}: {e}"));
-        let status = resp.status().as_u16();
-        let text = resp.text().await.unwrap();
-        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
-    })
-}
-
-#[test]
-fn getting_started_works_as_written() {
-    let text = guide("getting-started.md");
-    let emu = Emulator::start();
-    let tf = tf_latest();
-    let mut wd = Workdir::new(&tf);
-    wd.use_emulator(&emu);
-
-    // Step 2: the fixtures, as the guide's curl calls make them.
-    let p = emu.ok(
-        "POST",
-        "/organization/projects",
-        Some(json!({"name": "getting-started"})),
-    );
-    let pid = p["id"].as_str().unwrap().to_string();
-    let sa = emu.ok(
-        "POST",
-        &format!("/organization/projects/{pid}/service_accounts"),
-        Some(json!({"name": "deployer", "create_service_account_only": true})),
-    );
-    let sa = sa["id"].as_str().unwrap().to_string();
-
-    // Step 3: the configuration, with the emulator's real address.
-    let config = code_blocks(&text, &["terraform"]).join("\n");
-    assert!(
-        config.contains("openai_service_account_mapping"),
-        "no configuration found in the guide"
-    );
-    wd.write_main(&config.replace(GUIDE_ADDR, emu.addr()));
-    wd.env("TF_VAR_project_id", &pid)
-        .env("TF_VAR_service_account_id", &sa);
-    wd.apply().assert_success();
-    // "A second terraform plan reports no changes."
-    wd.plan_detailed().assert_code(0);
-    let wip = wd.output("workload_identity_provider_id");
-
-    // Step 4: the token the guide mints, and the exchange.
-    // The mint command spans lines: the URL, the admin key and JSON headers
-    // (the control routes need both), then `-d '<claims>'`.
-    let lines: Vec<&str> = text.lines().collect();
-    let at = lines
-        .iter()
-        .position(|l| l.contains("_emulator/oidc/token"))
-        .expect("the guide mints a token");
-    let command = lines[at..]
-        .iter()
-        .take_while(|l| !l.starts_with("```"))
-        .copied()
-        .collect::<Vec<_>>()
-        .join("\n");
-    assert!(
-        command.contains("Authorization: Bearer $OPENAI_ADMIN_KEY")
-            && command.contains("Content-Type: application/json"),
-        "the guide's mint command sends the admin key and JSON: {command}"
-    );
-    let claims_line = lines[at..]
-        .iter()
-        .find(|l| l.contains("-d '"))
-        .expect("the guide mints a token with `-d '<claims>'`");
-    let claims = claims_line
-        .split("-d '")
-        .nth(1)
-        .and_then(|rest| rest.split('\'').next())
-        .unwrap();
-    let claims: Value = serde_json::from_str(claims)
-        .unwrap_or_else(|e| panic!("the guide's claims are not JSON ({e}): {claims}"));
-    let exchange = |claims: &Value| {
-        let (status, minted) = http_as(
-            "POST",
-            &format!("{}/_emulator/oidc/token", emu.url()),
-            Some(claims.clone()),
-            Some(emu.admin_key()),
-        );
-        assert_eq!(status, 200, "{minted}");
-        http(
-            "POST",
-            &emu.token_url(),
-            Some(json!({
-                "grant_type": "urn:ietf:params:oauth:grant-type:token-exchange",
-                "subject_token_type": "urn:ietf:params:oauth:token-type:jwt",
-                "subject_token": minted["token"],
-                "identity_provider_id": wip,
-                "service_account_id": sa,
-            })),
-        )
-    };
-    let (status, body) = exchange(&claims);
-    assert_eq!(status, 200, "the guide's exchange fails: {body}");
-    assert_eq!(body["scope"], "api.model.request", "{body}");
-    assert_eq!(body["token_type"], "Bearer", "{body}");
-
-    // "Mint a token with ref refs/heads/feature and the exchange is refused."
-    let mut other = claims.clone();
-    other["ref"] = json!("refs/heads/feature");
-    let (status, body) = exchange(&other);
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (401, Some("invalid_grant"))
-    );
-
-    wd.destroy().assert_success();
-}
-
-/// "Test your workload's keyless login against the emulator": its
-/// configuration applied as written, then its Python and Node programs run
-/// with OpenAI's own SDKs (the pinned versions the guide names) and print
-/// exactly what the guide shows.
-#[test]
-fn workload_login_guide_works_as_written() {
-    let text = guide("testing-workload-login.md");
-    let emu = Emulator::start();
-    let tf = tf_latest();
-    let mut wd = Workdir::new(&tf);
-    wd.use_emulator(&emu);
-    let project = emu.ok(
-        "POST",
-        "/organization/projects",
-        Some(json!({"name": "workload-login"})),
-    );
-    wd.write_main(
-        &code_blocks(&text, &["terraform"])
-            .join("\n")
-            .replace(GUIDE_ADDR, emu.addr()),
-    );
-    wd.env("TF_VAR_project_id", project["id"].as_str().unwrap());
-    wd.apply().assert_success();
-    let (wip, sa) = (
-        wd.output("workload_identity_provider_id"),
-        wd.output("service_account_id"),
-    );
-
-    let url = emu.url();
-    let env = [
-        ("OPENAI_EMULATOR_URL", url.as_str()),
-        ("OPENAI_EMULATOR_ADMIN_KEY", emu.admin_key()),
-        ("WORKLOAD_IDENTITY_PROVIDER_ID", wip.as_str().unwrap()),
-        ("SERVICE_ACCOUNT_ID", sa.as_str().unwrap()),
-    ];
-    let expected = code_blocks(&text, &["text"]);
-    let python = code_blocks(&text, &["python"]);
-    let node = code_blocks(&text, &["js"]);
-    assert_eq!((python.len(), node.len(), expected.len()), (1, 1, 2));
-
-    let script = wd.dir().join("login.py");
-    std::fs::write(&script, &python[0]).unwrap();
-    let out = run_python(&script, &env);
-    assert_eq!(
-        String::from_utf8_lossy(&out.stdout).trim(),
-        expected[0].trim()
-    );
-
-    let out = run_node(&node[0], &env);
-    assert_eq!(
-        String::from_utf8_lossy(&out.stdout).trim(),
-        expected[1].trim()
-    );
-
-    wd.destroy().assert_success();
 }
 
 #[test]
@@ -250,7 +158,7 @@ fn terraform_snippets_are_formatted_hcl() {
         .filter(|f| f.extension().is_some_and(|e| e == "md"))
     {
         let text = std::fs::read_to_string(file).unwrap();
-        for (i, block) in code_blocks(&text, &["terraform"]).into_iter().enumerate() {
+        for (i, block) in terraform_blocks(&text).into_iter().enumerate() {
             let name = format!("{}-{i}.tf", file.file_stem().unwrap().to_string_lossy());
             let parent = file
                 .parent()
@@ -268,5 +176,27 @@ fn terraform_snippets_are_formatted_hcl() {
         out.success(),
         "snippets in the guides or module READMEs are not valid, formatted HCL \
          (file names: <doc>-<n>.tf, n = index of the block):\n{out}"
+    );
+}
+
+/// What the function pages say about Terraform before 1.8: a configuration
+/// that calls a provider function does not parse (it is not ignored).
+#[test]
+fn provider_functions_do_not_parse_before_terraform_1_8() {
+    let tf = tf_oldest();
+    if tf.at_least(1, 8, 0) {
+        return; // no such CLI under test (TF_HARNESS_VERSIONS)
+    }
+    let wd = Workdir::new(&tf);
+    wd.write_main(
+        "output \"admitted\" {\n  value = provider::openai::matches({ ref = \"refs/heads/main\" }, { ref = \"refs/heads/main\" })\n}\n",
+    );
+    wd.validate()
+        .assert_failure()
+        .assert_output_contains_words("Error: Missing newline after argument");
+    let page = std::fs::read_to_string(Path::new(REPO).join("docs/functions/matches.md")).unwrap();
+    assert!(
+        page.contains("`Error: Missing newline after argument`"),
+        "{page}"
     );
 }

@@ -97,6 +97,25 @@ fn run_module_tests(name: &str) {
     let mut wd = Workdir::new(&tf);
     wd.use_emulator(&emu);
     copy_module(name, &wd);
+    // An organization is rarely empty: one already holds a provider with the
+    // module's default name, which the tests must not collide with.
+    let variables = wd.read("variables.tf");
+    let default_name = variables
+        .split("variable \"provider_name\"")
+        .nth(1)
+        .and_then(|rest| rest.split("default").nth(1))
+        .and_then(|rest| rest.split('"').nth(1))
+        .expect("the module has a provider_name variable with a default");
+    emu.ok(
+        "POST",
+        "/organization/workload_identity_providers",
+        Some(json!({
+            "name": default_name,
+            "issuer": "https://issuer.example.com",
+            "audience": AUDIENCE,
+            "type": "oidc",
+        })),
+    );
 
     let out = wd.run(&[
         "test",
@@ -122,8 +141,8 @@ fn run_module_tests(name: &str) {
     );
     assert_eq!(
         provider_count(&emu),
-        0,
-        "terraform test should destroy what it created"
+        1,
+        "terraform test should destroy what it created (and only that)"
     );
 }
 

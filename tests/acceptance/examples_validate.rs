@@ -216,3 +216,78 @@ fn modules_are_complete() {
     assert!(count >= 5, "expected at least 5 modules, found {count}");
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
+
+/// Whether the admin key is anywhere in the plan file `plan` saved in `wd`
+/// (a zip: its members are compressed, so they are read, not grepped).
+fn key_in_saved_plan(wd: &Workdir, key: &str) -> bool {
+    wd.run(&["plan", "-input=false", "-out=saved.tfplan"])
+        .assert_success();
+    let out = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); \
+             print(any(sys.argv[2].encode() in z.read(n) for n in z.namelist()))",
+        ])
+        .arg(wd.dir().join("saved.tfplan"))
+        .arg(key)
+        .output()
+        .expect("python3 reads the plan file");
+    assert!(out.status.success(), "{out:?}");
+    String::from_utf8_lossy(&out.stdout).trim() == "True"
+}
+
+/// The admin key stays out of saved plan files in the ways the provider's
+/// example and page show: from the environment (every Terraform) or from an
+/// `ephemeral` variable (1.10+); a variable that is only `sensitive` does
+/// not keep it out, which is why the docs warn against it.
+#[test]
+fn the_admin_key_stays_out_of_saved_plan_files() {
+    let emu = crate::support::Emulator::start();
+    let tf = tf_latest();
+    let resource = r#"
+resource "openai_workload_identity_provider" "p" {
+  name     = "plan-file"
+  issuer   = "https://issuer.example.com"
+  audience = "https://api.openai.com/v1"
+}
+"#;
+    let required = "terraform {\n  required_providers {\n    openai = { source = \"openai-wif/openai\" }\n  }\n}\n";
+    let variable = |extra: &str| {
+        format!(
+            "{required}provider \"openai\" {{\n  admin_api_key = var.key\n}}\n\
+             variable \"key\" {{\n  type      = string\n  sensitive = true\n{extra}}}\n{resource}"
+        )
+    };
+    let cases = [
+        (
+            "the environment (examples/provider)",
+            std::fs::read_to_string(examples().join("provider/provider.tf")).unwrap()
+                + required
+                + resource,
+            false,
+            false,
+        ),
+        (
+            "an ephemeral variable",
+            variable("  ephemeral = true\n"),
+            true,
+            false,
+        ),
+        ("a sensitive variable", variable(""), true, true),
+    ];
+    for (how, config, by_variable, leaks) in cases {
+        let mut wd = Workdir::new(&tf);
+        wd.env("OPENAI_BASE_URL", &emu.base_url());
+        if by_variable {
+            wd.env("TF_VAR_key", emu.admin_key());
+        } else {
+            wd.env("OPENAI_ADMIN_KEY", emu.admin_key());
+        }
+        wd.write_main(&config);
+        assert_eq!(
+            key_in_saved_plan(&wd, emu.admin_key()),
+            leaks,
+            "the key from {how}: in the saved plan file should be {leaks}"
+        );
+    }
+}

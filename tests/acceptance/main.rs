@@ -9,6 +9,7 @@ mod action_verify;
 mod adopt_organization;
 mod data_sources;
 mod docs_guides;
+mod docs_workload_login;
 mod ephemeral_token;
 mod examples_modules;
 mod examples_validate;

@@ -59,7 +59,18 @@ fn apply_paces_itself_under_rate_limits_and_converges() {
     let wd = workdir(&emu);
     wd.write_main(CONFIG);
 
-    apply_and_replan_clean(&wd);
+    let out = wd.apply();
+    out.assert_success();
+    // The waits are not silent: the resources that waited say so, with the
+    // total, among the warnings Terraform lists at the end of the apply.
+    assert!(
+        out.output_contains_words("Warning: Waited for OpenAI rate limits (")
+            && out.output_contains_words(
+                "in all before its requests could be sent again; it completed."
+            ),
+        "no rate-limit warning:\n{out}"
+    );
+    wd.plan_detailed().assert_code(0);
 
     let listed = emu.ok(
         "GET",

@@ -20,9 +20,9 @@ fn guide_config(emu: &Emulator) -> String {
     let guide =
         std::fs::read_to_string(Path::new(REPO).join("docs/guides/testing-workload-login.md"))
             .unwrap();
-    crate::docs_guides::code_blocks(&guide, &["terraform"])
+    crate::docs_workload_login::code_blocks(&guide, &["terraform"])
         .join("\n")
-        .replace(crate::docs_guides::GUIDE_ADDR, emu.addr())
+        .replace(crate::docs_workload_login::GUIDE_ADDR, emu.addr())
 }
 
 #[test]

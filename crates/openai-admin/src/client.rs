@@ -581,6 +581,7 @@ impl Client {
                 }
                 self.sleep(wait).await?;
                 *waited += wait;
+                crate::pacing::note_wait(wait);
                 continue;
             }
             // Registered before looking, so an end in between is not missed.
@@ -606,6 +607,7 @@ impl Client {
                 }
             }
             *waited += started.elapsed();
+            crate::pacing::note_wait(started.elapsed());
         }
     }
 

@@ -21,6 +21,7 @@ pub mod issuer;
 pub mod models;
 pub mod models_api;
 mod pacing;
+pub use pacing::measure_waits;
 pub mod pagination;
 pub mod proxy;
 mod recovery;

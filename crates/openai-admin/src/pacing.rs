@@ -38,6 +38,29 @@ pub(crate) const WINDOW_MARGIN: Duration = Duration::from_millis(500);
 /// limit is shared with someone else, and the backoff is the least wait.
 const TRUSTED_MISSES: u32 = 3;
 
+tokio::task_local! {
+    /// The rate-limit waits of the requests made inside [`measure_waits`].
+    static WAITED: std::cell::Cell<Duration>;
+}
+
+/// Runs `operation` and returns, with its output, how long its Admin API
+/// requests waited on rate limits in all (held back by a learned limit or
+/// waiting after a 429). Requests made on other tasks are not counted. Lets
+/// the caller tell the user why an operation took long.
+pub async fn measure_waits<F: std::future::Future>(operation: F) -> (F::Output, Duration) {
+    WAITED
+        .scope(std::cell::Cell::new(Duration::ZERO), async move {
+            let output = operation.await;
+            (output, WAITED.with(std::cell::Cell::get))
+        })
+        .await
+}
+
+/// Counts `wait` into the enclosing [`measure_waits`], if any.
+pub(crate) fn note_wait(wait: Duration) {
+    let _ = WAITED.try_with(|w| w.set(w.get() + wait));
+}
+
 #[derive(Debug)]
 pub(crate) struct Pacer {
     /// The span of the API's rate-limit window; zero turns window pacing off.
@@ -373,6 +396,20 @@ mod tests {
     use super::*;
 
     const MINUTE: Duration = Duration::from_secs(60);
+
+    #[tokio::test]
+    async fn waits_add_up_inside_measure_waits_only() {
+        note_wait(Duration::from_secs(9)); // outside: counted nowhere
+        let ((), waited) = measure_waits(async {
+            note_wait(Duration::from_secs(2));
+            tokio::task::yield_now().await;
+            note_wait(Duration::from_millis(500));
+        })
+        .await;
+        assert_eq!(waited, Duration::from_millis(2500));
+        let ((), waited) = measure_waits(async {}).await;
+        assert_eq!(waited, Duration::ZERO);
+    }
 
     fn no_backoff(_: u32) -> Duration {
         panic!("the window decides")

@@ -25,7 +25,7 @@ resource "openai_service_account_mapping" "deploy" {
   name                          = "main-deploy"
 
   attribute_matchers = {
-    repository = "my-org/my-repo"
-    ref        = "refs/heads/main"
+    repository_id = "123456789" # gh api repos/my-org/my-repo --jq .id; names can be reused
+    ref           = "refs/heads/main"
   }
 }

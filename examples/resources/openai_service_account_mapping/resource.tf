@@ -14,9 +14,9 @@ resource "openai_service_account_mapping" "deploy" {
   description                   = "Production deploy workflow on main"
 
   attribute_matchers = {
-    repository   = "my-org/my-repo"
-    ref          = "refs/heads/main"
-    workflow_ref = "my-org/my-repo/.github/workflows/deploy.yml@refs/heads/main"
+    repository_id = "123456789" # gh api repos/my-org/my-repo --jq .id; names can be reused
+    ref           = "refs/heads/main"
+    workflow_ref  = "my-org/my-repo/.github/workflows/deploy.yml@refs/heads/main"
   }
 
   # Omit for the service account's default permissions.
@@ -31,9 +31,9 @@ resource "openai_service_account_mapping" "pull_requests" {
   name                          = "pull-requests"
 
   attribute_matchers = {
-    repository = "my-org/my-repo"
-    event_name = "pull_request"
-    ref        = "refs/pull/*"
+    repository_id = "123456789"
+    event_name    = "pull_request"
+    ref           = "refs/pull/*"
   }
 
   scopes = ["api.model.read"]

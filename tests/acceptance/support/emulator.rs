@@ -39,8 +39,24 @@ impl Emulator {
     /// harness itself be tested with a stand-in).
     pub fn spawn(program: &Path, extra: &[&str]) -> Self {
         let admin_key = format!("sk-admin-test-{}", random_token(24));
+        Self::spawn_at(program, "127.0.0.1:0", &admin_key, extra)
+    }
+
+    /// Starts the cargo-built emulator on `listen` with `admin_key`, for a
+    /// test that must use an address and key written in advance (the guides).
+    pub fn start_at(listen: &str, admin_key: &str) -> Self {
+        Self::spawn_at(
+            &super::workspace_bin("openai-emulator"),
+            listen,
+            admin_key,
+            &[],
+        )
+    }
+
+    fn spawn_at(program: &Path, listen: &str, admin_key: &str, extra: &[&str]) -> Self {
+        let admin_key = admin_key.to_string();
         let mut child = Command::new(program)
-            .args(["--listen", "127.0.0.1:0", "--admin-key", &admin_key])
+            .args(["--listen", listen, "--admin-key", &admin_key])
             .args(extra)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())

@@ -14,6 +14,7 @@
 //! ```
 
 mod emulator;
+pub mod guides;
 pub mod org;
 mod process;
 mod sdk;

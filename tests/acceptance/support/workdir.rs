@@ -153,8 +153,17 @@ impl Workdir {
 
     /// The command `run` would execute, for cases that need more control.
     pub fn command(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(self.tf.path());
-        cmd.args(args).current_dir(self.dir());
+        let mut cmd = self.command_for(self.tf.path());
+        cmd.args(args);
+        cmd
+    }
+
+    /// `program` run here with this workdir's environment: the test
+    /// process's Terraform and OpenAI settings removed, the CLI
+    /// configuration with dev_overrides, a private HOME.
+    pub fn command_for(&self, program: &Path) -> Command {
+        let mut cmd = Command::new(program);
+        cmd.current_dir(self.dir());
         for (key, _) in std::env::vars_os() {
             let key = key.to_string_lossy();
             if SCRUBBED_PREFIXES.iter().any(|p| key.starts_with(p))

@@ -180,7 +180,7 @@ fn function_page(
     push_paragraph(&mut out, sig.description);
     push_paragraph(
         &mut out,
-        "Provider-defined functions need Terraform 1.8 or later; older versions ignore them.",
+        "Provider-defined functions need Terraform 1.8 or later: older versions cannot parse a configuration that calls one (`Error: Missing newline after argument`).",
     );
     let examples = example_files(
         &sources.examples.join(FUNCTIONS_DIR).join(name),

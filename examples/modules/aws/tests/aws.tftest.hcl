@@ -2,9 +2,17 @@
 # and a project + service account that exist there (see README.md, Testing):
 #   terraform test -var project_id=proj_... -var service_account_id=svc_acct_...
 
+# Names are unique in an organization: derive this one from the project the
+# run is given, so the tests pass in an emulator (or organization) that
+# already holds a provider of the module's default name.
+variable "project_id" {
+  type = string
+}
+
 variables {
-  issuer   = "https://abc123-def456-ghi789-jkl012.tokens.sts.global.api.aws"
-  role_arn = "arn:aws:iam::123456789012:role/OpenAIWifRole"
+  provider_name = "module-test-aws-${var.project_id}"
+  issuer        = "https://abc123-def456-ghi789-jkl012.tokens.sts.global.api.aws"
+  role_arn      = "arn:aws:iam::123456789012:role/OpenAIWifRole"
 }
 
 run "outbound_federation_pins_the_role" {

@@ -2,7 +2,15 @@
 # and a project + service account that exist there (see README.md, Testing):
 #   terraform test -var project_id=proj_... -var service_account_id=svc_acct_...
 
+# Names are unique in an organization: derive this one from the project the
+# run is given, so the tests pass in an emulator (or organization) that
+# already holds a provider of the module's default name.
+variable "project_id" {
+  type = string
+}
+
 variables {
+  provider_name              = "module-test-azure-${var.project_id}"
   tenant_id                  = "11111111-2222-3333-4444-555555555555"
   managed_identity_client_id = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"
   audience                   = "api://99999999-8888-7777-6666-555555555555"

@@ -2,9 +2,17 @@
 # and a project + service account that exist there (see README.md, Testing):
 #   terraform test -var project_id=proj_... -var service_account_id=svc_acct_...
 
+# Names are unique in an organization: derive this one from the project the
+# run is given, so the tests pass in an emulator (or organization) that
+# already holds a provider of the module's default name.
+variable "project_id" {
+  type = string
+}
+
 variables {
-  issuer    = "https://oidc.spire.example.org"
-  spiffe_id = "spiffe://example.org/ci/deploy"
+  provider_name = "module-test-spiffe-${var.project_id}"
+  issuer        = "https://oidc.spire.example.org"
+  spiffe_id     = "spiffe://example.org/ci/deploy"
 }
 
 run "pins_the_spiffe_id" {
