@@ -6,6 +6,7 @@ use std::time::Duration;
 use url::Url;
 
 use super::validate::https_url;
+use openai_admin::Env;
 use openai_admin::models::{MAX_PROVIDERS_PER_ORG, MAX_RULES_PER_PROVIDER};
 use openai_admin::secret::Secret;
 use tfplugin::codec::{Path, Type, Value};
@@ -140,7 +141,7 @@ pub fn schema() -> Schema {
 fn string_setting(
     config: &Value,
     name: &str,
-    env: &dyn Fn(&str) -> Option<String>,
+    env: Env<'_>,
     env_name: &str,
 ) -> Result<Option<String>, ()> {
     match attr(config, name) {
@@ -181,7 +182,7 @@ fn int_setting(
 
 /// [`ENV_RATE_LIMIT_WINDOW`], or the default; an invalid value is an error
 /// naming the variable.
-fn rate_limit_window(env: &dyn Fn(&str) -> Option<String>, diags: &mut Diagnostics) -> Duration {
+fn rate_limit_window(env: Env<'_>, diags: &mut Diagnostics) -> Duration {
     let default = Duration::from_secs(DEFAULT_RATE_LIMIT_WINDOW_SECONDS);
     let Some(text) = env(ENV_RATE_LIMIT_WINDOW).filter(|s| !s.trim().is_empty()) else {
         return default;
@@ -206,7 +207,7 @@ fn rate_limit_window(env: &dyn Fn(&str) -> Option<String>, diags: &mut Diagnosti
 fn url_setting(
     config: &Value,
     name: &str,
-    env: &dyn Fn(&str) -> Option<String>,
+    env: Env<'_>,
     env_name: &str,
     default: &str,
     diags: &mut Diagnostics,
@@ -252,11 +253,7 @@ fn exchange_host_allowed(url: &Url) -> bool {
 
 /// Resolves the settings. Returns `None` when some value is not known yet
 /// (the block depends on another resource) or when `diags` holds errors.
-pub fn resolve(
-    config: &Value,
-    env: &dyn Fn(&str) -> Option<String>,
-    diags: &mut Diagnostics,
-) -> Option<Settings> {
+pub fn resolve(config: &Value, env: Env<'_>, diags: &mut Diagnostics) -> Option<Settings> {
     let resolved = (|| -> Result<Settings, ()> {
         let admin_key =
             string_setting(config, "admin_api_key", env, ENV_ADMIN_KEY)?.map(Secret::from);
