@@ -166,9 +166,9 @@ impl RunId {
     }
 }
 
-/// The shared ledger of one organization, as seen by this process.
+/// The run log of one organization, as seen by this process.
 #[derive(Clone, Debug)]
-pub struct RunLedger {
+pub struct RunLog {
     path: PathBuf,
     run: String,
     pid: u32,
@@ -237,8 +237,8 @@ pub fn organization_url(base_url: &str) -> String {
     format!("{}://{host}:{port}{path}{query}", u.scheme())
 }
 
-impl RunLedger {
-    /// The ledger for the organization at `base_url` reached with
+impl RunLog {
+    /// The run log for the organization at `base_url` reached with
     /// `admin_key`, for the operation this process belongs to. `None`
     /// (each process then counts alone) where the parent process cannot be
     /// told apart (not a unix system) or no private directory can be had:
@@ -279,7 +279,7 @@ impl RunLedger {
     }
 
     fn in_dir(dir: &Path, organization: &str, run: &RunId, pid: u32) -> Self {
-        RunLedger {
+        RunLog {
             path: dir.join(format!("limits-{organization}-{}.jsonl", run.tag())),
             run: run.key(),
             pid,
@@ -287,10 +287,10 @@ impl RunLedger {
         }
     }
 
-    /// A ledger in `dir` for tests, as the process `pid` of run `run`.
+    /// A run log in `dir` for tests, as the process `pid` of run `run`.
     #[cfg(test)]
     pub fn at(dir: &std::path::Path, run: &str, pid: u32) -> Self {
-        RunLedger {
+        RunLog {
             path: dir.join("limits.jsonl"),
             run: run.into(),
             pid,
@@ -625,7 +625,7 @@ pub fn private_dir() -> Result<PathBuf, String> {
         ensure_private(&std::env::temp_dir().join(format!("{DIR_NAME}-{uid}")))
     }
     #[cfg(not(unix))]
-    Err("the shared ledger needs a unix system".to_string())
+    Err("the run log needs a unix system".to_string())
 }
 
 /// Creates `dir` (mode 0700) unless it exists, then checks it is private
@@ -1027,9 +1027,9 @@ mod tests {
     fn processes_of_one_run_count_together_and_other_runs_apart() {
         let dir = tempfile::tempdir().unwrap();
         let me = std::process::id();
-        let a = RunLedger::at(dir.path(), "run1", me);
-        let b = RunLedger::at(dir.path(), "run1", me);
-        let other = RunLedger::at(dir.path(), "run2", me);
+        let a = RunLog::at(dir.path(), "run1", me);
+        let b = RunLog::at(dir.path(), "run1", me);
+        let other = RunLog::at(dir.path(), "run2", me);
         let limit = |c: &Counts| 48 + c.creates <= 50;
         assert!(a.admit("providers", Some("name:a"), limit).unwrap().1);
         assert!(b.admit("providers", None, limit).unwrap().1);
@@ -1055,11 +1055,11 @@ mod tests {
         let mut child = std::process::Command::new("true").spawn().unwrap();
         let dead = child.id();
         child.wait().unwrap();
-        let gone = RunLedger::at(dir.path(), "run1", dead);
+        let gone = RunLog::at(dir.path(), "run1", dead);
         assert!(gone.admit("providers", Some("name:x"), |_| true).unwrap().1);
         assert!(gone.admit("providers", None, |_| true).unwrap().1);
         gone.record("providers", Kind::Remove, "wip_1").unwrap();
-        let me = RunLedger::at(dir.path(), "run1", std::process::id());
+        let me = RunLog::at(dir.path(), "run1", std::process::id());
         let (c, _) = me.counts("providers").unwrap();
         assert_eq!(c.creates, 1, "the anonymous one went with its process");
         assert_eq!(c.removed.len(), 1);
@@ -1069,11 +1069,11 @@ mod tests {
     fn a_process_opening_a_log_with_nothing_to_drop_counts_each_entry_once() {
         let dir = tempfile::tempdir().unwrap();
         let me = std::process::id();
-        let a = RunLedger::at(dir.path(), "run1", me);
+        let a = RunLog::at(dir.path(), "run1", me);
         assert!(a.admit("providers", None, |_| true).unwrap().1);
         a.record("providers", Kind::Created, "wip_1").unwrap();
         // A second process of the run reads the log whole, once.
-        let b = RunLedger::at(dir.path(), "run1", me);
+        let b = RunLog::at(dir.path(), "run1", me);
         let (counts, _) = b.counts("providers").unwrap();
         assert_eq!(counts.creates, 1);
         assert_eq!(b.created_in_run().unwrap(), 1);
@@ -1085,8 +1085,8 @@ mod tests {
     #[test]
     fn every_write_appends_one_line() {
         let dir = tempfile::tempdir().unwrap();
-        let a = RunLedger::at(dir.path(), "run1", std::process::id());
-        let b = RunLedger::at(dir.path(), "run1", std::process::id());
+        let a = RunLog::at(dir.path(), "run1", std::process::id());
+        let b = RunLog::at(dir.path(), "run1", std::process::id());
         // 60 providers of 50 mappings, planned and applied by two processes.
         for i in 0..3000 {
             let l = if i % 2 == 0 { &a } else { &b };
@@ -1268,12 +1268,12 @@ mod tests {
         assert!(why.contains("another user"), "{why}");
     }
 
-    /// A ledger whose log path was replaced by `plant`, and the outcome of
+    /// A run log whose log path was replaced by `plant`, and the outcome of
     /// one admission through it.
     fn through_planted(plant: impl FnOnce(&Path)) -> std::io::Result<(Counts, bool)> {
         let dir = tempfile::tempdir().unwrap();
         plant(&dir.path().join("limits.jsonl"));
-        let l = RunLedger::at(dir.path(), "run1", std::process::id());
+        let l = RunLog::at(dir.path(), "run1", std::process::id());
         l.admit("providers", Some("name:a"), |_| true)
     }
 
@@ -1333,7 +1333,7 @@ mod tests {
         let f = File::create(&path).unwrap();
         f.set_len(MAX_LOG + 1).unwrap();
         drop(f);
-        let l = RunLedger::at(dir.path(), "run1", std::process::id());
+        let l = RunLog::at(dir.path(), "run1", std::process::id());
         let (counts, ok) = l.admit("providers", Some("name:a"), |_| true).unwrap();
         assert!(ok);
         assert_eq!(counts.creates, 1);
@@ -1353,7 +1353,7 @@ mod tests {
             format!("{forged}\n{forged}\n"),
         )
         .unwrap();
-        let l = RunLedger::at(dir.path(), "run2", std::process::id());
+        let l = RunLog::at(dir.path(), "run2", std::process::id());
         let (counts, _) = l.counts("providers").unwrap();
         assert_eq!(counts.creates, 0);
     }

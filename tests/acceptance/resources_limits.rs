@@ -680,7 +680,7 @@ fn a_planted_ledger_directory_is_refused_and_left_untouched() {
     out.assert_output_contains_words("48 exist, and this plan adds 3");
     assert!(
         out.stderr_contains("is open to other users"),
-        "the log says why the shared ledger is not used\n{out:?}"
+        "the log says why the run log is not used\n{out:?}"
     );
     assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
     let left: Vec<_> = std::fs::read_dir(&planted)
