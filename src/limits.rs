@@ -239,7 +239,7 @@ impl Ledger {
     pub fn remove(&self, scope: Scope, id: &str, baseline: &BTreeSet<String>) {
         if baseline.contains(id) {
             if let (Some(run), Some(key)) = (&self.run, scope.shared_key())
-                && let Err(e) = run.record(&key, run::Kind::Remove, id)
+                && let Err(e) = run.record(&key, run::EntryKind::Remove, id)
             {
                 tracing::warn!(error = %e, "cannot write the shared run log");
             }
@@ -282,7 +282,7 @@ impl Ledger {
     pub fn created(&self, scope: Scope, id: &str) {
         self.created_here.fetch_add(1, Ordering::Relaxed);
         if let (Some(run), Some(key)) = (&self.run, scope.shared_key())
-            && let Err(e) = run.record(&key, run::Kind::Created, id)
+            && let Err(e) = run.record(&key, run::EntryKind::Created, id)
         {
             tracing::warn!(error = %e, "cannot write the shared run log");
         }

@@ -90,7 +90,7 @@ const DIR_NAME: &str = "terraform-provider-openai";
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Kind {
+pub enum EntryKind {
     /// A create planned by this run.
     Create,
     /// A baseline object planned or applied away by this run.
@@ -104,7 +104,7 @@ struct Entry {
     run: String,
     pid: u32,
     scope: String,
-    kind: Kind,
+    kind: EntryKind,
     /// The object's id (removals, applied creates) or, for planned creates,
     /// what identifies the create, when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -132,7 +132,7 @@ struct Book {
 
 impl Book {
     fn add(&mut self, e: Entry) {
-        if e.kind == Kind::Created {
+        if e.kind == EntryKind::Created {
             self.created += 1;
         }
         self.scopes.entry(e.scope.clone()).or_default().push(e);
@@ -370,7 +370,7 @@ impl RunLog {
         let kept: Vec<Entry> = all
             .iter()
             .filter(|e| {
-                e.kind != Kind::Create
+                e.kind != EntryKind::Create
                     || e.id.is_some()
                     || *alive_pids.entry(e.pid).or_insert_with(|| alive(e.pid))
             })
@@ -430,17 +430,17 @@ impl RunLog {
         let mut alive_pids: HashMap<u32, bool> = HashMap::new();
         for e in entries.iter().filter(|e| e.scope == scope) {
             match (&e.kind, &e.id) {
-                (Kind::Create, Some(key)) if keys.insert(key) => c.creates += 1,
-                (Kind::Create, Some(_)) => {}
-                (Kind::Create, None)
+                (EntryKind::Create, Some(key)) if keys.insert(key) => c.creates += 1,
+                (EntryKind::Create, Some(_)) => {}
+                (EntryKind::Create, None)
                     if *alive_pids.entry(e.pid).or_insert_with(|| alive(e.pid)) =>
                 {
                     c.creates += 1
                 }
-                (Kind::Remove, Some(id)) => {
+                (EntryKind::Remove, Some(id)) => {
                     c.removed.insert(id.clone());
                 }
-                (Kind::Created, Some(id)) => {
+                (EntryKind::Created, Some(id)) => {
                     c.created.insert(id.clone());
                 }
                 _ => {}
@@ -463,7 +463,7 @@ impl RunLog {
             let mut counts = Self::counts_in(entries, scope);
             let counted = key.is_some_and(|k| {
                 entries.iter().any(|e| {
-                    e.scope == scope && e.kind == Kind::Create && e.id.as_deref() == Some(k)
+                    e.scope == scope && e.kind == EntryKind::Create && e.id.as_deref() == Some(k)
                 })
             });
             if counted {
@@ -475,13 +475,16 @@ impl RunLog {
                 counts.creates -= 1;
                 return ((counts, false), Vec::new());
             }
-            ((counts, true), vec![self.entry(scope, Kind::Create, key)])
+            (
+                (counts, true),
+                vec![self.entry(scope, EntryKind::Create, key)],
+            )
         })
         .map(|(out, _)| out)
     }
 
     /// Records `kind` for `id` in `scope`, once per run.
-    pub fn record(&self, scope: &str, kind: Kind, id: &str) -> std::io::Result<()> {
+    pub fn record(&self, scope: &str, kind: EntryKind, id: &str) -> std::io::Result<()> {
         self.with(scope, |entries, _| {
             let known = entries
                 .iter()
@@ -510,7 +513,7 @@ impl RunLog {
             .map(|(out, _)| out)
     }
 
-    fn entry(&self, scope: &str, kind: Kind, id: Option<&str>) -> Entry {
+    fn entry(&self, scope: &str, kind: EntryKind, id: Option<&str>) -> Entry {
         Entry {
             run: self.run.clone(),
             pid: self.pid,
@@ -1040,11 +1043,11 @@ mod tests {
         assert!(b.admit("providers", Some("name:a"), limit).unwrap().1);
         // Another run counts alone.
         assert!(other.admit("providers", None, limit).unwrap().1);
-        a.record("providers", Kind::Remove, "wip_1").unwrap();
-        b.record("providers", Kind::Remove, "wip_1").unwrap();
+        a.record("providers", EntryKind::Remove, "wip_1").unwrap();
+        b.record("providers", EntryKind::Remove, "wip_1").unwrap();
         let (c, _) = a.counts("providers").unwrap();
         assert_eq!(c.removed.len(), 1);
-        a.record("providers", Kind::Created, "wip_9").unwrap();
+        a.record("providers", EntryKind::Created, "wip_9").unwrap();
         assert_eq!(b.created_in_run().unwrap(), 1);
         assert_eq!(other.created_in_run().unwrap(), 0);
     }
@@ -1058,7 +1061,8 @@ mod tests {
         let gone = RunLog::at(dir.path(), "run1", dead);
         assert!(gone.admit("providers", Some("name:x"), |_| true).unwrap().1);
         assert!(gone.admit("providers", None, |_| true).unwrap().1);
-        gone.record("providers", Kind::Remove, "wip_1").unwrap();
+        gone.record("providers", EntryKind::Remove, "wip_1")
+            .unwrap();
         let me = RunLog::at(dir.path(), "run1", std::process::id());
         let (c, _) = me.counts("providers").unwrap();
         assert_eq!(c.creates, 1, "the anonymous one went with its process");
@@ -1071,7 +1075,7 @@ mod tests {
         let me = std::process::id();
         let a = RunLog::at(dir.path(), "run1", me);
         assert!(a.admit("providers", None, |_| true).unwrap().1);
-        a.record("providers", Kind::Created, "wip_1").unwrap();
+        a.record("providers", EntryKind::Created, "wip_1").unwrap();
         // A second process of the run reads the log whole, once.
         let b = RunLog::at(dir.path(), "run1", me);
         let (counts, _) = b.counts("providers").unwrap();
@@ -1092,11 +1096,12 @@ mod tests {
             let l = if i % 2 == 0 { &a } else { &b };
             let scope = format!("mappings:wip_{}", i / 50);
             assert!(l.admit(&scope, Some(&format!("k{i}")), |_| true).unwrap().1);
-            l.record(&scope, Kind::Created, &format!("wifr_{i}"))
+            l.record(&scope, EntryKind::Created, &format!("wifr_{i}"))
                 .unwrap();
         }
         // Recording the same again adds nothing.
-        a.record("mappings:wip_0", Kind::Created, "wifr_7").unwrap();
+        a.record("mappings:wip_0", EntryKind::Created, "wifr_7")
+            .unwrap();
         let text = std::fs::read_to_string(dir.path().join("limits.jsonl")).unwrap();
         assert_eq!(text.lines().count(), 1 + 6000);
         let (counts, _) = b.counts("mappings:wip_59").unwrap();
@@ -1344,7 +1349,7 @@ mod tests {
             run: "run2".into(),
             pid: std::process::id(),
             scope: "providers".into(),
-            kind: Kind::Create,
+            kind: EntryKind::Create,
             id: Some("name:forged".into()),
         })
         .unwrap();
