@@ -1,16 +1,9 @@
 //! Acceptance: the data sources, read by real Terraform from objects made
 //! directly in the emulator.
 
+use crate::support::HEADER;
 use crate::support::{Emulator, Workdir, tf_latest};
 use serde_json::{Value as Json, json};
-
-const HEADER: &str = r#"
-terraform {
-  required_providers {
-    openai = { source = "openai-wif/openai" }
-  }
-}
-"#;
 
 const JWKS: &str =
     r#"{"keys":[{"kid":"k1","kty":"RSA","alg":"RS256","use":"sig","n":"sXch","e":"AQAB"}]}"#;
@@ -108,8 +101,7 @@ fn org(emu: &Emulator) -> Org {
 }
 
 fn workdir(emu: &Emulator, config: &str) -> Workdir {
-    let mut wd = Workdir::new(&tf_latest());
-    wd.use_emulator(emu);
+    let wd = Workdir::with_emulator(&tf_latest(), emu);
     wd.write_main(&format!("{HEADER}\n{config}"));
     wd
 }

@@ -78,8 +78,7 @@ fn getting_started_works_as_written() {
     let text = guide("getting-started.md");
     let emu = Emulator::start();
     let tf = tf_latest();
-    let mut wd = Workdir::new(&tf);
-    wd.use_emulator(&emu);
+    let mut wd = Workdir::with_emulator(&tf, &emu);
 
     // Step 2: the fixtures, as the guide's curl calls make them.
     let p = emu.ok(

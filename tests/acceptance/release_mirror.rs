@@ -129,8 +129,7 @@ fn package_refuses_a_version_terraform_cannot_use() {
 fn terraform_installs_the_package_from_a_filesystem_mirror() {
     let tf = tf_latest();
     let emu = Emulator::start();
-    let mut wd = Workdir::new(&tf);
-    wd.use_emulator(&emu);
+    let wd = Workdir::with_emulator(&tf, &emu);
 
     // The packed mirror layout: HOSTNAME/NAMESPACE/TYPE/<the release zip>.
     let dist = tempfile::tempdir().unwrap();

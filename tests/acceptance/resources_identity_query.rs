@@ -4,16 +4,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use crate::support::HEADER;
 use crate::support::{Emulator, TfOutput, Workdir, tf_latest};
 use serde_json::{Value, json};
-
-const HEADER: &str = r#"
-terraform {
-  required_providers {
-    openai = { source = "openai-wif/openai" }
-  }
-}
-"#;
 
 struct Org {
     emu: Emulator,
@@ -72,8 +65,7 @@ impl Org {
     }
 
     fn workdir(&self) -> Workdir {
-        let mut wd = Workdir::new(&tf_latest());
-        wd.use_emulator(&self.emu);
+        let wd = Workdir::with_emulator(&tf_latest(), &self.emu);
         wd
     }
 }

@@ -2,16 +2,11 @@
 //! everyone (here GitHub Actions) that matches no claim naming the tenant is
 //! refused at plan, before anything is created.
 
+use crate::support::HEADER;
+use crate::support::config;
+use crate::support::org::{self, project_and_account};
 use crate::support::{Emulator, Workdir, tf_latest};
 use serde_json::json;
-
-const HEADER: &str = r#"
-terraform {
-  required_providers {
-    openai = { source = "openai-wif/openai" }
-  }
-}
-"#;
 
 const GITHUB: &str = "https://token.actions.githubusercontent.com";
 
@@ -28,18 +23,7 @@ impl Org {
 
     fn new_with_args(args: &[&str]) -> Self {
         let emu = Emulator::start_with_args(args);
-        let project = emu.ok("POST", "/organization/projects", Some(json!({"name": "p"})))["id"]
-            .as_str()
-            .unwrap()
-            .to_string();
-        let account = emu.ok(
-            "POST",
-            &format!("/organization/projects/{project}/service_accounts"),
-            Some(json!({"name": "ci", "create_service_account_only": true})),
-        )["id"]
-            .as_str()
-            .unwrap()
-            .to_string();
+        let (project, account) = project_and_account(&emu);
         Org {
             emu,
             project,
@@ -49,42 +33,20 @@ impl Org {
 
     /// A provider made outside Terraform, so its id is known at plan time.
     fn provider_by_hand(&self, name: &str, issuer: &str) -> String {
-        self.emu.ok(
-            "POST",
-            "/organization/workload_identity_providers",
-            Some(json!({"name": name, "issuer": issuer, "audience": "https://api.openai.com/v1", "type": "oidc"})),
-        )["id"]
-            .as_str()
-            .unwrap()
-            .to_string()
+        org::provider_by_hand(&self.emu, name, issuer)
     }
 
     fn rule_by_hand(&self, provider: &str, matchers: serde_json::Value) -> String {
-        self.emu.ok(
-            "POST",
-            &format!("/organization/workload_identity_providers/{provider}/federation_rules"),
-            Some(
-                json!({"project_id": self.project, "service_account_id": self.account,
-                        "attribute_matchers": matchers}),
-            ),
-        )["id"]
-            .as_str()
-            .unwrap()
-            .to_string()
+        org::rule_by_hand(
+            &self.emu,
+            provider,
+            (&self.project, &self.account),
+            json!({ "attribute_matchers": matchers }),
+        )
     }
 
     fn mapping(&self, name: &str, provider_expr: &str, body: &str) -> String {
-        format!(
-            r#"
-resource "openai_service_account_mapping" "{name}" {{
-  workload_identity_provider_id = {provider_expr}
-  project_id                    = "{}"
-  service_account_id            = "{}"
-{body}
-}}
-"#,
-            self.project, self.account
-        )
+        config::mapping(name, provider_expr, (&self.project, &self.account), body)
     }
 
     fn rules(&self, provider: &str) -> Vec<serde_json::Value> {
@@ -112,8 +74,7 @@ resource "openai_service_account_mapping" "{name}" {{
     }
 
     fn workdir(&self, tf: &crate::support::TerraformBin) -> Workdir {
-        let mut wd = Workdir::new(tf);
-        wd.use_emulator(&self.emu);
+        let wd = Workdir::with_emulator(tf, &self.emu);
         wd
     }
 }
@@ -386,15 +347,7 @@ const K8S: &str = "https://k8s.example.com";
 const K8S_ONLY: &str = r#"  attribute_matchers = { sub = "system:serviceaccount:ns:sa" }"#;
 
 fn provider_block(issuer: &str) -> String {
-    format!(
-        r#"
-resource "openai_workload_identity_provider" "p" {{
-  name     = "p"
-  issuer   = "{issuer}"
-  audience = "https://api.openai.com/v1"
-}}
-"#
-    )
+    config::provider("p", issuer)
 }
 
 tftest! {

@@ -334,8 +334,7 @@ fn a_failed_role_update_keeps_the_account_and_a_lost_create_is_recovered() {
     let tf = tf_latest();
     let emu = Emulator::start();
     let pid = project(&emu, "roles");
-    let mut wd = Workdir::new(&tf);
-    wd.use_emulator(&emu);
+    let wd = Workdir::with_emulator(&tf, &emu);
     wd.write_main(&account_config_with_role(&pid, "ci", Some("owner")));
 
     // The create succeeds, giving it its role does not.
@@ -429,8 +428,7 @@ fn import_by_id_by_block_and_by_identity() {
     .to_string();
 
     // `terraform import` by id.
-    let mut wd = Workdir::new(&tf);
-    wd.use_emulator(&emu);
+    let wd = Workdir::with_emulator(&tf, &emu);
     wd.write_main(&account_config(&pid, "ci"));
     wd.run(&[
         "import",
@@ -457,8 +455,7 @@ fn import_by_id_by_block_and_by_identity() {
 
     // Malformed ids are refused with the expected format.
     for bad in [sid.as_str(), "/svc_acct_x", "proj_x/", "a/b/c"] {
-        let mut wd = Workdir::new(&tf);
-        wd.use_emulator(&emu);
+        let wd = Workdir::with_emulator(&tf, &emu);
         wd.write_main(&account_config(&pid, "ci"));
         let out = wd.run(&[
             "import",
@@ -472,8 +469,7 @@ fn import_by_id_by_block_and_by_identity() {
     }
 
     // An `import {}` block with the id.
-    let mut wd = Workdir::new(&tf);
-    wd.use_emulator(&emu);
+    let wd = Workdir::with_emulator(&tf, &emu);
     wd.write_main(&format!(
         "{}\nimport {{\n  to = openai_project_service_account.ci\n  id = \"{pid}/{sid}\"\n}}\n",
         account_config(&pid, "ci")
@@ -484,8 +480,7 @@ fn import_by_id_by_block_and_by_identity() {
     wd.plan_detailed().assert_code(0);
 
     // An `import {}` block with the identity.
-    let mut wd = Workdir::new(&tf);
-    wd.use_emulator(&emu);
+    let wd = Workdir::with_emulator(&tf, &emu);
     wd.write_main(&format!(
         "{}\nimport {{\n  to       = openai_project_service_account.ci\n  identity = {{\n    project_id = \"{pid}\"\n    id         = \"{sid}\"\n  }}\n}}\n",
         account_config(&pid, "ci")
@@ -617,8 +612,7 @@ tftest! {
             Some(json!({"name": "outside", "create_service_account_only": true})),
         ))
         .to_string();
-        let mut wd = Workdir::new(tf);
-        wd.use_emulator(&emu);
+        let wd = Workdir::with_emulator(tf, &emu);
         wd.write_main(&keyless_setup(&format!("{}/_emulator/oidc", emu.url())));
         wd.apply().assert_success();
         wd.plan_detailed().assert_code(0);
@@ -681,8 +675,7 @@ fn a_generated_role_none_account_imports_cleanly_and_a_role_cannot_be_taken_away
         Some(json!({"name": "dashboard", "create_service_account_only": true})),
     ))
     .to_string();
-    let mut wd = Workdir::new(&tf);
-    wd.use_emulator(&emu);
+    let wd = Workdir::with_emulator(&tf, &emu);
     wd.write_main(&format!(
         "{HEADER}\nimport {{\n  to = openai_project_service_account.ci\n  id = \"{pid}/{sid}\"\n}}\n"
     ));

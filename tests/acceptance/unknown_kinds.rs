@@ -4,6 +4,7 @@
 //! diagnostic on its attribute instead of a decode error or a silent
 //! conversion.
 
+use crate::support::HEADER;
 use crate::support::{Emulator, Workdir, tf_latest};
 use serde_json::{Value as Json, json};
 
@@ -18,12 +19,7 @@ fn fixture(name: &str) -> Json {
 fn config(name: &str) -> String {
     format!(
         r#"
-terraform {{
-  required_providers {{
-    openai = {{ source = "openai-wif/openai" }}
-  }}
-}}
-
+{HEADER}
 import {{
   to = openai_workload_identity_provider.pki
   id = "wip_x509_example"
@@ -63,8 +59,7 @@ fn an_x509_provider_imports_but_cannot_be_changed() {
     );
     assert_eq!(status, 200, "{v}");
 
-    let mut wd = Workdir::new(&tf);
-    wd.use_emulator(&emu);
+    let wd = Workdir::with_emulator(&tf, &emu);
     // As read, it imports and plans no change.
     wd.write_main(&config("internal-pki"));
     let plan = wd.plan_detailed();

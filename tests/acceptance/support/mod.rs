@@ -13,12 +13,14 @@
 //! }
 //! ```
 
+pub mod config;
 mod emulator;
 pub mod org;
 mod process;
 mod terraform;
 mod workdir;
 
+pub use config::HEADER;
 pub use emulator::Emulator;
 pub use terraform::{TerraformBin, terraform_binaries, tf_latest, tf_oldest};
 pub use workdir::{PROVIDER_SOURCE, TfOutput, Workdir, provider_dir};

@@ -69,6 +69,13 @@ impl Workdir {
         Self::with_provider_dir(tf, &provider_dir())
     }
 
+    /// A workdir whose provider talks to `emulator` ([`Workdir::use_emulator`]).
+    pub fn with_emulator(tf: &TerraformBin, emulator: &Emulator) -> Self {
+        let mut wd = Self::new(tf);
+        wd.use_emulator(emulator);
+        wd
+    }
+
     /// Like [`Workdir::new`] with the provider binary taken from `dir`.
     pub fn with_provider_dir(tf: &TerraformBin, dir: &Path) -> Self {
         let root = tempfile::Builder::new()
