@@ -2,7 +2,7 @@
 
 use crate::support::HEADER;
 use crate::support::org::{count, project_and_account};
-use crate::support::{Emulator, Workdir, tf_latest};
+use crate::support::{Changes, Emulator, Workdir, tf_latest};
 use serde_json::json;
 
 fn config(pid: &str, sa: &str, description: &str, extra_mapping: &str) -> String {
@@ -109,9 +109,9 @@ fn create_update_drift_delete_by_hand_and_destroy() {
         ),
         None,
     );
-    let plan = wd.plan_detailed();
+    let plan = wd.plan_json();
     plan.assert_code(2);
-    plan.assert_output_contains_words("1 to add, 0 to change, 0 to destroy");
+    plan.assert_changes(Changes::new(1, 0, 0));
     wd.apply().assert_success();
     wd.plan_detailed().assert_code(0);
 
@@ -125,9 +125,13 @@ fn create_update_drift_delete_by_hand_and_destroy() {
         .unwrap()
         .to_string();
     wd.write_main(&config(&pid, &sa2, "v2", ""));
-    let plan = wd.plan_detailed();
+    let plan = wd.plan_json();
     plan.assert_code(2);
-    plan.assert_output_contains_words("must be replaced");
+    assert_eq!(
+        plan.planned_actions()["openai_service_account_mapping.main"],
+        "replace",
+        "{plan}"
+    );
     wd.apply().assert_success();
     wd.plan_detailed().assert_code(0);
 
@@ -222,8 +226,8 @@ fn import_by_id_and_by_import_block() {
         "{}\nimport {{\n  to = openai_workload_identity_provider.gha\n  id = \"{provider_id}\"\n}}\nimport {{\n  to = openai_service_account_mapping.main\n  id = \"{provider_id}/{mapping_id}\"\n}}\n",
         config(&pid, &sa, "v1", "")
     ));
-    let plan = wd3.plan_detailed();
-    plan.assert_output_contains_words("2 to import, 0 to add, 0 to change, 0 to destroy");
+    let plan = wd3.plan_json();
+    plan.assert_changes(Changes::imports(2));
     wd3.apply().assert_success();
     assert_eq!(count(&emu, "/organization/workload_identity_providers"), 1);
 }

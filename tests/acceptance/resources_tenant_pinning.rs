@@ -277,13 +277,26 @@ fn existing_unpinned_mapping_warns_and_any_change_to_it_is_refused() {
         "{HEADER}{import}{}",
         org.mapping("m", &format!("\"{wip}\""), UNPINNED)
     ));
-    let out = wd.apply();
+    let out = wd.apply_json();
     out.assert_success();
-    out.assert_output_contains_words("Warning: Service account mapping not pinned to your tenant");
-    out.assert_output_contains_words("This existing mapping is left unchanged by this plan");
-    let out = wd.plan_detailed();
+    let warning = out.diagnostic(
+        "warning",
+        "Service account mapping not pinned to your tenant",
+    );
+    let detail = warning["detail"].as_str().unwrap_or_default();
+    assert!(
+        detail.contains("This existing mapping is left unchanged by this plan"),
+        "{out}"
+    );
+    let out = wd.plan_json();
     out.assert_code(0);
-    out.assert_output_contains_words("Warning: Service account mapping not pinned to your tenant");
+    assert!(
+        out.has_diagnostic(
+            "warning",
+            "Service account mapping not pinned to your tenant"
+        ),
+        "{out}"
+    );
 
     // A change to it is refused until it is pinned.
     wd.write_main(&format!(
@@ -480,9 +493,12 @@ fn a_github_mapping_pinned_only_by_name_plans_with_a_warning_naming_repository_i
         "{HEADER}{}",
         org.mapping("by_name", &format!("\"{gha}\""), PINNED)
     ));
-    let out = wd.plan_detailed();
+    let out = wd.plan_json();
     out.assert_code(2);
-    out.assert_output_contains_words("Warning: Service account mapping pinned only by name");
+    assert!(
+        out.has_diagnostic("warning", "Service account mapping pinned only by name"),
+        "{out}"
+    );
     out.assert_output_contains_words("only by name (`repository`)");
     out.assert_output_contains_words("`repository_id` or `repository_owner_id`");
     out.assert_output_contains_words("repo:OWNER@OWNER_ID/REPO@REPO_ID");
@@ -667,19 +683,13 @@ fn ci_platform_shared_issuers_refuse_unpinned_and_warn_on_names_only() {
 
     // Terraform folds warnings of one summary together; -json lists each.
     wd.write_main(&by_name_config);
-    let out = wd.run(&["plan", "-input=false", "-json"]);
-    out.assert_success();
+    let out = wd.plan_json();
+    assert_ne!(out.code, 1, "{out}");
     let details: Vec<String> = out
-        .stdout
-        .lines()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .filter(|m| m["diagnostic"]["summary"] == "Service account mapping pinned only by name")
-        .map(|m| {
-            m["diagnostic"]["detail"]
-                .as_str()
-                .unwrap_or_default()
-                .to_owned()
-        })
+        .diagnostics()
+        .iter()
+        .filter(|d| d["summary"] == "Service account mapping pinned only by name")
+        .map(|d| d["detail"].as_str().unwrap_or_default().to_owned())
         .collect();
     assert_eq!(details.len(), cases.len() + 1, "{out}");
     for by_id in cases

@@ -5,19 +5,15 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-use crate::support::{Emulator, Workdir, tf_latest};
+use crate::support::HEADER;
+use crate::support::{Changes, Emulator, Workdir, tf_latest};
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::response::Response;
 use serde_json::{Value as Json, json};
 
-const HEADER: &str = r#"
-terraform {
-  required_providers {
-    openai = { source = "openai-wif/openai" }
-  }
-}
-"#;
+/// The account every configuration here declares.
+const ACCOUNT: &str = "openai_project_service_account.ci";
 
 /// One request that went through the [`Recorder`].
 #[derive(Clone, Debug)]
@@ -240,10 +236,10 @@ fn keyless_create_update_in_place_replace_recreate_and_destroy() {
     // A new name, then a new role, update the account in place: same id.
     for (name, role) in [("ci-renamed", None), ("ci-renamed", Some("owner"))] {
         wd.write_main(&account_config_with_role(&pid, name, role));
-        let plan = wd.plan_detailed();
+        let plan = wd.plan_json();
         plan.assert_code(2);
-        plan.assert_output_contains_words("updated in-place");
-        plan.assert_output_contains_words("0 to add, 1 to change, 0 to destroy");
+        assert_eq!(plan.planned_actions()[ACCOUNT], "update", "{plan}");
+        plan.assert_changes(Changes::new(0, 1, 0));
         wd.apply().assert_success();
         assert_eq!(wd.output("id"), json!(sid));
         let sa = emu.ok(
@@ -264,10 +260,10 @@ fn keyless_create_update_in_place_replace_recreate_and_destroy() {
         "ci-renamed",
         Some("owner"),
     ));
-    let plan = wd.plan_detailed();
+    let plan = wd.plan_json();
     plan.assert_code(2);
-    plan.assert_output_contains_words("must be replaced");
-    plan.assert_output_contains_words("1 to add, 0 to change, 1 to destroy");
+    assert_eq!(plan.planned_actions()[ACCOUNT], "replace", "{plan}");
+    plan.assert_changes(Changes::new(1, 0, 1));
     wd.apply().assert_success();
     let sid2 = wd.output("id").as_str().unwrap().to_string();
     assert_ne!(sid, sid2);
@@ -293,9 +289,9 @@ fn keyless_create_update_in_place_replace_recreate_and_destroy() {
         &format!("/organization/projects/{pid}/service_accounts/{sid2}"),
         None,
     );
-    let plan = wd.plan_detailed();
+    let plan = wd.plan_json();
     plan.assert_code(2);
-    plan.assert_output_contains_words("1 to add, 0 to change, 0 to destroy");
+    plan.assert_changes(Changes::new(1, 0, 0));
     wd.apply().assert_success();
     let sid3 = wd.output("id").as_str().unwrap().to_string();
     assert_ne!(sid3, sid2);
@@ -356,9 +352,14 @@ fn a_failed_role_update_keeps_the_account_and_a_lost_create_is_recovered() {
         state.stdout.contains("openai_project_service_account.ci"),
         "{state}"
     );
-    let plan = wd.plan_detailed();
+    let plan = wd.plan_json();
     plan.assert_code(2);
-    plan.assert_output_contains_words("tainted");
+    let change = plan.planned_change(ACCOUNT);
+    assert_eq!(
+        (&change["action"], &change["reason"]),
+        (&json!("replace"), &json!("tainted")),
+        "{plan}"
+    );
     wd.apply().assert_success();
     let all = accounts(&emu, &pid);
     assert_eq!(all.len(), 1, "{all:?}");
@@ -442,10 +443,14 @@ fn import_by_id_by_block_and_by_identity() {
     assert_eq!(imported["name"], "ci");
     // Made outside Terraform, it has no role: the plan sets the default in place.
     assert_eq!(imported["role"], "none");
-    let plan = wd.plan_detailed();
+    let plan = wd.plan_json();
     plan.assert_code(2);
-    plan.assert_output_contains_words("\"none\" -> \"member\"");
-    plan.assert_output_contains_words("0 to add, 1 to change, 0 to destroy");
+    plan.assert_changes(Changes::new(0, 1, 0));
+    let role = &wd.saved_plan()["resource_changes"][0]["change"];
+    assert_eq!(
+        (&role["before"]["role"], &role["after"]["role"]),
+        (&json!("none"), &json!("member"))
+    );
     wd.apply().assert_success();
     wd.plan_detailed().assert_code(0);
     assert_eq!(
@@ -474,8 +479,8 @@ fn import_by_id_by_block_and_by_identity() {
         "{}\nimport {{\n  to = openai_project_service_account.ci\n  id = \"{pid}/{sid}\"\n}}\n",
         account_config(&pid, "ci")
     ));
-    let plan = wd.plan_detailed();
-    plan.assert_output_contains_words("1 to import, 0 to add, 0 to change, 0 to destroy");
+    let plan = wd.plan_json();
+    plan.assert_changes(Changes::imports(1));
     wd.apply().assert_success();
     wd.plan_detailed().assert_code(0);
 
@@ -485,8 +490,8 @@ fn import_by_id_by_block_and_by_identity() {
         "{}\nimport {{\n  to       = openai_project_service_account.ci\n  identity = {{\n    project_id = \"{pid}\"\n    id         = \"{sid}\"\n  }}\n}}\n",
         account_config(&pid, "ci")
     ));
-    let plan = wd.plan_detailed();
-    plan.assert_output_contains_words("1 to import, 0 to add, 0 to change, 0 to destroy");
+    let plan = wd.plan_json();
+    plan.assert_changes(Changes::imports(1));
     wd.apply().assert_success();
     wd.plan_detailed().assert_code(0);
     // Nothing was created along the way.

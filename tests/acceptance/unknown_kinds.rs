@@ -5,7 +5,7 @@
 //! conversion.
 
 use crate::support::HEADER;
-use crate::support::{Emulator, Workdir, tf_latest};
+use crate::support::{Changes, Emulator, Workdir, tf_latest};
 use serde_json::{Value as Json, json};
 
 fn fixture(name: &str) -> Json {
@@ -62,8 +62,8 @@ fn an_x509_provider_imports_but_cannot_be_changed() {
     let wd = Workdir::with_emulator(&tf, &emu);
     // As read, it imports and plans no change.
     wd.write_main(&config("internal-pki"));
-    let plan = wd.plan_detailed();
-    plan.assert_output_contains_words("1 to import, 0 to add, 0 to change, 0 to destroy");
+    let plan = wd.plan_json();
+    plan.assert_changes(Changes::imports(1));
     wd.apply().assert_success();
     wd.plan_detailed().assert_code(0);
 

@@ -23,7 +23,7 @@ mod workdir;
 pub use config::HEADER;
 pub use emulator::Emulator;
 pub use terraform::{TerraformBin, terraform_binaries, tf_latest, tf_oldest};
-pub use workdir::{PROVIDER_SOURCE, TfOutput, Workdir, provider_dir};
+pub use workdir::{Changes, PROVIDER_SOURCE, TfOutput, Workdir, provider_dir};
 
 /// A binary of another package of this workspace (e.g. `openai-emulator`).
 /// Cargo builds those into the same directory as this package's own
