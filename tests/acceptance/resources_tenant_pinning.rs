@@ -666,20 +666,18 @@ fn ci_platform_shared_issuers_refuse_unpinned_and_warn_on_names_only() {
     ));
     let wd = org.workdir(&tf);
     wd.write_main(&unpinned_config);
-    let out = wd.plan_detailed();
+    let out = wd.plan_json();
     out.assert_failure();
     for (issuer, _, _) in cases {
         out.assert_output_contains_words(&format!("trusts \"{issuer}\""));
     }
-    let count = |out: &crate::support::TfOutput, what: &str| format!("{out}").matches(what).count();
-    assert_eq!(
-        count(
-            &out,
-            "Error: Service account mapping not pinned to your tenant"
-        ),
-        cases.len(),
-        "{out}"
-    );
+    let refusals = out
+        .diagnostics()
+        .into_iter()
+        .filter(|d| d["severity"] == "error")
+        .filter(|d| d["summary"] == "Service account mapping not pinned to your tenant")
+        .count();
+    assert_eq!(refusals, cases.len(), "{out}");
 
     // Terraform folds warnings of one summary together; -json lists each.
     wd.write_main(&by_name_config);

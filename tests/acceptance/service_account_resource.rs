@@ -347,10 +347,11 @@ fn a_failed_role_update_keeps_the_account_and_a_lost_create_is_recovered() {
     assert_eq!(all.len(), 1, "{all:?}");
     assert_eq!(all[0]["role"], "none");
     // Terraform kept it (tainted), so it is not lost: the next apply replaces it.
-    let state = wd.run(&["state", "list"]);
-    assert!(
-        state.stdout.contains("openai_project_service_account.ci"),
-        "{state}"
+    let kept = wd.state_resources();
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    assert_eq!(
+        (&kept[0]["address"], &kept[0]["tainted"]),
+        (&json!(ACCOUNT), &json!(true))
     );
     let plan = wd.plan_json();
     plan.assert_code(2);
@@ -409,11 +410,8 @@ fn an_account_created_with_a_key_anyway_is_deleted_and_the_create_fails() {
         accounts(&emu, &pid).is_empty(),
         "the account with a key is gone"
     );
-    let state = wd.run(&["state", "list"]);
-    assert!(
-        !state.stdout.contains("openai_project_service_account"),
-        "{state}"
-    );
+    let left = wd.state_resources();
+    assert!(left.is_empty(), "{left:?}");
 }
 
 #[test]

@@ -282,6 +282,16 @@ impl Workdir {
     pub fn state(&self) -> serde_json::Value {
         self.run(&["show", "-json"]).assert_success().json()
     }
+
+    /// The root module's resources in [`Workdir::state`] (`address`,
+    /// `values`, `tainted`, ...); empty when the state holds none.
+    pub fn state_resources(&self) -> Vec<serde_json::Value> {
+        let state = self.state();
+        state["values"]["root_module"]["resources"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    }
 }
 
 /// The counts of a plan's or an apply's `change_summary` message (what the
