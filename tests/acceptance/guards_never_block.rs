@@ -12,8 +12,7 @@ use serde_json::json;
 const GITHUB: &str = "https://token.actions.githubusercontent.com";
 
 fn workdir(tf: &TerraformBin, emu: &Emulator) -> Workdir {
-    let wd = Workdir::with_emulator(tf, emu);
-    wd
+    Workdir::with_emulator(tf, emu)
 }
 
 tftest! {

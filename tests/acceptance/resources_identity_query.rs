@@ -65,8 +65,7 @@ impl Org {
     }
 
     fn workdir(&self) -> Workdir {
-        let wd = Workdir::with_emulator(&tf_latest(), &self.emu);
-        wd
+        Workdir::with_emulator(&tf_latest(), &self.emu)
     }
 }
 

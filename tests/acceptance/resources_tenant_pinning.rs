@@ -74,8 +74,7 @@ impl Org {
     }
 
     fn workdir(&self, tf: &crate::support::TerraformBin) -> Workdir {
-        let wd = Workdir::with_emulator(tf, &self.emu);
-        wd
+        Workdir::with_emulator(tf, &self.emu)
     }
 }
 

@@ -10,8 +10,7 @@ use crate::support::HEADER;
 use crate::support::{TerraformBin, TfOutput, Workdir, tf_latest};
 
 fn workdir(org: &Org, tf: &TerraformBin) -> Workdir {
-    let wd = Workdir::with_emulator(tf, &org.emu);
-    wd
+    Workdir::with_emulator(tf, &org.emu)
 }
 
 fn limits(providers: usize, mappings: usize) -> String {
