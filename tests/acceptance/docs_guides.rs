@@ -5,6 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::support::http::{http, http_as};
 use crate::support::{Emulator, Workdir, tf_latest};
 use serde_json::{Value, json};
 
@@ -45,32 +46,6 @@ fn code_blocks(markdown: &str, langs: &[&str]) -> Vec<String> {
 
 fn guide(name: &str) -> String {
     std::fs::read_to_string(Path::new(REPO).join("docs/guides").join(name)).unwrap()
-}
-
-fn http(method: &str, url: &str, body: Option<Value>) -> (u16, Value) {
-    http_as(method, url, body, None)
-}
-
-/// [`http`] with the admin key, which the emulator's control routes need.
-fn http_as(method: &str, url: &str, body: Option<Value>, key: Option<&str>) -> (u16, Value) {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
-        let mut req = reqwest::Client::new().request(method, url);
-        if let Some(key) = key {
-            req = req.bearer_auth(key);
-        }
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let resp = req.send().await.unwrap_or_else(|e| panic!("{url}: {e}"));
-        let status = resp.status().as_u16();
-        let text = resp.text().await.unwrap();
-        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
-    })
 }
 
 #[test]

@@ -3,6 +3,7 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use crate::support::HEADER;
 use crate::support::{
     Changes, Emulator, Workdir, provider_dir, terraform_binaries, tf_latest, tf_oldest,
 };
@@ -156,13 +157,11 @@ fn cli_config_overrides_our_provider_to_the_cargo_build() {
     for tf in terraform_binaries() {
         let wd = Workdir::new(&tf);
         wd.write_main(
-            r#"
-terraform {
-  required_providers {
-    openai = { source = "openai-wif/openai" }
-  }
-}
+            &[
+                HEADER, r#"
 "#,
+            ]
+            .concat(),
         );
         // Whether or not the provider starts yet, Terraform must announce the
         // override and name our build directory.

@@ -15,6 +15,7 @@
 
 pub mod config;
 mod emulator;
+pub mod http;
 pub mod org;
 mod process;
 mod terraform;
