@@ -132,9 +132,9 @@ resource "openai_workload_identity_provider" "x" {
         ]
         .concat(),
     );
-    let plan = wd.plan_detailed();
+    let plan = wd.plan_json();
     plan.assert_code(2);
-    plan.assert_output_contains_words("2 to add");
+    assert_eq!(plan.changes().add, 2, "{plan}");
 }
 
 #[test]

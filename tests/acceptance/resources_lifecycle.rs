@@ -73,9 +73,10 @@ fn create_update_drift_delete_by_hand_and_destroy() {
 
     // Update in place.
     wd.write_main(&config(&pid, &sa, "v2", ""));
-    let plan = wd.plan_detailed();
+    let plan = wd.plan_json();
     plan.assert_code(2);
-    plan.assert_output_contains_words("1 to change, 0 to destroy");
+    let changes = plan.changes();
+    assert_eq!((changes.change, changes.remove), (1, 0), "{plan}");
     wd.apply().assert_success();
     wd.plan_detailed().assert_code(0);
     let p = emu.ok(

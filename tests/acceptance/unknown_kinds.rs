@@ -69,15 +69,18 @@ fn an_x509_provider_imports_but_cannot_be_changed() {
 
     // Any change is refused on the key source attribute, before anything is sent.
     wd.write_main(&config("renamed"));
-    let out = wd.plan_detailed();
+    let out = wd.plan_json();
     out.assert_code(1);
-    out.assert_output_contains_words("Cannot manage this workload identity provider yet");
+    let refusal = out.diagnostic("error", "Cannot manage this workload identity provider yet");
     out.assert_output_contains_words(
         "cannot manage workload identity providers with verification type \"x509_ca\" yet",
     );
     // On the key source attribute, which Terraform shows as the resource
     // block when the configuration does not set it.
-    out.assert_output_contains_words("with openai_workload_identity_provider.pki");
+    assert_eq!(
+        refusal["address"], "openai_workload_identity_provider.pki",
+        "{out}"
+    );
     assert!(!out.stdout.contains("unknown variant") && !out.stderr.contains("unknown variant"));
     let log = emu.control("GET", "/_emulator/requests", None).1;
     let requests = log["requests"].as_array().expect("a request log");
