@@ -14,7 +14,7 @@ use serde_json::{Value as Json, json};
 use tfplugin::codec::Value;
 use tfplugin::framework::Function;
 
-use crate::data_sources::workload_identity_match::verdict;
+use crate::data_sources::workload_identity_match::admission;
 use crate::functions::{Matches, Transform};
 use crate::values::from_json;
 
@@ -339,7 +339,7 @@ fn functions_data_source_and_exchange_agree() {
             .collect();
         let results = world.exchanges(&requests);
         for ((claims, account), exchange) in requests.iter().copied().zip(results) {
-            let data_source = verdict(&provider, &rules, claims, Some(account));
+            let data_source = admission(&provider, &rules, claims, Some(account));
             let function = function_verdict(&provider, &rules, claims, account);
             prop_assert_eq!(
                 exchange.is_ok(), data_source.admitted,

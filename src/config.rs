@@ -6,6 +6,7 @@ use std::time::Duration;
 use url::Url;
 
 use super::validate::https_url;
+use openai_admin::Env;
 use openai_admin::models::{MAX_PROVIDERS_PER_ORG, MAX_RULES_PER_PROVIDER};
 use openai_admin::secret::Secret;
 use tfplugin::codec::{Number, Path, Type, Value};
@@ -158,7 +159,7 @@ pub fn schema() -> Schema {
 /// A string attribute, else the environment variable. `Err(())` = unknown.
 fn string_setting(
     field: &Field<String>,
-    env: &dyn Fn(&str) -> Option<String>,
+    env: Env<'_>,
     env_name: &str,
 ) -> Result<Option<String>, ()> {
     match field {
@@ -209,7 +210,7 @@ fn int_setting(
 
 /// [`ENV_RATE_LIMIT_WINDOW`], or the default; an invalid value is an error
 /// naming the variable.
-fn rate_limit_window(env: &dyn Fn(&str) -> Option<String>, diags: &mut Diagnostics) -> Duration {
+fn rate_limit_window(env: Env<'_>, diags: &mut Diagnostics) -> Duration {
     let default = Duration::from_secs(DEFAULT_RATE_LIMIT_WINDOW_SECONDS);
     let Some(text) = env(ENV_RATE_LIMIT_WINDOW).filter(|s| !s.trim().is_empty()) else {
         return default;
@@ -235,7 +236,7 @@ fn rate_limit_window(env: &dyn Fn(&str) -> Option<String>, diags: &mut Diagnosti
 fn url_setting(
     field: &Field<String>,
     name: &str,
-    env: &dyn Fn(&str) -> Option<String>,
+    env: Env<'_>,
     env_name: &str,
     default: &str,
     diags: &mut Diagnostics,
@@ -280,11 +281,7 @@ fn exchange_host_allowed(url: &Url) -> bool {
 
 /// Resolves the settings. Returns `None` when some value is not known yet
 /// (the block depends on another resource) or when `diags` holds errors.
-pub fn resolve(
-    config: &Value,
-    env: &dyn Fn(&str) -> Option<String>,
-    diags: &mut Diagnostics,
-) -> Option<Settings> {
+pub fn resolve(config: &Value, env: Env<'_>, diags: &mut Diagnostics) -> Option<Settings> {
     let block = match ProviderBlock::from_value(config) {
         Ok(b) => b,
         Err(e) => {

@@ -57,7 +57,7 @@ pub struct Inner {
     pub ledger: limits::Ledger,
     /// What this process planned for providers and mappings, for the
     /// tenant-pinning guard.
-    pub pinning: tenant_pinning::PinningLedger,
+    pub pinning: tenant_pinning::PinningPlans,
     /// Creates waiting at a limit, for the advice their errors end with.
     pub waiting: limits::Waiting,
     /// Replacements remembered for the apply of a saved plan.
@@ -89,7 +89,7 @@ impl OpenAi {
             ..ClientConfig::default()
         })?;
         // Aliases on the same organization count the limits together.
-        let mut ledger = limits::Ledger::shared(limits::RunLedger::for_organization(
+        let mut ledger = limits::Ledger::shared(limits::RunLog::for_organization(
             settings.base_url.as_str(),
             settings.admin_key.as_ref().map(|key| key.expose()),
         ));

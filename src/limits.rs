@@ -30,7 +30,7 @@ use tokio::sync::Notify;
 
 pub mod run;
 
-pub use run::RunLedger;
+pub use run::RunLog;
 
 /// Added to limit errors: a create waits for destroys planned in the same
 /// run only while Terraform can still plan them; when its parallel slots are
@@ -148,7 +148,7 @@ pub enum Scope {
 }
 
 impl Scope {
-    /// The scope's name in the shared ledger. New providers' mappings are
+    /// The scope's name in the run log. New providers' mappings are
     /// one pool for the whole run: a mapping in one alias may belong to a
     /// provider created in another, and which one is unknown at plan.
     fn shared_key(&self) -> Option<String> {
@@ -160,7 +160,7 @@ impl Scope {
         })
     }
 
-    /// The key a create is counted under in the shared ledger. A mapping of
+    /// The key a create is counted under in the run log. A mapping of
     /// a provider not created yet has no unique key: its name or content is
     /// unique only within its provider, which is unknown, so two such
     /// mappings of two new providers may look alike. It counts while its
@@ -200,7 +200,7 @@ pub struct Ledger {
     /// How long a refused create waits for further plan activity.
     pub settle: Duration,
     /// The ledger shared with the run's other processes on this organization.
-    pub run: Option<RunLedger>,
+    pub run: Option<RunLog>,
     /// Objects this process created.
     created_here: AtomicUsize,
 }
@@ -222,7 +222,7 @@ const POLL: Duration = Duration::from_millis(200);
 
 impl Ledger {
     /// A ledger that shares its shared scopes through `run`.
-    pub fn shared(run: Option<RunLedger>) -> Self {
+    pub fn shared(run: Option<RunLog>) -> Self {
         Ledger {
             run,
             ..Ledger::default()
@@ -239,9 +239,9 @@ impl Ledger {
     pub fn remove(&self, scope: Scope, id: &str, baseline: &BTreeSet<String>) {
         if baseline.contains(id) {
             if let (Some(run), Some(key)) = (&self.run, scope.shared_key())
-                && let Err(e) = run.record(&key, run::Kind::Remove, id)
+                && let Err(e) = run.record(&key, run::EntryKind::Remove, id)
             {
-                tracing::warn!(error = %e, "cannot write the shared limit ledger");
+                tracing::warn!(error = %e, "cannot write the shared run log");
             }
             self.with(|t| t.entry(scope).or_default().removed.insert(id.to_string()));
             self.changed.notify_waiters();
@@ -249,7 +249,7 @@ impl Ledger {
     }
 
     /// Whether this run (this process, or another of the run through the
-    /// shared ledger) recorded `id` in `scope` as going away: the apply
+    /// run log) recorded `id` in `scope` as going away: the apply
     /// walk's processes see what the plan's processes decided.
     pub fn removed_in_run(&self, scope: &Scope, id: &str) -> bool {
         if self.with(|t| t.get(scope).is_some_and(|x| x.removed.contains(id))) {
@@ -282,9 +282,9 @@ impl Ledger {
     pub fn created(&self, scope: Scope, id: &str) {
         self.created_here.fetch_add(1, Ordering::Relaxed);
         if let (Some(run), Some(key)) = (&self.run, scope.shared_key())
-            && let Err(e) = run.record(&key, run::Kind::Created, id)
+            && let Err(e) = run.record(&key, run::EntryKind::Created, id)
         {
-            tracing::warn!(error = %e, "cannot write the shared limit ledger");
+            tracing::warn!(error = %e, "cannot write the shared run log");
         }
     }
 
@@ -313,7 +313,7 @@ impl Ledger {
     }
 
     /// The creates counted in `scope`: by this process, or by the run's
-    /// processes together when the shared ledger counts it (a mapping in one
+    /// processes together when the run log counts it (a mapping in one
     /// alias may belong to a provider created in another).
     pub fn creates(&self, scope: &Scope) -> usize {
         let here = self.with(|t| t.get(scope).map_or(0, |x| x.creates));
@@ -398,7 +398,7 @@ impl Ledger {
                 }
                 Ok((_, false)) => return Err(refused.expect("set when refused")),
                 Err(e) => {
-                    tracing::warn!(error = %e, "cannot use the shared limit ledger; counting this process alone");
+                    tracing::warn!(error = %e, "cannot use the shared run log; counting this process alone");
                 }
             }
         }
@@ -574,7 +574,7 @@ mod tests {
         let me = std::process::id();
         let shared = |settle| Ledger {
             settle,
-            ..Ledger::shared(Some(RunLedger::at(dir.path(), "run1", me)))
+            ..Ledger::shared(Some(RunLog::at(dir.path(), "run1", me)))
         };
         let (idp, rules) = (
             shared(Duration::from_millis(50)),

@@ -155,7 +155,7 @@ fn check_audience_claim(token: &Secret, from: &str) -> Result<(), FetchError> {
 }
 
 /// An environment lookup; empty values count as unset.
-pub type Env<'a> = &'a (dyn Fn(&str) -> Option<String> + Sync);
+pub use openai_admin::Env;
 
 /// A platform whose token the provider can fetch by itself.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

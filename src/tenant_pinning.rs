@@ -556,7 +556,7 @@ pub enum MappingKey {
 /// exclude each other, since one mapping's verdict depends only on its own
 /// matchers and the provider's issuer. Concurrent mapping writes share one
 /// read of the issuer ([`Self::issuer_since`]).
-pub struct PinningLedger {
+pub struct PinningPlans {
     inner: Mutex<Planned>,
     changed: Notify,
     /// How long a provider's check waits for mappings still to be planned.
@@ -565,9 +565,9 @@ pub struct PinningLedger {
     issuer_reads: Mutex<HashMap<String, BatchSlot>>,
 }
 
-impl Default for PinningLedger {
+impl Default for PinningPlans {
     fn default() -> Self {
-        PinningLedger {
+        PinningPlans {
             inner: Mutex::default(),
             changed: Notify::new(),
             settle: Duration::from_millis(1500),
@@ -590,7 +590,7 @@ struct Planned {
     replacing: std::collections::HashSet<String>,
 }
 
-impl PinningLedger {
+impl PinningPlans {
     fn with<R>(&self, f: impl FnOnce(&mut Planned) -> R) -> R {
         f(&mut self.inner.lock().unwrap_or_else(|e| e.into_inner()))
     }
@@ -899,7 +899,7 @@ mod tests {
     #[tokio::test]
     async fn writes_that_finish_together_share_one_issuer_read_started_after_them() {
         use std::sync::atomic::{AtomicU32, Ordering};
-        let ledger = PinningLedger::default();
+        let plans = PinningPlans::default();
         let reads = AtomicU32::new(0);
         let fetch = |issuer: &'static str| {
             let reads = &reads;
@@ -913,14 +913,12 @@ mod tests {
         // A and B were answered at once, C a moment later but before the
         // read A scheduled starts: one read, which starts after all three.
         let (a, b, c) = tokio::join!(
-            ledger.issuer_since("wip_1", written, fetch("https://a")),
-            ledger.issuer_since("wip_1", written, fetch("https://b")),
+            plans.issuer_since("wip_1", written, fetch("https://a")),
+            plans.issuer_since("wip_1", written, fetch("https://b")),
             async {
                 tokio::time::sleep(ISSUER_READ_GATHER / 4).await;
                 let since = tokio::time::Instant::now();
-                ledger
-                    .issuer_since("wip_1", since, fetch("https://c"))
-                    .await
+                plans.issuer_since("wip_1", since, fetch("https://c")).await
             },
         );
         for got in [a, b, c] {
@@ -929,16 +927,14 @@ mod tests {
         assert_eq!(reads.load(Ordering::SeqCst), 1);
         // A write answered after that read began needs a read of its own.
         let later = tokio::time::Instant::now();
-        let d = ledger
-            .issuer_since("wip_1", later, fetch("https://d"))
-            .await;
+        let d = plans.issuer_since("wip_1", later, fetch("https://d")).await;
         assert_eq!(d.unwrap().as_deref(), Some("https://d"));
         assert_eq!(reads.load(Ordering::SeqCst), 2);
         // Another provider has its own reads; a failed read is not shared:
         // the caller that joined it reads again.
         let (e, f) = tokio::join!(
-            ledger.issuer_since("wip_2", later, || async { Err::<Option<String>, _>(()) }),
-            ledger.issuer_since("wip_2", later, fetch("https://f")),
+            plans.issuer_since("wip_2", later, || async { Err::<Option<String>, _>(()) }),
+            plans.issuer_since("wip_2", later, fetch("https://f")),
         );
         assert_eq!(e, Err(()));
         assert_eq!(f.unwrap().as_deref(), Some("https://f"));
@@ -1221,7 +1217,7 @@ mod tests {
 
     #[test]
     fn planned_issuers_are_recorded() {
-        let p = PinningLedger::default();
+        let p = PinningPlans::default();
         p.record_create(Some("https://gitlab.com".into()));
         p.record_create(None);
         p.provider_planned("wip_1", Some("https://accounts.google.com".into()));
@@ -1247,7 +1243,7 @@ mod tests {
             gone: false,
         };
         // Mapping first: the provider's record returns it.
-        let l = PinningLedger::default();
+        let l = PinningPlans::default();
         assert_eq!(
             l.mapping_planned("wip_1", Some("r1"), unpinned.clone()),
             None
@@ -1258,7 +1254,7 @@ mod tests {
             Some(&unpinned)
         );
         // Provider first: the mapping's record returns the planned issuer.
-        let l = PinningLedger::default();
+        let l = PinningPlans::default();
         assert!(l.provider_planned("wip_1", Some(GH.into())).is_empty());
         assert_eq!(
             l.mapping_planned("wip_1", Some("r1"), unpinned),

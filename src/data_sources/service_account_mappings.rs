@@ -34,20 +34,38 @@ tfplugin::model! {
 }
 
 /// One element of `mappings`: the resource's state of a mapping, except
-/// that the matchers are JSON text.
+/// that the matchers are JSON text and `allow_unpinned_shared_issuer` is left
+/// out.
+///
+/// That flag is an acknowledgement written in a mapping's configuration,
+/// read only by the provider's plan-time tenant-pinning guard; OpenAI does
+/// not store it, so a listing from the API could only ever give null.
 #[derive(Clone, Debug, PartialEq)]
 pub struct MappingEntry {
-    /// `attribute_matchers` is null here; the text stands in for it.
+    /// `attribute_matchers` and `allow_unpinned_shared_issuer` are null
+    /// here; the text stands in for the matchers.
     pub mapping: MappingModel,
     pub attribute_matchers_json: String,
 }
 
 const MATCHERS_JSON: &str = "attribute_matchers_json";
 
-/// `attrs` with the matchers' JSON text in place of the matchers.
-fn swap_matchers<T>(attrs: &mut BTreeMap<String, T>, json: T) {
+/// The resource's attribute that only its configuration holds.
+const CONFIG_ONLY: &str = MappingModel::allow_unpinned_shared_issuer;
+
+/// `attrs` (the resource's) as the data source shows them: the matchers'
+/// JSON text in place of the matchers, the configuration-only flag gone.
+fn to_entry_attrs<T>(attrs: &mut BTreeMap<String, T>, json: T) {
+    attrs.remove(CONFIG_ONLY);
     attrs.remove(MappingModel::attribute_matchers);
     attrs.insert(MATCHERS_JSON.to_string(), json);
+}
+
+/// The reverse of [`to_entry_attrs`], with `matchers` and a null flag.
+fn to_resource_attrs<T>(attrs: &mut BTreeMap<String, T>, matchers: T, flag: T) -> Option<T> {
+    attrs.insert(CONFIG_ONLY.to_string(), flag);
+    attrs.insert(MappingModel::attribute_matchers.to_string(), matchers);
+    attrs.remove(MATCHERS_JSON)
 }
 
 impl FieldType for MappingEntry {
@@ -56,17 +74,23 @@ impl FieldType for MappingEntry {
             return false;
         };
         let mut attrs = attrs.clone();
-        if attrs.remove(MATCHERS_JSON) != Some(Type::String) {
+        if attrs.contains_key(CONFIG_ONLY)
+            || to_resource_attrs(&mut attrs, Type::Dynamic, Type::Bool) != Some(Type::String)
+        {
             return false;
         }
-        attrs.insert(MappingModel::attribute_matchers.to_string(), Type::Dynamic);
         MappingModel::accepts(&Type::Object(attrs))
     }
 
     fn decode(v: &Value, at: &Path) -> Result<Self, ModelError> {
         let json: String = tfplugin::framework::model::decode_attr(v, MATCHERS_JSON, at)?;
-        let mut mapping = MappingModel::decode(v, at)?;
+        let mut v = v.clone();
+        if let Value::Object(m) = &mut v {
+            to_resource_attrs(m, Value::Null, Value::Null);
+        }
+        let mut mapping = MappingModel::decode(&v, at)?;
         mapping.attribute_matchers = Field::Null;
+        mapping.allow_unpinned_shared_issuer = Field::Null;
         Ok(MappingEntry {
             mapping,
             attribute_matchers_json: json,
@@ -76,7 +100,7 @@ impl FieldType for MappingEntry {
     fn encode(&self) -> Value {
         let mut v = self.mapping.to_value();
         if let Value::Object(m) = &mut v {
-            swap_matchers(m, Value::String(self.attribute_matchers_json.clone()));
+            to_entry_attrs(m, Value::String(self.attribute_matchers_json.clone()));
         }
         v
     }
@@ -84,12 +108,13 @@ impl FieldType for MappingEntry {
 
 pub struct ServiceAccountMappingsDataSource;
 
-/// The resource's attributes, with the matchers as JSON text.
+/// The resource's attributes, with the matchers as JSON text and without
+/// the configuration-only flag.
 fn mapping_type() -> Type {
     let Type::Object(mut attrs) = resource::schema().object_type() else {
         unreachable!("a schema's type is an object type")
     };
-    swap_matchers(&mut attrs, Type::String);
+    to_entry_attrs(&mut attrs, Type::String);
     Type::Object(attrs)
 }
 
@@ -120,7 +145,8 @@ pub fn schema() -> Schema {
              matchers are `attribute_matchers_json`: a JSON object text with sorted keys whose \
              values keep their types, e.g. `{\"ref\":\"refs/heads/main\",\"run_attempt\":1}`. \
              Use `jsondecode()` to read it. `scopes` is null for the service account's default \
-             permissions.",
+             permissions. The resource's `allow_unpinned_shared_issuer` is not listed: it is an \
+             acknowledgement in a mapping's configuration, not something OpenAI stores.",
         ),
     )
 }
@@ -225,5 +251,22 @@ mod tests {
             schema_mismatches::<MappingsModel>(&schema()),
             Vec::<String>::new()
         );
+    }
+
+    #[test]
+    fn entries_leave_out_the_configuration_only_flag() {
+        let Type::Object(attrs) = mapping_type() else {
+            unreachable!()
+        };
+        assert!(!attrs.contains_key(MappingModel::allow_unpinned_shared_issuer));
+        assert!(!attrs.contains_key(MappingModel::attribute_matchers));
+        assert_eq!(attrs.get(MATCHERS_JSON), Some(&Type::String));
+        let entry = MappingEntry {
+            mapping: MappingModel::default(),
+            attribute_matchers_json: "{}".to_string(),
+        };
+        let value = entry.encode();
+        assert!(MappingEntry::accepts(&mapping_type()));
+        assert_eq!(MappingEntry::decode(&value, &Path::root()), Ok(entry));
     }
 }

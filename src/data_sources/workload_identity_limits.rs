@@ -5,6 +5,8 @@
 //! Counts come from the per-process inventory: one provider listing plus one
 //! mapping listing per provider, shared with the resources' own reads.
 
+use std::collections::BTreeMap;
+
 use async_trait::async_trait;
 use futures_util::{StreamExt as _, TryStreamExt as _};
 
@@ -28,7 +30,7 @@ tfplugin::model! {
         pub workload_identity_providers: Field<i64>,
         pub providers_remaining: Field<i64>,
         pub max_mappings_per_provider: Field<i64>,
-        pub providers: Field<Vec<ProviderUsage>>,
+        pub providers: Field<BTreeMap<String, ProviderUsage>>,
     }
 }
 
@@ -83,9 +85,11 @@ pub fn schema() -> Schema {
             .description("The most service account mappings one provider may have."),
     )
     .attribute(
-        Attribute::computed(M::providers, Type::List(Box::new(usage_type()))).description(
-            "Per provider, oldest first: `id`, `name`, `mappings` (how many it has), \
-             `max_mappings` and `mappings_remaining` (never below 0).",
+        Attribute::computed(M::providers, Type::Map(Box::new(usage_type()))).description(
+            "Per provider, keyed by its id (`wip_...`), so that \
+             `providers[openai_workload_identity_provider.ci.id]` finds one: `id`, `name`, \
+             `mappings` (how many it has), `max_mappings` and `mappings_remaining` (never \
+             below 0).",
         ),
     )
 }
@@ -112,12 +116,12 @@ impl DataSource<OpenAi> for WorkloadIdentityLimitsDataSource {
         let client = data.client()?;
         let max_providers = data.settings().max_providers;
         let max_mappings = data.settings().max_mappings_per_provider;
-        let mut providers = data
+        let providers = data
             .inventory
             .providers(client, |s| {
                 s.objects
                     .values()
-                    .map(|p| (p.created_at, p.id.clone(), p.name.clone()))
+                    .map(|p| (p.id.clone(), p.name.clone()))
                     .collect::<Vec<_>>()
             })
             .await
@@ -128,9 +132,8 @@ impl DataSource<OpenAi> for WorkloadIdentityLimitsDataSource {
                     &[],
                 )
             })?;
-        providers.sort();
         // A provider deleted since the listing has no mappings left: 0.
-        let ids: Vec<String> = providers.iter().map(|(_, id, _)| id.clone()).collect();
+        let ids: Vec<String> = providers.iter().map(|(id, _)| id.clone()).collect();
         let mapping_counts: Vec<usize> = futures_util::stream::iter(ids)
             .map(|id| async move {
                 data.inventory
@@ -144,12 +147,15 @@ impl DataSource<OpenAi> for WorkloadIdentityLimitsDataSource {
         let usage = providers
             .iter()
             .zip(mapping_counts)
-            .map(|((_, id, name), mappings)| ProviderUsage {
-                id: id.clone(),
-                name: name.clone(),
-                mappings: count(mappings),
-                max_mappings: count(max_mappings),
-                mappings_remaining: count(max_mappings.saturating_sub(mappings)),
+            .map(|((id, name), mappings)| {
+                let usage = ProviderUsage {
+                    id: id.clone(),
+                    name: name.clone(),
+                    mappings: count(mappings),
+                    max_mappings: count(max_mappings),
+                    mappings_remaining: count(max_mappings.saturating_sub(mappings)),
+                };
+                (id.clone(), usage)
             })
             .collect();
         let result = LimitsModel {

@@ -88,23 +88,24 @@ pub fn schema() -> Schema {
     )
 }
 
-/// The verdict, as the outputs hold it.
+/// Whether the exchange would admit the claims, and by which mappings, as the
+/// outputs hold it. (`tenant_pinning::Verdict` is the pinning check's answer.)
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Verdict {
+pub struct Admission {
     pub admitted: bool,
     pub matching_mapping_ids: Vec<String>,
     pub reasons: BTreeMap<String, String>,
 }
 
-/// The exchange's verdict for `claims` over the provider's `rules` (of every service account,
+/// Whether the exchange admits `claims`, over the provider's `rules` (of every service account,
 /// or of `service_account_id`).
-pub fn verdict(
+pub fn admission(
     provider: &WorkloadIdentityProvider,
     rules: &[FederationRule],
     claims: &Json,
     service_account_id: Option<&str>,
-) -> Verdict {
-    let mut out = Verdict::default();
+) -> Admission {
+    let mut out = Admission::default();
     let mut by_account: BTreeMap<&str, Vec<FederationRule>> = BTreeMap::new();
     for r in rules {
         if service_account_id.is_none_or(|sa| r.service_account_id == sa) {
@@ -247,7 +248,7 @@ impl DataSource<OpenAi> for WorkloadIdentityMatchDataSource {
             .at(Path::root().attr(M::workload_identity_provider_id))
             .into());
         };
-        let v = verdict(
+        let v = admission(
             &provider,
             &rules,
             &claims,
@@ -315,7 +316,7 @@ mod tests {
             rule("r5", "sa_2", true, json!({"ref": "refs/heads/*"})),
             rule("r6", "sa_3", false, json!({"repository": "org/app"})),
         ];
-        let v = verdict(&provider(true), &rules, &claims, None);
+        let v = admission(&provider(true), &rules, &claims, None);
         assert!(v.admitted);
         assert_eq!(v.matching_mapping_ids, ["r1"]);
         assert_eq!(v.reasons["r1"], MATCHED);
@@ -334,11 +335,11 @@ mod tests {
             "{v:?}"
         );
 
-        let v = verdict(&provider(true), &rules, &claims, Some("sa_2"));
+        let v = admission(&provider(true), &rules, &claims, Some("sa_2"));
         assert!(!v.admitted);
         assert_eq!(v.reasons.len(), 2);
 
-        let v = verdict(&provider(false), &rules, &claims, Some("sa_1"));
+        let v = admission(&provider(false), &rules, &claims, Some("sa_1"));
         assert!(!v.admitted);
         assert!(
             v.reasons["r1"].contains("workload identity provider disabled: 'wip_1' is disabled"),

@@ -146,7 +146,7 @@ impl OpenAi {
     /// on a shared issuer must match a claim naming the tenant. It judges
     /// exactly the JSON that will be sent (the conversion `create` and
     /// `update` use), and records the planned mapping for its provider's
-    /// check (see [`crate::tenant_pinning::PinningLedger`] for why the
+    /// check (see [`crate::tenant_pinning::PinningPlans`] for why the
     /// verdict does not depend on plan order).
     ///
     /// Which issuer applies: the provider's planned issuer once the provider
@@ -402,7 +402,7 @@ impl OpenAi {
     ///
     /// Right before the write (`written_at` `None`) it checks the issuer
     /// this process plans for the provider; that needs no request, and
-    /// [`PinningLedger::write_lock`] (held shared from this check to the
+    /// [`PinningPlans::write_lock`] (held shared from this check to the
     /// end of the write and its check) orders the write against this
     /// process's own issuer change of the provider. Right after the write
     /// (`written_at` the moment the API answered it) it reads the issuer
@@ -411,11 +411,11 @@ impl OpenAi {
     /// seen by the other's check, since that run's issuer change lists the
     /// provider's rules again after its own write. The caller undoes its
     /// write when this refuses. Writes that finish together share the read
-    /// ([`PinningLedger::issuer_since`]), so an apply of many mappings costs
+    /// ([`PinningPlans::issuer_since`]), so an apply of many mappings costs
     /// about one request per mapping.
     ///
-    /// [`PinningLedger::write_lock`]: crate::tenant_pinning::PinningLedger::write_lock
-    /// [`PinningLedger::issuer_since`]: crate::tenant_pinning::PinningLedger::issuer_since
+    /// [`PinningPlans::write_lock`]: crate::tenant_pinning::PinningPlans::write_lock
+    /// [`PinningPlans::issuer_since`]: crate::tenant_pinning::PinningPlans::issuer_since
     ///
     /// `sent` and `enabled` are the rule as it is judged: before the write
     /// what will be sent, after it what the API answered (an update sends

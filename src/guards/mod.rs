@@ -10,9 +10,9 @@
 //! | limits (50 providers, 50 mappings per provider) | [`crate::limits`] | `Ledger`, shared across aliases by its run log |
 //! | names (unique per organization / per provider) | `provider`, `mapping` | `inventory::Names` |
 //! | references (provider, project, service account exist) | `mapping` | the listing cache |
-//! | tenant pinning (shared issuers) | [`crate::tenant_pinning`], `provider`, `mapping` | `PinningLedger` |
+//! | tenant pinning (shared issuers) | [`crate::tenant_pinning`], `provider`, `mapping` | `PinningPlans` |
 //! | CEL (functions the exchange knows, size) | `openai_federation_rules::cel`, through the provider's validation | – |
-//! | overlap (two enabled mappings of one account matching one token: a warning) | `mapping`, `openai_federation_rules::matching::may_overlap` | the listing cache, `PinningLedger` |
+//! | overlap (two enabled mappings of one account matching one token: a warning) | `mapping`, `openai_federation_rules::matching::may_overlap` | the listing cache, `PinningPlans` |
 //!
 //! How each operation is classified, and which guard may refuse, warn or
 //! must allow it, is the decision table in [`operation`].
@@ -155,7 +155,7 @@ pub(crate) struct NameClaim<'a> {
 impl crate::OpenAi {
     /// Records, when `plan` renames an object of `scope` (an update from the
     /// prior name to `name`), that its old name is free once applied: here,
-    /// and through the run ledger for the run's other processes (the apply
+    /// and through the run log for the run's other processes (the apply
     /// walk). A name chain (a takes b's old name while b is renamed) then
     /// applies in any order; the write retries while the holder's rename is
     /// under way. Returns the old name.

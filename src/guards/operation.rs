@@ -33,6 +33,8 @@
 
 use std::sync::OnceLock;
 
+use openai_admin::Env;
+
 use tfplugin::framework::PlanCtx;
 
 /// What a plan does to one object.
@@ -94,10 +96,7 @@ pub(crate) fn destroy_command() -> bool {
 /// and its arguments, with the environment's `TF_CLI_ARGS` and
 /// `TF_CLI_ARGS_<command>` words before the command line's own, as
 /// Terraform reads them (so the last of a repeated flag wins).
-fn subcommand(
-    argv: &[String],
-    env: &dyn Fn(&str) -> Option<String>,
-) -> Option<(String, Vec<String>)> {
+fn subcommand(argv: &[String], env: Env<'_>) -> Option<(String, Vec<String>)> {
     // The CLI may run under an interpreter or wrapper (`python3
     // .../terraform-1.15.5 destroy`): the program is the first word, or the
     // second when the first does not name Terraform or OpenTofu but the
@@ -130,7 +129,7 @@ fn subcommand(
 
 /// Whether `argv` (a Terraform or OpenTofu command line, program first)
 /// with the environment `env` destroys.
-pub(crate) fn is_destroy_command(argv: &[String], env: &dyn Fn(&str) -> Option<String>) -> bool {
+pub(crate) fn is_destroy_command(argv: &[String], env: Env<'_>) -> bool {
     let Some((command, args)) = subcommand(argv, env) else {
         return false;
     };
@@ -160,7 +159,7 @@ pub(crate) fn applies_saved_plan() -> bool {
 /// Whether `argv` applies a saved plan: `apply` with a word that is no flag
 /// (a flag's value is written `-flag=value` by Terraform's own docs; a
 /// `-var NAME=VALUE` pair is skipped).
-pub(crate) fn is_saved_plan_apply(argv: &[String], env: &dyn Fn(&str) -> Option<String>) -> bool {
+pub(crate) fn is_saved_plan_apply(argv: &[String], env: Env<'_>) -> bool {
     let Some((command, args)) = subcommand(argv, env) else {
         return false;
     };
@@ -206,7 +205,7 @@ pub(crate) fn one_at_a_time() -> bool {
 /// The `-parallelism` of a command line (`-parallelism=N`, or Go's
 /// `-parallelism N`), the last one winning; the default when absent or
 /// not a positive number.
-pub(crate) fn parallelism_of(argv: &[String], env: &dyn Fn(&str) -> Option<String>) -> usize {
+pub(crate) fn parallelism_of(argv: &[String], env: Env<'_>) -> usize {
     let Some((_, args)) = subcommand(argv, env) else {
         return DEFAULT_PARALLELISM;
     };

@@ -108,7 +108,7 @@ struct PinningPrivate {
 
 impl OpenAi {
     /// The provider's half of the tenant-pinning guard (see
-    /// [`tenant_pinning::PinningLedger`] for why it does not depend on plan
+    /// [`tenant_pinning::PinningPlans`] for why it does not depend on plan
     /// order): records the issuer the provider will have for its mappings'
     /// checks, and refuses an issuer change that would leave one of its
     /// mappings (on the server or planned in this run) unpinned.

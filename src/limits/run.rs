@@ -90,7 +90,7 @@ const DIR_NAME: &str = "terraform-provider-openai";
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Kind {
+pub enum EntryKind {
     /// A create planned by this run.
     Create,
     /// A baseline object planned or applied away by this run.
@@ -104,7 +104,7 @@ struct Entry {
     run: String,
     pid: u32,
     scope: String,
-    kind: Kind,
+    kind: EntryKind,
     /// The object's id (removals, applied creates) or, for planned creates,
     /// what identifies the create, when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -132,7 +132,7 @@ struct Book {
 
 impl Book {
     fn add(&mut self, e: Entry) {
-        if e.kind == Kind::Created {
+        if e.kind == EntryKind::Created {
             self.created += 1;
         }
         self.scopes.entry(e.scope.clone()).or_default().push(e);
@@ -166,9 +166,9 @@ impl RunId {
     }
 }
 
-/// The shared ledger of one organization, as seen by this process.
+/// The run log of one organization, as seen by this process.
 #[derive(Clone, Debug)]
-pub struct RunLedger {
+pub struct RunLog {
     path: PathBuf,
     run: String,
     pid: u32,
@@ -237,8 +237,8 @@ pub fn organization_url(base_url: &str) -> String {
     format!("{}://{host}:{port}{path}{query}", u.scheme())
 }
 
-impl RunLedger {
-    /// The ledger for the organization at `base_url` reached with
+impl RunLog {
+    /// The run log for the organization at `base_url` reached with
     /// `admin_key`, for the operation this process belongs to. `None`
     /// (each process then counts alone) where the parent process cannot be
     /// told apart (not a unix system) or no private directory can be had:
@@ -279,7 +279,7 @@ impl RunLedger {
     }
 
     fn in_dir(dir: &Path, organization: &str, run: &RunId, pid: u32) -> Self {
-        RunLedger {
+        RunLog {
             path: dir.join(format!("limits-{organization}-{}.jsonl", run.tag())),
             run: run.key(),
             pid,
@@ -287,10 +287,10 @@ impl RunLedger {
         }
     }
 
-    /// A ledger in `dir` for tests, as the process `pid` of run `run`.
+    /// A run log in `dir` for tests, as the process `pid` of run `run`.
     #[cfg(test)]
     pub fn at(dir: &std::path::Path, run: &str, pid: u32) -> Self {
-        RunLedger {
+        RunLog {
             path: dir.join("limits.jsonl"),
             run: run.into(),
             pid,
@@ -370,7 +370,7 @@ impl RunLedger {
         let kept: Vec<Entry> = all
             .iter()
             .filter(|e| {
-                e.kind != Kind::Create
+                e.kind != EntryKind::Create
                     || e.id.is_some()
                     || *alive_pids.entry(e.pid).or_insert_with(|| alive(e.pid))
             })
@@ -430,17 +430,17 @@ impl RunLedger {
         let mut alive_pids: HashMap<u32, bool> = HashMap::new();
         for e in entries.iter().filter(|e| e.scope == scope) {
             match (&e.kind, &e.id) {
-                (Kind::Create, Some(key)) if keys.insert(key) => c.creates += 1,
-                (Kind::Create, Some(_)) => {}
-                (Kind::Create, None)
+                (EntryKind::Create, Some(key)) if keys.insert(key) => c.creates += 1,
+                (EntryKind::Create, Some(_)) => {}
+                (EntryKind::Create, None)
                     if *alive_pids.entry(e.pid).or_insert_with(|| alive(e.pid)) =>
                 {
                     c.creates += 1
                 }
-                (Kind::Remove, Some(id)) => {
+                (EntryKind::Remove, Some(id)) => {
                     c.removed.insert(id.clone());
                 }
-                (Kind::Created, Some(id)) => {
+                (EntryKind::Created, Some(id)) => {
                     c.created.insert(id.clone());
                 }
                 _ => {}
@@ -463,7 +463,7 @@ impl RunLedger {
             let mut counts = Self::counts_in(entries, scope);
             let counted = key.is_some_and(|k| {
                 entries.iter().any(|e| {
-                    e.scope == scope && e.kind == Kind::Create && e.id.as_deref() == Some(k)
+                    e.scope == scope && e.kind == EntryKind::Create && e.id.as_deref() == Some(k)
                 })
             });
             if counted {
@@ -475,13 +475,16 @@ impl RunLedger {
                 counts.creates -= 1;
                 return ((counts, false), Vec::new());
             }
-            ((counts, true), vec![self.entry(scope, Kind::Create, key)])
+            (
+                (counts, true),
+                vec![self.entry(scope, EntryKind::Create, key)],
+            )
         })
         .map(|(out, _)| out)
     }
 
     /// Records `kind` for `id` in `scope`, once per run.
-    pub fn record(&self, scope: &str, kind: Kind, id: &str) -> std::io::Result<()> {
+    pub fn record(&self, scope: &str, kind: EntryKind, id: &str) -> std::io::Result<()> {
         self.with(scope, |entries, _| {
             let known = entries
                 .iter()
@@ -510,7 +513,7 @@ impl RunLedger {
             .map(|(out, _)| out)
     }
 
-    fn entry(&self, scope: &str, kind: Kind, id: Option<&str>) -> Entry {
+    fn entry(&self, scope: &str, kind: EntryKind, id: Option<&str>) -> Entry {
         Entry {
             run: self.run.clone(),
             pid: self.pid,
@@ -625,7 +628,7 @@ pub fn private_dir() -> Result<PathBuf, String> {
         ensure_private(&std::env::temp_dir().join(format!("{DIR_NAME}-{uid}")))
     }
     #[cfg(not(unix))]
-    Err("the shared ledger needs a unix system".to_string())
+    Err("the run log needs a unix system".to_string())
 }
 
 /// Creates `dir` (mode 0700) unless it exists, then checks it is private
@@ -1027,9 +1030,9 @@ mod tests {
     fn processes_of_one_run_count_together_and_other_runs_apart() {
         let dir = tempfile::tempdir().unwrap();
         let me = std::process::id();
-        let a = RunLedger::at(dir.path(), "run1", me);
-        let b = RunLedger::at(dir.path(), "run1", me);
-        let other = RunLedger::at(dir.path(), "run2", me);
+        let a = RunLog::at(dir.path(), "run1", me);
+        let b = RunLog::at(dir.path(), "run1", me);
+        let other = RunLog::at(dir.path(), "run2", me);
         let limit = |c: &Counts| 48 + c.creates <= 50;
         assert!(a.admit("providers", Some("name:a"), limit).unwrap().1);
         assert!(b.admit("providers", None, limit).unwrap().1);
@@ -1040,11 +1043,11 @@ mod tests {
         assert!(b.admit("providers", Some("name:a"), limit).unwrap().1);
         // Another run counts alone.
         assert!(other.admit("providers", None, limit).unwrap().1);
-        a.record("providers", Kind::Remove, "wip_1").unwrap();
-        b.record("providers", Kind::Remove, "wip_1").unwrap();
+        a.record("providers", EntryKind::Remove, "wip_1").unwrap();
+        b.record("providers", EntryKind::Remove, "wip_1").unwrap();
         let (c, _) = a.counts("providers").unwrap();
         assert_eq!(c.removed.len(), 1);
-        a.record("providers", Kind::Created, "wip_9").unwrap();
+        a.record("providers", EntryKind::Created, "wip_9").unwrap();
         assert_eq!(b.created_in_run().unwrap(), 1);
         assert_eq!(other.created_in_run().unwrap(), 0);
     }
@@ -1055,11 +1058,12 @@ mod tests {
         let mut child = std::process::Command::new("true").spawn().unwrap();
         let dead = child.id();
         child.wait().unwrap();
-        let gone = RunLedger::at(dir.path(), "run1", dead);
+        let gone = RunLog::at(dir.path(), "run1", dead);
         assert!(gone.admit("providers", Some("name:x"), |_| true).unwrap().1);
         assert!(gone.admit("providers", None, |_| true).unwrap().1);
-        gone.record("providers", Kind::Remove, "wip_1").unwrap();
-        let me = RunLedger::at(dir.path(), "run1", std::process::id());
+        gone.record("providers", EntryKind::Remove, "wip_1")
+            .unwrap();
+        let me = RunLog::at(dir.path(), "run1", std::process::id());
         let (c, _) = me.counts("providers").unwrap();
         assert_eq!(c.creates, 1, "the anonymous one went with its process");
         assert_eq!(c.removed.len(), 1);
@@ -1069,11 +1073,11 @@ mod tests {
     fn a_process_opening_a_log_with_nothing_to_drop_counts_each_entry_once() {
         let dir = tempfile::tempdir().unwrap();
         let me = std::process::id();
-        let a = RunLedger::at(dir.path(), "run1", me);
+        let a = RunLog::at(dir.path(), "run1", me);
         assert!(a.admit("providers", None, |_| true).unwrap().1);
-        a.record("providers", Kind::Created, "wip_1").unwrap();
+        a.record("providers", EntryKind::Created, "wip_1").unwrap();
         // A second process of the run reads the log whole, once.
-        let b = RunLedger::at(dir.path(), "run1", me);
+        let b = RunLog::at(dir.path(), "run1", me);
         let (counts, _) = b.counts("providers").unwrap();
         assert_eq!(counts.creates, 1);
         assert_eq!(b.created_in_run().unwrap(), 1);
@@ -1085,18 +1089,19 @@ mod tests {
     #[test]
     fn every_write_appends_one_line() {
         let dir = tempfile::tempdir().unwrap();
-        let a = RunLedger::at(dir.path(), "run1", std::process::id());
-        let b = RunLedger::at(dir.path(), "run1", std::process::id());
+        let a = RunLog::at(dir.path(), "run1", std::process::id());
+        let b = RunLog::at(dir.path(), "run1", std::process::id());
         // 60 providers of 50 mappings, planned and applied by two processes.
         for i in 0..3000 {
             let l = if i % 2 == 0 { &a } else { &b };
             let scope = format!("mappings:wip_{}", i / 50);
             assert!(l.admit(&scope, Some(&format!("k{i}")), |_| true).unwrap().1);
-            l.record(&scope, Kind::Created, &format!("wifr_{i}"))
+            l.record(&scope, EntryKind::Created, &format!("wifr_{i}"))
                 .unwrap();
         }
         // Recording the same again adds nothing.
-        a.record("mappings:wip_0", Kind::Created, "wifr_7").unwrap();
+        a.record("mappings:wip_0", EntryKind::Created, "wifr_7")
+            .unwrap();
         let text = std::fs::read_to_string(dir.path().join("limits.jsonl")).unwrap();
         assert_eq!(text.lines().count(), 1 + 6000);
         let (counts, _) = b.counts("mappings:wip_59").unwrap();
@@ -1268,12 +1273,12 @@ mod tests {
         assert!(why.contains("another user"), "{why}");
     }
 
-    /// A ledger whose log path was replaced by `plant`, and the outcome of
+    /// A run log whose log path was replaced by `plant`, and the outcome of
     /// one admission through it.
     fn through_planted(plant: impl FnOnce(&Path)) -> std::io::Result<(Counts, bool)> {
         let dir = tempfile::tempdir().unwrap();
         plant(&dir.path().join("limits.jsonl"));
-        let l = RunLedger::at(dir.path(), "run1", std::process::id());
+        let l = RunLog::at(dir.path(), "run1", std::process::id());
         l.admit("providers", Some("name:a"), |_| true)
     }
 
@@ -1333,7 +1338,7 @@ mod tests {
         let f = File::create(&path).unwrap();
         f.set_len(MAX_LOG + 1).unwrap();
         drop(f);
-        let l = RunLedger::at(dir.path(), "run1", std::process::id());
+        let l = RunLog::at(dir.path(), "run1", std::process::id());
         let (counts, ok) = l.admit("providers", Some("name:a"), |_| true).unwrap();
         assert!(ok);
         assert_eq!(counts.creates, 1);
@@ -1344,7 +1349,7 @@ mod tests {
             run: "run2".into(),
             pid: std::process::id(),
             scope: "providers".into(),
-            kind: Kind::Create,
+            kind: EntryKind::Create,
             id: Some("name:forged".into()),
         })
         .unwrap();
@@ -1353,7 +1358,7 @@ mod tests {
             format!("{forged}\n{forged}\n"),
         )
         .unwrap();
-        let l = RunLedger::at(dir.path(), "run2", std::process::id());
+        let l = RunLog::at(dir.path(), "run2", std::process::id());
         let (counts, _) = l.counts("providers").unwrap();
         assert_eq!(counts.creates, 0);
     }

@@ -649,7 +649,7 @@ impl Resource<OpenAi> for ServiceAccountMappingResource {
         // A permissions type this provider cannot represent: see `unmanaged_kind`.
         resp.private = found.as_ref().map(|r| {
             unmanaged_kind::private(match &r.permissions {
-                Permissions::Unknown { kind, .. } => Some(unmanaged_kind::Kind {
+                Permissions::Unknown { kind, .. } => Some(unmanaged_kind::UnmanagedKind {
                     field: "permissions type".into(),
                     value: kind.clone(),
                 }),

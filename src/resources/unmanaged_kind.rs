@@ -12,7 +12,7 @@ use tfplugin::framework::{Diagnostic, Diagnostics, PlanCtx};
 
 /// What kind of object was read, in private state.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Kind {
+pub struct UnmanagedKind {
     /// Which field had the unknown value, e.g. `verification type`.
     pub field: String,
     /// The value, e.g. `x509_ca`.
@@ -21,12 +21,12 @@ pub struct Kind {
 
 #[derive(Serialize, Deserialize)]
 struct Private {
-    unmanaged_kind: Option<Kind>,
+    unmanaged_kind: Option<UnmanagedKind>,
 }
 
 /// The private bytes for an object read with `kind` (`None`: a kind this
 /// provider manages; the bytes then clear an earlier marker).
-pub fn private(kind: Option<Kind>) -> Vec<u8> {
+pub fn private(kind: Option<UnmanagedKind>) -> Vec<u8> {
     match kind {
         None => Vec::new(),
         Some(k) => serde_json::to_vec(&Private {
@@ -37,14 +37,14 @@ pub fn private(kind: Option<Kind>) -> Vec<u8> {
 }
 
 /// The kind recorded in `private`, if any.
-pub fn recorded(private: &[u8]) -> Option<Kind> {
+pub fn recorded(private: &[u8]) -> Option<UnmanagedKind> {
     serde_json::from_slice::<Private>(private)
         .ok()
         .and_then(|p| p.unmanaged_kind)
 }
 
 /// The error for managing an object of `kind`.
-pub fn diagnostic(object: &str, kind: &Kind, attribute: &str) -> Diagnostic {
+pub fn diagnostic(object: &str, kind: &UnmanagedKind, attribute: &str) -> Diagnostic {
     Diagnostic::error(
         format!("Cannot manage this {object} yet"),
         format!(
@@ -91,8 +91,8 @@ mod tests {
         plan_generic(&schema, &prior, &planned, &planned)
     }
 
-    fn x509() -> Kind {
-        Kind {
+    fn x509() -> UnmanagedKind {
+        UnmanagedKind {
             field: "verification type".into(),
             value: "x509_ca".into(),
         }

@@ -480,8 +480,8 @@ impl KeptByTerraform {
     }
 }
 
-fn kind_of(p: &WorkloadIdentityProvider) -> Option<unmanaged_kind::Kind> {
-    let kind = |field: &str, value: &str| unmanaged_kind::Kind {
+fn kind_of(p: &WorkloadIdentityProvider) -> Option<unmanaged_kind::UnmanagedKind> {
+    let kind = |field: &str, value: &str| unmanaged_kind::UnmanagedKind {
         field: field.to_owned(),
         value: value.to_owned(),
     };

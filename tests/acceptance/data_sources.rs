@@ -1,16 +1,9 @@
 //! Acceptance: the data sources, read by real Terraform from objects made
 //! directly in the emulator.
 
+use crate::support::HEADER;
 use crate::support::{Emulator, Workdir, tf_latest};
 use serde_json::{Value as Json, json};
-
-const HEADER: &str = r#"
-terraform {
-  required_providers {
-    openai = { source = "openai-wif/openai" }
-  }
-}
-"#;
 
 const JWKS: &str =
     r#"{"keys":[{"kid":"k1","kty":"RSA","alg":"RS256","use":"sig","n":"sXch","e":"AQAB"}]}"#;
@@ -108,8 +101,7 @@ fn org(emu: &Emulator) -> Org {
 }
 
 fn workdir(emu: &Emulator, config: &str) -> Workdir {
-    let mut wd = Workdir::new(&tf_latest());
-    wd.use_emulator(emu);
+    let wd = Workdir::with_emulator(&tf_latest(), emu);
     wd.write_main(&format!("{HEADER}\n{config}"));
     wd
 }
@@ -249,6 +241,8 @@ output "matchers" {{
         }
         // Matchers keep their JSON types through the string.
         assert_eq!(matchers[i], api["attribute_matchers"], "{m}");
+        // A configuration-only flag OpenAI does not store is not listed.
+        assert!(m.get("allow_unpinned_shared_issuer").is_none(), "{m}");
         match api["permissions"]["type"].as_str() {
             Some("restricted") => {
                 let mut want: Vec<&str> = api["permissions"]["scopes"]
@@ -582,13 +576,12 @@ fn limits_count_providers_and_mappings_against_the_configured_limits() {
     assert_eq!(limits["workload_identity_providers"], json!(3));
     assert_eq!(limits["providers_remaining"], json!(47));
     assert_eq!(limits["max_mappings_per_provider"], json!(50));
-    let usage = limits["providers"].as_array().unwrap();
+    // Keyed by provider id, which is how a configuration finds one.
+    let usage = limits["providers"].as_object().unwrap();
     assert_eq!(usage.len(), 3);
-    for u in usage {
-        let i = ids
-            .iter()
-            .position(|x| x == id(u))
-            .expect("a known provider");
+    for (i, pid) in ids.iter().enumerate() {
+        let u = &usage[pid];
+        assert_eq!(id(u), pid);
         assert_eq!(u["name"], ["a", "b", "c"][i]);
         let mappings = if i == 1 { 2 } else { 0 };
         assert_eq!(u["mappings"], json!(mappings), "{u}");
@@ -608,13 +601,7 @@ fn limits_count_providers_and_mappings_against_the_configured_limits() {
     assert_eq!(limits["max_workload_identity_providers"], json!(4));
     assert_eq!(limits["providers_remaining"], json!(1));
     assert_eq!(limits["max_mappings_per_provider"], json!(10));
-    let b = limits["providers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|u| id(u) == ids[1])
-        .unwrap()
-        .clone();
+    let b = &limits["providers"][&ids[1]];
     assert_eq!(b["max_mappings"], json!(10));
     assert_eq!(b["mappings_remaining"], json!(8));
 
@@ -628,12 +615,6 @@ fn limits_count_providers_and_mappings_against_the_configured_limits() {
     wd.apply().assert_success();
     let limits = wd.output("limits");
     assert_eq!(limits["providers_remaining"], json!(0));
-    let b = limits["providers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|u| id(u) == ids[1])
-        .unwrap()
-        .clone();
+    let b = &limits["providers"][&ids[1]];
     assert_eq!(b["mappings_remaining"], json!(0));
 }

@@ -8,6 +8,8 @@ use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 use std::thread;
 
+use crate::support::HEADER;
+use crate::support::org::project_and_account;
 use crate::support::{Emulator, TfOutput, Workdir, tf_latest};
 use serde_json::{Value, json};
 
@@ -26,18 +28,7 @@ fn setup(emu: &Emulator, scopes: Option<&[&str]>) -> Wif {
 
 /// Like [`setup`], with a mapping on `matchers` instead.
 fn setup_matching(emu: &Emulator, scopes: Option<&[&str]>, matchers: Value) -> Wif {
-    let project = emu.ok("POST", "/organization/projects", Some(json!({"name": "p"})))["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let account = emu.ok(
-        "POST",
-        &format!("/organization/projects/{project}/service_accounts"),
-        Some(json!({"name": "ci", "create_service_account_only": true})),
-    )["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let (project, account) = project_and_account(emu);
     let provider = emu.ok(
         "POST",
         "/organization/workload_identity_providers",
@@ -134,12 +125,7 @@ fn workdir(emu: &Emulator) -> Workdir {
 fn config(wif: &Wif, source: &str, extra: &str) -> String {
     format!(
         r#"
-terraform {{
-  required_providers {{
-    openai = {{ source = "openai-wif/openai" }}
-  }}
-}}
-
+{HEADER}
 variable "tok" {{
   type      = string
   default   = null

@@ -7,6 +7,8 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::support::http::{http, http_as};
+use crate::support::org::{project_and_account, provider_count};
 use crate::support::{Emulator, Workdir, tf_latest};
 use serde_json::{Value, json};
 
@@ -36,66 +38,12 @@ fn copy_module(name: &str, wd: &Workdir) {
     copy(&module_dir(name), &wd.dir());
 }
 
-fn project_and_account(emu: &Emulator) -> (String, String) {
-    let p = emu.ok(
-        "POST",
-        "/organization/projects",
-        Some(json!({"name": "modules"})),
-    );
-    let pid = p["id"].as_str().unwrap().to_string();
-    let sa = emu.ok(
-        "POST",
-        &format!("/organization/projects/{pid}/service_accounts"),
-        Some(json!({"name": "workload", "create_service_account_only": true})),
-    );
-    (pid, sa["id"].as_str().unwrap().to_string())
-}
-
-/// A plain HTTP call outside the Admin API (emulator helpers, the exchange).
-fn http(method: &str, url: &str, body: Option<Value>) -> (u16, Value) {
-    http_as(method, url, body, None)
-}
-
-/// [`http`] with the admin key, which the emulator's control routes need.
-fn http_as(method: &str, url: &str, body: Option<Value>, key: Option<&str>) -> (u16, Value) {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
-        let mut req = reqwest::Client::new().request(method, url);
-        if let Some(key) = key {
-            req = req.bearer_auth(key);
-        }
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let resp = req.send().await.unwrap_or_else(|e| panic!("{url}: {e}"));
-        let status = resp.status().as_u16();
-        let text = resp.text().await.unwrap();
-        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
-    })
-}
-
-fn provider_count(emu: &Emulator) -> usize {
-    emu.ok(
-        "GET",
-        "/organization/workload_identity_providers?limit=100",
-        None,
-    )["data"]
-        .as_array()
-        .unwrap()
-        .len()
-}
-
 /// Runs the module's `terraform test` files against a fresh emulator.
 fn run_module_tests(name: &str) {
     let tf = tf_latest();
     let emu = Emulator::start();
     let (pid, sa) = project_and_account(&emu);
-    let mut wd = Workdir::new(&tf);
-    wd.use_emulator(&emu);
+    let wd = Workdir::with_emulator(&tf, &emu);
     copy_module(name, &wd);
     // An organization is rarely empty: one already holds a provider with the
     // module's default name, which the tests must not collide with.
@@ -231,8 +179,7 @@ fn mint(emu: &Emulator, claims: &Value) -> String {
 fn run_exchange_scenario(emu: &Emulator, s: Scenario) {
     let tf = tf_latest();
     let (pid, sa) = project_and_account(emu);
-    let mut wd = Workdir::new(&tf);
-    wd.use_emulator(emu);
+    let mut wd = Workdir::with_emulator(&tf, emu);
     wd.env("TF_VAR_project_id", &pid)
         .env("TF_VAR_service_account_id", &sa);
     for (k, v) in &s.vars {

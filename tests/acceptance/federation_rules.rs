@@ -2,15 +2,9 @@
 //! write, the `matches` and `transform` provider functions, and the
 //! `openai_workload_identity_match` data source.
 
+use crate::support::HEADER;
+use crate::support::org::project_and_account;
 use crate::support::{Emulator, Workdir};
-
-const HEADER: &str = r#"
-terraform {
-  required_providers {
-    openai = { source = "openai-wif/openai" }
-  }
-}
-"#;
 
 /// Requests by route that are not reads.
 fn writes(emu: &Emulator) -> Vec<String> {
@@ -30,8 +24,7 @@ tftest! {
     /// token as "no mapping matches").
     fn invalid_cel_is_refused_at_plan_with_no_write(tf) {
         let emu = Emulator::start();
-        let mut wd = Workdir::new(tf);
-        wd.use_emulator(&emu);
+        let wd = Workdir::with_emulator(tf, &emu);
         wd.write_main(&format!(
             r#"{HEADER}
 resource "openai_workload_identity_provider" "p" {{
@@ -133,8 +126,7 @@ tftest! {
     /// loads, plans and applies there.
     fn a_provider_with_functions_works_where_functions_do_not_exist(tf) {
         let emu = Emulator::start();
-        let mut wd = Workdir::new(tf);
-        wd.use_emulator(&emu);
+        let wd = Workdir::with_emulator(tf, &emu);
         wd.write_main(&format!(
             "{HEADER}data \"openai_workload_identity_providers\" \"all\" {{}}\noutput \"n\" {{ value = length(data.openai_workload_identity_providers.all.providers) }}\n"
         ));
@@ -143,35 +135,13 @@ tftest! {
     }
 }
 
-/// A project and a service account in the emulator, as a user would have them.
-fn project_and_account(emu: &Emulator) -> (String, String) {
-    let project = emu.ok(
-        "POST",
-        "/organization/projects",
-        Some(serde_json::json!({"name": "p"})),
-    )["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let sa = emu.ok(
-        "POST",
-        &format!("/organization/projects/{project}/service_accounts"),
-        Some(serde_json::json!({"name": "ci", "create_service_account_only": true})),
-    )["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    (project, sa)
-}
-
 tftest! {
     /// The data source gives the exchange's verdict and reasons for live mappings, and a
     /// `check` block can assert that main is admitted and a fork is not.
     fn match_data_source_gives_the_exchange_verdict(tf) {
         let emu = Emulator::start();
         let (project, sa) = project_and_account(&emu);
-        let mut wd = Workdir::new(tf);
-        wd.use_emulator(&emu);
+        let wd = Workdir::with_emulator(tf, &emu);
         let check = if tf.at_least(1, 5, 0) {
             r#"
 check "only_main_is_admitted" {

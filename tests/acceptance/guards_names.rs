@@ -4,16 +4,10 @@
 //! `create_before_destroy` replacement that keeps its name says why the
 //! API refused it.
 
+use crate::support::HEADER;
+use crate::support::config;
 use crate::support::org::{project_and_account, provider_by_hand, provider_names as names};
 use crate::support::{Emulator, Workdir, tf_latest};
-
-const HEADER: &str = r#"
-terraform {
-  required_providers {
-    openai = { source = "openai-wif/openai" }
-  }
-}
-"#;
 
 fn providers(a: &str, b: &str, lifecycle: &str) -> String {
     format!(
@@ -37,8 +31,7 @@ resource "openai_workload_identity_provider" "b" {{
 fn a_rename_chain_applies_and_a_swap_is_refused_at_plan() {
     let tf = tf_latest();
     let emu = Emulator::start();
-    let mut wd = Workdir::new(&tf);
-    wd.use_emulator(&emu);
+    let wd = Workdir::with_emulator(&tf, &emu);
     wd.write_main(&providers("one", "two", ""));
     wd.apply().assert_success();
 
@@ -63,8 +56,7 @@ fn a_rename_chain_applies_and_a_swap_is_refused_at_plan() {
 fn a_create_before_destroy_replacement_with_the_same_name_says_why_it_failed() {
     let tf = tf_latest();
     let emu = Emulator::start();
-    let mut wd = Workdir::new(&tf);
-    wd.use_emulator(&emu);
+    let wd = Workdir::with_emulator(&tf, &emu);
     let cbd = "  lifecycle {\n    create_before_destroy = true\n  }";
     wd.write_main(&providers("one", "two", cbd));
     wd.apply().assert_success();
@@ -90,20 +82,12 @@ fn overlapping_mappings_of_one_account_are_warned_about() {
     let emu = Emulator::start();
     let (project, sa) = project_and_account(&emu);
     let wip = provider_by_hand(&emu, "k8s", "https://k8s.example.com");
+    let provider = format!("\"{wip}\"");
     let mapping = |label: &str, sub: &str| {
-        format!(
-            r#"
-resource "openai_service_account_mapping" "{label}" {{
-  workload_identity_provider_id = "{wip}"
-  project_id                    = "{project}"
-  service_account_id            = "{sa}"
-  attribute_matchers            = {{ sub = "{sub}" }}
-}}
-"#
-        )
+        let matchers = format!("  attribute_matchers            = {{ sub = \"{sub}\" }}");
+        config::mapping(label, &provider, (&project, &sa), &matchers)
     };
-    let mut wd = Workdir::new(&tf);
-    wd.use_emulator(&emu);
+    let wd = Workdir::with_emulator(&tf, &emu);
     wd.write_main(&format!(
         "{HEADER}{}{}",
         mapping("all", "system:serviceaccount:ns:*"),
@@ -146,8 +130,7 @@ fn replacing_a_provider_that_a_mapping_names_by_literal_id_is_refused_at_plan() 
     let tf = tf_latest();
     let emu = Emulator::start();
     let (project, sa) = project_and_account(&emu);
-    let mut wd = Workdir::new(&tf);
-    wd.use_emulator(&emu);
+    let wd = Workdir::with_emulator(&tf, &emu);
     let provider = r#"
 resource "openai_workload_identity_provider" "p" {
   name     = "p"

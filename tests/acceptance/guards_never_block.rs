@@ -2,26 +2,17 @@
 //! limit: a destroy (whatever the configuration would create), and
 //! disabling an unpinned mapping on a shared issuer.
 
+use crate::support::HEADER;
 use crate::support::org::{
     id_of, project_and_account as account_by_hand, provider_by_hand, provider_names,
 };
 use crate::support::{Emulator, TerraformBin, Workdir};
 use serde_json::json;
 
-const HEADER: &str = r#"
-terraform {
-  required_providers {
-    openai = { source = "openai-wif/openai" }
-  }
-}
-"#;
-
 const GITHUB: &str = "https://token.actions.githubusercontent.com";
 
 fn workdir(tf: &TerraformBin, emu: &Emulator) -> Workdir {
-    let mut wd = Workdir::new(tf);
-    wd.use_emulator(emu);
-    wd
+    Workdir::with_emulator(tf, emu)
 }
 
 tftest! {

@@ -3,7 +3,10 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use crate::support::{Emulator, Workdir, provider_dir, terraform_binaries, tf_latest, tf_oldest};
+use crate::support::HEADER;
+use crate::support::{
+    Changes, Emulator, Workdir, provider_dir, terraform_binaries, tf_latest, tf_oldest,
+};
 
 #[test]
 fn pinned_versions_are_installed_and_report_their_version() {
@@ -69,9 +72,9 @@ output "echo" {
         );
         wd.init().assert_success();
         wd.validate().assert_success();
-        wd.plan_detailed()
+        wd.plan_json()
             .assert_code(2)
-            .assert_stdout_contains("1 to add");
+            .assert_changes(Changes::new(1, 0, 0));
         wd.apply().assert_success();
         assert_eq!(wd.output("echo"), serde_json::json!({ "size": 3 }), "{tf}");
         let state = wd.state();
@@ -154,13 +157,11 @@ fn cli_config_overrides_our_provider_to_the_cargo_build() {
     for tf in terraform_binaries() {
         let wd = Workdir::new(&tf);
         wd.write_main(
-            r#"
-terraform {
-  required_providers {
-    openai = { source = "openai-wif/openai" }
-  }
-}
+            &[
+                HEADER, r#"
 "#,
+            ]
+            .concat(),
         );
         // Whether or not the provider starts yet, Terraform must announce the
         // override and name our build directory.

@@ -3,6 +3,7 @@
 //! the emulator's built-in OIDC issuer, a pinned mapping, and the ephemeral
 //! token exchange, with neither token in state, plan or logs.
 
+use crate::support::HEADER;
 use crate::support::{Emulator, Workdir, tf_latest};
 use serde_json::json;
 
@@ -36,12 +37,7 @@ resource "terraform_data" "use" {
     };
     format!(
         r#"
-terraform {{
-  required_providers {{
-    openai = {{ source = "openai-wif/openai" }}
-  }}
-}}
-
+{HEADER}
 data "openai_project" "p" {{
   id = "{project}"
 }}
@@ -90,9 +86,8 @@ fn keyless_setup_and_exchange_with_only_this_provider() {
         .unwrap()
         .to_string();
     let issuer = format!("{}/_emulator/oidc", emu.url());
-    let mut wd = Workdir::new(&tf);
-    wd.use_emulator(&emu)
-        .env("OPENAI_TOKEN_EXCHANGE_URL", &emu.token_url())
+    let mut wd = Workdir::with_emulator(&tf, &emu);
+    wd.env("OPENAI_TOKEN_EXCHANGE_URL", &emu.token_url())
         .env("TF_LOG_PROVIDER", "TRACE");
     let log = wd.dir().join("tf.log");
     wd.env("TF_LOG_PATH", log.to_str().unwrap());

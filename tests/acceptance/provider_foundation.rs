@@ -1,6 +1,7 @@
 //! The provider binary loads into real Terraform (1.15.5 and 1.0.3) over
 //! protocol 6 with AutoMTLS, and its own configuration is validated.
 
+use crate::support::HEADER;
 use crate::support::{Workdir, tf_latest};
 
 const PROVIDER_ONLY: &str = r#"
@@ -113,12 +114,9 @@ fn provider_configuration_unknown_at_plan_time_does_not_crash() {
     let tf = tf_latest();
     let wd = Workdir::new(&tf);
     wd.write_main(
-        r#"
-terraform {
-  required_providers {
-    openai = { source = "openai-wif/openai" }
-  }
-}
+        &[
+            HEADER,
+            r#"
 resource "terraform_data" "url" {
   input = "http://127.0.0.1:9/v1"
 }
@@ -131,10 +129,12 @@ resource "openai_workload_identity_provider" "x" {
   audience = "https://api.openai.com/v1"
 }
 "#,
+        ]
+        .concat(),
     );
-    let plan = wd.plan_detailed();
+    let plan = wd.plan_json();
     plan.assert_code(2);
-    plan.assert_output_contains_words("2 to add");
+    assert_eq!(plan.changes().add, 2, "{plan}");
 }
 
 #[test]
@@ -148,12 +148,9 @@ fn provider_logs_reach_terraform_at_their_level_without_secrets() {
         // Nothing listens there: the test never reaches a real API.
         .env("OPENAI_BASE_URL", "http://127.0.0.1:9/v1");
     wd.write_main(
-        r#"
-terraform {
-  required_providers {
-    openai = { source = "openai-wif/openai" }
-  }
-}
+        &[
+            HEADER,
+            r#"
 provider "openai" {}
 resource "openai_workload_identity_provider" "x" {
   name     = "x"
@@ -161,6 +158,8 @@ resource "openai_workload_identity_provider" "x" {
   audience = "https://api.openai.com/v1"
 }
 "#,
+        ]
+        .concat(),
     );
     // The plan itself fails (no API on that port), which is fine here.
     wd.run(&["plan", "-input=false"]);

@@ -11,6 +11,7 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use crate::support::HEADER;
 use crate::support::{Emulator, Workdir};
 use serde_json::json;
 
@@ -20,14 +21,6 @@ use serde_json::json;
 const EXIT_BOUND: Duration = Duration::from_secs(40);
 /// How long to wait for the provider's request to arrive at all.
 const ARRIVAL_BOUND: Duration = Duration::from_secs(120);
-
-const HEADER: &str = r#"
-terraform {
-  required_providers {
-    openai = { source = "openai-wif/openai" }
-  }
-}
-"#;
 
 fn config(base_url: &str) -> String {
     format!(
@@ -141,8 +134,7 @@ tftest! {
             }]})),
         );
         assert_eq!(status, 200);
-        let mut wd = Workdir::new(tf);
-        wd.use_emulator(&emu);
+        let wd = Workdir::with_emulator(tf, &emu);
         wd.write_main(&config(&emu.base_url()));
         let mut child = spawn(&wd, &["apply", "-input=false", "-auto-approve"]);
         // Wait until the create is committed on the server, answer held back.

@@ -5,6 +5,7 @@
 //! environment variable) rather than a minute, so the waits are real and
 //! short.
 
+use crate::support::HEADER;
 use crate::support::{Emulator, Workdir, tf_latest};
 
 /// The rate-limit window of these tests, in seconds.
@@ -26,8 +27,7 @@ fn limited(rpm: u32) -> Emulator {
 
 /// A working directory on `emu` whose provider paces by the same window.
 fn workdir(emu: &Emulator) -> Workdir {
-    let mut wd = Workdir::new(&tf_latest());
-    wd.use_emulator(emu);
+    let mut wd = Workdir::with_emulator(&tf_latest(), emu);
     wd.env("OPENAI_RATE_LIMIT_WINDOW_SECONDS", WINDOW_SECS);
     wd
 }
@@ -105,12 +105,7 @@ fn forty_mappings_converge_in_one_apply_at_twenty_requests_per_window() {
     let wd = workdir(&emu);
     wd.write_main(&format!(
         r#"
-terraform {{
-  required_providers {{
-    openai = {{ source = "openai-wif/openai" }}
-  }}
-}}
-
+{HEADER}
 # Window pacing waits a window or two per request here; a backoff that
 # guesses (doubling with each of ten 429s, up to a minute) exceeds this budget.
 provider "openai" {{

@@ -129,8 +129,7 @@ fn package_refuses_a_version_terraform_cannot_use() {
 fn terraform_installs_the_package_from_a_filesystem_mirror() {
     let tf = tf_latest();
     let emu = Emulator::start();
-    let mut wd = Workdir::new(&tf);
-    wd.use_emulator(&emu);
+    let wd = Workdir::with_emulator(&tf, &emu);
 
     // The packed mirror layout: HOSTNAME/NAMESPACE/TYPE/<the release zip>.
     let dist = tempfile::tempdir().unwrap();
@@ -189,9 +188,13 @@ resource "openai_workload_identity_provider" "github" {{
         "the lock file should record version {VERSION} and {h1}:\n{lock}"
     );
 
-    let plan = wd.plan_detailed();
+    let plan = wd.plan_json();
     plan.assert_code(2);
-    plan.assert_output_contains_words("openai_workload_identity_provider.github will be created");
+    assert_eq!(
+        plan.planned_actions()["openai_workload_identity_provider.github"],
+        "create",
+        "{plan}"
+    );
     // The installed plugin, not a dev override, answered: it asked the
     // emulator for the existing providers to count them against the limit.
     let stats = emulator_stats(&emu);

@@ -3,64 +3,27 @@
 //! and its mappings in parallel, and the provider's delete waits for the
 //! mapping deletes of the same run instead of failing on OpenAI's 409.
 
+use crate::support::HEADER;
+use crate::support::config;
+use crate::support::org::{self, PROVIDERS, count, project_and_account};
 use crate::support::{Emulator, Workdir};
 use serde_json::json;
 
-const PROVIDERS: &str = "/organization/workload_identity_providers";
-
 fn provider_by_hand(emu: &Emulator, name: &str) -> String {
-    emu.ok(
-        "POST",
-        PROVIDERS,
-        Some(
-            json!({"name": name, "issuer": "https://oidc.cluster.example.com",
-                    "audience": "https://api.openai.com/v1", "type": "oidc"}),
-        ),
-    )["id"]
-        .as_str()
-        .unwrap()
-        .to_string()
+    org::provider_by_hand(emu, name, "https://oidc.cluster.example.com")
 }
 
 fn rule_by_hand(emu: &Emulator, wip: &str, project: &str, sa: &str, name: &str) -> String {
-    emu.ok(
-        "POST",
-        &format!("{PROVIDERS}/{wip}/federation_rules"),
-        Some(
-            json!({"name": name, "project_id": project, "service_account_id": sa,
-                    "attribute_matchers": {"sub": format!("system:serviceaccount:ns:{name}")}}),
-        ),
-    )["id"]
-        .as_str()
-        .unwrap()
-        .to_string()
-}
-
-fn provider_block(name: &str) -> String {
-    format!(
-        r#"
-resource "openai_workload_identity_provider" "p" {{
-  name     = "{name}"
-  issuer   = "https://oidc.cluster.example.com"
-  audience = "https://api.openai.com/v1"
-}}
-"#
+    org::rule_by_hand(
+        emu,
+        wip,
+        (project, sa),
+        json!({"name": name, "attribute_matchers": {"sub": format!("system:serviceaccount:ns:{name}")}}),
     )
 }
 
-const HEADER: &str = r#"
-terraform {
-  required_providers {
-    openai = { source = "openai-wif/openai" }
-  }
-}
-"#;
-
-fn count(emu: &Emulator, path: &str) -> usize {
-    emu.ok("GET", &format!("{path}?limit=100"), None)["data"]
-        .as_array()
-        .unwrap()
-        .len()
+fn provider_block(name: &str) -> String {
+    config::provider(name, "https://oidc.cluster.example.com")
 }
 
 tftest! {
@@ -69,24 +32,12 @@ tftest! {
     /// provider whose rules this run does not delete keeps the clear 409.
     fn destroy_waits_for_mapping_deletes_of_the_same_run(tf) {
         let emu = Emulator::start();
-        let project = emu.ok("POST", "/organization/projects", Some(json!({"name": "p"})))["id"]
-            .as_str()
-            .unwrap()
-            .to_string();
-        let sa = emu.ok(
-            "POST",
-            &format!("/organization/projects/{project}/service_accounts"),
-            Some(json!({"name": "ci", "create_service_account_only": true})),
-        )["id"]
-            .as_str()
-            .unwrap()
-            .to_string();
+        let (project, sa) = project_and_account(&emu);
         let wip = provider_by_hand(&emu, "cluster");
         let rules: Vec<String> = (0..2)
             .map(|i| rule_by_hand(&emu, &wip, &project, &sa, &format!("sa{i}")))
             .collect();
-        let mut wd = Workdir::new(tf);
-        wd.use_emulator(&emu);
+        let wd = Workdir::with_emulator(tf, &emu);
         wd.write_main(&format!(
             r#"{HEADER}{provider}
 resource "openai_service_account_mapping" "m" {{
@@ -132,8 +83,7 @@ resource "openai_service_account_mapping" "m" {{
         let other = provider_by_hand(&emu, "other");
         rule_by_hand(&emu, &other, &project, &sa, "by-hand");
         let wd = {
-            let mut wd = Workdir::new(tf);
-            wd.use_emulator(&emu);
+            let wd = Workdir::with_emulator(tf, &emu);
             wd.write_main(&format!("{HEADER}{}", provider_block("other")));
             wd
         };

@@ -4,16 +4,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::support::{Emulator, TfOutput, Workdir, tf_latest};
+use crate::support::HEADER;
+use crate::support::{Changes, Emulator, TfOutput, Workdir, tf_latest};
 use serde_json::{Value, json};
-
-const HEADER: &str = r#"
-terraform {
-  required_providers {
-    openai = { source = "openai-wif/openai" }
-  }
-}
-"#;
 
 struct Org {
     emu: Emulator,
@@ -72,9 +65,7 @@ impl Org {
     }
 
     fn workdir(&self) -> Workdir {
-        let mut wd = Workdir::new(&tf_latest());
-        wd.use_emulator(&self.emu);
-        wd
+        Workdir::with_emulator(&tf_latest(), &self.emu)
     }
 }
 
@@ -148,9 +139,12 @@ import {{
         "{}{imports}",
         mapping_config(provider_ref, &org.project, &sa, "v1")
     ));
-    let plan = wd.plan_detailed();
+    let plan = wd.plan_json();
     plan.assert_code(2);
-    plan.assert_output_contains_words("Plan: 2 to import, 0 to add, 1 to change, 0 to destroy.");
+    plan.assert_changes(Changes {
+        import: 2,
+        ..Changes::new(0, 1, 0)
+    });
     wd.apply().assert_success();
     wd.plan_detailed().assert_code(0);
     rule_desc = org.emu.ok(
@@ -425,9 +419,9 @@ list "openai_service_account_mapping" "k8s" {{
     assert_eq!(generated.matches("import {").count(), 4, "{generated}");
 
     // The generated blocks import all four objects without any change.
-    let plan = wd.plan_detailed();
+    let plan = wd.plan_json();
     plan.assert_code(2);
-    plan.assert_output_contains_words("Plan: 4 to import, 0 to add, 0 to change, 0 to destroy.");
+    plan.assert_changes(Changes::imports(4));
     wd.apply().assert_success();
     wd.plan_detailed().assert_code(0);
     let ids = identities(&wd);

@@ -1,33 +1,14 @@
 //! Acceptance: both WIF resources driven by real Terraform against the emulator.
 
-use crate::support::{Emulator, Workdir, tf_latest};
+use crate::support::HEADER;
+use crate::support::org::{count, project_and_account};
+use crate::support::{Changes, Emulator, Workdir, tf_latest};
 use serde_json::json;
-
-/// A project and a keyless service account to map tokens to.
-fn project_and_account(emu: &Emulator) -> (String, String) {
-    let p = emu.ok(
-        "POST",
-        "/organization/projects",
-        Some(json!({"name": "demo"})),
-    );
-    let pid = p["id"].as_str().unwrap().to_string();
-    let sa = emu.ok(
-        "POST",
-        &format!("/organization/projects/{pid}/service_accounts"),
-        Some(json!({"name": "ci", "create_service_account_only": true})),
-    );
-    (pid, sa["id"].as_str().unwrap().to_string())
-}
 
 fn config(pid: &str, sa: &str, description: &str, extra_mapping: &str) -> String {
     format!(
         r#"
-terraform {{
-  required_providers {{
-    openai = {{ source = "openai-wif/openai" }}
-  }}
-}}
-
+{HEADER}
 resource "openai_workload_identity_provider" "gha" {{
   name        = "github-actions"
   issuer      = "https://token.actions.githubusercontent.com"
@@ -63,20 +44,12 @@ output "mapping_id" {{
     )
 }
 
-fn count(emu: &Emulator, path: &str) -> usize {
-    emu.ok("GET", &format!("{path}?limit=100"), None)["data"]
-        .as_array()
-        .unwrap()
-        .len()
-}
-
 #[test]
 fn create_update_drift_delete_by_hand_and_destroy() {
     let tf = tf_latest();
     let emu = Emulator::start();
     let (pid, sa) = project_and_account(&emu);
-    let mut wd = Workdir::new(&tf);
-    wd.use_emulator(&emu);
+    let wd = Workdir::with_emulator(&tf, &emu);
     wd.write_main(&config(&pid, &sa, "v1", ""));
 
     wd.validate().assert_success();
@@ -100,9 +73,10 @@ fn create_update_drift_delete_by_hand_and_destroy() {
 
     // Update in place.
     wd.write_main(&config(&pid, &sa, "v2", ""));
-    let plan = wd.plan_detailed();
+    let plan = wd.plan_json();
     plan.assert_code(2);
-    plan.assert_output_contains_words("1 to change, 0 to destroy");
+    let changes = plan.changes();
+    assert_eq!((changes.change, changes.remove), (1, 0), "{plan}");
     wd.apply().assert_success();
     wd.plan_detailed().assert_code(0);
     let p = emu.ok(
@@ -136,9 +110,9 @@ fn create_update_drift_delete_by_hand_and_destroy() {
         ),
         None,
     );
-    let plan = wd.plan_detailed();
+    let plan = wd.plan_json();
     plan.assert_code(2);
-    plan.assert_output_contains_words("1 to add, 0 to change, 0 to destroy");
+    plan.assert_changes(Changes::new(1, 0, 0));
     wd.apply().assert_success();
     wd.plan_detailed().assert_code(0);
 
@@ -152,9 +126,13 @@ fn create_update_drift_delete_by_hand_and_destroy() {
         .unwrap()
         .to_string();
     wd.write_main(&config(&pid, &sa2, "v2", ""));
-    let plan = wd.plan_detailed();
+    let plan = wd.plan_json();
     plan.assert_code(2);
-    plan.assert_output_contains_words("must be replaced");
+    assert_eq!(
+        plan.planned_actions()["openai_service_account_mapping.main"],
+        "replace",
+        "{plan}"
+    );
     wd.apply().assert_success();
     wd.plan_detailed().assert_code(0);
 
@@ -167,8 +145,7 @@ tftest! {
     fn lifecycle_basics_on_every_terraform_version(tf) {
         let emu = Emulator::start();
         let (pid, sa) = project_and_account(&emu);
-        let mut wd = Workdir::new(tf);
-        wd.use_emulator(&emu);
+        let wd = Workdir::with_emulator(tf, &emu);
         wd.write_main(&config(&pid, &sa, "v1", ""));
         wd.apply().assert_success();
         wd.plan_detailed().assert_code(0);
@@ -212,8 +189,7 @@ fn import_by_id_and_by_import_block() {
     let mapping_id = r["id"].as_str().unwrap();
 
     // `terraform import` by id.
-    let mut wd = Workdir::new(&tf);
-    wd.use_emulator(&emu);
+    let wd = Workdir::with_emulator(&tf, &emu);
     wd.write_main(&config(&pid, &sa, "v1", ""));
     wd.run(&[
         "import",
@@ -251,8 +227,8 @@ fn import_by_id_and_by_import_block() {
         "{}\nimport {{\n  to = openai_workload_identity_provider.gha\n  id = \"{provider_id}\"\n}}\nimport {{\n  to = openai_service_account_mapping.main\n  id = \"{provider_id}/{mapping_id}\"\n}}\n",
         config(&pid, &sa, "v1", "")
     ));
-    let plan = wd3.plan_detailed();
-    plan.assert_output_contains_words("2 to import, 0 to add, 0 to change, 0 to destroy");
+    let plan = wd3.plan_json();
+    plan.assert_changes(Changes::imports(2));
     wd3.apply().assert_success();
     assert_eq!(count(&emu, "/organization/workload_identity_providers"), 1);
 }
@@ -261,17 +237,11 @@ fn import_by_id_and_by_import_block() {
 fn jwks_json_diffs_semantically() {
     let tf = tf_latest();
     let emu = Emulator::start();
-    let mut wd = Workdir::new(&tf);
-    wd.use_emulator(&emu);
+    let wd = Workdir::with_emulator(&tf, &emu);
     let with_jwks = |jwks: &str| {
         format!(
             r#"
-terraform {{
-  required_providers {{
-    openai = {{ source = "openai-wif/openai" }}
-  }}
-}}
-resource "openai_workload_identity_provider" "k8s" {{
+{HEADER}resource "openai_workload_identity_provider" "k8s" {{
   name      = "cluster"
   issuer    = "https://kubernetes.example.com"
   audience  = "https://api.openai.com/v1"

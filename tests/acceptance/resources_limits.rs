@@ -1,68 +1,22 @@
 //! Acceptance: the 50x50 limits fail at plan time, before anything is created,
 //! counting existing objects, creates and destroys in the same run.
 
-use crate::support::{Emulator, Workdir, tf_latest};
+use crate::support::HEADER;
+use crate::support::config::{self, counted_mappings, counted_providers, providers_named};
+use crate::support::org::{
+    project_and_account, provider_count, providers_by_hand, rules_by_hand, writes,
+};
+use crate::support::{Changes, Emulator, Workdir, tf_latest};
 use serde_json::json;
-
-const HEADER: &str = r#"
-terraform {
-  required_providers {
-    openai = { source = "openai-wif/openai" }
-  }
-}
-"#;
-
-fn providers(n: usize) -> String {
-    format!(
-        r#"{HEADER}
-resource "openai_workload_identity_provider" "p" {{
-  count    = {n}
-  name     = "tf-${{count.index}}"
-  issuer   = "https://issuer-${{count.index}}.example.com"
-  audience = "https://api.openai.com/v1"
-}}
-"#
-    )
-}
-
-fn create_providers_by_hand(emu: &Emulator, n: usize) -> Vec<String> {
-    (0..n)
-        .map(|i| {
-            emu.ok(
-                "POST",
-                "/organization/workload_identity_providers",
-                Some(
-                    json!({"name": format!("hand-{i}"), "issuer": "https://h.example.com",
-                            "audience": "a", "type": "oidc"}),
-                ),
-            )["id"]
-                .as_str()
-                .unwrap()
-                .to_string()
-        })
-        .collect()
-}
-
-fn provider_count(emu: &Emulator) -> usize {
-    emu.ok(
-        "GET",
-        "/organization/workload_identity_providers?limit=100",
-        None,
-    )["data"]
-        .as_array()
-        .unwrap()
-        .len()
-}
 
 #[test]
 fn provider_limit_counts_existing_objects_and_fails_at_plan() {
     let tf = tf_latest();
     let emu = Emulator::start();
-    create_providers_by_hand(&emu, 48);
-    let mut wd = Workdir::new(&tf);
-    wd.use_emulator(&emu);
+    providers_by_hand(&emu, 48);
+    let wd = Workdir::with_emulator(&tf, &emu);
 
-    wd.write_main(&providers(3));
+    wd.write_main(&counted_providers(3));
     let out = wd.plan_detailed();
     out.assert_code(1);
     out.assert_output_contains_words("Workload identity provider limit exceeded");
@@ -74,7 +28,7 @@ fn provider_limit_counts_existing_objects_and_fails_at_plan() {
     assert_eq!(provider_count(&emu), 48);
 
     // Exactly 50 applies.
-    wd.write_main(&providers(2));
+    wd.write_main(&counted_providers(2));
     wd.apply().assert_success();
     assert_eq!(provider_count(&emu), 50);
     wd.plan_detailed().assert_code(0);
@@ -84,10 +38,11 @@ fn provider_limit_counts_existing_objects_and_fails_at_plan() {
         "apply",
         "-input=false",
         "-auto-approve",
+        "-json",
         "-replace=openai_workload_identity_provider.p[1]",
     ]);
     out.assert_success();
-    out.assert_output_contains_words("1 added, 0 changed, 1 destroyed");
+    out.assert_changes(Changes::new(1, 0, 1));
     assert_eq!(provider_count(&emu), 50);
 }
 
@@ -95,9 +50,8 @@ fn provider_limit_counts_existing_objects_and_fails_at_plan() {
 fn destroys_planned_in_the_same_run_make_room() {
     let tf = tf_latest();
     let emu = Emulator::start();
-    create_providers_by_hand(&emu, 47);
-    let mut wd = Workdir::new(&tf);
-    wd.use_emulator(&emu);
+    providers_by_hand(&emu, 47);
+    let wd = Workdir::with_emulator(&tf, &emu);
     // 47 + 3 = 50.
     wd.write_main(&format!(
         r#"{HEADER}
@@ -122,9 +76,9 @@ resource "openai_workload_identity_provider" "new" {{
 }}
 "#
     ));
-    let plan = wd.plan_detailed();
+    let plan = wd.plan_json();
     plan.assert_code(2);
-    plan.assert_output_contains_words("3 to add, 0 to change, 3 to destroy");
+    plan.assert_changes(Changes::new(3, 0, 3));
     let swap = wd.read("main.tf");
     // One more than that is refused.
     wd.write_main(&format!(
@@ -147,59 +101,41 @@ resource "openai_workload_identity_provider" "new" {{
     wd.plan_detailed().assert_code(0);
 }
 
-fn mappings(pid_expr: &str, project: &str, sa: &str, n: usize) -> String {
+/// Where hand-made mappings go: a provider and the project and account.
+struct Owner {
+    wip: String,
+    project: String,
+    sa: String,
+}
+
+/// An emulator with one provider made by hand that holds 49 mappings.
+fn provider_with_49_mappings() -> (Emulator, Owner) {
+    let emu = Emulator::start();
+    let (project, sa) = project_and_account(&emu);
+    let wip = providers_by_hand(&emu, 1).remove(0);
+    rules_by_hand(&emu, &wip, (&project, &sa), 49);
+    (emu, Owner { wip, project, sa })
+}
+
+/// A configuration of `n` mappings of the provider `wip` made by hand.
+fn mappings_of_hand_provider(wip: &str, project: &str, sa: &str, n: usize) -> String {
     format!(
-        r#"
-resource "openai_service_account_mapping" "m" {{
-  count                         = {n}
-  workload_identity_provider_id = {pid_expr}
-  project_id                    = "{project}"
-  service_account_id            = "{sa}"
-  attribute_matchers            = {{ sub = "repo:my-org/r${{count.index}}:ref:refs/heads/main" }}
-}}
-"#
+        "{HEADER}{}",
+        counted_mappings(&format!("\"{wip}\""), project, sa, n)
     )
 }
 
 #[test]
 fn mapping_limit_per_provider_for_existing_and_new_providers() {
     let tf = tf_latest();
-    let emu = Emulator::start();
-    let project = emu.ok("POST", "/organization/projects", Some(json!({"name": "p"})))["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let sa = emu.ok(
-        "POST",
-        &format!("/organization/projects/{project}/service_accounts"),
-        Some(json!({"name": "sa", "create_service_account_only": true})),
-    )["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let wip = create_providers_by_hand(&emu, 1).remove(0);
-    for i in 0..49 {
-        emu.ok(
-            "POST",
-            &format!("/organization/workload_identity_providers/{wip}/federation_rules"),
-            Some(json!({"project_id": project, "service_account_id": sa,
-                        "attribute_matchers": {"sub": format!("hand-{i}")}})),
-        );
-    }
-    let mut wd = Workdir::new(&tf);
-    wd.use_emulator(&emu);
-    wd.write_main(&format!(
-        "{HEADER}{}",
-        mappings(&format!("\"{wip}\""), &project, &sa, 2)
-    ));
+    let (emu, Owner { wip, project, sa }) = provider_with_49_mappings();
+    let wd = Workdir::with_emulator(&tf, &emu);
+    wd.write_main(&mappings_of_hand_provider(&wip, &project, &sa, 2));
     let out = wd.plan_detailed();
     out.assert_code(1);
     out.assert_output_contains_words("Service account mapping limit exceeded");
     out.assert_output_contains_words("49 exist, and this plan adds 2");
-    wd.write_main(&format!(
-        "{HEADER}{}",
-        mappings(&format!("\"{wip}\""), &project, &sa, 1)
-    ));
+    wd.write_main(&mappings_of_hand_provider(&wip, &project, &sa, 1));
     wd.apply().assert_success();
 
     // A provider created in the same run: its id is unknown at plan time,
@@ -215,7 +151,7 @@ resource "openai_workload_identity_provider" "fresh" {
 "#;
     wd2.write_main(&format!(
         "{HEADER}{new_provider}{}",
-        mappings(
+        counted_mappings(
             "openai_workload_identity_provider.fresh.id",
             &project,
             &sa,
@@ -228,7 +164,7 @@ resource "openai_workload_identity_provider" "fresh" {
     assert_eq!(provider_count(&emu), 1);
     wd2.write_main(&format!(
         "{HEADER}{new_provider}{}",
-        mappings(
+        counted_mappings(
             "openai_workload_identity_provider.fresh.id",
             &project,
             &sa,
@@ -245,35 +181,22 @@ tftest! {
     /// tells that it replaces the tainted provider.
     fn a_tainted_provider_at_the_limit_is_a_replacement(tf) {
         let emu = Emulator::start();
-        create_providers_by_hand(&emu, 49);
-        let mut wd = Workdir::new(tf);
-        wd.use_emulator(&emu);
-        wd.write_main(&providers(1));
+        providers_by_hand(&emu, 49);
+        let wd = Workdir::with_emulator(tf, &emu);
+        wd.write_main(&counted_providers(1));
         wd.apply().assert_success();
         assert_eq!(provider_count(&emu), 50);
         wd.run(&["taint", "openai_workload_identity_provider.p[0]"])
             .assert_success();
-        let out = wd.plan_detailed();
+        let out = wd.plan_json();
         out.assert_code(2);
-        out.assert_output_contains_words("1 to add, 0 to change, 1 to destroy");
-        let out = wd.apply();
+        out.assert_changes(Changes::new(1, 0, 1));
+        let out = wd.apply_json();
         out.assert_success();
-        out.assert_output_contains_words("1 added, 0 changed, 1 destroyed");
+        out.assert_changes(Changes::new(1, 0, 1));
         assert_eq!(provider_count(&emu), 50);
         wd.plan_detailed().assert_code(0);
     }
-}
-
-/// The requests the emulator received that change something.
-fn writes(emu: &Emulator) -> Vec<String> {
-    let (_, log) = emu.control("GET", "/_emulator/requests", None);
-    log["requests"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|r| r["method"] != "GET")
-        .map(|r| format!("{} {}", r["method"], r["path"]))
-        .collect()
 }
 
 tftest! {
@@ -282,10 +205,11 @@ tftest! {
     /// fails before anything is created.
     fn aliases_on_one_organization_count_the_limit_together(tf) {
         let emu = Emulator::start();
-        create_providers_by_hand(&emu, 48);
-        let mut wd = Workdir::new(tf);
-        wd.use_emulator(&emu);
+        providers_by_hand(&emu, 48);
+        let wd = Workdir::with_emulator(tf, &emu);
         let config = |a: usize, b: usize| {
+            let a_providers = providers_named("a", Some("openai.team_a"), "team-a", a);
+            let b_providers = providers_named("b", Some("openai.team_b"), "team-b", b);
             format!(
                 r#"{HEADER}
 provider "openai" {{
@@ -294,21 +218,7 @@ provider "openai" {{
 provider "openai" {{
   alias = "team_b"
 }}
-resource "openai_workload_identity_provider" "a" {{
-  provider = openai.team_a
-  count    = {a}
-  name     = "team-a-${{count.index}}"
-  issuer   = "https://a-${{count.index}}.example.com"
-  audience = "https://api.openai.com/v1"
-}}
-resource "openai_workload_identity_provider" "b" {{
-  provider = openai.team_b
-  count    = {b}
-  name     = "team-b-${{count.index}}"
-  issuer   = "https://b-${{count.index}}.example.com"
-  audience = "https://api.openai.com/v1"
-}}
-"#
+{a_providers}{b_providers}"#
             )
         };
         wd.write_main(&config(1, 2));
@@ -358,13 +268,12 @@ tftest! {
     /// the replacement.
     fn a_create_before_destroy_replacement_at_the_limit_names_the_way_out(tf) {
         let emu = Emulator::start();
-        create_providers_by_hand(&emu, 49);
-        let mut wd = Workdir::new(tf);
-        wd.use_emulator(&emu);
+        providers_by_hand(&emu, 49);
+        let wd = Workdir::with_emulator(tf, &emu);
         wd.write_main(&cbd_provider(true));
         wd.apply().assert_success();
         let before = wd.state()["values"]["root_module"]["resources"][0]["values"]["id"].clone();
-        let replace = ["apply", "-input=false", "-auto-approve", "-replace=openai_workload_identity_provider.p"];
+        let replace = ["apply", "-input=false", "-auto-approve", "-json", "-replace=openai_workload_identity_provider.p"];
         let out = wd.run(&replace);
         out.assert_failure();
         out.assert_output_contains_words("No room to create the workload identity provider");
@@ -379,7 +288,7 @@ tftest! {
         wd.write_main(&cbd_provider(false));
         let out = wd.run(&replace);
         out.assert_success();
-        out.assert_output_contains_words("1 added, 0 changed, 1 destroyed");
+        out.assert_changes(Changes::new(1, 0, 1));
         assert_eq!(provider_count(&emu), 50);
         wd.plan_detailed().assert_code(0);
     }
@@ -390,40 +299,15 @@ tftest! {
 #[test]
 fn a_tainted_mapping_at_the_limit_is_a_replacement() {
     let tf = tf_latest();
-    let emu = Emulator::start();
-    let project = emu.ok("POST", "/organization/projects", Some(json!({"name": "p"})))["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let sa = emu.ok(
-        "POST",
-        &format!("/organization/projects/{project}/service_accounts"),
-        Some(json!({"name": "sa", "create_service_account_only": true})),
-    )["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let wip = create_providers_by_hand(&emu, 1).remove(0);
-    for i in 0..49 {
-        emu.ok(
-            "POST",
-            &format!("/organization/workload_identity_providers/{wip}/federation_rules"),
-            Some(json!({"project_id": project, "service_account_id": sa,
-                        "attribute_matchers": {"sub": format!("hand-{i}")}})),
-        );
-    }
-    let mut wd = Workdir::new(&tf);
-    wd.use_emulator(&emu);
-    wd.write_main(&format!(
-        "{HEADER}{}",
-        mappings(&format!("\"{wip}\""), &project, &sa, 1)
-    ));
+    let (emu, Owner { wip, project, sa }) = provider_with_49_mappings();
+    let wd = Workdir::with_emulator(&tf, &emu);
+    wd.write_main(&mappings_of_hand_provider(&wip, &project, &sa, 1));
     wd.apply().assert_success();
     wd.run(&["taint", "openai_service_account_mapping.m[0]"])
         .assert_success();
-    let out = wd.plan_detailed();
+    let out = wd.plan_json();
     out.assert_code(2);
-    out.assert_output_contains_words("1 to add, 0 to change, 1 to destroy");
+    out.assert_changes(Changes::new(1, 0, 1));
     wd.apply().assert_success();
     wd.plan_detailed().assert_code(0);
 }
@@ -459,8 +343,7 @@ resource "openai_workload_identity_provider" "p" {
 fn terraform_test_run_blocks_count_apart() {
     let tf = tf_latest();
     let emu = Emulator::start();
-    let mut wd = Workdir::new(&tf);
-    wd.use_emulator(&emu);
+    let wd = Workdir::with_emulator(&tf, &emu);
     wd.write_main(COUNTED_PROVIDERS);
     wd.write(
         "plans.tftest.hcl",
@@ -544,11 +427,12 @@ tftest! {
     /// its limit together: 5 + 23 + 23 fails at plan, before any write.
     fn aliases_spelling_one_organization_differently_count_together(tf) {
         let emu = Emulator::start();
-        create_providers_by_hand(&emu, 5);
-        let mut wd = Workdir::new(tf);
-        wd.use_emulator(&emu);
+        providers_by_hand(&emu, 5);
+        let wd = Workdir::with_emulator(tf, &emu);
         let port = emu.addr().rsplit_once(':').unwrap().1.to_string();
         let config = |n: usize| {
+            let a_providers = providers_named("a", Some("openai.by_ip"), "ip", n);
+            let b_providers = providers_named("b", Some("openai.by_name"), "name", n);
             format!(
                 r#"{HEADER}
 provider "openai" {{
@@ -559,21 +443,7 @@ provider "openai" {{
   alias    = "by_name"
   base_url = "http://localhost:{port}/v1/"
 }}
-resource "openai_workload_identity_provider" "a" {{
-  provider = openai.by_ip
-  count    = {n}
-  name     = "ip-${{count.index}}"
-  issuer   = "https://ip-${{count.index}}.example.com"
-  audience = "https://api.openai.com/v1"
-}}
-resource "openai_workload_identity_provider" "b" {{
-  provider = openai.by_name
-  count    = {n}
-  name     = "name-${{count.index}}"
-  issuer   = "https://name-${{count.index}}.example.com"
-  audience = "https://api.openai.com/v1"
-}}
-"#
+{a_providers}{b_providers}"#
             )
         };
         wd.write_main(&config(23));
@@ -598,20 +468,8 @@ tftest! {
     /// the mappings count against the new provider's limit at plan.
     fn mappings_in_another_alias_count_against_a_new_provider(tf) {
         let emu = Emulator::start();
-        let project = emu.ok("POST", "/organization/projects", Some(json!({"name": "p"})))["id"]
-            .as_str()
-            .unwrap()
-            .to_string();
-        let sa = emu.ok(
-            "POST",
-            &format!("/organization/projects/{project}/service_accounts"),
-            Some(json!({"name": "sa", "create_service_account_only": true})),
-        )["id"]
-            .as_str()
-            .unwrap()
-            .to_string();
-        let mut wd = Workdir::new(tf);
-        wd.use_emulator(&emu);
+        let (project, sa) = project_and_account(&emu);
+        let wd = Workdir::with_emulator(tf, &emu);
         let config = |n: usize| {
             format!(
                 r#"{HEADER}
@@ -660,9 +518,8 @@ fn a_planted_ledger_directory_is_refused_and_left_untouched() {
     use std::os::unix::fs::PermissionsExt;
     let tf = tf_latest();
     let emu = Emulator::start();
-    create_providers_by_hand(&emu, 48);
-    let mut wd = Workdir::new(&tf);
-    wd.use_emulator(&emu);
+    providers_by_hand(&emu, 48);
+    let mut wd = Workdir::with_emulator(&tf, &emu);
     let tmp = tempfile::tempdir().unwrap();
     let uid = rustix::process::geteuid().as_raw();
     let planted = tmp.path().join(format!("terraform-provider-openai-{uid}"));
@@ -674,13 +531,13 @@ fn a_planted_ledger_directory_is_refused_and_left_untouched() {
     wd.env("TMPDIR", &tmp.path().to_string_lossy())
         .env("XDG_RUNTIME_DIR", "")
         .env("TF_LOG_PROVIDER", "WARN");
-    wd.write_main(&providers(3));
+    wd.write_main(&counted_providers(3));
     let out = wd.plan_detailed();
     out.assert_code(1);
     out.assert_output_contains_words("48 exist, and this plan adds 3");
     assert!(
         out.stderr_contains("is open to other users"),
-        "the log says why the shared ledger is not used\n{out:?}"
+        "the log says why the run log is not used\n{out:?}"
     );
     assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
     let left: Vec<_> = std::fs::read_dir(&planted)
@@ -697,19 +554,8 @@ tftest! {
     /// a new rule, not the replacement of a tainted one.
     fn unnamed_mappings_count_by_everything_they_send(tf) {
         let emu = Emulator::start();
-        let project = emu.ok("POST", "/organization/projects", Some(json!({"name": "p"})))["id"]
-            .as_str()
-            .unwrap()
-            .to_string();
-        let sa = emu.ok(
-            "POST",
-            &format!("/organization/projects/{project}/service_accounts"),
-            Some(json!({"name": "sa", "create_service_account_only": true})),
-        )["id"]
-            .as_str()
-            .unwrap()
-            .to_string();
-        let wip = create_providers_by_hand(&emu, 1).remove(0);
+        let (project, sa) = project_and_account(&emu);
+        let wip = providers_by_hand(&emu, 1).remove(0);
         let rules = format!("/organization/workload_identity_providers/{wip}/federation_rules");
         // One rule made by hand, identical to the first mapping below.
         emu.ok(
@@ -718,22 +564,13 @@ tftest! {
             Some(json!({"project_id": project, "service_account_id": sa,
                         "attribute_matchers": {"sub": "same"}})),
         );
+        let provider = format!("\"{wip}\"");
         let mapping = |name: &str, extra: &str| {
-            format!(
-                r#"
-resource "openai_service_account_mapping" "{name}" {{
-  workload_identity_provider_id = "{wip}"
-  project_id                    = "{project}"
-  service_account_id            = "{sa}"
-  attribute_matchers            = {{ sub = "same" }}
-{extra}
-}}
-"#
-            )
+            let body = format!("  attribute_matchers            = {{ sub = \"same\" }}\n{extra}");
+            config::mapping(name, &provider, (&project, &sa), &body)
         };
         let limited = "provider \"openai\" {\n  max_mappings_per_provider = 2\n}\n";
-        let mut wd = Workdir::new(tf);
-        wd.use_emulator(&emu);
+        let wd = Workdir::with_emulator(tf, &emu);
         // 1 existing + the same content again + the same with scopes = 3.
         wd.write_main(&format!(
             "{HEADER}{limited}{}{}",
@@ -767,10 +604,9 @@ resource "openai_service_account_mapping" "{name}" {{
 fn a_saved_plan_whose_create_no_longer_fits_is_refused_before_any_write() {
     let tf = tf_latest();
     let emu = Emulator::start();
-    create_providers_by_hand(&emu, 49);
-    let mut wd = Workdir::new(&tf);
-    wd.use_emulator(&emu);
-    wd.write_main(&providers(1));
+    providers_by_hand(&emu, 49);
+    let wd = Workdir::with_emulator(&tf, &emu);
+    wd.write_main(&counted_providers(1));
     wd.run(&["plan", "-input=false", "-out=saved.plan"])
         .assert_success();
     emu.ok(

@@ -2,42 +2,10 @@
 //! it can help, and a warning when the provider configuration is unknown at
 //! plan, so the checks that need the API were skipped.
 
+use crate::support::HEADER;
+use crate::support::config::counted_providers;
+use crate::support::org::providers_by_hand;
 use crate::support::{Emulator, Workdir, tf_latest};
-use serde_json::json;
-
-const HEADER: &str = r#"
-terraform {
-  required_providers {
-    openai = { source = "openai-wif/openai" }
-  }
-}
-"#;
-
-fn fill_organization(emu: &Emulator, n: usize) {
-    for i in 0..n {
-        emu.ok(
-            "POST",
-            "/organization/workload_identity_providers",
-            Some(
-                json!({"name": format!("hand-{i}"), "issuer": "https://h.example.com",
-                        "audience": "a", "type": "oidc"}),
-            ),
-        );
-    }
-}
-
-fn providers(n: usize) -> String {
-    format!(
-        r#"{HEADER}
-resource "openai_workload_identity_provider" "p" {{
-  count    = {n}
-  name     = "tf-${{count.index}}"
-  issuer   = "https://issuer-${{count.index}}.example.com"
-  audience = "https://api.openai.com/v1"
-}}
-"#
-    )
-}
 
 tftest! {
     /// One create at a full organization: waiting Terraform slots cannot be
@@ -45,10 +13,9 @@ tftest! {
     /// destroys, and the error says that instead.
     fn a_lone_create_at_the_limit_gets_no_parallelism_hint(tf) {
         let emu = Emulator::start();
-        fill_organization(&emu, 50);
-        let mut wd = Workdir::new(tf);
-        wd.use_emulator(&emu);
-        wd.write_main(&providers(1));
+        providers_by_hand(&emu, 50);
+        let wd = Workdir::with_emulator(tf, &emu);
+        wd.write_main(&counted_providers(1));
         let out = wd.plan_detailed();
         out.assert_code(1);
         out.assert_output_contains_words("Workload identity provider limit exceeded");
@@ -62,10 +29,9 @@ tftest! {
 fn creates_waiting_together_at_the_limit_get_the_parallelism_hint() {
     let tf = tf_latest();
     let emu = Emulator::start();
-    fill_organization(&emu, 50);
-    let mut wd = Workdir::new(&tf);
-    wd.use_emulator(&emu);
-    wd.write_main(&providers(3));
+    providers_by_hand(&emu, 50);
+    let wd = Workdir::with_emulator(&tf, &emu);
+    wd.write_main(&counted_providers(3));
     let out = wd.plan_detailed();
     out.assert_code(1);
     out.assert_output_contains_words("retry with -parallelism greater than the number of creates");
@@ -76,8 +42,7 @@ fn unknown_provider_configuration_warns_that_checks_were_skipped() {
     let tf = tf_latest();
     assert!(tf.has_terraform_data());
     let emu = Emulator::start();
-    let mut wd = Workdir::new(&tf);
-    wd.use_emulator(&emu);
+    let wd = Workdir::with_emulator(&tf, &emu);
     // The base URL is known only after apply: the id of a terraform_data
     // created in this run, cut to nothing.
     wd.write_main(&format!(

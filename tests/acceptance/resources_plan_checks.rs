@@ -4,16 +4,11 @@
 //! message, the configuration line Terraform quotes, and the emulator's
 //! request log.
 
+use crate::support::HEADER;
+use crate::support::config;
+use crate::support::org::{project_and_account, provider_by_hand, rule_by_hand, writes};
 use crate::support::{Emulator, Workdir};
 use serde_json::json;
-
-const HEADER: &str = r#"
-terraform {
-  required_providers {
-    openai = { source = "openai-wif/openai" }
-  }
-}
-"#;
 
 struct Case {
     case: &'static str,
@@ -63,18 +58,14 @@ struct Org {
 
 impl Org {
     fn mapping(&self, label: &str, wip: &str, name: &str, matchers: &str) -> String {
-        format!(
-            r#"
-resource "openai_service_account_mapping" "{label}" {{
-  workload_identity_provider_id = "{wip}"
-  project_id                    = "{project}"
-  service_account_id            = "{sa}"
-  name                          = "{name}"
-  attribute_matchers            = {matchers}
-}}
-"#,
-            project = self.project,
-            sa = self.sa,
+        let body = format!(
+            "  name                          = \"{name}\"\n  attribute_matchers            = {matchers}"
+        );
+        config::mapping(
+            label,
+            &format!("\"{wip}\""),
+            (&self.project, &self.sa),
+            &body,
         )
     }
 }
@@ -315,56 +306,24 @@ fn cases(org: &Org) -> Vec<Case> {
     ]
 }
 
-/// Requests other than reads since the log was last reset.
-fn writes(emu: &Emulator) -> Vec<String> {
-    let (_, log) = emu.control("GET", "/_emulator/requests", None);
-    log["requests"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|r| r["method"] != "GET")
-        .map(|r| format!("{} {}", r["method"], r["path"]))
-        .collect()
-}
-
 tftest! {
     /// Each refusable input fails at plan on its attribute, and nothing is
     /// written to the API.
     fn refusable_inputs_fail_at_plan_with_no_write(tf) {
         let emu = Emulator::start();
-        let project = emu.ok("POST", "/organization/projects", Some(json!({"name": "p"})))["id"]
-            .as_str()
-            .unwrap()
-            .to_string();
-        let sa = emu.ok(
-            "POST",
-            &format!("/organization/projects/{project}/service_accounts"),
-            Some(json!({"name": "ci", "create_service_account_only": true})),
-        )["id"]
-            .as_str()
-            .unwrap()
-            .to_string();
-        let wip = emu.ok(
-            "POST",
-            "/organization/workload_identity_providers",
-            Some(json!({"name": "taken", "issuer": "https://oidc.taken.example.com",
-                        "audience": "a", "type": "oidc"})),
-        )["id"]
-            .as_str()
-            .unwrap()
-            .to_string();
-        emu.ok(
-            "POST",
-            &format!("/organization/workload_identity_providers/{wip}/federation_rules"),
-            Some(json!({"name": "taken-rule", "project_id": project, "service_account_id": sa,
-                        "attribute_matchers": {"sub": "system:serviceaccount:ns:taken"}})),
+        let (project, sa) = project_and_account(&emu);
+        let wip = provider_by_hand(&emu, "taken", "https://oidc.taken.example.com");
+        rule_by_hand(
+            &emu,
+            &wip,
+            (&project, &sa),
+            json!({"name": "taken-rule", "attribute_matchers": {"sub": "system:serviceaccount:ns:taken"}}),
         );
         let org = Org { wip, project, sa };
         let mut failed = Vec::new();
         for c in cases(&org) {
             assert_eq!(emu.control("POST", "/_emulator/requests/reset", None).0, 200);
-            let mut wd = Workdir::new(tf);
-            wd.use_emulator(&emu);
+            let wd = Workdir::with_emulator(tf, &emu);
             wd.write_main(&format!("{HEADER}{}", c.config));
             let as_warning = c.existing_name && !tf.at_least(1, 12, 0);
             let out = if as_warning {

@@ -1,35 +1,19 @@
 //! Refreshing many mappings costs a listing, not one GET per object: reads go
 //! through the per-process listing cache.
 
+use crate::support::HEADER;
+use crate::support::org::project_and_account;
 use crate::support::{Emulator, Workdir, tf_latest};
-use serde_json::json;
 
 #[test]
 fn refresh_of_many_mappings_lists_instead_of_getting_each() {
     let tf = tf_latest();
     let emu = Emulator::start();
-    let project = emu.ok("POST", "/organization/projects", Some(json!({"name": "p"})))["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let sa = emu.ok(
-        "POST",
-        &format!("/organization/projects/{project}/service_accounts"),
-        Some(json!({"name": "sa", "create_service_account_only": true})),
-    )["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let mut wd = Workdir::new(&tf);
-    wd.use_emulator(&emu);
+    let (project, sa) = project_and_account(&emu);
+    let wd = Workdir::with_emulator(&tf, &emu);
     wd.write_main(&format!(
         r#"
-terraform {{
-  required_providers {{
-    openai = {{ source = "openai-wif/openai" }}
-  }}
-}}
-resource "openai_workload_identity_provider" "p" {{
+{HEADER}resource "openai_workload_identity_provider" "p" {{
   name     = "p"
   issuer   = "https://issuer.example.com"
   audience = "a"

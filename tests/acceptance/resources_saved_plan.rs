@@ -3,6 +3,7 @@
 //! with the plan, and the hand edits to other fields stay until the next
 //! plan shows them as drift (or keeps them, under `ignore_changes`).
 
+use crate::support::HEADER;
 use crate::support::org::project_and_account;
 use crate::support::{Emulator, Workdir};
 use serde_json::json;
@@ -12,12 +13,7 @@ const PROVIDERS: &str = "/organization/workload_identity_providers";
 fn config(pid: &str, sa: &str, description: &str) -> String {
     format!(
         r#"
-terraform {{
-  required_providers {{
-    openai = {{ source = "openai-wif/openai" }}
-  }}
-}}
-
+{HEADER}
 resource "openai_workload_identity_provider" "k8s" {{
   name        = "cluster"
   issuer      = "https://oidc.cluster.example.com"
@@ -52,8 +48,7 @@ tftest! {
     fn a_saved_plan_changes_only_what_it_planned(tf) {
         let emu = Emulator::start();
         let (pid, sa) = project_and_account(&emu);
-        let mut wd = Workdir::new(tf);
-        wd.use_emulator(&emu);
+        let wd = Workdir::with_emulator(tf, &emu);
         wd.write_main(&config(&pid, &sa, "v1"));
         wd.apply().assert_success();
         let provider_id = wd.output("provider_id").as_str().unwrap().to_string();
@@ -101,8 +96,7 @@ tftest! {
     fn a_saved_plan_applies_after_a_key_source_and_scopes_were_set(tf) {
         let emu = Emulator::start();
         let (pid, sa) = project_and_account(&emu);
-        let mut wd = Workdir::new(tf);
-        wd.use_emulator(&emu);
+        let wd = Workdir::with_emulator(tf, &emu);
         wd.write_main(&config(&pid, &sa, "v1"));
         wd.apply().assert_success();
         let provider_path = format!(
@@ -152,8 +146,7 @@ tftest! {
     fn a_saved_plan_leaves_ignored_arguments_alone(tf) {
         let emu = Emulator::start();
         let (pid, sa) = project_and_account(&emu);
-        let mut wd = Workdir::new(tf);
-        wd.use_emulator(&emu);
+        let wd = Workdir::with_emulator(tf, &emu);
         let with_ignore = |description: &str| {
             config(&pid, &sa, description).replace(
                 r#"  attribute_matchers            = { sub = "system:serviceaccount:ns:sa" }"#,

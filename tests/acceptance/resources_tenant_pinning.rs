@@ -2,16 +2,11 @@
 //! everyone (here GitHub Actions) that matches no claim naming the tenant is
 //! refused at plan, before anything is created.
 
+use crate::support::HEADER;
+use crate::support::config;
+use crate::support::org::{self, project_and_account};
 use crate::support::{Emulator, Workdir, tf_latest};
 use serde_json::json;
-
-const HEADER: &str = r#"
-terraform {
-  required_providers {
-    openai = { source = "openai-wif/openai" }
-  }
-}
-"#;
 
 const GITHUB: &str = "https://token.actions.githubusercontent.com";
 
@@ -28,18 +23,7 @@ impl Org {
 
     fn new_with_args(args: &[&str]) -> Self {
         let emu = Emulator::start_with_args(args);
-        let project = emu.ok("POST", "/organization/projects", Some(json!({"name": "p"})))["id"]
-            .as_str()
-            .unwrap()
-            .to_string();
-        let account = emu.ok(
-            "POST",
-            &format!("/organization/projects/{project}/service_accounts"),
-            Some(json!({"name": "ci", "create_service_account_only": true})),
-        )["id"]
-            .as_str()
-            .unwrap()
-            .to_string();
+        let (project, account) = project_and_account(&emu);
         Org {
             emu,
             project,
@@ -49,42 +33,20 @@ impl Org {
 
     /// A provider made outside Terraform, so its id is known at plan time.
     fn provider_by_hand(&self, name: &str, issuer: &str) -> String {
-        self.emu.ok(
-            "POST",
-            "/organization/workload_identity_providers",
-            Some(json!({"name": name, "issuer": issuer, "audience": "https://api.openai.com/v1", "type": "oidc"})),
-        )["id"]
-            .as_str()
-            .unwrap()
-            .to_string()
+        org::provider_by_hand(&self.emu, name, issuer)
     }
 
     fn rule_by_hand(&self, provider: &str, matchers: serde_json::Value) -> String {
-        self.emu.ok(
-            "POST",
-            &format!("/organization/workload_identity_providers/{provider}/federation_rules"),
-            Some(
-                json!({"project_id": self.project, "service_account_id": self.account,
-                        "attribute_matchers": matchers}),
-            ),
-        )["id"]
-            .as_str()
-            .unwrap()
-            .to_string()
+        org::rule_by_hand(
+            &self.emu,
+            provider,
+            (&self.project, &self.account),
+            json!({ "attribute_matchers": matchers }),
+        )
     }
 
     fn mapping(&self, name: &str, provider_expr: &str, body: &str) -> String {
-        format!(
-            r#"
-resource "openai_service_account_mapping" "{name}" {{
-  workload_identity_provider_id = {provider_expr}
-  project_id                    = "{}"
-  service_account_id            = "{}"
-{body}
-}}
-"#,
-            self.project, self.account
-        )
+        config::mapping(name, provider_expr, (&self.project, &self.account), body)
     }
 
     fn rules(&self, provider: &str) -> Vec<serde_json::Value> {
@@ -112,9 +74,7 @@ resource "openai_service_account_mapping" "{name}" {{
     }
 
     fn workdir(&self, tf: &crate::support::TerraformBin) -> Workdir {
-        let mut wd = Workdir::new(tf);
-        wd.use_emulator(&self.emu);
-        wd
+        Workdir::with_emulator(tf, &self.emu)
     }
 }
 
@@ -316,13 +276,26 @@ fn existing_unpinned_mapping_warns_and_any_change_to_it_is_refused() {
         "{HEADER}{import}{}",
         org.mapping("m", &format!("\"{wip}\""), UNPINNED)
     ));
-    let out = wd.apply();
+    let out = wd.apply_json();
     out.assert_success();
-    out.assert_output_contains_words("Warning: Service account mapping not pinned to your tenant");
-    out.assert_output_contains_words("This existing mapping is left unchanged by this plan");
-    let out = wd.plan_detailed();
+    let warning = out.diagnostic(
+        "warning",
+        "Service account mapping not pinned to your tenant",
+    );
+    let detail = warning["detail"].as_str().unwrap_or_default();
+    assert!(
+        detail.contains("This existing mapping is left unchanged by this plan"),
+        "{out}"
+    );
+    let out = wd.plan_json();
     out.assert_code(0);
-    out.assert_output_contains_words("Warning: Service account mapping not pinned to your tenant");
+    assert!(
+        out.has_diagnostic(
+            "warning",
+            "Service account mapping not pinned to your tenant"
+        ),
+        "{out}"
+    );
 
     // A change to it is refused until it is pinned.
     wd.write_main(&format!(
@@ -386,15 +359,7 @@ const K8S: &str = "https://k8s.example.com";
 const K8S_ONLY: &str = r#"  attribute_matchers = { sub = "system:serviceaccount:ns:sa" }"#;
 
 fn provider_block(issuer: &str) -> String {
-    format!(
-        r#"
-resource "openai_workload_identity_provider" "p" {{
-  name     = "p"
-  issuer   = "{issuer}"
-  audience = "https://api.openai.com/v1"
-}}
-"#
-    )
+    config::provider("p", issuer)
 }
 
 tftest! {
@@ -527,9 +492,12 @@ fn a_github_mapping_pinned_only_by_name_plans_with_a_warning_naming_repository_i
         "{HEADER}{}",
         org.mapping("by_name", &format!("\"{gha}\""), PINNED)
     ));
-    let out = wd.plan_detailed();
+    let out = wd.plan_json();
     out.assert_code(2);
-    out.assert_output_contains_words("Warning: Service account mapping pinned only by name");
+    assert!(
+        out.has_diagnostic("warning", "Service account mapping pinned only by name"),
+        "{out}"
+    );
     out.assert_output_contains_words("only by name (`repository`)");
     out.assert_output_contains_words("`repository_id` or `repository_owner_id`");
     out.assert_output_contains_words("repo:OWNER@OWNER_ID/REPO@REPO_ID");
@@ -697,36 +665,28 @@ fn ci_platform_shared_issuers_refuse_unpinned_and_warn_on_names_only() {
     ));
     let wd = org.workdir(&tf);
     wd.write_main(&unpinned_config);
-    let out = wd.plan_detailed();
+    let out = wd.plan_json();
     out.assert_failure();
     for (issuer, _, _) in cases {
         out.assert_output_contains_words(&format!("trusts \"{issuer}\""));
     }
-    let count = |out: &crate::support::TfOutput, what: &str| format!("{out}").matches(what).count();
-    assert_eq!(
-        count(
-            &out,
-            "Error: Service account mapping not pinned to your tenant"
-        ),
-        cases.len(),
-        "{out}"
-    );
+    let refusals = out
+        .diagnostics()
+        .into_iter()
+        .filter(|d| d["severity"] == "error")
+        .filter(|d| d["summary"] == "Service account mapping not pinned to your tenant")
+        .count();
+    assert_eq!(refusals, cases.len(), "{out}");
 
     // Terraform folds warnings of one summary together; -json lists each.
     wd.write_main(&by_name_config);
-    let out = wd.run(&["plan", "-input=false", "-json"]);
-    out.assert_success();
+    let out = wd.plan_json();
+    assert_ne!(out.code, 1, "{out}");
     let details: Vec<String> = out
-        .stdout
-        .lines()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .filter(|m| m["diagnostic"]["summary"] == "Service account mapping pinned only by name")
-        .map(|m| {
-            m["diagnostic"]["detail"]
-                .as_str()
-                .unwrap_or_default()
-                .to_owned()
-        })
+        .diagnostics()
+        .iter()
+        .filter(|d| d["summary"] == "Service account mapping pinned only by name")
+        .map(|d| d["detail"].as_str().unwrap_or_default().to_owned())
         .collect();
     assert_eq!(details.len(), cases.len() + 1, "{out}");
     for by_id in cases

@@ -5,6 +5,7 @@
 //! checked, with path, summary and detail, by the table-driven unit tests next
 //! to each resource's `validate_config`.
 
+use crate::support::HEADER;
 use crate::support::{Workdir, tf_latest};
 
 fn validate(body: &str) -> crate::support::TfOutput {
@@ -127,12 +128,9 @@ fn values_unknown_during_validation_do_not_conflict() {
     let tf = tf_latest();
     let wd = Workdir::new(&tf);
     wd.write_main(
-        r#"
-terraform {
-  required_providers {
-    openai = { source = "openai-wif/openai" }
-  }
-}
+        &[
+            HEADER,
+            r#"
 variable "jwks" {
   type    = string
   default = null
@@ -149,6 +147,8 @@ resource "openai_workload_identity_provider" "x" {
   discovery_url = var.discovery_url
 }
 "#,
+        ]
+        .concat(),
     );
     wd.validate().assert_success();
     // No admin key: the plan needs no API call for a create.

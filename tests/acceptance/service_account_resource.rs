@@ -5,19 +5,15 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-use crate::support::{Emulator, Workdir, tf_latest};
+use crate::support::HEADER;
+use crate::support::{Changes, Emulator, Workdir, tf_latest};
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::response::Response;
 use serde_json::{Value as Json, json};
 
-const HEADER: &str = r#"
-terraform {
-  required_providers {
-    openai = { source = "openai-wif/openai" }
-  }
-}
-"#;
+/// The account every configuration here declares.
+const ACCOUNT: &str = "openai_project_service_account.ci";
 
 /// One request that went through the [`Recorder`].
 #[derive(Clone, Debug)]
@@ -240,10 +236,10 @@ fn keyless_create_update_in_place_replace_recreate_and_destroy() {
     // A new name, then a new role, update the account in place: same id.
     for (name, role) in [("ci-renamed", None), ("ci-renamed", Some("owner"))] {
         wd.write_main(&account_config_with_role(&pid, name, role));
-        let plan = wd.plan_detailed();
+        let plan = wd.plan_json();
         plan.assert_code(2);
-        plan.assert_output_contains_words("updated in-place");
-        plan.assert_output_contains_words("0 to add, 1 to change, 0 to destroy");
+        assert_eq!(plan.planned_actions()[ACCOUNT], "update", "{plan}");
+        plan.assert_changes(Changes::new(0, 1, 0));
         wd.apply().assert_success();
         assert_eq!(wd.output("id"), json!(sid));
         let sa = emu.ok(
@@ -264,10 +260,10 @@ fn keyless_create_update_in_place_replace_recreate_and_destroy() {
         "ci-renamed",
         Some("owner"),
     ));
-    let plan = wd.plan_detailed();
+    let plan = wd.plan_json();
     plan.assert_code(2);
-    plan.assert_output_contains_words("must be replaced");
-    plan.assert_output_contains_words("1 to add, 0 to change, 1 to destroy");
+    assert_eq!(plan.planned_actions()[ACCOUNT], "replace", "{plan}");
+    plan.assert_changes(Changes::new(1, 0, 1));
     wd.apply().assert_success();
     let sid2 = wd.output("id").as_str().unwrap().to_string();
     assert_ne!(sid, sid2);
@@ -293,9 +289,9 @@ fn keyless_create_update_in_place_replace_recreate_and_destroy() {
         &format!("/organization/projects/{pid}/service_accounts/{sid2}"),
         None,
     );
-    let plan = wd.plan_detailed();
+    let plan = wd.plan_json();
     plan.assert_code(2);
-    plan.assert_output_contains_words("1 to add, 0 to change, 0 to destroy");
+    plan.assert_changes(Changes::new(1, 0, 0));
     wd.apply().assert_success();
     let sid3 = wd.output("id").as_str().unwrap().to_string();
     assert_ne!(sid3, sid2);
@@ -334,8 +330,7 @@ fn a_failed_role_update_keeps_the_account_and_a_lost_create_is_recovered() {
     let tf = tf_latest();
     let emu = Emulator::start();
     let pid = project(&emu, "roles");
-    let mut wd = Workdir::new(&tf);
-    wd.use_emulator(&emu);
+    let wd = Workdir::with_emulator(&tf, &emu);
     wd.write_main(&account_config_with_role(&pid, "ci", Some("owner")));
 
     // The create succeeds, giving it its role does not.
@@ -352,14 +347,20 @@ fn a_failed_role_update_keeps_the_account_and_a_lost_create_is_recovered() {
     assert_eq!(all.len(), 1, "{all:?}");
     assert_eq!(all[0]["role"], "none");
     // Terraform kept it (tainted), so it is not lost: the next apply replaces it.
-    let state = wd.run(&["state", "list"]);
-    assert!(
-        state.stdout.contains("openai_project_service_account.ci"),
-        "{state}"
+    let kept = wd.state_resources();
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    assert_eq!(
+        (&kept[0]["address"], &kept[0]["tainted"]),
+        (&json!(ACCOUNT), &json!(true))
     );
-    let plan = wd.plan_detailed();
+    let plan = wd.plan_json();
     plan.assert_code(2);
-    plan.assert_output_contains_words("tainted");
+    let change = plan.planned_change(ACCOUNT);
+    assert_eq!(
+        (&change["action"], &change["reason"]),
+        (&json!("replace"), &json!("tainted")),
+        "{plan}"
+    );
     wd.apply().assert_success();
     let all = accounts(&emu, &pid);
     assert_eq!(all.len(), 1, "{all:?}");
@@ -409,11 +410,8 @@ fn an_account_created_with_a_key_anyway_is_deleted_and_the_create_fails() {
         accounts(&emu, &pid).is_empty(),
         "the account with a key is gone"
     );
-    let state = wd.run(&["state", "list"]);
-    assert!(
-        !state.stdout.contains("openai_project_service_account"),
-        "{state}"
-    );
+    let left = wd.state_resources();
+    assert!(left.is_empty(), "{left:?}");
 }
 
 #[test]
@@ -429,8 +427,7 @@ fn import_by_id_by_block_and_by_identity() {
     .to_string();
 
     // `terraform import` by id.
-    let mut wd = Workdir::new(&tf);
-    wd.use_emulator(&emu);
+    let wd = Workdir::with_emulator(&tf, &emu);
     wd.write_main(&account_config(&pid, "ci"));
     wd.run(&[
         "import",
@@ -444,10 +441,14 @@ fn import_by_id_by_block_and_by_identity() {
     assert_eq!(imported["name"], "ci");
     // Made outside Terraform, it has no role: the plan sets the default in place.
     assert_eq!(imported["role"], "none");
-    let plan = wd.plan_detailed();
+    let plan = wd.plan_json();
     plan.assert_code(2);
-    plan.assert_output_contains_words("\"none\" -> \"member\"");
-    plan.assert_output_contains_words("0 to add, 1 to change, 0 to destroy");
+    plan.assert_changes(Changes::new(0, 1, 0));
+    let role = &wd.saved_plan()["resource_changes"][0]["change"];
+    assert_eq!(
+        (&role["before"]["role"], &role["after"]["role"]),
+        (&json!("none"), &json!("member"))
+    );
     wd.apply().assert_success();
     wd.plan_detailed().assert_code(0);
     assert_eq!(
@@ -457,8 +458,7 @@ fn import_by_id_by_block_and_by_identity() {
 
     // Malformed ids are refused with the expected format.
     for bad in [sid.as_str(), "/svc_acct_x", "proj_x/", "a/b/c"] {
-        let mut wd = Workdir::new(&tf);
-        wd.use_emulator(&emu);
+        let wd = Workdir::with_emulator(&tf, &emu);
         wd.write_main(&account_config(&pid, "ci"));
         let out = wd.run(&[
             "import",
@@ -472,26 +472,24 @@ fn import_by_id_by_block_and_by_identity() {
     }
 
     // An `import {}` block with the id.
-    let mut wd = Workdir::new(&tf);
-    wd.use_emulator(&emu);
+    let wd = Workdir::with_emulator(&tf, &emu);
     wd.write_main(&format!(
         "{}\nimport {{\n  to = openai_project_service_account.ci\n  id = \"{pid}/{sid}\"\n}}\n",
         account_config(&pid, "ci")
     ));
-    let plan = wd.plan_detailed();
-    plan.assert_output_contains_words("1 to import, 0 to add, 0 to change, 0 to destroy");
+    let plan = wd.plan_json();
+    plan.assert_changes(Changes::imports(1));
     wd.apply().assert_success();
     wd.plan_detailed().assert_code(0);
 
     // An `import {}` block with the identity.
-    let mut wd = Workdir::new(&tf);
-    wd.use_emulator(&emu);
+    let wd = Workdir::with_emulator(&tf, &emu);
     wd.write_main(&format!(
         "{}\nimport {{\n  to       = openai_project_service_account.ci\n  identity = {{\n    project_id = \"{pid}\"\n    id         = \"{sid}\"\n  }}\n}}\n",
         account_config(&pid, "ci")
     ));
-    let plan = wd.plan_detailed();
-    plan.assert_output_contains_words("1 to import, 0 to add, 0 to change, 0 to destroy");
+    let plan = wd.plan_json();
+    plan.assert_changes(Changes::imports(1));
     wd.apply().assert_success();
     wd.plan_detailed().assert_code(0);
     // Nothing was created along the way.
@@ -617,8 +615,7 @@ tftest! {
             Some(json!({"name": "outside", "create_service_account_only": true})),
         ))
         .to_string();
-        let mut wd = Workdir::new(tf);
-        wd.use_emulator(&emu);
+        let wd = Workdir::with_emulator(tf, &emu);
         wd.write_main(&keyless_setup(&format!("{}/_emulator/oidc", emu.url())));
         wd.apply().assert_success();
         wd.plan_detailed().assert_code(0);
@@ -682,8 +679,7 @@ fn a_generated_role_none_account_imports_cleanly_and_a_role_cannot_be_taken_away
         Some(json!({"name": "dashboard", "create_service_account_only": true})),
     ))
     .to_string();
-    let mut wd = Workdir::new(&tf);
-    wd.use_emulator(&emu);
+    let wd = Workdir::with_emulator(&tf, &emu);
     wd.write_main(&format!(
         "{HEADER}\nimport {{\n  to = openai_project_service_account.ci\n  id = \"{pid}/{sid}\"\n}}\n"
     ));

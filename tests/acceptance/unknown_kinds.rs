@@ -4,7 +4,8 @@
 //! diagnostic on its attribute instead of a decode error or a silent
 //! conversion.
 
-use crate::support::{Emulator, Workdir, tf_latest};
+use crate::support::HEADER;
+use crate::support::{Changes, Emulator, Workdir, tf_latest};
 use serde_json::{Value as Json, json};
 
 fn fixture(name: &str) -> Json {
@@ -18,12 +19,7 @@ fn fixture(name: &str) -> Json {
 fn config(name: &str) -> String {
     format!(
         r#"
-terraform {{
-  required_providers {{
-    openai = {{ source = "openai-wif/openai" }}
-  }}
-}}
-
+{HEADER}
 import {{
   to = openai_workload_identity_provider.pki
   id = "wip_x509_example"
@@ -63,26 +59,28 @@ fn an_x509_provider_imports_but_cannot_be_changed() {
     );
     assert_eq!(status, 200, "{v}");
 
-    let mut wd = Workdir::new(&tf);
-    wd.use_emulator(&emu);
+    let wd = Workdir::with_emulator(&tf, &emu);
     // As read, it imports and plans no change.
     wd.write_main(&config("internal-pki"));
-    let plan = wd.plan_detailed();
-    plan.assert_output_contains_words("1 to import, 0 to add, 0 to change, 0 to destroy");
+    let plan = wd.plan_json();
+    plan.assert_changes(Changes::imports(1));
     wd.apply().assert_success();
     wd.plan_detailed().assert_code(0);
 
     // Any change is refused on the key source attribute, before anything is sent.
     wd.write_main(&config("renamed"));
-    let out = wd.plan_detailed();
+    let out = wd.plan_json();
     out.assert_code(1);
-    out.assert_output_contains_words("Cannot manage this workload identity provider yet");
+    let refusal = out.diagnostic("error", "Cannot manage this workload identity provider yet");
     out.assert_output_contains_words(
         "cannot manage workload identity providers with verification type \"x509_ca\" yet",
     );
     // On the key source attribute, which Terraform shows as the resource
     // block when the configuration does not set it.
-    out.assert_output_contains_words("with openai_workload_identity_provider.pki");
+    assert_eq!(
+        refusal["address"], "openai_workload_identity_provider.pki",
+        "{out}"
+    );
     assert!(!out.stdout.contains("unknown variant") && !out.stderr.contains("unknown variant"));
     let log = emu.control("GET", "/_emulator/requests", None).1;
     let requests = log["requests"].as_array().expect("a request log");

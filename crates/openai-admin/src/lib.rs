@@ -33,6 +33,7 @@ pub mod secret;
 
 pub use client::{Client, ClientConfig};
 pub use error::{ApiError, ExchangeError};
+pub use proxy::Env;
 pub use recovery::{CREATED_AT_SLACK_SECS, rule_matches};
 pub use secret::Secret;
 pub use tokio_util::sync::CancellationToken;

@@ -8,8 +8,10 @@ use reqwest::{NoProxy, Proxy};
 /// Hosts that are always reached directly, whatever `NO_PROXY` says.
 const LOOPBACK: &str = "localhost,127.0.0.0/8,::1";
 
-/// An environment lookup (empty values count as unset).
-pub type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
+/// An environment lookup: the value of a variable, if set (callers treat an
+/// empty value as unset). The one spelling of this type in the workspace;
+/// tests pass a closure over a table instead of the process environment.
+pub type Env<'a> = &'a (dyn Fn(&str) -> Option<String> + Sync);
 
 fn var(env: Env<'_>, name: &str) -> Option<String> {
     env(name)

@@ -6,20 +6,11 @@
 use serde_json::json;
 
 use super::{GITHUB, Org, PROVIDERS};
+use crate::support::HEADER;
 use crate::support::{TerraformBin, TfOutput, Workdir, tf_latest};
 
-const HEADER: &str = r#"
-terraform {
-  required_providers {
-    openai = { source = "openai-wif/openai" }
-  }
-}
-"#;
-
 fn workdir(org: &Org, tf: &TerraformBin) -> Workdir {
-    let mut wd = Workdir::new(tf);
-    wd.use_emulator(&org.emu);
-    wd
+    Workdir::with_emulator(tf, &org.emu)
 }
 
 fn limits(providers: usize, mappings: usize) -> String {

@@ -40,6 +40,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{Value, json};
 
+use crate::support::org::project_and_account;
 use crate::support::{Emulator, TfOutput, Workdir, tf_latest};
 use model::{GITHUB, Limits, Map, Model, Prov, Rule, SCOPE_SETS, classify};
 
@@ -160,18 +161,7 @@ struct Org {
 impl Org {
     fn new() -> Self {
         let emu = Emulator::start();
-        let project = emu.ok("POST", "/organization/projects", Some(json!({"name": "p"})))["id"]
-            .as_str()
-            .unwrap()
-            .to_string();
-        let account = emu.ok(
-            "POST",
-            &format!("/organization/projects/{project}/service_accounts"),
-            Some(json!({"name": "ci", "create_service_account_only": true})),
-        )["id"]
-            .as_str()
-            .unwrap()
-            .to_string();
+        let (project, account) = project_and_account(&emu);
         Org {
             emu,
             project,
@@ -323,8 +313,7 @@ impl Scenario {
                 org.hand_rule(&wip, None, json!({"sub": format!("hand-{i}-{j}")}), true);
             }
         }
-        let mut wd = Workdir::new(&tf_latest());
-        wd.use_emulator(&org.emu);
+        let wd = Workdir::with_emulator(&tf_latest(), &org.emu);
         let limits = Limits {
             max_providers,
             max_mappings,

@@ -1,6 +1,7 @@
 //! The fuzzer's model of one configuration, its rendering to HCL, and the
 //! oracle: which refusals a plan of it must or may give.
 
+use crate::support::HEADER;
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
@@ -274,12 +275,7 @@ impl Model {
     /// The configuration, with the provider block's limits.
     pub fn render(&self, limits: &Limits, base_url: &str, project: &str, account: &str) -> String {
         let mut s = format!(
-            r#"terraform {{
-  required_providers {{
-    openai = {{ source = "openai-wif/openai" }}
-  }}
-}}
-
+            r#"{HEADER}
 provider "openai" {{
   max_workload_identity_providers = {max_p}
   max_mappings_per_provider       = {max_m}

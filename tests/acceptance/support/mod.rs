@@ -13,18 +13,21 @@
 //! }
 //! ```
 
+pub mod config;
 mod emulator;
 pub mod guides;
+pub mod http;
 pub mod org;
 mod process;
 mod sdk;
 mod terraform;
 mod workdir;
 
+pub use config::HEADER;
 pub use emulator::Emulator;
 pub use sdk::{run_node, run_python};
 pub use terraform::{TerraformBin, terraform_binaries, tf_latest, tf_oldest};
-pub use workdir::{PROVIDER_SOURCE, TfOutput, Workdir, provider_dir};
+pub use workdir::{Changes, PROVIDER_SOURCE, TfOutput, Workdir, provider_dir};
 
 /// A binary of another package of this workspace (e.g. `openai-emulator`).
 /// Cargo builds those into the same directory as this package's own

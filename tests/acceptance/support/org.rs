@@ -1,7 +1,7 @@
 //! Objects made in the emulator by hand (as in the dashboard), for tests
 //! that need an organization with something in it.
 
-use serde_json::json;
+use serde_json::{Value, json};
 
 use super::Emulator;
 
@@ -21,11 +21,14 @@ pub fn project_and_account(emu: &Emulator) -> (String, String) {
     (project, account)
 }
 
+/// The Admin API's path of workload identity providers.
+pub const PROVIDERS: &str = "/organization/workload_identity_providers";
+
 /// A workload identity provider made by hand; its id.
 pub fn provider_by_hand(emu: &Emulator, name: &str, issuer: &str) -> String {
     id_of(&emu.ok(
         "POST",
-        "/organization/workload_identity_providers",
+        PROVIDERS,
         Some(json!({"name": name, "issuer": issuer,
                     "audience": "https://api.openai.com/v1", "type": "oidc"})),
     ))
@@ -45,4 +48,68 @@ pub fn provider_names(emu: &Emulator) -> Vec<String> {
         .collect();
     names.sort();
     names
+}
+
+/// `n` providers made by hand (`hand-0`, `hand-1`, ...) sharing one issuer,
+/// to fill an organization; their ids.
+pub fn providers_by_hand(emu: &Emulator, n: usize) -> Vec<String> {
+    (0..n)
+        .map(|i| provider_by_hand(emu, &format!("hand-{i}"), "https://h.example.com"))
+        .collect()
+}
+
+/// A mapping made by hand on `provider` to `account` of `project`: `body`
+/// holds the rest (`attribute_matchers`, `name`, ...); its id.
+pub fn rule_by_hand(
+    emu: &Emulator,
+    provider: &str,
+    (project, account): (&str, &str),
+    mut body: Value,
+) -> String {
+    body["project_id"] = json!(project);
+    body["service_account_id"] = json!(account);
+    id_of(&emu.ok(
+        "POST",
+        &format!("{PROVIDERS}/{provider}/federation_rules"),
+        Some(body),
+    ))
+}
+
+/// `n` mappings made by hand on `provider`, matching `sub` `hand-0`,
+/// `hand-1`, ..., to fill it.
+pub fn rules_by_hand(emu: &Emulator, provider: &str, owner: (&str, &str), n: usize) {
+    for i in 0..n {
+        rule_by_hand(
+            emu,
+            provider,
+            owner,
+            json!({"attribute_matchers": {"sub": format!("hand-{i}")}}),
+        );
+    }
+}
+
+/// How many objects the listing at `path` holds (up to 100).
+pub fn count(emu: &Emulator, path: &str) -> usize {
+    emu.ok("GET", &format!("{path}?limit=100"), None)["data"]
+        .as_array()
+        .expect("a listing")
+        .len()
+}
+
+/// How many workload identity providers the organization has.
+pub fn provider_count(emu: &Emulator) -> usize {
+    count(emu, PROVIDERS)
+}
+
+/// The requests other than reads since the log was last reset, as
+/// `"METHOD" "path"`.
+pub fn writes(emu: &Emulator) -> Vec<String> {
+    let (_, log) = emu.control("GET", "/_emulator/requests", None);
+    log["requests"]
+        .as_array()
+        .expect("a request log")
+        .iter()
+        .filter(|r| r["method"] != "GET")
+        .map(|r| format!("{} {}", r["method"], r["path"]))
+        .collect()
 }

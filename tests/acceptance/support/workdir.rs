@@ -69,6 +69,13 @@ impl Workdir {
         Self::with_provider_dir(tf, &provider_dir())
     }
 
+    /// A workdir whose provider talks to `emulator` ([`Workdir::use_emulator`]).
+    pub fn with_emulator(tf: &TerraformBin, emulator: &Emulator) -> Self {
+        let mut wd = Self::new(tf);
+        wd.use_emulator(emulator);
+        wd
+    }
+
     /// Like [`Workdir::new`] with the provider binary taken from `dir`.
     pub fn with_provider_dir(tf: &TerraformBin, dir: &Path) -> Self {
         let root = tempfile::Builder::new()
@@ -235,6 +242,32 @@ impl Workdir {
         self.run(&["apply", "-input=false", "-auto-approve"])
     }
 
+    /// [`Workdir::plan_detailed`] with Terraform's machine-readable UI
+    /// (`-json`): read what it plans with [`TfOutput::changes`] and
+    /// [`TfOutput::planned_actions`], its diagnostics with
+    /// [`TfOutput::diagnostics`]. The human rendering of a plan changes
+    /// between Terraform versions; these messages do not.
+    pub fn plan_json(&self) -> TfOutput {
+        self.run(&["plan", "-input=false", "-detailed-exitcode", "-json"])
+    }
+
+    /// A plan saved to a file and read back with `show -json`: the planned
+    /// values before and after each change (`resource_changes[].change`),
+    /// for tests that check what a plan would set rather than how it is
+    /// drawn.
+    pub fn saved_plan(&self) -> serde_json::Value {
+        self.run(&["plan", "-input=false", "-out=saved.tfplan"])
+            .assert_success();
+        self.run(&["show", "-json", "saved.tfplan"])
+            .assert_success()
+            .json()
+    }
+
+    /// [`Workdir::apply`] with `-json` (see [`Workdir::plan_json`]).
+    pub fn apply_json(&self) -> TfOutput {
+        self.run(&["apply", "-input=false", "-auto-approve", "-json"])
+    }
+
     pub fn destroy(&self) -> TfOutput {
         self.run(&["destroy", "-input=false", "-auto-approve"])
     }
@@ -257,6 +290,47 @@ impl Workdir {
     /// The state as `terraform show -json` renders it.
     pub fn state(&self) -> serde_json::Value {
         self.run(&["show", "-json"]).assert_success().json()
+    }
+
+    /// The root module's resources in [`Workdir::state`] (`address`,
+    /// `values`, `tainted`, ...); empty when the state holds none.
+    pub fn state_resources(&self) -> Vec<serde_json::Value> {
+        let state = self.state();
+        state["values"]["root_module"]["resources"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    }
+}
+
+/// The counts of a plan's or an apply's `change_summary` message (what the
+/// human UI prints as `Plan: 1 to add, ...` or `Resources: 1 added, ...`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Changes {
+    /// Imports (Terraform 1.5 and later; 0 before).
+    pub import: u64,
+    pub add: u64,
+    pub change: u64,
+    pub remove: u64,
+}
+
+impl Changes {
+    /// `add` to add, `change` to change, `remove` to destroy, no import.
+    pub fn new(add: u64, change: u64, remove: u64) -> Self {
+        Changes {
+            import: 0,
+            add,
+            change,
+            remove,
+        }
+    }
+
+    /// Only `n` imports.
+    pub fn imports(n: u64) -> Self {
+        Changes {
+            import: n,
+            ..Changes::default()
+        }
     }
 }
 
@@ -312,7 +386,8 @@ impl TfOutput {
 
     /// Diagnostics wrap lines at ~78 columns inside a box drawn with `│`;
     /// this drops the box and joins all whitespace runs so a phrase matches
-    /// wherever Terraform broke the line.
+    /// wherever Terraform broke the line. Of a `-json` command it also reads
+    /// each diagnostic's summary and detail.
     pub fn output_contains_words(&self, phrase: &str) -> bool {
         let squash = |s: &str| {
             s.split_whitespace()
@@ -321,7 +396,109 @@ impl TfOutput {
                 .join(" ")
         };
         let phrase = squash(phrase);
-        squash(&self.stdout).contains(&phrase) || squash(&self.stderr).contains(&phrase)
+        squash(&self.stdout).contains(&phrase)
+            || squash(&self.stderr).contains(&phrase)
+            || self.json_messages().iter().any(|m| {
+                let d = &m["diagnostic"];
+                [&d["summary"], &d["detail"]]
+                    .iter()
+                    .any(|t| squash(t.as_str().unwrap_or_default()).contains(&phrase))
+            })
+    }
+
+    /// The JSON lines of stdout (a `-json` command's messages); lines that
+    /// are not JSON are passed over.
+    fn json_messages(&self) -> Vec<serde_json::Value> {
+        self.stdout
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .filter(|v| v.is_object())
+            .collect()
+    }
+
+    /// The last `change_summary` of a `-json` plan or apply.
+    #[track_caller]
+    pub fn changes(&self) -> Changes {
+        let summary = self
+            .json_messages()
+            .into_iter()
+            .rev()
+            .find(|m| m["type"] == "change_summary")
+            .unwrap_or_else(|| panic!("no change_summary message:\n{self}"));
+        let n = |k: &str| summary["changes"][k].as_u64().unwrap_or(0);
+        Changes {
+            import: n("import"),
+            add: n("add"),
+            change: n("change"),
+            remove: n("remove"),
+        }
+    }
+
+    /// Asserts the counts of [`TfOutput::changes`].
+    #[track_caller]
+    pub fn assert_changes(&self, want: Changes) -> &Self {
+        assert_eq!(self.changes(), want, "{self}");
+        self
+    }
+
+    /// `planned_change` messages of a `-json` plan: resource address to
+    /// action (`create`, `update`, `delete`, `replace`, `read`, ...).
+    pub fn planned_actions(&self) -> BTreeMap<String, String> {
+        self.planned_changes()
+            .into_iter()
+            .map(|(addr, change)| {
+                let action = change["action"].as_str().unwrap_or_default().to_string();
+                (addr, action)
+            })
+            .collect()
+    }
+
+    /// The `planned_change` of `addr` in a `-json` plan (`action`, and
+    /// `reason` such as `tainted` where Terraform gives one).
+    #[track_caller]
+    pub fn planned_change(&self, addr: &str) -> serde_json::Value {
+        self.planned_changes()
+            .remove(addr)
+            .unwrap_or_else(|| panic!("no planned change of {addr}:\n{self}"))
+    }
+
+    fn planned_changes(&self) -> BTreeMap<String, serde_json::Value> {
+        self.json_messages()
+            .into_iter()
+            .filter(|m| m["type"] == "planned_change")
+            .map(|m| {
+                let change = m["change"].clone();
+                let addr = change["resource"]["addr"].as_str().unwrap_or_default();
+                (addr.to_string(), change)
+            })
+            .collect()
+    }
+
+    /// The `diagnostic` objects of a `-json` command (`severity`,
+    /// `summary`, `detail`, `address`, `range`).
+    pub fn diagnostics(&self) -> Vec<serde_json::Value> {
+        self.json_messages()
+            .into_iter()
+            .filter(|m| m["type"] == "diagnostic")
+            .map(|m| m["diagnostic"].clone())
+            .collect()
+    }
+
+    /// The first diagnostic of `severity` (`error`, `warning`) whose summary
+    /// is `summary`.
+    #[track_caller]
+    pub fn diagnostic(&self, severity: &str, summary: &str) -> serde_json::Value {
+        self.diagnostics()
+            .into_iter()
+            .find(|d| d["severity"] == severity && d["summary"] == summary)
+            .unwrap_or_else(|| panic!("no {severity} {summary:?}:\n{self}"))
+    }
+
+    /// Whether a diagnostic of `severity` has the summary `summary`.
+    pub fn has_diagnostic(&self, severity: &str, summary: &str) -> bool {
+        self.diagnostics()
+            .iter()
+            .any(|d| d["severity"] == severity && d["summary"] == summary)
     }
 
     #[track_caller]

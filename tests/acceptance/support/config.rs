@@ -1,0 +1,83 @@
+//! Terraform configurations many tests start from.
+
+/// The `terraform` block that makes `openai` this provider.
+pub const HEADER: &str = r#"
+terraform {
+  required_providers {
+    openai = { source = "openai-wif/openai" }
+  }
+}
+"#;
+
+/// [`HEADER`] and `n` providers (`count`), named `tf-N`, each with an
+/// issuer of its own.
+pub fn counted_providers(n: usize) -> String {
+    format!("{HEADER}{}", providers_named("p", None, "tf", n))
+}
+
+/// `n` providers `label` (`count`) named `prefix-N`, each with an issuer of
+/// its own, through the provider configuration `via` (`openai.ALIAS`) or
+/// the default one.
+pub fn providers_named(label: &str, via: Option<&str>, prefix: &str, n: usize) -> String {
+    let via = via.map_or(String::new(), |v| format!("\n  provider = {v}"));
+    format!(
+        r#"
+resource "openai_workload_identity_provider" "{label}" {{{via}
+  count    = {n}
+  name     = "{prefix}-${{count.index}}"
+  issuer   = "https://{prefix}-${{count.index}}.example.com"
+  audience = "https://api.openai.com/v1"
+}}
+"#
+    )
+}
+
+/// `n` mappings (`count`) of `provider` (an HCL expression) to `account`,
+/// each matching a `sub` of its own.
+pub fn counted_mappings(provider: &str, project: &str, account: &str, n: usize) -> String {
+    format!(
+        r#"
+resource "openai_service_account_mapping" "m" {{
+  count                         = {n}
+  workload_identity_provider_id = {provider}
+  project_id                    = "{project}"
+  service_account_id            = "{account}"
+  attribute_matchers            = {{ sub = "repo:my-org/r${{count.index}}:ref:refs/heads/main" }}
+}}
+"#
+    )
+}
+
+/// A mapping `label` of `provider` (an HCL expression: `"wip_..."` with its
+/// quotes, or a reference) to `account` of `project`; `body` holds its other
+/// attributes, one per line.
+pub fn mapping(
+    label: &str,
+    provider: &str,
+    (project, account): (&str, &str),
+    body: &str,
+) -> String {
+    format!(
+        r#"
+resource "openai_service_account_mapping" "{label}" {{
+  workload_identity_provider_id = {provider}
+  project_id                    = "{project}"
+  service_account_id            = "{account}"
+{body}
+}}
+"#
+    )
+}
+
+/// A provider `p` named `name` trusting `issuer`, for OpenAI's audience.
+pub fn provider(name: &str, issuer: &str) -> String {
+    format!(
+        r#"
+resource "openai_workload_identity_provider" "p" {{
+  name     = "{name}"
+  issuer   = "{issuer}"
+  audience = "https://api.openai.com/v1"
+}}
+"#
+    )
+}
