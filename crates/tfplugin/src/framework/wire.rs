@@ -49,6 +49,7 @@ pub fn encode(v: &Value, ty: &Type, what: &str) -> Result<pb::DynamicValue, Diag
 
 /// Response types that carry diagnostics, so a failure anywhere in an RPC
 /// (including a panic) can become a diagnostic instead of a crashed plugin.
+/// The impls come from the RPC table in `server` (`provider_service!`).
 pub trait WithDiagnostics: Default {
     fn diagnostics_mut(&mut self) -> &mut Vec<pb::Diagnostic>;
 
@@ -57,51 +58,6 @@ pub trait WithDiagnostics: Default {
         r.diagnostics_mut().extend(d.to_proto());
         r
     }
-}
-
-macro_rules! with_diagnostics {
-    ($($ty:ty => $field:ident),* $(,)?) => {
-        $(impl WithDiagnostics for $ty {
-            fn diagnostics_mut(&mut self) -> &mut Vec<pb::Diagnostic> {
-                &mut self.$field
-            }
-        })*
-    };
-}
-
-with_diagnostics! {
-    pb::get_metadata::Response => diagnostics,
-    pb::get_provider_schema::Response => diagnostics,
-    pb::validate_provider_config::Response => diagnostics,
-    pb::validate_resource_config::Response => diagnostics,
-    pb::validate_data_resource_config::Response => diagnostics,
-    pb::upgrade_resource_state::Response => diagnostics,
-    pb::get_resource_identity_schemas::Response => diagnostics,
-    pb::upgrade_resource_identity::Response => diagnostics,
-    pb::configure_provider::Response => diagnostics,
-    pb::read_resource::Response => diagnostics,
-    pb::plan_resource_change::Response => diagnostics,
-    pb::apply_resource_change::Response => diagnostics,
-    pb::import_resource_state::Response => diagnostics,
-    pb::move_resource_state::Response => diagnostics,
-    pb::read_data_source::Response => diagnostics,
-    pb::generate_resource_config::Response => diagnostics,
-    pb::validate_ephemeral_resource_config::Response => diagnostics,
-    pb::open_ephemeral_resource::Response => diagnostics,
-    pb::renew_ephemeral_resource::Response => diagnostics,
-    pb::close_ephemeral_resource::Response => diagnostics,
-    pb::validate_list_resource_config::Response => diagnostics,
-    pb::get_functions::Response => diagnostics,
-    pb::validate_state_store::Response => diagnostics,
-    pb::configure_state_store::Response => diagnostics,
-    pb::write_state_bytes::Response => diagnostics,
-    pb::read_state_bytes::Response => diagnostics,
-    pb::lock_state::Response => diagnostics,
-    pb::unlock_state::Response => diagnostics,
-    pb::get_states::Response => diagnostics,
-    pb::delete_state::Response => diagnostics,
-    pb::plan_action::Response => diagnostics,
-    pb::validate_action_config::Response => diagnostics,
 }
 
 /// Runs an RPC body; a panic becomes an error diagnostic on an empty response.

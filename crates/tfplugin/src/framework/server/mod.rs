@@ -226,55 +226,67 @@ trait TypeName {
     fn type_name(&self) -> &str;
 }
 
-macro_rules! type_names {
-    (typed: $($typed:ident),*; untyped: $($untyped:ident),* $(,)?) => {
-        $(impl TypeName for pb::$typed::Request {
-            fn type_name(&self) -> &str {
-                &self.type_name
-            }
-        })*
-        $(impl TypeName for pb::$untyped::Request {
-            fn type_name(&self) -> &str {
-                ""
-            }
-        })*
+/// A request's type-name field, or "" for a provider-wide RPC.
+macro_rules! request_type_name {
+    ($req:ident,) => {
+        ""
+    };
+    ($req:ident, $field:ident) => {
+        &$req.$field
     };
 }
 
-type_names! {
-    typed: validate_resource_config, validate_data_resource_config, upgrade_resource_state,
-        upgrade_resource_identity, read_resource, plan_resource_change, apply_resource_change,
-        import_resource_state, read_data_source, validate_ephemeral_resource_config,
-        open_ephemeral_resource, renew_ephemeral_resource, close_ephemeral_resource,
-        validate_list_resource_config, validate_action_config;
-    untyped: get_metadata, get_provider_schema, validate_provider_config, configure_provider,
-        get_resource_identity_schemas,
-}
-
-impl TypeName for pb::move_resource_state::Request {
-    fn type_name(&self) -> &str {
-        &self.target_type_name
-    }
-}
-
-impl TypeName for pb::plan_action::Request {
-    fn type_name(&self) -> &str {
-        &self.action_type
-    }
-}
-
-/// The `tfplugin6.Provider` impl. `served` RPCs are answered by a handler
-/// `async fn(&ProviderService, Request) -> Result<Response, Diagnostics>`,
-/// each wrapped in [`serve`]; `refused` ones are features no provider built
-/// on this framework offers, answered at once with a "not supported"
-/// diagnostic; `other` items are written out. One macro for the whole impl,
-/// so `async_trait` sees the generated methods.
+/// The `tfplugin6.Provider` impl, and everything else the RPC list decides,
+/// from one table:
+/// - `served` RPCs are answered by a handler `async fn(&ProviderService,
+///   Request) -> Result<Response, Diagnostics>`, each wrapped in [`serve`];
+///   the field named after the handler (if any) holds the type name the
+///   RPC's span records (`TypeName`);
+/// - `refused` ones are features no provider built on this framework
+///   offers, answered at once with a "not supported" diagnostic;
+/// - `diagnostics` lists the other responses that carry diagnostics;
+/// - `other` items are written out.
+///
+/// Every served and refused response, and those listed, get
+/// [`WithDiagnostics`], so a failure or a panic anywhere becomes a
+/// diagnostic. One macro for the whole impl, so `async_trait` sees the
+/// generated methods.
 macro_rules! provider_service {
     (
-        served { $($method:ident($msg:ident) => $rpc:literal, $handler:path;)* }
+        served { $($method:ident($msg:ident) => $rpc:literal, $handler:path $(, $name:ident)?;)* }
         refused { $($r_method:ident($r_msg:ident) => $what:path;)* }
+        diagnostics { $($d_msg:ident),* $(,)? }
         other { $($other:tt)* }
     ) => {
+        $(
+            impl TypeName for pb::$msg::Request {
+                fn type_name(&self) -> &str {
+                    request_type_name!(self, $($name)?)
+                }
+            }
+        )*
+        $(
+            impl WithDiagnostics for pb::$msg::Response {
+                fn diagnostics_mut(&mut self) -> &mut Vec<pb::Diagnostic> {
+                    &mut self.diagnostics
+                }
+            }
+        )*
+        $(
+            impl WithDiagnostics for pb::$r_msg::Response {
+                fn diagnostics_mut(&mut self) -> &mut Vec<pb::Diagnostic> {
+                    &mut self.diagnostics
+                }
+            }
+        )*
+        $(
+            impl WithDiagnostics for pb::$d_msg::Response {
+                fn diagnostics_mut(&mut self) -> &mut Vec<pb::Diagnostic> {
+                    &mut self.diagnostics
+                }
+            }
+        )*
+
         #[tonic::async_trait]
         impl<P: Provider> GrpcProvider for ProviderService<P> {
             $(
@@ -307,28 +319,28 @@ provider_service! {
         validate_provider_config(validate_provider_config) => "ValidateProviderConfig", provider::validate_provider_config;
         configure_provider(configure_provider) => "ConfigureProvider", provider::configure_provider;
 
-        validate_resource_config(validate_resource_config) => "ValidateResourceConfig", validate::validate_resource_config;
-        plan_resource_change(plan_resource_change) => "PlanResourceChange", plan::plan_resource_change;
-        apply_resource_change(apply_resource_change) => "ApplyResourceChange", apply::apply_resource_change;
-        read_resource(read_resource) => "ReadResource", state::read_resource;
-        import_resource_state(import_resource_state) => "ImportResourceState", state::import_resource_state;
-        upgrade_resource_state(upgrade_resource_state) => "UpgradeResourceState", state::upgrade_resource_state;
-        move_resource_state(move_resource_state) => "MoveResourceState", state::move_resource_state;
+        validate_resource_config(validate_resource_config) => "ValidateResourceConfig", validate::validate_resource_config, type_name;
+        plan_resource_change(plan_resource_change) => "PlanResourceChange", plan::plan_resource_change, type_name;
+        apply_resource_change(apply_resource_change) => "ApplyResourceChange", apply::apply_resource_change, type_name;
+        read_resource(read_resource) => "ReadResource", state::read_resource, type_name;
+        import_resource_state(import_resource_state) => "ImportResourceState", state::import_resource_state, type_name;
+        upgrade_resource_state(upgrade_resource_state) => "UpgradeResourceState", state::upgrade_resource_state, type_name;
+        move_resource_state(move_resource_state) => "MoveResourceState", state::move_resource_state, target_type_name;
 
-        validate_data_resource_config(validate_data_resource_config) => "ValidateDataResourceConfig", data_source::validate_data_resource_config;
-        read_data_source(read_data_source) => "ReadDataSource", data_source::read_data_source;
+        validate_data_resource_config(validate_data_resource_config) => "ValidateDataResourceConfig", data_source::validate_data_resource_config, type_name;
+        read_data_source(read_data_source) => "ReadDataSource", data_source::read_data_source, type_name;
 
-        validate_ephemeral_resource_config(validate_ephemeral_resource_config) => "ValidateEphemeralResourceConfig", ephemeral::validate_ephemeral_resource_config;
-        open_ephemeral_resource(open_ephemeral_resource) => "OpenEphemeralResource", ephemeral::open_ephemeral_resource;
-        renew_ephemeral_resource(renew_ephemeral_resource) => "RenewEphemeralResource", ephemeral::renew_ephemeral_resource;
-        close_ephemeral_resource(close_ephemeral_resource) => "CloseEphemeralResource", ephemeral::close_ephemeral_resource;
+        validate_ephemeral_resource_config(validate_ephemeral_resource_config) => "ValidateEphemeralResourceConfig", ephemeral::validate_ephemeral_resource_config, type_name;
+        open_ephemeral_resource(open_ephemeral_resource) => "OpenEphemeralResource", ephemeral::open_ephemeral_resource, type_name;
+        renew_ephemeral_resource(renew_ephemeral_resource) => "RenewEphemeralResource", ephemeral::renew_ephemeral_resource, type_name;
+        close_ephemeral_resource(close_ephemeral_resource) => "CloseEphemeralResource", ephemeral::close_ephemeral_resource, type_name;
 
         get_resource_identity_schemas(get_resource_identity_schemas) => "GetResourceIdentitySchemas", identity_list::get_resource_identity_schemas;
-        upgrade_resource_identity(upgrade_resource_identity) => "UpgradeResourceIdentity", identity_list::upgrade_resource_identity;
-        validate_list_resource_config(validate_list_resource_config) => "ValidateListResourceConfig", identity_list::validate_list_resource_config;
+        upgrade_resource_identity(upgrade_resource_identity) => "UpgradeResourceIdentity", identity_list::upgrade_resource_identity, type_name;
+        validate_list_resource_config(validate_list_resource_config) => "ValidateListResourceConfig", identity_list::validate_list_resource_config, type_name;
 
-        validate_action_config(validate_action_config) => "ValidateActionConfig", action::validate_action_config;
-        plan_action(plan_action) => "PlanAction", action::plan_action;
+        validate_action_config(validate_action_config) => "ValidateActionConfig", action::validate_action_config, type_name;
+        plan_action(plan_action) => "PlanAction", action::plan_action, action_type;
     }
 
     refused {
@@ -340,6 +352,8 @@ provider_service! {
         get_states(get_states) => unserved::STATE_STORE;
         delete_state(delete_state) => unserved::STATE_STORE;
     }
+
+    diagnostics { get_functions, write_state_bytes, read_state_bytes }
 
     other {
         type ListResourceStream = BoxStream<pb::list_resource::Event>;
