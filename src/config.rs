@@ -15,7 +15,7 @@ use tfplugin::framework::{Attribute, Diagnostics, Schema};
 
 tfplugin::model! {
     /// The provider block, as Terraform sends it.
-    pub struct ProviderBlock {
+    pub(crate) struct ProviderBlock {
         pub admin_api_key: Field<String>,
         pub base_url: Field<String>,
         pub allow_custom_base_url_host: Field<bool>,
@@ -31,32 +31,32 @@ tfplugin::model! {
 
 type B = ProviderBlock;
 
-pub const DEFAULT_BASE_URL: &str = "https://api.openai.com/v1";
-pub const DEFAULT_TOKEN_EXCHANGE_URL: &str = "https://auth.openai.com/oauth/token";
-pub const DEFAULT_TIMEOUT_SECONDS: i64 = 30;
-pub const DEFAULT_MAX_RETRIES: i64 = 4;
-pub const DEFAULT_RATE_LIMIT_WAIT_SECONDS: i64 = 300;
-pub const DEFAULT_RATE_LIMIT_WINDOW_SECONDS: u64 = 60;
+pub(crate) const DEFAULT_BASE_URL: &str = "https://api.openai.com/v1";
+pub(crate) const DEFAULT_TOKEN_EXCHANGE_URL: &str = "https://auth.openai.com/oauth/token";
+pub(crate) const DEFAULT_TIMEOUT_SECONDS: i64 = 30;
+pub(crate) const DEFAULT_MAX_RETRIES: i64 = 4;
+pub(crate) const DEFAULT_RATE_LIMIT_WAIT_SECONDS: i64 = 300;
+pub(crate) const DEFAULT_RATE_LIMIT_WINDOW_SECONDS: u64 = 60;
 /// The longest rate-limit window the environment may set.
-pub const MAX_RATE_LIMIT_WINDOW_SECONDS: u64 = 3600;
+pub(crate) const MAX_RATE_LIMIT_WINDOW_SECONDS: u64 = 3600;
 
-pub const ENV_ADMIN_KEY: &str = "OPENAI_ADMIN_KEY";
-pub const ENV_BASE_URL: &str = "OPENAI_BASE_URL";
-pub const ENV_TOKEN_EXCHANGE_URL: &str = "OPENAI_TOKEN_EXCHANGE_URL";
+pub(crate) const ENV_ADMIN_KEY: &str = "OPENAI_ADMIN_KEY";
+pub(crate) const ENV_BASE_URL: &str = "OPENAI_BASE_URL";
+pub(crate) const ENV_TOKEN_EXCHANGE_URL: &str = "OPENAI_TOKEN_EXCHANGE_URL";
 /// The span of the API's rate-limit window the provider assumes, in
 /// seconds; 0 turns window pacing off. An environment variable only: it
 /// describes the API, not a configuration.
-pub const ENV_RATE_LIMIT_WINDOW: &str = "OPENAI_RATE_LIMIT_WINDOW_SECONDS";
+pub(crate) const ENV_RATE_LIMIT_WINDOW: &str = "OPENAI_RATE_LIMIT_WINDOW_SECONDS";
 /// The only host the token exchange goes to by default (besides loopback).
-pub const TOKEN_EXCHANGE_HOST: &str = "auth.openai.com";
-pub const ALLOW_OTHER_EXCHANGE_HOST: &str = ProviderBlock::allow_custom_token_exchange_host;
+pub(crate) const TOKEN_EXCHANGE_HOST: &str = "auth.openai.com";
+pub(crate) const ALLOW_OTHER_EXCHANGE_HOST: &str = ProviderBlock::allow_custom_token_exchange_host;
 /// The Admin API host `base_url` is expected on (besides loopback).
-pub const ADMIN_API_HOST: &str = "api.openai.com";
-pub const ALLOW_OTHER_BASE_URL_HOST: &str = ProviderBlock::allow_custom_base_url_host;
+pub(crate) const ADMIN_API_HOST: &str = "api.openai.com";
+pub(crate) const ALLOW_OTHER_BASE_URL_HOST: &str = ProviderBlock::allow_custom_base_url_host;
 
 /// What the provider block resolves to.
 #[derive(Clone, Debug)]
-pub struct Settings {
+pub(crate) struct Settings {
     /// Absent until something needs the Admin API; then a clear error.
     pub admin_key: Option<Secret>,
     pub base_url: Url,
@@ -72,7 +72,7 @@ pub struct Settings {
     pub max_mappings_per_provider: usize,
 }
 
-pub fn schema() -> Schema {
+pub(crate) fn schema() -> Schema {
     Schema::new(
         "The OpenAI provider manages Workload Identity Federation: trusted OIDC issuers \
          and the service account mappings that let workloads exchange their own tokens \
@@ -281,7 +281,7 @@ fn exchange_host_allowed(url: &Url) -> bool {
 
 /// Resolves the settings. Returns `None` when some value is not known yet
 /// (the block depends on another resource) or when `diags` holds errors.
-pub fn resolve(config: &Value, env: Env<'_>, diags: &mut Diagnostics) -> Option<Settings> {
+pub(crate) fn resolve(config: &Value, env: Env<'_>, diags: &mut Diagnostics) -> Option<Settings> {
     let block = match ProviderBlock::from_value(config) {
         Ok(b) => b,
         Err(e) => {

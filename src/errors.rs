@@ -10,7 +10,7 @@ use tfplugin::framework::{Diagnostic, Diagnostics};
 /// 404 on a create means a reference is missing; elsewhere, that the object
 /// is gone).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Action {
+pub(crate) enum Action {
     Create,
     Read,
     List,
@@ -40,14 +40,14 @@ impl Action {
 /// diagnostic's summary says it with ("Failed to create the workload
 /// identity provider").
 #[derive(Clone, Debug)]
-pub struct Op<'a> {
+pub(crate) struct Op<'a> {
     action: Action,
     words: Cow<'a, str>,
 }
 
 impl<'a> Op<'a> {
     /// `action` on `object`: "create" + "the workload identity provider".
-    pub fn new(action: Action, object: impl Into<Cow<'a, str>>) -> Self {
+    pub(crate) fn new(action: Action, object: impl Into<Cow<'a, str>>) -> Self {
         Op {
             action,
             words: format!("{} {}", action.verb(), object.into()).into(),
@@ -56,7 +56,7 @@ impl<'a> Op<'a> {
 
     /// An operation of kind `action` said in words of its own ("put the
     /// prior issuer back").
-    pub fn worded(action: Action, words: impl Into<Cow<'a, str>>) -> Self {
+    pub(crate) fn worded(action: Action, words: impl Into<Cow<'a, str>>) -> Self {
         Op {
             action,
             words: words.into(),
@@ -72,7 +72,7 @@ impl std::fmt::Display for Op<'_> {
 
 /// A diagnostic for a failed API call. When the API names a `param` that is
 /// one of the resource's attributes, the diagnostic points at it.
-pub fn api_error(action: Op<'_>, e: &ApiError, attributes: &[&str]) -> Diagnostics {
+pub(crate) fn api_error(action: Op<'_>, e: &ApiError, attributes: &[&str]) -> Diagnostics {
     // A 401 needs no hint here: the error itself names admin_api_key.
     let hint = if e.is_unknown_collection() {
         " A listing that is not found means the requests go to the wrong place: check base_url \

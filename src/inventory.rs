@@ -19,7 +19,7 @@ use openai_admin::models::{FederationRule, WorkloadIdentityProvider};
 
 /// One listed collection.
 #[derive(Clone, Debug, Default)]
-pub struct Snapshot<T> {
+pub(crate) struct Snapshot<T> {
     /// Objects as this process knows them now.
     pub objects: BTreeMap<String, T>,
     /// Ids present when the collection was first listed.
@@ -38,7 +38,7 @@ impl<T> Snapshot<T> {
 type RuleSnapshot = Option<Snapshot<FederationRule>>;
 
 #[derive(Default)]
-pub struct Inventory {
+pub(crate) struct Inventory {
     providers: Mutex<Option<Snapshot<WorkloadIdentityProvider>>>,
     // One lock per provider, so listings of different providers run in parallel.
     rules: std::sync::Mutex<HashMap<String, Arc<Mutex<Option<RuleSnapshot>>>>>,
@@ -60,7 +60,7 @@ type AccountsSlot = Arc<Mutex<Option<Option<BTreeSet<String>>>>>;
 
 /// How a name held by an existing object becomes free in this run.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Freed {
+pub(crate) enum Freed {
     /// The object is destroyed or replaced.
     Going,
     /// A plan renames it, to this name.
@@ -70,7 +70,7 @@ pub enum Freed {
 
 /// Whether a service account exists, by [`Inventory::account_exists`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum AccountLookup {
+pub(crate) enum AccountLookup {
     Found,
     /// The project exists; the account is not among its service accounts.
     NoSuchAccount,
@@ -79,7 +79,7 @@ pub enum AccountLookup {
 
 impl Inventory {
     /// Runs `f` on the provider snapshot, listing it first if needed.
-    pub async fn providers<R>(
+    pub(crate) async fn providers<R>(
         &self,
         client: &Client,
         f: impl FnOnce(&mut Snapshot<WorkloadIdentityProvider>) -> R,
@@ -92,7 +92,7 @@ impl Inventory {
         Ok(f(guard.as_mut().expect("listed above")))
     }
 
-    pub async fn provider(
+    pub(crate) async fn provider(
         &self,
         client: &Client,
         id: &str,
@@ -103,7 +103,7 @@ impl Inventory {
     /// The issuer of provider `id` when this process created it, as this
     /// process's own writes left it. No other Terraform run can hold a
     /// provider made moments ago in its state, so no other run changes it.
-    pub fn issuer_created_here(&self, id: &str) -> Option<String> {
+    pub(crate) fn issuer_created_here(&self, id: &str) -> Option<String> {
         self.created_here
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -112,7 +112,7 @@ impl Inventory {
     }
 
     /// Records a provider this process created or updated.
-    pub async fn put_provider(&self, p: WorkloadIdentityProvider) {
+    pub(crate) async fn put_provider(&self, p: WorkloadIdentityProvider) {
         if let Some(issuer) = self
             .created_here
             .lock()
@@ -130,7 +130,7 @@ impl Inventory {
     /// project's accounts are listed once per process; a miss lists them
     /// again before it is believed, since the account may have been created
     /// since (by this run's `openai_project_service_account`, or by hand).
-    pub async fn account_exists(
+    pub(crate) async fn account_exists(
         &self,
         client: &Client,
         project: &str,
@@ -167,7 +167,7 @@ impl Inventory {
     /// Records a provider this process created: it has no rules yet, so
     /// the first look at them needs no listing (rules others add later are
     /// not seen, as with every snapshot).
-    pub async fn created_provider(&self, p: WorkloadIdentityProvider) {
+    pub(crate) async fn created_provider(&self, p: WorkloadIdentityProvider) {
         self.created_here
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -181,7 +181,7 @@ impl Inventory {
         self.put_provider(p).await;
     }
 
-    pub async fn remove_provider(&self, id: &str) {
+    pub(crate) async fn remove_provider(&self, id: &str) {
         if let Some(s) = self.providers.lock().await.as_mut() {
             s.objects.remove(id);
         }
@@ -199,7 +199,7 @@ impl Inventory {
 
     /// Runs `f` on the rules of one provider (`None`: the provider is gone),
     /// listing them first if needed.
-    pub async fn rules<R>(
+    pub(crate) async fn rules<R>(
         &self,
         client: &Client,
         provider_id: &str,
@@ -218,7 +218,7 @@ impl Inventory {
         Ok(f(guard.as_mut().expect("listed above").as_mut()))
     }
 
-    pub async fn rule(
+    pub(crate) async fn rule(
         &self,
         client: &Client,
         provider_id: &str,
@@ -230,14 +230,14 @@ impl Inventory {
         .await
     }
 
-    pub async fn put_rule(&self, r: FederationRule) {
+    pub(crate) async fn put_rule(&self, r: FederationRule) {
         let slot = self.rules_slot(&r.workload_identity_provider_id);
         if let Some(Some(s)) = slot.lock().await.as_mut() {
             s.objects.insert(r.id.clone(), r);
         }
     }
 
-    pub async fn remove_rule(&self, provider_id: &str, rule_id: &str) {
+    pub(crate) async fn remove_rule(&self, provider_id: &str, rule_id: &str) {
         let slot = self.rules_slot(provider_id);
         if let Some(Some(s)) = slot.lock().await.as_mut() {
             s.objects.remove(rule_id);
@@ -250,14 +250,14 @@ impl Inventory {
 /// when they are being deleted in this run (Terraform deletes a provider and
 /// the mappings that name it by a literal id in parallel).
 #[derive(Default)]
-pub struct RuleDeletes {
+pub(crate) struct RuleDeletes {
     /// Provider id → (deletes in flight, deletes begun so far).
     counts: std::sync::Mutex<HashMap<String, (usize, usize)>>,
     changed: tokio::sync::Notify,
 }
 
 /// Ends one rule delete when dropped.
-pub struct RuleDelete<'a> {
+pub(crate) struct RuleDelete<'a> {
     deletes: &'a RuleDeletes,
     provider_id: String,
 }
@@ -282,7 +282,7 @@ impl RuleDeletes {
     }
 
     /// Marks a delete of a rule of `provider_id` as in flight until the guard drops.
-    pub fn begin(&self, provider_id: &str) -> RuleDelete<'_> {
+    pub(crate) fn begin(&self, provider_id: &str) -> RuleDelete<'_> {
         self.update(provider_id, |c| {
             c.0 += 1;
             c.1 += 1;
@@ -293,16 +293,16 @@ impl RuleDeletes {
         }
     }
 
-    /// How many rule deletes of `provider_id` have begun so far.
-    pub fn begun(&self, provider_id: &str) -> usize {
-        self.get(provider_id).1
-    }
-
     /// Waits until more than `seen` rule deletes of `provider_id` have begun
     /// and none is in flight any more; returns the new count. `None` when
     /// `grace` passes with none in flight and none begun: nothing in this
     /// run is deleting that provider's rules.
-    pub async fn settled(&self, provider_id: &str, seen: usize, grace: Duration) -> Option<usize> {
+    pub(crate) async fn settled(
+        &self,
+        provider_id: &str,
+        seen: usize,
+        grace: Duration,
+    ) -> Option<usize> {
         loop {
             // Register before reading, so a change in between wakes us.
             let notified = self.changed.notified();
@@ -360,7 +360,7 @@ mod tests {
 /// applies them in parallel, and `delete` records the object as going away
 /// when it starts, which wakes the same wait.
 #[derive(Default)]
-pub struct PlannedNames {
+pub(crate) struct PlannedNames {
     inner: std::sync::Mutex<NamesInner>,
     changed: tokio::sync::Notify,
 }
@@ -389,7 +389,7 @@ impl PlannedNames {
     /// the same arguments, so an object never conflicts with itself. Two
     /// objects with identical arguments are not told apart; the API refuses
     /// the second at apply.
-    pub fn claim(&self, scope: &str, name: &str, claimant: &str) -> bool {
+    pub(crate) fn claim(&self, scope: &str, name: &str, claimant: &str) -> bool {
         let key = (scope.to_string(), name.to_string());
         self.with(|n| match n.claimed.get(&key) {
             Some(by) => by == claimant,
@@ -401,13 +401,13 @@ impl PlannedNames {
     }
 
     /// Records that the object `id` goes away in this run.
-    pub fn going(&self, id: &str) {
+    pub(crate) fn going(&self, id: &str) {
         self.with(|n| n.going.insert(id.to_string()));
         self.changed.notify_waiters();
     }
 
     /// Records that this process refreshed the object `id` (ReadResource).
-    pub fn refreshed(&self, id: &str) {
+    pub(crate) fn refreshed(&self, id: &str) {
         self.with(|n| n.refreshed.insert(id.to_string()));
     }
 
@@ -415,13 +415,13 @@ impl PlannedNames {
     /// configuration: Terraform 1.15 plans the replacement of a tainted
     /// object as a plain create, with nothing that names the old one, but it
     /// refreshes the old one first.
-    pub fn was_refreshed(&self, id: &str) -> bool {
+    pub(crate) fn was_refreshed(&self, id: &str) -> bool {
         self.with(|n| n.refreshed.contains(id))
     }
 
     /// Records that a plan renames the object `id` from `from` to `to`:
     /// its old name is free once that update is applied.
-    pub fn renamed(&self, scope: &str, id: &str, from: &str, to: &str) {
+    pub(crate) fn renamed(&self, scope: &str, id: &str, from: &str, to: &str) {
         self.with(|n| {
             n.renamed.insert(
                 id.to_string(),
@@ -433,7 +433,7 @@ impl PlannedNames {
 
     /// Whether renames planned in `scope` lead from the name `start` back to
     /// `back_to` (a cycle of renames, which no order of writes can apply).
-    pub fn renames_lead_to(&self, scope: &str, start: &str, back_to: &str) -> bool {
+    pub(crate) fn renames_lead_to(&self, scope: &str, start: &str, back_to: &str) -> bool {
         self.with(|n| {
             let mut name = start.to_string();
             // A chain is at most as long as the renames recorded.
@@ -456,7 +456,7 @@ impl PlannedNames {
 
     /// Whether the name `id` holds is (or within `settle` becomes) free in
     /// this run: the object goes away, or a plan renames it.
-    pub async fn wait_freed(&self, id: &str, settle: Duration) -> Freed {
+    pub(crate) async fn wait_freed(&self, id: &str, settle: Duration) -> Freed {
         let deadline = tokio::time::Instant::now() + settle;
         let now = || {
             self.with(|n| {
@@ -481,7 +481,7 @@ impl PlannedNames {
         }
     }
 
-    pub fn is_going(&self, id: &str) -> bool {
+    pub(crate) fn is_going(&self, id: &str) -> bool {
         self.with(|n| n.going.contains(id))
     }
 }

@@ -4,34 +4,35 @@
 //! cache, limit ledger, tenant-pinning guard). It sits on [`tfplugin`] for
 //! the protocol and on [`openai_admin`] for the API; see ARCHITECTURE.md.
 
-pub mod actions;
-pub mod config;
-pub mod data_sources;
-pub mod ephemeral;
-pub mod errors;
-pub mod functions;
+pub(crate) mod actions;
+pub(crate) mod config;
+pub(crate) mod data_sources;
+pub(crate) mod ephemeral;
+pub(crate) mod errors;
+pub(crate) mod functions;
 pub(crate) mod guards;
-pub mod inventory;
-pub mod limits;
-pub mod pending;
-pub mod resources;
-pub mod subject_token;
-pub mod tenant_pinning;
-pub mod validate;
-pub mod values;
+pub(crate) mod inventory;
+pub(crate) mod limits;
+pub(crate) mod pending;
+pub(crate) mod provider_data;
+pub(crate) mod resources;
+pub(crate) mod subject_token;
+pub(crate) mod tenant_pinning;
+pub(crate) mod validate;
+pub(crate) mod values;
 
 #[cfg(test)]
 mod agreement_tests;
 
-use std::sync::Arc;
+// What the binary and the docs generator use.
+pub use limits::run::note_process_start;
+pub use values::to_json;
 
 use async_trait::async_trait;
 
-use openai_admin::error::ApiError;
-use openai_admin::{Client, ClientConfig};
+use provider_data::ProviderData;
 use tfplugin::framework::{
-    self, ConfigureRequest, ConfigureResponse, Diagnostic, Diagnostics, Schema, ValidateRequest,
-    ValidateResponse,
+    self, ConfigureRequest, ConfigureResponse, Schema, ValidateRequest, ValidateResponse,
 };
 
 /// Logs of these crates are the provider's own: `@module` `openai`, level
@@ -46,134 +47,13 @@ pub const LOG_IDENTITY: tfplugin::logging::LogIdentity = tfplugin::logging::LogI
 #[derive(Default)]
 pub struct OpenAiProvider;
 
-/// What resources receive once the provider is configured.
-#[derive(Clone)]
-pub struct OpenAi(Arc<Inner>);
-
-pub struct Inner {
-    pub settings: config::Settings,
-    client: Client,
-    pub inventory: inventory::Inventory,
-    pub ledger: limits::Ledger,
-    /// What this process planned for providers and mappings, for the
-    /// tenant-pinning guard.
-    pub pinning: tenant_pinning::PinningPlans,
-    /// Creates waiting at a limit, for the advice their errors end with.
-    pub waiting: limits::Waiting,
-    /// Replacements remembered for the apply of a saved plan.
-    pub(crate) marks: Option<guards::replacement::Marks>,
-    /// The CLI's version as ConfigureProvider told it (unset in unit tests).
-    pub terraform_version: std::sync::OnceLock<String>,
-}
-
-impl std::ops::Deref for OpenAi {
-    type Target = Inner;
-    fn deref(&self) -> &Inner {
-        &self.0
-    }
-}
-
-impl OpenAi {
-    pub fn new(settings: config::Settings) -> Result<Self, ApiError> {
-        let client = Client::new(ClientConfig {
-            base_url: settings.base_url.clone(),
-            admin_key: settings.admin_key.clone(),
-            token_exchange_url: settings.token_exchange_url.clone(),
-            request_timeout: settings.request_timeout,
-            max_retries: settings.max_retries,
-            rate_limit_wait: settings.rate_limit_wait,
-            rate_limit_window: settings.rate_limit_window,
-            // Cancelled by StopProvider (see `stop`): requests in flight,
-            // rate-limit waits, backoff and subject-token fetches end at once.
-            cancel: openai_admin::CancellationToken::new(),
-            ..ClientConfig::default()
-        })?;
-        // Aliases on the same organization count the limits together.
-        let mut ledger = limits::Ledger::shared(limits::RunLog::for_organization(
-            settings.base_url.as_str(),
-            settings.admin_key.as_ref().map(|key| key.expose()),
-        ));
-        // With -parallelism=1 nothing else is planned while a create waits.
-        if guards::one_at_a_time() {
-            ledger.settle = std::time::Duration::ZERO;
-        }
-        let marks = settings.admin_key.as_ref().and_then(|key| {
-            guards::replacement::Marks::for_organization(settings.base_url.as_str(), key.expose())
-        });
-        Ok(OpenAi(Arc::new(Inner {
-            marks,
-            settings,
-            client,
-            inventory: Default::default(),
-            ledger,
-            pinning: Default::default(),
-            waiting: Default::default(),
-            terraform_version: Default::default(),
-        })))
-    }
-
-    /// Whether the CLI plans destroys (Terraform 1.3 and later, every
-    /// OpenTofu); assumed when the version is not known.
-    pub fn plans_destroys(&self) -> bool {
-        self.cli_at_least(1, 3)
-    }
-
-    /// Whether the CLI sends the identity of the object a create replaces
-    /// (`-replace`, taint): Terraform 1.12 and later.
-    pub fn tells_replacements(&self) -> bool {
-        self.cli_at_least(1, 12)
-    }
-
-    fn cli_at_least(&self, major: u32, minor: u32) -> bool {
-        let Some(v) = self.terraform_version.get() else {
-            return true;
-        };
-        let mut parts = v.split(['.', '-', '+']).map(|p| p.parse::<u32>().ok());
-        match (parts.next().flatten(), parts.next().flatten()) {
-            (Some(a), Some(b)) => (a, b) >= (major, minor),
-            _ => true,
-        }
-    }
-
-    /// What a limit error ends with ([`limits::limit_advice`]).
-    pub fn limit_advice(&self, peak_waiting: usize) -> &'static str {
-        limits::limit_advice(self.plans_destroys(), guards::one_at_a_time(), peak_waiting)
-    }
-
-    pub fn settings(&self) -> &config::Settings {
-        &self.0.settings
-    }
-
-    /// The Admin API client; an error diagnostic when no admin key is set,
-    /// so the key is only demanded by operations that need it.
-    pub fn client(&self) -> Result<&Client, Diagnostics> {
-        if self.0.settings.admin_key.is_none() {
-            return Err(Diagnostic::error(
-                "Missing OpenAI Admin API key",
-                format!(
-                    "This operation calls the OpenAI Admin API, which needs an Admin API key. \
-                     Set admin_api_key in the provider block or the {} environment variable.",
-                    config::ENV_ADMIN_KEY
-                ),
-            )
-            .into());
-        }
-        Ok(&self.0.client)
-    }
-
-    /// The client for calls that need no admin key (the token exchange).
-    pub fn exchange_client(&self) -> &Client {
-        &self.0.client
-    }
-}
-
 fn env(name: &str) -> Option<String> {
     std::env::var(name).ok()
 }
 
 #[async_trait]
 impl framework::Provider for OpenAiProvider {
-    type Data = OpenAi;
+    type Data = ProviderData;
 
     fn type_name(&self) -> &'static str {
         "openai"
@@ -187,7 +67,7 @@ impl framework::Provider for OpenAiProvider {
         config::resolve(&req.config, &env, &mut resp.diagnostics);
     }
 
-    async fn configure(&self, req: ConfigureRequest, resp: &mut ConfigureResponse<OpenAi>) {
+    async fn configure(&self, req: ConfigureRequest, resp: &mut ConfigureResponse<ProviderData>) {
         let (config, terraform_version) = (&req.config, req.terraform_version.as_str());
         let diags = &mut resp.diagnostics;
         let Some(settings) = config::resolve(config, &env, diags) else {
@@ -199,7 +79,7 @@ impl framework::Provider for OpenAiProvider {
             admin_key_set = settings.admin_key.is_some(),
             "provider configured"
         );
-        resp.data = match OpenAi::new(settings) {
+        resp.data = match ProviderData::new(settings) {
             Ok(data) => {
                 let _ = data.terraform_version.set(terraform_version.to_string());
                 Some(data)
@@ -214,13 +94,13 @@ impl framework::Provider for OpenAiProvider {
         };
     }
 
-    async fn stop(&self, data: Option<&OpenAi>) {
+    async fn stop(&self, data: Option<&ProviderData>) {
         if let Some(data) = data {
-            data.0.client.config().cancel.cancel();
+            data.cancel();
         }
     }
 
-    fn resources(&self) -> Vec<Box<dyn framework::Resource<OpenAi>>> {
+    fn resources(&self) -> Vec<Box<dyn framework::Resource<ProviderData>>> {
         use resources::rate_limit_report::Reported;
         vec![
             // Each reports the time it waited on rate limits (see rate_limit_report).
@@ -236,7 +116,7 @@ impl framework::Provider for OpenAiProvider {
         ]
     }
 
-    fn data_sources(&self) -> Vec<Box<dyn framework::DataSource<OpenAi>>> {
+    fn data_sources(&self) -> Vec<Box<dyn framework::DataSource<ProviderData>>> {
         use data_sources::*;
         vec![
             Box::new(workload_identity_provider::WorkloadIdentityProviderDataSource),
@@ -251,13 +131,13 @@ impl framework::Provider for OpenAiProvider {
         ]
     }
 
-    fn ephemeral_resources(&self) -> Vec<Box<dyn framework::EphemeralResource<OpenAi>>> {
+    fn ephemeral_resources(&self) -> Vec<Box<dyn framework::EphemeralResource<ProviderData>>> {
         vec![Box::new(
             ephemeral::workload_identity_token::WorkloadIdentityTokenEphemeral,
         )]
     }
 
-    fn actions(&self) -> Vec<Box<dyn framework::Action<OpenAi>>> {
+    fn actions(&self) -> Vec<Box<dyn framework::Action<ProviderData>>> {
         vec![Box::new(
             actions::workload_identity_verify::WorkloadIdentityVerifyAction,
         )]
@@ -272,6 +152,7 @@ impl framework::Provider for OpenAiProvider {
 mod stop_tests {
     use std::time::{Duration, Instant};
 
+    use openai_admin::error::ApiError;
     use openai_admin::models::ListParams;
     use tfplugin::framework::Provider as _;
 
@@ -282,7 +163,7 @@ mod stop_tests {
         let mut emu_config = openai_emulator::EmulatorConfig::new("sk-admin-stop");
         emu_config.rate_limit_rpm = Some(1);
         let emu = openai_emulator::start(emu_config).await.unwrap();
-        let data = OpenAi::new(config::Settings {
+        let data = ProviderData::new(config::Settings {
             admin_key: Some(openai_admin::Secret::new("sk-admin-stop")),
             base_url: url::Url::parse(&emu.api_base()).unwrap(),
             token_exchange_url: url::Url::parse(&emu.token_url()).unwrap(),

@@ -28,14 +28,14 @@ use std::time::Duration;
 
 use tokio::sync::Notify;
 
-pub mod run;
+pub(crate) mod run;
 
-pub use run::RunLog;
+pub(crate) use run::RunLog;
 
 /// Added to limit errors: a create waits for destroys planned in the same
 /// run only while Terraform can still plan them; when its parallel slots are
 /// all taken by waiting creates, the destroys come too late.
-pub const PARALLELISM_HINT: &str = "If this plan also destroys or replaces such objects, \
+pub(crate) const PARALLELISM_HINT: &str = "If this plan also destroys or replaces such objects, \
      Terraform may not have planned those yet: with many creates and destroys in one run, \
      retry with -parallelism greater than the number of creates.";
 
@@ -45,7 +45,7 @@ pub const PARALLELISM_HINT: &str = "If this plan also destroys or replaces such 
 /// new object before it destroys the old one, which needs room for one more.
 /// That is said only when the run replaces or destroys something of the
 /// kind (`replacing`); otherwise the limit was simply reached meanwhile.
-pub fn create_at_limit(
+pub(crate) fn create_at_limit(
     what: &str,
     limit_setting: &str,
     replacing: bool,
@@ -73,12 +73,12 @@ pub fn create_at_limit(
 }
 
 /// Added to limit errors on a Terraform that never plans destroys.
-pub const NO_PLANNED_DESTROYS: &str = "This Terraform version does not plan destroys \
+pub(crate) const NO_PLANNED_DESTROYS: &str = "This Terraform version does not plan destroys \
      (Terraform 1.3 and later do), so objects destroyed in the same run do not make room at \
      plan time: destroy them in a run of their own first, or upgrade Terraform.";
 
 /// Added to limit errors when Terraform works on one resource at a time.
-pub const ONE_AT_A_TIME: &str = "Terraform runs with -parallelism=1 here: it plans and applies \
+pub(crate) const ONE_AT_A_TIME: &str = "Terraform runs with -parallelism=1 here: it plans and applies \
      one resource at a time, in no fixed order, so a destroy of another resource in this run \
      does not make room for this create (at apply the create may come first, and OpenAI would \
      refuse it while nothing else can run). Plan and apply with -parallelism=2 or more, or \
@@ -91,7 +91,7 @@ pub const ONE_AT_A_TIME: &str = "Terraform runs with -parallelism=1 here: it pla
 /// at all, and more than one create waiting at once (a single waiting create
 /// holds one slot; Terraform has at least 10 unless told otherwise, and a
 /// free slot would have planned the destroy).
-pub fn limit_advice(
+pub(crate) fn limit_advice(
     plans_destroys: bool,
     one_at_a_time: bool,
     peak_waiting: usize,
@@ -110,14 +110,14 @@ pub fn limit_advice(
 /// Counts the creates waiting in [`Ledger::admit`] at once, and the most
 /// there ever were in this process, for [`limit_advice`].
 #[derive(Debug, Default)]
-pub struct Waiting {
+pub(crate) struct Waiting {
     now: std::sync::atomic::AtomicUsize,
     peak: std::sync::atomic::AtomicUsize,
 }
 
 impl Waiting {
     /// Runs `admit` counted as waiting; returns its result and the peak.
-    pub async fn count<R>(&self, admit: impl std::future::Future<Output = R>) -> (R, usize) {
+    pub(crate) async fn count<R>(&self, admit: impl std::future::Future<Output = R>) -> (R, usize) {
         use std::sync::atomic::Ordering::SeqCst;
         struct Leave<'a>(&'a std::sync::atomic::AtomicUsize);
         impl Drop for Leave<'_> {
@@ -135,7 +135,7 @@ impl Waiting {
 
 /// What is being counted.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub enum Scope {
+pub(crate) enum Scope {
     Providers,
     /// Mappings of one existing provider.
     Mappings(String),
@@ -181,7 +181,7 @@ struct Tally {
 
 /// The outcome of a refused create, for the diagnostic.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Exceeded {
+pub(crate) struct Exceeded {
     pub limit: usize,
     pub existing: usize,
     pub creates: usize,
@@ -189,12 +189,12 @@ pub struct Exceeded {
 }
 
 impl Exceeded {
-    pub fn adds(&self) -> isize {
+    pub(crate) fn adds(&self) -> isize {
         self.creates as isize - self.removals as isize
     }
 }
 
-pub struct Ledger {
+pub(crate) struct Ledger {
     tallies: Mutex<HashMap<Scope, Tally>>,
     changed: Notify,
     /// How long a refused create waits for further plan activity.
@@ -222,7 +222,7 @@ const POLL: Duration = Duration::from_millis(200);
 
 impl Ledger {
     /// A ledger that shares its shared scopes through `run`.
-    pub fn shared(run: Option<RunLog>) -> Self {
+    pub(crate) fn shared(run: Option<RunLog>) -> Self {
         Ledger {
             run,
             ..Ledger::default()
@@ -236,7 +236,7 @@ impl Ledger {
     /// Records that an object with this id goes away in this run (a planned
     /// destroy or replacement, or an applied delete). Only ids in the
     /// baseline count; `baseline` is the scope's baseline id set.
-    pub fn remove(&self, scope: Scope, id: &str, baseline: &BTreeSet<String>) {
+    pub(crate) fn remove(&self, scope: Scope, id: &str, baseline: &BTreeSet<String>) {
         if baseline.contains(id) {
             if let (Some(run), Some(key)) = (&self.run, scope.shared_key())
                 && let Err(e) = run.record(&key, run::EntryKind::Remove, id)
@@ -251,7 +251,7 @@ impl Ledger {
     /// Whether this run (this process, or another of the run through the
     /// run log) recorded `id` in `scope` as going away: the apply
     /// walk's processes see what the plan's processes decided.
-    pub fn removed_in_run(&self, scope: &Scope, id: &str) -> bool {
+    pub(crate) fn removed_in_run(&self, scope: &Scope, id: &str) -> bool {
         if self.with(|t| t.get(scope).is_some_and(|x| x.removed.contains(id))) {
             return true;
         }
@@ -265,7 +265,7 @@ impl Ledger {
 
     /// Whether this run records any object of `scope` as going away (a
     /// destroy or a replacement), here or in another process of the run.
-    pub fn removes_any(&self, scope: &Scope) -> bool {
+    pub(crate) fn removes_any(&self, scope: &Scope) -> bool {
         if self.with(|t| t.get(scope).is_some_and(|x| !x.removed.is_empty())) {
             return true;
         }
@@ -279,7 +279,7 @@ impl Ledger {
 
     /// Records that this process created object `id` in `scope`, so that
     /// other processes of the run that list it later do not count it twice.
-    pub fn created(&self, scope: Scope, id: &str) {
+    pub(crate) fn created(&self, scope: Scope, id: &str) {
         self.created_here.fetch_add(1, Ordering::Relaxed);
         if let (Some(run), Some(key)) = (&self.run, scope.shared_key())
             && let Err(e) = run.record(&key, run::EntryKind::Created, id)
@@ -290,7 +290,7 @@ impl Ledger {
 
     /// What a limit error says about what this run created already: never
     /// "nothing" when something was.
-    pub fn created_note(&self) -> String {
+    pub(crate) fn created_note(&self) -> String {
         let here = self.created_here.load(Ordering::Relaxed);
         let in_run = self
             .run
@@ -315,7 +315,7 @@ impl Ledger {
     /// The creates counted in `scope`: by this process, or by the run's
     /// processes together when the run log counts it (a mapping in one
     /// alias may belong to a provider created in another).
-    pub fn creates(&self, scope: &Scope) -> usize {
+    pub(crate) fn creates(&self, scope: &Scope) -> usize {
         let here = self.with(|t| t.get(scope).map_or(0, |x| x.creates));
         let in_run = match (&self.run, scope.shared_key()) {
             (Some(run), Some(key)) => run.counts(&key).map_or(0, |(c, _)| c.creates),
@@ -328,7 +328,7 @@ impl Ledger {
     /// known, see [`run`]), whose objects at baseline are `baseline`. Fails if the count would pass `limit`, after waiting
     /// while other plan calls keep arriving (they may be destroys), here or
     /// in the run's other processes.
-    pub async fn admit(
+    pub(crate) async fn admit(
         &self,
         scope: Scope,
         key: Option<&str>,
@@ -424,7 +424,7 @@ impl Ledger {
 
     /// Signals plan activity that is neither a create nor a removal, so
     /// waiting creates keep waiting while the plan is still moving.
-    pub fn touch(&self) {
+    pub(crate) fn touch(&self) {
         self.changed.notify_waiters();
     }
 }

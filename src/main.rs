@@ -30,7 +30,7 @@ async fn main() -> ExitCode {
     if !debug {
         // The limit ledger tells Terraform's operations apart by the
         // provider processes they start, configured or not.
-        terraform_provider_openai::limits::run::note_process_start();
+        terraform_provider_openai::note_process_start();
     }
     let service = ProviderService::new(OpenAiProvider);
     let config = plugin::ServeConfig {

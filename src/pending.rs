@@ -18,7 +18,7 @@ struct Marker {
 }
 
 /// The private state of a placeholder for a create sent at `since`.
-pub fn private_of(since: i64) -> Vec<u8> {
+pub(crate) fn private_of(since: i64) -> Vec<u8> {
     serde_json::to_vec(&Marker {
         pending_create_since: since,
     })
@@ -26,14 +26,18 @@ pub fn private_of(since: i64) -> Vec<u8> {
 }
 
 /// The `since` of a placeholder's private state; `None` for a real object.
-pub fn since(private: &[u8]) -> Option<i64> {
+pub(crate) fn since(private: &[u8]) -> Option<i64> {
     serde_json::from_slice::<Marker>(private)
         .ok()
         .map(|m| m.pending_create_since)
 }
 
 /// The error a placeholder is reported with.
-pub fn interrupted(what: &str, identified_by: &str, error: &openai_admin::ApiError) -> Diagnostics {
+pub(crate) fn interrupted(
+    what: &str,
+    identified_by: &str,
+    error: &openai_admin::ApiError,
+) -> Diagnostics {
     Diagnostic::error(
         format!("Create of the {what} was interrupted"),
         format!(

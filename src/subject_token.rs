@@ -21,25 +21,25 @@ use openai_admin::secret::Secret;
 
 /// The audience requested from platforms that mint tokens on demand, when
 /// the configuration names none (the value every setup guide uses).
-pub const DEFAULT_AUDIENCE: &str = "https://api.openai.com/v1";
+pub(crate) const DEFAULT_AUDIENCE: &str = "https://api.openai.com/v1";
 
-pub const ENV_GITHUB_REQUEST_URL: &str = "ACTIONS_ID_TOKEN_REQUEST_URL";
-pub const ENV_GITHUB_REQUEST_TOKEN: &str = "ACTIONS_ID_TOKEN_REQUEST_TOKEN";
+pub(crate) const ENV_GITHUB_REQUEST_URL: &str = "ACTIONS_ID_TOKEN_REQUEST_URL";
+pub(crate) const ENV_GITHUB_REQUEST_TOKEN: &str = "ACTIONS_ID_TOKEN_REQUEST_TOKEN";
 /// Overrides where the Kubernetes projected service account token is read.
-pub const ENV_K8S_TOKEN_FILE: &str = "OPENAI_WIF_K8S_TOKEN_FILE";
-pub const DEFAULT_K8S_TOKEN_FILE: &str = "/var/run/secrets/kubernetes.io/serviceaccount/token";
+pub(crate) const ENV_K8S_TOKEN_FILE: &str = "OPENAI_WIF_K8S_TOKEN_FILE";
+pub(crate) const DEFAULT_K8S_TOKEN_FILE: &str =
+    "/var/run/secrets/kubernetes.io/serviceaccount/token";
 /// Google's own variable for the metadata server's `host[:port]`.
-pub const ENV_GCE_METADATA_HOST: &str = "GCE_METADATA_HOST";
-pub const DEFAULT_GCE_METADATA_HOST: &str = "metadata.google.internal";
+pub(crate) const ENV_GCE_METADATA_HOST: &str = "GCE_METADATA_HOST";
+pub(crate) const DEFAULT_GCE_METADATA_HOST: &str = "metadata.google.internal";
 /// Overrides the Azure Instance Metadata Service base URL (`scheme://host[:port]`).
-pub const ENV_AZURE_IMDS_ENDPOINT: &str = "OPENAI_WIF_AZURE_IMDS_ENDPOINT";
-pub const DEFAULT_AZURE_IMDS_ENDPOINT: &str = "http://169.254.169.254";
-pub const ENV_AWS_TOKEN_FILE: &str = "AWS_WEB_IDENTITY_TOKEN_FILE";
-pub use aws::{
+pub(crate) const ENV_AZURE_IMDS_ENDPOINT: &str = "OPENAI_WIF_AZURE_IMDS_ENDPOINT";
+pub(crate) const DEFAULT_AZURE_IMDS_ENDPOINT: &str = "http://169.254.169.254";
+pub(crate) const ENV_AWS_TOKEN_FILE: &str = "AWS_WEB_IDENTITY_TOKEN_FILE";
+pub(crate) use aws::{
     ENV_ENDPOINT_URL as ENV_AWS_ENDPOINT_URL, ENV_ENDPOINT_URL_STS as ENV_AWS_ENDPOINT_URL_STS,
-    ENV_SUBJECT_MODE as ENV_AWS_SUBJECT_MODE,
 };
-pub use spiffe::{ENV_ENDPOINT_SOCKET as ENV_SPIFFE_ENDPOINT_SOCKET, check_spiffe_id};
+pub(crate) use spiffe::{ENV_ENDPOINT_SOCKET as ENV_SPIFFE_ENDPOINT_SOCKET, check_spiffe_id};
 
 const GCP_IDENTITY_PATH: &str = "/computeMetadata/v1/instance/service-accounts/default/identity";
 const AZURE_TOKEN_PATH: &str = "/metadata/identity/oauth2/token";
@@ -92,7 +92,7 @@ const CLOUD_MANAGEMENT_IDS: &[(&str, &str)] = &[
 
 /// The service `audience` belongs to when it is a well-known cloud
 /// management or token audience (see [`CLOUD_MANAGEMENT_AUDIENCES`]).
-pub fn cloud_management_audience(audience: &str) -> Option<&'static str> {
+pub(crate) fn cloud_management_audience(audience: &str) -> Option<&'static str> {
     let a = audience.trim().to_ascii_lowercase();
     let id = a.trim_end_matches('/');
     let first = id
@@ -155,11 +155,11 @@ fn check_audience_claim(token: &Secret, from: &str) -> Result<(), FetchError> {
 }
 
 /// An environment lookup; empty values count as unset.
-pub use openai_admin::Env;
+pub(crate) use openai_admin::Env;
 
 /// A platform whose token the provider can fetch by itself.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Platform {
+pub(crate) enum Platform {
     GithubActions,
     Kubernetes,
     Gcp,
@@ -174,7 +174,7 @@ pub enum Platform {
 }
 
 impl Platform {
-    pub const ALL: [Platform; 11] = [
+    pub(crate) const ALL: [Platform; 11] = [
         Platform::GithubActions,
         Platform::Kubernetes,
         Platform::Gcp,
@@ -189,7 +189,7 @@ impl Platform {
     ];
 
     /// The name used in `subject_token_source`.
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Platform::GithubActions => "github_actions",
             Platform::Kubernetes => "kubernetes",
@@ -205,12 +205,12 @@ impl Platform {
         }
     }
 
-    pub fn parse(name: &str) -> Option<Platform> {
+    pub(crate) fn parse(name: &str) -> Option<Platform> {
         Platform::ALL.into_iter().find(|p| p.name() == name)
     }
 
     /// `"github_actions", "kubernetes", ...` for messages.
-    pub fn allowed_names() -> String {
+    pub(crate) fn allowed_names() -> String {
         Platform::ALL
             .iter()
             .map(|p| format!("\"{}\"", p.name()))
@@ -222,7 +222,7 @@ impl Platform {
     /// others hand out a token whose audience was fixed when it was issued).
     /// AWS does so through outbound federation; its EKS token file, which
     /// wins when present, carries a fixed audience.
-    pub fn requests_audience(self) -> bool {
+    pub(crate) fn requests_audience(self) -> bool {
         matches!(
             self,
             Platform::GithubActions
@@ -237,12 +237,12 @@ impl Platform {
     /// Whether `audience` may be set: the platforms that always request one,
     /// and CircleCI, whose job token has a fixed audience unless another is
     /// asked for.
-    pub fn takes_audience(self) -> bool {
+    pub(crate) fn takes_audience(self) -> bool {
         self.requests_audience() || self == Platform::Circleci
     }
 
     /// `"github_actions", "gcp", ...`: the sources that use `audience`.
-    pub fn audience_names() -> String {
+    pub(crate) fn audience_names() -> String {
         let names: Vec<String> = Platform::ALL
             .iter()
             .filter(|p| p.takes_audience())
@@ -257,7 +257,7 @@ impl Platform {
 
     /// Google's metadata server issues OIDC ID tokens; the exchange is told
     /// so, as OpenAI's own SDK does. Everything else is a plain JWT.
-    pub fn token_type(self) -> &'static str {
+    pub(crate) fn token_type(self) -> &'static str {
         match self {
             Platform::Gcp => TOKEN_TYPE_ID_TOKEN,
             _ => TOKEN_TYPE_JWT,
@@ -267,7 +267,7 @@ impl Platform {
 
 /// Where the subject token comes from.
 #[derive(Clone, Debug)]
-pub enum Source {
+pub(crate) enum Source {
     Inline(Secret),
     File(PathBuf),
     /// `subject_token_env`: the environment variable holding the token.
@@ -286,13 +286,13 @@ pub enum Source {
 
 /// A fetched subject token and the `subject_token_type` to send with it.
 #[derive(Debug)]
-pub struct SubjectToken {
+pub(crate) struct SubjectToken {
     pub token: Secret,
     pub token_type: &'static str,
 }
 
 #[derive(Debug, thiserror::Error)]
-pub enum FetchError {
+pub(crate) enum FetchError {
     #[error("the environment variable {var} is not set; {hint}")]
     MissingEnv {
         var: &'static str,
@@ -402,7 +402,7 @@ pub enum FetchError {
 }
 
 /// Fetches the subject token from `source`. `timeout` bounds each HTTP call.
-pub async fn fetch(
+pub(crate) async fn fetch(
     source: &Source,
     env: Env<'_>,
     timeout: Duration,
@@ -877,7 +877,7 @@ mod aws;
 mod ci;
 mod spiffe;
 
-pub use ci::{
+pub(crate) use ci::{
     ENV_BITBUCKET_TOKEN, ENV_CIRCLECI_TOKEN, ENV_GITLAB_TOKEN, ENV_HCP_TERRAFORM_TOKEN,
     check_env_name,
 };

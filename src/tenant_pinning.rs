@@ -39,7 +39,7 @@ use tfplugin::codec::Value;
 
 /// How a matcher value on a claim pins the token to one tenant.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Pin {
+pub(crate) enum Pin {
     Exact,
     Owner {
         prefix: &'static str,
@@ -51,7 +51,7 @@ pub enum Pin {
 
 /// Whether a pinning value names its tenant by an immutable id.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Naming {
+pub(crate) enum Naming {
     Id,
     /// A name that can be given up and registered again by someone else (a
     /// renamed or deleted organization or repository: "repojacking").
@@ -63,7 +63,7 @@ pub enum Naming {
 
 /// One claim that can pin, and how.
 #[derive(Clone, Copy, Debug)]
-pub struct PinningClaim {
+pub(crate) struct PinningClaim {
     pub claim: &'static str,
     pub pin: Pin,
     pub naming: Naming,
@@ -71,7 +71,7 @@ pub struct PinningClaim {
 
 /// An issuer whose tokens anyone can obtain.
 #[derive(Debug)]
-pub struct SharedIssuer {
+pub(crate) struct SharedIssuer {
     /// Human name, e.g. "GitHub Actions".
     pub name: &'static str,
     /// The issuer URL as the issuer writes it in `iss`.
@@ -146,7 +146,7 @@ const HCP_TERRAFORM_BY_ID: &str =
     "`terraform_organization_id`, `terraform_project_id` or `terraform_workspace_id`";
 
 /// The table. Keep it the only place that names shared issuers.
-pub static SHARED_ISSUERS: &[SharedIssuer] = &[
+pub(crate) static SHARED_ISSUERS: &[SharedIssuer] = &[
     SharedIssuer {
         name: "GitHub Actions",
         issuer: "https://token.actions.githubusercontent.com",
@@ -285,7 +285,7 @@ fn issuer_key(issuer: &str) -> String {
 /// The row of the table `issuer` denotes, if any: a shared issuer, or a
 /// per-tenant one that names its tenant by a reusable name (see
 /// [`SharedIssuer::tenant_in_issuer`]).
-pub fn shared_issuer(issuer: &str) -> Option<&'static SharedIssuer> {
+pub(crate) fn shared_issuer(issuer: &str) -> Option<&'static SharedIssuer> {
     let key = issuer_key(issuer);
     SHARED_ISSUERS
         .iter()
@@ -327,7 +327,7 @@ fn value_pins(pin: Pin, v: &Value) -> bool {
 
 /// The outcome of checking a mapping's matchers against a shared issuer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Verdict {
+pub(crate) enum Verdict {
     Pinned,
     Unpinned,
     /// Depends on values not known until apply.
@@ -336,7 +336,7 @@ pub enum Verdict {
 
 /// Checks `attribute_matchers` (an object or map value, possibly wrapped in
 /// a dynamic value or unknown) against `issuer`'s pinning claims.
-pub fn check(issuer: &SharedIssuer, matchers: &Value) -> Verdict {
+pub(crate) fn check(issuer: &SharedIssuer, matchers: &Value) -> Verdict {
     if issuer.tenant_in_issuer.is_some() {
         return Verdict::Pinned;
     }
@@ -399,7 +399,7 @@ fn by_id(rule: &PinningClaim, v: &Value) -> bool {
 /// that pins does so by a name another tenant could register after a
 /// rename or deletion, and none by an immutable id. Unknown values give no
 /// warning (they may well be ids).
-pub fn name_only_warning(issuer: &SharedIssuer, matchers: &Value) -> Option<String> {
+pub(crate) fn name_only_warning(issuer: &SharedIssuer, matchers: &Value) -> Option<String> {
     let (Value::Object(entries) | Value::Map(entries)) = unwrap_dynamic(matchers) else {
         return None;
     };
@@ -434,11 +434,11 @@ pub fn name_only_warning(issuer: &SharedIssuer, matchers: &Value) -> Option<Stri
     ))
 }
 
-pub const NAME_ONLY_SUMMARY: &str = "Service account mapping pinned only by name";
+pub(crate) const NAME_ONLY_SUMMARY: &str = "Service account mapping pinned only by name";
 
 /// The error detail for an unpinned mapping on `shared` (configured as
 /// `configured_issuer`).
-pub fn explain(shared: &SharedIssuer, configured_issuer: &str) -> String {
+pub(crate) fn explain(shared: &SharedIssuer, configured_issuer: &str) -> String {
     // One entry per claim, listing its accepted forms.
     let mut entries: Vec<(&str, Vec<String>)> = Vec::new();
     for c in shared.claims {
@@ -475,12 +475,12 @@ pub fn explain(shared: &SharedIssuer, configured_issuer: &str) -> String {
     )
 }
 
-pub const SUMMARY: &str = "Service account mapping not pinned to your tenant";
+pub(crate) const SUMMARY: &str = "Service account mapping not pinned to your tenant";
 
 /// What one mapping planned in this run will be, as its provider's check
 /// needs it.
 #[derive(Clone, Debug, PartialEq)]
-pub struct PlannedMapping {
+pub(crate) struct PlannedMapping {
     /// The matchers exactly as they will be sent; `None` while not wholly known.
     pub matchers: Option<Json>,
     /// `allow_unpinned_shared_issuer`; `None` while unknown.
@@ -496,12 +496,12 @@ pub struct PlannedMapping {
 }
 
 /// A JSON object of claim name to matcher value, as sent to the API.
-pub type Json = serde_json::Map<String, serde_json::Value>;
+pub(crate) type Json = serde_json::Map<String, serde_json::Value>;
 
 impl PlannedMapping {
     /// Whether this planned mapping refuses, admits or leaves open the
     /// `shared` issuer.
-    pub fn verdict(&self, shared: &SharedIssuer) -> Verdict {
+    pub(crate) fn verdict(&self, shared: &SharedIssuer) -> Verdict {
         if self.gone || self.disabled || self.allow == Some(true) {
             return Verdict::Pinned;
         }
@@ -513,7 +513,7 @@ impl PlannedMapping {
 }
 
 /// Checks matchers in the form they are sent (JSON) against `issuer`.
-pub fn check_json(issuer: &SharedIssuer, matchers: &Json) -> Verdict {
+pub(crate) fn check_json(issuer: &SharedIssuer, matchers: &Json) -> Verdict {
     let (_, v) = crate::values::from_json(&serde_json::Value::Object(matchers.clone()));
     check(issuer, &v)
 }
@@ -521,7 +521,7 @@ pub fn check_json(issuer: &SharedIssuer, matchers: &Json) -> Verdict {
 /// Where a planned mapping sits within its provider: an existing rule by
 /// id, or one created in this run.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum MappingKey {
+pub(crate) enum MappingKey {
     Existing(String),
     New(u64),
 }
@@ -556,7 +556,7 @@ pub enum MappingKey {
 /// exclude each other, since one mapping's verdict depends only on its own
 /// matchers and the provider's issuer. Concurrent mapping writes share one
 /// read of the issuer ([`Self::issuer_since`]).
-pub struct PinningPlans {
+pub(crate) struct PinningPlans {
     inner: Mutex<Planned>,
     changed: Notify,
     /// How long a provider's check waits for mappings still to be planned.
@@ -595,7 +595,7 @@ impl PinningPlans {
         f(&mut self.inner.lock().unwrap_or_else(|e| e.into_inner()))
     }
 
-    pub fn record_create(&self, issuer: Option<String>) {
+    pub(crate) fn record_create(&self, issuer: Option<String>) {
         self.with(|p| p.created.push(issuer));
         self.changed.notify_waiters();
     }
@@ -603,7 +603,7 @@ impl PinningPlans {
     /// Records the issuer existing provider `id` will have after this run
     /// (`None`: not known yet), and returns, in the same critical section,
     /// the mappings of it planned so far.
-    pub fn provider_planned(
+    pub(crate) fn provider_planned(
         &self,
         id: &str,
         issuer: Option<String>,
@@ -620,7 +620,7 @@ impl PinningPlans {
     /// create), and returns, in the same critical section, the issuer the
     /// provider will have when it was planned already (`Some(None)`: one not
     /// known yet).
-    pub fn mapping_planned(
+    pub(crate) fn mapping_planned(
         &self,
         pid: &str,
         rule_id: Option<&str>,
@@ -645,7 +645,7 @@ impl PinningPlans {
     }
 
     /// The mappings of `pid` planned so far.
-    pub fn mappings(&self, pid: &str) -> BTreeMap<MappingKey, PlannedMapping> {
+    pub(crate) fn mappings(&self, pid: &str) -> BTreeMap<MappingKey, PlannedMapping> {
         self.with(|p| p.mappings.get(pid).cloned().unwrap_or_default())
     }
 
@@ -653,7 +653,7 @@ impl PinningPlans {
     /// in the same critical section, the ids of its mappings planned so far
     /// that stay (name it by its literal id, not going away): OpenAI will
     /// refuse to delete the provider while they exist.
-    pub fn provider_replaced(&self, id: &str) -> Vec<String> {
+    pub(crate) fn provider_replaced(&self, id: &str) -> Vec<String> {
         let out = self.with(|p| {
             p.replacing.insert(id.to_string());
             staying(p.mappings.get(id))
@@ -663,21 +663,21 @@ impl PinningPlans {
     }
 
     /// Whether this run replaces provider `id` (so far).
-    pub fn is_replacing(&self, id: &str) -> bool {
+    pub(crate) fn is_replacing(&self, id: &str) -> bool {
         self.with(|p| p.replacing.contains(id))
     }
 
-    pub fn created(&self) -> Vec<Option<String>> {
+    pub(crate) fn created(&self) -> Vec<Option<String>> {
         self.with(|p| p.created.clone())
     }
 
     /// `Some(planned issuer, None if unknown)` once provider `id` was planned.
-    pub fn planned_issuer(&self, id: &str) -> Option<Option<String>> {
+    pub(crate) fn planned_issuer(&self, id: &str) -> Option<Option<String>> {
         self.with(|p| p.planned.get(id).cloned())
     }
 
     /// Waits until something is recorded, or `timeout` passes; `false` on timeout.
-    pub async fn wait_for_change(&self, timeout: Duration) -> bool {
+    pub(crate) async fn wait_for_change(&self, timeout: Duration) -> bool {
         tokio::time::timeout(timeout, self.changed.notified())
             .await
             .is_ok()
@@ -685,13 +685,13 @@ impl PinningPlans {
 
     /// Signals a pinning-relevant write (a mapping written or deleted), for
     /// a provider write waiting on it.
-    pub fn written(&self) {
+    pub(crate) fn written(&self) {
         self.changed.notify_waiters();
     }
 
     /// The lock held across the pinning re-check and the write of provider
     /// `pid` (exclusively) and of each of its mappings (shared).
-    pub fn write_lock(&self, pid: &str) -> Arc<tokio::sync::RwLock<()>> {
+    pub(crate) fn write_lock(&self, pid: &str) -> Arc<tokio::sync::RwLock<()>> {
         self.write_locks
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -709,7 +709,7 @@ impl PinningPlans {
     /// sending its own. Under OpenAI's per-minute limits a read per mapping
     /// would double the cost of an apply. Errors are not shared: a caller
     /// whose batch failed reads again.
-    pub async fn issuer_since<F, Fut, E>(
+    pub(crate) async fn issuer_since<F, Fut, E>(
         &self,
         pid: &str,
         since: tokio::time::Instant,
@@ -771,7 +771,7 @@ impl PinningPlans {
 
 /// How long the first post-write issuer read of a provider waits for other
 /// mapping writes to finish and share it.
-pub const ISSUER_READ_GATHER: Duration = Duration::from_millis(150);
+pub(crate) const ISSUER_READ_GATHER: Duration = Duration::from_millis(150);
 
 /// A provider's latest batched issuer read, if any.
 type BatchSlot = Arc<Mutex<Option<Arc<IssuerBatch>>>>;
@@ -822,7 +822,7 @@ fn staying(planned: Option<&BTreeMap<MappingKey, PlannedMapping>>) -> Vec<String
 /// One mapping of a provider as the provider's issuer check sees it: its
 /// server matchers, overlaid with what this run plans for it.
 #[derive(Debug, PartialEq)]
-pub enum Finding {
+pub(crate) enum Finding {
     /// Pinned, gone or explicitly allowed (by a planned mapping).
     Fine,
     /// Unpinned on the server and nothing planned for it yet.
@@ -837,7 +837,7 @@ pub enum Finding {
 /// on the server (`server`, by id), overlaid with the mappings this run
 /// plans for it. Answers each rule id (or `"(new)"` for a create) with its
 /// finding; only non-`Fine` ones are listed.
-pub fn judge_provider_mappings(
+pub(crate) fn judge_provider_mappings(
     shared: &SharedIssuer,
     server: &BTreeMap<String, Json>,
     planned: &BTreeMap<MappingKey, PlannedMapping>,
@@ -873,7 +873,7 @@ pub fn judge_provider_mappings(
 
 /// The error detail for a provider whose new issuer `shared` (configured as
 /// `issuer`) would leave the mappings `ids` unpinned.
-pub fn explain_provider(shared: &SharedIssuer, issuer: &str, ids: &[String]) -> String {
+pub(crate) fn explain_provider(shared: &SharedIssuer, issuer: &str, ids: &[String]) -> String {
     format!(
         "This change moves the workload identity provider to {issuer:?}, the {} issuer, which \
          is shared: {} can obtain tokens from it. These of its service account mappings would \

@@ -5,7 +5,7 @@ use url::{Host, Url};
 
 /// Whether a URL's host is a loopback address (the emulator's), where plain
 /// `http` is allowed.
-pub fn is_loopback(url: &Url) -> bool {
+pub(crate) fn is_loopback(url: &Url) -> bool {
     match url.host() {
         Some(Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
         Some(Host::Ipv4(ip)) => ip.is_loopback(),
@@ -16,7 +16,7 @@ pub fn is_loopback(url: &Url) -> bool {
 
 /// `value` for messages, with any `user:password@` replaced by `***@`
 /// (see [`shown_url`], which finds them with the URL parser).
-pub fn redact_userinfo(value: &str) -> String {
+pub(crate) fn redact_userinfo(value: &str) -> String {
     shown_url(value)
 }
 
@@ -26,7 +26,7 @@ pub fn redact_userinfo(value: &str) -> String {
 /// has the `://` a text search looks for. A URL with credentials is shown
 /// as parsed with them replaced by `***`; one that does not parse is shown
 /// only up to a scheme when it has an `@` anywhere.
-pub fn shown_url(original: &str) -> String {
+pub(crate) fn shown_url(original: &str) -> String {
     match Url::parse(original) {
         Ok(url) if !url.username().is_empty() || url.password().is_some() => {
             let mut clean = url.clone();
@@ -62,7 +62,7 @@ pub fn shown_url(original: &str) -> String {
 /// An absolute `https` URL (or `http` on a loopback host). The text is never
 /// normalised: what the user wrote is what is sent. Messages never repeat
 /// credentials embedded in it ([`shown_url`]).
-pub fn https_url(original: &str) -> Result<Url, String> {
+pub(crate) fn https_url(original: &str) -> Result<Url, String> {
     let shown = shown_url(original);
     let value = shown.as_str();
     let url = Url::parse(original).map_err(|e| {
@@ -104,7 +104,7 @@ pub fn https_url(original: &str) -> Result<Url, String> {
 /// is written inside IPv6. Loopback is allowed (the emulator). Host names
 /// are not resolved here, so a name that resolves to a private address is
 /// left to the server.
-pub fn non_public_ip(url: &Url) -> Option<&'static str> {
+pub(crate) fn non_public_ip(url: &Url) -> Option<&'static str> {
     use std::net::{Ipv4Addr, Ipv6Addr};
     fn v4(ip: Ipv4Addr) -> Option<&'static str> {
         let [a, b, ..] = ip.octets();

@@ -11,17 +11,17 @@ use tfplugin::framework::{Diagnostics, Mode, Schema};
 
 /// `v` as model `M`, or `None` with the reason in `diags` (for methods that
 /// report through `diags` rather than a `Result`).
-pub fn decode<M: Model>(v: &Value, diags: &mut Diagnostics) -> Option<M> {
+pub(crate) fn decode<M: Model>(v: &Value, diags: &mut Diagnostics) -> Option<M> {
     M::from_value(v).map_err(|e| diags.push(e.into())).ok()
 }
 
 /// A sensitive string attribute's value: a [`Secret`], so that a model's
 /// `Debug` output never shows it.
 #[derive(Clone, Debug, Default, PartialEq)]
-pub struct Sensitive(pub Secret);
+pub(crate) struct Sensitive(pub Secret);
 
 impl Sensitive {
-    pub fn expose(&self) -> &str {
+    pub(crate) fn expose(&self) -> &str {
         self.0.expose()
     }
 }
@@ -42,7 +42,7 @@ impl FieldType for Sensitive {
 
 /// The attributes a user can set (all but the computed-only ones), except
 /// `local` ones the provider never sends: those an API error's `param` may name.
-pub fn arguments(schema: &Schema, local: &[&str]) -> Vec<&'static str> {
+pub(crate) fn arguments(schema: &Schema, local: &[&str]) -> Vec<&'static str> {
     schema
         .attributes
         .iter()
@@ -53,7 +53,7 @@ pub fn arguments(schema: &Schema, local: &[&str]) -> Vec<&'static str> {
 
 /// Splits a two-part import ID `PARENT/CHILD`, or explains the expected
 /// `format` (e.g. `"<project id>/<service account id>"`, example `"proj_abc/svc_acct_def"`).
-pub fn split_import_id<'a>(
+pub(crate) fn split_import_id<'a>(
     id: &'a str,
     format: &str,
     example: &str,
@@ -71,7 +71,7 @@ pub fn split_import_id<'a>(
 
 /// A JSON value as a cty value, with the cty type it naturally has
 /// (objects for JSON objects, tuples for arrays). Used for `dynamic` slots.
-pub fn from_json(j: &serde_json::Value) -> (tfplugin::codec::Type, Value) {
+pub(crate) fn from_json(j: &serde_json::Value) -> (tfplugin::codec::Type, Value) {
     use tfplugin::codec::Type;
     match j {
         serde_json::Value::Null => (Type::Dynamic, Value::Null),
@@ -120,13 +120,13 @@ pub fn to_json(v: &Value) -> Option<serde_json::Value> {
 
 /// Helpers for table-driven tests of validation functions.
 #[cfg(test)]
-pub mod testing {
+pub(crate) mod testing {
     use tfplugin::codec::Path;
     use tfplugin::framework::{Diagnostics, Severity};
 
     /// One validation rule: what a configuration gets wrong and the single
     /// error it must produce.
-    pub struct Rule<C> {
+    pub(crate) struct Rule<C> {
         pub case: &'static str,
         pub config: C,
         /// `None` for an error on the whole object.
@@ -137,7 +137,7 @@ pub mod testing {
     }
 
     /// Asserts that `diags` is exactly the error `rule` describes.
-    pub fn assert_rule<C>(rule: &Rule<C>, diags: &Diagnostics) {
+    pub(crate) fn assert_rule<C>(rule: &Rule<C>, diags: &Diagnostics) {
         let all: Vec<_> = diags.iter().collect();
         assert_eq!(all.len(), 1, "{}: {diags:#?}", rule.case);
         let d = all[0];
@@ -154,7 +154,7 @@ pub mod testing {
     }
 
     /// `Path::root().attr(name)`.
-    pub fn at(name: &str) -> Option<Path> {
+    pub(crate) fn at(name: &str) -> Option<Path> {
         Some(Path::root().attr(name))
     }
 }

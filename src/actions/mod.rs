@@ -1,3 +1,3 @@
 //! Actions (Terraform 1.14 and later), one file each.
 
-pub mod workload_identity_verify;
+pub(crate) mod workload_identity_verify;

@@ -21,10 +21,10 @@ use std::time::{Duration, Instant, SystemTime};
 
 use async_trait::async_trait;
 
-use crate::OpenAi;
 use crate::ephemeral::workload_identity_token::{
     self as token, Request, TokenModel, exchange, fetch_subject, refusal_diagnostic, request_of,
 };
+use crate::provider_data::ProviderData;
 use crate::values::decode;
 use openai_admin::ExchangeError;
 use openai_admin::refusal::{OAuthCode, Reason};
@@ -36,12 +36,12 @@ use tfplugin::framework::{
     PlanActionRequest, PlanActionResponse, Progress, Schema, ValidateRequest, ValidateResponse,
 };
 
-pub const TYPE_NAME: &str = "openai_workload_identity_verify";
+pub(crate) const TYPE_NAME: &str = "openai_workload_identity_verify";
 
 tfplugin::model! {
     /// The action's own settings; the subject token attributes are the
     /// ephemeral token's ([`TokenModel`]).
-    pub struct VerifyModel {
+    pub(crate) struct VerifyModel {
         pub propagation_wait_seconds: Field<i64>,
         pub retry_interval_seconds: Field<i64>,
         pub check_models_api: Field<bool>,
@@ -50,15 +50,15 @@ tfplugin::model! {
 
 type M = VerifyModel;
 
-pub const DEFAULT_PROPAGATION_WAIT_SECS: i64 = 120;
-pub const MAX_PROPAGATION_WAIT_SECS: i64 = 900;
-pub const DEFAULT_RETRY_INTERVAL_SECS: i64 = 5;
+pub(crate) const DEFAULT_PROPAGATION_WAIT_SECS: i64 = 120;
+pub(crate) const MAX_PROPAGATION_WAIT_SECS: i64 = 900;
+pub(crate) const DEFAULT_RETRY_INTERVAL_SECS: i64 = 5;
 
-pub struct WorkloadIdentityVerifyAction;
+pub(crate) struct WorkloadIdentityVerifyAction;
 
 /// The ephemeral token's configuration attributes (not its results), then
 /// the action's own.
-pub fn schema() -> Schema {
+pub(crate) fn schema() -> Schema {
     let mut s = Schema::new(
         "Proves that a workload is admitted: fetches its subject token (from the same sources as \
          the ephemeral `openai_workload_identity_token`), exchanges it for the given workload \
@@ -117,7 +117,7 @@ fn token_model(config: &Value) -> Result<TokenModel, Diagnostics> {
     Ok(TokenModel::from_value(&object)?)
 }
 
-pub fn validate_config(config: &VerifyModel, diags: &mut Diagnostics) {
+pub(crate) fn validate_config(config: &VerifyModel, diags: &mut Diagnostics) {
     if let Some(&w) = config.propagation_wait_seconds.known()
         && !(0..=MAX_PROPAGATION_WAIT_SECS).contains(&w)
     {
@@ -155,7 +155,7 @@ fn validate_all(config: &Value, diags: &mut Diagnostics) {
 
 /// Why a refusal may be a write that has not reached the exchange yet, as
 /// progress words; `None` when no wait can fix it.
-pub fn propagation_cause(e: &ExchangeError) -> Option<&'static str> {
+pub(crate) fn propagation_cause(e: &ExchangeError) -> Option<&'static str> {
     use Reason::*;
     match e.refusal_reason() {
         Some(NoRule) => Some("no mapping yet"),
@@ -218,7 +218,7 @@ fn after_tries(diags: Diagnostics, tries: u32, started: Instant, s: &Settings) -
     out
 }
 
-fn sleep_or_stop(data: &OpenAi, d: Duration) -> impl std::future::Future<Output = bool> + '_ {
+fn sleep_or_stop(data: &ProviderData, d: Duration) -> impl std::future::Future<Output = bool> + '_ {
     let cancel = data.exchange_client().config().cancel.clone();
     async move {
         tokio::select! {
@@ -231,7 +231,7 @@ fn sleep_or_stop(data: &OpenAi, d: Duration) -> impl std::future::Future<Output 
 /// Exchanges until a token is issued, the refusal cannot be propagation, or
 /// the window is used up.
 async fn exchange_with_retries(
-    data: &OpenAi,
+    data: &ProviderData,
     req: &Request,
     s: &Settings,
     progress: &Progress,
@@ -281,7 +281,7 @@ async fn exchange_with_retries(
 
 /// Lists models with the access token; `Err` says what the token cannot do.
 async fn check_models(
-    data: &OpenAi,
+    data: &ProviderData,
     access: &Secret,
     progress: &Progress,
 ) -> Result<(), Diagnostics> {
@@ -327,7 +327,7 @@ async fn check_models(
 }
 
 #[async_trait]
-impl Action<OpenAi> for WorkloadIdentityVerifyAction {
+impl Action<ProviderData> for WorkloadIdentityVerifyAction {
     fn type_name(&self) -> &'static str {
         TYPE_NAME
     }
@@ -342,7 +342,7 @@ impl Action<OpenAi> for WorkloadIdentityVerifyAction {
 
     async fn plan(
         &self,
-        _data: Option<&OpenAi>,
+        _data: Option<&ProviderData>,
         req: PlanActionRequest,
         resp: &mut PlanActionResponse,
     ) {
@@ -351,7 +351,7 @@ impl Action<OpenAi> for WorkloadIdentityVerifyAction {
 
     async fn invoke(
         &self,
-        data: &OpenAi,
+        data: &ProviderData,
         req: InvokeActionRequest,
         progress: Progress,
     ) -> Result<InvokeActionResponse, Diagnostics> {

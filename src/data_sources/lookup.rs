@@ -8,42 +8,42 @@ use tfplugin::framework::model::Field;
 use tfplugin::framework::{Attribute, Diagnostic, Diagnostics, Mode, Schema};
 
 /// The names of the two lookup arguments, in every single-object data source.
-pub const ID: &str = "id";
-pub const NAME: &str = "name";
+pub(crate) const ID: &str = "id";
+pub(crate) const NAME: &str = "name";
 
 /// How the configuration chose the object.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Key<'a> {
+pub(crate) enum Key<'a> {
     Id(&'a str),
     Name(&'a str),
 }
 
 impl Key<'_> {
-    pub fn attribute(&self) -> &'static str {
+    pub(crate) fn attribute(&self) -> &'static str {
         match self {
             Key::Id(_) => ID,
             Key::Name(_) => NAME,
         }
     }
 
-    pub fn value(&self) -> &str {
+    pub(crate) fn value(&self) -> &str {
         match self {
             Key::Id(v) | Key::Name(v) => v,
         }
     }
 
-    pub fn path(&self) -> Path {
+    pub(crate) fn path(&self) -> Path {
         Path::root().attr(self.attribute())
     }
 
     /// `id "wip_abc"` / `name "ci"`, for messages.
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         format!("{} {:?}", self.attribute(), self.value())
     }
 
     /// The error for a search that found nothing. `what` names the object
     /// kind and `within` where it was searched (e.g. "in the organization").
-    pub fn not_found(&self, what: &str, within: &str) -> Diagnostics {
+    pub(crate) fn not_found(&self, what: &str, within: &str) -> Diagnostics {
         Diagnostic::error(
             format!("{} not found", capitalize(what)),
             format!(
@@ -69,7 +69,12 @@ fn capitalize(s: &str) -> String {
 /// Checks that the configuration sets exactly one of `id` and `name`
 /// (`terraform validate`). An unknown value may still turn out null, so it
 /// only counts against the "both" rule when the other is known and set.
-pub fn validate_key(id: &Field<String>, name: &Field<String>, what: &str, diags: &mut Diagnostics) {
+pub(crate) fn validate_key(
+    id: &Field<String>,
+    name: &Field<String>,
+    what: &str,
+    diags: &mut Diagnostics,
+) {
     for (n, value) in [(ID, id), (NAME, name)] {
         if value.as_deref() == Some("") {
             diags.attribute_error(
@@ -96,7 +101,7 @@ pub fn validate_key(id: &Field<String>, name: &Field<String>, what: &str, diags:
 }
 
 /// The key of a wholly known configuration that passed [`validate_key`].
-pub fn key<'a>(
+pub(crate) fn key<'a>(
     id: &'a Field<String>,
     name: &'a Field<String>,
     what: &str,
@@ -119,7 +124,7 @@ pub fn key<'a>(
 }
 
 /// An argument of a data source schema derived from a resource's.
-pub struct Argument {
+pub(crate) struct Argument {
     pub name: &'static str,
     pub mode: Mode,
     pub description: &'static str,
@@ -128,7 +133,7 @@ pub struct Argument {
 /// A data source schema with exactly the attributes (names, types, order and
 /// descriptions) of `resource`: the `arguments` get the given mode and
 /// description, every other attribute is computed.
-pub fn from_resource(
+pub(crate) fn from_resource(
     resource: &Schema,
     description: impl Into<String>,
     arguments: &[Argument],

@@ -5,8 +5,8 @@
 use async_trait::async_trait;
 
 use super::lookup::{self, Key};
-use crate::OpenAi;
 use crate::errors::{Action, Op, api_error};
+use crate::provider_data::ProviderData;
 use crate::values::decode;
 use openai_admin::models::Project;
 use tfplugin::codec::Type;
@@ -16,13 +16,13 @@ use tfplugin::framework::{
     Schema, ValidateRequest, ValidateResponse,
 };
 
-pub const TYPE_NAME: &str = "openai_project";
+pub(crate) const TYPE_NAME: &str = "openai_project";
 
 const WHAT: &str = "project";
 
 tfplugin::model! {
     /// The data source's configuration and result.
-    pub struct ProjectModel {
+    pub(crate) struct ProjectModel {
         pub id: Field<String>,
         pub name: Field<String>,
         pub status: Field<String>,
@@ -32,9 +32,9 @@ tfplugin::model! {
 
 type M = ProjectModel;
 
-pub struct ProjectDataSource;
+pub(crate) struct ProjectDataSource;
 
-pub fn schema() -> Schema {
+pub(crate) fn schema() -> Schema {
     Schema::new(
         "An existing project, looked up by `id` or by `name` (set exactly one). A lookup by \
          name searches active projects and fails if several share the name.",
@@ -67,7 +67,7 @@ fn state(p: &Project) -> ProjectModel {
 }
 
 #[async_trait]
-impl DataSource<OpenAi> for ProjectDataSource {
+impl DataSource<ProviderData> for ProjectDataSource {
     fn type_name(&self) -> &'static str {
         TYPE_NAME
     }
@@ -85,7 +85,7 @@ impl DataSource<OpenAi> for ProjectDataSource {
 
     async fn read(
         &self,
-        data: &OpenAi,
+        data: &ProviderData,
         req: ReadDataSourceRequest,
     ) -> Result<ReadDataSourceResponse, Diagnostics> {
         let config = M::from_value(&req.config)?;

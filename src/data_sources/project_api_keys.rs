@@ -10,8 +10,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
 
-use crate::OpenAi;
 use crate::errors::{Action, Op, api_error};
+use crate::provider_data::ProviderData;
 use crate::values::decode;
 use openai_admin::models::{API_KEY_OWNER_SERVICE_ACCOUNT, API_KEY_OWNER_USER, ProjectApiKey};
 use tfplugin::codec::{Path, Type, Value};
@@ -21,11 +21,11 @@ use tfplugin::framework::{
     ValidateRequest, ValidateResponse,
 };
 
-pub const TYPE_NAME: &str = "openai_project_api_keys";
+pub(crate) const TYPE_NAME: &str = "openai_project_api_keys";
 
 tfplugin::model! {
     /// The configuration and the result.
-    pub struct ApiKeysModel {
+    pub(crate) struct ApiKeysModel {
         pub project_id: Field<String>,
         pub owner_type: Field<String>,
         pub service_account_ids: Field<Set<String>>,
@@ -36,7 +36,7 @@ tfplugin::model! {
 
 tfplugin::model! {
     /// One key as listed: nothing but its redacted value of the secret.
-    pub struct ApiKeyEntry {
+    pub(crate) struct ApiKeyEntry {
         pub id: Field<String>,
         pub name: Field<String>,
         pub redacted_value: Field<String>,
@@ -58,7 +58,7 @@ type E = ApiKeyEntry;
 const OWNER_TYPES: [&str; 2] = [API_KEY_OWNER_USER, API_KEY_OWNER_SERVICE_ACCOUNT];
 const DAY_SECS: i64 = 24 * 3600;
 
-pub struct ProjectApiKeysDataSource;
+pub(crate) struct ProjectApiKeysDataSource;
 
 fn entry_type() -> Type {
     Type::object([
@@ -77,7 +77,7 @@ fn entry_type() -> Type {
     ])
 }
 
-pub fn schema() -> Schema {
+pub(crate) fn schema() -> Schema {
     Schema::new(
         "The static API keys of one project, with their owners and when each was last used, to \
          prove that a migration to workload identity federation is done. Only the redacted \
@@ -197,7 +197,7 @@ fn selected(config: &M, k: &ProjectApiKey, now: i64) -> bool {
 }
 
 #[async_trait]
-impl DataSource<OpenAi> for ProjectApiKeysDataSource {
+impl DataSource<ProviderData> for ProjectApiKeysDataSource {
     fn type_name(&self) -> &'static str {
         TYPE_NAME
     }
@@ -223,7 +223,7 @@ impl DataSource<OpenAi> for ProjectApiKeysDataSource {
 
     async fn read(
         &self,
-        data: &OpenAi,
+        data: &ProviderData,
         req: ReadDataSourceRequest,
     ) -> Result<ReadDataSourceResponse, Diagnostics> {
         let mut config = M::from_value(&req.config)?;

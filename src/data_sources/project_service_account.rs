@@ -5,8 +5,8 @@
 use async_trait::async_trait;
 
 use super::lookup::{self, Argument, Key};
-use crate::OpenAi;
 use crate::errors::{Action, Op, api_error};
+use crate::provider_data::ProviderData;
 use crate::resources::project_service_account::{self as resource, ServiceAccountModel};
 use crate::values::decode;
 use openai_admin::models::ServiceAccount;
@@ -17,13 +17,13 @@ use tfplugin::framework::{
     Schema, ValidateRequest, ValidateResponse,
 };
 
-pub const TYPE_NAME: &str = "openai_project_service_account";
+pub(crate) const TYPE_NAME: &str = "openai_project_service_account";
 
 const WHAT: &str = "service account";
 
-pub struct ProjectServiceAccountDataSource;
+pub(crate) struct ProjectServiceAccountDataSource;
 
-pub fn schema() -> Schema {
+pub(crate) fn schema() -> Schema {
     lookup::from_resource(
         &resource::schema(),
         "An existing service account of a project, looked up by `id` or by `name` (set exactly \
@@ -58,7 +58,7 @@ pub fn schema() -> Schema {
 }
 
 #[async_trait]
-impl DataSource<OpenAi> for ProjectServiceAccountDataSource {
+impl DataSource<ProviderData> for ProjectServiceAccountDataSource {
     fn type_name(&self) -> &'static str {
         TYPE_NAME
     }
@@ -76,7 +76,7 @@ impl DataSource<OpenAi> for ProjectServiceAccountDataSource {
 
     async fn read(
         &self,
-        data: &OpenAi,
+        data: &ProviderData,
         req: ReadDataSourceRequest,
     ) -> Result<ReadDataSourceResponse, Diagnostics> {
         let config = ServiceAccountModel::from_value(&req.config)?;

@@ -10,8 +10,8 @@ use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 
-use crate::OpenAi;
 use crate::errors::{Action, Op, api_error};
+use crate::provider_data::ProviderData;
 use crate::resources::service_account_mapping::{self as resource, MappingModel};
 use crate::values::decode;
 use openai_admin::models::FederationRule;
@@ -22,11 +22,11 @@ use tfplugin::framework::{
     Schema, ValidateRequest, ValidateResponse,
 };
 
-pub const TYPE_NAME: &str = "openai_service_account_mappings";
+pub(crate) const TYPE_NAME: &str = "openai_service_account_mappings";
 
 tfplugin::model! {
     /// The data source's configuration and result.
-    pub struct MappingsModel {
+    pub(crate) struct MappingsModel {
         pub workload_identity_provider_id: Field<String>,
         pub service_account_id: Field<String>,
         pub mappings: Field<Vec<MappingEntry>>,
@@ -41,7 +41,7 @@ tfplugin::model! {
 /// read only by the provider's plan-time tenant-pinning guard; OpenAI does
 /// not store it, so a listing from the API could only ever give null.
 #[derive(Clone, Debug, PartialEq)]
-pub struct MappingEntry {
+pub(crate) struct MappingEntry {
     /// `attribute_matchers` and `allow_unpinned_shared_issuer` are null
     /// here; the text stands in for the matchers.
     pub mapping: MappingModel,
@@ -106,7 +106,7 @@ impl FieldType for MappingEntry {
     }
 }
 
-pub struct ServiceAccountMappingsDataSource;
+pub(crate) struct ServiceAccountMappingsDataSource;
 
 /// The resource's attributes, with the matchers as JSON text and without
 /// the configuration-only flag.
@@ -118,7 +118,7 @@ fn mapping_type() -> Type {
     Type::Object(attrs)
 }
 
-pub fn schema() -> Schema {
+pub(crate) fn schema() -> Schema {
     Schema::new(
         "The service account mappings of one workload identity provider, optionally only those \
          of one service account.",
@@ -165,7 +165,7 @@ fn mapping_entry(r: &FederationRule) -> MappingEntry {
 }
 
 #[async_trait]
-impl DataSource<OpenAi> for ServiceAccountMappingsDataSource {
+impl DataSource<ProviderData> for ServiceAccountMappingsDataSource {
     fn type_name(&self) -> &'static str {
         TYPE_NAME
     }
@@ -183,7 +183,7 @@ impl DataSource<OpenAi> for ServiceAccountMappingsDataSource {
 
     async fn read(
         &self,
-        data: &OpenAi,
+        data: &ProviderData,
         req: ReadDataSourceRequest,
     ) -> Result<ReadDataSourceResponse, Diagnostics> {
         let config = MappingsModel::from_value(&req.config)?;

@@ -14,7 +14,7 @@
 use async_trait::async_trait;
 use serde_json::Value as Json;
 
-use crate::OpenAi;
+use crate::provider_data::ProviderData;
 use crate::values::decode;
 use openai_admin::issuer::{
     DiscoveryProblem, FetchError, Fetcher, MAX_KEYS, SUPPORTED_ALGS, discovery_document_url,
@@ -27,12 +27,12 @@ use tfplugin::framework::{
     Schema, ValidateRequest, ValidateResponse,
 };
 
-pub const TYPE_NAME: &str = "openai_workload_identity_issuer";
+pub(crate) const TYPE_NAME: &str = "openai_workload_identity_issuer";
 /// Set to `1` to let the check fetch from loopback (tests with a local emulator only).
-pub const ENV_ALLOW_LOOPBACK: &str = "OPENAI_WIF_ISSUER_CHECK_ALLOW_LOOPBACK";
+pub(crate) const ENV_ALLOW_LOOPBACK: &str = "OPENAI_WIF_ISSUER_CHECK_ALLOW_LOOPBACK";
 
 tfplugin::model! {
-    pub struct IssuerModel {
+    pub(crate) struct IssuerModel {
         pub issuer: Field<String>,
         pub discovery_url: Field<String>,
         pub jwks_json: Field<String>,
@@ -47,7 +47,7 @@ tfplugin::model! {
 
 tfplugin::model! {
     /// One key of the set, as OpenAI would judge it.
-    pub struct KeyEntry {
+    pub(crate) struct KeyEntry {
         pub kid: Field<String>,
         pub kty: Field<String>,
         pub alg: Field<String>,
@@ -62,7 +62,7 @@ tfplugin::model! {
 type M = IssuerModel;
 type K = KeyEntry;
 
-pub struct WorkloadIdentityIssuerDataSource;
+pub(crate) struct WorkloadIdentityIssuerDataSource;
 
 fn key_type() -> Type {
     Type::object([
@@ -77,7 +77,7 @@ fn key_type() -> Type {
     ])
 }
 
-pub fn schema() -> Schema {
+pub(crate) fn schema() -> Schema {
     Schema::new(
         "Checks an OIDC issuer the way OpenAI will before a workload identity provider trusts \
          it: fetches the discovery document and the JWKS (public https addresses only, the same \
@@ -304,7 +304,7 @@ fn judge_keys(config: &M, keys: &[KeyEntry], at: &'static str, diags: &mut Diagn
 }
 
 #[async_trait]
-impl DataSource<OpenAi> for WorkloadIdentityIssuerDataSource {
+impl DataSource<ProviderData> for WorkloadIdentityIssuerDataSource {
     fn type_name(&self) -> &'static str {
         TYPE_NAME
     }
@@ -322,7 +322,7 @@ impl DataSource<OpenAi> for WorkloadIdentityIssuerDataSource {
 
     async fn read(
         &self,
-        _data: &OpenAi,
+        _data: &ProviderData,
         req: ReadDataSourceRequest,
     ) -> Result<ReadDataSourceResponse, Diagnostics> {
         let mut config = M::from_value(&req.config)?;

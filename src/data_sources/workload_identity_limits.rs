@@ -10,22 +10,22 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 use futures_util::{StreamExt as _, TryStreamExt as _};
 
-use crate::OpenAi;
 use crate::errors::{Action, Op, api_error};
+use crate::provider_data::ProviderData;
 use tfplugin::codec::Type;
 use tfplugin::framework::model::{Field, Model};
 use tfplugin::framework::{
     Attribute, DataSource, Diagnostics, ReadDataSourceRequest, ReadDataSourceResponse, Schema,
 };
 
-pub const TYPE_NAME: &str = "openai_workload_identity_limits";
+pub(crate) const TYPE_NAME: &str = "openai_workload_identity_limits";
 
 /// How many providers' mappings are listed at once.
 const PARALLEL_LISTINGS: usize = 4;
 
 tfplugin::model! {
     /// The data source's result.
-    pub struct LimitsModel {
+    pub(crate) struct LimitsModel {
         pub max_workload_identity_providers: Field<i64>,
         pub workload_identity_providers: Field<i64>,
         pub providers_remaining: Field<i64>,
@@ -36,7 +36,7 @@ tfplugin::model! {
 
 tfplugin::model! {
     /// One provider's use of its mapping limit (always known).
-    pub struct ProviderUsage {
+    pub(crate) struct ProviderUsage {
         pub id: String,
         pub name: String,
         pub mappings: i64,
@@ -47,7 +47,7 @@ tfplugin::model! {
 
 type M = LimitsModel;
 
-pub struct WorkloadIdentityLimitsDataSource;
+pub(crate) struct WorkloadIdentityLimitsDataSource;
 
 fn usage_type() -> Type {
     Type::object([
@@ -59,7 +59,7 @@ fn usage_type() -> Type {
     ])
 }
 
-pub fn schema() -> Schema {
+pub(crate) fn schema() -> Schema {
     Schema::new(
         "The organization's current use of OpenAI's workload identity limits: providers per \
          organization and service account mappings per provider. The limits are those of the \
@@ -99,7 +99,7 @@ fn count(n: usize) -> i64 {
 }
 
 #[async_trait]
-impl DataSource<OpenAi> for WorkloadIdentityLimitsDataSource {
+impl DataSource<ProviderData> for WorkloadIdentityLimitsDataSource {
     fn type_name(&self) -> &'static str {
         TYPE_NAME
     }
@@ -110,7 +110,7 @@ impl DataSource<OpenAi> for WorkloadIdentityLimitsDataSource {
 
     async fn read(
         &self,
-        data: &OpenAi,
+        data: &ProviderData,
         _req: ReadDataSourceRequest,
     ) -> Result<ReadDataSourceResponse, Diagnostics> {
         let client = data.client()?;

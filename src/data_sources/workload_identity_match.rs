@@ -12,8 +12,8 @@ use openai_admin::refusal::Reason;
 use openai_federation_rules::matching::{self, Outcome, RuleVerdict};
 use serde_json::Value as Json;
 
-use crate::OpenAi;
 use crate::errors::{Action, Op, api_error};
+use crate::provider_data::ProviderData;
 use crate::values::{decode, to_json};
 use tfplugin::codec::{Path, Type, Value};
 use tfplugin::framework::model::{Field, Model};
@@ -22,15 +22,15 @@ use tfplugin::framework::{
     Schema, ValidateRequest, ValidateResponse,
 };
 
-pub const TYPE_NAME: &str = "openai_workload_identity_match";
+pub(crate) const TYPE_NAME: &str = "openai_workload_identity_match";
 
 /// The reason given for a mapping that matched and would be selected.
-pub const MATCHED: &str = "matched";
+pub(crate) const MATCHED: &str = "matched";
 /// The reason given for a disabled mapping next to enabled ones (the exchange skips it).
-pub const DISABLED: &str = "disabled: the exchange skips disabled mappings";
+pub(crate) const DISABLED: &str = "disabled: the exchange skips disabled mappings";
 
 tfplugin::model! {
-    pub struct MatchModel {
+    pub(crate) struct MatchModel {
         pub workload_identity_provider_id: Field<String>,
         pub claims: Field<Value>,
         pub service_account_id: Field<String>,
@@ -42,7 +42,7 @@ tfplugin::model! {
 
 type M = MatchModel;
 
-pub fn schema() -> Schema {
+pub(crate) fn schema() -> Schema {
     Schema::new(
         "Which service account mappings of a workload identity provider would admit a token \
          with the given claims, as OpenAI's token exchange decides it: the provider's attribute \
@@ -91,7 +91,7 @@ pub fn schema() -> Schema {
 /// Whether the exchange would admit the claims, and by which mappings, as the
 /// outputs hold it. (`tenant_pinning::Verdict` is the pinning check's answer.)
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Admission {
+pub(crate) struct Admission {
     pub admitted: bool,
     pub matching_mapping_ids: Vec<String>,
     pub reasons: BTreeMap<String, String>,
@@ -99,7 +99,7 @@ pub struct Admission {
 
 /// Whether the exchange admits `claims`, over the provider's `rules` (of every service account,
 /// or of `service_account_id`).
-pub fn admission(
+pub(crate) fn admission(
     provider: &WorkloadIdentityProvider,
     rules: &[FederationRule],
     claims: &Json,
@@ -153,7 +153,7 @@ pub fn admission(
     out
 }
 
-pub struct WorkloadIdentityMatchDataSource;
+pub(crate) struct WorkloadIdentityMatchDataSource;
 
 fn claims_json(claims: &Field<Value>) -> Result<Json, Diagnostics> {
     let bad = |why: &str| {
@@ -178,7 +178,7 @@ fn claims_json(claims: &Field<Value>) -> Result<Json, Diagnostics> {
 }
 
 #[async_trait]
-impl DataSource<OpenAi> for WorkloadIdentityMatchDataSource {
+impl DataSource<ProviderData> for WorkloadIdentityMatchDataSource {
     fn type_name(&self) -> &'static str {
         TYPE_NAME
     }
@@ -216,7 +216,7 @@ impl DataSource<OpenAi> for WorkloadIdentityMatchDataSource {
 
     async fn read(
         &self,
-        data: &OpenAi,
+        data: &ProviderData,
         req: ReadDataSourceRequest,
     ) -> Result<ReadDataSourceResponse, Diagnostics> {
         let config = MatchModel::from_value(&req.config)?;

@@ -4,8 +4,8 @@
 use async_trait::async_trait;
 
 use super::lookup::{self, Argument, Key};
-use crate::OpenAi;
 use crate::errors::{Action, Op, api_error};
+use crate::provider_data::ProviderData;
 use crate::resources::workload_identity_provider::{self as resource, ProviderModel};
 use crate::values::decode;
 use tfplugin::framework::model::Model;
@@ -14,13 +14,13 @@ use tfplugin::framework::{
     ValidateRequest, ValidateResponse,
 };
 
-pub const TYPE_NAME: &str = "openai_workload_identity_provider";
+pub(crate) const TYPE_NAME: &str = "openai_workload_identity_provider";
 
 const WHAT: &str = "workload identity provider";
 
-pub struct WorkloadIdentityProviderDataSource;
+pub(crate) struct WorkloadIdentityProviderDataSource;
 
-pub fn schema() -> Schema {
+pub(crate) fn schema() -> Schema {
     lookup::from_resource(
         &resource::schema(),
         "An existing workload identity provider, looked up by `id` or by `name` (set exactly \
@@ -41,7 +41,7 @@ pub fn schema() -> Schema {
 }
 
 #[async_trait]
-impl DataSource<OpenAi> for WorkloadIdentityProviderDataSource {
+impl DataSource<ProviderData> for WorkloadIdentityProviderDataSource {
     fn type_name(&self) -> &'static str {
         TYPE_NAME
     }
@@ -59,7 +59,7 @@ impl DataSource<OpenAi> for WorkloadIdentityProviderDataSource {
 
     async fn read(
         &self,
-        data: &OpenAi,
+        data: &ProviderData,
         req: ReadDataSourceRequest,
     ) -> Result<ReadDataSourceResponse, Diagnostics> {
         let config = ProviderModel::from_value(&req.config)?;

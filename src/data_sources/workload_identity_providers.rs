@@ -3,8 +3,8 @@
 
 use async_trait::async_trait;
 
-use crate::OpenAi;
 use crate::errors::{Action, Op, api_error};
+use crate::provider_data::ProviderData;
 use crate::resources::workload_identity_provider::{self as resource, ProviderModel};
 use tfplugin::codec::Type;
 use tfplugin::framework::model::{Field, Model};
@@ -12,18 +12,18 @@ use tfplugin::framework::{
     Attribute, DataSource, Diagnostics, ReadDataSourceRequest, ReadDataSourceResponse, Schema,
 };
 
-pub const TYPE_NAME: &str = "openai_workload_identity_providers";
+pub(crate) const TYPE_NAME: &str = "openai_workload_identity_providers";
 
 tfplugin::model! {
     /// The data source's result.
-    pub struct ProvidersModel {
+    pub(crate) struct ProvidersModel {
         pub providers: Field<Vec<ProviderModel>>,
     }
 }
 
-pub struct WorkloadIdentityProvidersDataSource;
+pub(crate) struct WorkloadIdentityProvidersDataSource;
 
-pub fn schema() -> Schema {
+pub(crate) fn schema() -> Schema {
     Schema::new("All workload identity providers of the organization.").attribute(
         Attribute::computed(
             ProvidersModel::providers,
@@ -40,7 +40,7 @@ pub fn schema() -> Schema {
 }
 
 #[async_trait]
-impl DataSource<OpenAi> for WorkloadIdentityProvidersDataSource {
+impl DataSource<ProviderData> for WorkloadIdentityProvidersDataSource {
     fn type_name(&self) -> &'static str {
         TYPE_NAME
     }
@@ -51,7 +51,7 @@ impl DataSource<OpenAi> for WorkloadIdentityProvidersDataSource {
 
     async fn read(
         &self,
-        data: &OpenAi,
+        data: &ProviderData,
         _req: ReadDataSourceRequest,
     ) -> Result<ReadDataSourceResponse, Diagnostics> {
         let mut all = data

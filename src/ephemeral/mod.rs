@@ -2,4 +2,4 @@
 //! uses during one run and never stores in plan or state.
 
 mod refusal;
-pub mod workload_identity_token;
+pub(crate) mod workload_identity_token;

@@ -16,7 +16,7 @@ use tfplugin::framework::{Diagnostic, Diagnostics};
 use super::workload_identity_token::TokenModel as M;
 
 /// What the configuration looks like, so advice can point at the right knob.
-pub struct Context<'a> {
+pub(crate) struct Context<'a> {
     /// Whether the subject token was requested for an audience we chose
     /// (the `audience` argument), so an audience mismatch is ours to fix.
     pub audience_requested: bool,
@@ -204,7 +204,7 @@ fn generic(code: Option<OAuthCode>, status: u16) -> (&'static str, &'static str)
 }
 
 /// The diagnostic for a failed exchange. Never quotes the subject token.
-pub fn diagnostic(e: &ExchangeError, ctx: &Context<'_>) -> Diagnostics {
+pub(crate) fn diagnostic(e: &ExchangeError, ctx: &Context<'_>) -> Diagnostics {
     let ExchangeError::OAuth {
         status,
         error,

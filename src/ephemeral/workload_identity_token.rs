@@ -21,7 +21,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use super::refusal;
-use crate::OpenAi;
+use crate::provider_data::ProviderData;
 use crate::subject_token::{self, DEFAULT_AUDIENCE, Platform, Source};
 use crate::values::{Sensitive, decode};
 use openai_admin::ExchangeError;
@@ -36,12 +36,12 @@ use tfplugin::framework::{
     RenewResponse, Schema, ValidateRequest, ValidateResponse,
 };
 
-pub const TYPE_NAME: &str = "openai_workload_identity_token";
+pub(crate) const TYPE_NAME: &str = "openai_workload_identity_token";
 
 tfplugin::model! {
     /// The configuration and result. The two tokens are [`Sensitive`], so
     /// that printing a model cannot show them.
-    pub struct TokenModel {
+    pub(crate) struct TokenModel {
         pub workload_identity_provider_id: Field<String>,
         pub service_account_id: Field<String>,
         pub subject_token: Field<Sensitive>,
@@ -64,9 +64,9 @@ const RENEW_MARGIN_MIN: Duration = Duration::from_secs(60);
 /// ...and no later than this fraction of the lifetime (1/5 = at 80 %).
 const RENEW_MARGIN_DIVISOR: u32 = 5;
 
-pub struct WorkloadIdentityTokenEphemeral;
+pub(crate) struct WorkloadIdentityTokenEphemeral;
 
-pub fn schema() -> Schema {
+pub(crate) fn schema() -> Schema {
     Schema::new(
         "Exchanges a workload's OIDC token (from GitHub Actions, GitLab CI, HCP Terraform, \
          CircleCI, Bitbucket Pipelines, Buildkite, Kubernetes, Google Cloud, Azure, AWS, SPIFFE, \
@@ -196,7 +196,7 @@ fn sources_set(config: &TokenModel) -> (Vec<&'static str>, usize) {
     (set, unknown)
 }
 
-pub fn validate_config(config: &TokenModel, diags: &mut Diagnostics) {
+pub(crate) fn validate_config(config: &TokenModel, diags: &mut Diagnostics) {
     let path = |n: &str| Path::root().attr(n);
     for (name, value) in [
         (
@@ -331,7 +331,7 @@ pub(crate) struct Request {
 
 impl Request {
     /// The attribute that names where the subject token comes from.
-    pub fn source_attribute(&self) -> &'static str {
+    pub(crate) fn source_attribute(&self) -> &'static str {
         match &self.source {
             Source::Inline(_) => M::subject_token,
             Source::File(_) => M::subject_token_file,
@@ -390,7 +390,7 @@ pub(crate) fn request_of(config: &TokenModel) -> Result<Request, Diagnostics> {
 
 /// Gets the subject token the configuration names; cancelled by StopProvider.
 pub(crate) async fn fetch_subject(
-    data: &OpenAi,
+    data: &ProviderData,
     req: &Request,
 ) -> Result<subject_token::SubjectToken, Diagnostics> {
     let env = |name: &str| std::env::var(name).ok();
@@ -416,7 +416,7 @@ pub(crate) async fn fetch_subject(
 
 /// One token exchange for the configured provider and service account.
 pub(crate) async fn exchange(
-    data: &OpenAi,
+    data: &ProviderData,
     req: &Request,
     subject: &subject_token::SubjectToken,
 ) -> Result<TokenExchangeResponse, ExchangeError> {
@@ -494,7 +494,7 @@ fn renew_at(issued: SystemTime, lifetime: Duration) -> SystemTime {
 }
 
 #[async_trait]
-impl EphemeralResource<OpenAi> for WorkloadIdentityTokenEphemeral {
+impl EphemeralResource<ProviderData> for WorkloadIdentityTokenEphemeral {
     fn type_name(&self) -> &'static str {
         TYPE_NAME
     }
@@ -510,7 +510,11 @@ impl EphemeralResource<OpenAi> for WorkloadIdentityTokenEphemeral {
         }
     }
 
-    async fn open(&self, data: &OpenAi, req: OpenRequest) -> Result<OpenResponse, Diagnostics> {
+    async fn open(
+        &self,
+        data: &ProviderData,
+        req: OpenRequest,
+    ) -> Result<OpenResponse, Diagnostics> {
         // The result echoes the configuration, with the computed attributes set.
         let mut result = M::from_value(&req.config)?;
         let req = request_of(&result)?;
@@ -557,7 +561,11 @@ impl EphemeralResource<OpenAi> for WorkloadIdentityTokenEphemeral {
             .with_private(serde_json::to_vec(&private).unwrap_or_default()))
     }
 
-    async fn renew(&self, _data: &OpenAi, req: RenewRequest) -> Result<RenewResponse, Diagnostics> {
+    async fn renew(
+        &self,
+        _data: &ProviderData,
+        req: RenewRequest,
+    ) -> Result<RenewResponse, Diagnostics> {
         let private = req.private.as_slice();
         let Ok(p) = serde_json::from_slice::<Private>(private) else {
             return Err(Diagnostic::error(

@@ -17,7 +17,7 @@ use tfplugin::framework::{Function, FunctionError, Parameter, Signature};
 
 use crate::values::{from_json, to_json};
 
-pub fn all() -> Vec<Box<dyn Function>> {
+pub(crate) fn all() -> Vec<Box<dyn Function>> {
     vec![Box::new(Matches), Box::new(Transform)]
 }
 
@@ -30,7 +30,7 @@ fn inner(v: &Value) -> &Value {
 }
 
 /// An object or map argument as JSON.
-pub fn object_json(
+pub(crate) fn object_json(
     v: &Value,
     index: usize,
     name: &str,
@@ -51,7 +51,7 @@ pub fn object_json(
 }
 
 /// Matchers as the API takes them: a non-empty object of strings, numbers and bools.
-pub fn matchers_json(v: &Value, index: usize) -> Result<Map<String, Json>, FunctionError> {
+pub(crate) fn matchers_json(v: &Value, index: usize) -> Result<Map<String, Json>, FunctionError> {
     let m = object_json(v, index, "attribute_matchers")?;
     if m.is_empty() {
         return Err(FunctionError::argument(
@@ -85,7 +85,7 @@ pub fn matchers_json(v: &Value, index: usize) -> Result<Map<String, Json>, Funct
 
 /// Transformations from a list of `{ attribute, expression }` objects (as the provider
 /// resource's `attribute_transformations` attribute holds them).
-pub fn transformations(
+pub(crate) fn transformations(
     v: &Value,
     index: usize,
 ) -> Result<Vec<AttributeTransformation>, FunctionError> {
@@ -139,7 +139,7 @@ pub fn transformations(
     Ok(out)
 }
 
-pub struct Matches;
+pub(crate) struct Matches;
 
 impl Function for Matches {
     fn name(&self) -> &'static str {
@@ -178,7 +178,7 @@ from `claims`, as `transform` derives it. No signature is verified: this is abou
     }
 }
 
-pub struct Transform;
+pub(crate) struct Transform;
 
 impl Function for Transform {
     fn name(&self) -> &'static str {

@@ -5,9 +5,9 @@
 use std::collections::BTreeSet;
 
 use super::Removal;
-use crate::OpenAi;
 use crate::errors::{Action, Op, api_error};
 use crate::limits::Scope;
+use crate::provider_data::ProviderData;
 use crate::resources::service_account_mapping::{
     MappingIdentity, MappingModel, matchers_json, matchers_of,
 };
@@ -19,7 +19,7 @@ use tfplugin::framework::{Diagnostic, Diagnostics, PlanCtx};
 
 type M = MappingModel;
 
-pub(crate) async fn plan_mapping(data: Option<&OpenAi>, plan: &mut PlanCtx) {
+pub(crate) async fn plan_mapping(data: Option<&ProviderData>, plan: &mut PlanCtx) {
     if super::operation::destroy_command() && !plan.is_destroy() {
         return;
     }
@@ -141,7 +141,7 @@ fn same_rule(m: &MappingModel, s: &crate::inventory::Snapshot<FederationRule>) -
         .map(|r| r.id.clone())
 }
 
-impl OpenAi {
+impl ProviderData {
     /// The tenant-pinning guard ([`crate::tenant_pinning`]): a mapping
     /// on a shared issuer must match a claim naming the tenant. It judges
     /// exactly the JSON that will be sent (the conversion `create` and

@@ -152,7 +152,7 @@ pub(crate) struct NameClaim<'a> {
     pub at: tfplugin::codec::Path,
 }
 
-impl crate::OpenAi {
+impl crate::ProviderData {
     /// Records, when `plan` renames an object of `scope` (an update from the
     /// prior name to `name`), that its old name is free once applied: here,
     /// and through the run log for the run's other processes (the apply

@@ -7,9 +7,9 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use super::Removal;
-use crate::OpenAi;
 use crate::errors::{Action, Op, api_error};
 use crate::limits::Scope;
+use crate::provider_data::ProviderData;
 use crate::resources::unmanaged_kind;
 use crate::resources::workload_identity_provider::{OBJECT, ProviderIdentity, ProviderModel};
 use crate::tenant_pinning;
@@ -22,7 +22,7 @@ type M = ProviderModel;
 /// The scope of provider names in the remembered replacements.
 pub(crate) const SCOPE: &str = "providers";
 
-pub(crate) async fn plan_provider(data: Option<&OpenAi>, plan: &mut PlanCtx) {
+pub(crate) async fn plan_provider(data: Option<&ProviderData>, plan: &mut PlanCtx) {
     if super::operation::destroy_command() && !plan.is_destroy() {
         return;
     }
@@ -106,7 +106,7 @@ struct PinningPrivate {
     pinning_allowed: BTreeMap<String, tenant_pinning::Json>,
 }
 
-impl OpenAi {
+impl ProviderData {
     /// The provider's half of the tenant-pinning guard (see
     /// [`tenant_pinning::PinningPlans`] for why it does not depend on plan
     /// order): records the issuer the provider will have for its mappings'
@@ -357,7 +357,7 @@ impl OpenAi {
 /// is tainted (which Terraform plans without naming the old object): a
 /// warning too.
 pub(crate) fn name_conflict(
-    data: &OpenAi,
+    data: &ProviderData,
     summary: &str,
     detail: String,
     at: Path,
@@ -392,7 +392,7 @@ pub(crate) fn name_conflict(
 /// leave unpinned.
 const APPLY_PINNING_WAIT: Duration = Duration::from_secs(10);
 
-impl OpenAi {
+impl ProviderData {
     /// A provider name is unique in the organization: refuse, at plan, a
     /// create or rename to a name another provider of this run claims, or an
     /// existing provider has that this run does not remove.

@@ -167,7 +167,7 @@ pub(crate) fn aside_name(name: &str, id: &str) -> String {
     format!("{name} (replaced, {id})")
 }
 
-impl crate::OpenAi {
+impl crate::ProviderData {
     /// Records that `plan`, a create named `name` in `scope`, replaces the
     /// object `old`: in the private bytes apply receives, and in the marks
     /// a saved plan's apply reads.

@@ -82,7 +82,7 @@ use serde::{Deserialize, Serialize};
 /// The most a log or register may hold. A full organization (50 providers
 /// of 50 mappings, each planned and applied) writes about 5,100 entries of
 /// about 130 bytes, under 1 MiB; anything past this is not ours to trust.
-pub const MAX_LOG: u64 = 8 << 20;
+pub(crate) const MAX_LOG: u64 = 8 << 20;
 
 /// The directory's name under `$XDG_RUNTIME_DIR`, or, with the user id
 /// appended, under the temporary directory.
@@ -90,7 +90,7 @@ const DIR_NAME: &str = "terraform-provider-openai";
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum EntryKind {
+pub(crate) enum EntryKind {
     /// A create planned by this run.
     Create,
     /// A baseline object planned or applied away by this run.
@@ -141,7 +141,7 @@ impl Book {
 
 /// What this run has recorded in one scope, across its live processes.
 #[derive(Debug, Default, PartialEq, Eq)]
-pub struct Counts {
+pub(crate) struct Counts {
     pub creates: usize,
     pub removed: BTreeSet<String>,
     pub created: BTreeSet<String>,
@@ -168,7 +168,7 @@ impl RunId {
 
 /// The run log of one organization, as seen by this process.
 #[derive(Clone, Debug)]
-pub struct RunLog {
+pub(crate) struct RunLog {
     path: PathBuf,
     run: String,
     pid: u32,
@@ -204,7 +204,7 @@ pub(crate) fn organization_tag(base_url: &str, admin_key: &str) -> String {
 ///   fragment dropped, the query kept.
 ///
 /// A URL that does not parse is used as written, trimmed.
-pub fn organization_url(base_url: &str) -> String {
+pub(crate) fn organization_url(base_url: &str) -> String {
     use url::Host;
     let text = base_url.trim();
     let Ok(u) = url::Url::parse(text) else {
@@ -245,7 +245,7 @@ impl RunLog {
     /// that is logged as a warning. Called on every configure, with or
     /// without a key: a configured process must be noted as one, or its
     /// exit would look like the end of a validate walk.
-    pub fn for_organization(base_url: &str, admin_key: Option<&str>) -> Option<Self> {
+    pub(crate) fn for_organization(base_url: &str, admin_key: Option<&str>) -> Option<Self> {
         let dir = match private_dir() {
             Ok(dir) => dir,
             Err(why) if admin_key.is_some() => {
@@ -289,7 +289,7 @@ impl RunLog {
 
     /// A run log in `dir` for tests, as the process `pid` of run `run`.
     #[cfg(test)]
-    pub fn at(dir: &std::path::Path, run: &str, pid: u32) -> Self {
+    pub(crate) fn at(dir: &std::path::Path, run: &str, pid: u32) -> Self {
         RunLog {
             path: dir.join("limits.jsonl"),
             run: run.into(),
@@ -453,7 +453,7 @@ impl RunLog {
     /// known, if `fits` allows it given the run's counts so far (with this
     /// create). A create this run counted already (same key) is admitted as
     /// it is. Answers the counts and whether it was admitted.
-    pub fn admit(
+    pub(crate) fn admit(
         &self,
         scope: &str,
         key: Option<&str>,
@@ -484,7 +484,7 @@ impl RunLog {
     }
 
     /// Records `kind` for `id` in `scope`, once per run.
-    pub fn record(&self, scope: &str, kind: EntryKind, id: &str) -> std::io::Result<()> {
+    pub(crate) fn record(&self, scope: &str, kind: EntryKind, id: &str) -> std::io::Result<()> {
         self.with(scope, |entries, _| {
             let known = entries
                 .iter()
@@ -501,14 +501,14 @@ impl RunLog {
 
     /// The run's counts in `scope`, and the log's length, which every
     /// write changes.
-    pub fn counts(&self, scope: &str) -> std::io::Result<(Counts, u64)> {
+    pub(crate) fn counts(&self, scope: &str) -> std::io::Result<(Counts, u64)> {
         self.with(scope, |entries, _| {
             (Self::counts_in(entries, scope), Vec::new())
         })
     }
 
     /// How many objects this run has created, in every scope.
-    pub fn created_in_run(&self) -> std::io::Result<usize> {
+    pub(crate) fn created_in_run(&self) -> std::io::Result<usize> {
         self.with("", |_, created| (created, Vec::new()))
             .map(|(out, _)| out)
     }
@@ -615,7 +615,7 @@ pub(crate) fn lock(_file: &File) -> std::io::Result<()> {
 /// in `$XDG_RUNTIME_DIR` when that is a private directory of ours, else
 /// `terraform-provider-openai-<uid>` in the temporary directory. `Err` says
 /// why there is none to use.
-pub fn private_dir() -> Result<PathBuf, String> {
+pub(crate) fn private_dir() -> Result<PathBuf, String> {
     #[cfg(unix)]
     {
         if let Some(runtime) = std::env::var_os("XDG_RUNTIME_DIR").map(PathBuf::from)
@@ -635,7 +635,7 @@ pub fn private_dir() -> Result<PathBuf, String> {
 /// ([`check_private`]); also that its parent does not let another user
 /// swap it (owned by us or root, and sticky if others may write to it).
 #[cfg(unix)]
-pub fn ensure_private(dir: &Path) -> Result<PathBuf, String> {
+pub(crate) fn ensure_private(dir: &Path) -> Result<PathBuf, String> {
     use std::os::unix::fs::{DirBuilderExt, MetadataExt};
     let shown = dir.display();
     if let Some(parent) = dir.parent() {

@@ -1,7 +1,7 @@
 //! Managed resources, one file each.
 
-pub mod project_service_account;
-pub mod rate_limit_report;
-pub mod service_account_mapping;
-pub mod unmanaged_kind;
-pub mod workload_identity_provider;
+pub(crate) mod project_service_account;
+pub(crate) mod rate_limit_report;
+pub(crate) mod service_account_mapping;
+pub(crate) mod unmanaged_kind;
+pub(crate) mod workload_identity_provider;

@@ -10,8 +10,8 @@
 
 use async_trait::async_trait;
 
-use crate::OpenAi;
 use crate::errors::{Action, Op, api_error};
+use crate::provider_data::ProviderData;
 use crate::values::{arguments, decode, split_import_id};
 use openai_admin::models::{
     CreateServiceAccountRequest, SERVICE_ACCOUNT_ROLES, ServiceAccount, UpdateServiceAccountRequest,
@@ -26,15 +26,15 @@ use tfplugin::framework::{
     ValidateResponse,
 };
 
-pub const TYPE_NAME: &str = "openai_project_service_account";
+pub(crate) const TYPE_NAME: &str = "openai_project_service_account";
 
 /// The role an account gets when the configuration names none.
-pub const DEFAULT_ROLE: &str = "member";
+pub(crate) const DEFAULT_ROLE: &str = "member";
 
 tfplugin::model! {
     /// A service account's configuration, plan or state (and the data
     /// source's, which has the same attributes).
-    pub struct ServiceAccountModel {
+    pub(crate) struct ServiceAccountModel {
         pub id: Field<String>,
         pub project_id: Field<String>,
         pub name: Field<String>,
@@ -45,7 +45,7 @@ tfplugin::model! {
 
 tfplugin::model! {
     /// A service account's resource identity.
-    pub struct ServiceAccountIdentity {
+    pub(crate) struct ServiceAccountIdentity {
         pub project_id: Field<String>,
         pub id: Field<String>,
     }
@@ -53,7 +53,7 @@ tfplugin::model! {
 
 tfplugin::model! {
     /// The `config` of a `list` block.
-    pub struct ServiceAccountListConfig {
+    pub(crate) struct ServiceAccountListConfig {
         pub project_id: Field<String>,
         pub name_prefix: Field<String>,
     }
@@ -62,7 +62,7 @@ tfplugin::model! {
 type M = ServiceAccountModel;
 type L = ServiceAccountListConfig;
 
-pub struct ProjectServiceAccountResource;
+pub(crate) struct ProjectServiceAccountResource;
 
 /// The arguments an API error's `param` may point at, listed once.
 fn api_arguments() -> &'static [&'static str] {
@@ -70,7 +70,7 @@ fn api_arguments() -> &'static [&'static str] {
     ARGS.get_or_init(|| arguments(&schema(), &[]))
 }
 
-pub fn schema() -> Schema {
+pub(crate) fn schema() -> Schema {
     Schema::new(
         "A keyless project service account. It is created without an API key (and none is ever \
          made for it), so it can only be used through workload identity federation: map tokens \
@@ -122,7 +122,7 @@ pub fn schema() -> Schema {
 
 /// The state (and data source result) for an API object. The API object does
 /// not carry its project, so the caller supplies the one it asked about.
-pub fn state_from_api(sa: &ServiceAccount, project_id: &str) -> ServiceAccountModel {
+pub(crate) fn state_from_api(sa: &ServiceAccount, project_id: &str) -> ServiceAccountModel {
     ServiceAccountModel {
         id: Field::Known(sa.id.clone()),
         project_id: Field::Known(project_id.to_string()),
@@ -160,7 +160,7 @@ fn validate_config(config: &ServiceAccountModel, diags: &mut Diagnostics) {
 /// a `moved` block may hand over (its published schema, version 0:
 /// `project_id`, `name`, and the computed `service_account_id`, `id` and
 /// `created_at`; no role, since it creates accounts without one).
-pub const OFFICIAL_PROVIDER: &str = "registry.terraform.io/openai/openai";
+pub(crate) const OFFICIAL_PROVIDER: &str = "registry.terraform.io/openai/openai";
 const OFFICIAL_SCHEMA_VERSION: i64 = 0;
 
 /// The state of an account the official provider managed. Its id stays (so
@@ -269,7 +269,7 @@ fn update_body(planned: &ServiceAccountModel) -> UpdateServiceAccountRequest {
 }
 
 #[async_trait]
-impl Resource<OpenAi> for ProjectServiceAccountResource {
+impl Resource<ProviderData> for ProjectServiceAccountResource {
     fn type_name(&self) -> &'static str {
         TYPE_NAME
     }
@@ -308,7 +308,7 @@ impl Resource<OpenAi> for ProjectServiceAccountResource {
         }
     }
 
-    async fn modify_plan(&self, _data: Option<&OpenAi>, plan: &mut PlanCtx) {
+    async fn modify_plan(&self, _data: Option<&ProviderData>, plan: &mut PlanCtx) {
         // Never in a destroy command (see `guards::operation`).
         if !crate::guards::operation::destroy_command() {
             refuse_role_removal(plan);
@@ -317,7 +317,7 @@ impl Resource<OpenAi> for ProjectServiceAccountResource {
 
     async fn create(
         &self,
-        data: &OpenAi,
+        data: &ProviderData,
         req: CreateRequest,
     ) -> Result<CreateResponse, Diagnostics> {
         let planned = M::from_value(&req.planned)?;
@@ -404,7 +404,11 @@ impl Resource<OpenAi> for ProjectServiceAccountResource {
         }
     }
 
-    async fn read(&self, data: &OpenAi, req: ReadRequest) -> Result<ReadResponse, Diagnostics> {
+    async fn read(
+        &self,
+        data: &ProviderData,
+        req: ReadRequest,
+    ) -> Result<ReadResponse, Diagnostics> {
         let state = M::from_value(&req.state)?;
         let pid = state.project_id.or_empty();
         match data
@@ -425,7 +429,7 @@ impl Resource<OpenAi> for ProjectServiceAccountResource {
 
     async fn update(
         &self,
-        data: &OpenAi,
+        data: &ProviderData,
         req: UpdateRequest,
     ) -> Result<UpdateResponse, Diagnostics> {
         // Only `name` and `role` can differ here: `project_id` replaces.
@@ -450,7 +454,7 @@ impl Resource<OpenAi> for ProjectServiceAccountResource {
 
     async fn delete(
         &self,
-        data: &OpenAi,
+        data: &ProviderData,
         req: DeleteRequest,
     ) -> Result<DeleteResponse, Diagnostics> {
         let prior = M::from_value(&req.prior)?;
@@ -468,7 +472,7 @@ impl Resource<OpenAi> for ProjectServiceAccountResource {
 
     async fn import(
         &self,
-        _data: &OpenAi,
+        _data: &ProviderData,
         req: ImportRequest,
     ) -> Result<ImportResponse, Diagnostics> {
         let (pid, sid) = split_import_id(
@@ -521,7 +525,11 @@ impl Resource<OpenAi> for ProjectServiceAccountResource {
         }
     }
 
-    async fn list(&self, data: &OpenAi, req: ListRequest) -> Result<ListResponse, Diagnostics> {
+    async fn list(
+        &self,
+        data: &ProviderData,
+        req: ListRequest,
+    ) -> Result<ListResponse, Diagnostics> {
         let config = L::from_value(&req.config)?;
         let client = data.client()?;
         let projects: Vec<String> = match config.project_id.as_deref() {
@@ -557,7 +565,7 @@ impl Resource<OpenAi> for ProjectServiceAccountResource {
 
     async fn import_by_identity(
         &self,
-        data: &OpenAi,
+        data: &ProviderData,
         req: ImportByIdentityRequest,
     ) -> Result<ImportResponse, Diagnostics> {
         let identity = ServiceAccountIdentity::from_value(&req.identity)?;

@@ -18,16 +18,16 @@ use tfplugin::framework::{
     UpdateResponse, UpgradeStateRequest, UpgradeStateResponse, ValidateRequest, ValidateResponse,
 };
 
-use crate::OpenAi;
+use crate::provider_data::ProviderData;
 
 /// Shorter waits are not worth a warning: they cost the user nothing.
-pub const REPORTED_WAIT: Duration = Duration::from_secs(1);
+pub(crate) const REPORTED_WAIT: Duration = Duration::from_secs(1);
 
 /// The summary of the warning; tests and docs look for it.
-pub const SUMMARY: &str = "Waited for OpenAI rate limits";
+pub(crate) const SUMMARY: &str = "Waited for OpenAI rate limits";
 
 /// `R`, with rate-limit waits of its operations reported as warnings.
-pub struct Reported<R>(pub R);
+pub(crate) struct Reported<R>(pub R);
 
 /// A response that carries diagnostics.
 trait WithDiagnostics {
@@ -76,7 +76,7 @@ async fn report<T: WithDiagnostics>(
 }
 
 #[async_trait]
-impl<R: Resource<OpenAi>> Resource<OpenAi> for Reported<R> {
+impl<R: Resource<ProviderData>> Resource<ProviderData> for Reported<R> {
     fn type_name(&self) -> &'static str {
         self.0.type_name()
     }
@@ -95,43 +95,47 @@ impl<R: Resource<OpenAi>> Resource<OpenAi> for Reported<R> {
     fn normalize_plan(&self, plan: &mut PlanCtx) {
         self.0.normalize_plan(plan)
     }
-    async fn modify_plan(&self, data: Option<&OpenAi>, plan: &mut PlanCtx) {
+    async fn modify_plan(&self, data: Option<&ProviderData>, plan: &mut PlanCtx) {
         self.0.modify_plan(data, plan).await
     }
     async fn create(
         &self,
-        data: &OpenAi,
+        data: &ProviderData,
         req: CreateRequest,
     ) -> Result<CreateResponse, Diagnostics> {
         report(self.type_name(), self.0.create(data, req)).await
     }
-    async fn read(&self, data: &OpenAi, req: ReadRequest) -> Result<ReadResponse, Diagnostics> {
+    async fn read(
+        &self,
+        data: &ProviderData,
+        req: ReadRequest,
+    ) -> Result<ReadResponse, Diagnostics> {
         report(self.type_name(), self.0.read(data, req)).await
     }
     async fn update(
         &self,
-        data: &OpenAi,
+        data: &ProviderData,
         req: UpdateRequest,
     ) -> Result<UpdateResponse, Diagnostics> {
         report(self.type_name(), self.0.update(data, req)).await
     }
     async fn delete(
         &self,
-        data: &OpenAi,
+        data: &ProviderData,
         req: DeleteRequest,
     ) -> Result<DeleteResponse, Diagnostics> {
         report(self.type_name(), self.0.delete(data, req)).await
     }
     async fn import(
         &self,
-        data: &OpenAi,
+        data: &ProviderData,
         req: ImportRequest,
     ) -> Result<ImportResponse, Diagnostics> {
         self.0.import(data, req).await
     }
     async fn import_by_identity(
         &self,
-        data: &OpenAi,
+        data: &ProviderData,
         req: ImportByIdentityRequest,
     ) -> Result<ImportResponse, Diagnostics> {
         self.0.import_by_identity(data, req).await
@@ -142,7 +146,11 @@ impl<R: Resource<OpenAi>> Resource<OpenAi> for Reported<R> {
     fn supports_list(&self) -> bool {
         self.0.supports_list()
     }
-    async fn list(&self, data: &OpenAi, req: ListRequest) -> Result<ListResponse, Diagnostics> {
+    async fn list(
+        &self,
+        data: &ProviderData,
+        req: ListRequest,
+    ) -> Result<ListResponse, Diagnostics> {
         self.0.list(data, req).await
     }
     async fn validate_list(&self, req: ValidateRequest, resp: &mut ValidateResponse) {

@@ -3,9 +3,9 @@
 
 use async_trait::async_trait;
 
-use crate::OpenAi;
 use crate::errors::{Action, Op, api_error};
 use crate::limits::Scope;
+use crate::provider_data::ProviderData;
 use crate::resources::unmanaged_kind;
 use crate::values::{arguments, decode, from_json, split_import_id, to_json};
 use openai_admin::models::{
@@ -20,11 +20,11 @@ use tfplugin::framework::{
     UpdateRequest, UpdateResponse, ValidateRequest, ValidateResponse,
 };
 
-pub const TYPE_NAME: &str = "openai_service_account_mapping";
+pub(crate) const TYPE_NAME: &str = "openai_service_account_mapping";
 
 tfplugin::model! {
     /// A mapping's configuration, plan or state.
-    pub struct MappingModel {
+    pub(crate) struct MappingModel {
         pub id: Field<String>,
         pub workload_identity_provider_id: Field<String>,
         pub project_id: Field<String>,
@@ -43,7 +43,7 @@ tfplugin::model! {
 
 tfplugin::model! {
     /// A mapping's resource identity. Also reads the two ids out of a state.
-    pub struct MappingIdentity {
+    pub(crate) struct MappingIdentity {
         pub workload_identity_provider_id: Field<String>,
         pub id: Field<String>,
     }
@@ -51,7 +51,7 @@ tfplugin::model! {
 
 tfplugin::model! {
     /// The `config` of a `list` block.
-    pub struct MappingListConfig {
+    pub(crate) struct MappingListConfig {
         pub workload_identity_provider_id: Field<String>,
         pub service_account_id: Field<String>,
         pub project_id: Field<String>,
@@ -67,9 +67,9 @@ fn api_arguments() -> &'static [&'static str] {
     ARGS.get_or_init(|| arguments(&schema(), &[M::allow_unpinned_shared_issuer]))
 }
 
-pub struct ServiceAccountMappingResource;
+pub(crate) struct ServiceAccountMappingResource;
 
-pub fn schema() -> Schema {
+pub(crate) fn schema() -> Schema {
     Schema::new(
         "A service account mapping (an OpenAI federation rule): tokens from a workload identity \
          provider whose claims match `attribute_matchers` may be exchanged for access tokens of \
@@ -188,7 +188,7 @@ pub(crate) fn matchers_json(
     }
 }
 
-pub fn validate_config(config: &MappingModel, diags: &mut Diagnostics) {
+pub(crate) fn validate_config(config: &MappingModel, diags: &mut Diagnostics) {
     let path = |n: &str| Path::root().attr(n);
     for (name, value) in [
         (
@@ -370,7 +370,7 @@ fn permissions_of(m: &MappingModel) -> Permissions {
 /// The state for an API object (`prior` is all null when there is none).
 /// Matchers keep the prior value (and its type, e.g. a map(string) from a
 /// variable) when they mean the same JSON.
-pub fn state_from_api(r: &FederationRule, prior: &MappingModel) -> MappingModel {
+pub(crate) fn state_from_api(r: &FederationRule, prior: &MappingModel) -> MappingModel {
     let attribute_matchers = match matchers_json(&prior.attribute_matchers) {
         Some(p) if p == r.attribute_matchers => prior.attribute_matchers.clone(),
         _ => {
@@ -447,7 +447,7 @@ pub(crate) fn matchers_of(m: &MappingModel) -> Result<AttributeMatchers, Diagnos
 }
 
 #[async_trait]
-impl Resource<OpenAi> for ServiceAccountMappingResource {
+impl Resource<ProviderData> for ServiceAccountMappingResource {
     fn type_name(&self) -> &'static str {
         TYPE_NAME
     }
@@ -502,13 +502,13 @@ impl Resource<OpenAi> for ServiceAccountMappingResource {
         }
     }
 
-    async fn modify_plan(&self, data: Option<&OpenAi>, plan: &mut PlanCtx) {
+    async fn modify_plan(&self, data: Option<&ProviderData>, plan: &mut PlanCtx) {
         crate::guards::plan_mapping(data, plan).await;
     }
 
     async fn create(
         &self,
-        data: &OpenAi,
+        data: &ProviderData,
         req: CreateRequest,
     ) -> Result<CreateResponse, Diagnostics> {
         let planned = M::from_value(&req.planned)?;
@@ -618,7 +618,11 @@ impl Resource<OpenAi> for ServiceAccountMappingResource {
         Ok(resp)
     }
 
-    async fn read(&self, data: &OpenAi, req: ReadRequest) -> Result<ReadResponse, Diagnostics> {
+    async fn read(
+        &self,
+        data: &ProviderData,
+        req: ReadRequest,
+    ) -> Result<ReadResponse, Diagnostics> {
         let state = M::from_value(&req.state)?;
         if let Some(since) = crate::pending::since(&req.private) {
             let found = data.pending_rule(&state, since).await?;
@@ -661,7 +665,7 @@ impl Resource<OpenAi> for ServiceAccountMappingResource {
 
     async fn update(
         &self,
-        data: &OpenAi,
+        data: &ProviderData,
         req: UpdateRequest,
     ) -> Result<UpdateResponse, Diagnostics> {
         unmanaged_kind::refuse_update(&req.private, "service account mapping", M::scopes)?;
@@ -778,7 +782,7 @@ impl Resource<OpenAi> for ServiceAccountMappingResource {
 
     async fn delete(
         &self,
-        data: &OpenAi,
+        data: &ProviderData,
         req: DeleteRequest,
     ) -> Result<DeleteResponse, Diagnostics> {
         let prior = M::from_value(&req.prior)?;
@@ -819,7 +823,7 @@ impl Resource<OpenAi> for ServiceAccountMappingResource {
 
     async fn import(
         &self,
-        _data: &OpenAi,
+        _data: &ProviderData,
         req: ImportRequest,
     ) -> Result<ImportResponse, Diagnostics> {
         let (pid, rid) = split_import_id(
@@ -868,7 +872,11 @@ impl Resource<OpenAi> for ServiceAccountMappingResource {
         }
     }
 
-    async fn list(&self, data: &OpenAi, req: ListRequest) -> Result<ListResponse, Diagnostics> {
+    async fn list(
+        &self,
+        data: &ProviderData,
+        req: ListRequest,
+    ) -> Result<ListResponse, Diagnostics> {
         let config = MappingListConfig::from_value(&req.config)?;
         let account = config.service_account_id.as_deref();
         let project = config.project_id.as_deref();
@@ -932,7 +940,7 @@ impl Resource<OpenAi> for ServiceAccountMappingResource {
 
     async fn import_by_identity(
         &self,
-        data: &OpenAi,
+        data: &ProviderData,
         req: ImportByIdentityRequest,
     ) -> Result<ImportResponse, Diagnostics> {
         let identity = MappingIdentity::from_value(&req.identity)?;
@@ -973,7 +981,7 @@ fn validate_list_config(config: &MappingListConfig, diags: &mut Diagnostics) {
     }
 }
 
-impl OpenAi {
+impl ProviderData {
     /// The rule an interrupted create ([`crate::pending`]) made, if any,
     /// recognised as lost-create recovery does.
     async fn pending_rule(

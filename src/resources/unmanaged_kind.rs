@@ -12,7 +12,7 @@ use tfplugin::framework::{Diagnostic, Diagnostics, PlanCtx};
 
 /// What kind of object was read, in private state.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct UnmanagedKind {
+pub(crate) struct UnmanagedKind {
     /// Which field had the unknown value, e.g. `verification type`.
     pub field: String,
     /// The value, e.g. `x509_ca`.
@@ -26,7 +26,7 @@ struct Private {
 
 /// The private bytes for an object read with `kind` (`None`: a kind this
 /// provider manages; the bytes then clear an earlier marker).
-pub fn private(kind: Option<UnmanagedKind>) -> Vec<u8> {
+pub(crate) fn private(kind: Option<UnmanagedKind>) -> Vec<u8> {
     match kind {
         None => Vec::new(),
         Some(k) => serde_json::to_vec(&Private {
@@ -37,14 +37,14 @@ pub fn private(kind: Option<UnmanagedKind>) -> Vec<u8> {
 }
 
 /// The kind recorded in `private`, if any.
-pub fn recorded(private: &[u8]) -> Option<UnmanagedKind> {
+pub(crate) fn recorded(private: &[u8]) -> Option<UnmanagedKind> {
     serde_json::from_slice::<Private>(private)
         .ok()
         .and_then(|p| p.unmanaged_kind)
 }
 
 /// The error for managing an object of `kind`.
-pub fn diagnostic(object: &str, kind: &UnmanagedKind, attribute: &str) -> Diagnostic {
+pub(crate) fn diagnostic(object: &str, kind: &UnmanagedKind, attribute: &str) -> Diagnostic {
     Diagnostic::error(
         format!("Cannot manage this {object} yet"),
         format!(
@@ -62,7 +62,7 @@ pub fn diagnostic(object: &str, kind: &UnmanagedKind, attribute: &str) -> Diagno
 /// Refuses a plan that would change (update or replace) an object whose
 /// prior private state records an unmanaged kind. Creating and destroying
 /// are left alone.
-pub fn refuse_change(plan: &mut PlanCtx, object: &str, attribute: &str) {
+pub(crate) fn refuse_change(plan: &mut PlanCtx, object: &str, attribute: &str) {
     if plan.is_create() || plan.is_destroy() || plan.planned == plan.prior {
         return;
     }
@@ -72,7 +72,11 @@ pub fn refuse_change(plan: &mut PlanCtx, object: &str, attribute: &str) {
 }
 
 /// The same check for an update (whose plan should already have failed).
-pub fn refuse_update(private: &[u8], object: &str, attribute: &str) -> Result<(), Diagnostics> {
+pub(crate) fn refuse_update(
+    private: &[u8],
+    object: &str,
+    attribute: &str,
+) -> Result<(), Diagnostics> {
     match recorded(private) {
         Some(kind) => Err(diagnostic(object, &kind, attribute).into()),
         None => Ok(()),

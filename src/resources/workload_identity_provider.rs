@@ -4,9 +4,9 @@ use std::collections::BTreeSet;
 
 use async_trait::async_trait;
 
-use crate::OpenAi;
 use crate::errors::{Action, Op, api_error};
 use crate::limits::Scope;
+use crate::provider_data::ProviderData;
 use crate::resources::unmanaged_kind;
 use crate::validate::https_url;
 use crate::values::{arguments, decode};
@@ -24,7 +24,7 @@ use tfplugin::framework::{
     UpdateResponse, ValidateRequest, ValidateResponse,
 };
 
-pub const TYPE_NAME: &str = "openai_workload_identity_provider";
+pub(crate) const TYPE_NAME: &str = "openai_workload_identity_provider";
 
 /// How long a provider delete may wait for the mapping deletes of the same
 /// run that block it.
@@ -35,7 +35,7 @@ const RULE_DELETE_GRACE: std::time::Duration = std::time::Duration::from_secs(3)
 
 tfplugin::model! {
     /// A provider's configuration, plan or state.
-    pub struct ProviderModel {
+    pub(crate) struct ProviderModel {
         pub id: Field<String>,
         pub name: Field<String>,
         pub issuer: Field<String>,
@@ -52,7 +52,7 @@ tfplugin::model! {
 
 tfplugin::model! {
     /// One element of `attribute_transformations`.
-    pub struct TransformationModel {
+    pub(crate) struct TransformationModel {
         pub attribute: Field<String>,
         pub expression: Field<String>,
     }
@@ -60,14 +60,14 @@ tfplugin::model! {
 
 tfplugin::model! {
     /// A provider's resource identity.
-    pub struct ProviderIdentity {
+    pub(crate) struct ProviderIdentity {
         pub id: Field<String>,
     }
 }
 
 tfplugin::model! {
     /// The `config` of a `list` block.
-    pub struct ProviderListConfig {
+    pub(crate) struct ProviderListConfig {
         pub name_prefix: Field<String>,
         pub issuer: Field<String>,
     }
@@ -75,7 +75,7 @@ tfplugin::model! {
 
 type M = ProviderModel;
 
-pub struct WorkloadIdentityProviderResource;
+pub(crate) struct WorkloadIdentityProviderResource;
 
 fn transformation_type() -> Type {
     Type::object([
@@ -90,7 +90,7 @@ fn api_arguments() -> &'static [&'static str] {
     ARGS.get_or_init(|| arguments(&schema(), &[]))
 }
 
-pub fn schema() -> Schema {
+pub(crate) fn schema() -> Schema {
     Schema::new(
         "A trusted OIDC issuer (an OpenAI workload identity provider). Workloads whose tokens \
          this issuer signed may exchange them for OpenAI access tokens, as allowed by the \
@@ -155,7 +155,7 @@ pub fn schema() -> Schema {
 }
 
 /// Checks that need no API call (`terraform validate`).
-pub fn validate_config(config: &ProviderModel, diags: &mut Diagnostics) {
+pub(crate) fn validate_config(config: &ProviderModel, diags: &mut Diagnostics) {
     let path = |n: &str| Path::root().attr(n);
     for (name, value) in [(M::name, &config.name), (M::audience, &config.audience)] {
         if value.as_deref() == Some("") {
@@ -301,7 +301,7 @@ pub fn validate_config(config: &ProviderModel, diags: &mut Diagnostics) {
 
 /// A JWKS as the API accepts it: an object with a non-empty `keys` array of
 /// public keys, each with a unique non-empty `kid`.
-pub fn check_jwks(text: &str) -> Result<serde_json::Map<String, serde_json::Value>, String> {
+pub(crate) fn check_jwks(text: &str) -> Result<serde_json::Map<String, serde_json::Value>, String> {
     let v: serde_json::Value =
         serde_json::from_str(text).map_err(|e| format!("jwks_json is not valid JSON: {e}."))?;
     let serde_json::Value::Object(obj) = v else {
@@ -366,7 +366,7 @@ fn json_equal(a: &str, b: &str) -> bool {
 /// The state for an API object (`prior` is all null when there is none),
 /// keeping the prior spelling of values the API only reformats (the JWKS)
 /// and null for empty optional collections.
-pub fn state_from_api(p: &WorkloadIdentityProvider, prior: &ProviderModel) -> ProviderModel {
+pub(crate) fn state_from_api(p: &WorkloadIdentityProvider, prior: &ProviderModel) -> ProviderModel {
     let attribute_transformations =
         if p.attribute_transformations.is_empty() && prior.attribute_transformations.is_null() {
             Field::Null
@@ -521,7 +521,7 @@ fn verification_of(m: &ProviderModel) -> Verification {
 }
 
 #[async_trait]
-impl Resource<OpenAi> for WorkloadIdentityProviderResource {
+impl Resource<ProviderData> for WorkloadIdentityProviderResource {
     fn type_name(&self) -> &'static str {
         TYPE_NAME
     }
@@ -567,13 +567,13 @@ impl Resource<OpenAi> for WorkloadIdentityProviderResource {
         }
     }
 
-    async fn modify_plan(&self, data: Option<&OpenAi>, plan: &mut PlanCtx) {
+    async fn modify_plan(&self, data: Option<&ProviderData>, plan: &mut PlanCtx) {
         crate::guards::plan_provider(data, plan).await;
     }
 
     async fn create(
         &self,
-        data: &OpenAi,
+        data: &ProviderData,
         req: CreateRequest,
     ) -> Result<CreateResponse, Diagnostics> {
         let planned = M::from_value(&req.planned)?;
@@ -643,7 +643,11 @@ impl Resource<OpenAi> for WorkloadIdentityProviderResource {
         Ok(CreateResponse::new(state_from_api(&p, &planned).to_value()))
     }
 
-    async fn read(&self, data: &OpenAi, req: ReadRequest) -> Result<ReadResponse, Diagnostics> {
+    async fn read(
+        &self,
+        data: &ProviderData,
+        req: ReadRequest,
+    ) -> Result<ReadResponse, Diagnostics> {
         let state = M::from_value(&req.state)?;
         if let Some(since) = crate::pending::since(&req.private) {
             let found = data.pending_provider(&state, since).await?;
@@ -679,7 +683,7 @@ impl Resource<OpenAi> for WorkloadIdentityProviderResource {
 
     async fn update(
         &self,
-        data: &OpenAi,
+        data: &ProviderData,
         req: UpdateRequest,
     ) -> Result<UpdateResponse, Diagnostics> {
         unmanaged_kind::refuse_update(&req.private, OBJECT, M::jwks_json)?;
@@ -766,7 +770,7 @@ impl Resource<OpenAi> for WorkloadIdentityProviderResource {
 
     async fn delete(
         &self,
-        data: &OpenAi,
+        data: &ProviderData,
         req: DeleteRequest,
     ) -> Result<DeleteResponse, Diagnostics> {
         let prior = M::from_value(&req.prior)?;
@@ -845,7 +849,7 @@ impl Resource<OpenAi> for WorkloadIdentityProviderResource {
 
     async fn import(
         &self,
-        _data: &OpenAi,
+        _data: &ProviderData,
         req: ImportRequest,
     ) -> Result<ImportResponse, Diagnostics> {
         let id = req.id.as_str();
@@ -884,7 +888,11 @@ impl Resource<OpenAi> for WorkloadIdentityProviderResource {
             )
     }
 
-    async fn list(&self, data: &OpenAi, req: ListRequest) -> Result<ListResponse, Diagnostics> {
+    async fn list(
+        &self,
+        data: &ProviderData,
+        req: ListRequest,
+    ) -> Result<ListResponse, Diagnostics> {
         let config = ProviderListConfig::from_value(&req.config)?;
         let prefix = config.name_prefix.or_empty();
         let issuer = config.issuer.as_deref();
@@ -919,7 +927,7 @@ impl Resource<OpenAi> for WorkloadIdentityProviderResource {
 
     async fn import_by_identity(
         &self,
-        data: &OpenAi,
+        data: &ProviderData,
         req: ImportByIdentityRequest,
     ) -> Result<ImportResponse, Diagnostics> {
         let identity = ProviderIdentity::from_value(&req.identity)?;
@@ -928,7 +936,7 @@ impl Resource<OpenAi> for WorkloadIdentityProviderResource {
     }
 }
 
-impl OpenAi {
+impl ProviderData {
     /// The provider an interrupted create ([`crate::pending`]) made, if any:
     /// names are unique in the organization.
     async fn pending_provider(

@@ -26,16 +26,16 @@ use aws_sdk_sts::operation::get_web_identity_token::GetWebIdentityTokenError;
 use super::{Env, FetchError, lookup};
 use openai_admin::secret::Secret;
 
-pub const ENV_REGION: &str = "AWS_REGION";
-pub const ENV_DEFAULT_REGION: &str = "AWS_DEFAULT_REGION";
-pub const ENV_ENDPOINT_URL_STS: &str = "AWS_ENDPOINT_URL_STS";
-pub const ENV_ENDPOINT_URL: &str = "AWS_ENDPOINT_URL";
+pub(crate) const ENV_REGION: &str = "AWS_REGION";
+pub(crate) const ENV_DEFAULT_REGION: &str = "AWS_DEFAULT_REGION";
+pub(crate) const ENV_ENDPOINT_URL_STS: &str = "AWS_ENDPOINT_URL_STS";
+pub(crate) const ENV_ENDPOINT_URL: &str = "AWS_ENDPOINT_URL";
 const ENV_ACCESS_KEY_ID: &str = "AWS_ACCESS_KEY_ID";
 const ENV_SECRET_ACCESS_KEY: &str = "AWS_SECRET_ACCESS_KEY";
 const ENV_SESSION_TOKEN: &str = "AWS_SESSION_TOKEN";
 /// `CallerIdentity` (STS's default: `sub` is the role ARN) or
 /// `OriginIdentity`.
-pub const ENV_SUBJECT_MODE: &str = "OPENAI_WIF_AWS_SUBJECT_MODE";
+pub(crate) const ENV_SUBJECT_MODE: &str = "OPENAI_WIF_AWS_SUBJECT_MODE";
 const SUBJECT_MODES: [&str; 2] = ["CallerIdentity", "OriginIdentity"];
 
 /// How long the minted JWT lives. It is traded at once, so the shortest

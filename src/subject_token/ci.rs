@@ -16,13 +16,13 @@ use openai_admin::secret::Secret;
 
 use super::{Env, FetchError, MAX_TOKEN_BYTES, excerpt, lookup};
 
-pub const ENV_GITLAB_TOKEN: &str = "OPENAI_ID_TOKEN";
-pub const ENV_HCP_TERRAFORM_TOKEN: &str = "TFC_WORKLOAD_IDENTITY_TOKEN";
-pub const ENV_CIRCLECI_TOKEN: &str = "CIRCLE_OIDC_TOKEN_V2";
-pub const ENV_BITBUCKET_TOKEN: &str = "BITBUCKET_STEP_OIDC_TOKEN";
+pub(crate) const ENV_GITLAB_TOKEN: &str = "OPENAI_ID_TOKEN";
+pub(crate) const ENV_HCP_TERRAFORM_TOKEN: &str = "TFC_WORKLOAD_IDENTITY_TOKEN";
+pub(crate) const ENV_CIRCLECI_TOKEN: &str = "CIRCLE_OIDC_TOKEN_V2";
+pub(crate) const ENV_BITBUCKET_TOKEN: &str = "BITBUCKET_STEP_OIDC_TOKEN";
 
 /// A platform that puts the job's token in an environment variable.
-pub struct EnvToken {
+pub(crate) struct EnvToken {
     pub var: &'static str,
     /// A variable the platform sets in every job: tells "not on this
     /// platform" from "on it, but the job did not ask for a token".
@@ -31,7 +31,7 @@ pub struct EnvToken {
     pub inside: &'static str,
 }
 
-pub static GITLAB_CI: EnvToken = EnvToken {
+pub(crate) static GITLAB_CI: EnvToken = EnvToken {
     var: ENV_GITLAB_TOKEN,
     marker: "GITLAB_CI",
     outside: "this is set only inside a GitLab CI/CD job that declares it under `id_tokens:`",
@@ -39,7 +39,7 @@ pub static GITLAB_CI: EnvToken = EnvToken {
              provider's audience> } }`, or name the variable you declared with subject_token_env",
 };
 
-pub static HCP_TERRAFORM: EnvToken = EnvToken {
+pub(crate) static HCP_TERRAFORM: EnvToken = EnvToken {
     var: ENV_HCP_TERRAFORM_TOKEN,
     marker: "TFC_RUN_ID",
     outside: "this is set only in an HCP Terraform or Terraform Enterprise run of a workspace that \
@@ -48,7 +48,7 @@ pub static HCP_TERRAFORM: EnvToken = EnvToken {
              workload identity provider's audience (self-hosted agents need v1.7.0 or later)",
 };
 
-pub static CIRCLECI: EnvToken = EnvToken {
+pub(crate) static CIRCLECI: EnvToken = EnvToken {
     var: ENV_CIRCLECI_TOKEN,
     marker: "CIRCLECI",
     outside: "this is set only inside a CircleCI job",
@@ -57,7 +57,7 @@ pub static CIRCLECI: EnvToken = EnvToken {
              mint one",
 };
 
-pub static BITBUCKET_PIPELINES: EnvToken = EnvToken {
+pub(crate) static BITBUCKET_PIPELINES: EnvToken = EnvToken {
     var: ENV_BITBUCKET_TOKEN,
     marker: "BITBUCKET_BUILD_NUMBER",
     outside: "this is set only inside a Bitbucket Pipelines step with `oidc: true`",
@@ -66,7 +66,7 @@ pub static BITBUCKET_PIPELINES: EnvToken = EnvToken {
 };
 
 /// The token a platform left in its variable.
-pub fn env_token(env: Env<'_>, p: &EnvToken) -> Result<Secret, FetchError> {
+pub(crate) fn env_token(env: Env<'_>, p: &EnvToken) -> Result<Secret, FetchError> {
     match lookup(env, p.var) {
         Some(v) => Ok(Secret::new(v.trim())),
         None => Err(FetchError::MissingEnv {
@@ -82,7 +82,7 @@ pub fn env_token(env: Env<'_>, p: &EnvToken) -> Result<Secret, FetchError> {
 
 /// Whether `name` can name an environment variable: letters, digits and
 /// `_`, not starting with a digit (what every shell and CI platform accepts).
-pub fn check_env_name(name: &str) -> Result<(), String> {
+pub(crate) fn check_env_name(name: &str) -> Result<(), String> {
     let mut chars = name.chars();
     let first_ok = chars
         .next()
@@ -98,7 +98,7 @@ pub fn check_env_name(name: &str) -> Result<(), String> {
 }
 
 /// `subject_token_env`: the token in the variable the configuration names.
-pub fn named_env(env: Env<'_>, var: &str) -> Result<Secret, FetchError> {
+pub(crate) fn named_env(env: Env<'_>, var: &str) -> Result<Secret, FetchError> {
     lookup(env, var)
         .map(|v| Secret::new(v.trim()))
         .ok_or_else(|| FetchError::MissingNamedEnv {
@@ -108,7 +108,7 @@ pub fn named_env(env: Env<'_>, var: &str) -> Result<Secret, FetchError> {
 }
 
 /// CircleCI for `audience`: `circleci run oidc get --claims '{"aud": ...}'`.
-pub async fn circleci_for(audience: &str, timeout: Duration) -> Result<Secret, FetchError> {
+pub(crate) async fn circleci_for(audience: &str, timeout: Duration) -> Result<Secret, FetchError> {
     let claims = serde_json::json!({ "aud": audience }).to_string();
     run(
         "circleci",
@@ -123,7 +123,7 @@ pub async fn circleci_for(audience: &str, timeout: Duration) -> Result<Secret, F
 /// Buildkite: `buildkite-agent oidc request-token` for `audience`, with the
 /// optional claims that name the organization and pipeline by id (the
 /// default claims name them only by slugs, which can be renamed).
-pub async fn buildkite(audience: &str, timeout: Duration) -> Result<Secret, FetchError> {
+pub(crate) async fn buildkite(audience: &str, timeout: Duration) -> Result<Secret, FetchError> {
     run(
         "buildkite-agent",
         &[

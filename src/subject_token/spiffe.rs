@@ -11,11 +11,11 @@ use spiffe::{SpiffeId, WorkloadApiClient};
 use super::{Env, FetchError, require};
 use openai_admin::secret::Secret;
 
-pub const ENV_ENDPOINT_SOCKET: &str = "SPIFFE_ENDPOINT_SOCKET";
+pub(crate) const ENV_ENDPOINT_SOCKET: &str = "SPIFFE_ENDPOINT_SOCKET";
 const WHAT: &str = "SPIFFE Workload API";
 
 /// Whether `id` is a SPIFFE ID (`spiffe://TRUST_DOMAIN/PATH`), and why not.
-pub fn check_spiffe_id(id: &str) -> Result<(), String> {
+pub(crate) fn check_spiffe_id(id: &str) -> Result<(), String> {
     SpiffeId::new(id).map(|_| ()).map_err(|e| {
         format!("{id:?} is not a SPIFFE ID ({e}); it looks like spiffe://example.org/ci.")
     })

@@ -462,8 +462,8 @@ impl Setup {
             .to_owned()
     }
 
-    fn data(&self) -> OpenAi {
-        OpenAi::new(Settings {
+    fn data(&self) -> ProviderData {
+        ProviderData::new(Settings {
             // No admin key: the exchange must not need one.
             admin_key: None,
             base_url: url::Url::parse(&self.emu.api_base()).unwrap(),

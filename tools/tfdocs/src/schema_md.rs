@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use terraform_provider_openai::values::to_json;
+use terraform_provider_openai::to_json;
 use tfplugin::codec::{Type, Value};
 use tfplugin::framework::{Attribute, IdentitySchema, Mode, Schema};
 
