@@ -14,8 +14,9 @@ use tfplugin::codec::Value;
 use tfplugin::framework::{
     CreateRequest, CreateResponse, DeleteRequest, DeleteResponse, Diagnostic, Diagnostics,
     IdentitySchema, ImportByIdentityRequest, ImportRequest, ImportResponse, ListRequest,
-    ListResponse, PlanCtx, ReadRequest, ReadResponse, Resource, Schema, UpdateRequest,
-    UpdateResponse, UpgradeStateRequest, UpgradeStateResponse, ValidateRequest, ValidateResponse,
+    ListResponse, MoveStateRequest, MoveStateResponse, PlanCtx, ReadRequest, ReadResponse,
+    Resource, Schema, UpdateRequest, UpdateResponse, UpgradeStateRequest, UpgradeStateResponse,
+    ValidateRequest, ValidateResponse,
 };
 
 use crate::provider_data::ProviderData;
@@ -27,6 +28,9 @@ pub(crate) const REPORTED_WAIT: Duration = Duration::from_secs(1);
 pub(crate) const SUMMARY: &str = "Waited for OpenAI rate limits";
 
 /// `R`, with rate-limit waits of its operations reported as warnings.
+/// Delegates every method of [`Resource`], those with defaults too: a
+/// default left undelegated silently replaces `R`'s own (as `move_state`
+/// once did, refusing every `moved` block).
 pub(crate) struct Reported<R>(pub R);
 
 /// A response that carries diagnostics.
@@ -142,6 +146,9 @@ impl<R: Resource<ProviderData>> Resource<ProviderData> for Reported<R> {
     }
     fn upgrade_state(&self, req: UpgradeStateRequest) -> Result<UpgradeStateResponse, Diagnostics> {
         self.0.upgrade_state(req)
+    }
+    fn move_state(&self, req: MoveStateRequest) -> Result<MoveStateResponse, Diagnostics> {
+        self.0.move_state(req)
     }
     fn supports_list(&self) -> bool {
         self.0.supports_list()

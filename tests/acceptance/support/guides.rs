@@ -26,6 +26,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use super::process::strip_ansi;
+use super::workdir::platform;
 use super::{Emulator, Workdir, provider_dir, tf_latest, workspace_bin};
 
 /// The address and key the guides use for the emulator; the address is
@@ -40,6 +41,8 @@ const GUIDE_CHECKOUT: &str = "/path/to/terraform-provider-openai";
 const STEP_TIMEOUT: Duration = Duration::from_secs(600);
 const EMULATOR_START_TIMEOUT: Duration = Duration::from_secs(30);
 const SHELLS: &[&str] = &["sh", "bash", "shell"];
+/// The version `terraform init` finds the official provider's stand-in at.
+const OFFICIAL_STAND_IN_VERSION: &str = "0.0.1";
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Action {
@@ -471,10 +474,13 @@ fn official_stand_in() -> PathBuf {
         .join("official-openai-provider-stand-in")
 }
 
-/// Adds `openai/openai` to the dev_overrides of the CLI configuration at
-/// `cli_config`, served by the stand-in linked into `dir` under the name
-/// Terraform looks for. Without the stand-in built, guides that use the
-/// official provider fail, saying so (see [`run_guide`]).
+/// Adds `openai/openai` to the CLI configuration at `cli_config`, served by
+/// the stand-in linked into `dir` under the name Terraform looks for: in
+/// `dev_overrides`, like our provider, and in the filesystem mirror (as
+/// version [`OFFICIAL_STAND_IN_VERSION`]), because `terraform init` installs
+/// the providers that only the state names (an object a `moved` block takes
+/// over) without looking at `dev_overrides`. Without the stand-in built,
+/// guides that use the official provider fail, saying so (see [`run_guide`]).
 fn add_official_stand_in(cli_config: &Path, dir: &Path) {
     let stand_in = official_stand_in();
     if !stand_in.is_file() {
@@ -482,14 +488,28 @@ fn add_official_stand_in(cli_config: &Path, dir: &Path) {
     }
     std::fs::create_dir_all(dir).unwrap();
     std::os::unix::fs::symlink(&stand_in, dir.join("terraform-provider-openai")).unwrap();
-    let config = std::fs::read_to_string(cli_config).unwrap().replacen(
-        "dev_overrides {\n",
-        &format!(
-            "dev_overrides {{\n    \"openai/openai\" = {:?}\n",
-            dir.display().to_string()
-        ),
-        1,
-    );
+    let root = cli_config
+        .parent()
+        .expect("the CLI config sits in the workdir root");
+    let mirrored = root
+        .join("mirror/registry.terraform.io/openai/openai")
+        .join(OFFICIAL_STAND_IN_VERSION)
+        .join(platform());
+    std::fs::create_dir_all(&mirrored).unwrap();
+    std::os::unix::fs::symlink(&stand_in, mirrored.join("terraform-provider-openai")).unwrap();
+    let official = "\"registry.terraform.io/openai/openai\"";
+    let config = std::fs::read_to_string(cli_config)
+        .unwrap()
+        .replacen(
+            "dev_overrides {\n",
+            &format!(
+                "dev_overrides {{\n    \"openai/openai\" = {:?}\n",
+                dir.display().to_string()
+            ),
+            1,
+        )
+        .replace("include = [", &format!("include = [{official}, "))
+        .replace("exclude = [", &format!("exclude = [{official}, "));
     std::fs::write(cli_config, config).unwrap();
 }
 

@@ -556,7 +556,7 @@ fn hcl_string(s: &str) -> String {
 }
 
 /// Terraform's name for this machine's platform, e.g. `linux_amd64`.
-fn platform() -> String {
+pub(super) fn platform() -> String {
     let arch = match std::env::consts::ARCH {
         "x86_64" => "amd64",
         "aarch64" => "arm64",
