@@ -59,14 +59,6 @@ impl PlanCtx {
         attr(&self.planned, name)
     }
 
-    pub fn prior_attr(&self, name: &str) -> &Value {
-        attr(&self.prior, name)
-    }
-
-    pub fn config_attr(&self, name: &str) -> &Value {
-        attr(&self.config, name)
-    }
-
     pub fn set_planned(&mut self, name: &str, v: Value) {
         set_attr(&mut self.planned, name, v);
     }

@@ -24,6 +24,7 @@ use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 use tfplugin::codec::{Path, Type, Value};
+use tfplugin::framework::model::{Field, Model};
 use tfplugin::framework::*;
 
 pub const THING: &str = "example_thing";
@@ -109,8 +110,61 @@ impl ExampleProvider {
     }
 }
 
-fn text<'a>(v: &'a Value, name: &str) -> Option<&'a str> {
-    attr(v, name).as_str()
+tfplugin::model! {
+    /// The provider block.
+    pub struct ProviderConfig {
+        pub greeting: Field<String>,
+    }
+}
+
+tfplugin::model! {
+    /// `example_thing`.
+    pub struct ThingModel {
+        pub id: Field<String>,
+        pub name: Field<String>,
+        pub note: Field<String>,
+    }
+}
+
+tfplugin::model! {
+    /// `example_thing`'s identity.
+    pub struct ThingIdentity {
+        pub id: Field<String>,
+    }
+}
+
+tfplugin::model! {
+    /// The list block of `example_thing`.
+    pub struct ThingList {
+        pub name_prefix: Field<String>,
+    }
+}
+
+tfplugin::model! {
+    /// `example_lookup`.
+    pub struct LookupModel {
+        pub name: Field<String>,
+        pub id: Field<String>,
+    }
+}
+
+tfplugin::model! {
+    /// `example_token`.
+    pub struct TokenModel {
+        pub value: Field<String>,
+    }
+}
+
+tfplugin::model! {
+    /// `example_countdown`.
+    pub struct CountdownConfig {
+        pub from: Field<i64>,
+    }
+}
+
+/// A thing's model; a value that is none reads as an empty thing.
+fn thing(v: &Value) -> ThingModel {
+    ThingModel::from_value(v).unwrap_or_default()
 }
 
 impl ExampleProvider {
@@ -197,14 +251,16 @@ impl Provider for ExampleProvider {
     }
 
     fn schema(&self) -> Schema {
-        Schema::new("The example provider.")
-            .attribute(Attribute::optional("greeting", Type::String).description("Any text."))
+        Schema::new("The example provider.").attribute(
+            Attribute::optional(ProviderConfig::greeting, Type::String).description("Any text."),
+        )
     }
 
     async fn validate(&self, req: ValidateRequest, resp: &mut ValidateResponse) {
-        if text(&req.config, "greeting") == Some("") {
+        let config = ProviderConfig::from_value(&req.config).unwrap_or_default();
+        if config.greeting.known().is_some_and(String::is_empty) {
             resp.diagnostics.attribute_error(
-                Path::root().attr("greeting"),
+                Path::root().attr(ProviderConfig::greeting),
                 "Empty greeting",
                 "Set greeting to some text, or leave it out.",
             );
@@ -260,13 +316,13 @@ impl Provider for ExampleProvider {
 
 pub fn thing_schema() -> Schema {
     Schema::new("A thing kept in memory.")
-        .attribute(Attribute::computed("id", Type::String).use_state_for_unknown())
-        .attribute(Attribute::required("name", Type::String))
-        .attribute(Attribute::optional("note", Type::String))
+        .attribute(Attribute::computed(ThingModel::id, Type::String).use_state_for_unknown())
+        .attribute(Attribute::required(ThingModel::name, Type::String))
+        .attribute(Attribute::optional(ThingModel::note, Type::String))
 }
 
 pub fn thing_identity() -> IdentitySchema {
-    IdentitySchema::default().required("id", "The thing's id.")
+    IdentitySchema::default().required(ThingIdentity::id, "The thing's id.")
 }
 
 struct Thing;
@@ -286,13 +342,23 @@ impl Resource<Arc<Journal>> for Thing {
     }
 
     fn identity_of(&self, state: &Value) -> Option<Value> {
-        Some(Value::object([("id", Value::string(text(state, "id")?))]))
+        let id = thing(state).id.into_known()?;
+        Some(
+            ThingIdentity {
+                id: Field::Known(id),
+            }
+            .to_value(),
+        )
     }
 
     async fn validate(&self, req: ValidateRequest, resp: &mut ValidateResponse) {
-        if text(&req.config, "name") == Some("") {
+        if thing(&req.config)
+            .name
+            .known()
+            .is_some_and(String::is_empty)
+        {
             resp.diagnostics.attribute_error(
-                Path::root().attr("name"),
+                Path::root().attr(ThingModel::name),
                 "Empty name",
                 "Give the thing a name.",
             );
@@ -309,7 +375,7 @@ impl Resource<Arc<Journal>> for Thing {
             private: plan.prior_private.clone(),
             identity: plan.prior_identity.clone(),
         });
-        if let Some(name) = text(&plan.planned, "name") {
+        if let Some(name) = thing(&plan.planned).name.known() {
             plan.planned_private = format!("plan:{name}").into_bytes();
         }
     }
@@ -327,7 +393,8 @@ impl Resource<Arc<Journal>> for Thing {
             identity: req.identity.clone(),
             ..Call::new("create")
         });
-        let name = text(&req.planned, "name").unwrap_or_default();
+        let mut created = ThingModel::from_value(&req.planned)?;
+        let name = created.name.or_empty().to_string();
         if name == "fail" {
             return Err(
                 Diagnostic::error("Create refused", "The name `fail` always fails.").into(),
@@ -337,15 +404,15 @@ impl Resource<Arc<Journal>> for Thing {
             panic!("the name `panic` panics");
         }
         let id = format!("t{}", data.next_id.fetch_add(1, Ordering::Relaxed) + 1);
-        let mut state = req.planned.clone();
-        set_attr(&mut state, "id", Value::string(&id));
+        created.id = Field::Known(id.clone());
+        let state = created.to_value();
         data.things
             .lock()
             .unwrap()
             .insert(id.clone(), state.clone());
         let resp = CreateResponse::new(state).with_private(format!("created:{id}").into_bytes());
         let mut diags = Diagnostics::new();
-        match name {
+        match name.as_str() {
             "warn" => diags.warning("Created with a warning", "The name `warn` always warns."),
             "half" => diags.error("Half created", "The object exists but is not finished."),
             _ => {}
@@ -364,8 +431,8 @@ impl Resource<Arc<Journal>> for Thing {
             identity: req.identity.clone(),
             ..Call::new("read")
         });
-        let id = text(&req.state, "id").unwrap_or_default();
-        Ok(ReadResponse::new(data.thing(id)))
+        let id = thing(&req.state).id.or_empty().to_string();
+        Ok(ReadResponse::new(data.thing(&id)))
     }
 
     async fn update(
@@ -381,7 +448,7 @@ impl Resource<Arc<Journal>> for Thing {
             private: req.private.clone(),
             identity: req.identity.clone(),
         });
-        let id = text(&req.prior, "id").unwrap_or_default().to_string();
+        let id = thing(&req.prior).id.or_empty().to_string();
         data.things.lock().unwrap().insert(id, req.planned.clone());
         Ok(UpdateResponse::new(req.planned))
     }
@@ -397,8 +464,8 @@ impl Resource<Arc<Journal>> for Thing {
             identity: req.identity.clone(),
             ..Call::new("delete")
         });
-        let id = text(&req.prior, "id").unwrap_or_default();
-        data.things.lock().unwrap().remove(id);
+        let id = thing(&req.prior).id.or_empty().to_string();
+        data.things.lock().unwrap().remove(&id);
         Ok(DeleteResponse::new())
     }
 
@@ -408,7 +475,11 @@ impl Resource<Arc<Journal>> for Thing {
         req: ImportRequest,
     ) -> Result<ImportResponse, Diagnostics> {
         Ok(ImportResponse::new(
-            thing_schema().stub(&[("id", Value::string(req.id))]),
+            ThingModel {
+                id: Field::Known(req.id),
+                ..ThingModel::default()
+            }
+            .to_value(),
         ))
     }
 
@@ -417,8 +488,8 @@ impl Resource<Arc<Journal>> for Thing {
         data: &Arc<Journal>,
         req: ImportByIdentityRequest,
     ) -> Result<ImportResponse, Diagnostics> {
-        let id = text(&req.identity, "id").unwrap_or_default();
-        let imported = self.import(data, ImportRequest::new(id)).await?;
+        let id = ThingIdentity::from_value(&req.identity)?.id;
+        let imported = self.import(data, ImportRequest::new(id.or_empty())).await?;
         Ok(imported.with_private(b"by-identity".to_vec()))
     }
 
@@ -427,7 +498,8 @@ impl Resource<Arc<Journal>> for Thing {
     }
 
     fn list_schema(&self) -> Schema {
-        Schema::new("Lists things.").attribute(Attribute::optional("name_prefix", Type::String))
+        Schema::new("Lists things.")
+            .attribute(Attribute::optional(ThingList::name_prefix, Type::String))
     }
 
     async fn list(
@@ -435,7 +507,8 @@ impl Resource<Arc<Journal>> for Thing {
         data: &Arc<Journal>,
         req: ListRequest,
     ) -> Result<ListResponse, Diagnostics> {
-        let prefix = text(&req.config, "name_prefix").unwrap_or_default();
+        let config = ThingList::from_value(&req.config)?;
+        let prefix = config.name_prefix.or_empty();
         let mut diags = Diagnostics::new();
         let prefix = match prefix.strip_prefix("warn:") {
             Some(rest) => {
@@ -449,10 +522,10 @@ impl Resource<Arc<Journal>> for Thing {
             .lock()
             .unwrap()
             .values()
-            .filter(|t| text(t, "name").unwrap_or_default().starts_with(prefix))
+            .filter(|t| thing(t).name.or_empty().starts_with(prefix))
             .map(|t| {
                 ListedItem::new(
-                    text(t, "name").unwrap_or_default(),
+                    thing(t).name.or_empty(),
                     self.identity_of(t).unwrap(),
                     t.clone(),
                 )
@@ -472,8 +545,8 @@ impl DataSource<Arc<Journal>> for Lookup {
 
     fn schema(&self) -> Schema {
         Schema::new("Finds a thing by name.")
-            .attribute(Attribute::required("name", Type::String))
-            .attribute(Attribute::computed("id", Type::String))
+            .attribute(Attribute::required(LookupModel::name, Type::String))
+            .attribute(Attribute::computed(LookupModel::id, Type::String))
     }
 
     async fn read(
@@ -481,24 +554,24 @@ impl DataSource<Arc<Journal>> for Lookup {
         data: &Arc<Journal>,
         req: ReadDataSourceRequest,
     ) -> Result<ReadDataSourceResponse, Diagnostics> {
-        let name = text(&req.config, "name").unwrap_or_default();
+        let mut lookup = LookupModel::from_value(&req.config)?;
+        let name = lookup.name.or_empty().to_string();
         let found = data
             .things
             .lock()
             .unwrap()
             .iter()
-            .find(|(_, t)| text(t, "name") == Some(name))
+            .find(|(_, t)| thing(t).name.known() == Some(&name))
             .map(|(id, _)| id.clone());
         let Some(id) = found else {
             return Err(
                 Diagnostic::error("No such thing", format!("No thing is named {name:?}."))
-                    .at(Path::root().attr("name"))
+                    .at(Path::root().attr(LookupModel::name))
                     .into(),
             );
         };
-        let mut state = req.config;
-        set_attr(&mut state, "id", Value::string(id));
-        Ok(ReadDataSourceResponse::new(state))
+        lookup.id = Field::Known(id);
+        Ok(ReadDataSourceResponse::new(lookup.to_value()))
     }
 }
 
@@ -512,7 +585,7 @@ impl EphemeralResource<Arc<Journal>> for Token {
 
     fn schema(&self) -> Schema {
         Schema::new("A short-lived value.")
-            .attribute(Attribute::computed("value", Type::String).sensitive())
+            .attribute(Attribute::computed(TokenModel::value, Type::String).sensitive())
     }
 
     async fn open(
@@ -521,9 +594,9 @@ impl EphemeralResource<Arc<Journal>> for Token {
         req: OpenRequest,
     ) -> Result<OpenResponse, Diagnostics> {
         let n = data.next_id.fetch_add(1, Ordering::Relaxed) + 1;
-        let mut result = req.config;
-        set_attr(&mut result, "value", Value::string(format!("token-{n}")));
-        Ok(OpenResponse::new(result)
+        let mut token = TokenModel::from_value(&req.config)?;
+        token.value = Field::Known(format!("token-{n}"));
+        Ok(OpenResponse::new(token.to_value())
             .with_renew_at(SystemTime::now() + Duration::from_secs(60))
             .with_private(format!("open:{n}").into_bytes()))
     }
@@ -565,13 +638,15 @@ impl Action<Arc<Journal>> for Countdown {
     }
 
     fn schema(&self) -> Schema {
-        Schema::new("Counts down.").attribute(Attribute::required("from", Type::Number))
+        Schema::new("Counts down.")
+            .attribute(Attribute::required(CountdownConfig::from, Type::Number))
     }
 
     async fn validate(&self, req: ValidateRequest, resp: &mut ValidateResponse) {
-        if attr(&req.config, "from").as_i64().is_some_and(|n| n < 0) {
+        let config = CountdownConfig::from_value(&req.config).unwrap_or_default();
+        if config.from.known().is_some_and(|n| *n < 0) {
             resp.diagnostics.attribute_error(
-                Path::root().attr("from"),
+                Path::root().attr(CountdownConfig::from),
                 "Negative from",
                 "from must be 0 or more.",
             );
@@ -599,10 +674,13 @@ impl Action<Arc<Journal>> for Countdown {
         progress: Progress,
     ) -> Result<InvokeActionResponse, Diagnostics> {
         data.record(Call::new("invoke"));
-        let from = attr(&req.config, "from").as_i64().unwrap_or(0);
+        let from = CountdownConfig::from_value(&req.config)?
+            .from
+            .into_known()
+            .unwrap_or(0);
         if from == 0 {
             return Err(Diagnostic::error("Nothing to count", "from is 0.")
-                .at(Path::root().attr("from"))
+                .at(Path::root().attr(CountdownConfig::from))
                 .into());
         }
         for n in (1..=from).rev() {
@@ -611,4 +689,17 @@ impl Action<Arc<Journal>> for Countdown {
         }
         Ok(InvokeActionResponse::new())
     }
+}
+
+#[test]
+fn the_example_models_agree_with_their_schemas() {
+    use tfplugin::framework::model::schema_mismatches;
+    let (p, _) = ExampleProvider::new();
+    let none = Vec::<String>::new();
+    assert_eq!(schema_mismatches::<ProviderConfig>(&p.schema()), none);
+    assert_eq!(schema_mismatches::<ThingModel>(&thing_schema()), none);
+    assert_eq!(schema_mismatches::<ThingList>(&Thing.list_schema()), none);
+    assert_eq!(schema_mismatches::<LookupModel>(&Lookup.schema()), none);
+    assert_eq!(schema_mismatches::<TokenModel>(&Token.schema()), none);
+    assert_eq!(schema_mismatches::<CountdownConfig>(&Countdown.schema()), none);
 }
