@@ -17,6 +17,7 @@
 //! How each operation is classified, and which guard may refuse, warn or
 //! must allow it, is the decision table in [`operation`].
 
+pub(crate) mod create;
 pub(crate) mod mapping;
 pub(crate) mod operation;
 pub(crate) mod provider;

@@ -4,6 +4,7 @@
 use async_trait::async_trait;
 
 use crate::errors::{Action, Op, api_error};
+use crate::guards::create::{CreateSpec, Written};
 use crate::limits::Scope;
 use crate::provider_data::ProviderData;
 use crate::resources::unmanaged_kind;
@@ -522,56 +523,35 @@ impl Resource<ProviderData> for ServiceAccountMappingResource {
             .await?;
         let client = data.client()?;
         let since = client.server_now_secs() - openai_admin::CREATED_AT_SLACK_SECS;
-        let room_coming = data.ledger.removes_any(&Scope::Mappings(pid.to_string()));
         let aside = async || {
             data.step_aside_mapping(pid, replaces.as_deref(), body.name.as_deref())
                 .await
         };
-        let r = match crate::guards::write_when_name_free(
-            "service account mapping",
-            room_coming,
-            aside,
-            || client.create_rule(pid, &body),
-        )
-        .await
+        let placeholder = || {
+            MappingModel {
+                id: Field::Known(String::new()),
+                created_at: Field::Known(0),
+                updated_at: Field::Known(0),
+                ..planned.clone()
+            }
+            .to_value()
+        };
+        let spec = CreateSpec {
+            what: "service account mapping",
+            identified_by: "a mapping of the same provider and service account with the same \
+                            name, or with the same matchers when it has none",
+            limit_setting: "max_mappings_per_provider",
+            arguments: api_arguments(),
+        };
+        let scope = Scope::Mappings(pid.to_string());
+        let r = match data
+            .create_guarded(&spec, &scope, since, placeholder, aside, || {
+                client.create_rule(pid, &body)
+            })
+            .await?
         {
-            Ok(r) => r,
-            Err(e) if e.cancelled_after_send() => {
-                let placeholder = MappingModel {
-                    id: Field::Known(String::new()),
-                    created_at: Field::Known(0),
-                    updated_at: Field::Known(0),
-                    ..planned
-                };
-                return Ok(CreateResponse::new(placeholder.to_value())
-                    .with_private(crate::pending::private_of(since))
-                    .with_diagnostics(crate::pending::interrupted(
-                        "service account mapping",
-                        "a mapping of the same provider and service account with the same name, \
-                         or with the same matchers when it has none",
-                        &e,
-                    )));
-            }
-            Err(e) => {
-                let mut d = api_error(
-                    Op::new(Action::Create, "the service account mapping"),
-                    &e,
-                    api_arguments(),
-                );
-                if e.is_name_taken() {
-                    d.push(crate::guards::name_taken_on_create(
-                        "service account mapping",
-                    ));
-                }
-                if e.is_limit_exceeded() {
-                    d.push(crate::limits::create_at_limit(
-                        "service account mapping",
-                        "max_mappings_per_provider",
-                        data.ledger.removes_any(&Scope::Mappings(pid.to_string())),
-                    ));
-                }
-                return Err(d);
-            }
+            Written::Object(r) => r,
+            Written::Lost(placeholder) => return Ok(placeholder),
         };
         // Judged as the API now holds it.
         let written_at = tokio::time::Instant::now();

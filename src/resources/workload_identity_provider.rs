@@ -5,6 +5,7 @@ use std::collections::BTreeSet;
 use async_trait::async_trait;
 
 use crate::errors::{Action, Op, api_error};
+use crate::guards::create::{CreateSpec, Written};
 use crate::limits::Scope;
 use crate::provider_data::ProviderData;
 use crate::resources::unmanaged_kind;
@@ -590,50 +591,33 @@ impl Resource<ProviderData> for WorkloadIdentityProviderResource {
         };
         let client = data.client()?;
         let since = client.server_now_secs() - openai_admin::CREATED_AT_SLACK_SECS;
-        let room_coming = data.ledger.removes_any(&Scope::Providers);
         let aside = async || {
             data.step_aside_provider(replaces.as_deref(), &body.name)
                 .await
         };
-        let p = match crate::guards::write_when_name_free(OBJECT, room_coming, aside, || {
-            client.create_provider(&body)
-        })
-        .await
+        let placeholder = || {
+            ProviderModel {
+                id: Field::Known(String::new()),
+                created_at: Field::Known(0),
+                updated_at: Field::Known(0),
+                ..planned.clone()
+            }
+            .to_value()
+        };
+        let spec = CreateSpec {
+            what: OBJECT,
+            identified_by: "a provider with the same name",
+            limit_setting: "max_workload_identity_providers",
+            arguments: api_arguments(),
+        };
+        let p = match data
+            .create_guarded(&spec, &Scope::Providers, since, placeholder, aside, || {
+                client.create_provider(&body)
+            })
+            .await?
         {
-            Ok(p) => p,
-            Err(e) if e.cancelled_after_send() => {
-                let placeholder = ProviderModel {
-                    id: Field::Known(String::new()),
-                    created_at: Field::Known(0),
-                    updated_at: Field::Known(0),
-                    ..planned
-                };
-                return Ok(CreateResponse::new(placeholder.to_value())
-                    .with_private(crate::pending::private_of(since))
-                    .with_diagnostics(crate::pending::interrupted(
-                        "workload identity provider",
-                        "a provider with the same name",
-                        &e,
-                    )));
-            }
-            Err(e) => {
-                let mut d = api_error(
-                    Op::new(Action::Create, "the workload identity provider"),
-                    &e,
-                    api_arguments(),
-                );
-                if e.is_name_taken() {
-                    d.push(crate::guards::name_taken_on_create(OBJECT));
-                }
-                if e.is_limit_exceeded() {
-                    d.push(crate::limits::create_at_limit(
-                        "workload identity provider",
-                        "max_workload_identity_providers",
-                        data.ledger.removes_any(&Scope::Providers),
-                    ));
-                }
-                return Err(d);
-            }
+            Written::Object(p) => p,
+            Written::Lost(placeholder) => return Ok(placeholder),
         };
         if replaces.is_some() {
             data.replacement_done(crate::guards::provider::SCOPE, Some(&body.name));

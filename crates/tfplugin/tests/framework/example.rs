@@ -701,5 +701,8 @@ fn the_example_models_agree_with_their_schemas() {
     assert_eq!(schema_mismatches::<ThingList>(&Thing.list_schema()), none);
     assert_eq!(schema_mismatches::<LookupModel>(&Lookup.schema()), none);
     assert_eq!(schema_mismatches::<TokenModel>(&Token.schema()), none);
-    assert_eq!(schema_mismatches::<CountdownConfig>(&Countdown.schema()), none);
+    assert_eq!(
+        schema_mismatches::<CountdownConfig>(&Countdown.schema()),
+        none
+    );
 }
