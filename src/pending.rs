@@ -17,6 +17,22 @@ struct Marker {
     pending_create_since: i64,
 }
 
+/// The placeholder of a lost create of model `$model`: the planned object
+/// `$planned` with the fields only the server fills (`id`, `created_at`,
+/// `updated_at`) empty, as a value.
+macro_rules! placeholder {
+    ($model:ident, $planned:expr) => {
+        $model {
+            id: tfplugin::framework::model::Field::Known(String::new()),
+            created_at: tfplugin::framework::model::Field::Known(0),
+            updated_at: tfplugin::framework::model::Field::Known(0),
+            ..$planned.clone()
+        }
+        .to_value()
+    };
+}
+pub(crate) use placeholder;
+
 /// The private state of a placeholder for a create sent at `since`.
 pub(crate) fn private_of(since: i64) -> Vec<u8> {
     serde_json::to_vec(&Marker {

@@ -527,15 +527,7 @@ impl Resource<ProviderData> for ServiceAccountMappingResource {
             data.step_aside_mapping(pid, replaces.as_deref(), body.name.as_deref())
                 .await
         };
-        let placeholder = || {
-            MappingModel {
-                id: Field::Known(String::new()),
-                created_at: Field::Known(0),
-                updated_at: Field::Known(0),
-                ..planned.clone()
-            }
-            .to_value()
-        };
+        let placeholder = || crate::pending::placeholder!(MappingModel, planned);
         let spec = CreateSpec {
             what: "service account mapping",
             identified_by: "a mapping of the same provider and service account with the same \

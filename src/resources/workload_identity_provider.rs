@@ -595,15 +595,7 @@ impl Resource<ProviderData> for WorkloadIdentityProviderResource {
             data.step_aside_provider(replaces.as_deref(), &body.name)
                 .await
         };
-        let placeholder = || {
-            ProviderModel {
-                id: Field::Known(String::new()),
-                created_at: Field::Known(0),
-                updated_at: Field::Known(0),
-                ..planned.clone()
-            }
-            .to_value()
-        };
+        let placeholder = || crate::pending::placeholder!(ProviderModel, planned);
         let spec = CreateSpec {
             what: OBJECT,
             identified_by: "a provider with the same name",
