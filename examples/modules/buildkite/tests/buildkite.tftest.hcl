@@ -2,7 +2,15 @@
 # and a project + service account that exist there (see README.md, Testing):
 #   terraform test -var project_id=proj_... -var service_account_id=svc_acct_...
 
+# Names are unique in an organization: derive this one from the project the
+# run is given, so the tests pass in an emulator (or organization) that
+# already holds a provider of the module's default name.
+variable "project_id" {
+  type = string
+}
+
 variables {
+  provider_name   = "module-test-buildkite-${var.project_id}"
   organization_id = "0190b7c2-0000-4000-8000-000000000004"
   pipeline_id     = "0190b7c2-0000-4000-8000-000000000005"
   branch          = "main"

@@ -2,7 +2,15 @@
 # and a project + service account that exist there (see README.md, Testing):
 #   terraform test -var project_id=proj_... -var service_account_id=svc_acct_...
 
+# Names are unique in an organization: derive this one from the project the
+# run is given, so the tests pass in an emulator (or organization) that
+# already holds a provider of the module's default name.
+variable "project_id" {
+  type = string
+}
+
 variables {
+  provider_name   = "module-test-hcp-terraform-${var.project_id}"
   organization_id = "org-AbC123"
   workspace_id    = "ws-XyZ789"
 }
