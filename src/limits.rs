@@ -145,6 +145,11 @@ pub(crate) enum Scope {
     /// that the apply walk's processes see the plan's renames as they see
     /// its removals (their old names are free).
     Renamed(Box<Scope>),
+    /// Not a limit: objects of the named scope that a create of this run
+    /// replaces, as Terraform told the plan (the replaced identity), so
+    /// that the apply walk, told nothing, may rename exactly those aside
+    /// (`guards::replacement`).
+    Replaced(Box<Scope>),
 }
 
 impl Scope {
@@ -157,6 +162,7 @@ impl Scope {
             Scope::Mappings(id) => format!("mappings:{id}"),
             Scope::NewProviderMappings => "new-provider-mappings".into(),
             Scope::Renamed(of) => format!("renamed:{}", of.shared_key()?),
+            Scope::Replaced(of) => format!("replaced:{}", of.shared_key()?),
         })
     }
 

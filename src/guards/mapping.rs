@@ -62,14 +62,25 @@ pub(crate) async fn plan_mapping(data: Option<&ProviderData>, plan: &mut PlanCtx
             let old = data.remembered_replacement(&scope_of(&pid), name.as_deref())?;
             plan.is_create().then_some((pid, old))
         });
-    if let Some((pid, id)) = gone {
+    let planned_pid = planned
+        .as_ref()
+        .and_then(|m| m.workload_identity_provider_id.known().cloned());
+    if let Some((pid, id)) = &gone {
         let why = if plan.is_destroy() {
             Removal::Destroy
         } else {
-            data.replacing(plan, &scope_of(&pid), name.as_deref(), &id);
+            // Names are unique per provider: only a replacement under the
+            // same provider can find its old name taken.
+            if planned_pid.as_ref() == Some(pid) {
+                data.replacing(plan, &scope_of(pid), name.as_deref(), id);
+            }
             Removal::Replace
         };
-        data.mapping_going_away(&pid, &id, why).await;
+        data.mapping_going_away(pid, id, why).await;
+    } else if plan.is_create()
+        && let Some(pid) = &planned_pid
+    {
+        data.not_replacing(&scope_of(pid), name.as_deref());
     }
     if !plan.is_destroy() {
         data.check_mapping_references(plan).await;
@@ -887,10 +898,14 @@ impl ProviderData {
                             self.inventory.names.was_refreshed(old)
                                 || self.ledger.removed_in_run(&scope, old)
                         }) {
-                            let name = M::from_value(&plan.planned)
-                                .ok()
-                                .and_then(|m| m.name.into_known());
-                            self.replacing(plan, &scope_of(&pid), name.as_deref(), &old);
+                            // Renamed aside only when Terraform told this
+                            // run's plan it is replaced (see `admit_provider`).
+                            if self.replaced_in_run(&scope, &old) {
+                                let name = M::from_value(&plan.planned)
+                                    .ok()
+                                    .and_then(|m| m.name.into_known());
+                                self.replacing(plan, &scope_of(&pid), name.as_deref(), &old);
+                            }
                             self.ledger
                                 .remove(Scope::Mappings(pid.clone()), &old, &baseline);
                         }

@@ -147,37 +147,92 @@ pub(crate) fn is_destroy_command(argv: &[String], env: Env<'_>) -> bool {
 /// Whether the command that started this provider applies a saved plan
 /// (`terraform apply FILE`): its apply walk plans each change again, and
 /// only there may a replacement remembered by the plan be recalled (see
-/// [`super::replacement`]). Decided once per process.
+/// [`super::replacement`]). Decided once per process, and only from procfs
+/// (a `ps` line splits quoted values, so a word of `-var "a b"` could pass
+/// for a file): the command line's last word must name a file, relative to
+/// the parent's working directory and `-chdir`, that is a plan file (a zip
+/// archive). When unsure, no: a replacement is then not recalled, and a
+/// `create_before_destroy` create meets the name still taken, with advice.
 pub(crate) fn applies_saved_plan() -> bool {
     static SAVED: OnceLock<bool> = OnceLock::new();
     *SAVED.get_or_init(|| {
-        parent_command_line()
-            .is_some_and(|argv| is_saved_plan_apply(&argv, &|name| std::env::var(name).ok()))
+        #[cfg(unix)]
+        {
+            let ppid = std::os::unix::process::parent_id();
+            let Ok(raw) = std::fs::read(format!("/proc/{ppid}/cmdline")) else {
+                return false;
+            };
+            let argv: Vec<String> = raw
+                .split(|b| *b == 0)
+                .filter(|a| !a.is_empty())
+                .map(|a| String::from_utf8_lossy(a).into_owned())
+                .collect();
+            let Some(file) = saved_plan_file(&argv, &|name| std::env::var(name).ok()) else {
+                return false;
+            };
+            let mut path = std::path::PathBuf::from(format!("/proc/{ppid}/cwd"));
+            if let Some(dir) = argv.iter().find_map(|a| {
+                a.strip_prefix("-chdir=")
+                    .or_else(|| a.strip_prefix("--chdir="))
+            }) {
+                path.push(dir);
+            }
+            path.push(file);
+            is_plan_file(&path)
+        }
+        #[cfg(not(unix))]
+        {
+            false
+        }
     })
 }
 
-/// Whether `argv` applies a saved plan: `apply` with a word that is no flag
-/// (a flag's value is written `-flag=value` by Terraform's own docs; a
-/// `-var NAME=VALUE` pair is skipped).
-pub(crate) fn is_saved_plan_apply(argv: &[String], env: Env<'_>) -> bool {
-    let Some((command, args)) = subcommand(argv, env) else {
-        return false;
-    };
+/// Whether `path` is a zip archive, as Terraform's plan files are.
+fn is_plan_file(path: &std::path::Path) -> bool {
+    use std::io::Read;
+    let mut magic = [0u8; 4];
+    std::fs::File::open(path)
+        .and_then(|mut f| f.read_exact(&mut magic))
+        .is_ok_and(|()| magic == *b"PK\x03\x04")
+}
+
+/// The plan file `argv` applies: `apply` whose last word is no flag (nor
+/// the value of a flag written as two words), `None` otherwise.
+pub(crate) fn saved_plan_file(argv: &[String], env: Env<'_>) -> Option<String> {
+    let (command, args) = subcommand(argv, env)?;
     if command != "apply" {
-        return false;
+        return None;
     }
-    let mut words = args.iter();
-    while let Some(a) = words.next() {
-        match a.trim_start_matches('-') {
-            _ if !a.starts_with('-') => return true,
-            "var" | "var-file" | "target" | "replace" | "state" | "state-out" | "backup"
-            | "lock-timeout" | "parallelism" => {
-                words.next();
-            }
-            _ => {}
-        }
+    let last = args.last()?;
+    if last.starts_with('-') {
+        return None;
     }
-    false
+    // A flag written as two words takes the word after it as its value.
+    let before = args.len().checked_sub(2).map(|i| args[i].as_str());
+    if before.is_some_and(|b| b.starts_with('-') && !b.contains('=') && takes_value(b)) {
+        return None;
+    }
+    Some(last.clone())
+}
+
+/// Whether a flag of `terraform apply` (or `tofu apply`) takes a value.
+fn takes_value(flag: &str) -> bool {
+    matches!(
+        flag.trim_start_matches('-'),
+        "var"
+            | "var-file"
+            | "target"
+            | "target-file"
+            | "exclude"
+            | "exclude-file"
+            | "replace"
+            | "state"
+            | "state-out"
+            | "backup"
+            | "lock-timeout"
+            | "parallelism"
+            | "invoke"
+    )
 }
 
 /// Terraform's default number of resources it works on at once.
@@ -366,6 +421,8 @@ mod tests {
     #[test]
     fn saved_plan_applies_are_recognised() {
         let none = |_: &str| None;
+        let is_saved_plan_apply =
+            |argv: &[String], env: Env<'_>| saved_plan_file(argv, env).is_some();
         for (line, saved) in [
             ("terraform apply p.plan", true),
             ("terraform apply -input=false p.plan", true),
@@ -374,6 +431,9 @@ mod tests {
             ("terraform apply -auto-approve -var n=2", false),
             ("terraform apply -var n=2", false),
             ("terraform apply -replace openai_x.y", false),
+            ("tofu apply -exclude module.x", false),
+            ("terraform apply -invoke action.a.b", false),
+            ("terraform apply p.plan -auto-approve", false),
             ("terraform plan -out p.plan", false),
             ("terraform destroy", false),
         ] {

@@ -54,6 +54,10 @@ pub(crate) async fn plan_provider(data: Option<&ProviderData>, plan: &mut PlanCt
             data.replacing(plan, SCOPE, name.as_deref(), &old);
             data.provider_going_away(&old, Removal::Replace).await;
             refuse_staying_mappings(plan, &old, data.pinning.provider_replaced(&old));
+        } else {
+            // A create of this name that replaces nothing: a replacement an
+            // earlier plan remembered for it is stale.
+            data.not_replacing(SCOPE, name.as_deref());
         }
         data.check_provider_name(plan).await;
         data.admit_provider(plan).await;
@@ -528,7 +532,14 @@ impl ProviderData {
             self.inventory.names.was_refreshed(old)
                 || self.ledger.removed_in_run(&Scope::Providers, old)
         }) {
-            self.replacing(plan, SCOPE, name.as_deref(), &old);
+            // Renamed aside at apply only if Terraform told this run's plan
+            // that a create replaces it (the apply walk of `terraform
+            // apply` is told nothing): a same-named sibling that merely was
+            // refreshed, or a guess recorded as room, looks alike here and
+            // must never be renamed.
+            if self.replaced_in_run(&Scope::Providers, &old) {
+                self.replacing(plan, SCOPE, name.as_deref(), &old);
+            }
             self.ledger.remove(Scope::Providers, &old, &baseline);
         }
         let limit = self.settings().max_providers;

@@ -102,11 +102,12 @@ impl Marks {
         let run = || -> std::io::Result<()> {
             let mut file = crate::limits::run::open_private(&self.path)?;
             crate::limits::run::lock(&file)?;
-            let mut text = String::new();
+            let mut text = Vec::new();
             if file.metadata()?.len() <= MAX_MARKS {
-                (&mut file).take(MAX_MARKS).read_to_string(&mut text)?;
+                (&mut file).take(MAX_MARKS).read_to_end(&mut text)?;
             }
-            let read: Map<String, Value> = serde_json::from_str(&text).unwrap_or_default();
+            // Anything unreadable (too long, not JSON) starts afresh.
+            let read: Map<String, Value> = serde_json::from_slice(&text).unwrap_or_default();
             let mut m = read.clone();
             let oldest = now().saturating_sub(MARK_TTL.as_secs());
             m.retain(|_, e| e.get("at").and_then(Value::as_u64).unwrap_or(0) >= oldest);
@@ -173,6 +174,12 @@ impl crate::ProviderData {
     /// a saved plan's apply reads.
     pub(crate) fn replacing(&self, plan: &mut PlanCtx, scope: &str, name: Option<&str>, old: &str) {
         mark_replaces(plan, old);
+        // For the run's apply walk, which Terraform tells nothing.
+        self.ledger.remove(
+            crate::limits::Scope::Replaced(Box::new(limit_scope(scope))),
+            old,
+            &std::collections::BTreeSet::from([old.to_string()]),
+        );
         if let (Some(marks), Some(name)) = (&self.marks, name)
             && !super::operation::applies_saved_plan()
         {
@@ -187,6 +194,17 @@ impl crate::ProviderData {
             return None;
         }
         self.marks.as_ref()?.recall(scope, name?)
+    }
+
+    /// Forgets, in a plan that is not a saved plan's apply, a replacement
+    /// remembered for a create named `name` in `scope` that now replaces
+    /// nothing: the mark is stale, and a saved plan made now must not
+    /// recall it.
+    pub(crate) fn not_replacing(&self, scope: &str, name: Option<&str>) {
+        if super::operation::applies_saved_plan() {
+            return;
+        }
+        self.replacement_done(scope, name);
     }
 
     /// Forgets the replacement a create named `name` in `scope` made.
@@ -240,6 +258,25 @@ impl crate::ProviderData {
             "service account mapping",
             old,
             client.update_rule(pid, old, &body).await,
+        )
+    }
+}
+
+/// The limit scope of a marks scope (`providers`, `mappings:PID`).
+fn limit_scope(scope: &str) -> crate::limits::Scope {
+    match scope.strip_prefix("mappings:") {
+        Some(pid) => crate::limits::Scope::Mappings(pid.to_string()),
+        None => crate::limits::Scope::Providers,
+    }
+}
+
+impl crate::provider_data::ProviderData {
+    /// Whether this run's plan was told that a create replaces `old` in
+    /// the limit scope `scope` (see [`crate::limits::Scope::Replaced`]).
+    pub(crate) fn replaced_in_run(&self, scope: &crate::limits::Scope, old: &str) -> bool {
+        self.ledger.removed_in_run(
+            &crate::limits::Scope::Replaced(Box::new(scope.clone())),
+            old,
         )
     }
 }

@@ -27,6 +27,18 @@ resource "openai_workload_identity_provider" "b" {{
     )
 }
 
+const CBD: &str = "  lifecycle {\n    create_before_destroy = true\n  }";
+
+/// Providers `one` (with `create_before_destroy`) and `two`, applied.
+fn two_providers_first_with_create_before_destroy() -> (Emulator, Workdir) {
+    let tf = tf_latest();
+    let emu = Emulator::start();
+    let wd = Workdir::with_emulator(&tf, &emu);
+    wd.write_main(&providers("one", "two", CBD));
+    wd.apply().assert_success();
+    (emu, wd)
+}
+
 #[test]
 fn a_rename_chain_applies_and_a_swap_is_refused_at_plan() {
     let tf = tf_latest();
@@ -59,12 +71,7 @@ fn a_rename_chain_applies_and_a_swap_is_refused_at_plan() {
 /// the create renames the old object aside.
 #[test]
 fn a_create_before_destroy_replacement_with_the_same_name_applies_from_a_saved_plan() {
-    let tf = tf_latest();
-    let emu = Emulator::start();
-    let wd = Workdir::with_emulator(&tf, &emu);
-    let cbd = "  lifecycle {\n    create_before_destroy = true\n  }";
-    wd.write_main(&providers("one", "two", cbd));
-    wd.apply().assert_success();
+    let (emu, wd) = two_providers_first_with_create_before_destroy();
     let id_of_one = || {
         emu.ok(
             "GET",
@@ -90,6 +97,22 @@ fn a_create_before_destroy_replacement_with_the_same_name_applies_from_a_saved_p
     assert_eq!(names(&emu), ["one", "two"]);
     assert_ne!(id_of_one().unwrap(), old, "the provider was replaced");
     wd.plan_detailed().assert_code(0);
+}
+
+/// A new resource given the name of a sibling that stays is no
+/// replacement: the sibling is never renamed aside, whatever the
+/// lifecycle; the create fails on the taken name and the sibling keeps it.
+#[test]
+fn a_new_resource_named_like_a_sibling_that_stays_never_renames_it() {
+    let (emu, wd) = two_providers_first_with_create_before_destroy();
+    wd.write_main(&format!(
+        "{}\nresource \"openai_workload_identity_provider\" \"c\" {{\n  name     = \"one\"\n  issuer   = \"https://c.example.com\"\n  audience = \"https://api.openai.com/v1\"\n{CBD}\n}}\n",
+        providers("one", "two", CBD)
+    ));
+    let out = wd.run(&["apply", "-input=false", "-auto-approve"]);
+    out.assert_failure();
+    out.assert_output_contains_words("name is taken");
+    assert_eq!(names(&emu), ["one", "two"], "the sibling keeps its name");
 }
 
 /// Two enabled mappings of one provider and service account that can match
@@ -193,13 +216,8 @@ resource "openai_service_account_mapping" "m" {{
         "{HEADER}{provider}{}",
         mapping("openai_workload_identity_provider.p.id")
     ));
-    wd.run(&[
-        "apply",
-        "-input=false",
-        "-auto-approve",
-        "-replace=openai_workload_identity_provider.p",
-    ])
-    .assert_success();
+    wd.apply_replacing("openai_workload_identity_provider.p")
+        .assert_success();
     assert_ne!(wd.output("id").as_str().unwrap(), wip);
     wd.plan_detailed().assert_code(0);
 }

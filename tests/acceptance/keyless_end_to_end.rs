@@ -118,12 +118,7 @@ fn keyless_setup_and_exchange_with_only_this_provider() {
                "repository": "evil/repo", "ref": "refs/heads/main"}),
     );
     wd.env("TF_VAR_workload_token", &foreign);
-    let out = wd.run(&[
-        "apply",
-        "-input=false",
-        "-auto-approve",
-        "-replace=terraform_data.use",
-    ]);
+    let out = wd.apply_replacing("terraform_data.use");
     out.assert_failure();
     out.assert_output_contains_words("Token exchange refused");
     out.assert_output_contains_words("invalid_grant");

@@ -432,17 +432,18 @@ fn item_11_swapping_two_mapping_names() {
     applies_or_refused_at_plan(&wd, "name");
 }
 
-tftest! {
 /// Item 11: `create_before_destroy` on a named provider and a named
 /// mapping applies: the old object still holds the name when the new one
 /// is created, so the create renames it aside first (the plan marked the
 /// create with the object it replaces), and Terraform deletes it next.
-/// Terraform before 1.12 does not say which object a create replaces: the
-/// provider recognises it by its name (or, for an unnamed mapping, by what
-/// it sends), as a tainted object.
-fn item_11_create_before_destroy_of_named_objects_applies(tf) {
+/// Terraform 1.12 and later say which object a create replaces; before,
+/// a same-named object is only counted as room, never renamed (it may be a
+/// sibling that stays), and the create fails with the advice.
+#[test]
+fn item_11_create_before_destroy_of_named_objects_applies() {
+    let tf = tf_latest();
     let org = Org::new();
-    let wd = workdir(&org, tf);
+    let wd = workdir(&org, &tf);
     let cbd = "  lifecycle {\n    create_before_destroy = true\n  }";
     wd.write_main(&format!(
         "{HEADER}{}{}",
@@ -456,16 +457,23 @@ fn item_11_create_before_destroy_of_named_objects_applies(tf) {
     ));
     wd.apply().assert_success();
     let old_provider = org.provider_id("p").unwrap();
-    let old_rule = org.rules(&old_provider)[0]["id"].as_str().unwrap().to_string();
+    let old_rule = org.rules(&old_provider)[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     // Only the mapping: its provider stays, and its name is taken.
-    wd.run(&["apply", "-input=false", "-auto-approve", "-replace=openai_service_account_mapping.m"])
+    wd.apply_replacing("openai_service_account_mapping.m")
         .assert_success();
     let rules = org.rules(&old_provider);
     assert_eq!(rules.len(), 1, "{rules:?}");
     assert_eq!(rules[0]["name"], "m");
-    assert_ne!(rules[0]["id"], old_rule.as_str(), "the mapping was replaced");
+    assert_ne!(
+        rules[0]["id"],
+        old_rule.as_str(),
+        "the mapping was replaced"
+    );
     // The provider, and with it the mapping that references it.
-    wd.run(&["apply", "-input=false", "-auto-approve", "-replace=openai_workload_identity_provider.p"])
+    wd.apply_replacing("openai_workload_identity_provider.p")
         .assert_success();
     let providers = org.providers();
     assert_eq!(providers.len(), 1, "{providers:?}");
@@ -473,7 +481,6 @@ fn item_11_create_before_destroy_of_named_objects_applies(tf) {
     assert_ne!(new_provider, old_provider, "the provider was replaced");
     assert_eq!(org.rules(&new_provider)[0]["name"], "m");
     wd.plan_detailed().assert_code(0);
-}
 }
 
 /// Item 13: a saved plan applied after the mapping's `scopes` were changed

@@ -242,6 +242,12 @@ impl Workdir {
         self.run(&["apply", "-input=false", "-auto-approve"])
     }
 
+    /// [`Workdir::apply`] with `-replace=ADDR`.
+    pub fn apply_replacing(&self, addr: &str) -> TfOutput {
+        let replace = format!("-replace={addr}");
+        self.run(&["apply", "-input=false", "-auto-approve", &replace])
+    }
+
     /// [`Workdir::plan_detailed`] with Terraform's machine-readable UI
     /// (`-json`): read what it plans with [`TfOutput::changes`] and
     /// [`TfOutput::planned_actions`], its diagnostics with
