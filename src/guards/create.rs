@@ -21,6 +21,8 @@ pub(crate) struct CreateSpec {
     pub(crate) limit_setting: &'static str,
     /// The arguments an API error may point at.
     pub(crate) arguments: &'static [&'static str],
+    /// Where the create counts against a limit.
+    pub(crate) scope: Scope,
 }
 
 /// How a create's write ended, when it did not fail.
@@ -33,25 +35,27 @@ pub(crate) enum Written<T> {
 }
 
 impl ProviderData {
-    /// Writes a create of kind `spec` counted in `scope` (see
+    /// Writes a create of kind `spec` (see
     /// [`super::write_when_name_free`] for `aside` and the retries).
     /// `placeholder` is the planned object with empty server fields, used
     /// only if the answer is lost; `since` is when the request went out,
-    /// by the server's clock.
+    /// by the server's clock. `back` gives an object `aside` renamed its
+    /// name back when the create then fails (it checks, so it is safe to
+    /// call when nothing was renamed).
     pub(crate) async fn create_guarded<T, F, Fut>(
         &self,
         spec: &CreateSpec,
-        scope: &Scope,
         since: i64,
         placeholder: impl FnOnce() -> Value,
         aside: impl AsyncFnOnce() -> bool,
+        back: impl AsyncFnOnce(),
         write: F,
     ) -> Result<Written<T>, Diagnostics>
     where
         F: Fn() -> Fut,
         Fut: std::future::Future<Output = Result<T, openai_admin::error::ApiError>>,
     {
-        let room_coming = self.ledger.removes_any(scope);
+        let room_coming = self.ledger.removes_any(&spec.scope);
         match super::write_when_name_free(spec.what, room_coming, aside, write).await {
             Ok(object) => Ok(Written::Object(object)),
             Err(e) if e.cancelled_after_send() => Ok(Written::Lost(
@@ -64,6 +68,7 @@ impl ProviderData {
                     )),
             )),
             Err(e) => {
+                back().await;
                 let mut d = api_error(
                     Op::new(Action::Create, format!("the {}", spec.what)),
                     &e,
@@ -76,7 +81,7 @@ impl ProviderData {
                     d.push(crate::limits::create_at_limit(
                         spec.what,
                         spec.limit_setting,
-                        self.ledger.removes_any(scope),
+                        self.ledger.removes_any(&spec.scope),
                     ));
                 }
                 Err(d)

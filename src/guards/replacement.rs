@@ -217,21 +217,39 @@ impl crate::ProviderData {
     /// Renames the provider `old` (the one this create replaces) aside when
     /// it holds `name`; whether it did.
     pub(crate) async fn step_aside_provider(&self, old: Option<&str>, name: &str) -> bool {
-        let (Some(old), Ok(client)) = (old, self.client()) else {
+        let Some(old) = old else { return false };
+        self.rename_provider_if(old, name, &aside_name(name, old))
+            .await
+    }
+
+    /// Gives the provider `old` its name back when a create that renamed it
+    /// aside then failed (so it is not left renamed while it stays).
+    pub(crate) async fn step_back_provider(&self, old: Option<&str>, name: &str) {
+        if let Some(old) = old {
+            self.rename_provider_if(old, &aside_name(name, old), name)
+                .await;
+        }
+    }
+
+    /// Renames the provider `id` from `from` to `to`, only while it is
+    /// named `from`; whether it did.
+    async fn rename_provider_if(&self, id: &str, from: &str, to: &str) -> bool {
+        let Ok(client) = self.client() else {
             return false;
         };
-        match client.get_provider(old).await {
-            Ok(p) if p.name == name => {}
+        match client.get_provider(id).await {
+            Ok(p) if p.name == from => {}
             _ => return false,
         }
         let body = openai_admin::models::UpdateProviderRequest {
-            name: Some(aside_name(name, old)),
+            name: Some(to.to_string()),
             ..Default::default()
         };
-        stepped_aside(
+        renamed(
             "workload identity provider",
-            old,
-            client.update_provider(old, &body).await,
+            id,
+            to,
+            client.update_provider(id, &body).await,
         )
     }
 
@@ -243,21 +261,41 @@ impl crate::ProviderData {
         old: Option<&str>,
         name: Option<&str>,
     ) -> bool {
-        let (Some(old), Some(name), Ok(client)) = (old, name, self.client()) else {
+        let (Some(old), Some(name)) = (old, name) else {
             return false;
         };
-        match client.get_rule(pid, old).await {
-            Ok(r) if r.name.as_deref() == Some(name) => {}
+        self.rename_mapping_if(pid, old, name, &aside_name(name, old))
+            .await
+    }
+
+    /// Gives the mapping `old` its name back when a create that renamed it
+    /// aside then failed.
+    pub(crate) async fn step_back_mapping(&self, pid: &str, old: Option<&str>, name: Option<&str>) {
+        if let (Some(old), Some(name)) = (old, name) {
+            self.rename_mapping_if(pid, old, &aside_name(name, old), name)
+                .await;
+        }
+    }
+
+    /// Renames the mapping `id` of provider `pid` from `from` to `to`,
+    /// only while it is named `from`; whether it did.
+    async fn rename_mapping_if(&self, pid: &str, id: &str, from: &str, to: &str) -> bool {
+        let Ok(client) = self.client() else {
+            return false;
+        };
+        match client.get_rule(pid, id).await {
+            Ok(r) if r.name.as_deref() == Some(from) => {}
             _ => return false,
         }
         let body = openai_admin::models::UpdateRuleRequest {
-            name: Some(Some(aside_name(name, old))),
+            name: Some(Some(to.to_string())),
             ..Default::default()
         };
-        stepped_aside(
+        renamed(
             "service account mapping",
-            old,
-            client.update_rule(pid, old, &body).await,
+            id,
+            to,
+            client.update_rule(pid, id, &body).await,
         )
     }
 }
@@ -281,18 +319,17 @@ impl crate::provider_data::ProviderData {
     }
 }
 
-/// Logs the outcome of a rename aside; whether it was done.
-fn stepped_aside<T>(what: &str, id: &str, r: Result<T, openai_admin::ApiError>) -> bool {
+/// Logs the outcome of a rename (aside, or back); whether it was done.
+fn renamed<T>(what: &str, id: &str, to: &str, r: Result<T, openai_admin::ApiError>) -> bool {
     match r {
         Ok(_) => {
             tracing::info!(
-                "the {what} {id} this create replaces still holds the name \
-                 (create_before_destroy): renamed it aside; Terraform deletes it next"
+                "renamed the {what} {id} this create replaces (create_before_destroy) to {to:?}"
             );
             true
         }
         Err(e) => {
-            tracing::warn!(error = %e, "could not rename the replaced {what} {id} aside");
+            tracing::warn!(error = %e, "could not rename the replaced {what} {id} to {to:?}");
             false
         }
     }

@@ -527,6 +527,10 @@ impl Resource<ProviderData> for ServiceAccountMappingResource {
             data.step_aside_mapping(pid, replaces.as_deref(), body.name.as_deref())
                 .await
         };
+        let back = async || {
+            data.step_back_mapping(pid, replaces.as_deref(), body.name.as_deref())
+                .await
+        };
         let placeholder = || crate::pending::placeholder!(MappingModel, planned);
         let spec = CreateSpec {
             what: "service account mapping",
@@ -534,10 +538,10 @@ impl Resource<ProviderData> for ServiceAccountMappingResource {
                             name, or with the same matchers when it has none",
             limit_setting: "max_mappings_per_provider",
             arguments: api_arguments(),
+            scope: Scope::Mappings(pid.to_string()),
         };
-        let scope = Scope::Mappings(pid.to_string());
         let r = match data
-            .create_guarded(&spec, &scope, since, placeholder, aside, || {
+            .create_guarded(&spec, since, placeholder, aside, back, || {
                 client.create_rule(pid, &body)
             })
             .await?
@@ -558,8 +562,16 @@ impl Resource<ProviderData> for ServiceAccountMappingResource {
                     .delete_rule(&r.workload_identity_provider_id, &r.id)
                     .await
                 {
-                    Ok(_) => return Err(refused),
-                    Err(e) if e.is_not_found() => return Err(refused),
+                    Ok(_) => {
+                        data.step_back_mapping(pid, replaces.as_deref(), body.name.as_deref())
+                            .await;
+                        return Err(refused);
+                    }
+                    Err(e) if e.is_not_found() => {
+                        data.step_back_mapping(pid, replaces.as_deref(), body.name.as_deref())
+                            .await;
+                        return Err(refused);
+                    }
                     Err(e) => {
                         // Keep it in the state (Terraform taints it, and the
                         // next apply deletes it) rather than lose track.

@@ -595,15 +595,20 @@ impl Resource<ProviderData> for WorkloadIdentityProviderResource {
             data.step_aside_provider(replaces.as_deref(), &body.name)
                 .await
         };
+        let back = async || {
+            data.step_back_provider(replaces.as_deref(), &body.name)
+                .await
+        };
         let placeholder = || crate::pending::placeholder!(ProviderModel, planned);
         let spec = CreateSpec {
             what: OBJECT,
             identified_by: "a provider with the same name",
             limit_setting: "max_workload_identity_providers",
             arguments: api_arguments(),
+            scope: Scope::Providers,
         };
         let p = match data
-            .create_guarded(&spec, &Scope::Providers, since, placeholder, aside, || {
+            .create_guarded(&spec, since, placeholder, aside, back, || {
                 client.create_provider(&body)
             })
             .await?

@@ -115,6 +115,54 @@ fn a_new_resource_named_like_a_sibling_that_stays_never_renames_it() {
     assert_eq!(names(&emu), ["one", "two"], "the sibling keeps its name");
 }
 
+/// A `create_before_destroy` replacement at the mapping limit: the create
+/// renames the old mapping aside, then OpenAI refuses it for the limit, so
+/// the old mapping gets its name back (it stays, and Terraform still holds
+/// it under that name).
+#[test]
+fn a_create_refused_after_renaming_the_old_object_aside_gives_the_name_back() {
+    let tf = tf_latest();
+    let emu = Emulator::start();
+    let (project, sa) = project_and_account(&emu);
+    let wip = provider_by_hand(&emu, "k8s", "https://k8s.example.com");
+    let rules = format!("/organization/workload_identity_providers/{wip}/federation_rules");
+    for i in 0..49 {
+        emu.ok(
+            "POST",
+            &rules,
+            Some(serde_json::json!({
+                "project_id": project,
+                "service_account_id": sa,
+                "attribute_matchers": {"sub": format!("hand-{i}")},
+            })),
+        );
+    }
+    let body = format!("  name = \"keep-me\"\n  attribute_matchers = {{ sub = \"s\" }}\n{CBD}");
+    let wd = Workdir::with_emulator(&tf, &emu);
+    wd.write_main(&format!(
+        "{HEADER}{}",
+        config::mapping("m", &format!("\"{wip}\""), (&project, &sa), &body)
+    ));
+    wd.apply().assert_success();
+    let named = |emu: &Emulator| -> Vec<String> {
+        emu.ok("GET", &format!("{rules}?limit=100"), None)["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|r| r["name"].as_str().map(str::to_string))
+            .collect()
+    };
+    assert_eq!(named(&emu), ["keep-me"]);
+    let out = wd.apply_replacing("openai_service_account_mapping.m");
+    out.assert_failure();
+    out.assert_output_contains_words("No room to create the service account mapping");
+    assert_eq!(
+        named(&emu),
+        ["keep-me"],
+        "the old mapping has its name back"
+    );
+}
+
 /// Two enabled mappings of one provider and service account that can match
 /// the same token make the exchange ambiguous: the plan warns, naming the
 /// other; exclusive matchers plan without it.
