@@ -66,7 +66,7 @@ impl Marks {
 
     /// Remembers that a create named `name` in `scope` replaces `old_id`.
     pub(crate) fn remember(&self, scope: &str, name: &str, old_id: &str) {
-        self.update(|m| {
+        self.update(true, |m| {
             m.insert(
                 key(scope, name),
                 serde_json::json!({ "id": old_id, "at": now() }),
@@ -78,7 +78,7 @@ impl Marks {
     /// remembered one.
     pub(crate) fn recall(&self, scope: &str, name: &str) -> Option<String> {
         let mut found = None;
-        self.update(|m| {
+        self.update(false, |m| {
             found = m
                 .get(&key(scope, name))
                 .and_then(|e| e.get("id"))
@@ -90,15 +90,20 @@ impl Marks {
 
     /// Forgets the replacement of a create named `name` in `scope`.
     pub(crate) fn forget(&self, scope: &str, name: &str) {
-        self.update(|m| {
+        self.update(false, |m| {
             m.remove(&key(scope, name));
         });
     }
 
     /// Reads the marks under an exclusive lock, drops expired ones, lets
     /// `f` look or change, and writes them back. Failures are logged: the
-    /// marks only ever let a saved plan's replacement through.
-    fn update(&self, f: impl FnOnce(&mut Map<String, Value>)) {
+    /// marks only ever let a saved plan's replacement through. Only
+    /// `create` makes the file: a plan that remembers nothing (the common
+    /// case, checked on every create) costs one `stat`.
+    fn update(&self, create: bool, f: impl FnOnce(&mut Map<String, Value>)) {
+        if !create && std::fs::symlink_metadata(&self.path).is_err() {
+            return;
+        }
         let run = || -> std::io::Result<()> {
             let mut file = crate::limits::run::open_private(&self.path)?;
             crate::limits::run::lock(&file)?;
@@ -112,7 +117,7 @@ impl Marks {
             let oldest = now().saturating_sub(MARK_TTL.as_secs());
             m.retain(|_, e| e.get("at").and_then(Value::as_u64).unwrap_or(0) >= oldest);
             f(&mut m);
-            if m != read || text.is_empty() {
+            if m != read {
                 file.set_len(0)?;
                 file.rewind()?;
                 file.write_all(&serde_json::to_vec(&m).unwrap_or_default())?;
@@ -357,6 +362,16 @@ mod tests {
             marks.recall("mappings:wip_1", "p").as_deref(),
             Some("rule_1")
         );
+    }
+
+    #[test]
+    fn looking_up_or_forgetting_makes_no_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("replacing.json");
+        let marks = Marks::at(path.clone());
+        assert_eq!(marks.recall("providers", "p"), None);
+        marks.forget("providers", "p");
+        assert!(!path.exists());
     }
 
     #[test]
