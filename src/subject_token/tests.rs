@@ -71,6 +71,18 @@ fn env_of(pairs: &[(&str, String)]) -> impl Fn(&str) -> Option<String> + Sync + 
     move |k: &str| map.get(k).cloned()
 }
 
+/// The error a GitHub Actions fetch with `env` ends in, as shown.
+async fn github_error(env: openai_admin::Env<'_>) -> String {
+    fetch(
+        &platform(Platform::GithubActions, DEFAULT_AUDIENCE, None),
+        env,
+        T,
+    )
+    .await
+    .unwrap_err()
+    .to_string()
+}
+
 fn platform(platform: Platform, audience: &str, client_id: Option<&str>) -> Source {
     Source::Platform {
         platform,
@@ -116,26 +128,12 @@ async fn github_actions_request_shape() {
 #[tokio::test]
 async fn github_actions_errors_name_the_variable_and_hide_the_request_token() {
     let env = env_of(&[]);
-    let e = fetch(
-        &platform(Platform::GithubActions, DEFAULT_AUDIENCE, None),
-        &env,
-        T,
-    )
-    .await
-    .unwrap_err()
-    .to_string();
+    let e = github_error(&env).await;
     assert!(e.contains(ENV_GITHUB_REQUEST_URL), "{e}");
     assert!(e.contains("id-token: write"), "{e}");
 
     let env = env_of(&[(ENV_GITHUB_REQUEST_URL, "http://127.0.0.1:1/x".to_owned())]);
-    let e = fetch(
-        &platform(Platform::GithubActions, DEFAULT_AUDIENCE, None),
-        &env,
-        T,
-    )
-    .await
-    .unwrap_err()
-    .to_string();
+    let e = github_error(&env).await;
     assert!(e.contains(ENV_GITHUB_REQUEST_TOKEN), "{e}");
 
     // A refusal that echoes the request token is not quoted.
@@ -147,14 +145,7 @@ async fn github_actions_errors_name_the_variable_and_hide_the_request_token() {
         ),
         (ENV_GITHUB_REQUEST_TOKEN, "req-token-123".to_owned()),
     ]);
-    let e = fetch(
-        &platform(Platform::GithubActions, DEFAULT_AUDIENCE, None),
-        &env,
-        T,
-    )
-    .await
-    .unwrap_err()
-    .to_string();
+    let e = github_error(&env).await;
     assert!(e.contains("HTTP 401"), "{e}");
     assert!(!e.contains("req-token-123"), "{e}");
     assert!(!e.contains("secretsig"), "the query is not shown: {e}");
@@ -169,14 +160,7 @@ async fn github_actions_errors_name_the_variable_and_hide_the_request_token() {
         (ENV_GITHUB_REQUEST_URL, format!("http://{}/t", s.addr)),
         (ENV_GITHUB_REQUEST_TOKEN, token.to_owned()),
     ]);
-    let e = fetch(
-        &platform(Platform::GithubActions, DEFAULT_AUDIENCE, None),
-        &env,
-        T,
-    )
-    .await
-    .unwrap_err()
-    .to_string();
+    let e = github_error(&env).await;
     assert!(e.contains("HTTP 401"), "{e}");
     assert!(!e.contains(&token[..openai_admin::redact::MIN_RUN]), "{e}");
     assert!(
@@ -191,14 +175,7 @@ async fn github_actions_errors_name_the_variable_and_hide_the_request_token() {
         (ENV_GITHUB_REQUEST_URL, format!("http://{}/t", s.addr)),
         (ENV_GITHUB_REQUEST_TOKEN, "req-token-123".to_owned()),
     ]);
-    let e = fetch(
-        &platform(Platform::GithubActions, DEFAULT_AUDIENCE, None),
-        &env,
-        T,
-    )
-    .await
-    .unwrap_err()
-    .to_string();
+    let e = github_error(&env).await;
     assert!(e.contains("HTTP 400: audience not allowed"), "{e}");
 
     // A success without "value".
@@ -207,14 +184,7 @@ async fn github_actions_errors_name_the_variable_and_hide_the_request_token() {
         (ENV_GITHUB_REQUEST_URL, format!("http://{}/t", s.addr)),
         (ENV_GITHUB_REQUEST_TOKEN, "req-token-123".to_owned()),
     ]);
-    let e = fetch(
-        &platform(Platform::GithubActions, DEFAULT_AUDIENCE, None),
-        &env,
-        T,
-    )
-    .await
-    .unwrap_err()
-    .to_string();
+    let e = github_error(&env).await;
     assert!(e.contains("no \"value\" field"), "{e}");
 }
 
@@ -759,14 +729,7 @@ async fn github_actions_request_url_must_be_https_off_loopback() {
             (ENV_GITHUB_REQUEST_URL, url.to_owned()),
             (ENV_GITHUB_REQUEST_TOKEN, "req-token-123".to_owned()),
         ]);
-        let e = fetch(
-            &platform(Platform::GithubActions, DEFAULT_AUDIENCE, None),
-            &env,
-            T,
-        )
-        .await
-        .unwrap_err()
-        .to_string();
+        let e = github_error(&env).await;
         assert!(e.contains("must use https"), "{url}: {e}");
         assert!(e.contains(ENV_GITHUB_REQUEST_URL), "{e}");
         assert!(!e.contains("req-token-123"), "{e}");

@@ -483,22 +483,19 @@ fn item_11_create_before_destroy_of_named_objects_applies() {
     wd.plan_detailed().assert_code(0);
 }
 
-/// Item 13: a saved plan applied after the mapping's `scopes` were changed
-/// by hand applies, and the server holds what the plan showed.
-#[test]
-fn item_13_saved_plan_after_an_out_of_band_scopes_change() {
-    let tf = tf_latest();
-    let org = Org::new();
-    let wd = workdir(&org, &tf);
+/// Applies a provider `p` and a mapping `m` (`body` besides its
+/// description `v1`), then saves a plan (`saved.plan`) that changes the
+/// description to `v2`; the mapping's API path.
+fn saved_plan_of_a_description_change(org: &Org, wd: &Workdir, body: &str) -> String {
     let config = |d: &str| {
         format!(
             "{HEADER}{}{}",
             provider("p", "p", "https://p.example.com", ""),
             mapping(
-                &org,
+                org,
                 "m",
                 "openai_workload_identity_provider.p.id",
-                &format!("  description = \"{d}\"\n  attribute_matchers = {{ sub = \"s\" }}")
+                &format!("  description = \"{d}\"\n{body}")
             ),
         )
     };
@@ -506,10 +503,21 @@ fn item_13_saved_plan_after_an_out_of_band_scopes_change() {
     wd.apply().assert_success();
     let wip = org.provider_id("p").unwrap();
     let rule = org.rules(&wip)[0]["id"].as_str().unwrap().to_string();
-    let path = format!("{PROVIDERS}/{wip}/federation_rules/{rule}");
     wd.write_main(&config("v2"));
     wd.run(&["plan", "-input=false", "-out=saved.plan"])
         .assert_success();
+    format!("{PROVIDERS}/{wip}/federation_rules/{rule}")
+}
+
+/// Item 13: a saved plan applied after the mapping's `scopes` were changed
+/// by hand applies, and the server holds what the plan showed.
+#[test]
+fn item_13_saved_plan_after_an_out_of_band_scopes_change() {
+    let tf = tf_latest();
+    let org = Org::new();
+    let wd = workdir(&org, &tf);
+    let path =
+        saved_plan_of_a_description_change(&org, &wd, "  attribute_matchers = { sub = \"s\" }");
     org.emu.ok(
         "POST",
         &path,
@@ -539,28 +547,11 @@ fn item_14_saved_plan_keeps_an_ignored_attribute_changed_by_hand() {
     let tf = tf_latest();
     let org = Org::new();
     let wd = workdir(&org, &tf);
-    let config = |d: &str| {
-        format!(
-            "{HEADER}{}{}",
-            provider("p", "p", "https://p.example.com", ""),
-            mapping(
-                &org,
-                "m",
-                "openai_workload_identity_provider.p.id",
-                &format!(
-                    "  description = \"{d}\"\n  attribute_matchers = {{ sub = \"system:serviceaccount:*\" }}\n  lifecycle {{\n    ignore_changes = [attribute_matchers]\n  }}"
-                )
-            ),
-        )
-    };
-    wd.write_main(&config("v1"));
-    wd.apply().assert_success();
-    let wip = org.provider_id("p").unwrap();
-    let rule = org.rules(&wip)[0]["id"].as_str().unwrap().to_string();
-    let path = format!("{PROVIDERS}/{wip}/federation_rules/{rule}");
-    wd.write_main(&config("v2"));
-    wd.run(&["plan", "-input=false", "-out=saved.plan"])
-        .assert_success();
+    let path = saved_plan_of_a_description_change(
+        &org,
+        &wd,
+        "  attribute_matchers = { sub = \"system:serviceaccount:*\" }\n  lifecycle {\n    ignore_changes = [attribute_matchers]\n  }",
+    );
     // The security team narrows the matcher after the plan was saved.
     let narrowed = json!({"sub": "system:serviceaccount:ns:deployer"});
     org.emu
