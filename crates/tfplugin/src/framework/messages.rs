@@ -564,7 +564,7 @@ impl CloseResponse {
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct MoveStateRequest {
-    /// E.g. `registry.terraform.io/openai/openai`.
+    /// E.g. `registry.terraform.io/hashicorp/random`.
     pub source_provider_address: String,
     pub source_type_name: String,
     pub source_schema_version: i64,
