@@ -11,6 +11,7 @@ pub mod plan;
 pub mod resource;
 pub mod schema;
 pub mod server;
+pub mod validation;
 mod wire;
 
 pub use diagnostics::{Diagnostic, Diagnostics, Severity};
@@ -20,3 +21,4 @@ pub use plan::{PlanCtx, attr, set_attr};
 pub use resource::{Action, DataSource, EphemeralResource, Provider, Resource};
 pub use schema::{Attribute, IdentitySchema, Mode, Schema};
 pub use server::ProviderService;
+pub use validation::{AttributeValidator, ConfigRules, NotEmpty, check_config};

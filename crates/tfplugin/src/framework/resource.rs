@@ -30,6 +30,13 @@
 //! calls them otherwise), `modify_plan` gets `Option<&D>` since plans are
 //! made before the provider configuration is known.
 //!
+//! # Validation
+//!
+//! The framework owns it (see [`super::validation`]): an attribute's own
+//! checks are validators in the schema (`Attribute::not_empty`), the checks
+//! across attributes are the object's [`ConfigRules`] over its model, and
+//! `validate` is left for what needs the raw configuration value.
+//!
 //! # Optional capabilities
 //!
 //! Import, import by identity, identity, list, plan changes and state
@@ -49,6 +56,7 @@ use super::diagnostics::{Diagnostic, Diagnostics};
 use super::messages::*;
 use super::plan::PlanCtx;
 use super::schema::{IdentitySchema, Schema};
+use super::validation::ConfigRules;
 use crate::codec::Value;
 
 /// The provider itself: its configuration block and what it serves.
@@ -59,7 +67,14 @@ pub trait Provider: Send + Sync + 'static {
     /// Provider type name, the prefix of every resource type (e.g. `example` for `example_thing`).
     fn type_name(&self) -> &'static str;
     fn schema(&self) -> Schema;
-    /// Checks the configuration (which may hold unknown values).
+    /// Rules across the configuration's attributes, written against a model;
+    /// the framework runs them at validation, after the attributes' own
+    /// validators and before [`validate`](Self::validate). None by default.
+    fn config_rules(&self) -> ConfigRules {
+        ConfigRules::none()
+    }
+    /// Checks of the configuration (which may hold unknown values) that
+    /// neither a validator nor the rules can make.
     async fn validate(&self, _req: ValidateRequest, _resp: &mut ValidateResponse) {}
     /// Builds the data resources use: sets `resp.data`, or leaves it `None`
     /// with errors in `resp.diagnostics` when the configuration is invalid
@@ -104,7 +119,15 @@ pub trait Resource<D: Sync>: Send + Sync {
         None
     }
 
-    /// Static checks of a configuration, which may hold unknowns. No API calls.
+    /// Rules across the configuration's attributes, written against a model;
+    /// the framework runs them at validation, after the attributes' own
+    /// validators and before [`validate`](Self::validate). None by default.
+    fn config_rules(&self) -> ConfigRules {
+        ConfigRules::none()
+    }
+
+    /// Static checks of a configuration, which may hold unknowns, that
+    /// neither a validator nor the rules can make. No API calls.
     async fn validate(&self, _req: ValidateRequest, _resp: &mut ValidateResponse) {}
 
     /// Rewrites the planned value before change detection, e.g. to keep the
@@ -202,8 +225,15 @@ pub trait Resource<D: Sync>: Send + Sync {
         .into())
     }
 
-    /// Static checks of a `list` block's `config` (may hold unknowns).
-    /// Paths are relative to [`Resource::list_schema`].
+    /// Rules across a `list` block's `config`, as [`Resource::config_rules`]
+    /// for [`Resource::list_schema`].
+    fn list_config_rules(&self) -> ConfigRules {
+        ConfigRules::none()
+    }
+
+    /// Static checks of a `list` block's `config` (may hold unknowns) beyond
+    /// the validators and the rules. Paths are relative to
+    /// [`Resource::list_schema`].
     async fn validate_list(&self, _req: ValidateRequest, _resp: &mut ValidateResponse) {}
 
     /// The schema of the `config` block of a `list` block.
@@ -217,6 +247,13 @@ pub trait Resource<D: Sync>: Send + Sync {
 pub trait DataSource<D: Sync>: Send + Sync {
     fn type_name(&self) -> &'static str;
     fn schema(&self) -> Schema;
+    /// Rules across the configuration's attributes, written against a model;
+    /// the framework runs them at validation, after the attributes' own
+    /// validators and before [`validate`](Self::validate). None by default.
+    fn config_rules(&self) -> ConfigRules {
+        ConfigRules::none()
+    }
+    /// Checks beyond the validators and the rules (may see unknowns).
     async fn validate(&self, _req: ValidateRequest, _resp: &mut ValidateResponse) {}
     async fn read(
         &self,
@@ -230,6 +267,13 @@ pub trait DataSource<D: Sync>: Send + Sync {
 pub trait EphemeralResource<D: Sync>: Send + Sync {
     fn type_name(&self) -> &'static str;
     fn schema(&self) -> Schema;
+    /// Rules across the configuration's attributes, written against a model;
+    /// the framework runs them at validation, after the attributes' own
+    /// validators and before [`validate`](Self::validate). None by default.
+    fn config_rules(&self) -> ConfigRules {
+        ConfigRules::none()
+    }
+    /// Checks beyond the validators and the rules (may see unknowns).
     async fn validate(&self, _req: ValidateRequest, _resp: &mut ValidateResponse) {}
     async fn open(&self, data: &D, req: OpenRequest) -> Result<OpenResponse, Diagnostics>;
     /// The default asks for no further renewal.
@@ -248,10 +292,18 @@ pub trait EphemeralResource<D: Sync>: Send + Sync {
 pub trait Action<D: Sync>: Send + Sync {
     fn type_name(&self) -> &'static str;
     fn schema(&self) -> Schema;
-    /// Static checks of the configuration, which may hold unknowns. No API calls.
+    /// Rules across the configuration's attributes, written against a model;
+    /// the framework runs them at validation, after the attributes' own
+    /// validators and before [`validate`](Self::validate). None by default.
+    fn config_rules(&self) -> ConfigRules {
+        ConfigRules::none()
+    }
+    /// Static checks of the configuration, which may hold unknowns, beyond
+    /// the validators and the rules. No API calls.
     async fn validate(&self, _req: ValidateRequest, _resp: &mut ValidateResponse) {}
     /// Checks at plan time, with the provider's data when it is configured
-    /// already. The configuration may hold unknowns.
+    /// already. The framework has run the validators and the rules again
+    /// first, on values that may have become known; unknowns may remain.
     async fn plan(
         &self,
         _data: Option<&D>,

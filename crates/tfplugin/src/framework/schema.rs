@@ -5,7 +5,11 @@
 //! Attributes use plain cty types (lists of objects rather than nested
 //! blocks) so the same schema works on every client, Terraform 1.0 included.
 
-use crate::codec::{Type, Value};
+use std::sync::Arc;
+
+use super::diagnostics::Diagnostics;
+use super::validation::{AttributeValidator, NotEmpty};
+use crate::codec::{Path, Type, Value};
 use crate::proto::tfplugin6 as pb;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -32,6 +36,9 @@ pub struct Attribute {
     /// creation): plan the prior value instead of "known after apply".
     pub use_state_for_unknown: bool,
     pub deprecation: Option<String>,
+    /// Checks of the value on its own, run by the framework at validation
+    /// (see [`super::validation`]).
+    pub validators: Vec<Arc<dyn AttributeValidator>>,
 }
 
 impl Attribute {
@@ -47,6 +54,7 @@ impl Attribute {
             requires_replace: false,
             use_state_for_unknown: false,
             deprecation: None,
+            validators: Vec::new(),
         }
     }
 
@@ -98,6 +106,24 @@ impl Attribute {
         self
     }
 
+    /// Adds a check of the value on its own.
+    pub fn validator(mut self, v: impl AttributeValidator + 'static) -> Self {
+        self.validators.push(Arc::new(v));
+        self
+    }
+
+    /// Refuses an empty string ([`NotEmpty`]); `fix` says what to write
+    /// instead (may be empty).
+    pub fn not_empty(self, fix: &'static str) -> Self {
+        self.validator(NotEmpty { fix, blank: false })
+    }
+
+    /// Refuses an empty string or one of white space only, for values that
+    /// are trimmed before use ([`NotEmpty`]).
+    pub fn not_blank(self, fix: &'static str) -> Self {
+        self.validator(NotEmpty { fix, blank: true })
+    }
+
     pub fn is_computed(&self) -> bool {
         matches!(self.mode, Mode::Computed | Mode::OptionalComputed)
     }
@@ -145,6 +171,23 @@ impl Schema {
     pub fn attribute(mut self, a: Attribute) -> Self {
         self.attributes.push(a);
         self
+    }
+
+    /// Runs every attribute's validators on its value in `config`, when
+    /// that value is known and not null.
+    pub fn validate_attributes(&self, config: &Value, diags: &mut Diagnostics) {
+        for a in self.attributes.iter().filter(|a| !a.validators.is_empty()) {
+            let Some(value) = config.get_attr(a.name) else {
+                continue;
+            };
+            if value.is_null() || !value.is_known() {
+                continue;
+            }
+            let path = Path::root().attr(a.name);
+            for v in &a.validators {
+                v.validate(a.name, value, &path, diags);
+            }
+        }
     }
 
     pub fn get(&self, name: &str) -> Option<&Attribute> {

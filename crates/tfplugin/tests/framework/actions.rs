@@ -89,6 +89,24 @@ async fn validation_and_plan_answer_with_diagnostics() {
         summaries(&r.diagnostics),
         [(WARNING, "Planned unconfigured".to_string())]
     );
+
+    // A value known only at plan is checked by the rules then.
+    let r = s
+        .plan_action(Request::new(pb::plan_action::Request {
+            action_type: COUNTDOWN.into(),
+            config: Some(countdown(Value::number(-2))),
+            ..Default::default()
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        summaries(&r.diagnostics),
+        [
+            (ERROR, "Negative from".to_string()),
+            (WARNING, "Planned unconfigured".to_string())
+        ]
+    );
 }
 
 #[tokio::test]

@@ -205,6 +205,31 @@ async fn ephemeral_private_bytes_go_from_open_to_renew_to_close() {
 }
 
 #[tokio::test]
+async fn list_validation_runs_the_list_rules_with_paths_under_config() {
+    let (s, _) = service();
+    let r = s
+        .validate_list_resource_config(Request::new(pb::validate_list_resource_config::Request {
+            type_name: THING.into(),
+            config: Some(dv(
+                &Value::object([("name_prefix", Value::string("a*"))]),
+                &Type::object([("name_prefix", Type::String)]),
+            )),
+            ..Default::default()
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        summaries(&r.diagnostics),
+        [(ERROR, "Wildcard in name_prefix".to_string())]
+    );
+    assert_eq!(
+        attribute_names(&r.diagnostics[0]),
+        ["config", "name_prefix"]
+    );
+}
+
+#[tokio::test]
 async fn list_streams_one_event_per_item_with_identity() {
     let (s, _) = configured().await;
     for name in ["apple", "avocado", "banana"] {

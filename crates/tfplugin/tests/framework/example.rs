@@ -252,19 +252,10 @@ impl Provider for ExampleProvider {
 
     fn schema(&self) -> Schema {
         Schema::new("The example provider.").attribute(
-            Attribute::optional(ProviderConfig::greeting, Type::String).description("Any text."),
+            Attribute::optional(ProviderConfig::greeting, Type::String)
+                .description("Any text.")
+                .not_empty("Set it to some text, or leave it out."),
         )
-    }
-
-    async fn validate(&self, req: ValidateRequest, resp: &mut ValidateResponse) {
-        let config = ProviderConfig::from_value(&req.config).unwrap_or_default();
-        if config.greeting.known().is_some_and(String::is_empty) {
-            resp.diagnostics.attribute_error(
-                Path::root().attr(ProviderConfig::greeting),
-                "Empty greeting",
-                "Set greeting to some text, or leave it out.",
-            );
-        }
     }
 
     async fn stop(&self, data: Option<&Arc<Journal>>) {
@@ -317,7 +308,9 @@ impl Provider for ExampleProvider {
 pub fn thing_schema() -> Schema {
     Schema::new("A thing kept in memory.")
         .attribute(Attribute::computed(ThingModel::id, Type::String).use_state_for_unknown())
-        .attribute(Attribute::required(ThingModel::name, Type::String))
+        .attribute(
+            Attribute::required(ThingModel::name, Type::String).not_empty("Give the thing a name."),
+        )
         .attribute(Attribute::optional(ThingModel::note, Type::String))
 }
 
@@ -349,20 +342,6 @@ impl Resource<Arc<Journal>> for Thing {
             }
             .to_value(),
         )
-    }
-
-    async fn validate(&self, req: ValidateRequest, resp: &mut ValidateResponse) {
-        if thing(&req.config)
-            .name
-            .known()
-            .is_some_and(String::is_empty)
-        {
-            resp.diagnostics.attribute_error(
-                Path::root().attr(ThingModel::name),
-                "Empty name",
-                "Give the thing a name.",
-            );
-        }
     }
 
     async fn modify_plan(&self, data: Option<&Arc<Journal>>, plan: &mut PlanCtx) {
@@ -500,6 +479,22 @@ impl Resource<Arc<Journal>> for Thing {
     fn list_schema(&self) -> Schema {
         Schema::new("Lists things.")
             .attribute(Attribute::optional(ThingList::name_prefix, Type::String))
+    }
+
+    fn list_config_rules(&self) -> ConfigRules {
+        ConfigRules::of(|config: &ThingList, diags| {
+            if config
+                .name_prefix
+                .as_deref()
+                .is_some_and(|p| p.contains('*'))
+            {
+                diags.attribute_error(
+                    Path::root().attr(ThingList::name_prefix),
+                    "Wildcard in name_prefix",
+                    "name_prefix is matched literally; remove the `*`.",
+                );
+            }
+        })
     }
 
     async fn list(
@@ -642,15 +637,16 @@ impl Action<Arc<Journal>> for Countdown {
             .attribute(Attribute::required(CountdownConfig::from, Type::Number))
     }
 
-    async fn validate(&self, req: ValidateRequest, resp: &mut ValidateResponse) {
-        let config = CountdownConfig::from_value(&req.config).unwrap_or_default();
-        if config.from.known().is_some_and(|n| *n < 0) {
-            resp.diagnostics.attribute_error(
-                Path::root().attr(CountdownConfig::from),
-                "Negative from",
-                "from must be 0 or more.",
-            );
-        }
+    fn config_rules(&self) -> ConfigRules {
+        ConfigRules::of(|config: &CountdownConfig, diags| {
+            if config.from.known().is_some_and(|n| *n < 0) {
+                diags.attribute_error(
+                    Path::root().attr(CountdownConfig::from),
+                    "Negative from",
+                    "from must be 0 or more.",
+                );
+            }
+        })
     }
 
     async fn plan(

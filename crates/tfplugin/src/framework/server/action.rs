@@ -7,13 +7,14 @@ use tokio_stream::StreamExt;
 use tokio_stream::wrappers::UnboundedReceiverStream;
 use tracing::Instrument;
 
+use super::validate::validated;
 use super::{BoxStream, ProviderService, decode, rpc_span};
 use crate::framework::diagnostics::{Diagnostic, Diagnostics};
 use crate::framework::messages::{
     InvokeActionRequest, PlanActionRequest, PlanActionResponse, Progress, ValidateRequest,
-    ValidateResponse,
 };
 use crate::framework::resource::Provider;
+use crate::framework::validation::check_config;
 use crate::framework::wire::{WithDiagnostics, guard_with};
 use crate::proto::tfplugin6 as pb;
 
@@ -29,7 +30,7 @@ pub(super) async fn validate_action_config<P: Provider>(
         &schema.object_type(),
         "action configuration",
     )?;
-    let mut resp = ValidateResponse::default();
+    let mut resp = validated(schema, &a.config_rules(), &config);
     a.validate(ValidateRequest { config }, &mut resp).await;
     Ok(WithDiagnostics::from_diagnostics(resp.diagnostics))
 }
@@ -44,7 +45,10 @@ pub(super) async fn plan_action<P: Provider>(
         &schema.object_type(),
         "action configuration",
     )?;
-    let mut resp = PlanActionResponse::default();
+    // Values unknown at validation may be known now: check them again.
+    let mut resp = PlanActionResponse {
+        diagnostics: check_config(schema, &a.config_rules(), &config),
+    };
     a.plan(s.data().as_ref(), PlanActionRequest { config }, &mut resp)
         .await;
     Ok(WithDiagnostics::from_diagnostics(resp.diagnostics))

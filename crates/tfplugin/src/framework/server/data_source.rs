@@ -1,8 +1,9 @@
 //! Data sources: ValidateDataResourceConfig and ReadDataSource.
 
+use super::validate::validated;
 use super::{ProviderService, decode, encode};
 use crate::framework::diagnostics::Diagnostics;
-use crate::framework::messages::{ReadDataSourceRequest, ValidateRequest, ValidateResponse};
+use crate::framework::messages::{ReadDataSourceRequest, ValidateRequest};
 use crate::framework::resource::Provider;
 use crate::framework::wire::WithDiagnostics;
 use crate::proto::tfplugin6 as pb;
@@ -13,7 +14,7 @@ pub(super) async fn validate_data_resource_config<P: Provider>(
 ) -> Result<pb::validate_data_resource_config::Response, Diagnostics> {
     let (d, schema) = s.data_source(&req.type_name)?;
     let config = decode(req.config.as_ref(), &schema.object_type(), "configuration")?;
-    let mut resp = ValidateResponse::default();
+    let mut resp = validated(schema, &d.config_rules(), &config);
     d.validate(ValidateRequest { config }, &mut resp).await;
     Ok(WithDiagnostics::from_diagnostics(resp.diagnostics))
 }

@@ -3,11 +3,10 @@
 
 use std::time::SystemTime;
 
+use super::validate::validated;
 use super::{ProviderService, decode, encode};
 use crate::framework::diagnostics::Diagnostics;
-use crate::framework::messages::{
-    CloseRequest, OpenRequest, RenewRequest, ValidateRequest, ValidateResponse,
-};
+use crate::framework::messages::{CloseRequest, OpenRequest, RenewRequest, ValidateRequest};
 use crate::framework::resource::Provider;
 use crate::framework::wire::WithDiagnostics;
 use crate::proto::tfplugin6 as pb;
@@ -26,7 +25,7 @@ pub(super) async fn validate_ephemeral_resource_config<P: Provider>(
 ) -> Result<pb::validate_ephemeral_resource_config::Response, Diagnostics> {
     let (e, schema) = s.ephemeral(&req.type_name)?;
     let config = decode(req.config.as_ref(), &schema.object_type(), "configuration")?;
-    let mut resp = ValidateResponse::default();
+    let mut resp = validated(schema, &e.config_rules(), &config);
     e.validate(ValidateRequest { config }, &mut resp).await;
     Ok(WithDiagnostics::from_diagnostics(resp.diagnostics))
 }

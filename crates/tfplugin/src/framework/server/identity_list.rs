@@ -4,10 +4,11 @@
 
 use tracing::Instrument;
 
+use super::validate::validated;
 use super::{ProviderService, decode, encode, rpc_span};
 use crate::codec::{self, PathStep};
 use crate::framework::diagnostics::{Diagnostic, Diagnostics};
-use crate::framework::messages::{ListRequest, ValidateRequest, ValidateResponse};
+use crate::framework::messages::{ListRequest, ValidateRequest};
 use crate::framework::resource::Provider;
 use crate::framework::wire::{WithDiagnostics, guard_with, unknown_type};
 use crate::proto::tfplugin6 as pb;
@@ -81,13 +82,14 @@ pub(super) async fn validate_list_resource_config<P: Provider>(
     if !r.supports_list() {
         return Err(unknown_type("list resource", &req.type_name));
     }
+    let schema = r.list_schema();
     let config = decode(
         req.config.as_ref(),
-        &r.list_schema().object_type(),
+        &schema.object_type(),
         "list configuration",
     )
     .map_err(|d| in_list_config(d.into()))?;
-    let mut resp = ValidateResponse::default();
+    let mut resp = validated(&schema, &r.list_config_rules(), &config);
     r.validate_list(ValidateRequest { config }, &mut resp).await;
     Ok(WithDiagnostics::from_diagnostics(in_list_config(
         resp.diagnostics,

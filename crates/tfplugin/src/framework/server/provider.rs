@@ -1,11 +1,10 @@
 //! Provider-wide RPCs: metadata, schemas, the provider block's validation
 //! and configuration, and stop.
 
+use super::validate::validated;
 use super::{ProviderService, decode};
 use crate::framework::diagnostics::Diagnostics;
-use crate::framework::messages::{
-    ConfigureRequest, ConfigureResponse, ValidateRequest, ValidateResponse,
-};
+use crate::framework::messages::{ConfigureRequest, ConfigureResponse, ValidateRequest};
 use crate::framework::resource::Provider;
 use crate::framework::wire::WithDiagnostics;
 use crate::proto::tfplugin6 as pb;
@@ -127,7 +126,7 @@ pub(super) async fn validate_provider_config<P: Provider>(
         &s.provider_schema.object_type(),
         "provider configuration",
     )?;
-    let mut resp = ValidateResponse::default();
+    let mut resp = validated(&s.provider_schema, &s.provider.config_rules(), &config);
     s.provider
         .validate(ValidateRequest { config }, &mut resp)
         .await;
