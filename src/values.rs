@@ -122,7 +122,8 @@ pub fn to_json(v: &Value) -> Option<serde_json::Value> {
 #[cfg(test)]
 pub(crate) mod testing {
     use tfplugin::codec::Path;
-    use tfplugin::framework::{Diagnostics, Severity};
+    use tfplugin::framework::model::Model;
+    use tfplugin::framework::{ConfigRules, Diagnostics, Schema, Severity, check_config};
 
     /// One validation rule: what a configuration gets wrong and the single
     /// error it must produce.
@@ -156,5 +157,15 @@ pub(crate) mod testing {
     /// `Path::root().attr(name)`.
     pub(crate) fn at(name: &str) -> Option<Path> {
         Some(Path::root().attr(name))
+    }
+
+    /// What validation reports for `config`, run as the framework runs it:
+    /// the schema's attribute validators, then the object's rules.
+    pub(crate) fn validation_of(
+        schema: &Schema,
+        rules: &ConfigRules,
+        config: &impl Model,
+    ) -> Diagnostics {
+        check_config(schema, rules, &config.to_value())
     }
 }

@@ -32,8 +32,8 @@ use openai_admin::secret::Secret;
 use tfplugin::codec::{Path, Type, Value};
 use tfplugin::framework::model::{Field, Model};
 use tfplugin::framework::{
-    Action, Attribute, Diagnostic, Diagnostics, InvokeActionRequest, InvokeActionResponse, Mode,
-    PlanActionRequest, PlanActionResponse, Progress, Schema, ValidateRequest, ValidateResponse,
+    Action, Attribute, ConfigRules, Diagnostic, Diagnostics, InvokeActionRequest,
+    InvokeActionResponse, Mode, Progress, Schema,
 };
 
 pub(crate) const TYPE_NAME: &str = "openai_workload_identity_verify";
@@ -143,6 +143,8 @@ pub(crate) fn validate_config(config: &VerifyModel, diags: &mut Diagnostics) {
     }
 }
 
+/// The action's own rules and those of the token it fetches (their
+/// attributes' validators come with the attributes).
 fn validate_all(config: &Value, diags: &mut Diagnostics) {
     if let Some(own) = decode::<VerifyModel>(config, diags) {
         validate_config(&own, diags);
@@ -336,17 +338,10 @@ impl Action<ProviderData> for WorkloadIdentityVerifyAction {
         schema()
     }
 
-    async fn validate(&self, req: ValidateRequest, resp: &mut ValidateResponse) {
-        validate_all(&req.config, &mut resp.diagnostics);
-    }
-
-    async fn plan(
-        &self,
-        _data: Option<&ProviderData>,
-        req: PlanActionRequest,
-        resp: &mut PlanActionResponse,
-    ) {
-        validate_all(&req.config, &mut resp.diagnostics);
+    /// The framework runs them at validation and again at plan, when
+    /// more values may be known.
+    fn config_rules(&self) -> ConfigRules {
+        ConfigRules::on_value(validate_all)
     }
 
     async fn invoke(

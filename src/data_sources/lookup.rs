@@ -69,21 +69,13 @@ fn capitalize(s: &str) -> String {
 /// Checks that the configuration sets exactly one of `id` and `name`
 /// (`terraform validate`). An unknown value may still turn out null, so it
 /// only counts against the "both" rule when the other is known and set.
+/// (An empty one is refused by the attribute's validator.)
 pub(crate) fn validate_key(
     id: &Field<String>,
     name: &Field<String>,
     what: &str,
     diags: &mut Diagnostics,
 ) {
-    for (n, value) in [(ID, id), (NAME, name)] {
-        if value.as_deref() == Some("") {
-            diags.attribute_error(
-                Path::root().attr(n),
-                format!("Empty {n}"),
-                format!("{n} must not be empty: give the {what}'s {n}."),
-            );
-        }
-    }
     // Both known and set conflict; an unknown one may still turn out null.
     if id.is_present() && name.is_present() {
         diags.attribute_error(
@@ -128,6 +120,9 @@ pub(crate) struct Argument {
     pub name: &'static str,
     pub mode: Mode,
     pub description: &'static str,
+    /// What to write instead of an empty string, for an argument the user
+    /// sets (`""` for a computed one).
+    pub if_empty: &'static str,
 }
 
 /// A data source schema with exactly the attributes (names, types, order and
@@ -152,7 +147,12 @@ pub(crate) fn from_resource(
                         }
                         Mode::Computed => Attribute::computed(a.name, a.ty.clone()),
                     };
-                    base.description(arg.description)
+                    let base = base.description(arg.description);
+                    if arg.mode == Mode::Computed {
+                        base
+                    } else {
+                        base.not_empty(arg.if_empty)
+                    }
                 }
                 None => Attribute::computed(a.name, a.ty.clone()).description(&a.description),
             };
@@ -194,7 +194,7 @@ mod tests {
 
     #[test]
     fn each_rule_fails_with_its_message_on_its_attribute() {
-        let rules: [Rule<Args>; 4] = [
+        let rules: [Rule<Args>; 2] = [
             Rule {
                 case: "both",
                 config: (s("a"), s("b")),
@@ -208,20 +208,6 @@ mod tests {
                 path: at(ID),
                 summary: "Missing lookup argument",
                 detail: "Set id or name to choose the project.",
-            },
-            Rule {
-                case: "empty id",
-                config: (s(""), Field::Null),
-                path: at(ID),
-                summary: "Empty id",
-                detail: "id must not be empty: give the project's id.",
-            },
-            Rule {
-                case: "empty name",
-                config: (Field::Null, s("")),
-                path: at(NAME),
-                summary: "Empty name",
-                detail: "name must not be empty: give the project's name.",
             },
         ];
         for rule in &rules {

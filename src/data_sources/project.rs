@@ -7,13 +7,12 @@ use async_trait::async_trait;
 use super::lookup::{self, Key};
 use crate::errors::{Action, Op, api_error};
 use crate::provider_data::ProviderData;
-use crate::values::decode;
 use openai_admin::models::Project;
 use tfplugin::codec::Type;
 use tfplugin::framework::model::{Field, Model};
 use tfplugin::framework::{
-    Attribute, DataSource, Diagnostic, Diagnostics, ReadDataSourceRequest, ReadDataSourceResponse,
-    Schema, ValidateRequest, ValidateResponse,
+    Attribute, ConfigRules, DataSource, Diagnostic, Diagnostics, ReadDataSourceRequest,
+    ReadDataSourceResponse, Schema,
 };
 
 pub(crate) const TYPE_NAME: &str = "openai_project";
@@ -41,11 +40,13 @@ pub(crate) fn schema() -> Schema {
     )
     .attribute(
         Attribute::optional_computed(M::id, Type::String)
-            .description("The project's id (`proj_...`). Set this or `name`."),
+            .description("The project's id (`proj_...`). Set this or `name`.")
+            .not_empty("Give the project's id (`proj_...`), or set `name` instead."),
     )
     .attribute(
         Attribute::optional_computed(M::name, Type::String)
-            .description("The project's name. Set this or `id`."),
+            .description("The project's name. Set this or `id`.")
+            .not_empty("Give the project's name, or set `id` instead."),
     )
     .attribute(
         Attribute::computed(M::status, Type::String)
@@ -76,11 +77,10 @@ impl DataSource<ProviderData> for ProjectDataSource {
         schema()
     }
 
-    async fn validate(&self, req: ValidateRequest, resp: &mut ValidateResponse) {
-        let diags = &mut resp.diagnostics;
-        if let Some(config) = decode::<M>(&req.config, diags) {
-            lookup::validate_key(&config.id, &config.name, WHAT, diags);
-        }
+    fn config_rules(&self) -> ConfigRules {
+        ConfigRules::of(|config: &M, diags| {
+            lookup::validate_key(&config.id, &config.name, WHAT, diags)
+        })
     }
 
     async fn read(

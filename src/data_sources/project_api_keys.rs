@@ -12,13 +12,12 @@ use async_trait::async_trait;
 
 use crate::errors::{Action, Op, api_error};
 use crate::provider_data::ProviderData;
-use crate::values::decode;
 use openai_admin::models::{API_KEY_OWNER_SERVICE_ACCOUNT, API_KEY_OWNER_USER, ProjectApiKey};
-use tfplugin::codec::{Path, Type, Value};
+use tfplugin::codec::{Path, Type};
 use tfplugin::framework::model::{Field, Model, Set};
 use tfplugin::framework::{
-    Attribute, DataSource, Diagnostics, ReadDataSourceRequest, ReadDataSourceResponse, Schema,
-    ValidateRequest, ValidateResponse,
+    Attribute, ConfigRules, DataSource, Diagnostics, ReadDataSourceRequest, ReadDataSourceResponse,
+    Schema,
 };
 
 pub(crate) const TYPE_NAME: &str = "openai_project_api_keys";
@@ -28,7 +27,8 @@ tfplugin::model! {
     pub(crate) struct ApiKeysModel {
         pub project_id: Field<String>,
         pub owner_type: Field<String>,
-        pub service_account_ids: Field<Set<String>>,
+        /// Elements are unknown while the accounts are still to be created.
+        pub service_account_ids: Field<Set<Field<String>>>,
         pub used_within_days: Field<i64>,
         pub api_keys: Field<Vec<ApiKeyEntry>>,
     }
@@ -86,7 +86,8 @@ pub(crate) fn schema() -> Schema {
     )
     .attribute(
         Attribute::required(M::project_id, Type::String)
-            .description("The project whose keys to list (`proj_...`)."),
+            .description("The project whose keys to list (`proj_...`).")
+            .not_empty("Give the project's id (`proj_...`)."),
     )
     .attribute(
         Attribute::optional(M::owner_type, Type::String).description(
@@ -118,14 +119,8 @@ pub(crate) fn schema() -> Schema {
     )
 }
 
+/// The rules of values; an empty project id is the schema's validator.
 fn validate_config(config: &M, diags: &mut Diagnostics) {
-    if config.project_id.as_deref() == Some("") {
-        diags.attribute_error(
-            Path::root().attr(M::project_id),
-            "Empty project_id",
-            "project_id must name a project (`proj_...`).",
-        );
-    }
     if let Some(kind) = config.owner_type.known()
         && !OWNER_TYPES.contains(&kind.as_str())
     {
@@ -187,7 +182,7 @@ fn selected(config: &M, k: &ProjectApiKey, now: i64) -> bool {
         k.owner
             .service_account
             .as_ref()
-            .is_some_and(|sa| ids.contains(&sa.id))
+            .is_some_and(|sa| ids.iter().any(|id| id.as_deref() == Some(sa.id.as_str())))
     });
     let used_ok = config.used_within_days.known().is_none_or(|&days| {
         k.last_used_at
@@ -206,19 +201,8 @@ impl DataSource<ProviderData> for ProjectApiKeysDataSource {
         schema()
     }
 
-    async fn validate(&self, req: ValidateRequest, resp: &mut ValidateResponse) {
-        let diags = &mut resp.diagnostics;
-        // Ids of accounts not created yet are unknown elements; the rules
-        // do not look at them, so the set counts as unknown as a whole.
-        let mut config = req.config;
-        if let Some(ids) = config.get_attr_mut(M::service_account_ids)
-            && !ids.is_wholly_known()
-        {
-            *ids = Value::Unknown;
-        }
-        if let Some(config) = decode(&config, diags) {
-            validate_config(&config, diags);
-        }
+    fn config_rules(&self) -> ConfigRules {
+        ConfigRules::of(validate_config)
     }
 
     async fn read(
@@ -253,7 +237,7 @@ impl DataSource<ProviderData> for ProjectApiKeysDataSource {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::values::testing::{Rule, assert_rule, at};
+    use crate::values::testing::{Rule, assert_rule, at, validation_of};
     use openai_admin::models::{ApiKeyOwner, ApiKeyOwnerServiceAccount, ApiKeyOwnerUser};
     use tfplugin::framework::model::schema_mismatches;
 
@@ -277,7 +261,7 @@ mod tests {
                 },
                 path: at(M::project_id),
                 summary: "Empty project_id",
-                detail: "must name a project",
+                detail: "project_id must not be empty. Give the project's id (`proj_...`).",
             },
             Rule {
                 case: "unknown owner kind",
@@ -300,10 +284,17 @@ mod tests {
                 detail: "1 or more days",
             },
         ];
+        let check =
+            |config: &M| validation_of(&schema(), &ProjectApiKeysDataSource.config_rules(), config);
+        assert!(check(&base).is_empty());
+        // Accounts still to be created leave unknown ids: nothing to refuse yet.
+        let pending = M {
+            service_account_ids: Field::Known(Set(vec![Field::Unknown])),
+            ..base.clone()
+        };
+        assert!(check(&pending).is_empty(), "{:#?}", check(&pending));
         for rule in &rules {
-            let mut d = Diagnostics::new();
-            validate_config(&rule.config, &mut d);
-            assert_rule(rule, &d);
+            assert_rule(rule, &check(&rule.config));
         }
     }
 
@@ -363,7 +354,7 @@ mod tests {
         );
         assert_eq!(
             pick(M {
-                service_account_ids: Field::Known(Set(vec!["svc_acct_b".into()])),
+                service_account_ids: Field::Known(Set(vec![Field::Known("svc_acct_b".into())])),
                 ..M::default()
             }),
             ["key_sa_old"]

@@ -8,13 +8,12 @@ use super::lookup::{self, Argument, Key};
 use crate::errors::{Action, Op, api_error};
 use crate::provider_data::ProviderData;
 use crate::resources::project_service_account::{self as resource, ServiceAccountModel};
-use crate::values::decode;
 use openai_admin::models::ServiceAccount;
 use tfplugin::codec::Path;
 use tfplugin::framework::model::Model;
 use tfplugin::framework::{
-    DataSource, Diagnostic, Diagnostics, Mode, ReadDataSourceRequest, ReadDataSourceResponse,
-    Schema, ValidateRequest, ValidateResponse,
+    ConfigRules, DataSource, Diagnostic, Diagnostics, Mode, ReadDataSourceRequest,
+    ReadDataSourceResponse, Schema,
 };
 
 pub(crate) const TYPE_NAME: &str = "openai_project_service_account";
@@ -33,17 +32,20 @@ pub(crate) fn schema() -> Schema {
                 name: ServiceAccountModel::project_id,
                 mode: Mode::Required,
                 description: "The project to search (`proj_...`).",
+                if_empty: "Give the project's id (`proj_...`).",
             },
             Argument {
                 name: ServiceAccountModel::id,
                 mode: Mode::OptionalComputed,
                 description: "The service account's id, an opaque string (e.g. `svc_acct_...`). \
                               Set this or `name`.",
+                if_empty: "Give the service account's id, or set `name` instead.",
             },
             Argument {
                 name: ServiceAccountModel::name,
                 mode: Mode::OptionalComputed,
                 description: "The service account's name. Set this or `id`.",
+                if_empty: "Give the service account's name, or set `id` instead.",
             },
             Argument {
                 name: ServiceAccountModel::role,
@@ -52,6 +54,7 @@ pub(crate) fn schema() -> Schema {
                               `none` for an account without one (OpenAI creates keyless \
                               accounts that way). Tokens exchanged for an account without a \
                               role cannot call the API.",
+                if_empty: "",
             },
         ],
     )
@@ -67,11 +70,10 @@ impl DataSource<ProviderData> for ProjectServiceAccountDataSource {
         schema()
     }
 
-    async fn validate(&self, req: ValidateRequest, resp: &mut ValidateResponse) {
-        let diags = &mut resp.diagnostics;
-        if let Some(config) = decode(&req.config, diags) {
-            validate_config(&config, diags);
-        }
+    fn config_rules(&self) -> ConfigRules {
+        ConfigRules::of(|config: &ServiceAccountModel, diags| {
+            lookup::validate_key(&config.id, &config.name, WHAT, diags)
+        })
     }
 
     async fn read(
@@ -135,17 +137,6 @@ impl DataSource<ProviderData> for ProjectServiceAccountDataSource {
     }
 }
 
-fn validate_config(config: &ServiceAccountModel, diags: &mut Diagnostics) {
-    lookup::validate_key(&config.id, &config.name, WHAT, diags);
-    if config.project_id.as_deref() == Some("") {
-        diags.attribute_error(
-            Path::root().attr(ServiceAccountModel::project_id),
-            "Empty project_id",
-            "project_id must not be empty: give the project's id (`proj_...`).",
-        );
-    }
-}
-
 fn project_not_found(pid: &str) -> Diagnostics {
     Diagnostic::error(
         "Project not found",
@@ -158,7 +149,7 @@ fn project_not_found(pid: &str) -> Diagnostics {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::values::testing::{Rule, assert_rule, at};
+    use crate::values::testing::{Rule, assert_rule, at, validation_of};
     use tfplugin::framework::model::{Field, schema_mismatches};
 
     /// The data source's attributes are the resource's, so is its model.
@@ -171,20 +162,68 @@ mod tests {
     }
 
     #[test]
-    fn empty_project_id_is_refused_on_its_attribute() {
-        let rule = Rule {
-            case: "empty project id",
-            config: ServiceAccountModel {
-                project_id: Field::Known(String::new()),
-                name: Field::Known("ci".into()),
-                ..ServiceAccountModel::default()
-            },
-            path: at(ServiceAccountModel::project_id),
-            summary: "Empty project_id",
-            detail: "project_id must not be empty: give the project's id (`proj_...`).",
+    fn each_rule_fails_with_its_message_on_its_attribute() {
+        type M = ServiceAccountModel;
+        let check = |config: &M| {
+            validation_of(
+                &schema(),
+                &ProjectServiceAccountDataSource.config_rules(),
+                config,
+            )
         };
-        let mut d = Diagnostics::new();
-        validate_config(&rule.config, &mut d);
-        assert_rule(&rule, &d);
+        let text = |s: &str| Field::Known(s.to_owned());
+        let valid = M {
+            project_id: text("proj_1"),
+            name: text("ci"),
+            ..M::default()
+        };
+        assert!(check(&valid).is_empty(), "{:#?}", check(&valid));
+        let rules = [
+            Rule {
+                case: "empty project id",
+                config: M {
+                    project_id: text(""),
+                    ..valid.clone()
+                },
+                path: at(M::project_id),
+                summary: "Empty project_id",
+                detail: "project_id must not be empty. Give the project's id (`proj_...`).",
+            },
+            Rule {
+                case: "empty name",
+                config: M {
+                    name: text(""),
+                    ..valid.clone()
+                },
+                path: at(M::name),
+                summary: "Empty name",
+                detail: "name must not be empty. Give the service account's name, or set `id` \
+                         instead.",
+            },
+            Rule {
+                case: "empty id",
+                config: M {
+                    id: text(""),
+                    name: Field::Null,
+                    ..valid.clone()
+                },
+                path: at(M::id),
+                summary: "Empty id",
+                detail: "id must not be empty.",
+            },
+            Rule {
+                case: "both keys",
+                config: M {
+                    id: text("svc_acct_1"),
+                    ..valid.clone()
+                },
+                path: at(M::name),
+                summary: "Conflicting lookup arguments",
+                detail: "not both",
+            },
+        ];
+        for rule in &rules {
+            assert_rule(rule, &check(&rule.config));
+        }
     }
 }

@@ -13,13 +13,12 @@ use async_trait::async_trait;
 use crate::errors::{Action, Op, api_error};
 use crate::provider_data::ProviderData;
 use crate::resources::service_account_mapping::{self as resource, MappingModel};
-use crate::values::decode;
 use openai_admin::models::FederationRule;
 use tfplugin::codec::{Path, Type, Value};
 use tfplugin::framework::model::{Field, FieldType, Model, ModelError};
 use tfplugin::framework::{
     Attribute, DataSource, Diagnostic, Diagnostics, ReadDataSourceRequest, ReadDataSourceResponse,
-    Schema, ValidateRequest, ValidateResponse,
+    Schema,
 };
 
 pub(crate) const TYPE_NAME: &str = "openai_service_account_mappings";
@@ -125,12 +124,15 @@ pub(crate) fn schema() -> Schema {
     )
     .attribute(
         Attribute::required(MappingsModel::workload_identity_provider_id, Type::String)
+            .not_empty("Give the provider's id (`wip_...`).")
             .description("The provider whose mappings to list (`wip_...`)."),
     )
     .attribute(
-        Attribute::optional(MappingsModel::service_account_id, Type::String).description(
-            "Only mappings to this service account (`svc_acct_...`). Omit for all mappings.",
-        ),
+        Attribute::optional(MappingsModel::service_account_id, Type::String)
+            .not_empty("Omit it to list the mappings of every service account.")
+            .description(
+                "Only mappings to this service account (`svc_acct_...`). Omit for all mappings.",
+            ),
     )
     .attribute(
         Attribute::computed(
@@ -174,13 +176,6 @@ impl DataSource<ProviderData> for ServiceAccountMappingsDataSource {
         schema()
     }
 
-    async fn validate(&self, req: ValidateRequest, resp: &mut ValidateResponse) {
-        let diags = &mut resp.diagnostics;
-        if let Some(config) = decode(&req.config, diags) {
-            validate_config(&config, diags);
-        }
-    }
-
     async fn read(
         &self,
         data: &ProviderData,
@@ -216,27 +211,6 @@ impl DataSource<ProviderData> for ServiceAccountMappingsDataSource {
             mappings: Field::Known(rules.iter().map(mapping_entry).collect()),
         };
         Ok(ReadDataSourceResponse::new(result.to_value()))
-    }
-}
-
-fn validate_config(config: &MappingsModel, diags: &mut Diagnostics) {
-    for (name, value) in [
-        (
-            MappingsModel::workload_identity_provider_id,
-            &config.workload_identity_provider_id,
-        ),
-        (
-            MappingsModel::service_account_id,
-            &config.service_account_id,
-        ),
-    ] {
-        if value.as_deref() == Some("") {
-            diags.attribute_error(
-                Path::root().attr(name),
-                format!("Empty {name}"),
-                format!("{name} must not be empty; omit it instead."),
-            );
-        }
     }
 }
 

@@ -15,7 +15,6 @@ use async_trait::async_trait;
 use serde_json::Value as Json;
 
 use crate::provider_data::ProviderData;
-use crate::values::decode;
 use openai_admin::issuer::{
     DiscoveryProblem, FetchError, Fetcher, MAX_KEYS, SUPPORTED_ALGS, discovery_document_url,
     key_bits, key_problem,
@@ -23,8 +22,8 @@ use openai_admin::issuer::{
 use tfplugin::codec::{Path, Type};
 use tfplugin::framework::model::{Field, Model};
 use tfplugin::framework::{
-    Attribute, DataSource, Diagnostic, Diagnostics, ReadDataSourceRequest, ReadDataSourceResponse,
-    Schema, ValidateRequest, ValidateResponse,
+    Attribute, ConfigRules, DataSource, Diagnostic, Diagnostics, ReadDataSourceRequest,
+    ReadDataSourceResponse, Schema,
 };
 
 pub(crate) const TYPE_NAME: &str = "openai_workload_identity_issuer";
@@ -87,18 +86,22 @@ pub(crate) fn schema() -> Schema {
          private discovery URL, a missing `kid` or an unsupported key fails the plan, not the \
          first login. No Admin API key is needed.",
     )
-    .attribute(Attribute::required(M::issuer, Type::String).description(
+    .attribute(Attribute::required(M::issuer, Type::String)
+        .not_blank("Give the issuer, as the `iss` of its tokens.").description(
         "The issuer, as the workload identity provider will have it (the `iss` of its tokens).",
     ))
-    .attribute(Attribute::optional(M::discovery_url, Type::String).description(
+    .attribute(Attribute::optional(M::discovery_url, Type::String)
+        .not_blank("Omit it or give a value.").description(
         "Where the discovery document is, when not at the issuer: a base URL or the full \
          `.../.well-known/openid-configuration` URL, as the provider's `discovery_url`.",
     ))
-    .attribute(Attribute::optional(M::jwks_json, Type::String).description(
+    .attribute(Attribute::optional(M::jwks_json, Type::String)
+        .not_blank("Omit it or give a value.").description(
         "A JWKS (JSON text) to judge instead of fetching one, as the provider's uploaded \
          `jwks_json`. Nothing is fetched then.",
     ))
-    .attribute(Attribute::optional(M::sample_kid, Type::String).description(
+    .attribute(Attribute::optional(M::sample_kid, Type::String)
+        .not_blank("Omit it or give a value.").description(
         "The `kid` a sample token's header names. The check fails unless the key set has an \
          accepted key with this `kid`. Give the `kid`, never a token: data source arguments are \
          stored in state.",
@@ -130,21 +133,8 @@ pub(crate) fn schema() -> Schema {
     ))
 }
 
+/// The rules across attributes; blank values are the schema's validators.
 fn validate_config(config: &M, diags: &mut Diagnostics) {
-    for (name, value) in [
-        (M::issuer, &config.issuer),
-        (M::discovery_url, &config.discovery_url),
-        (M::jwks_json, &config.jwks_json),
-        (M::sample_kid, &config.sample_kid),
-    ] {
-        if value.as_deref().is_some_and(|v| v.trim().is_empty()) {
-            diags.attribute_error(
-                Path::root().attr(name),
-                format!("Empty {name}"),
-                format!("{name} must not be empty; omit it or give a value."),
-            );
-        }
-    }
     if config.discovery_url.is_present() && config.jwks_json.is_present() {
         diags.attribute_error(
             Path::root().attr(M::jwks_json),
@@ -313,11 +303,8 @@ impl DataSource<ProviderData> for WorkloadIdentityIssuerDataSource {
         schema()
     }
 
-    async fn validate(&self, req: ValidateRequest, resp: &mut ValidateResponse) {
-        let diags = &mut resp.diagnostics;
-        if let Some(config) = decode(&req.config, diags) {
-            validate_config(&config, diags);
-        }
+    fn config_rules(&self) -> ConfigRules {
+        ConfigRules::of(validate_config)
     }
 
     async fn read(

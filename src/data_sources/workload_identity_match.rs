@@ -14,12 +14,12 @@ use serde_json::Value as Json;
 
 use crate::errors::{Action, Op, api_error};
 use crate::provider_data::ProviderData;
-use crate::values::{decode, to_json};
+use crate::values::to_json;
 use tfplugin::codec::{Path, Type, Value};
 use tfplugin::framework::model::{Field, Model};
 use tfplugin::framework::{
-    Attribute, DataSource, Diagnostic, Diagnostics, ReadDataSourceRequest, ReadDataSourceResponse,
-    Schema, ValidateRequest, ValidateResponse,
+    Attribute, ConfigRules, DataSource, Diagnostic, Diagnostics, ReadDataSourceRequest,
+    ReadDataSourceResponse, Schema,
 };
 
 pub(crate) const TYPE_NAME: &str = "openai_workload_identity_match";
@@ -55,6 +55,7 @@ pub(crate) fn schema() -> Schema {
     )
     .attribute(
         Attribute::required(M::workload_identity_provider_id, Type::String)
+            .not_empty("Give the provider's id (`wip_...`).")
             .description("The provider whose mappings to test (`wip_...`)."),
     )
     .attribute(Attribute::required(M::claims, Type::Dynamic).description(
@@ -63,7 +64,8 @@ pub(crate) fn schema() -> Schema {
          run_attempt = 1 }`.",
     ))
     .attribute(
-        Attribute::optional(M::service_account_id, Type::String).description(
+        Attribute::optional(M::service_account_id, Type::String)
+            .not_empty("Omit it to test every service account's mappings.").description(
             "Only the mappings to this service account (`svc_acct_...`): the exchange's verdict \
              for an exchange into it. Omit to test every service account's mappings.",
         ),
@@ -187,31 +189,14 @@ impl DataSource<ProviderData> for WorkloadIdentityMatchDataSource {
         schema()
     }
 
-    async fn validate(&self, req: ValidateRequest, resp: &mut ValidateResponse) {
-        let diags = &mut resp.diagnostics;
-        let Some(config) = decode::<MatchModel>(&req.config, diags) else {
-            return;
-        };
-        for (name, value) in [
-            (
-                M::workload_identity_provider_id,
-                &config.workload_identity_provider_id,
-            ),
-            (M::service_account_id, &config.service_account_id),
-        ] {
-            if value.as_deref() == Some("") {
-                diags.attribute_error(
-                    Path::root().attr(name),
-                    format!("Empty {name}"),
-                    format!("{name} must not be empty; omit it instead."),
-                );
+    fn config_rules(&self) -> ConfigRules {
+        ConfigRules::of(|config: &MatchModel, diags| {
+            if config.claims.known().is_some()
+                && let Err(d) = claims_json(&config.claims)
+            {
+                diags.extend(d);
             }
-        }
-        if config.claims.known().is_some()
-            && let Err(d) = claims_json(&config.claims)
-        {
-            diags.extend(d);
-        }
+        })
     }
 
     async fn read(

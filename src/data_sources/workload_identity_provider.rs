@@ -7,11 +7,10 @@ use super::lookup::{self, Argument, Key};
 use crate::errors::{Action, Op, api_error};
 use crate::provider_data::ProviderData;
 use crate::resources::workload_identity_provider::{self as resource, ProviderModel};
-use crate::values::decode;
 use tfplugin::framework::model::Model;
 use tfplugin::framework::{
-    DataSource, Diagnostics, Mode, ReadDataSourceRequest, ReadDataSourceResponse, Schema,
-    ValidateRequest, ValidateResponse,
+    ConfigRules, DataSource, Diagnostics, Mode, ReadDataSourceRequest, ReadDataSourceResponse,
+    Schema,
 };
 
 pub(crate) const TYPE_NAME: &str = "openai_workload_identity_provider";
@@ -30,11 +29,13 @@ pub(crate) fn schema() -> Schema {
                 name: ProviderModel::id,
                 mode: Mode::OptionalComputed,
                 description: "The provider's id (`wip_...`). Set this or `name`.",
+                if_empty: "Give the provider's id (`wip_...`), or set `name` instead.",
             },
             Argument {
                 name: ProviderModel::name,
                 mode: Mode::OptionalComputed,
                 description: "The provider's name (unique in the organization). Set this or `id`.",
+                if_empty: "Give the provider's name, or set `id` instead.",
             },
         ],
     )
@@ -50,11 +51,10 @@ impl DataSource<ProviderData> for WorkloadIdentityProviderDataSource {
         schema()
     }
 
-    async fn validate(&self, req: ValidateRequest, resp: &mut ValidateResponse) {
-        let diags = &mut resp.diagnostics;
-        if let Some(config) = decode::<ProviderModel>(&req.config, diags) {
-            lookup::validate_key(&config.id, &config.name, WHAT, diags);
-        }
+    fn config_rules(&self) -> ConfigRules {
+        ConfigRules::of(|config: &ProviderModel, diags| {
+            lookup::validate_key(&config.id, &config.name, WHAT, diags)
+        })
     }
 
     async fn read(

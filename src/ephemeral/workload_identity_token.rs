@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 use super::refusal;
 use crate::provider_data::ProviderData;
 use crate::subject_token::{self, DEFAULT_AUDIENCE, Platform, Source};
-use crate::values::{Sensitive, decode};
+use crate::values::Sensitive;
 use openai_admin::ExchangeError;
 use openai_admin::models::{
     GRANT_TYPE_TOKEN_EXCHANGE, TokenExchangeRequest, TokenExchangeResponse,
@@ -32,8 +32,8 @@ use openai_admin::secret::Secret;
 use tfplugin::codec::{Path, Type};
 use tfplugin::framework::model::{Field, Model};
 use tfplugin::framework::{
-    Attribute, Diagnostic, Diagnostics, EphemeralResource, OpenRequest, OpenResponse, RenewRequest,
-    RenewResponse, Schema, ValidateRequest, ValidateResponse,
+    Attribute, ConfigRules, Diagnostic, Diagnostics, EphemeralResource, OpenRequest, OpenResponse,
+    RenewRequest, RenewResponse, Schema, check_config,
 };
 
 pub(crate) const TYPE_NAME: &str = "openai_workload_identity_token";
@@ -76,14 +76,17 @@ pub(crate) fn schema() -> Schema {
     )
     .attribute(
         Attribute::required(M::workload_identity_provider_id, Type::String)
+            .not_blank("Give the provider's id (`wip_...`).")
             .description("The workload identity provider that trusts the token's issuer (`wip_...`)."),
     )
     .attribute(
         Attribute::required(M::service_account_id, Type::String)
+            .not_blank("Give the service account's id (`svc_acct_...`).")
             .description("The project service account to act as (`svc_acct_...`). A service account mapping must bind it to the provider."),
     )
     .attribute(
         Attribute::optional(M::subject_token, Type::String)
+            .not_blank("Remove it or give a value.")
             .sensitive()
             .description(
                 "The subject token itself (a JWT). Pass it from an ephemeral or sensitive variable. \
@@ -91,7 +94,8 @@ pub(crate) fn schema() -> Schema {
                  `subject_token_env` must be set.",
             ),
     )
-    .attribute(Attribute::optional(M::subject_token_file, Type::String).description(
+    .attribute(Attribute::optional(M::subject_token_file, Type::String)
+            .not_blank("Remove it or give a value.").description(
         "Path of a file holding the subject token, read when the resource is opened \
          (e.g. a Kubernetes projected token at a custom path).",
     ))
@@ -129,23 +133,27 @@ pub(crate) fn schema() -> Schema {
         subject_token::ENV_CIRCLECI_TOKEN,
         subject_token::ENV_BITBUCKET_TOKEN,
     )))
-    .attribute(Attribute::optional(M::subject_token_env, Type::String).description(
+    .attribute(Attribute::optional(M::subject_token_env, Type::String)
+            .not_blank("Remove it or give a value.").description(
         "The name of an environment variable holding the subject token, for any platform that \
          hands its jobs a token that way (e.g. the variable a GitLab job declares under \
          `id_tokens:`). The variable is read when the resource is opened; its value is never \
          shown.",
     ))
-    .attribute(Attribute::optional(M::audience, Type::String).description(format!(
+    .attribute(Attribute::optional(M::audience, Type::String)
+            .not_blank("Remove it or give a value.").description(format!(
         "The audience to request the subject token for, with `subject_token_source` {} \
          (for Azure, the Entra application ID URI). It must equal the workload identity \
          provider's audience. Defaults to `{DEFAULT_AUDIENCE}`.",
         Platform::audience_names(),
     )))
-    .attribute(Attribute::optional(M::client_id, Type::String).description(
+    .attribute(Attribute::optional(M::client_id, Type::String)
+            .not_blank("Remove it or give a value.").description(
         "With `subject_token_source = \"azure\"`: the client id of a user-assigned managed \
          identity. Omit it for the system-assigned identity.",
     ))
-    .attribute(Attribute::optional(M::spiffe_id, Type::String).description(
+    .attribute(Attribute::optional(M::spiffe_id, Type::String)
+            .not_blank("Remove it or give a value.").description(
         "With `subject_token_source = \"spiffe\"`: which of the workload's SPIFFE IDs to get \
          the JWT-SVID for, e.g. `spiffe://example.org/ci`. Omit it for the workload's default \
          identity.",
@@ -196,33 +204,9 @@ fn sources_set(config: &TokenModel) -> (Vec<&'static str>, usize) {
     (set, unknown)
 }
 
+/// The rules across attributes; blank values are the schema's validators.
 pub(crate) fn validate_config(config: &TokenModel, diags: &mut Diagnostics) {
     let path = |n: &str| Path::root().attr(n);
-    for (name, value) in [
-        (
-            M::workload_identity_provider_id,
-            config.workload_identity_provider_id.as_deref(),
-        ),
-        (M::service_account_id, config.service_account_id.as_deref()),
-        (
-            M::subject_token,
-            config.subject_token.known().map(Sensitive::expose),
-        ),
-        (M::subject_token_file, config.subject_token_file.as_deref()),
-        (M::subject_token_env, config.subject_token_env.as_deref()),
-        (M::audience, config.audience.as_deref()),
-        (M::client_id, config.client_id.as_deref()),
-        (M::spiffe_id, config.spiffe_id.as_deref()),
-    ] {
-        if value.is_some_and(|s| s.trim().is_empty()) {
-            diags.attribute_error(
-                path(name),
-                format!("Empty {name}"),
-                format!("{name} must not be empty; remove it or give a value."),
-            );
-        }
-    }
-
     let (set, unknown) = sources_set(config);
     if set.len() > 1 {
         for name in &set {
@@ -344,8 +328,11 @@ impl Request {
 /// The known, valid configuration; `Err` with validation's diagnostics, or
 /// when a value is not known yet.
 pub(crate) fn request_of(config: &TokenModel) -> Result<Request, Diagnostics> {
-    let mut diags = Diagnostics::new();
-    validate_config(config, &mut diags);
+    let mut diags = check_config(
+        &schema(),
+        &ConfigRules::of(validate_config),
+        &config.to_value(),
+    );
     if !config.to_value().is_wholly_known() {
         diags.error(
             "Configuration not yet known",
@@ -503,11 +490,8 @@ impl EphemeralResource<ProviderData> for WorkloadIdentityTokenEphemeral {
         schema()
     }
 
-    async fn validate(&self, req: ValidateRequest, resp: &mut ValidateResponse) {
-        let diags = &mut resp.diagnostics;
-        if let Some(config) = decode(&req.config, diags) {
-            validate_config(&config, diags);
-        }
+    fn config_rules(&self) -> ConfigRules {
+        ConfigRules::of(validate_config)
     }
 
     async fn open(

@@ -12,18 +12,17 @@ use async_trait::async_trait;
 
 use crate::errors::{Action, Op, api_error};
 use crate::provider_data::ProviderData;
-use crate::values::{arguments, decode, split_import_id};
+use crate::values::{arguments, split_import_id};
 use openai_admin::models::{
     CreateServiceAccountRequest, SERVICE_ACCOUNT_ROLES, ServiceAccount, UpdateServiceAccountRequest,
 };
 use tfplugin::codec::{Path, Type, Value};
 use tfplugin::framework::model::{Field, Model};
 use tfplugin::framework::{
-    Attribute, CreateRequest, CreateResponse, DeleteRequest, DeleteResponse, Diagnostic,
-    Diagnostics, IdentitySchema, ImportByIdentityRequest, ImportRequest, ImportResponse,
-    ListRequest, ListResponse, ListedItem, MoveStateRequest, MoveStateResponse, PlanCtx,
-    ReadRequest, ReadResponse, Resource, Schema, UpdateRequest, UpdateResponse, ValidateRequest,
-    ValidateResponse,
+    Attribute, ConfigRules, CreateRequest, CreateResponse, DeleteRequest, DeleteResponse,
+    Diagnostic, Diagnostics, IdentitySchema, ImportByIdentityRequest, ImportRequest,
+    ImportResponse, ListRequest, ListResponse, ListedItem, MoveStateRequest, MoveStateResponse,
+    PlanCtx, ReadRequest, ReadResponse, Resource, Schema, UpdateRequest, UpdateResponse,
 };
 
 pub(crate) const TYPE_NAME: &str = "openai_project_service_account";
@@ -94,11 +93,13 @@ pub(crate) fn schema() -> Schema {
             .description(
                 "The project the service account belongs to (`proj_...`). Changing it replaces \
                  the service account.",
-            ),
+            )
+            .not_empty(""),
     )
     .attribute(
         Attribute::required(M::name, Type::String)
-            .description("The service account's name. Changing it renames the account in place."),
+            .description("The service account's name. Changing it renames the account in place.")
+            .not_empty(""),
     )
     .attribute(
         Attribute::optional_computed(M::role, Type::String)
@@ -133,15 +134,6 @@ pub(crate) fn state_from_api(sa: &ServiceAccount, project_id: &str) -> ServiceAc
 }
 
 fn validate_config(config: &ServiceAccountModel, diags: &mut Diagnostics) {
-    for (name, value) in [(M::project_id, &config.project_id), (M::name, &config.name)] {
-        if value.as_deref() == Some("") {
-            diags.attribute_error(
-                Path::root().attr(name),
-                format!("Empty {name}"),
-                format!("{name} must not be empty."),
-            );
-        }
-    }
     if let Some(role) = config.role.as_deref() {
         if !SERVICE_ACCOUNT_ROLES.contains(&role) && role != NO_ROLE {
             diags.attribute_error(
@@ -301,11 +293,8 @@ impl Resource<ProviderData> for ProjectServiceAccountResource {
         Some(identity.to_value())
     }
 
-    async fn validate(&self, req: ValidateRequest, resp: &mut ValidateResponse) {
-        let diags = &mut resp.diagnostics;
-        if let Some(config) = decode(&req.config, diags) {
-            validate_config(&config, diags);
-        }
+    fn config_rules(&self) -> ConfigRules {
+        ConfigRules::of(validate_config)
     }
 
     async fn modify_plan(&self, _data: Option<&ProviderData>, plan: &mut PlanCtx) {
@@ -500,29 +489,20 @@ impl Resource<ProviderData> for ProjectServiceAccountResource {
     fn list_schema(&self) -> Schema {
         Schema::new("Lists project service accounts: of one project, or of every project.")
             .attribute(
-                Attribute::optional(L::project_id, Type::String).description(
-                    "Only list the service accounts of this project (`proj_...`). Omit to list \
-                 those of every project of the organization.",
-                ),
+                Attribute::optional(L::project_id, Type::String)
+                    .description(
+                        "Only list the service accounts of this project (`proj_...`). Omit to \
+                         list those of every project of the organization.",
+                    )
+                    .not_empty(
+                        "Give a project id (`proj_...`), or omit it to list the service accounts \
+                         of every project.",
+                    ),
             )
             .attribute(
                 Attribute::optional(L::name_prefix, Type::String)
                     .description("Only list service accounts whose name starts with this text."),
             )
-    }
-
-    async fn validate_list(&self, req: ValidateRequest, resp: &mut ValidateResponse) {
-        let diags = &mut resp.diagnostics;
-        if let Some(config) = decode::<L>(&req.config, diags)
-            && config.project_id.as_deref() == Some("")
-        {
-            diags.attribute_error(
-                Path::root().attr(L::project_id),
-                "Empty project_id",
-                "project_id must not be empty. Give a project id (`proj_...`), or omit it to \
-                 list the service accounts of every project.",
-            );
-        }
     }
 
     async fn list(
@@ -581,7 +561,7 @@ impl Resource<ProviderData> for ProjectServiceAccountResource {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::values::testing::{Rule, assert_rule, at};
+    use crate::values::testing::{Rule, assert_rule, at, validation_of};
     use tfplugin::framework::model::mismatches;
 
     #[test]
@@ -709,15 +689,18 @@ mod tests {
             name: Field::Known("ci".into()),
             ..M::default()
         };
+        let check = |config: &M| {
+            validation_of(
+                &schema(),
+                &ProjectServiceAccountResource.config_rules(),
+                config,
+            )
+        };
         for role in [Field::Null, Field::Unknown, Field::Known("owner".into())] {
-            let mut d = Diagnostics::new();
-            validate_config(
-                &M {
-                    role,
-                    ..valid.clone()
-                },
-                &mut d,
-            );
+            let d = check(&M {
+                role,
+                ..valid.clone()
+            });
             assert!(d.is_empty(), "{d:#?}");
         }
         let empty = Field::Known(String::new());
@@ -754,9 +737,7 @@ mod tests {
             },
         ];
         for rule in &rules {
-            let mut d = Diagnostics::new();
-            validate_config(&rule.config, &mut d);
-            assert_rule(rule, &d);
+            assert_rule(rule, &check(&rule.config));
         }
     }
 }

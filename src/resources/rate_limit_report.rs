@@ -12,11 +12,11 @@ use std::time::Duration;
 use async_trait::async_trait;
 use tfplugin::codec::Value;
 use tfplugin::framework::{
-    CreateRequest, CreateResponse, DeleteRequest, DeleteResponse, Diagnostic, Diagnostics,
-    IdentitySchema, ImportByIdentityRequest, ImportRequest, ImportResponse, ListRequest,
-    ListResponse, MoveStateRequest, MoveStateResponse, PlanCtx, ReadRequest, ReadResponse,
-    Resource, Schema, UpdateRequest, UpdateResponse, UpgradeStateRequest, UpgradeStateResponse,
-    ValidateRequest, ValidateResponse,
+    ConfigRules, CreateRequest, CreateResponse, DeleteRequest, DeleteResponse, Diagnostic,
+    Diagnostics, IdentitySchema, ImportByIdentityRequest, ImportRequest, ImportResponse,
+    ListRequest, ListResponse, MoveStateRequest, MoveStateResponse, PlanCtx, ReadRequest,
+    ReadResponse, Resource, Schema, UpdateRequest, UpdateResponse, UpgradeStateRequest,
+    UpgradeStateResponse, ValidateRequest, ValidateResponse,
 };
 
 use crate::provider_data::ProviderData;
@@ -93,6 +93,9 @@ impl<R: Resource<ProviderData>> Resource<ProviderData> for Reported<R> {
     fn identity_of(&self, state: &Value) -> Option<Value> {
         self.0.identity_of(state)
     }
+    fn config_rules(&self) -> ConfigRules {
+        self.0.config_rules()
+    }
     async fn validate(&self, req: ValidateRequest, resp: &mut ValidateResponse) {
         self.0.validate(req, resp).await
     }
@@ -160,10 +163,36 @@ impl<R: Resource<ProviderData>> Resource<ProviderData> for Reported<R> {
     ) -> Result<ListResponse, Diagnostics> {
         self.0.list(data, req).await
     }
+    fn list_config_rules(&self) -> ConfigRules {
+        self.0.list_config_rules()
+    }
     async fn validate_list(&self, req: ValidateRequest, resp: &mut ValidateResponse) {
         self.0.validate_list(req, resp).await
     }
     fn list_schema(&self) -> Schema {
         self.0.list_schema()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::resources::service_account_mapping::{MappingModel, ServiceAccountMappingResource};
+    use tfplugin::framework::check_config;
+
+    #[test]
+    fn validation_reaches_the_wrapped_resource() {
+        let inner = ServiceAccountMappingResource;
+        let wrapped = Reported(ServiceAccountMappingResource);
+        // No matchers and an empty name: a rule and a validator both object.
+        let config = inner
+            .schema()
+            .stub(&[(MappingModel::name, Value::string(""))]);
+        let expected = check_config(&inner.schema(), &inner.config_rules(), &config);
+        assert!(expected.iter().count() >= 2, "{expected:#?}");
+        assert_eq!(
+            check_config(&wrapped.schema(), &wrapped.config_rules(), &config),
+            expected
+        );
     }
 }

@@ -8,17 +8,17 @@ use crate::guards::create::{CreateSpec, Written};
 use crate::limits::Scope;
 use crate::provider_data::ProviderData;
 use crate::resources::unmanaged_kind;
-use crate::values::{arguments, decode, from_json, split_import_id, to_json};
+use crate::values::{arguments, from_json, split_import_id, to_json};
 use openai_admin::models::{
     AttributeMatchers, CreateRuleRequest, FederationRule, Permissions, UpdateRuleRequest,
 };
 use tfplugin::codec::{Path, Type, Value};
 use tfplugin::framework::model::{Field, Model, Set};
 use tfplugin::framework::{
-    Attribute, CreateRequest, CreateResponse, DeleteRequest, DeleteResponse, Diagnostic,
-    Diagnostics, IdentitySchema, ImportByIdentityRequest, ImportRequest, ImportResponse,
-    ListRequest, ListResponse, ListedItem, PlanCtx, ReadRequest, ReadResponse, Resource, Schema,
-    UpdateRequest, UpdateResponse, ValidateRequest, ValidateResponse,
+    Attribute, ConfigRules, CreateRequest, CreateResponse, DeleteRequest, DeleteResponse,
+    Diagnostic, Diagnostics, IdentitySchema, ImportByIdentityRequest, ImportRequest,
+    ImportResponse, ListRequest, ListResponse, ListedItem, PlanCtx, ReadRequest, ReadResponse,
+    Resource, Schema, UpdateRequest, UpdateResponse,
 };
 
 pub(crate) const TYPE_NAME: &str = "openai_service_account_mapping";
@@ -84,17 +84,20 @@ pub(crate) fn schema() -> Schema {
     .attribute(
         Attribute::required(M::workload_identity_provider_id, Type::String)
             .requires_replace()
-            .description("The workload identity provider this mapping belongs to. Changing it replaces the mapping."),
+            .description("The workload identity provider this mapping belongs to. Changing it replaces the mapping.")
+            .not_empty(""),
     )
     .attribute(
         Attribute::required(M::project_id, Type::String)
             .requires_replace()
-            .description("The project of the service account (`proj_...`). Changing it replaces the mapping."),
+            .description("The project of the service account (`proj_...`). Changing it replaces the mapping.")
+            .not_empty(""),
     )
     .attribute(
         Attribute::required(M::service_account_id, Type::String)
             .requires_replace()
-            .description("The project service account tokens act as (`svc_acct_...`). Changing it replaces the mapping."),
+            .description("The project service account tokens act as (`svc_acct_...`). Changing it replaces the mapping.")
+            .not_empty(""),
     )
     .attribute(Attribute::required(M::attribute_matchers, Type::Dynamic).description(
         "The claims a token must carry, as an object of claim name to value, e.g. \
@@ -103,7 +106,7 @@ pub(crate) fn schema() -> Schema {
          single `*` after a non-empty prefix matches by prefix. Names starting with `openai.` \
          refer to the provider's attribute transformations. Must not be empty.",
     ))
-    .attribute(Attribute::optional(M::name, Type::String).description("A name, unique within the provider."))
+    .attribute(Attribute::optional(M::name, Type::String).description("A name, unique within the provider.").not_empty(""))
     .attribute(Attribute::optional(M::description, Type::String).description("A description."))
     .attribute(
         Attribute::optional_computed(M::enabled, Type::Bool)
@@ -189,25 +192,8 @@ pub(crate) fn matchers_json(
     }
 }
 
-pub(crate) fn validate_config(config: &MappingModel, diags: &mut Diagnostics) {
+fn validate_config(config: &MappingModel, diags: &mut Diagnostics) {
     let path = |n: &str| Path::root().attr(n);
-    for (name, value) in [
-        (
-            M::workload_identity_provider_id,
-            &config.workload_identity_provider_id,
-        ),
-        (M::project_id, &config.project_id),
-        (M::service_account_id, &config.service_account_id),
-        (M::name, &config.name),
-    ] {
-        if value.as_deref() == Some("") {
-            diags.attribute_error(
-                path(name),
-                format!("Empty {name}"),
-                format!("{name} must not be empty."),
-            );
-        }
-    }
     let inner = match config.attribute_matchers.known() {
         None => &Value::Null,
         Some(Value::Dynamic(_, inner)) => inner.as_ref(),
@@ -479,11 +465,8 @@ impl Resource<ProviderData> for ServiceAccountMappingResource {
         Some(identity.to_value())
     }
 
-    async fn validate(&self, req: ValidateRequest, resp: &mut ValidateResponse) {
-        let diags = &mut resp.diagnostics;
-        if let Some(config) = decode(&req.config, diags) {
-            validate_config(&config, diags);
-        }
+    fn config_rules(&self) -> ConfigRules {
+        ConfigRules::of(validate_config)
     }
 
     fn normalize_plan(&self, ctx: &mut PlanCtx) {
@@ -837,23 +820,28 @@ impl Resource<ProviderData> for ServiceAccountMappingResource {
                 .description(
                     "Only list the mappings of this provider (`wip_...`). Omit to list the \
                      mappings of every provider of the organization.",
+                )
+                .not_empty(
+                    "Give the id of the provider whose mappings to list (`wip_...`), or omit it \
+                     to list the mappings of every provider.",
                 ),
             )
             .attribute(
                 Attribute::optional(MappingListConfig::service_account_id, Type::String)
-                    .description("Only list mappings to this service account (`svc_acct_...`)."),
+                    .description("Only list mappings to this service account (`svc_acct_...`).")
+                    .not_empty(
+                        "Give a service account id (`svc_acct_...`), or omit it to list the \
+                         mappings of every service account.",
+                    ),
             )
             .attribute(
                 Attribute::optional(MappingListConfig::project_id, Type::String)
-                    .description("Only list mappings into this project (`proj_...`)."),
+                    .description("Only list mappings into this project (`proj_...`).")
+                    .not_empty(
+                        "Give a project id (`proj_...`), or omit it to list the mappings into \
+                         every project.",
+                    ),
             )
-    }
-
-    async fn validate_list(&self, req: ValidateRequest, resp: &mut ValidateResponse) {
-        let diags = &mut resp.diagnostics;
-        if let Some(config) = decode(&req.config, diags) {
-            validate_list_config(&config, diags);
-        }
     }
 
     async fn list(
@@ -937,34 +925,6 @@ impl Resource<ProviderData> for ServiceAccountMappingResource {
     }
 }
 
-fn validate_list_config(config: &MappingListConfig, diags: &mut Diagnostics) {
-    for (name, value, fix) in [
-        (
-            MappingListConfig::workload_identity_provider_id,
-            &config.workload_identity_provider_id,
-            "Give the id of the provider whose mappings to list (`wip_...`), or omit it to list the mappings of every provider.",
-        ),
-        (
-            MappingListConfig::service_account_id,
-            &config.service_account_id,
-            "Give a service account id (`svc_acct_...`), or omit it to list the mappings of every service account.",
-        ),
-        (
-            MappingListConfig::project_id,
-            &config.project_id,
-            "Give a project id (`proj_...`), or omit it to list the mappings into every project.",
-        ),
-    ] {
-        if value.as_deref() == Some("") {
-            diags.attribute_error(
-                Path::root().attr(name),
-                format!("Empty {name}"),
-                format!("{name} must not be empty. {fix}"),
-            );
-        }
-    }
-}
-
 impl ProviderData {
     /// The rule an interrupted create ([`crate::pending`]) made, if any,
     /// recognised as lost-create recovery does.
@@ -999,7 +959,7 @@ impl ProviderData {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::values::testing::{Rule, assert_rule, at};
+    use crate::values::testing::{Rule, assert_rule, at, validation_of};
     use tfplugin::framework::model::mismatches;
 
     #[test]
@@ -1052,9 +1012,11 @@ mod tests {
 
     /// Validates the configuration as Terraform would send it.
     fn check(config: &MappingModel) -> Diagnostics {
-        let mut d = Diagnostics::new();
-        validate_config(&M::from_value(&config.to_value()).unwrap(), &mut d);
-        d
+        validation_of(
+            &schema(),
+            &ServiceAccountMappingResource.config_rules(),
+            config,
+        )
     }
 
     fn scopes(xs: &[Field<String>]) -> Field<Set<Field<String>>> {
@@ -1411,8 +1373,15 @@ mod tests {
             service_account_id: Field::Null,
             project_id: Field::Null,
         };
-        let mut d = Diagnostics::new();
-        validate_list_config(&valid, &mut d);
+        let list_schema = ServiceAccountMappingResource.list_schema();
+        let check = |config: &MappingListConfig| {
+            validation_of(
+                &list_schema,
+                &ServiceAccountMappingResource.list_config_rules(),
+                config,
+            )
+        };
+        let d = check(&valid);
         assert!(d.is_empty(), "{d:#?}");
         let empty = Field::Known(String::new());
         let rules = [
@@ -1448,9 +1417,7 @@ mod tests {
             },
         ];
         for rule in &rules {
-            let mut d = Diagnostics::new();
-            validate_list_config(&rule.config, &mut d);
-            assert_rule(rule, &d);
+            assert_rule(rule, &check(&rule.config));
         }
     }
 

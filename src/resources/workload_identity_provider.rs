@@ -10,7 +10,7 @@ use crate::limits::Scope;
 use crate::provider_data::ProviderData;
 use crate::resources::unmanaged_kind;
 use crate::validate::https_url;
-use crate::values::{arguments, decode};
+use crate::values::arguments;
 use openai_admin::models::{
     AttributeTransformation, CreateProviderRequest, MAX_ATTRIBUTE_TRANSFORMATIONS,
     MAX_TRANSFORMATION_ATTRIBUTE_LEN, MAX_TRANSFORMATION_EXPRESSION_LEN, UpdateProviderRequest,
@@ -19,10 +19,10 @@ use openai_admin::models::{
 use tfplugin::codec::{Path, Type, Value};
 use tfplugin::framework::model::{Field, Model};
 use tfplugin::framework::{
-    Attribute, CreateRequest, CreateResponse, DeleteRequest, DeleteResponse, Diagnostics,
-    IdentitySchema, ImportByIdentityRequest, ImportRequest, ImportResponse, ListRequest,
-    ListResponse, ListedItem, PlanCtx, ReadRequest, ReadResponse, Resource, Schema, UpdateRequest,
-    UpdateResponse, ValidateRequest, ValidateResponse,
+    Attribute, ConfigRules, CreateRequest, CreateResponse, DeleteRequest, DeleteResponse,
+    Diagnostics, IdentitySchema, ImportByIdentityRequest, ImportRequest, ImportResponse,
+    ListRequest, ListResponse, ListedItem, PlanCtx, ReadRequest, ReadResponse, Resource, Schema,
+    UpdateRequest, UpdateResponse,
 };
 
 pub(crate) const TYPE_NAME: &str = "openai_workload_identity_provider";
@@ -104,16 +104,21 @@ pub(crate) fn schema() -> Schema {
     )
     .attribute(
         Attribute::required(M::name, Type::String)
-            .description("A name, unique in the organization."),
+            .description("A name, unique in the organization.")
+            .not_empty(""),
     )
     .attribute(Attribute::required(M::issuer, Type::String).description(
         "The issuer URL, exactly as it appears in the tokens' `iss` claim. Must be an \
          absolute https URL (http only for loopback hosts). It is never normalised: a \
          trailing slash is kept as written.",
     ))
-    .attribute(Attribute::required(M::audience, Type::String).description(
-        "The audience the tokens must carry in `aud`, e.g. `https://api.openai.com/v1`.",
-    ))
+    .attribute(
+        Attribute::required(M::audience, Type::String)
+            .description(
+                "The audience the tokens must carry in `aud`, e.g. `https://api.openai.com/v1`.",
+            )
+            .not_empty(""),
+    )
     .attribute(Attribute::optional(M::description, Type::String).description("A description."))
     .attribute(
         Attribute::optional_computed(M::enabled, Type::Bool)
@@ -155,18 +160,10 @@ pub(crate) fn schema() -> Schema {
     )
 }
 
-/// Checks that need no API call (`terraform validate`).
-pub(crate) fn validate_config(config: &ProviderModel, diags: &mut Diagnostics) {
+/// The rules across attributes that need no API call (`terraform validate`);
+/// empty names and audiences are the schema's validators.
+fn validate_config(config: &ProviderModel, diags: &mut Diagnostics) {
     let path = |n: &str| Path::root().attr(n);
-    for (name, value) in [(M::name, &config.name), (M::audience, &config.audience)] {
-        if value.as_deref() == Some("") {
-            diags.attribute_error(
-                path(name),
-                format!("Empty {name}"),
-                format!("{name} must not be empty."),
-            );
-        }
-    }
     if let Some(issuer) = config.issuer.as_deref() {
         let why = if issuer.chars().any(char::is_whitespace) {
             Err(format!(
@@ -546,11 +543,8 @@ impl Resource<ProviderData> for WorkloadIdentityProviderResource {
         Some(identity.to_value())
     }
 
-    async fn validate(&self, req: ValidateRequest, resp: &mut ValidateResponse) {
-        let diags = &mut resp.diagnostics;
-        if let Some(config) = decode(&req.config, diags) {
-            validate_config(&config, diags);
-        }
+    fn config_rules(&self) -> ConfigRules {
+        ConfigRules::of(validate_config)
     }
 
     fn normalize_plan(&self, ctx: &mut PlanCtx) {
@@ -948,7 +942,7 @@ impl ProviderData {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::values::testing::{Rule, assert_rule, at};
+    use crate::values::testing::{Rule, assert_rule, at, validation_of};
     use tfplugin::framework::model::mismatches;
     use tfplugin::framework::plan::plan_generic;
 
@@ -1045,11 +1039,14 @@ mod tests {
         }
     }
 
-    /// Validates the configuration as Terraform would send it.
+    /// Validates the configuration as Terraform would send it, as the
+    /// framework does.
     fn check(config: &ProviderModel) -> Diagnostics {
-        let mut d = Diagnostics::new();
-        validate_config(&M::from_value(&config.to_value()).unwrap(), &mut d);
-        d
+        validation_of(
+            &schema(),
+            &WorkloadIdentityProviderResource.config_rules(),
+            config,
+        )
     }
 
     #[test]

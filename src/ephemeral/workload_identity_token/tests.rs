@@ -5,7 +5,7 @@ use serde_json::{Value as Json, json};
 
 use super::*;
 use crate::config::Settings;
-use crate::values::testing::{Rule, assert_rule, at};
+use crate::values::testing::{Rule, assert_rule, at, validation_of};
 use openai_emulator::{EmulatorConfig, RunningEmulator};
 use tfplugin::codec::Value;
 use tfplugin::framework::Severity;
@@ -32,9 +32,11 @@ fn ids() -> TokenModel {
 
 /// Validates the configuration as Terraform would send it.
 fn check(config: &TokenModel) -> Diagnostics {
-    let mut d = Diagnostics::new();
-    validate_config(&M::from_value(&config.to_value()).unwrap(), &mut d);
-    d
+    validation_of(
+        &schema(),
+        &WorkloadIdentityTokenEphemeral.config_rules(),
+        config,
+    )
 }
 
 #[test]
@@ -197,7 +199,7 @@ fn each_rule_fails_with_its_message_on_its_attribute() {
             },
             path: at(M::workload_identity_provider_id),
             summary: "Empty workload_identity_provider_id",
-            detail: "workload_identity_provider_id must not be empty; remove it or give a value.",
+            detail: "workload_identity_provider_id must not be empty. Give the provider's id (`wip_...`).",
         },
         Rule {
             case: "blank service account id",
@@ -207,7 +209,7 @@ fn each_rule_fails_with_its_message_on_its_attribute() {
             },
             path: at(M::service_account_id),
             summary: "Empty service_account_id",
-            detail: "service_account_id must not be empty; remove it or give a value.",
+            detail: "service_account_id must not be empty. Give the service account's id (`svc_acct_...`).",
         },
         Rule {
             case: "blank subject token",
