@@ -3,8 +3,9 @@
 //! It knows nothing of any particular provider; the provider's name, address
 //! and objects come from the crate that uses it. Layers, arrows pointing down:
 //! - [`plugin`]: go-plugin handshake, AutoMTLS, gRPC services (transport only).
-//! - [`framework`]: provider/resource/data-source traits, the generic planner
-//!   and the `tfplugin6.Provider` service that dispatches to them.
+//! - [`framework`]: provider/resource/data-source traits, typed models,
+//!   validation (attribute validators and per-object rules), the generic
+//!   planner and the `tfplugin6.Provider` service that dispatches to them.
 //! - [`codec`]: cty types and values, msgpack/JSON `DynamicValue`s.
 //! - [`logging`]: hclog-style JSON logs on stderr, as Terraform reads them.
 //! - [`proto`]: code generated from `proto/`.
