@@ -151,6 +151,7 @@ pub(crate) fn from_resource(
                     if arg.mode == Mode::Computed {
                         base
                     } else {
+                        debug_assert!(!arg.if_empty.is_empty(), "{}: if_empty", arg.name);
                         base.not_empty(arg.if_empty)
                     }
                 }

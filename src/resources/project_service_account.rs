@@ -94,12 +94,12 @@ pub(crate) fn schema() -> Schema {
                 "The project the service account belongs to (`proj_...`). Changing it replaces \
                  the service account.",
             )
-            .not_empty(""),
+            .not_empty("Give the project's id (`proj_...`)."),
     )
     .attribute(
         Attribute::required(M::name, Type::String)
             .description("The service account's name. Changing it renames the account in place.")
-            .not_empty(""),
+            .not_empty("Give the service account a name."),
     )
     .attribute(
         Attribute::optional_computed(M::role, Type::String)

@@ -85,19 +85,19 @@ pub(crate) fn schema() -> Schema {
         Attribute::required(M::workload_identity_provider_id, Type::String)
             .requires_replace()
             .description("The workload identity provider this mapping belongs to. Changing it replaces the mapping.")
-            .not_empty(""),
+            .not_empty("Give the provider's id (`wip_...`)."),
     )
     .attribute(
         Attribute::required(M::project_id, Type::String)
             .requires_replace()
             .description("The project of the service account (`proj_...`). Changing it replaces the mapping.")
-            .not_empty(""),
+            .not_empty("Give the project's id (`proj_...`)."),
     )
     .attribute(
         Attribute::required(M::service_account_id, Type::String)
             .requires_replace()
             .description("The project service account tokens act as (`svc_acct_...`). Changing it replaces the mapping.")
-            .not_empty(""),
+            .not_empty("Give the service account's id (`svc_acct_...`)."),
     )
     .attribute(Attribute::required(M::attribute_matchers, Type::Dynamic).description(
         "The claims a token must carry, as an object of claim name to value, e.g. \
@@ -106,7 +106,7 @@ pub(crate) fn schema() -> Schema {
          single `*` after a non-empty prefix matches by prefix. Names starting with `openai.` \
          refer to the provider's attribute transformations. Must not be empty.",
     ))
-    .attribute(Attribute::optional(M::name, Type::String).description("A name, unique within the provider.").not_empty(""))
+    .attribute(Attribute::optional(M::name, Type::String).description("A name, unique within the provider.").not_empty("Give a name, or omit it."))
     .attribute(Attribute::optional(M::description, Type::String).description("A description."))
     .attribute(
         Attribute::optional_computed(M::enabled, Type::Bool)

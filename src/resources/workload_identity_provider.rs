@@ -105,7 +105,7 @@ pub(crate) fn schema() -> Schema {
     .attribute(
         Attribute::required(M::name, Type::String)
             .description("A name, unique in the organization.")
-            .not_empty(""),
+            .not_empty("Give the provider a name, unique in the organization."),
     )
     .attribute(Attribute::required(M::issuer, Type::String).description(
         "The issuer URL, exactly as it appears in the tokens' `iss` claim. Must be an \
@@ -117,7 +117,9 @@ pub(crate) fn schema() -> Schema {
             .description(
                 "The audience the tokens must carry in `aud`, e.g. `https://api.openai.com/v1`.",
             )
-            .not_empty(""),
+            .not_empty(
+                "Give the audience its tokens carry in `aud`, e.g. `https://api.openai.com/v1`.",
+            ),
     )
     .attribute(Attribute::optional(M::description, Type::String).description("A description."))
     .attribute(

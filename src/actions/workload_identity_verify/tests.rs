@@ -95,6 +95,62 @@ fn settings_rules() {
     assert!(!s.check_models);
 }
 
+/// The action's validation, as the framework runs it at validate, plan and
+/// invoke: the token's attributes bring their validators, and the token's
+/// rules run beside the action's own.
+#[test]
+fn validation_covers_the_tokens_attributes_and_rules_and_the_actions_own() {
+    let check = |pairs: &[(&str, Value)]| {
+        let config = schema().stub(pairs);
+        let d = check_config(
+            &schema(),
+            &WorkloadIdentityVerifyAction.config_rules(),
+            &config,
+        );
+        d.iter()
+            .map(|d| (d.summary.clone(), d.path.clone()))
+            .collect::<Vec<_>>()
+    };
+    let ids = [
+        (
+            TokenModel::workload_identity_provider_id,
+            Value::string("wip_1"),
+        ),
+        (TokenModel::service_account_id, Value::string("svc_acct_1")),
+        (TokenModel::subject_token_env, Value::string("TOKEN")),
+    ];
+    assert_eq!(check(&ids), []);
+    let with = |extra: (&'static str, Value)| {
+        let mut pairs = ids.to_vec();
+        pairs.retain(|(n, _)| *n != extra.0);
+        pairs.push(extra);
+        check(&pairs)
+    };
+    assert_eq!(
+        with((TokenModel::service_account_id, Value::string(" "))),
+        [(
+            "Empty service_account_id".to_string(),
+            at(TokenModel::service_account_id)
+        )]
+    );
+    // Two token sources: the token's rule, on the attribute it names.
+    let conflict = with((TokenModel::subject_token_file, Value::string("/t")));
+    assert!(
+        conflict.iter().any(
+            |(summary, path)| summary == "Conflicting subject token sources"
+                && *path == at(TokenModel::subject_token_file)
+        ),
+        "{conflict:?}"
+    );
+    assert_eq!(
+        with((M::propagation_wait_seconds, Value::number(-1))),
+        [(
+            "Invalid propagation_wait_seconds".to_string(),
+            at(M::propagation_wait_seconds)
+        )]
+    );
+}
+
 fn refused(status: u16, error: &str, description: &str) -> ExchangeError {
     ExchangeError::OAuth {
         url: "http://127.0.0.1:1/oauth/token".into(),

@@ -39,6 +39,26 @@ fn check(config: &TokenModel) -> Diagnostics {
     )
 }
 
+/// Opening (and the action's invoke) refuses what validation refuses,
+/// blank values included, before any token is fetched.
+#[test]
+fn request_of_refuses_what_validation_refuses() {
+    let config = TokenModel {
+        subject_token_env: text("TOKEN"),
+        ..ids()
+    };
+    assert!(request_of(&config).is_ok());
+    let blank = TokenModel {
+        service_account_id: text("  "),
+        ..config
+    };
+    let Err(d) = request_of(&blank) else {
+        panic!("a blank service_account_id was accepted")
+    };
+    let summaries: Vec<_> = d.iter().map(|d| d.summary.as_str()).collect();
+    assert_eq!(summaries, ["Empty service_account_id"]);
+}
+
 #[test]
 fn model_matches_schema() {
     assert_eq!(schema_mismatches::<M>(&schema()), Vec::<String>::new());
