@@ -13,6 +13,7 @@ use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::server::TlsStream;
 use tokio_stream::wrappers::ReceiverStream;
+use tokio_util::either::Either;
 use tonic::transport::server::Connected;
 
 use super::listener::{PluginListener, RawConn};
@@ -20,11 +21,10 @@ use super::listener::{PluginListener, RawConn};
 /// A slow or silent client must not hold a handshake task forever.
 const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// A connection ready for HTTP/2: plaintext (h2c) or TLS.
-pub(crate) enum Conn {
-    Plain(RawConn),
-    Tls(Box<TlsStream<RawConn>>),
-}
+/// A connection ready for HTTP/2: plaintext (h2c) or TLS. A type of our
+/// own only so that it can be tonic's `Connected`; reading and writing go
+/// straight to the `Either` inside.
+pub(crate) struct Conn(Either<RawConn, Box<TlsStream<RawConn>>>);
 
 impl Connected for Conn {
     // Peers are always local (unix socket or loopback); nothing worth exposing.
@@ -55,7 +55,7 @@ pub(crate) fn incoming(
             let tx = tx.clone();
             match &acceptor {
                 None => {
-                    if tx.send(Ok(Conn::Plain(raw))).await.is_err() {
+                    if tx.send(Ok(Conn(Either::Left(raw)))).await.is_err() {
                         return;
                     }
                 }
@@ -66,7 +66,7 @@ pub(crate) fn incoming(
                             .await
                         {
                             Ok(Ok(tls)) => {
-                                let _ = tx.send(Ok(Conn::Tls(Box::new(tls)))).await;
+                                let _ = tx.send(Ok(Conn(Either::Right(Box::new(tls))))).await;
                             }
                             Ok(Err(e)) => {
                                 tracing::warn!(error = %e, "TLS handshake with a plugin client failed")
@@ -83,28 +83,13 @@ pub(crate) fn incoming(
     (ReceiverStream::new(rx), task)
 }
 
-macro_rules! delegate {
-    ($self:ident, $s:ident => $e:expr) => {
-        match $self.get_mut() {
-            Conn::Plain($s) => {
-                let $s = Pin::new($s);
-                $e
-            }
-            Conn::Tls($s) => {
-                let $s = Pin::new(&mut **$s);
-                $e
-            }
-        }
-    };
-}
-
 impl AsyncRead for Conn {
     fn poll_read(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        delegate!(self, s => s.poll_read(cx, buf))
+        Pin::new(&mut self.get_mut().0).poll_read(cx, buf)
     }
 }
 
@@ -114,15 +99,15 @@ impl AsyncWrite for Conn {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        delegate!(self, s => s.poll_write(cx, buf))
+        Pin::new(&mut self.get_mut().0).poll_write(cx, buf)
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        delegate!(self, s => s.poll_flush(cx))
+        Pin::new(&mut self.get_mut().0).poll_flush(cx)
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        delegate!(self, s => s.poll_shutdown(cx))
+        Pin::new(&mut self.get_mut().0).poll_shutdown(cx)
     }
 
     fn poll_write_vectored(
@@ -130,13 +115,10 @@ impl AsyncWrite for Conn {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        delegate!(self, s => s.poll_write_vectored(cx, bufs))
+        Pin::new(&mut self.get_mut().0).poll_write_vectored(cx, bufs)
     }
 
     fn is_write_vectored(&self) -> bool {
-        match self {
-            Conn::Plain(s) => s.is_write_vectored(),
-            Conn::Tls(s) => s.is_write_vectored(),
-        }
+        self.0.is_write_vectored()
     }
 }

@@ -4,11 +4,10 @@
 use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::pin::Pin;
-use std::task::{Context, Poll};
 
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
+#[cfg(unix)]
+use tokio_util::either::Either;
 
 use super::TransportError;
 use super::env::{MAX_PORT_KEY, MIN_PORT_KEY, PluginEnv, UNIX_SOCKET_DIR_KEY};
@@ -80,11 +79,13 @@ impl PluginListener {
     pub(crate) async fn accept(&self) -> io::Result<RawConn> {
         match &self.inner {
             #[cfg(unix)]
-            Inner::Unix(l) => l.accept().await.map(|(s, _)| RawConn::Unix(s)),
+            Inner::Unix(l) => l.accept().await.map(|(s, _)| Either::Left(s)),
             Inner::Tcp(l) => l.accept().await.map(|(s, _)| {
                 // gRPC messages are small and latency-bound.
                 let _ = s.set_nodelay(true);
-                RawConn::Tcp(s)
+                #[cfg(unix)]
+                let s = Either::Right(s);
+                s
             }),
         }
     }
@@ -186,72 +187,12 @@ fn remove_quietly(path: &Path, result: io::Result<()>) {
     }
 }
 
-/// An accepted connection before any TLS.
-pub(crate) enum RawConn {
-    #[cfg(unix)]
-    Unix(tokio::net::UnixStream),
-    Tcp(TcpStream),
-}
-
-macro_rules! delegate {
-    ($self:ident, $s:ident => $e:expr) => {
-        match $self.get_mut() {
-            #[cfg(unix)]
-            RawConn::Unix($s) => {
-                let $s = Pin::new($s);
-                $e
-            }
-            RawConn::Tcp($s) => {
-                let $s = Pin::new($s);
-                $e
-            }
-        }
-    };
-}
-
-impl AsyncRead for RawConn {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        delegate!(self, s => s.poll_read(cx, buf))
-    }
-}
-
-impl AsyncWrite for RawConn {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        delegate!(self, s => s.poll_write(cx, buf))
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        delegate!(self, s => s.poll_flush(cx))
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        delegate!(self, s => s.poll_shutdown(cx))
-    }
-
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        delegate!(self, s => s.poll_write_vectored(cx, bufs))
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        match self {
-            #[cfg(unix)]
-            RawConn::Unix(s) => s.is_write_vectored(),
-            RawConn::Tcp(s) => s.is_write_vectored(),
-        }
-    }
-}
+/// An accepted connection before any TLS: a unix socket's or a loopback
+/// TCP one. `Either` reads and writes through whichever it holds.
+#[cfg(unix)]
+pub(crate) type RawConn = Either<tokio::net::UnixStream, TcpStream>;
+#[cfg(not(unix))]
+pub(crate) type RawConn = TcpStream;
 
 #[cfg(test)]
 mod tests {
