@@ -35,9 +35,24 @@ resource "openai_workload_identity_provider" "{label}" {{{via}
 /// `n` mappings (`count`) of `provider` (an HCL expression) to `account`,
 /// each matching a `sub` of its own.
 pub fn counted_mappings(provider: &str, project: &str, account: &str, n: usize) -> String {
+    counted_mappings_via(None, provider, project, account, n)
+}
+
+/// [`counted_mappings`] through the provider configuration `via`
+/// (`openai.ALIAS`) or the default one.
+pub fn counted_mappings_via(
+    via: Option<&str>,
+    provider: &str,
+    project: &str,
+    account: &str,
+    n: usize,
+) -> String {
+    let via = via.map_or(String::new(), |v| {
+        format!("\n  provider                      = {v}")
+    });
     format!(
         r#"
-resource "openai_service_account_mapping" "m" {{
+resource "openai_service_account_mapping" "m" {{{via}
   count                         = {n}
   workload_identity_provider_id = {provider}
   project_id                    = "{project}"

@@ -146,6 +146,20 @@ impl Emulator {
         format!("http://{}/oauth/token", self.addr)
     }
 
+    /// `http://ADDR/_emulator/oidc`, the emulator's own OIDC issuer, whose
+    /// tokens [`Emulator::mint`] signs.
+    pub fn oidc_issuer(&self) -> String {
+        format!("http://{}/_emulator/oidc", self.addr)
+    }
+
+    /// A subject token with `claims`, signed by [`Emulator::oidc_issuer`]
+    /// (which adds `iss`, `iat` and `exp` unless given).
+    pub fn mint(&self, claims: serde_json::Value) -> String {
+        let (status, body) = self.control("POST", "/_emulator/oidc/token", Some(claims));
+        assert_eq!(status, 200, "minting a token failed: {body}");
+        body["token"].as_str().expect("a minted token").to_string()
+    }
+
     /// Calls the emulator's Admin API directly (as a user editing things by
     /// hand would): `path` is below `/v1`. Returns the status and JSON body.
     pub fn call(

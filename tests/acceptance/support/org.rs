@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use super::Emulator;
+use super::{Emulator, TerraformBin, TfOutput, Workdir};
 
 /// The `id` of an API object.
 pub fn id_of(v: &serde_json::Value) -> String {
@@ -23,6 +23,11 @@ pub fn project_and_account(emu: &Emulator) -> (String, String) {
 
 /// The Admin API's path of workload identity providers.
 pub const PROVIDERS: &str = "/organization/workload_identity_providers";
+
+/// The Admin API's path of `provider`'s mappings (federation rules).
+pub fn rules_path(provider: &str) -> String {
+    format!("{PROVIDERS}/{provider}/federation_rules")
+}
 
 /// A workload identity provider made by hand; its id.
 pub fn provider_by_hand(emu: &Emulator, name: &str, issuer: &str) -> String {
@@ -50,6 +55,16 @@ pub fn provider_names(emu: &Emulator) -> Vec<String> {
     names
 }
 
+/// A fresh emulator whose organization already holds `n` providers made
+/// by hand ([`providers_by_hand`]), and a workdir using it: where the limit
+/// tests start.
+pub fn organization_with_providers(tf: &TerraformBin, n: usize) -> (Emulator, Workdir) {
+    let emu = Emulator::start();
+    providers_by_hand(&emu, n);
+    let wd = Workdir::with_emulator(tf, &emu);
+    (emu, wd)
+}
+
 /// `n` providers made by hand (`hand-0`, `hand-1`, ...) sharing one issuer,
 /// to fill an organization; their ids.
 pub fn providers_by_hand(emu: &Emulator, n: usize) -> Vec<String> {
@@ -68,11 +83,7 @@ pub fn rule_by_hand(
 ) -> String {
     body["project_id"] = json!(project);
     body["service_account_id"] = json!(account);
-    id_of(&emu.ok(
-        "POST",
-        &format!("{PROVIDERS}/{provider}/federation_rules"),
-        Some(body),
-    ))
+    id_of(&emu.ok("POST", &rules_path(provider), Some(body)))
 }
 
 /// `n` mappings made by hand on `provider`, matching `sub` `hand-0`,
@@ -112,4 +123,17 @@ pub fn writes(emu: &Emulator) -> Vec<String> {
         .filter(|r| r["method"] != "GET")
         .map(|r| format!("{} {}", r["method"], r["path"]))
         .collect()
+}
+
+/// Asserts that `wd`'s configuration is refused at plan, saying each of
+/// `phrases`, and that apply is refused too before the provider writes
+/// anything to `emu`; the apply's output, for more checks.
+#[track_caller]
+pub fn assert_refused_before_any_write(wd: &Workdir, emu: &Emulator, phrases: &[&str]) -> TfOutput {
+    emu.control("POST", "/_emulator/requests/reset", None);
+    wd.plan_detailed().assert_code_saying(1, phrases);
+    let apply = wd.apply();
+    apply.assert_failure();
+    assert_eq!(writes(emu), Vec::<String>::new(), "{apply}");
+    apply
 }

@@ -373,6 +373,28 @@ impl TfOutput {
         self
     }
 
+    /// Asserts exit code `code` (1 for an error, 2 for a plan with
+    /// changes) and each of `phrases` in the output
+    /// ([`TfOutput::output_contains_words`]).
+    #[track_caller]
+    pub fn assert_code_saying(&self, code: i32, phrases: &[&str]) -> &Self {
+        self.assert_code(code);
+        for phrase in phrases {
+            self.assert_output_contains_words(phrase);
+        }
+        self
+    }
+
+    /// Asserts a failure with each of `phrases` in the output.
+    #[track_caller]
+    pub fn assert_failure_saying(&self, phrases: &[&str]) -> &Self {
+        self.assert_failure();
+        for phrase in phrases {
+            self.assert_output_contains_words(phrase);
+        }
+        self
+    }
+
     pub fn stdout_contains(&self, needle: &str) -> bool {
         self.stdout.contains(needle)
     }
