@@ -6,6 +6,7 @@
 //! a scripted propagation delay the action waits out while its progress
 //! shows; and an on-demand run with `-invoke`.
 
+use crate::support::HEADER;
 use crate::support::{Emulator, Workdir, org, tf_latest};
 use openai_admin::refusal::Reason;
 use serde_json::json;
@@ -15,11 +16,7 @@ const AUD: &str = "https://api.openai.com/v1";
 fn config(issuer: &str, project: &str, repository: &str) -> String {
     format!(
         r#"
-terraform {{
-  required_providers {{
-    openai = {{ source = "openai-wif/openai" }}
-  }}
-}}
+{HEADER}
 
 variable "workload_token" {{
   type      = string
@@ -128,9 +125,10 @@ fn verify_waits_out_propagation_fails_a_wrong_mapping_and_runs_on_demand() {
     wd.write_main(&config(&issuer, &project, "my-org/other-repo"));
     let before = exchanges(&emu);
     let out = wd.apply();
-    out.assert_failure();
-    out.assert_output_contains_words("No service account mapping matches the token");
-    out.assert_output_contains_words("attribute_matchers");
+    out.assert_failure_saying(&[
+        "No service account mapping matches the token",
+        "attribute_matchers",
+    ]);
     assert!(!out.output_contains_words("retrying"), "{}", out.stdout);
     assert_eq!(
         exchanges(&emu),

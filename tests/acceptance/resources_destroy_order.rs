@@ -84,15 +84,12 @@ resource "openai_service_account_mapping" "m" {{
         rule_by_hand(&emu, &other, &project, &sa, "by-hand");
         let wd = {
             let wd = Workdir::with_emulator(tf, &emu);
-            wd.write_main(&format!("{HEADER}{}", provider_block("other")));
+            wd.write_config(&provider_block("other"));
             wd
         };
         wd.run(&["import", "-input=false", "openai_workload_identity_provider.p", &other])
             .assert_success();
-        let out = wd.destroy();
-        out.assert_failure();
-        out.assert_output_contains_words("Provider still has mappings");
-        out.assert_output_contains_words("this run is not deleting them");
+        wd.destroy().assert_failure_saying(&["Provider still has mappings", "this run is not deleting them"]);
         assert_eq!(count(&emu, PROVIDERS), 1);
     }
 }

@@ -13,6 +13,10 @@ use std::time::Duration;
 
 use rand::Rng;
 use rand::distr::Alphanumeric;
+use serde_json::Value;
+
+/// An HTTP reply: the status and the JSON body (null if it is not JSON).
+pub type Reply = (u16, Value);
 
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(30);
 const READY_PREFIX: &str = "listening on http://";
@@ -162,32 +166,17 @@ impl Emulator {
 
     /// Calls the emulator's Admin API directly (as a user editing things by
     /// hand would): `path` is below `/v1`. Returns the status and JSON body.
-    pub fn call(
-        &self,
-        method: &str,
-        path: &str,
-        body: Option<serde_json::Value>,
-    ) -> (u16, serde_json::Value) {
+    pub fn call(&self, method: &str, path: &str, body: Option<Value>) -> Reply {
         self.request(method, &format!("{}{}", self.base_url(), path), body)
     }
 
     /// Calls one of the emulator's own `/_emulator/...` endpoints (stats,
     /// faults, the test OIDC issuer). Returns the status and JSON body.
-    pub fn control(
-        &self,
-        method: &str,
-        path: &str,
-        body: Option<serde_json::Value>,
-    ) -> (u16, serde_json::Value) {
+    pub fn control(&self, method: &str, path: &str, body: Option<Value>) -> Reply {
         self.request(method, &format!("{}{}", self.url(), path), body)
     }
 
-    fn request(
-        &self,
-        method: &str,
-        url: &str,
-        body: Option<serde_json::Value>,
-    ) -> (u16, serde_json::Value) {
+    fn request(&self, method: &str, url: &str, body: Option<Value>) -> Reply {
         let url = url.to_string();
         let key = self.admin_key.clone();
         let method = reqwest::Method::from_bytes(method.as_bytes()).expect("HTTP method");

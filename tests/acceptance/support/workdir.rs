@@ -141,6 +141,12 @@ impl Workdir {
         self.write("main.tf", contents)
     }
 
+    /// Writes main.tf: [`HEADER`](super::HEADER) (which makes `openai`
+    /// this provider) and `config`.
+    pub fn write_config(&self, config: &str) -> &Self {
+        self.write_main(&format!("{}{config}", super::HEADER))
+    }
+
     pub fn read(&self, rel: &str) -> String {
         let path = self.dir().join(rel);
         std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
@@ -306,6 +312,28 @@ impl Workdir {
             .as_array()
             .cloned()
             .unwrap_or_default()
+    }
+}
+
+impl Workdir {
+    /// The resource at `addr` in [`Workdir::state_resources`]; panics if
+    /// the state has none there.
+    #[track_caller]
+    pub fn state_resource(&self, addr: &str) -> serde_json::Value {
+        let resources = self.state_resources();
+        resources
+            .iter()
+            .find(|r| r["address"] == addr)
+            .cloned()
+            .unwrap_or_else(|| panic!("no {addr} in state: {resources:?}"))
+    }
+
+    /// Applies, and asserts that the next plan has nothing to do: what a
+    /// configuration the provider accepts must end in.
+    #[track_caller]
+    pub fn apply_clean(&self) {
+        self.apply().assert_success();
+        self.plan_detailed().assert_code(0);
     }
 }
 
