@@ -92,15 +92,10 @@ fn verify_waits_out_propagation_fails_a_wrong_mapping_and_runs_on_demand() {
     //    says it, whatever the status): the action waits, saying so.
     let no_rule = json!({"error": Reason::NoRule.code().as_str(),
                          "error_description": Reason::NoRule.message()});
-    let (status, body) = emu.control(
-        "POST",
-        "/_emulator/faults/script",
-        Some(
-            json!({"rules": [{"method": "POST", "path": "/oauth/token", "times": 2,
-            "action": {"type": "reply", "status": 401, "body": no_rule.to_string()}}]}),
-        ),
+    emu.script_faults(
+        json!([{"method": "POST", "path": "/oauth/token", "times": 2,
+        "action": {"type": "reply", "status": 401, "body": no_rule.to_string()}}]),
     );
-    assert_eq!(status, 200, "{body}");
     wd.write_main(&config(&issuer, &project, "my-org/my-repo"));
     let before = exchanges(&emu);
     let out = wd.apply();

@@ -95,6 +95,14 @@ fn mint((emu_url, key): &Minter, claims: Value) -> String {
         .to_owned()
 }
 
+/// A token with [`good_claims`] for the audience `req` asks for, as a
+/// platform's token endpoint mints it.
+fn mint_for_the_audience_asked(minter: &Minter, req: &Seen) -> String {
+    let mut claims = good_claims();
+    claims["aud"] = json!(req.query("audience").unwrap_or_default());
+    mint(minter, claims)
+}
+
 fn good_claims() -> Value {
     json!({"sub": "repo:my-org/my-repo", "aud": AUD, "repository": "my-org/my-repo"})
 }
@@ -486,12 +494,8 @@ fn github_actions_source_against_a_stand_in() {
         if req.header("authorization") != Some("bearer gh-request-token") {
             return (401, "bad credentials".into());
         }
-        let mut claims = good_claims();
-        claims["aud"] = json!(req.query("audience").unwrap_or_default());
-        (
-            200,
-            json!({"count": 1, "value": mint(&emu_url, claims)}).to_string(),
-        )
+        let token = mint_for_the_audience_asked(&emu_url, req);
+        (200, json!({"count": 1, "value": token}).to_string())
     });
     let mut wd = workdir(&emu);
     wd.env(
@@ -551,9 +555,7 @@ fn gcp_source_against_a_stand_in_metadata_server() {
         if req.header("metadata-flavor") != Some("Google") {
             return (403, "missing Metadata-Flavor".into());
         }
-        let mut claims = good_claims();
-        claims["aud"] = json!(req.query("audience").unwrap_or_default());
-        (200, mint(&emu_url, claims))
+        (200, mint_for_the_audience_asked(&emu_url, req))
     });
     let mut wd = workdir(&emu);
     wd.env("GCE_METADATA_HOST", &metadata.addr);

@@ -162,13 +162,9 @@ fn overlapping_mappings_of_one_account_are_warned_about() {
         mapping("all", "system:serviceaccount:ns:*"),
         mapping("one", "system:serviceaccount:other:deployer")
     ));
-    let apart = wd.apply();
-    apart.assert_success();
-    assert!(
-        !apart.output_contains_words("Mappings may match the same token"),
-        "{}",
-        apart.stderr
-    );
+    wd.apply()
+        .assert_success()
+        .assert_output_lacks_words("Mappings may match the same token");
     // A mapping that already exists counts too.
     wd.write_main(&format!(
         "{HEADER}{}{}{}",

@@ -65,17 +65,12 @@ resource "openai_service_account_mapping" "m" {{
         wd.plan_detailed().assert_code(0);
         // The mapping deletes take a while, so the provider's delete meets
         // OpenAI's 409 first.
-        let (status, _) = emu.control(
-            "POST",
-            "/_emulator/faults/script",
-            Some(json!({"rules": [{
-                "method": "DELETE",
-                "path": "/v1/organization/workload_identity_providers/{id}/federation_rules/{rule_id}",
-                "times": 2,
-                "action": {"type": "delay", "ms": 1500},
-            }]})),
-        );
-        assert_eq!(status, 200);
+        emu.script_faults(json!([{
+            "method": "DELETE",
+            "path": "/v1/organization/workload_identity_providers/{id}/federation_rules/{rule_id}",
+            "times": 2,
+            "action": {"type": "delay", "ms": 1500},
+        }]));
         wd.destroy().assert_success();
         assert_eq!(count(&emu, PROVIDERS), 0);
 

@@ -2,7 +2,7 @@
 
 use crate::support::HEADER;
 use crate::support::config::{labelled_provider, transformations};
-use crate::support::org::{count, project_and_account};
+use crate::support::org::{Org, account_by_hand, count, project_and_account};
 use crate::support::{Changes, Emulator, Workdir, tf_latest};
 use serde_json::json;
 
@@ -48,11 +48,9 @@ output "mapping_id" {{
 
 #[test]
 fn create_update_drift_delete_by_hand_and_destroy() {
-    let tf = tf_latest();
-    let emu = Emulator::start();
-    let (pid, sa) = project_and_account(&emu);
-    let wd = Workdir::with_emulator(&tf, &emu);
-    wd.write_main(&config(&pid, &sa, "v1", ""));
+    let (org, wd) = Org::new_with_workdir();
+    let (emu, pid, sa) = (&org.emu, &org.project, &org.account);
+    wd.write_main(&config(pid, sa, "v1", ""));
 
     wd.validate().assert_success();
     wd.plan_detailed().assert_code(2);
@@ -74,7 +72,7 @@ fn create_update_drift_delete_by_hand_and_destroy() {
     assert_eq!(rule["permissions"]["type"], "restricted");
 
     // Update in place.
-    wd.write_main(&config(&pid, &sa, "v2", ""));
+    wd.write_main(&config(pid, sa, "v2", ""));
     let plan = wd.plan_json();
     plan.assert_code(2);
     let changes = plan.changes();
@@ -117,27 +115,15 @@ fn create_update_drift_delete_by_hand_and_destroy() {
     wd.apply_clean();
 
     // Replacement: the service account cannot change in place.
-    let sa2 = emu.ok(
-        "POST",
-        &format!("/organization/projects/{pid}/service_accounts"),
-        Some(json!({"name": "other", "create_service_account_only": true})),
-    )["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    wd.write_main(&config(&pid, &sa2, "v2", ""));
-    let plan = wd.plan_json();
-    plan.assert_code(2);
-    assert_eq!(
-        plan.planned_actions()["openai_service_account_mapping.main"],
-        "replace",
-        "{plan}"
-    );
+    let sa2 = account_by_hand(emu, pid, "other");
+    wd.write_main(&config(pid, &sa2, "v2", ""));
+    wd.plan_json()
+        .assert_planned("openai_service_account_mapping.main", "replace");
     wd.apply_clean();
 
     // Destroy takes mappings first, then the provider, in one run.
     wd.destroy().assert_success();
-    assert_eq!(count(&emu, "/organization/workload_identity_providers"), 0);
+    assert_eq!(count(emu, "/organization/workload_identity_providers"), 0);
 }
 
 tftest! {

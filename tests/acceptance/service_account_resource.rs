@@ -234,10 +234,9 @@ fn keyless_create_update_in_place_replace_recreate_and_destroy() {
     // A new name, then a new role, update the account in place: same id.
     for (name, role) in [("ci-renamed", None), ("ci-renamed", Some("owner"))] {
         wd.write_main(&account_config_with_role(&pid, name, role));
-        let plan = wd.plan_json();
-        plan.assert_code(2);
-        assert_eq!(plan.planned_actions()[ACCOUNT], "update", "{plan}");
-        plan.assert_changes(Changes::new(0, 1, 0));
+        wd.plan_json()
+            .assert_planned(ACCOUNT, "update")
+            .assert_changes(Changes::new(0, 1, 0));
         wd.apply().assert_success();
         assert_eq!(wd.output("id"), json!(sid));
         let sa = emu.ok(
@@ -258,10 +257,9 @@ fn keyless_create_update_in_place_replace_recreate_and_destroy() {
         "ci-renamed",
         Some("owner"),
     ));
-    let plan = wd.plan_json();
-    plan.assert_code(2);
-    assert_eq!(plan.planned_actions()[ACCOUNT], "replace", "{plan}");
-    plan.assert_changes(Changes::new(1, 0, 1));
+    wd.plan_json()
+        .assert_planned(ACCOUNT, "replace")
+        .assert_changes(Changes::new(1, 0, 1));
     wd.apply().assert_success();
     let sid2 = wd.output("id").as_str().unwrap().to_string();
     assert_ne!(sid, sid2);
@@ -313,16 +311,6 @@ fn keyless_create_update_in_place_replace_recreate_and_destroy() {
     assert!(accounts(&emu, &pid).is_empty());
 }
 
-/// Scripts the emulator's next requests (see `/_emulator/faults/script`).
-fn script(emu: &Emulator, rules: Json) {
-    let (status, v) = emu.control(
-        "POST",
-        "/_emulator/faults/script",
-        Some(json!({"rules": rules})),
-    );
-    assert_eq!(status, 200, "{v}");
-}
-
 #[test]
 fn a_failed_role_update_keeps_the_account_and_a_lost_create_is_recovered() {
     let tf = tf_latest();
@@ -332,8 +320,7 @@ fn a_failed_role_update_keeps_the_account_and_a_lost_create_is_recovered() {
     wd.write_main(&account_config_with_role(&pid, "ci", Some("owner")));
 
     // The create succeeds, giving it its role does not.
-    script(
-        &emu,
+    emu.script_faults(
         json!([{"method": "POST", "path": "/v1/organization/projects/{id}/service_accounts/{sa_id}",
                 "action": {"type": "status", "status": 400}}]),
     );
@@ -370,8 +357,7 @@ fn a_failed_role_update_keeps_the_account_and_a_lost_create_is_recovered() {
 
     // The create's answer is lost after it committed: the account is found
     // by name, not made twice, and still gets its role.
-    script(
-        &emu,
+    emu.script_faults(
         json!([{"method": "POST", "path": "/v1/organization/projects/{id}/service_accounts",
                 "action": {"type": "commit_then_drop"}}]),
     );

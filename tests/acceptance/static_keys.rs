@@ -138,13 +138,9 @@ fn the_static_key_check_fails_while_a_used_key_remains_and_passes_once_deleted()
         &format!("/organization/projects/{project}/api_keys/{key_id}"),
         None,
     );
-    let out = wd.apply();
-    out.assert_success();
-    assert!(
-        !out.output_contains_words("Keys used in the last 30 days"),
-        "{}",
-        out.stdout
-    );
+    wd.apply()
+        .assert_success()
+        .assert_output_lacks_words("Keys used in the last 30 days");
     // (A check block's data source is always read again at apply, so the
     // plan shows that read, and no change.)
     wd.plan_detailed()

@@ -49,15 +49,13 @@ fn an_x509_provider_imports_but_cannot_be_changed() {
                           "headers": {"content-type": "application/json"},
                           "body": body.to_string()}})
     };
-    let (status, v) = emu.control(
-        "POST",
-        "/_emulator/faults/script",
-        Some(json!({"rules": [
-            reply("/v1/organization/workload_identity_providers", &list),
-            reply("/v1/organization/workload_identity_providers/{id}", &provider),
-        ]})),
-    );
-    assert_eq!(status, 200, "{v}");
+    emu.script_faults(json!([
+        reply("/v1/organization/workload_identity_providers", &list),
+        reply(
+            "/v1/organization/workload_identity_providers/{id}",
+            &provider
+        ),
+    ]));
 
     let wd = Workdir::with_emulator(&tf, &emu);
     // As read, it imports and plans no change.

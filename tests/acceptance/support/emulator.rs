@@ -205,6 +205,17 @@ impl Emulator {
         })
     }
 
+    /// Scripts the emulator's answers to the next matching requests
+    /// (`/_emulator/faults/script`): `rules` is the list of rules.
+    pub fn script_faults(&self, rules: Value) {
+        let (status, v) = self.control(
+            "POST",
+            "/_emulator/faults/script",
+            Some(serde_json::json!({ "rules": rules })),
+        );
+        assert_eq!(status, 200, "scripting faults failed: {v}");
+    }
+
     /// Like [`Emulator::call`], panicking unless the call succeeded.
     pub fn ok(
         &self,

@@ -509,6 +509,19 @@ impl TfOutput {
             .collect()
     }
 
+    /// Asserts a `-json` plan with changes (exit code 2) that plans
+    /// `action` (`create`, `update`, `replace`, ...) for `addr`.
+    #[track_caller]
+    pub fn assert_planned(&self, addr: &str, action: &str) -> &Self {
+        self.assert_code(2);
+        assert_eq!(
+            self.planned_actions().get(addr).map(String::as_str),
+            Some(action),
+            "{self}"
+        );
+        self
+    }
+
     /// The `planned_change` of `addr` in a `-json` plan (`action`, and
     /// `reason` such as `tainted` where Terraform gives one).
     #[track_caller]
@@ -562,6 +575,16 @@ impl TfOutput {
         assert!(
             self.output_contains_words(phrase),
             "output lacks {phrase:?}:\n{self}"
+        );
+        self
+    }
+
+    /// The opposite of [`TfOutput::assert_output_contains_words`].
+    #[track_caller]
+    pub fn assert_output_lacks_words(&self, phrase: &str) -> &Self {
+        assert!(
+            !self.output_contains_words(phrase),
+            "output has {phrase:?}:\n{self}"
         );
         self
     }
