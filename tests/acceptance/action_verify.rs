@@ -6,6 +6,7 @@
 //! a scripted propagation delay the action waits out while its progress
 //! shows; and an on-demand run with `-invoke`.
 
+use crate::support::HEADER;
 use crate::support::{Emulator, Workdir, org, tf_latest};
 use openai_admin::refusal::Reason;
 use serde_json::json;
@@ -15,11 +16,7 @@ const AUD: &str = "https://api.openai.com/v1";
 fn config(issuer: &str, project: &str, repository: &str) -> String {
     format!(
         r#"
-terraform {{
-  required_providers {{
-    openai = {{ source = "openai-wif/openai" }}
-  }}
-}}
+{HEADER}
 
 variable "workload_token" {{
   type      = string
@@ -95,15 +92,10 @@ fn verify_waits_out_propagation_fails_a_wrong_mapping_and_runs_on_demand() {
     //    says it, whatever the status): the action waits, saying so.
     let no_rule = json!({"error": Reason::NoRule.code().as_str(),
                          "error_description": Reason::NoRule.message()});
-    let (status, body) = emu.control(
-        "POST",
-        "/_emulator/faults/script",
-        Some(
-            json!({"rules": [{"method": "POST", "path": "/oauth/token", "times": 2,
-            "action": {"type": "reply", "status": 401, "body": no_rule.to_string()}}]}),
-        ),
+    emu.script_faults(
+        json!([{"method": "POST", "path": "/oauth/token", "times": 2,
+        "action": {"type": "reply", "status": 401, "body": no_rule.to_string()}}]),
     );
-    assert_eq!(status, 200, "{body}");
     wd.write_main(&config(&issuer, &project, "my-org/my-repo"));
     let before = exchanges(&emu);
     let out = wd.apply();
@@ -128,9 +120,10 @@ fn verify_waits_out_propagation_fails_a_wrong_mapping_and_runs_on_demand() {
     wd.write_main(&config(&issuer, &project, "my-org/other-repo"));
     let before = exchanges(&emu);
     let out = wd.apply();
-    out.assert_failure();
-    out.assert_output_contains_words("No service account mapping matches the token");
-    out.assert_output_contains_words("attribute_matchers");
+    out.assert_failure_saying(&[
+        "No service account mapping matches the token",
+        "attribute_matchers",
+    ]);
     assert!(!out.output_contains_words("retrying"), "{}", out.stdout);
     assert_eq!(
         exchanges(&emu),

@@ -8,7 +8,8 @@
 //! `-generate-config-out` writes their configuration, and it imports with
 //! zero changes.
 
-use crate::support::{Emulator, Workdir, org::id_of, tf_latest};
+use crate::support::org::{account_by_hand, id_of, project_by_hand};
+use crate::support::{Emulator, Workdir, tf_latest};
 use serde_json::{Value, json};
 
 const JWKS: &str =
@@ -30,19 +31,9 @@ list "openai_project_service_account" "all" {
 
 /// The dashboard-made organization; its object ids.
 fn prefill(emu: &Emulator) -> Vec<String> {
-    let project = id_of(&emu.ok(
-        "POST",
-        "/organization/projects",
-        Some(json!({"name": "prod"})),
-    ));
+    let project = project_by_hand(emu, "prod");
     let accounts = format!("/organization/projects/{project}/service_accounts");
-    let account = |name: &str| {
-        id_of(&emu.ok(
-            "POST",
-            &accounts,
-            Some(json!({"name": name, "create_service_account_only": true})),
-        ))
-    };
+    let account = |name: &str| account_by_hand(emu, &project, name);
     let ci = account("ci-deployer");
     emu.ok(
         "POST",
@@ -217,12 +208,13 @@ list "openai_service_account_mapping" "prod" {{
     );
 
     // 3. Plan clean: imports only.
-    let plan = wd.plan_detailed();
-    plan.assert_code(2);
-    plan.assert_output_contains_words(&format!(
-        "Plan: {} to import, 0 to add, 0 to change, 0 to destroy.",
-        ids.len()
-    ));
+    wd.plan_detailed().assert_code_saying(
+        2,
+        &[&format!(
+            "Plan: {} to import, 0 to add, 0 to change, 0 to destroy.",
+            ids.len()
+        )],
+    );
 
     // 4. Apply, and nothing is left to change.
     wd.apply().assert_success();

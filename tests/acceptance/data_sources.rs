@@ -2,6 +2,7 @@
 //! directly in the emulator.
 
 use crate::support::HEADER;
+use crate::support::org::{project_and_account, provider_by_hand, rule_by_hand};
 use crate::support::{Emulator, Workdir, tf_latest};
 use serde_json::{Value as Json, json};
 
@@ -106,6 +107,16 @@ fn workdir(emu: &Emulator, config: &str) -> Workdir {
     wd
 }
 
+/// The [`org`] made by hand, and the configuration `config` of it applied:
+/// its data sources read.
+fn read_from_org(config: impl FnOnce(&Org) -> String) -> (Emulator, Org, Workdir) {
+    let emu = Emulator::start();
+    let o = org(&emu);
+    let wd = workdir(&emu, &config(&o));
+    wd.apply().assert_success();
+    (emu, o, wd)
+}
+
 /// Ids ordered as the list data sources order them: oldest first, then by id.
 fn oldest_first(objects: &[&Json]) -> Vec<String> {
     let mut keyed: Vec<(i64, String)> = objects
@@ -148,11 +159,8 @@ fn assert_provider(tf: &Json, api: &Json) {
 
 #[test]
 fn provider_by_id_and_by_name_and_the_list_of_all() {
-    let emu = Emulator::start();
-    let o = org(&emu);
-    let wd = workdir(
-        &emu,
-        &format!(
+    let (_emu, o, wd) = read_from_org(|o| {
+        format!(
             r#"
 data "openai_workload_identity_provider" "by_id" {{
   id = "{}"
@@ -167,9 +175,8 @@ output "by_name" {{ value = data.openai_workload_identity_provider.by_name }}
 output "all" {{ value = data.openai_workload_identity_providers.all.providers }}
 "#,
             id(&o.k8s)
-        ),
-    );
-    wd.apply().assert_success();
+        )
+    });
     assert_provider(&wd.output("by_id"), &o.k8s);
     assert_provider(&wd.output("by_name"), &o.gha);
     assert_eq!(wd.output("by_id")["enabled"], json!(false));
@@ -188,11 +195,8 @@ output "all" {{ value = data.openai_workload_identity_providers.all.providers }}
 
 #[test]
 fn mappings_of_a_provider_all_and_of_one_service_account() {
-    let emu = Emulator::start();
-    let o = org(&emu);
-    let wd = workdir(
-        &emu,
-        &format!(
+    let (_emu, o, wd) = read_from_org(|o| {
+        format!(
             r#"
 data "openai_service_account_mappings" "all" {{
   workload_identity_provider_id = "{gha}"
@@ -215,9 +219,8 @@ output "matchers" {{
             gha = id(&o.gha),
             ci = id(&o.ci),
             k8s = id(&o.k8s),
-        ),
-    );
-    wd.apply().assert_success();
+        )
+    });
 
     let all = wd.output("all");
     let all = all.as_array().unwrap();
@@ -280,12 +283,8 @@ output "matchers" {{
 
 #[test]
 fn project_and_service_account_by_id_and_by_name() {
-    let emu = Emulator::start();
-    let o = org(&emu);
-    let pid = id(&o.project);
-    let wd = workdir(
-        &emu,
-        &format!(
+    let (_emu, o, wd) = read_from_org(|o| {
+        format!(
             r#"
 data "openai_project" "by_id" {{
   id = "{pid}"
@@ -307,10 +306,11 @@ output "project_by_name" {{ value = data.openai_project.by_name }}
 output "sa_by_id" {{ value = data.openai_project_service_account.by_id }}
 output "sa_by_name" {{ value = data.openai_project_service_account.by_name }}
 "#,
+            pid = id(&o.project),
             ops = id(&o.ops),
-        ),
-    );
-    wd.apply().assert_success();
+        )
+    });
+    let pid = id(&o.project);
     let project = json!({
         "id": o.project["id"], "name": o.project["name"],
         "status": o.project["status"], "created_at": o.project["created_at"],
@@ -509,43 +509,35 @@ fn stats(emu: &Emulator, reset: bool) -> Json {
         })
 }
 
-fn provider_by_hand(emu: &Emulator, name: &str) -> String {
-    id(&emu.ok(
-        "POST",
-        "/organization/workload_identity_providers",
-        Some(json!({"name": name, "type": "oidc", "issuer": "https://i.example.com", "audience": "a"})),
-    ))
-    .to_string()
-}
-
 const LIMITS_OUTPUTS: &str = r#"
 data "openai_workload_identity_limits" "now" {}
 output "limits" { value = data.openai_workload_identity_limits.now }
 "#;
 
+/// The limits data source read with the provider block's limits set to
+/// `max_providers` and `max_mappings`.
+fn limits_configured(emu: &Emulator, max_providers: usize, max_mappings: usize) -> Json {
+    let wd = workdir(
+        emu,
+        &format!(
+            "provider \"openai\" {{\n  max_workload_identity_providers = {max_providers}\n  max_mappings_per_provider = {max_mappings}\n}}\n{LIMITS_OUTPUTS}"
+        ),
+    );
+    wd.apply().assert_success();
+    wd.output("limits")
+}
+
 #[test]
 fn limits_count_providers_and_mappings_against_the_configured_limits() {
     let emu = Emulator::start();
-    let project = emu.ok("POST", "/organization/projects", Some(json!({"name": "p"})));
-    let pid = id(&project);
-    let sa = emu.ok(
-        "POST",
-        &format!("/organization/projects/{pid}/service_accounts"),
-        Some(json!({"name": "sa", "create_service_account_only": true})),
-    );
+    let (project, sa) = project_and_account(&emu);
     let ids: Vec<String> = ["a", "b", "c"]
         .iter()
-        .map(|n| provider_by_hand(&emu, n))
+        .map(|n| provider_by_hand(&emu, n, "https://i.example.com"))
         .collect();
     for sub in ["one", "two"] {
-        emu.ok(
-            "POST",
-            &format!(
-                "/organization/workload_identity_providers/{}/federation_rules",
-                ids[1]
-            ),
-            Some(json!({"project_id": pid, "service_account_id": id(&sa), "attribute_matchers": {"sub": sub}})),
-        );
+        let matchers = json!({"attribute_matchers": {"sub": sub}});
+        rule_by_hand(&emu, &ids[1], (&project, &sa), matchers);
     }
 
     // Defaults: OpenAI's 50 and 50.
@@ -590,14 +582,7 @@ fn limits_count_providers_and_mappings_against_the_configured_limits() {
     }
 
     // Limits from the provider block.
-    let wd = workdir(
-        &emu,
-        &format!(
-            "provider \"openai\" {{\n  max_workload_identity_providers = 4\n  max_mappings_per_provider = 10\n}}\n{LIMITS_OUTPUTS}"
-        ),
-    );
-    wd.apply().assert_success();
-    let limits = wd.output("limits");
+    let limits = limits_configured(&emu, 4, 10);
     assert_eq!(limits["max_workload_identity_providers"], json!(4));
     assert_eq!(limits["providers_remaining"], json!(1));
     assert_eq!(limits["max_mappings_per_provider"], json!(10));
@@ -606,14 +591,7 @@ fn limits_count_providers_and_mappings_against_the_configured_limits() {
     assert_eq!(b["mappings_remaining"], json!(8));
 
     // A limit below the current count leaves nothing remaining, not a negative.
-    let wd = workdir(
-        &emu,
-        &format!(
-            "provider \"openai\" {{\n  max_workload_identity_providers = 2\n  max_mappings_per_provider = 1\n}}\n{LIMITS_OUTPUTS}"
-        ),
-    );
-    wd.apply().assert_success();
-    let limits = wd.output("limits");
+    let limits = limits_configured(&emu, 2, 1);
     assert_eq!(limits["providers_remaining"], json!(0));
     let b = &limits["providers"][&ids[1]];
     assert_eq!(b["mappings_remaining"], json!(0));

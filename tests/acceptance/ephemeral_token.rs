@@ -95,6 +95,14 @@ fn mint((emu_url, key): &Minter, claims: Value) -> String {
         .to_owned()
 }
 
+/// A token with [`good_claims`] for the audience `req` asks for, as a
+/// platform's token endpoint mints it.
+fn mint_for_the_audience_asked(minter: &Minter, req: &Seen) -> String {
+    let mut claims = good_claims();
+    claims["aud"] = json!(req.query("audience").unwrap_or_default());
+    mint(minter, claims)
+}
+
 fn good_claims() -> Value {
     json!({"sub": "repo:my-org/my-repo", "aud": AUD, "repository": "my-org/my-repo"})
 }
@@ -321,25 +329,24 @@ fn validation_requires_exactly_one_known_source() {
     let wd = workdir(&emu);
 
     wd.write_main(&config(&wif, "", ""));
-    let out = wd.validate();
-    out.assert_failure();
-    out.assert_output_contains_words("Missing subject token");
+    wd.validate()
+        .assert_failure_saying(&["Missing subject token"]);
 
     wd.write_main(&config(
         &wif,
         "subject_token_file = \"/t\"\n  subject_token_source = \"kubernetes\"",
         "",
     ));
-    let out = wd.validate();
-    out.assert_failure();
-    out.assert_output_contains_words("Conflicting subject token sources");
-    out.assert_output_contains_words("subject_token_file and subject_token_source");
+    wd.validate().assert_failure_saying(&[
+        "Conflicting subject token sources",
+        "subject_token_file and subject_token_source",
+    ]);
 
     wd.write_main(&config(&wif, "subject_token_source = \"jenkins\"", ""));
-    let out = wd.validate();
-    out.assert_failure();
-    out.assert_output_contains_words("Unknown subject_token_source");
-    out.assert_output_contains_words(r#""github_actions", "kubernetes", "gcp", "azure", "aws""#);
+    wd.validate().assert_failure_saying(&[
+        "Unknown subject_token_source",
+        r#""github_actions", "kubernetes", "gcp", "azure", "aws""#,
+    ]);
     assert_eq!(exchanges(&emu), 0, "validation never exchanges");
 }
 
@@ -397,11 +404,11 @@ fn subject_token_file_and_kubernetes_source() {
 
     // A missing file is named, on the argument that chose it.
     wd.env("OPENAI_WIF_K8S_TOKEN_FILE", "/nonexistent/k8s-token");
-    let out = wd.run(&["plan", "-input=false"]);
-    out.assert_failure();
-    out.assert_output_contains_words("Cannot get the subject token");
-    out.assert_output_contains_words("/nonexistent/k8s-token");
-    out.assert_output_contains_words("OPENAI_WIF_K8S_TOKEN_FILE");
+    wd.run(&["plan", "-input=false"]).assert_failure_saying(&[
+        "Cannot get the subject token",
+        "/nonexistent/k8s-token",
+        "OPENAI_WIF_K8S_TOKEN_FILE",
+    ]);
 }
 
 /// One request a stand-in received.
@@ -487,12 +494,8 @@ fn github_actions_source_against_a_stand_in() {
         if req.header("authorization") != Some("bearer gh-request-token") {
             return (401, "bad credentials".into());
         }
-        let mut claims = good_claims();
-        claims["aud"] = json!(req.query("audience").unwrap_or_default());
-        (
-            200,
-            json!({"count": 1, "value": mint(&emu_url, claims)}).to_string(),
-        )
+        let token = mint_for_the_audience_asked(&emu_url, req);
+        (200, json!({"count": 1, "value": token}).to_string())
     });
     let mut wd = workdir(&emu);
     wd.env(
@@ -524,11 +527,11 @@ fn github_actions_source_against_a_stand_in() {
         "subject_token_source = \"github_actions\"\n  audience = \"https://other.example\"",
         "",
     ));
-    let out = wd.run(&["plan", "-input=false"]);
-    out.assert_failure();
-    out.assert_output_contains_words("Subject token audience mismatch");
-    out.assert_output_contains_words(r#"requested for the audience "https://other.example""#);
-    out.assert_output_contains_words("audience = \"https://other.example\"");
+    wd.run(&["plan", "-input=false"]).assert_failure_saying(&[
+        "Subject token audience mismatch",
+        r#"requested for the audience "https://other.example""#,
+        "audience = \"https://other.example\"",
+    ]);
 
     // Outside GitHub Actions the missing variable is named.
     let mut outside = workdir(&emu);
@@ -538,9 +541,9 @@ fn github_actions_source_against_a_stand_in() {
         "subject_token_source = \"github_actions\"",
         "",
     ));
-    let out = outside.run(&["plan", "-input=false"]);
-    out.assert_failure();
-    out.assert_output_contains_words("ACTIONS_ID_TOKEN_REQUEST_URL is not set");
+    outside
+        .run(&["plan", "-input=false"])
+        .assert_failure_saying(&["ACTIONS_ID_TOKEN_REQUEST_URL is not set"]);
 }
 
 #[test]
@@ -552,9 +555,7 @@ fn gcp_source_against_a_stand_in_metadata_server() {
         if req.header("metadata-flavor") != Some("Google") {
             return (403, "missing Metadata-Flavor".into());
         }
-        let mut claims = good_claims();
-        claims["aud"] = json!(req.query("audience").unwrap_or_default());
-        (200, mint(&emu_url, claims))
+        (200, mint_for_the_audience_asked(&emu_url, req))
     });
     let mut wd = workdir(&emu);
     wd.env("GCE_METADATA_HOST", &metadata.addr);
@@ -625,10 +626,10 @@ fn aws_source_uses_outbound_federation_through_sts() {
         &format!("{}/_emulator/aws/sts", emu.url()),
     );
     bare.write_main(&config(&wif, "subject_token_source = \"aws\"", ""));
-    let out = bare.run(&["plan", "-input=false"]);
-    out.assert_failure();
-    out.assert_output_contains_words("Cannot get the subject token");
-    out.assert_output_contains_words("AWS STS GetWebIdentityToken");
+    bare.run(&["plan", "-input=false"]).assert_failure_saying(&[
+        "Cannot get the subject token",
+        "AWS STS GetWebIdentityToken",
+    ]);
 }
 
 #[test]
@@ -692,9 +693,9 @@ fn spiffe_source_against_the_emulator_workload_api() {
     // Outside a SPIFFE workload the missing socket variable is named.
     let outside = workdir(&emu);
     outside.write_main(&config(&wif, "subject_token_source = \"spiffe\"", ""));
-    let out = outside.run(&["plan", "-input=false"]);
-    out.assert_failure();
-    out.assert_output_contains_words("SPIFFE_ENDPOINT_SOCKET is not set");
+    outside
+        .run(&["plan", "-input=false"])
+        .assert_failure_saying(&["SPIFFE_ENDPOINT_SOCKET is not set"]);
 }
 
 #[test]
@@ -918,14 +919,13 @@ fn ci_platform_sources_end_to_end() {
     assert_eq!(exchanges(&emu), before + 1);
     wd.env("MY_CI_TOKEN", "glpat-not-a-jwt-at-all");
     let out = wd.run(&["plan", "-input=false"]);
-    out.assert_failure();
-    out.assert_output_contains_words("environment variable MY_CI_TOKEN is not a JWT");
+    out.assert_failure_saying(&["environment variable MY_CI_TOKEN is not a JWT"]);
     assert!(!format!("{out}").contains("glpat-not-a-jwt"), "{out}");
 
     // Outside a Buildkite job the command is missing, and the failure says so.
     let outside = workdir(&emu);
     outside.write_main(&config(&wif, "subject_token_source = \"buildkite\"", ""));
-    let out = outside.run(&["plan", "-input=false"]);
-    out.assert_failure();
-    out.assert_output_contains_words("could not run `buildkite-agent`");
+    outside
+        .run(&["plan", "-input=false"])
+        .assert_failure_saying(&["could not run `buildkite-agent`"]);
 }

@@ -7,7 +7,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::support::http::{http, http_as};
+use crate::support::http::http;
 use crate::support::org::{project_and_account, provider_count};
 use crate::support::{Emulator, Workdir, tf_latest};
 use serde_json::{Value, json};
@@ -142,8 +142,8 @@ fn ci_platform_module_tests_pass() {
 /// One module applied for real, then exercised with tokens.
 struct Scenario<'a> {
     module: &'a str,
-    /// Module inputs besides project_id / service_account_id.
-    vars: Vec<(&'a str, String)>,
+    /// Module inputs besides the issuer, project_id and service_account_id.
+    vars: &'a [(&'a str, &'a str)],
     /// Claims of a token the workload would present (iss/iat/exp are added
     /// by the emulator's issuer unless given).
     claims: Value,
@@ -165,24 +165,33 @@ fn exchange(emu: &Emulator, token: &str, provider_id: &str, account: &str) -> (u
     )
 }
 
-fn mint(emu: &Emulator, claims: &Value) -> String {
-    let (status, body) = http_as(
-        "POST",
-        &format!("{}/_emulator/oidc/token", emu.url()),
-        Some(claims.clone()),
-        Some(emu.admin_key()),
-    );
-    assert_eq!(status, 200, "minting a token failed: {body}");
-    body["token"].as_str().unwrap().to_string()
+/// Applies the scenario's module against a fresh emulator, with the
+/// emulator's issuer as `issuer`, then exchanges the workload's token
+/// (admitted) and each wrong one (refused).
+fn run_exchange_scenario(s: Scenario) {
+    run_exchange_scenario_from(None, s);
 }
 
-fn run_exchange_scenario(emu: &Emulator, s: Scenario) {
+/// [`run_exchange_scenario`] for a module told where the workload's tokens
+/// come from: `uploaded_keys_issuer` is a cluster whose keys are uploaded
+/// (`jwks_json`, the emulator issuer's public keys) and whose tokens claim
+/// that issuer; `None`, the emulator's issuer.
+fn run_exchange_scenario_from(uploaded_keys_issuer: Option<&str>, s: Scenario) {
+    let emu = Emulator::start();
     let tf = tf_latest();
-    let (pid, sa) = project_and_account(emu);
-    let mut wd = Workdir::with_emulator(&tf, emu);
+    let (pid, sa) = project_and_account(&emu);
+    let mut wd = Workdir::with_emulator(&tf, &emu);
     wd.env("TF_VAR_project_id", &pid)
         .env("TF_VAR_service_account_id", &sa);
-    for (k, v) in &s.vars {
+    match uploaded_keys_issuer {
+        None => wd.env("TF_VAR_issuer", &emu.oidc_issuer()),
+        Some(issuer) => {
+            let (_, jwks) = http("GET", &format!("{}/jwks", emu.oidc_issuer()), None);
+            wd.env("TF_VAR_issuer", issuer)
+                .env("TF_VAR_jwks_json", &jwks.to_string())
+        }
+    };
+    for (k, v) in s.vars {
         wd.env(&format!("TF_VAR_{k}"), v);
     }
     copy_module(s.module, &wd);
@@ -191,8 +200,8 @@ fn run_exchange_scenario(emu: &Emulator, s: Scenario) {
     let provider_id = provider_id.as_str().unwrap();
     assert_eq!(wd.output("service_account_id"), json!(sa));
 
-    let good = mint(emu, &s.claims);
-    let (status, body) = exchange(emu, &good, provider_id, &sa);
+    let good = emu.mint(s.claims.clone());
+    let (status, body) = exchange(&emu, &good, provider_id, &sa);
     assert_eq!(
         status, 200,
         "{}: a token with the workload's claims {} was refused: {body}",
@@ -207,8 +216,8 @@ fn run_exchange_scenario(emu: &Emulator, s: Scenario) {
     for (claim, value) in &s.wrong {
         let mut wrong_claims = s.claims.clone();
         wrong_claims[*claim] = value.clone();
-        let bad = mint(emu, &wrong_claims);
-        let (status, body) = exchange(emu, &bad, provider_id, &sa);
+        let bad = emu.mint(wrong_claims);
+        let (status, body) = exchange(&emu, &bad, provider_id, &sa);
         assert_eq!(
             (status, body["error"].as_str()),
             (401, Some("invalid_grant")),
@@ -222,60 +231,50 @@ fn run_exchange_scenario(emu: &Emulator, s: Scenario) {
 
 #[test]
 fn github_actions_module_admits_only_the_pinned_repository_id_and_workflow() {
-    let emu = Emulator::start();
-    let issuer = format!("{}/_emulator/oidc", emu.url());
-    run_exchange_scenario(
-        &emu,
-        Scenario {
-            module: "github-actions",
-            vars: vec![
-                ("issuer", issuer),
-                ("repository_id", "123456789".into()),
-                ("repository_owner_id", "987654321".into()),
-                ("repository", "my-org/my-repo".into()),
-                ("branch", "main".into()),
-                ("environment", "production".into()),
-                ("workflow_file", ".github/workflows/deploy.yml".into()),
-            ],
-            claims: json!({
-                "aud": AUDIENCE,
-                "sub": "repo:my-org/my-repo:environment:production",
-                "repository": "my-org/my-repo",
-                "repository_id": "123456789",
-                "repository_owner": "my-org",
-                "repository_owner_id": "987654321",
-                "ref": "refs/heads/main",
-                "environment": "production",
-                "workflow_ref": "my-org/my-repo/.github/workflows/deploy.yml@refs/heads/main",
-                "event_name": "push",
-            }),
-            wrong: vec![
-                ("ref", json!("refs/heads/feature")),
-                // Same name, another repository: one created under the
-                // name of a renamed or deleted one.
-                ("repository_id", json!("555555555")),
-                ("repository_owner_id", json!("444444444")),
-            ],
-        },
-    );
+    run_exchange_scenario(Scenario {
+        module: "github-actions",
+        vars: &[
+            ("repository_id", "123456789"),
+            ("repository_owner_id", "987654321"),
+            ("repository", "my-org/my-repo"),
+            ("branch", "main"),
+            ("environment", "production"),
+            ("workflow_file", ".github/workflows/deploy.yml"),
+        ],
+        claims: json!({
+            "aud": AUDIENCE,
+            "sub": "repo:my-org/my-repo:environment:production",
+            "repository": "my-org/my-repo",
+            "repository_id": "123456789",
+            "repository_owner": "my-org",
+            "repository_owner_id": "987654321",
+            "ref": "refs/heads/main",
+            "environment": "production",
+            "workflow_ref": "my-org/my-repo/.github/workflows/deploy.yml@refs/heads/main",
+            "event_name": "push",
+        }),
+        wrong: vec![
+            ("ref", json!("refs/heads/feature")),
+            // Same name, another repository: one created under the
+            // name of a renamed or deleted one.
+            ("repository_id", json!("555555555")),
+            ("repository_owner_id", json!("444444444")),
+        ],
+    });
 }
 
 #[test]
 fn kubernetes_module_admits_only_the_pinned_service_account() {
-    let emu = Emulator::start();
     // The cluster's keys are uploaded: here, the emulator issuer's public key,
     // with tokens claiming the cluster's issuer.
-    let (_, jwks) = http("GET", &format!("{}/_emulator/oidc/jwks", emu.url()), None);
     let issuer = "https://kubernetes.example.com";
-    run_exchange_scenario(
-        &emu,
+    run_exchange_scenario_from(
+        Some(issuer),
         Scenario {
             module: "kubernetes",
-            vars: vec![
-                ("issuer", issuer.into()),
-                ("jwks_json", jwks.to_string()),
-                ("namespace", "payments".into()),
-                ("kubernetes_service_account", "invoice-writer".into()),
+            vars: &[
+                ("namespace", "payments"),
+                ("kubernetes_service_account", "invoice-writer"),
             ],
             claims: json!({
                 "iss": issuer,
@@ -289,138 +288,91 @@ fn kubernetes_module_admits_only_the_pinned_service_account() {
 
 #[test]
 fn aws_module_admits_only_the_pinned_role() {
-    let emu = Emulator::start();
-    let issuer = format!("{}/_emulator/oidc", emu.url());
-    run_exchange_scenario(
-        &emu,
-        Scenario {
-            module: "aws",
-            vars: vec![
-                ("issuer", issuer),
-                (
-                    "role_arn",
-                    "arn:aws:iam::123456789012:role/OpenAIWifRole".into(),
-                ),
-            ],
-            claims: json!({
-                "aud": AUDIENCE,
-                "sub": "arn:aws:iam::123456789012:role/OpenAIWifRole",
-            }),
-            wrong: vec![("sub", json!("arn:aws:iam::123456789012:role/Other"))],
-        },
-    );
+    let role = "arn:aws:iam::123456789012:role/OpenAIWifRole";
+    run_exchange_scenario(Scenario {
+        module: "aws",
+        vars: &[("role_arn", role)],
+        claims: json!({"aud": AUDIENCE, "sub": role}),
+        wrong: vec![("sub", json!("arn:aws:iam::123456789012:role/Other"))],
+    });
 }
 
 #[test]
 fn azure_module_admits_only_the_pinned_identity() {
-    let emu = Emulator::start();
-    let issuer = format!("{}/_emulator/oidc", emu.url());
-    let audience = "api://99999999-8888-7777-6666-555555555555";
-    run_exchange_scenario(
-        &emu,
-        Scenario {
-            module: "azure",
-            vars: vec![
-                ("issuer", issuer),
-                ("tenant_id", "11111111-2222-3333-4444-555555555555".into()),
-                (
-                    "managed_identity_client_id",
-                    "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee".into(),
-                ),
-                ("audience", audience.into()),
-            ],
-            claims: json!({
-                "aud": audience,
-                "sub": "00000000-1111-2222-3333-444444444444",
-                "tid": "11111111-2222-3333-4444-555555555555",
-                "appid": "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee",
-            }),
-            wrong: vec![("appid", json!("ffffffff-bbbb-cccc-dddd-eeeeeeeeeeee"))],
-        },
+    let (tenant, client) = (
+        "11111111-2222-3333-4444-555555555555",
+        "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee",
     );
+    let audience = "api://99999999-8888-7777-6666-555555555555";
+    run_exchange_scenario(Scenario {
+        module: "azure",
+        vars: &[
+            ("tenant_id", tenant),
+            ("managed_identity_client_id", client),
+            ("audience", audience),
+        ],
+        claims: json!({
+            "aud": audience,
+            "sub": "00000000-1111-2222-3333-444444444444",
+            "tid": tenant,
+            "appid": client,
+        }),
+        wrong: vec![("appid", json!("ffffffff-bbbb-cccc-dddd-eeeeeeeeeeee"))],
+    });
 }
 
 #[test]
 fn gcp_module_admits_only_the_pinned_google_service_account() {
-    let emu = Emulator::start();
-    let issuer = format!("{}/_emulator/oidc", emu.url());
-    run_exchange_scenario(
-        &emu,
-        Scenario {
-            module: "gcp",
-            vars: vec![
-                ("issuer", issuer),
-                (
-                    "google_service_account_unique_id",
-                    "109876543210987654321".into(),
-                ),
-                (
-                    "google_service_account_email",
-                    "openai-wif@my-project.iam.gserviceaccount.com".into(),
-                ),
-            ],
-            claims: json!({
-                "aud": AUDIENCE,
-                "sub": "109876543210987654321",
-                "email": "openai-wif@my-project.iam.gserviceaccount.com",
-                "email_verified": true,
-            }),
-            wrong: vec![("sub", json!("100000000000000000000"))],
-        },
+    let (unique_id, email) = (
+        "109876543210987654321",
+        "openai-wif@my-project.iam.gserviceaccount.com",
     );
+    run_exchange_scenario(Scenario {
+        module: "gcp",
+        vars: &[
+            ("google_service_account_unique_id", unique_id),
+            ("google_service_account_email", email),
+        ],
+        claims: json!({"aud": AUDIENCE, "sub": unique_id, "email": email, "email_verified": true}),
+        wrong: vec![("sub", json!("100000000000000000000"))],
+    });
 }
 
 #[test]
 fn github_actions_module_admits_the_repository_after_a_rename() {
     // Without workflow_file nothing pins the name: a renamed repository keeps
     // its id, and its runs still match.
-    let emu = Emulator::start();
-    let issuer = format!("{}/_emulator/oidc", emu.url());
-    run_exchange_scenario(
-        &emu,
-        Scenario {
-            module: "github-actions",
-            vars: vec![
-                ("issuer", issuer),
-                ("repository_id", "123456789".into()),
-                ("repository", "my-org/my-repo".into()),
-                ("branch", "main".into()),
-            ],
-            claims: json!({
-                "aud": AUDIENCE,
-                "sub": "repo:my-org/renamed-repo:ref:refs/heads/main",
-                "repository": "my-org/renamed-repo",
-                "repository_id": "123456789",
-                "repository_owner": "my-org",
-                "ref": "refs/heads/main",
-                "event_name": "push",
-            }),
-            wrong: vec![("repository_id", json!("555555555"))],
-        },
-    );
+    run_exchange_scenario(Scenario {
+        module: "github-actions",
+        vars: &[
+            ("repository_id", "123456789"),
+            ("repository", "my-org/my-repo"),
+            ("branch", "main"),
+        ],
+        claims: json!({
+            "aud": AUDIENCE,
+            "sub": "repo:my-org/renamed-repo:ref:refs/heads/main",
+            "repository": "my-org/renamed-repo",
+            "repository_id": "123456789",
+            "repository_owner": "my-org",
+            "ref": "refs/heads/main",
+            "event_name": "push",
+        }),
+        wrong: vec![("repository_id", json!("555555555"))],
+    });
 }
 
 #[test]
 fn spiffe_module_admits_only_the_pinned_spiffe_id() {
-    let emu = Emulator::start();
-    let issuer = format!("{}/_emulator/oidc", emu.url());
-    run_exchange_scenario(
-        &emu,
-        Scenario {
-            module: "spiffe",
-            vars: vec![
-                ("issuer", issuer),
-                ("spiffe_id", "spiffe://example.org/ci/deploy".into()),
-            ],
-            // JWT-SVIDs carry the SPIFFE ID as sub and aud as an array.
-            claims: json!({
-                "aud": [AUDIENCE],
-                "sub": "spiffe://example.org/ci/deploy",
-            }),
-            wrong: vec![
-                ("sub", json!("spiffe://example.org/ci/other")),
-                ("sub", json!("spiffe://attacker.example/ci/deploy")),
-            ],
-        },
-    );
+    let spiffe_id = "spiffe://example.org/ci/deploy";
+    run_exchange_scenario(Scenario {
+        module: "spiffe",
+        vars: &[("spiffe_id", spiffe_id)],
+        // JWT-SVIDs carry the SPIFFE ID as sub and aud as an array.
+        claims: json!({"aud": [AUDIENCE], "sub": spiffe_id}),
+        wrong: vec![
+            ("sub", json!("spiffe://example.org/ci/other")),
+            ("sub", json!("spiffe://attacker.example/ci/deploy")),
+        ],
+    });
 }

@@ -61,26 +61,36 @@ fn copy_tree(src: &Path, dst: &Path) {
 fn every_registered_object_has_an_example() {
     let provider = OpenAiProvider;
     let mut wanted: Vec<PathBuf> = Vec::new();
-    for r in provider.resources() {
-        wanted.push(
-            Path::new("resources")
-                .join(r.type_name())
-                .join("resource.tf"),
-        );
-    }
-    for d in provider.data_sources() {
-        wanted.push(
-            Path::new("data-sources")
-                .join(d.type_name())
-                .join("data-source.tf"),
-        );
-    }
-    for e in provider.ephemeral_resources() {
-        wanted.push(
-            Path::new("ephemeral-resources")
-                .join(e.type_name())
-                .join("ephemeral-resource.tf"),
-        );
+    // Each kind of object has its folder and file name.
+    let kinds: [(&str, &str, Vec<&str>); 3] = [
+        (
+            "resources",
+            "resource.tf",
+            provider.resources().iter().map(|r| r.type_name()).collect(),
+        ),
+        (
+            "data-sources",
+            "data-source.tf",
+            provider
+                .data_sources()
+                .iter()
+                .map(|d| d.type_name())
+                .collect(),
+        ),
+        (
+            "ephemeral-resources",
+            "ephemeral-resource.tf",
+            provider
+                .ephemeral_resources()
+                .iter()
+                .map(|e| e.type_name())
+                .collect(),
+        ),
+    ];
+    for (folder, file, type_names) in kinds {
+        for name in type_names {
+            wanted.push(Path::new(folder).join(name).join(file));
+        }
     }
     for a in provider.actions() {
         wanted.push(Path::new("actions").join(a.type_name()).join("action.tf"));

@@ -3,6 +3,7 @@
 //! `openai_workload_identity_match` data source.
 
 use crate::support::HEADER;
+use crate::support::config::{labelled_provider, transformations};
 use crate::support::org::project_and_account;
 use crate::support::{Emulator, Workdir};
 
@@ -25,23 +26,17 @@ tftest! {
     fn invalid_cel_is_refused_at_plan_with_no_write(tf) {
         let emu = Emulator::start();
         let wd = Workdir::with_emulator(tf, &emu);
-        wd.write_main(&format!(
-            r#"{HEADER}
-resource "openai_workload_identity_provider" "p" {{
-  name     = "p"
-  issuer   = "https://issuer.example.com"
-  audience = "a"
-  attribute_transformations = [
-    {{ attribute = "openai.ok", expression = "assertion.sub" }},
-    {{ attribute = "openai.bad", expression = "assertion.sub +" }},
-  ]
-}}
-"#
+        wd.write_config(&labelled_provider(
+            "p",
+            "p",
+            "https://issuer.example.com",
+            &transformations(&[
+                r#"{ attribute = "openai.ok", expression = "assertion.sub" }"#,
+                r#"{ attribute = "openai.bad", expression = "assertion.sub +" }"#,
+            ]),
         ));
         let out = wd.plan_detailed();
-        out.assert_code(1);
-        out.assert_output_contains_words("Invalid transformation expression");
-        out.assert_output_contains_words("\"assertion.sub +\" is not a usable CEL expression");
+        out.assert_code_saying(1, &["Invalid transformation expression", "\"assertion.sub +\" is not a usable CEL expression"]);
         if tf.at_least(1, 3, 0) {
             // The diagnostic's path reaches the bad element: Terraform quotes its line.
             out.assert_output_contains_words(
@@ -112,12 +107,13 @@ fn functions_match_and_transform_on_terraform_1_8_and_later() {
         wd.write_main(&format!(
             "{HEADER}output \"x\" {{\n  value = provider::openai::transform([{{ attribute = \"openai.x\", expression = \"assertion.sub +\" }}], {{ sub = \"s\" }})\n}}\n"
         ));
-        let out = wd.plan_detailed();
-        out.assert_code(1);
-        out.assert_output_contains_words(
-            "Invalid value for \"attribute_transformations\" parameter",
+        wd.plan_detailed().assert_code_saying(
+            1,
+            &[
+                "Invalid value for \"attribute_transformations\" parameter",
+                "not a usable CEL expression",
+            ],
         );
-        out.assert_output_contains_words("not a usable CEL expression");
     }
 }
 
@@ -154,16 +150,16 @@ check "only_main_is_admitted" {
         } else {
             ""
         };
+        let ci = labelled_provider(
+            "ci",
+            "ci",
+            "https://token.actions.githubusercontent.com",
+            &transformations(&[
+                r#"{ attribute = "openai.main", expression = "assertion.ref == \"refs/heads/main\"" }"#,
+            ]),
+        );
         wd.write_main(&format!(
-            r#"{HEADER}
-resource "openai_workload_identity_provider" "ci" {{
-  name     = "ci"
-  issuer   = "https://token.actions.githubusercontent.com"
-  audience = "https://api.openai.com/v1"
-  attribute_transformations = [
-    {{ attribute = "openai.main", expression = "assertion.ref == \"refs/heads/main\"" }},
-  ]
-}}
+            r#"{HEADER}{ci}
 resource "openai_service_account_mapping" "deploy" {{
   workload_identity_provider_id = openai_workload_identity_provider.ci.id
   project_id                    = "{project}"

@@ -5,8 +5,7 @@
 //! API refused it.
 
 use crate::support::HEADER;
-use crate::support::config;
-use crate::support::org::{project_and_account, provider_by_hand, provider_names as names};
+use crate::support::org::{Org, provider_names as names, rules_by_hand};
 use crate::support::{Emulator, Workdir, tf_latest};
 
 fn providers(a: &str, b: &str, lifecycle: &str) -> String {
@@ -57,10 +56,10 @@ fn a_rename_chain_applies_and_a_swap_is_refused_at_plan() {
 
     // A swap cannot be written in either order: refused at plan.
     wd.write_main(&providers("three", "two", ""));
-    let swap = wd.plan_detailed();
-    swap.assert_code(1);
-    swap.assert_output_contains_words("Names swapped");
-    swap.assert_output_contains_words("Rename one of them to a temporary name");
+    wd.plan_detailed().assert_code_saying(
+        1,
+        &["Names swapped", "Rename one of them to a temporary name"],
+    );
     assert_eq!(names(&emu), ["three", "two"]);
 }
 
@@ -109,9 +108,8 @@ fn a_new_resource_named_like_a_sibling_that_stays_never_renames_it() {
         "{}\nresource \"openai_workload_identity_provider\" \"c\" {{\n  name     = \"one\"\n  issuer   = \"https://c.example.com\"\n  audience = \"https://api.openai.com/v1\"\n{CBD}\n}}\n",
         providers("one", "two", CBD)
     ));
-    let out = wd.run(&["apply", "-input=false", "-auto-approve"]);
-    out.assert_failure();
-    out.assert_output_contains_words("name is taken");
+    wd.run(&["apply", "-input=false", "-auto-approve"])
+        .assert_failure_saying(&["name is taken"]);
     assert_eq!(names(&emu), ["one", "two"], "the sibling keeps its name");
 }
 
@@ -121,46 +119,22 @@ fn a_new_resource_named_like_a_sibling_that_stays_never_renames_it() {
 /// it under that name).
 #[test]
 fn a_create_refused_after_renaming_the_old_object_aside_gives_the_name_back() {
-    let tf = tf_latest();
-    let emu = Emulator::start();
-    let (project, sa) = project_and_account(&emu);
-    let wip = provider_by_hand(&emu, "k8s", "https://k8s.example.com");
-    let rules = format!("/organization/workload_identity_providers/{wip}/federation_rules");
-    for i in 0..49 {
-        emu.ok(
-            "POST",
-            &rules,
-            Some(serde_json::json!({
-                "project_id": project,
-                "service_account_id": sa,
-                "attribute_matchers": {"sub": format!("hand-{i}")},
-            })),
-        );
-    }
+    let (org, wd) = Org::new_with_workdir();
+    let wip = org.provider_by_hand("k8s", "https://k8s.example.com");
+    rules_by_hand(&org.emu, &wip, (&org.project, &org.account), 49);
     let body = format!("  name = \"keep-me\"\n  attribute_matchers = {{ sub = \"s\" }}\n{CBD}");
-    let wd = Workdir::with_emulator(&tf, &emu);
-    wd.write_main(&format!(
-        "{HEADER}{}",
-        config::mapping("m", &format!("\"{wip}\""), (&project, &sa), &body)
-    ));
+    wd.write_config(&org.mapping("m", &format!("\"{wip}\""), &body));
     wd.apply().assert_success();
-    let named = |emu: &Emulator| -> Vec<String> {
-        emu.ok("GET", &format!("{rules}?limit=100"), None)["data"]
-            .as_array()
-            .unwrap()
+    let named = || -> Vec<String> {
+        org.rules(&wip)
             .iter()
             .filter_map(|r| r["name"].as_str().map(str::to_string))
             .collect()
     };
-    assert_eq!(named(&emu), ["keep-me"]);
-    let out = wd.apply_replacing("openai_service_account_mapping.m");
-    out.assert_failure();
-    out.assert_output_contains_words("No room to create the service account mapping");
-    assert_eq!(
-        named(&emu),
-        ["keep-me"],
-        "the old mapping has its name back"
-    );
+    assert_eq!(named(), ["keep-me"]);
+    wd.apply_replacing("openai_service_account_mapping.m")
+        .assert_failure_saying(&["No room to create the service account mapping"]);
+    assert_eq!(named(), ["keep-me"], "the old mapping has its name back");
 }
 
 /// Two enabled mappings of one provider and service account that can match
@@ -168,37 +142,29 @@ fn a_create_refused_after_renaming_the_old_object_aside_gives_the_name_back() {
 /// other; exclusive matchers plan without it.
 #[test]
 fn overlapping_mappings_of_one_account_are_warned_about() {
-    let tf = tf_latest();
-    let emu = Emulator::start();
-    let (project, sa) = project_and_account(&emu);
-    let wip = provider_by_hand(&emu, "k8s", "https://k8s.example.com");
+    let (org, wd) = Org::new_with_workdir();
+    let wip = org.provider_by_hand("k8s", "https://k8s.example.com");
     let provider = format!("\"{wip}\"");
     let mapping = |label: &str, sub: &str| {
         let matchers = format!("  attribute_matchers            = {{ sub = \"{sub}\" }}");
-        config::mapping(label, &provider, (&project, &sa), &matchers)
+        org.mapping(label, &provider, &matchers)
     };
-    let wd = Workdir::with_emulator(&tf, &emu);
     wd.write_main(&format!(
         "{HEADER}{}{}",
         mapping("all", "system:serviceaccount:ns:*"),
         mapping("one", "system:serviceaccount:ns:deployer")
     ));
-    let overlap = wd.plan_detailed();
-    overlap.assert_code(2);
-    overlap.assert_output_contains_words("Mappings may match the same token");
+    wd.plan_detailed()
+        .assert_code_saying(2, &["Mappings may match the same token"]);
 
     wd.write_main(&format!(
         "{HEADER}{}{}",
         mapping("all", "system:serviceaccount:ns:*"),
         mapping("one", "system:serviceaccount:other:deployer")
     ));
-    let apart = wd.apply();
-    apart.assert_success();
-    assert!(
-        !apart.output_contains_words("Mappings may match the same token"),
-        "{}",
-        apart.stderr
-    );
+    wd.apply()
+        .assert_success()
+        .assert_output_lacks_words("Mappings may match the same token");
     // A mapping that already exists counts too.
     wd.write_main(&format!(
         "{HEADER}{}{}{}",
@@ -206,9 +172,8 @@ fn overlapping_mappings_of_one_account_are_warned_about() {
         mapping("one", "system:serviceaccount:other:deployer"),
         mapping("two", "system:serviceaccount:other:*")
     ));
-    let existing = wd.plan_detailed();
-    existing.assert_code(2);
-    existing.assert_output_contains_words("Mappings may match the same token");
+    wd.plan_detailed()
+        .assert_code_saying(2, &["Mappings may match the same token"]);
 }
 
 /// Item 11: `-replace` of a provider whose mapping names it by its literal
@@ -217,10 +182,8 @@ fn overlapping_mappings_of_one_account_are_warned_about() {
 /// reference, the mapping is replaced with it and the apply completes.
 #[test]
 fn replacing_a_provider_that_a_mapping_names_by_literal_id_is_refused_at_plan() {
-    let tf = tf_latest();
-    let emu = Emulator::start();
-    let (project, sa) = project_and_account(&emu);
-    let wd = Workdir::with_emulator(&tf, &emu);
+    let (org, wd) = Org::new_with_workdir();
+    let (project, sa) = (&org.project, &org.account);
     let provider = r#"
 resource "openai_workload_identity_provider" "p" {
   name     = "p"
@@ -241,7 +204,7 @@ resource "openai_service_account_mapping" "m" {{
 "#
         )
     };
-    wd.write_main(&format!("{HEADER}{provider}"));
+    wd.write_config(provider);
     wd.apply().assert_success();
     let wip = wd.output("id").as_str().unwrap().to_string();
     wd.write_main(&format!(
@@ -254,10 +217,10 @@ resource "openai_service_account_mapping" "m" {{
         "-input=false",
         "-replace=openai_workload_identity_provider.p",
     ];
-    let out = wd.run(&replace);
-    out.assert_failure();
-    out.assert_output_contains_words("Replaced provider still has mappings");
-    out.assert_output_contains_words("openai_workload_identity_provider.NAME.id");
+    wd.run(&replace).assert_failure_saying(&[
+        "Replaced provider still has mappings",
+        "openai_workload_identity_provider.NAME.id",
+    ]);
 
     // By reference: the mapping is replaced along, and the apply completes.
     wd.write_main(&format!(

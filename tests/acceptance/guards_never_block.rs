@@ -129,8 +129,6 @@ resource "openai_service_account_mapping" "m" {{
         wd.plan_detailed().assert_code(0);
 
         wd.write_main(&mapping(true));
-        let enable = wd.plan_detailed();
-        enable.assert_code(1);
-        enable.assert_output_contains_words("not pinned to your tenant");
+        wd.plan_detailed().assert_code_saying(1, &["not pinned to your tenant"]);
     }
 }

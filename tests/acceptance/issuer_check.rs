@@ -16,10 +16,21 @@ terraform {
 }
 "#;
 
+/// An `openai_workload_identity_issuer` check `label` of `issuer`, with
+/// one more attribute `(name, HCL value)`, aligned as `terraform fmt` would
+/// (the diagnostics quote these lines).
+fn issuer_check(label: &str, issuer: &str, (name, value): (&str, &str)) -> String {
+    let width = name.len().max("issuer".len());
+    format!(
+        "\ndata \"openai_workload_identity_issuer\" \"{label}\" {{\n  {:<width$} = \"{issuer}\"\n  {name:<width$} = {value}\n}}\n",
+        "issuer"
+    )
+}
+
 #[test]
 fn the_issuer_check_refuses_what_openai_would_and_passes_a_good_issuer() {
     let emu = Emulator::start();
-    let issuer = format!("{}/_emulator/oidc", emu.url());
+    let issuer = emu.oidc_issuer();
     let (status, jwks) = emu.control("GET", "/_emulator/oidc/jwks", None);
     assert_eq!(status, 200);
     let kid = jwks["keys"][0]["kid"].as_str().unwrap().to_owned();
@@ -29,29 +40,19 @@ fn the_issuer_check_refuses_what_openai_would_and_passes_a_good_issuer() {
 
     // A 1024-bit RSA key (modulus of 128 bytes, top bit set).
     let weak_n = format!("gA{}", "A".repeat(169));
-    wd.write_main(&format!(
-        r#"{HEADER}
-data "openai_workload_identity_issuer" "private" {{
-  issuer        = "https://issuer.example.com"
-  discovery_url = "https://169.254.169.254/oidc"
-}}
-
-data "openai_workload_identity_issuer" "typo" {{
-  issuer        = "{issuer}/typo"
-  discovery_url = "{issuer}"
-}}
-
-data "openai_workload_identity_issuer" "rotated" {{
-  issuer     = "{issuer}"
-  sample_kid = "old-key"
-}}
-
-data "openai_workload_identity_issuer" "weak" {{
-  issuer    = "https://issuer.example.com"
-  jwks_json = jsonencode({{ keys = [{{ kty = "RSA", kid = "weak", e = "AQAB", n = "{weak_n}" }}] }})
-}}
-"#
-    ));
+    wd.write_config(
+        &[
+            issuer_check("private", "https://issuer.example.com", ("discovery_url", "\"https://169.254.169.254/oidc\"")),
+            issuer_check("typo", &format!("{issuer}/typo"), ("discovery_url", &format!("\"{issuer}\""))),
+            issuer_check("rotated", &issuer, ("sample_kid", "\"old-key\"")),
+            issuer_check(
+                "weak",
+                "https://issuer.example.com",
+                ("jwks_json", &format!("jsonencode({{ keys = [{{ kty = \"RSA\", kid = \"weak\", e = \"AQAB\", n = \"{weak_n}\" }}] }})")),
+            ),
+        ]
+        .concat(),
+    );
     let out = wd.run(&["plan", "-input=false"]);
     out.assert_failure();
     for (summary, attribute) in [
@@ -81,11 +82,7 @@ data "openai_workload_identity_issuer" "weak" {{
 
     // The built-in issuer passes, and gates the provider that trusts it.
     wd.write_main(&format!(
-        r#"{HEADER}
-data "openai_workload_identity_issuer" "builtin" {{
-  issuer     = "{issuer}/"
-  sample_kid = "{kid}"
-}}
+        r#"{HEADER}{check}
 
 resource "openai_workload_identity_provider" "builtin" {{
   name     = "builtin"
@@ -103,7 +100,12 @@ resource "openai_workload_identity_provider" "builtin" {{
 output "keys" {{
   value = data.openai_workload_identity_issuer.builtin.keys
 }}
-"#
+"#,
+        check = issuer_check(
+            "builtin",
+            &format!("{issuer}/"),
+            ("sample_kid", &format!("\"{kid}\""))
+        ),
     ));
     wd.apply().assert_success();
     let keys = wd.output("keys");

@@ -4,6 +4,7 @@
 //! token exchange, with neither token in state, plan or logs.
 
 use crate::support::HEADER;
+use crate::support::org::project_by_hand;
 use crate::support::{Emulator, Workdir, tf_latest};
 use serde_json::json;
 
@@ -67,25 +68,12 @@ resource "openai_service_account_mapping" "deploy" {{
     )
 }
 
-fn mint(emu: &Emulator, claims: serde_json::Value) -> String {
-    let (status, body) = emu.control("POST", "/_emulator/oidc/token", Some(claims));
-    assert_eq!(status, 200, "{body}");
-    body["token"].as_str().unwrap().to_string()
-}
-
 #[test]
 fn keyless_setup_and_exchange_with_only_this_provider() {
     let tf = tf_latest();
     let emu = Emulator::start();
-    let project = emu.ok(
-        "POST",
-        "/organization/projects",
-        Some(json!({"name": "demo"})),
-    )["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let issuer = format!("{}/_emulator/oidc", emu.url());
+    let project = project_by_hand(&emu, "demo");
+    let issuer = emu.oidc_issuer();
     let mut wd = Workdir::with_emulator(&tf, &emu);
     wd.env("OPENAI_TOKEN_EXCHANGE_URL", &emu.token_url())
         .env("TF_LOG_PROVIDER", "TRACE");
@@ -94,12 +82,10 @@ fn keyless_setup_and_exchange_with_only_this_provider() {
 
     // 1. The trust, as code.
     wd.write_main(&config(&issuer, &project, false));
-    wd.apply().assert_success();
-    wd.plan_detailed().assert_code(0);
+    wd.apply_clean();
 
     // 2. A workload's token from this repository and branch is exchanged.
-    let good = mint(
-        &emu,
+    let good = emu.mint(
         json!({"sub": "repo:my-org/my-repo:ref:refs/heads/main", "aud": "https://api.openai.com/v1",
                "repository": "my-org/my-repo", "ref": "refs/heads/main"}),
     );
@@ -112,16 +98,13 @@ fn keyless_setup_and_exchange_with_only_this_provider() {
     assert_eq!(wd.read("used.txt"), "api.model.request");
 
     // 3. A token with foreign claims is refused with the reason.
-    let foreign = mint(
-        &emu,
+    let foreign = emu.mint(
         json!({"sub": "repo:evil/repo:ref:refs/heads/main", "aud": "https://api.openai.com/v1",
                "repository": "evil/repo", "ref": "refs/heads/main"}),
     );
     wd.env("TF_VAR_workload_token", &foreign);
-    let out = wd.apply_replacing("terraform_data.use");
-    out.assert_failure();
-    out.assert_output_contains_words("Token exchange refused");
-    out.assert_output_contains_words("invalid_grant");
+    wd.apply_replacing("terraform_data.use")
+        .assert_failure_saying(&["Token exchange refused", "invalid_grant"]);
 
     // Neither token is in state, the saved plan or the logs.
     let plan_json = wd.run(&["show", "-json", "tfplan"]).stdout;

@@ -7,6 +7,7 @@
 //! writes (schema version 0: `project_id`, `service_account_id`, `id`,
 //! `name`, `created_at`).
 
+use crate::support::HEADER;
 use crate::support::{Emulator, Workdir, org::id_of, tf_latest, workspace_bin};
 use serde_json::json;
 
@@ -88,11 +89,7 @@ fn moved_from_the_official_provider_keeps_the_service_account_id() {
     );
     wd.write_main(&format!(
         r#"
-terraform {{
-  required_providers {{
-    openai = {{ source = "openai-wif/openai" }}
-  }}
-}}
+{HEADER}
 
 resource "openai_project_service_account" "ci" {{
   project_id = "{project}"

@@ -1,7 +1,6 @@
 //! The provider binary loads into real Terraform (1.15.5 and 1.0.3) over
 //! protocol 6 with AutoMTLS, and its own configuration is validated.
 
-use crate::support::HEADER;
 use crate::support::{Workdir, tf_latest};
 
 const PROVIDER_ONLY: &str = r#"
@@ -90,11 +89,7 @@ terraform {
 "#,
         );
         let out = wd.validate();
-        out.assert_failure();
-        out.assert_output_contains_words("Invalid base_url");
-        out.assert_output_contains_words("uses http. Only https is accepted");
-        out.assert_output_contains_words("Invalid max_retries");
-        out.assert_output_contains_words("max_retries must be a whole number from 0 to 20, got 99");
+        out.assert_failure_saying(&["Invalid base_url", "uses http. Only https is accepted", "Invalid max_retries", "max_retries must be a whole number from 0 to 20, got 99"]);
         // Terraform points at the attribute's line in the configuration.
         out.assert_output_contains_words("base_url    = \"http://api.openai.com/v1\"");
     }
@@ -109,29 +104,28 @@ fn a_missing_admin_key_is_only_reported_when_the_admin_api_is_needed() {
     wd.plan_detailed().assert_code(2);
 }
 
-#[test]
-fn provider_configuration_unknown_at_plan_time_does_not_crash() {
-    let tf = tf_latest();
-    let wd = Workdir::new(&tf);
-    wd.write_main(
-        &[
-            HEADER,
-            r#"
-resource "terraform_data" "url" {
-  input = "http://127.0.0.1:9/v1"
-}
-provider "openai" {
-  base_url = terraform_data.url.output
-}
-resource "openai_workload_identity_provider" "x" {
+/// A provider `x` on GitHub's issuer: something for a plan to create.
+const GITHUB_PROVIDER_X: &str = r#"resource "openai_workload_identity_provider" "x" {
   name     = "x"
   issuer   = "https://token.actions.githubusercontent.com"
   audience = "https://api.openai.com/v1"
 }
-"#,
-        ]
-        .concat(),
-    );
+"#;
+
+#[test]
+fn provider_configuration_unknown_at_plan_time_does_not_crash() {
+    let tf = tf_latest();
+    let wd = Workdir::new(&tf);
+    wd.write_config(&format!(
+        r#"
+resource "terraform_data" "url" {{
+  input = "http://127.0.0.1:9/v1"
+}}
+provider "openai" {{
+  base_url = terraform_data.url.output
+}}
+{GITHUB_PROVIDER_X}"#
+    ));
     let plan = wd.plan_json();
     plan.assert_code(2);
     assert_eq!(plan.changes().add, 2, "{plan}");
@@ -147,20 +141,7 @@ fn provider_logs_reach_terraform_at_their_level_without_secrets() {
         .env("OPENAI_ADMIN_KEY", "sk-admin-never-log-me")
         // Nothing listens there: the test never reaches a real API.
         .env("OPENAI_BASE_URL", "http://127.0.0.1:9/v1");
-    wd.write_main(
-        &[
-            HEADER,
-            r#"
-provider "openai" {}
-resource "openai_workload_identity_provider" "x" {
-  name     = "x"
-  issuer   = "https://token.actions.githubusercontent.com"
-  audience = "https://api.openai.com/v1"
-}
-"#,
-        ]
-        .concat(),
-    );
+    wd.write_config(&format!("\nprovider \"openai\" {{}}\n{GITHUB_PROVIDER_X}"));
     // The plan itself fails (no API on that port), which is fine here.
     wd.run(&["plan", "-input=false"]);
     let text = std::fs::read_to_string(&log).expect("TF_LOG_PATH written");

@@ -124,16 +124,11 @@ tftest! {
     fn an_interrupted_create_is_found_on_the_next_run(tf) {
         let emu = Emulator::start();
         let list = "/organization/workload_identity_providers?limit=100";
-        let (status, _) = emu.control(
-            "POST",
-            "/_emulator/faults/script",
-            Some(json!({"rules": [{
-                "method": "POST",
-                "path": "/v1/organization/workload_identity_providers",
-                "action": {"type": "commit_then_delay", "ms": 600_000},
-            }]})),
-        );
-        assert_eq!(status, 200);
+        emu.script_faults(json!([{
+            "method": "POST",
+            "path": "/v1/organization/workload_identity_providers",
+            "action": {"type": "commit_then_delay", "ms": 600_000},
+        }]));
         let wd = Workdir::with_emulator(tf, &emu);
         wd.write_main(&config(&emu.base_url()));
         let mut child = spawn(&wd, &["apply", "-input=false", "-auto-approve"]);

@@ -6,6 +6,7 @@
 //! short.
 
 use crate::support::HEADER;
+use crate::support::org::{account_by_hand, project_by_hand};
 use crate::support::{Emulator, Workdir, tf_latest};
 
 /// The rate-limit window of these tests, in seconds.
@@ -90,18 +91,8 @@ fn apply_paces_itself_under_rate_limits_and_converges() {
 fn forty_mappings_converge_in_one_apply_at_twenty_requests_per_window() {
     const PROVIDERS: usize = 10;
     let emu = limited(20);
-    let project = emu.ok(
-        "POST",
-        "/organization/projects",
-        Some(serde_json::json!({"name": "paced"})),
-    );
-    let pid = project["id"].as_str().unwrap().to_owned();
-    let account = emu.ok(
-        "POST",
-        &format!("/organization/projects/{pid}/service_accounts"),
-        Some(serde_json::json!({"name": "ci", "create_service_account_only": true})),
-    );
-    let sid = account["id"].as_str().unwrap().to_owned();
+    let pid = project_by_hand(&emu, "paced");
+    let sid = account_by_hand(&emu, &pid, "ci");
     let wd = workdir(&emu);
     wd.write_main(&format!(
         r#"
@@ -200,6 +191,5 @@ resource "openai_service_account_mapping" "m" {{
 
 /// Applies, then plans again expecting no changes.
 fn apply_and_replan_clean(wd: &Workdir) {
-    wd.apply().assert_success();
-    wd.plan_detailed().assert_code(0);
+    wd.apply_clean();
 }

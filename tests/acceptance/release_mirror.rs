@@ -189,12 +189,7 @@ resource "openai_workload_identity_provider" "github" {{
     );
 
     let plan = wd.plan_json();
-    plan.assert_code(2);
-    assert_eq!(
-        plan.planned_actions()["openai_workload_identity_provider.github"],
-        "create",
-        "{plan}"
-    );
+    plan.assert_planned("openai_workload_identity_provider.github", "create");
     // The installed plugin, not a dev override, answered: it asked the
     // emulator for the existing providers to count them against the limit.
     let stats = emulator_stats(&emu);

@@ -65,17 +65,12 @@ resource "openai_service_account_mapping" "m" {{
         wd.plan_detailed().assert_code(0);
         // The mapping deletes take a while, so the provider's delete meets
         // OpenAI's 409 first.
-        let (status, _) = emu.control(
-            "POST",
-            "/_emulator/faults/script",
-            Some(json!({"rules": [{
-                "method": "DELETE",
-                "path": "/v1/organization/workload_identity_providers/{id}/federation_rules/{rule_id}",
-                "times": 2,
-                "action": {"type": "delay", "ms": 1500},
-            }]})),
-        );
-        assert_eq!(status, 200);
+        emu.script_faults(json!([{
+            "method": "DELETE",
+            "path": "/v1/organization/workload_identity_providers/{id}/federation_rules/{rule_id}",
+            "times": 2,
+            "action": {"type": "delay", "ms": 1500},
+        }]));
         wd.destroy().assert_success();
         assert_eq!(count(&emu, PROVIDERS), 0);
 
@@ -84,15 +79,12 @@ resource "openai_service_account_mapping" "m" {{
         rule_by_hand(&emu, &other, &project, &sa, "by-hand");
         let wd = {
             let wd = Workdir::with_emulator(tf, &emu);
-            wd.write_main(&format!("{HEADER}{}", provider_block("other")));
+            wd.write_config(&provider_block("other"));
             wd
         };
         wd.run(&["import", "-input=false", "openai_workload_identity_provider.p", &other])
             .assert_success();
-        let out = wd.destroy();
-        out.assert_failure();
-        out.assert_output_contains_words("Provider still has mappings");
-        out.assert_output_contains_words("this run is not deleting them");
+        wd.destroy().assert_failure_saying(&["Provider still has mappings", "this run is not deleting them"]);
         assert_eq!(count(&emu, PROVIDERS), 1);
     }
 }

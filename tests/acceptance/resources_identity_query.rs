@@ -145,8 +145,7 @@ import {{
         import: 2,
         ..Changes::new(0, 1, 0)
     });
-    wd.apply().assert_success();
-    wd.plan_detailed().assert_code(0);
+    wd.apply_clean();
     rule_desc = org.emu.ok(
         "GET",
         &format!("/organization/workload_identity_providers/{wip}/federation_rules/{rule}"),
@@ -166,23 +165,14 @@ import {{
 
     // An in-place update keeps the identity and plans clean afterwards.
     wd.write_main(&mapping_config(provider_ref, &org.project, &sa, "v2"));
-    wd.apply().assert_success();
-    wd.plan_detailed().assert_code(0);
+    wd.apply_clean();
     assert_eq!(identities(&wd), ids);
 
     // A replacement gives the mapping a new identity, consistent with its id.
     let sa2 = org.account("other");
     wd.write_main(&mapping_config(provider_ref, &org.project, &sa2, "v2"));
-    wd.apply().assert_success();
-    wd.plan_detailed().assert_code(0);
-    let state = wd.state();
-    let mapping = state["values"]["root_module"]["resources"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["address"] == "openai_service_account_mapping.m")
-        .unwrap()
-        .clone();
+    wd.apply_clean();
+    let mapping = wd.state_resource("openai_service_account_mapping.m");
     let new_id = mapping["values"]["id"].as_str().unwrap();
     assert_ne!(new_id, rule);
     assert_eq!(
@@ -215,9 +205,42 @@ import {{
             "v1"
         )
     ));
-    let out = wd.plan_detailed();
-    out.assert_code(1);
-    out.assert_output_contains_words("Cannot import non-existent remote object");
+    wd.plan_detailed()
+        .assert_code_saying(1, &["Cannot import non-existent remote object"]);
+}
+
+/// A list of every workload identity provider, for `terraform query`.
+const ALL_PROVIDERS: &str = r#"
+list "openai_workload_identity_provider" "all" {
+  provider = openai
+}
+"#;
+
+/// A list `label` of the mappings of the provider `wip`, of the service
+/// account `account` only if given.
+fn mapping_list(label: &str, wip: &str, account: Option<&str>) -> String {
+    let account = account.map_or(String::new(), |a| {
+        format!("    service_account_id            = \"{a}\"\n")
+    });
+    format!(
+        r#"
+list "openai_service_account_mapping" "{label}" {{
+  provider = openai
+  config {{
+    workload_identity_provider_id = "{wip}"
+{account}  }}
+}}
+"#
+    )
+}
+
+/// A workdir on `org` with only the provider in its configuration and
+/// `lists` in `search.tfquery.hcl`, for `terraform query`.
+fn querying(org: &Org, lists: &str) -> Workdir {
+    let wd = org.workdir();
+    wd.write_main(HEADER);
+    wd.write("search.tfquery.hcl", lists);
+    wd
 }
 
 /// `{list address: [identity, ...]}` from `terraform query -json`.
@@ -252,15 +275,10 @@ fn terraform_query_lists_both_resource_types() {
     let r2 = org.rule(&gha, &sa2, None, "my-org/deploy");
     org.rule(&other, &sa1, None, "my-org/elsewhere");
 
-    let wd = org.workdir();
-    wd.write_main(HEADER);
-    wd.write(
-        "search.tfquery.hcl",
+    let wd = querying(
+        &org,
         &format!(
-            r#"
-list "openai_workload_identity_provider" "all" {{
-  provider = openai
-}}
+            r#"{ALL_PROVIDERS}
 list "openai_workload_identity_provider" "ci" {{
   provider = openai
   config {{
@@ -271,20 +289,9 @@ list "openai_workload_identity_provider" "first" {{
   provider = openai
   limit    = 1
 }}
-list "openai_service_account_mapping" "gha" {{
-  provider = openai
-  config {{
-    workload_identity_provider_id = "{gha}"
-  }}
-}}
-list "openai_service_account_mapping" "deploy" {{
-  provider = openai
-  config {{
-    workload_identity_provider_id = "{gha}"
-    service_account_id            = "{sa2}"
-  }}
-}}
-"#
+{}{}"#,
+            mapping_list("gha", &gha, None),
+            mapping_list("deploy", &gha, Some(&sa2)),
         ),
     );
     let out = wd.run(&["query", "-json"]);
@@ -329,39 +336,26 @@ list "openai_service_account_mapping" "deploy" {{
 #[test]
 fn terraform_query_errors_point_at_the_list_config() {
     let org = Org::new();
-    let wd = org.workdir();
-    wd.write_main(HEADER);
-    wd.write(
-        "search.tfquery.hcl",
-        r#"
-list "openai_service_account_mapping" "m" {
-  provider = openai
-  config {
-    workload_identity_provider_id = "wip_missing"
-  }
-}
-"#,
-    );
-    let out = wd.run(&["query"]);
-    out.assert_failure();
-    out.assert_output_contains_words("Error: Workload identity provider not found");
-    out.assert_output_contains_words("workload_identity_provider_id = \"wip_missing\"");
-
-    wd.write(
-        "search.tfquery.hcl",
-        r#"
-list "openai_service_account_mapping" "m" {
-  provider = openai
-  config {
-    workload_identity_provider_id = ""
-  }
-}
-"#,
-    );
-    let out = wd.run(&["query"]);
-    out.assert_failure();
-    out.assert_output_contains_words("Error: Empty workload_identity_provider_id");
-    out.assert_output_contains_words("workload_identity_provider_id = \"\"");
+    for (id, phrases) in [
+        (
+            "wip_missing",
+            [
+                "Error: Workload identity provider not found",
+                "workload_identity_provider_id = \"wip_missing\"",
+            ],
+        ),
+        (
+            "",
+            [
+                "Error: Empty workload_identity_provider_id",
+                "workload_identity_provider_id = \"\"",
+            ],
+        ),
+    ] {
+        querying(&org, &mapping_list("m", id, None))
+            .run(&["query"])
+            .assert_failure_saying(&phrases);
+    }
 }
 
 #[test]
@@ -373,28 +367,12 @@ fn generated_configuration_imports_cleanly() {
     let r1 = org.rule(&gha, &sa, Some("main-ci"), "my-org/app");
     let r2 = org.rule(&k8s, &sa, None, "my-org/cluster");
 
-    let wd = org.workdir();
-    wd.write_main(HEADER);
-    wd.write(
-        "search.tfquery.hcl",
+    let wd = querying(
+        &org,
         &format!(
-            r#"
-list "openai_workload_identity_provider" "all" {{
-  provider = openai
-}}
-list "openai_service_account_mapping" "gha" {{
-  provider = openai
-  config {{
-    workload_identity_provider_id = "{gha}"
-  }}
-}}
-list "openai_service_account_mapping" "k8s" {{
-  provider = openai
-  config {{
-    workload_identity_provider_id = "{k8s}"
-  }}
-}}
-"#
+            "{ALL_PROVIDERS}{}{}",
+            mapping_list("gha", &gha, None),
+            mapping_list("k8s", &k8s, None)
         ),
     );
     wd.run(&["query", "-generate-config-out=generated.tf"])
@@ -422,8 +400,7 @@ list "openai_service_account_mapping" "k8s" {{
     let plan = wd.plan_json();
     plan.assert_code(2);
     plan.assert_changes(Changes::imports(4));
-    wd.apply().assert_success();
-    wd.plan_detailed().assert_code(0);
+    wd.apply_clean();
     let ids = identities(&wd);
     assert_eq!(ids.len(), 4);
     assert!(ids.values().any(|i| i == &json!({"id": gha})));

@@ -1,23 +1,25 @@
 //! Acceptance: both WIF resources driven by real Terraform against the emulator.
 
 use crate::support::HEADER;
-use crate::support::org::{count, project_and_account};
+use crate::support::config::{labelled_provider, transformations};
+use crate::support::org::{Org, account_by_hand, count, project_and_account};
 use crate::support::{Changes, Emulator, Workdir, tf_latest};
 use serde_json::json;
 
 fn config(pid: &str, sa: &str, description: &str, extra_mapping: &str) -> String {
+    let repository = r#"{ attribute = "openai.repository", expression = "assertion.repository" }"#;
+    let gha = labelled_provider(
+        "gha",
+        "github-actions",
+        "https://token.actions.githubusercontent.com",
+        &format!(
+            "  description = \"{description}\"\n{}",
+            transformations(&[repository])
+        ),
+    );
     format!(
         r#"
-{HEADER}
-resource "openai_workload_identity_provider" "gha" {{
-  name        = "github-actions"
-  issuer      = "https://token.actions.githubusercontent.com"
-  audience    = "https://api.openai.com/v1"
-  description = "{description}"
-  attribute_transformations = [
-    {{ attribute = "openai.repository", expression = "assertion.repository" }},
-  ]
-}}
+{HEADER}{gha}
 
 resource "openai_service_account_mapping" "main" {{
   workload_identity_provider_id = openai_workload_identity_provider.gha.id
@@ -46,11 +48,9 @@ output "mapping_id" {{
 
 #[test]
 fn create_update_drift_delete_by_hand_and_destroy() {
-    let tf = tf_latest();
-    let emu = Emulator::start();
-    let (pid, sa) = project_and_account(&emu);
-    let wd = Workdir::with_emulator(&tf, &emu);
-    wd.write_main(&config(&pid, &sa, "v1", ""));
+    let (org, wd) = Org::new_with_workdir();
+    let (emu, pid, sa) = (&org.emu, &org.project, &org.account);
+    wd.write_main(&config(pid, sa, "v1", ""));
 
     wd.validate().assert_success();
     wd.plan_detailed().assert_code(2);
@@ -72,13 +72,12 @@ fn create_update_drift_delete_by_hand_and_destroy() {
     assert_eq!(rule["permissions"]["type"], "restricted");
 
     // Update in place.
-    wd.write_main(&config(&pid, &sa, "v2", ""));
+    wd.write_main(&config(pid, sa, "v2", ""));
     let plan = wd.plan_json();
     plan.assert_code(2);
     let changes = plan.changes();
     assert_eq!((changes.change, changes.remove), (1, 0), "{plan}");
-    wd.apply().assert_success();
-    wd.plan_detailed().assert_code(0);
+    wd.apply_clean();
     let p = emu.ok(
         "GET",
         &format!("/organization/workload_identity_providers/{provider_id}"),
@@ -113,32 +112,18 @@ fn create_update_drift_delete_by_hand_and_destroy() {
     let plan = wd.plan_json();
     plan.assert_code(2);
     plan.assert_changes(Changes::new(1, 0, 0));
-    wd.apply().assert_success();
-    wd.plan_detailed().assert_code(0);
+    wd.apply_clean();
 
     // Replacement: the service account cannot change in place.
-    let sa2 = emu.ok(
-        "POST",
-        &format!("/organization/projects/{pid}/service_accounts"),
-        Some(json!({"name": "other", "create_service_account_only": true})),
-    )["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    wd.write_main(&config(&pid, &sa2, "v2", ""));
-    let plan = wd.plan_json();
-    plan.assert_code(2);
-    assert_eq!(
-        plan.planned_actions()["openai_service_account_mapping.main"],
-        "replace",
-        "{plan}"
-    );
-    wd.apply().assert_success();
-    wd.plan_detailed().assert_code(0);
+    let sa2 = account_by_hand(emu, pid, "other");
+    wd.write_main(&config(pid, &sa2, "v2", ""));
+    wd.plan_json()
+        .assert_planned("openai_service_account_mapping.main", "replace");
+    wd.apply_clean();
 
     // Destroy takes mappings first, then the provider, in one run.
     wd.destroy().assert_success();
-    assert_eq!(count(&emu, "/organization/workload_identity_providers"), 0);
+    assert_eq!(count(emu, "/organization/workload_identity_providers"), 0);
 }
 
 tftest! {
@@ -147,11 +132,9 @@ tftest! {
         let (pid, sa) = project_and_account(&emu);
         let wd = Workdir::with_emulator(tf, &emu);
         wd.write_main(&config(&pid, &sa, "v1", ""));
-        wd.apply().assert_success();
-        wd.plan_detailed().assert_code(0);
+        wd.apply_clean();
         wd.write_main(&config(&pid, &sa, "v2", ""));
-        wd.apply().assert_success();
-        wd.plan_detailed().assert_code(0);
+        wd.apply_clean();
         wd.destroy().assert_success();
         assert_eq!(
             count(&emu, "/organization/workload_identity_providers"),
@@ -211,14 +194,13 @@ fn import_by_id_and_by_import_block() {
     let mut wd2 = Workdir::new(&tf);
     wd2.use_emulator(&emu);
     wd2.write_main(&config(&pid, &sa, "v1", ""));
-    let out = wd2.run(&[
+    wd2.run(&[
         "import",
         "-input=false",
         "openai_service_account_mapping.main",
         mapping_id,
-    ]);
-    out.assert_failure();
-    out.assert_output_contains_words("Invalid import ID");
+    ])
+    .assert_failure_saying(&["Invalid import ID"]);
 
     // `import {}` blocks (Terraform >= 1.5).
     let mut wd3 = Workdir::new(&tf);
@@ -253,8 +235,7 @@ fn jwks_json_diffs_semantically() {
     wd.write_main(&with_jwks(
         r#"jsonencode({ keys = [{ kid = "k1", kty = "RSA", alg = "RS256", use = "sig", n = "sXch", e = "AQAB" }] })"#,
     ));
-    wd.apply().assert_success();
-    wd.plan_detailed().assert_code(0);
+    wd.apply_clean();
     // Same keys, other key order and whitespace: no change.
     wd.write_main(&with_jwks(
         "<<-EOT\n    {\n      \"keys\": [ { \"e\": \"AQAB\", \"n\": \"sXch\", \"use\": \"sig\", \"alg\": \"RS256\", \"kty\": \"RSA\", \"kid\": \"k1\" } ]\n    }\n  EOT",

@@ -2,26 +2,27 @@
 //! counting existing objects, creates and destroys in the same run.
 
 use crate::support::HEADER;
-use crate::support::config::{self, counted_mappings, counted_providers, providers_named};
-use crate::support::org::{
-    project_and_account, provider_count, providers_by_hand, rules_by_hand, writes,
+use crate::support::config::{
+    self, counted_mappings, counted_mappings_via, counted_providers, providers_named,
 };
-use crate::support::{Changes, Emulator, Workdir, tf_latest};
+use crate::support::org::{
+    assert_refused_before_any_write, organization_with_providers, project_and_account,
+    provider_count, providers_by_hand, rules_by_hand, writes,
+};
+use crate::support::{Changes, Emulator, TerraformBin, Workdir, tf_latest};
 use serde_json::json;
 
 #[test]
 fn provider_limit_counts_existing_objects_and_fails_at_plan() {
-    let tf = tf_latest();
-    let emu = Emulator::start();
-    providers_by_hand(&emu, 48);
-    let wd = Workdir::with_emulator(&tf, &emu);
+    let (emu, wd) = organization_with_providers(&tf_latest(), 48);
 
     wd.write_main(&counted_providers(3));
-    let out = wd.plan_detailed();
-    out.assert_code(1);
-    out.assert_output_contains_words("Workload identity provider limit exceeded");
-    out.assert_output_contains_words(
-        "more than 50 workload identity providers: 48 exist, and this plan adds 3",
+    wd.plan_detailed().assert_code_saying(
+        1,
+        &[
+            "Workload identity provider limit exceeded",
+            "more than 50 workload identity providers: 48 exist, and this plan adds 3",
+        ],
     );
     // apply stops at the same plan-time check: nothing is created.
     wd.apply().assert_failure();
@@ -48,52 +49,25 @@ fn provider_limit_counts_existing_objects_and_fails_at_plan() {
 
 #[test]
 fn destroys_planned_in_the_same_run_make_room() {
-    let tf = tf_latest();
-    let emu = Emulator::start();
-    providers_by_hand(&emu, 47);
-    let wd = Workdir::with_emulator(&tf, &emu);
+    let (emu, wd) = organization_with_providers(&tf_latest(), 47);
     // 47 + 3 = 50.
-    wd.write_main(&format!(
-        r#"{HEADER}
-resource "openai_workload_identity_provider" "old" {{
-  count    = 3
-  name     = "old-${{count.index}}"
-  issuer   = "https://old.example.com"
-  audience = "a"
-}}
-"#
-    ));
+    let config =
+        |label: &str, n: usize| format!("{HEADER}{}", providers_named(label, None, label, n));
+    wd.write_main(&config("old", 3));
     wd.apply().assert_success();
     assert_eq!(provider_count(&emu), 50);
     // Swap the 3 for 3 others: destroys and creates in one plan stay at 50.
-    wd.write_main(&format!(
-        r#"{HEADER}
-resource "openai_workload_identity_provider" "new" {{
-  count    = 3
-  name     = "new-${{count.index}}"
-  issuer   = "https://new.example.com"
-  audience = "a"
-}}
-"#
-    ));
-    let plan = wd.plan_json();
-    plan.assert_code(2);
-    plan.assert_changes(Changes::new(3, 0, 3));
+    wd.write_main(&config("new", 3));
+    wd.plan_json()
+        .assert_code(2)
+        .assert_changes(Changes::new(3, 0, 3));
     let swap = wd.read("main.tf");
     // One more than that is refused.
-    wd.write_main(&format!(
-        r#"{HEADER}
-resource "openai_workload_identity_provider" "new" {{
-  count    = 4
-  name     = "new-${{count.index}}"
-  issuer   = "https://new.example.com"
-  audience = "a"
-}}
-"#
-    ));
-    let out = wd.plan_detailed();
-    out.assert_code(1);
-    out.assert_output_contains_words("50 exist, and this plan adds 1 (4 created, 3 destroyed)");
+    wd.write_main(&config("new", 4));
+    wd.plan_detailed().assert_code_saying(
+        1,
+        &["50 exist, and this plan adds 1 (4 created, 3 destroyed)"],
+    );
     // The swap itself also applies (apply re-plans in a new process).
     wd.write_main(&swap);
     wd.apply().assert_success();
@@ -108,40 +82,49 @@ struct Owner {
     sa: String,
 }
 
-/// An emulator with one provider made by hand that holds 49 mappings.
-fn provider_with_49_mappings() -> (Emulator, Owner) {
+impl Owner {
+    /// A configuration of `n` mappings of `provider` (an HCL expression)
+    /// to this project and account, after `before` (more configuration).
+    fn mappings_of(&self, before: &str, provider: &str, n: usize) -> String {
+        let mappings = counted_mappings(provider, &self.project, &self.sa, n);
+        format!("{HEADER}{before}{mappings}")
+    }
+
+    /// A configuration of `n` mappings of the provider made by hand.
+    fn mappings(&self, n: usize) -> String {
+        self.mappings_of("", &format!("\"{}\"", self.wip), n)
+    }
+}
+
+/// An emulator with one provider made by hand that holds 49 mappings, and a
+/// workdir using it.
+fn provider_with_49_mappings(tf: &TerraformBin) -> (Emulator, Workdir, Owner) {
     let emu = Emulator::start();
     let (project, sa) = project_and_account(&emu);
     let wip = providers_by_hand(&emu, 1).remove(0);
     rules_by_hand(&emu, &wip, (&project, &sa), 49);
-    (emu, Owner { wip, project, sa })
-}
-
-/// A configuration of `n` mappings of the provider `wip` made by hand.
-fn mappings_of_hand_provider(wip: &str, project: &str, sa: &str, n: usize) -> String {
-    format!(
-        "{HEADER}{}",
-        counted_mappings(&format!("\"{wip}\""), project, sa, n)
-    )
+    let wd = Workdir::with_emulator(tf, &emu);
+    (emu, wd, Owner { wip, project, sa })
 }
 
 #[test]
 fn mapping_limit_per_provider_for_existing_and_new_providers() {
     let tf = tf_latest();
-    let (emu, Owner { wip, project, sa }) = provider_with_49_mappings();
-    let wd = Workdir::with_emulator(&tf, &emu);
-    wd.write_main(&mappings_of_hand_provider(&wip, &project, &sa, 2));
-    let out = wd.plan_detailed();
-    out.assert_code(1);
-    out.assert_output_contains_words("Service account mapping limit exceeded");
-    out.assert_output_contains_words("49 exist, and this plan adds 2");
-    wd.write_main(&mappings_of_hand_provider(&wip, &project, &sa, 1));
+    let (emu, wd, owner) = provider_with_49_mappings(&tf);
+    wd.write_main(&owner.mappings(2));
+    wd.plan_detailed().assert_code_saying(
+        1,
+        &[
+            "Service account mapping limit exceeded",
+            "49 exist, and this plan adds 2",
+        ],
+    );
+    wd.write_main(&owner.mappings(1));
     wd.apply().assert_success();
 
     // A provider created in the same run: its id is unknown at plan time,
     // and 51 mappings for it are still refused at plan.
-    let mut wd2 = Workdir::new(&tf);
-    wd2.use_emulator(&emu);
+    let wd2 = Workdir::with_emulator(&tf, &emu);
     let new_provider = r#"
 resource "openai_workload_identity_provider" "fresh" {
   name     = "fresh"
@@ -149,28 +132,12 @@ resource "openai_workload_identity_provider" "fresh" {
   audience = "a"
 }
 "#;
-    wd2.write_main(&format!(
-        "{HEADER}{new_provider}{}",
-        counted_mappings(
-            "openai_workload_identity_provider.fresh.id",
-            &project,
-            &sa,
-            51
-        )
-    ));
-    let out = wd2.plan_detailed();
-    out.assert_code(1);
-    out.assert_output_contains_words("created in this plan");
+    let fresh = "openai_workload_identity_provider.fresh.id";
+    wd2.write_main(&owner.mappings_of(new_provider, fresh, 51));
+    wd2.plan_detailed()
+        .assert_code_saying(1, &["created in this plan"]);
     assert_eq!(provider_count(&emu), 1);
-    wd2.write_main(&format!(
-        "{HEADER}{new_provider}{}",
-        counted_mappings(
-            "openai_workload_identity_provider.fresh.id",
-            &project,
-            &sa,
-            50
-        )
-    ));
+    wd2.write_main(&owner.mappings_of(new_provider, fresh, 50));
     wd2.apply().assert_success();
 }
 
@@ -180,17 +147,13 @@ tftest! {
     /// identity (1.15.5 too); the create's name, unique in the organization,
     /// tells that it replaces the tainted provider.
     fn a_tainted_provider_at_the_limit_is_a_replacement(tf) {
-        let emu = Emulator::start();
-        providers_by_hand(&emu, 49);
-        let wd = Workdir::with_emulator(tf, &emu);
+        let (emu, wd) = organization_with_providers(tf, 49);
         wd.write_main(&counted_providers(1));
         wd.apply().assert_success();
         assert_eq!(provider_count(&emu), 50);
         wd.run(&["taint", "openai_workload_identity_provider.p[0]"])
             .assert_success();
-        let out = wd.plan_json();
-        out.assert_code(2);
-        out.assert_changes(Changes::new(1, 0, 1));
+        wd.plan_json().assert_code(2).assert_changes(Changes::new(1, 0, 1));
         let out = wd.apply_json();
         out.assert_success();
         out.assert_changes(Changes::new(1, 0, 1));
@@ -199,40 +162,36 @@ tftest! {
     }
 }
 
+/// Two aliases of the provider, each `(alias, settings, n)`: its block
+/// holds `settings` (lines besides `alias`), and `n` providers
+/// ([`providers_named`]) are made through it.
+fn providers_through_two_aliases(aliases: [(&str, &str, usize); 2]) -> String {
+    let mut config = HEADER.to_string();
+    for (alias, settings, n) in aliases {
+        let via = format!("openai.{alias}");
+        config += &format!("provider \"openai\" {{\n  alias = \"{alias}\"\n{settings}}}\n");
+        config += &providers_named(alias, Some(&via), &alias.replace('_', "-"), n);
+    }
+    config
+}
+
 tftest! {
     /// Two aliases of the provider on one organization are two provider
     /// processes; they count the organization's limit together, so the plan
     /// fails before anything is created.
     fn aliases_on_one_organization_count_the_limit_together(tf) {
-        let emu = Emulator::start();
-        providers_by_hand(&emu, 48);
-        let wd = Workdir::with_emulator(tf, &emu);
+        let (emu, wd) = organization_with_providers(tf, 48);
         let config = |a: usize, b: usize| {
-            let a_providers = providers_named("a", Some("openai.team_a"), "team-a", a);
-            let b_providers = providers_named("b", Some("openai.team_b"), "team-b", b);
-            format!(
-                r#"{HEADER}
-provider "openai" {{
-  alias = "team_a"
-}}
-provider "openai" {{
-  alias = "team_b"
-}}
-{a_providers}{b_providers}"#
-            )
+            providers_through_two_aliases([("team_a", "", a), ("team_b", "", b)])
         };
         wd.write_main(&config(1, 2));
-        emu.control("POST", "/_emulator/requests/reset", None);
-        let out = wd.plan_detailed();
-        out.assert_code(1);
-        out.assert_output_contains_words("Workload identity provider limit exceeded");
-        out.assert_output_contains_words("48 exist, and this plan adds 3 (3 created, 0 destroyed)");
-        out.assert_output_contains_words("counting every alias of this provider on the organization");
-        out.assert_output_contains_words("Nothing was created.");
-        let out = wd.apply();
-        out.assert_failure();
-        out.assert_output_contains_words("Workload identity provider limit exceeded");
-        assert_eq!(writes(&emu), Vec::<String>::new());
+        let apply = assert_refused_before_any_write(&wd, &emu, &[
+            "Workload identity provider limit exceeded",
+            "48 exist, and this plan adds 3 (3 created, 0 destroyed)",
+            "counting every alias of this provider on the organization",
+            "Nothing was created.",
+        ]);
+        apply.assert_output_contains_words("Workload identity provider limit exceeded");
         assert_eq!(provider_count(&emu), 48);
 
         // 48 + 1 + 1 fits, through both aliases, and stays clean.
@@ -267,18 +226,16 @@ tftest! {
     /// object is kept; without `create_before_destroy` one apply completes
     /// the replacement.
     fn a_create_before_destroy_replacement_at_the_limit_names_the_way_out(tf) {
-        let emu = Emulator::start();
-        providers_by_hand(&emu, 49);
-        let wd = Workdir::with_emulator(tf, &emu);
+        let (emu, wd) = organization_with_providers(tf, 49);
         wd.write_main(&cbd_provider(true));
         wd.apply().assert_success();
         let before = wd.state()["values"]["root_module"]["resources"][0]["values"]["id"].clone();
         let replace = ["apply", "-input=false", "-auto-approve", "-json", "-replace=openai_workload_identity_provider.p"];
-        let out = wd.run(&replace);
-        out.assert_failure();
-        out.assert_output_contains_words("No room to create the workload identity provider");
-        out.assert_output_contains_words("lifecycle { create_before_destroy = true }");
-        out.assert_output_contains_words("Remove create_before_destroy from the resource's lifecycle block and apply again");
+        wd.run(&replace).assert_failure_saying(&[
+            "No room to create the workload identity provider",
+            "lifecycle { create_before_destroy = true }",
+            "Remove create_before_destroy from the resource's lifecycle block and apply again",
+        ]);
         assert_eq!(provider_count(&emu), 50);
         // The old object is still the one in state, and still exists.
         let state = wd.state();
@@ -298,18 +255,15 @@ tftest! {
 /// recognised by its content when it has no name.
 #[test]
 fn a_tainted_mapping_at_the_limit_is_a_replacement() {
-    let tf = tf_latest();
-    let (emu, Owner { wip, project, sa }) = provider_with_49_mappings();
-    let wd = Workdir::with_emulator(&tf, &emu);
-    wd.write_main(&mappings_of_hand_provider(&wip, &project, &sa, 1));
+    let (_emu, wd, owner) = provider_with_49_mappings(&tf_latest());
+    wd.write_main(&owner.mappings(1));
     wd.apply().assert_success();
     wd.run(&["taint", "openai_service_account_mapping.m[0]"])
         .assert_success();
-    let out = wd.plan_json();
-    out.assert_code(2);
-    out.assert_changes(Changes::new(1, 0, 1));
-    wd.apply().assert_success();
-    wd.plan_detailed().assert_code(0);
+    wd.plan_json()
+        .assert_code(2)
+        .assert_changes(Changes::new(1, 0, 1));
+    wd.apply_clean();
 }
 
 /// A module of `count` providers named `prefix-N`, for `terraform test`.
@@ -341,9 +295,7 @@ resource "openai_workload_identity_provider" "p" {
 /// organization, and the next block's listing sees it.
 #[test]
 fn terraform_test_run_blocks_count_apart() {
-    let tf = tf_latest();
-    let emu = Emulator::start();
-    let wd = Workdir::with_emulator(&tf, &emu);
+    let (emu, wd) = organization_with_providers(&tf_latest(), 0);
     wd.write_main(COUNTED_PROVIDERS);
     wd.write(
         "plans.tftest.hcl",
@@ -407,13 +359,13 @@ run "too_many" {
 "#,
     );
     wd.init().assert_success();
-    let out = wd.run(&["test"]);
-    out.assert_failure();
-    out.assert_output_contains_words("2 passed, 1 failed");
-    out.assert_output_contains_words("20 exist, and this plan adds 31");
     // The setup block's creates were an earlier operation's: this one
     // created nothing (they are destroyed at teardown, not kept).
-    out.assert_output_contains_words("Nothing was created.");
+    wd.run(&["test"]).assert_failure_saying(&[
+        "2 passed, 1 failed",
+        "20 exist, and this plan adds 31",
+        "Nothing was created.",
+    ]);
     assert_eq!(
         provider_count(&emu),
         0,
@@ -426,35 +378,18 @@ tftest! {
     /// (`127.0.0.1` and `localhost`, with and without a trailing `/`) count
     /// its limit together: 5 + 23 + 23 fails at plan, before any write.
     fn aliases_spelling_one_organization_differently_count_together(tf) {
-        let emu = Emulator::start();
-        providers_by_hand(&emu, 5);
-        let wd = Workdir::with_emulator(tf, &emu);
+        let (emu, wd) = organization_with_providers(tf, 5);
         let port = emu.addr().rsplit_once(':').unwrap().1.to_string();
+        let by_ip = format!("  base_url = \"http://127.0.0.1:{port}/v1\"\n");
+        let by_name = format!("  base_url = \"http://localhost:{port}/v1/\"\n");
         let config = |n: usize| {
-            let a_providers = providers_named("a", Some("openai.by_ip"), "ip", n);
-            let b_providers = providers_named("b", Some("openai.by_name"), "name", n);
-            format!(
-                r#"{HEADER}
-provider "openai" {{
-  alias    = "by_ip"
-  base_url = "http://127.0.0.1:{port}/v1"
-}}
-provider "openai" {{
-  alias    = "by_name"
-  base_url = "http://localhost:{port}/v1/"
-}}
-{a_providers}{b_providers}"#
-            )
+            providers_through_two_aliases([("by_ip", &by_ip, n), ("by_name", &by_name, n)])
         };
         wd.write_main(&config(23));
-        emu.control("POST", "/_emulator/requests/reset", None);
-        let out = wd.plan_detailed();
-        out.assert_code(1);
-        out.assert_output_contains_words("Workload identity provider limit exceeded");
-        out.assert_output_contains_words("5 exist, and this plan adds 46");
-        let out = wd.apply();
-        out.assert_failure();
-        assert_eq!(writes(&emu), Vec::<String>::new());
+        assert_refused_before_any_write(&wd, &emu, &[
+            "Workload identity provider limit exceeded",
+            "5 exist, and this plan adds 46",
+        ]);
         assert_eq!(provider_count(&emu), 5);
         // 5 + 22 + 23 fits.
         wd.write_main(&config(22).replacen("count    = 22", "count    = 23", 1));
@@ -485,26 +420,21 @@ resource "openai_workload_identity_provider" "fresh" {{
   issuer   = "https://fresh.example.com"
   audience = "a"
 }}
-resource "openai_service_account_mapping" "m" {{
-  provider                      = openai.rules
-  count                         = {n}
-  workload_identity_provider_id = openai_workload_identity_provider.fresh.id
-  project_id                    = "{project}"
-  service_account_id            = "{sa}"
-  attribute_matchers            = {{ sub = "repo:my-org/r${{count.index}}:ref:refs/heads/main" }}
-}}
-"#
+{}"#,
+                counted_mappings_via(
+                    Some("openai.rules"),
+                    "openai_workload_identity_provider.fresh.id",
+                    &project,
+                    &sa,
+                    n,
+                )
             )
         };
         wd.write_main(&config(55));
-        emu.control("POST", "/_emulator/requests/reset", None);
-        let out = wd.plan_detailed();
-        out.assert_code(1);
-        out.assert_output_contains_words("Service account mapping limit exceeded");
-        out.assert_output_contains_words("created in this plan");
-        let out = wd.apply();
-        out.assert_failure();
-        assert_eq!(writes(&emu), Vec::<String>::new());
+        assert_refused_before_any_write(&wd, &emu, &[
+            "Service account mapping limit exceeded",
+            "created in this plan",
+        ]);
         wd.write_main(&config(50));
         wd.apply().assert_success();
     }
@@ -516,10 +446,7 @@ resource "openai_service_account_mapping" "m" {{
 #[test]
 fn a_planted_ledger_directory_is_refused_and_left_untouched() {
     use std::os::unix::fs::PermissionsExt;
-    let tf = tf_latest();
-    let emu = Emulator::start();
-    providers_by_hand(&emu, 48);
-    let mut wd = Workdir::with_emulator(&tf, &emu);
+    let (_emu, mut wd) = organization_with_providers(&tf_latest(), 48);
     let tmp = tempfile::tempdir().unwrap();
     let uid = rustix::process::geteuid().as_raw();
     let planted = tmp.path().join(format!("terraform-provider-openai-{uid}"));
@@ -533,8 +460,7 @@ fn a_planted_ledger_directory_is_refused_and_left_untouched() {
         .env("TF_LOG_PROVIDER", "WARN");
     wd.write_main(&counted_providers(3));
     let out = wd.plan_detailed();
-    out.assert_code(1);
-    out.assert_output_contains_words("48 exist, and this plan adds 3");
+    out.assert_code_saying(1, &["48 exist, and this plan adds 3"]);
     assert!(
         out.stderr_contains("is open to other users"),
         "the log says why the run log is not used\n{out:?}"
@@ -577,10 +503,10 @@ tftest! {
             mapping("a", ""),
             mapping("b", "  scopes = [\"api.model.request\"]")
         ));
-        let out = wd.plan_detailed();
-        out.assert_code(1);
-        out.assert_output_contains_words("Service account mapping limit exceeded");
-        out.assert_output_contains_words("1 exist, and this plan adds 2");
+        wd.plan_detailed().assert_code_saying(1, &[
+            "Service account mapping limit exceeded",
+            "1 exist, and this plan adds 2",
+        ]);
         // Differing only in `enabled`: also two creates.
         wd.write_main(&format!(
             "{HEADER}{limited}{}{}",
@@ -602,10 +528,7 @@ tftest! {
 /// replacement needs.
 #[test]
 fn a_saved_plan_whose_create_no_longer_fits_is_refused_before_any_write() {
-    let tf = tf_latest();
-    let emu = Emulator::start();
-    providers_by_hand(&emu, 49);
-    let wd = Workdir::with_emulator(&tf, &emu);
+    let (emu, wd) = organization_with_providers(&tf_latest(), 49);
     wd.write_main(&counted_providers(1));
     wd.run(&["plan", "-input=false", "-out=saved.plan"])
         .assert_success();
@@ -616,9 +539,10 @@ fn a_saved_plan_whose_create_no_longer_fits_is_refused_before_any_write() {
                     "audience": "a", "type": "oidc"})),
     );
     let out = wd.run(&["apply", "-input=false", "saved.plan"]);
-    out.assert_failure();
-    out.assert_output_contains_words("Workload identity provider limit exceeded");
-    out.assert_output_contains_words("50 exist, and this plan adds 1");
+    out.assert_failure_saying(&[
+        "Workload identity provider limit exceeded",
+        "50 exist, and this plan adds 1",
+    ]);
     assert!(
         !out.output_contains_words("create_before_destroy"),
         "{}",

@@ -17,8 +17,7 @@ tftest! {
         let wd = Workdir::with_emulator(tf, &emu);
         wd.write_main(&counted_providers(1));
         let out = wd.plan_detailed();
-        out.assert_code(1);
-        out.assert_output_contains_words("Workload identity provider limit exceeded");
+        out.assert_code_saying(1, &["Workload identity provider limit exceeded"]);
         assert!(!out.output_contains_words("-parallelism"), "{out}");
         let no_destroy_plans = out.output_contains_words("This Terraform version does not plan destroys");
         assert_eq!(no_destroy_plans, !tf.at_least(1, 3, 0), "{out}");
@@ -32,9 +31,10 @@ fn creates_waiting_together_at_the_limit_get_the_parallelism_hint() {
     providers_by_hand(&emu, 50);
     let wd = Workdir::with_emulator(&tf, &emu);
     wd.write_main(&counted_providers(3));
-    let out = wd.plan_detailed();
-    out.assert_code(1);
-    out.assert_output_contains_words("retry with -parallelism greater than the number of creates");
+    wd.plan_detailed().assert_code_saying(
+        1,
+        &["retry with -parallelism greater than the number of creates"],
+    );
 }
 
 #[test]
@@ -61,13 +61,13 @@ resource "openai_workload_identity_provider" "p" {{
 "#,
         base = emu.base_url()
     ));
-    let out = wd.plan_detailed();
-    out.assert_code(2);
-    out.assert_output_contains_words("Plan-time checks skipped: provider configuration unknown");
-    out.assert_output_contains_words(
-        "could not check the limit of workload identity providers per organization",
+    wd.plan_detailed().assert_code_saying(
+        2,
+        &[
+            "Plan-time checks skipped: provider configuration unknown",
+            "could not check the limit of workload identity providers per organization",
+        ],
     );
     // Apply plans again with the configuration known, and creates.
-    wd.apply().assert_success();
-    wd.plan_detailed().assert_code(0);
+    wd.apply_clean();
 }

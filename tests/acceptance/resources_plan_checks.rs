@@ -4,12 +4,12 @@
 //! message, the configuration line Terraform quotes, and the emulator's
 //! request log.
 
-use crate::support::HEADER;
 use crate::support::config;
 use crate::support::org::{project_and_account, provider_by_hand, rule_by_hand, writes};
 use crate::support::{Emulator, Workdir};
 use serde_json::json;
 
+#[derive(Default)]
 struct Case {
     case: &'static str,
     config: String,
@@ -38,6 +38,31 @@ resource "openai_workload_identity_provider" "{label}" {{
     )
 }
 
+/// A provider `x` with `transformations` (one HCL object each), refused
+/// with `(summary, detail)` on the transformation at `line`; Terraform 1.0
+/// quotes the resource block instead.
+fn transformations_case(
+    case: &'static str,
+    transformations: &[&str],
+    (summary, detail): (&'static str, &'static str),
+    line: &'static str,
+) -> Case {
+    // Each ends with the comma Terraform quotes in `line`.
+    let objects: Vec<&str> = transformations
+        .iter()
+        .map(|t| t.trim_end_matches(','))
+        .collect();
+    Case {
+        case,
+        config: provider("x", "x", &config::transformations(&objects)),
+        summary,
+        detail,
+        line,
+        existing_name: false,
+        old_line: Some(r#"resource "openai_workload_identity_provider" "x" {"#),
+    }
+}
+
 fn provider_with_issuer(issuer: &str) -> String {
     format!(
         r#"
@@ -57,6 +82,15 @@ struct Org {
 }
 
 impl Org {
+    /// The same provider with mappings to `project` and `sa` instead.
+    fn owned_by(&self, project: &str, sa: &str) -> Org {
+        Org {
+            wip: self.wip.clone(),
+            project: project.into(),
+            sa: sa.into(),
+        }
+    }
+
     fn mapping(&self, label: &str, wip: &str, name: &str, matchers: &str) -> String {
         let body = format!(
             "  name                          = \"{name}\"\n  attribute_matchers            = {matchers}"
@@ -80,8 +114,7 @@ fn cases(org: &Org) -> Vec<Case> {
             summary: "Empty name",
             detail: "name must not be empty.",
             line: r#"name                          = """#,
-            existing_name: false,
-            old_line: None,
+            ..Case::default()
         },
         Case {
             case: "matchers from a null variable",
@@ -92,8 +125,7 @@ fn cases(org: &Org) -> Vec<Case> {
             summary: "Null attribute_matchers",
             detail: "an empty set of matchers would admit every token of the issuer",
             line: "attribute_matchers            = var.matchers",
-            existing_name: false,
-            old_line: None,
+            ..Case::default()
         },
         Case {
             case: "a number JSON cannot hold",
@@ -101,50 +133,37 @@ fn cases(org: &Org) -> Vec<Case> {
             summary: "Matcher number not representable",
             detail: "cannot be sent as a JSON number without changing it",
             line: "attribute_matchers            = { n = 1e309 }",
-            existing_name: false,
-            old_line: None,
+            ..Case::default()
         },
         Case {
             case: "a project that does not exist",
-            config: Org {
-                wip: org.wip.clone(),
-                project: "proj_doesnotexist".into(),
-                sa: org.sa.clone(),
-            }
-            .mapping("m", wip, "m", sub),
+            config: org
+                .owned_by("proj_doesnotexist", &org.sa)
+                .mapping("m", wip, "m", sub),
             summary: "Project not found",
             detail: "There is no project \"proj_doesnotexist\" in this organization",
             line: r#"project_id                    = "proj_doesnotexist""#,
-            existing_name: false,
-            old_line: None,
+            ..Case::default()
         },
         Case {
             case: "a service account that does not exist",
-            config: Org {
-                wip: org.wip.clone(),
-                project: org.project.clone(),
-                sa: "svc_acct_doesnotexist".into(),
-            }
-            .mapping("m", wip, "m", sub),
+            config: org
+                .owned_by(&org.project, "svc_acct_doesnotexist")
+                .mapping("m", wip, "m", sub),
             summary: "Service account not found",
             detail: "has no service account \"svc_acct_doesnotexist\"",
             line: r#"service_account_id            = "svc_acct_doesnotexist""#,
-            existing_name: false,
-            old_line: None,
+            ..Case::default()
         },
         Case {
             case: "project and service account swapped",
-            config: Org {
-                wip: org.wip.clone(),
-                project: org.sa.clone(),
-                sa: org.project.clone(),
-            }
-            .mapping("m", wip, "m", sub),
+            config: org
+                .owned_by(&org.sa, &org.project)
+                .mapping("m", wip, "m", sub),
             summary: "Project not found",
             detail: "project_id and service_account_id look swapped",
             line: "project_id                    = \"svc_acct_",
-            existing_name: false,
-            old_line: None,
+            ..Case::default()
         },
         Case {
             case: "a provider id that does not exist",
@@ -152,8 +171,7 @@ fn cases(org: &Org) -> Vec<Case> {
             summary: "Workload identity provider not found",
             detail: "There is no workload identity provider \"wip_doesnotexist\" in this organization",
             line: r#"workload_identity_provider_id = "wip_doesnotexist""#,
-            existing_name: false,
-            old_line: None,
+            ..Case::default()
         },
         Case {
             case: "a mapping name the provider has already",
@@ -179,8 +197,7 @@ fn cases(org: &Org) -> Vec<Case> {
             summary: "Duplicate service account mapping name",
             detail: "also has the name \"twice\"",
             line: r#"name                          = "twice""#,
-            existing_name: false,
-            old_line: None,
+            ..Case::default()
         },
         Case {
             case: "a provider name the organization has already",
@@ -201,55 +218,38 @@ fn cases(org: &Org) -> Vec<Case> {
             summary: "Duplicate workload identity provider name",
             detail: "also has the name \"twice\"",
             line: r#"name     = "twice""#,
-            existing_name: false,
-            old_line: None,
+            ..Case::default()
         },
-        Case {
-            case: "one transformation attribute twice",
-            config: provider(
-                "x",
-                "x",
-                r#"  attribute_transformations = [
-    { attribute = "openai.repo", expression = "assertion.repository" },
-    { attribute = "openai.repo", expression = "assertion.sub" },
-  ]"#,
+        transformations_case(
+            "one transformation attribute twice",
+            &[
+                r#"{ attribute = "openai.repo", expression = "assertion.repository" },"#,
+                r#"{ attribute = "openai.repo", expression = "assertion.sub" },"#,
+            ],
+            (
+                "Duplicate transformation attribute",
+                "\"openai.repo\" is computed by an earlier transformation already",
             ),
-            summary: "Duplicate transformation attribute",
-            detail: "\"openai.repo\" is computed by an earlier transformation already",
-            line: r#"{ attribute = "openai.repo", expression = "assertion.sub" },"#,
-            existing_name: false,
-            old_line: Some(r#"resource "openai_workload_identity_provider" "x" {"#),
-        },
-        Case {
-            case: "an invalid CEL expression",
-            config: provider(
-                "x",
-                "x",
-                r#"  attribute_transformations = [
-    { attribute = "openai.bad", expression = "assertion.sub +" },
-  ]"#,
+            r#"{ attribute = "openai.repo", expression = "assertion.sub" },"#,
+        ),
+        transformations_case(
+            "an invalid CEL expression",
+            &[r#"{ attribute = "openai.bad", expression = "assertion.sub +" },"#],
+            (
+                "Invalid transformation expression",
+                "\"assertion.sub +\" is not a usable CEL expression",
             ),
-            summary: "Invalid transformation expression",
-            detail: "\"assertion.sub +\" is not a usable CEL expression",
-            line: r#"{ attribute = "openai.bad", expression = "assertion.sub +" },"#,
-            existing_name: false,
-            old_line: Some(r#"resource "openai_workload_identity_provider" "x" {"#),
-        },
-        Case {
-            case: "a CEL function the exchange does not know",
-            config: provider(
-                "x",
-                "x",
-                r#"  attribute_transformations = [
-    { attribute = "openai.repo", expression = "assertion.sub.split(':')[1]" },
-  ]"#,
+            r#"{ attribute = "openai.bad", expression = "assertion.sub +" },"#,
+        ),
+        transformations_case(
+            "a CEL function the exchange does not know",
+            &[r#"{ attribute = "openai.repo", expression = "assertion.sub.split(':')[1]" },"#],
+            (
+                "Invalid transformation expression",
+                "unknown function 'split'",
             ),
-            summary: "Invalid transformation expression",
-            detail: "unknown function 'split'",
-            line: r#"{ attribute = "openai.repo", expression = "assertion.sub.split(':')[1]" },"#,
-            existing_name: false,
-            old_line: Some(r#"resource "openai_workload_identity_provider" "x" {"#),
-        },
+            r#"{ attribute = "openai.repo", expression = "assertion.sub.split(':')[1]" },"#,
+        ),
         Case {
             case: "a JWK without kty",
             config: provider(
@@ -260,8 +260,7 @@ fn cases(org: &Org) -> Vec<Case> {
             summary: "Invalid jwks_json",
             detail: "keys[0] has no \"kty\"",
             line: "jwks_json = jsonencode(",
-            existing_name: false,
-            old_line: None,
+            ..Case::default()
         },
         Case {
             case: "a discovery_url on a private address",
@@ -273,8 +272,7 @@ fn cases(org: &Org) -> Vec<Case> {
             summary: "Invalid discovery_url",
             detail: "points at a private address",
             line: r#"discovery_url = "https://10.1.2.3/"#,
-            existing_name: false,
-            old_line: None,
+            ..Case::default()
         },
         Case {
             case: "an issuer with a query",
@@ -282,8 +280,7 @@ fn cases(org: &Org) -> Vec<Case> {
             summary: "Invalid issuer",
             detail: "has a query or a fragment, which an OIDC issuer never has",
             line: r#"issuer   = "https://oidc.example.com/?tenant=a""#,
-            existing_name: false,
-            old_line: None,
+            ..Case::default()
         },
         Case {
             case: "an issuer with a fragment",
@@ -291,8 +288,7 @@ fn cases(org: &Org) -> Vec<Case> {
             summary: "Invalid issuer",
             detail: "has a query or a fragment",
             line: r#"issuer   = "https://oidc.example.com/#a""#,
-            existing_name: false,
-            old_line: None,
+            ..Case::default()
         },
         Case {
             case: "an issuer with a space",
@@ -300,8 +296,7 @@ fn cases(org: &Org) -> Vec<Case> {
             summary: "Invalid issuer",
             detail: "contains white space",
             line: r#"issuer   = "https://oidc.example.com/ a""#,
-            existing_name: false,
-            old_line: None,
+            ..Case::default()
         },
     ]
 }
@@ -324,7 +319,7 @@ tftest! {
         for c in cases(&org) {
             assert_eq!(emu.control("POST", "/_emulator/requests/reset", None).0, 200);
             let wd = Workdir::with_emulator(tf, &emu);
-            wd.write_main(&format!("{HEADER}{}", c.config));
+            wd.write_config(&c.config);
             let as_warning = c.existing_name && !tf.at_least(1, 12, 0);
             let out = if as_warning {
                 wd.plan_detailed()

@@ -2,15 +2,12 @@
 //! through the per-process listing cache.
 
 use crate::support::HEADER;
-use crate::support::org::project_and_account;
-use crate::support::{Emulator, Workdir, tf_latest};
+use crate::support::org::Org;
 
 #[test]
 fn refresh_of_many_mappings_lists_instead_of_getting_each() {
-    let tf = tf_latest();
-    let emu = Emulator::start();
-    let (project, sa) = project_and_account(&emu);
-    let wd = Workdir::with_emulator(&tf, &emu);
+    let (org, wd) = Org::new_with_workdir();
+    let (emu, project, sa) = (&org.emu, &org.project, &org.account);
     wd.write_main(&format!(
         r#"
 {HEADER}resource "openai_workload_identity_provider" "p" {{

@@ -4,6 +4,7 @@
 //! plan shows them as drift (or keeps them, under `ignore_changes`).
 
 use crate::support::HEADER;
+use crate::support::config;
 use crate::support::org::project_and_account;
 use crate::support::{Emulator, Workdir};
 use serde_json::json;
@@ -11,25 +12,24 @@ use serde_json::json;
 const PROVIDERS: &str = "/organization/workload_identity_providers";
 
 fn config(pid: &str, sa: &str, description: &str) -> String {
+    let provider = config::labelled_provider(
+        "k8s",
+        "cluster",
+        "https://oidc.cluster.example.com",
+        &format!("  description = \"{description}\""),
+    );
+    let mapping = config::mapping(
+        "sa",
+        "openai_workload_identity_provider.k8s.id",
+        (pid, sa),
+        &format!(
+            "  name                          = \"deployer\"\n  description                   = \"{description}\"\n  attribute_matchers            = {{ sub = \"system:serviceaccount:ns:sa\" }}"
+        ),
+    );
     format!(
         r#"
 {HEADER}
-resource "openai_workload_identity_provider" "k8s" {{
-  name        = "cluster"
-  issuer      = "https://oidc.cluster.example.com"
-  audience    = "https://api.openai.com/v1"
-  description = "{description}"
-}}
-
-resource "openai_service_account_mapping" "sa" {{
-  workload_identity_provider_id = openai_workload_identity_provider.k8s.id
-  project_id                    = "{pid}"
-  service_account_id            = "{sa}"
-  name                          = "deployer"
-  description                   = "{description}"
-  attribute_matchers            = {{ sub = "system:serviceaccount:ns:sa" }}
-}}
-
+{provider}{mapping}
 output "provider_id" {{
   value = openai_workload_identity_provider.k8s.id
 }}
@@ -71,9 +71,7 @@ tftest! {
         assert_eq!(r["description"], "v2", "{r}");
         assert_eq!(r["attribute_matchers"], widened, "{r}");
 
-        let drift = wd.plan_detailed();
-        drift.assert_code(2);
-        drift.assert_output_contains_words("system:serviceaccount:*");
+        wd.plan_detailed().assert_code_saying(2, &["system:serviceaccount:*"]);
         wd.apply().assert_success();
         let p = emu.ok("GET", &provider_path, None);
         assert_eq!(p["enabled"], json!(true), "{p}");

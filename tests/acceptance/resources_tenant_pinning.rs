@@ -4,93 +4,47 @@
 
 use crate::support::HEADER;
 use crate::support::config;
-use crate::support::org::{self, project_and_account};
-use crate::support::{Emulator, Workdir, tf_latest};
+use crate::support::org::{self, Org};
+use crate::support::tf_latest;
 use serde_json::json;
 
 const GITHUB: &str = "https://token.actions.githubusercontent.com";
 
-struct Org {
-    emu: Emulator,
-    project: String,
-    account: String,
-}
-
-impl Org {
-    fn new() -> Self {
-        Self::new_with_args(&[])
-    }
-
-    fn new_with_args(args: &[&str]) -> Self {
-        let emu = Emulator::start_with_args(args);
-        let (project, account) = project_and_account(&emu);
-        Org {
-            emu,
-            project,
-            account,
-        }
-    }
-
-    /// A provider made outside Terraform, so its id is known at plan time.
-    fn provider_by_hand(&self, name: &str, issuer: &str) -> String {
-        org::provider_by_hand(&self.emu, name, issuer)
-    }
-
-    fn rule_by_hand(&self, provider: &str, matchers: serde_json::Value) -> String {
-        org::rule_by_hand(
-            &self.emu,
-            provider,
-            (&self.project, &self.account),
-            json!({ "attribute_matchers": matchers }),
-        )
-    }
-
-    fn mapping(&self, name: &str, provider_expr: &str, body: &str) -> String {
-        config::mapping(name, provider_expr, (&self.project, &self.account), body)
-    }
-
-    fn rules(&self, provider: &str) -> Vec<serde_json::Value> {
-        self.emu.ok(
-            "GET",
-            &format!(
-                "/organization/workload_identity_providers/{provider}/federation_rules?limit=100"
-            ),
-            None,
-        )["data"]
-            .as_array()
-            .unwrap()
-            .clone()
-    }
-
-    fn providers(&self) -> Vec<serde_json::Value> {
-        self.emu.ok(
-            "GET",
-            "/organization/workload_identity_providers?limit=100",
-            None,
-        )["data"]
-            .as_array()
-            .unwrap()
-            .clone()
-    }
-
-    fn workdir(&self, tf: &crate::support::TerraformBin) -> Workdir {
-        Workdir::with_emulator(tf, &self.emu)
-    }
+/// A mapping made by hand on `provider` matching `matchers`; its id.
+fn rule_by_hand(org: &Org, provider: &str, matchers: serde_json::Value) -> String {
+    org::rule_by_hand(
+        &org.emu,
+        provider,
+        (&org.project, &org.account),
+        json!({ "attribute_matchers": matchers }),
+    )
 }
 
 const UNPINNED: &str = r#"  attribute_matchers = { ref = "refs/heads/main" }"#;
 const PINNED: &str =
     r#"  attribute_matchers = { ref = "refs/heads/main", repository = "my-org/my-repo" }"#;
 
+/// The mapping's refusal ([`assert_refused_either_side`]), pointing at its
+/// matchers.
 #[track_caller]
 fn assert_refused(out: &crate::support::TfOutput) {
-    out.assert_code(1);
-    out.assert_output_contains_words("Error: Service account mapping not pinned to your tenant");
-    out.assert_output_contains_words("the GitHub Actions issuer, which is shared");
-    out.assert_output_contains_words("e.g. repository_id = \"123456789\"");
-    out.assert_output_contains_words("set allow_unpinned_shared_issuer = true on the mapping");
-    // The error points at the matchers.
+    assert_refused_either_side(out);
     out.assert_output_contains_words("attribute_matchers = { ref = \"refs/heads/main\" }");
+}
+
+/// A provider `p` trusting `issuer` (an HCL expression), after `before`
+/// (more configuration), and an unpinned mapping `m` naming it by reference.
+fn provider_with_unpinned_mapping(org: &Org, before: &str, issuer: &str) -> String {
+    format!(
+        r#"{HEADER}{before}
+resource "openai_workload_identity_provider" "p" {{
+  name     = "p"
+  issuer   = {issuer}
+  audience = "https://api.openai.com/v1"
+}}
+{}"#,
+        org.mapping("m", "openai_workload_identity_provider.p.id", UNPINNED)
+    )
 }
 
 tftest! {
@@ -99,10 +53,7 @@ tftest! {
         // A trailing slash does not get around the table.
         let wip = org.provider_by_hand("gha", &format!("{GITHUB}/"));
         let wd = org.workdir(tf);
-        wd.write_main(&format!(
-            "{HEADER}{}",
-            org.mapping("m", &format!("\"{wip}\""), UNPINNED)
-        ));
+        wd.write_config(&org.mapping("m", &format!("\"{wip}\""), UNPINNED));
         let out = wd.plan_detailed();
         assert_refused(&out);
         out.assert_output_contains_words(&format!("trusts \"{GITHUB}/\""));
@@ -113,24 +64,18 @@ tftest! {
 
 #[test]
 fn pinned_allowed_and_non_shared_mappings_apply() {
-    let tf = tf_latest();
-    let org = Org::new();
+    let (org, wd) = Org::new_with_workdir();
     let gha = org.provider_by_hand("gha", GITHUB);
     let own = org.provider_by_hand("own", "https://gitlab.example.com");
-    let wd = org.workdir(&tf);
 
     // Pinned by repository: applies, and plans clean afterwards.
     let pinned = org.mapping("pinned", &format!("\"{gha}\""), PINNED);
-    wd.write_main(&format!("{HEADER}{pinned}"));
-    wd.apply().assert_success();
-    wd.plan_detailed().assert_code(0);
+    wd.write_config(&pinned);
+    wd.apply_clean();
     assert_eq!(org.rules(&gha).len(), 1);
 
     // Changing it to an unpinned one is refused too, and nothing changes.
-    wd.write_main(&format!(
-        "{HEADER}{}",
-        org.mapping("pinned", &format!("\"{gha}\""), UNPINNED)
-    ));
+    wd.write_config(&org.mapping("pinned", &format!("\"{gha}\""), UNPINNED));
     assert_refused(&wd.plan_detailed());
     assert_eq!(
         org.rules(&gha)[0]["attribute_matchers"]["repository"],
@@ -147,18 +92,10 @@ fn pinned_allowed_and_non_shared_mappings_apply() {
     // A tenant-specific issuer is not affected.
     let other = org.mapping("other", &format!("\"{own}\""), UNPINNED);
     wd.write_main(&format!("{HEADER}{pinned}{allowed}{other}"));
-    wd.apply().assert_success();
-    wd.plan_detailed().assert_code(0);
+    wd.apply_clean();
     assert_eq!(org.rules(&gha).len(), 2);
     assert_eq!(org.rules(&own).len(), 1);
-    let state = wd.state();
-    let allowed_state = state["values"]["root_module"]["resources"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["address"] == "openai_service_account_mapping.allowed")
-        .unwrap()
-        .clone();
+    let allowed_state = wd.state_resource("openai_service_account_mapping.allowed");
     assert_eq!(
         allowed_state["values"]["allow_unpinned_shared_issuer"],
         json!(true)
@@ -196,18 +133,8 @@ fn pinned_allowed_and_non_shared_mappings_apply() {
 
 #[test]
 fn provider_created_in_the_same_run_with_a_shared_issuer_is_refused_at_plan() {
-    let tf = tf_latest();
-    let org = Org::new();
-    let wd = org.workdir(&tf);
-    let provider = format!(
-        r#"
-resource "openai_workload_identity_provider" "gha" {{
-  name     = "gha"
-  issuer   = "{GITHUB}"
-  audience = "https://api.openai.com/v1"
-}}
-"#
-    );
+    let (org, wd) = Org::new_with_workdir();
+    let provider = config::labelled_provider("gha", "gha", GITHUB, "");
     wd.write_main(&format!(
         "{HEADER}{provider}{}",
         org.mapping("m", "openai_workload_identity_provider.gha.id", UNPINNED)
@@ -224,30 +151,18 @@ resource "openai_workload_identity_provider" "gha" {{
         "{HEADER}{provider}{}",
         org.mapping("m", "openai_workload_identity_provider.gha.id", PINNED)
     ));
-    wd.apply().assert_success();
-    wd.plan_detailed().assert_code(0);
+    wd.apply_clean();
 }
 
 #[test]
 fn undecided_at_plan_is_refused_during_apply_before_the_mapping_is_created() {
-    let tf = tf_latest();
-    let org = Org::new();
-    let wd = org.workdir(&tf);
+    let (org, wd) = Org::new_with_workdir();
     // Two new providers, one shared and one not: at plan time the mapping's
     // provider id is unknown, so which issuer applies is not known either.
     wd.write_main(&format!(
-        r#"{HEADER}
-resource "openai_workload_identity_provider" "gha" {{
-  name     = "gha"
-  issuer   = "{GITHUB}"
-  audience = "https://api.openai.com/v1"
-}}
-resource "openai_workload_identity_provider" "own" {{
-  name     = "own"
-  issuer   = "https://gitlab.example.com"
-  audience = "https://api.openai.com/v1"
-}}
-{}"#,
+        "{HEADER}{}{}{}",
+        config::labelled_provider("gha", "gha", GITHUB, ""),
+        config::labelled_provider("own", "own", "https://gitlab.example.com", ""),
         org.mapping("m", "openai_workload_identity_provider.gha.id", UNPINNED)
     ));
     wd.plan_detailed().assert_code(2);
@@ -263,12 +178,10 @@ resource "openai_workload_identity_provider" "own" {{
 
 #[test]
 fn existing_unpinned_mapping_warns_and_any_change_to_it_is_refused() {
-    let tf = tf_latest();
-    let org = Org::new();
+    let (org, wd) = Org::new_with_workdir();
     let wip = org.provider_by_hand("gha", GITHUB);
     // Made before this check existed, or by hand.
-    let rule = org.rule_by_hand(&wip, json!({"ref": "refs/heads/main"}));
-    let wd = org.workdir(&tf);
+    let rule = rule_by_hand(&org, &wip, json!({"ref": "refs/heads/main"}));
     let import = format!(
         "import {{\n  to = openai_service_account_mapping.m\n  id = \"{wip}/{rule}\"\n}}\n"
     );
@@ -298,41 +211,21 @@ fn existing_unpinned_mapping_warns_and_any_change_to_it_is_refused() {
     );
 
     // A change to it is refused until it is pinned.
-    wd.write_main(&format!(
-        "{HEADER}{}",
-        org.mapping(
-            "m",
-            &format!("\"{wip}\""),
-            &format!("{UNPINNED}\n  description = \"edited\"")
-        )
+    wd.write_config(&org.mapping(
+        "m",
+        &format!("\"{wip}\""),
+        &format!("{UNPINNED}\n  description = \"edited\""),
     ));
     assert_refused(&wd.plan_detailed());
     // Pinning it is the fix.
-    wd.write_main(&format!(
-        "{HEADER}{}",
-        org.mapping("m", &format!("\"{wip}\""), PINNED)
-    ));
-    wd.apply().assert_success();
-    wd.plan_detailed().assert_code(0);
+    wd.write_config(&org.mapping("m", &format!("\"{wip}\""), PINNED));
+    wd.apply_clean();
 }
 
 #[test]
 fn changing_a_providers_issuer_to_a_shared_one_is_refused_for_its_unpinned_mappings() {
-    let tf = tf_latest();
-    let org = Org::new();
-    let wd = org.workdir(&tf);
-    let config = |issuer: &str| {
-        format!(
-            r#"{HEADER}
-resource "openai_workload_identity_provider" "p" {{
-  name     = "p"
-  issuer   = "{issuer}"
-  audience = "https://api.openai.com/v1"
-}}
-{}"#,
-            org.mapping("m", "openai_workload_identity_provider.p.id", UNPINNED)
-        )
-    };
+    let (org, wd) = Org::new_with_workdir();
+    let config = |issuer: &str| provider_with_unpinned_mapping(&org, "", &format!("\"{issuer}\""));
     wd.write_main(&config("https://gitlab.example.com"));
     wd.apply().assert_success();
     wd.write_main(&config(GITHUB));
@@ -348,11 +241,15 @@ resource "openai_workload_identity_provider" "p" {{
 /// The refusal, whether the provider's check or the mapping's gave it.
 #[track_caller]
 fn assert_refused_either_side(out: &crate::support::TfOutput) {
-    out.assert_code(1);
-    out.assert_output_contains_words("Error: Service account mapping not pinned to your tenant");
-    out.assert_output_contains_words("the GitHub Actions issuer, which is shared");
-    out.assert_output_contains_words("e.g. repository_id = \"123456789\"");
-    out.assert_output_contains_words("set allow_unpinned_shared_issuer = true on the mapping");
+    out.assert_code_saying(
+        1,
+        &[
+            "Error: Service account mapping not pinned to your tenant",
+            "the GitHub Actions issuer, which is shared",
+            "e.g. repository_id = \"123456789\"",
+            "set allow_unpinned_shared_issuer = true on the mapping",
+        ],
+    );
 }
 
 const K8S: &str = "https://k8s.example.com";
@@ -426,9 +323,7 @@ tftest! {
 /// for it).
 #[test]
 fn pinning_a_mapping_and_moving_its_provider_in_one_run_applies() {
-    let tf = tf_latest();
-    let org = Org::new();
-    let wd = org.workdir(&tf);
+    let (org, wd) = Org::new_with_workdir();
     let by_ref = org.mapping("m", "openai_workload_identity_provider.p.id", K8S_ONLY);
     wd.write_main(&format!("{HEADER}{}{by_ref}", provider_block(K8S)));
     wd.apply().assert_success();
@@ -451,47 +346,29 @@ fn pinning_a_mapping_and_moving_its_provider_in_one_run_applies() {
 
 #[test]
 fn an_issuer_unknown_at_plan_is_still_checked_before_an_unpinned_mapping_stays() {
-    let tf = tf_latest();
-    let org = Org::new();
-    let wd = org.workdir(&tf);
+    let (org, wd) = Org::new_with_workdir();
     // The new issuer comes from a value known only during apply.
     let config = |issuer: &str| {
-        format!(
-            r#"{HEADER}
-resource "terraform_data" "issuer" {{
-  input = "{issuer}"
-}}
-resource "openai_workload_identity_provider" "p" {{
-  name     = "p"
-  issuer   = terraform_data.issuer.output
-  audience = "https://api.openai.com/v1"
-}}
-{}"#,
-            org.mapping("m", "openai_workload_identity_provider.p.id", UNPINNED)
-        )
+        let later =
+            format!("resource \"terraform_data\" \"issuer\" {{\n  input = \"{issuer}\"\n}}");
+        provider_with_unpinned_mapping(&org, &later, "terraform_data.issuer.output")
     };
     wd.write_main(&config("https://gitlab.example.com"));
     wd.apply().assert_success();
     wd.write_main(&config(GITHUB));
     // The plan cannot know the issuer, so the mapping is planned for an
     // update, and the check runs when apply plans it again.
-    let out = wd.apply();
-    out.assert_failure();
-    out.assert_output_contains_words("Service account mapping not pinned to your tenant");
+    wd.apply()
+        .assert_failure_saying(&["Service account mapping not pinned to your tenant"]);
 }
 
 #[test]
 fn a_github_mapping_pinned_only_by_name_plans_with_a_warning_naming_repository_id() {
-    let tf = tf_latest();
-    let org = Org::new();
+    let (org, wd) = Org::new_with_workdir();
     let gha = org.provider_by_hand("gha", GITHUB);
-    let wd = org.workdir(&tf);
 
     // By name only: plans (exit 2, a change) and warns, on the matchers.
-    wd.write_main(&format!(
-        "{HEADER}{}",
-        org.mapping("by_name", &format!("\"{gha}\""), PINNED)
-    ));
+    wd.write_config(&org.mapping("by_name", &format!("\"{gha}\""), PINNED));
     let out = wd.plan_json();
     out.assert_code(2);
     assert!(
@@ -507,10 +384,7 @@ fn a_github_mapping_pinned_only_by_name_plans_with_a_warning_naming_repository_i
         r#"  attribute_matchers = { ref = "refs/heads/main", repository_id = "123456789" }"#,
         r#"  attribute_matchers = { sub = "repo:my-org@42/my-repo@7:ref:refs/heads/main" }"#,
     ] {
-        wd.write_main(&format!(
-            "{HEADER}{}",
-            org.mapping("by_id", &format!("\"{gha}\""), body)
-        ));
+        wd.write_config(&org.mapping("by_id", &format!("\"{gha}\""), body));
         let out = wd.plan_detailed();
         out.assert_code(2);
         assert!(
@@ -526,9 +400,7 @@ fn a_github_mapping_pinned_only_by_name_plans_with_a_warning_naming_repository_i
 /// checks again against the server and refuses: the issuer stays.
 #[test]
 fn a_saved_plan_is_checked_again_against_the_server_before_the_issuer_changes() {
-    let tf = tf_latest();
-    let org = Org::new();
-    let wd = org.workdir(&tf);
+    let (org, wd) = Org::new_with_workdir();
     let pinned =
         r#"  attribute_matchers = { sub = "system:serviceaccount:ns:sa", repository_id = "123" }"#;
     let mapping = org.mapping("m", "openai_workload_identity_provider.p.id", pinned);
@@ -560,18 +432,12 @@ fn a_saved_plan_is_checked_again_against_the_server_before_the_issuer_changes() 
 fn two_concurrent_applies_never_leave_an_unpinned_mapping_on_a_shared_issuer() {
     let tf = tf_latest();
     for round in 0..4 {
-        let org = Org::new_with_args(&["--latency-ms", "30"]);
+        let org = Org::with_args(&["--latency-ms", "30"]);
         let provider_run = org.workdir(&tf);
         let provider = |issuer: &str| {
+            let p = config::provider("shared-soon", issuer);
             format!(
-                r#"{HEADER}
-resource "openai_workload_identity_provider" "p" {{
-  name     = "shared-soon"
-  issuer   = "{issuer}"
-  audience = "https://api.openai.com/v1"
-}}
-output "id" {{ value = openai_workload_identity_provider.p.id }}
-"#
+                "{HEADER}{p}output \"id\" {{ value = openai_workload_identity_provider.p.id }}\n"
             )
         };
         provider_run.write_main(&provider("https://private.example.com"));
@@ -579,10 +445,7 @@ output "id" {{ value = openai_workload_identity_provider.p.id }}
         let wip = provider_run.output("id").as_str().unwrap().to_string();
         provider_run.write_main(&provider(GITHUB));
         let mapping_run = org.workdir(&tf);
-        mapping_run.write_main(&format!(
-            "{HEADER}{}",
-            org.mapping("m", &format!("\"{wip}\""), UNPINNED)
-        ));
+        mapping_run.write_config(&org.mapping("m", &format!("\"{wip}\""), UNPINNED));
         let (a, b) = std::thread::scope(|s| {
             let a = s.spawn(|| provider_run.apply());
             let b = s.spawn(|| mapping_run.apply());
@@ -618,8 +481,7 @@ output "id" {{ value = openai_workload_identity_provider.p.id }}
 /// naming the immutable ids to pin instead.
 #[test]
 fn ci_platform_shared_issuers_refuse_unpinned_and_warn_on_names_only() {
-    let tf = tf_latest();
-    let org = Org::new();
+    let (org, wd) = Org::new_with_workdir();
     let cases = [
         (
             "https://gitlab.com",
@@ -663,7 +525,6 @@ fn ci_platform_shared_issuers_refuse_unpinned_and_warn_on_names_only() {
         &format!("\"{bitbucket}\""),
         r#"  attribute_matchers = { branchName = "main" }"#,
     ));
-    let wd = org.workdir(&tf);
     wd.write_main(&unpinned_config);
     let out = wd.plan_json();
     out.assert_failure();

@@ -32,10 +32,7 @@ fn mapping(attrs: &str) -> String {
 /// Asserts a failed validate with `summary` and `detail`, pointing at `line`
 /// (the configuration text Terraform quotes for the attribute).
 fn assert_refused(out: &crate::support::TfOutput, summary: &str, detail: &str, line: &str) {
-    out.assert_failure();
-    out.assert_output_contains_words(summary);
-    out.assert_output_contains_words(detail);
-    out.assert_output_contains_words(line);
+    out.assert_failure_saying(&[summary, detail, line]);
 }
 
 #[test]

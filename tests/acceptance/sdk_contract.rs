@@ -7,8 +7,8 @@
 
 use std::path::Path;
 
+use crate::support::org::{account_by_hand, project_by_hand};
 use crate::support::{Emulator, Workdir, run_python, tf_latest};
-use serde_json::json;
 
 const REPO: &str = env!("CARGO_MANIFEST_DIR");
 const READ_ONLY_KEY: &str = "sk-admin-read-only-contract";
@@ -29,25 +29,11 @@ fn guide_config(emu: &Emulator) -> String {
 fn openai_python_sdk_agrees_with_the_emulator() {
     let tf = tf_latest();
     let emu = Emulator::start_with_args(&["--read-only-admin-key", READ_ONLY_KEY]);
-    let project = emu.ok(
-        "POST",
-        "/organization/projects",
-        Some(json!({"name": "sdk-contract"})),
-    )["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let lonely = emu.ok(
-        "POST",
-        &format!("/organization/projects/{project}/service_accounts"),
-        Some(json!({"name": "lonely", "create_service_account_only": true})),
-    )["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let project = project_by_hand(&emu, "sdk-contract");
+    let lonely = account_by_hand(&emu, &project, "lonely");
 
-    let mut wd = Workdir::new(&tf);
-    wd.use_emulator(&emu).env("TF_VAR_project_id", &project);
+    let mut wd = Workdir::with_emulator(&tf, &emu);
+    wd.env("TF_VAR_project_id", &project);
     wd.write_main(&guide_config(&emu));
     wd.apply().assert_success();
     let (wip, sa) = (

@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use crate::support::HEADER;
+use crate::support::org::{account_by_hand, project_by_hand};
 use crate::support::{Changes, Emulator, Workdir, tf_latest};
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -122,17 +123,14 @@ async fn forward(State(s): State<Arc<Shared>>, req: Request) -> Response {
     r.body(Body::from(reply)).unwrap()
 }
 
-fn id(v: &Json) -> &str {
-    v["id"].as_str().expect("object has an id")
-}
-
-fn project(emu: &Emulator, name: &str) -> String {
-    id(&emu.ok(
-        "POST",
-        "/organization/projects",
-        Some(json!({"name": name})),
-    ))
-    .to_string()
+/// An emulator holding a project `project` with a keyless account `account`
+/// made by hand, as in the dashboard: their ids, and a workdir on it.
+fn account_made_by_hand(project: &str, account: &str) -> (Emulator, (String, String), Workdir) {
+    let emu = Emulator::start();
+    let pid = project_by_hand(&emu, project);
+    let sid = account_by_hand(&emu, &pid, account);
+    let wd = Workdir::with_emulator(&tf_latest(), &emu);
+    (emu, (pid, sid), wd)
 }
 
 fn accounts(emu: &Emulator, pid: &str) -> Vec<Json> {
@@ -173,7 +171,7 @@ fn keyless_create_update_in_place_replace_recreate_and_destroy() {
     let tf = tf_latest();
     let emu = Emulator::start();
     let recorder = Recorder::start(&emu);
-    let pid = project(&emu, "keyless");
+    let pid = project_by_hand(&emu, "keyless");
     let mut wd = Workdir::new(&tf);
     wd.env("OPENAI_BASE_URL", &recorder.base_url())
         .env("OPENAI_ADMIN_KEY", emu.admin_key());
@@ -236,10 +234,9 @@ fn keyless_create_update_in_place_replace_recreate_and_destroy() {
     // A new name, then a new role, update the account in place: same id.
     for (name, role) in [("ci-renamed", None), ("ci-renamed", Some("owner"))] {
         wd.write_main(&account_config_with_role(&pid, name, role));
-        let plan = wd.plan_json();
-        plan.assert_code(2);
-        assert_eq!(plan.planned_actions()[ACCOUNT], "update", "{plan}");
-        plan.assert_changes(Changes::new(0, 1, 0));
+        wd.plan_json()
+            .assert_planned(ACCOUNT, "update")
+            .assert_changes(Changes::new(0, 1, 0));
         wd.apply().assert_success();
         assert_eq!(wd.output("id"), json!(sid));
         let sa = emu.ok(
@@ -254,16 +251,15 @@ fn keyless_create_update_in_place_replace_recreate_and_destroy() {
     assert_eq!(accounts(&emu, &pid).len(), 1);
 
     // A new project replaces the account.
-    let pid2 = project(&emu, "keyless-2");
+    let pid2 = project_by_hand(&emu, "keyless-2");
     wd.write_main(&account_config_with_role(
         &pid2,
         "ci-renamed",
         Some("owner"),
     ));
-    let plan = wd.plan_json();
-    plan.assert_code(2);
-    assert_eq!(plan.planned_actions()[ACCOUNT], "replace", "{plan}");
-    plan.assert_changes(Changes::new(1, 0, 1));
+    wd.plan_json()
+        .assert_planned(ACCOUNT, "replace")
+        .assert_changes(Changes::new(1, 0, 1));
     wd.apply().assert_success();
     let sid2 = wd.output("id").as_str().unwrap().to_string();
     assert_ne!(sid, sid2);
@@ -315,34 +311,21 @@ fn keyless_create_update_in_place_replace_recreate_and_destroy() {
     assert!(accounts(&emu, &pid).is_empty());
 }
 
-/// Scripts the emulator's next requests (see `/_emulator/faults/script`).
-fn script(emu: &Emulator, rules: Json) {
-    let (status, v) = emu.control(
-        "POST",
-        "/_emulator/faults/script",
-        Some(json!({"rules": rules})),
-    );
-    assert_eq!(status, 200, "{v}");
-}
-
 #[test]
 fn a_failed_role_update_keeps_the_account_and_a_lost_create_is_recovered() {
     let tf = tf_latest();
     let emu = Emulator::start();
-    let pid = project(&emu, "roles");
+    let pid = project_by_hand(&emu, "roles");
     let wd = Workdir::with_emulator(&tf, &emu);
     wd.write_main(&account_config_with_role(&pid, "ci", Some("owner")));
 
     // The create succeeds, giving it its role does not.
-    script(
-        &emu,
+    emu.script_faults(
         json!([{"method": "POST", "path": "/v1/organization/projects/{id}/service_accounts/{sa_id}",
                 "action": {"type": "status", "status": 400}}]),
     );
-    let out = wd.apply();
-    out.assert_failure();
-    out.assert_output_contains_words("project role \"owner\"");
-    out.assert_output_contains_words("kept in state");
+    wd.apply()
+        .assert_failure_saying(&["project role \"owner\"", "kept in state"]);
     let all = accounts(&emu, &pid);
     assert_eq!(all.len(), 1, "{all:?}");
     assert_eq!(all[0]["role"], "none");
@@ -374,8 +357,7 @@ fn a_failed_role_update_keeps_the_account_and_a_lost_create_is_recovered() {
 
     // The create's answer is lost after it committed: the account is found
     // by name, not made twice, and still gets its role.
-    script(
-        &emu,
+    emu.script_faults(
         json!([{"method": "POST", "path": "/v1/organization/projects/{id}/service_accounts",
                 "action": {"type": "commit_then_drop"}}]),
     );
@@ -393,16 +375,17 @@ fn an_account_created_with_a_key_anyway_is_deleted_and_the_create_fails() {
     let emu = Emulator::start();
     let recorder = Recorder::start(&emu);
     recorder.shared.inject_api_key.store(true, Ordering::SeqCst);
-    let pid = project(&emu, "keyless");
+    let pid = project_by_hand(&emu, "keyless");
     let mut wd = Workdir::new(&tf);
     wd.env("OPENAI_BASE_URL", &recorder.base_url())
         .env("OPENAI_ADMIN_KEY", emu.admin_key());
     wd.write_main(&account_config(&pid, "ci"));
 
     let out = wd.apply();
-    out.assert_failure();
-    out.assert_output_contains_words("OpenAI created an API key for a keyless service account");
-    out.assert_output_contains_words("It was deleted again.");
+    out.assert_failure_saying(&[
+        "OpenAI created an API key for a keyless service account",
+        "It was deleted again.",
+    ]);
     assert!(
         !out.stdout.contains("sk-svcacct-injected") && !out.stderr.contains("sk-svcacct-injected")
     );
@@ -416,18 +399,9 @@ fn an_account_created_with_a_key_anyway_is_deleted_and_the_create_fails() {
 
 #[test]
 fn import_by_id_by_block_and_by_identity() {
-    let tf = tf_latest();
-    let emu = Emulator::start();
-    let pid = project(&emu, "imports");
-    let sid = id(&emu.ok(
-        "POST",
-        &format!("/organization/projects/{pid}/service_accounts"),
-        Some(json!({"name": "ci", "create_service_account_only": true})),
-    ))
-    .to_string();
+    let (emu, (pid, sid), wd) = account_made_by_hand("imports", "ci");
 
     // `terraform import` by id.
-    let wd = Workdir::with_emulator(&tf, &emu);
     wd.write_main(&account_config(&pid, "ci"));
     wd.run(&[
         "import",
@@ -449,49 +423,46 @@ fn import_by_id_by_block_and_by_identity() {
         (&role["before"]["role"], &role["after"]["role"]),
         (&json!("none"), &json!("member"))
     );
-    wd.apply().assert_success();
-    wd.plan_detailed().assert_code(0);
+    wd.apply_clean();
     assert_eq!(
         wd.state()["values"]["root_module"]["resources"][0]["values"]["id"],
         json!(sid)
     );
 
+    let fresh = |config: &str| {
+        let wd = Workdir::with_emulator(&tf_latest(), &emu);
+        wd.write_main(config);
+        wd
+    };
+
     // Malformed ids are refused with the expected format.
     for bad in [sid.as_str(), "/svc_acct_x", "proj_x/", "a/b/c"] {
-        let wd = Workdir::with_emulator(&tf, &emu);
-        wd.write_main(&account_config(&pid, "ci"));
-        let out = wd.run(&[
-            "import",
-            "-input=false",
-            "openai_project_service_account.ci",
-            bad,
-        ]);
-        out.assert_failure();
-        out.assert_output_contains_words("Invalid import ID");
-        out.assert_output_contains_words("Expected \"<project id>/<service account id>\"");
+        fresh(&account_config(&pid, "ci"))
+            .run(&[
+                "import",
+                "-input=false",
+                "openai_project_service_account.ci",
+                bad,
+            ])
+            .assert_failure_saying(&[
+                "Invalid import ID",
+                "Expected \"<project id>/<service account id>\"",
+            ]);
     }
 
-    // An `import {}` block with the id.
-    let wd = Workdir::with_emulator(&tf, &emu);
-    wd.write_main(&format!(
-        "{}\nimport {{\n  to = openai_project_service_account.ci\n  id = \"{pid}/{sid}\"\n}}\n",
-        account_config(&pid, "ci")
-    ));
-    let plan = wd.plan_json();
-    plan.assert_changes(Changes::imports(1));
-    wd.apply().assert_success();
-    wd.plan_detailed().assert_code(0);
-
-    // An `import {}` block with the identity.
-    let wd = Workdir::with_emulator(&tf, &emu);
-    wd.write_main(&format!(
-        "{}\nimport {{\n  to       = openai_project_service_account.ci\n  identity = {{\n    project_id = \"{pid}\"\n    id         = \"{sid}\"\n  }}\n}}\n",
-        account_config(&pid, "ci")
-    ));
-    let plan = wd.plan_json();
-    plan.assert_changes(Changes::imports(1));
-    wd.apply().assert_success();
-    wd.plan_detailed().assert_code(0);
+    // An `import {}` block with the id, then one with the identity.
+    for import in [
+        format!(
+            "import {{\n  to = openai_project_service_account.ci\n  id = \"{pid}/{sid}\"\n}}\n"
+        ),
+        format!(
+            "import {{\n  to       = openai_project_service_account.ci\n  identity = {{\n    project_id = \"{pid}\"\n    id         = \"{sid}\"\n  }}\n}}\n"
+        ),
+    ] {
+        let wd = fresh(&format!("{}\n{import}", account_config(&pid, "ci")));
+        wd.plan_json().assert_changes(Changes::imports(1));
+        wd.apply_clean();
+    }
     // Nothing was created along the way.
     assert_eq!(accounts(&emu, &pid).len(), 1);
 }
@@ -608,17 +579,11 @@ fn exchange(emu: &Emulator, provider_id: &str, service_account_id: &str) -> (u16
 tftest! {
     fn a_complete_keyless_setup_with_only_this_provider(tf) {
         let emu = Emulator::start();
-        let pid = project(&emu, "keyless-app");
-        let outside = id(&emu.ok(
-            "POST",
-            &format!("/organization/projects/{pid}/service_accounts"),
-            Some(json!({"name": "outside", "create_service_account_only": true})),
-        ))
-        .to_string();
+        let pid = project_by_hand(&emu, "keyless-app");
+        let outside = account_by_hand(&emu, &pid, "outside");
         let wd = Workdir::with_emulator(tf, &emu);
         wd.write_main(&keyless_setup(&format!("{}/_emulator/oidc", emu.url())));
-        wd.apply().assert_success();
-        wd.plan_detailed().assert_code(0);
+        wd.apply_clean();
 
         let sid = wd
             .output("service_account_id")
@@ -670,16 +635,7 @@ tftest! {
 /// taking a role away later is refused at plan, with the way out.
 #[test]
 fn a_generated_role_none_account_imports_cleanly_and_a_role_cannot_be_taken_away() {
-    let tf = tf_latest();
-    let emu = Emulator::start();
-    let pid = project(&emu, "p");
-    let sid = id(&emu.ok(
-        "POST",
-        &format!("/organization/projects/{pid}/service_accounts"),
-        Some(json!({"name": "dashboard", "create_service_account_only": true})),
-    ))
-    .to_string();
-    let wd = Workdir::with_emulator(&tf, &emu);
+    let (emu, (pid, sid), wd) = account_made_by_hand("p", "dashboard");
     wd.write_main(&format!(
         "{HEADER}\nimport {{\n  to = openai_project_service_account.ci\n  id = \"{pid}/{sid}\"\n}}\n"
     ));
@@ -688,8 +644,7 @@ fn a_generated_role_none_account_imports_cleanly_and_a_role_cannot_be_taken_away
     let generated = wd.read("generated.tf");
     assert!(generated.contains(r#"role       = "none""#), "{generated}");
     wd.validate().assert_success();
-    wd.apply().assert_success();
-    wd.plan_detailed().assert_code(0);
+    wd.apply_clean();
     assert_eq!(accounts(&emu, &pid)[0]["role"], "none");
 
     // Giving it a role works in place; taking it away again cannot.
@@ -700,7 +655,6 @@ fn a_generated_role_none_account_imports_cleanly_and_a_role_cannot_be_taken_away
     wd.apply().assert_success();
     assert_eq!(accounts(&emu, &pid)[0]["role"], "member");
     wd.write("generated.tf", &generated);
-    let back = wd.plan_detailed();
-    back.assert_code(1);
-    back.assert_output_contains_words("Cannot take a service account's role away");
+    wd.plan_detailed()
+        .assert_code_saying(1, &["Cannot take a service account's role away"]);
 }

@@ -7,31 +7,24 @@
 //! apply passes and the check is quiet. A never-used key of a dashboard user
 //! stays, and is left out by both filters.
 
+use crate::support::HEADER;
+use crate::support::config;
 use crate::support::{Emulator, Workdir, org, tf_latest};
 use serde_json::json;
 
 fn config(issuer: &str, project: &str, account: &str) -> String {
+    let provider = config::labelled_provider("ci", "ci", issuer, "");
+    let mapping = config::mapping(
+        "legacy",
+        "openai_workload_identity_provider.ci.id",
+        (project, account),
+        r#"  attribute_matchers            = { repository = "my-org/my-repo" }"#,
+    );
     format!(
         r#"
-terraform {{
-  required_providers {{
-    openai = {{ source = "openai-wif/openai" }}
-  }}
-}}
+{HEADER}
 
-resource "openai_workload_identity_provider" "ci" {{
-  name     = "ci"
-  issuer   = "{issuer}"
-  audience = "https://api.openai.com/v1"
-}}
-
-resource "openai_service_account_mapping" "legacy" {{
-  workload_identity_provider_id = openai_workload_identity_provider.ci.id
-  project_id                    = "{project}"
-  service_account_id            = "{account}"
-  attribute_matchers            = {{ repository = "my-org/my-repo" }}
-}}
-
+{provider}{mapping}
 # Done when no service account that now has a mapping still owns a static key.
 data "openai_project_api_keys" "left_behind" {{
   project_id          = "{project}"
@@ -131,10 +124,11 @@ fn the_static_key_check_fails_while_a_used_key_remains_and_passes_once_deleted()
 
     // Not done: the mapped account still owns a key, and it was used.
     let out = wd.apply();
-    out.assert_failure();
-    out.assert_output_contains_words("Static keys left: sk-svca");
-    out.assert_output_contains_words("(legacy-ci). Delete them.");
-    out.assert_output_contains_words("Keys used in the last 30 days: sk-svca");
+    out.assert_failure_saying(&[
+        "Static keys left: sk-svca",
+        "(legacy-ci). Delete them.",
+        "Keys used in the last 30 days: sk-svca",
+    ]);
     assert!(!out.stdout.contains(&value) && !out.stderr.contains(&value));
     assert!(!wd.read("terraform.tfstate").contains(&value));
 
@@ -144,13 +138,9 @@ fn the_static_key_check_fails_while_a_used_key_remains_and_passes_once_deleted()
         &format!("/organization/projects/{project}/api_keys/{key_id}"),
         None,
     );
-    let out = wd.apply();
-    out.assert_success();
-    assert!(
-        !out.output_contains_words("Keys used in the last 30 days"),
-        "{}",
-        out.stdout
-    );
+    wd.apply()
+        .assert_success()
+        .assert_output_lacks_words("Keys used in the last 30 days");
     // (A check block's data source is always read again at apply, so the
     // plan shows that read, and no change.)
     wd.plan_detailed()

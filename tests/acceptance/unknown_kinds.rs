@@ -49,23 +49,20 @@ fn an_x509_provider_imports_but_cannot_be_changed() {
                           "headers": {"content-type": "application/json"},
                           "body": body.to_string()}})
     };
-    let (status, v) = emu.control(
-        "POST",
-        "/_emulator/faults/script",
-        Some(json!({"rules": [
-            reply("/v1/organization/workload_identity_providers", &list),
-            reply("/v1/organization/workload_identity_providers/{id}", &provider),
-        ]})),
-    );
-    assert_eq!(status, 200, "{v}");
+    emu.script_faults(json!([
+        reply("/v1/organization/workload_identity_providers", &list),
+        reply(
+            "/v1/organization/workload_identity_providers/{id}",
+            &provider
+        ),
+    ]));
 
     let wd = Workdir::with_emulator(&tf, &emu);
     // As read, it imports and plans no change.
     wd.write_main(&config("internal-pki"));
     let plan = wd.plan_json();
     plan.assert_changes(Changes::imports(1));
-    wd.apply().assert_success();
-    wd.plan_detailed().assert_code(0);
+    wd.apply_clean();
 
     // Any change is refused on the key source attribute, before anything is sent.
     wd.write_main(&config("renamed"));

@@ -7,42 +7,12 @@ use serde_json::json;
 
 use super::{GITHUB, Org, PROVIDERS};
 use crate::support::HEADER;
-use crate::support::{TerraformBin, TfOutput, Workdir, tf_latest};
-
-fn workdir(org: &Org, tf: &TerraformBin) -> Workdir {
-    Workdir::with_emulator(tf, &org.emu)
-}
+use crate::support::config::labelled_provider;
+use crate::support::{TfOutput, Workdir, tf_latest};
 
 fn limits(providers: usize, mappings: usize) -> String {
     format!(
         "{HEADER}\nprovider \"openai\" {{\n  max_workload_identity_providers = {providers}\n  max_mappings_per_provider       = {mappings}\n}}\n"
-    )
-}
-
-fn mapping(org: &Org, label: &str, provider_expr: &str, body: &str) -> String {
-    format!(
-        r#"
-resource "openai_service_account_mapping" "{label}" {{
-  workload_identity_provider_id = {provider_expr}
-  project_id                    = "{}"
-  service_account_id            = "{}"
-{body}
-}}
-"#,
-        org.project, org.account
-    )
-}
-
-fn provider(label: &str, name: &str, issuer: &str, extra: &str) -> String {
-    format!(
-        r#"
-resource "openai_workload_identity_provider" "{label}" {{
-  name     = "{name}"
-  issuer   = "{issuer}"
-  audience = "https://api.openai.com/v1"
-{extra}
-}}
-"#
     )
 }
 
@@ -63,7 +33,7 @@ fn applies_or_refused_at_plan(wd: &Workdir, summary: &str) {
 
 fn hand_providers(org: &Org, n: usize) {
     for i in 0..n {
-        org.hand_provider(
+        org.provider_by_hand(
             &format!("hand-{i}"),
             &format!("https://hand-{i}.example.com"),
         );
@@ -76,11 +46,11 @@ tftest! {
     fn item_1_destroy_at_the_limit_with_count_raised(tf) {
         let org = Org::new();
         hand_providers(&org, 2);
-        let wd = workdir(&org, tf);
+        let wd = org.workdir(tf);
         wd.write_main(&format!(
             "{}variable \"n\" {{\n  type = number\n}}\n{}",
             limits(3, 3),
-            provider("p", "tf-${count.index}", "https://p-${count.index}.example.com", "  count = var.n")
+            labelled_provider("p", "tf-${count.index}", "https://p-${count.index}.example.com", "  count = var.n")
         ));
         wd.run(&["apply", "-input=false", "-auto-approve", "-var", "n=1"]).assert_success();
         assert_eq!(org.providers().len(), 3);
@@ -93,19 +63,12 @@ tftest! {
 /// issuer is still destroyed.
 #[test]
 fn item_1_destroy_of_a_configuration_with_an_unpinned_mapping() {
-    let tf = tf_latest();
-    let org = Org::new();
-    let wd = workdir(&org, &tf);
+    let (org, wd) = Org::new_with_workdir();
     let config = |matchers: &str| {
         format!(
             "{HEADER}{}{}",
-            provider("gha", "gha", GITHUB, ""),
-            mapping(
-                &org,
-                "m",
-                "openai_workload_identity_provider.gha.id",
-                matchers
-            )
+            labelled_provider("gha", "gha", GITHUB, ""),
+            org.mapping("m", "openai_workload_identity_provider.gha.id", matchers)
         )
     };
     wd.write_main(&config(
@@ -123,19 +86,14 @@ fn item_1_destroy_of_a_configuration_with_an_unpinned_mapping() {
 /// still destroyed.
 #[test]
 fn item_1_destroy_of_a_configuration_with_a_name_conflict() {
-    let tf = tf_latest();
-    let org = Org::new();
-    let wd = workdir(&org, &tf);
-    wd.write_main(&format!(
-        "{HEADER}{}",
-        provider("a", "a", "https://a.example.com", "")
-    ));
+    let (org, wd) = Org::new_with_workdir();
+    wd.write_config(&labelled_provider("a", "a", "https://a.example.com", ""));
     wd.apply().assert_success();
-    org.hand_provider("taken", "https://taken.example.com");
+    org.provider_by_hand("taken", "https://taken.example.com");
     wd.write_main(&format!(
         "{HEADER}{}{}",
-        provider("a", "a", "https://a.example.com", ""),
-        provider("b", "taken", "https://b.example.com", "")
+        labelled_provider("a", "a", "https://a.example.com", ""),
+        labelled_provider("b", "taken", "https://b.example.com", "")
     ));
     wd.destroy().assert_success();
     assert_eq!(
@@ -150,7 +108,7 @@ tftest! {
     /// plans and applies; a warning is fine.
     fn item_2_disabling_an_imported_unpinned_github_mapping(tf) {
         let org = Org::new();
-        let wip = org.hand_provider("gha", GITHUB);
+        let wip = org.provider_by_hand("gha", GITHUB);
         let rule = org.emu.ok(
             "POST",
             &format!("{PROVIDERS}/{wip}/federation_rules"),
@@ -160,13 +118,11 @@ tftest! {
             .as_str()
             .unwrap()
             .to_string();
-        let wd = workdir(&org, tf);
+        let wd = org.workdir(tf);
         let config = |enabled: bool| {
             format!(
                 "{HEADER}{}",
-                mapping(
-                    &org,
-                    "m",
+                org.mapping("m",
                     &format!("\"{wip}\""),
                     &format!("  attribute_matchers = {{ ref = \"refs/heads/main\" }}\n  enabled = {enabled}"),
                 )
@@ -189,13 +145,11 @@ tftest! {
 /// limit: three runs of 3 providers each, with a limit of 5.
 #[test]
 fn item_3_terraform_test_runs_do_not_add_up() {
-    let tf = tf_latest();
-    let org = Org::new();
-    let wd = workdir(&org, &tf);
+    let (_org, wd) = Org::new_with_workdir();
     wd.write_main(&format!(
         "{}variable \"prefix\" {{\n  type = string\n}}\n{}",
         limits(5, 5),
-        provider(
+        labelled_provider(
             "p",
             "${var.prefix}-${count.index}",
             "https://t-${count.index}.example.com",
@@ -226,20 +180,18 @@ fn item_3_terraform_test_runs_do_not_add_up() {
 /// swap plans and applies.
 #[test]
 fn item_5_a_swap_at_the_limit_is_decided_the_same_way_every_time() {
-    let tf = tf_latest();
-    let org = Org::new();
+    let (org, wd) = Org::new_with_workdir();
     hand_providers(&org, 2);
-    let wd = workdir(&org, &tf);
     wd.write_main(&format!(
         "{}{}",
         limits(3, 3),
-        provider("a", "old", "https://old.example.com", "")
+        labelled_provider("a", "old", "https://old.example.com", "")
     ));
     wd.apply().assert_success();
     wd.write_main(&format!(
         "{}{}",
         limits(3, 3),
-        provider("z", "new", "https://new.example.com", "")
+        labelled_provider("z", "new", "https://new.example.com", "")
     ));
     let mut passed = Vec::new();
     for round in 0..6 {
@@ -265,9 +217,7 @@ fn item_5_a_swap_at_the_limit_is_decided_the_same_way_every_time() {
 /// trailing slash count the limit together.
 #[test]
 fn item_6_aliases_count_together_whatever_the_base_url_spelling() {
-    let tf = tf_latest();
-    let org = Org::new();
-    let wd = workdir(&org, &tf);
+    let (org, wd) = Org::new_with_workdir();
     let alias = |name: &str, url: &str| {
         format!(
             "provider \"openai\" {{\n  alias = \"{name}\"\n  base_url = \"{url}\"\n  max_workload_identity_providers = 3\n}}\n"
@@ -278,22 +228,21 @@ fn item_6_aliases_count_together_whatever_the_base_url_spelling() {
         "{HEADER}{}{}{}{}",
         alias("a", &base),
         alias("b", &format!("{base}/")),
-        provider(
+        labelled_provider(
             "a",
             "a-${count.index}",
             "https://a.example.com",
             "  provider = openai.a\n  count = 2"
         ),
-        provider(
+        labelled_provider(
             "b",
             "b-${count.index}",
             "https://b.example.com",
             "  provider = openai.b\n  count = 2"
         ),
     ));
-    let out = wd.plan_detailed();
-    out.assert_code(1);
-    out.assert_output_contains_words("Workload identity provider limit exceeded");
+    wd.plan_detailed()
+        .assert_code_saying(1, &["Workload identity provider limit exceeded"]);
     assert!(org.providers().is_empty());
 }
 
@@ -301,9 +250,7 @@ fn item_6_aliases_count_together_whatever_the_base_url_spelling() {
 /// alias are counted against the per-provider limit at plan.
 #[test]
 fn item_7_mappings_through_another_alias_are_counted_at_plan() {
-    let tf = tf_latest();
-    let org = Org::new();
-    let wd = workdir(&org, &tf);
+    let (org, wd) = Org::new_with_workdir();
     let alias = |name: &str| {
         format!(
             "provider \"openai\" {{\n  alias = \"{name}\"\n  max_mappings_per_provider = 2\n}}\n"
@@ -313,48 +260,40 @@ fn item_7_mappings_through_another_alias_are_counted_at_plan() {
         "{HEADER}{}{}{}{}",
         alias("a"),
         alias("b"),
-        provider("p", "p", "https://p.example.com", "  provider = openai.a"),
-        mapping(
-            &org,
-            "m",
+        labelled_provider("p", "p", "https://p.example.com", "  provider = openai.a"),
+        org.mapping("m",
             "openai_workload_identity_provider.p.id",
             "  provider = openai.b\n  count = 3\n  attribute_matchers = { sub = \"s-${count.index}\" }"
         ),
     ));
-    let out = wd.plan_detailed();
-    out.assert_code(1);
-    out.assert_output_contains_words("Service account mapping limit exceeded");
+    wd.plan_detailed()
+        .assert_code_saying(1, &["Service account mapping limit exceeded"]);
 }
 
 /// Item 8: unnamed mappings differing only in `scopes` or `enabled` are
 /// three mappings, counted as three.
 #[test]
 fn item_8_unnamed_mappings_differing_only_in_scopes_or_enabled_count_apart() {
-    let tf = tf_latest();
-    let org = Org::new();
-    let wip = org.hand_provider("p", "https://p.example.com");
-    let wd = workdir(&org, &tf);
+    let (org, wd) = Org::new_with_workdir();
+    let wip = org.provider_by_hand("p", "https://p.example.com");
     let matchers = "  attribute_matchers = { sub = \"same\" }\n";
     wd.write_main(&format!(
         "{}{}{}{}",
         limits(5, 2),
-        mapping(&org, "a", &format!("\"{wip}\""), matchers),
-        mapping(
-            &org,
+        org.mapping("a", &format!("\"{wip}\""), matchers),
+        org.mapping(
             "b",
             &format!("\"{wip}\""),
             &format!("{matchers}  scopes = [\"api.model.request\"]")
         ),
-        mapping(
-            &org,
+        org.mapping(
             "c",
             &format!("\"{wip}\""),
             &format!("{matchers}  enabled = false")
         ),
     ));
-    let out = wd.plan_detailed();
-    out.assert_code(1);
-    out.assert_output_contains_words("Service account mapping limit exceeded");
+    wd.plan_detailed()
+        .assert_code_saying(1, &["Service account mapping limit exceeded"]);
     assert!(org.rules(&wip).is_empty());
 }
 
@@ -362,10 +301,8 @@ fn item_8_unnamed_mappings_differing_only_in_scopes_or_enabled_count_apart() {
 /// plan, like an unknown provider id, not with a 400 during apply.
 #[test]
 fn item_9_a_mapping_on_a_missing_project_is_refused_at_plan() {
-    let tf = tf_latest();
-    let org = Org::new();
-    let wip = org.hand_provider("p", "https://p.example.com");
-    let wd = workdir(&org, &tf);
+    let (org, wd) = Org::new_with_workdir();
+    let wip = org.provider_by_hand("p", "https://p.example.com");
     wd.write_main(&format!(
         "{HEADER}\nresource \"openai_service_account_mapping\" \"m\" {{\n  workload_identity_provider_id = \"{wip}\"\n  project_id = \"proj_missing\"\n  service_account_id = \"{}\"\n  attribute_matchers = {{ sub = \"s\" }}\n}}\n",
         org.account
@@ -383,21 +320,14 @@ fn item_9_a_mapping_on_a_missing_project_is_refused_at_plan() {
 /// plan, as `provider::openai::transform` reports it.
 #[test]
 fn item_10_an_unknown_cel_function_is_refused_at_plan() {
-    let tf = tf_latest();
-    let org = Org::new();
-    let wd = workdir(&org, &tf);
-    wd.write_main(&format!(
-        "{HEADER}{}",
-        provider(
+    let (org, wd) = Org::new_with_workdir();
+    wd.write_config(&labelled_provider(
             "p",
             "p",
             "https://p.example.com",
             "  attribute_transformations = [\n    { attribute = \"openai.x\", expression = \"nosuchfn(assertion.sub)\" },\n  ]"
-        )
-    ));
-    let out = wd.plan_detailed();
-    out.assert_code(1);
-    out.assert_output_contains_words("nosuchfn");
+        ));
+    wd.plan_detailed().assert_code_saying(1, &["nosuchfn"]);
     assert!(org.providers().is_empty());
 }
 
@@ -405,21 +335,17 @@ fn item_10_an_unknown_cel_function_is_refused_at_plan() {
 /// refused at plan.
 #[test]
 fn item_11_swapping_two_mapping_names() {
-    let tf = tf_latest();
-    let org = Org::new();
-    let wd = workdir(&org, &tf);
+    let (org, wd) = Org::new_with_workdir();
     let config = |a: &str, b: &str| {
         format!(
             "{HEADER}{}{}{}",
-            provider("p", "p", "https://p.example.com", ""),
-            mapping(
-                &org,
+            labelled_provider("p", "p", "https://p.example.com", ""),
+            org.mapping(
                 "a",
                 "openai_workload_identity_provider.p.id",
                 &format!("  name = \"{a}\"\n  attribute_matchers = {{ sub = \"a\" }}")
             ),
-            mapping(
-                &org,
+            org.mapping(
                 "b",
                 "openai_workload_identity_provider.p.id",
                 &format!("  name = \"{b}\"\n  attribute_matchers = {{ sub = \"b\" }}")
@@ -441,15 +367,12 @@ fn item_11_swapping_two_mapping_names() {
 /// sibling that stays), and the create fails with the advice.
 #[test]
 fn item_11_create_before_destroy_of_named_objects_applies() {
-    let tf = tf_latest();
-    let org = Org::new();
-    let wd = workdir(&org, &tf);
+    let (org, wd) = Org::new_with_workdir();
     let cbd = "  lifecycle {\n    create_before_destroy = true\n  }";
     wd.write_main(&format!(
         "{HEADER}{}{}",
-        provider("p", "p", "https://p.example.com", cbd),
-        mapping(
-            &org,
+        labelled_provider("p", "p", "https://p.example.com", cbd),
+        org.mapping(
             "m",
             "openai_workload_identity_provider.p.id",
             &format!("  name = \"m\"\n  attribute_matchers = {{ sub = \"s\" }}\n{cbd}")
@@ -490,9 +413,8 @@ fn saved_plan_of_a_description_change(org: &Org, wd: &Workdir, body: &str) -> St
     let config = |d: &str| {
         format!(
             "{HEADER}{}{}",
-            provider("p", "p", "https://p.example.com", ""),
-            mapping(
-                org,
+            labelled_provider("p", "p", "https://p.example.com", ""),
+            org.mapping(
                 "m",
                 "openai_workload_identity_provider.p.id",
                 &format!("  description = \"{d}\"\n{body}")
@@ -513,9 +435,7 @@ fn saved_plan_of_a_description_change(org: &Org, wd: &Workdir, body: &str) -> St
 /// by hand applies, and the server holds what the plan showed.
 #[test]
 fn item_13_saved_plan_after_an_out_of_band_scopes_change() {
-    let tf = tf_latest();
-    let org = Org::new();
-    let wd = workdir(&org, &tf);
+    let (org, wd) = Org::new_with_workdir();
     let path =
         saved_plan_of_a_description_change(&org, &wd, "  attribute_matchers = { sub = \"s\" }");
     org.emu.ok(
@@ -544,9 +464,7 @@ fn item_13_saved_plan_after_an_out_of_band_scopes_change() {
 /// `ignore_changes` that was changed by hand after the plan.
 #[test]
 fn item_14_saved_plan_keeps_an_ignored_attribute_changed_by_hand() {
-    let tf = tf_latest();
-    let org = Org::new();
-    let wd = workdir(&org, &tf);
+    let (org, wd) = Org::new_with_workdir();
     let path = saved_plan_of_a_description_change(
         &org,
         &wd,
@@ -572,15 +490,12 @@ fn item_14_saved_plan_keeps_an_ignored_attribute_changed_by_hand() {
 /// what the plan changes), show as drift, and the next apply reverts them.
 #[test]
 fn saved_plan_after_out_of_band_enabled_and_description_edits() {
-    let tf = tf_latest();
-    let org = Org::new();
-    let wd = workdir(&org, &tf);
+    let (org, wd) = Org::new_with_workdir();
     let config = |d: &str| {
         format!(
             "{HEADER}{}{}",
-            provider("p", "p", GITHUB, ""),
-            mapping(
-                &org,
+            labelled_provider("p", "p", GITHUB, ""),
+            org.mapping(
                 "m",
                 "openai_workload_identity_provider.p.id",
                 &format!(
@@ -626,20 +541,16 @@ fn item_12_two_concurrent_applies_never_leave_an_unpinned_mapping_on_a_shared_is
     let mut found = Vec::new();
     for round in 0..3 {
         let org = Org::new();
-        let owner = workdir(&org, &tf);
-        let config = |issuer: &str| format!("{HEADER}{}", provider("p", "p", issuer, ""));
+        let owner = org.workdir(&tf);
+        let config = |issuer: &str| format!("{HEADER}{}", labelled_provider("p", "p", issuer, ""));
         owner.write_main(&config("https://p.example.com"));
         owner.apply().assert_success();
         let wip = org.provider_id("p").unwrap();
-        let other = workdir(&org, &tf);
-        other.write_main(&format!(
-            "{HEADER}{}",
-            mapping(
-                &org,
-                "m",
-                &format!("\"{wip}\""),
-                "  attribute_matchers = { ref = \"refs/heads/main\" }"
-            )
+        let other = org.workdir(&tf);
+        other.write_config(&org.mapping(
+            "m",
+            &format!("\"{wip}\""),
+            "  attribute_matchers = { ref = \"refs/heads/main\" }",
         ));
         owner.write_main(&config(GITHUB));
         let (a, b) = std::thread::scope(|s| {
@@ -669,7 +580,7 @@ fn item_12_two_concurrent_applies_never_leave_an_unpinned_mapping_on_a_shared_is
 fn item_4_generated_config_for_a_keyless_account_without_a_role_validates() {
     let tf = tf_latest();
     let org = Org::new();
-    let wd = workdir(&org, &tf);
+    let wd = org.workdir(&tf);
     wd.write_main(&format!(
         "{HEADER}\nimport {{\n  to = openai_project_service_account.ci\n  id = \"{}/{}\"\n}}\n",
         org.project, org.account

@@ -40,8 +40,8 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{Value, json};
 
-use crate::support::org::project_and_account;
-use crate::support::{Emulator, TfOutput, Workdir, tf_latest};
+use crate::support::org::{Org, rule_by_hand};
+use crate::support::{TfOutput, Workdir, tf_latest};
 use model::{GITHUB, Limits, Map, Model, Prov, Rule, SCOPE_SETS, classify};
 
 /// Step kinds that fail on the current code, each for an item of issue 22;
@@ -151,76 +151,13 @@ fn excerpt(s: &str, max: usize) -> String {
     format!("[... {cut} bytes cut ...]\n{}", &s[cut..])
 }
 
-/// The organization: emulator, a project and a service account, hand-made providers.
-struct Org {
-    emu: Emulator,
-    project: String,
-    account: String,
-}
-
-impl Org {
-    fn new() -> Self {
-        let emu = Emulator::start();
-        let (project, account) = project_and_account(&emu);
-        Org {
-            emu,
-            project,
-            account,
-        }
+/// A mapping made by hand on `wip` (with description `d0`); its id.
+fn hand_rule(org: &Org, wip: &str, name: Option<&str>, matchers: Value, enabled: bool) -> String {
+    let mut body = json!({"attribute_matchers": matchers, "enabled": enabled, "description": "d0"});
+    if let Some(n) = name {
+        body["name"] = json!(n);
     }
-
-    fn providers(&self) -> Vec<Value> {
-        self.emu.ok("GET", &format!("{PROVIDERS}?limit=100"), None)["data"]
-            .as_array()
-            .unwrap()
-            .clone()
-    }
-
-    fn provider_id(&self, name: &str) -> Option<String> {
-        self.providers()
-            .into_iter()
-            .find(|p| p["name"] == name)
-            .map(|p| p["id"].as_str().unwrap().to_string())
-    }
-
-    fn rules(&self, wip: &str) -> Vec<Value> {
-        self.emu.ok(
-            "GET",
-            &format!("{PROVIDERS}/{wip}/federation_rules?limit=100"),
-            None,
-        )["data"]
-            .as_array()
-            .unwrap()
-            .clone()
-    }
-
-    fn hand_provider(&self, name: &str, issuer: &str) -> String {
-        self.emu.ok(
-            "POST",
-            PROVIDERS,
-            Some(json!({"name": name, "issuer": issuer, "audience": "https://api.openai.com/v1", "type": "oidc"})),
-        )["id"]
-            .as_str()
-            .unwrap()
-            .to_string()
-    }
-
-    fn hand_rule(&self, wip: &str, name: Option<&str>, matchers: Value, enabled: bool) -> String {
-        let mut body = json!({"project_id": self.project, "service_account_id": self.account,
-                              "attribute_matchers": matchers, "enabled": enabled,
-                              "description": "d0"});
-        if let Some(n) = name {
-            body["name"] = json!(n);
-        }
-        self.emu.ok(
-            "POST",
-            &format!("{PROVIDERS}/{wip}/federation_rules"),
-            Some(body),
-        )["id"]
-            .as_str()
-            .unwrap()
-            .to_string()
-    }
+    rule_by_hand(&org.emu, wip, (&org.project, &org.account), body)
 }
 
 /// A step, decided against the model before it runs.
@@ -305,12 +242,18 @@ impl Scenario {
         let max_mappings = rng.random_range(2..=4);
         let hand_providers = rng.random_range(0..=max_providers - 2);
         for i in 0..hand_providers {
-            let wip = org.hand_provider(
+            let wip = org.provider_by_hand(
                 &format!("hand-{i}"),
                 &format!("https://hand-{i}.example.com"),
             );
             for j in 0..rng.random_range(0..=max_mappings) {
-                org.hand_rule(&wip, None, json!({"sub": format!("hand-{i}-{j}")}), true);
+                hand_rule(
+                    &org,
+                    &wip,
+                    None,
+                    json!({"sub": format!("hand-{i}-{j}")}),
+                    true,
+                );
             }
         }
         let wd = Workdir::with_emulator(&tf_latest(), &org.emu);
@@ -440,6 +383,48 @@ impl Scenario {
         }
     }
 
+    /// A new mapping of `next` as one made by hand would be (no scopes, no
+    /// `allow_unpinned_shared_issuer`), on one of `provs` (only GitHub's if
+    /// `github`) with room for one more; not yet in `next`'s mappings.
+    fn map_by_hand(
+        &mut self,
+        provs: &[Prov],
+        next: &mut Model,
+        github: bool,
+    ) -> Option<(Prov, Map)> {
+        let room: Vec<Prov> = provs
+            .iter()
+            .filter(|p| {
+                (p.github || !github) && self.model.maps_on(p.id) < self.limits.max_mappings
+            })
+            .cloned()
+            .collect();
+        let p = self.pick(&room)?;
+        let mut m = self.new_map(next, &p);
+        m.scopes = None;
+        m.allow = false;
+        Some((p, m))
+    }
+
+    /// An edit of `next` that sets `flag` to `want` on one of `maps` where
+    /// it is not `want` yet.
+    fn set_flag(
+        &mut self,
+        maps: &[Map],
+        mut next: Model,
+        flag: fn(&mut Map) -> &mut bool,
+        want: bool,
+    ) -> Option<(String, Step)> {
+        let cands: Vec<Map> = maps
+            .iter()
+            .filter(|m| *flag(&mut (*m).clone()) != want)
+            .cloned()
+            .collect();
+        let m = self.pick(&cands)?;
+        *flag(next.map_mut(m.id)) = want;
+        Some((format!("m{}", m.id), Step::Edit(next)))
+    }
+
     fn try_kind(&mut self, kind: &str) -> Option<(String, Step)> {
         let mut next = self.model.clone();
         next.imports.clear();
@@ -504,11 +489,7 @@ impl Scenario {
                 (format!("m{} -> {name:?}", m.id), Step::Edit(next))
             }
             "disable" | "enable" => {
-                let want = kind == "enable";
-                let cands: Vec<Map> = maps.iter().filter(|m| m.enabled != want).cloned().collect();
-                let m = self.pick(&cands)?;
-                next.map_mut(m.id).enabled = want;
-                (format!("m{}", m.id), Step::Edit(next))
+                self.set_flag(&maps, next, |m| &mut m.enabled, kind == "enable")?
             }
             "scopes" => {
                 let m = self.pick(&maps)?;
@@ -523,13 +504,7 @@ impl Scenario {
                 next.map_mut(m.id).scopes = s;
                 (format!("m{} scopes {s:?}", m.id), Step::Edit(next))
             }
-            "pin" | "unpin" => {
-                let want = kind == "pin";
-                let cands: Vec<Map> = plain.iter().filter(|m| m.pinned != want).cloned().collect();
-                let m = self.pick(&cands)?;
-                next.map_mut(m.id).pinned = want;
-                (format!("m{}", m.id), Step::Edit(next))
-            }
+            "pin" | "unpin" => self.set_flag(&plain, next, |m| &mut m.pinned, kind == "pin")?,
             "allow" => {
                 let m = self.pick(&maps)?;
                 next.map_mut(m.id).allow = !m.allow;
@@ -712,15 +687,7 @@ impl Scenario {
                 )
             }
             "import" => {
-                let room: Vec<Prov> = provs
-                    .iter()
-                    .filter(|p| self.model.maps_on(p.id) < self.limits.max_mappings)
-                    .cloned()
-                    .collect();
-                let p = self.pick(&room)?;
-                let mut m = self.new_map(&mut next, &p);
-                m.scopes = None;
-                m.allow = false;
+                let (p, mut m) = self.map_by_hand(&provs, &mut next, false)?;
                 m.pinned = m.pinned || p.github;
                 let matchers = m.matchers_json();
                 let d = format!(
@@ -740,15 +707,7 @@ impl Scenario {
                 )
             }
             "import_disable_unpinned" => {
-                let room: Vec<Prov> = provs
-                    .iter()
-                    .filter(|p| p.github && self.model.maps_on(p.id) < self.limits.max_mappings)
-                    .cloned()
-                    .collect();
-                let p = self.pick(&room)?;
-                let mut m = self.new_map(&mut next, &p);
-                m.scopes = None;
-                m.allow = false;
+                let (p, mut m) = self.map_by_hand(&provs, &mut next, true)?;
                 m.pinned = false;
                 m.enabled = true;
                 m.legacy = true;
@@ -900,9 +859,7 @@ impl Scenario {
                 matchers,
             } => {
                 let wip = self.wip(map.prov);
-                let rule = self
-                    .org
-                    .hand_rule(&wip, map.name.as_deref(), matchers, map.enabled);
+                let rule = hand_rule(&self.org, &wip, map.name.as_deref(), matchers, map.enabled);
                 next.imports.push((map.id, format!("{wip}/{rule}")));
                 // The rule exists on the server already: the oracle judges
                 // the import as an adoption of it.
@@ -913,9 +870,13 @@ impl Scenario {
             }
             Step::ImportDisableUnpinned { mut next, map } => {
                 let wip = self.wip(map.prov);
-                let rule = self
-                    .org
-                    .hand_rule(&wip, map.name.as_deref(), map.matchers_json(), true);
+                let rule = hand_rule(
+                    &self.org,
+                    &wip,
+                    map.name.as_deref(),
+                    map.matchers_json(),
+                    true,
+                );
                 next.imports.push((map.id, format!("{wip}/{rule}")));
                 // Adopting it unchanged: the legacy mapping is left alone.
                 let mut before = next.clone();

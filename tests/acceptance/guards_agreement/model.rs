@@ -2,6 +2,7 @@
 //! oracle: which refusals a plan of it must or may give.
 
 use crate::support::HEADER;
+use crate::support::config::providers_named;
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
@@ -167,6 +168,12 @@ pub struct Expect {
 }
 
 impl Expect {
+    /// The plan must be refused for `rule`, because of `why`.
+    fn must(&mut self, rule: Rule, why: String) {
+        self.must.insert(rule);
+        self.why.push(why);
+    }
+
     pub fn allows(&self, rules: &BTreeSet<Rule>) -> bool {
         !rules.is_empty()
             && rules
@@ -211,20 +218,17 @@ impl Model {
         let mut e = Expect::default();
         let total = limits.hand_providers + self.provs.len() + self.bulk;
         if total > limits.max_providers {
-            e.must.insert(Rule::Limit);
-            e.why.push(format!(
+            let why = format!(
                 "{total} providers ({} by hand) > max {}",
                 limits.hand_providers, limits.max_providers
-            ));
+            );
+            e.must(Rule::Limit, why);
         }
         for p in &self.provs {
             let n = self.maps_on(p.id);
             if n > limits.max_mappings {
-                e.must.insert(Rule::Limit);
-                e.why.push(format!(
-                    "{n} mappings on p{} > max {}",
-                    p.id, limits.max_mappings
-                ));
+                let why = format!("{n} mappings on p{} > max {}", p.id, limits.max_mappings);
+                e.must(Rule::Limit, why);
             }
         }
         // A name another object had before this plan (a swap, a chain of
@@ -261,9 +265,8 @@ impl Model {
                     } == *m
             }) && old_prov.is_some_and(|q| q.github);
             if m.enabled {
-                e.must.insert(Rule::Pinning);
-                e.why
-                    .push(format!("m{} unpinned and enabled on GitHub's issuer", m.id));
+                let why = format!("m{} unpinned and enabled on GitHub's issuer", m.id);
+                e.must(Rule::Pinning, why);
             } else if !only_disabled {
                 // Disabled, but created or changed: either answer is sound.
                 e.may.insert(Rule::Pinning);
@@ -292,18 +295,12 @@ variable "n" {{
   type    = number
   default = {bulk}
 }}
-
-resource "openai_workload_identity_provider" "bulk" {{
-  count    = var.n
-  name     = "bulk-${{count.index}}"
-  issuer   = "https://bulk-${{count.index}}.example.com"
-  audience = "https://api.openai.com/v1"
-}}
-"#,
+{bulk_providers}"#,
             max_p = limits.max_providers,
             max_m = limits.max_mappings,
             slash = if self.alias_slash { "/" } else { "" },
-            bulk = self.bulk
+            bulk = self.bulk,
+            bulk_providers = providers_named("bulk", None, "bulk", "var.n"),
         );
         for p in &self.provs {
             let _ = write!(

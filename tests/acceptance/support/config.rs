@@ -15,10 +15,15 @@ pub fn counted_providers(n: usize) -> String {
     format!("{HEADER}{}", providers_named("p", None, "tf", n))
 }
 
-/// `n` providers `label` (`count`) named `prefix-N`, each with an issuer of
-/// its own, through the provider configuration `via` (`openai.ALIAS`) or
-/// the default one.
-pub fn providers_named(label: &str, via: Option<&str>, prefix: &str, n: usize) -> String {
+/// `n` providers `label` (`count`, a number or an HCL expression) named
+/// `prefix-N`, each with an issuer of its own, through the provider
+/// configuration `via` (`openai.ALIAS`) or the default one.
+pub fn providers_named(
+    label: &str,
+    via: Option<&str>,
+    prefix: &str,
+    n: impl std::fmt::Display,
+) -> String {
     let via = via.map_or(String::new(), |v| format!("\n  provider = {v}"));
     format!(
         r#"
@@ -35,9 +40,24 @@ resource "openai_workload_identity_provider" "{label}" {{{via}
 /// `n` mappings (`count`) of `provider` (an HCL expression) to `account`,
 /// each matching a `sub` of its own.
 pub fn counted_mappings(provider: &str, project: &str, account: &str, n: usize) -> String {
+    counted_mappings_via(None, provider, project, account, n)
+}
+
+/// [`counted_mappings`] through the provider configuration `via`
+/// (`openai.ALIAS`) or the default one.
+pub fn counted_mappings_via(
+    via: Option<&str>,
+    provider: &str,
+    project: &str,
+    account: &str,
+    n: usize,
+) -> String {
+    let via = via.map_or(String::new(), |v| {
+        format!("\n  provider                      = {v}")
+    });
     format!(
         r#"
-resource "openai_service_account_mapping" "m" {{
+resource "openai_service_account_mapping" "m" {{{via}
   count                         = {n}
   workload_identity_provider_id = {provider}
   project_id                    = "{project}"
@@ -71,13 +91,28 @@ resource "openai_service_account_mapping" "{label}" {{
 
 /// A provider `p` named `name` trusting `issuer`, for OpenAI's audience.
 pub fn provider(name: &str, issuer: &str) -> String {
+    labelled_provider("p", name, issuer, "")
+}
+
+/// A provider `label` named `name` trusting `issuer`, for OpenAI's
+/// audience; `body` holds its other attributes, one per line.
+pub fn labelled_provider(label: &str, name: &str, issuer: &str, body: &str) -> String {
     format!(
         r#"
-resource "openai_workload_identity_provider" "p" {{
+resource "openai_workload_identity_provider" "{label}" {{
   name     = "{name}"
   issuer   = "{issuer}"
   audience = "https://api.openai.com/v1"
+{body}
 }}
 "#
     )
+}
+
+/// A provider's `attribute_transformations` attribute (a line of
+/// [`labelled_provider`]'s body) holding `objects`, each an HCL object
+/// such as `{ attribute = "openai.x", expression = "assertion.sub" }`.
+pub fn transformations(objects: &[&str]) -> String {
+    let objects: String = objects.iter().map(|o| format!("    {o},\n")).collect();
+    format!("  attribute_transformations = [\n{objects}  ]")
 }

@@ -13,6 +13,10 @@ use std::time::Duration;
 
 use rand::Rng;
 use rand::distr::Alphanumeric;
+use serde_json::Value;
+
+/// An HTTP reply: the status and the JSON body (null if it is not JSON).
+pub type Reply = (u16, Value);
 
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(30);
 const READY_PREFIX: &str = "listening on http://";
@@ -146,34 +150,33 @@ impl Emulator {
         format!("http://{}/oauth/token", self.addr)
     }
 
+    /// `http://ADDR/_emulator/oidc`, the emulator's own OIDC issuer, whose
+    /// tokens [`Emulator::mint`] signs.
+    pub fn oidc_issuer(&self) -> String {
+        format!("http://{}/_emulator/oidc", self.addr)
+    }
+
+    /// A subject token with `claims`, signed by [`Emulator::oidc_issuer`]
+    /// (which adds `iss`, `iat` and `exp` unless given).
+    pub fn mint(&self, claims: serde_json::Value) -> String {
+        let (status, body) = self.control("POST", "/_emulator/oidc/token", Some(claims));
+        assert_eq!(status, 200, "minting a token failed: {body}");
+        body["token"].as_str().expect("a minted token").to_string()
+    }
+
     /// Calls the emulator's Admin API directly (as a user editing things by
     /// hand would): `path` is below `/v1`. Returns the status and JSON body.
-    pub fn call(
-        &self,
-        method: &str,
-        path: &str,
-        body: Option<serde_json::Value>,
-    ) -> (u16, serde_json::Value) {
+    pub fn call(&self, method: &str, path: &str, body: Option<Value>) -> Reply {
         self.request(method, &format!("{}{}", self.base_url(), path), body)
     }
 
     /// Calls one of the emulator's own `/_emulator/...` endpoints (stats,
     /// faults, the test OIDC issuer). Returns the status and JSON body.
-    pub fn control(
-        &self,
-        method: &str,
-        path: &str,
-        body: Option<serde_json::Value>,
-    ) -> (u16, serde_json::Value) {
+    pub fn control(&self, method: &str, path: &str, body: Option<Value>) -> Reply {
         self.request(method, &format!("{}{}", self.url(), path), body)
     }
 
-    fn request(
-        &self,
-        method: &str,
-        url: &str,
-        body: Option<serde_json::Value>,
-    ) -> (u16, serde_json::Value) {
+    fn request(&self, method: &str, url: &str, body: Option<Value>) -> Reply {
         let url = url.to_string();
         let key = self.admin_key.clone();
         let method = reqwest::Method::from_bytes(method.as_bytes()).expect("HTTP method");
@@ -200,6 +203,17 @@ impl Emulator {
                 serde_json::from_str(&text).unwrap_or(serde_json::Value::Null),
             )
         })
+    }
+
+    /// Scripts the emulator's answers to the next matching requests
+    /// (`/_emulator/faults/script`): `rules` is the list of rules.
+    pub fn script_faults(&self, rules: Value) {
+        let (status, v) = self.control(
+            "POST",
+            "/_emulator/faults/script",
+            Some(serde_json::json!({ "rules": rules })),
+        );
+        assert_eq!(status, 200, "scripting faults failed: {v}");
     }
 
     /// Like [`Emulator::call`], panicking unless the call succeeded.

@@ -3,26 +3,112 @@
 
 use serde_json::{Value, json};
 
-use super::Emulator;
+use super::{Emulator, TerraformBin, TfOutput, Workdir};
 
 /// The `id` of an API object.
 pub fn id_of(v: &serde_json::Value) -> String {
     v["id"].as_str().expect("object has an id").to_string()
 }
 
-/// A project with one keyless service account: `(project id, account id)`.
-pub fn project_and_account(emu: &Emulator) -> (String, String) {
-    let project = id_of(&emu.ok("POST", "/organization/projects", Some(json!({"name": "p"}))));
-    let account = id_of(&emu.ok(
+/// A project named `name` made by hand; its id.
+pub fn project_by_hand(emu: &Emulator, name: &str) -> String {
+    id_of(&emu.ok(
+        "POST",
+        "/organization/projects",
+        Some(json!({"name": name})),
+    ))
+}
+
+/// A keyless service account `name` of `project` made by hand; its id.
+pub fn account_by_hand(emu: &Emulator, project: &str, name: &str) -> String {
+    id_of(&emu.ok(
         "POST",
         &format!("/organization/projects/{project}/service_accounts"),
-        Some(json!({"name": "ci", "create_service_account_only": true})),
-    ));
+        Some(json!({"name": name, "create_service_account_only": true})),
+    ))
+}
+
+/// A project with one keyless service account: `(project id, account id)`.
+pub fn project_and_account(emu: &Emulator) -> (String, String) {
+    let project = project_by_hand(emu, "p");
+    let account = account_by_hand(emu, &project, "ci");
     (project, account)
+}
+
+/// An organization to test in: an emulator with a project and a keyless
+/// service account in it ([`project_and_account`]).
+pub struct Org {
+    pub emu: Emulator,
+    pub project: String,
+    pub account: String,
+}
+
+impl Org {
+    pub fn new() -> Self {
+        Self::with_args(&[])
+    }
+
+    /// [`Org::new`] on an emulator started with `args` ([`Emulator::start_with_args`]).
+    pub fn with_args(args: &[&str]) -> Self {
+        let emu = Emulator::start_with_args(args);
+        let (project, account) = project_and_account(&emu);
+        Org {
+            emu,
+            project,
+            account,
+        }
+    }
+
+    /// A fresh organization and a workdir on it, on the newest CLI
+    /// ([`tf_latest`](super::tf_latest)).
+    pub fn new_with_workdir() -> (Self, Workdir) {
+        let org = Self::new();
+        let wd = org.workdir(&super::tf_latest());
+        (org, wd)
+    }
+
+    /// A workdir whose provider talks to this organization.
+    pub fn workdir(&self, tf: &TerraformBin) -> Workdir {
+        Workdir::with_emulator(tf, &self.emu)
+    }
+
+    /// A provider made outside Terraform, so its id is known at plan time.
+    pub fn provider_by_hand(&self, name: &str, issuer: &str) -> String {
+        provider_by_hand(&self.emu, name, issuer)
+    }
+
+    /// The organization's providers.
+    pub fn providers(&self) -> Vec<Value> {
+        listing(&self.emu, PROVIDERS)
+    }
+
+    /// The id of the provider named `name`, if there is one.
+    pub fn provider_id(&self, name: &str) -> Option<String> {
+        self.providers()
+            .into_iter()
+            .find(|p| p["name"] == name)
+            .map(|p| id_of(&p))
+    }
+
+    /// The mappings of `provider`.
+    pub fn rules(&self, provider: &str) -> Vec<Value> {
+        listing(&self.emu, &rules_path(provider))
+    }
+
+    /// A mapping `label` of `provider_expr` to this project and account
+    /// ([`config::mapping`](super::config::mapping)).
+    pub fn mapping(&self, label: &str, provider_expr: &str, body: &str) -> String {
+        super::config::mapping(label, provider_expr, (&self.project, &self.account), body)
+    }
 }
 
 /// The Admin API's path of workload identity providers.
 pub const PROVIDERS: &str = "/organization/workload_identity_providers";
+
+/// The Admin API's path of `provider`'s mappings (federation rules).
+pub fn rules_path(provider: &str) -> String {
+    format!("{PROVIDERS}/{provider}/federation_rules")
+}
 
 /// A workload identity provider made by hand; its id.
 pub fn provider_by_hand(emu: &Emulator, name: &str, issuer: &str) -> String {
@@ -34,20 +120,32 @@ pub fn provider_by_hand(emu: &Emulator, name: &str, issuer: &str) -> String {
     ))
 }
 
-/// The names of the organization's providers, sorted.
-pub fn provider_names(emu: &Emulator) -> Vec<String> {
-    let mut names: Vec<String> = emu.ok(
-        "GET",
-        "/organization/workload_identity_providers?limit=100",
-        None,
-    )["data"]
+/// The objects of the listing at `path` (up to 100).
+pub fn listing(emu: &Emulator, path: &str) -> Vec<Value> {
+    emu.ok("GET", &format!("{path}?limit=100"), None)["data"]
         .as_array()
         .expect("a listing")
+        .clone()
+}
+
+/// The names of the organization's providers, sorted.
+pub fn provider_names(emu: &Emulator) -> Vec<String> {
+    let mut names: Vec<String> = listing(emu, PROVIDERS)
         .iter()
         .map(|p| p["name"].as_str().unwrap_or_default().to_string())
         .collect();
     names.sort();
     names
+}
+
+/// A fresh emulator whose organization already holds `n` providers made
+/// by hand ([`providers_by_hand`]), and a workdir using it: where the limit
+/// tests start.
+pub fn organization_with_providers(tf: &TerraformBin, n: usize) -> (Emulator, Workdir) {
+    let emu = Emulator::start();
+    providers_by_hand(&emu, n);
+    let wd = Workdir::with_emulator(tf, &emu);
+    (emu, wd)
 }
 
 /// `n` providers made by hand (`hand-0`, `hand-1`, ...) sharing one issuer,
@@ -68,11 +166,7 @@ pub fn rule_by_hand(
 ) -> String {
     body["project_id"] = json!(project);
     body["service_account_id"] = json!(account);
-    id_of(&emu.ok(
-        "POST",
-        &format!("{PROVIDERS}/{provider}/federation_rules"),
-        Some(body),
-    ))
+    id_of(&emu.ok("POST", &rules_path(provider), Some(body)))
 }
 
 /// `n` mappings made by hand on `provider`, matching `sub` `hand-0`,
@@ -90,10 +184,7 @@ pub fn rules_by_hand(emu: &Emulator, provider: &str, owner: (&str, &str), n: usi
 
 /// How many objects the listing at `path` holds (up to 100).
 pub fn count(emu: &Emulator, path: &str) -> usize {
-    emu.ok("GET", &format!("{path}?limit=100"), None)["data"]
-        .as_array()
-        .expect("a listing")
-        .len()
+    listing(emu, path).len()
 }
 
 /// How many workload identity providers the organization has.
@@ -112,4 +203,17 @@ pub fn writes(emu: &Emulator) -> Vec<String> {
         .filter(|r| r["method"] != "GET")
         .map(|r| format!("{} {}", r["method"], r["path"]))
         .collect()
+}
+
+/// Asserts that `wd`'s configuration is refused at plan, saying each of
+/// `phrases`, and that apply is refused too before the provider writes
+/// anything to `emu`; the apply's output, for more checks.
+#[track_caller]
+pub fn assert_refused_before_any_write(wd: &Workdir, emu: &Emulator, phrases: &[&str]) -> TfOutput {
+    emu.control("POST", "/_emulator/requests/reset", None);
+    wd.plan_detailed().assert_code_saying(1, phrases);
+    let apply = wd.apply();
+    apply.assert_failure();
+    assert_eq!(writes(emu), Vec::<String>::new(), "{apply}");
+    apply
 }

@@ -141,6 +141,12 @@ impl Workdir {
         self.write("main.tf", contents)
     }
 
+    /// Writes main.tf: [`HEADER`](super::HEADER) (which makes `openai`
+    /// this provider) and `config`.
+    pub fn write_config(&self, config: &str) -> &Self {
+        self.write_main(&format!("{}{config}", super::HEADER))
+    }
+
     pub fn read(&self, rel: &str) -> String {
         let path = self.dir().join(rel);
         std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
@@ -309,6 +315,28 @@ impl Workdir {
     }
 }
 
+impl Workdir {
+    /// The resource at `addr` in [`Workdir::state_resources`]; panics if
+    /// the state has none there.
+    #[track_caller]
+    pub fn state_resource(&self, addr: &str) -> serde_json::Value {
+        let resources = self.state_resources();
+        resources
+            .iter()
+            .find(|r| r["address"] == addr)
+            .cloned()
+            .unwrap_or_else(|| panic!("no {addr} in state: {resources:?}"))
+    }
+
+    /// Applies, and asserts that the next plan has nothing to do: what a
+    /// configuration the provider accepts must end in.
+    #[track_caller]
+    pub fn apply_clean(&self) {
+        self.apply().assert_success();
+        self.plan_detailed().assert_code(0);
+    }
+}
+
 /// The counts of a plan's or an apply's `change_summary` message (what the
 /// human UI prints as `Plan: 1 to add, ...` or `Resources: 1 added, ...`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -370,6 +398,28 @@ impl TfOutput {
     #[track_caller]
     pub fn assert_code(&self, code: i32) -> &Self {
         assert_eq!(self.code, code, "unexpected exit code:\n{self}");
+        self
+    }
+
+    /// Asserts exit code `code` (1 for an error, 2 for a plan with
+    /// changes) and each of `phrases` in the output
+    /// ([`TfOutput::output_contains_words`]).
+    #[track_caller]
+    pub fn assert_code_saying(&self, code: i32, phrases: &[&str]) -> &Self {
+        self.assert_code(code);
+        for phrase in phrases {
+            self.assert_output_contains_words(phrase);
+        }
+        self
+    }
+
+    /// Asserts a failure with each of `phrases` in the output.
+    #[track_caller]
+    pub fn assert_failure_saying(&self, phrases: &[&str]) -> &Self {
+        self.assert_failure();
+        for phrase in phrases {
+            self.assert_output_contains_words(phrase);
+        }
         self
     }
 
@@ -459,6 +509,19 @@ impl TfOutput {
             .collect()
     }
 
+    /// Asserts a `-json` plan with changes (exit code 2) that plans
+    /// `action` (`create`, `update`, `replace`, ...) for `addr`.
+    #[track_caller]
+    pub fn assert_planned(&self, addr: &str, action: &str) -> &Self {
+        self.assert_code(2);
+        assert_eq!(
+            self.planned_actions().get(addr).map(String::as_str),
+            Some(action),
+            "{self}"
+        );
+        self
+    }
+
     /// The `planned_change` of `addr` in a `-json` plan (`action`, and
     /// `reason` such as `tainted` where Terraform gives one).
     #[track_caller]
@@ -512,6 +575,16 @@ impl TfOutput {
         assert!(
             self.output_contains_words(phrase),
             "output lacks {phrase:?}:\n{self}"
+        );
+        self
+    }
+
+    /// The opposite of [`TfOutput::assert_output_contains_words`].
+    #[track_caller]
+    pub fn assert_output_lacks_words(&self, phrase: &str) -> &Self {
+        assert!(
+            !self.output_contains_words(phrase),
+            "output has {phrase:?}:\n{self}"
         );
         self
     }
