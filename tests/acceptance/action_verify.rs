@@ -6,24 +6,18 @@
 //! a scripted propagation delay the action waits out while its progress
 //! shows; and an on-demand run with `-invoke`.
 
-use crate::support::HEADER;
 use crate::support::{Emulator, Workdir, org, tf_latest};
+use crate::support::{HEADER, config};
 use openai_admin::refusal::Reason;
 use serde_json::json;
 
 const AUD: &str = "https://api.openai.com/v1";
 
 fn config(issuer: &str, project: &str, repository: &str) -> String {
+    let variable = config::token_variable("workload_token");
     format!(
         r#"
-{HEADER}
-
-variable "workload_token" {{
-  type      = string
-  sensitive = true
-  ephemeral = true
-}}
-
+{HEADER}{variable}
 resource "openai_project_service_account" "ci" {{
   project_id = "{project}"
   name       = "ci"
@@ -65,12 +59,6 @@ resource "openai_service_account_mapping" "ci" {{
     )
 }
 
-/// How many token exchanges the emulator has answered.
-fn exchanges(emu: &Emulator) -> u64 {
-    let (_, stats) = emu.control("GET", "/_emulator/stats", None);
-    stats["by_route"]["POST /oauth/token"].as_u64().unwrap_or(0)
-}
-
 #[test]
 fn verify_waits_out_propagation_fails_a_wrong_mapping_and_runs_on_demand() {
     let emu = Emulator::start();
@@ -97,7 +85,7 @@ fn verify_waits_out_propagation_fails_a_wrong_mapping_and_runs_on_demand() {
         "action": {"type": "reply", "status": 401, "body": no_rule.to_string()}}]),
     );
     wd.write_main(&config(&issuer, &project, "my-org/my-repo"));
-    let before = exchanges(&emu);
+    let before = emu.exchanges();
     let out = wd.apply();
     out.assert_success();
     for line in [
@@ -110,7 +98,7 @@ fn verify_waits_out_propagation_fails_a_wrong_mapping_and_runs_on_demand() {
         out.assert_output_contains_words(line);
     }
     assert_eq!(
-        exchanges(&emu),
+        emu.exchanges(),
         before + 3,
         "two refused tries and one success"
     );
@@ -118,7 +106,7 @@ fn verify_waits_out_propagation_fails_a_wrong_mapping_and_runs_on_demand() {
     // 2. An update that admits another workload fails the apply that made
     //    it, at once (no wait can fix a claim mismatch), with the advice.
     wd.write_main(&config(&issuer, &project, "my-org/other-repo"));
-    let before = exchanges(&emu);
+    let before = emu.exchanges();
     let out = wd.apply();
     out.assert_failure_saying(&[
         "No service account mapping matches the token",
@@ -126,7 +114,7 @@ fn verify_waits_out_propagation_fails_a_wrong_mapping_and_runs_on_demand() {
     ]);
     assert!(!out.output_contains_words("retrying"), "{}", out.stdout);
     assert_eq!(
-        exchanges(&emu),
+        emu.exchanges(),
         before + 1,
         "a claim mismatch is tried once"
     );

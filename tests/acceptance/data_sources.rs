@@ -483,32 +483,6 @@ fn exactly_one_of_id_and_name_is_checked_on_the_attribute() {
     }
 }
 
-fn stats(emu: &Emulator, reset: bool) -> Json {
-    let url = if reset {
-        format!("{}/_emulator/stats/reset", emu.url())
-    } else {
-        format!("{}/_emulator/stats", emu.url())
-    };
-    let key = emu.admin_key().to_owned();
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(async move {
-            let c = reqwest::Client::new();
-            let req = if reset {
-                c.post(&url)
-                    .bearer_auth(key)
-                    .header("content-type", "application/json")
-            } else {
-                c.get(&url)
-            };
-            let resp = req.send().await.unwrap();
-            assert!(resp.status().is_success(), "{url}: {}", resp.status());
-            resp.json::<Json>().await.unwrap_or(Json::Null)
-        })
-}
-
 const LIMITS_OUTPUTS: &str = r#"
 data "openai_workload_identity_limits" "now" {}
 output "limits" { value = data.openai_workload_identity_limits.now }
@@ -542,9 +516,9 @@ fn limits_count_providers_and_mappings_against_the_configured_limits() {
 
     // Defaults: OpenAI's 50 and 50.
     let wd = workdir(&emu, LIMITS_OUTPUTS);
-    stats(&emu, true);
+    emu.reset_stats();
     wd.plan_detailed().assert_code(2); // outputs are new
-    let by_route = &stats(&emu, false)["by_route"];
+    let by_route = &emu.stats()["by_route"];
     // One provider listing and one mapping listing per provider; no GET per object.
     assert_eq!(
         by_route["GET /v1/organization/workload_identity_providers"],

@@ -8,9 +8,10 @@ use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 use std::thread;
 
-use crate::support::HEADER;
+use crate::support::http::http_as;
 use crate::support::org::project_and_account;
 use crate::support::{Emulator, TfOutput, Workdir, tf_latest};
+use crate::support::{HEADER, config};
 use serde_json::{Value, json};
 
 const AUD: &str = "https://api.openai.com/v1";
@@ -55,27 +56,6 @@ fn setup_matching(emu: &Emulator, scopes: Option<&[&str]>, matchers: Value) -> W
 }
 
 /// Runs one HTTP request against the emulator root (outside `/v1`).
-fn emulator_request(url: String, body: Option<Value>, key: Option<&str>) -> Value {
-    let key = key.map(str::to_owned);
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async move {
-        let client = reqwest::Client::new();
-        let mut req = match body {
-            Some(b) => client.post(&url).json(&b),
-            None => client.get(&url),
-        };
-        if let Some(key) = key {
-            req = req.bearer_auth(key);
-        }
-        let resp = req.send().await.unwrap_or_else(|e| panic!("{url}: {e}"));
-        assert!(resp.status().is_success(), "{url}: {}", resp.status());
-        resp.json().await.unwrap()
-    })
-}
-
 /// A subject token from the emulator's built-in issuer.
 /// What minting needs: the emulator's URL and admin key.
 type Minter = (String, String);
@@ -85,14 +65,10 @@ fn minter(emu: &Emulator) -> Minter {
 }
 
 fn mint((emu_url, key): &Minter, claims: Value) -> String {
-    emulator_request(
-        format!("{emu_url}/_emulator/oidc/token"),
-        Some(claims),
-        Some(key),
-    )["token"]
-        .as_str()
-        .unwrap()
-        .to_owned()
+    let url = format!("{emu_url}/_emulator/oidc/token");
+    let (status, body) = http_as("POST", &url, Some(claims), Some(key));
+    assert_eq!(status, 200, "minting a token failed: {body}");
+    body["token"].as_str().expect("a minted token").to_owned()
 }
 
 /// A token with [`good_claims`] for the audience `req` asks for, as a
@@ -105,12 +81,6 @@ fn mint_for_the_audience_asked(minter: &Minter, req: &Seen) -> String {
 
 fn good_claims() -> Value {
     json!({"sub": "repo:my-org/my-repo", "aud": AUD, "repository": "my-org/my-repo"})
-}
-
-/// How many token exchanges the emulator has answered.
-fn exchanges(emu: &Emulator) -> u64 {
-    let stats = emulator_request(format!("{}/_emulator/stats", emu.url()), None, None);
-    stats["by_route"]["POST /oauth/token"].as_u64().unwrap_or(0)
 }
 
 fn now() -> i64 {
@@ -133,14 +103,7 @@ fn workdir(emu: &Emulator) -> Workdir {
 fn config(wif: &Wif, source: &str, extra: &str) -> String {
     format!(
         r#"
-{HEADER}
-variable "tok" {{
-  type      = string
-  default   = null
-  sensitive = true
-  ephemeral = true
-}}
-
+{HEADER}{variable}
 ephemeral "openai_workload_identity_token" "t" {{
   workload_identity_provider_id = "{provider}"
   service_account_id            = "{account}"
@@ -148,9 +111,19 @@ ephemeral "openai_workload_identity_token" "t" {{
 }}
 {extra}
 "#,
+        variable = config::token_variable("tok"),
         provider = wif.provider,
         account = wif.account,
     )
+}
+
+/// Plans `config`, which opens the token once: exactly one exchange.
+#[track_caller]
+fn plans_with_one_exchange(emu: &Emulator, wd: &Workdir, config: &str) {
+    wd.write_main(config);
+    let before = emu.exchanges();
+    wd.plan_detailed().assert_code(0);
+    assert_eq!(emu.exchanges(), before + 1, "{config}");
 }
 
 /// Consumes the token in a provisioner (which accepts ephemeral values) and
@@ -215,11 +188,11 @@ fn exchange_feeds_a_consumer_and_no_token_is_stored_or_logged() {
     wd.write_main(&config(&wif, "subject_token = var.tok", &consumer(0)));
 
     wd.validate().assert_success();
-    let before = exchanges(&emu);
+    let before = emu.exchanges();
     let plan = wd.run(&["plan", "-input=false", "-out=tfplan"]);
     plan.assert_success();
     plan.assert_output_contains_words("ephemeral.openai_workload_identity_token.t: Opening");
-    assert_eq!(exchanges(&emu), before + 1, "plan opens the resource once");
+    assert_eq!(emu.exchanges(), before + 1, "plan opens the resource once");
 
     // The saved plan (a zip) and its JSON rendering hold no token.
     let unzip = std::process::Command::new("unzip")
@@ -241,7 +214,7 @@ fn exchange_feeds_a_consumer_and_no_token_is_stored_or_logged() {
     // Ephemeral variables are given again at apply; the token is exchanged again.
     wd.run(&["apply", "-input=false", "tfplan"])
         .assert_success();
-    assert_eq!(exchanges(&emu), before + 2);
+    assert_eq!(emu.exchanges(), before + 2);
     let used = wd.read("used.txt");
     let parts: Vec<&str> = used.split('|').collect();
     assert_eq!(parts.len(), 3, "{used}");
@@ -347,7 +320,7 @@ fn validation_requires_exactly_one_known_source() {
         "Unknown subject_token_source",
         r#""github_actions", "kubernetes", "gcp", "azure", "aws""#,
     ]);
-    assert_eq!(exchanges(&emu), 0, "validation never exchanges");
+    assert_eq!(emu.exchanges(), 0, "validation never exchanges");
 }
 
 #[test]
@@ -393,14 +366,14 @@ fn subject_token_file_and_kubernetes_source() {
         &format!("subject_token_file = {:?}", file.to_str().unwrap()),
         "",
     ));
-    let before = exchanges(&emu);
+    let before = emu.exchanges();
     wd.plan_detailed().assert_code(0);
-    assert_eq!(exchanges(&emu), before + 1);
+    assert_eq!(emu.exchanges(), before + 1);
 
     wd.env("OPENAI_WIF_K8S_TOKEN_FILE", file.to_str().unwrap());
     wd.write_main(&config(&wif, "subject_token_source = \"kubernetes\"", ""));
     wd.plan_detailed().assert_code(0);
-    assert_eq!(exchanges(&emu), before + 2);
+    assert_eq!(emu.exchanges(), before + 2);
 
     // A missing file is named, on the argument that chose it.
     wd.env("OPENAI_WIF_K8S_TOKEN_FILE", "/nonexistent/k8s-token");
@@ -479,6 +452,24 @@ impl StandIn {
         StandIn { addr, seen }
     }
 
+    /// A stand-in that, like the platform's endpoint, refuses a request
+    /// without `header: value` with `refusal`, and mints for the others
+    /// with `respond` (given what minting needs).
+    fn guarded(
+        emu: &Emulator,
+        (header, value): (&'static str, &'static str),
+        refusal: (u16, &'static str),
+        respond: impl Fn(&Minter, &Seen) -> String + Send + 'static,
+    ) -> StandIn {
+        let minter = minter(emu);
+        StandIn::start(move |req| {
+            if req.header(header) != Some(value) {
+                return (refusal.0, refusal.1.to_owned());
+            }
+            (200, respond(&minter, req))
+        })
+    }
+
     fn requests(&self) -> Vec<Seen> {
         self.seen.lock().unwrap().clone()
     }
@@ -488,15 +479,16 @@ impl StandIn {
 fn github_actions_source_against_a_stand_in() {
     let emu = Emulator::start();
     let wif = setup(&emu, None);
-    let emu_url = minter(&emu);
     // Like GitHub: checks the bearer, mints for the requested audience.
-    let gh = StandIn::start(move |req| {
-        if req.header("authorization") != Some("bearer gh-request-token") {
-            return (401, "bad credentials".into());
-        }
-        let token = mint_for_the_audience_asked(&emu_url, req);
-        (200, json!({"count": 1, "value": token}).to_string())
-    });
+    let gh = StandIn::guarded(
+        &emu,
+        ("authorization", "bearer gh-request-token"),
+        (401, "bad credentials"),
+        |minter, req| {
+            let token = mint_for_the_audience_asked(minter, req);
+            json!({"count": 1, "value": token}).to_string()
+        },
+    );
     let mut wd = workdir(&emu);
     wd.env(
         "ACTIONS_ID_TOKEN_REQUEST_URL",
@@ -504,14 +496,11 @@ fn github_actions_source_against_a_stand_in() {
     )
     .env("ACTIONS_ID_TOKEN_REQUEST_TOKEN", "gh-request-token");
 
-    wd.write_main(&config(
-        &wif,
-        "subject_token_source = \"github_actions\"",
-        "",
-    ));
-    let before = exchanges(&emu);
-    wd.plan_detailed().assert_code(0);
-    assert_eq!(exchanges(&emu), before + 1);
+    plans_with_one_exchange(
+        &emu,
+        &wd,
+        &config(&wif, "subject_token_source = \"github_actions\"", ""),
+    );
     let req = &gh.requests()[0];
     assert!(req.target.starts_with("/token?"), "{req:?}");
     assert_eq!(req.query("api-version").as_deref(), Some("2.0"));
@@ -550,19 +539,19 @@ fn github_actions_source_against_a_stand_in() {
 fn gcp_source_against_a_stand_in_metadata_server() {
     let emu = Emulator::start();
     let wif = setup(&emu, None);
-    let emu_url = minter(&emu);
-    let metadata = StandIn::start(move |req| {
-        if req.header("metadata-flavor") != Some("Google") {
-            return (403, "missing Metadata-Flavor".into());
-        }
-        (200, mint_for_the_audience_asked(&emu_url, req))
-    });
+    let metadata = StandIn::guarded(
+        &emu,
+        ("metadata-flavor", "Google"),
+        (403, "missing Metadata-Flavor"),
+        mint_for_the_audience_asked,
+    );
     let mut wd = workdir(&emu);
     wd.env("GCE_METADATA_HOST", &metadata.addr);
-    wd.write_main(&config(&wif, "subject_token_source = \"gcp\"", ""));
-    let before = exchanges(&emu);
-    wd.plan_detailed().assert_code(0);
-    assert_eq!(exchanges(&emu), before + 1);
+    plans_with_one_exchange(
+        &emu,
+        &wd,
+        &config(&wif, "subject_token_source = \"gcp\"", ""),
+    );
     let req = &metadata.requests()[0];
     assert!(
         req.target
@@ -584,10 +573,11 @@ fn aws_source_reads_the_eks_token_file() {
         // Outbound federation would fail here: the file must win.
         .env("AWS_REGION", "us-east-1")
         .env("AWS_ENDPOINT_URL_STS", "http://127.0.0.1:9");
-    wd.write_main(&config(&wif, "subject_token_source = \"aws\"", ""));
-    let before = exchanges(&emu);
-    wd.plan_detailed().assert_code(0);
-    assert_eq!(exchanges(&emu), before + 1);
+    plans_with_one_exchange(
+        &emu,
+        &wd,
+        &config(&wif, "subject_token_source = \"aws\"", ""),
+    );
 }
 
 #[test]
@@ -608,10 +598,10 @@ fn aws_source_uses_outbound_federation_through_sts() {
         "subject_token_source = \"aws\"",
         &consumer(0),
     ));
-    let before = exchanges(&emu);
+    let before = emu.exchanges();
     wd.apply().assert_success();
     assert_eq!(
-        exchanges(&emu),
+        emu.exchanges(),
         before + 2,
         "apply plans and applies: one exchange each"
     );
@@ -636,29 +626,28 @@ fn aws_source_uses_outbound_federation_through_sts() {
 fn azure_source_against_a_stand_in_imds() {
     let emu = Emulator::start();
     let wif = setup(&emu, None);
-    let emu_url = minter(&emu);
     // Like IMDS: wants `Metadata: true`, mints for the requested resource.
-    let imds = StandIn::start(move |req| {
-        if req.header("metadata") != Some("true") {
-            return (400, "Required metadata header not specified".into());
-        }
-        let mut claims = good_claims();
-        claims["aud"] = json!(req.query("resource").unwrap_or_default());
-        let token = mint(&emu_url, claims);
-        (
-            200,
-            json!({"access_token": token, "token_type": "Bearer"}).to_string(),
-        )
-    });
+    let imds = StandIn::guarded(
+        &emu,
+        ("metadata", "true"),
+        (400, "Required metadata header not specified"),
+        |minter, req| {
+            let mut claims = good_claims();
+            claims["aud"] = json!(req.query("resource").unwrap_or_default());
+            let token = mint(minter, claims);
+            json!({"access_token": token, "token_type": "Bearer"}).to_string()
+        },
+    );
     let mut wd = workdir(&emu);
     wd.env(
         "OPENAI_WIF_AZURE_IMDS_ENDPOINT",
         &format!("http://{}", imds.addr),
     );
-    wd.write_main(&config(&wif, "subject_token_source = \"azure\"", ""));
-    let before = exchanges(&emu);
-    wd.plan_detailed().assert_code(0);
-    assert_eq!(exchanges(&emu), before + 1);
+    plans_with_one_exchange(
+        &emu,
+        &wd,
+        &config(&wif, "subject_token_source = \"azure\"", ""),
+    );
     let req = &imds.requests()[0];
     assert!(
         req.target.starts_with("/metadata/identity/oauth2/token?"),
@@ -685,10 +674,11 @@ fn spiffe_source_against_the_emulator_workload_api() {
         "SPIFFE_ENDPOINT_SOCKET",
         &format!("unix://{}", socket.display()),
     );
-    wd.write_main(&config(&wif, "subject_token_source = \"spiffe\"", ""));
-    let before = exchanges(&emu);
-    wd.plan_detailed().assert_code(0);
-    assert_eq!(exchanges(&emu), before + 1);
+    plans_with_one_exchange(
+        &emu,
+        &wd,
+        &config(&wif, "subject_token_source = \"spiffe\"", ""),
+    );
 
     // Outside a SPIFFE workload the missing socket variable is named.
     let outside = workdir(&emu);
@@ -714,12 +704,12 @@ fn renewal_reports_the_expiry_without_exchanging_again() {
         .env("TF_LOG", "trace")
         .env("TF_LOG_PATH", log.to_str().unwrap());
     wd.write_main(&config(&wif, "subject_token = var.tok", &consumer(20)));
-    let before = exchanges(&emu);
+    let before = emu.exchanges();
     let out = wd.apply();
     out.assert_success();
     out.assert_output_contains_words("ephemeral.openai_workload_identity_token.t: Renewing");
     // Plan and apply each open once; renewal adds no exchange.
-    assert_eq!(exchanges(&emu), before + 2);
+    assert_eq!(emu.exchanges(), before + 2);
     let logs = std::fs::read_to_string(&log).unwrap();
     assert!(logs.contains("RenewEphemeralResource"));
     assert!(
@@ -889,7 +879,7 @@ fn ci_platform_sources_end_to_end() {
             "",
         ),
     ];
-    let mut before = exchanges(&emu);
+    let mut before = emu.exchanges();
     for (source, env, audience) in &cases {
         let mut wd = workdir(&emu);
         for (k, v) in env {
@@ -907,7 +897,7 @@ fn ci_platform_sources_end_to_end() {
         ));
         let out = wd.plan_detailed();
         assert_eq!(out.code, 0, "{source}{audience}:\n{out}");
-        assert_eq!(exchanges(&emu), before + 1, "{source}");
+        assert_eq!(emu.exchanges(), before + 1, "{source}");
         before += 1;
     }
 
@@ -916,7 +906,7 @@ fn ci_platform_sources_end_to_end() {
     wd.env("MY_CI_TOKEN", &token(&gitlab));
     wd.write_main(&config(&wif, "subject_token_env = \"MY_CI_TOKEN\"", ""));
     wd.plan_detailed().assert_code(0);
-    assert_eq!(exchanges(&emu), before + 1);
+    assert_eq!(emu.exchanges(), before + 1);
     wd.env("MY_CI_TOKEN", "glpat-not-a-jwt-at-all");
     let out = wd.run(&["plan", "-input=false"]);
     out.assert_failure_saying(&["environment variable MY_CI_TOKEN is not a JWT"]);

@@ -151,20 +151,6 @@ struct Scenario<'a> {
     wrong: Vec<(&'a str, Value)>,
 }
 
-fn exchange(emu: &Emulator, token: &str, provider_id: &str, account: &str) -> (u16, Value) {
-    http(
-        "POST",
-        &emu.token_url(),
-        Some(json!({
-            "grant_type": "urn:ietf:params:oauth:grant-type:token-exchange",
-            "subject_token_type": "urn:ietf:params:oauth:token-type:jwt",
-            "subject_token": token,
-            "identity_provider_id": provider_id,
-            "service_account_id": account,
-        })),
-    )
-}
-
 /// Applies the scenario's module against a fresh emulator, with the
 /// emulator's issuer as `issuer`, then exchanges the workload's token
 /// (admitted) and each wrong one (refused).
@@ -201,7 +187,7 @@ fn run_exchange_scenario_from(uploaded_keys_issuer: Option<&str>, s: Scenario) {
     assert_eq!(wd.output("service_account_id"), json!(sa));
 
     let good = emu.mint(s.claims.clone());
-    let (status, body) = exchange(&emu, &good, provider_id, &sa);
+    let (status, body) = emu.exchange(&good, provider_id, &sa);
     assert_eq!(
         status, 200,
         "{}: a token with the workload's claims {} was refused: {body}",
@@ -217,7 +203,7 @@ fn run_exchange_scenario_from(uploaded_keys_issuer: Option<&str>, s: Scenario) {
         let mut wrong_claims = s.claims.clone();
         wrong_claims[*claim] = value.clone();
         let bad = emu.mint(wrong_claims);
-        let (status, body) = exchange(&emu, &bad, provider_id, &sa);
+        let (status, body) = emu.exchange(&bad, provider_id, &sa);
         assert_eq!(
             (status, body["error"].as_str()),
             (401, Some("invalid_grant")),

@@ -9,7 +9,7 @@ use crate::support::org::{
 use crate::support::{Emulator, TerraformBin, Workdir};
 use serde_json::json;
 
-const GITHUB: &str = "https://token.actions.githubusercontent.com";
+use crate::support::config::GITHUB;
 
 fn workdir(tf: &TerraformBin, emu: &Emulator) -> Workdir {
     Workdir::with_emulator(tf, emu)

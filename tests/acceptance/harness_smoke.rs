@@ -43,13 +43,9 @@ output "greeting" {
 }
 "#,
         );
-        wd.init().assert_success();
-        wd.validate().assert_success();
         // Output-only changes still count as changes for -detailed-exitcode.
-        wd.plan_detailed().assert_code(2);
-        wd.apply().assert_success();
+        wd.first_run();
         assert_eq!(wd.output("greeting"), "hello, world", "{tf}");
-        wd.plan_detailed().assert_code(0);
     }
 }
 

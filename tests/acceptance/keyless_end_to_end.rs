@@ -3,20 +3,15 @@
 //! the emulator's built-in OIDC issuer, a pinned mapping, and the ephemeral
 //! token exchange, with neither token in state, plan or logs.
 
-use crate::support::HEADER;
 use crate::support::org::project_by_hand;
 use crate::support::{Emulator, Workdir, tf_latest};
+use crate::support::{HEADER, config};
 use serde_json::json;
 
 fn config(issuer: &str, project: &str, consume: bool) -> String {
     let consumer = if consume {
-        r#"
-variable "workload_token" {
-  type      = string
-  sensitive = true
-  ephemeral = true
-}
-
+        config::token_variable("workload_token")
+            + r#"
 ephemeral "openai_workload_identity_token" "t" {
   workload_identity_provider_id = openai_workload_identity_provider.local.id
   service_account_id            = openai_project_service_account.ci.id
@@ -34,8 +29,9 @@ resource "terraform_data" "use" {
 }
 "#
     } else {
-        ""
+        String::new()
     };
+    let provider = config::labelled_provider("local", "local-issuer", issuer, "");
     format!(
         r#"
 {HEADER}
@@ -48,12 +44,7 @@ resource "openai_project_service_account" "ci" {{
   name       = "ci-deployer"
 }}
 
-resource "openai_workload_identity_provider" "local" {{
-  name     = "local-issuer"
-  issuer   = "{issuer}"
-  audience = "https://api.openai.com/v1"
-}}
-
+{provider}
 resource "openai_service_account_mapping" "deploy" {{
   workload_identity_provider_id = openai_workload_identity_provider.local.id
   project_id                    = data.openai_project.p.id

@@ -192,7 +192,7 @@ resource "openai_workload_identity_provider" "github" {{
     plan.assert_planned("openai_workload_identity_provider.github", "create");
     // The installed plugin, not a dev override, answered: it asked the
     // emulator for the existing providers to count them against the limit.
-    let stats = emulator_stats(&emu);
+    let stats = emu.stats();
     assert!(
         stats["by_route"]["GET /v1/organization/workload_identity_providers"]
             .as_u64()
@@ -212,20 +212,6 @@ resource "openai_workload_identity_provider" "github" {{
         "terraform init should have unpacked {}",
         installed.display()
     );
-}
-
-fn emulator_stats(emu: &Emulator) -> serde_json::Value {
-    let url = format!("{}/_emulator/stats", emu.url());
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        let resp = reqwest::get(&url)
-            .await
-            .unwrap_or_else(|e| panic!("{url}: {e}"));
-        resp.json().await.unwrap()
-    })
 }
 
 /// `.goreleaser.yml` names its artifacts the way scripts/package does, and

@@ -6,7 +6,7 @@
 use crate::support::HEADER;
 use crate::support::config;
 use crate::support::org::project_and_account;
-use crate::support::{Emulator, Workdir};
+use crate::support::{Emulator, TerraformBin, Workdir};
 use serde_json::json;
 
 const PROVIDERS: &str = "/organization/workload_identity_providers";
@@ -40,24 +40,45 @@ output "mapping_id" {{
     )
 }
 
+/// An emulator with a project and its account, a work directory on it, and
+/// the configuration with a given description.
+fn setup(tf: &TerraformBin) -> (Emulator, Workdir, impl Fn(&str) -> String) {
+    let emu = Emulator::start();
+    let (pid, sa) = project_and_account(&emu);
+    let wd = Workdir::with_emulator(tf, &emu);
+    (emu, wd, move |description| config(&pid, &sa, description))
+}
+
+/// The emulator's paths of the provider and the mapping.
+struct Paths {
+    provider: String,
+    rule: String,
+}
+
+/// Applies `config("v1")`, then saves the plan of `config("v2")` as
+/// `saved.plan`, so that a test can edit the objects behind its back.
+fn applied_then_saved(wd: &Workdir, config: impl Fn(&str) -> String) -> Paths {
+    wd.write_main(&config("v1"));
+    wd.apply().assert_success();
+    let provider = format!("{PROVIDERS}/{}", wd.output("provider_id").as_str().unwrap());
+    let rule = format!(
+        "{provider}/federation_rules/{}",
+        wd.output("mapping_id").as_str().unwrap()
+    );
+    wd.write_main(&config("v2"));
+    wd.run(&["plan", "-input=false", "-out=saved.plan"])
+        .assert_success();
+    Paths { provider, rule }
+}
+
 tftest! {
     /// `plan -out`, then disable the provider and widen the mapping's
     /// matcher by hand: `apply saved.plan` succeeds, changes what the plan
     /// changes (the descriptions) and nothing else; the next plan shows the
     /// hand edits as drift, and applying it reverts them.
     fn a_saved_plan_changes_only_what_it_planned(tf) {
-        let emu = Emulator::start();
-        let (pid, sa) = project_and_account(&emu);
-        let wd = Workdir::with_emulator(tf, &emu);
-        wd.write_main(&config(&pid, &sa, "v1"));
-        wd.apply().assert_success();
-        let provider_id = wd.output("provider_id").as_str().unwrap().to_string();
-        let mapping_id = wd.output("mapping_id").as_str().unwrap().to_string();
-        let provider_path = format!("{PROVIDERS}/{provider_id}");
-        let rule_path = format!("{provider_path}/federation_rules/{mapping_id}");
-
-        wd.write_main(&config(&pid, &sa, "v2"));
-        wd.run(&["plan", "-input=false", "-out=saved.plan"]).assert_success();
+        let (emu, wd, config) = setup(tf);
+        let Paths { provider: provider_path, rule: rule_path } = applied_then_saved(&wd, config);
         // Edits after the plan was saved.
         let widened = json!({"sub": "system:serviceaccount:*"});
         emu.ok("POST", &provider_path, Some(json!({"enabled": false})));
@@ -92,22 +113,8 @@ tftest! {
     /// description change) ends without "inconsistent result after apply";
     /// the next plan shows the hand edits and reverts them.
     fn a_saved_plan_applies_after_a_key_source_and_scopes_were_set(tf) {
-        let emu = Emulator::start();
-        let (pid, sa) = project_and_account(&emu);
-        let wd = Workdir::with_emulator(tf, &emu);
-        wd.write_main(&config(&pid, &sa, "v1"));
-        wd.apply().assert_success();
-        let provider_path = format!(
-            "{PROVIDERS}/{}",
-            wd.output("provider_id").as_str().unwrap()
-        );
-        let rule_path = format!(
-            "{provider_path}/federation_rules/{}",
-            wd.output("mapping_id").as_str().unwrap()
-        );
-
-        wd.write_main(&config(&pid, &sa, "v2"));
-        wd.run(&["plan", "-input=false", "-out=saved.plan"]).assert_success();
+        let (emu, wd, config) = setup(tf);
+        let Paths { provider: provider_path, rule: rule_path } = applied_then_saved(&wd, config);
         emu.ok(
             "POST",
             &provider_path,
@@ -142,11 +149,9 @@ tftest! {
     /// team narrows the matcher by hand after the plan was saved. Applying
     /// the saved plan (a description change) must not widen it again.
     fn a_saved_plan_leaves_ignored_arguments_alone(tf) {
-        let emu = Emulator::start();
-        let (pid, sa) = project_and_account(&emu);
-        let wd = Workdir::with_emulator(tf, &emu);
+        let (emu, wd, config) = setup(tf);
         let with_ignore = |description: &str| {
-            config(&pid, &sa, description).replace(
+            config(description).replace(
                 r#"  attribute_matchers            = { sub = "system:serviceaccount:ns:sa" }"#,
                 r#"  attribute_matchers            = { sub = "system:serviceaccount:ns:sa" }
   lifecycle {
@@ -154,16 +159,8 @@ tftest! {
   }"#,
             )
         };
-        wd.write_main(&with_ignore("v1"));
-        wd.apply().assert_success();
-        let rule_path = format!(
-            "{PROVIDERS}/{}/federation_rules/{}",
-            wd.output("provider_id").as_str().unwrap(),
-            wd.output("mapping_id").as_str().unwrap()
-        );
+        let rule_path = applied_then_saved(&wd, with_ignore).rule;
         let narrowed = json!({"sub": "system:serviceaccount:ns:sa", "aud": "prod"});
-        wd.write_main(&with_ignore("v2"));
-        wd.run(&["plan", "-input=false", "-out=saved.plan"]).assert_success();
         emu.ok("POST", &rule_path, Some(json!({"attribute_matchers": narrowed})));
 
         wd.run(&["apply", "-input=false", "saved.plan"]).assert_success();

@@ -8,7 +8,7 @@ use crate::support::org::{self, Org};
 use crate::support::tf_latest;
 use serde_json::json;
 
-const GITHUB: &str = "https://token.actions.githubusercontent.com";
+use crate::support::config::GITHUB;
 
 /// A mapping made by hand on `provider` matching `matchers`; its id.
 fn rule_by_hand(org: &Org, provider: &str, matchers: serde_json::Value) -> String {

@@ -3,7 +3,8 @@
 //! on the right attribute, which proves that diagnostics and their attribute
 //! paths (top-level, list element, map key) reach Terraform. Every rule is
 //! checked, with path, summary and detail, by the table-driven unit tests next
-//! to each resource's `validate_config`.
+//! to each resource's rules (`validate_config`) and attribute validators
+//! (`not_empty`), which run through the framework's own validation path.
 
 use crate::support::HEADER;
 use crate::support::{Workdir, tf_latest};

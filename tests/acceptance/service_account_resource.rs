@@ -5,9 +5,9 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-use crate::support::HEADER;
 use crate::support::org::{account_by_hand, project_by_hand};
 use crate::support::{Changes, Emulator, Workdir, tf_latest};
+use crate::support::{HEADER, config};
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::response::Response;
@@ -468,6 +468,7 @@ fn import_by_id_by_block_and_by_identity() {
 }
 
 fn keyless_setup(issuer: &str) -> String {
+    let provider = config::labelled_provider("issuer", "ci-issuer", issuer, "");
     format!(
         r#"{HEADER}
 data "openai_project" "app" {{
@@ -486,12 +487,7 @@ data "openai_project_service_account" "outside" {{
   name       = "outside"
 }}
 
-resource "openai_workload_identity_provider" "issuer" {{
-  name     = "ci-issuer"
-  issuer   = "{issuer}"
-  audience = "https://api.openai.com/v1"
-}}
-
+{provider}
 resource "openai_service_account_mapping" "ci" {{
   workload_identity_provider_id = openai_workload_identity_provider.issuer.id
   project_id                    = openai_project_service_account.ci.project_id
@@ -539,41 +535,11 @@ fn list_models(emu: &Emulator, bearer: &str) -> u16 {
 
 /// Mints a token at the emulator's built-in issuer and exchanges it.
 fn exchange(emu: &Emulator, provider_id: &str, service_account_id: &str) -> (u16, Json) {
-    let url = emu.url();
-    let key = emu.admin_key().to_owned();
-    let token_url = emu.token_url();
-    let (pid, sid) = (provider_id.to_string(), service_account_id.to_string());
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(async move {
-            let c = reqwest::Client::new();
-            let minted: Json = c
-                .post(format!("{url}/_emulator/oidc/token"))
-                .bearer_auth(key)
-                .json(&json!({"sub": "repo:my-org/my-repo:ref:refs/heads/main", "aud": "https://api.openai.com/v1"}))
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            let resp = c
-                .post(token_url)
-                .json(&json!({
-                    "grant_type": "urn:ietf:params:oauth:grant-type:token-exchange",
-                    "subject_token_type": "urn:ietf:params:oauth:token-type:jwt",
-                    "subject_token": minted["token"],
-                    "identity_provider_id": pid,
-                    "service_account_id": sid,
-                }))
-                .send()
-                .await
-                .unwrap();
-            let status = resp.status().as_u16();
-            (status, resp.json().await.unwrap_or(Json::Null))
-        })
+    let token = emu.mint(json!({
+        "sub": "repo:my-org/my-repo:ref:refs/heads/main",
+        "aud": "https://api.openai.com/v1",
+    }));
+    emu.exchange(&token, provider_id, service_account_id)
 }
 
 tftest! {

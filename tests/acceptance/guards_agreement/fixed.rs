@@ -59,18 +59,25 @@ tftest! {
     }
 }
 
+/// A provider `label` on GitHub's issuer, and its mapping `m` with `body`.
+fn on_github(org: &Org, label: &str, body: &str) -> String {
+    format!(
+        "{HEADER}{}{}",
+        labelled_provider(label, label, GITHUB, ""),
+        org.mapping(
+            "m",
+            &format!("openai_workload_identity_provider.{label}.id"),
+            body
+        )
+    )
+}
+
 /// Item 1: a configuration whose mapping became unpinned on GitHub's
 /// issuer is still destroyed.
 #[test]
 fn item_1_destroy_of_a_configuration_with_an_unpinned_mapping() {
     let (org, wd) = Org::new_with_workdir();
-    let config = |matchers: &str| {
-        format!(
-            "{HEADER}{}{}",
-            labelled_provider("gha", "gha", GITHUB, ""),
-            org.mapping("m", "openai_workload_identity_provider.gha.id", matchers)
-        )
-    };
+    let config = |matchers: &str| on_github(&org, "gha", matchers);
     wd.write_main(&config(
         r#"  attribute_matchers = { ref = "refs/heads/main", repository_id = "1" }"#,
     ));
@@ -492,16 +499,10 @@ fn item_14_saved_plan_keeps_an_ignored_attribute_changed_by_hand() {
 fn saved_plan_after_out_of_band_enabled_and_description_edits() {
     let (org, wd) = Org::new_with_workdir();
     let config = |d: &str| {
-        format!(
-            "{HEADER}{}{}",
-            labelled_provider("p", "p", GITHUB, ""),
-            org.mapping(
-                "m",
-                "openai_workload_identity_provider.p.id",
-                &format!(
-                    "  description = \"{d}\"\n  attribute_matchers = {{ repository_id = \"1\" }}"
-                )
-            ),
+        on_github(
+            &org,
+            "p",
+            &format!("  description = \"{d}\"\n  attribute_matchers = {{ repository_id = \"1\" }}"),
         )
     };
     wd.write_main(&config("v1"));

@@ -6,7 +6,7 @@ use crate::support::config::providers_named;
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
-pub const GITHUB: &str = "https://token.actions.githubusercontent.com";
+pub use crate::support::config::GITHUB;
 
 /// What a refusal at plan names, read from the diagnostic's summary.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]

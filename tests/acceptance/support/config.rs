@@ -89,6 +89,25 @@ resource "openai_service_account_mapping" "{label}" {{
     )
 }
 
+/// GitHub Actions' OIDC issuer, shared by every GitHub user: mappings on
+/// it must pin the owner (tenant pinning).
+pub const GITHUB: &str = "https://token.actions.githubusercontent.com";
+
+/// A variable `name` for a subject token: a string Terraform keeps out of
+/// plan and state (`sensitive`, `ephemeral`), null when not set.
+pub fn token_variable(name: &str) -> String {
+    format!(
+        r#"
+variable "{name}" {{
+  type      = string
+  default   = null
+  sensitive = true
+  ephemeral = true
+}}
+"#
+    )
+}
+
 /// A provider `p` named `name` trusting `issuer`, for OpenAI's audience.
 pub fn provider(name: &str, issuer: &str) -> String {
     labelled_provider("p", name, issuer, "")

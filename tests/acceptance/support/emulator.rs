@@ -177,32 +177,43 @@ impl Emulator {
     }
 
     fn request(&self, method: &str, url: &str, body: Option<Value>) -> Reply {
-        let url = url.to_string();
-        let key = self.admin_key.clone();
-        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("HTTP method");
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("runtime");
-        rt.block_on(async move {
-            let post = method == reqwest::Method::POST;
-            let mut req = reqwest::Client::new()
-                .request(method, &url)
-                .bearer_auth(key);
-            if let Some(b) = body {
-                req = req.json(&b);
-            } else if post {
-                // The emulator's control routes take only JSON.
-                req = req.header("content-type", "application/json");
-            }
-            let resp = req.send().await.unwrap_or_else(|e| panic!("{url}: {e}"));
-            let status = resp.status().as_u16();
-            let text = resp.text().await.unwrap_or_default();
-            (
-                status,
-                serde_json::from_str(&text).unwrap_or(serde_json::Value::Null),
-            )
-        })
+        super::http::http_as(method, url, body, Some(&self.admin_key))
+    }
+
+    /// The emulator's request counters (`/_emulator/stats`).
+    pub fn stats(&self) -> Value {
+        let (status, v) = self.control("GET", "/_emulator/stats", None);
+        assert_eq!(status, 200, "reading the emulator's stats failed: {v}");
+        v
+    }
+
+    /// Zeroes the emulator's request counters.
+    pub fn reset_stats(&self) {
+        let (status, v) = self.control("POST", "/_emulator/stats/reset", None);
+        assert_eq!(status, 200, "resetting the emulator's stats failed: {v}");
+    }
+
+    /// How many token exchanges the emulator has answered.
+    pub fn exchanges(&self) -> u64 {
+        self.stats()["by_route"]["POST /oauth/token"]
+            .as_u64()
+            .unwrap_or(0)
+    }
+
+    /// The token exchange as a workload makes it (no admin key): `token`
+    /// for `account`, through the workload identity provider `provider_id`.
+    pub fn exchange(&self, token: &str, provider_id: &str, account: &str) -> Reply {
+        super::http::http(
+            "POST",
+            &self.token_url(),
+            Some(serde_json::json!({
+                "grant_type": "urn:ietf:params:oauth:grant-type:token-exchange",
+                "subject_token_type": "urn:ietf:params:oauth:token-type:jwt",
+                "subject_token": token,
+                "identity_provider_id": provider_id,
+                "service_account_id": account,
+            })),
+        )
     }
 
     /// Scripts the emulator's answers to the next matching requests

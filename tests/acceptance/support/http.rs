@@ -15,13 +15,17 @@ pub fn http_as(method: &str, url: &str, body: Option<Value>, key: Option<&str>) 
         .build()
         .unwrap();
     rt.block_on(async {
-        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("HTTP method");
+        let post = method == reqwest::Method::POST;
         let mut req = reqwest::Client::new().request(method, url);
         if let Some(key) = key {
             req = req.bearer_auth(key);
         }
         if let Some(b) = body {
             req = req.json(&b);
+        } else if post {
+            // The emulator's control routes take only JSON.
+            req = req.header("content-type", "application/json");
         }
         let resp = req.send().await.unwrap_or_else(|e| panic!("{url}: {e}"));
         let status = resp.status().as_u16();

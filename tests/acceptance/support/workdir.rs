@@ -335,6 +335,16 @@ impl Workdir {
         self.apply().assert_success();
         self.plan_detailed().assert_code(0);
     }
+
+    /// The first run of a new configuration, end to end: init and validate
+    /// pass, the plan has changes (outputs count), and apply ends clean.
+    #[track_caller]
+    pub fn first_run(&self) {
+        self.init().assert_success();
+        self.validate().assert_success();
+        self.plan_detailed().assert_code(2);
+        self.apply_clean();
+    }
 }
 
 /// The counts of a plan's or an apply's `change_summary` message (what the
