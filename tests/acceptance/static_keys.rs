@@ -9,7 +9,7 @@
 
 use crate::support::HEADER;
 use crate::support::config;
-use crate::support::{Emulator, Workdir, org, tf_latest};
+use crate::support::{Changes, Emulator, Workdir, org, tf_latest};
 use serde_json::json;
 
 fn config(issuer: &str, project: &str, account: &str) -> String {
@@ -143,6 +143,5 @@ fn the_static_key_check_fails_while_a_used_key_remains_and_passes_once_deleted()
         .assert_output_lacks_words("Keys used in the last 30 days");
     // (A check block's data source is always read again at apply, so the
     // plan shows that read, and no change.)
-    wd.plan_detailed()
-        .assert_output_contains_words("0 to add, 0 to change, 0 to destroy");
+    wd.plan_json().assert_changes(Changes::new(0, 0, 0));
 }
