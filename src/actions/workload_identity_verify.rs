@@ -88,13 +88,15 @@ pub(crate) fn schema() -> Schema {
              {MAX_PROPAGATION_WAIT_SECS}; defaults to {DEFAULT_PROPAGATION_WAIT_SECS}. \
              Refusals no wait can fix (audience, issuer, signature, claims that match no \
              mapping, an expired token) fail at once.",
-        )),
+        ))
+        .between(0, MAX_PROPAGATION_WAIT_SECS, "Use 0 to try once."),
     )
     .attribute(
         Attribute::optional(M::retry_interval_seconds, Type::Number).description(format!(
             "Seconds between tries while waiting for propagation (at least 1). Defaults to \
              {DEFAULT_RETRY_INTERVAL_SECS}.",
-        )),
+        ))
+        .between(1, MAX_PROPAGATION_WAIT_SECS, ""),
     )
     .attribute(Attribute::optional(M::check_models_api, Type::Bool).description(
         "Also call `GET /v1/models` with the access token, to prove that the service account has \
@@ -117,38 +119,10 @@ fn token_model(config: &Value) -> Result<TokenModel, Diagnostics> {
     Ok(TokenModel::from_value(&object)?)
 }
 
-pub(crate) fn validate_config(config: &VerifyModel, diags: &mut Diagnostics) {
-    if let Some(&w) = config.propagation_wait_seconds.known()
-        && !(0..=MAX_PROPAGATION_WAIT_SECS).contains(&w)
-    {
-        diags.attribute_error(
-            Path::root().attr(M::propagation_wait_seconds),
-            "Invalid propagation_wait_seconds",
-            format!(
-                "propagation_wait_seconds must be between 0 and {MAX_PROPAGATION_WAIT_SECS}, got \
-                 {w}. Use 0 to try once."
-            ),
-        );
-    }
-    if let Some(&i) = config.retry_interval_seconds.known()
-        && !(1..=MAX_PROPAGATION_WAIT_SECS).contains(&i)
-    {
-        diags.attribute_error(
-            Path::root().attr(M::retry_interval_seconds),
-            "Invalid retry_interval_seconds",
-            format!(
-                "retry_interval_seconds must be between 1 and {MAX_PROPAGATION_WAIT_SECS}, got {i}."
-            ),
-        );
-    }
-}
-
-/// The action's own rules and those of the token it fetches (their
-/// attributes' validators come with the attributes).
-fn validate_all(config: &Value, diags: &mut Diagnostics) {
-    if let Some(own) = decode::<VerifyModel>(config, diags) {
-        validate_config(&own, diags);
-    }
+/// The rules of the token the action fetches. Everything else is an
+/// attribute's validator: the action's own settings' ranges, and the
+/// token's attributes, which come with their validators.
+fn token_rules(config: &Value, diags: &mut Diagnostics) {
     match token_model(config) {
         Ok(t) => token::validate_config(&t, diags),
         Err(d) => diags.extend(d),
@@ -341,7 +315,7 @@ impl Action<ProviderData> for WorkloadIdentityVerifyAction {
     /// The framework runs them at validation and again at plan, when
     /// more values may be known.
     fn config_rules(&self) -> ConfigRules {
-        ConfigRules::on_value(validate_all)
+        ConfigRules::on_value(token_rules)
     }
 
     async fn invoke(

@@ -13,11 +13,10 @@ use async_trait::async_trait;
 use crate::errors::{Action, Op, api_error};
 use crate::provider_data::ProviderData;
 use openai_admin::models::{API_KEY_OWNER_SERVICE_ACCOUNT, API_KEY_OWNER_USER, ProjectApiKey};
-use tfplugin::codec::{Path, Type};
+use tfplugin::codec::Type;
 use tfplugin::framework::model::{Field, Model, Set};
 use tfplugin::framework::{
-    Attribute, ConfigRules, DataSource, Diagnostics, ReadDataSourceRequest, ReadDataSourceResponse,
-    Schema,
+    Attribute, DataSource, Diagnostics, ReadDataSourceRequest, ReadDataSourceResponse, Schema,
 };
 
 pub(crate) const TYPE_NAME: &str = "openai_project_api_keys";
@@ -90,9 +89,11 @@ pub(crate) fn schema() -> Schema {
             .not_empty("Give the project's id (`proj_...`)."),
     )
     .attribute(
-        Attribute::optional(M::owner_type, Type::String).description(
-            "Only keys of this kind of owner: `service_account` or `user`. Omit for both.",
-        ),
+        Attribute::optional(M::owner_type, Type::String)
+            .description(
+                "Only keys of this kind of owner: `service_account` or `user`. Omit for both.",
+            )
+            .one_of(&OWNER_TYPES, "Omit it for keys of both."),
     )
     .attribute(
         Attribute::optional(M::service_account_ids, Type::Set(Box::new(Type::String))).description(
@@ -102,10 +103,12 @@ pub(crate) fn schema() -> Schema {
         ),
     )
     .attribute(
-        Attribute::optional(M::used_within_days, Type::Number).description(
-            "Only keys used within this many days before the read (by `last_used_at`). Keys \
+        Attribute::optional(M::used_within_days, Type::Number)
+            .description(
+                "Only keys used within this many days before the read (by `last_used_at`). Keys \
          never used are left out. Omit for every key.",
-        ),
+            )
+            .at_least(1, "Omit it for every key."),
     )
     .attribute(
         Attribute::computed(M::api_keys, Type::List(Box::new(entry_type()))).description(
@@ -117,31 +120,6 @@ pub(crate) fn schema() -> Schema {
              `owner_project_access` (`active` or `inactive`).",
         ),
     )
-}
-
-/// The rules of values; an empty project id is the schema's validator.
-fn validate_config(config: &M, diags: &mut Diagnostics) {
-    if let Some(kind) = config.owner_type.known()
-        && !OWNER_TYPES.contains(&kind.as_str())
-    {
-        diags.attribute_error(
-            Path::root().attr(M::owner_type),
-            "Invalid owner_type",
-            format!(
-                "owner_type is {kind:?}; use \"service_account\" or \"user\", or omit it for \
-                 keys of both."
-            ),
-        );
-    }
-    if let Some(&days) = config.used_within_days.known()
-        && days < 1
-    {
-        diags.attribute_error(
-            Path::root().attr(M::used_within_days),
-            "Invalid used_within_days",
-            format!("used_within_days is {days}; give 1 or more days, or omit it."),
-        );
-    }
 }
 
 fn entry(k: &ProjectApiKey) -> ApiKeyEntry {
@@ -199,10 +177,6 @@ impl DataSource<ProviderData> for ProjectApiKeysDataSource {
 
     fn schema(&self) -> Schema {
         schema()
-    }
-
-    fn config_rules(&self) -> ConfigRules {
-        ConfigRules::of(validate_config)
     }
 
     async fn read(
@@ -271,7 +245,7 @@ mod tests {
                 },
                 path: at(M::owner_type),
                 summary: "Invalid owner_type",
-                detail: "\"service_account\" or \"user\"",
+                detail: "owner_type is \"robot\"; use one of \"user\", \"service_account\". Omit it for keys of both.",
             },
             Rule {
                 case: "no days",
@@ -281,7 +255,7 @@ mod tests {
                 },
                 path: at(M::used_within_days),
                 summary: "Invalid used_within_days",
-                detail: "1 or more days",
+                detail: "used_within_days is 0; it must be at least 1. Omit it for every key.",
             },
         ];
         let check =

@@ -19,10 +19,10 @@ use openai_admin::models::{
 use tfplugin::codec::{Path, Type, Value};
 use tfplugin::framework::model::{Field, Model};
 use tfplugin::framework::{
-    Attribute, ConfigRules, CreateRequest, CreateResponse, DeleteRequest, DeleteResponse,
-    Diagnostic, Diagnostics, IdentitySchema, ImportByIdentityRequest, ImportRequest,
-    ImportResponse, ListRequest, ListResponse, ListedItem, MoveStateRequest, MoveStateResponse,
-    PlanCtx, ReadRequest, ReadResponse, Resource, Schema, UpdateRequest, UpdateResponse,
+    Attribute, CreateRequest, CreateResponse, DeleteRequest, DeleteResponse, Diagnostic,
+    Diagnostics, IdentitySchema, ImportByIdentityRequest, ImportRequest, ImportResponse,
+    ListRequest, ListResponse, ListedItem, MoveStateRequest, MoveStateResponse, PlanCtx,
+    ReadRequest, ReadResponse, Resource, Schema, UpdateRequest, UpdateResponse,
 };
 
 pub(crate) const TYPE_NAME: &str = "openai_project_service_account";
@@ -112,6 +112,10 @@ pub(crate) fn schema() -> Schema {
                  keeps such an account without a role (as `-generate-config-out` writes it); a \
                  role, once given, cannot be taken away. \
                  Changing it updates the account in place.",
+            )
+            .one_of(
+                &ROLE_VALUES,
+                "\"none\" keeps an account that has no role without one.",
             ),
     )
     .attribute(
@@ -130,21 +134,6 @@ pub(crate) fn state_from_api(sa: &ServiceAccount, project_id: &str) -> ServiceAc
         name: Field::Known(sa.name.clone()),
         role: Field::Known(sa.role.clone()),
         created_at: Field::Known(sa.created_at),
-    }
-}
-
-fn validate_config(config: &ServiceAccountModel, diags: &mut Diagnostics) {
-    if let Some(role) = config.role.as_deref() {
-        if !SERVICE_ACCOUNT_ROLES.contains(&role) && role != NO_ROLE {
-            diags.attribute_error(
-                Path::root().attr(M::role),
-                "Invalid service account role",
-                format!(
-                    "role is {role:?}; a project service account's role is \"member\" or \
-                     \"owner\", or \"none\" to keep an account that has no role without one."
-                ),
-            );
-        }
     }
 }
 
@@ -224,6 +213,8 @@ fn moved_from_official(req: &MoveStateRequest) -> Result<ServiceAccountModel, Di
 /// account) to keep the account as it is; it is never sent, since OpenAI
 /// sets only "member" and "owner", and a role cannot be taken away.
 const NO_ROLE: &str = "none";
+/// What `role` may be set to.
+const ROLE_VALUES: [&str; 3] = [SERVICE_ACCOUNT_ROLES[0], SERVICE_ACCOUNT_ROLES[1], NO_ROLE];
 
 /// Refuses, at plan, taking the role away from an account that has one:
 /// the API cannot do it.
@@ -291,10 +282,6 @@ impl Resource<ProviderData> for ProjectServiceAccountResource {
             id: Field::Known(state.id.into_known()?),
         };
         Some(identity.to_value())
-    }
-
-    fn config_rules(&self) -> ConfigRules {
-        ConfigRules::of(validate_config)
     }
 
     async fn modify_plan(&self, _data: Option<&ProviderData>, plan: &mut PlanCtx) {
@@ -732,7 +719,7 @@ mod tests {
                     ..valid.clone()
                 },
                 path: at(M::role),
-                summary: "Invalid service account role",
+                summary: "Invalid role",
                 detail: "role is \"admin\"",
             },
         ];

@@ -21,4 +21,4 @@ pub use plan::{PlanCtx, attr, set_attr};
 pub use resource::{Action, DataSource, EphemeralResource, Provider, Resource};
 pub use schema::{Attribute, IdentitySchema, Mode, Schema};
 pub use server::ProviderService;
-pub use validation::{AttributeValidator, ConfigRules, NotEmpty, check_config};
+pub use validation::{AttributeValidator, ConfigRules, InRange, NotEmpty, OneOf, check_config};

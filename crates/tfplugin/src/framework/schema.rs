@@ -8,7 +8,7 @@
 use std::sync::Arc;
 
 use super::diagnostics::Diagnostics;
-use super::validation::{AttributeValidator, NotEmpty};
+use super::validation::{AttributeValidator, InRange, NotEmpty, OneOf};
 use crate::codec::{Path, Type, Value};
 use crate::proto::tfplugin6 as pb;
 
@@ -122,6 +122,31 @@ impl Attribute {
     /// are trimmed before use ([`NotEmpty`]).
     pub fn not_blank(self, fix: &'static str) -> Self {
         self.validator(NotEmpty { fix, blank: true })
+    }
+
+    /// Refuses a string not in `allowed` ([`OneOf`]).
+    pub fn one_of(self, allowed: &'static [&'static str], fix: &'static str) -> Self {
+        self.validator(OneOf { allowed, fix })
+    }
+
+    /// Refuses a number that is not a whole number from `min` to `max`
+    /// ([`InRange`]).
+    pub fn between(self, min: i64, max: i64, fix: &'static str) -> Self {
+        self.validator(InRange {
+            min: Some(min),
+            max: Some(max),
+            fix,
+        })
+    }
+
+    /// Refuses a number that is not a whole number of at least `min`
+    /// ([`InRange`]).
+    pub fn at_least(self, min: i64, fix: &'static str) -> Self {
+        self.validator(InRange {
+            min: Some(min),
+            max: None,
+            fix,
+        })
     }
 
     pub fn is_computed(&self) -> bool {

@@ -52,12 +52,83 @@ impl AttributeValidator for NotEmpty {
             text.is_empty()
         };
         if empty {
-            let detail = match self.fix {
-                "" => format!("{name} must not be empty."),
-                fix => format!("{name} must not be empty. {fix}"),
-            };
+            let detail = with_fix(format!("{name} must not be empty."), self.fix);
             diags.attribute_error(path.clone(), format!("Empty {name}"), detail);
         }
+    }
+}
+
+/// A string from a closed list. Anything else is refused as
+/// `Invalid NAME` / `NAME is "x"; use one of "a", "b".`, followed by the fix.
+#[derive(Debug, Clone, Copy)]
+pub struct OneOf {
+    pub allowed: &'static [&'static str],
+    pub fix: &'static str,
+}
+
+impl AttributeValidator for OneOf {
+    fn validate(&self, name: &str, value: &Value, path: &Path, diags: &mut Diagnostics) {
+        let Some(text) = value.unwrap_dynamic().as_str() else {
+            return;
+        };
+        if !self.allowed.contains(&text) {
+            let allowed: Vec<String> = self.allowed.iter().map(|a| format!("{a:?}")).collect();
+            let detail = format!("{name} is {text:?}; use one of {}.", allowed.join(", "));
+            diags.attribute_error(
+                path.clone(),
+                format!("Invalid {name}"),
+                with_fix(detail, self.fix),
+            );
+        }
+    }
+}
+
+/// A whole number within bounds (either may be open). Anything else is
+/// refused as `Invalid NAME` / `NAME is 5; it must be between 0 and 3.`
+/// (or `at least 1`, `at most 3`), followed by the fix.
+#[derive(Debug, Clone, Copy)]
+pub struct InRange {
+    pub min: Option<i64>,
+    pub max: Option<i64>,
+    pub fix: &'static str,
+}
+
+impl AttributeValidator for InRange {
+    fn validate(&self, name: &str, value: &Value, path: &Path, diags: &mut Diagnostics) {
+        let Some(number) = value.unwrap_dynamic().as_number() else {
+            return;
+        };
+        let whole = number.as_i64();
+        let fits = whole.is_some_and(|n| {
+            self.min.is_none_or(|min| n >= min) && self.max.is_none_or(|max| n <= max)
+        });
+        if fits {
+            return;
+        }
+        let bounds = match (self.min, self.max) {
+            (Some(min), Some(max)) => format!("between {min} and {max}"),
+            (Some(min), None) => format!("at least {min}"),
+            (None, Some(max)) => format!("at most {max}"),
+            (None, None) => "any whole number".to_owned(),
+        };
+        let kind = if whole.is_some() {
+            ""
+        } else {
+            "a whole number "
+        };
+        let detail = format!("{name} is {number}; it must be {kind}{bounds}.");
+        diags.attribute_error(
+            path.clone(),
+            format!("Invalid {name}"),
+            with_fix(detail, self.fix),
+        );
+    }
+}
+
+fn with_fix(detail: String, fix: &str) -> String {
+    match fix {
+        "" => detail,
+        fix => format!("{detail} {fix}"),
     }
 }
 
@@ -175,6 +246,50 @@ mod tests {
         }
         let d = check_config(&schema(), &rules, &config(Value::Null, Value::string("")));
         assert_eq!(d.iter().next().unwrap().detail, "second must not be empty.");
+    }
+
+    #[test]
+    fn closed_lists_and_ranges_name_what_is_allowed() {
+        let schema = Schema::new("")
+            .attribute(
+                Attribute::optional("kind", Type::String).one_of(&["a", "b"], "Omit it for both."),
+            )
+            .attribute(Attribute::optional("n", Type::Number).between(0, 3, ""))
+            .attribute(Attribute::optional("m", Type::Number).at_least(1, "Or omit it."));
+        let check = |kind: Value, n: Value, m: Value| {
+            let config = Value::object([("kind", kind), ("n", n), ("m", m)]);
+            check_config(&schema, &ConfigRules::none(), &config)
+                .iter()
+                .map(|d| (d.summary.clone(), d.detail.clone()))
+                .collect::<Vec<_>>()
+        };
+        let ok = check(Value::string("b"), Value::number(3), Value::number(1));
+        assert!(ok.is_empty(), "{ok:?}");
+        assert_eq!(
+            check(Value::string("c"), Value::number(4), Value::number(0)),
+            [
+                (
+                    "Invalid kind".to_owned(),
+                    r#"kind is "c"; use one of "a", "b". Omit it for both."#.to_owned()
+                ),
+                (
+                    "Invalid n".to_owned(),
+                    "n is 4; it must be between 0 and 3.".to_owned()
+                ),
+                (
+                    "Invalid m".to_owned(),
+                    "m is 0; it must be at least 1. Or omit it.".to_owned()
+                ),
+            ]
+        );
+        let fraction = crate::codec::Number::parse("1.5").unwrap();
+        assert_eq!(
+            check(Value::Null, Value::Number(fraction), Value::Unknown),
+            [(
+                "Invalid n".to_owned(),
+                "n is 1.5; it must be a whole number between 0 and 3.".to_owned()
+            )]
+        );
     }
 
     #[test]
