@@ -106,17 +106,17 @@ impl AttributeValidator for InRange {
             return;
         }
         let bounds = match (self.min, self.max) {
-            (Some(min), Some(max)) => format!("between {min} and {max}"),
-            (Some(min), None) => format!("at least {min}"),
-            (None, Some(max)) => format!("at most {max}"),
-            (None, None) => "any whole number".to_owned(),
+            (Some(min), Some(max)) => Some(format!("between {min} and {max}")),
+            (Some(min), None) => Some(format!("at least {min}")),
+            (None, Some(max)) => Some(format!("at most {max}")),
+            (None, None) => None,
         };
-        let kind = if whole.is_some() {
-            ""
-        } else {
-            "a whole number "
+        let must = match (whole, bounds) {
+            (_, None) => "a whole number".to_owned(),
+            (Some(_), Some(bounds)) => bounds,
+            (None, Some(bounds)) => format!("a whole number {bounds}"),
         };
-        let detail = format!("{name} is {number}; it must be {kind}{bounds}.");
+        let detail = format!("{name} is {number}; it must be {must}.");
         diags.attribute_error(
             path.clone(),
             format!("Invalid {name}"),
@@ -284,11 +284,23 @@ mod tests {
         );
         let fraction = crate::codec::Number::parse("1.5").unwrap();
         assert_eq!(
-            check(Value::Null, Value::Number(fraction), Value::Unknown),
+            check(Value::Null, Value::Number(fraction.clone()), Value::Unknown),
             [(
                 "Invalid n".to_owned(),
                 "n is 1.5; it must be a whole number between 0 and 3.".to_owned()
             )]
+        );
+        let whole =
+            Schema::new("").attribute(Attribute::optional("w", Type::Number).validator(InRange {
+                min: None,
+                max: None,
+                fix: "",
+            }));
+        let config = Value::object([("w", Value::Number(fraction))]);
+        let d = check_config(&whole, &ConfigRules::none(), &config);
+        assert_eq!(
+            d.iter().next().unwrap().detail,
+            "w is 1.5; it must be a whole number."
         );
     }
 
