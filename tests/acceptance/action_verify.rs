@@ -13,7 +13,8 @@ use serde_json::json;
 
 const AUD: &str = "https://api.openai.com/v1";
 
-fn config(issuer: &str, project: &str, repository: &str) -> String {
+/// `wait` is the HCL expression of `propagation_wait_seconds`.
+fn config(issuer: &str, project: &str, repository: &str, wait: &str) -> String {
     let variable = config::token_variable("workload_token");
     format!(
         r#"
@@ -35,7 +36,7 @@ action "openai_workload_identity_verify" "ci" {{
     service_account_id            = openai_project_service_account.ci.id
     subject_token                 = var.workload_token
     retry_interval_seconds        = 1
-    propagation_wait_seconds      = 30
+    propagation_wait_seconds      = {wait}
     check_models_api              = true
   }}
 }}
@@ -84,7 +85,7 @@ fn verify_waits_out_propagation_fails_a_wrong_mapping_and_runs_on_demand() {
         json!([{"method": "POST", "path": "/oauth/token", "times": 2,
         "action": {"type": "reply", "status": 401, "body": no_rule.to_string()}}]),
     );
-    wd.write_main(&config(&issuer, &project, "my-org/my-repo"));
+    wd.write_main(&config(&issuer, &project, "my-org/my-repo", "30"));
     let before = emu.exchanges();
     let out = wd.apply();
     out.assert_success();
@@ -105,7 +106,7 @@ fn verify_waits_out_propagation_fails_a_wrong_mapping_and_runs_on_demand() {
 
     // 2. An update that admits another workload fails the apply that made
     //    it, at once (no wait can fix a claim mismatch), with the advice.
-    wd.write_main(&config(&issuer, &project, "my-org/other-repo"));
+    wd.write_main(&config(&issuer, &project, "my-org/other-repo", "30"));
     let before = emu.exchanges();
     let out = wd.apply();
     out.assert_failure_saying(&[
@@ -120,7 +121,7 @@ fn verify_waits_out_propagation_fails_a_wrong_mapping_and_runs_on_demand() {
     );
 
     // 3. Fixed again, and checked on demand (a nightly drift job would).
-    wd.write_main(&config(&issuer, &project, "my-org/my-repo"));
+    wd.write_main(&config(&issuer, &project, "my-org/my-repo", "30"));
     wd.apply().assert_success();
     let out = wd.run(&[
         "apply",
@@ -131,6 +132,25 @@ fn verify_waits_out_propagation_fails_a_wrong_mapping_and_runs_on_demand() {
     out.assert_success();
     out.assert_output_contains_words("GET /v1/models: 200");
     out.assert_output_contains_words("Action complete");
+
+    // 4. A wait known only at apply (from a resource the same run creates)
+    //    passes the plan, and is refused when the action runs, before any
+    //    exchange.
+    wd.write_main(&format!(
+        "{}\nresource \"terraform_data\" \"wait\" {{\n  input = 901\n}}\n",
+        config(
+            &issuer,
+            &project,
+            "my-org/third-repo",
+            "terraform_data.wait.output"
+        )
+    ));
+    let before = emu.exchanges();
+    wd.apply().assert_failure_saying(&[
+        "Invalid propagation_wait_seconds",
+        "propagation_wait_seconds is 901; it must be between 0 and 900.",
+    ]);
+    assert_eq!(emu.exchanges(), before, "refused before any exchange");
 
     // The token is nowhere in the state.
     assert!(!wd.read("terraform.tfstate").contains(&token));
