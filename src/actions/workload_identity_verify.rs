@@ -33,7 +33,7 @@ use tfplugin::codec::{Path, Type, Value};
 use tfplugin::framework::model::{Field, Model};
 use tfplugin::framework::{
     Action, Attribute, ConfigRules, Diagnostic, Diagnostics, InvokeActionRequest,
-    InvokeActionResponse, Mode, Progress, Schema, check_config,
+    InvokeActionResponse, Mode, Progress, Schema,
 };
 
 pub(crate) const TYPE_NAME: &str = "openai_workload_identity_verify";
@@ -324,11 +324,6 @@ impl Action<ProviderData> for WorkloadIdentityVerifyAction {
         req: InvokeActionRequest,
         progress: Progress,
     ) -> Result<InvokeActionResponse, Diagnostics> {
-        // Values known only at apply were never checked: check them now.
-        let diags = check_config(&schema(), &self.config_rules(), &req.config);
-        if diags.has_errors() {
-            return Err(diags);
-        }
         let mut diags = Diagnostics::new();
         let own = decode::<VerifyModel>(&req.config, &mut diags).ok_or(diags)?;
         let s = settings(&own);

@@ -134,15 +134,15 @@ pub(crate) fn schema() -> Schema {
 }
 
 /// The rules across attributes; blank values are the schema's validators.
+/// The resource's rules of where keys come from, so that what this check
+/// accepts, `openai_workload_identity_provider` accepts too.
 fn validate_config(config: &M, diags: &mut Diagnostics) {
-    if config.discovery_url.is_present() && config.jwks_json.is_present() {
-        diags.attribute_error(
-            Path::root().attr(M::jwks_json),
-            "Conflicting key sources",
-            "A provider either discovers its keys or has them uploaded: set discovery_url or \
-             jwks_json, not both.",
-        );
-    }
+    crate::resources::workload_identity_provider::validate_key_source(
+        &config.issuer,
+        &config.discovery_url,
+        &config.jwks_json,
+        diags,
+    );
 }
 
 fn text(jwk: &Json, member: &str) -> Field<String> {
@@ -373,12 +373,88 @@ impl DataSource<ProviderData> for WorkloadIdentityIssuerDataSource {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::values::testing::{Rule, assert_rule, at, validation_of};
     use serde_json::json;
     use tfplugin::framework::model::schema_mismatches;
 
     #[test]
     fn model_matches_schema() {
         assert_eq!(schema_mismatches::<M>(&schema()), Vec::<String>::new());
+    }
+
+    #[test]
+    fn each_rule_fails_with_its_message_on_its_attribute() {
+        let text = |v: &str| Field::Known(v.to_owned());
+        let valid = M {
+            issuer: text("https://issuer.example.com"),
+            ..M::default()
+        };
+        let check = |config: &M| {
+            validation_of(
+                &schema(),
+                &WorkloadIdentityIssuerDataSource.config_rules(),
+                config,
+            )
+        };
+        assert!(check(&valid).is_empty(), "{:#?}", check(&valid));
+        let rules = [
+            Rule {
+                case: "blank issuer",
+                config: M {
+                    issuer: text(" "),
+                    ..valid.clone()
+                },
+                path: at(M::issuer),
+                summary: "Empty issuer",
+                detail: "issuer must not be empty. Give the issuer, as the `iss` of its tokens.",
+            },
+            Rule {
+                case: "blank sample kid",
+                config: M {
+                    sample_kid: text(""),
+                    ..valid.clone()
+                },
+                path: at(M::sample_kid),
+                summary: "Empty sample_kid",
+                detail: "sample_kid must not be empty. Omit it or give a value.",
+            },
+            Rule {
+                case: "both key sources",
+                config: M {
+                    discovery_url: text("https://keys.example.com"),
+                    jwks_json: text(r#"{"keys":[]}"#),
+                    ..valid.clone()
+                },
+                path: at(M::discovery_url),
+                summary: "Conflicting key sources",
+                detail: "not both",
+            },
+            Rule {
+                case: "a discovery URL with credentials, never repeated",
+                config: M {
+                    discovery_url: text("https://user:hunter2@keys.example.com"),
+                    ..valid.clone()
+                },
+                path: at(M::discovery_url),
+                summary: "Invalid discovery_url",
+                detail: "***@keys.example.com",
+            },
+            Rule {
+                case: "an issuer the provider would refuse",
+                config: M {
+                    issuer: text("http://issuer.example.com"),
+                    ..valid.clone()
+                },
+                path: at(M::issuer),
+                summary: "Invalid issuer",
+                detail: "uses http",
+            },
+        ];
+        for rule in &rules {
+            let d = check(&rule.config);
+            assert_rule(rule, &d);
+            assert!(!format!("{d:?}").contains("hunter2"), "{d:?}");
+        }
     }
 
     fn keys(jwks: Json) -> Vec<KeyEntry> {

@@ -107,11 +107,15 @@ pub(crate) fn schema() -> Schema {
             .description("A name, unique in the organization.")
             .not_empty("Give the provider a name, unique in the organization."),
     )
-    .attribute(Attribute::required(M::issuer, Type::String).description(
-        "The issuer URL, exactly as it appears in the tokens' `iss` claim. Must be an \
-         absolute https URL (http only for loopback hosts). It is never normalised: a \
-         trailing slash is kept as written.",
-    ))
+    .attribute(
+        Attribute::required(M::issuer, Type::String)
+            .description(
+                "The issuer URL, exactly as it appears in the tokens' `iss` claim. Must be an \
+                 absolute https URL (http only for loopback hosts). It is never normalised: a \
+                 trailing slash is kept as written.",
+            )
+            .not_blank("Give the issuer URL, as its tokens' `iss` claim has it."),
+    )
     .attribute(
         Attribute::required(M::audience, Type::String)
             .description(
@@ -162,11 +166,18 @@ pub(crate) fn schema() -> Schema {
     )
 }
 
-/// The rules across attributes that need no API call (`terraform validate`);
-/// empty names and audiences are the schema's validators.
-fn validate_config(config: &ProviderModel, diags: &mut Diagnostics) {
+/// Where a provider's keys come from: its issuer, a custom discovery URL or
+/// uploaded keys, and not both of the last two. Shared with the
+/// `openai_workload_identity_issuer` check, which judges a provider-to-be.
+pub(crate) fn validate_key_source(
+    issuer: &Field<String>,
+    discovery_url: &Field<String>,
+    jwks_json: &Field<String>,
+    diags: &mut Diagnostics,
+) {
     let path = |n: &str| Path::root().attr(n);
-    if let Some(issuer) = config.issuer.as_deref() {
+    // A blank issuer is the attribute's validator's to report.
+    if let Some(issuer) = issuer.as_deref().filter(|i| !i.trim().is_empty()) {
         let why = if issuer.chars().any(char::is_whitespace) {
             Err(format!(
                 "{:?} contains white space. Write the issuer exactly as its tokens' `iss` claim does.",
@@ -185,7 +196,7 @@ fn validate_config(config: &ProviderModel, diags: &mut Diagnostics) {
             diags.attribute_error(path(M::issuer), "Invalid issuer", why);
         }
     }
-    if let Some(url) = config.discovery_url.as_deref() {
+    if let Some(url) = discovery_url.as_deref() {
         match https_url(url) {
             Err(why) => diags.attribute_error(path(M::discovery_url), "Invalid discovery_url", why),
             Ok(u)
@@ -215,13 +226,25 @@ fn validate_config(config: &ProviderModel, diags: &mut Diagnostics) {
     }
     // Only values known now can conflict: a module may choose one of the two
     // with conditionals on variables that are unknown during validation.
-    if config.jwks_json.is_present() && config.discovery_url.is_present() {
+    if jwks_json.is_present() && discovery_url.is_present() {
         diags.attribute_error(
             path(M::discovery_url),
             "Conflicting key sources",
             "Set either jwks_json (uploaded keys) or discovery_url (custom OIDC discovery), not both.",
         );
     }
+}
+
+/// The rules across attributes that need no API call (`terraform validate`);
+/// empty names and audiences are the schema's validators.
+fn validate_config(config: &ProviderModel, diags: &mut Diagnostics) {
+    let path = |n: &str| Path::root().attr(n);
+    validate_key_source(
+        &config.issuer,
+        &config.discovery_url,
+        &config.jwks_json,
+        diags,
+    );
     if let Some(jwks) = config.jwks_json.as_deref()
         && let Err(why) = check_jwks(jwks)
     {
@@ -1262,6 +1285,16 @@ mod tests {
                 path: at(M::issuer),
                 summary: "Invalid issuer",
                 detail: "contains white space",
+            },
+            Rule {
+                case: "blank issuer",
+                config: ProviderModel {
+                    issuer: s("  "),
+                    ..valid()
+                },
+                path: at(M::issuer),
+                summary: "Empty issuer",
+                detail: "issuer must not be empty. Give the issuer URL",
             },
             Rule {
                 case: "discovery url on a private address",

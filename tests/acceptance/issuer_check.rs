@@ -1,8 +1,9 @@
 //! Acceptance: `openai_workload_identity_issuer` checks an issuer the way
 //! the emulator's token exchange will (they share `openai_admin::issuer`).
-//! One plan holds the four refusals, each as an error on its attribute: a
-//! private discovery URL, an issuer that is not the document's, a sample
-//! `kid` the key set lacks, and a key OpenAI cannot verify with. Then the
+//! A private discovery URL fails validation already, as it does for the
+//! provider resource. One plan holds the three refusals that need a fetch,
+//! each as an error on its attribute: an issuer that is not the document's,
+//! a sample `kid` the key set lacks, and a key OpenAI cannot verify with. Then the
 //! emulator's built-in issuer passes (loopback allowed for the test, as the
 //! emulator itself allows it), and a provider precondition uses it.
 
@@ -38,11 +39,21 @@ fn the_issuer_check_refuses_what_openai_would_and_passes_a_good_issuer() {
     wd.use_emulator(&emu)
         .env("OPENAI_WIF_ISSUER_CHECK_ALLOW_LOOPBACK", "1");
 
+    // Refused by the resource's rules, before anything is fetched.
+    let private = "discovery_url = \"https://169.254.169.254/oidc\"";
+    wd.write_config(&issuer_check(
+        "private",
+        "https://issuer.example.com",
+        ("discovery_url", "\"https://169.254.169.254/oidc\""),
+    ));
+    let out = wd.validate();
+    out.assert_failure_saying(&["Invalid discovery_url", "a link-local address"]);
+    assert!(out.stderr.contains(private), "{}", out.stderr);
+
     // A 1024-bit RSA key (modulus of 128 bytes, top bit set).
     let weak_n = format!("gA{}", "A".repeat(169));
     wd.write_config(
         &[
-            issuer_check("private", "https://issuer.example.com", ("discovery_url", "\"https://169.254.169.254/oidc\"")),
             issuer_check("typo", &format!("{issuer}/typo"), ("discovery_url", &format!("\"{issuer}\""))),
             issuer_check("rotated", &issuer, ("sample_kid", "\"old-key\"")),
             issuer_check(
@@ -57,12 +68,8 @@ fn the_issuer_check_refuses_what_openai_would_and_passes_a_good_issuer() {
     out.assert_failure();
     for (summary, attribute) in [
         (
-            "OpenAI will not fetch this discovery URL",
-            "discovery_url = \"https://169.254.169.254/oidc\"",
-        ),
-        (
             "Issuer mismatch",
-            &format!("issuer        = \"{issuer}/typo\""),
+            format!("issuer        = \"{issuer}/typo\"").as_str(),
         ),
         (
             "No key with the sample token's kid",
@@ -78,7 +85,6 @@ fn the_issuer_check_refuses_what_openai_would_and_passes_a_good_issuer() {
         );
     }
     out.assert_output_contains_words("1024-bit RSA key");
-    out.assert_output_contains_words("a link-local address");
 
     // The built-in issuer passes, and gates the provider that trusts it.
     wd.write_main(&format!(

@@ -5,6 +5,7 @@ use reqwest::StatusCode;
 
 use super::*;
 use crate::values::testing::{Rule, assert_rule, at};
+use tfplugin::framework::check_config;
 use tfplugin::framework::model::mismatches;
 
 #[test]

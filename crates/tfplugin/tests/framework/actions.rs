@@ -138,6 +138,21 @@ async fn invoke_streams_progress_then_completes() {
         [(ERROR, "Nothing to count".to_string())]
     );
     assert!(c.diagnostics[0].attribute.is_some());
+
+    // A value known only now breaking the rules never reaches the action.
+    let events = invoke(&s, Value::number(-1)).await;
+    let [Event::Completed(c)] = events.as_slice() else {
+        panic!("{events:?}")
+    };
+    assert_eq!(
+        summaries(&c.diagnostics),
+        [(ERROR, "Negative from".to_string())]
+    );
+    assert_eq!(
+        journal.calls("invoke").len(),
+        2,
+        "the runs before reached it; this one did not"
+    );
 }
 
 #[tokio::test]

@@ -81,7 +81,7 @@ where
 {
     let span = rpc_span("InvokeAction", &req.action_type);
     let prepared = (|| {
-        let (_, schema) = s.action(&req.action_type)?;
+        let (a, schema) = s.action(&req.action_type)?;
         let config = decode(
             req.config.as_ref(),
             &schema.object_type(),
@@ -94,19 +94,23 @@ where
                  depend on values known before it runs.",
             )));
         }
-        Ok((config, s.require_data()?))
+        // Values known only now were never validated: check them first.
+        let checked = check_config(schema, &a.config_rules(), &config);
+        if checked.has_errors() {
+            return Err(checked);
+        }
+        Ok((a.clone(), config, s.require_data()?))
     })();
-    let (config, data) = match prepared {
+    let (action, config, data) = match prepared {
         Ok(p) => p,
         Err(d) => return Box::pin(tokio_stream::once(Ok(completed(d)))),
     };
     let (progress, messages) = Progress::channel();
     let (done_tx, done_rx) = tokio::sync::oneshot::channel();
-    let runner = s.action(&req.action_type).map(|(a, _)| a.clone());
     tokio::spawn(
         async move {
             let outcome = guard_with("InvokeAction", Err, async {
-                runner?
+                action
                     .invoke(&data, InvokeActionRequest { config }, progress)
                     .await
                     .map(|r| r.diagnostics)

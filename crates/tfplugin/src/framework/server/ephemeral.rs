@@ -8,6 +8,7 @@ use super::{ProviderService, decode, encode};
 use crate::framework::diagnostics::Diagnostics;
 use crate::framework::messages::{CloseRequest, OpenRequest, RenewRequest, ValidateRequest};
 use crate::framework::resource::Provider;
+use crate::framework::validation::check_config;
 use crate::framework::wire::WithDiagnostics;
 use crate::proto::tfplugin6 as pb;
 
@@ -37,6 +38,11 @@ pub(super) async fn open_ephemeral_resource<P: Provider>(
     let (e, schema) = s.ephemeral(&req.type_name)?;
     let ty = schema.object_type();
     let config = decode(req.config.as_ref(), &ty, "configuration")?;
+    // Values known only now were never validated: check them first.
+    let checked = check_config(schema, &e.config_rules(), &config);
+    if checked.has_errors() {
+        return Err(checked);
+    }
     let data = s.require_data()?;
     let opened = e.open(&data, OpenRequest { config }).await?;
     Ok(pb::open_ephemeral_resource::Response {
