@@ -99,9 +99,12 @@ impl Marks {
     /// `f` look or change, and writes them back. Failures are logged: the
     /// marks only ever let a saved plan's replacement through. Only
     /// `create` makes the file: a plan that remembers nothing (the common
-    /// case, checked on every create) costs one `stat`.
+    /// case, checked on every create) costs one `stat`, also once the file
+    /// is back to holding no mark (`{}`).
     fn update(&self, create: bool, f: impl FnOnce(&mut Map<String, Value>)) {
-        if !create && std::fs::symlink_metadata(&self.path).is_err() {
+        const EMPTY: u64 = "{}".len() as u64;
+        let holds_marks = std::fs::symlink_metadata(&self.path).is_ok_and(|m| m.len() > EMPTY);
+        if !create && !holds_marks {
             return;
         }
         let run = || -> std::io::Result<()> {
@@ -372,6 +375,17 @@ mod tests {
         assert_eq!(marks.recall("providers", "p"), None);
         marks.forget("providers", "p");
         assert!(!path.exists());
+    }
+
+    #[test]
+    fn a_file_without_marks_is_left_closed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("replacing.json");
+        let marks = Marks::at(path.clone());
+        marks.remember("providers", "p", "wip_1");
+        marks.forget("providers", "p");
+        // The size `update` skips on a stat alone (no lock, no read).
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "{}");
     }
 
     #[test]
