@@ -12,14 +12,13 @@ pub const TYPE_INVALID_REQUEST: &str = "invalid_request_error";
 pub const TYPE_SERVER: &str = "server_error";
 pub const TYPE_RATE_LIMIT: &str = "rate_limit_error";
 
-/// The header with which OpenAI's servers tell clients whether to retry.
-pub const SHOULD_RETRY: &str = "x-should-retry";
+/// The header with which OpenAI's servers tell clients whether to retry;
+/// its value follows the client's own rule, so the two never disagree.
+pub use openai_admin::retry::SHOULD_RETRY;
 
 /// Whether a retry of a request answered with `status` can succeed.
 pub fn should_retry(status: StatusCode) -> bool {
-    status == StatusCode::TOO_MANY_REQUESTS
-        || status == StatusCode::REQUEST_TIMEOUT
-        || status.is_server_error()
+    openai_admin::retry::is_retryable_status(status)
 }
 
 /// One Admin API failure, rendered as `{"error":{"message","type","param","code"}}`.
@@ -289,5 +288,25 @@ impl ExchangeError {
 impl From<openai_federation_rules::matching::Refusal> for ExchangeError {
     fn from(r: openai_federation_rules::matching::Refusal) -> Self {
         ExchangeError::new(r.reason, r.details)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The emulator says "retry" exactly where the client would retry on the
+    /// status alone: the client obeys the header, so a wider emulator rule
+    /// would make it retry what OpenAI's SDKs give up on (501, 505).
+    #[test]
+    fn should_retry_agrees_with_the_clients_status_rule() {
+        for code in [400, 404, 408, 409, 429, 500, 501, 502, 503, 504, 505] {
+            let status = StatusCode::from_u16(code).unwrap();
+            assert_eq!(
+                should_retry(status),
+                matches!(code, 408 | 429 | 500 | 502 | 503 | 504),
+                "{code}"
+            );
+        }
     }
 }
