@@ -20,8 +20,8 @@ resource "openai_service_account_mapping" "deploy" {
   project_id                    = "proj_abc"
   service_account_id            = "svc_acct_abc"
   attribute_matchers = {
-    repository = "my-org/my-repo"
-    ref        = "refs/heads/main"
+    repository_id = "123456789" # gh api repos/my-org/my-repo --jq .id; names can be reused
+    ref           = "refs/heads/main"
   }
 
   # A mapping that admits the wrong workload fails the apply that wrote it.

@@ -29,5 +29,5 @@ resource "openai_service_account_mapping" "deploy" {
   workload_identity_provider_id = "wip_abc123"
   project_id                    = "proj_abc"
   service_account_id            = "svc_acct_deploy"
-  attribute_matchers            = { repository = "my-org/my-repo" }
+  attribute_matchers            = { repository_id = "123456789" }
 }
