@@ -43,6 +43,9 @@ pub(crate) async fn plan_mapping(data: Option<&ProviderData>, plan: &mut PlanCtx
     };
     let planned = M::from_value(&plan.planned).ok();
     let name = planned.as_ref().and_then(|m| m.name.known().cloned());
+    let planned_pid = planned
+        .as_ref()
+        .and_then(|m| m.workload_identity_provider_id.known().cloned());
     let gone = gone
         .and_then(|v| MappingIdentity::from_value(v).ok())
         .and_then(|g| {
@@ -53,18 +56,15 @@ pub(crate) async fn plan_mapping(data: Option<&ProviderData>, plan: &mut PlanCtx
         })
         .or_else(|| {
             // A saved plan's apply walk is told nothing: its plan
-            // remembered the replacement (`replacement`).
-            let pid = planned
-                .as_ref()?
-                .workload_identity_provider_id
-                .known()?
-                .clone();
+            // remembered the replacement (`replacement`). Only a create
+            // can be one; anything else need not look.
+            if !plan.is_create() {
+                return None;
+            }
+            let pid = planned_pid.clone()?;
             let old = data.remembered_replacement(&scope_of(&pid), name.as_deref())?;
-            plan.is_create().then_some((pid, old))
+            Some((pid, old))
         });
-    let planned_pid = planned
-        .as_ref()
-        .and_then(|m| m.workload_identity_provider_id.known().cloned());
     if let Some((pid, id)) = &gone {
         let why = if plan.is_destroy() {
             Removal::Destroy
