@@ -13,10 +13,13 @@ use tfplugin::codec::{Number, Path, Type, Value};
 use tfplugin::framework::model::{Field, Model};
 use tfplugin::framework::{Attribute, Diagnostics, Schema};
 
+use crate::values::Sensitive;
+
 tfplugin::model! {
     /// The provider block, as Terraform sends it.
     pub(crate) struct ProviderBlock {
-        pub admin_api_key: Field<String>,
+        /// A `Sensitive`, so that no `Debug` of the block shows the key.
+        pub admin_api_key: Field<Sensitive>,
         pub base_url: Field<String>,
         pub allow_custom_base_url_host: Field<bool>,
         pub token_exchange_url: Field<String>,
@@ -290,7 +293,11 @@ pub(crate) fn resolve(config: &Value, env: Env<'_>, diags: &mut Diagnostics) -> 
         }
     };
     let resolved = (|| -> Result<Settings, ()> {
-        let admin_key = string_setting(&block.admin_api_key, env, ENV_ADMIN_KEY)?.map(Secret::from);
+        let admin_key = match &block.admin_api_key {
+            Field::Unknown => return Err(()),
+            Field::Known(key) => Some(key.0.clone()),
+            Field::Null => string_setting(&Field::Null, env, ENV_ADMIN_KEY)?.map(Secret::from),
+        };
         let base_url = url_setting(
             &block.base_url,
             B::base_url,
@@ -393,6 +400,16 @@ mod tests {
     use super::*;
     use std::collections::BTreeMap;
     use tfplugin::codec::Number;
+
+    #[test]
+    fn printing_the_block_never_shows_the_admin_key() {
+        let block = ProviderBlock::from_value(&config(&[(
+            B::admin_api_key,
+            Value::string("sk-admin-very-secret"),
+        )]))
+        .unwrap();
+        assert!(!format!("{block:?}").contains("very-secret"), "{block:?}");
+    }
 
     fn config(pairs: &[(&str, Value)]) -> Value {
         let mut m: BTreeMap<String, Value> = schema()
