@@ -609,14 +609,16 @@ impl Data {
         let api_key = (!req.create_service_account_only).then(|| {
             let name = "Secret Key";
             let owner = StoredOwner::ServiceAccount(account.id.clone());
-            let (id, value) = self.issue_api_key(project_id, owner, name, "sk-svcacct-", now);
+            let expires_at = req.expires_in_seconds.map(|s| now.saturating_add(s));
+            let (id, value) =
+                self.issue_api_key(project_id, owner, (name, "sk-svcacct-"), now, expires_at);
             ServiceAccountApiKey {
                 object: OBJECT_SERVICE_ACCOUNT_API_KEY.to_owned(),
                 value,
                 name: name.to_owned(),
                 created_at: now,
                 id,
-                expires_at: req.expires_in_seconds.map(|s| now.saturating_add(s)),
+                expires_at,
                 // The key's limit, as OpenAI's SDK models it: what was asked,
                 // and whether it blocks requests now (never, in the emulator).
                 spend_limit: req.spend_limit.clone().map(|mut limit| {

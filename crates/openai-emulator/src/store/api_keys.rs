@@ -27,6 +27,10 @@ pub struct StoredApiKey {
     pub redacted_value: String,
     pub created_at: i64,
     pub last_used_at: Option<i64>,
+    /// When the key stops working (Unix seconds); `None` never. Absent in
+    /// state files of emulators that kept no expiry.
+    #[serde(default)]
+    pub expires_at: Option<i64>,
     pub owner: StoredOwner,
     /// Hex SHA-256 of the value.
     pub digest: String,
@@ -72,14 +76,15 @@ fn redact(value: &str) -> String {
 }
 
 impl Data {
-    /// Stores a new key of `owner` in `project_id`; answers its id and value.
+    /// Stores a new key of `owner` in `project_id`, working until
+    /// `expires_at` if given; answers its id and value.
     pub(super) fn issue_api_key(
         &mut self,
         project_id: &str,
         owner: StoredOwner,
-        name: &str,
-        prefix: &str,
+        (name, prefix): (&str, &str),
         now: i64,
+        expires_at: Option<i64>,
     ) -> (String, String) {
         let value = format!("{prefix}{}", random_hex(48));
         let id = self.new_id("key_");
@@ -93,6 +98,7 @@ impl Data {
                 redacted_value: redact(&value),
                 created_at: now,
                 last_used_at: None,
+                expires_at,
                 owner,
                 digest: digest_hex(&value),
             },
@@ -111,8 +117,13 @@ impl Data {
         if self.project(project_id).is_none() {
             return Err(ApiError::not_found("project", project_id));
         }
-        let (id, value) =
-            self.issue_api_key(project_id, StoredOwner::User(user), name, "sk-proj-", now);
+        let (id, value) = self.issue_api_key(
+            project_id,
+            StoredOwner::User(user),
+            (name, "sk-proj-"),
+            now,
+            None,
+        );
         let key = self.get_project_api_key(project_id, &id)?;
         Ok((key, value))
     }
@@ -152,7 +163,7 @@ impl Data {
             redacted_value: k.redacted_value.clone(),
             created_at: k.created_at,
             last_used_at: k.last_used_at,
-            expires_at: None,
+            expires_at: k.expires_at,
             owner_project_access: Some(if active { "active" } else { "inactive" }.to_owned()),
             owner,
         }
@@ -228,10 +239,14 @@ impl Data {
         }
     }
 
-    /// The key with this value, marked used now; `None` for no such key.
+    /// The key with this value, marked used now; `None` for no such key,
+    /// or one that has expired (as OpenAI refuses it).
     pub fn use_api_key(&mut self, value: &str, now: i64) -> Option<KeyUser> {
         let digest = digest_hex(value);
-        let entry = self.api_keys.iter_mut().find(|e| e.obj.digest == digest)?;
+        let entry = self
+            .api_keys
+            .iter_mut()
+            .find(|e| e.obj.digest == digest && e.obj.expires_at.is_none_or(|t| now < t))?;
         entry.obj.last_used_at = Some(now);
         match entry.obj.owner.clone() {
             StoredOwner::ServiceAccount(id) => {
@@ -317,5 +332,44 @@ mod tests {
                 .as_u16(),
             404
         );
+    }
+}
+
+#[cfg(test)]
+mod expiry_tests {
+    use super::*;
+    use openai_admin::models::{CreateProjectRequest, CreateServiceAccountRequest};
+
+    /// A key made with `expires_in_seconds` lists its expiry and, like
+    /// OpenAI's, stops working then.
+    #[test]
+    fn a_key_with_an_expiry_is_listed_with_it_and_refused_after_it() {
+        let mut d = Data::default();
+        let p = d
+            .create_project(
+                CreateProjectRequest {
+                    name: "p".into(),
+                    ..Default::default()
+                },
+                1,
+            )
+            .id;
+        let created = d
+            .create_service_account(
+                &p,
+                CreateServiceAccountRequest {
+                    name: "short".into(),
+                    expires_in_seconds: Some(10),
+                    ..Default::default()
+                },
+                100,
+            )
+            .unwrap();
+        let key = created.api_key.unwrap();
+        assert_eq!(key.expires_at, Some(110));
+        let listed = d.list_project_api_keys(&p, &ListParams::default()).unwrap();
+        assert_eq!(listed.data[0].expires_at, Some(110));
+        assert!(d.use_api_key(&key.value, 109).is_some());
+        assert_eq!(d.use_api_key(&key.value, 110), None);
     }
 }
