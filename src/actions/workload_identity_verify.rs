@@ -119,10 +119,31 @@ fn token_model(config: &Value) -> Result<TokenModel, Diagnostics> {
     Ok(TokenModel::from_value(&object)?)
 }
 
-/// The rules of the token the action fetches. Everything else is an
-/// attribute's validator: the action's own settings' ranges, and the
-/// token's attributes, which come with their validators.
-fn token_rules(config: &Value, diags: &mut Diagnostics) {
+/// The rules of the token the action fetches, and a warning when the
+/// retry interval leaves no second try. Everything else is an attribute's
+/// validator: the action's own settings' ranges, and the token's
+/// attributes, which come with their validators.
+fn rules(config: &Value, diags: &mut Diagnostics) {
+    if let Ok(own) = VerifyModel::from_value(config)
+        && let (Some(&wait), Some(&interval)) = (
+            own.propagation_wait_seconds.known(),
+            own.retry_interval_seconds.known(),
+        )
+        && wait > 0
+        && interval > wait
+    {
+        diags.push(
+            Diagnostic::warning(
+                "No second try",
+                format!(
+                    "retry_interval_seconds ({interval}) is longer than propagation_wait_seconds \
+                     ({wait}), so the action tries once and never waits. Make the interval \
+                     shorter than the wait, or set propagation_wait_seconds = 0 to say so."
+                ),
+            )
+            .at(Path::root().attr(M::retry_interval_seconds)),
+        );
+    }
     match token_model(config) {
         Ok(t) => token::validate_config(&t, diags),
         Err(d) => diags.extend(d),
@@ -315,7 +336,7 @@ impl Action<ProviderData> for WorkloadIdentityVerifyAction {
     /// The framework runs them at validation and again at plan, when
     /// more values may be known.
     fn config_rules(&self) -> ConfigRules {
-        ConfigRules::on_value(token_rules)
+        ConfigRules::on_value(rules)
     }
 
     async fn invoke(

@@ -161,6 +161,36 @@ fn validation_covers_the_tokens_attributes_and_rules_and_the_actions_own() {
     );
 }
 
+#[test]
+fn an_interval_longer_than_the_wait_warns_that_there_is_no_second_try() {
+    let check = |wait: i64, interval: i64| {
+        let config = schema().stub(&[
+            (M::propagation_wait_seconds, Value::number(wait)),
+            (M::retry_interval_seconds, Value::number(interval)),
+            (TokenModel::subject_token_env, Value::string("TOKEN")),
+        ]);
+        check_config(
+            &schema(),
+            &WorkloadIdentityVerifyAction.config_rules(),
+            &config,
+        )
+    };
+    let d = check(10, 30);
+    let warning = d.iter().next().expect("a warning");
+    assert_eq!(warning.severity, tfplugin::framework::Severity::Warning);
+    assert_eq!(warning.summary, "No second try");
+    assert_eq!(warning.path, at(M::retry_interval_seconds));
+    assert!(
+        warning
+            .detail
+            .contains("retry_interval_seconds (30) is longer"),
+        "{d:?}"
+    );
+    // Trying once on purpose, or an interval that fits: nothing to say.
+    assert!(check(0, 30).is_empty(), "{:?}", check(0, 30));
+    assert!(check(30, 10).is_empty(), "{:?}", check(30, 10));
+}
+
 fn refused(status: u16, error: &str, description: &str) -> ExchangeError {
     ExchangeError::OAuth {
         url: "http://127.0.0.1:1/oauth/token".into(),
