@@ -973,10 +973,12 @@ impl ProviderData {
     }
 
     pub(crate) async fn mapping_going_away(&self, pid: &str, id: &str, why: Removal) {
-        self.inventory.names.going(id);
+        // What makes no room for a create (a destroy Terraform may apply
+        // after it, at -parallelism=1) frees no name for one either.
         if !why.makes_room() {
             return;
         }
+        self.inventory.names.going(id);
         let Ok(client) = self.client() else { return };
         if let Ok(Some(baseline)) = self
             .inventory

@@ -574,10 +574,12 @@ impl ProviderData {
     }
 
     pub(crate) async fn provider_going_away(&self, id: &str, why: Removal) {
-        self.inventory.names.going(id);
+        // What makes no room for a create (a destroy Terraform may apply
+        // after it, at -parallelism=1) frees no name for one either.
         if !why.makes_room() {
             return;
         }
+        self.inventory.names.going(id);
         let Ok(client) = self.client() else { return };
         if let Ok(baseline) = self
             .inventory

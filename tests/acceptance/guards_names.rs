@@ -232,3 +232,40 @@ resource "openai_service_account_mapping" "m" {{
     assert_ne!(wd.output("id").as_str().unwrap(), wip);
     wd.plan_detailed().assert_code(0);
 }
+
+/// At `-parallelism=1` Terraform may apply a create before the destroy of
+/// the object holding its name, and the create would then hold the only
+/// slot while it waits: the name counts as taken, and the plan says apply
+/// will fail instead of passing in silence. With parallel slots the same
+/// change applies.
+#[test]
+fn a_name_freed_by_a_destroy_is_not_free_at_parallelism_1() {
+    let emu = Emulator::start();
+    let wd = Workdir::with_emulator(&tf_latest(), &emu);
+    let one = |label: &str| {
+        format!(
+            r#"{HEADER}
+resource "openai_workload_identity_provider" "{label}" {{
+  name     = "shared"
+  issuer   = "https://{label}.example.com"
+  audience = "https://api.openai.com/v1"
+}}
+"#
+        )
+    };
+    wd.write_main(&one("old"));
+    wd.apply().assert_success();
+    wd.write_main(&one("new"));
+    let plan = wd.run(&["plan", "-input=false", "-parallelism=1", "-json"]);
+    let warning = plan.diagnostic("warning", "Workload identity provider name already used");
+    assert!(
+        warning["detail"]
+            .as_str()
+            .unwrap()
+            .contains("apply will fail"),
+        "{warning}"
+    );
+    // With the default parallelism the destroy frees the name in time.
+    wd.apply().assert_success();
+    assert_eq!(names(&emu), ["shared"]);
+}
