@@ -263,18 +263,19 @@ mod tests {
     use super::*;
     use openai_admin::models::{CreateProjectRequest, CreateServiceAccountRequest};
 
+    fn with_project() -> (Data, String) {
+        let mut d = Data::default();
+        let request = CreateProjectRequest {
+            name: "p".into(),
+            ..Default::default()
+        };
+        let p = d.create_project(request, 1).id;
+        (d, p)
+    }
+
     #[test]
     fn keys_of_accounts_made_with_a_key_are_listed_used_and_deleted() {
-        let mut d = Data::default();
-        let p = d
-            .create_project(
-                CreateProjectRequest {
-                    name: "p".into(),
-                    ..Default::default()
-                },
-                1,
-            )
-            .id;
+        let (mut d, p) = with_project();
         let keyless = d
             .create_service_account(
                 &p,
@@ -333,27 +334,12 @@ mod tests {
             404
         );
     }
-}
-
-#[cfg(test)]
-mod expiry_tests {
-    use super::*;
-    use openai_admin::models::{CreateProjectRequest, CreateServiceAccountRequest};
 
     /// A key made with `expires_in_seconds` lists its expiry and, like
     /// OpenAI's, stops working then.
     #[test]
     fn a_key_with_an_expiry_is_listed_with_it_and_refused_after_it() {
-        let mut d = Data::default();
-        let p = d
-            .create_project(
-                CreateProjectRequest {
-                    name: "p".into(),
-                    ..Default::default()
-                },
-                1,
-            )
-            .id;
+        let (mut d, p) = with_project();
         let created = d
             .create_service_account(
                 &p,
