@@ -564,7 +564,7 @@ pub fn update_rule(obj: &Map<String, Json>) -> Result<UpdateRuleRequest, ApiErro
     })
 }
 
-/// Inferred: an empty name cannot be meaningfully unique, so it is refused.
+/// A rule's `attribute_matchers`: an object of claim names to values.
 fn matchers(v: &Json) -> Result<AttributeMatchers, ApiError> {
     const P: &str = "attribute_matchers";
     let Json::Object(map) = v else {
